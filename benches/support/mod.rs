@@ -1,0 +1,95 @@
+//! What every benchmark shares: `--quick`, the printed table, and `target/bench/NAME.json`, a
+//! flat JSON object whose keys end in their unit (`_per_s`, `_ms`, `_bytes`, `_ratio`).
+
+#![allow(dead_code)] // each bench uses a different part
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+pub struct Report {
+    name: &'static str,
+    quick: bool,
+    figures: BTreeMap<String, f64>,
+}
+
+impl Report {
+    /// Reads `--quick` from the command line (`cargo bench --bench NAME -- --quick`).
+    pub fn new(name: &'static str) -> Report {
+        let quick = std::env::args().any(|arg| arg == "--quick");
+        eprintln!("bench {name}: {} run", if quick { "quick" } else { "full" });
+        Report { name, quick, figures: BTreeMap::new() }
+    }
+
+    pub fn quick(&self) -> bool {
+        self.quick
+    }
+
+    /// Picks the quick or the full size of a parameter.
+    pub fn size<T>(&self, quick: T, full: T) -> T {
+        if self.quick { quick } else { full }
+    }
+
+    /// Records one figure; `key` must end in its unit.
+    pub fn record(&mut self, key: impl Into<String>, value: f64) {
+        let key = key.into();
+        assert!(
+            ["_per_s", "_ms", "_bytes", "_ratio", "_count"].iter().any(|unit| key.ends_with(unit)),
+            "figure {key} does not end in a unit"
+        );
+        eprintln!("  {key:<40} {value:>16.2}");
+        self.figures.insert(key, value);
+    }
+
+    /// Records `numerator / denominator` as `key` (a `_ratio`).
+    pub fn ratio(&mut self, key: &str, numerator: &str, denominator: &str) {
+        let value = self.figures[numerator] / self.figures[denominator];
+        self.record(key, value);
+    }
+
+    /// Prints the table and writes the JSON file.
+    pub fn finish(self) {
+        println!("\n{:<44} {:>16}", format!("{} figure", self.name), "value");
+        println!("{}", "-".repeat(61));
+        for (key, value) in &self.figures {
+            println!("{key:<44} {value:>16.2}");
+        }
+        let dir = target_dir().join("bench");
+        std::fs::create_dir_all(&dir).expect("create target/bench");
+        let path = dir.join(format!("{}.json", self.name));
+        let body = self
+            .figures
+            .iter()
+            .map(|(key, value)| format!("  \"{key}\": {}", json_number(*value)))
+            .collect::<Vec<_>>()
+            .join(",\n");
+        std::fs::write(&path, format!("{{\n{body}\n}}\n")).expect("write bench json");
+        println!("\nwrote {}", path.display());
+    }
+}
+
+fn json_number(value: f64) -> String {
+    if value.is_finite() { format!("{value:.3}") } else { "null".into() }
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
+/// Resident set size of this process, in bytes.
+pub fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    pages * 4096
+}
+
+/// A latency histogram in microseconds, 1 µs to 60 s.
+pub fn histogram() -> hdrhistogram::Histogram<u64> {
+    hdrhistogram::Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds")
+}
+
+/// The `q` quantile of a microsecond histogram, in milliseconds.
+pub fn quantile_ms(histogram: &hdrhistogram::Histogram<u64>, q: f64) -> f64 {
+    histogram.value_at_quantile(q) as f64 / 1000.0
+}

@@ -1,0 +1,277 @@
+//! The actor that runs one entity: activate from the journal, then decide, append, apply,
+//! reply once durable.
+//!
+//! A hot entity is not limited by disk latency: it applies a command's events to memory as
+//! soon as it has handed them to the journal and goes on to the next command; the reply waits
+//! in the journal's callback until the batch holding those events is durable. A command that
+//! produced no events (a read, a rejection) is answered only once every earlier write of the
+//! entity is durable, so no caller ever sees state that might still be lost.
+//!
+//! If a write fails, the entity is poisoned: it answers nothing more from memory, stops, and
+//! its next activation reads the journal again, so what was never acknowledged is never seen.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use bazaar_persistence::{JournalError, JournalExt, Record, Seq, codec};
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use tokio::sync::oneshot;
+
+use crate::EngineError;
+use crate::entity::{Answer, Ctx, Entity, EntityKey};
+use crate::runtime::Runtime;
+
+/// Messages an entity actor takes.
+pub(crate) enum EntityMsg<E: Entity> {
+    Ask {
+        command: E::Command,
+        reply: oneshot::Sender<Answer<E>>,
+    },
+    /// A write of this entity failed: stop, so the next activation re-reads the journal.
+    JournalFailed,
+}
+
+pub(crate) struct EntityActor<E>(PhantomData<fn() -> E>);
+
+impl<E> EntityActor<E> {
+    pub fn new() -> Self {
+        EntityActor(PhantomData)
+    }
+}
+
+pub(crate) struct Args {
+    pub key: EntityKey,
+    pub rt: Arc<Runtime>,
+}
+
+pub(crate) struct Incarnation<E: Entity> {
+    key: EntityKey,
+    rt: Arc<Runtime>,
+    body: Result<Live<E>, EngineError>,
+}
+
+struct Live<E> {
+    entity: E,
+    /// The seq the next event gets.
+    next_seq: Seq,
+    /// The seq the last snapshot covers.
+    snapshot_seq: Seq,
+    /// Appends handed to the journal and not yet durable.
+    unsynced: Arc<AtomicUsize>,
+    /// Set by a failed write; the actor is stopping.
+    poisoned: Arc<AtomicBool>,
+}
+
+fn send<E: Entity>(reply: oneshot::Sender<Answer<E>>, answer: Answer<E>) {
+    // The asker may have timed out and gone; its answer is then dropped.
+    let _ = reply.send(answer);
+}
+
+impl<E: Entity> Live<E> {
+    /// Rebuilds the entity from its snapshot and the events after it.
+    fn recover(key: &EntityKey, rt: &Runtime) -> Result<Live<E>, EngineError> {
+        let codec_error = |source| EngineError::Codec { key: key.to_string(), source };
+        let loaded = rt.journal.load(key.stream())?;
+        let (mut entity, snapshot_seq) = match &loaded.snapshot {
+            Some((seq, payload)) => {
+                (codec::decode_payload::<E>(payload).map_err(codec_error)?, *seq)
+            }
+            None => (E::default(), 0),
+        };
+        for stored in &loaded.events {
+            let event: E::Event = codec::decode_payload(&stored.payload).map_err(codec_error)?;
+            entity.apply(&event);
+        }
+        Ok(Live {
+            entity,
+            next_seq: loaded.last_seq() + 1,
+            snapshot_seq,
+            unsynced: Arc::new(AtomicUsize::new(0)),
+            poisoned: Arc::new(AtomicBool::new(false)),
+        })
+    }
+}
+
+impl<E: Entity> Incarnation<E> {
+    fn ask(
+        &mut self,
+        myself: &ActorRef<EntityMsg<E>>,
+        command: E::Command,
+        reply: oneshot::Sender<Answer<E>>,
+    ) {
+        let live = match &mut self.body {
+            Ok(live) => live,
+            Err(error) => return send::<E>(reply, Err(error.clone())),
+        };
+        if live.poisoned.load(Ordering::Acquire) {
+            return send::<E>(
+                reply,
+                Err(JournalError::Failed("an earlier write failed".into()).into()),
+            );
+        }
+        let ctx = Ctx { now_ms: self.rt.clock.now_ms(), key: &self.key };
+        let (events, answer) = match live.entity.decide(command, &ctx) {
+            Ok(decision) => decision,
+            Err(rejection) => {
+                metrics::counter!("engine_rejections_total", "kind" => E::KIND.name).increment(1);
+                return self.answer_when_synced(Ok(Err(rejection)), reply);
+            }
+        };
+        if events.is_empty() {
+            return self.answer_when_synced(Ok(Ok(answer)), reply);
+        }
+        let records = match events.iter().map(codec::encode).collect::<Result<Vec<Record>, _>>() {
+            Ok(records) => records,
+            Err(source) => {
+                let key = self.key.to_string();
+                return send::<E>(reply, Err(EngineError::Codec { key, source }));
+            }
+        };
+        let first_seq = live.next_seq;
+        live.next_seq += events.len() as Seq;
+        events.iter().for_each(|event| live.entity.apply(event));
+        live.unsynced.fetch_add(1, Ordering::AcqRel);
+        let done = on_durable(live, myself, true, move |result| {
+            send::<E>(reply, result.map(|()| Ok(answer)).map_err(EngineError::from))
+        });
+        self.rt.journal.append(self.key.stream(), first_seq, records, done);
+        self.snapshot_if_due(myself);
+    }
+
+    /// Answers once every earlier write of this entity is durable.
+    fn answer_when_synced(&self, answer: Answer<E>, reply: oneshot::Sender<Answer<E>>) {
+        let unsynced = self.body.as_ref().map_or(0, |live| live.unsynced.load(Ordering::Acquire));
+        if unsynced == 0 {
+            return send::<E>(reply, answer);
+        }
+        self.rt.journal.barrier(Box::new(move |result| {
+            send::<E>(reply, result.map_err(EngineError::from).and(answer))
+        }));
+    }
+
+    fn snapshot_if_due(&mut self, myself: &ActorRef<EntityMsg<E>>) {
+        let every = self.rt.config.snapshot_every_events;
+        let Ok(live) = &mut self.body else { return };
+        if every == 0 || live.next_seq - 1 - live.snapshot_seq < every {
+            return;
+        }
+        let Ok(state) = codec::encode(&live.entity) else {
+            tracing::error!(key = %self.key, "entity state does not encode; snapshot skipped");
+            return;
+        };
+        live.snapshot_seq = live.next_seq - 1;
+        let compact = self.rt.config.compact_on_snapshot;
+        let done = on_durable(live, myself, false, |_| ());
+        self.rt.journal.save_snapshot(self.key.stream(), live.snapshot_seq, state, compact, done);
+    }
+}
+
+/// Wraps what follows a write in the bookkeeping every write of an entity needs: count it
+/// synced (`counted` appends only), and on failure poison the entity and tell its actor to stop.
+fn on_durable<E: Entity>(
+    live: &Live<E>,
+    myself: &ActorRef<EntityMsg<E>>,
+    counted: bool,
+    then: impl FnOnce(Result<(), JournalError>) + Send + 'static,
+) -> bazaar_persistence::Done {
+    let (unsynced, poisoned, myself) =
+        (live.unsynced.clone(), live.poisoned.clone(), myself.clone());
+    Box::new(move |result: Result<(), JournalError>| {
+        if counted {
+            unsynced.fetch_sub(1, Ordering::AcqRel);
+        }
+        if result.is_err() && !poisoned.swap(true, Ordering::AcqRel) {
+            // The actor may be gone already; then there is nothing left to stop.
+            let _ = myself.send_message(EntityMsg::JournalFailed);
+        }
+        then(result)
+    })
+}
+
+impl<E: Entity> Actor for EntityActor<E> {
+    type Msg = EntityMsg<E>;
+    type State = Incarnation<E>;
+    type Arguments = Args;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        Args { key, rt }: Args,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        let body = Live::recover(&key, &rt);
+        if let Err(error) = &body {
+            tracing::error!(key = %key, error = %error, "entity failed to recover");
+        }
+        metrics::counter!("engine_activations_total", "kind" => E::KIND.name).increment(1);
+        Ok(Incarnation { key, rt, body })
+    }
+
+    async fn post_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        if state.body.is_err() {
+            // Answer what is queued with the error, then leave, so that a later ask tries to
+            // recover afresh (the fault may pass: a restarted journal, a repaired disk).
+            state.rt.directory.mark_retiring(&state.key, myself.get_id());
+            myself.drain()?;
+        }
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            EntityMsg::Ask { command, reply } => state.ask(&myself, command, reply),
+            EntityMsg::JournalFailed => {
+                tracing::warn!(key = %state.key, "write failed; entity stops and will re-read its journal");
+                myself.stop(Some("journal write failed".into()));
+            }
+        }
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        // The slot stays (retiring) until every write of this incarnation is in the journal,
+        // so the next incarnation reads them all.
+        let receipt = match &state.body {
+            Ok(live)
+                if !live.poisoned.load(Ordering::Acquire)
+                    && live.next_seq - 1 > live.snapshot_seq =>
+            {
+                match codec::encode(&live.entity) {
+                    Ok(record) => {
+                        let compact = state.rt.config.compact_on_snapshot;
+                        state.rt.journal.snapshot_receipt(
+                            state.key.stream(),
+                            live.next_seq - 1,
+                            record,
+                            compact,
+                        )
+                    }
+                    Err(error) => {
+                        tracing::error!(key = %state.key, error = %error, "entity state does not encode");
+                        state.rt.journal.barrier_receipt()
+                    }
+                }
+            }
+            _ => state.rt.journal.barrier_receipt(),
+        };
+        if let Err(error) = receipt.await {
+            tracing::warn!(key = %state.key, error = %error, "passivation write failed");
+        }
+        state.rt.directory.remove(&state.key, myself.get_id());
+        metrics::counter!("engine_passivations_total", "kind" => E::KIND.name).increment(1);
+        Ok(())
+    }
+}

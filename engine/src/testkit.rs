@@ -1,0 +1,96 @@
+//! A counter entity and helpers, for the engine's own tests and the benchmarks. Compiled only
+//! with the `testkit` feature; never part of the shipped binary.
+
+use std::sync::Arc;
+
+use bazaar_persistence::Journal;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Ctx, Decision, Engine, EngineConfig, EngineParts, Entity, Kind, ManualClock, NodeId, ShardTable,
+};
+
+/// A counter with an optional ceiling; each accepted `Add` is one event.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counter {
+    pub value: i64,
+    /// Events applied, to check replay.
+    pub applied: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum CounterCommand {
+    /// Add `amount`; `padding` only makes the event as large as a real one.
+    Add {
+        amount: i64,
+        padding: Vec<u8>,
+    },
+    /// Add `amount` unless the value would exceed `ceiling`.
+    AddAtMost {
+        amount: i64,
+        ceiling: i64,
+    },
+    Get,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum CounterEvent {
+    Added { amount: i64, padding: Vec<u8> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CounterRejection {
+    WouldExceed { value: i64, ceiling: i64 },
+}
+
+impl Entity for Counter {
+    const KIND: Kind = Kind::new(0xFFF0, "counter");
+    type Command = CounterCommand;
+    type Event = CounterEvent;
+    type Reply = i64;
+    type Rejection = CounterRejection;
+
+    fn decide(
+        &self,
+        command: CounterCommand,
+        _ctx: &Ctx<'_>,
+    ) -> Result<Decision<Self>, CounterRejection> {
+        match command {
+            CounterCommand::Add { amount, padding } => {
+                Ok((vec![CounterEvent::Added { amount, padding }], self.value + amount))
+            }
+            CounterCommand::AddAtMost { amount, ceiling } if self.value + amount > ceiling => {
+                Err(CounterRejection::WouldExceed { value: self.value, ceiling })
+            }
+            CounterCommand::AddAtMost { amount, .. } => {
+                Ok((vec![CounterEvent::Added { amount, padding: Vec::new() }], self.value + amount))
+            }
+            CounterCommand::Get => Ok((Vec::new(), self.value)),
+        }
+    }
+
+    fn apply(&mut self, event: &CounterEvent) {
+        match event {
+            CounterEvent::Added { amount, .. } => self.value += amount,
+        }
+        self.applied += 1;
+    }
+}
+
+/// `Add` of `amount` with no padding.
+pub fn add(amount: i64) -> CounterCommand {
+    CounterCommand::Add { amount, padding: Vec::new() }
+}
+
+/// A single-node engine over `journal` with a manual clock at 0.
+pub fn single_node(journal: Arc<dyn Journal>, config: EngineConfig) -> Engine {
+    let table = ShardTable::round_robin(16, &[NodeId(1)]);
+    Engine::start(EngineParts {
+        config: EngineConfig { node: NodeId(1), ..config },
+        journal,
+        clock: Arc::new(ManualClock::new(0)),
+        table,
+        transport: None,
+    })
+    .expect("engine starts")
+}

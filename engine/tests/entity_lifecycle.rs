@@ -1,0 +1,168 @@
+//! The engine end to end over in-memory journals: durability before replies, pipelining on a
+//! slow journal, poisoning after a failed write, passivation and the bounded active set.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bazaar_engine::testkit::{Counter, CounterCommand, CounterRejection, add, single_node};
+use bazaar_engine::{EngineConfig, EngineError, ErrorKind};
+use bazaar_persistence::memory::FlushPolicy;
+use bazaar_persistence::{Journal, MemJournal};
+
+fn config() -> EngineConfig {
+    EngineConfig { snapshot_every_events: 4, ..EngineConfig::default() }
+}
+
+async fn value(engine: &bazaar_engine::Engine, id: &str) -> i64 {
+    engine.ask::<Counter>(id, CounterCommand::Get).await.unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn answers_come_after_durability_and_survive_reactivation() {
+    let journal = Arc::new(MemJournal::new(FlushPolicy::Immediate));
+    let engine = single_node(journal.clone(), config());
+    for i in 1..=10 {
+        assert_eq!(engine.ask::<Counter>("c1", add(1)).await.unwrap().unwrap(), i);
+    }
+    let rejected =
+        engine.ask::<Counter>("c1", CounterCommand::AddAtMost { amount: 5, ceiling: 12 }).await;
+    assert_eq!(rejected.unwrap(), Err(CounterRejection::WouldExceed { value: 10, ceiling: 12 }));
+    engine.shutdown(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(engine.active_entities(), 0);
+
+    let engine = single_node(journal.clone(), config());
+    assert_eq!(value(&engine, "c1").await, 10);
+    let loaded = journal.load(bazaar_persistence::Stream::new(0xFFF0, "c1")).unwrap();
+    assert_eq!(loaded.last_seq(), 10);
+    assert!(loaded.snapshot.is_some(), "snapshots every 4 events and at passivation");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hot_entity_decides_while_its_previous_batch_is_flushing() {
+    // Each flush takes 50 ms; 64 concurrent asks on one entity must share a handful of flushes
+    // rather than queue behind 64 of them.
+    let journal = Arc::new(MemJournal::new(FlushPolicy::Every(Duration::from_millis(50))));
+    let engine = single_node(journal.clone(), config());
+    let asks = (0..64).map(|_| {
+        let engine = engine.clone();
+        tokio::spawn(async move { engine.ask::<Counter>("hot", add(1)).await.unwrap().unwrap() })
+    });
+    let mut replies: Vec<i64> = futures_join(asks).await;
+    replies.sort();
+    assert_eq!(replies, (1..=64).collect::<Vec<_>>());
+    assert!(journal.flushes() <= 8, "64 asks took {} flushes", journal.flushes());
+}
+
+async fn futures_join<T: Send + 'static>(
+    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    for handle in handles.collect::<Vec<_>>() {
+        out.push(handle.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_failed_write_is_never_seen_again() {
+    let journal = Arc::new(MemJournal::new(FlushPolicy::Manual));
+    let engine = single_node(journal.clone(), config());
+    let acked = {
+        let engine = engine.clone();
+        tokio::spawn(async move { engine.ask::<Counter>("c", add(5)).await })
+    };
+    wait_for(|| journal.pending_writes() == 1).await;
+    journal.flush_pending();
+    assert_eq!(acked.await.unwrap().unwrap().unwrap(), 5);
+
+    // The next write fails: its asker hears an error, and the entity must not keep the +7 it
+    // applied to memory before the failure.
+    journal.fail_next_flush();
+    let failed = {
+        let engine = engine.clone();
+        tokio::spawn(async move { engine.ask::<Counter>("c", add(7)).await })
+    };
+    wait_for(|| journal.pending_writes() == 1).await;
+    journal.flush_pending();
+    let error = failed.await.unwrap().unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Unavailable, "{error}");
+
+    // Sticky: the journal refuses everything until the process restarts.
+    assert!(matches!(
+        engine.ask::<Counter>("c", CounterCommand::Get).await,
+        Err(EngineError::Journal(_))
+    ));
+    journal.crash();
+    wait_for(|| engine.active_entities() == 0).await;
+    let get = {
+        let engine = engine.clone();
+        tokio::spawn(async move { engine.ask::<Counter>("c", CounterCommand::Get).await })
+    };
+    assert_eq!(get.await.unwrap().unwrap().unwrap(), 5);
+}
+
+#[tokio::test]
+async fn the_active_set_stays_bounded_least_recently_used_first() {
+    let journal = Arc::new(MemJournal::new(FlushPolicy::Immediate));
+    let engine = single_node(journal, EngineConfig { active_entities_max: 100, ..config() });
+    for i in 0..300 {
+        engine.ask::<Counter>(&format!("e{i}"), add(i)).await.unwrap().unwrap();
+    }
+    wait_for(|| engine.active_entities() <= 100).await;
+    for i in 0..300 {
+        assert_eq!(value(&engine, &format!("e{i}")).await, i, "entity e{i} after passivation");
+    }
+    wait_for(|| engine.active_entities() <= 100).await;
+}
+
+#[tokio::test]
+async fn idle_entities_are_passivated() {
+    let journal = Arc::new(MemJournal::new(FlushPolicy::Immediate));
+    let engine = single_node(journal, EngineConfig { idle_ms: 20, ..config() });
+    engine.ask::<Counter>("sleepy", add(3)).await.unwrap().unwrap();
+    assert_eq!(engine.active_entities(), 1);
+    wait_for(|| engine.active_entities() == 0).await;
+    assert_eq!(value(&engine, "sleepy").await, 3);
+}
+
+#[tokio::test]
+async fn bad_ids_and_overload_are_engine_errors() {
+    let journal = Arc::new(MemJournal::new(FlushPolicy::Manual));
+    let engine =
+        single_node(journal.clone(), EngineConfig { shard_asks_in_flight_max: 1, ..config() });
+    let error = engine.ask::<Counter>("", add(1)).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidInput);
+    let long = "x".repeat(300);
+    assert_eq!(
+        engine.ask::<Counter>(&long, add(1)).await.unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+
+    let first = {
+        let engine = engine.clone();
+        tokio::spawn(async move { engine.ask::<Counter>("busy", add(1)).await })
+    };
+    wait_for(|| journal.pending_writes() == 1).await;
+    let error = engine.ask::<Counter>("busy", add(1)).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Overloaded);
+    journal.flush_pending();
+    assert_eq!(first.await.unwrap().unwrap().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn an_unanswered_ask_times_out() {
+    let journal = Arc::new(MemJournal::new(FlushPolicy::Manual));
+    let engine = single_node(journal.clone(), EngineConfig { ask_timeout_ms: 50, ..config() });
+    let error = engine.ask::<Counter>("stuck", add(1)).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Timeout);
+    journal.flush_pending();
+}
+
+/// Polls `condition` until it holds, for at most five seconds.
+async fn wait_for(condition: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !condition() {
+        assert!(tokio::time::Instant::now() < deadline, "condition not met within 5 s");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}

@@ -1,0 +1,175 @@
+//! The journal contract: what every journal (sled on disk, or in memory for simulation)
+//! promises the engine.
+//!
+//! Invariants every implementation keeps:
+//! - **Order.** Writes become durable in the order they were submitted; a write's `done`
+//!   runs only after every earlier write is durable too.
+//! - **Acknowledged means durable.** `done(Ok(()))` runs only once the write survives a crash
+//!   (for sled: `flush()` and an fsync of its data file both returned).
+//! - **Sticky failure.** Once a write fails, that write and every later one fail, and reads
+//!   fail too: nothing that was never acknowledged can be read back by this process.
+//! - **Prefix recovery.** After a crash, each stream reads back a gap-free prefix of what was
+//!   submitted, which includes everything acknowledged.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::codec::{CodecError, Record};
+use crate::keys::{Seq, Stream};
+
+/// Runs once a write is durable, or once the journal has failed. It runs on the journal's own
+/// thread, so it must be quick: send on a channel, wake a task.
+pub type Done = Box<dyn FnOnce(Result<(), JournalError>) + Send>;
+
+/// The journal's failures. Rejections of commerce commands never appear here.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum JournalError {
+    #[error("journal i/o failed: {0}")]
+    Io(Arc<str>),
+    #[error("journal has failed earlier and accepts nothing more: {0}")]
+    Failed(Arc<str>),
+    #[error("corrupt record in the middle of {stream} at seq {seq}: {source}")]
+    Corrupt { stream: String, seq: Seq, source: CodecError },
+    #[error("journal of {stream} has a gap: expected seq {expected}, found {found}")]
+    Gap { stream: String, expected: Seq, found: Seq },
+    #[error("corrupt snapshot of {stream}: {source}")]
+    CorruptSnapshot { stream: String, source: CodecError },
+    #[error("journal schema version {found} is not the {expected} this build reads")]
+    Schema { found: u32, expected: u32 },
+    #[error("journal is shut down")]
+    Closed,
+    #[error("invalid journal configuration: {0}")]
+    Config(String),
+}
+
+impl From<sled::Error> for JournalError {
+    fn from(e: sled::Error) -> Self {
+        JournalError::Io(e.to_string().into())
+    }
+}
+
+impl From<std::io::Error> for JournalError {
+    fn from(e: std::io::Error) -> Self {
+        JournalError::Io(e.to_string().into())
+    }
+}
+
+/// One event as read back: its sequence number and its verified payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub seq: Seq,
+    pub payload: Vec<u8>,
+}
+
+/// A stream as recovered: the latest snapshot, then the events after it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Loaded {
+    /// The snapshot's sequence number and verified payload.
+    pub snapshot: Option<(Seq, Vec<u8>)>,
+    /// Events after the snapshot, gap-free and in order.
+    pub events: Vec<StoredEvent>,
+}
+
+impl Loaded {
+    /// The sequence number of the last event the stream holds (0 for a new stream).
+    pub fn last_seq(&self) -> Seq {
+        match (self.events.last(), &self.snapshot) {
+            (Some(event), _) => event.seq,
+            (None, Some((seq, _))) => *seq,
+            (None, None) => 0,
+        }
+    }
+}
+
+/// An append-only, durable store of entity event streams and snapshots.
+pub trait Journal: Send + Sync + 'static {
+    /// Queues events `first_seq, first_seq + 1, ...` of a stream; `done` runs once durable.
+    fn append(&self, stream: Stream<'_>, first_seq: Seq, events: Vec<Record>, done: Done);
+
+    /// Queues a snapshot of a stream's state as of `seq`; with `compact`, the events up to
+    /// `seq` are removed in the same batch. `done` runs once durable.
+    fn save_snapshot(&self, stream: Stream<'_>, seq: Seq, state: Record, compact: bool, done: Done);
+
+    /// `done` runs once every write submitted before it is durable.
+    fn barrier(&self, done: Done);
+
+    /// Reads a stream: its latest snapshot and the events after it. A corrupt record at the
+    /// tail is dropped with a warning; one followed by valid records is an error.
+    fn load(&self, stream: Stream<'_>) -> Result<Loaded, JournalError>;
+
+    /// Visits every stored event of one kind, stream by stream, in sequence order: the read
+    /// path that rebuilds projections. Returns how many events were visited.
+    fn replay_kind(
+        &self,
+        kind: u16,
+        visit: &mut dyn FnMut(&str, Seq, &[u8]),
+    ) -> Result<u64, JournalError>;
+
+    /// Waits until everything submitted so far is durable (used at shutdown).
+    fn flush(&self) -> Result<(), JournalError> {
+        barrier_receipt(self).wait()
+    }
+}
+
+/// Waits for a write to become durable: `.await` it in async code, `.wait()` elsewhere.
+#[must_use = "a receipt that is not waited on says nothing about durability"]
+pub struct Receipt(tokio::sync::oneshot::Receiver<Result<(), JournalError>>);
+
+impl Receipt {
+    /// A `Done` callback and the receipt it completes.
+    pub fn pair() -> (Done, Receipt) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let done: Done = Box::new(move |result| {
+            let _ = tx.send(result);
+        });
+        (done, Receipt(rx))
+    }
+
+    /// Blocks the current thread until the write is durable. Never call it on an async task.
+    pub fn wait(self) -> Result<(), JournalError> {
+        self.0.blocking_recv().unwrap_or(Err(JournalError::Closed))
+    }
+}
+
+impl IntoFuture for Receipt {
+    type Output = Result<(), JournalError>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move { self.0.await.unwrap_or(Err(JournalError::Closed)) })
+    }
+}
+
+fn barrier_receipt<J: Journal + ?Sized>(journal: &J) -> Receipt {
+    let (done, receipt) = Receipt::pair();
+    journal.barrier(done);
+    receipt
+}
+
+/// Receipt-returning forms of the journal's writes.
+pub trait JournalExt: Journal {
+    fn append_receipt(&self, stream: Stream<'_>, first_seq: Seq, events: Vec<Record>) -> Receipt {
+        let (done, receipt) = Receipt::pair();
+        self.append(stream, first_seq, events, done);
+        receipt
+    }
+
+    fn snapshot_receipt(
+        &self,
+        stream: Stream<'_>,
+        seq: Seq,
+        state: Record,
+        compact: bool,
+    ) -> Receipt {
+        let (done, receipt) = Receipt::pair();
+        self.save_snapshot(stream, seq, state, compact, done);
+        receipt
+    }
+
+    fn barrier_receipt(&self) -> Receipt {
+        barrier_receipt(self)
+    }
+}
+
+impl<J: Journal + ?Sized> JournalExt for J {}

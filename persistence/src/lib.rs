@@ -1,0 +1,24 @@
+//! Bazaar's persistence: bytes, keys, sequence numbers, files and fsync. No commerce, no HTTP.
+//!
+//! - [`journal`]: the contract every journal keeps (order, acknowledged means durable, sticky
+//!   failure, prefix recovery).
+//! - [`SledJournal`]: the journal on disk, a group-commit pipeline over sled 0.34.
+//! - [`MemJournal`]: the same contract in memory, with simulated latency, crashes and faults,
+//!   for deterministic tests of what stands on the journal.
+//! - [`codec`]: the one place values become record bytes (versioned, checksummed).
+//!
+//! Architecture invariant: durable means the group-commit fsync returned.
+
+pub mod codec;
+pub mod journal;
+pub mod keys;
+pub mod limits;
+pub mod memory;
+pub mod recovery;
+pub mod sled_journal;
+
+pub use codec::{CodecError, Record};
+pub use journal::{Done, Journal, JournalError, JournalExt, Loaded, Receipt, StoredEvent};
+pub use keys::{Seq, Stream};
+pub use memory::MemJournal;
+pub use sled_journal::{JournalConfig, SledJournal};

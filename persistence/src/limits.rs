@@ -1,0 +1,23 @@
+//! Every bound of the persistence crate, in one place.
+//!
+//! A configured value is checked against its `_max` here when a journal opens, so a typo in
+//! `cluster.toml` cannot make a batch or a queue unbounded.
+
+/// Most events the writer folds into one sled batch (one flush, one fsync).
+pub const BATCH_EVENTS_MAX: usize = 4_096;
+
+/// Most bytes of records the writer folds into one sled batch.
+pub const BATCH_BYTES_MAX: usize = 16 * 1024 * 1024;
+
+/// Most writes waiting for the writer thread; a full queue makes `append` wait (back-pressure).
+pub const QUEUE_WRITES_MAX: usize = 65_536;
+
+/// Largest single record (an event or a snapshot), header included.
+pub const RECORD_BYTES_MAX: usize = 64 * 1024 * 1024;
+
+/// Longest entity id, in bytes (it is part of every key).
+pub const ID_BYTES_MAX: usize = 1_024;
+
+const _: () = assert!(RECORD_BYTES_MAX >= BATCH_BYTES_MAX);
+const _: () = assert!(ID_BYTES_MAX <= u16::MAX as usize);
+const _: () = assert!(QUEUE_WRITES_MAX >= BATCH_EVENTS_MAX);

@@ -1,0 +1,258 @@
+//! The journal in memory, for deterministic tests and simulation of what stands on it.
+//!
+//! It keeps the [`Journal`](crate::Journal) contract with knobs the disk cannot offer:
+//! writes stay pending until flushed (at once, every `latency`, or by hand), a flush can be
+//! made to fail, and [`MemJournal::crash`] throws away every write not yet flushed, as a
+//! power loss would.
+//!
+//! Invariants: reads see every applied write (as sled's do); `done(Ok)` runs only for writes a
+//! flush made durable; a failed flush fails the journal until the next `crash` (a restart).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::codec::Record;
+use crate::journal::{Done, Journal, JournalError, Loaded};
+use crate::keys::{self, Seq, Stream};
+use crate::recovery;
+
+#[derive(Clone, Default)]
+struct Store {
+    events: BTreeMap<Vec<u8>, Vec<u8>>,
+    snapshots: BTreeMap<Vec<u8>, Vec<u8>>,
+}
+
+enum Op {
+    Events(Vec<(Vec<u8>, Vec<u8>)>),
+    Snapshot { key: Vec<u8>, record: Vec<u8>, compact: Option<(Vec<u8>, Vec<u8>)> },
+    Barrier,
+}
+
+impl Store {
+    fn apply(&mut self, op: &Op) {
+        match op {
+            Op::Events(events) => self.events.extend(events.iter().cloned()),
+            Op::Snapshot { key, record, compact } => {
+                self.snapshots.insert(key.clone(), record.clone());
+                if let Some((from, to)) = compact {
+                    let doomed: Vec<_> = self
+                        .events
+                        .range(from.clone()..=to.clone())
+                        .map(|(k, _)| k.clone())
+                        .collect();
+                    doomed.iter().for_each(|k| drop(self.events.remove(k)));
+                }
+            }
+            Op::Barrier => {}
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    applied: Store,
+    durable: Store,
+    pending: Vec<(Op, Done)>,
+    failed: Option<Arc<str>>,
+    fail_next_flush: bool,
+    flushes: u64,
+}
+
+/// When pending writes become durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlushPolicy {
+    /// Every write is durable before `append` returns.
+    Immediate,
+    /// A background thread flushes every so often (a slow disk).
+    Every(Duration),
+    /// Only [`MemJournal::flush_pending`] flushes.
+    Manual,
+}
+
+/// An in-memory journal; see the module doc.
+pub struct MemJournal {
+    state: Arc<Mutex<State>>,
+    policy: FlushPolicy,
+    stop: Arc<AtomicBool>,
+    flusher: Option<JoinHandle<()>>,
+}
+
+impl Default for MemJournal {
+    fn default() -> Self {
+        MemJournal::new(FlushPolicy::Immediate)
+    }
+}
+
+impl MemJournal {
+    pub fn new(policy: FlushPolicy) -> MemJournal {
+        let state = Arc::new(Mutex::new(State::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let flusher = match policy {
+            FlushPolicy::Every(latency) => {
+                let (state, stop) = (state.clone(), stop.clone());
+                Some(std::thread::spawn(move || {
+                    while !stop.load(Ordering::Acquire) {
+                        std::thread::sleep(latency);
+                        flush(&state);
+                    }
+                }))
+            }
+            FlushPolicy::Immediate | FlushPolicy::Manual => None,
+        };
+        MemJournal { state, policy, stop, flusher }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().expect("mem journal lock")
+    }
+
+    /// Makes every pending write durable (or fails them all, if a fault was armed).
+    pub fn flush_pending(&self) {
+        flush(&self.state);
+    }
+
+    /// Arms a fault: the next flush fails, and the journal stays failed until `crash`.
+    pub fn fail_next_flush(&self) {
+        self.lock().fail_next_flush = true;
+    }
+
+    /// Simulates a crash and restart: pending writes are lost (their callers hear `Closed`),
+    /// reads see only what was durable, and a failed journal works again.
+    pub fn crash(&self) {
+        let pending = {
+            let mut state = self.lock();
+            state.applied = state.durable.clone();
+            state.failed = None;
+            state.fail_next_flush = false;
+            std::mem::take(&mut state.pending)
+        };
+        pending.into_iter().for_each(|(_, done)| done(Err(JournalError::Closed)));
+    }
+
+    /// Writes waiting for a flush.
+    pub fn pending_writes(&self) -> usize {
+        self.lock().pending.len()
+    }
+
+    /// Flushes done so far.
+    pub fn flushes(&self) -> u64 {
+        self.lock().flushes
+    }
+
+    fn submit(&self, op: Op, done: Done) {
+        {
+            let mut state = self.lock();
+            if let Some(reason) = &state.failed {
+                let error = JournalError::Failed(reason.clone());
+                drop(state);
+                return done(Err(error));
+            }
+            state.applied.apply(&op);
+            state.pending.push((op, done));
+        }
+        if self.policy == FlushPolicy::Immediate {
+            self.flush_pending();
+        }
+    }
+}
+
+fn flush(state: &Mutex<State>) {
+    let (pending, result) = {
+        let mut state = state.lock().expect("mem journal lock");
+        let pending = std::mem::take(&mut state.pending);
+        if pending.is_empty() {
+            return;
+        }
+        state.flushes += 1;
+        let result = if let Some(reason) = &state.failed {
+            Err(JournalError::Failed(reason.clone()))
+        } else if std::mem::take(&mut state.fail_next_flush) {
+            let reason: Arc<str> = "injected flush failure".into();
+            state.failed = Some(reason.clone());
+            Err(JournalError::Failed(reason))
+        } else {
+            pending.iter().for_each(|(op, _)| state.durable.apply(op));
+            Ok(())
+        };
+        (pending, result)
+    };
+    pending.into_iter().for_each(|(_, done)| done(result.clone()));
+}
+
+impl Drop for MemJournal {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(flusher) = self.flusher.take() {
+            let _ = flusher.join();
+        }
+    }
+}
+
+impl Journal for MemJournal {
+    fn append(&self, stream: Stream<'_>, first_seq: Seq, events: Vec<Record>, done: Done) {
+        let prefix = keys::stream_prefix(stream);
+        let events = (first_seq..)
+            .zip(events)
+            .map(|(seq, r)| (keys::event_key(&prefix, seq), r.into_bytes()));
+        self.submit(Op::Events(events.collect()), done);
+    }
+
+    fn save_snapshot(
+        &self,
+        stream: Stream<'_>,
+        seq: Seq,
+        state: Record,
+        compact: bool,
+        done: Done,
+    ) {
+        let key = keys::stream_prefix(stream);
+        let record =
+            Record::from_payload(&recovery::snapshot_payload(seq, state.payload())).into_bytes();
+        let compact = compact.then(|| (keys::event_key(&key, 1), keys::event_key(&key, seq)));
+        self.submit(Op::Snapshot { key, record, compact }, done);
+    }
+
+    fn barrier(&self, done: Done) {
+        self.submit(Op::Barrier, done);
+    }
+
+    fn load(&self, stream: Stream<'_>) -> Result<Loaded, JournalError> {
+        let state = self.lock();
+        if let Some(reason) = &state.failed {
+            return Err(JournalError::Failed(reason.clone()));
+        }
+        let prefix = keys::stream_prefix(stream);
+        let snapshot = state.applied.snapshots.get(&prefix);
+        let after = match snapshot {
+            Some(record) => recovery::read_snapshot(stream, record)?.0,
+            None => 0,
+        };
+        let range = keys::event_key(&prefix, after + 1)..=keys::event_key(&prefix, Seq::MAX);
+        let events = state.applied.events.range(range).map(|(key, value)| {
+            let (_, _, seq) = keys::parse_event_key(key).expect("keys are written by this module");
+            Ok((seq, value.as_slice()))
+        });
+        recovery::load_stream(stream, snapshot.map(Vec::as_slice), events)
+    }
+
+    fn replay_kind(
+        &self,
+        kind: u16,
+        visit: &mut dyn FnMut(&str, Seq, &[u8]),
+    ) -> Result<u64, JournalError> {
+        let state = self.lock();
+        if let Some(reason) = &state.failed {
+            return Err(JournalError::Failed(reason.clone()));
+        }
+        let prefix = keys::kind_prefix(kind).to_vec();
+        let entries = state
+            .applied
+            .events
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix));
+        recovery::replay(kind, entries.map(Ok), visit)
+    }
+}

@@ -1,0 +1,401 @@
+//! The journal on disk: sled 0.34 trees written by a two-stage group-commit pipeline.
+//!
+//! ```text
+//! callers ──(encoded records)──► writer thread ──(applied batch)──► syncer thread ──► done()
+//!                                 sled apply_batch                   flush() + fsync(db file)
+//! ```
+//!
+//! - Callers build keys and frame records on their own threads; the writer only moves bytes.
+//! - The writer drains whatever is queued (bounded by `batch_events_max`, `batch_bytes_max`)
+//!   into one `apply_batch` per tree, then hands the batch's callbacks to the syncer and goes
+//!   on applying the next batch while the syncer makes the previous ones durable.
+//! - The syncer takes every applied batch waiting for it, calls sled's `flush()` once and then
+//!   fsyncs sled's data file through its own handle: sled's flush uses `sync_file_range` on
+//!   Linux, which does not survive a power loss (sled#1452). Only then does it run the
+//!   callbacks. A lone writer pays one flush; many writers share one.
+//!
+//! Invariants:
+//! - A callback runs `Ok` only after a flush and an fsync that began after its write was
+//!   applied, so acknowledged means durable.
+//! - Batches are applied and synced in submission order; snapshots are applied before the
+//!   events (and compactions) of the same batch, so a crash never keeps a compaction without
+//!   the snapshot that covers it.
+//! - After any failure the journal is failed for good: every later write and read errors.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::codec::Record;
+use crate::journal::{Done, Journal, JournalError, Loaded};
+use crate::keys::{self, Seq, Stream};
+use crate::limits;
+use crate::recovery;
+
+/// The journal schema this build writes and reads, kept in the `meta` tree.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const SCHEMA_KEY: &[u8] = b"schema_version";
+
+/// How a journal is opened.
+#[derive(Debug, Clone)]
+pub struct JournalConfig {
+    pub path: PathBuf,
+    /// Most events folded into one flush.
+    pub batch_events_max: usize,
+    /// Most bytes of records folded into one flush.
+    pub batch_bytes_max: usize,
+    /// sled's page cache, in bytes.
+    pub cache_bytes: u64,
+}
+
+impl JournalConfig {
+    pub fn new(path: impl Into<PathBuf>) -> JournalConfig {
+        JournalConfig {
+            path: path.into(),
+            batch_events_max: 1_024,
+            batch_bytes_max: 4 * 1024 * 1024,
+            cache_bytes: 512 * 1024 * 1024,
+        }
+    }
+
+    fn validate(&self) -> Result<(), JournalError> {
+        let check = |name: &str, value: usize, max: usize| {
+            if value == 0 || value > max {
+                Err(JournalError::Config(format!("{name} = {value}, must be in 1..={max}")))
+            } else {
+                Ok(())
+            }
+        };
+        check("batch_events_max", self.batch_events_max, limits::BATCH_EVENTS_MAX)?;
+        check("batch_bytes_max", self.batch_bytes_max, limits::BATCH_BYTES_MAX)
+    }
+}
+
+/// One queued write: key-value pairs for each tree, plus its callback.
+struct Write {
+    snapshots: Vec<(Vec<u8>, Vec<u8>)>,
+    events: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Inclusive key range of events to remove (compaction).
+    compact: Option<(Vec<u8>, Vec<u8>)>,
+    bytes: usize,
+    done: Done,
+}
+
+/// State shared by the handle, the writer and the syncer.
+struct Shared {
+    db: sled::Db,
+    events: sled::Tree,
+    snapshots: sled::Tree,
+    /// sled's data file, opened again so that we can fsync it ourselves.
+    data_file: File,
+    failed: AtomicBool,
+    failure: Mutex<Option<Arc<str>>>,
+}
+
+impl Shared {
+    fn fail(&self, error: &JournalError) -> JournalError {
+        let mut failure = self.failure.lock().expect("failure lock");
+        let reason = failure.get_or_insert_with(|| error.to_string().into()).clone();
+        self.failed.store(true, Ordering::Release);
+        metrics::counter!("journal_failures_total").increment(1);
+        tracing::error!(error = %error, "journal failed; every later write and read will error");
+        JournalError::Failed(reason)
+    }
+
+    fn check(&self) -> Result<(), JournalError> {
+        if self.failed.load(Ordering::Acquire) {
+            let reason = self.failure.lock().expect("failure lock").clone();
+            return Err(JournalError::Failed(reason.unwrap_or_else(|| "unknown".into())));
+        }
+        Ok(())
+    }
+
+    fn sync(&self) -> Result<(), JournalError> {
+        fail::fail_point!("journal-sync", |_| Err(JournalError::Io(
+            "failpoint journal-sync".into()
+        )));
+        self.db.flush()?;
+        self.data_file.sync_data()?;
+        Ok(())
+    }
+}
+
+/// The durable journal on sled. Cheap to share behind an `Arc`; dropping the last handle
+/// drains the queue, syncs and joins the threads.
+pub struct SledJournal {
+    shared: Arc<Shared>,
+    queue: Mutex<Option<Sender<Write>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    path: PathBuf,
+}
+
+impl SledJournal {
+    /// Opens (or creates) a journal. Fails if another process holds the directory.
+    pub fn open(config: JournalConfig) -> Result<SledJournal, JournalError> {
+        config.validate()?;
+        let db = sled::Config::new()
+            .path(&config.path)
+            .cache_capacity(config.cache_bytes)
+            .mode(sled::Mode::HighThroughput)
+            .flush_every_ms(None)
+            .open()?;
+        let meta = db.open_tree("meta")?;
+        match meta.get(SCHEMA_KEY)? {
+            Some(bytes) => {
+                let found = u32::from_be_bytes(bytes.as_ref().try_into().map_err(|_| {
+                    JournalError::Config("meta schema_version is not 4 bytes".into())
+                })?);
+                if found != SCHEMA_VERSION {
+                    return Err(JournalError::Schema { found, expected: SCHEMA_VERSION });
+                }
+            }
+            None => {
+                meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+                db.flush()?;
+            }
+        }
+        let shared = Arc::new(Shared {
+            events: db.open_tree("journal")?,
+            snapshots: db.open_tree("snapshots")?,
+            data_file: File::open(data_file_path(&config.path))?,
+            db,
+            failed: AtomicBool::new(false),
+            failure: Mutex::new(None),
+        });
+        let (queue_tx, queue_rx) = crossbeam_channel::bounded(limits::QUEUE_WRITES_MAX);
+        let (sync_tx, sync_rx) = crossbeam_channel::unbounded();
+        let writer = {
+            let shared = shared.clone();
+            let config = config.clone();
+            std::thread::Builder::new()
+                .name("journal-writer".into())
+                .spawn(move || run_writer(&shared, &config, &queue_rx, &sync_tx))?
+        };
+        let syncer = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("journal-syncer".into())
+                .spawn(move || run_syncer(&shared, &sync_rx))?
+        };
+        Ok(SledJournal {
+            shared,
+            queue: Mutex::new(Some(queue_tx)),
+            threads: Mutex::new(vec![writer, syncer]),
+            path: config.path,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes sled uses on disk.
+    pub fn size_on_disk(&self) -> Result<u64, JournalError> {
+        Ok(self.shared.db.size_on_disk()?)
+    }
+
+    fn submit(&self, write: Write) {
+        if let Err(error) = self.shared.check() {
+            return (write.done)(Err(error));
+        }
+        let sender = self.queue.lock().expect("queue lock").clone();
+        match sender {
+            // A full queue blocks the caller: the last line of back-pressure behind the
+            // engine's per-shard bound on in-flight asks.
+            Some(sender) => {
+                if let Err(crossbeam_channel::SendError(write)) = sender.send(write) {
+                    (write.done)(Err(JournalError::Closed));
+                }
+            }
+            None => (write.done)(Err(JournalError::Closed)),
+        }
+    }
+
+    /// Stops the threads after they have made everything queued durable.
+    pub fn close(&self) -> Result<(), JournalError> {
+        drop(self.queue.lock().expect("queue lock").take());
+        for thread in self.threads.lock().expect("threads lock").drain(..) {
+            let _ = thread.join();
+        }
+        self.shared.check()?;
+        self.shared.sync()
+    }
+}
+
+impl Drop for SledJournal {
+    fn drop(&mut self) {
+        if let Err(error) = self.close() {
+            tracing::warn!(error = %error, "journal closed with an error");
+        }
+    }
+}
+
+fn data_file_path(dir: &Path) -> PathBuf {
+    dir.join("db")
+}
+
+fn run_writer(
+    shared: &Shared,
+    config: &JournalConfig,
+    queue: &Receiver<Write>,
+    sync: &Sender<Vec<Done>>,
+) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        let (mut events, mut bytes) = (batch[0].events.len(), batch[0].bytes);
+        while events < config.batch_events_max && bytes < config.batch_bytes_max {
+            match queue.try_recv() {
+                Ok(write) => {
+                    events += write.events.len();
+                    bytes += write.bytes;
+                    batch.push(write);
+                }
+                Err(_) => break,
+            }
+        }
+        metrics::histogram!("journal_batch_events").record(events as f64);
+        let dones = match apply(shared, &mut batch) {
+            Ok(()) => batch.into_iter().map(|w| w.done).collect(),
+            Err(error) => {
+                let error = shared.fail(&error);
+                batch.into_iter().for_each(|w| (w.done)(Err(error.clone())));
+                continue;
+            }
+        };
+        if sync.send(dones).is_err() {
+            return;
+        }
+    }
+}
+
+/// Writes one batch into sled's trees (not yet durable).
+fn apply(shared: &Shared, batch: &mut [Write]) -> Result<(), JournalError> {
+    shared.check()?;
+    fail::fail_point!("journal-apply", |_| Err(JournalError::Io("failpoint journal-apply".into())));
+    let mut snapshots = sled::Batch::default();
+    let mut events = sled::Batch::default();
+    let mut any_snapshot = false;
+    for write in batch.iter_mut() {
+        for (key, value) in write.snapshots.drain(..) {
+            snapshots.insert(key, value);
+            any_snapshot = true;
+        }
+        for (key, value) in write.events.drain(..) {
+            events.insert(key, value);
+        }
+        if let Some((from, to)) = write.compact.take() {
+            for key in shared.events.range(from..=to).keys() {
+                events.remove(key?);
+            }
+        }
+    }
+    if any_snapshot {
+        shared.snapshots.apply_batch(snapshots)?;
+    }
+    shared.events.apply_batch(events)?;
+    Ok(())
+}
+
+fn run_syncer(shared: &Shared, applied: &Receiver<Vec<Done>>) {
+    while let Ok(mut dones) = applied.recv() {
+        while let Ok(more) = applied.try_recv() {
+            dones.extend(more);
+        }
+        let started = Instant::now();
+        let result = shared.check().and_then(|()| shared.sync()).map_err(|e| match e {
+            JournalError::Failed(_) => e,
+            other => shared.fail(&other),
+        });
+        metrics::histogram!("journal_flush_seconds").record(started.elapsed().as_secs_f64());
+        metrics::counter!("journal_flushes_total").increment(1);
+        for done in dones {
+            done(result.clone());
+        }
+    }
+}
+
+impl Journal for SledJournal {
+    fn append(&self, stream: Stream<'_>, first_seq: Seq, events: Vec<Record>, done: Done) {
+        let prefix = keys::stream_prefix(stream);
+        metrics::counter!("journal_events_total").increment(events.len() as u64);
+        let mut bytes = 0;
+        let events = (first_seq..)
+            .zip(events)
+            .map(|(seq, record)| {
+                bytes += record.len();
+                (keys::event_key(&prefix, seq), record.into_bytes())
+            })
+            .collect();
+        self.submit(Write { snapshots: Vec::new(), events, compact: None, bytes, done });
+    }
+
+    fn save_snapshot(
+        &self,
+        stream: Stream<'_>,
+        seq: Seq,
+        state: Record,
+        compact: bool,
+        done: Done,
+    ) {
+        let prefix = keys::stream_prefix(stream);
+        let record = Record::from_payload(&recovery::snapshot_payload(seq, state.payload()));
+        let compact = compact.then(|| (keys::event_key(&prefix, 1), keys::event_key(&prefix, seq)));
+        let bytes = record.len();
+        let snapshots = vec![(prefix, record.into_bytes())];
+        self.submit(Write { snapshots, events: Vec::new(), compact, bytes, done });
+    }
+
+    fn barrier(&self, done: Done) {
+        self.submit(Write {
+            snapshots: Vec::new(),
+            events: Vec::new(),
+            compact: None,
+            bytes: 0,
+            done,
+        });
+    }
+
+    fn load(&self, stream: Stream<'_>) -> Result<Loaded, JournalError> {
+        self.shared.check()?;
+        let prefix = keys::stream_prefix(stream);
+        let snapshot = self.shared.snapshots.get(&prefix)?;
+        let after = match &snapshot {
+            Some(record) => recovery::read_snapshot(stream, record)?.0,
+            None => 0,
+        };
+        let range = keys::event_key(&prefix, after + 1)..=keys::event_key(&prefix, Seq::MAX);
+        let records: Vec<(Seq, sled::IVec)> = self
+            .shared
+            .events
+            .range(range)
+            .map(|entry| {
+                let (key, value) = entry?;
+                let seq = keys::parse_event_key(&key).map(|(_, _, seq)| seq).ok_or_else(|| {
+                    JournalError::Io(format!("unparsable journal key in {stream}").into())
+                })?;
+                Ok((seq, value))
+            })
+            .collect::<Result<_, JournalError>>()?;
+        recovery::load_stream(
+            stream,
+            snapshot.as_deref(),
+            records.iter().map(|(seq, value)| Ok((*seq, value.as_ref()))),
+        )
+    }
+
+    fn replay_kind(
+        &self,
+        kind: u16,
+        visit: &mut dyn FnMut(&str, Seq, &[u8]),
+    ) -> Result<u64, JournalError> {
+        self.shared.check()?;
+        let entries = self.shared.events.scan_prefix(keys::kind_prefix(kind)).map(|e| Ok(e?));
+        recovery::replay(kind, entries, visit)
+    }
+}
