@@ -8,7 +8,8 @@ use crate::shard::NodeId;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineConfig {
-    /// This node's id.
+    /// This node's id: set by the binary from `--node`, not read from the `[engine]` table.
+    #[serde(skip)]
     pub node: NodeId,
     /// Entities with a live actor on this node, at most; least recently used go first.
     pub active_entities_max: usize,

@@ -20,6 +20,7 @@ pub mod error;
 pub mod limits;
 mod runtime;
 pub mod shard;
+pub mod telemetry;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod transport;

@@ -17,9 +17,9 @@
 //! Invariants:
 //! - A callback runs `Ok` only after a flush and an fsync that began after its write was
 //!   applied, so acknowledged means durable.
-//! - Batches are applied and synced in submission order; snapshots are applied before the
-//!   events (and compactions) of the same batch, so a crash never keeps a compaction without
-//!   the snapshot that covers it.
+//! - Batches are applied and synced in submission order. Within a batch, events go first,
+//!   then snapshots, then compactions, so a crash (sled recovers a prefix of its log) never
+//!   keeps a snapshot without the events it covers, nor a compaction without its snapshot.
 //! - After any failure the journal is failed for good: every later write and read errors.
 
 use std::fs::File;
@@ -274,31 +274,36 @@ fn run_writer(
     }
 }
 
-/// Writes one batch into sled's trees (not yet durable).
+/// Writes one batch into sled's trees (not yet durable), in an order whose every prefix is a
+/// consistent journal (sled recovers a prefix of its log): first the events, then the
+/// snapshots that may cover them, then the removals of what those snapshots compact.
 fn apply(shared: &Shared, batch: &mut [Write]) -> Result<(), JournalError> {
     shared.check()?;
     fail::fail_point!("journal-apply", |_| Err(JournalError::Io("failpoint journal-apply".into())));
-    let mut snapshots = sled::Batch::default();
-    let mut events = sled::Batch::default();
-    let mut any_snapshot = false;
+    let (mut events, mut snapshots, mut removals) = Default::default();
+    let (mut any_snapshot, mut any_removal) = (false, false);
     for write in batch.iter_mut() {
-        for (key, value) in write.snapshots.drain(..) {
-            snapshots.insert(key, value);
-            any_snapshot = true;
-        }
         for (key, value) in write.events.drain(..) {
-            events.insert(key, value);
+            sled::Batch::insert(&mut events, key, value);
+        }
+        for (key, value) in write.snapshots.drain(..) {
+            sled::Batch::insert(&mut snapshots, key, value);
+            any_snapshot = true;
         }
         if let Some((from, to)) = write.compact.take() {
             for key in shared.events.range(from..=to).keys() {
-                events.remove(key?);
+                sled::Batch::remove(&mut removals, key?);
+                any_removal = true;
             }
         }
     }
+    shared.events.apply_batch(events)?;
     if any_snapshot {
         shared.snapshots.apply_batch(snapshots)?;
     }
-    shared.events.apply_batch(events)?;
+    if any_removal {
+        shared.events.apply_batch(removals)?;
+    }
     Ok(())
 }
 

@@ -1,0 +1,143 @@
+//! `cluster.toml`: the nodes, the shard count, and the engine's and journal's knobs.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use bazaar_engine::{EngineConfig, NodeId, ShardTable};
+use bazaar_persistence::JournalConfig;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterFile {
+    pub cluster: ClusterSection,
+    pub nodes: Vec<NodeSection>,
+    #[serde(default)]
+    pub engine: EngineConfig,
+    #[serde(default)]
+    pub journal: JournalSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSection {
+    pub shards: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSection {
+    pub id: u32,
+    /// Where this node's gateway listens.
+    pub http: SocketAddr,
+    /// Where this node's cluster endpoint listens (ractor_cluster). Read by the cluster layer,
+    /// which is not built yet; parsed now so that configurations are checked today.
+    #[allow(dead_code)]
+    pub cluster: SocketAddr,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JournalSection {
+    pub batch_events_max: usize,
+    pub batch_bytes_max: usize,
+    pub cache_bytes: u64,
+}
+
+impl Default for JournalSection {
+    fn default() -> Self {
+        let defaults = JournalConfig::new("");
+        JournalSection {
+            batch_events_max: defaults.batch_events_max,
+            batch_bytes_max: defaults.batch_bytes_max,
+            cache_bytes: defaults.cache_bytes,
+        }
+    }
+}
+
+impl ClusterFile {
+    pub fn read(path: &Path) -> anyhow::Result<ClusterFile> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the cluster configuration {}", path.display()))?;
+        let file: ClusterFile = toml::from_str(&text)
+            .with_context(|| format!("invalid cluster configuration {}", path.display()))?;
+        file.validate()
+            .with_context(|| format!("invalid cluster configuration {}", path.display()))?;
+        Ok(file)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let shards = self.cluster.shards;
+        if shards == 0 || shards > bazaar_engine::limits::SHARDS_MAX {
+            bail!(
+                "cluster.shards = {shards}, must be in 1..={}",
+                bazaar_engine::limits::SHARDS_MAX
+            );
+        }
+        if self.nodes.is_empty() {
+            bail!("no [[nodes]]: a cluster has at least one node");
+        }
+        let mut ids: Vec<u32> = self.nodes.iter().map(|n| n.id).collect();
+        ids.sort_unstable();
+        if ids.windows(2).any(|w| w[0] == w[1]) {
+            bail!("two [[nodes]] share an id");
+        }
+        self.engine.validate().map_err(anyhow::Error::msg)
+    }
+
+    /// The node this process runs as: `--node`, or the only/first node listed.
+    pub fn node(&self, chosen: Option<u32>) -> anyhow::Result<&NodeSection> {
+        match chosen {
+            Some(id) => self
+                .nodes
+                .iter()
+                .find(|n| n.id == id)
+                .with_context(|| format!("node {id} is not in [[nodes]]")),
+            None => Ok(&self.nodes[0]),
+        }
+    }
+
+    pub fn shard_table(&self) -> ShardTable {
+        let nodes: Vec<NodeId> = self.nodes.iter().map(|n| NodeId(n.id)).collect();
+        ShardTable::round_robin(self.cluster.shards, &nodes)
+    }
+
+    pub fn journal_config(&self, path: PathBuf) -> JournalConfig {
+        JournalConfig {
+            path,
+            batch_events_max: self.journal.batch_events_max,
+            batch_bytes_max: self.journal.batch_bytes_max,
+            cache_bytes: self.journal.cache_bytes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_configurations_parse() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let single = ClusterFile::read(&root.join("cluster.toml")).unwrap();
+        assert_eq!(single.nodes.len(), 1);
+        assert_eq!(single.shard_table().shards(), 256);
+        let three = ClusterFile::read(&root.join("examples/cluster-3.toml")).unwrap();
+        assert_eq!(three.shard_table().counts().len(), 3);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        let base = "[cluster]\nshards = 8\n[[nodes]]\nid = 1\nhttp = \"127.0.0.1:1\"\ncluster = \"127.0.0.1:2\"\n";
+        assert!(
+            toml::from_str::<ClusterFile>(&format!("{base}[engine]\nidle_msec = 5\n")).is_err()
+        );
+        let zero: ClusterFile =
+            toml::from_str(&format!("{base}[engine]\nask_timeout_ms = 0\n")).unwrap();
+        assert!(zero.validate().is_err());
+        let dup =
+            format!("{base}[[nodes]]\nid = 1\nhttp = \"127.0.0.1:3\"\ncluster = \"127.0.0.1:4\"\n");
+        assert!(toml::from_str::<ClusterFile>(&dup).unwrap().validate().is_err());
+    }
+}

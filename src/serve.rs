@@ -1,0 +1,126 @@
+//! `bazaar serve`: lock the data directory, recover, serve, and on SIGTERM or Ctrl-C stop
+//! taking requests, finish those in flight, snapshot every active entity, sync, exit 0.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use bazaar_engine::{Engine, EngineConfig, EngineParts, NodeId, SystemClock};
+use bazaar_gateway::{OpsState, Readiness};
+use bazaar_persistence::SledJournal;
+
+use crate::ServeArgs;
+use crate::config::ClusterFile;
+
+/// Longest shutdown waits for entities to write their snapshots.
+const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(30);
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let file = ClusterFile::read(&args.config)?;
+    let node = file.node(args.node)?.clone();
+    // Taken before anything in the directory is touched, so a second `serve` changes nothing.
+    let _lock = lock_data_dir(&args.data_dir)?;
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .context("cannot install the metrics recorder")?;
+    bazaar_engine::telemetry::describe();
+    let listen = args.listen.unwrap_or(node.http);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        // Installed first, so that a signal during recovery still ends in a clean stop.
+        let stop_requested = shutdown_signal()?;
+        let readiness = Readiness::default();
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let address = listener.local_addr()?;
+        let app = bazaar_gateway::app(OpsState { readiness: readiness.clone(), metrics });
+        // Health answers while recovery runs; readiness only after.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let server = tokio::spawn(
+            axum::serve(listener, app).with_graceful_shutdown(wait_for(stop_rx)).into_future(),
+        );
+        println!("bazaar node {} listening on http://{address}", node.id);
+
+        let journal_path = args.data_dir.join("journal");
+        let journal_config = file.journal_config(journal_path);
+        let journal = tokio::task::spawn_blocking(move || SledJournal::open(journal_config))
+            .await?
+            .context("cannot open the journal")?;
+        let journal = Arc::new(journal);
+        let engine = Engine::start(EngineParts {
+            config: EngineConfig { node: NodeId(node.id), ..file.engine.clone() },
+            journal: journal.clone(),
+            clock: Arc::new(SystemClock),
+            table: file.shard_table(),
+            transport: None,
+        })?;
+        readiness.set(true);
+        tracing::info!(node = node.id, data_dir = %args.data_dir.display(), "recovered; ready");
+        println!("bazaar node {} ready", node.id);
+
+        stop_requested.await;
+        tracing::info!("shutting down: no new requests, finishing those in flight");
+        readiness.set(false);
+        let _ = stop_tx.send(true);
+        server.await??;
+        engine.shutdown(SHUTDOWN_DEADLINE).await?;
+        drop(engine);
+        let journal = Arc::try_unwrap(journal).ok().context("journal still shared at exit")?;
+        tokio::task::spawn_blocking(move || journal.close()).await??;
+        tracing::info!("stopped cleanly");
+        anyhow::Ok(())
+    })
+}
+
+/// Holds `DIR/LOCK` for as long as the returned file lives.
+fn lock_data_dir(dir: &Path) -> anyhow::Result<File> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    let path = dir.join("LOCK");
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            bail!(
+                "data directory {} is in use by another bazaar process ({}); stop it or choose another --data-dir",
+                dir.display(),
+                holder.trim()
+            );
+        }
+        Err(TryLockError::Error(error)) => {
+            return Err(error).context("cannot lock the data directory");
+        }
+    }
+    file.set_len(0)?;
+    write!(file, "pid {}", std::process::id())?;
+    file.sync_data()?;
+    Ok(file)
+}
+
+async fn wait_for(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
+}
+
+/// A future that resolves on SIGTERM or Ctrl-C (SIGINT); the handlers are installed at once.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
+}
