@@ -20,6 +20,7 @@ use tokio::sync::oneshot;
 
 use crate::EngineError;
 use crate::entity::{Answer, Ctx, Entity, EntityKey};
+use crate::projection::{Projections, Publish};
 use crate::runtime::Runtime;
 
 /// Messages an entity actor takes.
@@ -48,6 +49,7 @@ pub(crate) struct Args {
 pub(crate) struct Incarnation<E: Entity> {
     key: EntityKey,
     rt: Arc<Runtime>,
+    projections: Projections<E>,
     body: Result<Live<E>, EngineError>,
 }
 
@@ -131,8 +133,16 @@ impl<E: Entity> Incarnation<E> {
         let first_seq = live.next_seq;
         live.next_seq += events.len() as Seq;
         events.iter().for_each(|event| live.entity.apply(event));
+        let publications: Vec<Publish> = self
+            .projections
+            .iter()
+            .filter_map(|p| p.prepare(&self.key, &live.entity, &events))
+            .collect();
         live.unsynced.fetch_add(1, Ordering::AcqRel);
         let done = on_durable(live, myself, true, move |result| {
+            if result.is_ok() {
+                publications.into_iter().for_each(|publish| publish());
+            }
             send::<E>(reply, result.map(|()| Ok(answer)).map_err(EngineError::from))
         });
         self.rt.journal.append(self.key.stream(), first_seq, records, done);
@@ -204,7 +214,8 @@ impl<E: Entity> Actor for EntityActor<E> {
             tracing::error!(key = %key, error = %error, "entity failed to recover");
         }
         metrics::counter!("engine_activations_total", "kind" => E::KIND.name).increment(1);
-        Ok(Incarnation { key, rt, body })
+        let projections = rt.projections.of::<E>();
+        Ok(Incarnation { key, rt, projections, body })
     }
 
     async fn post_start(

@@ -25,6 +25,7 @@ use crate::directory::{Directory, Found};
 use crate::entity::{Answer, Entity, EntityKey};
 use crate::error::EngineError;
 use crate::limits::{ASK_ATTEMPTS_MAX, ENTITY_ID_BYTES_MAX};
+use crate::projection::Projection;
 use crate::runtime::Runtime;
 use crate::shard::{NodeId, ShardTable};
 use crate::transport::{Forward, ForwardFuture, Transport, WireAnswer, WireFailure};
@@ -69,7 +70,8 @@ impl Engine {
         let gates =
             (0..table.shards()).map(|_| Semaphore::new(config.shard_asks_in_flight_max)).collect();
         let directory = Directory::new(config.active_entities_max);
-        let rt = Arc::new(Runtime { journal, clock, config, directory });
+        let projections = Default::default();
+        let rt = Arc::new(Runtime { journal, clock, config, directory, projections });
         let inner = Arc::new(Inner {
             rt,
             table: RwLock::new(table),
@@ -234,6 +236,12 @@ impl Engine {
         let registered =
             Registered { type_id: TypeId::of::<E>(), name: E::KIND.name, serve: serve_erased::<E> };
         self.inner.kinds.entry(E::KIND.code).or_insert(registered);
+    }
+
+    /// Adds a read model of kind `E`. Register projections before the first ask: an entity
+    /// activated earlier keeps the projections it started with.
+    pub fn project<E: Entity>(&self, projection: Arc<dyn Projection<E>>) {
+        self.inner.rt.projections.add(projection);
     }
 
     /// Stops taking asks, passivates every entity (each writes its snapshot) and waits until

@@ -166,3 +166,46 @@ async fn wait_for(condition: impl Fn() -> bool) {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
+
+/// A read model of counter values, published by the engine once durable.
+#[derive(Default)]
+struct Values(std::sync::Mutex<std::collections::HashMap<String, i64>>);
+
+struct ValuesProjection(Arc<Values>);
+
+impl bazaar_engine::Projection<Counter> for ValuesProjection {
+    fn prepare(
+        &self,
+        key: &bazaar_engine::EntityKey,
+        state: &Counter,
+        _events: &[bazaar_engine::testkit::CounterEvent],
+    ) -> Option<bazaar_engine::Publish> {
+        let (values, id, value) = (self.0.clone(), key.id.to_string(), state.value);
+        Some(Box::new(move || drop(values.0.lock().unwrap().insert(id, value))))
+    }
+}
+
+#[tokio::test]
+async fn projections_publish_only_durable_changes_in_order() {
+    let journal = Arc::new(MemJournal::new(FlushPolicy::Manual));
+    let engine = single_node(journal.clone(), config());
+    let values = Arc::new(Values::default());
+    engine.project::<Counter>(Arc::new(ValuesProjection(values.clone())));
+    let asks: Vec<_> = (0..3)
+        .map(|_| {
+            let engine = engine.clone();
+            tokio::spawn(async move { engine.ask::<Counter>("p", add(2)).await })
+        })
+        .collect();
+    wait_for(|| journal.pending_writes() == 3).await;
+    assert_eq!(
+        values.0.lock().unwrap().get("p"),
+        None,
+        "nothing is published before it is durable"
+    );
+    journal.flush_pending();
+    for ask in asks {
+        ask.await.unwrap().unwrap().unwrap();
+    }
+    assert_eq!(values.0.lock().unwrap().get("p"), Some(&6), "the last durable state wins");
+}
