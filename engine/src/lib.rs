@@ -19,6 +19,7 @@ pub mod entity;
 pub mod error;
 pub mod limits;
 pub mod projection;
+pub mod replay;
 mod runtime;
 pub mod shard;
 pub mod telemetry;

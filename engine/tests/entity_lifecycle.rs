@@ -209,3 +209,22 @@ async fn projections_publish_only_durable_changes_in_order() {
     }
     assert_eq!(values.0.lock().unwrap().get("p"), Some(&6), "the last durable state wins");
 }
+
+#[tokio::test]
+async fn read_models_fold_every_entity_of_a_kind_from_the_journal() {
+    let journal = Arc::new(MemJournal::new(FlushPolicy::Immediate));
+    let engine = single_node(journal.clone(), config());
+    for (id, adds) in [("a", 3), ("b", 1), ("c", 7)] {
+        for _ in 0..adds {
+            engine.ask::<Counter>(id, add(10)).await.unwrap().unwrap();
+        }
+    }
+    let mut seen = Vec::new();
+    let read = bazaar_engine::replay::fold_kind::<Counter>(&*journal, false, |id, state| {
+        seen.push((id.to_string(), state.value));
+    })
+    .unwrap();
+    assert_eq!(read, 11);
+    assert_eq!(seen, vec![("a".into(), 30), ("b".into(), 10), ("c".into(), 70)]);
+    assert!(bazaar_engine::replay::fold_kind::<Counter>(&*journal, true, |_, _| {}).is_err());
+}

@@ -4,8 +4,13 @@
 //! Architecture invariant: no business rule lives here; a handler validates the shape of a
 //! request, asks, and maps the answer.
 
+pub mod auth;
+pub mod config;
+pub mod idempotency;
+pub mod limits;
 pub mod ops;
 pub mod problem;
+pub mod rate_limit;
 
 use axum::Router;
 

@@ -1,0 +1,297 @@
+//! Who is asking: bearer tokens mapped to (tenant, role, principal).
+//!
+//! Tokens are long random strings, so they are looked up by their SHA-256 (a slow password
+//! hash would only burn CPU on every request). `credentials.toml` in the data directory holds
+//! the hashes, never a token. On the first start with no credentials, one token per role is
+//! generated, the hashes are written to `credentials.toml` and the tokens themselves to
+//! `initial-tokens.txt`, both with mode 0600; nothing is compiled in or committed.
+//!
+//! Invariant: a request without a valid token never reaches a handler (401), and a token's
+//! role decides which routers it may use (403 for a route of another role).
+
+use std::collections::HashMap;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::problem::Problem;
+
+/// What a principal may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Customer,
+    Seller,
+    Support,
+    Operator,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Customer, Role::Seller, Role::Support, Role::Operator];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Customer => "customer",
+            Role::Seller => "seller",
+            Role::Support => "support",
+            Role::Operator => "operator",
+        }
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub tenant: Arc<str>,
+    pub role: Role,
+    /// The customer id, seller id, agent or operator name.
+    pub id: Arc<str>,
+}
+
+impl Principal {
+    /// Refuses a principal of another role.
+    pub fn require(&self, role: Role) -> Result<(), Problem> {
+        if self.role == role {
+            Ok(())
+        } else {
+            Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "wrong_role",
+                "Forbidden",
+                format!(
+                    "this route is for the {} role; the token is a {}",
+                    role.as_str(),
+                    self.role.as_str()
+                ),
+            ))
+        }
+    }
+}
+
+/// One credential line of `credentials.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credential {
+    /// Hex SHA-256 of the token.
+    pub sha256: String,
+    pub tenant: String,
+    pub role: Role,
+    pub principal: String,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialsFile {
+    #[serde(default)]
+    tokens: Vec<Credential>,
+}
+
+/// Every valid token's hash, with what it stands for.
+#[derive(Debug, Default)]
+pub struct Credentials {
+    by_hash: HashMap<[u8; 32], Principal>,
+}
+
+/// The file names inside the data directory.
+pub const CREDENTIALS_FILE: &str = "credentials.toml";
+pub const INITIAL_TOKENS_FILE: &str = "initial-tokens.txt";
+
+/// The tenant the first start creates.
+pub const DEFAULT_TENANT: &str = "default";
+
+impl Credentials {
+    /// Loads `DIR/credentials.toml`; on a first start (no file) generates one token per role
+    /// and says where it put them. Returns the path of the new tokens file, if any.
+    pub fn load_or_init(data_dir: &Path) -> Result<(Credentials, Option<PathBuf>), String> {
+        let path = data_dir.join(CREDENTIALS_FILE);
+        if !path.exists() {
+            let tokens = Role::ALL.map(|role| (role, format!("{}-1", role.as_str()), new_token()));
+            for (role, principal, token) in &tokens {
+                add_credential(
+                    data_dir,
+                    &Credential {
+                        sha256: hex::encode(hash(token)),
+                        tenant: DEFAULT_TENANT.into(),
+                        role: *role,
+                        principal: principal.clone(),
+                    },
+                )?;
+            }
+            let listing: String = tokens
+                .iter()
+                .map(|(role, principal, token)| {
+                    format!("{} {} {} {token}\n", DEFAULT_TENANT, role.as_str(), principal)
+                })
+                .collect();
+            let tokens_path = data_dir.join(INITIAL_TOKENS_FILE);
+            write_private(
+                &tokens_path,
+                &format!("# tenant role principal token\n{listing}"),
+                false,
+            )?;
+            return Ok((Credentials::load(&path)?, Some(tokens_path)));
+        }
+        Ok((Credentials::load(&path)?, None))
+    }
+
+    pub fn load(path: &Path) -> Result<Credentials, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let file: CredentialsFile =
+            toml::from_str(&text).map_err(|e| format!("invalid {}: {e}", path.display()))?;
+        let mut by_hash = HashMap::new();
+        for credential in file.tokens {
+            let digest: [u8; 32] = hex::decode(&credential.sha256)
+                .ok()
+                .and_then(|bytes| bytes.try_into().ok())
+                .ok_or_else(|| {
+                    format!(
+                        "{}: sha256 {:?} is not 64 hex digits",
+                        path.display(),
+                        credential.sha256
+                    )
+                })?;
+            let principal = Principal {
+                tenant: credential.tenant.as_str().into(),
+                role: credential.role,
+                id: credential.principal.as_str().into(),
+            };
+            by_hash.insert(digest, principal);
+        }
+        Ok(Credentials { by_hash })
+    }
+
+    /// The principal a bearer token stands for.
+    pub fn authenticate(&self, token: &str) -> Option<&Principal> {
+        self.by_hash.get(&hash(token))
+    }
+}
+
+/// A new token: `bzr_` and 32 random bytes in hex.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system's random source");
+    format!("bzr_{}", hex::encode(bytes))
+}
+
+fn hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Mints a token for `principal` and appends its hash to `DIR/credentials.toml`.
+pub fn mint(data_dir: &Path, tenant: &str, role: Role, principal: &str) -> Result<String, String> {
+    let token = new_token();
+    let credential = Credential {
+        sha256: hex::encode(hash(&token)),
+        tenant: tenant.into(),
+        role,
+        principal: principal.into(),
+    };
+    add_credential(data_dir, &credential)?;
+    Ok(token)
+}
+
+fn add_credential(data_dir: &Path, credential: &Credential) -> Result<(), String> {
+    let path = data_dir.join(CREDENTIALS_FILE);
+    let header =
+        "# SHA-256 of each bearer token and what it may do; add one with `bazaar token add`.\n";
+    let entry = toml::to_string(&CredentialsFile { tokens: vec![credential.clone()] })
+        .map_err(|e| format!("cannot encode a credential: {e}"))?;
+    let text = if path.exists() { entry } else { format!("{header}{entry}") };
+    write_private(&path, &format!("\n{text}"), true)
+}
+
+/// Writes (or appends to) a file readable by its owner only.
+fn write_private(path: &Path, text: &str, append: bool) -> Result<(), String> {
+    let mut file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+impl<S> FromRequestParts<S> for Principal
+where
+    Arc<Credentials>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Principal, Problem> {
+        let unauthorized = |detail: &str| {
+            Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Unauthenticated",
+                detail.to_string(),
+            )
+        };
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| unauthorized("an Authorization: Bearer <token> header is required"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or_else(|| unauthorized("the Authorization header must be Bearer <token>"))?;
+        let credentials = Arc::<Credentials>::from_ref(state);
+        credentials.authenticate(token.trim()).cloned().ok_or_else(|| unauthorized("unknown token"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_start_writes_hashes_and_private_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let (credentials, tokens_path) = Credentials::load_or_init(dir.path()).unwrap();
+        let tokens_path = tokens_path.expect("first start writes tokens");
+        let listing = std::fs::read_to_string(&tokens_path).unwrap();
+        let lines: Vec<&str> = listing.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(lines.len(), 4);
+        for line in lines {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let principal = credentials.authenticate(words[3]).expect("generated token works");
+            assert_eq!(principal.role.as_str(), words[1]);
+        }
+        let stored = std::fs::read_to_string(dir.path().join(CREDENTIALS_FILE)).unwrap();
+        assert!(!stored.contains("bzr_"), "credentials.toml holds hashes, never tokens");
+        use std::os::unix::fs::PermissionsExt;
+        for path in [tokens_path, dir.path().join(CREDENTIALS_FILE)] {
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let (_, again) = Credentials::load_or_init(dir.path()).unwrap();
+        assert!(again.is_none(), "a second start generates nothing");
+    }
+
+    #[test]
+    fn minted_tokens_authenticate_and_strangers_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        Credentials::load_or_init(dir.path()).unwrap();
+        let token = mint(dir.path(), "acme", Role::Seller, "seller-9").unwrap();
+        let credentials = Credentials::load(&dir.path().join(CREDENTIALS_FILE)).unwrap();
+        let principal = credentials.authenticate(&token).unwrap();
+        assert_eq!(
+            (&*principal.tenant, principal.role, &*principal.id),
+            ("acme", Role::Seller, "seller-9")
+        );
+        assert!(credentials.authenticate("bzr_nope").is_none());
+    }
+}

@@ -1,0 +1,353 @@
+//! `Idempotency-Key`: a retried request replays the first answer instead of acting twice.
+//!
+//! Each key is an entity (kind `idempotency`), scoped by tenant and principal so that two
+//! customers' keys never meet, holding the request's fingerprint and, once finished, the
+//! stored answer. The same key with the same request replays the answer; with another request
+//! it is 422; while the first is still running it is 409. A 5xx answer is not stored (the
+//! client should retry), and a request that died mid-way (a crash) releases its key after the
+//! lease, so the retry proceeds. Effects behind a key are themselves idempotent (their ids
+//! derive from the key), so a crash between the effect and the stored answer cannot act twice.
+//!
+//! Invariant: at most one request per key runs at a time; a completed key's answer never
+//! changes.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bazaar_engine::{Ctx, Decision, Engine, Entity, Kind};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::auth::Principal;
+use crate::limits::{IDEMPOTENCY_KEY_BYTES_MAX, IDEMPOTENT_BODY_BYTES_MAX};
+use crate::problem::Problem;
+
+pub const KIND: Kind = Kind::new(11, "idempotency");
+pub const HEADER: &str = "idempotency-key";
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+
+/// A request's fingerprint: SHA-256 over method, path and body.
+pub type Fingerprint = [u8; 32];
+
+pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> Fingerprint {
+    let mut hasher = Sha256::new();
+    for part in [method.as_bytes(), b"\n", path.as_bytes(), b"\n", body] {
+        hasher.update(part);
+    }
+    hasher.finalize().into()
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IdempotencyKey {
+    #[default]
+    Unused,
+    Running {
+        fingerprint: Fingerprint,
+        lease_until_ms: u64,
+    },
+    Completed {
+        fingerprint: Fingerprint,
+        answer: StoredAnswer,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredAnswer {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum IdempotencyCommand {
+    Begin { fingerprint: Fingerprint, lease_ms: u64 },
+    Complete { fingerprint: Fingerprint, answer: StoredAnswer },
+    Release { fingerprint: Fingerprint },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum IdempotencyEvent {
+    Began { fingerprint: Fingerprint, lease_until_ms: u64 },
+    Completed { fingerprint: Fingerprint, answer: StoredAnswer },
+    Released,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Begun {
+    Proceed,
+    Replay(StoredAnswer),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IdempotencyRejection {
+    /// The key was used for a different request.
+    Mismatch,
+    /// The first request with this key is still running.
+    InProgress,
+    /// Complete or Release by a request that does not hold the key.
+    NotHeld,
+}
+
+impl Entity for IdempotencyKey {
+    const KIND: Kind = KIND;
+    type Command = IdempotencyCommand;
+    type Event = IdempotencyEvent;
+    type Reply = Begun;
+    type Rejection = IdempotencyRejection;
+
+    fn decide(
+        &self,
+        command: IdempotencyCommand,
+        ctx: &Ctx<'_>,
+    ) -> Result<Decision<Self>, IdempotencyRejection> {
+        use IdempotencyKey::*;
+        match (command, self) {
+            (
+                IdempotencyCommand::Begin { fingerprint, .. },
+                Completed { fingerprint: first, answer },
+            ) => {
+                if fingerprint == *first {
+                    Ok((vec![], Begun::Replay(answer.clone())))
+                } else {
+                    Err(IdempotencyRejection::Mismatch)
+                }
+            }
+            (
+                IdempotencyCommand::Begin { fingerprint, .. },
+                Running { fingerprint: first, lease_until_ms },
+            ) if ctx.now_ms < *lease_until_ms => Err(if fingerprint == *first {
+                IdempotencyRejection::InProgress
+            } else {
+                IdempotencyRejection::Mismatch
+            }),
+            (IdempotencyCommand::Begin { fingerprint, lease_ms }, Unused | Running { .. }) => {
+                let lease_until_ms = ctx.now_ms.saturating_add(lease_ms);
+                Ok((vec![IdempotencyEvent::Began { fingerprint, lease_until_ms }], Begun::Proceed))
+            }
+            (
+                IdempotencyCommand::Complete { fingerprint, answer },
+                Running { fingerprint: held, .. },
+            ) if fingerprint == *held => {
+                Ok((vec![IdempotencyEvent::Completed { fingerprint, answer }], Begun::Proceed))
+            }
+            (IdempotencyCommand::Release { fingerprint }, Running { fingerprint: held, .. })
+                if fingerprint == *held =>
+            {
+                Ok((vec![IdempotencyEvent::Released], Begun::Proceed))
+            }
+            (IdempotencyCommand::Complete { .. } | IdempotencyCommand::Release { .. }, _) => {
+                Err(IdempotencyRejection::NotHeld)
+            }
+        }
+    }
+
+    fn apply(&mut self, event: &IdempotencyEvent) {
+        *self = match event {
+            IdempotencyEvent::Began { fingerprint, lease_until_ms } => IdempotencyKey::Running {
+                fingerprint: *fingerprint,
+                lease_until_ms: *lease_until_ms,
+            },
+            IdempotencyEvent::Completed { fingerprint, answer } => {
+                IdempotencyKey::Completed { fingerprint: *fingerprint, answer: answer.clone() }
+            }
+            IdempotencyEvent::Released => IdempotencyKey::Unused,
+        };
+    }
+}
+
+/// The entity id of a key: tenant, principal and the client's key.
+fn entity_id(principal: &Principal, key: &str) -> String {
+    format!("{}/{}/{key}", principal.tenant, principal.id)
+}
+
+/// The client's key, if it sent one; a malformed key is a 400.
+pub fn key_of(headers: &HeaderMap) -> Result<Option<String>, Problem> {
+    let Some(value) = headers.get(HEADER) else { return Ok(None) };
+    let key =
+        value.to_str().map_err(|_| bad_key("the Idempotency-Key header must be visible ASCII"))?;
+    if key.is_empty()
+        || key.len() > IDEMPOTENCY_KEY_BYTES_MAX
+        || !key.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(bad_key(&format!(
+            "the Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_BYTES_MAX} visible ASCII characters"
+        )));
+    }
+    Ok(Some(key.to_string()))
+}
+
+fn bad_key(detail: &str) -> Problem {
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_idempotency_key",
+        "Invalid Idempotency-Key",
+        detail,
+    )
+}
+
+/// Runs `run` at most once per key: replays a stored answer, refuses a mismatched or running
+/// key, stores the answer of a finished request (unless it is a 5xx).
+pub async fn once<F>(
+    engine: &Engine,
+    principal: &Principal,
+    key: Option<String>,
+    fingerprint: Fingerprint,
+    lease_ms: u64,
+    run: F,
+) -> Response
+where
+    F: Future<Output = Response>,
+{
+    let Some(key) = key else { return run.await };
+    let id = entity_id(principal, &key);
+    let begin = IdempotencyCommand::Begin { fingerprint, lease_ms };
+    match engine.ask::<IdempotencyKey>(&id, begin).await {
+        Err(error) => return Problem::from(error).into_response(),
+        Ok(Err(IdempotencyRejection::Mismatch)) => {
+            return Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "Idempotency-Key reused",
+                "this Idempotency-Key was used for a different request",
+            )
+            .into_response();
+        }
+        Ok(Err(IdempotencyRejection::InProgress | IdempotencyRejection::NotHeld)) => {
+            return Problem::new(
+                StatusCode::CONFLICT,
+                "idempotency_key_in_progress",
+                "Request in progress",
+                "a request with this Idempotency-Key is still running; retry later",
+            )
+            .retry_after(1)
+            .into_response();
+        }
+        Ok(Ok(Begun::Replay(answer))) => return replay(answer),
+        Ok(Ok(Begun::Proceed)) => {}
+    }
+    let response = run.await;
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, IDEMPOTENT_BODY_BYTES_MAX).await else {
+        let _ =
+            engine.ask::<IdempotencyKey>(&id, IdempotencyCommand::Release { fingerprint }).await;
+        return Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            "answer too large to store",
+        )
+        .into_response();
+    };
+    let command = if parts.status.is_server_error() {
+        IdempotencyCommand::Release { fingerprint }
+    } else {
+        let content_type = parts
+            .headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/json")
+            .to_string();
+        IdempotencyCommand::Complete {
+            fingerprint,
+            answer: StoredAnswer {
+                status: parts.status.as_u16(),
+                content_type,
+                body: bytes.to_vec(),
+            },
+        }
+    };
+    if let Err(error) = engine.ask::<IdempotencyKey>(&id, command).await {
+        // The effect happened; the answer is not stored. A retry re-runs an idempotent effect.
+        tracing::warn!(error = %error, "idempotency answer not stored");
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+fn replay(answer: StoredAnswer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, answer.body).into_response();
+    let headers = response.headers_mut();
+    if let Ok(content_type) = HeaderValue::from_str(&answer.content_type) {
+        headers.insert(axum::http::header::CONTENT_TYPE, content_type);
+    }
+    headers.insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bazaar_engine::EntityKey;
+
+    fn ctx_at(now_ms: u64, key: &EntityKey) -> Ctx<'_> {
+        Ctx { now_ms, key }
+    }
+
+    fn run(
+        state: &mut IdempotencyKey,
+        command: IdempotencyCommand,
+        now_ms: u64,
+    ) -> Result<Begun, IdempotencyRejection> {
+        let key = EntityKey::new(KIND, "t/p/k");
+        let (events, reply) = state.decide(command, &ctx_at(now_ms, &key))?;
+        events.iter().for_each(|e| state.apply(e));
+        Ok(reply)
+    }
+
+    fn answer() -> StoredAnswer {
+        StoredAnswer { status: 201, content_type: "application/json".into(), body: b"{}".to_vec() }
+    }
+
+    #[test]
+    fn same_request_replays_other_request_is_refused() {
+        let (a, b) = ([1; 32], [2; 32]);
+        let mut key = IdempotencyKey::default();
+        assert_eq!(
+            run(&mut key, IdempotencyCommand::Begin { fingerprint: a, lease_ms: 100 }, 0),
+            Ok(Begun::Proceed)
+        );
+        assert_eq!(
+            run(&mut key, IdempotencyCommand::Begin { fingerprint: a, lease_ms: 100 }, 50),
+            Err(IdempotencyRejection::InProgress)
+        );
+        assert_eq!(
+            run(&mut key, IdempotencyCommand::Begin { fingerprint: b, lease_ms: 100 }, 50),
+            Err(IdempotencyRejection::Mismatch)
+        );
+        run(&mut key, IdempotencyCommand::Complete { fingerprint: a, answer: answer() }, 60)
+            .unwrap();
+        assert_eq!(
+            run(&mut key, IdempotencyCommand::Begin { fingerprint: a, lease_ms: 100 }, 500),
+            Ok(Begun::Replay(answer()))
+        );
+        assert_eq!(
+            run(&mut key, IdempotencyCommand::Begin { fingerprint: b, lease_ms: 100 }, 500),
+            Err(IdempotencyRejection::Mismatch)
+        );
+    }
+
+    #[test]
+    fn an_expired_lease_lets_a_retry_proceed_and_a_release_frees_the_key() {
+        let a = [1; 32];
+        let mut key = IdempotencyKey::default();
+        run(&mut key, IdempotencyCommand::Begin { fingerprint: a, lease_ms: 100 }, 0).unwrap();
+        assert_eq!(
+            run(&mut key, IdempotencyCommand::Begin { fingerprint: a, lease_ms: 100 }, 100),
+            Ok(Begun::Proceed)
+        );
+        run(&mut key, IdempotencyCommand::Release { fingerprint: a }, 120).unwrap();
+        assert_eq!(key, IdempotencyKey::Unused);
+        assert_eq!(
+            run(&mut key, IdempotencyCommand::Complete { fingerprint: a, answer: answer() }, 130),
+            Err(IdempotencyRejection::NotHeld)
+        );
+    }
+
+    #[test]
+    fn fingerprints_cover_method_path_and_body() {
+        let base = fingerprint("POST", "/v1/x", b"{}");
+        assert_ne!(base, fingerprint("PUT", "/v1/x", b"{}"));
+        assert_ne!(base, fingerprint("POST", "/v1/y", b"{}"));
+        assert_ne!(base, fingerprint("POST", "/v1/x", b"{ }"));
+    }
+}

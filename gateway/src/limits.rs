@@ -1,0 +1,23 @@
+//! Every bound of the gateway, in one place.
+
+/// Largest request body accepted (413 past it).
+pub const BODY_BYTES_MAX: usize = 1024 * 1024;
+
+/// Largest NDJSON inventory feed body.
+pub const FEED_BODY_BYTES_MAX: usize = 16 * 1024 * 1024;
+
+/// Most lines one inventory feed may carry.
+pub const FEED_LINES_MAX: usize = 100_000;
+
+/// Longest an `Idempotency-Key` may be.
+pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 128;
+
+/// Largest answer stored for replay under an `Idempotency-Key`.
+pub const IDEMPOTENT_BODY_BYTES_MAX: usize = 256 * 1024;
+
+/// Longest a request may run before it is answered 503 (and how long its idempotency lease
+/// lasts: a request older than this is dead).
+pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
+
+const _: () = assert!(FEED_BODY_BYTES_MAX >= BODY_BYTES_MAX);
+const _: () = assert!(IDEMPOTENT_BODY_BYTES_MAX <= BODY_BYTES_MAX);

@@ -1,0 +1,107 @@
+//! Per-tenant request limits and per-seller price-update limits (GCRA, from `governor`).
+//!
+//! Invariant: a request over its limit is answered 429 with `Retry-After` and changes nothing;
+//! the limiter's memory is bounded by forgetting keys idle for a full burst period.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::config::GatewayConfig;
+use crate::problem::Problem;
+
+pub struct RateLimits {
+    tenants: DefaultKeyedRateLimiter<Arc<str>>,
+    seller_prices: DefaultKeyedRateLimiter<(Arc<str>, Arc<str>)>,
+    clock: DefaultClock,
+}
+
+fn quota(per_s: u32, burst: u32) -> Quota {
+    let nonzero = |n: u32| NonZeroU32::new(n.max(1)).expect("at least 1");
+    Quota::per_second(nonzero(per_s)).allow_burst(nonzero(burst))
+}
+
+impl RateLimits {
+    pub fn new(config: &GatewayConfig) -> RateLimits {
+        RateLimits {
+            tenants: RateLimiter::keyed(quota(config.tenant_requests_per_s, config.tenant_burst)),
+            seller_prices: RateLimiter::keyed(quota(
+                config.seller_price_updates_per_s,
+                config.seller_price_updates_burst,
+            )),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// One request of `tenant`.
+    pub fn tenant(&self, tenant: &Arc<str>) -> Result<(), Problem> {
+        self.tenants.check_key(tenant).map_err(|not_until| {
+            too_many(
+                "tenant_rate_limited",
+                "the tenant's request rate limit",
+                &not_until,
+                &self.clock,
+            )
+        })
+    }
+
+    /// One price update by `seller` of `tenant`.
+    pub fn seller_price(&self, tenant: &Arc<str>, seller: &Arc<str>) -> Result<(), Problem> {
+        self.seller_prices.check_key(&(tenant.clone(), seller.clone())).map_err(|not_until| {
+            too_many(
+                "price_update_rate_limited",
+                "the seller's price-update rate limit",
+                &not_until,
+                &self.clock,
+            )
+        })
+    }
+
+    /// Forgets keys that have been idle long enough to be full again.
+    pub fn forget_idle(&self) {
+        self.tenants.retain_recent();
+        self.seller_prices.retain_recent();
+    }
+}
+
+fn too_many(
+    code: &'static str,
+    what: &str,
+    not_until: &governor::NotUntil<<DefaultClock as Clock>::Instant>,
+    clock: &DefaultClock,
+) -> Problem {
+    let wait = not_until.wait_time_from(clock.now());
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    Problem::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        code,
+        "Too many requests",
+        format!("over {what}; retry later"),
+    )
+    .retry_after(seconds.max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_past_the_limit_is_429_with_retry_after() {
+        let limits = RateLimits::new(&GatewayConfig {
+            tenant_requests_per_s: 1,
+            tenant_burst: 3,
+            ..GatewayConfig::default()
+        });
+        let tenant: Arc<str> = "t".into();
+        for _ in 0..3 {
+            limits.tenant(&tenant).unwrap();
+        }
+        let problem = limits.tenant(&tenant).unwrap_err();
+        assert_eq!((problem.status, problem.code), (429, "tenant_rate_limited"));
+        assert!(problem.retry_after_s.is_some_and(|s| s >= 1));
+        limits.tenant(&"other".into()).expect("tenants are limited separately");
+    }
+}
