@@ -17,6 +17,8 @@ pub struct ClusterFile {
     pub engine: EngineConfig,
     #[serde(default)]
     pub journal: JournalSection,
+    #[serde(default)]
+    pub gateway: bazaar_gateway::GatewayConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -83,7 +85,8 @@ impl ClusterFile {
         if ids.windows(2).any(|w| w[0] == w[1]) {
             bail!("two [[nodes]] share an id");
         }
-        self.engine.validate().map_err(anyhow::Error::msg)
+        self.engine.validate().map_err(anyhow::Error::msg)?;
+        self.gateway.validate().map_err(anyhow::Error::msg)
     }
 
     /// The node this process runs as: `--node`, or the only/first node listed.

@@ -24,6 +24,27 @@ struct Cli {
 enum Command {
     /// Runs a node: recovers from the journal, then serves HTTP until SIGTERM or Ctrl-C.
     Serve(ServeArgs),
+    /// Manages bearer tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Mints a token, appends its SHA-256 to DATA_DIR/credentials.toml and prints the token
+    /// (the only time it is shown). A running node reads credentials at start.
+    Add {
+        #[arg(long, default_value = "./data")]
+        data_dir: PathBuf,
+        #[arg(long, default_value = bazaar_gateway::auth::DEFAULT_TENANT)]
+        tenant: String,
+        /// customer, seller, support or operator.
+        #[arg(long)]
+        role: String,
+        /// The customer id, seller id or agent name the token stands for.
+        #[arg(long)]
+        principal: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -48,6 +69,9 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Token(TokenCommand::Add { data_dir, tenant, role, principal }) => {
+            token_add(&data_dir, &tenant, &role, &principal)
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -56,6 +80,24 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+fn token_add(data_dir: &std::path::Path, tenant: &str, role: &str, principal: &str) -> anyhow::Result<()> {
+    use bazaar_gateway::auth::{Role, mint};
+    let role = Role::ALL
+        .into_iter()
+        .find(|r| r.as_str() == role)
+        .ok_or_else(|| anyhow::anyhow!("unknown role {role:?}: customer, seller, support or operator"))?;
+    if !bazaar_actors::catalog::keys::is_tenant(tenant) {
+        anyhow::bail!("tenant {tenant:?} must be 1 to 32 of a-z 0-9 - _");
+    }
+    if principal.is_empty() || principal.len() > 64 || principal.contains(['/', ' ']) {
+        anyhow::bail!("principal {principal:?} must be 1 to 64 characters without '/' or spaces");
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let token = mint(data_dir, tenant, role, principal).map_err(anyhow::Error::msg)?;
+    println!("{token}");
+    Ok(())
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).

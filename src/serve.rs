@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use bazaar_engine::{Engine, EngineConfig, EngineParts, NodeId, SystemClock};
-use bazaar_gateway::{OpsState, Readiness};
+use bazaar_actors::catalog::Catalog;
+use bazaar_gateway::auth::Credentials;
+use bazaar_gateway::rate_limit::RateLimits;
+use bazaar_gateway::{AppState, OpsState, Readiness};
 use bazaar_persistence::SledJournal;
 
 use crate::ServeArgs;
@@ -37,12 +40,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let address = listener.local_addr()?;
-        let app = bazaar_gateway::app(OpsState { readiness: readiness.clone(), metrics });
-        // Health answers while recovery runs; readiness only after.
+        let ops = OpsState { readiness: readiness.clone(), metrics };
+        // Health answers while recovery runs; the API and readiness only after.
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let server = tokio::spawn(
-            axum::serve(listener, app).with_graceful_shutdown(wait_for(stop_rx)).into_future(),
-        );
+        let (app_tx, app_rx) = tokio::sync::oneshot::channel::<axum::Router>();
+        let early = bazaar_gateway::ops::router(ops.clone());
+        let server = tokio::spawn(serve_http(listener, early, app_rx, stop_rx));
         println!("bazaar node {} listening on http://{address}", node.id);
 
         let journal_path = args.data_dir.join("journal");
@@ -58,6 +61,21 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             table: file.shard_table(),
             transport: None,
         })?;
+        let (credentials, new_tokens) =
+            Credentials::load_or_init(&args.data_dir).map_err(anyhow::Error::msg)?;
+        if let Some(path) = new_tokens {
+            println!("first start: one bearer token per role written to {} (mode 0600)", path.display());
+        }
+        let catalog = Catalog::new(engine.clone(), Some(args.data_dir.join("search")));
+        let rebuilt = {
+            let catalog = catalog.clone();
+            tokio::task::spawn_blocking(move || catalog.rebuild()).await??
+        };
+        tracing::info!(products = rebuilt.products, sellers = rebuilt.sellers, search_rebuilt = ?rebuilt.search_rebuilt, "read models rebuilt");
+        let limits = Arc::new(RateLimits::new(&file.gateway));
+        spawn_rate_limit_janitor(limits.clone());
+        let state = AppState { engine: engine.clone(), catalog: catalog.clone(), credentials: Arc::new(credentials), limits, ops };
+        let _ = app_tx.send(bazaar_gateway::app(state));
         readiness.set(true);
         tracing::info!(node = node.id, data_dir = %args.data_dir.display(), "recovered; ready");
         println!("bazaar node {} ready", node.id);
@@ -68,6 +86,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let _ = stop_tx.send(true);
         server.await??;
         engine.shutdown(SHUTDOWN_DEADLINE).await?;
+        catalog.settle().await;
+        catalog.close();
+        drop(catalog);
         drop(engine);
         let journal = Arc::try_unwrap(journal).ok().context("journal still shared at exit")?;
         tokio::task::spawn_blocking(move || journal.close()).await??;
@@ -110,6 +131,70 @@ fn lock_data_dir(dir: &Path) -> anyhow::Result<File> {
 
 async fn wait_for(mut stop: tokio::sync::watch::Receiver<bool>) {
     let _ = stop.wait_for(|stop| *stop).await;
+}
+
+/// Serves `early` (health and readiness) until the full app arrives, then the full app, on
+/// the same listener, until `stop`.
+async fn serve_http(
+    listener: tokio::net::TcpListener,
+    early: axum::Router,
+    app: tokio::sync::oneshot::Receiver<axum::Router>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let listener = Arc::new(listener);
+    let (switch_tx, switch_rx) = tokio::sync::watch::channel(false);
+    let early_stop = {
+        let mut stop = stop.clone();
+        let mut switch_rx = switch_rx;
+        async move {
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => {}
+                _ = switch_rx.wait_for(|s| *s) => {}
+            }
+        }
+    };
+    let early_server = axum::serve(SharedListener(listener.clone()), early).with_graceful_shutdown(early_stop);
+    let early_task = tokio::spawn(early_server.into_future());
+    let Ok(app) = app.await else {
+        return early_task.await.map_err(std::io::Error::other)?;
+    };
+    let _ = switch_tx.send(true);
+    early_task.await.map_err(std::io::Error::other)??;
+    axum::serve(SharedListener(listener), app).with_graceful_shutdown(wait_for(stop)).await
+}
+
+/// One listener served by the early router, then by the full one.
+struct SharedListener(Arc<tokio::net::TcpListener>);
+
+impl axum::serve::Listener for SharedListener {
+    type Io = tokio::net::TcpStream;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.0.accept().await {
+                Ok(accepted) => return accepted,
+                Err(error) => {
+                    tracing::warn!(error = %error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.0.local_addr()
+    }
+}
+
+/// Forgets idle rate-limit keys every minute, so the limiter's memory stays bounded.
+fn spawn_rate_limit_janitor(limits: Arc<RateLimits>) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            limits.forget_idle();
+        }
+    });
 }
 
 /// A future that resolves on SIGTERM or Ctrl-C (SIGINT); the handlers are installed at once.

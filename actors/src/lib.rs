@@ -1,1 +1,38 @@
-//! placeholder
+//! Bazaar's commerce domain: one module per aggregate, each a pure [`Entity`] the engine runs.
+//!
+//! Entry points: [`inventory::Inventory`] (stock of a SKU at a location, reservations),
+//! [`product::Product`] (catalog document, seller offers, buy box), [`seller::Seller`]
+//! (profile, standing, score inputs); their kind codes are in [`kinds`].
+//!
+//! Architecture invariants:
+//! - `decide` holds all business logic and never mutates; `apply` holds none and never fails.
+//!   Time and facts about other entities arrive in `Ctx` or in the command, never from a clock
+//!   or a lookup here.
+//! - No module imports tokio, ractor, sled or axum: the domain is tested with plain `#[test]`
+//!   and proptest, without a runtime, a disk or a network.
+//! - Every command is validated in `decide`; a bad input is a rejection from the entity's one
+//!   flat rejection enum (see [`rejection`]), never a panic.
+//! - Money is integer minor units with a currency ([`money`]); there is no floating point.
+//! - Commands are imperative, events past tense. Event, command and rejection variants are
+//!   append-only: the journal codec (bincode) records a variant by its position.
+//!
+//! [`Entity`]: bazaar_engine::Entity
+
+pub mod catalog;
+pub mod ids;
+pub mod inventory;
+pub mod kinds;
+pub mod limits;
+pub mod money;
+pub mod product;
+pub mod quantity;
+pub mod rejection;
+pub mod search;
+pub mod seller;
+#[cfg(test)]
+mod testing;
+
+pub use ids::{Asin, IdError, LocationCode, ReservationId, SellerId, Sku};
+pub use money::{Currency, Money, MoneyError};
+pub use quantity::Quantity;
+pub use rejection::{Rejection, RejectionKind};

@@ -6,8 +6,9 @@
 //! generated, the hashes are written to `credentials.toml` and the tokens themselves to
 //! `initial-tokens.txt`, both with mode 0600; nothing is compiled in or committed.
 //!
-//! Invariant: a request without a valid token never reaches a handler (401), and a token's
-//! role decides which routers it may use (403 for a route of another role).
+//! Invariant: a request without a valid token never reaches a handler (401); one over its
+//! tenant's rate limit neither (429); a token's role decides which routes it may use (403 for
+//! a route of another role).
 
 use std::collections::HashMap;
 use std::fs::OpenOptions;
@@ -227,6 +228,7 @@ fn write_private(path: &Path, text: &str, append: bool) -> Result<(), String> {
 impl<S> FromRequestParts<S> for Principal
 where
     Arc<Credentials>: FromRef<S>,
+    Arc<crate::rate_limit::RateLimits>: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = Problem;
@@ -250,7 +252,10 @@ where
             .and_then(|value| value.strip_prefix("Bearer "))
             .ok_or_else(|| unauthorized("the Authorization header must be Bearer <token>"))?;
         let credentials = Arc::<Credentials>::from_ref(state);
-        credentials.authenticate(token.trim()).cloned().ok_or_else(|| unauthorized("unknown token"))
+        let principal = credentials.authenticate(token.trim()).cloned().ok_or_else(|| unauthorized("unknown token"))?;
+        // Every authenticated request counts against its tenant's rate limit, once.
+        Arc::<crate::rate_limit::RateLimits>::from_ref(state).tenant(&principal.tenant)?;
+        Ok(principal)
     }
 }
 

@@ -1,23 +1,77 @@
 //! Bazaar's HTTP gateway: the only crate that knows HTTP, JSON DTOs and problem+json.
-//! Handlers turn requests into engine asks; errors leave through [`problem::Problem`].
+//! Handlers turn requests into engine asks and read models; errors leave through
+//! [`problem::Problem`]. The OpenAPI document (`/openapi.json`) is generated from the handlers'
+//! annotations, so it cannot drift from the routes.
 //!
-//! Architecture invariant: no business rule lives here; a handler validates the shape of a
-//! request, asks, and maps the answer.
+//! Architecture invariant: no business rule lives here; a handler checks the shape of a
+//! request and who sends it, asks, and maps the answer.
 
 pub mod auth;
 pub mod config;
+pub mod dto;
 pub mod idempotency;
+pub mod json;
 pub mod limits;
 pub mod ops;
 pub mod problem;
 pub mod rate_limit;
+pub mod routes;
+mod stack;
+pub mod state;
+
+use std::sync::Arc;
 
 use axum::Router;
+use axum::routing::get;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
+pub use config::GatewayConfig;
 pub use ops::{OpsState, Readiness};
 pub use problem::Problem;
+pub use state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Bazaar", description = "An actor-based, sharded, in-memory marketplace engine"),
+    modifiers(&BearerAuth),
+    components(schemas(Problem)),
+    tags(
+        (name = "catalog", description = "Products and search, for every principal of a tenant"),
+        (name = "seller", description = "A seller's profile, offers and inventory"),
+        (name = "admin", description = "Operators"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let scheme = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build();
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// The API's routes and their OpenAPI document.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::catalog::router())
+        .merge(routes::seller::router())
+        .merge(routes::admin::router())
+        .split_for_parts()
+}
 
 /// The whole HTTP surface of a node.
-pub fn app(ops: OpsState) -> Router {
-    ops::router(ops)
+pub fn app(state: AppState) -> Router {
+    let (api, openapi) = api();
+    let openapi = Arc::new(openapi);
+    let ops = ops::router(state.ops.clone());
+    let router = api
+        .route("/openapi.json", get(move || async move { axum::Json(openapi.as_ref().clone()) }))
+        .with_state(state)
+        .merge(ops);
+    stack::layered(router)
 }

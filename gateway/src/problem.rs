@@ -11,11 +11,12 @@ use serde::Serialize;
 /// Seconds a client should wait before retrying an overloaded or unavailable request.
 const RETRY_AFTER_S: u64 = 1;
 
-/// A problem document.
-#[derive(Debug, Clone, Serialize)]
+/// A problem document (RFC 9457).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// A URI naming the problem type: `/problems/{code}`.
     #[serde(rename = "type")]
+    #[schema(rename = "type")]
     pub kind: String,
     pub title: &'static str,
     pub status: u16,
@@ -23,6 +24,7 @@ pub struct Problem {
     pub code: &'static str,
     pub detail: String,
     #[serde(skip)]
+    #[schema(ignore)]
     pub retry_after_s: Option<u64>,
 }
 
@@ -97,4 +99,31 @@ impl IntoResponse for Problem {
         }
         response
     }
+}
+
+/// A domain rejection: 422 for a bad value, 404 for something missing, 409 for a clash with
+/// the current state; the rejection's own stable code.
+pub fn rejection<R: bazaar_actors::Rejection>(rejection: &R) -> Problem {
+    use bazaar_actors::RejectionKind;
+    let detail = rejection.to_string();
+    match rejection.kind() {
+        RejectionKind::Invalid => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, rejection.code(), "Invalid request", detail),
+        RejectionKind::NotFound => Problem::new(StatusCode::NOT_FOUND, rejection.code(), "Not found", detail),
+        RejectionKind::Conflict => Problem::new(StatusCode::CONFLICT, rejection.code(), "Conflict", detail),
+    }
+}
+
+/// 404 for a resource that does not exist or belongs to someone else (ids do not leak).
+pub fn not_found(what: &str) -> Problem {
+    Problem::new(StatusCode::NOT_FOUND, "not_found", "Not found", format!("no such {what}"))
+}
+
+/// 422 for a value the request carried that is not acceptable.
+pub fn invalid(code: &'static str, detail: impl Into<String>) -> Problem {
+    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, "Invalid request", detail)
+}
+
+/// 400 for a request whose shape is wrong.
+pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Problem {
+    Problem::new(StatusCode::BAD_REQUEST, code, "Bad request", detail)
 }

@@ -1,0 +1,159 @@
+//! The catalog's read side and its flows between aggregates.
+//!
+//! Read models (CQRS projections, fed by the engine once events are durable, rebuilt from the
+//! journal at start): every product's view (document, offers, buy box) for hot reads that
+//! never touch a mailbox; every seller's score; each seller SKU's stock by location; the
+//! search index of each tenant.
+//!
+//! Flows: stock and seller scores live in their own aggregates, and the buy box must follow
+//! them. When a SKU's stock changes, the product offering it is told the new total
+//! (`SetOfferStock`); when a seller's score changes, every product it offers is told
+//! (`SetSellerScore`). Each flow is keyed and coalesced: a key is queued at most once, and its
+//! worker reads the latest value when it runs, so a storm of changes costs one ask per key
+//! and the last value always lands. After a crash the start-up reconciliation re-sends any
+//! total a product does not have yet.
+//!
+//! Invariants:
+//! - Read models only ever show durable state (they are fed by engine projections).
+//! - A flow never sends a value the product already has (no event loops).
+
+pub mod keys;
+mod flows;
+mod projections;
+mod rebuild;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bazaar_engine::Engine;
+use dashmap::DashMap;
+
+use crate::ids::{Asin, LocationCode, SellerId, Sku};
+use crate::product::ProductView;
+use crate::search::{SearchError, SearchIndex};
+use crate::seller::SellerView;
+
+pub use flows::FlowStats;
+
+type Tenant = Arc<str>;
+
+/// The catalog's read models and flows; cheap to clone.
+#[derive(Clone)]
+pub struct Catalog {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    engine: Engine,
+    products: DashMap<(Tenant, Asin), Arc<ProductView>>,
+    sellers: DashMap<(Tenant, SellerId), SellerView>,
+    /// Which products each seller offers.
+    offers_of_seller: DashMap<(Tenant, SellerId), BTreeSet<Asin>>,
+    /// Which product a seller's SKU is offered on.
+    product_of_sku: DashMap<(Tenant, SellerId, Sku), Asin>,
+    /// Available units of a seller's SKU at each location.
+    stock: DashMap<(Tenant, SellerId, Sku), BTreeMap<LocationCode, u32>>,
+    search: DashMap<Tenant, Arc<SearchIndex>>,
+    /// Where tenants' search indexes live; `None` keeps them in memory.
+    search_dir: Option<PathBuf>,
+    flows: flows::Flows,
+}
+
+impl Catalog {
+    /// A catalog over `engine`; registers its projections, so call it before the first ask.
+    pub fn new(engine: Engine, search_dir: Option<PathBuf>) -> Catalog {
+        let shared = Arc::new(Shared {
+            engine: engine.clone(),
+            products: DashMap::new(),
+            sellers: DashMap::new(),
+            offers_of_seller: DashMap::new(),
+            product_of_sku: DashMap::new(),
+            stock: DashMap::new(),
+            search: DashMap::new(),
+            search_dir,
+            flows: flows::Flows::start(engine.clone()),
+        });
+        flows::start(&shared);
+        let catalog = Catalog { shared };
+        projections::register(&catalog, &engine);
+        catalog
+    }
+
+    /// A product's current view, from memory.
+    pub fn product(&self, tenant: &str, asin: &Asin) -> Option<Arc<ProductView>> {
+        self.shared.products.get(&(Tenant::from(tenant), asin.clone())).map(|view| view.clone())
+    }
+
+    /// A seller's current profile and score, from memory.
+    pub fn seller(&self, tenant: &str, seller: &SellerId) -> Option<SellerView> {
+        self.shared.sellers.get(&(Tenant::from(tenant), seller.clone())).map(|view| view.clone())
+    }
+
+    /// The products `seller` offers.
+    pub fn offers_of(&self, tenant: &str, seller: &SellerId) -> Vec<Asin> {
+        let key = (Tenant::from(tenant), seller.clone());
+        self.shared.offers_of_seller.get(&key).map(|asins| asins.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    /// The product a seller's SKU is offered on.
+    pub fn product_of_sku(&self, tenant: &str, seller: &SellerId, sku: &Sku) -> Option<Asin> {
+        let key = (Tenant::from(tenant), seller.clone(), sku.clone());
+        self.shared.product_of_sku.get(&key).map(|asin| asin.clone())
+    }
+
+    /// The search index of `tenant`, opened (or created) on first use.
+    pub fn search(&self, tenant: &str) -> Result<Arc<SearchIndex>, SearchError> {
+        self.shared.search_index(tenant)
+    }
+
+    /// How the flows between aggregates are doing.
+    pub fn flow_stats(&self) -> FlowStats {
+        self.shared.flows.stats()
+    }
+
+    /// Waits until every queued flow has run (tests, shutdown).
+    pub async fn settle(&self) {
+        self.shared.flows.settle().await;
+    }
+
+    /// Commits and closes every search index, marking its files clean (a later start then
+    /// needs no rebuild). Call after the engine has stopped.
+    pub fn close(&self) {
+        let tenants: Vec<Tenant> = self.shared.search.iter().map(|entry| entry.key().clone()).collect();
+        for tenant in tenants {
+            let Some((_, index)) = self.shared.search.remove(&tenant) else { continue };
+            match Arc::try_unwrap(index) {
+                Ok(index) => {
+                    if let Err(error) = index.close() {
+                        tracing::error!(%tenant, error = %error, "search index not closed cleanly");
+                    }
+                }
+                Err(_) => tracing::warn!(%tenant, "search index still in use at close; closed when dropped"),
+            }
+        }
+    }
+
+    /// Fills every read model from the journal, rebuilds search indexes whose files were
+    /// missing, and queues a reconciliation of every stock total and seller score.
+    pub fn rebuild(&self) -> Result<rebuild::Rebuilt, bazaar_engine::EngineError> {
+        rebuild::rebuild(self)
+    }
+}
+
+impl Shared {
+    fn search_index(&self, tenant: &str) -> Result<Arc<SearchIndex>, SearchError> {
+        if let Some(index) = self.search.get(tenant) {
+            return Ok(index.clone());
+        }
+        // Opened under the entry's lock: tantivy allows one writer per directory.
+        let entry = self.search.entry(Tenant::from(tenant)).or_try_insert_with(|| {
+            let index = match &self.search_dir {
+                Some(dir) => SearchIndex::open(&dir.join(tenant))?,
+                None => SearchIndex::in_memory()?,
+            };
+            Ok::<_, SearchError>(Arc::new(index))
+        })?;
+        Ok(entry.clone())
+    }
+}

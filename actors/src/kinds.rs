@@ -1,0 +1,88 @@
+//! The stable kind codes of the commerce entities.
+//!
+//! Invariants:
+//! - A code is part of every journal key (`kind | id | seq`), so a code, once given, is never
+//!   changed and never reused, even after its aggregate is retired. New kinds take the next
+//!   unused number.
+//! - Codes are unique; a compile-time check below refuses a duplicate.
+//! - The engine's test counter uses `0xFFF0`; domain codes stay far below it.
+
+use bazaar_engine::Kind;
+
+/// A catalog item keyed by ASIN: the document, every seller's offer, the buy box.
+pub const PRODUCT: Kind = Kind::new(1, "product");
+/// Stock of one SKU at one location, keyed `SKU@LOCATION`.
+pub const INVENTORY: Kind = Kind::new(2, "inventory");
+/// A shopper's cart.
+pub const CART: Kind = Kind::new(3, "cart");
+/// A placed order.
+pub const ORDER: Kind = Kind::new(4, "order");
+/// The checkout saga, keyed by customer and idempotency key.
+pub const CHECKOUT: Kind = Kind::new(5, "checkout");
+/// A seller: profile, standing, score inputs.
+pub const SELLER: Kind = Kind::new(6, "seller");
+/// A customer: profile and encrypted personal data.
+pub const CUSTOMER: Kind = Kind::new(7, "customer");
+/// A payment: authorization, capture, refunds.
+pub const PAYMENT: Kind = Kind::new(8, "payment");
+/// A shipment and its tracking.
+pub const SHIPMENT: Kind = Kind::new(9, "shipment");
+/// A return of ordered items.
+pub const RETURN: Kind = Kind::new(10, "return");
+/// A promotion: its definition (as pricing reads it) and its redemption counters.
+pub const PROMOTION: Kind = Kind::new(11, "promotion");
+
+/// Every kind of the domain, in code order.
+pub const ALL: [Kind; 11] = [
+    PRODUCT, INVENTORY, CART, ORDER, CHECKOUT, SELLER, CUSTOMER, PAYMENT, SHIPMENT, RETURN,
+    PROMOTION,
+];
+
+/// The highest code the domain may use; the engine's test kinds live above it.
+pub const DOMAIN_CODE_MAX: u16 = 0x0FFF;
+
+const fn codes_are_unique_and_in_range(kinds: &[Kind]) -> bool {
+    let mut i = 0;
+    while i < kinds.len() {
+        if kinds[i].code == 0 || kinds[i].code > DOMAIN_CODE_MAX {
+            return false;
+        }
+        let mut j = i + 1;
+        while j < kinds.len() {
+            if kinds[i].code == kinds[j].code {
+                return false;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    true
+}
+
+const _: () = assert!(codes_are_unique_and_in_range(&ALL));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_pinned() {
+        let pinned: Vec<(u16, &str)> = ALL.iter().map(|kind| (kind.code, kind.name)).collect();
+        assert_eq!(
+            pinned,
+            [
+                (1, "product"),
+                (2, "inventory"),
+                (3, "cart"),
+                (4, "order"),
+                (5, "checkout"),
+                (6, "seller"),
+                (7, "customer"),
+                (8, "payment"),
+                (9, "shipment"),
+                (10, "return"),
+                (11, "promotion"),
+            ]
+        );
+    }
+}

@@ -1,0 +1,146 @@
+//! Every bound of the commerce domain, in one place. A command beyond a bound is a rejection
+//! naming the bound, never a panic and never a silent clamp.
+//!
+//! Invariants kept by the compile-time checks at the end:
+//! - Landed prices (price + shipping) cannot overflow `i64`.
+//! - Inventory ids (`SKU@LOCATION`) and every other id fit the engine's entity id bound.
+//! - Quantities fit `u32` with room: the sum of all reservations never exceeds on hand.
+
+/// Most units one command may name, and most units on hand (absurd quantities are rejected).
+pub const QUANTITY_MAX: u32 = 1_000_000_000;
+
+/// Longest a reservation may be held before it expires: one week.
+pub const RESERVATION_TTL_MS_MAX: u64 = 7 * 24 * 60 * 60 * 1000;
+
+/// Most reservations held at once on one inventory record.
+pub const RESERVATIONS_ACTIVE_MAX: usize = 65_536;
+
+/// How many settled (committed, released, expired) reservations one inventory record
+/// remembers, newest first, to answer retries idempotently. Older ones are forgotten.
+pub const RESERVATIONS_SETTLED_MAX: usize = 4_096;
+
+/// Most reservations one command expires, so one event batch stays bounded.
+pub const EXPIRIES_PER_COMMAND_MAX: usize = 1_024;
+
+/// Longest seller id, SKU, in bytes.
+pub const ID_BYTES_MAX: usize = 64;
+
+/// Longest location code, in bytes.
+pub const LOCATION_BYTES_MAX: usize = 16;
+
+/// Longest reservation id, in bytes (the checkout builds it from its own key and a line).
+pub const RESERVATION_ID_BYTES_MAX: usize = 128;
+
+/// An ASIN is exactly this many characters.
+pub const ASIN_BYTES: usize = 10;
+
+/// Longest seller display name, in bytes.
+pub const SELLER_NAME_BYTES_MAX: usize = 128;
+
+/// Highest seller rating, in hundredths of a star (5.00 stars).
+pub const RATING_MAX: u16 = 500;
+
+/// Highest order defect rate, in basis points (100 %).
+pub const DEFECT_BPS_MAX: u16 = 10_000;
+
+/// Longest product title, in bytes.
+pub const TITLE_BYTES_MAX: usize = 500;
+
+/// Longest brand, in bytes.
+pub const BRAND_BYTES_MAX: usize = 100;
+
+/// Deepest category path.
+pub const CATEGORY_DEPTH_MAX: usize = 8;
+
+/// Longest category name at one level, in bytes.
+pub const CATEGORY_NAME_BYTES_MAX: usize = 100;
+
+/// Most attributes on one catalog document.
+pub const ATTRIBUTES_MAX: usize = 100;
+
+/// Longest attribute name, in bytes.
+pub const ATTRIBUTE_KEY_BYTES_MAX: usize = 64;
+
+/// Longest attribute value, in bytes.
+pub const ATTRIBUTE_VALUE_BYTES_MAX: usize = 1_000;
+
+/// Most images on one catalog document.
+pub const IMAGES_MAX: usize = 20;
+
+/// Longest image URL, in bytes.
+pub const IMAGE_URL_BYTES_MAX: usize = 1_024;
+
+/// Longest product description, in bytes.
+pub const DESCRIPTION_BYTES_MAX: usize = 16_000;
+
+/// Most seller offers on one product.
+pub const OFFERS_PER_PRODUCT_MAX: usize = 1_000;
+
+/// Highest offer price or shipping charge, in minor units (ten billion of a two-decimal
+/// currency).
+pub const PRICE_MINOR_MAX: i64 = 1_000_000_000_000;
+
+/// Most handling days an offer may promise before shipping.
+pub const HANDLING_DAYS_MAX: u16 = 30;
+
+/// Most lines in one cart, and most lines priced at once.
+pub const CART_LINES_MAX: usize = 100;
+
+/// Most units of one cart line. Far below `QUANTITY_MAX`: a shopper's cart, not a feed.
+pub const CART_LINE_QUANTITY_MAX: u32 = 999;
+
+/// Longest customer id, in bytes.
+pub const CUSTOMER_ID_BYTES_MAX: usize = 64;
+
+/// Shortest guest token, in bytes: long enough not to be guessed.
+pub const GUEST_TOKEN_BYTES_MIN: usize = 16;
+
+/// Longest guest token, in bytes.
+pub const GUEST_TOKEN_BYTES_MAX: usize = 128;
+
+/// Longest promotion id, in bytes.
+pub const PROMOTION_ID_BYTES_MAX: usize = 64;
+
+/// Longest coupon code, in bytes.
+pub const COUPON_CODE_BYTES_MAX: usize = 32;
+
+/// Longest order id, in bytes.
+pub const ORDER_ID_BYTES_MAX: usize = 128;
+
+/// Most promotions offered to one pricing.
+pub const PROMOTIONS_PER_PRICING_MAX: usize = 32;
+
+/// Most coupon codes a customer may enter for one pricing.
+pub const COUPONS_PER_PRICING_MAX: usize = 8;
+
+/// Most ASINs in the scope of one promotion.
+pub const PROMOTION_ASINS_MAX: usize = 1_000;
+
+/// Most units a buy-X-get-Y promotion may name on either side.
+pub const BUY_GET_UNITS_MAX: u32 = 100;
+
+/// 100 %, in basis points: the highest percentage discount and the highest VAT rate.
+pub const BPS_MAX: u16 = 10_000;
+
+/// Most redemptions one promotion may allow in total (its `total` limit).
+pub const PROMOTION_REDEMPTIONS_MAX: u32 = 100_000;
+
+/// Most orders one promotion remembers (redeemed, reversed, or reversed before they were
+/// redeemed), to answer retries and refuse late redeems. Beyond it, new orders are refused.
+pub const PROMOTION_ORDERS_MAX: usize = 200_000;
+
+const _: () = assert!(PRICE_MINOR_MAX.checked_mul(2).is_some());
+const _: () = assert!(QUANTITY_MAX < u32::MAX / 2);
+const _: () =
+    assert!(ID_BYTES_MAX + 1 + LOCATION_BYTES_MAX <= bazaar_engine::limits::ENTITY_ID_BYTES_MAX);
+const _: () = assert!(RESERVATION_ID_BYTES_MAX <= bazaar_engine::limits::ENTITY_ID_BYTES_MAX);
+const _: () = assert!(EXPIRIES_PER_COMMAND_MAX <= RESERVATIONS_ACTIVE_MAX);
+const _: () = assert!(CART_LINE_QUANTITY_MAX <= QUANTITY_MAX);
+// A priced cart cannot overflow: (price + shipping) x quantity x lines, plus VAT of at most
+// 100 %, stays inside `i64` (an overflowing constant does not compile).
+const _: () = assert!(
+    PRICE_MINOR_MAX * 2 * (CART_LINE_QUANTITY_MAX as i64) * (CART_LINES_MAX as i64) * 2
+        < i64::MAX / 4
+);
+const _: () = assert!(PROMOTION_REDEMPTIONS_MAX as usize <= PROMOTION_ORDERS_MAX);
+const _: () = assert!(PROMOTION_ID_BYTES_MAX <= bazaar_engine::limits::ENTITY_ID_BYTES_MAX);

@@ -1,0 +1,85 @@
+//! The buy box: eligibility and the order among eligible offers, as written in the module
+//! doc of [`product`](super). Pure functions of offers, no state.
+//!
+//! Invariant: [`compare`] is a total order on offers of distinct sellers (the seller id is
+//! the last key), so [`choose`] has exactly one answer whatever order it meets the offers in.
+
+use std::cmp::{Ordering, Reverse};
+
+use serde::{Deserialize, Serialize};
+
+use super::offer::{Condition, Fulfilment, Offer, OfferTerms};
+use crate::ids::{SellerId, Sku};
+use crate::money::Money;
+use crate::seller::Standing;
+
+/// The winning offer, as the read model and shoppers see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuyBox {
+    pub seller: SellerId,
+    pub sku: Sku,
+    pub price: Money,
+    pub shipping: Money,
+    /// `price + shipping`.
+    pub landed: Money,
+    pub condition: Condition,
+    pub fulfilment: Fulfilment,
+    /// Days until dispatch, as the buy box counts them (see [`delivery_days`]).
+    pub delivery_days: u16,
+    pub available: u32,
+}
+
+impl BuyBox {
+    pub fn of(offer: &Offer) -> BuyBox {
+        let terms = &offer.terms;
+        BuyBox {
+            seller: offer.seller.clone(),
+            sku: terms.sku.clone(),
+            price: terms.price,
+            shipping: terms.shipping,
+            landed: super::landed_price(terms),
+            condition: terms.condition,
+            fulfilment: terms.fulfilment,
+            delivery_days: delivery_days(terms),
+            available: terms.available,
+        }
+    }
+}
+
+/// In stock, seller in good standing, condition new.
+pub fn is_eligible(offer: &Offer) -> bool {
+    offer.terms.available > 0
+        && offer.score.standing == Standing::Good
+        && offer.terms.condition == Condition::New
+}
+
+/// 0 when the marketplace fulfils (the seller's handling days do not apply), otherwise the
+/// offer's handling days.
+pub fn delivery_days(terms: &OfferTerms) -> u16 {
+    match terms.fulfilment {
+        Fulfilment::Marketplace => 0,
+        Fulfilment::Seller => terms.handling_days,
+    }
+}
+
+/// The sort key: smaller is better.
+fn rank(offer: &Offer) -> (i64, u16, Reverse<u16>, u16, &str) {
+    let terms = &offer.terms;
+    (
+        terms.price.minor.saturating_add(terms.shipping.minor),
+        delivery_days(terms),
+        Reverse(offer.score.rating.hundredths()),
+        offer.score.defect_rate.bps(),
+        offer.seller.as_str(),
+    )
+}
+
+/// The buy box order: `Less` when `a` beats `b`. Meaningful among eligible offers.
+pub fn compare(a: &Offer, b: &Offer) -> Ordering {
+    rank(a).cmp(&rank(b))
+}
+
+/// The winner among `offers`, if any is eligible.
+pub(super) fn choose<'a>(offers: impl IntoIterator<Item = &'a Offer>) -> Option<&'a Offer> {
+    offers.into_iter().filter(|offer| is_eligible(offer)).min_by(|a, b| compare(a, b))
+}

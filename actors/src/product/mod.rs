@@ -1,0 +1,266 @@
+//! Product: one catalog item, keyed by [`Asin`](crate::ids::Asin): the catalog document, the
+//! offers of every seller, and the buy box.
+//!
+//! Invariants:
+//! - Offers exist only on a product with a document; the first document fixes the product's
+//!   marketplace currency for good, and every offer's price and shipping are in it.
+//! - One offer per seller. Price is `1..=PRICE_MINOR_MAX` minor units, shipping
+//!   `0..=PRICE_MINOR_MAX`, handling `0..=HANDLING_DAYS_MAX` days, available stock
+//!   `0..=QUANTITY_MAX`, at most `OFFERS_PER_PRODUCT_MAX` offers.
+//! - The buy box is a function of the offers alone: `apply` recomputes it after every event
+//!   that touches an offer (listed, revised, withdrawn, stock set, seller score recorded), so it
+//!   is the same whatever order the offers arrived in, and the same after a replay.
+//! - `decide` emits `BuyBoxChanged { winner }` after those events exactly when the winning
+//!   seller differs from the one before, so a projection can push the change.
+//! - A seller score snapshot is kept only if its `version` is not older than the one held.
+//!
+//! # The buy box
+//!
+//! An offer is *eligible* when all hold: `available > 0`, the seller's standing (as last told)
+//! is `Good`, and the condition is `New`.
+//!
+//! Among eligible offers the winner is the smallest under this order, compared field by field
+//! (see [`buy_box::compare`]):
+//! 1. landed price, `price.minor + shipping.minor`, lower first;
+//! 2. delivery days, lower first: `0` when fulfilled by the marketplace (the item already sits
+//!    in the marketplace's warehouse, so the seller's handling days are ignored), otherwise the
+//!    offer's `handling_days`;
+//! 3. seller rating, higher first;
+//! 4. order defect rate, lower first;
+//! 5. seller id, byte-wise ascending: the final tie-break, so the order is total and the
+//!    winner unique.
+//!
+//! No eligible offer means no buy box. The price is the first criterion on purpose: a
+//! shopper pays the landed price; speed and seller quality only decide between equal prices.
+
+mod buy_box;
+mod decide;
+mod document;
+mod offer;
+#[cfg(test)]
+mod proptests;
+mod state;
+#[cfg(test)]
+mod tests;
+
+use bazaar_engine::{Ctx, Decision, Entity, Kind};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::SellerId;
+use crate::kinds;
+use crate::money::{Currency, Money};
+use crate::rejection::{Rejection, RejectionKind};
+use crate::seller::SellerScore;
+
+pub use buy_box::{BuyBox, compare, delivery_days, is_eligible};
+pub use document::{CatalogDocument, TaxClass};
+pub use offer::{Condition, Fulfilment, Offer, OfferTerms};
+pub use state::Product;
+
+/// What callers ask of a product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProductCommand {
+    /// Creates the product, or replaces its document. `currency` is the marketplace's; it is
+    /// fixed by the first document.
+    CreateOrUpdateDocument {
+        document: CatalogDocument,
+        currency: Currency,
+    },
+    /// Lists or revises `seller`'s offer. `score` is the seller's snapshot, fetched from the
+    /// seller entity by the caller.
+    PutOffer {
+        seller: SellerId,
+        terms: OfferTerms,
+        score: SellerScore,
+    },
+    WithdrawOffer {
+        seller: SellerId,
+    },
+    /// Sets the units `seller` can ship for this product.
+    SetOfferStock {
+        seller: SellerId,
+        available: u32,
+    },
+    /// Tells the product of a seller's new standing or score.
+    SetSellerScore {
+        seller: SellerId,
+        score: SellerScore,
+    },
+    Get,
+}
+
+/// What happened to a product. Variants are append-only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProductEvent {
+    DocumentCreated {
+        document: CatalogDocument,
+        currency: Currency,
+        at_ms: u64,
+    },
+    DocumentUpdated {
+        document: CatalogDocument,
+        at_ms: u64,
+    },
+    OfferListed {
+        offer: Offer,
+    },
+    OfferRevised {
+        offer: Offer,
+    },
+    OfferWithdrawn {
+        seller: SellerId,
+    },
+    OfferStockSet {
+        seller: SellerId,
+        available: u32,
+    },
+    SellerScoreRecorded {
+        seller: SellerId,
+        score: SellerScore,
+    },
+    /// The buy box winner after the events before it in the same batch, when it differs.
+    BuyBoxChanged {
+        winner: Option<SellerId>,
+    },
+}
+
+/// Why a product command was refused. Variants are append-only; see [`Rejection`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum ProductRejection {
+    #[error("no such product")]
+    UnknownProduct,
+    #[error("a title must be 1 to {bytes_max} bytes of text without control characters")]
+    TitleInvalid { bytes_max: u32 },
+    #[error("a brand must be 1 to {bytes_max} bytes of text without control characters")]
+    BrandInvalid { bytes_max: u32 },
+    #[error("a category path must have 1 to {depth_max} names of 1 to {bytes_max} bytes")]
+    CategoryPathInvalid { depth_max: u32, bytes_max: u32 },
+    #[error(
+        "at most {count_max} attributes, names of 1 to {key_bytes_max} bytes, values of 1 to \
+         {value_bytes_max} bytes, without control characters"
+    )]
+    AttributesInvalid { count_max: u32, key_bytes_max: u32, value_bytes_max: u32 },
+    #[error("at most {count_max} images, each an https url of at most {url_bytes_max} bytes")]
+    ImagesInvalid { count_max: u32, url_bytes_max: u32 },
+    #[error("a description must be at most {bytes_max} bytes")]
+    DescriptionInvalid { bytes_max: u32 },
+    #[error("the product is sold in {currency}; its currency cannot change")]
+    CurrencyChanged { currency: Currency },
+    #[error("amounts must be in {expected}")]
+    CurrencyMismatch { expected: Currency },
+    #[error("a price must be between 1 and {max_minor} minor units")]
+    PriceInvalid { max_minor: i64 },
+    #[error("a shipping charge must be between 0 and {max_minor} minor units")]
+    ShippingInvalid { max_minor: i64 },
+    #[error("handling takes at most {max} days")]
+    HandlingDaysInvalid { max: u16 },
+    #[error("quantity exceeds the limit of {max}")]
+    QuantityTooLarge { max: u32 },
+    #[error("this seller has no offer on the product")]
+    UnknownOffer,
+    #[error("the product has the most offers allowed, {max}")]
+    TooManyOffers { max: u32 },
+    #[error("a newer seller score, version {version}, is already recorded")]
+    StaleSellerScore { version: u64 },
+}
+
+impl Rejection for ProductRejection {
+    fn code(&self) -> &'static str {
+        match self {
+            ProductRejection::UnknownProduct => "unknown_product",
+            ProductRejection::TitleInvalid { .. } => "title_invalid",
+            ProductRejection::BrandInvalid { .. } => "brand_invalid",
+            ProductRejection::CategoryPathInvalid { .. } => "category_path_invalid",
+            ProductRejection::AttributesInvalid { .. } => "attributes_invalid",
+            ProductRejection::ImagesInvalid { .. } => "images_invalid",
+            ProductRejection::DescriptionInvalid { .. } => "description_invalid",
+            ProductRejection::CurrencyChanged { .. } => "currency_changed",
+            ProductRejection::CurrencyMismatch { .. } => "currency_mismatch",
+            ProductRejection::PriceInvalid { .. } => "price_invalid",
+            ProductRejection::ShippingInvalid { .. } => "shipping_invalid",
+            ProductRejection::HandlingDaysInvalid { .. } => "handling_days_invalid",
+            ProductRejection::QuantityTooLarge { .. } => "quantity_too_large",
+            ProductRejection::UnknownOffer => "unknown_offer",
+            ProductRejection::TooManyOffers { .. } => "too_many_offers",
+            ProductRejection::StaleSellerScore { .. } => "stale_seller_score",
+        }
+    }
+
+    fn kind(&self) -> RejectionKind {
+        match self {
+            ProductRejection::UnknownProduct | ProductRejection::UnknownOffer => {
+                RejectionKind::NotFound
+            }
+            ProductRejection::TitleInvalid { .. }
+            | ProductRejection::BrandInvalid { .. }
+            | ProductRejection::CategoryPathInvalid { .. }
+            | ProductRejection::AttributesInvalid { .. }
+            | ProductRejection::ImagesInvalid { .. }
+            | ProductRejection::DescriptionInvalid { .. }
+            | ProductRejection::CurrencyMismatch { .. }
+            | ProductRejection::PriceInvalid { .. }
+            | ProductRejection::ShippingInvalid { .. }
+            | ProductRejection::HandlingDaysInvalid { .. }
+            | ProductRejection::QuantityTooLarge { .. } => RejectionKind::Invalid,
+            ProductRejection::CurrencyChanged { .. }
+            | ProductRejection::TooManyOffers { .. }
+            | ProductRejection::StaleSellerScore { .. } => RejectionKind::Conflict,
+        }
+    }
+}
+
+/// The whole product, as `Get` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductView {
+    pub document: CatalogDocument,
+    pub currency: Currency,
+    pub created_at_ms: u64,
+    /// Events applied so far: grows with every change, fit for an ETag.
+    pub revision: u64,
+    pub buy_box: Option<BuyBox>,
+    /// Every offer: the eligible ones in buy box order (the winner first), then the others
+    /// by seller id.
+    pub offers: Vec<Offer>,
+}
+
+/// The outcome of a change: small, so a storm of price updates does not copy every offer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductChange {
+    /// The revision once the events are applied (unchanged when there were none).
+    pub revision: u64,
+    pub buy_box: Option<BuyBox>,
+    /// Whether the winning seller differs from the one before the command.
+    pub buy_box_changed: bool,
+}
+
+/// The answer to a product command: `Get` answers `Product`, every other command `Changed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProductReply {
+    Changed(ProductChange),
+    Product(Box<ProductView>),
+}
+
+/// The landed price of an offer, for summaries: price plus shipping.
+pub fn landed_price(terms: &OfferTerms) -> Money {
+    Money::new(terms.price.minor.saturating_add(terms.shipping.minor), terms.price.currency)
+}
+
+impl Entity for Product {
+    const KIND: Kind = kinds::PRODUCT;
+    type Command = ProductCommand;
+    type Event = ProductEvent;
+    type Reply = ProductReply;
+    type Rejection = ProductRejection;
+
+    fn decide(
+        &self,
+        command: ProductCommand,
+        ctx: &Ctx<'_>,
+    ) -> Result<Decision<Self>, ProductRejection> {
+        decide::decide(self, command, ctx.now_ms)
+    }
+
+    fn apply(&mut self, event: &ProductEvent) {
+        self.apply_event(event);
+    }
+}

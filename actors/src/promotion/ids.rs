@@ -1,0 +1,160 @@
+//! The validated identifiers of promotions: the promotion's own id, the coupon code a customer
+//! types, and the order a redemption is for. Same rules and shape as [`crate::ids`]: built only
+//! by `parse` (or `TryFrom<String>`, which serde uses), so a journal holding an invalid one
+//! does not decode.
+//!
+//! Rules:
+//! - [`PromotionId`]: 1 to 64 bytes of ASCII letters, digits, `-`, `_`, `.`.
+//! - [`CouponCode`]: 1 to 32 bytes of ASCII capitals, digits, `-`, `_`. Customers type codes
+//!   in any case: [`CouponCode::normalize`] trims and upper-cases before parsing.
+//! - [`OrderId`]: 1 to 128 bytes of visible ASCII other than `@` and `/`.
+
+use crate::ids::IdError;
+use crate::limits::{COUPON_CODE_BYTES_MAX, ORDER_ID_BYTES_MAX, PROMOTION_ID_BYTES_MAX};
+
+/// Checks `text` against a length bound and an alphabet.
+pub(crate) fn check_text(
+    what: &'static str,
+    text: &str,
+    bytes: std::ops::RangeInclusive<usize>,
+    allowed: &'static str,
+    is_allowed: fn(u8) -> bool,
+) -> Result<(), IdError> {
+    if text.is_empty() {
+        return Err(IdError::Empty { what });
+    }
+    if text.len() > *bytes.end() {
+        return Err(IdError::TooLong { what, len: text.len(), max: *bytes.end() });
+    }
+    if text.len() < *bytes.start() {
+        return Err(IdError::WrongLength { what, len: text.len(), expected: *bytes.start() });
+    }
+    if !text.bytes().all(is_allowed) {
+        return Err(IdError::BadCharacter { what, allowed });
+    }
+    Ok(())
+}
+
+/// A string id type checked by `$check`, serialized as its text.
+macro_rules! text_id {
+    ($(#[$doc:meta])* $name:ident, $check:path) => {
+        $(#[$doc])*
+        #[derive(
+            Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize,
+            serde::Serialize,
+        )]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(text: &str) -> Result<$name, $crate::ids::IdError> {
+                $check(text)?;
+                Ok($name(text.to_owned()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = $crate::ids::IdError;
+            fn try_from(text: String) -> Result<$name, $crate::ids::IdError> {
+                $check(&text)?;
+                Ok($name(text))
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+pub(crate) use text_id;
+
+fn check_promotion(text: &str) -> Result<(), IdError> {
+    check_text(
+        "promotion id",
+        text,
+        1..=PROMOTION_ID_BYTES_MAX,
+        "ascii letters, digits, '-', '_' and '.'",
+        |b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'),
+    )
+}
+
+fn check_coupon(text: &str) -> Result<(), IdError> {
+    check_text(
+        "coupon code",
+        text,
+        1..=COUPON_CODE_BYTES_MAX,
+        "ascii capitals, digits, '-' and '_'",
+        |b| b.is_ascii_uppercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_'),
+    )
+}
+
+fn check_order(text: &str) -> Result<(), IdError> {
+    check_text(
+        "order id",
+        text,
+        1..=ORDER_ID_BYTES_MAX,
+        "visible ascii other than '@' and '/'",
+        |b| b.is_ascii_graphic() && b != b'@' && b != b'/',
+    )
+}
+
+text_id!(
+    /// A promotion: the key of a promotion entity.
+    PromotionId,
+    check_promotion
+);
+text_id!(
+    /// A code a customer enters to unlock a promotion, e.g. `SUMMER10`.
+    CouponCode,
+    check_coupon
+);
+text_id!(
+    /// The order a redemption is for: one redemption per order and promotion.
+    OrderId,
+    check_order
+);
+
+impl CouponCode {
+    /// The code as a customer may type it: surrounding blanks dropped, letters upper-cased.
+    pub fn normalize(typed: &str) -> Result<CouponCode, IdError> {
+        CouponCode::parse(&typed.trim().to_ascii_uppercase())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_follow_their_rules() {
+        assert!(PromotionId::parse("summer-2025.eu_1").is_ok());
+        assert!(PromotionId::parse("").is_err());
+        assert!(PromotionId::parse("a b").is_err());
+        assert!(PromotionId::parse(&"p".repeat(PROMOTION_ID_BYTES_MAX + 1)).is_err());
+        assert!(CouponCode::parse("SUMMER10").is_ok());
+        assert!(CouponCode::parse("summer10").is_err());
+        assert_eq!(CouponCode::normalize("  summer10 "), CouponCode::parse("SUMMER10"));
+        assert!(CouponCode::normalize("sum mer").is_err());
+        assert!(CouponCode::parse(&"C".repeat(COUPON_CODE_BYTES_MAX + 1)).is_err());
+        assert!(OrderId::parse("order:c1:7#2").is_ok());
+        assert!(OrderId::parse("o/1").is_err());
+        assert_eq!(
+            OrderId::parse(""),
+            Err(IdError::Empty { what: "order id" }),
+            "empty ids are refused"
+        );
+    }
+}

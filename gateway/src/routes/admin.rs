@@ -1,0 +1,94 @@
+//! The operator API: seller standing and score inputs (what the marketplace decides about a
+//! seller, never the seller itself).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use bazaar_actors::catalog::keys;
+use bazaar_actors::seller::{Seller, SellerCommand, Standing};
+use bazaar_actors::SellerId;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::answer;
+use super::seller::{SellerDto, standing_name};
+use crate::auth::{Principal, Role};
+use crate::json::Body;
+use crate::problem::{Problem, not_found};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(put_standing)).routes(routes!(put_score))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum StandingDto {
+    Good,
+    AtRisk,
+    Suspended,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StandingChange {
+    pub standing: StandingDto,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreChange {
+    /// Rating in hundredths of a star, 0 to 500.
+    pub rating_hundredths: u16,
+    /// Order defect rate in basis points, 0 to 10000.
+    pub defect_bps: u16,
+}
+
+fn seller_key(principal: &Principal, seller: &str) -> Result<String, Problem> {
+    principal.require(Role::Operator)?;
+    let seller = SellerId::parse(seller).map_err(|_| not_found("seller"))?;
+    Ok(keys::seller(&principal.tenant, &seller))
+}
+
+async fn ask(state: &AppState, key: &str, seller: &str, command: SellerCommand) -> Result<Json<SellerDto>, Problem> {
+    let view = answer(state.engine.ask::<Seller>(key, command).await)?;
+    Ok(Json(SellerDto { seller: seller.to_string(), name: view.name, standing: standing_name(view.score.standing).into() }))
+}
+
+/// Sets a seller's standing; products it offers follow (the buy box needs `good`).
+#[utoipa::path(put, path = "/admin/sellers/{seller}/standing", tag = "admin", request_body = StandingChange,
+    params(("seller" = String, Path)),
+    responses((status = 200, body = SellerDto), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn put_standing(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(seller): Path<String>,
+    Body(change): Body<StandingChange>,
+) -> Result<Json<SellerDto>, Problem> {
+    let key = seller_key(&principal, &seller)?;
+    let standing = match change.standing {
+        StandingDto::Good => Standing::Good,
+        StandingDto::AtRisk => Standing::AtRisk,
+        StandingDto::Suspended => Standing::Suspended,
+    };
+    ask(&state, &key, &seller, SellerCommand::SetStanding { standing }).await
+}
+
+/// Sets a seller's score inputs.
+#[utoipa::path(put, path = "/admin/sellers/{seller}/score", tag = "admin", request_body = ScoreChange,
+    params(("seller" = String, Path)),
+    responses((status = 200, body = SellerDto), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn put_score(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(seller): Path<String>,
+    Body(change): Body<ScoreChange>,
+) -> Result<Json<SellerDto>, Problem> {
+    let key = seller_key(&principal, &seller)?;
+    let command = SellerCommand::UpdateScore { rating_hundredths: change.rating_hundredths, defect_bps: change.defect_bps };
+    ask(&state, &key, &seller, command).await
+}

@@ -1,0 +1,178 @@
+//! What every principal of a tenant may read: products (from memory, never through an
+//! entity's mailbox) and search.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use bazaar_actors::Asin;
+use bazaar_actors::search::{SearchQuery, Sort};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::search_problem;
+use crate::auth::Principal;
+use crate::dto::{MoneyDto, ProductDto};
+use crate::problem::{Problem, bad_request, not_found};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_product)).routes(routes!(search))
+}
+
+/// A product with its buy box and offers.
+#[utoipa::path(
+    get,
+    path = "/v1/products/{asin}",
+    tag = "catalog",
+    params(("asin" = String, Path, description = "The product's ASIN")),
+    responses(
+        (status = 200, body = ProductDto),
+        (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+async fn get_product(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(asin): Path<String>,
+) -> Result<Json<ProductDto>, Problem> {
+    let asin = Asin::parse(&asin).map_err(|_| not_found("product"))?;
+    let view = state.catalog.product(&principal.tenant, &asin).ok_or_else(|| not_found("product"))?;
+    Ok(Json(ProductDto::new(asin.as_str(), &view)))
+}
+
+/// Search parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// Words looked up in title, brand and description.
+    q: Option<String>,
+    /// A category path from the root, names joined by ` > `.
+    category: Option<String>,
+    brand: Option<String>,
+    /// Lowest buy-box landed price, minor units, inclusive.
+    price_min: Option<i64>,
+    /// Highest buy-box landed price, minor units, inclusive.
+    price_max: Option<i64>,
+    in_stock: Option<bool>,
+    /// `marketplace` or `seller`.
+    fulfilment: Option<String>,
+    /// `relevance` (default), `price_asc`, `price_desc` or `newest`.
+    sort: Option<String>,
+    /// From 1.
+    page: Option<u32>,
+    /// From 1 to 100.
+    page_size: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchAnswer {
+    pub total: u64,
+    pub page: u32,
+    pub page_size: u32,
+    pub hits: Vec<SearchHit>,
+    pub facets: FacetsDto,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchHit {
+    pub asin: String,
+    pub title: String,
+    pub brand: String,
+    /// The buy box's landed price, if any offer holds the buy box.
+    pub price: Option<MoneyDto>,
+    pub score: f32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FacetsDto {
+    pub brand: Vec<FacetCount>,
+    /// Top-level categories, or the children of the filtered category, as full paths.
+    pub category: Vec<FacetCount>,
+    /// Landed-price buckets in minor units (`0-1000`, ..., `100000+`).
+    pub price: Vec<FacetCount>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FacetCount {
+    pub value: String,
+    pub count: u64,
+}
+
+fn counts(list: Vec<(String, u64)>) -> Vec<FacetCount> {
+    list.into_iter().map(|(value, count)| FacetCount { value, count }).collect()
+}
+
+/// Full-text search with filters, facet counts, sorts and pages.
+#[utoipa::path(
+    get,
+    path = "/v1/search",
+    tag = "catalog",
+    params(SearchParams),
+    responses(
+        (status = 200, body = SearchAnswer),
+        (status = 400, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+async fn search(
+    State(state): State<AppState>,
+    principal: Principal,
+    params: Result<Query<SearchParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<SearchAnswer>, Problem> {
+    let Query(params) = params.map_err(|e| bad_request("invalid_query", e.body_text()))?;
+    let sort = match params.sort.as_deref() {
+        None | Some("relevance") => Sort::Relevance,
+        Some("price_asc") => Sort::PriceAsc,
+        Some("price_desc") => Sort::PriceDesc,
+        Some("newest") => Sort::Newest,
+        Some(other) => return Err(bad_request("invalid_sort", format!("unknown sort {other:?}"))),
+    };
+    let query = SearchQuery {
+        text: params.q,
+        category: params.category,
+        brand: params.brand,
+        price_min_minor: params.price_min,
+        price_max_minor: params.price_max,
+        in_stock: params.in_stock,
+        fulfilment: params.fulfilment,
+        sort,
+        page: params.page.unwrap_or(1),
+        page_size: params.page_size.unwrap_or(20),
+    };
+    let index = state.catalog.search(&principal.tenant).map_err(|e| search_problem(&e))?;
+    let (page, page_size) = (query.page, query.page_size);
+    // tantivy searches on the caller's thread: keep it off the async workers.
+    let found = tokio::task::spawn_blocking(move || index.search(&query))
+        .await
+        .map_err(|_| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "search task failed"))?
+        .map_err(|e| search_problem(&e))?;
+    let hits = found
+        .hits
+        .into_iter()
+        .map(|hit| {
+            let view = Asin::parse(&hit.asin).ok().and_then(|asin| state.catalog.product(&principal.tenant, &asin));
+            SearchHit {
+                title: view.as_ref().map(|v| v.document.title.clone()).unwrap_or_default(),
+                brand: view.as_ref().map(|v| v.document.brand.clone()).unwrap_or_default(),
+                price: view.as_ref().and_then(|v| v.buy_box.as_ref()).map(|b| b.landed.into()),
+                asin: hit.asin,
+                score: hit.score,
+            }
+        })
+        .collect();
+    Ok(Json(SearchAnswer {
+        total: found.total,
+        page,
+        page_size,
+        hits,
+        facets: FacetsDto {
+            brand: counts(found.facets.brand),
+            category: counts(found.facets.category),
+            price: counts(found.facets.price_buckets),
+        },
+    }))
+}

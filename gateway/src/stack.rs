@@ -1,0 +1,61 @@
+//! The middleware every request passes: a request id (taken from `x-request-id` or made, and
+//! echoed in the response and in every log line of the request), a trace span, a body-size
+//! limit, a time limit (answered 503 problem+json), and problem+json for unknown routes.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::response::IntoResponse;
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::limits::{BODY_BYTES_MAX, REQUEST_TIMEOUT_MS};
+use crate::problem::Problem;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Request ids: a random prefix per process and a counter, so they are unique and cheap.
+#[derive(Clone)]
+struct RequestIds {
+    prefix: u32,
+}
+
+static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
+        let n = NEXT_REQUEST.fetch_add(1, Ordering::Relaxed);
+        format!("{:08x}-{n:x}", self.prefix).parse().ok().map(RequestId::new)
+    }
+}
+
+pub fn layered(router: Router) -> Router {
+    let mut seed = [0u8; 4];
+    let _ = getrandom::fill(&mut seed);
+    let ids = RequestIds { prefix: u32::from_le_bytes(seed) };
+    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+        let id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+        tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+    });
+    router.fallback(unknown_route).layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(REQUEST_ID, ids))
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(trace)
+            .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "request_timeout", "Timed out", "the request took too long")
+                    .retry_after(1)
+            }))
+            .timeout(Duration::from_millis(REQUEST_TIMEOUT_MS))
+            .layer(DefaultBodyLimit::max(BODY_BYTES_MAX)),
+    )
+}
+
+async fn unknown_route() -> impl IntoResponse {
+    Problem::new(StatusCode::NOT_FOUND, "no_route", "Not found", "no such route")
+}
