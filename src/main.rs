@@ -82,12 +82,16 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn token_add(data_dir: &std::path::Path, tenant: &str, role: &str, principal: &str) -> anyhow::Result<()> {
+fn token_add(
+    data_dir: &std::path::Path,
+    tenant: &str,
+    role: &str,
+    principal: &str,
+) -> anyhow::Result<()> {
     use bazaar_gateway::auth::{Role, mint};
-    let role = Role::ALL
-        .into_iter()
-        .find(|r| r.as_str() == role)
-        .ok_or_else(|| anyhow::anyhow!("unknown role {role:?}: customer, seller, support or operator"))?;
+    let role = Role::ALL.into_iter().find(|r| r.as_str() == role).ok_or_else(|| {
+        anyhow::anyhow!("unknown role {role:?}: customer, seller, support or operator")
+    })?;
     if !bazaar_actors::catalog::keys::is_tenant(tenant) {
         anyhow::bail!("tenant {tenant:?} must be 1 to 32 of a-z 0-9 - _");
     }

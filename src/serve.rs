@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use bazaar_engine::{Engine, EngineConfig, EngineParts, NodeId, SystemClock};
 use bazaar_actors::catalog::Catalog;
+use bazaar_engine::{Engine, EngineConfig, EngineParts, NodeId, SystemClock};
 use bazaar_gateway::auth::Credentials;
 use bazaar_gateway::rate_limit::RateLimits;
 use bazaar_gateway::{AppState, OpsState, Readiness};
@@ -90,7 +90,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         catalog.close();
         drop(catalog);
         drop(engine);
-        let journal = Arc::try_unwrap(journal).ok().context("journal still shared at exit")?;
+        // Other holders (idle actors' runtime) may outlive this scope; closing through the
+        // shared handle drains the queue, syncs and stops the journal's threads.
         tokio::task::spawn_blocking(move || journal.close()).await??;
         tracing::info!("stopped cleanly");
         anyhow::Ok(())
@@ -153,7 +154,8 @@ async fn serve_http(
             }
         }
     };
-    let early_server = axum::serve(SharedListener(listener.clone()), early).with_graceful_shutdown(early_stop);
+    let early_server =
+        axum::serve(SharedListener(listener.clone()), early).with_graceful_shutdown(early_stop);
     let early_task = tokio::spawn(early_server.into_future());
     let Ok(app) = app.await else {
         return early_task.await.map_err(std::io::Error::other)?;

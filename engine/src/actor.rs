@@ -254,13 +254,14 @@ impl<E: Entity> Actor for EntityActor<E> {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         // The slot stays (retiring) until every write of this incarnation is in the journal,
-        // so the next incarnation reads them all.
+        // so the next incarnation reads them all. An entity with nothing unsynced and nothing
+        // new since its snapshot leaves at once.
         let receipt = match &state.body {
-            Ok(live)
-                if !live.poisoned.load(Ordering::Acquire)
-                    && live.next_seq - 1 > live.snapshot_seq =>
-            {
-                match codec::encode(&live.entity) {
+            Ok(live) if live.poisoned.load(Ordering::Acquire) => {
+                Some(state.rt.journal.barrier_receipt())
+            }
+            Ok(live) if live.next_seq - 1 > live.snapshot_seq => {
+                Some(match codec::encode(&live.entity) {
                     Ok(record) => {
                         let compact = state.rt.config.compact_on_snapshot;
                         state.rt.journal.snapshot_receipt(
@@ -274,11 +275,16 @@ impl<E: Entity> Actor for EntityActor<E> {
                         tracing::error!(key = %state.key, error = %error, "entity state does not encode");
                         state.rt.journal.barrier_receipt()
                     }
-                }
+                })
             }
-            _ => state.rt.journal.barrier_receipt(),
+            Ok(live) if live.unsynced.load(Ordering::Acquire) > 0 => {
+                Some(state.rt.journal.barrier_receipt())
+            }
+            Ok(_) | Err(_) => None,
         };
-        if let Err(error) = receipt.await {
+        if let Some(receipt) = receipt
+            && let Err(error) = receipt.await
+        {
             tracing::warn!(key = %state.key, error = %error, "passivation write failed");
         }
         state.rt.directory.remove(&state.key, myself.get_id());

@@ -30,6 +30,8 @@ pub(crate) struct Slot {
 pub(crate) struct Directory {
     slots: DashMap<EntityKey, Slot>,
     active: AtomicUsize,
+    /// Slots marked retiring and not yet removed (their actors are writing a snapshot).
+    retiring: AtomicUsize,
     active_max: usize,
     epoch: Instant,
     evicting: AtomicBool,
@@ -46,6 +48,7 @@ impl Directory {
         Directory {
             slots: DashMap::new(),
             active: AtomicUsize::new(0),
+            retiring: AtomicUsize::new(0),
             active_max,
             epoch: Instant::now(),
             evicting: AtomicBool::new(false),
@@ -99,12 +102,24 @@ impl Directory {
     /// Marks the slot of actor `id` retiring, without stopping it: asks wait for it to go.
     pub fn mark_retiring(&self, key: &EntityKey, id: ActorId) {
         if let Some(slot) = self.slots.get(key).filter(|slot| slot.cell.get_id() == id) {
-            slot.retiring.store(true, Ordering::Release);
+            self.set_retiring(&slot);
         }
     }
 
+    /// Marks a slot retiring; false if it was already.
+    fn set_retiring(&self, slot: &Slot) -> bool {
+        if slot.retiring.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        self.retiring.fetch_add(1, Ordering::AcqRel);
+        true
+    }
+
     fn remove_where(&self, key: &EntityKey, condition: impl FnOnce(&Slot) -> bool) {
-        if self.slots.remove_if(key, |_, slot| condition(slot)).is_some() {
+        if let Some((_, slot)) = self.slots.remove_if(key, |_, slot| condition(slot)) {
+            if slot.retiring.load(Ordering::Acquire) {
+                self.retiring.fetch_sub(1, Ordering::AcqRel);
+            }
             let active = self.active.fetch_sub(1, Ordering::AcqRel) - 1;
             metrics::gauge!("engine_active_entities").set(active as f64);
         }
@@ -115,28 +130,42 @@ impl Directory {
         self.active.load(Ordering::Acquire)
     }
 
-    pub fn over_bound(&self) -> bool {
-        self.active() > self.active_max
+    /// Entities with a live actor that is not stopping: what `active_entities_max` bounds.
+    /// (Retiring ones hold memory a little longer, until their last write is durable.)
+    pub fn live(&self) -> usize {
+        self.active().saturating_sub(self.retiring.load(Ordering::Acquire))
     }
 
-    /// Retires the least recently used slots down to `EVICT_TO_PERCENT` of the bound.
-    /// Returns how many it retired; 0 if another eviction is already running.
+    /// Claims the one eviction pass allowed at a time, if the live set is over its bound.
+    pub fn begin_eviction(&self) -> bool {
+        self.live() > self.active_max && !self.evicting.swap(true, Ordering::AcqRel)
+    }
+
+    /// Retires the least recently used live slots down to `EVICT_TO_PERCENT` of the bound,
+    /// then releases the claim of [`begin_eviction`](Directory::begin_eviction). Returns how
+    /// many it retired. One pass reads every slot's touch time once and clones no key.
     pub fn evict_least_recently_used(&self) -> usize {
-        if self.evicting.swap(true, Ordering::AcqRel) {
-            return 0;
-        }
         let target = self.active_max * EVICT_TO_PERCENT / 100;
-        let mut candidates: Vec<(u64, EntityKey)> = self
+        let mut touched: Vec<u64> = self
             .slots
             .iter()
             .filter(|slot| !slot.retiring.load(Ordering::Acquire))
-            .map(|slot| (slot.touched_ms.load(Ordering::Relaxed), slot.key().clone()))
+            .map(|slot| slot.touched_ms.load(Ordering::Relaxed))
             .collect();
-        let excess = candidates.len().saturating_sub(target);
-        if excess > 0 && excess < candidates.len() {
-            candidates.select_nth_unstable_by_key(excess - 1, |(touched, _)| *touched);
+        let mut excess = touched.len().saturating_sub(target);
+        let mut retired = 0;
+        if excess > 0 {
+            let cutoff = *touched.select_nth_unstable(excess - 1).1;
+            for slot in self.slots.iter() {
+                if excess == 0 {
+                    break;
+                }
+                if slot.touched_ms.load(Ordering::Relaxed) <= cutoff && self.retire_slot(&slot) {
+                    excess -= 1;
+                    retired += 1;
+                }
+            }
         }
-        let retired = candidates.iter().take(excess).filter(|(_, key)| self.retire(key)).count();
         self.evicting.store(false, Ordering::Release);
         retired
     }
@@ -144,26 +173,23 @@ impl Directory {
     /// Retires every slot untouched for `idle_ms`.
     pub fn retire_idle(&self, idle_ms: u64) -> usize {
         let cutoff = self.now_ms().saturating_sub(idle_ms);
-        let idle: Vec<EntityKey> = self
-            .slots
+        self.slots
             .iter()
-            .filter(|slot| slot.touched_ms.load(Ordering::Relaxed) < cutoff)
-            .map(|slot| slot.key().clone())
-            .collect();
-        idle.iter().filter(|key| self.retire(key)).count()
+            .filter(|slot| {
+                slot.touched_ms.load(Ordering::Relaxed) < cutoff && self.retire_slot(slot)
+            })
+            .count()
     }
 
     /// Retires every slot (shutdown).
     pub fn retire_all(&self) -> usize {
-        let keys: Vec<EntityKey> = self.slots.iter().map(|slot| slot.key().clone()).collect();
-        keys.iter().filter(|key| self.retire(key)).count()
+        self.slots.iter().filter(|slot| self.retire_slot(slot)).count()
     }
 
-    /// Marks a slot retiring and stops its actor, which snapshots and then leaves the
-    /// directory. False if it was gone or retiring already.
-    fn retire(&self, key: &EntityKey) -> bool {
-        let Some(slot) = self.slots.get(key) else { return false };
-        if slot.retiring.swap(true, Ordering::AcqRel) {
+    /// Marks a slot retiring and stops its actor, which writes what it must and then leaves
+    /// the directory. False if it was retiring already.
+    fn retire_slot(&self, slot: &Slot) -> bool {
+        if !self.set_retiring(slot) {
             return false;
         }
         slot.cell.stop(Some("passivate".into()));

@@ -148,7 +148,7 @@ impl Engine {
         let mut attempts = 0;
         while attempts < ASK_ATTEMPTS_MAX {
             let (found, activated) = directory.find_or_activate(key, || self.spawn::<E>(key))?;
-            if activated && directory.over_bound() {
+            if activated && directory.begin_eviction() {
                 let rt = self.inner.rt.clone();
                 tokio::task::spawn_blocking(move || rt.directory.evict_least_recently_used());
             }

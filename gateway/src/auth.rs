@@ -252,7 +252,10 @@ where
             .and_then(|value| value.strip_prefix("Bearer "))
             .ok_or_else(|| unauthorized("the Authorization header must be Bearer <token>"))?;
         let credentials = Arc::<Credentials>::from_ref(state);
-        let principal = credentials.authenticate(token.trim()).cloned().ok_or_else(|| unauthorized("unknown token"))?;
+        let principal = credentials
+            .authenticate(token.trim())
+            .cloned()
+            .ok_or_else(|| unauthorized("unknown token"))?;
         // Every authenticated request counts against its tenant's rate limit, once.
         Arc::<crate::rate_limit::RateLimits>::from_ref(state).tenant(&principal.tenant)?;
         Ok(principal)

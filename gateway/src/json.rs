@@ -32,8 +32,12 @@ where
 pub fn json_problem(rejection: &JsonRejection) -> Problem {
     let detail = rejection.body_text();
     match rejection {
-        JsonRejection::JsonSyntaxError(_) => Problem::new(StatusCode::BAD_REQUEST, "malformed_json", "Malformed JSON", detail),
-        JsonRejection::JsonDataError(_) => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "Invalid body", detail),
+        JsonRejection::JsonSyntaxError(_) => {
+            Problem::new(StatusCode::BAD_REQUEST, "malformed_json", "Malformed JSON", detail)
+        }
+        JsonRejection::JsonDataError(_) => {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "Invalid body", detail)
+        }
         JsonRejection::MissingJsonContentType(_) => Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",

@@ -107,9 +107,18 @@ pub fn rejection<R: bazaar_actors::Rejection>(rejection: &R) -> Problem {
     use bazaar_actors::RejectionKind;
     let detail = rejection.to_string();
     match rejection.kind() {
-        RejectionKind::Invalid => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, rejection.code(), "Invalid request", detail),
-        RejectionKind::NotFound => Problem::new(StatusCode::NOT_FOUND, rejection.code(), "Not found", detail),
-        RejectionKind::Conflict => Problem::new(StatusCode::CONFLICT, rejection.code(), "Conflict", detail),
+        RejectionKind::Invalid => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            rejection.code(),
+            "Invalid request",
+            detail,
+        ),
+        RejectionKind::NotFound => {
+            Problem::new(StatusCode::NOT_FOUND, rejection.code(), "Not found", detail)
+        }
+        RejectionKind::Conflict => {
+            Problem::new(StatusCode::CONFLICT, rejection.code(), "Conflict", detail)
+        }
     }
 }
 

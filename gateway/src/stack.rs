@@ -11,7 +11,9 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request, StatusCode};
 use axum::response::IntoResponse;
 use tower::ServiceBuilder;
-use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::trace::TraceLayer;
 
 use crate::limits::{BODY_BYTES_MAX, REQUEST_TIMEOUT_MS};
@@ -48,8 +50,13 @@ pub fn layered(router: Router) -> Router {
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(trace)
             .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
-                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "request_timeout", "Timed out", "the request took too long")
-                    .retry_after(1)
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "request_timeout",
+                    "Timed out",
+                    "the request took too long",
+                )
+                .retry_after(1)
             }))
             .timeout(Duration::from_millis(REQUEST_TIMEOUT_MS))
             .layer(DefaultBodyLimit::max(BODY_BYTES_MAX)),

@@ -94,8 +94,12 @@ impl Flows {
         self.outstanding.fetch_add(1, Ordering::AcqRel);
         let mut hasher = DefaultHasher::new();
         match &job {
-            Job::Stock { tenant, seller, sku } => (0u8, tenant, seller, sku.as_str()).hash(&mut hasher),
-            Job::Score { tenant, seller, asin } => (1u8, tenant, seller, asin.as_str()).hash(&mut hasher),
+            Job::Stock { tenant, seller, sku } => {
+                (0u8, tenant, seller, sku.as_str()).hash(&mut hasher)
+            }
+            Job::Score { tenant, seller, asin } => {
+                (1u8, tenant, seller, asin.as_str()).hash(&mut hasher)
+            }
         }
         let worker = (hasher.finish() % WORKERS as u64) as usize;
         if self.senders[worker].send(job).is_err() {

@@ -21,7 +21,9 @@ pub const TENANT_BYTES_MAX: usize = 32;
 pub fn is_tenant(tenant: &str) -> bool {
     !tenant.is_empty()
         && tenant.len() <= TENANT_BYTES_MAX
-        && tenant.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && tenant
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 pub fn product(tenant: &str, asin: &Asin) -> String {

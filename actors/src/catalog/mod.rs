@@ -17,8 +17,8 @@
 //! - Read models only ever show durable state (they are fed by engine projections).
 //! - A flow never sends a value the product already has (no event loops).
 
-pub mod keys;
 mod flows;
+pub mod keys;
 mod projections;
 mod rebuild;
 
@@ -93,7 +93,11 @@ impl Catalog {
     /// The products `seller` offers.
     pub fn offers_of(&self, tenant: &str, seller: &SellerId) -> Vec<Asin> {
         let key = (Tenant::from(tenant), seller.clone());
-        self.shared.offers_of_seller.get(&key).map(|asins| asins.iter().cloned().collect()).unwrap_or_default()
+        self.shared
+            .offers_of_seller
+            .get(&key)
+            .map(|asins| asins.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The product a seller's SKU is offered on.
@@ -120,7 +124,8 @@ impl Catalog {
     /// Commits and closes every search index, marking its files clean (a later start then
     /// needs no rebuild). Call after the engine has stopped.
     pub fn close(&self) {
-        let tenants: Vec<Tenant> = self.shared.search.iter().map(|entry| entry.key().clone()).collect();
+        let tenants: Vec<Tenant> =
+            self.shared.search.iter().map(|entry| entry.key().clone()).collect();
         for tenant in tenants {
             let Some((_, index)) = self.shared.search.remove(&tenant) else { continue };
             match Arc::try_unwrap(index) {
@@ -129,7 +134,9 @@ impl Catalog {
                         tracing::error!(%tenant, error = %error, "search index not closed cleanly");
                     }
                 }
-                Err(_) => tracing::warn!(%tenant, "search index still in use at close; closed when dropped"),
+                Err(_) => {
+                    tracing::warn!(%tenant, "search index still in use at close; closed when dropped")
+                }
             }
         }
     }

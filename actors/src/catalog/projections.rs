@@ -1,7 +1,7 @@
 //! The engine projections that feed the catalog's read models and start its flows.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use bazaar_engine::{Engine, EntityKey, Projection, Publish};
 
@@ -13,21 +13,27 @@ use crate::search::SearchDoc;
 use crate::seller::{Seller, SellerEvent};
 
 pub(super) fn register(catalog: &Catalog, engine: &Engine) {
-    let shared = catalog.shared.clone();
+    // Weak: the catalog holds the engine, so the engine's projections must not hold the catalog.
+    let shared = Arc::downgrade(&catalog.shared);
     engine.project::<Product>(Arc::new(Products(shared.clone())));
     engine.project::<Seller>(Arc::new(Sellers(shared.clone())));
     engine.project::<Inventory>(Arc::new(Stock(shared)));
 }
 
-struct Products(Arc<Shared>);
-struct Sellers(Arc<Shared>);
-struct Stock(Arc<Shared>);
+struct Products(Weak<Shared>);
+struct Sellers(Weak<Shared>);
+struct Stock(Weak<Shared>);
 
 impl Projection<Product> for Products {
-    fn prepare(&self, key: &EntityKey, state: &Product, _events: &[ProductEvent]) -> Option<Publish> {
+    fn prepare(
+        &self,
+        key: &EntityKey,
+        state: &Product,
+        _events: &[ProductEvent],
+    ) -> Option<Publish> {
         let (tenant, asin) = keys::parse_product(&key.id)?;
         let view = Arc::new(state.view()?);
-        let (shared, tenant) = (self.0.clone(), Tenant::from(tenant));
+        let (shared, tenant) = (self.0.upgrade()?, Tenant::from(tenant));
         Some(Box::new(move || shared.publish_product(tenant, asin, view)))
     }
 }
@@ -36,8 +42,10 @@ impl Projection<Seller> for Sellers {
     fn prepare(&self, key: &EntityKey, state: &Seller, events: &[SellerEvent]) -> Option<Publish> {
         let (tenant, seller) = keys::parse_seller(&key.id)?;
         let view = state.view()?;
-        let rescored = events.iter().any(|e| matches!(e, SellerEvent::ScoreUpdated { .. } | SellerEvent::StandingChanged { .. }));
-        let (shared, tenant) = (self.0.clone(), Tenant::from(tenant));
+        let rescored = events.iter().any(|e| {
+            matches!(e, SellerEvent::ScoreUpdated { .. } | SellerEvent::StandingChanged { .. })
+        });
+        let (shared, tenant) = (self.0.upgrade()?, Tenant::from(tenant));
         Some(Box::new(move || {
             shared.sellers.insert((tenant.clone(), seller.clone()), view);
             if rescored {
@@ -48,16 +56,26 @@ impl Projection<Seller> for Sellers {
 }
 
 impl Projection<Inventory> for Stock {
-    fn prepare(&self, key: &EntityKey, state: &Inventory, _events: &[InventoryEvent]) -> Option<Publish> {
+    fn prepare(
+        &self,
+        key: &EntityKey,
+        state: &Inventory,
+        _events: &[InventoryEvent],
+    ) -> Option<Publish> {
         let (tenant, seller, id) = keys::parse_inventory(&key.id)?;
         let available = state.available();
-        let (shared, tenant) = (self.0.clone(), Tenant::from(tenant));
+        let (shared, tenant) = (self.0.upgrade()?, Tenant::from(tenant));
         Some(Box::new(move || shared.publish_stock(tenant, seller, id, available)))
     }
 }
 
 impl Shared {
-    pub(super) fn publish_product(&self, tenant: Tenant, asin: crate::ids::Asin, view: Arc<ProductView>) {
+    pub(super) fn publish_product(
+        &self,
+        tenant: Tenant,
+        asin: crate::ids::Asin,
+        view: Arc<ProductView>,
+    ) {
         self.store_product(tenant.clone(), asin.clone(), view.clone());
         match self.search_index(&tenant) {
             Ok(index) => {
@@ -70,13 +88,22 @@ impl Shared {
     }
 
     /// Keeps a product's view and the offer indexes it implies.
-    pub(super) fn store_product(&self, tenant: Tenant, asin: crate::ids::Asin, view: Arc<ProductView>) {
-        let sellers_now: BTreeSet<_> = view.offers.iter().map(|offer| offer.seller.clone()).collect();
+    pub(super) fn store_product(
+        &self,
+        tenant: Tenant,
+        asin: crate::ids::Asin,
+        view: Arc<ProductView>,
+    ) {
+        let sellers_now: BTreeSet<_> =
+            view.offers.iter().map(|offer| offer.seller.clone()).collect();
         let previous = self.products.insert((tenant.clone(), asin.clone()), view.clone());
-        let sellers_before: BTreeSet<_> =
-            previous.iter().flat_map(|old| old.offers.iter().map(|offer| offer.seller.clone())).collect();
+        let sellers_before: BTreeSet<_> = previous
+            .iter()
+            .flat_map(|old| old.offers.iter().map(|offer| offer.seller.clone()))
+            .collect();
         for gone in sellers_before.difference(&sellers_now) {
-            if let Some(mut asins) = self.offers_of_seller.get_mut(&(tenant.clone(), gone.clone())) {
+            if let Some(mut asins) = self.offers_of_seller.get_mut(&(tenant.clone(), gone.clone()))
+            {
                 asins.remove(&asin);
             }
         }
@@ -84,21 +111,36 @@ impl Shared {
             let seller_key = (tenant.clone(), offer.seller.clone());
             self.offers_of_seller.entry(seller_key).or_default().insert(asin.clone());
             let sku_key = (tenant.clone(), offer.seller.clone(), offer.terms.sku.clone());
-            let newly_listed = self.product_of_sku.insert(sku_key.clone(), asin.clone()).as_ref() != Some(&asin);
+            let newly_listed =
+                self.product_of_sku.insert(sku_key.clone(), asin.clone()).as_ref() != Some(&asin);
             if newly_listed && self.stock.contains_key(&sku_key) {
-                self.flows.queue(Job::Stock { tenant: tenant.clone(), seller: offer.seller.clone(), sku: offer.terms.sku.clone() });
+                self.flows.queue(Job::Stock {
+                    tenant: tenant.clone(),
+                    seller: offer.seller.clone(),
+                    sku: offer.terms.sku.clone(),
+                });
             }
         }
     }
 
-    pub(super) fn publish_stock(&self, tenant: Tenant, seller: crate::ids::SellerId, id: crate::inventory::InventoryId, available: u32) {
+    pub(super) fn publish_stock(
+        &self,
+        tenant: Tenant,
+        seller: crate::ids::SellerId,
+        id: crate::inventory::InventoryId,
+        available: u32,
+    ) {
         let key = (tenant.clone(), seller.clone(), id.sku.clone());
         self.stock.entry(key).or_default().insert(id.location, available);
         self.flows.queue(Job::Stock { tenant, seller, sku: id.sku });
     }
 
     pub(super) fn queue_scores(&self, tenant: &Tenant, seller: &crate::ids::SellerId) {
-        let asins = self.offers_of_seller.get(&(tenant.clone(), seller.clone())).map(|a| a.clone()).unwrap_or_default();
+        let asins = self
+            .offers_of_seller
+            .get(&(tenant.clone(), seller.clone()))
+            .map(|a| a.clone())
+            .unwrap_or_default();
         for asin in asins {
             self.flows.queue(Job::Score { tenant: tenant.clone(), seller: seller.clone(), asin });
         }

@@ -49,7 +49,11 @@ pub(super) fn rebuild(catalog: &Catalog) -> Result<Rebuilt, EngineError> {
     fold_kind::<Inventory>(&*journal, compacting, |id, state| {
         if let Some((tenant, seller, inventory)) = keys::parse_inventory(id) {
             let key = (Tenant::from(tenant), seller, inventory.sku.clone());
-            shared.stock.entry(key.clone()).or_default().insert(inventory.location, state.available());
+            shared
+                .stock
+                .entry(key.clone())
+                .or_default()
+                .insert(inventory.location, state.available());
             stock_keys.insert(key);
             rebuilt.stock_records += 1;
         }

@@ -12,7 +12,7 @@
 use crate::ids::IdError;
 use crate::limits::{COUPON_CODE_BYTES_MAX, ORDER_ID_BYTES_MAX, PROMOTION_ID_BYTES_MAX};
 
-/// Checks `text` against a length bound and an alphabet.
+/// Checks `text` against a length range and an alphabet.
 pub(crate) fn check_text(
     what: &'static str,
     text: &str,
@@ -26,10 +26,8 @@ pub(crate) fn check_text(
     if text.len() > *bytes.end() {
         return Err(IdError::TooLong { what, len: text.len(), max: *bytes.end() });
     }
-    if text.len() < *bytes.start() {
-        return Err(IdError::WrongLength { what, len: text.len(), expected: *bytes.start() });
-    }
-    if !text.bytes().all(is_allowed) {
+    // `IdError` has no "too short" case: `allowed` of a type with a minimum says it.
+    if text.len() < *bytes.start() || !text.bytes().all(is_allowed) {
         return Err(IdError::BadCharacter { what, allowed });
     }
     Ok(())

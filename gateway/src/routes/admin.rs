@@ -3,9 +3,9 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use bazaar_actors::SellerId;
 use bazaar_actors::catalog::keys;
 use bazaar_actors::seller::{Seller, SellerCommand, Standing};
-use bazaar_actors::SellerId;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -51,9 +51,18 @@ fn seller_key(principal: &Principal, seller: &str) -> Result<String, Problem> {
     Ok(keys::seller(&principal.tenant, &seller))
 }
 
-async fn ask(state: &AppState, key: &str, seller: &str, command: SellerCommand) -> Result<Json<SellerDto>, Problem> {
+async fn ask(
+    state: &AppState,
+    key: &str,
+    seller: &str,
+    command: SellerCommand,
+) -> Result<Json<SellerDto>, Problem> {
     let view = answer(state.engine.ask::<Seller>(key, command).await)?;
-    Ok(Json(SellerDto { seller: seller.to_string(), name: view.name, standing: standing_name(view.score.standing).into() }))
+    Ok(Json(SellerDto {
+        seller: seller.to_string(),
+        name: view.name,
+        standing: standing_name(view.score.standing).into(),
+    }))
 }
 
 /// Sets a seller's standing; products it offers follow (the buy box needs `good`).
@@ -89,6 +98,9 @@ async fn put_score(
     Body(change): Body<ScoreChange>,
 ) -> Result<Json<SellerDto>, Problem> {
     let key = seller_key(&principal, &seller)?;
-    let command = SellerCommand::UpdateScore { rating_hundredths: change.rating_hundredths, defect_bps: change.defect_bps };
+    let command = SellerCommand::UpdateScore {
+        rating_hundredths: change.rating_hundredths,
+        defect_bps: change.defect_bps,
+    };
     ask(&state, &key, &seller, command).await
 }

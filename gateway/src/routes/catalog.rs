@@ -39,7 +39,8 @@ async fn get_product(
     Path(asin): Path<String>,
 ) -> Result<Json<ProductDto>, Problem> {
     let asin = Asin::parse(&asin).map_err(|_| not_found("product"))?;
-    let view = state.catalog.product(&principal.tenant, &asin).ok_or_else(|| not_found("product"))?;
+    let view =
+        state.catalog.product(&principal.tenant, &asin).ok_or_else(|| not_found("product"))?;
     Ok(Json(ProductDto::new(asin.as_str(), &view)))
 }
 
@@ -148,13 +149,22 @@ async fn search(
     // tantivy searches on the caller's thread: keep it off the async workers.
     let found = tokio::task::spawn_blocking(move || index.search(&query))
         .await
-        .map_err(|_| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "search task failed"))?
+        .map_err(|_| {
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+                "search task failed",
+            )
+        })?
         .map_err(|e| search_problem(&e))?;
     let hits = found
         .hits
         .into_iter()
         .map(|hit| {
-            let view = Asin::parse(&hit.asin).ok().and_then(|asin| state.catalog.product(&principal.tenant, &asin));
+            let view = Asin::parse(&hit.asin)
+                .ok()
+                .and_then(|asin| state.catalog.product(&principal.tenant, &asin));
             SearchHit {
                 title: view.as_ref().map(|v| v.document.title.clone()).unwrap_or_default(),
                 brand: view.as_ref().map(|v| v.document.brand.clone()).unwrap_or_default(),

@@ -5,16 +5,18 @@ pub mod admin;
 pub mod catalog;
 pub mod seller;
 
+use axum::http::StatusCode;
 use bazaar_actors::Rejection;
 use bazaar_actors::search::{SearchError, SearchErrorKind};
 use bazaar_engine::EngineError;
-use axum::http::StatusCode;
 
 use crate::problem::{Problem, rejection};
 
 /// An entity's answer as a handler result: the engine's failures and the entity's rejections
 /// both become problems.
-pub(crate) fn answer<R, J: Rejection>(result: Result<Result<R, J>, EngineError>) -> Result<R, Problem> {
+pub(crate) fn answer<R, J: Rejection>(
+    result: Result<Result<R, J>, EngineError>,
+) -> Result<R, Problem> {
     match result {
         Ok(Ok(reply)) => Ok(reply),
         Ok(Err(refused)) => Err(rejection(&refused)),
@@ -29,8 +31,13 @@ pub(crate) fn search_problem(error: &SearchError) -> Problem {
         }
         SearchErrorKind::Internal => {
             tracing::error!(error = %error, "search failed");
-            Problem::new(StatusCode::SERVICE_UNAVAILABLE, error.code(), "Search unavailable", error.to_string())
-                .retry_after(1)
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                error.code(),
+                "Search unavailable",
+                error.to_string(),
+            )
+            .retry_after(1)
         }
     }
 }

@@ -68,12 +68,19 @@ async fn put_profile(
     let id = keys::seller(&principal.tenant, &seller);
     let register = SellerCommand::Register { name: profile.name.clone() };
     let view = match state.engine.ask::<Seller>(&id, register).await {
-        Ok(Err(SellerRejection::AlreadyRegistered)) => {
-            answer(state.engine.ask::<Seller>(&id, SellerCommand::UpdateProfile { name: profile.name }).await)?
-        }
+        Ok(Err(SellerRejection::AlreadyRegistered)) => answer(
+            state
+                .engine
+                .ask::<Seller>(&id, SellerCommand::UpdateProfile { name: profile.name })
+                .await,
+        )?,
         other => answer(other)?,
     };
-    Ok(Json(SellerDto { seller: seller.to_string(), name: view.name, standing: standing_name(view.score.standing).into() }))
+    Ok(Json(SellerDto {
+        seller: seller.to_string(),
+        name: view.name,
+        standing: standing_name(view.score.standing).into(),
+    }))
 }
 
 pub(crate) fn standing_name(standing: bazaar_actors::seller::Standing) -> &'static str {
@@ -105,8 +112,11 @@ async fn put_product(
     let asin = dto::id(Asin::parse(&product.asin))?;
     let currency = dto::currency(&product.currency)?;
     let existed = state.catalog.product(&principal.tenant, &asin).is_some();
-    let command = ProductCommand::CreateOrUpdateDocument { document: product.document.into(), currency };
-    let changed = changed(answer(state.engine.ask::<Product>(&keys::product(&principal.tenant, &asin), command).await)?)?;
+    let command =
+        ProductCommand::CreateOrUpdateDocument { document: product.document.into(), currency };
+    let changed = changed(answer(
+        state.engine.ask::<Product>(&keys::product(&principal.tenant, &asin), command).await,
+    )?)?;
     let status = if existed { StatusCode::OK } else { StatusCode::CREATED };
     Ok(reply(status, &ProductWritten { asin: asin.to_string(), revision: changed.revision }))
 }
@@ -114,7 +124,12 @@ async fn put_product(
 fn changed(reply: ProductReply) -> Result<bazaar_actors::product::ProductChange, Problem> {
     match reply {
         ProductReply::Changed(change) => Ok(change),
-        ProductReply::Product(_) => Err(Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "unexpected product reply")),
+        ProductReply::Product(_) => Err(Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            "unexpected product reply",
+        )),
     }
 }
 
@@ -145,23 +160,44 @@ async fn put_offer(
     let score = state
         .catalog
         .seller(&principal.tenant, &seller)
-        .ok_or_else(|| Problem::new(StatusCode::CONFLICT, "seller_not_registered", "Conflict", "register with PUT /v1/seller/profile first"))?
+        .ok_or_else(|| {
+            Problem::new(
+                StatusCode::CONFLICT,
+                "seller_not_registered",
+                "Conflict",
+                "register with PUT /v1/seller/profile first",
+            )
+        })?
         .score;
     state.limits.seller_price(&principal.tenant, &Arc::from(seller.as_str()))?;
     let command = ProductCommand::PutOffer { seller, terms, score };
-    let change = changed(answer(state.engine.ask::<Product>(&keys::product(&principal.tenant, &asin), command).await)?)?;
-    Ok(Json(OfferWritten { asin: asin.to_string(), revision: change.revision, buy_box: change.buy_box.as_ref().map(BuyBoxView::from) }))
+    let change = changed(answer(
+        state.engine.ask::<Product>(&keys::product(&principal.tenant, &asin), command).await,
+    )?)?;
+    Ok(Json(OfferWritten {
+        asin: asin.to_string(),
+        revision: change.revision,
+        buy_box: change.buy_box.as_ref().map(BuyBoxView::from),
+    }))
 }
 
 /// The seller's own offer on a product.
 #[utoipa::path(get, path = "/v1/seller/offers/{asin}", tag = "seller", params(("asin" = String, Path)),
     responses((status = 200, body = OfferView), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
-async fn get_offer(State(state): State<AppState>, principal: Principal, Path(asin): Path<String>) -> Result<Json<OfferView>, Problem> {
+async fn get_offer(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(asin): Path<String>,
+) -> Result<Json<OfferView>, Problem> {
     let seller = seller_of(&principal)?;
     let asin = Asin::parse(&asin).map_err(|_| not_found("offer"))?;
     let view = state.catalog.product(&principal.tenant, &asin).ok_or_else(|| not_found("offer"))?;
-    let offer = view.offers.iter().find(|offer| offer.seller == seller).ok_or_else(|| not_found("offer"))?;
+    let offer = view
+        .offers
+        .iter()
+        .find(|offer| offer.seller == seller)
+        .ok_or_else(|| not_found("offer"))?;
     Ok(Json(OfferView::from(offer)))
 }
 
@@ -169,10 +205,18 @@ async fn get_offer(State(state): State<AppState>, principal: Principal, Path(asi
 #[utoipa::path(delete, path = "/v1/seller/offers/{asin}", tag = "seller", params(("asin" = String, Path)),
     responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
-async fn delete_offer(State(state): State<AppState>, principal: Principal, Path(asin): Path<String>) -> Result<StatusCode, Problem> {
+async fn delete_offer(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(asin): Path<String>,
+) -> Result<StatusCode, Problem> {
     let seller = seller_of(&principal)?;
     let asin = Asin::parse(&asin).map_err(|_| not_found("offer"))?;
-    if state.catalog.product(&principal.tenant, &asin).is_none_or(|view| view.offers.iter().all(|o| o.seller != seller)) {
+    if state
+        .catalog
+        .product(&principal.tenant, &asin)
+        .is_none_or(|view| view.offers.iter().all(|o| o.seller != seller))
+    {
         return Err(not_found("offer"));
     }
     let command = ProductCommand::WithdrawOffer { seller };
@@ -213,7 +257,12 @@ impl StockDto {
 }
 
 /// The inventory record of one of the seller's own SKUs (one listed on an offer).
-fn own_inventory(state: &AppState, principal: &Principal, sku: &str, location: &str) -> Result<(SellerId, InventoryId), Problem> {
+fn own_inventory(
+    state: &AppState,
+    principal: &Principal,
+    sku: &str,
+    location: &str,
+) -> Result<(SellerId, InventoryId), Problem> {
     let seller = seller_of(principal)?;
     let sku = Sku::parse(sku).map_err(|_| unknown_sku())?;
     let location = dto::id(LocationCode::parse(location))?;
@@ -224,13 +273,30 @@ fn own_inventory(state: &AppState, principal: &Principal, sku: &str, location: &
 }
 
 fn unknown_sku() -> Problem {
-    Problem::new(StatusCode::NOT_FOUND, "unknown_sku", "Not found", "no offer of yours lists this SKU")
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "unknown_sku",
+        "Not found",
+        "no offer of yours lists this SKU",
+    )
 }
 
-async fn set_on_hand(state: &AppState, principal: &Principal, sku: &str, location: &str, on_hand: OnHandDto) -> Result<StockDto, Problem> {
+async fn set_on_hand(
+    state: &AppState,
+    principal: &Principal,
+    sku: &str,
+    location: &str,
+    on_hand: OnHandDto,
+) -> Result<StockDto, Problem> {
     let (seller, id) = own_inventory(state, principal, sku, location)?;
-    let command = InventoryCommand::SetOnHand { quantity: on_hand.quantity, feed_seq: on_hand.feed_seq };
-    let reply = answer(state.engine.ask::<Inventory>(&keys::inventory(&principal.tenant, &seller, &id), command).await)?;
+    let command =
+        InventoryCommand::SetOnHand { quantity: on_hand.quantity, feed_seq: on_hand.feed_seq };
+    let reply = answer(
+        state
+            .engine
+            .ask::<Inventory>(&keys::inventory(&principal.tenant, &seller, &id), command)
+            .await,
+    )?;
     Ok(StockDto::new(&id, &reply.stock))
 }
 
@@ -260,7 +326,15 @@ async fn get_inventory(
     Path((sku, location)): Path<(String, String)>,
 ) -> Result<Json<StockDto>, Problem> {
     let (seller, id) = own_inventory(&state, &principal, &sku, &location)?;
-    let reply = answer(state.engine.ask::<Inventory>(&keys::inventory(&principal.tenant, &seller, &id), InventoryCommand::Get).await)?;
+    let reply = answer(
+        state
+            .engine
+            .ask::<Inventory>(
+                &keys::inventory(&principal.tenant, &seller, &id),
+                InventoryCommand::Get,
+            )
+            .await,
+    )?;
     Ok(Json(StockDto::new(&id, &reply.stock)))
 }
 
@@ -302,13 +376,28 @@ const FEED_CONCURRENCY_MAX: usize = 64;
     request_body(content = String, content_type = "application/x-ndjson", description = "One FeedLine per line"),
     responses((status = 200, body = FeedAnswer), (status = 413, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
-async fn inventory_feed(State(state): State<AppState>, principal: Principal, body: Bytes) -> Result<Response, Problem> {
+async fn inventory_feed(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: Bytes,
+) -> Result<Response, Problem> {
     seller_of(&principal)?;
     if body.len() > FEED_BODY_BYTES_MAX {
-        return Err(Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "Body too large", format!("a feed is at most {FEED_BODY_BYTES_MAX} bytes")));
+        return Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "Body too large",
+            format!("a feed is at most {FEED_BODY_BYTES_MAX} bytes"),
+        ));
     }
-    let text = std::str::from_utf8(&body).map_err(|_| bad_request("malformed_ndjson", "the feed is not UTF-8"))?;
-    let lines: Vec<(usize, &str)> = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim())).filter(|(_, l)| !l.is_empty()).collect();
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| bad_request("malformed_ndjson", "the feed is not UTF-8"))?;
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty())
+        .collect();
     if lines.len() > FEED_LINES_MAX {
         return Err(invalid("feed_too_long", format!("a feed has at most {FEED_LINES_MAX} lines")));
     }
@@ -320,15 +409,32 @@ async fn inventory_feed(State(state): State<AppState>, principal: Principal, bod
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await;
             let outcome = match parsed {
-                Err(error) => Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_line", "Invalid line", error.to_string())),
+                Err(error) => Err(Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_line",
+                    "Invalid line",
+                    error.to_string(),
+                )),
                 Ok(line) => {
                     let on_hand = OnHandDto { quantity: line.quantity, feed_seq: line.feed_seq };
                     set_on_hand(&state, &principal, &line.sku, &line.location, on_hand).await
                 }
             };
             match outcome {
-                Ok(stock) => FeedLineResult { line: number, status: 200, code: None, detail: None, stock: Some(stock) },
-                Err(problem) => FeedLineResult { line: number, status: problem.status, code: Some(problem.code.into()), detail: Some(problem.detail), stock: None },
+                Ok(stock) => FeedLineResult {
+                    line: number,
+                    status: 200,
+                    code: None,
+                    detail: None,
+                    stock: Some(stock),
+                },
+                Err(problem) => FeedLineResult {
+                    line: number,
+                    status: problem.status,
+                    code: Some(problem.code.into()),
+                    detail: Some(problem.detail),
+                    stock: None,
+                },
             }
         });
     }

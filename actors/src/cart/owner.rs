@@ -1,0 +1,76 @@
+//! Who a cart belongs to: a signed-in customer or a guest holding a token.
+//!
+//! Rules:
+//! - [`CustomerId`]: 1 to 64 bytes of ASCII letters, digits, `-`, `_`, `.` (the customer
+//!   aggregate will key by it; it lives here until that aggregate lands in `ids`).
+//! - [`GuestToken`]: 16 to 128 bytes of ASCII letters, digits, `-`, `_` (a random token the
+//!   gateway hands a guest in a cookie, long enough not to be guessed).
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::IdError;
+use crate::limits::{CUSTOMER_ID_BYTES_MAX, GUEST_TOKEN_BYTES_MAX, GUEST_TOKEN_BYTES_MIN};
+use crate::promotion::{check_text, text_id};
+
+fn check_customer(text: &str) -> Result<(), IdError> {
+    check_text(
+        "customer id",
+        text,
+        1..=CUSTOMER_ID_BYTES_MAX,
+        "ascii letters, digits, '-', '_' and '.'",
+        |b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'),
+    )
+}
+
+fn check_guest(text: &str) -> Result<(), IdError> {
+    check_text(
+        "guest token",
+        text,
+        GUEST_TOKEN_BYTES_MIN..=GUEST_TOKEN_BYTES_MAX,
+        "16 to 128 ascii letters, digits, '-' and '_'",
+        |b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'),
+    )
+}
+
+const _: () = assert!(GUEST_TOKEN_BYTES_MIN == 16 && GUEST_TOKEN_BYTES_MAX == 128);
+
+text_id!(
+    /// A customer: the owner of carts and orders, the subject of per-customer limits.
+    CustomerId,
+    check_customer
+);
+text_id!(
+    /// A guest shopper's token.
+    GuestToken,
+    check_guest
+);
+
+/// Who may change a cart (the gateway checks; the cart records it). Variants are
+/// append-only.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CartOwner {
+    Customer(CustomerId),
+    Guest(GuestToken),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_ids_follow_their_rules() {
+        assert!(CustomerId::parse("c-1.eu_2").is_ok());
+        assert!(CustomerId::parse("").is_err());
+        assert!(CustomerId::parse("c 1").is_err());
+        assert!(CustomerId::parse(&"c".repeat(CUSTOMER_ID_BYTES_MAX + 1)).is_err());
+        assert!(GuestToken::parse("g7Hk2-_q9ZpL0xYw").is_ok());
+        assert_eq!(
+            GuestToken::parse("short"),
+            Err(IdError::BadCharacter {
+                what: "guest token",
+                allowed: "16 to 128 ascii letters, digits, '-' and '_'"
+            })
+        );
+        assert!(GuestToken::parse("g7Hk2-_q9ZpL0xY.").is_err());
+    }
+}
