@@ -1,1 +1,261 @@
-fn main() {}
+//! Journal benchmark: durable appends per second of `SledJournal` against raw sled doing one
+//! insert and one flush per event (`baseline_`), and one insert, flush and fsync per event
+//! (`baseline_fsync_`, as durable as the journal), at 1, 8, 64 and 256 writer threads; then
+//! recovery speed, `replay_kind` with decoding against a plain scan of the same sled tree.
+//!
+//! Figure names put the thread count before the unit (`journal_c64_appends_per_s`), since
+//! `support::Report` wants every key to end in its unit.
+//!
+//! Every figure runs on a fresh directory under `target/bench/tmp` (a real disk: /tmp may be
+//! tmpfs, where fsync costs nothing). `cargo bench --bench journal -- --quick` for a short run.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::{Barrier, OnceLock};
+use std::time::{Duration, Instant};
+
+use bazaar_persistence::codec::{self, HEADER_BYTES};
+use bazaar_persistence::keys::{event_key, stream_prefix};
+use bazaar_persistence::{Journal, JournalConfig, JournalExt, Record, SledJournal, Stream};
+use hdrhistogram::Histogram;
+use support::Report;
+
+/// Payload bytes of every event.
+const EVENT_BYTES: usize = 200;
+
+/// Writer threads, each on its own stream.
+const THREADS: [usize; 4] = [1, 8, 64, 256];
+
+const KIND: u16 = 1;
+
+/// Streams the recovery data is spread over.
+const RECOVERY_STREAMS: usize = 1_000;
+
+/// Events per append call while writing the recovery data.
+const SETUP_EVENTS_PER_APPEND: usize = 100;
+
+fn main() {
+    let mut report = Report::new("journal");
+    let base = bench_dir();
+    let duration = Duration::from_secs(report.size(2, 8));
+    for threads in THREADS {
+        let run = journal_appends(&fresh_dir(&base), threads, duration);
+        report.record(format!("journal_c{threads}_appends_per_s"), run.per_s());
+        if threads == 64 {
+            report.record("journal_c64_p99_ms", support::quantile_ms(&run.latency, 0.99));
+        }
+        let run = baseline_appends(&fresh_dir(&base), threads, duration, false);
+        report.record(format!("baseline_c{threads}_appends_per_s"), run.per_s());
+        if threads == 64 {
+            report.record("baseline_c64_p99_ms", support::quantile_ms(&run.latency, 0.99));
+        }
+        let run = baseline_appends(&fresh_dir(&base), threads, duration, true);
+        report.record(format!("baseline_fsync_c{threads}_appends_per_s"), run.per_s());
+    }
+    for threads in THREADS {
+        for baseline in ["baseline", "baseline_fsync"] {
+            report.ratio(
+                &format!("journal_vs_{baseline}_c{threads}_ratio"),
+                &format!("journal_c{threads}_appends_per_s"),
+                &format!("{baseline}_c{threads}_appends_per_s"),
+            );
+        }
+    }
+    recovery(&mut report, &fresh_dir(&base));
+    report.ratio("recovery_vs_scan_ratio", "recovery_events_per_s", "baseline_scan_per_s");
+    report.finish();
+}
+
+fn bench_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let dir = target.join("bench").join("tmp");
+    std::fs::create_dir_all(&dir).expect("create bench tmp dir");
+    eprintln!("  data under {}", dir.display());
+    dir
+}
+
+fn fresh_dir(base: &Path) -> tempfile::TempDir {
+    tempfile::tempdir_in(base).expect("bench tempdir")
+}
+
+/// Operations done by all threads, how long it took, and each operation's latency.
+struct Run {
+    operations: u64,
+    elapsed: Duration,
+    latency: Histogram<u64>,
+}
+
+impl Run {
+    fn per_s(&self) -> f64 {
+        self.operations as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// Runs `threads` OS threads, each repeating its operation until `duration` has passed.
+/// `operation(thread)` builds thread `thread`'s operation.
+fn run_threads<F: FnMut()>(
+    threads: usize,
+    duration: Duration,
+    operation: impl Fn(usize) -> F + Sync,
+) -> Run {
+    let start_line = Barrier::new(threads + 1);
+    let deadline = OnceLock::new();
+    let (operations, latency, elapsed) = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|thread| {
+                let (start_line, deadline, operation) = (&start_line, &deadline, &operation);
+                scope.spawn(move || {
+                    let mut operation = operation(thread);
+                    let mut latency = support::histogram();
+                    start_line.wait();
+                    let deadline: Instant = *deadline.get().expect("deadline set before start");
+                    let mut operations = 0u64;
+                    while Instant::now() < deadline {
+                        let started = Instant::now();
+                        operation();
+                        latency.saturating_record(started.elapsed().as_micros() as u64);
+                        operations += 1;
+                    }
+                    (operations, latency)
+                })
+            })
+            .collect();
+        let started = Instant::now();
+        deadline.set(started + duration).expect("deadline set once");
+        start_line.wait();
+        let mut operations = 0;
+        let mut latency = support::histogram();
+        for worker in workers {
+            let (done, histogram) = worker.join().expect("bench thread");
+            operations += done;
+            latency.add(histogram).expect("histograms share bounds");
+        }
+        (operations, latency, started.elapsed())
+    });
+    Run { operations, elapsed, latency }
+}
+
+/// Each thread appends one event to its own stream and waits until it is durable.
+fn journal_appends(dir: &tempfile::TempDir, threads: usize, duration: Duration) -> Run {
+    let journal = SledJournal::open(JournalConfig::new(dir.path())).expect("open journal");
+    let record = Record::from_payload(&[7; EVENT_BYTES]);
+    run_threads(threads, duration, |thread| {
+        let (journal, record) = (&journal, record.clone());
+        let id = format!("s{thread}");
+        let mut seq = 0;
+        move || {
+            seq += 1;
+            let receipt = journal.append_receipt(Stream::new(KIND, &id), seq, vec![record.clone()]);
+            receipt.wait().expect("append");
+        }
+    })
+}
+
+/// Each thread inserts one event into raw sled and flushes, as a journal without group commit.
+/// With `fsync`, it also fsyncs sled's data file, as the journal does: sled's flush alone uses
+/// `sync_file_range`, which does not survive a power loss (sled#1452).
+fn baseline_appends(
+    dir: &tempfile::TempDir,
+    threads: usize,
+    duration: Duration,
+    fsync: bool,
+) -> Run {
+    let db = sled::Config::new().path(dir.path()).flush_every_ms(None).open().expect("open sled");
+    let tree = db.open_tree("journal").expect("journal tree");
+    let data_file = std::fs::File::open(dir.path().join("db")).expect("open sled's data file");
+    run_threads(threads, duration, |thread| {
+        let (db, tree, data_file) = (&db, &tree, &data_file);
+        let prefix = stream_prefix(Stream::new(KIND, &format!("s{thread}")));
+        let mut seq = 0;
+        move || {
+            seq += 1;
+            tree.insert(event_key(&prefix, seq), &[7; EVENT_BYTES][..]).expect("insert");
+            db.flush().expect("flush");
+            if fsync {
+                data_file.sync_data().expect("fsync");
+            }
+        }
+    })
+}
+
+/// Writes the recovery data, then times `replay_kind` on a reopened journal and a plain scan
+/// of the same tree on a reopened sled, both decoding every payload. The first read after the
+/// writes is slower (sled pulls in and merges page fragments), so the two alternate which goes
+/// first, and each keeps its best round.
+fn recovery(report: &mut Report, dir: &tempfile::TempDir) {
+    let events_total = report.size(200_000, 1_000_000);
+    let started = Instant::now();
+    let written = write_recovery_data(dir.path(), events_total);
+    report.record("recovery_setup_appends_per_s", written as f64 / started.elapsed().as_secs_f64());
+    let (mut replay_best, mut scan_best) = (0.0f64, 0.0f64);
+    for round in 0..report.size(2, 3) {
+        let replay_first = round % 2 == 0;
+        if !replay_first {
+            scan_best = scan_best.max(time_scan(dir.path(), written));
+        }
+        replay_best = replay_best.max(time_replay(dir.path(), written));
+        if replay_first {
+            scan_best = scan_best.max(time_scan(dir.path(), written));
+        }
+    }
+    report.record("recovery_events_per_s", replay_best);
+    report.record("baseline_scan_per_s", scan_best);
+}
+
+/// Writes `events_total` events over `RECOVERY_STREAMS` streams; returns how many it wrote.
+fn write_recovery_data(dir: &Path, events_total: usize) -> u64 {
+    let per_stream = events_total / RECOVERY_STREAMS;
+    let record = codec::encode(&vec![7u8; EVENT_BYTES]).expect("encode event");
+    let ids: Vec<String> = (0..RECOVERY_STREAMS).map(|i| format!("stream-{i:04}")).collect();
+    let journal = SledJournal::open(JournalConfig::new(dir)).expect("open journal");
+    let mut receipts = Vec::new();
+    for first in (1..=per_stream).step_by(SETUP_EVENTS_PER_APPEND) {
+        let count = SETUP_EVENTS_PER_APPEND.min(per_stream + 1 - first);
+        for id in &ids {
+            let events = vec![record.clone(); count];
+            receipts.push(journal.append_receipt(Stream::new(KIND, id), first as u64, events));
+        }
+    }
+    receipts.into_iter().for_each(|r| r.wait().expect("append"));
+    (per_stream * RECOVERY_STREAMS) as u64
+}
+
+/// Events per second of `replay_kind` on a freshly opened journal, decoding every payload.
+fn time_replay(dir: &Path, written: u64) -> f64 {
+    let journal = SledJournal::open(JournalConfig::new(dir)).expect("reopen journal");
+    let mut bytes = 0usize;
+    let started = Instant::now();
+    let visited = journal
+        .replay_kind(KIND, &mut |_, _, payload| {
+            bytes += codec::decode_payload::<Vec<u8>>(payload).expect("decode").len();
+        })
+        .expect("replay");
+    let elapsed = started.elapsed();
+    black_box(bytes);
+    assert_eq!(visited, written, "replay visits every event");
+    visited as f64 / elapsed.as_secs_f64()
+}
+
+/// Events per second of a plain scan of the journal tree on a freshly opened sled, decoding
+/// every payload after its header (no checksum).
+fn time_scan(dir: &Path, written: u64) -> f64 {
+    let db = sled::Config::new().path(dir).flush_every_ms(None).open().expect("open sled");
+    let tree = db.open_tree("journal").expect("journal tree");
+    let mut scanned = 0u64;
+    let mut bytes = 0usize;
+    let started = Instant::now();
+    for entry in tree.iter() {
+        let (_, value) = entry.expect("scan");
+        bytes += codec::decode_payload::<Vec<u8>>(&value[HEADER_BYTES..]).expect("decode").len();
+        scanned += 1;
+    }
+    let elapsed = started.elapsed();
+    black_box(bytes);
+    assert_eq!(scanned, written, "scan visits every event");
+    scanned as f64 / elapsed.as_secs_f64()
+}

@@ -3,6 +3,10 @@
 //! Entry points: [`inventory::Inventory`] (stock of a SKU at a location, reservations),
 //! [`product::Product`] (catalog document, seller offers, buy box), [`seller::Seller`]
 //! (profile, standing, score inputs); their kind codes are in [`kinds`].
+//! [`cart::Cart`] (a shopper's lines and what was seen of them) and
+//! [`promotion::Promotion`] (a promotion's definition and redemption counters) are entities
+//! too; [`pricing::price`] is a pure function (promotions, VAT, rounding) used by the cart's
+//! priced view and the checkout.
 //!
 //! Architecture invariants:
 //! - `decide` holds all business logic and never mutates; `apply` holds none and never fails.
@@ -18,13 +22,16 @@
 //!
 //! [`Entity`]: bazaar_engine::Entity
 
+pub mod cart;
 pub mod catalog;
 pub mod ids;
 pub mod inventory;
 pub mod kinds;
 pub mod limits;
 pub mod money;
+pub mod pricing;
 pub mod product;
+pub mod promotion;
 pub mod quantity;
 pub mod rejection;
 pub mod search;
@@ -32,7 +39,9 @@ pub mod seller;
 #[cfg(test)]
 mod testing;
 
+pub use cart::CustomerId;
 pub use ids::{Asin, IdError, LocationCode, ReservationId, SellerId, Sku};
 pub use money::{Currency, Money, MoneyError};
+pub use pricing::CountryCode;
 pub use quantity::Quantity;
 pub use rejection::{Rejection, RejectionKind};

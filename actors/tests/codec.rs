@@ -238,3 +238,234 @@ fn entities_use_their_kind_codes() {
     assert_eq!(Product::KIND, kinds::PRODUCT);
     assert_eq!(Seller::KIND, kinds::SELLER);
 }
+
+#[test]
+fn cart_survives_the_codec() {
+    use bazaar_actors::Asin;
+    use bazaar_actors::cart::{
+        Cart, CartCommand, CartEvent, CartLine, CartOwner, CartRejection, CustomerId, GuestToken,
+        OfferChoice,
+    };
+
+    let asin = Asin::parse("B000000001").unwrap();
+    let s1 = SellerId::parse("s1").unwrap();
+    let eur = |minor| Money::new(minor, Currency::EUR);
+    let customer = CartOwner::Customer(CustomerId::parse("c1").unwrap());
+    let guest = CartOwner::Guest(GuestToken::parse("guest-token-0123456789").unwrap());
+    let line = CartLine {
+        asin: asin.clone(),
+        offer: OfferChoice::Seller(s1.clone()),
+        quantity: qty(2),
+        seen_unit_price: eur(1_999),
+        seen_available: true,
+        seen_at_ms: 7,
+    };
+    let commands = vec![
+        CartCommand::Create { owner: customer.clone(), currency: Currency::EUR },
+        CartCommand::AddLine {
+            asin: asin.clone(),
+            offer: OfferChoice::BuyBox,
+            quantity: qty(1),
+            seen_unit_price: eur(500),
+            seen_available: true,
+        },
+        CartCommand::ChangeQuantity {
+            asin: asin.clone(),
+            offer: OfferChoice::BuyBox,
+            quantity: qty(3),
+            seen_unit_price: eur(450),
+            seen_available: false,
+        },
+        CartCommand::MergeFrom { lines: vec![line.clone()] },
+        CartCommand::Get,
+        CartCommand::RemoveLine { asin: asin.clone(), offer: OfferChoice::BuyBox },
+        CartCommand::Clear,
+    ];
+    commands.iter().for_each(round_trip);
+    let (state, replies) = run::<Cart>("cart-1", commands);
+    round_trip(&state);
+    replies.iter().for_each(round_trip);
+
+    let events = [
+        CartEvent::Created { owner: guest.clone(), currency: Currency::EUR, at_ms: 1 },
+        CartEvent::LineAdded { line: line.clone() },
+        CartEvent::LineChanged { line },
+        CartEvent::LineRemoved { asin, offer: OfferChoice::Seller(s1.clone()) },
+        CartEvent::Cleared,
+    ];
+    let rejections = [
+        CartRejection::UnknownCart,
+        CartRejection::AlreadyCreated,
+        CartRejection::CurrencyMismatch { expected: Currency::EUR },
+        CartRejection::PriceInvalid { max_minor: 1 },
+        CartRejection::LineQuantityTooLarge { max: 1 },
+        CartRejection::TooManyLines { max: 1 },
+        CartRejection::UnknownLine,
+        CartRejection::MergeTooLarge { max: 1 },
+    ];
+    pin_positions(&events);
+    pin_positions(&rejections);
+    pin_positions(&[customer, guest]);
+    pin_positions(&[OfferChoice::BuyBox, OfferChoice::Seller(s1)]);
+    assert_eq!(Cart::KIND, kinds::CART);
+}
+
+fn promotion_definition() -> bazaar_actors::promotion::PromotionDefinition {
+    use bazaar_actors::promotion::{
+        Benefit, CouponCode, PromotionDefinition, RedemptionLimits, Scope, Window,
+    };
+    PromotionDefinition {
+        benefit: Benefit::AmountOff { amount: Money::new(500, Currency::EUR) },
+        window: Window { starts_ms: 0, ends_ms: 1_000_000 },
+        coupon: Some(CouponCode::parse("FIVE").unwrap()),
+        scope: Scope::Asins([bazaar_actors::Asin::parse("B000000001").unwrap()].into()),
+        stackable: true,
+        priority: 3,
+        minimum: Some(Money::new(5_000, Currency::EUR)),
+        limits: RedemptionLimits { total: 10, per_customer: 2 },
+    }
+}
+
+#[test]
+fn promotion_survives_the_codec() {
+    use bazaar_actors::CustomerId;
+    use bazaar_actors::promotion::{
+        Benefit, OrderId, Promotion, PromotionCommand, PromotionEvent, PromotionId,
+        PromotionRejection, RedemptionStatus, Scope,
+    };
+
+    let customer = CustomerId::parse("c1").unwrap();
+    let order = OrderId::parse("o1").unwrap();
+    let commands = vec![
+        PromotionCommand::Create { definition: promotion_definition() },
+        PromotionCommand::Update { definition: promotion_definition() },
+        PromotionCommand::Redeem { customer: customer.clone(), order_id: order.clone() },
+        PromotionCommand::Unredeem { order_id: order.clone() },
+        PromotionCommand::Unredeem { order_id: OrderId::parse("o2").unwrap() },
+        PromotionCommand::Get,
+        PromotionCommand::End,
+    ];
+    commands.iter().for_each(round_trip);
+    let (state, replies) = run::<Promotion>("five", commands);
+    round_trip(&state);
+    round_trip(&state.candidate().unwrap());
+    replies.iter().for_each(round_trip);
+
+    let events = [
+        PromotionEvent::Created {
+            id: PromotionId::parse("five").unwrap(),
+            definition: promotion_definition(),
+            at_ms: 1,
+        },
+        PromotionEvent::Updated { definition: promotion_definition(), at_ms: 1 },
+        PromotionEvent::Ended { at_ms: 1 },
+        PromotionEvent::Redeemed { order_id: order.clone(), customer: customer.clone(), at_ms: 1 },
+        PromotionEvent::Unredeemed { order_id: order, customer: Some(customer), at_ms: 1 },
+    ];
+    let rejections = [
+        PromotionRejection::UnknownPromotion,
+        PromotionRejection::IdInvalid,
+        PromotionRejection::AlreadyCreated,
+        PromotionRejection::WindowInvalid,
+        PromotionRejection::PercentInvalid { max_bps: 1 },
+        PromotionRejection::AmountInvalid { max_minor: 1 },
+        PromotionRejection::BuyGetInvalid { max: 1 },
+        PromotionRejection::ScopeInvalid { asins_max: 1 },
+        PromotionRejection::LimitsInvalid { total_max: 1 },
+        PromotionRejection::CurrencyMismatch,
+        PromotionRejection::Ended,
+        PromotionRejection::NotStarted,
+        PromotionRejection::Expired,
+        PromotionRejection::TotalLimitReached { limit: 1 },
+        PromotionRejection::CustomerLimitReached { limit: 1 },
+        PromotionRejection::OrderConflict,
+        PromotionRejection::RedemptionReversed,
+        PromotionRejection::LimitBelowRedemptions { redeemed: 1 },
+        PromotionRejection::TooManyOrders { max: 1 },
+    ];
+    pin_positions(&events);
+    pin_positions(&rejections);
+    let eur = Money::new(1, Currency::EUR);
+    pin_positions(&[
+        Benefit::PercentOff { bps: 1 },
+        Benefit::AmountOff { amount: eur },
+        Benefit::BuyXGetY { buy: qty(1), get: qty(1) },
+        Benefit::FreeShipping { threshold: eur },
+    ]);
+    pin_positions(&[
+        Scope::Marketplace,
+        Scope::Seller(SellerId::parse("s1").unwrap()),
+        Scope::Asins(Default::default()),
+    ]);
+    pin_positions(&[RedemptionStatus::Redeemed, RedemptionStatus::Reversed]);
+    assert_eq!(Promotion::KIND, kinds::PROMOTION);
+}
+
+#[test]
+fn a_priced_cart_survives_the_codec() {
+    use bazaar_actors::pricing::{
+        DeclineReason, Declined, PricingContext, PricingError, PricingInput, PricingLine, VatTable,
+        price,
+    };
+    use bazaar_actors::promotion::{CandidatePromotion, CouponCode, PromotionId};
+    use bazaar_actors::{Asin, CountryCode};
+
+    let de = CountryCode::parse("DE").unwrap();
+    let vat = VatTable::from_rates([(de, TaxClass::Standard, 1_900)]).unwrap();
+    round_trip(&vat);
+    round_trip(&de);
+    let lines = [PricingLine {
+        asin: Asin::parse("B000000001").unwrap(),
+        seller: SellerId::parse("s1").unwrap(),
+        unit_price: Money::new(6_000, Currency::EUR),
+        shipping: Money::new(100, Currency::EUR),
+        quantity: qty(1),
+        tax_class: TaxClass::Standard,
+    }];
+    round_trip(&lines[0]);
+    let promotions = [CandidatePromotion {
+        id: PromotionId::parse("five").unwrap(),
+        definition: promotion_definition(),
+    }];
+    let coupons = [CouponCode::parse("FIVE").unwrap(), CouponCode::parse("NOPE").unwrap()];
+    let context = PricingContext {
+        destination: de,
+        promotions: &promotions,
+        coupons: &coupons,
+        vat: &vat,
+        now_ms: 5,
+    };
+    let priced = price(&PricingInput { currency: Currency::EUR, lines: &lines, context }).unwrap();
+    assert_eq!(priced.totals.total, Money::new(6_664, Currency::EUR), "(6000 - 500 + 100) x 1.19");
+    round_trip(&priced);
+
+    let id = PromotionId::parse("p").unwrap();
+    let reasons = [
+        DeclineReason::NotStarted,
+        DeclineReason::Expired,
+        DeclineReason::CouponRequired,
+        DeclineReason::CurrencyMismatch,
+        DeclineReason::OutOfScope,
+        DeclineReason::MinimumNotMet,
+        DeclineReason::NotStackable,
+        DeclineReason::NothingToDiscount,
+    ];
+    pin_positions(&reasons);
+    pin_positions(&[
+        Declined::Promotion { id: id.clone(), reason: DeclineReason::Expired },
+        Declined::CodeUnknown { code: CouponCode::parse("X").unwrap() },
+    ]);
+    let errors = [
+        PricingError::CurrencyMismatch { expected: Currency::EUR, found: Currency::USD },
+        PricingError::AmountInvalid { max_minor: 1 },
+        PricingError::QuantityTooLarge { max: 1 },
+        PricingError::TooManyLines { max: 1 },
+        PricingError::TooManyPromotions { max: 1 },
+        PricingError::TooManyCoupons { max: 1 },
+        PricingError::DuplicatePromotion { id: id.clone() },
+        PricingError::PromotionInvalid { id },
+        PricingError::NoVatRate { country: de, tax_class: TaxClass::Reduced },
+        PricingError::Overflow,
+    ];
+    pin_positions(&errors);
+}

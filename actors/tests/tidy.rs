@@ -11,7 +11,7 @@ const FILE_LINES_MAX: usize = 500;
 
 /// Modules of `src/` that are projections (read models), not decide/apply aggregates: they
 /// may use what a read model needs (relevance scores are floats in a search library).
-const PROJECTIONS: [&str; 1] = ["search"];
+const PROJECTIONS: [&str; 2] = ["catalog", "search"];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in fs::read_dir(dir).expect("readable directory") {

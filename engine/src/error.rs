@@ -54,6 +54,7 @@ impl EngineError {
             | EngineError::Journal(JournalError::Gap { .. })
             | EngineError::Journal(JournalError::Schema { .. })
             | EngineError::Journal(JournalError::Config(_))
+            | EngineError::Journal(JournalError::RecordTooLarge { .. })
             | EngineError::Codec { .. }
             | EngineError::Recovery { .. } => ErrorKind::Internal,
             EngineError::Journal(JournalError::Io(_))

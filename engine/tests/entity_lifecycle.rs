@@ -181,7 +181,9 @@ impl bazaar_engine::Projection<Counter> for ValuesProjection {
         _events: &[bazaar_engine::testkit::CounterEvent],
     ) -> Option<bazaar_engine::Publish> {
         let (values, id, value) = (self.0.clone(), key.id.to_string(), state.value);
-        Some(Box::new(move || drop(values.0.lock().unwrap().insert(id, value))))
+        Some(Box::new(move || {
+            values.0.lock().unwrap().insert(id, value);
+        }))
     }
 }
 

@@ -39,6 +39,8 @@ pub enum JournalError {
     Schema { found: u32, expected: u32 },
     #[error("journal is shut down")]
     Closed,
+    #[error("record of {bytes} bytes is larger than the {max} a record may be")]
+    RecordTooLarge { bytes: usize, max: usize },
     #[error("invalid journal configuration: {0}")]
     Config(String),
 }
@@ -109,6 +111,17 @@ pub trait Journal: Send + Sync + 'static {
     /// Waits until everything submitted so far is durable (used at shutdown).
     fn flush(&self) -> Result<(), JournalError> {
         barrier_receipt(self).wait()
+    }
+}
+
+/// Refuses a write holding a record over [`RECORD_BYTES_MAX`](crate::limits::RECORD_BYTES_MAX).
+pub fn check_record_sizes<'a>(
+    records: impl IntoIterator<Item = &'a Record>,
+) -> Result<(), JournalError> {
+    let max = crate::limits::RECORD_BYTES_MAX;
+    match records.into_iter().find(|record| record.len() > max) {
+        Some(record) => Err(JournalError::RecordTooLarge { bytes: record.len(), max }),
+        None => Ok(()),
     }
 }
 

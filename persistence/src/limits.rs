@@ -12,12 +12,14 @@ pub const BATCH_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// Most writes waiting for the writer thread; a full queue makes `append` wait (back-pressure).
 pub const QUEUE_WRITES_MAX: usize = 65_536;
 
-/// Largest single record (an event or a snapshot), header included.
-pub const RECORD_BYTES_MAX: usize = 64 * 1024 * 1024;
+/// Largest single record (an event or a snapshot), header included; a larger one is refused
+/// (`RecordTooLarge`) without failing the journal.
+pub const RECORD_BYTES_MAX: usize = 4 * 1024 * 1024;
 
 /// Longest entity id, in bytes (it is part of every key).
 pub const ID_BYTES_MAX: usize = 1_024;
 
-const _: () = assert!(RECORD_BYTES_MAX >= BATCH_BYTES_MAX);
+// A batch closes once it holds `batch_bytes_max`; any one record fits in a batch.
+const _: () = assert!(RECORD_BYTES_MAX <= BATCH_BYTES_MAX);
 const _: () = assert!(ID_BYTES_MAX <= u16::MAX as usize);
 const _: () = assert!(QUEUE_WRITES_MAX >= BATCH_EVENTS_MAX);

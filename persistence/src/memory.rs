@@ -193,6 +193,9 @@ impl Drop for MemJournal {
 
 impl Journal for MemJournal {
     fn append(&self, stream: Stream<'_>, first_seq: Seq, events: Vec<Record>, done: Done) {
+        if let Err(error) = crate::journal::check_record_sizes(&events) {
+            return done(Err(error));
+        }
         let prefix = keys::stream_prefix(stream);
         let events = (first_seq..)
             .zip(events)
@@ -208,10 +211,14 @@ impl Journal for MemJournal {
         compact: bool,
         done: Done,
     ) {
+        if let Err(error) = crate::journal::check_record_sizes([&state]) {
+            return done(Err(error));
+        }
         let key = keys::stream_prefix(stream);
         let record =
             Record::from_payload(&recovery::snapshot_payload(seq, state.payload())).into_bytes();
-        let compact = compact.then(|| (keys::event_key(&key, 1), keys::event_key(&key, seq)));
+        let compact =
+            (compact && seq > 0).then(|| (keys::event_key(&key, 1), keys::event_key(&key, seq)));
         self.submit(Op::Snapshot { key, record, compact }, done);
     }
 

@@ -282,6 +282,21 @@ fn apply(shared: &Shared, batch: &mut [Write]) -> Result<(), JournalError> {
     fail::fail_point!("journal-apply", |_| Err(JournalError::Io("failpoint journal-apply".into())));
     let (mut events, mut snapshots, mut removals) = Default::default();
     let (mut any_snapshot, mut any_removal) = (false, false);
+    for i in 0..batch.len() {
+        if let Some((from, to)) = batch[i].compact.take() {
+            let range = from..=to;
+            // Events queued earlier in this batch are not in the tree yet.
+            let queued = batch[..i].iter().flat_map(|write| &write.events).map(|(key, _)| key);
+            for key in queued.filter(|key| range.contains(key)) {
+                sled::Batch::remove(&mut removals, key.clone());
+                any_removal = true;
+            }
+            for key in shared.events.range(range).keys() {
+                sled::Batch::remove(&mut removals, key?);
+                any_removal = true;
+            }
+        }
+    }
     for write in batch.iter_mut() {
         for (key, value) in write.events.drain(..) {
             sled::Batch::insert(&mut events, key, value);
@@ -289,12 +304,6 @@ fn apply(shared: &Shared, batch: &mut [Write]) -> Result<(), JournalError> {
         for (key, value) in write.snapshots.drain(..) {
             sled::Batch::insert(&mut snapshots, key, value);
             any_snapshot = true;
-        }
-        if let Some((from, to)) = write.compact.take() {
-            for key in shared.events.range(from..=to).keys() {
-                sled::Batch::remove(&mut removals, key?);
-                any_removal = true;
-            }
         }
     }
     shared.events.apply_batch(events)?;
@@ -327,6 +336,9 @@ fn run_syncer(shared: &Shared, applied: &Receiver<Vec<Done>>) {
 
 impl Journal for SledJournal {
     fn append(&self, stream: Stream<'_>, first_seq: Seq, events: Vec<Record>, done: Done) {
+        if let Err(error) = crate::journal::check_record_sizes(&events) {
+            return done(Err(error));
+        }
         let prefix = keys::stream_prefix(stream);
         metrics::counter!("journal_events_total").increment(events.len() as u64);
         let mut bytes = 0;
@@ -348,9 +360,13 @@ impl Journal for SledJournal {
         compact: bool,
         done: Done,
     ) {
+        if let Err(error) = crate::journal::check_record_sizes([&state]) {
+            return done(Err(error));
+        }
         let prefix = keys::stream_prefix(stream);
         let record = Record::from_payload(&recovery::snapshot_payload(seq, state.payload()));
-        let compact = compact.then(|| (keys::event_key(&prefix, 1), keys::event_key(&prefix, seq)));
+        let compact = (compact && seq > 0)
+            .then(|| (keys::event_key(&prefix, 1), keys::event_key(&prefix, seq)));
         let bytes = record.len();
         let snapshots = vec![(prefix, record.into_bytes())];
         self.submit(Write { snapshots, events: Vec::new(), compact, bytes, done });

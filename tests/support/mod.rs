@@ -21,7 +21,7 @@ pub struct Server {
 
 impl Server {
     /// Starts `bazaar serve` on `data_dir` and waits until it has recovered: its first line
-    /// says where it listens, its second that it is ready.
+    /// says where it listens, a later one that it is ready.
     pub fn start(data_dir: &Path) -> Server {
         let mut child = serve_command(data_dir)
             .stdout(Stdio::piped())
@@ -33,8 +33,12 @@ impl Server {
         let line = lines.next().expect("serve printed nothing").unwrap();
         let base = line.split_whitespace().last().expect("an address").to_string();
         assert!(base.starts_with("http://127.0.0.1:"), "unexpected first line {line:?}");
-        let ready = lines.next().expect("serve stopped before it was ready").unwrap();
-        assert!(ready.ends_with(" ready"), "unexpected second line {ready:?}");
+        loop {
+            let line = lines.next().expect("serve stopped before it was ready").unwrap();
+            if line.ends_with(" ready") {
+                break;
+            }
+        }
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
         Server { child, base }

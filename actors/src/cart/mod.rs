@@ -123,11 +123,22 @@ pub enum CartCommand {
 /// What happened to a cart. Variants are append-only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CartEvent {
-    Created { owner: CartOwner, currency: Currency, at_ms: u64 },
-    LineAdded { line: CartLine },
+    Created {
+        owner: CartOwner,
+        currency: Currency,
+        at_ms: u64,
+    },
+    LineAdded {
+        line: CartLine,
+    },
     /// An existing line's quantity or seen facts changed; `line` is the line after.
-    LineChanged { line: CartLine },
-    LineRemoved { asin: Asin, offer: OfferChoice },
+    LineChanged {
+        line: CartLine,
+    },
+    LineRemoved {
+        asin: Asin,
+        offer: OfferChoice,
+    },
     Cleared,
 }
 

@@ -16,7 +16,8 @@
 //!
 //! Invariants:
 //! - Every rate is `0..=BPS_MAX` (100 %); a table holding anything else cannot be built or
-//!   deserialized. Unknown keys (a misspelt `standrad`) are refused, not ignored.
+//!   deserialized. Unknown keys (a misspelt `standrad`, an unassigned country) are refused,
+//!   not ignored.
 //! - `Zero` and `Exempt` goods carry no VAT anywhere: their rate is 0 and is not configured.
 //!   `Standard`, `Reduced` and `SuperReduced` take their rate from the table; a missing one is
 //!   a pricing error (`NoVatRate`), never a silent 0.
@@ -29,17 +30,28 @@ use super::country::CountryCode;
 use crate::limits::BPS_MAX;
 use crate::product::TaxClass;
 
-/// One country's configured rates, in basis points. The serde form of a table row.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VatRates {
-    #[serde(default)]
-    pub standard: Option<u16>,
-    #[serde(default)]
-    pub reduced: Option<u16>,
-    #[serde(default)]
-    pub super_reduced: Option<u16>,
+/// A tax class that takes its rate from the table, as the configuration spells it
+/// (`standard`, `reduced`, `super_reduced`). Variants are append-only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RatedClass {
+    Standard,
+    Reduced,
+    SuperReduced,
 }
+
+impl From<RatedClass> for TaxClass {
+    fn from(class: RatedClass) -> TaxClass {
+        match class {
+            RatedClass::Standard => TaxClass::Standard,
+            RatedClass::Reduced => TaxClass::Reduced,
+            RatedClass::SuperReduced => TaxClass::SuperReduced,
+        }
+    }
+}
+
+/// The serde form of a table: per country, per rated class, basis points.
+pub type VatRates = BTreeMap<CountryCode, BTreeMap<RatedClass, u16>>;
 
 /// Why a table cannot be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,10 +66,7 @@ pub enum VatTableError {
 
 /// VAT rates by (country, tax class).
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    try_from = "BTreeMap<CountryCode, VatRates>",
-    into = "BTreeMap<CountryCode, VatRates>"
-)]
+#[serde(try_from = "VatRates", into = "VatRates")]
 pub struct VatTable {
     rates: BTreeMap<(CountryCode, TaxClass), u16>,
 }
@@ -93,32 +102,26 @@ impl VatTable {
     }
 }
 
-impl TryFrom<BTreeMap<CountryCode, VatRates>> for VatTable {
+impl TryFrom<VatRates> for VatTable {
     type Error = VatTableError;
-    fn try_from(rows: BTreeMap<CountryCode, VatRates>) -> Result<VatTable, VatTableError> {
+    fn try_from(rows: VatRates) -> Result<VatTable, VatTableError> {
         VatTable::from_rates(rows.into_iter().flat_map(|(country, rates)| {
-            [
-                (TaxClass::Standard, rates.standard),
-                (TaxClass::Reduced, rates.reduced),
-                (TaxClass::SuperReduced, rates.super_reduced),
-            ]
-            .into_iter()
-            .filter_map(move |(class, bps)| bps.map(|bps| (country, class, bps)))
+            rates.into_iter().map(move |(class, bps)| (country, TaxClass::from(class), bps))
         }))
     }
 }
 
-impl From<VatTable> for BTreeMap<CountryCode, VatRates> {
-    fn from(table: VatTable) -> BTreeMap<CountryCode, VatRates> {
-        let mut rows: BTreeMap<CountryCode, VatRates> = BTreeMap::new();
+impl From<VatTable> for VatRates {
+    fn from(table: VatTable) -> VatRates {
+        let mut rows = VatRates::new();
         for ((country, class), bps) in table.rates {
-            let row = rows.entry(country).or_default();
-            match class {
-                TaxClass::Standard => row.standard = Some(bps),
-                TaxClass::Reduced => row.reduced = Some(bps),
-                TaxClass::SuperReduced => row.super_reduced = Some(bps),
-                TaxClass::Zero | TaxClass::Exempt => {}
-            }
+            let class = match class {
+                TaxClass::Standard => RatedClass::Standard,
+                TaxClass::Reduced => RatedClass::Reduced,
+                TaxClass::SuperReduced => RatedClass::SuperReduced,
+                TaxClass::Zero | TaxClass::Exempt => continue,
+            };
+            rows.entry(country).or_default().insert(class, bps);
         }
         rows
     }
@@ -137,15 +140,16 @@ mod tests {
 
     /// Deserializes a config-shaped map, as a TOML or JSON loader would hand it over.
     fn from_config(rows: Vec<(&str, Vec<(&str, u16)>)>) -> Result<VatTable, ValueError> {
-        let rows: BTreeMap<&str, BTreeMap<&str, u16>> =
-            rows.into_iter().map(|(country, rates)| (country, rates.into_iter().collect())).collect();
+        let rows: BTreeMap<&str, BTreeMap<&str, u16>> = rows
+            .into_iter()
+            .map(|(country, rates)| (country, rates.into_iter().collect()))
+            .collect();
         VatTable::deserialize(rows.into_deserializer())
     }
 
     #[test]
     fn the_config_form_deserializes() {
-        let table =
-            from_config(vec![("DE", vec![("standard", 1900), ("reduced", 700)])]).unwrap();
+        let table = from_config(vec![("DE", vec![("standard", 1900), ("reduced", 700)])]).unwrap();
         let de = country("DE");
         assert_eq!(table.rate_bps(de, TaxClass::Standard), Some(1900));
         assert_eq!(table.rate_bps(de, TaxClass::Reduced), Some(700));
@@ -153,10 +157,8 @@ mod tests {
         assert_eq!(table.rate_bps(de, TaxClass::Zero), Some(0));
         assert_eq!(table.rate_bps(de, TaxClass::Exempt), Some(0));
         assert_eq!(table.rate_bps(country("FR"), TaxClass::Standard), None);
-        let built = VatTable::from_rates([
-            (de, TaxClass::Standard, 1900),
-            (de, TaxClass::Reduced, 700),
-        ]);
+        let built =
+            VatTable::from_rates([(de, TaxClass::Standard, 1900), (de, TaxClass::Reduced, 700)]);
         assert_eq!(built, Ok(table));
     }
 

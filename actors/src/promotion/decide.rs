@@ -47,7 +47,9 @@ fn create(state: &Promotion, definition: PromotionDefinition, key: &str, now_ms:
     match &state.definition {
         Some(held) if *held == definition => answer(state, Vec::new(), None),
         Some(_) => Err(PromotionRejection::AlreadyCreated),
-        None => answer(state, vec![PromotionEvent::Created { id, definition, at_ms: now_ms }], None),
+        None => {
+            answer(state, vec![PromotionEvent::Created { id, definition, at_ms: now_ms }], None)
+        }
     }
 }
 

@@ -3,8 +3,8 @@
 //! rounding) is written in the pricing module doc; this file holds the values and their
 //! validation.
 //!
-//! Invariants of a valid definition (checked by [`validate`], on `Create` and `Update`, and
-//! by pricing for every candidate it is handed):
+//! Invariants of a valid definition (checked by `validate` on `Create` and `Update`, and but
+//! for the window by pricing, for every candidate it is handed):
 //! - The window `[starts_ms, ends_ms)` is not empty.
 //! - A percentage is `1..=BPS_MAX` basis points; an amount off and a minimum are
 //!   `1..=PRICE_MINOR_MAX` minor units; a free shipping threshold `0..=PRICE_MINOR_MAX`;
@@ -132,6 +132,12 @@ pub(crate) fn validate(definition: &PromotionDefinition) -> Result<(), Promotion
     if window.starts_ms >= window.ends_ms {
         return Err(PromotionRejection::WindowInvalid);
     }
+    validate_terms(definition)
+}
+
+/// Every rule but the window's: what pricing checks of a candidate, whose window may have
+/// been cut to nothing by an early `End` (pricing then finds it expired).
+pub(crate) fn validate_terms(definition: &PromotionDefinition) -> Result<(), PromotionRejection> {
     let amount_invalid = PromotionRejection::AmountInvalid { max_minor: PRICE_MINOR_MAX };
     match &definition.benefit {
         Benefit::PercentOff { bps } => {

@@ -43,8 +43,8 @@ use crate::rejection::{Rejection, RejectionKind};
 pub use definition::{
     Benefit, CandidatePromotion, PromotionDefinition, RedemptionLimits, Scope, Window,
 };
-pub(crate) use ids::{check_text, text_id};
 pub use ids::{CouponCode, OrderId, PromotionId};
+pub(crate) use ids::{check_text, text_id};
 pub use state::Promotion;
 
 /// What callers ask of a promotion.
@@ -52,28 +52,54 @@ pub use state::Promotion;
 pub enum PromotionCommand {
     /// Creates the promotion under the entity's key; retried with the same definition it
     /// answers from state.
-    Create { definition: PromotionDefinition },
+    Create {
+        definition: PromotionDefinition,
+    },
     /// Replaces the definition (not after `End`).
-    Update { definition: PromotionDefinition },
+    Update {
+        definition: PromotionDefinition,
+    },
     /// Ends the promotion now, for good.
     End,
     /// Counts one use by `customer` for `order_id`.
-    Redeem { customer: CustomerId, order_id: OrderId },
+    Redeem {
+        customer: CustomerId,
+        order_id: OrderId,
+    },
     /// Gives back the use counted for `order_id` (a checkout compensation).
-    Unredeem { order_id: OrderId },
+    Unredeem {
+        order_id: OrderId,
+    },
     Get,
 }
 
 /// What happened to a promotion. Variants are append-only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PromotionEvent {
-    Created { id: PromotionId, definition: PromotionDefinition, at_ms: u64 },
-    Updated { definition: PromotionDefinition, at_ms: u64 },
-    Ended { at_ms: u64 },
-    Redeemed { order_id: OrderId, customer: CustomerId, at_ms: u64 },
+    Created {
+        id: PromotionId,
+        definition: PromotionDefinition,
+        at_ms: u64,
+    },
+    Updated {
+        definition: PromotionDefinition,
+        at_ms: u64,
+    },
+    Ended {
+        at_ms: u64,
+    },
+    Redeemed {
+        order_id: OrderId,
+        customer: CustomerId,
+        at_ms: u64,
+    },
     /// `customer` is `None` when the order had not been redeemed: the reversal is recorded
     /// so that a late redeem is refused.
-    Unredeemed { order_id: OrderId, customer: Option<CustomerId>, at_ms: u64 },
+    Unredeemed {
+        order_id: OrderId,
+        customer: Option<CustomerId>,
+        at_ms: u64,
+    },
 }
 
 /// Why a promotion command was refused. Variants are append-only; see [`Rejection`].

@@ -1,0 +1,305 @@
+//! Cart rules one at a time: given events, when a command, then events or a rejection; and
+//! the priced view's flags.
+
+use super::*;
+use crate::limits::{CART_LINE_QUANTITY_MAX, CART_LINES_MAX, PRICE_MINOR_MAX};
+use crate::pricing::{CountryCode, PricingContext, VatTable};
+use crate::product::{
+    CatalogDocument, Condition, Fulfilment, OfferTerms, Product, ProductCommand, TaxClass,
+};
+use crate::seller::{SellerScore, Standing};
+use crate::testing::Harness;
+
+pub(super) const KEY: &str = "cart-1";
+
+pub(super) fn customer(text: &str) -> CartOwner {
+    CartOwner::Customer(CustomerId::parse(text).unwrap())
+}
+
+pub(super) fn eur(minor: i64) -> Money {
+    Money::new(minor, Currency::EUR)
+}
+
+pub(super) fn asin(n: u32) -> Asin {
+    Asin::parse(&format!("B{n:09}")).unwrap()
+}
+
+pub(super) fn qty(units: u32) -> Quantity {
+    Quantity::new(units).unwrap()
+}
+
+pub(super) fn seller_offer(text: &str) -> OfferChoice {
+    OfferChoice::Seller(SellerId::parse(text).unwrap())
+}
+
+pub(super) fn created() -> Harness<Cart> {
+    let event = CartEvent::Created { owner: customer("c1"), currency: Currency::EUR, at_ms: 1 };
+    Harness::given(KEY, [event])
+}
+
+pub(super) fn add(n: u32, offer: OfferChoice, units: u32, price: i64) -> CartCommand {
+    CartCommand::AddLine {
+        asin: asin(n),
+        offer,
+        quantity: qty(units),
+        seen_unit_price: eur(price),
+        seen_available: true,
+    }
+}
+
+pub(super) fn cart_line(n: u32, offer: OfferChoice, units: u32, price: i64, at: u64) -> CartLine {
+    CartLine {
+        asin: asin(n),
+        offer,
+        quantity: qty(units),
+        seen_unit_price: eur(price),
+        seen_available: true,
+        seen_at_ms: at,
+    }
+}
+
+fn quantities(harness: &Harness<Cart>) -> Vec<(u32, u32)> {
+    let number = |a: &Asin| a.as_str()[1..].parse::<u32>().unwrap();
+    harness.state.lines().map(|line| (number(&line.asin), line.quantity.get())).collect()
+}
+
+#[test]
+fn create_once_and_answer_retries_from_state() {
+    let fresh = Harness::<Cart>::new(KEY);
+    for command in [CartCommand::Get, CartCommand::Clear, add(1, OfferChoice::BuyBox, 1, 100)] {
+        assert_eq!(fresh.decide(command), Err(CartRejection::UnknownCart));
+    }
+    let mut cart = created();
+    let create = |owner| CartCommand::Create { owner, currency: Currency::EUR };
+    assert!(cart.run(create(customer("c1"))).unwrap().0.is_empty());
+    assert_eq!(cart.decide(create(customer("c2"))), Err(CartRejection::AlreadyCreated));
+    let guest = CartOwner::Guest(GuestToken::parse("guest-token-0123456789").unwrap());
+    assert_eq!(cart.decide(create(guest)), Err(CartRejection::AlreadyCreated));
+    let in_dollars = CartCommand::Create { owner: customer("c1"), currency: Currency::USD };
+    assert_eq!(cart.decide(in_dollars), Err(CartRejection::AlreadyCreated));
+}
+
+#[test]
+fn adding_an_existing_line_adds_to_it_and_records_what_was_seen() {
+    let mut cart = created();
+    cart.now_ms = 10;
+    let (events, _) = cart.run(add(1, OfferChoice::BuyBox, 2, 1_999)).unwrap();
+    assert_eq!(
+        events,
+        [CartEvent::LineAdded { line: cart_line(1, OfferChoice::BuyBox, 2, 1_999, 10) }]
+    );
+    cart.now_ms = 20;
+    let (events, reply) = cart.run(add(1, OfferChoice::BuyBox, 3, 1_899)).unwrap();
+    assert_eq!(
+        events,
+        [CartEvent::LineChanged { line: cart_line(1, OfferChoice::BuyBox, 5, 1_899, 20) }]
+    );
+    assert_eq!(reply.cart.lines.len(), 1);
+    let (events, reply) = cart.run(add(1, seller_offer("s1"), 1, 2_100)).unwrap();
+    assert!(matches!(events[..], [CartEvent::LineAdded { .. }]), "another offer, another line");
+    assert_eq!(reply.cart.lines.len(), 2);
+    assert_eq!(reply.cart.revision, 4);
+}
+
+#[test]
+fn limits_and_bad_prices_are_refused_not_clamped() {
+    let mut cart = created();
+    cart.run(add(1, OfferChoice::BuyBox, CART_LINE_QUANTITY_MAX - 1, 100)).unwrap();
+    let too_many = CartRejection::LineQuantityTooLarge { max: CART_LINE_QUANTITY_MAX };
+    assert_eq!(cart.decide(add(1, OfferChoice::BuyBox, 2, 100)), Err(too_many.clone()));
+    assert_eq!(
+        cart.decide(add(2, OfferChoice::BuyBox, CART_LINE_QUANTITY_MAX + 1, 100)),
+        Err(too_many)
+    );
+    let mut dollars = add(2, OfferChoice::BuyBox, 1, 100);
+    if let CartCommand::AddLine { seen_unit_price, .. } = &mut dollars {
+        *seen_unit_price = Money::new(100, Currency::USD);
+    }
+    assert_eq!(
+        cart.decide(dollars),
+        Err(CartRejection::CurrencyMismatch { expected: Currency::EUR })
+    );
+    for price in [0, -1, PRICE_MINOR_MAX + 1] {
+        assert_eq!(
+            cart.decide(add(2, OfferChoice::BuyBox, 1, price)),
+            Err(CartRejection::PriceInvalid { max_minor: PRICE_MINOR_MAX })
+        );
+    }
+    for n in 2..=CART_LINES_MAX as u32 {
+        cart.run(add(n, OfferChoice::BuyBox, 1, 100)).unwrap();
+    }
+    assert_eq!(
+        cart.decide(add(0, OfferChoice::BuyBox, 1, 100)),
+        Err(CartRejection::TooManyLines { max: CART_LINES_MAX as u32 })
+    );
+    assert!(cart.decide(add(5, OfferChoice::BuyBox, 1, 100)).is_ok(), "existing lines still grow");
+}
+
+#[test]
+fn change_remove_and_clear() {
+    let mut cart = created();
+    cart.run(add(1, OfferChoice::BuyBox, 2, 500)).unwrap();
+    cart.run(add(2, OfferChoice::BuyBox, 1, 700)).unwrap();
+    let change = |n, units, price| CartCommand::ChangeQuantity {
+        asin: asin(n),
+        offer: OfferChoice::BuyBox,
+        quantity: qty(units),
+        seen_unit_price: eur(price),
+        seen_available: true,
+    };
+    assert_eq!(cart.run(change(1, 7, 500)).unwrap().0.len(), 1);
+    assert!(cart.run(change(1, 7, 500)).unwrap().0.is_empty(), "nothing changed");
+    assert_eq!(cart.decide(change(3, 1, 500)), Err(CartRejection::UnknownLine));
+    assert_eq!(
+        cart.decide(change(1, CART_LINE_QUANTITY_MAX + 1, 500)),
+        Err(CartRejection::LineQuantityTooLarge { max: CART_LINE_QUANTITY_MAX })
+    );
+    assert_eq!(quantities(&cart), [(1, 7), (2, 1)]);
+    let remove = |n| CartCommand::RemoveLine { asin: asin(n), offer: OfferChoice::BuyBox };
+    let (events, _) = cart.run(remove(2)).unwrap();
+    assert_eq!(events, [CartEvent::LineRemoved { asin: asin(2), offer: OfferChoice::BuyBox }]);
+    assert_eq!(cart.decide(remove(2)), Err(CartRejection::UnknownLine));
+    assert_eq!(cart.run(CartCommand::Clear).unwrap().0, [CartEvent::Cleared]);
+    assert!(cart.run(CartCommand::Clear).unwrap().0.is_empty());
+    assert!(cart.state.view().unwrap().lines.is_empty());
+}
+
+#[test]
+fn merge_adds_up_caps_and_reports() {
+    let mut cart = created();
+    cart.now_ms = 50;
+    cart.run(add(1, OfferChoice::BuyBox, 990, 500)).unwrap();
+    cart.run(add(2, OfferChoice::BuyBox, 1, 700)).unwrap();
+    let guest = vec![
+        cart_line(1, OfferChoice::BuyBox, 5, 450, 40),
+        cart_line(1, OfferChoice::BuyBox, 6, 440, 60),
+        cart_line(2, OfferChoice::BuyBox, 2, 650, 10),
+        cart_line(3, OfferChoice::BuyBox, 4, 300, 10),
+    ];
+    let (events, reply) = cart.run(CartCommand::MergeFrom { lines: guest }).unwrap();
+    assert_eq!(quantities(&cart), [(1, CART_LINE_QUANTITY_MAX), (2, 3), (3, 4)]);
+    let report = reply.merge.unwrap();
+    assert_eq!(
+        report.capped,
+        [CappedLine {
+            asin: asin(1),
+            offer: OfferChoice::BuyBox,
+            requested: 1_001,
+            kept: qty(CART_LINE_QUANTITY_MAX)
+        }]
+    );
+    assert!(report.dropped.is_empty());
+    assert_eq!(events.len(), 3, "one event per line touched");
+    let held = |n| cart.state.line(&LineKey { asin: asin(n), offer: OfferChoice::BuyBox }).unwrap();
+    assert_eq!((held(1).seen_unit_price, held(1).seen_at_ms), (eur(440), 60), "newer seen facts");
+    assert_eq!(
+        (held(2).seen_unit_price, held(2).seen_at_ms),
+        (eur(700), 50),
+        "the cart's are newer"
+    );
+}
+
+#[test]
+fn merge_drops_what_does_not_fit_and_refuses_bad_input() {
+    let mut cart = created();
+    for n in 0..CART_LINES_MAX as u32 {
+        cart.run(add(n, OfferChoice::BuyBox, 1, 100)).unwrap();
+    }
+    let guest = vec![
+        cart_line(500, OfferChoice::BuyBox, 1, 100, 0),
+        cart_line(0, OfferChoice::BuyBox, 1, 100, 0),
+        cart_line(500, OfferChoice::BuyBox, 1, 100, 0),
+    ];
+    let (_, reply) = cart.run(CartCommand::MergeFrom { lines: guest }).unwrap();
+    let report = reply.merge.unwrap();
+    assert_eq!(report.dropped, [LineKey { asin: asin(500), offer: OfferChoice::BuyBox }]);
+    assert_eq!(reply.cart.lines.len(), CART_LINES_MAX);
+    let too_long = vec![cart_line(1, OfferChoice::BuyBox, 1, 100, 0); CART_LINES_MAX + 1];
+    assert_eq!(
+        cart.decide(CartCommand::MergeFrom { lines: too_long }),
+        Err(CartRejection::MergeTooLarge { max: CART_LINES_MAX as u32 })
+    );
+    let mut dollars = cart_line(1, OfferChoice::BuyBox, 1, 100, 0);
+    dollars.seen_unit_price = Money::new(100, Currency::USD);
+    assert_eq!(
+        cart.decide(CartCommand::MergeFrom { lines: vec![dollars] }),
+        Err(CartRejection::CurrencyMismatch { expected: Currency::EUR })
+    );
+}
+
+fn product_view(offers: &[(&str, i64, i64, u32, Standing)]) -> crate::product::ProductView {
+    let mut product = Harness::<Product>::new("B000000001");
+    let document = CatalogDocument {
+        title: "Tea".into(),
+        brand: "Leaf".into(),
+        category_path: vec!["Food".into()],
+        tax_class: TaxClass::Reduced,
+        ..CatalogDocument::default()
+    };
+    product
+        .run(ProductCommand::CreateOrUpdateDocument { document, currency: Currency::EUR })
+        .unwrap();
+    for (seller, price, shipping, available, standing) in offers {
+        let terms = OfferTerms {
+            sku: crate::ids::Sku::parse("TEA-1").unwrap(),
+            price: eur(*price),
+            shipping: eur(*shipping),
+            condition: Condition::New,
+            fulfilment: Fulfilment::Marketplace,
+            handling_days: 0,
+            available: *available,
+        };
+        let score = SellerScore { standing: *standing, ..SellerScore::default() };
+        let seller = SellerId::parse(seller).unwrap();
+        product.run(ProductCommand::PutOffer { seller, terms, score }).unwrap();
+    }
+    product.state.view().unwrap()
+}
+
+#[test]
+fn the_priced_view_flags_changes_and_prices_what_can_be_bought() {
+    let mut cart = created();
+    cart.run(add(1, OfferChoice::BuyBox, 2, 500)).unwrap();
+    cart.run(add(1, seller_offer("s2"), 1, 480)).unwrap();
+    cart.run(add(1, seller_offer("s3"), 1, 470)).unwrap();
+    cart.run(add(1, seller_offer("s4"), 1, 460)).unwrap();
+    cart.run(add(2, OfferChoice::BuyBox, 1, 900)).unwrap();
+    let view = product_view(&[
+        ("s1", 450, 50, 5, Standing::Good),
+        ("s2", 480, 0, 5, Standing::AtRisk),
+        ("s3", 470, 0, 0, Standing::Good),
+        ("s4", 460, 0, 5, Standing::Suspended),
+    ]);
+    let facts = CurrentFacts { products: [(asin(1), ProductFacts::of(&view))].into() };
+    let de = CountryCode::parse("DE").unwrap();
+    let vat = VatTable::from_rates([(de, TaxClass::Reduced, 700)]).unwrap();
+    let context =
+        PricingContext { destination: de, promotions: &[], coupons: &[], vat: &vat, now_ms: 0 };
+    let priced = priced_view(&cart.state.view().unwrap(), &facts, context).unwrap();
+    type Summary = (String, Option<String>, Vec<LineFlag>, Option<i64>);
+    let summary: Vec<Summary> = priced
+        .lines
+        .iter()
+        .map(|l| {
+            let offer = match &l.line.offer {
+                OfferChoice::BuyBox => format!("{}/buy-box", l.line.asin),
+                OfferChoice::Seller(s) => format!("{}/{s}", l.line.asin),
+            };
+            let seller = l.seller.as_ref().map(|s| s.to_string());
+            (offer, seller, l.flags.clone(), l.priced.as_ref().map(|p| p.total.minor))
+        })
+        .collect();
+    let changed = |was, now| vec![LineFlag::PriceChanged { was: eur(was), now: eur(now) }];
+    assert_eq!(
+        summary,
+        [
+            // Buy box s1: 2 x 4.50 + 2 x 0.50 shipping = 10.00, 7 % VAT = 0.70.
+            ("B000000001/buy-box".into(), Some("s1".into()), changed(500, 450), Some(1_070)),
+            ("B000000001/s2".into(), Some("s2".into()), vec![], Some(514)),
+            ("B000000001/s3".into(), None, vec![LineFlag::NoLongerAvailable], None),
+            ("B000000001/s4".into(), None, vec![LineFlag::NoLongerAvailable], None),
+            ("B000000002/buy-box".into(), None, vec![LineFlag::NoLongerAvailable], None),
+        ]
+    );
+    assert_eq!(priced.totals.total, eur(1_584));
+}

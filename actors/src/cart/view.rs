@@ -1,0 +1,159 @@
+//! The priced view of a cart: each line resolved against the current offer facts, flagged
+//! where the price or the availability differ from what the shopper saw, and the buyable
+//! lines priced by [`pricing::price`](crate::pricing::price). Pure: the caller reads the facts
+//! (the buy box read model, the product entities) and the promotions first.
+//!
+//! Rules:
+//! - A `BuyBox` line buys from the current buy box winner; a `Seller(id)` line from that
+//!   seller's offer. No product, no such offer, no buy box, or an offer that cannot ship
+//!   (no stock, or its seller is suspended) flags the line `NoLongerAvailable`; it is shown
+//!   but not priced.
+//! - A buyable line whose current unit price differs from the seen one is flagged
+//!   `PriceChanged { was, now }` and priced at the current price.
+//! - Flags never change the cart: the shopper confirms by adding or changing the line again,
+//!   which records the new seen facts.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{CartLine, CartView, OfferChoice};
+use crate::ids::{Asin, SellerId};
+use crate::money::{Currency, Money};
+use crate::pricing::{
+    AppliedPromotion, CartTotals, Declined, PricedLine, PricingContext, PricingError, PricingInput,
+    PricingLine, price,
+};
+use crate::product::{ProductView, TaxClass};
+use crate::seller::Standing;
+
+/// What a shopper would buy from one offer now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferFacts {
+    pub seller: SellerId,
+    pub unit_price: Money,
+    /// Per unit.
+    pub shipping: Money,
+    /// Whether it can ship: in stock and its seller not suspended.
+    pub available: bool,
+}
+
+/// The current facts of one product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductFacts {
+    pub tax_class: TaxClass,
+    pub buy_box: Option<OfferFacts>,
+    pub offers: BTreeMap<SellerId, OfferFacts>,
+}
+
+impl ProductFacts {
+    /// The facts as a product's view tells them.
+    pub fn of(view: &ProductView) -> ProductFacts {
+        let offers = view
+            .offers
+            .iter()
+            .map(|offer| {
+                let facts = OfferFacts {
+                    seller: offer.seller.clone(),
+                    unit_price: offer.terms.price,
+                    shipping: offer.terms.shipping,
+                    available: offer.terms.available > 0
+                        && offer.score.standing != Standing::Suspended,
+                };
+                (offer.seller.clone(), facts)
+            })
+            .collect();
+        let buy_box = view.buy_box.as_ref().map(|winner| OfferFacts {
+            seller: winner.seller.clone(),
+            unit_price: winner.price,
+            shipping: winner.shipping,
+            available: winner.available > 0,
+        });
+        ProductFacts { tax_class: view.document.tax_class, buy_box, offers }
+    }
+}
+
+/// The current facts of the products in a cart, by ASIN.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentFacts {
+    pub products: BTreeMap<Asin, ProductFacts>,
+}
+
+/// What changed since the shopper saw a line. Variants are append-only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LineFlag {
+    PriceChanged { was: Money, now: Money },
+    NoLongerAvailable,
+}
+
+/// One cart line in the priced view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewLine {
+    pub line: CartLine,
+    /// The seller it would be bought from now, if it can be bought.
+    pub seller: Option<SellerId>,
+    pub flags: Vec<LineFlag>,
+    /// `None` when the line cannot be bought.
+    pub priced: Option<PricedLine>,
+}
+
+/// A cart as the shopper sees it at checkout time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PricedCartView {
+    pub currency: Currency,
+    /// In cart order.
+    pub lines: Vec<ViewLine>,
+    /// Of the buyable lines.
+    pub totals: CartTotals,
+    pub applied: Vec<AppliedPromotion>,
+    pub declined: Vec<Declined>,
+}
+
+/// Resolves, flags and prices `cart` (see the module doc).
+pub fn priced_view(
+    cart: &CartView,
+    facts: &CurrentFacts,
+    context: PricingContext<'_>,
+) -> Result<PricedCartView, PricingError> {
+    let mut lines = Vec::with_capacity(cart.lines.len());
+    let mut pricing_lines = Vec::new();
+    for line in &cart.lines {
+        let product = facts.products.get(&line.asin);
+        let offer = product.and_then(|product| match &line.offer {
+            OfferChoice::BuyBox => product.buy_box.as_ref(),
+            OfferChoice::Seller(seller) => product.offers.get(seller),
+        });
+        let (Some(product), Some(offer)) = (product, offer.filter(|offer| offer.available)) else {
+            let flags = vec![LineFlag::NoLongerAvailable];
+            lines.push(ViewLine { line: line.clone(), seller: None, flags, priced: None });
+            continue;
+        };
+        let mut flags = Vec::new();
+        if offer.unit_price != line.seen_unit_price {
+            flags.push(LineFlag::PriceChanged { was: line.seen_unit_price, now: offer.unit_price });
+        }
+        pricing_lines.push(PricingLine {
+            asin: line.asin.clone(),
+            seller: offer.seller.clone(),
+            unit_price: offer.unit_price,
+            shipping: offer.shipping,
+            quantity: line.quantity,
+            tax_class: product.tax_class,
+        });
+        let seller = Some(offer.seller.clone());
+        lines.push(ViewLine { line: line.clone(), seller, flags, priced: None });
+    }
+    let input = PricingInput { currency: cart.currency, lines: &pricing_lines, context };
+    let priced = price(&input)?;
+    let mut priced_lines = priced.lines.into_iter();
+    for line in lines.iter_mut().filter(|line| line.seller.is_some()) {
+        line.priced = priced_lines.next();
+    }
+    Ok(PricedCartView {
+        currency: cart.currency,
+        lines,
+        totals: priced.totals,
+        applied: priced.applied,
+        declined: priced.declined,
+    })
+}

@@ -1,0 +1,305 @@
+//! Model-based test of the journal contract: random sequences of appends, snapshots (with and
+//! without compaction), restarts, loads and replays over a tiny key space (2 kinds x 3 ids) run
+//! against `SledJournal` on disk and against `MemJournal`, and compared after every step with an
+//! in-memory model of what each stream must read back and what `replay_kind` must visit.
+//!
+//! Every op waits for its writes before the next op begins, so each write is acknowledged,
+//! hence durable, and must survive every later `Restart` unchanged. `AppendAndSnapshot`
+//! submits two writes before waiting, so that they can share one batch of the disk journal's
+//! writer (the case behind regression 01 in `faults.rs`).
+
+use std::collections::BTreeMap;
+
+use bazaar_persistence::keys::stream_prefix;
+use bazaar_persistence::memory::FlushPolicy;
+use bazaar_persistence::{
+    Journal, JournalConfig, JournalExt, Loaded, MemJournal, Record, Seq, SledJournal, StoredEvent,
+    Stream,
+};
+use proptest::collection::vec;
+use proptest::prelude::*;
+
+const KINDS: [u16; 2] = [1, 2];
+
+/// Ids of different lengths, so that the key order (length before id) differs from the
+/// lexicographic order of the ids.
+const IDS: [&str; 3] = ["b", "aa", "c"];
+
+const STREAMS: usize = KINDS.len() * IDS.len();
+
+fn stream(index: usize) -> Stream<'static> {
+    Stream::new(KINDS[index / IDS.len()], IDS[index % IDS.len()])
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// Appends these payloads after the stream's last seq.
+    Append {
+        stream: usize,
+        events: Vec<Vec<u8>>,
+    },
+    /// Snapshots `state` at the stream's last seq.
+    Snapshot {
+        stream: usize,
+        state: Vec<u8>,
+        compact: bool,
+    },
+    /// Submits an append and a snapshot at its last event without waiting in between, so that
+    /// the disk journal may fold both into one writer batch.
+    AppendAndSnapshot {
+        stream: usize,
+        events: Vec<Vec<u8>>,
+        state: Vec<u8>,
+        compact: bool,
+    },
+    Restart,
+    Load {
+        stream: usize,
+    },
+    ReplayKind {
+        kind: usize,
+    },
+}
+
+fn payload() -> impl Strategy<Value = Vec<u8>> {
+    vec(any::<u8>(), 0..12)
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0..STREAMS, vec(payload(), 0..4))
+            .prop_map(|(stream, events)| Op::Append { stream, events }),
+        2 => (0..STREAMS, payload(), any::<bool>())
+            .prop_map(|(stream, state, compact)| Op::Snapshot { stream, state, compact }),
+        2 => (0..STREAMS, vec(payload(), 1..4), payload(), any::<bool>()).prop_map(
+            |(stream, events, state, compact)| {
+                Op::AppendAndSnapshot { stream, events, state, compact }
+            }
+        ),
+        1 => Just(Op::Restart),
+        1 => (0..STREAMS).prop_map(|stream| Op::Load { stream }),
+        1 => (0..KINDS.len()).prop_map(|kind| Op::ReplayKind { kind }),
+    ]
+}
+
+/// What one stream holds.
+#[derive(Debug, Clone, Default)]
+struct StreamModel {
+    snapshot: Option<(Seq, Vec<u8>)>,
+    /// Every stored event: compaction removes those up to the snapshot, nothing else does.
+    events: BTreeMap<Seq, Vec<u8>>,
+    last_seq: Seq,
+}
+
+impl StreamModel {
+    fn loaded(&self) -> Loaded {
+        let after = self.snapshot.as_ref().map_or(0, |(seq, _)| *seq);
+        let events = self
+            .events
+            .range(after + 1..)
+            .map(|(seq, payload)| StoredEvent { seq: *seq, payload: payload.clone() })
+            .collect();
+        Loaded { snapshot: self.snapshot.clone(), events }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Model {
+    streams: [StreamModel; STREAMS],
+}
+
+/// One event as `replay_kind` visits it.
+type Visited = (String, Seq, Vec<u8>);
+
+impl Model {
+    fn append(&mut self, index: usize, events: &[Vec<u8>]) {
+        let model = &mut self.streams[index];
+        for payload in events {
+            model.last_seq += 1;
+            model.events.insert(model.last_seq, payload.clone());
+        }
+    }
+
+    fn snapshot(&mut self, index: usize, state: &[u8], compact: bool) {
+        let model = &mut self.streams[index];
+        model.snapshot = Some((model.last_seq, state.to_vec()));
+        if compact {
+            model.events = model.events.split_off(&(model.last_seq + 1));
+        }
+    }
+
+    /// Every stored event of one kind, in key order (stream prefix, then seq).
+    fn replay(&self, kind: u16) -> Vec<Visited> {
+        let mut indices: Vec<usize> = (0..STREAMS).filter(|i| stream(*i).kind == kind).collect();
+        indices.sort_by_key(|i| stream_prefix(stream(*i)));
+        indices
+            .into_iter()
+            .flat_map(|i| {
+                let id = stream(i).id;
+                self.streams[i]
+                    .events
+                    .iter()
+                    .map(move |(seq, payload)| (id.to_string(), *seq, payload.clone()))
+            })
+            .collect()
+    }
+}
+
+/// A journal under test and how it restarts.
+trait Subject {
+    fn journal(&self) -> &dyn Journal;
+    fn restart(&mut self);
+}
+
+struct OnDisk {
+    dir: tempfile::TempDir,
+    journal: Option<SledJournal>,
+}
+
+impl OnDisk {
+    fn new() -> OnDisk {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let journal = SledJournal::open(JournalConfig::new(dir.path())).expect("open journal");
+        OnDisk { dir, journal: Some(journal) }
+    }
+}
+
+impl Subject for OnDisk {
+    fn journal(&self) -> &dyn Journal {
+        self.journal.as_ref().expect("journal is open")
+    }
+
+    fn restart(&mut self) {
+        // Drop closes the journal (drains, syncs, joins) and releases sled's lock first.
+        drop(self.journal.take());
+        let journal = SledJournal::open(JournalConfig::new(self.dir.path())).expect("reopen");
+        self.journal = Some(journal);
+    }
+}
+
+struct InMemory(MemJournal);
+
+impl Subject for InMemory {
+    fn journal(&self) -> &dyn Journal {
+        &self.0
+    }
+
+    fn restart(&mut self) {
+        // With `FlushPolicy::Immediate` every acknowledged write is durable: nothing is lost.
+        self.0.crash();
+    }
+}
+
+fn replay(journal: &dyn Journal, kind: u16) -> Result<Vec<Visited>, TestCaseError> {
+    let mut visited = Vec::new();
+    let count = journal
+        .replay_kind(kind, &mut |id, seq, payload| {
+            visited.push((id.to_string(), seq, payload.to_vec()));
+        })
+        .map_err(|e| TestCaseError::fail(format!("replay_kind({kind}): {e}")))?;
+    prop_assert_eq!(count, visited.len() as u64, "replay_kind({}) count", kind);
+    Ok(visited)
+}
+
+fn check_stream(
+    journal: &dyn Journal,
+    model: &Model,
+    index: usize,
+    step: usize,
+) -> Result<(), TestCaseError> {
+    let loaded = journal
+        .load(stream(index))
+        .map_err(|e| TestCaseError::fail(format!("step {step}: load {}: {e}", stream(index))))?;
+    prop_assert_eq!(loaded, model.streams[index].loaded(), "step {}: load {}", step, stream(index));
+    Ok(())
+}
+
+fn check_kind(
+    journal: &dyn Journal,
+    model: &Model,
+    kind: usize,
+    step: usize,
+) -> Result<(), TestCaseError> {
+    let kind = KINDS[kind];
+    prop_assert_eq!(replay(journal, kind)?, model.replay(kind), "step {}: replay {}", step, kind);
+    Ok(())
+}
+
+fn record(payload: &[u8]) -> Record {
+    Record::from_payload(payload)
+}
+
+fn records(payloads: &[Vec<u8>]) -> Vec<Record> {
+    payloads.iter().map(|p| record(p)).collect()
+}
+
+fn run(subject: &mut dyn Subject, ops: &[Op]) -> Result<(), TestCaseError> {
+    let mut model = Model::default();
+    for (step, op) in ops.iter().enumerate() {
+        let journal = subject.journal();
+        match op {
+            Op::Append { stream: index, events } => {
+                let first_seq = model.streams[*index].last_seq + 1;
+                let receipt = journal.append_receipt(stream(*index), first_seq, records(events));
+                let result = receipt.wait();
+                prop_assert!(result.is_ok(), "step {}: {:?}: {:?}", step, op, result);
+                model.append(*index, events);
+            }
+            Op::Snapshot { stream: index, state, compact } => {
+                let seq = model.streams[*index].last_seq;
+                let compact = *compact;
+                let receipt = journal.snapshot_receipt(stream(*index), seq, record(state), compact);
+                let result = receipt.wait();
+                prop_assert!(result.is_ok(), "step {}: {:?}: {:?}", step, op, result);
+                model.snapshot(*index, state, compact);
+            }
+            Op::AppendAndSnapshot { stream: index, events, state, compact } => {
+                let first_seq = model.streams[*index].last_seq + 1;
+                let seq = first_seq + events.len() as Seq - 1;
+                let compact = *compact;
+                let appended = journal.append_receipt(stream(*index), first_seq, records(events));
+                let snapshot =
+                    journal.snapshot_receipt(stream(*index), seq, record(state), compact);
+                let results = (appended.wait(), snapshot.wait());
+                prop_assert!(
+                    results.0.is_ok() && results.1.is_ok(),
+                    "step {}: {:?}",
+                    step,
+                    results
+                );
+                model.append(*index, events);
+                model.snapshot(*index, state, compact);
+            }
+            Op::Restart => subject.restart(),
+            Op::Load { stream: index } => check_stream(journal, &model, *index, step)?,
+            Op::ReplayKind { kind } => check_kind(journal, &model, *kind, step)?,
+        }
+        let journal = subject.journal();
+        for index in 0..STREAMS {
+            check_stream(journal, &model, index, step)?;
+        }
+        for kind in 0..KINDS.len() {
+            check_kind(journal, &model, kind, step)?;
+        }
+    }
+    Ok(())
+}
+
+fn config() -> ProptestConfig {
+    // No regression files: a failure found here becomes a numbered regression test instead.
+    ProptestConfig { cases: 32, failure_persistence: None, ..ProptestConfig::default() }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn sled_journal_matches_the_model(ops in vec(op(), 1..40)) {
+        run(&mut OnDisk::new(), &ops)?;
+    }
+
+    #[test]
+    fn mem_journal_matches_the_model(ops in vec(op(), 1..40)) {
+        run(&mut InMemory(MemJournal::new(FlushPolicy::Immediate)), &ops)?;
+    }
+}
