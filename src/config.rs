@@ -19,6 +19,8 @@ pub struct ClusterFile {
     pub journal: JournalSection,
     #[serde(default)]
     pub gateway: bazaar_gateway::GatewayConfig,
+    #[serde(default)]
+    pub pricing: bazaar_gateway::config::PricingConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -74,7 +74,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!(products = rebuilt.products, sellers = rebuilt.sellers, search_rebuilt = ?rebuilt.search_rebuilt, "read models rebuilt");
         let limits = Arc::new(RateLimits::new(&file.gateway));
         spawn_rate_limit_janitor(limits.clone());
-        let state = AppState { engine: engine.clone(), catalog: catalog.clone(), credentials: Arc::new(credentials), limits, ops };
+        let state = AppState {
+            engine: engine.clone(),
+            catalog: catalog.clone(),
+            credentials: Arc::new(credentials),
+            limits,
+            pricing: Arc::new(file.pricing.clone()),
+            ops,
+        };
         let _ = app_tx.send(bazaar_gateway::app(state));
         readiness.set(true);
         tracing::info!(node = node.id, data_dir = %args.data_dir.display(), "recovered; ready");

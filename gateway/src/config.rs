@@ -40,3 +40,32 @@ impl GatewayConfig {
         Ok(())
     }
 }
+
+/// How carts are priced: `cluster.toml`'s `[pricing]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PricingConfig {
+    /// Where a cart ships when the request names no country.
+    pub default_country: bazaar_actors::CountryCode,
+    /// VAT in basis points by destination country and tax class:
+    /// `[pricing.vat.DE] standard = 1900, reduced = 700`.
+    pub vat: bazaar_actors::pricing::VatTable,
+}
+
+impl Default for PricingConfig {
+    fn default() -> Self {
+        let rates: &[(&str, u16, u16)] =
+            &[("DE", 1900, 700), ("FR", 2000, 550), ("NL", 2100, 900), ("GB", 2000, 500)];
+        let rows = rates.iter().flat_map(|&(country, standard, reduced)| {
+            let country = bazaar_actors::CountryCode::parse(country).expect("a valid country");
+            [
+                (country, bazaar_actors::product::TaxClass::Standard, standard),
+                (country, bazaar_actors::product::TaxClass::Reduced, reduced),
+            ]
+        });
+        PricingConfig {
+            default_country: bazaar_actors::CountryCode::parse("DE").expect("a valid country"),
+            vat: bazaar_actors::pricing::VatTable::from_rates(rows).expect("valid default rates"),
+        }
+    }
+}

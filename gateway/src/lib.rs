@@ -38,6 +38,7 @@ pub use state::AppState;
     components(schemas(Problem)),
     tags(
         (name = "catalog", description = "Products and search, for every principal of a tenant"),
+        (name = "carts", description = "A customer's carts, priced and held"),
         (name = "seller", description = "A seller's profile, offers and inventory"),
         (name = "admin", description = "Operators"),
     )
@@ -59,8 +60,11 @@ impl utoipa::Modify for BearerAuth {
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::catalog::router())
+        .merge(routes::carts::router())
         .merge(routes::seller::router())
         .merge(routes::admin::router())
+        .merge(routes::promotions::admin_router())
+        .merge(routes::promotions::seller_router())
         .split_for_parts()
 }
 

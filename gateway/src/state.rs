@@ -7,6 +7,7 @@ use bazaar_actors::catalog::Catalog;
 use bazaar_engine::Engine;
 
 use crate::auth::Credentials;
+use crate::config::PricingConfig;
 use crate::ops::OpsState;
 use crate::rate_limit::RateLimits;
 
@@ -16,6 +17,7 @@ pub struct AppState {
     pub catalog: Catalog,
     pub credentials: Arc<Credentials>,
     pub limits: Arc<RateLimits>,
+    pub pricing: Arc<PricingConfig>,
     pub ops: OpsState,
 }
 

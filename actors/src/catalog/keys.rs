@@ -6,6 +6,7 @@
 //! seller     {tenant}/{seller}
 //! inventory  {tenant}/{seller}/{SKU}@{LOCATION}
 //! cart       {tenant}/{cart id}
+//! promotion  {tenant}/{promotion id}
 //! ```
 //!
 //! Invariant: a tenant never contains `/`, and no id part does either (ids are validated
@@ -36,6 +37,14 @@ pub fn seller(tenant: &str, seller: &SellerId) -> String {
 
 pub fn inventory(tenant: &str, seller: &SellerId, id: &InventoryId) -> String {
     format!("{tenant}/{seller}/{id}")
+}
+
+pub fn cart(tenant: &str, cart: &str) -> String {
+    format!("{tenant}/{cart}")
+}
+
+pub fn promotion(tenant: &str, promotion: &crate::promotion::PromotionId) -> String {
+    format!("{tenant}/{promotion}")
 }
 
 /// Splits `{tenant}/{rest}`.

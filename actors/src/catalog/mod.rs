@@ -21,6 +21,7 @@ mod flows;
 pub mod keys;
 mod projections;
 mod rebuild;
+mod reserve;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -31,10 +32,12 @@ use dashmap::DashMap;
 
 use crate::ids::{Asin, LocationCode, SellerId, Sku};
 use crate::product::ProductView;
+use crate::promotion::{CandidatePromotion, PromotionId};
 use crate::search::{SearchError, SearchIndex};
 use crate::seller::SellerView;
 
 pub use flows::FlowStats;
+pub use reserve::{Held, ReserveFailure};
 
 type Tenant = Arc<str>;
 
@@ -55,6 +58,8 @@ struct Shared {
     /// Available units of a seller's SKU at each location.
     stock: DashMap<(Tenant, SellerId, Sku), BTreeMap<LocationCode, u32>>,
     search: DashMap<Tenant, Arc<SearchIndex>>,
+    /// Every promotion of each tenant, as pricing takes it.
+    promotions: DashMap<Tenant, BTreeMap<PromotionId, CandidatePromotion>>,
     /// Where tenants' search indexes live; `None` keeps them in memory.
     search_dir: Option<PathBuf>,
     flows: flows::Flows,
@@ -71,6 +76,7 @@ impl Catalog {
             product_of_sku: DashMap::new(),
             stock: DashMap::new(),
             search: DashMap::new(),
+            promotions: DashMap::new(),
             search_dir,
             flows: flows::Flows::start(engine.clone()),
         });
@@ -104,6 +110,33 @@ impl Catalog {
     pub fn product_of_sku(&self, tenant: &str, seller: &SellerId, sku: &Sku) -> Option<Asin> {
         let key = (Tenant::from(tenant), seller.clone(), sku.clone());
         self.shared.product_of_sku.get(&key).map(|asin| asin.clone())
+    }
+
+    /// The promotions of `tenant` (ended and future ones included: pricing checks windows).
+    pub fn promotions(&self, tenant: &str) -> Vec<CandidatePromotion> {
+        self.shared
+            .promotions
+            .get(tenant)
+            .map(|all| all.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Available units of a seller's SKU at each location, most first.
+    pub fn stock_of(&self, tenant: &str, seller: &SellerId, sku: &Sku) -> Vec<(LocationCode, u32)> {
+        let key = (Tenant::from(tenant), seller.clone(), sku.clone());
+        let mut locations: Vec<(LocationCode, u32)> = self
+            .shared
+            .stock
+            .get(&key)
+            .map(|by_location| by_location.clone().into_iter().collect())
+            .unwrap_or_default();
+        locations.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        locations
+    }
+
+    /// The engine the catalog reads from.
+    pub fn engine(&self) -> &Engine {
+        &self.shared.engine
     }
 
     /// The search index of `tenant`, opened (or created) on first use.

@@ -9,6 +9,7 @@ use super::flows::Job;
 use super::{Catalog, Shared, Tenant, keys};
 use crate::inventory::{Inventory, InventoryEvent};
 use crate::product::{Fulfilment, Product, ProductEvent, ProductView};
+use crate::promotion::{CandidatePromotion, Promotion, PromotionEvent};
 use crate::search::SearchDoc;
 use crate::seller::{Seller, SellerEvent};
 
@@ -17,7 +18,24 @@ pub(super) fn register(catalog: &Catalog, engine: &Engine) {
     let shared = Arc::downgrade(&catalog.shared);
     engine.project::<Product>(Arc::new(Products(shared.clone())));
     engine.project::<Seller>(Arc::new(Sellers(shared.clone())));
-    engine.project::<Inventory>(Arc::new(Stock(shared)));
+    engine.project::<Inventory>(Arc::new(Stock(shared.clone())));
+    engine.project::<Promotion>(Arc::new(Promotions(shared)));
+}
+
+struct Promotions(Weak<Shared>);
+
+impl Projection<Promotion> for Promotions {
+    fn prepare(
+        &self,
+        key: &EntityKey,
+        state: &Promotion,
+        _events: &[PromotionEvent],
+    ) -> Option<Publish> {
+        let (tenant, _) = keys::split_tenant(&key.id)?;
+        let candidate = state.candidate()?;
+        let (shared, tenant) = (self.0.upgrade()?, Tenant::from(tenant));
+        Some(Box::new(move || shared.publish_promotion(tenant, candidate)))
+    }
 }
 
 struct Products(Weak<Shared>);
@@ -133,6 +151,10 @@ impl Shared {
         let key = (tenant.clone(), seller.clone(), id.sku.clone());
         self.stock.entry(key).or_default().insert(id.location, available);
         self.flows.queue(Job::Stock { tenant, seller, sku: id.sku });
+    }
+
+    pub(super) fn publish_promotion(&self, tenant: Tenant, candidate: CandidatePromotion) {
+        self.promotions.entry(tenant).or_default().insert(candidate.id.clone(), candidate);
     }
 
     pub(super) fn queue_scores(&self, tenant: &Tenant, seller: &crate::ids::SellerId) {

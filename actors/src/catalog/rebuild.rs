@@ -11,6 +11,7 @@ use super::flows::Job;
 use super::{Catalog, Tenant, keys};
 use crate::inventory::Inventory;
 use crate::product::Product;
+use crate::promotion::Promotion;
 use crate::seller::Seller;
 
 /// What a rebuild read.
@@ -42,6 +43,12 @@ pub(super) fn rebuild(catalog: &Catalog) -> Result<Rebuilt, EngineError> {
             tenants.insert(tenant.to_string());
             shared.store_product(Tenant::from(tenant), asin, Arc::new(view));
             rebuilt.products += 1;
+        }
+    })?;
+
+    fold_kind::<Promotion>(&*journal, compacting, |id, state| {
+        if let (Some((tenant, _)), Some(candidate)) = (keys::split_tenant(id), state.candidate()) {
+            shared.publish_promotion(Tenant::from(tenant), candidate);
         }
     })?;
 

@@ -42,7 +42,9 @@ fn created(state: &Promotion) -> Result<&PromotionDefinition, PromotionRejection
 }
 
 fn create(state: &Promotion, definition: PromotionDefinition, key: &str, now_ms: u64) -> Decided {
-    let id = PromotionId::parse(key).map_err(|_| PromotionRejection::IdInvalid)?;
+    // The entity key may carry a scope before the id (`{tenant}/{id}`); the id is its last part.
+    let id = key.rsplit_once('/').map_or(key, |(_, id)| id);
+    let id = PromotionId::parse(id).map_err(|_| PromotionRejection::IdInvalid)?;
     definition::validate(&definition)?;
     match &state.definition {
         Some(held) if *held == definition => answer(state, Vec::new(), None),

@@ -2,7 +2,9 @@
 //! extractor), check the shape of the request, ask, map the answer.
 
 pub mod admin;
+pub mod carts;
 pub mod catalog;
+pub mod promotions;
 pub mod seller;
 
 use axum::http::StatusCode;

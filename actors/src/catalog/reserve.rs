@@ -1,0 +1,174 @@
+//! Holding a cart's units before checkout: each line is reserved on the inventory record of
+//! the offer's SKU, trying the seller's locations with the most available first. If a line
+//! cannot be held anywhere, the lines already held are released (the compensation), so a
+//! failed attempt holds nothing.
+//!
+//! Invariants: a line is held at one location (no split shipments yet); reservation ids derive
+//! from the cart, the ASIN and the seller, so retrying holds nothing twice (inventory reserve
+//! is idempotent by id).
+
+use bazaar_engine::EngineError;
+
+use super::{Catalog, keys};
+use crate::cart::{CartLine, OfferChoice};
+use crate::ids::{Asin, LocationCode, ReservationId, SellerId, Sku};
+use crate::inventory::{Inventory, InventoryCommand, InventoryId, InventoryRejection};
+use crate::quantity::Quantity;
+
+/// One line held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub asin: Asin,
+    pub seller: SellerId,
+    pub sku: Sku,
+    pub location: LocationCode,
+    pub quantity: Quantity,
+    pub reservation_id: ReservationId,
+    pub expires_at_ms: u64,
+}
+
+/// Why a cart could not be held.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ReserveFailure {
+    #[error("{asin} has no offer to buy from")]
+    NoOffer { asin: Asin },
+    #[error("{asin} has {available} units available at most at one location")]
+    OutOfStock { asin: Asin, available: u32 },
+    #[error("inventory refused {asin}: {rejection}")]
+    Refused { asin: Asin, rejection: InventoryRejection },
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+impl Catalog {
+    /// Holds every line of a cart for `ttl_ms`, or nothing.
+    pub async fn reserve_cart(
+        &self,
+        tenant: &str,
+        cart_id: &str,
+        lines: &[CartLine],
+        ttl_ms: u64,
+    ) -> Result<Vec<Held>, ReserveFailure> {
+        let mut held = Vec::with_capacity(lines.len());
+        for line in lines {
+            match self.reserve_line(tenant, cart_id, line, ttl_ms).await {
+                Ok(line) => held.push(line),
+                Err(failure) => {
+                    self.release_held(tenant, &held).await;
+                    return Err(failure);
+                }
+            }
+        }
+        Ok(held)
+    }
+
+    /// Releases what a cart holds (lines not held are skipped).
+    pub async fn release_cart(
+        &self,
+        tenant: &str,
+        cart_id: &str,
+        lines: &[CartLine],
+    ) -> Result<usize, EngineError> {
+        let mut released = 0;
+        for line in lines {
+            let Some((seller, sku)) = self.offer_of(tenant, line) else { continue };
+            let reservation_id = reservation_id(cart_id, &line.asin, &seller);
+            for (location, _) in self.stock_of(tenant, &seller, &sku) {
+                let key =
+                    keys::inventory(tenant, &seller, &InventoryId::new(sku.clone(), location));
+                let command = InventoryCommand::Release { reservation_id: reservation_id.clone() };
+                if let Ok(reply) = self.engine().ask::<Inventory>(&key, command).await? {
+                    released += usize::from(reply.reservation.is_some());
+                }
+            }
+        }
+        Ok(released)
+    }
+
+    async fn release_held(&self, tenant: &str, held: &[Held]) {
+        for line in held {
+            let key = keys::inventory(
+                tenant,
+                &line.seller,
+                &InventoryId::new(line.sku.clone(), line.location.clone()),
+            );
+            let command = InventoryCommand::Release { reservation_id: line.reservation_id.clone() };
+            if let Err(error) = self.engine().ask::<Inventory>(&key, command).await {
+                // The hold expires on its own at its deadline.
+                tracing::warn!(error = %error, reservation = %line.reservation_id, "compensation failed");
+            }
+        }
+    }
+
+    /// The seller and SKU a cart line buys from now: the chosen offer, or the buy box.
+    fn offer_of(&self, tenant: &str, line: &CartLine) -> Option<(SellerId, Sku)> {
+        let view = self.product(tenant, &line.asin)?;
+        match &line.offer {
+            OfferChoice::BuyBox => view.buy_box.as_ref().map(|b| (b.seller.clone(), b.sku.clone())),
+            OfferChoice::Seller(seller) => view
+                .offers
+                .iter()
+                .find(|o| &o.seller == seller)
+                .map(|o| (o.seller.clone(), o.terms.sku.clone())),
+        }
+    }
+
+    async fn reserve_line(
+        &self,
+        tenant: &str,
+        cart_id: &str,
+        line: &CartLine,
+        ttl_ms: u64,
+    ) -> Result<Held, ReserveFailure> {
+        let Some((seller, sku)) = self.offer_of(tenant, line) else {
+            // A product whose buy box is gone has nothing in stock to sell.
+            return Err(match self.product(tenant, &line.asin) {
+                Some(_) => ReserveFailure::OutOfStock { asin: line.asin.clone(), available: 0 },
+                None => ReserveFailure::NoOffer { asin: line.asin.clone() },
+            });
+        };
+        let reservation_id = reservation_id(cart_id, &line.asin, &seller);
+        let mut best = 0;
+        for (location, _) in self.stock_of(tenant, &seller, &sku) {
+            let key =
+                keys::inventory(tenant, &seller, &InventoryId::new(sku.clone(), location.clone()));
+            let reserve = InventoryCommand::Reserve {
+                reservation_id: reservation_id.clone(),
+                quantity: line.quantity,
+                ttl_ms,
+            };
+            let mut outcome = self.engine().ask::<Inventory>(&key, reserve.clone()).await?;
+            if let Err(InventoryRejection::ReservationConflict { .. }) = outcome {
+                // Held before with another quantity: give it back and hold the new one.
+                let release = InventoryCommand::Release { reservation_id: reservation_id.clone() };
+                let _ = self.engine().ask::<Inventory>(&key, release).await?;
+                outcome = self.engine().ask::<Inventory>(&key, reserve).await?;
+            }
+            match outcome {
+                Ok(reply) => {
+                    let expires_at_ms = reply.reservation.map_or(0, |r| r.expires_at_ms);
+                    return Ok(Held {
+                        asin: line.asin.clone(),
+                        seller,
+                        sku,
+                        location,
+                        quantity: line.quantity,
+                        reservation_id,
+                        expires_at_ms,
+                    });
+                }
+                Err(InventoryRejection::OutOfStock { available }) => best = best.max(available),
+                Err(rejection) => {
+                    return Err(ReserveFailure::Refused { asin: line.asin.clone(), rejection });
+                }
+            }
+        }
+        Err(ReserveFailure::OutOfStock { asin: line.asin.clone(), available: best })
+    }
+}
+
+/// The reservation id of a cart's line: `{cart}.{asin}.{seller}`.
+fn reservation_id(cart_id: &str, asin: &Asin, seller: &SellerId) -> ReservationId {
+    ReservationId::parse(&format!("{cart_id}.{asin}.{seller}"))
+        .expect("cart ids, ASINs and seller ids are valid reservation id parts")
+}

@@ -1,0 +1,631 @@
+//! Shopping carts: a customer's own (another's answers 404), priced on every read with the
+//! current offers, promotions and VAT, and held (reserved) before checkout.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bazaar_actors::cart::{
+    Cart, CartCommand, CartLine, CartOwner, CartReply, CartView, CurrentFacts, LineFlag,
+    OfferChoice, PricedCartView, ProductFacts, priced_view,
+};
+use bazaar_actors::catalog::{Held, ReserveFailure, keys};
+use bazaar_actors::pricing::{Declined, PricingContext};
+use bazaar_actors::promotion::CouponCode;
+use bazaar_actors::{Asin, CountryCode, CustomerId, Money, Quantity, SellerId};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::answer;
+use crate::auth::{Principal, Role};
+use crate::dto::{self, MoneyDto};
+use crate::idempotency::{self, fingerprint};
+use crate::json::{Body, reply};
+use crate::limits::REQUEST_TIMEOUT_MS;
+use crate::problem::{Problem, bad_request, invalid, not_found};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_cart))
+        .routes(routes!(get_cart))
+        .routes(routes!(add_item))
+        .routes(routes!(change_item, remove_item))
+        .routes(routes!(merge_cart))
+        .routes(routes!(reserve_cart, release_cart))
+}
+
+/// Longest a cart hold may last, and the default.
+const HOLD_S_MAX: u64 = 3_600;
+const HOLD_S_DEFAULT: u64 = 900;
+
+fn customer_of(principal: &Principal) -> Result<CustomerId, Problem> {
+    principal.require(Role::Customer)?;
+    dto::id(CustomerId::parse(&principal.id))
+}
+
+/// A cart id is `c-` and 1 to 62 lowercase letters or digits; anything else is not found.
+fn cart_key(principal: &Principal, id: &str) -> Result<String, Problem> {
+    let valid = id.len() <= 64
+        && id.strip_prefix("c-").is_some_and(|rest| {
+            !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        });
+    if !valid {
+        return Err(not_found("cart"));
+    }
+    Ok(keys::cart(&principal.tenant, id))
+}
+
+/// The cart, if it is the principal's own.
+async fn own_cart(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+) -> Result<(String, CartView), Problem> {
+    let customer = customer_of(principal)?;
+    let key = cart_key(principal, id)?;
+    let reply: CartReply = answer(state.engine.ask::<Cart>(&key, CartCommand::Get).await)
+        .map_err(|_| not_found("cart"))?;
+    match &reply.cart.owner {
+        CartOwner::Customer(owner) if *owner == customer => Ok((key, reply.cart)),
+        _ => Err(not_found("cart")),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCart {
+    #[schema(example = "EUR")]
+    pub currency: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CartCreated {
+    pub id: String,
+}
+
+/// Creates an empty cart for the calling customer. Send an `Idempotency-Key` to retry safely.
+#[utoipa::path(post, path = "/v1/carts", tag = "carts", request_body = NewCart,
+    responses((status = 201, body = CartCreated), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn create_cart(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let key = match idempotency::key_of(&headers) {
+        Ok(key) => key,
+        Err(problem) => return problem.into_response(),
+    };
+    let print = fingerprint(Method::POST.as_str(), "/v1/carts", &body);
+    idempotency::once(&state.engine, &principal, key, print, REQUEST_TIMEOUT_MS, async {
+        let created = async {
+            let customer = customer_of(&principal)?;
+            let Body(new) = parse::<NewCart>(&body)?;
+            let currency = dto::currency(&new.currency)?;
+            let id = format!("c-{}", &crate::auth::new_token()[4..36]);
+            let command = CartCommand::Create { owner: CartOwner::Customer(customer), currency };
+            answer(state.engine.ask::<Cart>(&keys::cart(&principal.tenant, &id), command).await)?;
+            Ok::<_, Problem>(CartCreated { id })
+        };
+        match created.await {
+            Ok(created) => reply(StatusCode::CREATED, &created),
+            Err(problem) => problem.into_response(),
+        }
+    })
+    .await
+}
+
+/// Parses a JSON body already read as bytes, with the same problems as [`Body`].
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Body<T>, Problem> {
+    serde_json::from_slice(body).map(Body).map_err(|error| {
+        if error.is_syntax() || error.is_eof() {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                "Malformed JSON",
+                error.to_string(),
+            )
+        } else {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                "Invalid body",
+                error.to_string(),
+            )
+        }
+    })
+}
+
+/// Where the cart ships and which coupons the customer entered.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PriceParams {
+    /// ISO 3166 alpha-2 destination; the marketplace default if absent.
+    country: Option<String>,
+    /// Coupon codes, comma-separated.
+    coupons: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PricedCartDto {
+    pub id: String,
+    pub currency: String,
+    pub revision: u64,
+    pub country: String,
+    pub lines: Vec<CartLineDto>,
+    pub totals: TotalsDto,
+    pub promotions_applied: Vec<AppliedDto>,
+    pub promotions_declined: Vec<DeclinedDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CartLineDto {
+    pub asin: String,
+    /// The seller chosen when the line was added; absent means "the buy box".
+    pub chosen_seller: Option<String>,
+    /// The seller the line buys from now (absent when it is no longer available).
+    pub seller: Option<String>,
+    pub quantity: u32,
+    /// `price_changed` (with `was` and `now`) or `no_longer_available`.
+    pub flags: Vec<FlagDto>,
+    pub unit_price: Option<MoneyDto>,
+    pub subtotal: Option<MoneyDto>,
+    pub discount: Option<MoneyDto>,
+    pub shipping: Option<MoneyDto>,
+    pub net: Option<MoneyDto>,
+    pub vat_rate_bps: Option<u16>,
+    pub vat: Option<MoneyDto>,
+    pub total: Option<MoneyDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlagDto {
+    pub flag: String,
+    pub was: Option<MoneyDto>,
+    pub now: Option<MoneyDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TotalsDto {
+    pub subtotal: MoneyDto,
+    pub discount: MoneyDto,
+    pub shipping: MoneyDto,
+    pub shipping_discount: MoneyDto,
+    pub net: MoneyDto,
+    pub vat: MoneyDto,
+    pub total: MoneyDto,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppliedDto {
+    pub promotion: String,
+    pub amount: MoneyDto,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeclinedDto {
+    pub promotion: Option<String>,
+    pub coupon: Option<String>,
+    pub reason: String,
+}
+
+fn money(m: Money) -> MoneyDto {
+    m.into()
+}
+
+fn priced_dto(
+    id: &str,
+    cart: &CartView,
+    country: CountryCode,
+    view: PricedCartView,
+) -> PricedCartDto {
+    let lines = view
+        .lines
+        .into_iter()
+        .map(|line| {
+            let flags = line
+                .flags
+                .iter()
+                .map(|flag| match flag {
+                    LineFlag::PriceChanged { was, now } => FlagDto {
+                        flag: "price_changed".into(),
+                        was: Some(money(*was)),
+                        now: Some(money(*now)),
+                    },
+                    LineFlag::NoLongerAvailable => {
+                        FlagDto { flag: "no_longer_available".into(), was: None, now: None }
+                    }
+                })
+                .collect();
+            let priced = line.priced.as_ref();
+            CartLineDto {
+                asin: line.line.asin.to_string(),
+                chosen_seller: match &line.line.offer {
+                    OfferChoice::BuyBox => None,
+                    OfferChoice::Seller(seller) => Some(seller.to_string()),
+                },
+                seller: line.seller.map(|s| s.to_string()),
+                quantity: line.line.quantity.get(),
+                flags,
+                unit_price: priced.map(|p| money(p.unit_price)),
+                subtotal: priced.map(|p| money(p.subtotal)),
+                discount: priced.map(|p| money(p.discount)),
+                shipping: priced.map(|p| {
+                    money(p.shipping.checked_sub(p.shipping_discount).unwrap_or(p.shipping))
+                }),
+                net: priced.map(|p| money(p.net)),
+                vat_rate_bps: priced.map(|p| p.vat_rate_bps),
+                vat: priced.map(|p| money(p.vat)),
+                total: priced.map(|p| money(p.total)),
+            }
+        })
+        .collect();
+    let t = view.totals;
+    PricedCartDto {
+        id: id.to_string(),
+        currency: cart.currency.to_string(),
+        revision: cart.revision,
+        country: country.as_str().to_string(),
+        lines,
+        totals: TotalsDto {
+            subtotal: money(t.subtotal),
+            discount: money(t.discount),
+            shipping: money(t.shipping),
+            shipping_discount: money(t.shipping_discount),
+            net: money(t.net),
+            vat: money(t.vat),
+            total: money(t.total),
+        },
+        promotions_applied: view
+            .applied
+            .into_iter()
+            .map(|a| AppliedDto { promotion: a.id.to_string(), amount: money(a.amount) })
+            .collect(),
+        promotions_declined: view
+            .declined
+            .into_iter()
+            .map(|d| match d {
+                Declined::Promotion { id, reason } => DeclinedDto {
+                    promotion: Some(id.to_string()),
+                    coupon: None,
+                    reason: format!("{reason:?}"),
+                },
+                Declined::CodeUnknown { code } => DeclinedDto {
+                    promotion: None,
+                    coupon: Some(code.to_string()),
+                    reason: "CodeUnknown".into(),
+                },
+            })
+            .collect(),
+    }
+}
+
+/// The cart priced now: current offers (flagging changed prices and lines no longer
+/// available), the tenant's promotions, entered coupons and the destination's VAT.
+#[utoipa::path(get, path = "/v1/carts/{id}", tag = "carts", params(("id" = String, Path), PriceParams),
+    responses((status = 200, body = PricedCartDto), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn get_cart(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    params: Result<Query<PriceParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<PricedCartDto>, Problem> {
+    let Query(params) = params.map_err(|e| bad_request("invalid_query", e.body_text()))?;
+    let (_, cart) = own_cart(&state, &principal, &id).await?;
+    let country = match &params.country {
+        Some(code) => dto::id(CountryCode::parse(code))?,
+        None => state.pricing.default_country,
+    };
+    let coupons = params
+        .coupons
+        .iter()
+        .flat_map(|list| list.split(','))
+        .filter(|code| !code.trim().is_empty())
+        .map(|code| dto::id(CouponCode::normalize(code)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut facts = CurrentFacts::default();
+    for line in &cart.lines {
+        if let Some(view) = state.catalog.product(&principal.tenant, &line.asin) {
+            facts.products.insert(line.asin.clone(), ProductFacts::of(&view));
+        }
+    }
+    let promotions = state.catalog.promotions(&principal.tenant);
+    let context = PricingContext {
+        destination: country,
+        promotions: &promotions,
+        coupons: &coupons,
+        vat: &state.pricing.vat,
+        now_ms: state.engine.clock().now_ms(),
+    };
+    let view = priced_view(&cart, &facts, context)
+        .map_err(|rejection| super::super::problem::rejection(&rejection))?;
+    Ok(Json(priced_dto(&id, &cart, country, view)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewItem {
+    pub asin: String,
+    /// Buy from this seller; absent means "whoever holds the buy box".
+    pub seller: Option<String>,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemChange {
+    pub seller: Option<String>,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CartWritten {
+    pub id: String,
+    pub revision: u64,
+    pub lines: usize,
+}
+
+/// What the line's offer costs and whether it is available, as the shopper sees it now.
+fn seen(
+    state: &AppState,
+    principal: &Principal,
+    asin: &Asin,
+    offer: &OfferChoice,
+) -> Result<(Money, bool), Problem> {
+    let view =
+        state.catalog.product(&principal.tenant, asin).ok_or_else(|| not_found("product"))?;
+    let facts = ProductFacts::of(&view);
+    let offer = match offer {
+        OfferChoice::BuyBox => facts.buy_box.as_ref(),
+        OfferChoice::Seller(seller) => facts.offers.get(seller),
+    }
+    .ok_or_else(|| {
+        Problem::new(StatusCode::CONFLICT, "no_offer", "Conflict", "no such offer on this product")
+    })?;
+    Ok((offer.unit_price, offer.available))
+}
+
+fn line_of(
+    asin: &str,
+    seller: Option<&str>,
+    quantity: u32,
+) -> Result<(Asin, OfferChoice, Quantity), Problem> {
+    let asin = Asin::parse(asin).map_err(|_| not_found("product"))?;
+    let offer = match seller {
+        None => OfferChoice::BuyBox,
+        Some(seller) => OfferChoice::Seller(dto::id(SellerId::parse(seller))?),
+    };
+    let quantity = Quantity::new(quantity)
+        .ok_or_else(|| invalid("quantity_invalid", "quantity must be at least 1"))?;
+    Ok((asin, offer, quantity))
+}
+
+async fn write(
+    state: &AppState,
+    key: &str,
+    id: &str,
+    command: CartCommand,
+) -> Result<Json<CartWritten>, Problem> {
+    let reply = answer(state.engine.ask::<Cart>(key, command).await)?;
+    Ok(Json(CartWritten {
+        id: id.to_string(),
+        revision: reply.cart.revision,
+        lines: reply.cart.lines.len(),
+    }))
+}
+
+/// Adds units of a product to the cart (to an existing line of the same offer, if any).
+/// Send an `Idempotency-Key` to retry safely.
+#[utoipa::path(post, path = "/v1/carts/{id}/items", tag = "carts", request_body = NewItem, params(("id" = String, Path)),
+    responses((status = 200, body = CartWritten), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn add_item(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let key = match idempotency::key_of(&headers) {
+        Ok(key) => key,
+        Err(problem) => return problem.into_response(),
+    };
+    let print = fingerprint("POST", &format!("/v1/carts/{id}/items"), &body);
+    idempotency::once(&state.engine, &principal, key, print, REQUEST_TIMEOUT_MS, async {
+        let added = async {
+            let (key, _) = own_cart(&state, &principal, &id).await?;
+            let Body(item) = parse::<NewItem>(&body)?;
+            let (asin, offer, quantity) =
+                line_of(&item.asin, item.seller.as_deref(), item.quantity)?;
+            let (seen_unit_price, seen_available) = seen(&state, &principal, &asin, &offer)?;
+            write(
+                &state,
+                &key,
+                &id,
+                CartCommand::AddLine { asin, offer, quantity, seen_unit_price, seen_available },
+            )
+            .await
+        };
+        added.await.into_response()
+    })
+    .await
+}
+
+/// Sets the quantity of a line.
+#[utoipa::path(put, path = "/v1/carts/{id}/items/{asin}", tag = "carts", request_body = ItemChange,
+    params(("id" = String, Path), ("asin" = String, Path)),
+    responses((status = 200, body = CartWritten), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn change_item(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, asin)): Path<(String, String)>,
+    Body(change): Body<ItemChange>,
+) -> Result<Json<CartWritten>, Problem> {
+    let (key, _) = own_cart(&state, &principal, &id).await?;
+    let (asin, offer, quantity) = line_of(&asin, change.seller.as_deref(), change.quantity)?;
+    let (seen_unit_price, seen_available) = seen(&state, &principal, &asin, &offer)?;
+    write(
+        &state,
+        &key,
+        &id,
+        CartCommand::ChangeQuantity { asin, offer, quantity, seen_unit_price, seen_available },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LineParams {
+    /// The seller of the line; absent means the buy-box line.
+    seller: Option<String>,
+}
+
+/// Removes a line.
+#[utoipa::path(delete, path = "/v1/carts/{id}/items/{asin}", tag = "carts",
+    params(("id" = String, Path), ("asin" = String, Path), LineParams),
+    responses((status = 200, body = CartWritten), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn remove_item(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, asin)): Path<(String, String)>,
+    Query(params): Query<LineParams>,
+) -> Result<Json<CartWritten>, Problem> {
+    let (key, _) = own_cart(&state, &principal, &id).await?;
+    let (asin, offer, _) = line_of(&asin, params.seller.as_deref(), 1)?;
+    write(&state, &key, &id, CartCommand::RemoveLine { asin, offer }).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeDto {
+    /// Another cart of the same customer, whose lines join this one (it is then emptied).
+    pub from: String,
+}
+
+/// Merges another of the customer's carts into this one (quantities add up, capped at the
+/// line limit), then empties the other.
+#[utoipa::path(post, path = "/v1/carts/{id}/merge", tag = "carts", request_body = MergeDto, params(("id" = String, Path)),
+    responses((status = 200, body = CartWritten), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn merge_cart(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Body(merge): Body<MergeDto>,
+) -> Result<Json<CartWritten>, Problem> {
+    let (key, _) = own_cart(&state, &principal, &id).await?;
+    if merge.from == id {
+        return Err(invalid("merge_into_itself", "a cart cannot merge into itself"));
+    }
+    let (from_key, from) = own_cart(&state, &principal, &merge.from).await?;
+    let written = write(&state, &key, &id, CartCommand::MergeFrom { lines: from.lines }).await?;
+    answer(state.engine.ask::<Cart>(&from_key, CartCommand::Clear).await)?;
+    Ok(written)
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HoldDto {
+    /// How long to hold the units, in seconds (default 900, at most 3600).
+    pub ttl_s: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HoldAnswer {
+    pub cart: String,
+    pub lines: Vec<HeldLine>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HeldLine {
+    pub asin: String,
+    pub seller: String,
+    pub sku: String,
+    pub location: String,
+    pub quantity: u32,
+    pub expires_at_ms: u64,
+}
+
+impl From<Held> for HeldLine {
+    fn from(held: Held) -> HeldLine {
+        HeldLine {
+            asin: held.asin.to_string(),
+            seller: held.seller.to_string(),
+            sku: held.sku.to_string(),
+            location: held.location.to_string(),
+            quantity: held.quantity.get(),
+            expires_at_ms: held.expires_at_ms,
+        }
+    }
+}
+
+/// Holds every line's units for a while (all or nothing), as checkout's first step.
+#[utoipa::path(post, path = "/v1/carts/{id}/reservation", tag = "carts", request_body = HoldDto, params(("id" = String, Path)),
+    responses((status = 201, body = HoldAnswer), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Out of stock: nothing is held", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn reserve_cart(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let (_, cart) = own_cart(&state, &principal, &id).await?;
+    let hold = if body.is_empty() { HoldDto::default() } else { parse::<HoldDto>(&body)?.0 };
+    let ttl_s = hold.ttl_s.unwrap_or(HOLD_S_DEFAULT);
+    if ttl_s == 0 || ttl_s > HOLD_S_MAX {
+        return Err(invalid("hold_ttl_invalid", format!("ttl_s must be 1 to {HOLD_S_MAX}")));
+    }
+    if cart.lines.is_empty() {
+        return Err(invalid("cart_empty", "an empty cart holds nothing"));
+    }
+    let lines: Vec<CartLine> = cart.lines.clone();
+    match state.catalog.reserve_cart(&principal.tenant, &id, &lines, ttl_s * 1000).await {
+        Ok(held) => Ok(reply(
+            StatusCode::CREATED,
+            &HoldAnswer { cart: id, lines: held.into_iter().map(HeldLine::from).collect() },
+        )),
+        Err(ReserveFailure::OutOfStock { asin, available }) => Err(Problem::new(
+            StatusCode::CONFLICT,
+            "out_of_stock",
+            "Out of stock",
+            format!("{asin}: only {available} available; nothing is held"),
+        )),
+        Err(ReserveFailure::NoOffer { asin }) => Err(Problem::new(
+            StatusCode::CONFLICT,
+            "no_offer",
+            "Conflict",
+            format!("{asin} has no offer to buy from; nothing is held"),
+        )),
+        Err(ReserveFailure::Refused { rejection, .. }) => {
+            Err(super::super::problem::rejection(&rejection))
+        }
+        Err(ReserveFailure::Engine(error)) => Err(error.into()),
+    }
+}
+
+/// Gives back what the cart holds.
+#[utoipa::path(delete, path = "/v1/carts/{id}/reservation", tag = "carts", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn release_cart(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    let (_, cart) = own_cart(&state, &principal, &id).await?;
+    state.catalog.release_cart(&principal.tenant, &id, &cart.lines).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
