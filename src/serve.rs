@@ -8,11 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use axum::response::IntoResponse;
 use bazaar_actors::catalog::Catalog;
 use bazaar_engine::{Engine, EngineConfig, EngineParts, NodeId, SystemClock};
 use bazaar_gateway::auth::Credentials;
 use bazaar_gateway::rate_limit::RateLimits;
-use bazaar_gateway::{AppState, OpsState, Readiness};
+use bazaar_gateway::{AppState, OpsState, Problem, Readiness};
 use bazaar_persistence::SledJournal;
 
 use crate::ServeArgs;
@@ -66,6 +67,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         if let Some(path) = new_tokens {
             println!("first start: one bearer token per role written to {} (mode 0600)", path.display());
         }
+        bazaar_actors::register(&engine);
+        engine.register::<bazaar_gateway::idempotency::IdempotencyKey>();
         let catalog = Catalog::new(engine.clone(), Some(args.data_dir.join("search")));
         let rebuilt = {
             let catalog = catalog.clone();
@@ -141,59 +144,36 @@ async fn wait_for(mut stop: tokio::sync::watch::Receiver<bool>) {
     let _ = stop.wait_for(|stop| *stop).await;
 }
 
-/// Serves `early` (health and readiness) until the full app arrives, then the full app, on
-/// the same listener, until `stop`.
+/// Serves health and readiness at once and the whole API once it arrives (until then an API
+/// request is answered 503 not_ready), on one listener, until `stop`.
 async fn serve_http(
     listener: tokio::net::TcpListener,
     early: axum::Router,
     app: tokio::sync::oneshot::Receiver<axum::Router>,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    let listener = Arc::new(listener);
-    let (switch_tx, switch_rx) = tokio::sync::watch::channel(false);
-    let early_stop = {
-        let mut stop = stop.clone();
-        let mut switch_rx = switch_rx;
+    let full: Arc<std::sync::OnceLock<axum::Router>> = Arc::default();
+    {
+        let full = full.clone();
+        tokio::spawn(async move {
+            if let Ok(app) = app.await {
+                let _ = full.set(app);
+            }
+        });
+    }
+    let rest = tower::service_fn(move |request: axum::extract::Request| {
+        let app = full.get().cloned();
         async move {
-            tokio::select! {
-                _ = stop.wait_for(|s| *s) => {}
-                _ = switch_rx.wait_for(|s| *s) => {}
-            }
+            use tower::ServiceExt;
+            Ok::<_, std::convert::Infallible>(match app {
+                Some(app) => app.oneshot(request).await.into_response(),
+                None => Problem::not_ready("recovering").into_response(),
+            })
         }
-    };
-    let early_server =
-        axum::serve(SharedListener(listener.clone()), early).with_graceful_shutdown(early_stop);
-    let early_task = tokio::spawn(early_server.into_future());
-    let Ok(app) = app.await else {
-        return early_task.await.map_err(std::io::Error::other)?;
-    };
-    let _ = switch_tx.send(true);
-    early_task.await.map_err(std::io::Error::other)??;
-    axum::serve(SharedListener(listener), app).with_graceful_shutdown(wait_for(stop)).await
-}
-
-/// One listener served by the early router, then by the full one.
-struct SharedListener(Arc<tokio::net::TcpListener>);
-
-impl axum::serve::Listener for SharedListener {
-    type Io = tokio::net::TcpStream;
-    type Addr = std::net::SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            match self.0.accept().await {
-                Ok(accepted) => return accepted,
-                Err(error) => {
-                    tracing::warn!(error = %error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.0.local_addr()
-    }
+    });
+    let router = early.fallback_service(rest);
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(wait_for(stop)).await
 }
 
 /// Forgets idle rate-limit keys every minute, so the limiter's memory stays bounded.

@@ -31,11 +31,27 @@ pub const SHIPMENT: Kind = Kind::new(9, "shipment");
 pub const RETURN: Kind = Kind::new(10, "return");
 /// A promotion: its definition (as pricing reads it) and its redemption counters.
 pub const PROMOTION: Kind = Kind::new(11, "promotion");
+/// An `Idempotency-Key` of a tenant's principal: the request's fingerprint and its answer
+/// (the entity lives in the gateway; its code is registered here, with every other).
+pub const IDEMPOTENCY: Kind = Kind::new(12, "idempotency");
+/// A principal's audit trail: who changed what, when, from where.
+pub const AUDIT: Kind = Kind::new(13, "audit");
 
 /// Every kind of the domain, in code order.
-pub const ALL: [Kind; 11] = [
-    PRODUCT, INVENTORY, CART, ORDER, CHECKOUT, SELLER, CUSTOMER, PAYMENT, SHIPMENT, RETURN,
+pub const ALL: [Kind; 13] = [
+    PRODUCT,
+    INVENTORY,
+    CART,
+    ORDER,
+    CHECKOUT,
+    SELLER,
+    CUSTOMER,
+    PAYMENT,
+    SHIPMENT,
+    RETURN,
     PROMOTION,
+    IDEMPOTENCY,
+    AUDIT,
 ];
 
 /// The highest code the domain may use; the engine's test kinds live above it.
@@ -82,6 +98,8 @@ mod tests {
                 (9, "shipment"),
                 (10, "return"),
                 (11, "promotion"),
+                (12, "idempotency"),
+                (13, "audit"),
             ]
         );
     }

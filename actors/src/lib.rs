@@ -22,6 +22,7 @@
 //!
 //! [`Entity`]: bazaar_engine::Entity
 
+pub mod audit;
 pub mod cart;
 pub mod catalog;
 pub mod ids;
@@ -40,6 +41,17 @@ pub mod seller;
 mod testing;
 
 pub use cart::CustomerId;
+
+/// Registers every aggregate of the domain with `engine`, so that a kind code used twice
+/// fails at start, not in the middle of a request.
+pub fn register(engine: &bazaar_engine::Engine) {
+    engine.register::<product::Product>();
+    engine.register::<inventory::Inventory>();
+    engine.register::<cart::Cart>();
+    engine.register::<seller::Seller>();
+    engine.register::<promotion::Promotion>();
+    engine.register::<audit::AuditTrail>();
+}
 pub use ids::{Asin, IdError, LocationCode, ReservationId, SellerId, Sku};
 pub use money::{Currency, Money, MoneyError};
 pub use pricing::CountryCode;

@@ -234,6 +234,10 @@ where
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Principal, Problem> {
+        // Authenticated (and counted) once already by a middleware.
+        if let Some(principal) = parts.extensions.get::<Principal>() {
+            return Ok(principal.clone());
+        }
         let unauthorized = |detail: &str| {
             Problem::new(
                 StatusCode::UNAUTHORIZED,

@@ -12,17 +12,22 @@
 //! changes.
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bazaar_engine::{Ctx, Decision, Engine, Entity, Kind};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::auth::Principal;
-use crate::limits::{IDEMPOTENCY_KEY_BYTES_MAX, IDEMPOTENT_BODY_BYTES_MAX};
+use crate::limits::{
+    BODY_BYTES_MAX, IDEMPOTENCY_KEY_BYTES_MAX, IDEMPOTENT_BODY_BYTES_MAX, REQUEST_TIMEOUT_MS,
+};
 use crate::problem::Problem;
+use crate::state::AppState;
 
-pub const KIND: Kind = Kind::new(11, "idempotency");
+pub const KIND: Kind = bazaar_actors::kinds::IDEMPOTENCY;
 pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
@@ -261,6 +266,42 @@ where
         tracing::warn!(error = %error, "idempotency answer not stored");
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Middleware: every POST, PUT, PATCH or DELETE that carries an `Idempotency-Key` runs at
+/// most once per key (see [`once`]); other requests pass straight through. The caller is
+/// authenticated here (and handed on in the request's extensions), since keys are scoped by
+/// tenant and principal.
+pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let mutating =
+        matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE);
+    let key = match key_of(request.headers()) {
+        Ok(Some(key)) if mutating => key,
+        Ok(_) => return next.run(request).await,
+        Err(problem) => return problem.into_response(),
+    };
+    let (mut parts, body) = request.into_parts();
+    let principal = match Principal::from_request_parts(&mut parts, &state).await {
+        Ok(principal) => principal,
+        Err(problem) => return problem.into_response(),
+    };
+    let Ok(bytes) = axum::body::to_bytes(body, BODY_BYTES_MAX).await else {
+        return Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "Body too large",
+            format!("a body is at most {BODY_BYTES_MAX} bytes"),
+        )
+        .into_response();
+    };
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path().to_string(), |pq| pq.as_str().to_string());
+    let print = fingerprint(parts.method.as_str(), &target, &bytes);
+    parts.extensions.insert(principal.clone());
+    let request = Request::from_parts(parts, Body::from(bytes));
+    once(&state.engine, &principal, Some(key), print, REQUEST_TIMEOUT_MS, next.run(request)).await
 }
 
 fn replay(answer: StoredAnswer) -> Response {

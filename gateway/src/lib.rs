@@ -6,6 +6,7 @@
 //! Architecture invariant: no business rule lives here; a handler checks the shape of a
 //! request and who sends it, asks, and maps the answer.
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod dto;
@@ -75,6 +76,8 @@ pub fn app(state: AppState) -> Router {
     let ops = ops::router(state.ops.clone());
     let router = api
         .route("/openapi.json", get(move || async move { axum::Json(openapi.as_ref().clone()) }))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), audit::layer))
         .with_state(state)
         .merge(ops);
     stack::layered(router)

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use bazaar_actors::SellerId;
+use bazaar_actors::audit::{AuditCommand, AuditTrail};
 use bazaar_actors::catalog::keys;
 use bazaar_actors::seller::{Seller, SellerCommand, Standing};
 use serde::Deserialize;
@@ -19,7 +20,72 @@ use crate::problem::{Problem, not_found};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(put_standing)).routes(routes!(put_score))
+    OpenApiRouter::new()
+        .routes(routes!(put_standing))
+        .routes(routes!(put_score))
+        .routes(routes!(get_audit))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditParams {
+    /// Newest first, at most 200 (default 50).
+    limit: Option<u32>,
+}
+
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct AuditAnswer {
+    /// Every record ever made for the principal.
+    pub total: u64,
+    pub records: Vec<AuditRecordDto>,
+}
+
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct AuditRecordDto {
+    pub at_ms: u64,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub request_id: String,
+    pub remote: String,
+}
+
+/// A principal's most recent audited requests (operators).
+#[utoipa::path(get, path = "/admin/audit/{role}/{principal}", tag = "admin",
+    params(("role" = String, Path, description = "seller, support or operator"), ("principal" = String, Path), AuditParams),
+    responses((status = 200, body = AuditAnswer), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn get_audit(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((role, who)): Path<(String, String)>,
+    axum::extract::Query(params): axum::extract::Query<AuditParams>,
+) -> Result<Json<AuditAnswer>, Problem> {
+    principal.require(Role::Operator)?;
+    let role = Role::ALL
+        .into_iter()
+        .find(|r| r.as_str() == role)
+        .ok_or_else(|| not_found("audit trail"))?;
+    if who.is_empty() || who.len() > 64 || who.contains('/') {
+        return Err(not_found("audit trail"));
+    }
+    let limit = params.limit.unwrap_or(50).min(bazaar_actors::audit::AUDIT_RECENT_MAX as u32);
+    let key = crate::audit::trail_key(&principal.tenant, role, &who);
+    let reply = answer(state.engine.ask::<AuditTrail>(&key, AuditCommand::Recent { limit }).await)?;
+    let records = reply
+        .records
+        .into_iter()
+        .map(|r| AuditRecordDto {
+            at_ms: r.at_ms,
+            method: r.method,
+            path: r.path,
+            status: r.status,
+            request_id: r.request_id,
+            remote: r.remote,
+        })
+        .collect();
+    Ok(Json(AuditAnswer { total: reply.total, records }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -4,8 +4,8 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use bazaar_actors::cart::{
     Cart, CartCommand, CartLine, CartOwner, CartReply, CartView, CurrentFacts, LineFlag,
     OfferChoice, PricedCartView, ProductFacts, priced_view,
@@ -22,9 +22,7 @@ use utoipa_axum::routes;
 use super::answer;
 use crate::auth::{Principal, Role};
 use crate::dto::{self, MoneyDto};
-use crate::idempotency::{self, fingerprint};
 use crate::json::{Body, reply};
-use crate::limits::REQUEST_TIMEOUT_MS;
 use crate::problem::{Problem, bad_request, invalid, not_found};
 use crate::state::AppState;
 
@@ -87,37 +85,21 @@ pub struct CartCreated {
     pub id: String,
 }
 
-/// Creates an empty cart for the calling customer. Send an `Idempotency-Key` to retry safely.
+/// Creates an empty cart for the calling customer.
 #[utoipa::path(post, path = "/v1/carts", tag = "carts", request_body = NewCart,
     responses((status = 201, body = CartCreated), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn create_cart(
     State(state): State<AppState>,
     principal: Principal,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let key = match idempotency::key_of(&headers) {
-        Ok(key) => key,
-        Err(problem) => return problem.into_response(),
-    };
-    let print = fingerprint(Method::POST.as_str(), "/v1/carts", &body);
-    idempotency::once(&state.engine, &principal, key, print, REQUEST_TIMEOUT_MS, async {
-        let created = async {
-            let customer = customer_of(&principal)?;
-            let Body(new) = parse::<NewCart>(&body)?;
-            let currency = dto::currency(&new.currency)?;
-            let id = format!("c-{}", &crate::auth::new_token()[4..36]);
-            let command = CartCommand::Create { owner: CartOwner::Customer(customer), currency };
-            answer(state.engine.ask::<Cart>(&keys::cart(&principal.tenant, &id), command).await)?;
-            Ok::<_, Problem>(CartCreated { id })
-        };
-        match created.await {
-            Ok(created) => reply(StatusCode::CREATED, &created),
-            Err(problem) => problem.into_response(),
-        }
-    })
-    .await
+    Body(new): Body<NewCart>,
+) -> Result<Response, Problem> {
+    let customer = customer_of(&principal)?;
+    let currency = dto::currency(&new.currency)?;
+    let id = format!("c-{}", &crate::auth::new_token()[4..36]);
+    let command = CartCommand::Create { owner: CartOwner::Customer(customer), currency };
+    answer(state.engine.ask::<Cart>(&keys::cart(&principal.tenant, &id), command).await)?;
+    Ok(reply(StatusCode::CREATED, &CartCreated { id }))
 }
 
 /// Parses a JSON body already read as bytes, with the same problems as [`Body`].
@@ -423,7 +405,6 @@ async fn write(
 }
 
 /// Adds units of a product to the cart (to an existing line of the same offer, if any).
-/// Send an `Idempotency-Key` to retry safely.
 #[utoipa::path(post, path = "/v1/carts/{id}/items", tag = "carts", request_body = NewItem, params(("id" = String, Path)),
     responses((status = 200, body = CartWritten), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")),
@@ -432,31 +413,17 @@ async fn add_item(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let key = match idempotency::key_of(&headers) {
-        Ok(key) => key,
-        Err(problem) => return problem.into_response(),
-    };
-    let print = fingerprint("POST", &format!("/v1/carts/{id}/items"), &body);
-    idempotency::once(&state.engine, &principal, key, print, REQUEST_TIMEOUT_MS, async {
-        let added = async {
-            let (key, _) = own_cart(&state, &principal, &id).await?;
-            let Body(item) = parse::<NewItem>(&body)?;
-            let (asin, offer, quantity) =
-                line_of(&item.asin, item.seller.as_deref(), item.quantity)?;
-            let (seen_unit_price, seen_available) = seen(&state, &principal, &asin, &offer)?;
-            write(
-                &state,
-                &key,
-                &id,
-                CartCommand::AddLine { asin, offer, quantity, seen_unit_price, seen_available },
-            )
-            .await
-        };
-        added.await.into_response()
-    })
+    Body(item): Body<NewItem>,
+) -> Result<Json<CartWritten>, Problem> {
+    let (key, _) = own_cart(&state, &principal, &id).await?;
+    let (asin, offer, quantity) = line_of(&item.asin, item.seller.as_deref(), item.quantity)?;
+    let (seen_unit_price, seen_available) = seen(&state, &principal, &asin, &offer)?;
+    write(
+        &state,
+        &key,
+        &id,
+        CartCommand::AddLine { asin, offer, quantity, seen_unit_price, seen_available },
+    )
     .await
 }
 
