@@ -36,12 +36,14 @@ pub use state::AppState;
 #[openapi(
     info(title = "Bazaar", description = "An actor-based, sharded, in-memory marketplace engine"),
     modifiers(&BearerAuth),
+    paths(ops::healthz, ops::readyz, ops::metrics, openapi_json),
     components(schemas(Problem)),
     tags(
         (name = "catalog", description = "Products and search, for every principal of a tenant"),
         (name = "carts", description = "A customer's carts, priced and held"),
         (name = "seller", description = "A seller's profile, offers and inventory"),
         (name = "admin", description = "Operators"),
+        (name = "ops", description = "Health, readiness, metrics and this document"),
     )
 )]
 struct ApiDoc;
@@ -55,6 +57,14 @@ impl utoipa::Modify for BearerAuth {
         let scheme = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build();
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
     }
+}
+
+/// This document: the API's contract, generated from the handlers.
+#[utoipa::path(get, path = "/openapi.json", tag = "ops", responses((status = 200, description = "OpenAPI 3.1 document")))]
+async fn openapi_json(
+    axum::Extension(spec): axum::Extension<Arc<utoipa::openapi::OpenApi>>,
+) -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(spec.as_ref().clone())
 }
 
 /// The API's routes and their OpenAPI document.
@@ -75,7 +85,7 @@ pub fn app(state: AppState) -> Router {
     let openapi = Arc::new(openapi);
     let ops = ops::router(state.ops.clone());
     let router = api
-        .route("/openapi.json", get(move || async move { axum::Json(openapi.as_ref().clone()) }))
+        .route("/openapi.json", get(openapi_json).layer(axum::Extension(openapi)))
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer))
         .layer(axum::middleware::from_fn_with_state(state.clone(), audit::layer))
         .with_state(state)

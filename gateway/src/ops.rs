@@ -44,11 +44,16 @@ pub fn router(state: OpsState) -> Router {
         .with_state(state)
 }
 
-async fn healthz() -> &'static str {
+/// Liveness: the process serves HTTP.
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, description = "ok", body = String)))]
+pub(crate) async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn readyz(State(state): State<OpsState>) -> Response {
+/// Readiness: recovery is done and shutdown has not begun.
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses((status = 200, description = "ready", body = String), (status = 503, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn readyz(State(state): State<OpsState>) -> Response {
     if state.readiness.is_ready() {
         "ready\n".into_response()
     } else {
@@ -56,7 +61,9 @@ async fn readyz(State(state): State<OpsState>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<OpsState>) -> Response {
+/// Metrics in the Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text", body = String, content_type = "text/plain")))]
+pub(crate) async fn metrics(State(state): State<OpsState>) -> Response {
     let mut response = state.metrics.render().into_response();
     response
         .headers_mut()
