@@ -44,9 +44,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let ops = OpsState { readiness: readiness.clone(), metrics };
         // Health answers while recovery runs; the API and readiness only after.
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let (app_tx, app_rx) = tokio::sync::oneshot::channel::<axum::Router>();
+        let full_app: Arc<std::sync::OnceLock<axum::Router>> = Arc::default();
         let early = bazaar_gateway::ops::router(ops.clone());
-        let server = tokio::spawn(serve_http(listener, early, app_rx, stop_rx));
+        let server = tokio::spawn(serve_http(listener, early, full_app.clone(), stop_rx));
         println!("bazaar node {} listening on http://{address}", node.id);
 
         let journal_path = args.data_dir.join("journal");
@@ -85,7 +85,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             pricing: Arc::new(file.pricing.clone()),
             ops,
         };
-        let _ = app_tx.send(bazaar_gateway::app(state));
+        // In place before anyone hears "ready": no request after it meets "not ready".
+        let _ = full_app.set(bazaar_gateway::app(state));
         readiness.set(true);
         tracing::info!(node = node.id, data_dir = %args.data_dir.display(), "recovered; ready");
         println!("bazaar node {} ready", node.id);
@@ -144,23 +145,14 @@ async fn wait_for(mut stop: tokio::sync::watch::Receiver<bool>) {
     let _ = stop.wait_for(|stop| *stop).await;
 }
 
-/// Serves health and readiness at once and the whole API once it arrives (until then an API
-/// request is answered 503 not_ready), on one listener, until `stop`.
+/// Serves health and readiness at once and the whole API once `full` is set (until then an
+/// API request is answered 503 not_ready), on one listener, until `stop`.
 async fn serve_http(
     listener: tokio::net::TcpListener,
     early: axum::Router,
-    app: tokio::sync::oneshot::Receiver<axum::Router>,
+    full: Arc<std::sync::OnceLock<axum::Router>>,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    let full: Arc<std::sync::OnceLock<axum::Router>> = Arc::default();
-    {
-        let full = full.clone();
-        tokio::spawn(async move {
-            if let Ok(app) = app.await {
-                let _ = full.set(app);
-            }
-        });
-    }
     let rest = tower::service_fn(move |request: axum::extract::Request| {
         let app = full.get().cloned();
         async move {

@@ -190,22 +190,30 @@ pub struct OfferDto {
     pub condition: ConditionDto,
     pub fulfilment: FulfilmentDto,
     pub handling_days: u16,
-    /// Units available until an inventory feed says otherwise.
-    #[serde(default)]
-    pub available: u32,
+    /// Units available until an inventory feed says otherwise; absent means "what the
+    /// seller's inventory of this SKU holds" (so a price change keeps the stock).
+    pub available: Option<u32>,
+}
+
+/// Offer terms from a request, and whether it left `available` to inventory.
+pub struct RequestedTerms {
+    pub terms: OfferTerms,
+    pub available_unset: bool,
 }
 
 impl OfferDto {
-    pub fn into_terms(self) -> Result<OfferTerms, Problem> {
-        Ok(OfferTerms {
+    pub fn into_terms(self) -> Result<RequestedTerms, Problem> {
+        let available_unset = self.available.is_none();
+        let terms = OfferTerms {
             sku: id(bazaar_actors::Sku::parse(&self.sku))?,
             price: self.price.into_money()?,
             shipping: self.shipping.into_money()?,
             condition: self.condition.into(),
             fulfilment: self.fulfilment.into(),
             handling_days: self.handling_days,
-            available: self.available,
-        })
+            available: self.available.unwrap_or(0),
+        };
+        Ok(RequestedTerms { terms, available_unset })
     }
 }
 

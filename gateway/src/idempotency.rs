@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::Principal;
 use crate::limits::{
-    BODY_BYTES_MAX, IDEMPOTENCY_KEY_BYTES_MAX, IDEMPOTENT_BODY_BYTES_MAX, REQUEST_TIMEOUT_MS,
+    FEED_BODY_BYTES_MAX, IDEMPOTENCY_KEY_BYTES_MAX, IDEMPOTENT_BODY_BYTES_MAX, REQUEST_TIMEOUT_MS,
 };
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -285,12 +285,15 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         Ok(principal) => principal,
         Err(problem) => return problem.into_response(),
     };
-    let Ok(bytes) = axum::body::to_bytes(body, BODY_BYTES_MAX).await else {
+    // The largest body any route takes (an inventory feed); each route's own limit still
+    // applies when the handler reads it.
+    let Ok(bytes) = axum::body::to_bytes(body, FEED_BODY_BYTES_MAX).await else {
+        let detail = format!("a body is at most {FEED_BODY_BYTES_MAX} bytes");
         return Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "body_too_large",
             "Body too large",
-            format!("a body is at most {BODY_BYTES_MAX} bytes"),
+            detail,
         )
         .into_response();
     };

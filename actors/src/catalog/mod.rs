@@ -134,6 +134,13 @@ impl Catalog {
         locations
     }
 
+    /// Units of a seller's SKU available over all its locations, if any inventory exists.
+    pub fn stock_total(&self, tenant: &str, seller: &SellerId, sku: &Sku) -> Option<u32> {
+        let key = (Tenant::from(tenant), seller.clone(), sku.clone());
+        let total: u64 = self.shared.stock.get(&key)?.values().map(|&n| u64::from(n)).sum();
+        Some(total.min(u64::from(crate::limits::QUANTITY_MAX)) as u32)
+    }
+
     /// The engine the catalog reads from.
     pub fn engine(&self) -> &Engine {
         &self.shared.engine

@@ -32,7 +32,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(put_product))
         .routes(routes!(put_offer, get_offer, delete_offer))
         .routes(routes!(put_inventory, get_inventory))
-        .routes(routes!(inventory_feed))
+        .merge(
+            // A feed may be larger than any other body.
+            OpenApiRouter::new()
+                .routes(routes!(inventory_feed))
+                .layer(axum::extract::DefaultBodyLimit::max(FEED_BODY_BYTES_MAX)),
+        )
 }
 
 /// The seller behind a principal, if it is a seller.
@@ -156,7 +161,13 @@ async fn put_offer(
 ) -> Result<Json<OfferWritten>, Problem> {
     let seller = seller_of(&principal)?;
     let asin = Asin::parse(&asin).map_err(|_| not_found("product"))?;
-    let terms = offer.into_terms()?;
+    let mut terms = offer.into_terms()?;
+    if terms.available_unset {
+        // Stock comes from inventory: a price change keeps the units the seller has.
+        terms.terms.available =
+            state.catalog.stock_total(&principal.tenant, &seller, &terms.terms.sku).unwrap_or(0);
+    }
+    let terms = terms.terms;
     let score = state
         .catalog
         .seller(&principal.tenant, &seller)
@@ -379,17 +390,14 @@ const FEED_CONCURRENCY_MAX: usize = 64;
 async fn inventory_feed(
     State(state): State<AppState>,
     principal: Principal,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, Problem> {
     seller_of(&principal)?;
-    if body.len() > FEED_BODY_BYTES_MAX {
-        return Err(Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            "Body too large",
-            format!("a feed is at most {FEED_BODY_BYTES_MAX} bytes"),
-        ));
-    }
+    let body = body.map_err(|rejection| {
+        let detail =
+            format!("a feed is at most {FEED_BODY_BYTES_MAX} bytes: {}", rejection.body_text());
+        Problem::new(rejection.status(), "body_too_large", "Body too large", detail)
+    })?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| bad_request("malformed_ndjson", "the feed is not UTF-8"))?;
     let lines: Vec<(usize, &str)> = text
