@@ -420,3 +420,91 @@ async fn customers_only_touch_their_own_carts_and_keys_replay() {
     assert_eq!(mine["lines"][0]["quantity"], 3, "1 + 2, added once: {mine}");
     assert!(server.terminate().success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_cart_merges_into_the_customers_cart_after_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = tokens(dir.path());
+    let client = Client::new();
+    let server = Server::start(dir.path());
+    let listing =
+        |asin| Listing { asin, price: 700, shipping: 0, stock: 20, tax_class: "standard" };
+    list(&server, &client, &tokens.seller, listing("B0000000GG")).await;
+    list(&server, &client, &tokens.seller, listing("B0000000HH")).await;
+
+    // A visitor without an account: no bearer token, the tenant by header.
+    let created = client
+        .post(server.url("/v1/guest/carts"))
+        .header("x-tenant", "default")
+        .json(&json!({"currency": "EUR"}));
+    let created: Value = created.send().await.unwrap().json().await.unwrap();
+    let (guest_cart, guest_token) = (
+        created["id"].as_str().unwrap().to_string(),
+        created["guest_token"].as_str().unwrap().to_string(),
+    );
+    let guest = |request: reqwest::RequestBuilder| {
+        request.header("x-tenant", "default").header("x-guest-token", &guest_token)
+    };
+    for (asin, quantity) in [("B0000000GG", 2), ("B0000000HH", 1)] {
+        let add = guest(client.post(server.url(&format!("/v1/guest/carts/{guest_cart}/items"))))
+            .json(&json!({"asin": asin, "quantity": quantity}));
+        assert_eq!(add.send().await.unwrap().status(), 200);
+    }
+    let wrong = client
+        .get(server.url(&format!("/v1/guest/carts/{guest_cart}")))
+        .header("x-tenant", "default")
+        .header("x-guest-token", "not-the-token-0123456789");
+    assert_eq!(wrong.send().await.unwrap().status(), 404, "another token does not open the cart");
+    let unknown_tenant = client
+        .post(server.url("/v1/guest/carts"))
+        .header("x-tenant", "nope")
+        .json(&json!({"currency": "EUR"}));
+    assert_eq!(unknown_tenant.send().await.unwrap().status(), 401);
+
+    // After sign-in the visitor's lines join the customer's cart, quantities adding up.
+    let customer_cart = new_cart(&server, &client, &tokens.customer, &[("B0000000GG", 1)]).await;
+    let merge = json!({"from": guest_cart, "guest_token": guest_token});
+    let (status, body) = send(
+        &client,
+        reqwest::Method::POST,
+        server.url(&format!("/v1/carts/{customer_cart}/merge")),
+        &tokens.customer,
+        Some(merge),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, merged) = send(
+        &client,
+        reqwest::Method::GET,
+        server.url(&format!("/v1/carts/{customer_cart}")),
+        &tokens.customer,
+        None,
+    )
+    .await;
+    let quantities: Vec<(String, u64)> = merged["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| {
+            (line["asin"].as_str().unwrap().to_string(), line["quantity"].as_u64().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        quantities,
+        vec![("B0000000GG".to_string(), 3), ("B0000000HH".to_string(), 1)],
+        "{merged}"
+    );
+    let emptied: Value = guest(client.get(server.url(&format!("/v1/guest/carts/{guest_cart}"))))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        emptied["lines"].as_array().map(Vec::len),
+        Some(0),
+        "the guest cart is emptied: {emptied}"
+    );
+    assert!(server.terminate().success());
+}

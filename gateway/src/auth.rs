@@ -170,6 +170,11 @@ impl Credentials {
         Ok(Credentials { by_hash })
     }
 
+    /// Whether some credential belongs to `tenant` (guests name their tenant themselves).
+    pub fn knows_tenant(&self, tenant: &str) -> bool {
+        self.by_hash.values().any(|principal| &*principal.tenant == tenant)
+    }
+
     /// The principal a bearer token stands for.
     pub fn authenticate(&self, token: &str) -> Option<&Principal> {
         self.by_hash.get(&hash(token))

@@ -275,8 +275,11 @@ where
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let mutating =
         matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE);
+    // Keys are scoped by principal: a request without a bearer token (a guest's) is not
+    // deduplicated, and its route decides whether it may run at all.
+    let authenticated = request.headers().contains_key(axum::http::header::AUTHORIZATION);
     let key = match key_of(request.headers()) {
-        Ok(Some(key)) if mutating => key,
+        Ok(Some(key)) if mutating && authenticated => key,
         Ok(_) => return next.run(request).await,
         Err(problem) => return problem.into_response(),
     };

@@ -72,6 +72,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::catalog::router())
         .merge(routes::carts::router())
+        .merge(routes::carts::guest_router())
         .merge(routes::seller::router())
         .merge(routes::admin::router())
         .merge(routes::promotions::admin_router())

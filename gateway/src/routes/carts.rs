@@ -1,14 +1,16 @@
 //! Shopping carts: a customer's own (another's answers 404), priced on every read with the
 //! current offers, promotions and VAT, and held (reserved) before checkout.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use bazaar_actors::cart::{
-    Cart, CartCommand, CartLine, CartOwner, CartReply, CartView, CurrentFacts, LineFlag,
-    OfferChoice, PricedCartView, ProductFacts, priced_view,
+    Cart, CartCommand, CartLine, CartOwner, CartReply, CartView, CurrentFacts, GuestToken,
+    LineFlag, OfferChoice, PricedCartView, ProductFacts, priced_view,
 };
 use bazaar_actors::catalog::{Held, ReserveFailure, keys};
 use bazaar_actors::pricing::{Declined, PricingContext};
@@ -45,8 +47,36 @@ fn customer_of(principal: &Principal) -> Result<CustomerId, Problem> {
     dto::id(CustomerId::parse(&principal.id))
 }
 
+/// Who may use a cart, as the request proves it: a customer (bearer token) or a guest (the
+/// cart's guest token).
+pub(crate) struct Holder {
+    tenant: Arc<str>,
+    owner: CartOwner,
+}
+
+impl Holder {
+    fn customer(principal: &Principal) -> Result<Holder, Problem> {
+        Ok(Holder {
+            tenant: principal.tenant.clone(),
+            owner: CartOwner::Customer(customer_of(principal)?),
+        })
+    }
+}
+
+/// The cart, if `holder` owns it; anyone else's (or none) is not found.
+async fn held_cart(
+    state: &AppState,
+    holder: &Holder,
+    id: &str,
+) -> Result<(String, CartView), Problem> {
+    let key = cart_key(&holder.tenant, id)?;
+    let reply: CartReply = answer(state.engine.ask::<Cart>(&key, CartCommand::Get).await)
+        .map_err(|_| not_found("cart"))?;
+    if reply.cart.owner == holder.owner { Ok((key, reply.cart)) } else { Err(not_found("cart")) }
+}
+
 /// A cart id is `c-` and 1 to 62 lowercase letters or digits; anything else is not found.
-fn cart_key(principal: &Principal, id: &str) -> Result<String, Problem> {
+fn cart_key(tenant: &str, id: &str) -> Result<String, Problem> {
     let valid = id.len() <= 64
         && id.strip_prefix("c-").is_some_and(|rest| {
             !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
@@ -54,7 +84,7 @@ fn cart_key(principal: &Principal, id: &str) -> Result<String, Problem> {
     if !valid {
         return Err(not_found("cart"));
     }
-    Ok(keys::cart(&principal.tenant, id))
+    Ok(keys::cart(tenant, id))
 }
 
 /// The cart, if it is the principal's own.
@@ -63,14 +93,7 @@ async fn own_cart(
     principal: &Principal,
     id: &str,
 ) -> Result<(String, CartView), Problem> {
-    let customer = customer_of(principal)?;
-    let key = cart_key(principal, id)?;
-    let reply: CartReply = answer(state.engine.ask::<Cart>(&key, CartCommand::Get).await)
-        .map_err(|_| not_found("cart"))?;
-    match &reply.cart.owner {
-        CartOwner::Customer(owner) if *owner == customer => Ok((key, reply.cart)),
-        _ => Err(not_found("cart")),
-    }
+    held_cart(state, &Holder::customer(principal)?, id).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -301,7 +324,17 @@ async fn get_cart(
     params: Result<Query<PriceParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<PricedCartDto>, Problem> {
     let Query(params) = params.map_err(|e| bad_request("invalid_query", e.body_text()))?;
-    let (_, cart) = own_cart(&state, &principal, &id).await?;
+    priced(&state, &Holder::customer(&principal)?, &id, params).await
+}
+
+/// A cart priced now for its holder.
+async fn priced(
+    state: &AppState,
+    holder: &Holder,
+    id: &str,
+    params: PriceParams,
+) -> Result<Json<PricedCartDto>, Problem> {
+    let (_, cart) = held_cart(state, holder, id).await?;
     let country = match &params.country {
         Some(code) => dto::id(CountryCode::parse(code))?,
         None => state.pricing.default_country,
@@ -315,11 +348,11 @@ async fn get_cart(
         .collect::<Result<Vec<_>, _>>()?;
     let mut facts = CurrentFacts::default();
     for line in &cart.lines {
-        if let Some(view) = state.catalog.product(&principal.tenant, &line.asin) {
+        if let Some(view) = state.catalog.product(&holder.tenant, &line.asin) {
             facts.products.insert(line.asin.clone(), ProductFacts::of(&view));
         }
     }
-    let promotions = state.catalog.promotions(&principal.tenant);
+    let promotions = state.catalog.promotions(&holder.tenant);
     let context = PricingContext {
         destination: country,
         promotions: &promotions,
@@ -329,7 +362,7 @@ async fn get_cart(
     };
     let view = priced_view(&cart, &facts, context)
         .map_err(|rejection| super::super::problem::rejection(&rejection))?;
-    Ok(Json(priced_dto(&id, &cart, country, view)))
+    Ok(Json(priced_dto(id, &cart, country, view)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -358,12 +391,11 @@ pub struct CartWritten {
 /// What the line's offer costs and whether it is available, as the shopper sees it now.
 fn seen(
     state: &AppState,
-    principal: &Principal,
+    tenant: &str,
     asin: &Asin,
     offer: &OfferChoice,
 ) -> Result<(Money, bool), Problem> {
-    let view =
-        state.catalog.product(&principal.tenant, asin).ok_or_else(|| not_found("product"))?;
+    let view = state.catalog.product(tenant, asin).ok_or_else(|| not_found("product"))?;
     let facts = ProductFacts::of(&view);
     let offer = match offer {
         OfferChoice::BuyBox => facts.buy_box.as_ref(),
@@ -415,13 +447,23 @@ async fn add_item(
     Path(id): Path<String>,
     Body(item): Body<NewItem>,
 ) -> Result<Json<CartWritten>, Problem> {
-    let (key, _) = own_cart(&state, &principal, &id).await?;
+    add(&state, &Holder::customer(&principal)?, &id, item).await
+}
+
+/// Adds a line to a cart of `holder`.
+async fn add(
+    state: &AppState,
+    holder: &Holder,
+    id: &str,
+    item: NewItem,
+) -> Result<Json<CartWritten>, Problem> {
+    let (key, _) = held_cart(state, holder, id).await?;
     let (asin, offer, quantity) = line_of(&item.asin, item.seller.as_deref(), item.quantity)?;
-    let (seen_unit_price, seen_available) = seen(&state, &principal, &asin, &offer)?;
+    let (seen_unit_price, seen_available) = seen(state, &holder.tenant, &asin, &offer)?;
     write(
-        &state,
+        state,
         &key,
-        &id,
+        id,
         CartCommand::AddLine { asin, offer, quantity, seen_unit_price, seen_available },
     )
     .await
@@ -440,7 +482,7 @@ async fn change_item(
 ) -> Result<Json<CartWritten>, Problem> {
     let (key, _) = own_cart(&state, &principal, &id).await?;
     let (asin, offer, quantity) = line_of(&asin, change.seller.as_deref(), change.quantity)?;
-    let (seen_unit_price, seen_available) = seen(&state, &principal, &asin, &offer)?;
+    let (seen_unit_price, seen_available) = seen(&state, &principal.tenant, &asin, &offer)?;
     write(
         &state,
         &key,
@@ -477,12 +519,14 @@ async fn remove_item(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MergeDto {
-    /// Another cart of the same customer, whose lines join this one (it is then emptied).
+    /// Another cart whose lines join this one (it is then emptied): one of the customer's
+    /// own, or a guest cart together with its `guest_token` (a visitor who signs in).
     pub from: String,
+    pub guest_token: Option<String>,
 }
 
-/// Merges another of the customer's carts into this one (quantities add up, capped at the
-/// line limit), then empties the other.
+/// Merges another cart into this one (quantities add up, capped at the line limit), then
+/// empties the other: one of the customer's own, or a guest cart with its token.
 #[utoipa::path(post, path = "/v1/carts/{id}/merge", tag = "carts", request_body = MergeDto, params(("id" = String, Path)),
     responses((status = 200, body = CartWritten), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -496,7 +540,14 @@ async fn merge_cart(
     if merge.from == id {
         return Err(invalid("merge_into_itself", "a cart cannot merge into itself"));
     }
-    let (from_key, from) = own_cart(&state, &principal, &merge.from).await?;
+    let from_holder = match &merge.guest_token {
+        None => Holder::customer(&principal)?,
+        Some(token) => Holder {
+            tenant: principal.tenant.clone(),
+            owner: CartOwner::Guest(GuestToken::parse(token).map_err(|_| not_found("cart"))?),
+        },
+    };
+    let (from_key, from) = held_cart(&state, &from_holder, &merge.from).await?;
     let written = write(&state, &key, &id, CartCommand::MergeFrom { lines: from.lines }).await?;
     answer(state.engine.ask::<Cart>(&from_key, CartCommand::Clear).await)?;
     Ok(written)
@@ -595,4 +646,106 @@ async fn release_cart(
     let (_, cart) = own_cart(&state, &principal, &id).await?;
     state.catalog.release_cart(&principal.tenant, &id, &cart.lines).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A visitor without an account: the tenant it shops in (`x-tenant`, a tenant the node knows)
+/// and, for an existing guest cart, the cart's token (`x-guest-token`).
+pub(crate) struct Guest {
+    tenant: Arc<str>,
+    token: Option<GuestToken>,
+}
+
+impl axum::extract::FromRequestParts<AppState> for Guest {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Guest, Problem> {
+        let header =
+            |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let tenant =
+            header("x-tenant").filter(|t| state.credentials.knows_tenant(t)).ok_or_else(|| {
+                Problem::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unknown_tenant",
+                    "Unauthenticated",
+                    "send x-tenant naming a tenant of this marketplace",
+                )
+            })?;
+        let tenant: Arc<str> = tenant.into();
+        state.limits.tenant(&tenant)?;
+        let token = header("x-guest-token")
+            .map(|t| GuestToken::parse(&t).map_err(|_| not_found("cart")))
+            .transpose()?;
+        Ok(Guest { tenant, token })
+    }
+}
+
+impl Guest {
+    fn holder(&self) -> Result<Holder, Problem> {
+        let token = self.token.clone().ok_or_else(|| not_found("cart"))?;
+        Ok(Holder { tenant: self.tenant.clone(), owner: CartOwner::Guest(token) })
+    }
+}
+
+pub fn guest_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_guest_cart))
+        .routes(routes!(get_guest_cart))
+        .routes(routes!(add_guest_item))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct GuestCartCreated {
+    pub id: String,
+    /// Proves the cart is the visitor's: send it as `x-guest-token`, and as `guest_token`
+    /// when merging the cart into a customer's after sign-in.
+    pub guest_token: String,
+}
+
+/// Creates a cart for a visitor without an account (no bearer token; `x-tenant` names the
+/// marketplace).
+#[utoipa::path(post, path = "/v1/guest/carts", tag = "carts", request_body = NewCart,
+    params(("x-tenant" = String, Header)),
+    responses((status = 201, body = GuestCartCreated), (status = 401, body = Problem, content_type = "application/problem+json")))]
+async fn create_guest_cart(
+    State(state): State<AppState>,
+    guest: Guest,
+    Body(new): Body<NewCart>,
+) -> Result<Response, Problem> {
+    let currency = dto::currency(&new.currency)?;
+    let token = GuestToken::parse(&crate::auth::new_token()[4..])
+        .map_err(|e| invalid(e.code(), e.to_string()))?;
+    let id = format!("c-{}", &crate::auth::new_token()[4..36]);
+    let command = CartCommand::Create { owner: CartOwner::Guest(token.clone()), currency };
+    answer(state.engine.ask::<Cart>(&keys::cart(&guest.tenant, &id), command).await)?;
+    Ok(reply(StatusCode::CREATED, &GuestCartCreated { id, guest_token: token.to_string() }))
+}
+
+/// A guest cart, priced now.
+#[utoipa::path(get, path = "/v1/guest/carts/{id}", tag = "carts",
+    params(("id" = String, Path), ("x-tenant" = String, Header), ("x-guest-token" = String, Header), PriceParams),
+    responses((status = 200, body = PricedCartDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn get_guest_cart(
+    State(state): State<AppState>,
+    guest: Guest,
+    Path(id): Path<String>,
+    params: Result<Query<PriceParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<PricedCartDto>, Problem> {
+    let Query(params) = params.map_err(|e| bad_request("invalid_query", e.body_text()))?;
+    priced(&state, &guest.holder()?, &id, params).await
+}
+
+/// Adds units of a product to a guest cart.
+#[utoipa::path(post, path = "/v1/guest/carts/{id}/items", tag = "carts", request_body = NewItem,
+    params(("id" = String, Path), ("x-tenant" = String, Header), ("x-guest-token" = String, Header)),
+    responses((status = 200, body = CartWritten), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn add_guest_item(
+    State(state): State<AppState>,
+    guest: Guest,
+    Path(id): Path<String>,
+    Body(item): Body<NewItem>,
+) -> Result<Json<CartWritten>, Problem> {
+    add(&state, &guest.holder()?, &id, item).await
 }
