@@ -4,67 +4,16 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::Command;
+use std::sync::Arc;
 
-use reqwest::{Client, StatusCode};
+use reqwest::Method;
 use serde_json::{Value, json};
-use support::Server;
+use support::{Auth, Body, Market, eventually};
 
-/// Tokens by role (and the second customer's), minted before the server starts.
-struct Tokens {
-    seller: String,
-    customer: String,
-    other_customer: String,
-    operator: String,
-}
-
-fn tokens(dir: &Path) -> Tokens {
-    // The first start writes the initial tokens; more are minted while no server runs.
-    let server = Server::start(dir);
-    assert!(server.terminate().success());
-    let other_customer = mint(dir, "customer", "customer-2");
-    let listing = std::fs::read_to_string(dir.join("initial-tokens.txt")).unwrap();
-    let of = |role: &str| {
-        listing.lines().find_map(|line| {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            (words.len() == 4 && words[1] == role).then(|| words[3].to_string())
-        })
-    };
-    Tokens {
-        seller: of("seller").unwrap(),
-        customer: of("customer").unwrap(),
-        other_customer,
-        operator: of("operator").unwrap(),
-    }
-}
-
-fn mint(dir: &Path, role: &str, principal: &str) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_bazaar"))
-        .args(["token", "add", "--role", role, "--principal", principal, "--data-dir"])
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap().trim().to_string()
-}
-
-async fn send(
-    client: &Client,
-    method: reqwest::Method,
-    url: String,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = client.request(method, url).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
+const SELLER: Auth<'static> = Auth::As("seller-1");
+const CUSTOMER: Auth<'static> = Auth::As("customer-1");
+const OTHER_CUSTOMER: Auth<'static> = Auth::As("customer-2");
+const OPERATOR: Auth<'static> = Auth::As("operator-1");
 
 /// A product offered by seller-1 at `price` (+ `shipping` a unit) with `stock` units at FRA1.
 struct Listing<'a> {
@@ -75,61 +24,38 @@ struct Listing<'a> {
     tax_class: &'a str,
 }
 
-async fn list(server: &Server, client: &Client, seller: &str, listing: Listing<'_>) {
-    let Listing { asin, price, shipping, stock, tax_class: class } = listing;
-    let (status, _) = send(
-        client,
-        reqwest::Method::PUT,
-        server.url("/v1/seller/profile"),
-        seller,
-        Some(json!({"name": "Acme"})),
-    )
-    .await;
-    assert_eq!(status, 200);
+/// A marketplace with the initial tokens and a second customer's, and `listings` listed.
+async fn market_with(listings: &[Listing<'_>]) -> Market {
+    let m = Market::open(&[("customer", "customer-2")]);
+    for listing in listings {
+        list(&m, listing).await;
+    }
+    m
+}
+
+/// Registers seller-1, creates the product, offers it, stocks it, and waits until the stock
+/// has reached the buy box.
+async fn list(m: &Market, listing: &Listing<'_>) {
+    let &Listing { asin, price, shipping, stock, tax_class: class } = listing;
+    m.write(200, Method::PUT, "/v1/seller/profile", SELLER, json!({"name": "Acme"})).await;
     let document = json!({"title": format!("Item {asin}"), "brand": "Acme", "category_path": ["Home"], "tax_class": class});
     let product = json!({"asin": asin, "currency": "EUR", "document": document});
-    let (status, body) = send(
-        client,
-        reqwest::Method::POST,
-        server.url("/v1/seller/products"),
-        seller,
-        Some(product),
-    )
-    .await;
-    assert!(status.is_success(), "{status} {body}");
+    let created = m.post(SELLER, "/v1/seller/products", product).await;
+    assert!((200..300).contains(&created.status), "{} {}", created.status, created.text);
     let sku = format!("SKU-{asin}");
     let offer = json!({"sku": sku, "price": {"minor": price, "currency": "EUR"}, "shipping": {"minor": shipping, "currency": "EUR"},
         "condition": "new", "fulfilment": "seller", "handling_days": 1});
-    let (status, body) = send(
-        client,
-        reqwest::Method::PUT,
-        server.url(&format!("/v1/seller/offers/{asin}")),
-        seller,
-        Some(offer),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    m.write(200, Method::PUT, &format!("/v1/seller/offers/{asin}"), SELLER, offer).await;
     let stock = json!({"quantity": stock, "feed_seq": 1});
-    let (status, body) = send(
-        client,
-        reqwest::Method::PUT,
-        server.url(&format!("/v1/seller/inventory/{sku}/FRA1")),
-        seller,
-        Some(stock),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    m.write(200, Method::PUT, &format!("/v1/seller/inventory/{sku}/FRA1"), SELLER, stock).await;
     // Stock reaches the offer (and so the buy box) through a flow: wait for it.
-    wait_until(|| async {
-        let (_, product) = send(
-            client,
-            reqwest::Method::GET,
-            server.url(&format!("/v1/products/{asin}")),
-            seller,
-            None,
-        )
-        .await;
-        product["buy_box"]["available"] == json!(stock_of(&product))
+    eventually(&format!("the stock of {asin} reaches its buy box"), async || {
+        let product = m.get(SELLER, &format!("/v1/products/{asin}")).await.json;
+        if product["buy_box"]["available"] == json!(stock_of(&product)) {
+            Ok(())
+        } else {
+            Err(product.to_string())
+        }
     })
     .await;
 }
@@ -138,152 +64,87 @@ fn stock_of(product: &Value) -> u64 {
     product["offers"][0]["available"].as_u64().unwrap_or(0)
 }
 
-async fn wait_until<F, Fut>(condition: F)
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !condition().await {
-        assert!(tokio::time::Instant::now() < deadline, "condition not met within 10 s");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
-
-async fn new_cart(
-    server: &Server,
-    client: &Client,
-    customer: &str,
-    items: &[(&str, u32)],
-) -> String {
-    let (status, body) = send(
-        client,
-        reqwest::Method::POST,
-        server.url("/v1/carts"),
-        customer,
-        Some(json!({"currency": "EUR"})),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    let id = body["id"].as_str().unwrap().to_string();
+/// A cart of `customer` in EUR with `items` (ASIN, quantity) added; answers its id.
+async fn new_cart(m: &Market, customer: Auth<'_>, items: &[(&str, u32)]) -> String {
+    let cart = m.write(201, Method::POST, "/v1/carts", customer, json!({"currency": "EUR"})).await;
+    let id = cart["id"].as_str().unwrap().to_string();
     for (asin, quantity) in items {
         let item = json!({"asin": asin, "quantity": quantity});
-        let (status, body) = send(
-            client,
-            reqwest::Method::POST,
-            server.url(&format!("/v1/carts/{id}/items")),
-            customer,
-            Some(item),
-        )
-        .await;
-        assert_eq!(status, 200, "{body}");
+        m.write(200, Method::POST, &format!("/v1/carts/{id}/items"), customer, item).await;
     }
     id
 }
 
-async fn stock(server: &Server, client: &Client, seller: &str, asin: &str) -> Value {
-    let (status, body) = send(
-        client,
-        reqwest::Method::GET,
-        server.url(&format!("/v1/seller/inventory/SKU-{asin}/FRA1")),
-        seller,
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    body
+/// The stock level of `SKU-{asin}` at FRA1, as seller-1 sees it.
+async fn stock(m: &Market, asin: &str) -> Value {
+    m.read(SELLER, &format!("/v1/seller/inventory/SKU-{asin}/FRA1")).await
+}
+
+/// The cart `id` as `who` sees it, whatever the status.
+async fn cart_of(m: &Market, who: Auth<'_>, id: &str) -> Value {
+    m.get(who, &format!("/v1/carts/{id}")).await.json
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_concurrent_holds_on_ten_units_never_oversell_even_after_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let tokens = tokens(dir.path());
-    let client = Client::new();
-    let server = Server::start(dir.path());
-    list(
-        &server,
-        &client,
-        &tokens.seller,
-        Listing { asin: "B00000HOT1", price: 1999, shipping: 0, stock: 10, tax_class: "standard" },
-    )
-    .await;
+    let hot =
+        Listing { asin: "B00000HOT1", price: 1999, shipping: 0, stock: 10, tax_class: "standard" };
+    let m = market_with(&[hot]).await;
     let mut carts = Vec::new();
     for _ in 0..200 {
-        carts.push(new_cart(&server, &client, &tokens.customer, &[("B00000HOT1", 1)]).await);
+        carts.push(new_cart(&m, CUSTOMER, &[("B00000HOT1", 1)]).await);
     }
+    // Shared with the 200 tasks; back to one owner once they have all finished.
+    let m = Arc::new(m);
     let holds = carts.iter().map(|id| {
-        let (client, url, token) = (
-            client.clone(),
-            server.url(&format!("/v1/carts/{id}/reservation")),
-            tokens.customer.clone(),
-        );
-        tokio::spawn(async move { send(&client, reqwest::Method::POST, url, &token, None).await })
+        let (m, path) = (m.clone(), format!("/v1/carts/{id}/reservation"));
+        tokio::spawn(async move { m.call(Method::POST, &path, CUSTOMER, Body::None).await })
     });
     let mut held = 0;
     for hold in holds.collect::<Vec<_>>() {
-        let (status, body) = hold.await.unwrap();
-        match status {
-            StatusCode::CREATED => held += 1,
-            StatusCode::CONFLICT => assert_eq!(body["code"], "out_of_stock", "{body}"),
-            other => panic!("unexpected {other}: {body}"),
+        let reply = hold.await.unwrap();
+        match reply.status {
+            201 => held += 1,
+            409 => assert_eq!(reply.json["code"], "out_of_stock", "{}", reply.text),
+            other => panic!("unexpected {other}: {}", reply.text),
         }
     }
+    let mut m = Arc::into_inner(m).expect("every hold has finished");
     assert_eq!(held, 10, "exactly the 10 units on hand are held");
-    let level = stock(&server, &client, &tokens.seller, "B00000HOT1").await;
+    let level = stock(&m, "B00000HOT1").await;
     assert_eq!(
         (level["on_hand"].as_u64(), level["reserved"].as_u64(), level["available"].as_u64()),
         (Some(10), Some(10), Some(0))
     );
 
-    assert!(server.terminate().success());
-    let server = Server::start(dir.path());
-    let level = stock(&server, &client, &tokens.seller, "B00000HOT1").await;
+    m.restart();
+    let level = stock(&m, "B00000HOT1").await;
     assert_eq!(
         (level["reserved"].as_u64(), level["available"].as_u64()),
         (Some(10), Some(0)),
         "the same after a restart"
     );
-    let (status, body) = send(
-        &client,
-        reqwest::Method::POST,
-        server.url(&format!("/v1/carts/{}/reservation", carts[199])),
-        &tokens.customer,
-        None,
-    )
-    .await;
-    assert!(status == StatusCode::CONFLICT || status == StatusCode::CREATED, "{status} {body}");
-    let level = stock(&server, &client, &tokens.seller, "B00000HOT1").await;
+    let path = format!("/v1/carts/{}/reservation", carts[199]);
+    let reply = m.call(Method::POST, &path, CUSTOMER, Body::None).await;
+    assert!(reply.status == 409 || reply.status == 201, "{} {}", reply.status, reply.text);
+    let level = stock(&m, "B00000HOT1").await;
     assert_eq!(level["reserved"].as_u64(), Some(10), "still no oversell: {level}");
-    assert!(server.terminate().success());
+    m.shut_down();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cart_with_stacked_promotions_and_vat_matches_the_hand_computed_total() {
-    let dir = tempfile::tempdir().unwrap();
-    let tokens = tokens(dir.path());
-    let client = Client::new();
-    let server = Server::start(dir.path());
     // A: 20.00 standard rate, shipping 3.00 a unit; B: 10.00 reduced rate, free shipping.
-    list(
-        &server,
-        &client,
-        &tokens.seller,
-        Listing {
-            asin: "B0000000AA",
-            price: 2000,
-            shipping: 300,
-            stock: 50,
-            tax_class: "standard",
-        },
-    )
-    .await;
-    list(
-        &server,
-        &client,
-        &tokens.seller,
-        Listing { asin: "B0000000BB", price: 1000, shipping: 0, stock: 50, tax_class: "reduced" },
-    )
-    .await;
+    let a = Listing {
+        asin: "B0000000AA",
+        price: 2000,
+        shipping: 300,
+        stock: 50,
+        tax_class: "standard",
+    };
+    let b =
+        Listing { asin: "B0000000BB", price: 1000, shipping: 0, stock: 50, tax_class: "reduced" };
+    let m = market_with(&[a, b]).await;
     let forever = json!({"starts_ms": 0, "ends_ms": 4_000_000_000_000u64});
     let ten_percent = json!({"id": "ten", "benefit": {"type": "percent_off", "bps": 1000}, "starts_ms": forever["starts_ms"],
         "ends_ms": forever["ends_ms"], "total_redemptions": 1000, "redemptions_per_customer": 5});
@@ -291,27 +152,10 @@ async fn a_cart_with_stacked_promotions_and_vat_matches_the_hand_computed_total(
         "coupon": "SAVE5", "stackable": true, "starts_ms": forever["starts_ms"], "ends_ms": forever["ends_ms"],
         "asins": ["B0000000AA"], "total_redemptions": 1000, "redemptions_per_customer": 5});
     for promotion in [ten_percent, five_off] {
-        let (status, body) = send(
-            &client,
-            reqwest::Method::POST,
-            server.url("/admin/promotions"),
-            &tokens.operator,
-            Some(promotion),
-        )
-        .await;
-        assert_eq!(status, 201, "{body}");
+        m.write(201, Method::POST, "/admin/promotions", OPERATOR, promotion).await;
     }
-    let cart =
-        new_cart(&server, &client, &tokens.customer, &[("B0000000AA", 2), ("B0000000BB", 3)]).await;
-    let (status, priced) = send(
-        &client,
-        reqwest::Method::GET,
-        server.url(&format!("/v1/carts/{cart}?country=DE&coupons=save5")),
-        &tokens.customer,
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{priced}");
+    let cart = new_cart(&m, CUSTOMER, &[("B0000000AA", 2), ("B0000000BB", 3)]).await;
+    let priced = m.read(CUSTOMER, &format!("/v1/carts/{cart}?country=DE&coupons=save5")).await;
     // Line A: 2 x 20.00 = 40.00; 10% off = 4.00 -> 36.00; coupon 5.00 (stackable, A only) -> 31.00;
     //         shipping 2 x 3.00 = 6.00; net 37.00; VAT 19% = 7.03; total 44.03.
     // Line B: 3 x 10.00 = 30.00; 10% off = 3.00 -> 27.00; no shipping; net 27.00;
@@ -339,148 +183,94 @@ async fn a_cart_with_stacked_promotions_and_vat_matches_the_hand_computed_total(
         .collect();
     assert_eq!(rates, vec![1900, 700]);
     // Without the coupon the 5.00 is declined, and the rest stays.
-    let (_, plain) = send(
-        &client,
-        reqwest::Method::GET,
-        server.url(&format!("/v1/carts/{cart}")),
-        &tokens.customer,
-        None,
-    )
-    .await;
+    let plain = cart_of(&m, CUSTOMER, &cart).await;
     assert_eq!(minor(&plain["totals"]["discount"]), 700, "{plain}");
-    assert!(server.terminate().success());
+    m.shut_down();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customers_only_touch_their_own_carts_and_keys_replay() {
-    let dir = tempfile::tempdir().unwrap();
-    let tokens = tokens(dir.path());
-    let client = Client::new();
-    let server = Server::start(dir.path());
-    list(
-        &server,
-        &client,
-        &tokens.seller,
-        Listing { asin: "B0000000CC", price: 500, shipping: 0, stock: 5, tax_class: "standard" },
-    )
-    .await;
-    let cart = new_cart(&server, &client, &tokens.customer, &[("B0000000CC", 1)]).await;
+    let cc =
+        Listing { asin: "B0000000CC", price: 500, shipping: 0, stock: 5, tax_class: "standard" };
+    let m = market_with(&[cc]).await;
+    let cart = new_cart(&m, CUSTOMER, &[("B0000000CC", 1)]).await;
 
-    let other = &tokens.other_customer;
     for (method, path, body) in [
-        (reqwest::Method::GET, format!("/v1/carts/{cart}"), None),
+        (Method::GET, format!("/v1/carts/{cart}"), Body::None),
         (
-            reqwest::Method::POST,
+            Method::POST,
             format!("/v1/carts/{cart}/items"),
-            Some(json!({"asin": "B0000000CC", "quantity": 1})),
+            Body::Json(json!({"asin": "B0000000CC", "quantity": 1})),
         ),
-        (reqwest::Method::POST, format!("/v1/carts/{cart}/reservation"), None),
-        (reqwest::Method::GET, "/v1/carts/c-doesnotexist".to_string(), None),
+        (Method::POST, format!("/v1/carts/{cart}/reservation"), Body::None),
+        (Method::GET, "/v1/carts/c-doesnotexist".to_string(), Body::None),
     ] {
-        let (status, body) = send(&client, method, server.url(&path), other, body).await;
+        let reply = m.call(method, &path, OTHER_CUSTOMER, body).await;
         assert_eq!(
-            (status, body["code"].as_str()),
-            (StatusCode::NOT_FOUND, Some("not_found")),
-            "{path}: {body}"
+            (reply.status, reply.json["code"].as_str()),
+            (404, Some("not_found")),
+            "{path}: {}",
+            reply.text
         );
     }
-    let (_, mine) = send(
-        &client,
-        reqwest::Method::GET,
-        server.url(&format!("/v1/carts/{cart}")),
-        &tokens.customer,
-        None,
-    )
-    .await;
+    let mine = cart_of(&m, CUSTOMER, &cart).await;
     assert_eq!(mine["lines"][0]["quantity"], 1, "the other customer changed nothing: {mine}");
 
     // Idempotency-Key: the same request replays, another request with the key is refused.
-    let post = |key: &str, body: Value| {
-        client
-            .post(server.url(&format!("/v1/carts/{cart}/items")))
-            .bearer_auth(&tokens.customer)
-            .header("idempotency-key", key)
-            .json(&body)
+    let items = format!("/v1/carts/{cart}/items");
+    let add = async |key: &str, quantity: u32| {
+        let body = Body::Json(json!({"asin": "B0000000CC", "quantity": quantity}));
+        m.call_with_headers(Method::POST, &items, CUSTOMER, &[("idempotency-key", key)], body).await
     };
-    let first = post("add-1", json!({"asin": "B0000000CC", "quantity": 2})).send().await.unwrap();
-    assert_eq!(first.status(), 200);
-    let again = post("add-1", json!({"asin": "B0000000CC", "quantity": 2})).send().await.unwrap();
-    assert_eq!(again.status(), 200);
-    assert_eq!(again.headers()["idempotent-replayed"], "true");
-    let reused = post("add-1", json!({"asin": "B0000000CC", "quantity": 3})).send().await.unwrap();
-    assert_eq!(reused.status(), 422);
-    let (_, mine) = send(
-        &client,
-        reqwest::Method::GET,
-        server.url(&format!("/v1/carts/{cart}")),
-        &tokens.customer,
-        None,
-    )
-    .await;
+    let first = add("add-1", 2).await;
+    assert_eq!(first.status, 200);
+    let again = add("add-1", 2).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    let reused = add("add-1", 3).await;
+    assert_eq!(reused.status, 422);
+    let mine = cart_of(&m, CUSTOMER, &cart).await;
     assert_eq!(mine["lines"][0]["quantity"], 3, "1 + 2, added once: {mine}");
-    assert!(server.terminate().success());
+    m.shut_down();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guest_cart_merges_into_the_customers_cart_after_sign_in() {
-    let dir = tempfile::tempdir().unwrap();
-    let tokens = tokens(dir.path());
-    let client = Client::new();
-    let server = Server::start(dir.path());
     let listing =
         |asin| Listing { asin, price: 700, shipping: 0, stock: 20, tax_class: "standard" };
-    list(&server, &client, &tokens.seller, listing("B0000000GG")).await;
-    list(&server, &client, &tokens.seller, listing("B0000000HH")).await;
+    let m = market_with(&[listing("B0000000GG"), listing("B0000000HH")]).await;
 
     // A visitor without an account: no bearer token, the tenant by header.
-    let created = client
-        .post(server.url("/v1/guest/carts"))
-        .header("x-tenant", "default")
-        .json(&json!({"currency": "EUR"}));
-    let created: Value = created.send().await.unwrap().json().await.unwrap();
+    let eur = || Body::Json(json!({"currency": "EUR"}));
+    let tenant = [("x-tenant", "default")];
+    let created =
+        m.call_with_headers(Method::POST, "/v1/guest/carts", Auth::None, &tenant, eur()).await;
     let (guest_cart, guest_token) = (
-        created["id"].as_str().unwrap().to_string(),
-        created["guest_token"].as_str().unwrap().to_string(),
+        created.json["id"].as_str().unwrap().to_string(),
+        created.json["guest_token"].as_str().unwrap().to_string(),
     );
-    let guest = |request: reqwest::RequestBuilder| {
-        request.header("x-tenant", "default").header("x-guest-token", &guest_token)
-    };
+    let guest = [("x-tenant", "default"), ("x-guest-token", guest_token.as_str())];
+    let guest_path = format!("/v1/guest/carts/{guest_cart}");
     for (asin, quantity) in [("B0000000GG", 2), ("B0000000HH", 1)] {
-        let add = guest(client.post(server.url(&format!("/v1/guest/carts/{guest_cart}/items"))))
-            .json(&json!({"asin": asin, "quantity": quantity}));
-        assert_eq!(add.send().await.unwrap().status(), 200);
+        let item = Body::Json(json!({"asin": asin, "quantity": quantity}));
+        let path = format!("{guest_path}/items");
+        let added = m.call_with_headers(Method::POST, &path, Auth::None, &guest, item).await;
+        assert_eq!(added.status, 200);
     }
-    let wrong = client
-        .get(server.url(&format!("/v1/guest/carts/{guest_cart}")))
-        .header("x-tenant", "default")
-        .header("x-guest-token", "not-the-token-0123456789");
-    assert_eq!(wrong.send().await.unwrap().status(), 404, "another token does not open the cart");
-    let unknown_tenant = client
-        .post(server.url("/v1/guest/carts"))
-        .header("x-tenant", "nope")
-        .json(&json!({"currency": "EUR"}));
-    assert_eq!(unknown_tenant.send().await.unwrap().status(), 401);
+    let wrong_token = [("x-tenant", "default"), ("x-guest-token", "not-the-token-0123456789")];
+    let wrong =
+        m.call_with_headers(Method::GET, &guest_path, Auth::None, &wrong_token, Body::None).await;
+    assert_eq!(wrong.status, 404, "another token does not open the cart");
+    let nope = [("x-tenant", "nope")];
+    let unknown_tenant =
+        m.call_with_headers(Method::POST, "/v1/guest/carts", Auth::None, &nope, eur()).await;
+    assert_eq!(unknown_tenant.status, 401);
 
     // After sign-in the visitor's lines join the customer's cart, quantities adding up.
-    let customer_cart = new_cart(&server, &client, &tokens.customer, &[("B0000000GG", 1)]).await;
+    let customer_cart = new_cart(&m, CUSTOMER, &[("B0000000GG", 1)]).await;
     let merge = json!({"from": guest_cart, "guest_token": guest_token});
-    let (status, body) = send(
-        &client,
-        reqwest::Method::POST,
-        server.url(&format!("/v1/carts/{customer_cart}/merge")),
-        &tokens.customer,
-        Some(merge),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let (_, merged) = send(
-        &client,
-        reqwest::Method::GET,
-        server.url(&format!("/v1/carts/{customer_cart}")),
-        &tokens.customer,
-        None,
-    )
-    .await;
+    m.write(200, Method::POST, &format!("/v1/carts/{customer_cart}/merge"), CUSTOMER, merge).await;
+    let merged = cart_of(&m, CUSTOMER, &customer_cart).await;
     let quantities: Vec<(String, u64)> = merged["lines"]
         .as_array()
         .unwrap()
@@ -494,17 +284,12 @@ async fn a_guest_cart_merges_into_the_customers_cart_after_sign_in() {
         vec![("B0000000GG".to_string(), 3), ("B0000000HH".to_string(), 1)],
         "{merged}"
     );
-    let emptied: Value = guest(client.get(server.url(&format!("/v1/guest/carts/{guest_cart}"))))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let emptied =
+        m.call_with_headers(Method::GET, &guest_path, Auth::None, &guest, Body::None).await.json;
     assert_eq!(
         emptied["lines"].as_array().map(Vec::len),
         Some(0),
         "the guest cart is emptied: {emptied}"
     );
-    assert!(server.terminate().success());
+    m.shut_down();
 }

@@ -247,9 +247,18 @@ pub async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Result<T,
 pub struct Reply {
     pub status: u16,
     pub content_type: String,
+    /// Every response header (`content-type` too).
+    pub headers: reqwest::header::HeaderMap,
     pub text: String,
     /// The body as JSON; `Null` when it is not JSON.
     pub json: Value,
+}
+
+impl Reply {
+    /// The value of response header `name`, if present and text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
 }
 
 /// A request body.
@@ -314,9 +323,18 @@ impl Market {
 
     /// SIGTERM (which must end in exit 0), then a new `serve` on the same data directory.
     pub fn restart(&mut self) {
+        self.terminate();
+        self.start();
+    }
+
+    /// SIGTERM, which must end in exit 0; the marketplace is done.
+    pub fn shut_down(mut self) {
+        self.terminate();
+    }
+
+    fn terminate(&mut self) {
         let status = self.server.take().expect("a running server").terminate();
         assert!(status.success(), "SIGTERM must end in exit 0, got {status}");
-        self.start();
     }
 
     /// SIGKILL, then a new `serve` on the same data directory.
@@ -340,7 +358,23 @@ impl Market {
     }
 
     pub async fn call(&self, method: Method, path: &str, auth: Auth<'_>, body: Body) -> Reply {
+        self.call_with_headers(method, path, auth, &[], body).await
+    }
+
+    /// [`Market::call`] with more request headers, `(name, value)`, sent as given (for
+    /// instance `x-tenant` and `x-guest-token` with [`Auth::None`], or `idempotency-key`).
+    pub async fn call_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Auth<'_>,
+        headers: &[(&str, &str)],
+        body: Body,
+    ) -> Reply {
         let mut request = self.http.request(method.clone(), self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         match auth {
             Auth::As(principal) => {
                 let token = self.tokens.get(principal).expect("a token for the principal");
@@ -362,14 +396,14 @@ impl Market {
         };
         let response = request.send().await.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default();
+        let headers = response.headers().clone();
+        let content_type = match headers.get("content-type") {
+            Some(value) => value.to_str().unwrap().to_string(),
+            None => String::new(),
+        };
         let text = response.text().await.unwrap();
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply { status, content_type, text, json }
+        Reply { status, content_type, headers, text, json }
     }
 
     pub async fn get(&self, auth: Auth<'_>, path: &str) -> Reply {
