@@ -1,6 +1,7 @@
 //! Helpers shared by the black-box tests: a real `bazaar serve` process on a free loopback
 //! port, polling with a deadline, and [`Market`], a server driven over real HTTP with a token
-//! per principal and problem+json assertions.
+//! per principal and problem+json assertions; and the calls and readings the catalog tests
+//! share (sellers, offers, stock, standing, the buy box, search hits).
 
 #![allow(dead_code)] // each test binary uses a part
 
@@ -11,6 +12,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod catalog;
+
+#[allow(unused_imports)] // each test binary uses a part
+pub use catalog::*;
 use reqwest::Method;
 use serde_json::Value;
 

@@ -1,0 +1,143 @@
+//! The buy box over real HTTP, across three sellers: it follows price drops, stock-outs and
+//! seller standing, and settles ties in the documented order (actors/src/product/mod.rs, "The
+//! buy box"); the offers list the eligible ones in buy box order.
+//!
+//! Stock travels from inventory to the product's offer and seller scores to the products they
+//! offer: those are polled with a deadline ([`eventually`]), never slept on.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{
+    Market, SELLER_1, SELLER_2, SELLER_3, document, eventually, offer, offer_with, offers,
+    offers_line, winner,
+};
+
+#[tokio::test]
+async fn the_buy_box_follows_prices_stock_standing_and_the_documented_tie_order() {
+    let m = Market::open(&[("seller", "seller-2"), ("seller", "seller-3")]);
+    const ASIN: &str = "B0BUYBOX01";
+    m.register(SELLER_1, "Kettles & Co").await;
+    m.register(SELLER_2, "Marketplace Kettles").await;
+    m.register(SELLER_3, "Quick Kettles").await;
+    m.create_product(SELLER_1, ASIN, document("Steel kettle 1.7 l", "Acme", &["Home", "Kitchen"]))
+        .await;
+
+    // Listed without stock: nobody is eligible, so there is no buy box.
+    let s1 = offer("S1-KETTLE", 2000, 500, "seller", 2); // landed 2500, 2 days
+    let s2 = offer("S2-KETTLE", 2300, 0, "marketplace", 5); // landed 2300, 0 days
+    let s3 = offer("S3-KETTLE", 2400, 100, "seller", 1); // landed 2500, 1 day
+    assert_eq!(m.put_offer(SELLER_1, ASIN, s1).await, Value::Null);
+    assert_eq!(m.put_offer(SELLER_2, ASIN, s2).await, Value::Null);
+    assert_eq!(m.put_offer(SELLER_3, ASIN, s3).await, Value::Null);
+    let product = m.product(ASIN).await;
+    assert_eq!(product["buy_box"], Value::Null);
+    assert!(offers(&product).iter().all(|o| !o.3), "{}", offers_line(&product));
+
+    // Stock arrives through each seller's inventory: the cheapest landed price wins, and the
+    // offers list the eligible ones in buy box order (equal prices: fewer delivery days).
+    for (seller, sku) in [(SELLER_1, "S1-KETTLE"), (SELLER_2, "S2-KETTLE"), (SELLER_3, "S3-KETTLE")]
+    {
+        m.set_stock(seller, sku, "FRA1", 10, 1).await;
+    }
+    let product = eventually("all three offers stocked", async || {
+        let product = m.product(ASIN).await;
+        let all_stocked = offers(&product).iter().all(|o| o.2 == 10);
+        if all_stocked { Ok(product) } else { Err(offers_line(&product)) }
+    })
+    .await;
+    assert_eq!(
+        product["buy_box"],
+        json!({
+            "seller": "seller-2", "sku": "S2-KETTLE",
+            "price": { "minor": 2300, "currency": "EUR" },
+            "shipping": { "minor": 0, "currency": "EUR" },
+            "landed": { "minor": 2300, "currency": "EUR" },
+            "fulfilment": "marketplace", "delivery_days": 0, "available": 10,
+        })
+    );
+    assert_eq!(
+        offers(&product),
+        [
+            ("seller-2".into(), 2300, 10, true),
+            ("seller-3".into(), 2500, 10, true),
+            ("seller-1".into(), 2500, 10, true),
+        ]
+    );
+
+    // A price drop by another seller takes the buy box at once (the answer and the read).
+    let drop = offer_with("S1-KETTLE", 1700, 500, "seller", 2, 10);
+    let buy_box = m.put_offer(SELLER_1, ASIN, drop).await;
+    assert_eq!(
+        (&buy_box["seller"], &buy_box["landed"]["minor"]),
+        (&json!("seller-1"), &json!(2200))
+    );
+    assert_eq!(winner(&m.product(ASIN).await), Some(("seller-1".into(), 2200)));
+
+    // The winner's stock-out (a newer feed sequence) hands it to the next best.
+    m.set_stock(SELLER_1, "S1-KETTLE", "FRA1", 0, 2).await;
+    let product = m.buy_box_settles(ASIN, Some(("seller-2", 2300))).await;
+    assert_eq!(
+        offers(&product),
+        [
+            ("seller-2".into(), 2300, 10, true),
+            ("seller-3".into(), 2500, 10, true),
+            ("seller-1".into(), 2200, 0, false),
+        ]
+    );
+
+    // The winner falling out of good standing hands it on; its offer stays, ineligible.
+    m.set_standing("seller-2", "at_risk").await;
+    let product = m.buy_box_settles(ASIN, Some(("seller-3", 2500))).await;
+    assert_eq!(product["buy_box"]["delivery_days"], 1);
+    assert_eq!(
+        offers(&product),
+        [
+            ("seller-3".into(), 2500, 10, true),
+            ("seller-1".into(), 2200, 0, false),
+            ("seller-2".into(), 2300, 10, false),
+        ]
+    );
+
+    // Ties. seller-1 matches seller-3 exactly (landed 2500, 1 day, no rating, no defects):
+    // the seller id decides, seller-1 < seller-3.
+    let same = offer("S1-KETTLE", 2400, 100, "seller", 1);
+    assert_eq!(m.put_offer(SELLER_1, ASIN, same).await["seller"], "seller-3", "no stock yet");
+    m.set_stock(SELLER_1, "S1-KETTLE", "FRA1", 4, 3).await;
+    m.buy_box_settles(ASIN, Some(("seller-1", 2500))).await;
+    // A higher rating beats the id.
+    m.set_score("seller-3", 450, 0).await;
+    m.buy_box_settles(ASIN, Some(("seller-3", 2500))).await;
+    // Equal ratings and defect rates: the id again.
+    m.set_score("seller-1", 450, 0).await;
+    m.buy_box_settles(ASIN, Some(("seller-1", 2500))).await;
+    // Equal ratings: a lower order defect rate wins.
+    m.set_score("seller-1", 450, 200).await;
+    m.buy_box_settles(ASIN, Some(("seller-3", 2500))).await;
+    // Fewer delivery days beat rating and defects: the marketplace ships at once.
+    let fulfilled = offer_with("S1-KETTLE", 2400, 100, "marketplace", 1, 4);
+    assert_eq!(m.put_offer(SELLER_1, ASIN, fulfilled).await["seller"], "seller-1");
+    // A lower landed price beats delivery days.
+    let cheaper = offer_with("S3-KETTLE", 2399, 100, "seller", 1, 10);
+    assert_eq!(m.put_offer(SELLER_3, ASIN, cheaper).await["seller"], "seller-3");
+    // Back in good standing, seller-2 is the cheapest again.
+    m.set_standing("seller-2", "good").await;
+    m.buy_box_settles(ASIN, Some(("seller-2", 2300))).await;
+    // A used offer never wins, however cheap.
+    let used = json!({
+        "sku": "S3-KETTLE", "price": { "minor": 900, "currency": "EUR" },
+        "shipping": { "minor": 0, "currency": "EUR" }, "condition": "used",
+        "fulfilment": "seller", "handling_days": 1, "available": 10,
+    });
+    assert_eq!(m.put_offer(SELLER_3, ASIN, used).await["seller"], "seller-2");
+    let product = m.product(ASIN).await;
+    assert_eq!(winner(&product), Some(("seller-2".into(), 2300)));
+    assert_eq!(
+        offers(&product),
+        [
+            ("seller-2".into(), 2300, 10, true),
+            ("seller-1".into(), 2500, 4, true),
+            ("seller-3".into(), 900, 10, false),
+        ]
+    );
+}
