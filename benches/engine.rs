@@ -19,6 +19,11 @@
 //!   ones: `rss_after_1x_max_bytes`, `rss_after_3x_max_bytes` (should stay near the former) and
 //!   `active_after_3x_max_count` once eviction has settled.
 //!
+//! The two phases of each ratio (journal and hot entity; spread and its baseline) take turns
+//! in slices of `SLICE`, the order swapping every round, and each figure sums its phase's
+//! slices: the machine may be shared, and phases run one after the other would measure the
+//! neighbours' changing load as much as the engine.
+//!
 //! The memory phases run first, and RSS is read after `malloc_trim`, so that what an earlier
 //! phase freed does not count. Journals live under the target directory, a real disk: /tmp may
 //! be tmpfs, where an fsync costs nothing.
@@ -30,7 +35,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -59,6 +64,9 @@ const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(60);
 /// How long the bounded engine gets to finish evicting before it is counted.
 const SETTLE_MAX: Duration = Duration::from_secs(2);
 
+/// How long one phase of a ratio runs before the other takes its turn.
+const SLICE: Duration = Duration::from_millis(500);
+
 /// The sizes of one run, quick or full.
 struct Sizes {
     run: Duration,
@@ -86,11 +94,8 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async {
         activation_memory(&mut report, &scratch.path().join("activate"), sizes.activations).await?;
         bounded_active_set(&mut report, &scratch.path().join("bounded"), sizes.bounded_max).await?;
-        journal_appends(&mut report, &scratch.path().join("journal"), sizes.run, event).await?;
-        hot_entity(&mut report, &scratch.path().join("hot"), sizes.run).await?;
-        spread(&mut report, &scratch.path().join("spread"), sizes.run, sizes.spread_ids).await?;
-        baseline_spread(&mut report, &scratch.path().join("base"), sizes.run, sizes.spread_ids)
-            .await
+        hot_entity(&mut report, scratch.path(), sizes.run, event).await?;
+        spread(&mut report, scratch.path(), sizes.run, sizes.spread_ids).await
     })?;
     // Stops the entities' actors, which closes their journals, before the directory goes.
     drop(runtime);
@@ -145,55 +150,68 @@ async fn bounded_active_set(report: &mut Report, dir: &Path, max: usize) -> anyh
     Ok(())
 }
 
-/// The ceiling: durable appends straight on the journal, one stream per task.
-async fn journal_appends(
+/// Every task asks the same entity, in turns with the ceiling: durable appends straight on
+/// the journal, one stream per task.
+async fn hot_entity(
     report: &mut Report,
-    dir: &Path,
+    scratch: &Path,
     run: Duration,
     event: Record,
 ) -> anyhow::Result<()> {
-    let journal = Arc::new(SledJournal::open(JournalConfig::new(dir))?);
-    let appends =
-        Arc::new(JournalAppends { journal, streams: entity_ids("journal", TASKS), event });
-    let measured = drive_for(appends, run).await;
-    report.record("journal_c64_appends_per_s", measured.per_s);
-    Ok(())
-}
-
-/// Every task asks the same entity.
-async fn hot_entity(report: &mut Report, dir: &Path, run: Duration) -> anyhow::Result<()> {
-    let engine = start_engine(dir, 1_000)?;
-    let measured = drive_for(Arc::new(Hot { engine: engine.clone() }), run).await;
-    report.record("hot_entity_asks_per_s", measured.per_s);
-    report.record("hot_entity_p99_ms", support::quantile_ms(&measured.latency, 0.99));
+    let journal = Arc::new(SledJournal::open(JournalConfig::new(scratch.join("journal")))?);
+    let streams = entity_ids("journal", TASKS);
+    let next_seq = (0..TASKS).map(|_| AtomicU64::new(1)).collect();
+    let appends = Arc::new(JournalAppends { journal, streams, next_seq, event });
+    let engine = start_engine(&scratch.join("hot"), 1_000)?;
+    let hot = Arc::new(Hot { engine: engine.clone() });
+    let (appended, asked) = take_turns(appends, hot, run).await;
+    report.record("journal_c64_appends_per_s", appended.per_s());
+    report.record("hot_entity_asks_per_s", asked.per_s());
+    report.record("hot_entity_p99_ms", support::quantile_ms(&asked.latency, 0.99));
     engine.shutdown(SHUTDOWN_DEADLINE).await?;
     Ok(())
 }
 
-/// Asks spread over `n` entities, all activated beforehand.
-async fn spread(report: &mut Report, dir: &Path, run: Duration, n: usize) -> anyhow::Result<()> {
-    let engine = start_engine(dir, 2 * n)?;
-    let ids = Arc::new(entity_ids("spread", n));
-    let activate = Arc::new(Activate { engine: engine.clone(), ids: ids.clone() });
-    drive_each(activate, 0..n, histograms()).await;
-    let measured = drive_for(Arc::new(Spread { engine: engine.clone(), ids }), run).await;
-    report.record("spread_asks_per_s", measured.per_s);
-    engine.shutdown(SHUTDOWN_DEADLINE).await?;
-    Ok(())
-}
-
-/// The spread asks without actors.
-async fn baseline_spread(
+/// Asks spread over `n` entities, all activated beforehand, in turns with the same asks
+/// without actors.
+async fn spread(
     report: &mut Report,
-    dir: &Path,
+    scratch: &Path,
     run: Duration,
     n: usize,
 ) -> anyhow::Result<()> {
-    let journal = Arc::new(SledJournal::open(JournalConfig::new(dir))?);
+    let engine = start_engine(&scratch.join("spread"), 2 * n)?;
+    let ids = Arc::new(entity_ids("spread", n));
+    let activate = Arc::new(Activate { engine: engine.clone(), ids: ids.clone() });
+    drive_each(activate, 0..n, histograms()).await;
+    let journal = Arc::new(SledJournal::open(JournalConfig::new(scratch.join("base")))?);
     let baseline = Arc::new(Baseline::new(journal, entity_ids("spread", n)));
-    let measured = drive_for(baseline, run).await;
-    report.record("baseline_spread_asks_per_s", measured.per_s);
+    let spread = Arc::new(Spread { engine: engine.clone(), ids });
+    let (asked, baseline_asked) = take_turns(spread, baseline, run).await;
+    report.record("spread_asks_per_s", asked.per_s());
+    report.record("baseline_spread_asks_per_s", baseline_asked.per_s());
+    engine.shutdown(SHUTDOWN_DEADLINE).await?;
     Ok(())
+}
+
+/// Runs `a` and `b` for `run` each, in turns of `SLICE`, swapping which goes first each round.
+async fn take_turns<A: Workload, B: Workload>(
+    a: Arc<A>,
+    b: Arc<B>,
+    run: Duration,
+) -> (Measured, Measured) {
+    let rounds = (run.as_millis() / SLICE.as_millis()).max(1);
+    let (mut a_sum, mut b_sum) = (Measured::default(), Measured::default());
+    for round in 0..rounds {
+        if round % 2 == 0 {
+            a_sum.add(drive_for(a.clone(), SLICE).await);
+            b_sum.add(drive_for(b.clone(), SLICE).await);
+        } else {
+            b_sum.add(drive_for(b.clone(), SLICE).await);
+            a_sum.add(drive_for(a.clone(), SLICE).await);
+        }
+    }
+    (a_sum, b_sum)
 }
 
 /// One kind of work: `TASKS` tasks each call `run_one` over and over.
@@ -204,9 +222,27 @@ trait Workload: Send + Sync + 'static {
 
 /// What a phase measured.
 struct Measured {
-    per_s: f64,
+    elapsed: Duration,
     /// Microseconds per operation.
     latency: Histogram<u64>,
+}
+
+impl Default for Measured {
+    fn default() -> Measured {
+        Measured { elapsed: Duration::ZERO, latency: support::histogram() }
+    }
+}
+
+impl Measured {
+    fn per_s(&self) -> f64 {
+        self.latency.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// Adds another slice of the same phase.
+    fn add(&mut self, other: Measured) {
+        self.elapsed += other.elapsed;
+        self.latency.add(other.latency).expect("histograms add up");
+    }
 }
 
 /// Runs `TASKS` tasks calling `work` until `run` has passed.
@@ -259,7 +295,7 @@ async fn drive<W: Workload>(
     for task in tasks {
         latency.add(task.await.expect("load task panicked")).expect("histograms add up");
     }
-    Measured { per_s: latency.len() as f64 / started.elapsed().as_secs_f64(), latency }
+    Measured { elapsed: started.elapsed(), latency }
 }
 
 /// One histogram per task, every page already touched (by `reset`), so that recording into
@@ -314,13 +350,16 @@ impl Workload for Spread {
 struct JournalAppends {
     journal: Arc<SledJournal>,
     streams: Vec<String>,
+    /// The seq of each task's next append, carried on from slice to slice.
+    next_seq: Vec<AtomicU64>,
     event: Record,
 }
 
 impl Workload for JournalAppends {
-    async fn run_one(&self, task: usize, n: usize) {
+    async fn run_one(&self, task: usize, _n: usize) {
         let stream = Stream::new(Counter::KIND.code, &self.streams[task]);
-        let receipt = self.journal.append_receipt(stream, n as u64 + 1, vec![self.event.clone()]);
+        let seq = self.next_seq[task].fetch_add(1, Ordering::Relaxed);
+        let receipt = self.journal.append_receipt(stream, seq, vec![self.event.clone()]);
         receipt.await.expect("durable append");
     }
 }

@@ -3,6 +3,11 @@
 //! (`baseline_fsync_`, as durable as the journal), at 1, 8, 64 and 256 writer threads; then
 //! recovery speed, `replay_kind` with decoding against a plain scan of the same sled tree.
 //!
+//! The three contenders of a thread count take turns in slices of `SLICE` (quick 3 rounds,
+//! full 15), each round in a rotated order, and each figure sums its contender's slices: the
+//! machine may be shared, and a ratio of two runs made one after the other would measure the
+//! neighbours' load as much as the journal.
+//!
 //! Figure names put the thread count before the unit (`journal_c64_appends_per_s`), since
 //! `support::Report` wants every key to end in its unit.
 //!
@@ -14,6 +19,7 @@ mod support;
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -37,23 +43,28 @@ const RECOVERY_STREAMS: usize = 1_000;
 /// Events per append call while writing the recovery data.
 const SETUP_EVENTS_PER_APPEND: usize = 100;
 
+/// How long one contender runs before the next takes its turn.
+const SLICE: Duration = Duration::from_millis(500);
+
 fn main() {
     let mut report = Report::new("journal");
     let base = bench_dir();
-    let duration = Duration::from_secs(report.size(2, 8));
+    let rounds = report.size(3, 15);
     for threads in THREADS {
-        let run = journal_appends(&fresh_dir(&base), threads, duration);
-        report.record(format!("journal_c{threads}_appends_per_s"), run.per_s());
+        let dirs = [fresh_dir(&base), fresh_dir(&base), fresh_dir(&base)];
+        let contenders = [
+            Contender::journal(&dirs[0], threads),
+            Contender::baseline(&dirs[1], threads, false),
+            Contender::baseline(&dirs[2], threads, true),
+        ];
+        let [journal, baseline, baseline_fsync] = take_turns(&contenders, threads, rounds);
+        report.record(format!("journal_c{threads}_appends_per_s"), journal.per_s());
+        report.record(format!("baseline_c{threads}_appends_per_s"), baseline.per_s());
+        report.record(format!("baseline_fsync_c{threads}_appends_per_s"), baseline_fsync.per_s());
         if threads == 64 {
-            report.record("journal_c64_p99_ms", support::quantile_ms(&run.latency, 0.99));
+            report.record("journal_c64_p99_ms", support::quantile_ms(&journal.latency, 0.99));
+            report.record("baseline_c64_p99_ms", support::quantile_ms(&baseline.latency, 0.99));
         }
-        let run = baseline_appends(&fresh_dir(&base), threads, duration, false);
-        report.record(format!("baseline_c{threads}_appends_per_s"), run.per_s());
-        if threads == 64 {
-            report.record("baseline_c64_p99_ms", support::quantile_ms(&run.latency, 0.99));
-        }
-        let run = baseline_appends(&fresh_dir(&base), threads, duration, true);
-        report.record(format!("baseline_fsync_c{threads}_appends_per_s"), run.per_s());
     }
     for threads in THREADS {
         for baseline in ["baseline", "baseline_fsync"] {
@@ -93,6 +104,14 @@ struct Run {
 impl Run {
     fn per_s(&self) -> f64 {
         self.operations as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// Two runs of the same contender as one.
+    fn add(mut self, other: Run) -> Run {
+        self.operations += other.operations;
+        self.elapsed += other.elapsed;
+        self.latency.add(other.latency).expect("histograms share bounds");
+        self
     }
 }
 
@@ -140,47 +159,82 @@ fn run_threads<F: FnMut()>(
     Run { operations, elapsed, latency }
 }
 
-/// Each thread appends one event to its own stream and waits until it is durable.
-fn journal_appends(dir: &tempfile::TempDir, threads: usize, duration: Duration) -> Run {
-    let journal = SledJournal::open(JournalConfig::new(dir.path())).expect("open journal");
-    let record = Record::from_payload(&[7; EVENT_BYTES]);
-    run_threads(threads, duration, |thread| {
-        let (journal, record) = (&journal, record.clone());
-        let id = format!("s{thread}");
-        let mut seq = 0;
-        move || {
-            seq += 1;
-            let receipt = journal.append_receipt(Stream::new(KIND, &id), seq, vec![record.clone()]);
-            receipt.wait().expect("append");
+/// Runs each contender for `rounds` slices, in turns; returns each one's slices summed.
+fn take_turns(contenders: &[Contender; 3], threads: usize, rounds: usize) -> [Run; 3] {
+    let mut runs: [Option<Run>; 3] = Default::default();
+    for round in 0..rounds {
+        for turn in 0..contenders.len() {
+            let which = (round + turn) % contenders.len();
+            let slice = contenders[which].slice(threads);
+            runs[which] = Some(match runs[which].take() {
+                Some(sum) => sum.add(slice),
+                None => slice,
+            });
         }
-    })
+    }
+    runs.map(|run| run.expect("at least one round"))
 }
 
-/// Each thread inserts one event into raw sled and flushes, as a journal without group commit.
-/// With `fsync`, it also fsyncs sled's data file, as the journal does: sled's flush alone uses
-/// `sync_file_range`, which does not survive a power loss (sled#1452).
-fn baseline_appends(
-    dir: &tempfile::TempDir,
-    threads: usize,
-    duration: Duration,
-    fsync: bool,
-) -> Run {
-    let db = sled::Config::new().path(dir.path()).flush_every_ms(None).open().expect("open sled");
-    let tree = db.open_tree("journal").expect("journal tree");
-    let data_file = std::fs::File::open(dir.path().join("db")).expect("open sled's data file");
-    run_threads(threads, duration, |thread| {
-        let (db, tree, data_file) = (&db, &tree, &data_file);
-        let prefix = stream_prefix(Stream::new(KIND, &format!("s{thread}")));
-        let mut seq = 0;
-        move || {
-            seq += 1;
-            tree.insert(event_key(&prefix, seq), &[7; EVENT_BYTES][..]).expect("insert");
-            db.flush().expect("flush");
-            if fsync {
-                data_file.sync_data().expect("fsync");
+/// One way of appending, opened once per thread count and then run slice after slice. Each
+/// thread appends to its own stream; `next_seq[thread]` carries on from slice to slice.
+struct Contender {
+    kind: ContenderKind,
+    next_seq: Vec<AtomicU64>,
+}
+
+enum ContenderKind {
+    /// Each append waits until the journal says it is durable.
+    Journal(SledJournal),
+    /// One insert into raw sled and one flush per event, as a journal without group commit.
+    /// With `fsync`, sled's data file is also fsynced, as the journal does: sled's flush alone
+    /// uses `sync_file_range`, which does not survive a power loss (sled#1452).
+    Baseline { db: sled::Db, tree: sled::Tree, data_file: std::fs::File, fsync: bool },
+}
+
+impl Contender {
+    fn journal(dir: &tempfile::TempDir, threads: usize) -> Contender {
+        let journal = SledJournal::open(JournalConfig::new(dir.path())).expect("open journal");
+        Contender::new(ContenderKind::Journal(journal), threads)
+    }
+
+    fn baseline(dir: &tempfile::TempDir, threads: usize, fsync: bool) -> Contender {
+        let db = sled::Config::new().path(dir.path()).flush_every_ms(None).open().expect("sled");
+        let tree = db.open_tree("journal").expect("journal tree");
+        let data_file = std::fs::File::open(dir.path().join("db")).expect("sled's data file");
+        Contender::new(ContenderKind::Baseline { db, tree, data_file, fsync }, threads)
+    }
+
+    fn new(kind: ContenderKind, threads: usize) -> Contender {
+        Contender { kind, next_seq: (0..threads).map(|_| AtomicU64::new(1)).collect() }
+    }
+
+    /// Appends from `threads` threads for one `SLICE`.
+    fn slice(&self, threads: usize) -> Run {
+        let record = Record::from_payload(&[7; EVENT_BYTES]);
+        run_threads(threads, SLICE, |thread| {
+            let (kind, next_seq, record) = (&self.kind, &self.next_seq[thread], record.clone());
+            let id = format!("s{thread}");
+            let prefix = stream_prefix(Stream::new(KIND, &id));
+            move || {
+                let seq = next_seq.fetch_add(1, Ordering::Relaxed);
+                match kind {
+                    ContenderKind::Journal(journal) => {
+                        let events = vec![record.clone()];
+                        let receipt = journal.append_receipt(Stream::new(KIND, &id), seq, events);
+                        receipt.wait().expect("append");
+                    }
+                    ContenderKind::Baseline { db, tree, data_file, fsync } => {
+                        tree.insert(event_key(&prefix, seq), &[7; EVENT_BYTES][..])
+                            .expect("insert");
+                        db.flush().expect("flush");
+                        if *fsync {
+                            data_file.sync_data().expect("fsync");
+                        }
+                    }
+                }
             }
-        }
-    })
+        })
+    }
 }
 
 /// Writes the recovery data, then times `replay_kind` on a reopened journal and a plain scan

@@ -12,6 +12,11 @@ pub const BATCH_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// Most writes waiting for the writer thread; a full queue makes `append` wait (back-pressure).
 pub const QUEUE_WRITES_MAX: usize = 65_536;
 
+/// Longest the syncer waits for the batch the writer is applying before it syncs without it.
+/// Applying a batch bounded by `batch_events_max` takes well under this; the bound only keeps
+/// a stalled apply from holding back batches that are applied already.
+pub const APPLY_WAIT_MS_MAX: u64 = 10;
+
 /// Largest single record (an event or a snapshot), header included; a larger one is refused
 /// (`RecordTooLarge`) without failing the journal.
 pub const RECORD_BYTES_MAX: usize = 4 * 1024 * 1024;

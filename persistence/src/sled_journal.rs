@@ -13,21 +13,42 @@
 //!   fsyncs sled's data file through its own handle: sled's flush uses `sync_file_range` on
 //!   Linux, which does not survive a power loss (sled#1452). Only then does it run the
 //!   callbacks. A lone writer pays one flush; many writers share one.
+//! - Before a sync, the syncer also waits for the batch the writer is applying at that moment
+//!   (at most `limits::APPLY_WAIT_MS_MAX`) and takes it along. Otherwise, under steady load, the
+//!   appenders split into two cohorts taking turns, each sync carrying half of them. The wait
+//!   costs little: `apply_batch` holds sled's process-wide concurrency lock for writing and
+//!   `flush()` takes it for reading, so a flush begun during an apply waits for it anyway.
+//! - When the writer has applied a batch, nothing else is queued and the syncer is idle with
+//!   nothing waiting, the writer syncs that batch itself: a lone appender then pays two thread
+//!   hand-offs (caller to writer, writer back to caller) instead of three. Writes queued
+//!   meanwhile wait for the writer, as they would wait for the next sync anyway.
+//!
+//! The writer and the syncer meet in `Handoff`: one mutex, held only for a few field updates,
+//! and one condition variable that only the syncer waits on. So the writer never waits for the
+//! syncer, and the syncer, once it has a batch to sync, waits at most `limits::APPLY_WAIT_MS_MAX` for
+//! the writer. A panicking callback is logged and skipped, so it cannot stop either thread.
 //!
 //! Invariants:
 //! - A callback runs `Ok` only after a flush and an fsync that began after its write was
-//!   applied, so acknowledged means durable.
-//! - Batches are applied and synced in submission order. Within a batch, events go first,
-//!   then snapshots, then compactions, so a crash (sled recovers a prefix of its log) never
-//!   keeps a snapshot without the events it covers, nor a compaction without its snapshot.
-//! - After any failure the journal is failed for good: every later write and read errors.
+//!   applied, so acknowledged means durable: callbacks enter `Handoff::applied` only once
+//!   their batch is applied, and a sync begins only after it has taken them from there.
+//! - Batches are applied and synced in submission order, and acknowledged in that order: one
+//!   thread applies, at most one sync runs at a time (`syncing`, held until its callbacks have
+//!   run), and each sync takes every applied batch the previous one left. Within a batch,
+//!   events go first, then snapshots, then compactions, so a crash (sled recovers a prefix of
+//!   its log) never keeps a snapshot without the events it covers, nor a compaction without
+//!   its snapshot.
+//! - After any failure the journal is failed for good: every later write and read errors. A
+//!   batch whose apply failed is recorded as a failure first and then handed on like any other,
+//!   so a sync (which checks for failure before it flushes) completes it with the error.
 
 use std::fs::File;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
@@ -126,6 +147,50 @@ impl Shared {
     }
 }
 
+/// Where the writer hands applied batches to the syncer.
+#[derive(Default)]
+struct Handoff {
+    state: Mutex<HandoffState>,
+    /// Wakes the syncer, the only thread that waits on it, when what it waits for changes.
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct HandoffState {
+    /// Callbacks of applied batches no sync has taken yet, oldest first.
+    applied: Vec<Done>,
+    /// The writer has taken a batch from the queue and not yet added it to `applied`.
+    applying: bool,
+    /// Batches the writer has added to `applied` so far.
+    batches_applied: u64,
+    /// A sync (by the syncer, or by the writer for a lone batch) is running or completing
+    /// its callbacks; at most one at a time.
+    syncing: bool,
+    /// The syncer waits on `wake`: only then does the writer notify it, since a notification
+    /// costs a system call, and waking it for nothing costs a context switch.
+    syncer_waiting: bool,
+    /// The writer has stopped: once `applied` is empty, the syncer stops too.
+    writer_gone: bool,
+}
+
+impl Handoff {
+    /// Every critical section only sets fields, so a thread that panicked elsewhere cannot
+    /// have left the state half updated: a poisoned lock is taken as it is.
+    fn lock(&self) -> MutexGuard<'_, HandoffState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Owned by the writer thread; however it ends, dropping this tells the syncer.
+struct WriterExit(Arc<Handoff>);
+
+impl Drop for WriterExit {
+    fn drop(&mut self) {
+        self.0.lock().writer_gone = true;
+        self.0.wake.notify_one();
+    }
+}
+
 /// The durable journal on sled. Cheap to share behind an `Arc`; dropping the last handle
 /// drains the queue, syncs and joins the threads.
 pub struct SledJournal {
@@ -169,19 +234,22 @@ impl SledJournal {
             failure: Mutex::new(None),
         });
         let (queue_tx, queue_rx) = crossbeam_channel::bounded(limits::QUEUE_WRITES_MAX);
-        let (sync_tx, sync_rx) = crossbeam_channel::unbounded();
+        let handoff = Arc::new(Handoff::default());
+        // The syncer starts first: if the writer cannot be spawned, dropping `handoff`'s
+        // writer side (`WriterExit`) still lets the syncer end.
+        let syncer = {
+            let (shared, handoff) = (shared.clone(), handoff.clone());
+            std::thread::Builder::new()
+                .name("journal-syncer".into())
+                .spawn(move || run_syncer(&shared, &handoff))?
+        };
         let writer = {
             let shared = shared.clone();
             let config = config.clone();
+            let exit = WriterExit(handoff);
             std::thread::Builder::new()
                 .name("journal-writer".into())
-                .spawn(move || run_writer(&shared, &config, &queue_rx, &sync_tx))?
-        };
-        let syncer = {
-            let shared = shared.clone();
-            std::thread::Builder::new()
-                .name("journal-syncer".into())
-                .spawn(move || run_syncer(&shared, &sync_rx))?
+                .spawn(move || run_writer(&shared, &config, &queue_rx, &exit.0))?
         };
         Ok(SledJournal {
             shared,
@@ -240,13 +308,9 @@ fn data_file_path(dir: &Path) -> PathBuf {
     dir.join("db")
 }
 
-fn run_writer(
-    shared: &Shared,
-    config: &JournalConfig,
-    queue: &Receiver<Write>,
-    sync: &Sender<Vec<Done>>,
-) {
+fn run_writer(shared: &Shared, config: &JournalConfig, queue: &Receiver<Write>, handoff: &Handoff) {
     while let Ok(first) = queue.recv() {
+        handoff.lock().applying = true;
         let mut batch = vec![first];
         let (mut events, mut bytes) = (batch[0].events.len(), batch[0].bytes);
         while events < config.batch_events_max && bytes < config.batch_bytes_max {
@@ -260,16 +324,29 @@ fn run_writer(
             }
         }
         metrics::histogram!("journal_batch_events").record(events as f64);
-        let dones = match apply(shared, &mut batch) {
-            Ok(()) => batch.into_iter().map(|w| w.done).collect(),
-            Err(error) => {
-                let error = shared.fail(&error);
-                batch.into_iter().for_each(|w| (w.done)(Err(error.clone())));
-                continue;
+        if let Err(error) = apply(shared, &mut batch) {
+            // Recorded before the batch is handed on, so no sync can complete it `Ok`.
+            shared.fail(&error);
+        }
+        let writes = batch.len();
+        let mut state = handoff.lock();
+        state.applying = false;
+        state.batches_applied += 1;
+        state.applied.extend(batch.into_iter().map(|write| write.done));
+        // Alone: nobody else is queued, nothing older waits, and no sync is running. The
+        // syncer is not told: with `applied` left empty, nothing it waits for has changed.
+        if !state.syncing && state.applied.len() == writes && queue.is_empty() {
+            let dones = std::mem::take(&mut state.applied);
+            state.syncing = true;
+            drop(state);
+            sync_and_complete(shared, dones);
+            handoff.lock().syncing = false;
+        } else {
+            let waiting = state.syncer_waiting;
+            drop(state);
+            if waiting {
+                handoff.wake.notify_one();
             }
-        };
-        if sync.send(dones).is_err() {
-            return;
         }
     }
 }
@@ -316,20 +393,53 @@ fn apply(shared: &Shared, batch: &mut [Write]) -> Result<(), JournalError> {
     Ok(())
 }
 
-fn run_syncer(shared: &Shared, applied: &Receiver<Vec<Done>>) {
-    while let Ok(mut dones) = applied.recv() {
-        while let Ok(more) = applied.try_recv() {
-            dones.extend(more);
+fn run_syncer(shared: &Shared, handoff: &Handoff) {
+    loop {
+        let mut state = handoff.lock();
+        state.syncer_waiting = true;
+        state = handoff
+            .wake
+            .wait_while(state, |s| s.applied.is_empty() && !s.writer_gone)
+            .unwrap_or_else(PoisonError::into_inner);
+        if state.applied.is_empty() {
+            return;
         }
-        let started = Instant::now();
-        let result = shared.check().and_then(|()| shared.sync()).map_err(|e| match e {
-            JournalError::Failed(_) => e,
-            other => shared.fail(&other),
-        });
-        metrics::histogram!("journal_flush_seconds").record(started.elapsed().as_secs_f64());
-        metrics::counter!("journal_flushes_total").increment(1);
-        for done in dones {
-            done(result.clone());
+        if state.applying {
+            let apply_wait_max = Duration::from_millis(limits::APPLY_WAIT_MS_MAX);
+            let target = state.batches_applied + 1;
+            state = handoff
+                .wake
+                .wait_timeout_while(state, apply_wait_max, |s| s.batches_applied < target)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        state.syncer_waiting = false;
+        // The writer syncs only what it has just applied, with `applied` empty before, and
+        // applies nothing meanwhile: `applied` cannot fill up while it syncs.
+        assert!(!state.syncing, "the syncer found applied batches during the writer's sync");
+        let dones = std::mem::take(&mut state.applied);
+        state.syncing = true;
+        drop(state);
+        sync_and_complete(shared, dones);
+        handoff.lock().syncing = false;
+    }
+}
+
+/// Makes everything applied so far durable, then runs `dones` with the outcome.
+fn sync_and_complete(shared: &Shared, dones: Vec<Done>) {
+    let started = Instant::now();
+    let result = shared.check().and_then(|()| shared.sync()).map_err(|e| match e {
+        JournalError::Failed(_) => e,
+        other => shared.fail(&other),
+    });
+    metrics::histogram!("journal_flush_seconds").record(started.elapsed().as_secs_f64());
+    metrics::counter!("journal_flushes_total").increment(1);
+    for done in dones {
+        let result = result.clone();
+        // A callback is the caller's code. Should it panic, this thread must go on: every
+        // write behind it would otherwise wait forever.
+        if std::panic::catch_unwind(AssertUnwindSafe(move || done(result))).is_err() {
+            tracing::error!("a journal callback panicked");
         }
     }
 }
