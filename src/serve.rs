@@ -31,6 +31,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .install_recorder()
         .context("cannot install the metrics recorder")?;
     bazaar_engine::telemetry::describe();
+    let upkeep = metrics.clone();
     let listen = args.listen.unwrap_or(node.http);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
@@ -75,6 +76,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             tokio::task::spawn_blocking(move || catalog.rebuild()).await??
         };
         tracing::info!(products = rebuilt.products, sellers = rebuilt.sellers, search_rebuilt = ?rebuilt.search_rebuilt, "read models rebuilt");
+        // Without upkeep the recorder keeps every histogram sample until a scrape.
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                upkeep.run_upkeep();
+            }
+        });
         let limits = Arc::new(RateLimits::new(&file.gateway));
         spawn_rate_limit_janitor(limits.clone());
         let state = AppState {

@@ -166,9 +166,18 @@ impl<E: Entity> Incarnation<E> {
         if every == 0 || live.next_seq - 1 - live.snapshot_seq < every {
             return;
         }
-        let Ok(state) = codec::encode(&live.entity) else {
-            tracing::error!(key = %self.key, "entity state does not encode; snapshot skipped");
-            return;
+        let state = match codec::encode(&live.entity) {
+            Ok(state) if state.len() <= bazaar_persistence::limits::RECORD_BYTES_MAX => state,
+            // Never a reason to poison the entity: its events are all journaled, and recovery
+            // replays them from the last snapshot that fitted.
+            Ok(state) => {
+                tracing::error!(key = %self.key, bytes = state.len(), "entity state too large to snapshot; snapshot skipped");
+                return;
+            }
+            Err(error) => {
+                tracing::error!(key = %self.key, error = %error, "entity state does not encode; snapshot skipped");
+                return;
+            }
         };
         live.snapshot_seq = live.next_seq - 1;
         let compact = self.rt.config.compact_on_snapshot;
@@ -262,7 +271,7 @@ impl<E: Entity> Actor for EntityActor<E> {
             }
             Ok(live) if live.next_seq - 1 > live.snapshot_seq => {
                 Some(match codec::encode(&live.entity) {
-                    Ok(record) => {
+                    Ok(record) if record.len() <= bazaar_persistence::limits::RECORD_BYTES_MAX => {
                         let compact = state.rt.config.compact_on_snapshot;
                         state.rt.journal.snapshot_receipt(
                             state.key.stream(),
@@ -270,6 +279,11 @@ impl<E: Entity> Actor for EntityActor<E> {
                             record,
                             compact,
                         )
+                    }
+                    // Too large or not encodable: no snapshot, the events are all journaled.
+                    Ok(record) => {
+                        tracing::error!(key = %state.key, bytes = record.len(), "entity state too large to snapshot");
+                        state.rt.journal.barrier_receipt()
                     }
                     Err(error) => {
                         tracing::error!(key = %state.key, error = %error, "entity state does not encode");
