@@ -287,6 +287,7 @@ impl Node {
             limits: Arc::new(RateLimits::new(&unthrottled)),
             pricing: Arc::new(PricingConfig::default()),
             ops: OpsState { readiness, metrics },
+            rendered: Default::default(),
         };
         let api = serve(bazaar_gateway::app(state)).await?;
         Ok(Node { engine, catalog, api, token })

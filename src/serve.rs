@@ -92,6 +92,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             limits,
             pricing: Arc::new(file.pricing.clone()),
             ops,
+            rendered: Default::default(),
         };
         // In place before anyone hears "ready": no request after it meets "not ready".
         let _ = full_app.set(bazaar_gateway::app(state));

@@ -19,6 +19,35 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     pub pricing: Arc<PricingConfig>,
     pub ops: OpsState,
+    /// Each product's JSON as last served, by revision: the hottest read is encoded once per
+    /// change, not once per request.
+    pub rendered: Arc<RenderedProducts>,
+}
+
+/// Product JSON by tenant and ASIN, with the revision it was rendered from. Holds at most one
+/// entry per product of the read model.
+#[derive(Default)]
+pub struct RenderedProducts {
+    by_product: dashmap::DashMap<(Arc<str>, bazaar_actors::Asin), (u64, axum::body::Bytes)>,
+}
+
+impl RenderedProducts {
+    /// The JSON of `view` at its revision, rendered by `render` if not cached yet.
+    pub fn get_or_render(
+        &self,
+        tenant: &Arc<str>,
+        asin: &bazaar_actors::Asin,
+        revision: u64,
+        render: impl FnOnce() -> axum::body::Bytes,
+    ) -> axum::body::Bytes {
+        let key = (tenant.clone(), asin.clone());
+        if let Some(entry) = self.by_product.get(&key).filter(|entry| entry.0 == revision) {
+            return entry.1.clone();
+        }
+        let bytes = render();
+        self.by_product.insert(key, (revision, bytes.clone()));
+        bytes
+    }
 }
 
 impl FromRef<AppState> for Arc<Credentials> {

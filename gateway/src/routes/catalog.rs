@@ -37,11 +37,15 @@ async fn get_product(
     State(state): State<AppState>,
     principal: Principal,
     Path(asin): Path<String>,
-) -> Result<Json<ProductDto>, Problem> {
+) -> Result<axum::response::Response, Problem> {
     let asin = Asin::parse(&asin).map_err(|_| not_found("product"))?;
     let view =
         state.catalog.product(&principal.tenant, &asin).ok_or_else(|| not_found("product"))?;
-    Ok(Json(ProductDto::new(asin.as_str(), &view)))
+    let body = state.rendered.get_or_render(&principal.tenant, &asin, view.revision, || {
+        serde_json::to_vec(&ProductDto::new(asin.as_str(), &view)).unwrap_or_default().into()
+    });
+    let content_type = [(axum::http::header::CONTENT_TYPE, "application/json")];
+    Ok(axum::response::IntoResponse::into_response((content_type, body)))
 }
 
 /// Search parameters.
