@@ -33,7 +33,9 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         Err(problem) => return problem.into_response(),
     };
     parts.extensions.insert(principal.clone());
-    let audited = matches!(principal.role, Role::Seller | Role::Support | Role::Operator);
+    if !matches!(principal.role, Role::Seller | Role::Support | Role::Operator) {
+        return next.run(Request::from_parts(parts, body)).await;
+    }
     let method = parts.method.to_string();
     let path = parts.uri.path().to_string();
     let request_id =
@@ -43,22 +45,20 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         .get::<ConnectInfo<SocketAddr>>()
         .map_or_else(|| "-".to_string(), |info| info.0.to_string());
     let response = next.run(Request::from_parts(parts, body)).await;
-    if audited {
-        let record = AuditRecord {
-            at_ms: 0,
-            method,
-            path,
-            status: response.status().as_u16(),
-            request_id,
-            remote,
-        };
-        let key = trail_key(&principal.tenant, principal.role, &principal.id);
-        match state.engine.ask::<AuditTrail>(&key, AuditCommand::Record { record }).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(rejection)) => tracing::error!(?rejection, "audit record refused"),
-            // The change happened; its record did not. Loud, because compliance depends on it.
-            Err(error) => tracing::error!(error = %error, "audit record not written"),
-        }
+    let record = AuditRecord {
+        at_ms: 0,
+        method,
+        path,
+        status: response.status().as_u16(),
+        request_id,
+        remote,
+    };
+    let key = trail_key(&principal.tenant, principal.role, &principal.id);
+    match state.engine.ask::<AuditTrail>(&key, AuditCommand::Record { record }).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(rejection)) => tracing::error!(?rejection, "audit record refused"),
+        // The change happened; its record did not. Loud, because compliance depends on it.
+        Err(error) => tracing::error!(error = %error, "audit record not written"),
     }
     response
 }
