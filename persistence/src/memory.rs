@@ -211,15 +211,13 @@ impl Journal for MemJournal {
         compact: bool,
         done: Done,
     ) {
-        if let Err(error) = crate::journal::check_record_sizes([&state]) {
-            return done(Err(error));
+        match recovery::snapshot_write(stream, seq, &state, compact) {
+            Ok(write) => {
+                let recovery::SnapshotWrite { key, record, compact } = write;
+                self.submit(Op::Snapshot { key, record, compact }, done);
+            }
+            Err(error) => done(Err(error)),
         }
-        let key = keys::stream_prefix(stream);
-        let record =
-            Record::from_payload(&recovery::snapshot_payload(seq, state.payload())).into_bytes();
-        let compact =
-            (compact && seq > 0).then(|| (keys::event_key(&key, 1), keys::event_key(&key, seq)));
-        self.submit(Op::Snapshot { key, record, compact }, done);
     }
 
     fn barrier(&self, done: Done) {

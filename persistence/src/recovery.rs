@@ -29,6 +29,30 @@ pub fn snapshot_payload(seq: Seq, state: &[u8]) -> Vec<u8> {
     payload
 }
 
+/// A snapshot as every journal writes it: its key in the snapshots tree, the framed record,
+/// and the inclusive range of event keys a compaction removes (none at seq 0).
+pub struct SnapshotWrite {
+    pub key: Vec<u8>,
+    pub record: Vec<u8>,
+    pub compact: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+/// Prepares a snapshot write, refusing a state over the record size limit.
+pub fn snapshot_write(
+    stream: Stream<'_>,
+    seq: Seq,
+    state: &crate::codec::Record,
+    compact: bool,
+) -> Result<SnapshotWrite, JournalError> {
+    crate::journal::check_record_sizes([state])?;
+    let key = keys::stream_prefix(stream);
+    let record =
+        crate::codec::Record::from_payload(&snapshot_payload(seq, state.payload())).into_bytes();
+    let compact =
+        (compact && seq > 0).then(|| (keys::event_key(&key, 1), keys::event_key(&key, seq)));
+    Ok(SnapshotWrite { key, record, compact })
+}
+
 /// Checks one stream's records in order and hands each valid payload on.
 pub struct StreamReader {
     stream: String,

@@ -470,16 +470,20 @@ impl Journal for SledJournal {
         compact: bool,
         done: Done,
     ) {
-        if let Err(error) = crate::journal::check_record_sizes([&state]) {
-            return done(Err(error));
+        match recovery::snapshot_write(stream, seq, &state, compact) {
+            Ok(write) => {
+                let bytes = write.record.len();
+                let snapshots = vec![(write.key, write.record)];
+                self.submit(Write {
+                    snapshots,
+                    events: Vec::new(),
+                    compact: write.compact,
+                    bytes,
+                    done,
+                });
+            }
+            Err(error) => done(Err(error)),
         }
-        let prefix = keys::stream_prefix(stream);
-        let record = Record::from_payload(&recovery::snapshot_payload(seq, state.payload()));
-        let compact = (compact && seq > 0)
-            .then(|| (keys::event_key(&prefix, 1), keys::event_key(&prefix, seq)));
-        let bytes = record.len();
-        let snapshots = vec![(prefix, record.into_bytes())];
-        self.submit(Write { snapshots, events: Vec::new(), compact, bytes, done });
     }
 
     fn barrier(&self, done: Done) {
