@@ -16,6 +16,9 @@ pub struct Counter {
     pub value: i64,
     /// Events applied, to check replay.
     pub applied: u64,
+    /// Text kept by `Keep`, so a test can grow the state past what a snapshot may hold
+    /// (a string, which the codec copies whole: fast to encode even when large).
+    pub kept: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -31,11 +34,16 @@ pub enum CounterCommand {
         ceiling: i64,
     },
     Get,
+    /// Append `text` to the state (the reply is the value, unchanged).
+    Keep {
+        text: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum CounterEvent {
     Added { amount: i64, padding: Vec<u8> },
+    Kept { text: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,12 +74,14 @@ impl Entity for Counter {
                 Ok((vec![CounterEvent::Added { amount, padding: Vec::new() }], self.value + amount))
             }
             CounterCommand::Get => Ok((Vec::new(), self.value)),
+            CounterCommand::Keep { text } => Ok((vec![CounterEvent::Kept { text }], self.value)),
         }
     }
 
     fn apply(&mut self, event: &CounterEvent) {
         match event {
             CounterEvent::Added { amount, .. } => self.value += amount,
+            CounterEvent::Kept { text } => self.kept.push_str(text),
         }
         self.applied += 1;
     }

@@ -230,3 +230,29 @@ async fn read_models_fold_every_entity_of_a_kind_from_the_journal() {
     assert_eq!(seen, vec![("a".into(), 30), ("b".into(), 10), ("c".into(), 70)]);
     assert!(bazaar_engine::replay::fold_kind::<Counter>(&*journal, true, |_, _| {}).is_err());
 }
+
+// postmortem: a hot SKU's snapshot outgrew RECORD_BYTES_MAX; the refused snapshot poisoned the
+// entity, which failed again after every re-activation (found by the gateway benchmark).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_01_a_state_too_large_to_snapshot_does_not_poison_the_entity() {
+    let journal = Arc::new(MemJournal::new(FlushPolicy::Immediate));
+    let engine =
+        single_node(journal.clone(), EngineConfig { snapshot_every_events: 1, ..config() });
+    let chunk = "x".repeat(bazaar_persistence::limits::RECORD_BYTES_MAX * 3 / 4);
+    for _ in 0..2 {
+        let keep = CounterCommand::Keep { text: chunk.clone() };
+        engine.ask::<Counter>("big", keep).await.unwrap().unwrap();
+    }
+    // Concurrent asks queue behind each snapshot: none may meet a poisoned entity.
+    let asks = (0..50).map(|_| {
+        let engine = engine.clone();
+        tokio::spawn(async move { engine.ask::<Counter>("big", add(1)).await })
+    });
+    for ask in asks.collect::<Vec<_>>() {
+        let answer = ask.await.unwrap();
+        assert!(answer.is_ok(), "{answer:?}");
+    }
+    engine.shutdown(Duration::from_secs(5)).await.unwrap();
+    let engine = single_node(journal, config());
+    assert_eq!(value(&engine, "big").await, 50);
+}
