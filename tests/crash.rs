@@ -86,7 +86,10 @@ fn verify(dir: &Path, acked_solo: &BTreeMap<u64, u64>, acked_hot: &BTreeSet<u64>
     use bazaar_persistence::Journal;
     journal
         .replay_kind(Counter::KIND.code, &mut |id, _seq, payload| {
-            let CounterEvent::Added { padding, .. } = codec::decode_payload(payload).unwrap();
+            let padding = match codec::decode_payload(payload).unwrap() {
+                CounterEvent::Added { padding, .. } => padding,
+                other => panic!("the child only adds, found {other:?}"),
+            };
             let value = u64::from_le_bytes(padding[..8].try_into().unwrap());
             match id.strip_prefix("solo-") {
                 Some(entity) => solo.entry(entity.parse().unwrap()).or_default().push(value),
