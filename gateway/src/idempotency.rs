@@ -195,7 +195,7 @@ fn bad_key(detail: &str) -> Problem {
 pub async fn once<F>(
     engine: &Engine,
     principal: &Principal,
-    key: Option<String>,
+    key: String,
     fingerprint: Fingerprint,
     lease_ms: u64,
     run: F,
@@ -203,7 +203,6 @@ pub async fn once<F>(
 where
     F: Future<Output = Response>,
 {
-    let Some(key) = key else { return run.await };
     let id = entity_id(principal, &key);
     let begin = IdempotencyCommand::Begin { fingerprint, lease_ms };
     match engine.ask::<IdempotencyKey>(&id, begin).await {
@@ -307,7 +306,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     let print = fingerprint(parts.method.as_str(), &target, &bytes);
     parts.extensions.insert(principal.clone());
     let request = Request::from_parts(parts, Body::from(bytes));
-    once(&state.engine, &principal, Some(key), print, REQUEST_TIMEOUT_MS, next.run(request)).await
+    once(&state.engine, &principal, key, print, REQUEST_TIMEOUT_MS, next.run(request)).await
 }
 
 fn replay(answer: StoredAnswer) -> Response {

@@ -51,6 +51,27 @@ pub fn json_problem(rejection: &JsonRejection) -> Problem {
     }
 }
 
+/// Parses a JSON body already read as bytes, with the same problems as [`Body`].
+pub fn from_slice<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
+    serde_json::from_slice(body).map_err(|error| {
+        if error.is_syntax() || error.is_eof() {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                "Malformed JSON",
+                error.to_string(),
+            )
+        } else {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                "Invalid body",
+                error.to_string(),
+            )
+        }
+    })
+}
+
 /// A JSON answer with a status.
 pub fn reply<T: Serialize>(status: StatusCode, value: &T) -> Response {
     (status, axum::Json(value)).into_response()

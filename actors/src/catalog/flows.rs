@@ -8,7 +8,7 @@
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Mutex, Weak};
 use std::time::Duration;
 
 use bazaar_engine::{Engine, EngineError, ErrorKind};
@@ -193,9 +193,4 @@ fn passing(error: &EngineError) -> bool {
         ErrorKind::Overloaded | ErrorKind::Timeout | ErrorKind::Unavailable => true,
         ErrorKind::InvalidInput | ErrorKind::Internal => false,
     }
-}
-
-/// Makes sure the flows' workers see an `Arc`: called once the catalog's state exists.
-pub(super) fn start(shared: &Arc<Shared>) {
-    shared.flows.spawn_workers(Arc::downgrade(shared));
 }

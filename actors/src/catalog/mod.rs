@@ -80,7 +80,7 @@ impl Catalog {
             search_dir,
             flows: flows::Flows::start(engine.clone()),
         });
-        flows::start(&shared);
+        shared.flows.spawn_workers(Arc::downgrade(&shared));
         let catalog = Catalog { shared };
         projections::register(&catalog, &engine);
         catalog

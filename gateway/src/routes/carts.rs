@@ -125,27 +125,6 @@ async fn create_cart(
     Ok(reply(StatusCode::CREATED, &CartCreated { id }))
 }
 
-/// Parses a JSON body already read as bytes, with the same problems as [`Body`].
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Body<T>, Problem> {
-    serde_json::from_slice(body).map(Body).map_err(|error| {
-        if error.is_syntax() || error.is_eof() {
-            Problem::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                "Malformed JSON",
-                error.to_string(),
-            )
-        } else {
-            Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_body",
-                "Invalid body",
-                error.to_string(),
-            )
-        }
-    })
-}
-
 /// Where the cart ships and which coupons the customer entered.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -361,7 +340,7 @@ async fn priced(
         now_ms: state.engine.clock().now_ms(),
     };
     let view = priced_view(&cart, &facts, context)
-        .map_err(|rejection| super::super::problem::rejection(&rejection))?;
+        .map_err(|rejection| crate::problem::rejection(&rejection))?;
     Ok(Json(priced_dto(id, &cart, country, view)))
 }
 
@@ -601,7 +580,11 @@ async fn reserve_cart(
     body: Bytes,
 ) -> Result<Response, Problem> {
     let (_, cart) = own_cart(&state, &principal, &id).await?;
-    let hold = if body.is_empty() { HoldDto::default() } else { parse::<HoldDto>(&body)?.0 };
+    let hold = if body.is_empty() {
+        HoldDto::default()
+    } else {
+        crate::json::from_slice::<HoldDto>(&body)?
+    };
     let ttl_s = hold.ttl_s.unwrap_or(HOLD_S_DEFAULT);
     if ttl_s == 0 || ttl_s > HOLD_S_MAX {
         return Err(invalid("hold_ttl_invalid", format!("ttl_s must be 1 to {HOLD_S_MAX}")));
@@ -628,7 +611,7 @@ async fn reserve_cart(
             format!("{asin} has no offer to buy from; nothing is held"),
         )),
         Err(ReserveFailure::Refused { rejection, .. }) => {
-            Err(super::super::problem::rejection(&rejection))
+            Err(crate::problem::rejection(&rejection))
         }
         Err(ReserveFailure::Engine(error)) => Err(error.into()),
     }
