@@ -56,6 +56,7 @@ use bazaar_actors::{Asin, Currency, CustomerId, LocationCode, Money, Quantity, S
 use bazaar_engine::{Engine, EngineConfig, EngineParts, Entity, NodeId, ShardTable, SystemClock};
 use bazaar_gateway::auth::Credentials;
 use bazaar_gateway::config::PricingConfig;
+use bazaar_gateway::state::OrderSide;
 use bazaar_gateway::rate_limit::RateLimits;
 use bazaar_gateway::{AppState, GatewayConfig, OpsState, Readiness};
 use bazaar_persistence::{JournalConfig, SledJournal};
@@ -280,6 +281,14 @@ impl Node {
         };
         let readiness = Readiness::default();
         readiness.set(true);
+        let OrderSide { sagas, orders, ledger } = {
+            let (engine, catalog) = (engine.clone(), catalog.clone());
+            let vat = Arc::new(PricingConfig::default().vat);
+            tokio::task::spawn_blocking(move || {
+                OrderSide::start(&engine, &catalog, Default::default(), vat, Default::default())
+            })
+            .await??
+        };
         let state = AppState {
             engine: engine.clone(),
             catalog: catalog.clone(),
@@ -287,6 +296,9 @@ impl Node {
             limits: Arc::new(RateLimits::new(&unthrottled)),
             pricing: Arc::new(PricingConfig::default()),
             ops: OpsState { readiness, metrics },
+            sagas,
+            orders,
+            ledger,
             rendered: Default::default(),
         };
         let api = serve(bazaar_gateway::app(state)).await?;

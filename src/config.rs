@@ -21,6 +21,11 @@ pub struct ClusterFile {
     pub gateway: bazaar_gateway::GatewayConfig,
     #[serde(default)]
     pub pricing: bazaar_gateway::config::PricingConfig,
+    /// The payment providers (`--psp` overrides the list) and the client's time-outs.
+    #[serde(default)]
+    pub payments: bazaar_actors::payments::PaymentsConfig,
+    #[serde(default)]
+    pub checkout: bazaar_actors::saga::SagasConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -88,6 +93,8 @@ impl ClusterFile {
             bail!("two [[nodes]] share an id");
         }
         self.engine.validate().map_err(anyhow::Error::msg)?;
+        self.payments.validate().map_err(anyhow::Error::msg)?;
+        self.checkout.validate().map_err(anyhow::Error::msg)?;
         self.gateway.validate().map_err(anyhow::Error::msg)
     }
 

@@ -2,6 +2,8 @@
 //! in the workspace's crates.
 
 mod config;
+mod psp;
+mod reconcile;
 mod serve;
 
 use std::net::SocketAddr;
@@ -27,6 +29,11 @@ enum Command {
     /// Manages bearer tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Runs a payment provider simulator (in memory) until SIGTERM or Ctrl-C.
+    Psp(psp::PspArgs),
+    /// Compares the payment providers' settlement reports with a running node's ledger and
+    /// lists every mismatch (exit 1 when there is any).
+    Reconcile(reconcile::ReconcileArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,6 +69,19 @@ pub struct ServeArgs {
     /// Which node of the configuration this process is (default: the first listed).
     #[arg(long)]
     node: Option<u32>,
+    /// A payment provider as NAME=URL, in preference order (repeat for the backup); replaces
+    /// the `[payments]` providers of the configuration.
+    #[arg(long = "psp", value_parser = parse_provider)]
+    psp: Vec<bazaar_actors::payments::ProviderConfig>,
+}
+
+fn parse_provider(text: &str) -> Result<bazaar_actors::payments::ProviderConfig, String> {
+    let (name, url) =
+        text.split_once('=').ok_or("expected NAME=URL, e.g. primary=http://127.0.0.1:9101")?;
+    Ok(bazaar_actors::payments::ProviderConfig {
+        name: name.to_owned(),
+        url: url.trim_end_matches('/').to_owned(),
+    })
 }
 
 fn main() -> std::process::ExitCode {
@@ -72,6 +92,8 @@ fn main() -> std::process::ExitCode {
         Command::Token(TokenCommand::Add { data_dir, tenant, role, principal }) => {
             token_add(&data_dir, &tenant, &role, &principal)
         }
+        Command::Psp(args) => psp::run(args),
+        Command::Reconcile(args) => reconcile::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

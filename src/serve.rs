@@ -13,6 +13,7 @@ use bazaar_actors::catalog::Catalog;
 use bazaar_engine::{Engine, EngineConfig, EngineParts, NodeId, SystemClock};
 use bazaar_gateway::auth::Credentials;
 use bazaar_gateway::rate_limit::RateLimits;
+use bazaar_gateway::state::OrderSide;
 use bazaar_gateway::{AppState, OpsState, Problem, Readiness};
 use bazaar_persistence::SledJournal;
 
@@ -83,6 +84,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 upkeep.run_upkeep();
             }
         });
+        let mut payments = file.payments.clone();
+        if !args.psp.is_empty() {
+            payments.providers = args.psp.clone();
+        }
+        let OrderSide { sagas, orders, ledger } = {
+            let (engine, catalog) = (engine.clone(), catalog.clone());
+            let (vat, checkout) = (Arc::new(file.pricing.vat.clone()), file.checkout.clone());
+            tokio::task::spawn_blocking(move || {
+                OrderSide::start(&engine, &catalog, payments, vat, checkout)
+            })
+            .await??
+        };
         let limits = Arc::new(RateLimits::new(&file.gateway));
         spawn_rate_limit_janitor(limits.clone());
         let state = AppState {
@@ -92,6 +105,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             limits,
             pricing: Arc::new(file.pricing.clone()),
             ops,
+            sagas: sagas.clone(),
+            orders,
+            ledger,
             rendered: Default::default(),
         };
         // In place before anyone hears "ready": no request after it meets "not ready".
@@ -99,6 +115,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         readiness.set(true);
         tracing::info!(node = node.id, data_dir = %args.data_dir.display(), "recovered; ready");
         println!("bazaar node {} ready", node.id);
+        // Sagas a crash interrupted finish (or compensate) now; new ones run alongside.
+        tokio::spawn(async move {
+            match sagas.resume().await {
+                Ok(resumed) => tracing::info!(resumed, "unfinished checkouts resumed"),
+                Err(error) => tracing::error!(error = %error, "cannot list unfinished checkouts"),
+            }
+        });
 
         stop_requested.await;
         tracing::info!("shutting down: no new requests, finishing those in flight");

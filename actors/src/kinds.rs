@@ -36,9 +36,11 @@ pub const PROMOTION: Kind = Kind::new(11, "promotion");
 pub const IDEMPOTENCY: Kind = Kind::new(12, "idempotency");
 /// A principal's audit trail: who changed what, when, from where.
 pub const AUDIT: Kind = Kind::new(13, "audit");
+/// One bucket of a worklist: unfinished work to resume after a restart.
+pub const WORKLIST: Kind = Kind::new(14, "worklist");
 
 /// Every kind of the domain, in code order.
-pub const ALL: [Kind; 13] = [
+pub const ALL: [Kind; 14] = [
     PRODUCT,
     INVENTORY,
     CART,
@@ -52,6 +54,7 @@ pub const ALL: [Kind; 13] = [
     PROMOTION,
     IDEMPOTENCY,
     AUDIT,
+    WORKLIST,
 ];
 
 /// The highest code the domain may use; the engine's test kinds live above it.
@@ -100,6 +103,7 @@ mod tests {
                 (11, "promotion"),
                 (12, "idempotency"),
                 (13, "audit"),
+                (14, "worklist"),
             ]
         );
     }

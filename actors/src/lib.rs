@@ -25,20 +25,27 @@
 pub mod audit;
 pub mod cart;
 pub mod catalog;
+pub mod checkout;
+pub mod fraud;
 pub mod ids;
 pub mod inventory;
 pub mod kinds;
+pub mod ledger;
 pub mod limits;
 pub mod money;
+pub mod order;
+pub mod payments;
 pub mod pricing;
 pub mod product;
 pub mod promotion;
 pub mod quantity;
 pub mod rejection;
+pub mod saga;
 pub mod search;
 pub mod seller;
 #[cfg(test)]
 mod testing;
+pub mod worklist;
 
 pub use cart::CustomerId;
 
@@ -51,6 +58,9 @@ pub fn register(engine: &bazaar_engine::Engine) {
     engine.register::<seller::Seller>();
     engine.register::<promotion::Promotion>();
     engine.register::<audit::AuditTrail>();
+    engine.register::<worklist::Worklist>();
+    engine.register::<order::Order>();
+    engine.register::<checkout::Checkout>();
 }
 pub use ids::{Asin, IdError, LocationCode, ReservationId, SellerId, Sku};
 pub use money::{Currency, Money, MoneyError};

@@ -469,3 +469,216 @@ fn a_priced_cart_survives_the_codec() {
     ];
     pin_positions(&errors);
 }
+
+fn new_order() -> bazaar_actors::order::NewOrder {
+    use bazaar_actors::fraud::FraudAssessment;
+    use bazaar_actors::order::{CapturePolicy, NewOrder, OrderLine, ShipTo};
+    use bazaar_actors::payments::Authorization;
+    use bazaar_actors::pricing::CartTotals;
+    use bazaar_actors::{Asin, CountryCode, CustomerId, LocationCode};
+
+    let eur = |minor| Money::new(minor, Currency::EUR);
+    let line = OrderLine {
+        asin: Asin::parse("B000000001").unwrap(),
+        seller: SellerId::parse("s1").unwrap(),
+        sku: Sku::parse("SKU-1").unwrap(),
+        location: LocationCode::parse("FRA1").unwrap(),
+        quantity: qty(2),
+        unit_price: eur(1_000),
+        discount: eur(100),
+        shipping: eur(0),
+        net: eur(1_900),
+        vat_rate_bps: 1_900,
+        vat: eur(361),
+        total: eur(2_261),
+        handling_days: 2,
+    };
+    NewOrder {
+        customer: CustomerId::parse("c1").unwrap(),
+        checkout: "eu/c1/key-1".into(),
+        currency: Currency::EUR,
+        lines: vec![line],
+        totals: CartTotals {
+            subtotal: eur(2_000),
+            discount: eur(100),
+            shipping: eur(300),
+            shipping_discount: eur(300),
+            net: eur(1_900),
+            vat: eur(361),
+            total: eur(2_261),
+        },
+        promotions: Vec::new(),
+        authorization: Authorization {
+            psp: "psp-a".into(),
+            id: "auth-1".into(),
+            key: "o-key".into(),
+            amount: eur(2_261),
+        },
+        capture: CapturePolicy::AtPlacement,
+        commission_bps: 1_200,
+        fraud: FraudAssessment::clean(),
+        ship_to: ShipTo {
+            country: CountryCode::parse("DE").unwrap(),
+            postal_code: "10115".into(),
+            city: "Berlin".into(),
+            line1: "Invalidenstr. 1".into(),
+            name: "A. Customer".into(),
+        },
+    }
+}
+
+#[test]
+fn order_survives_the_codec() {
+    use bazaar_actors::LocationCode;
+    use bazaar_actors::order::{
+        CapturePolicy, Order, OrderCommand, OrderEvent, OrderId, OrderRejection, OrderStatus,
+        PlacedOrder, PlannedShipment, entity_id,
+    };
+    use bazaar_actors::payments::{Capture, Refund};
+
+    let eur = |minor| Money::new(minor, Currency::EUR);
+    let s1 = SellerId::parse("s1").unwrap();
+    let capture =
+        Capture { psp: "psp-a".into(), id: "cap-1".into(), key: "k".into(), amount: eur(2_261) };
+    let refund =
+        Refund { psp: "psp-a".into(), id: "ref-1".into(), key: "k".into(), amount: eur(261) };
+    let commands = vec![
+        OrderCommand::Place(Box::new(new_order())),
+        OrderCommand::PlanShipments { transit_days: 2 },
+        OrderCommand::RecordCapture { capture: capture.clone() },
+        OrderCommand::Ship {
+            shipment: 1,
+            seller: s1.clone(),
+            carrier: "dhl".into(),
+            tracking: "t-1".into(),
+        },
+        OrderCommand::Deliver { shipment: 1 },
+        OrderCommand::RecordRefund { refund: refund.clone() },
+        OrderCommand::Get,
+    ];
+    commands.iter().for_each(round_trip);
+    round_trip(&OrderCommand::Cancel { reason: "r".into() });
+    round_trip(&OrderCommand::RecordVoid);
+    let id = OrderId::for_checkout("eu/c1/key-1");
+    let (state, replies) = run::<Order>(&entity_id("eu", &id), commands);
+    round_trip(&state);
+    replies.iter().for_each(round_trip);
+    assert_eq!(replies.last().unwrap().order.status, OrderStatus::Delivered);
+
+    let events = [
+        OrderEvent::Placed(Box::new(PlacedOrder { id: id.clone(), order: new_order(), at_ms: 1 })),
+        OrderEvent::ShipmentsPlanned {
+            shipments: vec![PlannedShipment {
+                number: 1,
+                seller: s1.clone(),
+                location: LocationCode::parse("FRA1").unwrap(),
+                lines: vec![0],
+                promised_by_ms: 9,
+            }],
+        },
+        OrderEvent::PaymentCaptured { capture, at_ms: 1 },
+        OrderEvent::ShipmentShipped {
+            shipment: 1,
+            carrier: "dhl".into(),
+            tracking: "t".into(),
+            at_ms: 1,
+        },
+        OrderEvent::ShipmentDelivered { shipment: 1, at_ms: 1 },
+        OrderEvent::Cancelled { reason: "r".into(), at_ms: 1 },
+        OrderEvent::PaymentVoided { at_ms: 1 },
+        OrderEvent::PaymentRefunded { refund, at_ms: 1 },
+    ];
+    let rejections = [
+        OrderRejection::UnknownOrder,
+        OrderRejection::InvalidOrderId,
+        OrderRejection::AlreadyPlaced,
+        OrderRejection::NoLines,
+        OrderRejection::TooManyLines { max: 1 },
+        OrderRejection::CurrencyMismatch { expected: Currency::EUR },
+        OrderRejection::AmountInvalid,
+        OrderRejection::LineMismatch { line: 1 },
+        OrderRejection::TotalsMismatch,
+        OrderRejection::AuthorizationMismatch,
+        OrderRejection::CommissionInvalid { max_bps: 1 },
+        OrderRejection::LineInvalid { line: 1 },
+        OrderRejection::TextInvalid { field: "f".into(), min_bytes: 0, max_bytes: 1 },
+        OrderRejection::TooManyPromotions { max: 1 },
+        OrderRejection::FraudRejected,
+        OrderRejection::OrderCancelled,
+        OrderRejection::OrderRefunded,
+        OrderRejection::ShipmentsNotPlanned,
+        OrderRejection::UnknownShipment,
+        OrderRejection::AlreadyShipped,
+        OrderRejection::NotShipped,
+        OrderRejection::TooLateToCancel,
+        OrderRejection::NotCancelled,
+        OrderRejection::AlreadyCaptured,
+        OrderRejection::AuthorizationVoided,
+        OrderRejection::CaptureExceedsAuthorization { capturable: eur(1) },
+        OrderRejection::CaptureConflict,
+        OrderRejection::RefundExceedsCaptured { refundable: eur(1) },
+        OrderRejection::RefundConflict,
+        OrderRejection::PspMismatch,
+        OrderRejection::TooManyCaptures { max: 1 },
+        OrderRejection::TooManyRefunds { max: 1 },
+    ];
+    pin_positions(&events);
+    pin_positions(&rejections);
+    pin_positions(&[
+        OrderStatus::Placed,
+        OrderStatus::PartlyShipped,
+        OrderStatus::Shipped,
+        OrderStatus::Delivered,
+        OrderStatus::Cancelled,
+        OrderStatus::Refunded,
+    ]);
+    pin_positions(&[CapturePolicy::AtPlacement, CapturePolicy::AtShipment]);
+    assert_eq!(Order::KIND, kinds::ORDER);
+    // An order id is only ever the canonical spelling.
+    let bad = codec::encode("o-1").unwrap();
+    assert!(codec::decode::<OrderId>(bad.as_bytes()).is_err());
+}
+
+#[test]
+fn fraud_and_ledger_values_survive_the_codec() {
+    use bazaar_actors::CustomerId;
+    use bazaar_actors::fraud::{FraudAssessment, FraudDecision, FraudReason};
+    use bazaar_actors::ledger::{Account, EntryKind, MismatchKind, Posting, PostingSet};
+
+    round_trip(&FraudAssessment {
+        score: 45,
+        decision: FraudDecision::Review,
+        reasons: vec![FraudReason { code: "velocity_card".into(), points: 20 }],
+    });
+    pin_positions(&[FraudDecision::Accept, FraudDecision::Review, FraudDecision::Reject]);
+    let accounts = [
+        Account::Customer(CustomerId::parse("c1").unwrap()),
+        Account::PspClearing("psp-a".into()),
+        Account::SellerPayable(SellerId::parse("s1").unwrap()),
+        Account::Commission,
+        Account::VatPayable,
+        Account::Refunds,
+    ];
+    pin_positions(&accounts);
+    pin_positions(&[
+        EntryKind::Placed,
+        EntryKind::Captured,
+        EntryKind::Cancelled,
+        EntryKind::Refunded,
+    ]);
+    pin_positions(&[
+        MismatchKind::MissingFromLedger,
+        MismatchKind::UnknownToPsp,
+        MismatchKind::CapturedDiffers,
+        MismatchKind::RefundedDiffers,
+    ]);
+    round_trip(&PostingSet {
+        reference: "o-1".into(),
+        entry: EntryKind::Captured,
+        currency: Currency::EUR,
+        postings: vec![
+            Posting { account: Account::PspClearing("psp-a".into()), amount: 5 },
+            Posting { account: Account::Customer(CustomerId::parse("c1").unwrap()), amount: -5 },
+        ],
+    });
+}

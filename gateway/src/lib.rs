@@ -41,7 +41,9 @@ pub use state::AppState;
     tags(
         (name = "catalog", description = "Products and search, for every principal of a tenant"),
         (name = "carts", description = "A customer's carts, priced and held"),
-        (name = "seller", description = "A seller's profile, offers and inventory"),
+        (name = "checkout", description = "Checking out a cart, once per Idempotency-Key"),
+        (name = "orders", description = "A customer's orders, with payment and tracking"),
+        (name = "seller", description = "A seller's profile, offers, inventory and orders"),
         (name = "admin", description = "Operators"),
         (name = "ops", description = "Health, readiness, metrics and this document"),
     )
@@ -74,6 +76,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::carts::router())
         .merge(routes::carts::guest_router())
         .merge(routes::seller::router())
+        .merge(routes::checkouts::router())
+        .merge(routes::orders::router())
+        .merge(routes::payments::router())
         .merge(routes::admin::router())
         .merge(routes::promotions::admin_router())
         .merge(routes::promotions::seller_router())

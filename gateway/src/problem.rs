@@ -23,6 +23,9 @@ pub struct Problem {
     /// A stable, machine-readable code; never reused for another meaning.
     pub code: &'static str,
     pub detail: String,
+    /// For a failed checkout: the saga step that failed (`reserve`, `fraud`, `authorize`...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<&'static str>,
     #[serde(skip)]
     #[schema(ignore)]
     pub retry_after_s: Option<u64>,
@@ -41,6 +44,7 @@ impl Problem {
             status: status.as_u16(),
             code,
             detail: detail.into(),
+            step: None,
             retry_after_s: None,
         }
     }

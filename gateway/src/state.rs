@@ -4,6 +4,9 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use bazaar_actors::catalog::Catalog;
+use bazaar_actors::ledger::Ledger;
+use bazaar_actors::order::history::OrderBook;
+use bazaar_actors::saga::Sagas;
 use bazaar_engine::Engine;
 
 use crate::auth::Credentials;
@@ -19,9 +22,40 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     pub pricing: Arc<PricingConfig>,
     pub ops: OpsState,
+    /// Checkout sagas, the payment client and the payment job.
+    pub sagas: Sagas,
+    /// Orders by customer and by seller.
+    pub orders: OrderBook,
+    /// Ledger balances and the PSP movements to reconcile.
+    pub ledger: Ledger,
     /// Each product's JSON as last served, by revision: the hottest read is encoded once per
     /// change, not once per request.
     pub rendered: Arc<RenderedProducts>,
+}
+
+/// The order side of a node: orders and the ledger rebuilt from the journal, and the
+/// checkout sagas with their payment client. Folds the journal, so it blocks: call it from
+/// `spawn_blocking` (inside a tokio runtime, which the payment job needs).
+pub struct OrderSide {
+    pub sagas: Sagas,
+    pub orders: OrderBook,
+    pub ledger: Ledger,
+}
+
+impl OrderSide {
+    pub fn start(
+        engine: &Engine,
+        catalog: &Catalog,
+        payments: bazaar_actors::payments::PaymentsConfig,
+        vat: Arc<bazaar_actors::pricing::VatTable>,
+        checkout: bazaar_actors::saga::SagasConfig,
+    ) -> Result<OrderSide, bazaar_engine::EngineError> {
+        let (orders, ledger) = bazaar_actors::ledger::start_with_orders(engine)?;
+        let payments = bazaar_actors::payments::Payments::new(payments);
+        let sagas =
+            Sagas::new(engine.clone(), catalog.clone(), payments, orders.clone(), vat, checkout);
+        Ok(OrderSide { sagas, orders, ledger })
+    }
 }
 
 /// Product JSON by tenant and ASIN, with the revision it was rendered from. Holds at most one

@@ -7,6 +7,8 @@
 //! inventory  {tenant}/{seller}/{SKU}@{LOCATION}
 //! cart       {tenant}/{cart id}
 //! promotion  {tenant}/{promotion id}
+//! order      {tenant}/{order id}        (crate::order::entity_id)
+//! checkout   {tenant}/{customer}/{idempotency key}
 //! ```
 //!
 //! Invariant: a tenant never contains `/`, and no id part does either (ids are validated
@@ -45,6 +47,12 @@ pub fn cart(tenant: &str, cart: &str) -> String {
 
 pub fn promotion(tenant: &str, promotion: &crate::promotion::PromotionId) -> String {
     format!("{tenant}/{promotion}")
+}
+
+/// A checkout saga: one per customer and idempotency key (the gateway validates the key's
+/// alphabet, which excludes `/`).
+pub fn checkout(tenant: &str, customer: &crate::CustomerId, key: &str) -> String {
+    format!("{tenant}/{customer}/{key}")
 }
 
 /// Splits `{tenant}/{rest}`.

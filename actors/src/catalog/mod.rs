@@ -30,6 +30,7 @@ use std::sync::Arc;
 use bazaar_engine::Engine;
 use dashmap::DashMap;
 
+use crate::cart::{CurrentFacts, ProductFacts};
 use crate::ids::{Asin, LocationCode, SellerId, Sku};
 use crate::product::ProductView;
 use crate::promotion::{CandidatePromotion, PromotionId};
@@ -37,7 +38,7 @@ use crate::search::{SearchError, SearchIndex};
 use crate::seller::SellerView;
 
 pub use flows::FlowStats;
-pub use reserve::{Held, ReserveFailure};
+pub use reserve::{Held, Item, ReserveFailure};
 
 type Tenant = Arc<str>;
 
@@ -94,6 +95,18 @@ impl Catalog {
     /// A seller's current profile and score, from memory.
     pub fn seller(&self, tenant: &str, seller: &SellerId) -> Option<SellerView> {
         self.shared.sellers.get(&(Tenant::from(tenant), seller.clone())).map(|view| view.clone())
+    }
+
+    /// The current facts (offers, buy box, tax class) of the products `lines` name, as the
+    /// cart's priced view and the checkout read them.
+    pub fn facts_of(&self, tenant: &str, lines: &[crate::cart::CartLine]) -> CurrentFacts {
+        let mut facts = CurrentFacts::default();
+        for line in lines {
+            if let Some(view) = self.product(tenant, &line.asin) {
+                facts.products.insert(line.asin.clone(), ProductFacts::of(&view));
+            }
+        }
+        facts
     }
 
     /// The products `seller` offers.

@@ -16,7 +16,7 @@ use crate::inventory::{Inventory, InventoryCommand, InventoryId, InventoryReject
 use crate::quantity::Quantity;
 
 /// One line held.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Held {
     pub asin: Asin,
     pub seller: SellerId,
@@ -87,13 +87,8 @@ impl Catalog {
 
     async fn release_held(&self, tenant: &str, held: &[Held]) {
         for line in held {
-            let key = keys::inventory(
-                tenant,
-                &line.seller,
-                &InventoryId::new(line.sku.clone(), line.location.clone()),
-            );
-            let command = InventoryCommand::Release { reservation_id: line.reservation_id.clone() };
-            if let Err(error) = self.engine().ask::<Inventory>(&key, command).await {
+            let release = InventoryCommand::Release { reservation_id: line.reservation_id.clone() };
+            if let Err(error) = self.settle_hold(tenant, line, release).await {
                 // The hold expires on its own at its deadline.
                 tracing::warn!(error = %error, reservation = %line.reservation_id, "compensation failed");
             }
@@ -128,13 +123,27 @@ impl Catalog {
             });
         };
         let reservation_id = reservation_id(cart_id, &line.asin, &seller);
+        let item = Item { asin: line.asin.clone(), seller, sku, quantity: line.quantity };
+        self.hold(tenant, item, reservation_id, ttl_ms).await
+    }
+
+    /// Holds `item` under `reservation_id` for `ttl_ms` at one of its seller's locations, the
+    /// ones with the most available first. Retrying with the same id holds nothing twice.
+    pub async fn hold(
+        &self,
+        tenant: &str,
+        item: Item,
+        reservation_id: ReservationId,
+        ttl_ms: u64,
+    ) -> Result<Held, ReserveFailure> {
+        let Item { asin, seller, sku, quantity } = item;
         let mut best = 0;
         for (location, _) in self.stock_of(tenant, &seller, &sku) {
             let key =
                 keys::inventory(tenant, &seller, &InventoryId::new(sku.clone(), location.clone()));
             let reserve = InventoryCommand::Reserve {
                 reservation_id: reservation_id.clone(),
-                quantity: line.quantity,
+                quantity,
                 ttl_ms,
             };
             let mut outcome = self.engine().ask::<Inventory>(&key, reserve.clone()).await?;
@@ -148,23 +157,42 @@ impl Catalog {
                 Ok(reply) => {
                     let expires_at_ms = reply.reservation.map_or(0, |r| r.expires_at_ms);
                     return Ok(Held {
-                        asin: line.asin.clone(),
+                        asin,
                         seller,
                         sku,
                         location,
-                        quantity: line.quantity,
+                        quantity,
                         reservation_id,
                         expires_at_ms,
                     });
                 }
                 Err(InventoryRejection::OutOfStock { available }) => best = best.max(available),
-                Err(rejection) => {
-                    return Err(ReserveFailure::Refused { asin: line.asin.clone(), rejection });
-                }
+                Err(rejection) => return Err(ReserveFailure::Refused { asin, rejection }),
             }
         }
-        Err(ReserveFailure::OutOfStock { asin: line.asin.clone(), available: best })
+        Err(ReserveFailure::OutOfStock { asin, available: best })
     }
+
+    /// Settles one hold: `Commit` turns it into a sale, `Release` gives it back.
+    pub async fn settle_hold(
+        &self,
+        tenant: &str,
+        held: &Held,
+        command: InventoryCommand,
+    ) -> Result<Result<(), InventoryRejection>, EngineError> {
+        let id = InventoryId::new(held.sku.clone(), held.location.clone());
+        let key = keys::inventory(tenant, &held.seller, &id);
+        Ok(self.engine().ask::<Inventory>(&key, command).await?.map(|_| ()))
+    }
+}
+
+/// What one line buys: `quantity` of `seller`'s SKU for `asin`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub asin: Asin,
+    pub seller: SellerId,
+    pub sku: Sku,
+    pub quantity: Quantity,
 }
 
 /// The reservation id of a cart's line: `{cart}.{asin}.{seller}`.

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use bazaar_actors::cart::{
-    Cart, CartCommand, CartLine, CartOwner, CartReply, CartView, CurrentFacts, GuestToken,
+    Cart, CartCommand, CartLine, CartOwner, CartReply, CartView, GuestToken,
     LineFlag, OfferChoice, PricedCartView, ProductFacts, priced_view,
 };
 use bazaar_actors::catalog::{Held, ReserveFailure, keys};
@@ -325,12 +325,7 @@ async fn priced(
         .filter(|code| !code.trim().is_empty())
         .map(|code| dto::id(CouponCode::normalize(code)))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut facts = CurrentFacts::default();
-    for line in &cart.lines {
-        if let Some(view) = state.catalog.product(&holder.tenant, &line.asin) {
-            facts.products.insert(line.asin.clone(), ProductFacts::of(&view));
-        }
-    }
+    let facts = state.catalog.facts_of(&holder.tenant, &cart.lines);
     let promotions = state.catalog.promotions(&holder.tenant);
     let context = PricingContext {
         destination: country,

@@ -4,6 +4,9 @@
 pub mod admin;
 pub mod carts;
 pub mod catalog;
+pub mod checkouts;
+pub mod orders;
+pub mod payments;
 pub mod promotions;
 pub mod seller;
 

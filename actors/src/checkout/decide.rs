@@ -1,0 +1,220 @@
+//! The saga's rules: what comes next, which outcomes are accepted, how they fold.
+
+use bazaar_engine::{Ctx, Decision};
+
+use super::{
+    Checkout, CheckoutCommand, CheckoutEvent, CheckoutRejection, CheckoutReply, CheckoutStatus,
+    CheckoutView, Failure, FailureCode, Outcome, Step,
+};
+use crate::fraud::FraudDecision;
+use crate::order::OrderId;
+
+impl Checkout {
+    /// What the runner must do next (see the module doc for the order).
+    pub fn next_step(&self) -> Step {
+        if self.request.is_none() || self.finished_at_ms.is_some() {
+            return Step::Done;
+        }
+        match &self.failure {
+            None if self.priced.is_none() => Step::Price,
+            None if self.held.is_none() => Step::Reserve,
+            None if self.fraud.is_none() => Step::Score,
+            None if self.authorization.is_none() => Step::Authorize,
+            None if !self.placed => Step::Place,
+            None if !self.committed => Step::Commit,
+            None if !self.planned => Step::Plan,
+            None if !self.finished => Step::Finish,
+            None => Step::Done,
+            Some(_) if self.placed && !self.order_cancelled => Step::CancelOrder,
+            Some(_) if self.authorization_attempted() && !self.voided => Step::Void,
+            Some(_) if self.holds().next().is_some() && !self.released => Step::Release,
+            Some(_) if self.redeemed().next().is_some() && !self.unredeemed => Step::Unredeem,
+            Some(_) => Step::Done,
+        }
+    }
+
+    /// Whether a payment provider may hold an authorization for this saga.
+    fn authorization_attempted(&self) -> bool {
+        self.authorization.is_some()
+            || self.failure.as_ref().is_some_and(|failure| failure.step == Step::Authorize)
+    }
+
+    pub fn request(&self) -> Option<&super::CheckoutRequest> {
+        self.request.as_deref()
+    }
+
+    pub fn order(&self) -> Option<&OrderId> {
+        self.order.as_ref()
+    }
+
+    pub fn priced(&self) -> Option<&super::Priced> {
+        self.priced.as_deref()
+    }
+
+    /// The lines held (none before `Reserved`).
+    pub fn holds(&self) -> impl Iterator<Item = &crate::catalog::Held> {
+        self.held.iter().flatten()
+    }
+
+    pub fn redeemed(&self) -> impl Iterator<Item = &crate::promotion::PromotionId> {
+        self.priced.iter().flat_map(|priced| priced.redeemed.iter())
+    }
+
+    pub fn fraud(&self) -> Option<&crate::fraud::FraudAssessment> {
+        self.fraud.as_ref()
+    }
+
+    pub fn authorization(&self) -> Option<&crate::payments::Authorization> {
+        self.authorization.as_ref()
+    }
+
+    pub fn capture(&self) -> Option<crate::order::CapturePolicy> {
+        self.capture
+    }
+
+    pub fn failure(&self) -> Option<&Failure> {
+        self.failure.as_ref()
+    }
+
+    /// Whether this outcome is already folded in (a repeat by a second runner).
+    fn has_recorded(&self, outcome: &Outcome) -> bool {
+        match outcome {
+            Outcome::Priced(_) => self.priced.is_some(),
+            Outcome::Reserved { .. } => self.held.is_some(),
+            Outcome::Scored { .. } => self.fraud.is_some(),
+            Outcome::Authorized { .. } => self.authorization.is_some(),
+            Outcome::Placed => self.placed,
+            Outcome::Committed => self.committed,
+            Outcome::Planned => self.planned,
+            Outcome::Finished => self.finished,
+            Outcome::Failed(_) => self.failure.is_some(),
+            Outcome::OrderCancelled => self.order_cancelled,
+            Outcome::Voided => self.voided,
+            Outcome::Released => self.released,
+            Outcome::Unredeemed => self.unredeemed,
+        }
+    }
+
+    pub fn view(&self) -> Option<CheckoutView> {
+        let request = self.request.as_ref()?;
+        let status = match (self.next_step(), &self.failure) {
+            (Step::Done, None) => CheckoutStatus::Completed,
+            (Step::Done, Some(failure)) => CheckoutStatus::Failed(failure.clone()),
+            (step, _) => CheckoutStatus::Running { step },
+        };
+        Some(CheckoutView {
+            status,
+            order: self.order.clone()?,
+            customer: request.customer.clone(),
+            cart: request.cart.clone(),
+            started_at_ms: self.started_at_ms,
+            finished_at_ms: self.finished_at_ms,
+            currency: self.priced.as_ref().map(|priced| priced.currency),
+            totals: self.priced.as_ref().map(|priced| priced.totals.clone()),
+            fraud: self.fraud.clone(),
+            capture: self.capture,
+            failure: self.failure.clone(),
+        })
+    }
+
+    fn reply(&self, began: bool) -> Result<CheckoutReply, CheckoutRejection> {
+        let checkout = self.view().ok_or(CheckoutRejection::UnknownCheckout)?;
+        Ok(CheckoutReply { checkout, began, saga: Box::new(self.clone()) })
+    }
+
+    pub(super) fn apply_event(&mut self, event: &CheckoutEvent) {
+        match event {
+            CheckoutEvent::Began { request, order, at_ms } => {
+                self.request = Some(request.clone());
+                self.order = Some(order.clone());
+                self.started_at_ms = *at_ms;
+            }
+            CheckoutEvent::Recorded { outcome, at_ms } => {
+                self.fold(outcome);
+                if self.next_step() == Step::Done && self.finished_at_ms.is_none() {
+                    self.finished_at_ms = Some(*at_ms);
+                }
+            }
+        }
+    }
+
+    fn fold(&mut self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Priced(priced) => self.priced = Some(priced.clone()),
+            Outcome::Reserved { held } => self.held = Some(held.clone()),
+            Outcome::Scored { assessment } => self.fraud = Some(assessment.clone()),
+            Outcome::Authorized { authorization, capture } => {
+                self.authorization = Some(authorization.clone());
+                self.capture = Some(*capture);
+            }
+            Outcome::Placed => self.placed = true,
+            Outcome::Committed => self.committed = true,
+            Outcome::Planned => self.planned = true,
+            Outcome::Finished => self.finished = true,
+            Outcome::Failed(failure) => self.failure = Some(failure.clone()),
+            Outcome::OrderCancelled => self.order_cancelled = true,
+            Outcome::Voided => self.voided = true,
+            Outcome::Released => self.released = true,
+            Outcome::Unredeemed => self.unredeemed = true,
+        }
+    }
+}
+
+pub(super) fn decide(
+    checkout: &Checkout,
+    command: CheckoutCommand,
+    ctx: &Ctx<'_>,
+) -> Result<Decision<Checkout>, CheckoutRejection> {
+    match command {
+        CheckoutCommand::Begin(request) => match &checkout.request {
+            Some(existing) if existing.fingerprint == request.fingerprint => {
+                Ok((Vec::new(), checkout.reply(false)?))
+            }
+            Some(_) => Err(CheckoutRejection::KeyReused),
+            None => {
+                let order = OrderId::for_checkout(&ctx.key.id);
+                let event = CheckoutEvent::Began { request, order, at_ms: ctx.now_ms };
+                let mut after = checkout.clone();
+                after.apply_event(&event);
+                Ok((vec![event], after.reply(true)?))
+            }
+        },
+        CheckoutCommand::Record(outcome) => {
+            if checkout.request.is_none() {
+                return Err(CheckoutRejection::UnknownCheckout);
+            }
+            if checkout.has_recorded(&outcome) {
+                return Ok((Vec::new(), checkout.reply(false)?));
+            }
+            let expected = checkout.next_step();
+            let got = outcome.step();
+            if got != expected {
+                return Err(CheckoutRejection::OutOfOrder { expected, got });
+            }
+            let mut events = vec![CheckoutEvent::Recorded { outcome, at_ms: ctx.now_ms }];
+            if let Some(rejected) = fraud_rejection(&events[0]) {
+                events.push(CheckoutEvent::Recorded { outcome: rejected, at_ms: ctx.now_ms });
+            }
+            let mut after = checkout.clone();
+            events.iter().for_each(|event| after.apply_event(event));
+            Ok((events, after.reply(false)?))
+        }
+        CheckoutCommand::Get => Ok((Vec::new(), checkout.reply(false)?)),
+    }
+}
+
+/// A fraud score that rejects fails the saga at the fraud step.
+fn fraud_rejection(event: &CheckoutEvent) -> Option<Outcome> {
+    let CheckoutEvent::Recorded { outcome: Outcome::Scored { assessment }, .. } = event else {
+        return None;
+    };
+    (assessment.decision == FraudDecision::Reject).then(|| {
+        let reasons: Vec<&str> =
+            assessment.reasons.iter().map(|reason| reason.code.as_str()).collect();
+        Outcome::Failed(Failure {
+            step: Step::Score,
+            code: FailureCode::FraudRejected,
+            detail: format!("fraud score {} ({})", assessment.score, reasons.join(", ")),
+        })
+    })
+}

@@ -1,0 +1,162 @@
+//! Random order flows (random lines and commission; captures, cancellations and partial
+//! refunds in random order) through the order entity; after every event its posting set
+//! must sum to zero, and at the end the balances must be what the module doc says.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::order::fixtures::{LineSpec, capture, key, order_of, refund};
+use crate::order::{Order, OrderCommand, OrderEvent, OrderView};
+use crate::testing::Harness;
+
+fn spec() -> impl Strategy<Value = LineSpec> {
+    (
+        prop_oneof![Just("s1"), Just("s2"), Just("s3")],
+        prop_oneof![Just("FRA1"), Just("BER1")],
+        1u32..4,
+        0i64..5_000,
+        0i64..100,
+        0i64..600,
+        prop_oneof![Just(0u16), Just(700), Just(1_900), Just(2_500)],
+    )
+        .prop_map(
+            |(seller, location, quantity, unit_price, discount, shipping, vat_rate_bps)| {
+                let discount = discount.min(unit_price * i64::from(quantity));
+                LineSpec {
+                    quantity,
+                    discount,
+                    shipping,
+                    vat_rate_bps,
+                    ..LineSpec::new(seller, location, unit_price)
+                }
+            },
+        )
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Capture { percent: i64 },
+    Refund { percent: i64 },
+    Cancel,
+    Ship,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let percent = prop_oneof![Just(100i64), 1i64..=100];
+    prop_oneof![
+        4 => percent.clone().prop_map(|percent| Step::Capture { percent }),
+        4 => percent.prop_map(|percent| Step::Refund { percent }),
+        1 => Just(Step::Cancel),
+        1 => Just(Step::Ship),
+    ]
+}
+
+/// The command for `step`, its amount a percentage of what may be captured or refunded.
+fn command(view: &OrderView, n: usize, step: &Step) -> OrderCommand {
+    let part = |of: i64, percent: i64| (of * percent / 100).max(1);
+    match step {
+        Step::Capture { percent } => OrderCommand::RecordCapture {
+            capture: capture(&format!("c{n}"), part(view.capturable().minor, *percent)),
+        },
+        Step::Refund { percent } => OrderCommand::RecordRefund {
+            refund: refund(&format!("r{n}"), part(view.refundable().minor, *percent)),
+        },
+        Step::Cancel => OrderCommand::Cancel { reason: "test".into() },
+        Step::Ship => {
+            let first = view.shipments.first();
+            let seller = first.map_or(view.lines[0].seller.clone(), |s| s.seller.clone());
+            OrderCommand::Ship { shipment: 1, seller, carrier: "c".into(), tracking: "t".into() }
+        }
+    }
+}
+
+fn components_of(balances: &BTreeMap<Account, i64>) -> i64 {
+    balances
+        .iter()
+        .filter(|(account, _)| {
+            matches!(account, Account::VatPayable | Account::Commission | Account::SellerPayable(_))
+        })
+        .map(|(_, amount)| -amount)
+        .sum()
+}
+
+fn check_final(view: &OrderView, balances: &BTreeMap<Account, i64>) {
+    let get = |account: &Account| balances.get(account).copied().unwrap_or(0);
+    let total = view.totals.total.minor;
+    let (captured, refunded) = (view.captured.minor, view.refunded.minor);
+    let customer = Account::Customer(view.customer.clone());
+    let psp = Account::PspClearing(view.authorization.psp.clone());
+    assert_eq!(get(&psp), captured - refunded, "the provider holds what was kept");
+    if view.cancellation.is_some() {
+        assert_eq!(get(&customer), 0, "a cancelled order is owed nothing");
+        assert_eq!(get(&Account::Refunds), refunded - captured, "owed back");
+        assert_eq!(components_of(balances), 0, "nothing is payable");
+    } else {
+        assert_eq!(get(&customer), total - captured, "the customer owes the rest");
+        assert_eq!(get(&Account::Refunds), 0);
+        assert_eq!(components_of(balances), total - refunded);
+    }
+    let settled = refunded == captured && (captured == total || view.cancellation.is_some());
+    if settled {
+        assert!(balances.is_empty(), "a settled order leaves nothing: {balances:?}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn every_set_balances_and_lifecycles_end_as_documented(
+        specs in prop::collection::vec(spec(), 1..5),
+        commission_bps in prop_oneof![Just(0u16), Just(10_000), 0u16..=10_000],
+        steps in prop::collection::vec(step(), 0..12),
+        settle in any::<bool>(),
+    ) {
+        let mut harness = Harness::<Order>::new(&key());
+        let (events, _) = harness
+            .run(OrderCommand::Place(Box::new(order_of(&specs, commission_bps))))
+            .unwrap();
+        harness.run(OrderCommand::PlanShipments { transit_days: 1 }).unwrap();
+        let mut journal: Vec<OrderEvent> = events;
+        let mut sums: BTreeMap<Account, i128> = BTreeMap::new();
+        let mut post = |view: &OrderView, event: &OrderEvent| {
+            if let Some(set) = postings(view, event) {
+                assert_eq!(set.sum(), 0, "{set:?}");
+                for posting in set.postings {
+                    *sums.entry(posting.account).or_default() += i128::from(posting.amount);
+                }
+            }
+        };
+        post(harness.state.view().unwrap(), &journal[0]);
+        // Finish with a capture and a refund of everything, sometimes, to settle the order.
+        let tail = if settle {
+            vec![Step::Capture { percent: 100 }, Step::Refund { percent: 100 }]
+        } else {
+            Vec::new()
+        };
+        for (n, step) in steps.iter().chain(tail.iter()).enumerate() {
+            let command = command(harness.state.view().unwrap(), n, step);
+            let Ok((events, _)) = harness.run(command) else { continue };
+            for event in events {
+                post(harness.state.view().unwrap(), &event);
+                journal.push(event);
+            }
+        }
+        let view = harness.state.view().unwrap().clone();
+        let balances = balances_of(&view);
+        let incremental: BTreeMap<Account, i64> = sums
+            .into_iter()
+            .filter(|(_, sum)| *sum != 0)
+            .map(|(account, sum)| (account, i64::try_from(sum).unwrap()))
+            .collect();
+        prop_assert_eq!(&incremental, &balances, "posted one by one = derived from the state");
+        for event in &journal {
+            let late = postings(&view, event);
+            prop_assert!(late.is_none_or(|set| set.sum() == 0));
+        }
+        prop_assert_eq!(balances.values().map(|&a| i128::from(a)).sum::<i128>(), 0);
+        check_final(&view, &balances);
+    }
+}

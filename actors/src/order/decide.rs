@@ -1,0 +1,232 @@
+//! The order's rules: every command is validated here and either refused or turned into
+//! events. Nothing here mutates; the reply is the order after the events.
+
+use super::state::Order;
+use super::validate::{self, text};
+use super::{
+    CAPTURES_MAX, DAY_MS, NewOrder, OrderCommand, OrderEvent, OrderRejection, OrderReply,
+    OrderStatus, OrderView, PlacedOrder, PlannedShipment, REFUNDS_MAX, parse_entity_id,
+};
+use crate::ids::SellerId;
+use crate::payments::{Capture, Refund};
+
+type Decided = Result<(Vec<OrderEvent>, OrderReply), OrderRejection>;
+
+pub(super) fn decide(state: &Order, command: OrderCommand, key: &str, now_ms: u64) -> Decided {
+    if let OrderCommand::Place(order) = command {
+        return place(state, *order, key, now_ms);
+    }
+    let view = state.view.as_ref().ok_or(OrderRejection::UnknownOrder)?;
+    match command {
+        OrderCommand::Place(_) | OrderCommand::Get => answer(state, Vec::new()),
+        OrderCommand::PlanShipments { transit_days } => {
+            plan_shipments(state, view, transit_days, now_ms)
+        }
+        OrderCommand::RecordCapture { capture } => record_capture(state, view, capture, now_ms),
+        OrderCommand::Ship { shipment, seller, carrier, tracking } => {
+            ship(state, view, (shipment, &seller), carrier, tracking, now_ms)
+        }
+        OrderCommand::Deliver { shipment } => deliver(state, view, shipment, now_ms),
+        OrderCommand::Cancel { reason } => cancel(state, view, reason, now_ms),
+        OrderCommand::RecordVoid => record_void(state, view, now_ms),
+        OrderCommand::RecordRefund { refund } => record_refund(state, view, refund, now_ms),
+    }
+}
+
+fn place(state: &Order, order: NewOrder, key: &str, now_ms: u64) -> Decided {
+    if let Some(view) = &state.view {
+        if view.checkout == order.checkout {
+            return answer(state, Vec::new());
+        }
+        return Err(OrderRejection::AlreadyPlaced);
+    }
+    let (_, id) = parse_entity_id(key).ok_or(OrderRejection::InvalidOrderId)?;
+    validate::new_order(&order)?;
+    let placed = PlacedOrder { id, order, at_ms: now_ms };
+    answer(state, vec![OrderEvent::Placed(Box::new(placed))])
+}
+
+fn plan_shipments(state: &Order, view: &OrderView, transit_days: u8, now_ms: u64) -> Decided {
+    if !view.shipments.is_empty() {
+        return answer(state, Vec::new());
+    }
+    live(view)?;
+    let mut shipments: Vec<PlannedShipment> = Vec::new();
+    let mut handling: Vec<u8> = Vec::new();
+    for (n, line) in view.lines.iter().enumerate() {
+        let n = u16::try_from(n).map_err(|_| OrderRejection::AmountInvalid)?;
+        let group =
+            shipments.iter().position(|s| s.seller == line.seller && s.location == line.location);
+        match group {
+            Some(at) => {
+                shipments[at].lines.push(n);
+                handling[at] = handling[at].max(line.handling_days);
+            }
+            None => {
+                let number = u16::try_from(shipments.len() + 1).unwrap_or(u16::MAX);
+                shipments.push(PlannedShipment {
+                    number,
+                    seller: line.seller.clone(),
+                    location: line.location.clone(),
+                    lines: vec![n],
+                    promised_by_ms: 0,
+                });
+                handling.push(line.handling_days);
+            }
+        }
+    }
+    for (shipment, days) in shipments.iter_mut().zip(handling) {
+        let days = u64::from(days) + u64::from(transit_days);
+        shipment.promised_by_ms = now_ms.saturating_add(days.saturating_mul(DAY_MS));
+    }
+    answer(state, vec![OrderEvent::ShipmentsPlanned { shipments }])
+}
+
+/// Refuses commands that need an order neither cancelled nor refunded.
+fn live(view: &OrderView) -> Result<(), OrderRejection> {
+    match view.status {
+        OrderStatus::Refunded => Err(OrderRejection::OrderRefunded),
+        _ if view.cancellation.is_some() => Err(OrderRejection::OrderCancelled),
+        _ => Ok(()),
+    }
+}
+
+fn record_capture(state: &Order, view: &OrderView, capture: Capture, now_ms: u64) -> Decided {
+    if let Some(known) = view.captures.iter().find(|known| known.id == capture.id) {
+        if *known == capture {
+            return answer(state, Vec::new());
+        }
+        return Err(OrderRejection::CaptureConflict);
+    }
+    payment_text("capture", &capture.id, &capture.key)?;
+    if capture.psp != view.authorization.psp {
+        return Err(OrderRejection::PspMismatch);
+    }
+    validate::amount(view.currency, capture.amount)?;
+    if !capture.amount.is_positive() {
+        return Err(OrderRejection::AmountInvalid);
+    }
+    if view.voided {
+        return Err(OrderRejection::AuthorizationVoided);
+    }
+    if view.status == OrderStatus::Refunded {
+        return Err(OrderRejection::OrderRefunded);
+    }
+    if capture.amount.minor > view.capturable().minor {
+        return Err(OrderRejection::CaptureExceedsAuthorization { capturable: view.capturable() });
+    }
+    if view.captures.len() >= CAPTURES_MAX {
+        return Err(OrderRejection::TooManyCaptures { max: CAPTURES_MAX as u32 });
+    }
+    answer(state, vec![OrderEvent::PaymentCaptured { capture, at_ms: now_ms }])
+}
+
+fn ship(
+    state: &Order,
+    view: &OrderView,
+    (number, seller): (u16, &SellerId),
+    carrier: String,
+    tracking: String,
+    now_ms: u64,
+) -> Decided {
+    if view.shipments.is_empty() {
+        live(view)?;
+        return Err(OrderRejection::ShipmentsNotPlanned);
+    }
+    let shipment = view
+        .shipment(number)
+        .filter(|shipment| shipment.seller == *seller)
+        .ok_or(OrderRejection::UnknownShipment)?;
+    if let Some(shipped) = &shipment.shipped {
+        if shipped.carrier == carrier && shipped.tracking == tracking {
+            return answer(state, Vec::new());
+        }
+        return Err(OrderRejection::AlreadyShipped);
+    }
+    live(view)?;
+    text("carrier", &carrier, 1)?;
+    text("tracking", &tracking, 1)?;
+    let event = OrderEvent::ShipmentShipped { shipment: number, carrier, tracking, at_ms: now_ms };
+    answer(state, vec![event])
+}
+
+fn deliver(state: &Order, view: &OrderView, number: u16, now_ms: u64) -> Decided {
+    let shipment = view.shipment(number).ok_or(OrderRejection::UnknownShipment)?;
+    if shipment.delivered_at_ms.is_some() {
+        return answer(state, Vec::new());
+    }
+    if shipment.shipped.is_none() {
+        return Err(OrderRejection::NotShipped);
+    }
+    let event = OrderEvent::ShipmentDelivered { shipment: number, at_ms: now_ms };
+    answer(state, vec![event])
+}
+
+fn cancel(state: &Order, view: &OrderView, reason: String, now_ms: u64) -> Decided {
+    if view.cancellation.is_some() {
+        return answer(state, Vec::new());
+    }
+    live(view)?;
+    if view.shipments.iter().any(|shipment| shipment.shipped.is_some()) {
+        return Err(OrderRejection::TooLateToCancel);
+    }
+    text("reason", &reason, 0)?;
+    answer(state, vec![OrderEvent::Cancelled { reason, at_ms: now_ms }])
+}
+
+fn record_void(state: &Order, view: &OrderView, now_ms: u64) -> Decided {
+    if view.voided {
+        return answer(state, Vec::new());
+    }
+    if view.cancellation.is_none() {
+        return Err(OrderRejection::NotCancelled);
+    }
+    if view.captured.is_positive() {
+        return Err(OrderRejection::AlreadyCaptured);
+    }
+    answer(state, vec![OrderEvent::PaymentVoided { at_ms: now_ms }])
+}
+
+fn record_refund(state: &Order, view: &OrderView, refund: Refund, now_ms: u64) -> Decided {
+    if let Some(known) = view.refunds.iter().find(|known| known.id == refund.id) {
+        if *known == refund {
+            return answer(state, Vec::new());
+        }
+        return Err(OrderRejection::RefundConflict);
+    }
+    payment_text("refund", &refund.id, &refund.key)?;
+    if refund.psp != view.authorization.psp {
+        return Err(OrderRejection::PspMismatch);
+    }
+    validate::amount(view.currency, refund.amount)?;
+    if !refund.amount.is_positive() {
+        return Err(OrderRejection::AmountInvalid);
+    }
+    if refund.amount.minor > view.refundable().minor {
+        return Err(OrderRejection::RefundExceedsCaptured { refundable: view.refundable() });
+    }
+    if view.refunds.len() >= REFUNDS_MAX {
+        return Err(OrderRejection::TooManyRefunds { max: REFUNDS_MAX as u32 });
+    }
+    answer(state, vec![OrderEvent::PaymentRefunded { refund, at_ms: now_ms }])
+}
+
+fn payment_text(what: &str, id: &str, key: &str) -> Result<(), OrderRejection> {
+    text(&format!("{what}.id"), id, 1)?;
+    text(&format!("{what}.key"), key, 1)
+}
+
+/// The reply for `events`: the order once they are applied (an order is small: at most
+/// `CART_LINES_MAX` lines and bounded payment lists, so a copy is cheap).
+fn answer(state: &Order, events: Vec<OrderEvent>) -> Decided {
+    let order = if events.is_empty() {
+        state.view.clone()
+    } else {
+        let mut next = state.clone();
+        events.iter().for_each(|event| next.apply_event(event));
+        next.view
+    };
+    // `decide` answers only for a placed order, or with a placement among the events.
+    let order = order.ok_or(OrderRejection::UnknownOrder)?;
+    Ok((events, OrderReply { order }))
+}

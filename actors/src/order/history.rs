@@ -1,0 +1,264 @@
+//! The order book: orders by customer and by seller, and each customer's history (what the
+//! fraud check reads). A read model, not pure: fed by an engine projection once events are
+//! durable, rebuilt from the journal at start.
+//!
+//! Invariants:
+//! - It shows only durable orders, each at its newest revision seen: an update carrying a
+//!   revision at or below the one kept is ignored, so the start-up fold and the projection
+//!   may overlap in any order.
+//! - A customer keeps at most [`ORDERS_PER_CUSTOMER_MAX`] summaries and a seller at most
+//!   [`ORDERS_PER_SELLER_MAX`] orders, the newest; a customer's history counts every order.
+//! - Memory grows with the number of orders: one index entry (a revision) per order.
+//!
+//! Locks: an update holds the order's index entry while it touches the customer's and the
+//! sellers' maps, always in that order; queries hold one map entry at a time.
+
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Weak};
+
+use bazaar_engine::replay::fold_kind;
+use bazaar_engine::{Engine, EngineError, EntityKey, Projection, Publish};
+use dashmap::DashMap;
+use dashmap::mapref::entry::Entry;
+use serde::{Deserialize, Serialize};
+
+use super::{Order, OrderEvent, OrderId, OrderLine, OrderStatus, OrderView, ShipmentView};
+use crate::cart::CustomerId;
+use crate::fraud::CustomerFacts;
+use crate::ids::SellerId;
+use crate::money::{Currency, Money};
+
+#[cfg(test)]
+#[path = "history_tests.rs"]
+mod tests;
+
+/// Most order summaries kept per customer, newest first.
+pub const ORDERS_PER_CUSTOMER_MAX: usize = 1_000;
+/// Most orders kept per seller, newest first.
+pub const ORDERS_PER_SELLER_MAX: usize = 10_000;
+
+type Tenant = Arc<str>;
+/// Newest first, then by id.
+type Newest = (Reverse<u64>, OrderId);
+
+/// One order in a customer's list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderSummary {
+    pub id: OrderId,
+    pub status: OrderStatus,
+    pub placed_at_ms: u64,
+    pub total: Money,
+    pub lines: u16,
+}
+
+/// One order as a seller sees it: only its own lines and shipments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SellerOrderLines {
+    pub id: OrderId,
+    pub status: OrderStatus,
+    pub placed_at_ms: u64,
+    pub lines: Vec<OrderLine>,
+    pub shipments: Vec<ShipmentView>,
+}
+
+/// What a customer spent in one currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Spent {
+    pub amount: Money,
+    pub orders: u32,
+}
+
+/// A customer's order history: every order placed, whatever became of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerHistory {
+    pub orders: u32,
+    /// One entry per currency, by currency.
+    pub spent: Vec<Spent>,
+    pub first_order_at_ms: Option<u64>,
+}
+
+impl CustomerHistory {
+    /// The facts the fraud check takes for an order in `currency`.
+    pub fn facts(&self, currency: Currency) -> CustomerFacts {
+        let average_minor = self
+            .spent
+            .iter()
+            .find(|spent| spent.amount.currency == currency && spent.orders > 0)
+            .map(|spent| spent.amount.minor / i64::from(spent.orders));
+        CustomerFacts {
+            orders: self.orders,
+            average_minor,
+            first_order_at_ms: self.first_order_at_ms,
+        }
+    }
+
+    fn count(&mut self, view: &OrderView) {
+        self.orders = self.orders.saturating_add(1);
+        let at = view.placed_at_ms;
+        self.first_order_at_ms = Some(self.first_order_at_ms.map_or(at, |first| first.min(at)));
+        let total = view.totals.total;
+        match self.spent.iter_mut().find(|spent| spent.amount.currency == total.currency) {
+            Some(spent) => {
+                spent.amount.minor = spent.amount.minor.saturating_add(total.minor);
+                spent.orders = spent.orders.saturating_add(1);
+            }
+            None => {
+                self.spent.push(Spent { amount: total, orders: 1 });
+                self.spent.sort_by_key(|spent| spent.amount.currency);
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct CustomerOrders {
+    summaries: BTreeMap<Newest, OrderSummary>,
+    history: CustomerHistory,
+}
+
+#[derive(Default)]
+struct Shared {
+    /// The revision kept of every order.
+    revisions: DashMap<(Tenant, OrderId), u64>,
+    customers: DashMap<(Tenant, CustomerId), CustomerOrders>,
+    sellers: DashMap<(Tenant, SellerId), BTreeMap<Newest, SellerOrderLines>>,
+}
+
+/// Orders by customer and seller; cheap to clone.
+#[derive(Clone, Default)]
+pub struct OrderBook {
+    shared: Arc<Shared>,
+}
+
+impl OrderBook {
+    /// An order book fed by `engine`: registers its projection (so call it before the first
+    /// ask) and folds every order in the journal.
+    pub fn start(engine: &Engine) -> Result<OrderBook, EngineError> {
+        let book = OrderBook::default();
+        book.register(engine);
+        let journal = engine.journal().clone();
+        fold_kind::<Order>(&*journal, engine.config().compact_on_snapshot, |id, state| {
+            book.fold(id, state);
+        })?;
+        Ok(book)
+    }
+
+    /// Registers the projection only (for a caller folding the journal itself).
+    pub fn register(&self, engine: &Engine) {
+        let shared = Arc::downgrade(&self.shared);
+        engine.project::<Order>(Arc::new(Orders(shared)));
+    }
+
+    /// Takes in one order folded from the journal.
+    pub fn fold(&self, entity_id: &str, state: &Order) {
+        if let (Some((tenant, _)), Some(view)) = (super::parse_entity_id(entity_id), state.view()) {
+            self.shared.publish(Tenant::from(tenant), view);
+        }
+    }
+
+    /// A customer's orders, newest first.
+    pub fn customer_orders(&self, tenant: &str, customer: &CustomerId) -> Vec<OrderSummary> {
+        let key = (Tenant::from(tenant), customer.clone());
+        self.shared
+            .customers
+            .get(&key)
+            .map(|orders| orders.summaries.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// A seller's orders, newest first, each with that seller's lines and shipments only.
+    pub fn seller_orders(&self, tenant: &str, seller: &SellerId) -> Vec<SellerOrderLines> {
+        let key = (Tenant::from(tenant), seller.clone());
+        self.shared
+            .sellers
+            .get(&key)
+            .map(|orders| orders.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// A customer's history; empty for a customer who never ordered.
+    pub fn customer_history(&self, tenant: &str, customer: &CustomerId) -> CustomerHistory {
+        let key = (Tenant::from(tenant), customer.clone());
+        self.shared.customers.get(&key).map(|orders| orders.history.clone()).unwrap_or_default()
+    }
+
+    /// What the fraud check takes about `customer` for an order in `currency`.
+    pub fn customer_facts(
+        &self,
+        tenant: &str,
+        customer: &CustomerId,
+        currency: Currency,
+    ) -> CustomerFacts {
+        self.customer_history(tenant, customer).facts(currency)
+    }
+}
+
+impl Shared {
+    fn publish(&self, tenant: Tenant, view: &OrderView) {
+        let (held, first_seen) = match self.revisions.entry((tenant.clone(), view.id.clone())) {
+            Entry::Occupied(kept) if *kept.get() >= view.revision => return,
+            Entry::Occupied(mut kept) => {
+                kept.insert(view.revision);
+                (kept.into_ref(), false)
+            }
+            Entry::Vacant(vacant) => (vacant.insert(view.revision), true),
+        };
+        // The index entry stays locked while the order is stored, so two revisions of one
+        // order never interleave.
+        self.store(&tenant, view, first_seen);
+        drop(held);
+    }
+
+    fn store(&self, tenant: &Tenant, view: &OrderView, first_seen: bool) {
+        let newest: Newest = (Reverse(view.placed_at_ms), view.id.clone());
+        let summary = OrderSummary {
+            id: view.id.clone(),
+            status: view.status,
+            placed_at_ms: view.placed_at_ms,
+            total: view.totals.total,
+            lines: u16::try_from(view.lines.len()).unwrap_or(u16::MAX),
+        };
+        {
+            let mut customer =
+                self.customers.entry((tenant.clone(), view.customer.clone())).or_default();
+            if first_seen {
+                customer.history.count(view);
+            }
+            keep_newest(&mut customer.summaries, newest.clone(), summary, ORDERS_PER_CUSTOMER_MAX);
+        }
+        for seller in view.sellers() {
+            let lines = view.lines.iter().filter(|line| line.seller == *seller).cloned().collect();
+            let shipments =
+                view.shipments.iter().filter(|s| s.seller == *seller).cloned().collect();
+            let entry = SellerOrderLines {
+                id: view.id.clone(),
+                status: view.status,
+                placed_at_ms: view.placed_at_ms,
+                lines,
+                shipments,
+            };
+            let mut orders = self.sellers.entry((tenant.clone(), seller.clone())).or_default();
+            keep_newest(&mut orders, newest.clone(), entry, ORDERS_PER_SELLER_MAX);
+        }
+    }
+}
+
+/// Inserts `value` and drops the oldest entries beyond `max`.
+fn keep_newest<V>(map: &mut BTreeMap<Newest, V>, key: Newest, value: V, max: usize) {
+    map.insert(key, value);
+    while map.len() > max {
+        map.pop_last();
+    }
+}
+
+struct Orders(Weak<Shared>);
+
+impl Projection<Order> for Orders {
+    fn prepare(&self, key: &EntityKey, state: &Order, _events: &[OrderEvent]) -> Option<Publish> {
+        let (tenant, _) = super::parse_entity_id(&key.id)?;
+        let view = state.view()?.clone();
+        let (shared, tenant) = (self.0.upgrade()?, Tenant::from(tenant));
+        Some(Box::new(move || shared.publish(tenant, &view)))
+    }
+}

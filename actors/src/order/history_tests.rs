@@ -1,0 +1,98 @@
+//! The order book over orders folded by hand (no engine): lists, history, revisions, bounds.
+
+use super::*;
+use crate::order::fixtures::{CHECKOUT, capture, order, seller};
+use crate::order::{NewOrder, OrderCommand, entity_id};
+use crate::testing::Harness;
+
+/// The state of an order of `customer` placed at `at_ms` by checkout `checkout`.
+fn placed(customer: &str, checkout: &str, at_ms: u64) -> (String, Order) {
+    let mut new: NewOrder = order();
+    new.customer = CustomerId::parse(customer).unwrap();
+    new.checkout = checkout.into();
+    let key = entity_id("eu", &OrderId::for_checkout(checkout));
+    let mut harness = Harness::<Order>::new(&key);
+    harness.now_ms = at_ms;
+    harness.run(OrderCommand::Place(Box::new(new))).unwrap();
+    (key, harness.state)
+}
+
+fn c(name: &str) -> CustomerId {
+    CustomerId::parse(name).unwrap()
+}
+
+#[test]
+fn customers_see_their_orders_newest_first() {
+    let book = OrderBook::default();
+    for (customer, checkout, at) in [("c1", "k1", 10), ("c1", "k2", 30), ("c2", "k3", 20)] {
+        let (key, state) = placed(customer, checkout, at);
+        book.fold(&key, &state);
+    }
+    let mine: Vec<u64> =
+        book.customer_orders("eu", &c("c1")).iter().map(|o| o.placed_at_ms).collect();
+    assert_eq!(mine, [30, 10]);
+    let summary = &book.customer_orders("eu", &c("c2"))[0];
+    assert_eq!(
+        (summary.total.minor, summary.lines, summary.status),
+        (3_510, 3, OrderStatus::Placed)
+    );
+    assert!(book.customer_orders("other", &c("c1")).is_empty(), "tenants apart");
+
+    let history = book.customer_history("eu", &c("c1"));
+    assert_eq!((history.orders, history.first_order_at_ms), (2, Some(10)));
+    assert_eq!(history.spent, [Spent { amount: Money::new(7_020, Currency::EUR), orders: 2 }]);
+    let facts = book.customer_facts("eu", &c("c1"), Currency::EUR);
+    assert_eq!((facts.orders, facts.average_minor), (2, Some(3_510)));
+    assert_eq!(book.customer_facts("eu", &c("c1"), Currency::USD).average_minor, None);
+    assert_eq!(book.customer_history("eu", &c("nobody")), CustomerHistory::default());
+}
+
+#[test]
+fn sellers_see_only_their_lines_and_shipments() {
+    let book = OrderBook::default();
+    let key = entity_id("eu", &OrderId::for_checkout(CHECKOUT));
+    let mut harness = Harness::<Order>::new(&key);
+    harness.run(OrderCommand::Place(Box::new(order()))).unwrap();
+    harness.run(OrderCommand::PlanShipments { transit_days: 1 }).unwrap();
+    book.fold(&key, &harness.state);
+    let s1 = book.seller_orders("eu", &seller("s1"));
+    assert_eq!(s1.len(), 1);
+    assert_eq!(s1[0].lines.len(), 2);
+    assert!(s1[0].lines.iter().all(|line| line.seller == seller("s1")));
+    let numbers: Vec<u16> = s1[0].shipments.iter().map(|s| s.number).collect();
+    assert_eq!(numbers, [1, 3]);
+    assert_eq!(book.seller_orders("eu", &seller("s2"))[0].lines.len(), 1);
+    assert!(book.seller_orders("eu", &seller("s3")).is_empty());
+}
+
+#[test]
+fn an_older_revision_never_replaces_a_newer_one() {
+    let book = OrderBook::default();
+    let key = entity_id("eu", &OrderId::for_checkout(CHECKOUT));
+    let mut harness = Harness::<Order>::new(&key);
+    harness.run(OrderCommand::Place(Box::new(order()))).unwrap();
+    let old = harness.state.clone();
+    harness.run(OrderCommand::RecordCapture { capture: capture("c1", 10) }).unwrap();
+    harness.run(OrderCommand::Cancel { reason: String::new() }).unwrap();
+    book.fold(&key, &harness.state);
+    book.fold(&key, &old);
+    let orders = book.customer_orders("eu", &c("c1"));
+    assert_eq!(orders[0].status, OrderStatus::Cancelled);
+    assert_eq!(book.customer_history("eu", &c("c1")).orders, 1, "counted once");
+}
+
+#[test]
+fn a_customer_keeps_the_newest_summaries_only() {
+    let book = OrderBook::default();
+    let extra = 3;
+    for n in 0..(ORDERS_PER_CUSTOMER_MAX + extra) {
+        let (key, state) = placed("c1", &format!("k{n}"), n as u64);
+        book.fold(&key, &state);
+    }
+    let orders = book.customer_orders("eu", &c("c1"));
+    assert_eq!(orders.len(), ORDERS_PER_CUSTOMER_MAX);
+    assert_eq!(orders.last().map(|o| o.placed_at_ms), Some(extra as u64), "the oldest dropped");
+    let history = book.customer_history("eu", &c("c1"));
+    assert_eq!(history.orders as usize, ORDERS_PER_CUSTOMER_MAX + extra, "history counts all");
+    assert_eq!(history.first_order_at_ms, Some(0));
+}

@@ -1,0 +1,116 @@
+//! The order id, and the order entity's id `{tenant}/{order id}`.
+//!
+//! Rules: an [`OrderId`] is `o-` followed by 32 lowercase hex digits. The checkout derives it
+//! from its own entity id ([`OrderId::for_checkout`], the xxh3-128 of that id), so a saga that
+//! retries after a crash meets the same order rather than placing a second one.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::ids::IdError;
+
+const PREFIX: &str = "o-";
+const HEX_DIGITS: usize = 32;
+
+/// An order's id: `o-` and 32 lowercase hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(try_from = "String")]
+pub struct OrderId(String);
+
+impl OrderId {
+    /// The id of the order placed by the checkout whose entity id is `checkout_entity_id`.
+    pub fn for_checkout(checkout_entity_id: &str) -> OrderId {
+        let hash = xxhash_rust::xxh3::xxh3_128(checkout_entity_id.as_bytes());
+        OrderId(format!("{PREFIX}{hash:032x}"))
+    }
+
+    pub fn parse(text: &str) -> Result<OrderId, IdError> {
+        check(text)?;
+        Ok(OrderId(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn check(text: &str) -> Result<(), IdError> {
+    let what = "order id";
+    let expected = PREFIX.len() + HEX_DIGITS;
+    if text.is_empty() {
+        return Err(IdError::Empty { what });
+    }
+    if text.len() != expected {
+        return Err(IdError::WrongLength { what, len: text.len(), expected });
+    }
+    let hex = |b: &u8| b.is_ascii_digit() || (b'a'..=b'f').contains(b);
+    if !text.starts_with(PREFIX) || !text.as_bytes()[PREFIX.len()..].iter().all(hex) {
+        return Err(IdError::BadCharacter { what, allowed: "'o-' and 32 lowercase hex digits" });
+    }
+    Ok(())
+}
+
+impl TryFrom<String> for OrderId {
+    type Error = IdError;
+    fn try_from(text: String) -> Result<OrderId, IdError> {
+        check(&text)?;
+        Ok(OrderId(text))
+    }
+}
+
+impl fmt::Display for OrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for OrderId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+/// The order entity's id: `{tenant}/{order id}`.
+pub fn entity_id(tenant: &str, order: &OrderId) -> String {
+    format!("{tenant}/{order}")
+}
+
+/// Splits an order entity id back into its tenant and order id.
+pub fn parse_entity_id(id: &str) -> Option<(&str, OrderId)> {
+    let (tenant, order) = id.split_once('/')?;
+    Some((tenant, OrderId::parse(order).ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_derive_from_the_checkout_and_parse_back() {
+        let id = OrderId::for_checkout("eu/c1/key-1");
+        assert_eq!(id, OrderId::for_checkout("eu/c1/key-1"), "a retry meets the same order");
+        assert_ne!(id, OrderId::for_checkout("eu/c1/key-2"));
+        assert_eq!(id.as_str().len(), 34);
+        assert_eq!(OrderId::parse(id.as_str()), Ok(id.clone()));
+        assert_eq!(parse_entity_id(&entity_id("eu", &id)), Some(("eu", id)));
+    }
+
+    #[test]
+    fn only_the_canonical_spelling_parses() {
+        let good = format!("o-{}", "0123456789abcdef".repeat(2));
+        assert!(OrderId::parse(&good).is_ok());
+        for bad in [
+            String::new(),
+            "o-1".to_string(),
+            good.to_uppercase(),
+            good.replacen("o-", "x-", 1),
+            format!("{good}0"),
+            good.replacen('a', "g", 1),
+        ] {
+            assert!(OrderId::parse(&bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_entity_id("no-slash"), None);
+        assert_eq!(parse_entity_id("eu/o-1"), None);
+    }
+}

@@ -1,0 +1,214 @@
+//! Orders (OMS): what a checkout placed, how it is paid, shipped, delivered, cancelled and
+//! refunded. Entity id `{tenant}/{order id}` ([`entity_id`]); the checkout saga places the
+//! order and drives its payment, sellers ship, carriers deliver.
+//!
+//! Rules:
+//! - `Place` validates: at least one line and at most `CART_LINES_MAX`; every amount in the
+//!   order's currency and within range; per line `net = unit price × quantity − discount +
+//!   shipping` (shipping after any waiver) and `total = net + vat`; the lines add up to the
+//!   totals; the authorization holds exactly the total, at a named provider; the fraud
+//!   verdict is not `Reject`. It is idempotent: the same checkout answers from state, another
+//!   checkout is `AlreadyPlaced`.
+//! - `PlanShipments` groups lines by (seller, location) into shipments numbered from 1, in
+//!   the order of the lines' first appearance; a shipment is promised by `now + (its largest
+//!   handling days + transit days)` days. Once planned, a second call answers from state.
+//! - `RecordCapture` is idempotent by capture id (the same capture answers from state, another
+//!   one under the same id is `CaptureConflict`); it must come from the authorization's
+//!   provider, be positive, and keep the captured sum within the authorization. It is refused
+//!   once the authorization was voided or the order fully refunded; a capture that arrives
+//!   after a cancellation (a race with the provider) is recorded, so the money can be
+//!   returned.
+//! - `Ship` names a planned shipment of the asking seller (any other is `UnknownShipment`, so
+//!   a seller learns nothing about another's); a shipment ships once (the same carrier and
+//!   tracking again answer from state). Not after a cancellation or a full refund.
+//! - `Deliver` needs the shipment shipped; delivering twice answers from state.
+//! - `Cancel` is possible only while no shipment has shipped; twice answers from state.
+//! - `RecordVoid` follows a cancellation while nothing was captured; twice answers from state.
+//! - `RecordRefund` is idempotent by refund id, from the authorization's provider, positive,
+//!   and keeps the refunded sum within the captured sum.
+//!
+//! Status ([`OrderStatus`]) only moves forward: Placed → PartlyShipped → Shipped → Delivered
+//! as shipments ship and arrive; Placed → Cancelled; any → Refunded once everything captured
+//! is refunded and nothing more can be captured (the whole total was captured, or the order
+//! was cancelled).
+//!
+//! Invariants, checked by the property test after every step:
+//! - the status rank never decreases;
+//! - captured ≤ authorized, refunded ≤ captured, both never negative;
+//! - shipped shipments are planned ones, delivered ones were shipped;
+//! - captures and refunds have unique ids and add up to `captured` and `refunded`;
+//! - lists are bounded: `CART_LINES_MAX` lines (so shipments), [`CAPTURES_MAX`],
+//!   [`REFUNDS_MAX`], [`TEXT_BYTES_MAX`] per text.
+
+mod decide;
+#[cfg(test)]
+pub(crate) mod fixtures;
+pub mod history;
+mod id;
+#[cfg(test)]
+mod proptests;
+mod rejection;
+mod state;
+#[cfg(test)]
+mod tests;
+mod validate;
+mod view;
+
+use bazaar_engine::{Ctx, Decision, Entity, Kind};
+use serde::{Deserialize, Serialize};
+
+use crate::cart::CustomerId;
+use crate::fraud::FraudAssessment;
+use crate::ids::{Asin, LocationCode, SellerId, Sku};
+use crate::kinds;
+use crate::money::{Currency, Money};
+use crate::payments::{Authorization, Capture, Refund};
+use crate::pricing::{AppliedPromotion, CartTotals, CountryCode};
+use crate::quantity::Quantity;
+
+pub use id::{OrderId, entity_id, parse_entity_id};
+pub use rejection::OrderRejection;
+pub use state::Order;
+pub use view::{Cancellation, OrderStatus, OrderView, ShipmentView, Shipped};
+
+/// Most captures one order records.
+pub const CAPTURES_MAX: usize = 64;
+/// Most refunds one order records.
+pub const REFUNDS_MAX: usize = 64;
+/// Longest free text on an order (checkout id, provider ids and keys, address lines,
+/// carrier, tracking number, cancellation reason), in bytes.
+pub const TEXT_BYTES_MAX: usize = 256;
+/// Milliseconds in a day, for promised delivery dates.
+pub const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// When the checkout takes the money.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CapturePolicy {
+    /// Right after placement.
+    AtPlacement,
+    /// Once the first shipment has shipped.
+    AtShipment,
+}
+
+/// One line of an order: what the customer pays for one offer, as priced at checkout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub asin: Asin,
+    pub seller: SellerId,
+    pub sku: Sku,
+    /// Where the units ship from.
+    pub location: LocationCode,
+    pub quantity: Quantity,
+    /// VAT exclusive.
+    pub unit_price: Money,
+    /// Item discounts.
+    pub discount: Money,
+    /// Shipping after any waiver.
+    pub shipping: Money,
+    /// `unit_price × quantity − discount + shipping`.
+    pub net: Money,
+    pub vat_rate_bps: u16,
+    pub vat: Money,
+    /// `net + vat`.
+    pub total: Money,
+    pub handling_days: u8,
+}
+
+/// Where the order goes. Validated by the gateway; here it is plain data of bounded size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipTo {
+    pub country: CountryCode,
+    pub postal_code: String,
+    pub city: String,
+    pub line1: String,
+    pub name: String,
+}
+
+/// Everything the checkout knows when it places an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewOrder {
+    pub customer: CustomerId,
+    /// The checkout's entity id: placing again with it answers from state.
+    pub checkout: String,
+    pub currency: Currency,
+    pub lines: Vec<OrderLine>,
+    pub totals: CartTotals,
+    pub promotions: Vec<AppliedPromotion>,
+    pub authorization: Authorization,
+    pub capture: CapturePolicy,
+    /// The marketplace's commission on each line's net, in basis points.
+    pub commission_bps: u16,
+    pub fraud: FraudAssessment,
+    pub ship_to: ShipTo,
+}
+
+/// What callers ask of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OrderCommand {
+    Place(Box<NewOrder>),
+    PlanShipments { transit_days: u8 },
+    RecordCapture { capture: Capture },
+    Ship { shipment: u16, seller: SellerId, carrier: String, tracking: String },
+    Deliver { shipment: u16 },
+    Cancel { reason: String },
+    RecordVoid,
+    RecordRefund { refund: Refund },
+    Get,
+}
+
+/// The placement, as journaled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlacedOrder {
+    pub id: OrderId,
+    pub order: NewOrder,
+    pub at_ms: u64,
+}
+
+/// A shipment as planned: lines are indexes into the order's lines, from 0.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedShipment {
+    pub number: u16,
+    pub seller: SellerId,
+    pub location: LocationCode,
+    pub lines: Vec<u16>,
+    pub promised_by_ms: u64,
+}
+
+/// What happened to an order. Variants are append-only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OrderEvent {
+    Placed(Box<PlacedOrder>),
+    ShipmentsPlanned { shipments: Vec<PlannedShipment> },
+    PaymentCaptured { capture: Capture, at_ms: u64 },
+    ShipmentShipped { shipment: u16, carrier: String, tracking: String, at_ms: u64 },
+    ShipmentDelivered { shipment: u16, at_ms: u64 },
+    Cancelled { reason: String, at_ms: u64 },
+    PaymentVoided { at_ms: u64 },
+    PaymentRefunded { refund: Refund, at_ms: u64 },
+}
+
+/// The answer to every order command: the order after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderReply {
+    pub order: OrderView,
+}
+
+impl Entity for Order {
+    const KIND: Kind = kinds::ORDER;
+    type Command = OrderCommand;
+    type Event = OrderEvent;
+    type Reply = OrderReply;
+    type Rejection = OrderRejection;
+
+    fn decide(
+        &self,
+        command: OrderCommand,
+        ctx: &Ctx<'_>,
+    ) -> Result<Decision<Self>, OrderRejection> {
+        decide::decide(self, command, &ctx.key.id, ctx.now_ms)
+    }
+
+    fn apply(&mut self, event: &OrderEvent) {
+        self.apply_event(event);
+    }
+}

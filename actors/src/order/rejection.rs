@@ -1,0 +1,153 @@
+//! Why an order command was refused. Variants are append-only; codes are stable (see
+//! [`Rejection`]).
+
+use serde::{Deserialize, Serialize};
+
+use crate::money::{Currency, Money};
+use crate::rejection::{Rejection, RejectionKind};
+
+/// Why an order command was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum OrderRejection {
+    #[error("no such order")]
+    UnknownOrder,
+    #[error("the entity id is not {{tenant}}/{{order id}}")]
+    InvalidOrderId,
+    #[error("the order was placed by another checkout")]
+    AlreadyPlaced,
+    #[error("an order needs at least one line")]
+    NoLines,
+    #[error("an order has at most {max} lines")]
+    TooManyLines { max: u32 },
+    #[error("every amount must be in {expected}")]
+    CurrencyMismatch { expected: Currency },
+    #[error("an amount is negative, out of range or overflows")]
+    AmountInvalid,
+    #[error("line {line}: net or total does not follow from its amounts")]
+    LineMismatch { line: u16 },
+    #[error("the lines do not add up to the totals")]
+    TotalsMismatch,
+    #[error("the authorization does not hold the order total")]
+    AuthorizationMismatch,
+    #[error("a commission is at most {max_bps} basis points")]
+    CommissionInvalid { max_bps: u16 },
+    #[error("line {line}: quantity, vat rate or handling days out of range")]
+    LineInvalid { line: u16 },
+    #[error("{field} must be {min_bytes} to {max_bytes} bytes")]
+    TextInvalid { field: String, min_bytes: u32, max_bytes: u32 },
+    #[error("an order carries at most {max} promotions")]
+    TooManyPromotions { max: u32 },
+    #[error("the fraud check rejected this order")]
+    FraudRejected,
+    #[error("the order was cancelled")]
+    OrderCancelled,
+    #[error("the order was refunded")]
+    OrderRefunded,
+    #[error("shipments are not planned yet")]
+    ShipmentsNotPlanned,
+    #[error("no such shipment")]
+    UnknownShipment,
+    #[error("the shipment already shipped with another carrier or tracking number")]
+    AlreadyShipped,
+    #[error("the shipment has not shipped")]
+    NotShipped,
+    #[error("a shipment has shipped: too late to cancel")]
+    TooLateToCancel,
+    #[error("only a cancelled order's authorization is voided")]
+    NotCancelled,
+    #[error("money was captured: the authorization cannot be voided")]
+    AlreadyCaptured,
+    #[error("the authorization was voided")]
+    AuthorizationVoided,
+    #[error("only {capturable} remains to capture")]
+    CaptureExceedsAuthorization { capturable: Money },
+    #[error("another capture was recorded under this id")]
+    CaptureConflict,
+    #[error("only {refundable} remains to refund")]
+    RefundExceedsCaptured { refundable: Money },
+    #[error("another refund was recorded under this id")]
+    RefundConflict,
+    #[error("the payment provider is not the authorization's")]
+    PspMismatch,
+    #[error("an order records at most {max} captures")]
+    TooManyCaptures { max: u32 },
+    #[error("an order records at most {max} refunds")]
+    TooManyRefunds { max: u32 },
+}
+
+impl Rejection for OrderRejection {
+    fn code(&self) -> &'static str {
+        match self {
+            OrderRejection::UnknownOrder => "unknown_order",
+            OrderRejection::InvalidOrderId => "invalid_order_id",
+            OrderRejection::AlreadyPlaced => "already_placed",
+            OrderRejection::NoLines => "no_lines",
+            OrderRejection::TooManyLines { .. } => "too_many_lines",
+            OrderRejection::CurrencyMismatch { .. } => "currency_mismatch",
+            OrderRejection::AmountInvalid => "amount_invalid",
+            OrderRejection::LineMismatch { .. } => "line_mismatch",
+            OrderRejection::TotalsMismatch => "totals_mismatch",
+            OrderRejection::AuthorizationMismatch => "authorization_mismatch",
+            OrderRejection::CommissionInvalid { .. } => "commission_invalid",
+            OrderRejection::LineInvalid { .. } => "line_invalid",
+            OrderRejection::TextInvalid { .. } => "text_invalid",
+            OrderRejection::TooManyPromotions { .. } => "too_many_promotions",
+            OrderRejection::FraudRejected => "fraud_rejected",
+            OrderRejection::OrderCancelled => "order_cancelled",
+            OrderRejection::OrderRefunded => "order_refunded",
+            OrderRejection::ShipmentsNotPlanned => "shipments_not_planned",
+            OrderRejection::UnknownShipment => "unknown_shipment",
+            OrderRejection::AlreadyShipped => "already_shipped",
+            OrderRejection::NotShipped => "not_shipped",
+            OrderRejection::TooLateToCancel => "too_late_to_cancel",
+            OrderRejection::NotCancelled => "not_cancelled",
+            OrderRejection::AlreadyCaptured => "already_captured",
+            OrderRejection::AuthorizationVoided => "authorization_voided",
+            OrderRejection::CaptureExceedsAuthorization { .. } => "capture_exceeds_authorization",
+            OrderRejection::CaptureConflict => "capture_conflict",
+            OrderRejection::RefundExceedsCaptured { .. } => "refund_exceeds_captured",
+            OrderRejection::RefundConflict => "refund_conflict",
+            OrderRejection::PspMismatch => "psp_mismatch",
+            OrderRejection::TooManyCaptures { .. } => "too_many_captures",
+            OrderRejection::TooManyRefunds { .. } => "too_many_refunds",
+        }
+    }
+
+    fn kind(&self) -> RejectionKind {
+        match self {
+            OrderRejection::UnknownOrder | OrderRejection::UnknownShipment => {
+                RejectionKind::NotFound
+            }
+            OrderRejection::InvalidOrderId
+            | OrderRejection::NoLines
+            | OrderRejection::TooManyLines { .. }
+            | OrderRejection::CurrencyMismatch { .. }
+            | OrderRejection::AmountInvalid
+            | OrderRejection::LineMismatch { .. }
+            | OrderRejection::TotalsMismatch
+            | OrderRejection::AuthorizationMismatch
+            | OrderRejection::CommissionInvalid { .. }
+            | OrderRejection::LineInvalid { .. }
+            | OrderRejection::TextInvalid { .. }
+            | OrderRejection::TooManyPromotions { .. }
+            | OrderRejection::FraudRejected
+            | OrderRejection::PspMismatch => RejectionKind::Invalid,
+            OrderRejection::AlreadyPlaced
+            | OrderRejection::OrderCancelled
+            | OrderRejection::OrderRefunded
+            | OrderRejection::ShipmentsNotPlanned
+            | OrderRejection::AlreadyShipped
+            | OrderRejection::NotShipped
+            | OrderRejection::TooLateToCancel
+            | OrderRejection::NotCancelled
+            | OrderRejection::AlreadyCaptured
+            | OrderRejection::AuthorizationVoided
+            | OrderRejection::CaptureExceedsAuthorization { .. }
+            | OrderRejection::CaptureConflict
+            | OrderRejection::RefundExceedsCaptured { .. }
+            | OrderRejection::RefundConflict
+            | OrderRejection::TooManyCaptures { .. }
+            | OrderRejection::TooManyRefunds { .. } => RejectionKind::Conflict,
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! An order as replies, read models and the ledger see it.
+
+use serde::{Deserialize, Serialize};
+
+use super::{CapturePolicy, OrderId, OrderLine, ShipTo};
+use crate::cart::CustomerId;
+use crate::fraud::FraudAssessment;
+use crate::ids::{LocationCode, SellerId};
+use crate::money::{Currency, Money};
+use crate::payments::{Authorization, Capture, Refund};
+use crate::pricing::{AppliedPromotion, CartTotals};
+
+/// Where an order stands. Variants are append-only; the status only moves to a higher
+/// [`rank`](OrderStatus::rank).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum OrderStatus {
+    Placed,
+    /// Some shipments shipped, not all.
+    PartlyShipped,
+    Shipped,
+    Delivered,
+    Cancelled,
+    /// Everything captured was given back, and nothing more will be captured.
+    Refunded,
+}
+
+impl OrderStatus {
+    /// Position in the lifecycle: a status never gives way to one of a lower rank.
+    pub fn rank(self) -> u8 {
+        match self {
+            OrderStatus::Placed => 0,
+            OrderStatus::PartlyShipped => 1,
+            OrderStatus::Shipped => 2,
+            OrderStatus::Delivered => 3,
+            OrderStatus::Cancelled => 4,
+            OrderStatus::Refunded => 5,
+        }
+    }
+
+    /// A stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Placed => "placed",
+            OrderStatus::PartlyShipped => "partly_shipped",
+            OrderStatus::Shipped => "shipped",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Refunded => "refunded",
+        }
+    }
+}
+
+/// How a shipment left.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shipped {
+    pub carrier: String,
+    pub tracking: String,
+    pub at_ms: u64,
+}
+
+/// One seller's parcel from one location.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipmentView {
+    /// From 1, in the order of the lines.
+    pub number: u16,
+    pub seller: SellerId,
+    pub location: LocationCode,
+    /// Indexes into the order's lines, from 0.
+    pub lines: Vec<u16>,
+    pub promised_by_ms: u64,
+    pub shipped: Option<Shipped>,
+    pub delivered_at_ms: Option<u64>,
+}
+
+/// Why and when an order was cancelled, and how much of its payment had happened by then
+/// (the ledger tells the captures and refunds before the cancellation from those after).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cancellation {
+    pub reason: String,
+    pub at_ms: u64,
+    /// How many of `captures` came before the cancellation.
+    pub captures_before: u16,
+    /// How many of `refunds` came before the cancellation.
+    pub refunds_before: u16,
+}
+
+/// A placed order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderView {
+    pub id: OrderId,
+    pub customer: CustomerId,
+    pub checkout: String,
+    pub currency: Currency,
+    pub status: OrderStatus,
+    pub placed_at_ms: u64,
+    pub lines: Vec<OrderLine>,
+    pub totals: CartTotals,
+    pub promotions: Vec<AppliedPromotion>,
+    pub authorization: Authorization,
+    pub capture: CapturePolicy,
+    pub commission_bps: u16,
+    /// The sum of `captures`.
+    pub captured: Money,
+    /// In the order recorded.
+    pub captures: Vec<Capture>,
+    pub voided: bool,
+    /// The sum of `refunds`.
+    pub refunded: Money,
+    /// In the order recorded.
+    pub refunds: Vec<Refund>,
+    pub fraud: FraudAssessment,
+    pub ship_to: ShipTo,
+    /// Empty until planned.
+    pub shipments: Vec<ShipmentView>,
+    pub cancellation: Option<Cancellation>,
+    /// How many events made this order: grows by one with each.
+    pub revision: u64,
+}
+
+impl OrderView {
+    /// Whether the checkout should capture now: the order is live (not cancelled, voided or
+    /// refunded), not fully captured, and under `AtShipment` some shipment has shipped.
+    pub fn capture_due(&self) -> bool {
+        let live = !self.voided
+            && self.cancellation.is_none()
+            && self.status != super::OrderStatus::Refunded
+            && self.captured.minor < self.totals.total.minor;
+        match self.capture {
+            CapturePolicy::AtPlacement => live,
+            CapturePolicy::AtShipment => {
+                live && self.shipments.iter().any(|shipment| shipment.shipped.is_some())
+            }
+        }
+    }
+
+    /// What may still be captured.
+    pub fn capturable(&self) -> Money {
+        Money::new(
+            self.authorization.amount.minor.saturating_sub(self.captured.minor),
+            self.currency,
+        )
+    }
+
+    /// What may still be refunded.
+    pub fn refundable(&self) -> Money {
+        Money::new(self.captured.minor.saturating_sub(self.refunded.minor), self.currency)
+    }
+
+    /// The shipment numbered `number`.
+    pub fn shipment(&self, number: u16) -> Option<&ShipmentView> {
+        self.shipments.iter().find(|shipment| shipment.number == number)
+    }
+
+    /// The sellers of the order, each once, in the order of the lines.
+    pub fn sellers(&self) -> Vec<&SellerId> {
+        let mut sellers: Vec<&SellerId> = Vec::new();
+        for line in &self.lines {
+            if !sellers.contains(&&line.seller) {
+                sellers.push(&line.seller);
+            }
+        }
+        sellers
+    }
+}

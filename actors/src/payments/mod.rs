@@ -1,0 +1,245 @@
+//! Payments: Bazaar's client of its payment providers (PSPs), with failover, retries,
+//! circuit breakers and the auth-only (capture deferral) mode. The checkout saga calls
+//! [`Payments`]; the simulator a test or `bazaar sim` talks to is `bazaar psp`, speaking the
+//! [`wire`] API.
+//!
+//! This module does I/O (HTTP over reqwest, tokio timers and tasks). It is not part of the
+//! pure domain; its pure pieces are [`breaker`] and [`deferral`].
+//!
+//! Invariants kept:
+//! - Every call to a provider carries an idempotency key, and every retry of it reuses that
+//!   key, so a retry never moves money twice; a provider answers a key's first answer forever.
+//! - A decline is final: it is never retried nor failed over, so a card refused at one
+//!   provider is not tried at another.
+//! - At most one provider keeps an authorization for a key: after a success at one, a void of
+//!   the key is sent (in the background) to every provider tried before whose outcome is
+//!   unknown (timeout, 5xx). A void that overtakes a slow authorization tombstones the key at
+//!   that provider, so the late authorization is answered `voided`. [`Payments::void`] voids
+//!   at every provider, so a compensation is right even when it is unknown who authorized.
+//! - Captures and refunds go only to the provider holding the authorization.
+//! - Every call is bounded: `call_timeout_ms` per attempt, `attempts_per_provider` attempts
+//!   with capped exponential backoff, and a provider whose breaker is open is not called.
+//! - [`Authorization`], [`Capture`], [`Refund`] and [`PaymentError`] are journaled inside
+//!   events (bincode): their fields and variants are append-only, and no serde attribute that
+//!   needs a self-describing format (flatten, untagged, skip) is used on them.
+
+pub mod breaker;
+mod call;
+mod client;
+pub mod deferral;
+pub mod wire;
+
+use serde::{Deserialize, Serialize};
+
+pub use self::breaker::BreakerState;
+pub use self::client::Payments;
+use crate::money::Money;
+
+/// The `[payments]` section of `cluster.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PaymentsConfig {
+    /// In preference order: the first is tried first.
+    pub providers: Vec<ProviderConfig>,
+    /// Longest one HTTP attempt may take, connection included.
+    pub call_timeout_ms: u64,
+    /// Attempts at one provider before failing over to the next (at least 1).
+    pub attempts_per_provider: u32,
+    /// The first retry's pause; each further retry doubles it, up to `backoff_max_ms`.
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+    /// Consecutive failures (timeouts, connection errors, 5xx) that open a provider's breaker.
+    pub breaker_failures: u32,
+    /// How long an open breaker keeps calls away before letting one probe through.
+    pub breaker_open_ms: u64,
+}
+
+impl Default for PaymentsConfig {
+    fn default() -> PaymentsConfig {
+        PaymentsConfig {
+            providers: Vec::new(),
+            call_timeout_ms: 2_000,
+            attempts_per_provider: 3,
+            backoff_base_ms: 50,
+            backoff_max_ms: 500,
+            breaker_failures: 5,
+            breaker_open_ms: 5_000,
+        }
+    }
+}
+
+impl PaymentsConfig {
+    /// Checks what serde cannot: unique non-empty names, http(s) URLs, non-zero bounds.
+    pub fn validate(&self) -> Result<(), String> {
+        for (i, provider) in self.providers.iter().enumerate() {
+            if provider.name.is_empty() || provider.name.len() > 64 {
+                return Err(format!("payments.providers[{i}].name must be 1 to 64 bytes"));
+            }
+            if self.providers[..i].iter().any(|earlier| earlier.name == provider.name) {
+                return Err(format!("payments provider {:?} is listed twice", provider.name));
+            }
+            if !(provider.url.starts_with("http://") || provider.url.starts_with("https://")) {
+                return Err(format!("payments provider {:?}: url must be http(s)", provider.name));
+            }
+        }
+        if self.call_timeout_ms == 0 || self.attempts_per_provider == 0 {
+            return Err("payments.call_timeout_ms and attempts_per_provider must be > 0".into());
+        }
+        if self.breaker_failures == 0 || self.backoff_base_ms > self.backoff_max_ms {
+            return Err("payments.breaker_failures must be > 0, backoff_base_ms <= max".into());
+        }
+        Ok(())
+    }
+}
+
+/// One payment provider: a name (recorded on authorizations) and its base URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    pub name: String,
+    /// Without a trailing slash, e.g. `http://127.0.0.1:9100`.
+    pub url: String,
+}
+
+/// What the checkout asks to hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizeRequest {
+    /// The idempotency key; also the key [`Payments::void`] takes to compensate.
+    pub key: String,
+    /// The merchant reference (the order id), kept on the provider's record.
+    pub reference: String,
+    pub amount: Money,
+    /// The card token.
+    pub card: String,
+}
+
+/// An amount held at provider `psp`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Authorization {
+    /// The provider's name, from the configuration.
+    pub psp: String,
+    /// The provider's id of the authorization.
+    pub id: String,
+    /// The idempotency key it was made under.
+    pub key: String,
+    pub amount: Money,
+}
+
+/// An amount taken from an authorization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capture {
+    pub psp: String,
+    pub id: String,
+    pub key: String,
+    pub amount: Money,
+}
+
+/// An amount given back from what was captured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    pub psp: String,
+    pub id: String,
+    pub key: String,
+    pub amount: Money,
+}
+
+/// Why a payment call did not succeed. Variants are append-only (journaled by position).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum PaymentError {
+    /// The issuer refused; final, never failed over.
+    #[error("payment declined: {reason}")]
+    Declined { reason: String },
+    /// No provider answered in time (timeouts, 5xx, connection errors, open breakers). The
+    /// outcome may be unknown: compensate with [`Payments::void`], or retry with the same key.
+    #[error("payment provider unavailable: {detail}")]
+    Unavailable { detail: String },
+    /// The provider answered with a refusal no retry fixes (a 4xx: unknown authorization,
+    /// already voided, over-capture, a key reused with another amount).
+    #[error("payment refused: {detail}")]
+    Refused { detail: String },
+}
+
+/// Whether captures are taken at checkout or deferred to shipment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentsMode {
+    Normal,
+    AuthOnly,
+}
+
+/// What [`Payments::status`] reports, for the operator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentsStatus {
+    pub mode: PaymentsMode,
+    pub auth_only_manual: bool,
+    pub auth_only_auto: bool,
+    /// The name of the provider tried first; empty when none is configured.
+    pub preferred: String,
+    /// In configuration order.
+    pub providers: Vec<ProviderStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderStatus {
+    pub name: String,
+    pub url: String,
+    pub breaker: BreakerState,
+    pub consecutive_failures: u32,
+    /// HTTP attempts made since start.
+    pub calls: u64,
+    /// Attempts that failed (timeout, connection error, 5xx) since start.
+    pub failures: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+    use bazaar_persistence::codec;
+
+    #[test]
+    fn config_defaults_and_validation() {
+        let config: PaymentsConfig = serde_json::from_str(
+            r#"{"providers": [{"name": "a", "url": "http://127.0.0.1:1"}],
+                "attempts_per_provider": 2}"#,
+        )
+        .unwrap();
+        assert_eq!(config.attempts_per_provider, 2);
+        assert_eq!(config.call_timeout_ms, 2_000);
+        assert_eq!(config.providers.len(), 1);
+        assert_eq!(config.validate(), Ok(()));
+        let mut twice = config.clone();
+        twice.providers.push(twice.providers[0].clone());
+        assert!(twice.validate().is_err());
+        let mut bad_url = config;
+        bad_url.providers[0].url = "127.0.0.1:1".into();
+        assert!(bad_url.validate().is_err());
+        assert!(PaymentsConfig::default().providers.is_empty());
+        assert!(serde_json::from_str::<PaymentsConfig>(r#"{"retries": 1}"#).is_err());
+    }
+
+    #[test]
+    fn journaled_types_survive_the_codec_and_keep_their_variant_positions() {
+        fn round_trip<T>(value: &T)
+        where
+            T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+        {
+            let record = codec::encode(value).unwrap();
+            assert_eq!(&codec::decode::<T>(record.as_bytes()).unwrap(), value);
+        }
+        let amount = Money::new(1_999, Currency::EUR);
+        let (psp, id, key) = ("primary".to_string(), "auth_1".to_string(), "k".to_string());
+        round_trip(&Authorization { psp: psp.clone(), id: id.clone(), key: key.clone(), amount });
+        round_trip(&Capture { psp: psp.clone(), id: id.clone(), key: key.clone(), amount });
+        round_trip(&Refund { psp, id, key, amount });
+        let errors = [
+            PaymentError::Declined { reason: "card_declined".into() },
+            PaymentError::Unavailable { detail: "timeout".into() },
+            PaymentError::Refused { detail: "voided".into() },
+        ];
+        for (position, error) in errors.iter().enumerate() {
+            round_trip(error);
+            assert_eq!(codec::encode(error).unwrap().payload()[0] as usize, position);
+        }
+    }
+}

@@ -1,0 +1,703 @@
+//! Runs checkout sagas: performs each step the [`Checkout`] entity names and records its
+//! outcome there before the next one starts.
+//!
+//! Invariants:
+//! - A saga is listed on the `checkout` worklist before it begins and leaves it only once
+//!   finished, so [`Sagas::resume`] finds every unfinished saga after a crash.
+//! - At most one runner per saga in this process (`running`); a second one elsewhere would be
+//!   harmless, since every outcome is recorded in step order and every effect is idempotent
+//!   by an id derived from the saga's key.
+//! - A step that fails for a reason outside the business (the engine overloaded, a time-out)
+//!   is retried with capped backoff; only business outcomes (out of stock, declined...) end
+//!   a saga. Compensations never give up.
+//! - No lock is held across an `.await`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bazaar_engine::{Engine, EngineError};
+use dashmap::DashMap;
+use dashmap::mapref::entry::Entry;
+use serde::Deserialize;
+use tokio::sync::watch;
+
+use crate::cart::{Cart, CartCommand, CartOwner, CartRejection, LineFlag, priced_view};
+use crate::catalog::{Catalog, Held, Item, ReserveFailure, keys};
+use crate::checkout::{
+    Checkout, CheckoutCommand, CheckoutRejection, CheckoutReply, CheckoutRequest, CheckoutStatus,
+    CheckoutView, Failure, FailureCode, Outcome, Priced, PricedItem, Step,
+};
+use crate::fraud::{self, FraudDecision, FraudInput, FraudPolicy, SellerRisk};
+use crate::inventory::InventoryCommand;
+use crate::order::history::OrderBook;
+use crate::order::{CapturePolicy, NewOrder, Order, OrderCommand, OrderLine};
+use crate::payments::{AuthorizeRequest, PaymentError, Payments};
+use crate::pricing::{PricingContext, VatTable};
+use crate::promotion::{self, Promotion, PromotionCommand};
+use crate::worklist::{self, Worklist, WorklistCommand};
+
+mod payment_job;
+
+pub use payment_job::{PAYMENT_QUEUE, PaymentAction, PaymentJob, next_action};
+
+/// The worklist of unfinished sagas.
+pub const CHECKOUT_QUEUE: &str = "checkout";
+
+/// How a node runs checkouts (`[checkout]` in the cluster configuration).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SagasConfig {
+    /// How long a checkout's reservations last: long enough for any saga to finish.
+    pub hold_ttl_ms: u64,
+    /// The marketplace's commission on each line's net, in basis points.
+    pub commission_bps: u16,
+    /// Days a parcel travels, added to the offer's handling days for the promise.
+    pub transit_days: u8,
+    /// Longest pause between two attempts of a step that failed for a passing reason.
+    pub retry_max_ms: u64,
+    /// Fraud thresholds and points (`[checkout.fraud]`).
+    pub fraud: FraudPolicy,
+}
+
+impl Default for SagasConfig {
+    fn default() -> SagasConfig {
+        SagasConfig {
+            hold_ttl_ms: 30 * 60 * 1000,
+            commission_bps: 1500,
+            transit_days: 2,
+            retry_max_ms: 5000,
+            fraud: FraudPolicy::default(),
+        }
+    }
+}
+
+impl SagasConfig {
+    /// Checks what serde cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        let ttl_max = crate::limits::RESERVATION_TTL_MS_MAX;
+        if self.hold_ttl_ms < 60_000 || self.hold_ttl_ms > ttl_max {
+            return Err(format!("checkout.hold_ttl_ms must be 60000 to {ttl_max}"));
+        }
+        if self.commission_bps > 10_000 {
+            return Err("checkout.commission_bps is at most 10000 (100 %)".into());
+        }
+        if self.retry_max_ms == 0 {
+            return Err("checkout.retry_max_ms must be > 0".into());
+        }
+        if self.fraud.review_at > self.fraud.reject_at {
+            return Err("checkout.fraud.review_at must not exceed reject_at".into());
+        }
+        Ok(())
+    }
+}
+
+/// What a step could not do for a passing reason: the step is tried again.
+#[derive(Debug, thiserror::Error)]
+enum Retry {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("the payment provider did not answer: {0}")]
+    Payments(String),
+    #[error("{0}")]
+    Refused(String),
+}
+
+type StepResult = Result<Outcome, Retry>;
+
+/// Runs sagas and lets requests wait for their outcome.
+#[derive(Clone)]
+pub struct Sagas {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    catalog: Catalog,
+    payments: Payments,
+    orders: OrderBook,
+    signals: fraud::signals::FraudSignals,
+    vat: Arc<VatTable>,
+    config: SagasConfig,
+    /// The sagas running here, and the latest view of each for those waiting on it.
+    running: DashMap<String, watch::Sender<CheckoutView>>,
+    payment_job: PaymentJob,
+}
+
+/// Why a checkout could not even begin.
+#[derive(Debug, thiserror::Error)]
+pub enum BeginError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Rejected(#[from] CheckoutRejection),
+    #[error("too many unfinished checkouts")]
+    Busy,
+}
+
+impl Sagas {
+    pub fn new(
+        engine: Engine,
+        catalog: Catalog,
+        payments: Payments,
+        orders: OrderBook,
+        vat: Arc<VatTable>,
+        config: SagasConfig,
+    ) -> Sagas {
+        let payment_job = PaymentJob::start(engine.clone(), payments.clone());
+        let inner = Inner {
+            engine,
+            catalog,
+            payments,
+            orders,
+            signals: fraud::signals::FraudSignals::default(),
+            vat,
+            config,
+            running: DashMap::new(),
+            payment_job,
+        };
+        Sagas { inner: Arc::new(inner) }
+    }
+
+    pub fn payments(&self) -> &Payments {
+        &self.inner.payments
+    }
+
+    pub fn payment_job(&self) -> &PaymentJob {
+        &self.inner.payment_job
+    }
+
+    /// Begins the checkout `id` (`{tenant}/{customer}/{key}`), or meets the one already
+    /// begun with the same request, and waits up to `wait` for it to finish. The view may
+    /// still be running when the wait is over.
+    pub async fn checkout(
+        &self,
+        id: &str,
+        request: CheckoutRequest,
+        wait: Duration,
+    ) -> Result<CheckoutView, BeginError> {
+        let engine = &self.inner.engine;
+        let listed = WorklistCommand::Add { item: id.to_owned() };
+        let bucket = worklist::bucket_of(CHECKOUT_QUEUE, id);
+        engine.ask::<Worklist>(&bucket, listed).await?.map_err(|_| BeginError::Busy)?;
+        let begin = CheckoutCommand::Begin(Box::new(request));
+        let reply = engine.ask::<Checkout>(id, begin).await??;
+        Ok(self.wait(id, reply, wait).await)
+    }
+
+    /// The checkout `id` as it stands.
+    pub async fn status(&self, id: &str) -> Result<Option<CheckoutView>, EngineError> {
+        match self.inner.engine.ask::<Checkout>(id, CheckoutCommand::Get).await? {
+            Ok(reply) => Ok(Some(reply.checkout)),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Runs every saga left unfinished by the last run of this node; the number resumed.
+    pub async fn resume(&self) -> Result<usize, EngineError> {
+        let mut resumed = 0;
+        for bucket in worklist::buckets(CHECKOUT_QUEUE) {
+            let reply = self.inner.engine.ask::<Worklist>(&bucket, WorklistCommand::List).await?;
+            for id in reply.map(|reply| reply.items).unwrap_or_default() {
+                match self.inner.engine.ask::<Checkout>(&id, CheckoutCommand::Get).await? {
+                    Ok(reply) => {
+                        self.wait(&id, reply, Duration::ZERO).await;
+                    }
+                    Err(_) => self.unlist(&id).await?,
+                }
+                resumed += 1;
+            }
+        }
+        self.inner.payment_job.sweep_soon();
+        Ok(resumed)
+    }
+
+    /// Makes sure a runner drives `id`, then waits up to `wait` for its end.
+    async fn wait(&self, id: &str, reply: CheckoutReply, wait: Duration) -> CheckoutView {
+        let view = reply.checkout;
+        if !matches!(view.status, CheckoutStatus::Running { .. }) {
+            if reply.saga.next_step() == Step::Done {
+                // Finished, maybe just before a crash: it leaves the worklist now.
+                let _ = self.unlist(id).await;
+            }
+            return view;
+        }
+        let mut watching = match self.inner.running.entry(id.to_owned()) {
+            Entry::Occupied(running) => running.get().subscribe(),
+            Entry::Vacant(vacant) => {
+                let (tell, watching) = watch::channel(view.clone());
+                vacant.insert(tell);
+                let sagas = self.clone();
+                let (id, saga) = (id.to_owned(), reply.saga);
+                tokio::spawn(async move { sagas.drive(id, *saga).await });
+                watching
+            }
+        };
+        let finished = |view: &CheckoutView| !matches!(view.status, CheckoutStatus::Running { .. });
+        if let Ok(Ok(view)) = tokio::time::timeout(wait, watching.wait_for(finished)).await {
+            return view.clone();
+        }
+        watching.borrow().clone()
+    }
+
+    /// Drives the saga `id` to its end.
+    async fn drive(&self, id: String, mut saga: Checkout) {
+        let mut pause_ms = 10;
+        loop {
+            let step = saga.next_step();
+            if step == Step::Done {
+                break;
+            }
+            let recorded = match self.perform(&id, &saga, step).await {
+                Ok(outcome) => self.record(&id, outcome).await,
+                Err(retry) => Err(retry),
+            };
+            match recorded {
+                Ok(reply) => {
+                    pause_ms = 10;
+                    if let Some(running) = self.inner.running.get(&id) {
+                        running.send_replace(reply.checkout.clone());
+                    }
+                    saga = *reply.saga;
+                }
+                Err(retry) => {
+                    tracing::warn!(checkout = %id, step = step.name(), error = %retry, "checkout step will be retried");
+                    tokio::time::sleep(Duration::from_millis(pause_ms)).await;
+                    pause_ms = (pause_ms * 2).min(self.inner.config.retry_max_ms.max(10));
+                    if let Ok(Ok(reply)) =
+                        self.inner.engine.ask::<Checkout>(&id, CheckoutCommand::Get).await
+                    {
+                        saga = *reply.saga;
+                    }
+                }
+            }
+        }
+        if let Err(error) = self.unlist(&id).await {
+            // Still listed: the next start resumes it and finds nothing to do.
+            tracing::warn!(checkout = %id, error = %error, "finished checkout not unlisted");
+        }
+        if let (Some(view), Some((_, running))) = (saga.view(), self.inner.running.remove(&id)) {
+            running.send_replace(view);
+        }
+    }
+
+    async fn record(&self, id: &str, outcome: Outcome) -> Result<CheckoutReply, Retry> {
+        let answer =
+            self.inner.engine.ask::<Checkout>(id, CheckoutCommand::Record(outcome)).await?;
+        answer.map_err(|rejection| Retry::Refused(rejection.to_string()))
+    }
+
+    async fn unlist(&self, id: &str) -> Result<(), EngineError> {
+        let bucket = worklist::bucket_of(CHECKOUT_QUEUE, id);
+        let remove = WorklistCommand::Remove { item: id.to_owned() };
+        self.inner.engine.ask::<Worklist>(&bucket, remove).await?.ok();
+        Ok(())
+    }
+
+    async fn perform(&self, id: &str, saga: &Checkout, step: Step) -> StepResult {
+        let (Some(request), Some(order)) = (saga.request(), saga.order()) else {
+            return Err(Retry::Refused("the checkout has not begun".into()));
+        };
+        let tenant = keys::split_tenant(id).map(|(tenant, _)| tenant).unwrap_or_default();
+        let order_key = crate::order::entity_id(tenant, order);
+        let run = Run { inner: &self.inner, id, tenant, saga, request, order, order_key };
+        match step {
+            Step::Price => run.price().await,
+            Step::Reserve => run.reserve().await,
+            Step::Score => Ok(run.score()),
+            Step::Authorize => Ok(run.authorize().await),
+            Step::Place => run.place().await,
+            Step::Commit => run.commit().await,
+            Step::Plan => run.plan().await,
+            Step::Finish => run.finish().await,
+            Step::CancelOrder => run.cancel_order().await,
+            Step::Void => run.void().await,
+            Step::Release => run.release().await,
+            Step::Unredeem => run.unredeem().await,
+            Step::Done => Err(Retry::Refused("nothing left to do".into())),
+        }
+    }
+}
+
+/// One step of one saga, with what every step reads.
+struct Run<'a> {
+    inner: &'a Inner,
+    /// The checkout's entity id.
+    id: &'a str,
+    tenant: &'a str,
+    saga: &'a Checkout,
+    request: &'a CheckoutRequest,
+    order: &'a crate::order::OrderId,
+    order_key: String,
+}
+
+fn failed(step: Step, code: FailureCode, detail: impl Into<String>) -> Outcome {
+    Outcome::Failed(Failure { step, code, detail: detail.into() })
+}
+
+impl Run<'_> {
+    fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    fn priced(&self) -> Result<&Priced, Retry> {
+        self.saga.priced().ok_or_else(|| Retry::Refused("not priced yet".into()))
+    }
+
+    /// The cart's priced view as the shopper would see it now; promotions whose limits are
+    /// reached are left out (pricing runs again without them), the others are redeemed for
+    /// the order.
+    async fn price(&self) -> StepResult {
+        let cart_key = keys::cart(self.tenant, &self.request.cart);
+        let cart = match self.engine().ask::<Cart>(&cart_key, CartCommand::Get).await? {
+            Ok(reply) => reply.cart,
+            Err(CartRejection::UnknownCart) => {
+                return Ok(failed(Step::Price, FailureCode::CartNotFound, "no such cart"));
+            }
+            Err(other) => return Err(Retry::Refused(other.to_string())),
+        };
+        if cart.owner != CartOwner::Customer(self.request.customer.clone()) {
+            return Ok(failed(Step::Price, FailureCode::CartNotFound, "no such cart"));
+        }
+        if cart.lines.is_empty() {
+            return Ok(failed(Step::Price, FailureCode::CartEmpty, "the cart is empty"));
+        }
+        let facts = self.inner.catalog.facts_of(self.tenant, &cart.lines);
+        let mut promotions = self.inner.catalog.promotions(self.tenant);
+        let redemption = promotion::OrderId::parse(self.order.as_str())
+            .map_err(|error| Retry::Refused(error.to_string()))?;
+        let mut redeemed = Vec::new();
+        let now_ms = self.engine().clock().now_ms();
+        loop {
+            let context = PricingContext {
+                destination: self.request.ship_to.country,
+                promotions: &promotions,
+                coupons: &self.request.coupons,
+                vat: &self.inner.vat,
+                now_ms,
+            };
+            let view = match priced_view(&cart, &facts, context) {
+                Ok(view) => view,
+                Err(error) => {
+                    return Ok(failed(Step::Price, FailureCode::PricingRefused, error.to_string()));
+                }
+            };
+            for line in &view.lines {
+                let asin = &line.line.asin;
+                if line.flags.contains(&LineFlag::NoLongerAvailable) {
+                    let detail = format!("{asin} can no longer be bought");
+                    return Ok(failed(Step::Price, FailureCode::LineUnavailable, detail));
+                }
+                if let Some(LineFlag::PriceChanged { was, now }) = line.flags.first() {
+                    let detail = format!(
+                        "{asin} now costs {} minor units, not {}: add it to the cart again to confirm",
+                        now.minor, was.minor
+                    );
+                    return Ok(failed(Step::Price, FailureCode::PriceChanged, detail));
+                }
+            }
+            let mut refused = None;
+            for applied in &view.applied {
+                if redeemed.contains(&applied.id) {
+                    continue;
+                }
+                let key = keys::promotion(self.tenant, &applied.id);
+                let redeem = PromotionCommand::Redeem {
+                    customer: self.request.customer.clone(),
+                    order_id: redemption.clone(),
+                };
+                match self.engine().ask::<Promotion>(&key, redeem).await? {
+                    Ok(_) => redeemed.push(applied.id.clone()),
+                    Err(_) => {
+                        refused = Some(applied.id.clone());
+                        break;
+                    }
+                }
+            }
+            if let Some(refused) = refused {
+                // A limit was reached: price again without it.
+                promotions.retain(|candidate| candidate.id != refused);
+                continue;
+            }
+            let items = view
+                .lines
+                .iter()
+                .filter_map(|line| line.priced.clone())
+                .map(|line| {
+                    let offer =
+                        self.inner.catalog.product(self.tenant, &line.asin).and_then(|product| {
+                            product.offers.iter().find(|offer| offer.seller == line.seller).cloned()
+                        });
+                    let (sku, handling_days) = match offer {
+                        Some(offer) => (offer.terms.sku, offer.terms.handling_days),
+                        None => return Err(line.asin.clone()),
+                    };
+                    let handling_days = u8::try_from(handling_days).unwrap_or(u8::MAX);
+                    Ok(PricedItem { line, sku, handling_days })
+                })
+                .collect::<Result<Vec<_>, _>>();
+            let items = match items {
+                Ok(items) => items,
+                Err(asin) => {
+                    let detail = format!("{asin} can no longer be bought");
+                    return Ok(failed(Step::Price, FailureCode::LineUnavailable, detail));
+                }
+            };
+            let applied: Vec<_> = view.applied.iter().map(|applied| applied.id.clone()).collect();
+            // Redeemed on an earlier round but no longer applied: given back at once.
+            for stale in redeemed.iter().filter(|id| !applied.contains(id)) {
+                let key = keys::promotion(self.tenant, stale);
+                let unredeem = PromotionCommand::Unredeem { order_id: redemption.clone() };
+                self.engine().ask::<Promotion>(&key, unredeem).await?.ok();
+            }
+            redeemed.retain(|id| applied.contains(id));
+            return Ok(Outcome::Priced(Box::new(Priced {
+                currency: view.currency,
+                items,
+                totals: view.totals,
+                promotions: view.applied,
+                redeemed,
+            })));
+        }
+    }
+
+    /// Holds every line at one of its seller's locations, or nothing.
+    async fn reserve(&self) -> StepResult {
+        let priced = self.priced()?;
+        let mut held: Vec<Held> = Vec::with_capacity(priced.items.len());
+        for (index, item) in priced.items.iter().enumerate() {
+            let wanted = Item {
+                asin: item.line.asin.clone(),
+                seller: item.line.seller.clone(),
+                sku: item.sku.clone(),
+                quantity: item.line.quantity,
+            };
+            let reservation_id = crate::ReservationId::parse(&format!("{}.{index}", self.order))
+                .map_err(|error| Retry::Refused(error.to_string()))?;
+            let ttl_ms = self.inner.config.hold_ttl_ms;
+            match self.inner.catalog.hold(self.tenant, wanted, reservation_id, ttl_ms).await {
+                Ok(line) => held.push(line),
+                Err(ReserveFailure::Engine(error)) => return Err(error.into()),
+                Err(failure) => {
+                    self.release_all(&held).await?;
+                    let code = match failure {
+                        ReserveFailure::OutOfStock { .. } => FailureCode::OutOfStock,
+                        _ => FailureCode::LineUnavailable,
+                    };
+                    return Ok(failed(Step::Reserve, code, failure.to_string()));
+                }
+            }
+        }
+        Ok(Outcome::Reserved { held })
+    }
+
+    async fn release_all(&self, held: &[Held]) -> Result<(), EngineError> {
+        for line in held {
+            let release = InventoryCommand::Release { reservation_id: line.reservation_id.clone() };
+            // A hold already settled (committed, expired) is refused: nothing to give back.
+            let _ = self.inner.catalog.settle_hold(self.tenant, line, release).await?;
+        }
+        Ok(())
+    }
+
+    /// The fraud score, from this checkout's velocity, the customer's history and the risk
+    /// of the order's sellers.
+    fn score(&self) -> Outcome {
+        let Ok(priced) = self.priced() else {
+            return failed(Step::Score, FailureCode::FraudRejected, "not priced");
+        };
+        let now_ms = self.engine().clock().now_ms();
+        let ship_to = &self.request.ship_to;
+        let address = format!("{}|{}|{}", ship_to.country, ship_to.postal_code, ship_to.line1);
+        let velocity = self.inner.signals.record(
+            self.tenant,
+            &self.request.customer,
+            &self.request.card,
+            &address,
+            now_ms,
+        );
+        let customer =
+            self.inner.orders.customer_facts(self.tenant, &self.request.customer, priced.currency);
+        let sellers = priced
+            .items
+            .iter()
+            .filter_map(|item| self.inner.catalog.seller(self.tenant, &item.line.seller))
+            .map(|seller| SellerRisk::from_score(&seller.score))
+            .collect();
+        let input = FraudInput {
+            amount: priced.totals.total,
+            now_ms,
+            customer,
+            velocity,
+            ship_country: ship_to.country,
+            bill_country: self.request.bill_country,
+            sellers,
+        };
+        Outcome::Scored { assessment: fraud::assess(&input, &self.inner.config.fraud) }
+    }
+
+    /// Authorizes the total (primary provider, then the backup). Captured at placement,
+    /// unless auth-only mode is on or the order is held for fraud review: then at shipment.
+    async fn authorize(&self) -> Outcome {
+        let Ok(priced) = self.priced() else {
+            return failed(Step::Authorize, FailureCode::PaymentUnavailable, "not priced");
+        };
+        let request = AuthorizeRequest {
+            key: self.order.to_string(),
+            reference: self.order.to_string(),
+            amount: priced.totals.total,
+            card: self.request.card.clone(),
+        };
+        match self.inner.payments.authorize(&request).await {
+            Ok(authorization) => {
+                let review = self.saga.fraud().is_some_and(|f| f.decision == FraudDecision::Review);
+                let capture = if review || self.inner.payments.capture_deferred() {
+                    CapturePolicy::AtShipment
+                } else {
+                    CapturePolicy::AtPlacement
+                };
+                Outcome::Authorized { authorization, capture }
+            }
+            Err(PaymentError::Declined { reason }) => {
+                failed(Step::Authorize, FailureCode::PaymentDeclined, reason)
+            }
+            Err(PaymentError::Refused { detail }) => {
+                failed(Step::Authorize, FailureCode::PaymentDeclined, detail)
+            }
+            Err(PaymentError::Unavailable { detail }) => {
+                failed(Step::Authorize, FailureCode::PaymentUnavailable, detail)
+            }
+        }
+    }
+
+    /// Places the order, listed first for the payment job (which captures, or voids a
+    /// cancelled order's authorization).
+    async fn place(&self) -> StepResult {
+        let (priced, authorization) = match (self.saga.priced(), self.saga.authorization()) {
+            (Some(priced), Some(authorization)) => (priced, authorization.clone()),
+            _ => return Err(Retry::Refused("not authorized yet".into())),
+        };
+        let held: Vec<&Held> = self.saga.holds().collect();
+        let lines = priced
+            .items
+            .iter()
+            .zip(&held)
+            .map(|(item, held)| {
+                let line = &item.line;
+                OrderLine {
+                    asin: line.asin.clone(),
+                    seller: line.seller.clone(),
+                    sku: item.sku.clone(),
+                    location: held.location.clone(),
+                    quantity: line.quantity,
+                    unit_price: line.unit_price,
+                    discount: line.discount,
+                    // Pricing never waives more than the charge, so this cannot underflow.
+                    shipping: line
+                        .shipping
+                        .checked_sub(line.shipping_discount)
+                        .unwrap_or(line.shipping),
+                    net: line.net,
+                    vat_rate_bps: line.vat_rate_bps,
+                    vat: line.vat,
+                    total: line.total,
+                    handling_days: item.handling_days,
+                }
+            })
+            .collect();
+        let new = NewOrder {
+            customer: self.request.customer.clone(),
+            checkout: self.id.to_owned(),
+            currency: priced.currency,
+            lines,
+            totals: priced.totals.clone(),
+            promotions: priced.promotions.clone(),
+            authorization,
+            capture: self.saga.capture().unwrap_or(CapturePolicy::AtShipment),
+            commission_bps: self.inner.config.commission_bps,
+            fraud: self.saga.fraud().cloned().ok_or_else(|| Retry::Refused("not scored".into()))?,
+            ship_to: self.request.ship_to.clone(),
+        };
+        if let Err(full) = self.inner.payment_job.list(&self.order_key).await? {
+            return Err(Retry::Refused(full.to_string()));
+        }
+        match self
+            .engine()
+            .ask::<Order>(&self.order_key, OrderCommand::Place(Box::new(new)))
+            .await?
+        {
+            Ok(_) => Ok(Outcome::Placed),
+            Err(rejection) => {
+                Ok(failed(Step::Place, FailureCode::OrderRefused, rejection.to_string()))
+            }
+        }
+    }
+
+    /// Turns every hold into a sale.
+    async fn commit(&self) -> StepResult {
+        for held in self.saga.holds() {
+            let commit = InventoryCommand::Commit { reservation_id: held.reservation_id.clone() };
+            if let Err(rejection) =
+                self.inner.catalog.settle_hold(self.tenant, held, commit).await?
+            {
+                let detail = format!("{}: {rejection}", held.reservation_id);
+                return Ok(failed(Step::Commit, FailureCode::ReservationExpired, detail));
+            }
+        }
+        Ok(Outcome::Committed)
+    }
+
+    async fn plan(&self) -> StepResult {
+        let plan = OrderCommand::PlanShipments { transit_days: self.inner.config.transit_days };
+        match self.engine().ask::<Order>(&self.order_key, plan).await? {
+            Ok(_) => Ok(Outcome::Planned),
+            Err(rejection) => Err(Retry::Refused(rejection.to_string())),
+        }
+    }
+
+    /// Empties the cart and lets the payment job capture at once if it should.
+    async fn finish(&self) -> StepResult {
+        let cart_key = keys::cart(self.tenant, &self.request.cart);
+        // A cart already empty (or gone) is fine: the order has its lines.
+        self.engine().ask::<Cart>(&cart_key, CartCommand::Clear).await?.ok();
+        self.inner.payment_job.kick(&self.order_key);
+        Ok(Outcome::Finished)
+    }
+
+    async fn cancel_order(&self) -> StepResult {
+        let reason = self.saga.failure().map_or("checkout failed", |f| f.code.code()).to_owned();
+        // Refused only when it was cancelled already.
+        self.engine().ask::<Order>(&self.order_key, OrderCommand::Cancel { reason }).await?.ok();
+        Ok(Outcome::OrderCancelled)
+    }
+
+    /// Voids the authorization at every provider (the one that holds it may not be known
+    /// after a time-out), then tells the order.
+    async fn void(&self) -> StepResult {
+        self.inner
+            .payments
+            .void(self.order.as_str())
+            .await
+            .map_err(|error| Retry::Payments(error.to_string()))?;
+        if self.saga.authorization().is_some() {
+            self.engine().ask::<Order>(&self.order_key, OrderCommand::RecordVoid).await?.ok();
+        }
+        Ok(Outcome::Voided)
+    }
+
+    async fn release(&self) -> StepResult {
+        let held: Vec<Held> = self.saga.holds().cloned().collect();
+        self.release_all(&held).await?;
+        Ok(Outcome::Released)
+    }
+
+    async fn unredeem(&self) -> StepResult {
+        let redemption = promotion::OrderId::parse(self.order.as_str())
+            .map_err(|error| Retry::Refused(error.to_string()))?;
+        for id in self.saga.redeemed() {
+            let key = keys::promotion(self.tenant, id);
+            let unredeem = PromotionCommand::Unredeem { order_id: redemption.clone() };
+            self.engine().ask::<Promotion>(&key, unredeem).await?.ok();
+        }
+        Ok(Outcome::Unredeemed)
+    }
+}

@@ -1,0 +1,197 @@
+//! The payment job: drives each order's payment to its end — captured when the order's
+//! capture policy says so (at placement, or at the first shipment in auth-only mode), voided
+//! when it is cancelled before any capture, refunded when it is cancelled after one.
+//!
+//! Invariants:
+//! - An order is listed on the `payment` worklist before it is placed and leaves it only
+//!   when [`next_action`] says `Done`, so captures survive restarts: after a crash the sweep
+//!   finds every order whose payment is unsettled.
+//! - Every call to the provider carries a key derived from the order id
+//!   (`{order}.capture`, `{order}.refund`; a void names the authorization's own key), so a
+//!   retry after a crash or a time-out acts once; the outcome is recorded on the order.
+//! - One settlement per order at a time in this process (`busy`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bazaar_engine::{Engine, EngineError};
+use dashmap::DashSet;
+use tokio::sync::mpsc;
+
+use crate::money::Money;
+use crate::order::{Order, OrderCommand, OrderStatus, OrderView};
+use crate::payments::Payments;
+use crate::worklist::{self, Worklist, WorklistCommand, WorklistRejection};
+
+/// The worklist of orders whose payment is not settled.
+pub const PAYMENT_QUEUE: &str = "payment";
+
+/// How often every listed order is looked at again (kicks settle one at once).
+const SWEEP_EVERY: Duration = Duration::from_secs(10);
+
+/// What an order's payment needs next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentAction {
+    Capture(Money),
+    Void,
+    Refund(Money),
+    /// Nothing yet (an auth-only order not shipped).
+    Wait,
+    /// Settled for good.
+    Done,
+}
+
+/// The next action for `order`'s payment (pure).
+pub fn next_action(order: &OrderView) -> PaymentAction {
+    let authorized = order.authorization.amount;
+    let captured = order.captured;
+    match order.status {
+        OrderStatus::Refunded => PaymentAction::Done,
+        OrderStatus::Cancelled if captured.minor > order.refunded.minor => PaymentAction::Refund(
+            Money::new(captured.minor - order.refunded.minor, captured.currency),
+        ),
+        OrderStatus::Cancelled if captured.minor == 0 && !order.voided => PaymentAction::Void,
+        OrderStatus::Cancelled => PaymentAction::Done,
+        _ if captured.minor >= authorized.minor || order.voided => PaymentAction::Done,
+        _ if order.capture_due() => PaymentAction::Capture(Money::new(
+            authorized.minor - captured.minor,
+            authorized.currency,
+        )),
+        _ => PaymentAction::Wait,
+    }
+}
+
+/// Settles orders' payments in the background.
+#[derive(Clone)]
+pub struct PaymentJob {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    payments: Payments,
+    kicks: mpsc::UnboundedSender<Kick>,
+    /// Orders being settled now.
+    busy: DashSet<String>,
+}
+
+enum Kick {
+    Order(String),
+    Sweep,
+}
+
+impl PaymentJob {
+    /// Starts the job on the current tokio runtime.
+    pub fn start(engine: Engine, payments: Payments) -> PaymentJob {
+        let (kicks, mut incoming) = mpsc::unbounded_channel();
+        let inner = Arc::new(Inner { engine, payments, kicks, busy: DashSet::new() });
+        let job = PaymentJob { inner: inner.clone() };
+        let weak = Arc::downgrade(&inner);
+        drop(inner);
+        tokio::spawn(async move {
+            let mut sweep = tokio::time::interval(SWEEP_EVERY);
+            loop {
+                let kick = tokio::select! {
+                    kick = incoming.recv() => match kick { Some(kick) => kick, None => return },
+                    _ = sweep.tick() => Kick::Sweep,
+                };
+                let Some(inner) = weak.upgrade() else { return };
+                let job = PaymentJob { inner };
+                match kick {
+                    Kick::Order(order) => job.spawn_settle(order),
+                    Kick::Sweep => {
+                        if let Err(error) = job.sweep().await {
+                            tracing::warn!(error = %error, "payment sweep failed");
+                        }
+                    }
+                }
+            }
+        });
+        job
+    }
+
+    /// Lists `order` (its entity id) before it is placed; refused when the worklist is full.
+    pub async fn list(&self, order: &str) -> Result<Result<(), WorklistRejection>, EngineError> {
+        let bucket = worklist::bucket_of(PAYMENT_QUEUE, order);
+        let add = WorklistCommand::Add { item: order.to_owned() };
+        Ok(self.inner.engine.ask::<Worklist>(&bucket, add).await?.map(|_| ()))
+    }
+
+    /// Settles `order` soon (after a placement, a shipment, a cancellation).
+    pub fn kick(&self, order: &str) {
+        let _ = self.inner.kicks.send(Kick::Order(order.to_owned()));
+    }
+
+    /// Looks at every listed order soon (after a restart).
+    pub fn sweep_soon(&self) {
+        let _ = self.inner.kicks.send(Kick::Sweep);
+    }
+
+    async fn sweep(&self) -> Result<(), EngineError> {
+        for bucket in worklist::buckets(PAYMENT_QUEUE) {
+            let listed = self.inner.engine.ask::<Worklist>(&bucket, WorklistCommand::List).await?;
+            for order in listed.map(|reply| reply.items).unwrap_or_default() {
+                self.spawn_settle(order);
+            }
+        }
+        Ok(())
+    }
+
+    fn spawn_settle(&self, order: String) {
+        if !self.inner.busy.insert(order.clone()) {
+            return;
+        }
+        let job = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = job.settle(&order).await {
+                tracing::warn!(order = %order, error = %error, "payment not settled yet; retried by the next sweep");
+            }
+            job.inner.busy.remove(&order);
+        });
+    }
+
+    /// Takes `order`'s payment one action further, until it is done or must wait.
+    async fn settle(&self, order: &str) -> Result<(), String> {
+        let engine = &self.inner.engine;
+        let payments = &self.inner.payments;
+        loop {
+            let view = match engine.ask::<Order>(order, OrderCommand::Get).await {
+                Ok(Ok(reply)) => reply.order,
+                // Listed but never placed (the saga failed before): nothing to settle.
+                Ok(Err(_)) => return self.unlist(order).await.map_err(|e| e.to_string()),
+                Err(error) => return Err(error.to_string()),
+            };
+            let authorization = &view.authorization;
+            let command = match next_action(&view) {
+                PaymentAction::Wait => return Ok(()),
+                PaymentAction::Done => return self.unlist(order).await.map_err(|e| e.to_string()),
+                PaymentAction::Capture(amount) => {
+                    let key = format!("{}.capture", view.id);
+                    let capture = payments.capture(authorization, &key, amount).await;
+                    OrderCommand::RecordCapture { capture: capture.map_err(|e| e.to_string())? }
+                }
+                PaymentAction::Refund(amount) => {
+                    let key = format!("{}.refund", view.id);
+                    let refund = payments.refund(authorization, &key, amount).await;
+                    OrderCommand::RecordRefund { refund: refund.map_err(|e| e.to_string())? }
+                }
+                PaymentAction::Void => {
+                    payments.void(&authorization.key).await.map_err(|e| e.to_string())?;
+                    OrderCommand::RecordVoid
+                }
+            };
+            match engine.ask::<Order>(order, command).await {
+                Ok(Ok(_)) => continue,
+                Ok(Err(rejection)) => return Err(rejection.to_string()),
+                Err(error) => return Err(error.to_string()),
+            }
+        }
+    }
+
+    async fn unlist(&self, order: &str) -> Result<(), EngineError> {
+        let bucket = worklist::bucket_of(PAYMENT_QUEUE, order);
+        let remove = WorklistCommand::Remove { item: order.to_owned() };
+        self.inner.engine.ask::<Worklist>(&bucket, remove).await?.ok();
+        Ok(())
+    }
+}

@@ -1,0 +1,315 @@
+//! Checkout: `POST /v1/checkouts` runs the checkout saga for a customer's cart, once per
+//! `Idempotency-Key` (the saga is keyed by customer and key, so retries and concurrent
+//! copies meet the same saga and get the same answer). The answer waits for the saga up to
+//! [`CHECKOUT_WAIT_MS`]: 201 with the order, a problem naming the failed step, or past the
+//! bound 202 with the status URL to poll.
+
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use bazaar_actors::catalog::keys;
+use bazaar_actors::checkout::{
+    CheckoutRequest, CheckoutStatus, CheckoutView, Failure, FailureCode,
+};
+use bazaar_actors::fraud::FraudDecision;
+use bazaar_actors::order::{CapturePolicy, ShipTo};
+use bazaar_actors::promotion::CouponCode;
+use bazaar_actors::saga::BeginError;
+use bazaar_actors::{CountryCode, CustomerId};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::{Principal, Role};
+use crate::dto::{self, MoneyDto};
+use crate::json::reply;
+use crate::problem::{Problem, bad_request, invalid, not_found};
+use crate::state::AppState;
+
+/// How long a checkout request waits for its saga before answering 202.
+pub const CHECKOUT_WAIT_MS: u64 = 2_000;
+/// Longest checkout idempotency key, in bytes.
+pub const CHECKOUT_KEY_BYTES_MAX: usize = 64;
+/// Longest address field, in bytes.
+const ADDRESS_FIELD_BYTES_MAX: usize = 128;
+/// Most coupon codes on one checkout.
+const COUPONS_MAX: usize = 8;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create_checkout)).routes(routes!(get_checkout))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCheckout {
+    pub cart_id: String,
+    pub ship_to: AddressDto,
+    pub payment: PaymentDto,
+    #[serde(default)]
+    pub coupons: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressDto {
+    pub name: String,
+    pub line1: String,
+    pub city: String,
+    pub postal_code: String,
+    /// ISO 3166 alpha-2.
+    #[schema(example = "DE")]
+    pub country: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentDto {
+    /// The card as the payment provider tokenized it.
+    #[schema(example = "tok_visa")]
+    pub card: String,
+    /// ISO 3166 alpha-2 of the billing address.
+    #[schema(example = "DE")]
+    pub billing_country: String,
+}
+
+/// Where a checkout stands.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CheckoutDto {
+    /// The idempotency key it runs under.
+    pub key: String,
+    /// `completed`, `pending` or `failed`.
+    pub status: String,
+    /// While pending: the step running now.
+    pub step: Option<String>,
+    pub order_id: String,
+    /// Once completed: where the order is.
+    pub order_url: Option<String>,
+    /// Where to poll this checkout.
+    pub status_url: String,
+    pub total: Option<MoneyDto>,
+    /// `accept` or `review` (a reviewed order is captured at shipment).
+    pub fraud: Option<String>,
+    /// `at_placement` or `at_shipment` (auth-only mode or a fraud review).
+    pub capture: Option<String>,
+    /// Once failed: why.
+    pub failure: Option<FailureDto>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FailureDto {
+    pub step: String,
+    pub code: String,
+    pub detail: String,
+}
+
+/// The checkout key: 1 to 64 of `A-Z a-z 0-9 - _ . :` (a UUID fits).
+fn checkout_key(headers: &HeaderMap) -> Result<String, Problem> {
+    let Some(key) = crate::idempotency::key_of(headers)? else {
+        return Err(bad_request(
+            "idempotency_key_required",
+            "a checkout needs an Idempotency-Key header, so that a retry cannot buy twice",
+        ));
+    };
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':');
+    if key.len() > CHECKOUT_KEY_BYTES_MAX || !key.bytes().all(allowed) {
+        return Err(bad_request(
+            "invalid_idempotency_key",
+            format!(
+                "a checkout's Idempotency-Key is 1 to {CHECKOUT_KEY_BYTES_MAX} of A-Z a-z 0-9 - _ . :"
+            ),
+        ));
+    }
+    Ok(key)
+}
+
+fn text(field: &'static str, value: &str) -> Result<String, Problem> {
+    let value = value.trim();
+    if value.is_empty()
+        || value.len() > ADDRESS_FIELD_BYTES_MAX
+        || value.chars().any(char::is_control)
+    {
+        return Err(invalid(
+            "address_invalid",
+            format!("{field} must be 1 to {ADDRESS_FIELD_BYTES_MAX} bytes of printable text"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+fn customer_of(principal: &Principal) -> Result<CustomerId, Problem> {
+    principal.require(Role::Customer)?;
+    dto::id(CustomerId::parse(&principal.id))
+}
+
+impl NewCheckout {
+    fn into_request(self, customer: CustomerId, body: &[u8]) -> Result<CheckoutRequest, Problem> {
+        let ship_to = ShipTo {
+            country: dto::id(CountryCode::parse(&self.ship_to.country))?,
+            postal_code: text("postal_code", &self.ship_to.postal_code)?,
+            city: text("city", &self.ship_to.city)?,
+            line1: text("line1", &self.ship_to.line1)?,
+            name: text("name", &self.ship_to.name)?,
+        };
+        if self.coupons.len() > COUPONS_MAX {
+            return Err(invalid("too_many_coupons", format!("at most {COUPONS_MAX} coupons")));
+        }
+        let coupons = self
+            .coupons
+            .iter()
+            .map(|code| dto::id(CouponCode::normalize(code)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let card = self.payment.card;
+        if card.is_empty() || card.len() > 64 || !card.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(invalid("card_invalid", "card is a provider token of 1 to 64 characters"));
+        }
+        Ok(CheckoutRequest {
+            customer,
+            cart: self.cart_id,
+            ship_to,
+            bill_country: dto::id(CountryCode::parse(&self.payment.billing_country))?,
+            card,
+            coupons,
+            fingerprint: Sha256::digest(body).into(),
+        })
+    }
+}
+
+/// Checks out a cart: prices it, reserves every line, scores fraud, authorizes the payment,
+/// places the order, commits the reservations and plans the shipments — once per
+/// `Idempotency-Key`, which is required.
+#[utoipa::path(post, path = "/v1/checkouts", tag = "checkout", request_body = NewCheckout,
+    params(("Idempotency-Key" = String, Header, description = "Required: the same key meets the same checkout")),
+    responses(
+        (status = 201, description = "Completed: the order is placed", body = CheckoutDto),
+        (status = 202, description = "Still running: poll `status_url`", body = CheckoutDto),
+        (status = 402, description = "payment_declined", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "fraud_rejected", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "cart_not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "out_of_stock, line_unavailable, price_changed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad request body, or the key reused for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "payment_unavailable", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn create_checkout(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, Problem> {
+    let customer = customer_of(&principal)?;
+    let key = checkout_key(&headers)?;
+    let new: NewCheckout = crate::json::from_slice(&body)?;
+    let request = new.into_request(customer.clone(), &body)?;
+    let id = keys::checkout(&principal.tenant, &customer, &key);
+    let wait = Duration::from_millis(CHECKOUT_WAIT_MS);
+    let view = match state.sagas.checkout(&id, request, wait).await {
+        Ok(view) => view,
+        Err(BeginError::Engine(error)) => return Err(error.into()),
+        Err(BeginError::Rejected(rejection)) => return Err(crate::problem::rejection(&rejection)),
+        Err(BeginError::Busy) => {
+            return Err(Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "checkouts_busy",
+                "Too many checkouts",
+                "too many checkouts are unfinished; retry with the same key",
+            )
+            .retry_after(1));
+        }
+    };
+    let dto = checkout_dto(&key, &view);
+    match &view.status {
+        CheckoutStatus::Completed => Ok(reply(StatusCode::CREATED, &dto)),
+        CheckoutStatus::Failed(failure) => Err(failure_problem(failure)),
+        CheckoutStatus::Running { .. } => {
+            let mut response = reply(StatusCode::ACCEPTED, &dto);
+            if let Ok(location) = HeaderValue::from_str(&dto.status_url) {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1));
+            Ok(response)
+        }
+    }
+}
+
+/// A checkout of the calling customer, as it stands (failed ones included, with why).
+#[utoipa::path(get, path = "/v1/checkouts/{key}", tag = "checkout", params(("key" = String, Path)),
+    responses((status = 200, body = CheckoutDto), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn get_checkout(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(key): Path<String>,
+) -> Result<Response, Problem> {
+    let customer = customer_of(&principal)?;
+    if key.is_empty() || key.len() > CHECKOUT_KEY_BYTES_MAX || key.contains('/') {
+        return Err(not_found("checkout"));
+    }
+    let id = keys::checkout(&principal.tenant, &customer, &key);
+    let view = state.sagas.status(&id).await?.ok_or_else(|| not_found("checkout"))?;
+    Ok(reply(StatusCode::OK, &checkout_dto(&key, &view)))
+}
+
+fn checkout_dto(key: &str, view: &CheckoutView) -> CheckoutDto {
+    let (status, step) = match &view.status {
+        CheckoutStatus::Completed => ("completed", None),
+        CheckoutStatus::Failed(_) => ("failed", None),
+        CheckoutStatus::Running { step } => ("pending", Some(step.name().to_owned())),
+    };
+    let completed = matches!(view.status, CheckoutStatus::Completed);
+    CheckoutDto {
+        key: key.to_owned(),
+        status: status.to_owned(),
+        step,
+        order_id: view.order.to_string(),
+        order_url: completed.then(|| format!("/v1/orders/{}", view.order)),
+        status_url: format!("/v1/checkouts/{key}"),
+        total: view.totals.as_ref().map(|totals| totals.total.into()),
+        fraud: view.fraud.as_ref().map(|fraud| fraud_name(fraud.decision).to_owned()),
+        capture: view.capture.map(|capture| capture_name(capture).to_owned()),
+        failure: view.failure.as_ref().map(|failure| FailureDto {
+            step: failure.step.name().to_owned(),
+            code: failure.code.code().to_owned(),
+            detail: failure.detail.clone(),
+        }),
+    }
+}
+
+pub(crate) fn fraud_name(decision: FraudDecision) -> &'static str {
+    match decision {
+        FraudDecision::Accept => "accept",
+        FraudDecision::Review => "review",
+        FraudDecision::Reject => "reject",
+    }
+}
+
+pub(crate) fn capture_name(capture: CapturePolicy) -> &'static str {
+    match capture {
+        CapturePolicy::AtPlacement => "at_placement",
+        CapturePolicy::AtShipment => "at_shipment",
+    }
+}
+
+/// A failed checkout as a problem: the failure's stable code, a status that tells the
+/// client what to do, and the step.
+fn failure_problem(failure: &Failure) -> Problem {
+    let (status, title) = match failure.code {
+        FailureCode::CartNotFound => (StatusCode::NOT_FOUND, "Not found"),
+        FailureCode::CartEmpty | FailureCode::PricingRefused => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "Cannot check out")
+        }
+        FailureCode::LineUnavailable
+        | FailureCode::PriceChanged
+        | FailureCode::OutOfStock
+        | FailureCode::ReservationExpired => (StatusCode::CONFLICT, "Cannot check out"),
+        FailureCode::FraudRejected => (StatusCode::FORBIDDEN, "Checkout refused"),
+        FailureCode::PaymentDeclined => (StatusCode::PAYMENT_REQUIRED, "Payment declined"),
+        FailureCode::PaymentUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "Payment unavailable"),
+        FailureCode::OrderRefused => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
+    };
+    let mut problem = Problem::new(status, failure.code.code(), title, failure.detail.clone());
+    problem.step = Some(failure.step.name());
+    problem
+}

@@ -1,0 +1,384 @@
+//! Orders: a customer's own (history, one order with its tracking, cancellation before
+//! shipping) and a seller's lines (its orders, shipping and delivering its shipments).
+//! Another principal's order answers 404.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use bazaar_actors::order::history::{OrderSummary, SellerOrderLines};
+use bazaar_actors::order::{
+    Order, OrderCommand, OrderId, OrderLine, OrderView, ShipmentView, entity_id,
+};
+use bazaar_actors::{CustomerId, SellerId};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::answer;
+use crate::auth::{Principal, Role};
+use crate::dto::{self, MoneyDto};
+use crate::json::Body;
+use crate::problem::{Problem, invalid, not_found};
+use crate::state::AppState;
+
+/// Longest carrier name, tracking number or cancellation reason, in bytes.
+const ORDER_TEXT_BYTES_MAX: usize = 128;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_orders))
+        .routes(routes!(get_order))
+        .routes(routes!(cancel_order))
+        .routes(routes!(list_seller_orders))
+        .routes(routes!(ship))
+        .routes(routes!(deliver))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrderSummaryDto {
+    pub id: String,
+    pub status: String,
+    pub placed_at_ms: u64,
+    pub total: MoneyDto,
+    pub lines: u16,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrderDto {
+    pub id: String,
+    /// `placed`, `partly_shipped`, `shipped`, `delivered`, `cancelled`, `refunded`.
+    pub status: String,
+    pub placed_at_ms: u64,
+    pub lines: Vec<OrderLineDto>,
+    pub subtotal: MoneyDto,
+    pub discount: MoneyDto,
+    pub shipping: MoneyDto,
+    pub vat: MoneyDto,
+    pub total: MoneyDto,
+    pub payment: PaymentDto,
+    /// Fraud verdict and the reasons that scored.
+    pub fraud: FraudDto,
+    pub shipments: Vec<ShipmentDto>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrderLineDto {
+    pub asin: String,
+    pub seller: String,
+    pub location: String,
+    pub quantity: u32,
+    pub unit_price: MoneyDto,
+    pub discount: MoneyDto,
+    pub shipping: MoneyDto,
+    pub vat_rate_bps: u16,
+    pub vat: MoneyDto,
+    pub total: MoneyDto,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PaymentDto {
+    pub provider: String,
+    pub authorized: MoneyDto,
+    pub captured: MoneyDto,
+    pub refunded: MoneyDto,
+    pub voided: bool,
+    /// `at_placement`, or `at_shipment` (auth-only mode or a fraud review).
+    pub capture: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FraudDto {
+    pub score: u16,
+    pub decision: String,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ShipmentDto {
+    pub number: u16,
+    pub seller: String,
+    pub location: String,
+    /// Indexes into the order's lines.
+    pub lines: Vec<u16>,
+    pub promised_by_ms: u64,
+    pub carrier: Option<String>,
+    pub tracking: Option<String>,
+    pub shipped_at_ms: Option<u64>,
+    pub delivered_at_ms: Option<u64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SellerOrderDto {
+    pub id: String,
+    pub status: String,
+    pub placed_at_ms: u64,
+    /// This seller's lines only.
+    pub lines: Vec<OrderLineDto>,
+    /// This seller's shipments only.
+    pub shipments: Vec<ShipmentDto>,
+}
+
+fn line_dto(line: &OrderLine) -> OrderLineDto {
+    OrderLineDto {
+        asin: line.asin.to_string(),
+        seller: line.seller.to_string(),
+        location: line.location.to_string(),
+        quantity: line.quantity.get(),
+        unit_price: line.unit_price.into(),
+        discount: line.discount.into(),
+        shipping: line.shipping.into(),
+        vat_rate_bps: line.vat_rate_bps,
+        vat: line.vat.into(),
+        total: line.total.into(),
+    }
+}
+
+fn shipment_dto(shipment: &ShipmentView) -> ShipmentDto {
+    let shipped = shipment.shipped.as_ref();
+    ShipmentDto {
+        number: shipment.number,
+        seller: shipment.seller.to_string(),
+        location: shipment.location.to_string(),
+        lines: shipment.lines.clone(),
+        promised_by_ms: shipment.promised_by_ms,
+        carrier: shipped.map(|s| s.carrier.clone()),
+        tracking: shipped.map(|s| s.tracking.clone()),
+        shipped_at_ms: shipped.map(|s| s.at_ms),
+        delivered_at_ms: shipment.delivered_at_ms,
+    }
+}
+
+pub(crate) fn order_dto(order: &OrderView) -> OrderDto {
+    let totals = &order.totals;
+    OrderDto {
+        id: order.id.to_string(),
+        status: order.status.as_str().to_owned(),
+        placed_at_ms: order.placed_at_ms,
+        lines: order.lines.iter().map(line_dto).collect(),
+        subtotal: totals.subtotal.into(),
+        discount: totals.discount.into(),
+        shipping: totals
+            .shipping
+            .checked_sub(totals.shipping_discount)
+            .unwrap_or(totals.shipping)
+            .into(),
+        vat: totals.vat.into(),
+        total: totals.total.into(),
+        payment: PaymentDto {
+            provider: order.authorization.psp.clone(),
+            authorized: order.authorization.amount.into(),
+            captured: order.captured.into(),
+            refunded: order.refunded.into(),
+            voided: order.voided,
+            capture: super::checkouts::capture_name(order.capture).to_owned(),
+        },
+        fraud: FraudDto {
+            score: order.fraud.score,
+            decision: super::checkouts::fraud_name(order.fraud.decision).to_owned(),
+            reasons: order.fraud.reasons.iter().map(|reason| reason.code.clone()).collect(),
+        },
+        shipments: order.shipments.iter().map(shipment_dto).collect(),
+    }
+}
+
+fn summary_dto(summary: &OrderSummary) -> OrderSummaryDto {
+    OrderSummaryDto {
+        id: summary.id.to_string(),
+        status: summary.status.as_str().to_owned(),
+        placed_at_ms: summary.placed_at_ms,
+        total: summary.total.into(),
+        lines: summary.lines,
+    }
+}
+
+fn seller_order_dto(order: &SellerOrderLines) -> SellerOrderDto {
+    SellerOrderDto {
+        id: order.id.to_string(),
+        status: order.status.as_str().to_owned(),
+        placed_at_ms: order.placed_at_ms,
+        lines: order.lines.iter().map(line_dto).collect(),
+        shipments: order.shipments.iter().map(shipment_dto).collect(),
+    }
+}
+
+fn customer_of(principal: &Principal) -> Result<CustomerId, Problem> {
+    principal.require(Role::Customer)?;
+    dto::id(CustomerId::parse(&principal.id))
+}
+
+fn seller_of(principal: &Principal) -> Result<SellerId, Problem> {
+    principal.require(Role::Seller)?;
+    dto::id(SellerId::parse(&principal.id))
+}
+
+/// The order `id` of the tenant; an id that does not parse is simply not found.
+async fn order_of(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+) -> Result<(String, OrderView), Problem> {
+    let order = OrderId::parse(id).map_err(|_| not_found("order"))?;
+    let key = entity_id(&principal.tenant, &order);
+    let reply = answer(state.engine.ask::<Order>(&key, OrderCommand::Get).await)
+        .map_err(|_| not_found("order"))?;
+    Ok((key, reply.order))
+}
+
+/// The customer's own order, or not found.
+async fn own_order(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+) -> Result<(String, OrderView), Problem> {
+    let customer = customer_of(principal)?;
+    let (key, order) = order_of(state, principal, id).await?;
+    if order.customer == customer { Ok((key, order)) } else { Err(not_found("order")) }
+}
+
+fn text(field: &'static str, value: &str) -> Result<String, Problem> {
+    let value = value.trim();
+    if value.is_empty() || value.len() > ORDER_TEXT_BYTES_MAX || value.chars().any(char::is_control)
+    {
+        return Err(invalid(
+            "text_invalid",
+            format!("{field} must be 1 to {ORDER_TEXT_BYTES_MAX} bytes of printable text"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// The calling customer's orders, newest first.
+#[utoipa::path(get, path = "/v1/orders", tag = "orders",
+    responses((status = 200, body = Vec<OrderSummaryDto>)), security(("bearer" = [])))]
+async fn list_orders(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Vec<OrderSummaryDto>>, Problem> {
+    let customer = customer_of(&principal)?;
+    let orders = state.orders.customer_orders(&principal.tenant, &customer);
+    Ok(Json(orders.iter().map(summary_dto).collect()))
+}
+
+/// One of the calling customer's orders, with its payment and tracking.
+#[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders", params(("id" = String, Path)),
+    responses((status = 200, body = OrderDto), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn get_order(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<OrderDto>, Problem> {
+    let (_, order) = own_order(&state, &principal, &id).await?;
+    Ok(Json(order_dto(&order)))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancellationDto {
+    pub reason: Option<String>,
+}
+
+/// Cancels one of the calling customer's orders before anything shipped; the payment is
+/// voided (or refunded, if captured) by the payment job.
+#[utoipa::path(post, path = "/v1/orders/{id}/cancellation", tag = "orders", params(("id" = String, Path)),
+    request_body = CancellationDto,
+    responses((status = 200, body = OrderDto), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Something shipped already", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn cancel_order(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Body(cancellation): Body<CancellationDto>,
+) -> Result<Json<OrderDto>, Problem> {
+    let (key, _) = own_order(&state, &principal, &id).await?;
+    let reason = match cancellation.reason {
+        Some(reason) => text("reason", &reason)?,
+        None => "cancelled by the customer".to_owned(),
+    };
+    let reply = answer(state.engine.ask::<Order>(&key, OrderCommand::Cancel { reason }).await)?;
+    state.sagas.payment_job().kick(&key);
+    Ok(Json(order_dto(&reply.order)))
+}
+
+/// The calling seller's order lines, newest first.
+#[utoipa::path(get, path = "/v1/seller/orders", tag = "seller",
+    responses((status = 200, body = Vec<SellerOrderDto>)), security(("bearer" = [])))]
+async fn list_seller_orders(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Vec<SellerOrderDto>>, Problem> {
+    let seller = seller_of(&principal)?;
+    let orders = state.orders.seller_orders(&principal.tenant, &seller);
+    Ok(Json(orders.iter().map(seller_order_dto).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShipmentDispatch {
+    pub carrier: String,
+    pub tracking: String,
+}
+
+/// Marks one of the calling seller's shipments shipped (in auth-only mode, this is when the
+/// payment is captured).
+#[utoipa::path(post, path = "/v1/seller/orders/{id}/shipments/{number}/dispatch", tag = "seller",
+    params(("id" = String, Path), ("number" = u16, Path)), request_body = ShipmentDispatch,
+    responses((status = 200, body = SellerOrderDto), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn ship(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, number)): Path<(String, u16)>,
+    Body(dispatch): Body<ShipmentDispatch>,
+) -> Result<Json<SellerOrderDto>, Problem> {
+    let seller = seller_of(&principal)?;
+    let (key, _) = order_of(&state, &principal, &id).await?;
+    let command = OrderCommand::Ship {
+        shipment: number,
+        seller: seller.clone(),
+        carrier: text("carrier", &dispatch.carrier)?,
+        tracking: text("tracking", &dispatch.tracking)?,
+    };
+    let reply = answer(state.engine.ask::<Order>(&key, command).await)?;
+    state.sagas.payment_job().kick(&key);
+    Ok(Json(seller_view(&reply.order, &seller)))
+}
+
+/// Marks one of the calling seller's shipped shipments delivered.
+#[utoipa::path(post, path = "/v1/seller/orders/{id}/shipments/{number}/delivery", tag = "seller",
+    params(("id" = String, Path), ("number" = u16, Path)),
+    responses((status = 200, body = SellerOrderDto), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn deliver(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, number)): Path<(String, u16)>,
+) -> Result<Json<SellerOrderDto>, Problem> {
+    let seller = seller_of(&principal)?;
+    let (key, order) = order_of(&state, &principal, &id).await?;
+    if order.shipment(number).is_none_or(|shipment| shipment.seller != seller) {
+        return Err(not_found("shipment"));
+    }
+    let reply =
+        answer(state.engine.ask::<Order>(&key, OrderCommand::Deliver { shipment: number }).await)?;
+    Ok(Json(seller_view(&reply.order, &seller)))
+}
+
+/// An order as one of its sellers may see it: its own lines and shipments.
+fn seller_view(order: &OrderView, seller: &SellerId) -> SellerOrderDto {
+    SellerOrderDto {
+        id: order.id.to_string(),
+        status: order.status.as_str().to_owned(),
+        placed_at_ms: order.placed_at_ms,
+        lines: order.lines.iter().filter(|line| &line.seller == seller).map(line_dto).collect(),
+        shipments: order
+            .shipments
+            .iter()
+            .filter(|shipment| &shipment.seller == seller)
+            .map(shipment_dto)
+            .collect(),
+    }
+}

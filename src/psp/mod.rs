@@ -1,0 +1,300 @@
+//! `bazaar psp`: a payment provider simulator, a real HTTP server that tests, `bazaar sim`
+//! and benches use as a PSP. It speaks the API in `bazaar_actors::payments::wire`; its
+//! records live in memory ([`state`]) and are gone when the process stops.
+//!
+//! Fault injection, set at start by flags or at run time by `PUT /admin/knobs` ([`knobs`]),
+//! applies to the money-moving calls (`POST /v1/...`), in this order:
+//! 1. `outage`: answer 503 at once, like a dead upstream behind a load balancer.
+//! 2. latency: sleep a sample of the log-normal fitted to p50 and p99 ([`latency`]).
+//! 3. `error_rate`: that fraction of calls answer 500 without doing anything, so a retry
+//!    with the same key may succeed.
+//!
+//! Each money call runs to its end even if the client hangs up (a timed-out call may still
+//! take effect, as at a real provider).
+//!
+//! `GET /v1/settlement` (the judge of what really happened), `/admin/knobs` and `/healthz`
+//! are never delayed or failed.
+//!
+//! Invariants: the ledger sits behind one std mutex taken only inside a handler's
+//! synchronous part (never across an `.await`), so each call is atomic and twenty concurrent
+//! authorizations with one key create exactly one record. Nothing a request sends can panic
+//! the server: bad JSON and bad values are problem+json answers.
+
+mod knobs;
+mod latency;
+mod state;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bazaar_actors::payments::wire;
+use serde::Serialize;
+
+use self::knobs::{Knobs, KnobsUpdate};
+use self::latency::{Latency, Rng};
+use self::state::{Ledger, Refusal};
+
+/// Largest request body a money call reads (they are a few hundred bytes).
+const BODY_BYTES_MAX: usize = 64 * 1024;
+
+/// How long a stopping simulator lets calls in flight (sleeping a latency) finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+#[derive(Debug, clap::Args)]
+pub struct PspArgs {
+    /// Where to listen (port 0 picks a free one, printed at start).
+    #[arg(long)]
+    listen: SocketAddr,
+    /// The provider's name, reported in its settlement.
+    #[arg(long, default_value = "psp")]
+    name: String,
+    /// Median latency added to each money call, in ms (0: none).
+    #[arg(long, default_value_t = 0)]
+    latency_p50_ms: u64,
+    /// 99th percentile of that latency, in ms [default: the median].
+    #[arg(long)]
+    latency_p99_ms: Option<u64>,
+    /// Fraction of authorization keys declined, 0 to 1.
+    #[arg(long, default_value_t = 0.0)]
+    decline_rate: f64,
+    /// Fraction of money calls answered 500 without doing anything, 0 to 1.
+    #[arg(long, default_value_t = 0.0)]
+    error_rate: f64,
+    /// Start in an outage: every money call answers 503.
+    #[arg(long)]
+    outage: bool,
+}
+
+/// One simulated provider.
+struct Simulator {
+    name: String,
+    ledger: Mutex<Ledger>,
+    knobs: Mutex<Knobs>,
+    rng: Rng,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Ledger and knobs are consistent at every instruction; a panic cannot leave half a write.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Simulator {
+    fn knobs(&self) -> Knobs {
+        *lock(&self.knobs)
+    }
+}
+
+pub fn run(args: PspArgs) -> anyhow::Result<()> {
+    let name = args.name;
+    if name.is_empty() || name.len() > 64 || name.contains(char::is_whitespace) {
+        anyhow::bail!("--name {name:?} must be 1 to 64 characters without spaces");
+    }
+    let knobs = Knobs {
+        latency_p50_ms: args.latency_p50_ms,
+        latency_p99_ms: args.latency_p99_ms.unwrap_or(args.latency_p50_ms),
+        decline_rate: args.decline_rate,
+        error_rate: args.error_rate,
+        outage: args.outage,
+    };
+    knobs.validate().map_err(anyhow::Error::msg)?;
+    let simulator = Arc::new(Simulator {
+        name: name.clone(),
+        ledger: Mutex::new(Ledger::default()),
+        knobs: Mutex::new(knobs),
+        rng: Rng::from_entropy(),
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let stop = shutdown_signal()?;
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let address = listener.local_addr()?;
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(listener, router(simulator)).with_graceful_shutdown(async {
+            let _ = stopping_rx.await;
+        });
+        let server = tokio::spawn(async move { server.await });
+        {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "bazaar psp {name} listening on http://{address}")?;
+            out.flush()?;
+        }
+        tracing::info!(psp = name, ?knobs, "payment provider simulator started");
+        stop.await;
+        let _ = stopping_tx.send(());
+        match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+            Ok(joined) => joined??,
+            Err(_) => tracing::warn!("calls still in flight after {SHUTDOWN_GRACE:?}, stopping"),
+        }
+        Ok(())
+    })
+}
+
+/// A future that resolves on SIGTERM or Ctrl-C (SIGINT); the handlers are installed at once.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
+}
+
+fn router(simulator: Arc<Simulator>) -> Router {
+    let money = Router::new()
+        .route(wire::AUTHORIZATIONS_PATH, post(authorize))
+        .route(wire::CAPTURES_PATH, post(capture))
+        .route(wire::VOIDS_PATH, post(void))
+        .route(wire::REFUNDS_PATH, post(refund))
+        .route_layer(middleware::from_fn_with_state(simulator.clone(), faults));
+    Router::new()
+        .merge(money)
+        .route(wire::SETTLEMENT_PATH, get(settlement))
+        .route("/admin/knobs", get(get_knobs).put(put_knobs))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(simulator)
+}
+
+/// The knobs' faults, in front of every money call (see the module doc for the order). The
+/// call runs in a task of its own, so a client that times out and hangs up does not cancel
+/// it: as at a real provider, the outcome of a timed-out call is unknown, not "nothing".
+async fn faults(State(simulator): State<Arc<Simulator>>, request: Request, next: Next) -> Response {
+    let knobs = simulator.knobs();
+    if knobs.outage {
+        return problem(503, "outage", "the provider is down (simulated outage)");
+    }
+    // Read now, while the connection is there: the call may outlive it.
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, BODY_BYTES_MAX).await {
+        Ok(bytes) => bytes,
+        Err(error) => return problem(400, "bad_request", &format!("unreadable body: {error}")),
+    };
+    let request = Request::from_parts(parts, axum::body::Body::from(body));
+    let delay_ms =
+        Latency::fit(knobs.latency_p50_ms, knobs.latency_p99_ms).sample_ms(&simulator.rng);
+    let call = tokio::spawn(async move {
+        if delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        }
+        if simulator.rng.unit() < simulator.knobs().error_rate {
+            return problem(500, "simulated_error", "simulated failure, nothing was done");
+        }
+        next.run(request).await
+    });
+    match call.await {
+        Ok(response) => response,
+        Err(error) => problem(500, "internal_error", &format!("the call failed: {error}")),
+    }
+}
+
+async fn authorize(
+    State(simulator): State<Arc<Simulator>>,
+    body: Result<Json<wire::AuthorizeBody>, JsonRejection>,
+) -> Response {
+    let Json(body) = match body {
+        Ok(body) => body,
+        Err(rejection) => return bad_json(rejection),
+    };
+    let decline_rate = simulator.knobs().decline_rate;
+    let now_ms = unix_ms();
+    answer(lock(&simulator.ledger).authorize(&body, decline_rate, now_ms))
+}
+
+async fn capture(
+    State(simulator): State<Arc<Simulator>>,
+    body: Result<Json<wire::CaptureBody>, JsonRejection>,
+) -> Response {
+    match body {
+        Ok(Json(body)) => answer(lock(&simulator.ledger).capture(&body)),
+        Err(rejection) => bad_json(rejection),
+    }
+}
+
+async fn void(
+    State(simulator): State<Arc<Simulator>>,
+    body: Result<Json<wire::VoidBody>, JsonRejection>,
+) -> Response {
+    match body {
+        Ok(Json(body)) => answer(lock(&simulator.ledger).void(&body.authorization_key)),
+        Err(rejection) => bad_json(rejection),
+    }
+}
+
+async fn refund(
+    State(simulator): State<Arc<Simulator>>,
+    body: Result<Json<wire::RefundBody>, JsonRejection>,
+) -> Response {
+    match body {
+        Ok(Json(body)) => answer(lock(&simulator.ledger).refund(&body)),
+        Err(rejection) => bad_json(rejection),
+    }
+}
+
+async fn settlement(State(simulator): State<Arc<Simulator>>) -> Json<wire::SettlementReport> {
+    Json(lock(&simulator.ledger).settlement(&simulator.name))
+}
+
+async fn get_knobs(State(simulator): State<Arc<Simulator>>) -> Json<Knobs> {
+    Json(simulator.knobs())
+}
+
+async fn put_knobs(
+    State(simulator): State<Arc<Simulator>>,
+    update: Result<Json<KnobsUpdate>, JsonRejection>,
+) -> Response {
+    let Json(update) = match update {
+        Ok(update) => update,
+        Err(rejection) => return bad_json(rejection),
+    };
+    let mut knobs = lock(&simulator.knobs);
+    match knobs.updated(&update) {
+        Ok(updated) => {
+            *knobs = updated;
+            drop(knobs);
+            tracing::info!(psp = simulator.name, knobs = ?updated, "knobs changed");
+            Json(updated).into_response()
+        }
+        Err(detail) => problem(422, "invalid", &detail),
+    }
+}
+
+fn answer<T: Serialize>(result: Result<T, Refusal>) -> Response {
+    match result {
+        Ok(value) => Json(value).into_response(),
+        Err(refusal) => problem(refusal.status, refusal.code, &refusal.detail),
+    }
+}
+
+fn bad_json(rejection: JsonRejection) -> Response {
+    problem(rejection.status().as_u16(), "invalid_json", &rejection.body_text())
+}
+
+fn problem(status: u16, code: &str, detail: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = wire::Problem {
+        status: status.as_u16(),
+        code: code.to_string(),
+        title: status.canonical_reason().unwrap_or("error").to_lowercase(),
+        detail: detail.to_string(),
+    };
+    (status, [(header::CONTENT_TYPE, "application/problem+json")], Json(body)).into_response()
+}
+
+fn unix_ms() -> u64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).unwrap_or_default()
+}
