@@ -32,6 +32,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .install_recorder()
         .context("cannot install the metrics recorder")?;
     bazaar_engine::telemetry::describe();
+    bazaar_actors::saga::describe_metrics();
     let upkeep = metrics.clone();
     let listen = args.listen.unwrap_or(node.http);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

@@ -26,7 +26,9 @@ impl Checkout {
             None if !self.finished => Step::Finish,
             None => Step::Done,
             Some(_) if self.placed && !self.order_cancelled => Step::CancelOrder,
-            Some(_) if self.authorization_attempted() && !self.voided => Step::Void,
+            Some(_) if self.authorization_attempted() && !self.voided && !self.void_deferred => {
+                Step::Void
+            }
             Some(_) if self.holds().next().is_some() && !self.released => Step::Release,
             Some(_) if self.redeemed().next().is_some() && !self.unredeemed => Step::Unredeem,
             Some(_) => Step::Done,
@@ -92,6 +94,7 @@ impl Checkout {
             Outcome::Voided => self.voided,
             Outcome::Released => self.released,
             Outcome::Unredeemed => self.unredeemed,
+            Outcome::VoidDeferred => self.void_deferred,
         }
     }
 
@@ -156,6 +159,7 @@ impl Checkout {
             Outcome::Voided => self.voided = true,
             Outcome::Released => self.released = true,
             Outcome::Unredeemed => self.unredeemed = true,
+            Outcome::VoidDeferred => self.void_deferred = true,
         }
     }
 }

@@ -10,8 +10,9 @@
 //! order) → `Reserve` (every line, with expiry) → `Score` (fraud) → `Authorize` (payment) →
 //! `Place` (the order) → `Commit` (the reservations) → `Plan` (the shipments' promises) →
 //! `Finish` (the cart emptied). A failed step records `Failed { step, code }`; compensations
-//! then run in reverse: `CancelOrder` (if placed), `Void` (if authorization was attempted),
-//! `Release` (the holds), `Unredeem` (the promotions), and the saga ends failed.
+//! then run in reverse: `CancelOrder` (if placed), `Void` (if authorization was attempted;
+//! handed to the payment job when no provider answers, so that stock is never held hostage by
+//! an outage), `Release` (the holds), `Unredeem` (the promotions), and the saga ends failed.
 //!
 //! Invariants:
 //! - Outcomes are recorded in step order: an outcome for any step but the next one is
@@ -185,6 +186,9 @@ pub enum Outcome {
     Voided,
     Released,
     Unredeemed,
+    /// The providers could not be reached to void: the payment job voids later, so the
+    /// saga can release the stock and answer now.
+    VoidDeferred,
 }
 
 impl Outcome {
@@ -204,6 +208,7 @@ impl Outcome {
             Outcome::Voided => Step::Void,
             Outcome::Released => Step::Release,
             Outcome::Unredeemed => Step::Unredeem,
+            Outcome::VoidDeferred => Step::Void,
         }
     }
 }
@@ -273,6 +278,7 @@ pub struct Checkout {
     voided: bool,
     released: bool,
     unredeemed: bool,
+    void_deferred: bool,
     finished_at_ms: Option<u64>,
 }
 

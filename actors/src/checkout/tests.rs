@@ -218,3 +218,17 @@ fn held() -> Held {
         expires_at_ms: 2_000,
     }
 }
+
+#[test]
+fn a_void_no_provider_answers_is_deferred_and_the_stock_still_released() {
+    let mut checkout = begun();
+    record(&mut checkout, priced()).unwrap();
+    record(&mut checkout, Outcome::Reserved { held: vec![held()] }).unwrap();
+    record(&mut checkout, scored(FraudDecision::Accept)).unwrap();
+    record(&mut checkout, failure(Step::Authorize, FailureCode::PaymentUnavailable)).unwrap();
+    record(&mut checkout, Outcome::VoidDeferred).unwrap();
+    assert_eq!(checkout.next_step(), Step::Release, "an outage never holds stock hostage");
+    record(&mut checkout, Outcome::Released).unwrap();
+    assert_eq!(checkout.next_step(), Step::Done);
+    assert!(matches!(checkout.view().unwrap().status, CheckoutStatus::Failed(_)));
+}

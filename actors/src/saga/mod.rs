@@ -40,6 +40,25 @@ mod payment_job;
 
 pub use payment_job::{PAYMENT_QUEUE, PaymentAction, PaymentJob, next_action};
 
+/// Describes the sagas' and the payment job's metrics (once, at start).
+pub fn describe_metrics() {
+    use metrics::{Unit, describe_counter, describe_histogram};
+    describe_counter!(
+        "checkout_sagas_total",
+        "checkout sagas finished, by outcome and failure code"
+    );
+    describe_histogram!(
+        "checkout_saga_seconds",
+        Unit::Seconds,
+        "checkout saga duration, begin to end"
+    );
+    describe_counter!("checkout_step_retries_total", "saga steps retried after a passing failure");
+    describe_counter!(
+        "payment_job_actions_total",
+        "payments captured, refunded or voided by the payment job"
+    );
+}
+
 /// The worklist of unfinished sagas.
 pub const CHECKOUT_QUEUE: &str = "checkout";
 
@@ -96,8 +115,6 @@ impl SagasConfig {
 enum Retry {
     #[error(transparent)]
     Engine(#[from] EngineError),
-    #[error("the payment provider did not answer: {0}")]
-    Payments(String),
     #[error("{0}")]
     Refused(String),
 }
@@ -260,6 +277,8 @@ impl Sagas {
                     saga = *reply.saga;
                 }
                 Err(retry) => {
+                    metrics::counter!("checkout_step_retries_total", "step" => step.name())
+                        .increment(1);
                     tracing::warn!(checkout = %id, step = step.name(), error = %retry, "checkout step will be retried");
                     tokio::time::sleep(Duration::from_millis(pause_ms)).await;
                     pause_ms = (pause_ms * 2).min(self.inner.config.retry_max_ms.max(10));
@@ -270,6 +289,16 @@ impl Sagas {
                     }
                 }
             }
+        }
+        if let Some(view) = saga.view() {
+            let (outcome, code) = match &view.failure {
+                None => ("completed", "none"),
+                Some(failure) => ("failed", failure.code.code()),
+            };
+            metrics::counter!("checkout_sagas_total", "outcome" => outcome, "code" => code)
+                .increment(1);
+            let took_ms = view.finished_at_ms.unwrap_or(view.started_at_ms) - view.started_at_ms;
+            metrics::histogram!("checkout_saga_seconds").record(took_ms as f64 / 1000.0);
         }
         if let Err(error) = self.unlist(&id).await {
             // Still listed: the next start resumes it and finds nothing to do.
@@ -671,13 +700,16 @@ impl Run<'_> {
     }
 
     /// Voids the authorization at every provider (the one that holds it may not be known
-    /// after a time-out), then tells the order.
+    /// after a time-out), then tells the order. When a provider does not answer, the void is
+    /// handed to the payment job, which retries until every provider has answered.
     async fn void(&self) -> StepResult {
-        self.inner
-            .payments
-            .void(self.order.as_str())
-            .await
-            .map_err(|error| Retry::Payments(error.to_string()))?;
+        if let Err(error) = self.inner.payments.void(self.order.as_str()).await {
+            tracing::warn!(order = %self.order, error = %error, "void deferred to the payment job");
+            return match self.inner.payment_job.defer_void(self.order.as_str()).await? {
+                Ok(()) => Ok(Outcome::VoidDeferred),
+                Err(full) => Err(Retry::Refused(full.to_string())),
+            };
+        }
         if self.saga.authorization().is_some() {
             self.engine().ask::<Order>(&self.order_key, OrderCommand::RecordVoid).await?.ok();
         }

@@ -9,7 +9,10 @@
 //! - Every call to the provider carries a key derived from the order id
 //!   (`{order}.capture`, `{order}.refund`; a void names the authorization's own key), so a
 //!   retry after a crash or a time-out acts once; the outcome is recorded on the order.
-//! - One settlement per order at a time in this process (`busy`).
+//! - A void a saga could not finish (no provider answered) is listed on the `void` worklist
+//!   and retried until every provider has answered; a void that arrives before a late
+//!   authorization still wins (the providers tombstone the key).
+//! - One settlement per order (or void per key) at a time in this process (`busy`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +28,9 @@ use crate::worklist::{self, Worklist, WorklistCommand, WorklistRejection};
 
 /// The worklist of orders whose payment is not settled.
 pub const PAYMENT_QUEUE: &str = "payment";
+/// The worklist of authorization keys to void at every provider (sagas that failed while
+/// the providers were unreachable).
+pub const VOID_QUEUE: &str = "void";
 
 /// How often every listed order is looked at again (kicks settle one at once).
 const SWEEP_EVERY: Duration = Duration::from_secs(10);
@@ -77,6 +83,7 @@ struct Inner {
 
 enum Kick {
     Order(String),
+    Void(String),
     Sweep,
 }
 
@@ -99,6 +106,7 @@ impl PaymentJob {
                 let job = PaymentJob { inner };
                 match kick {
                     Kick::Order(order) => job.spawn_settle(order),
+                    Kick::Void(key) => job.spawn_void(key),
                     Kick::Sweep => {
                         if let Err(error) = job.sweep().await {
                             tracing::warn!(error = %error, "payment sweep failed");
@@ -115,6 +123,20 @@ impl PaymentJob {
         let bucket = worklist::bucket_of(PAYMENT_QUEUE, order);
         let add = WorklistCommand::Add { item: order.to_owned() };
         Ok(self.inner.engine.ask::<Worklist>(&bucket, add).await?.map(|_| ()))
+    }
+
+    /// Lists the authorization `key` to be voided at every provider, and tries soon.
+    pub async fn defer_void(
+        &self,
+        key: &str,
+    ) -> Result<Result<(), WorklistRejection>, EngineError> {
+        let bucket = worklist::bucket_of(VOID_QUEUE, key);
+        let add = WorklistCommand::Add { item: key.to_owned() };
+        let listed = self.inner.engine.ask::<Worklist>(&bucket, add).await?.map(|_| ());
+        if listed.is_ok() {
+            let _ = self.inner.kicks.send(Kick::Void(key.to_owned()));
+        }
+        Ok(listed)
     }
 
     /// Settles `order` soon (after a placement, a shipment, a cancellation).
@@ -134,7 +156,37 @@ impl PaymentJob {
                 self.spawn_settle(order);
             }
         }
+        for bucket in worklist::buckets(VOID_QUEUE) {
+            let listed = self.inner.engine.ask::<Worklist>(&bucket, WorklistCommand::List).await?;
+            for key in listed.map(|reply| reply.items).unwrap_or_default() {
+                self.spawn_void(key);
+            }
+        }
         Ok(())
+    }
+
+    fn spawn_void(&self, key: String) {
+        let busy = format!("{VOID_QUEUE}:{key}");
+        if !self.inner.busy.insert(busy.clone()) {
+            return;
+        }
+        let job = self.clone();
+        tokio::spawn(async move {
+            match job.inner.payments.void(&key).await {
+                Ok(()) => {
+                    metrics::counter!("payment_job_actions_total", "action" => "void").increment(1);
+                    let bucket = worklist::bucket_of(VOID_QUEUE, &key);
+                    let remove = WorklistCommand::Remove { item: key.clone() };
+                    if let Err(error) = job.inner.engine.ask::<Worklist>(&bucket, remove).await {
+                        tracing::warn!(key = %key, error = %error, "voided, still listed");
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(key = %key, error = %error, "void not done yet; retried by the next sweep");
+                }
+            }
+            job.inner.busy.remove(&busy);
+        });
     }
 
     fn spawn_settle(&self, order: String) {
@@ -180,6 +232,12 @@ impl PaymentJob {
                     OrderCommand::RecordVoid
                 }
             };
+            let action = match &command {
+                OrderCommand::RecordCapture { .. } => "capture",
+                OrderCommand::RecordRefund { .. } => "refund",
+                _ => "void",
+            };
+            metrics::counter!("payment_job_actions_total", "action" => action).increment(1);
             match engine.ask::<Order>(order, command).await {
                 Ok(Ok(_)) => continue,
                 Ok(Err(rejection)) => return Err(rejection.to_string()),

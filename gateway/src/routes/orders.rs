@@ -289,9 +289,13 @@ async fn cancel_order(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    Body(cancellation): Body<CancellationDto>,
+    body: axum::body::Bytes,
 ) -> Result<Json<OrderDto>, Problem> {
     let (key, _) = own_order(&state, &principal, &id).await?;
+    let cancellation = match body.is_empty() {
+        true => CancellationDto::default(),
+        false => crate::json::from_slice::<CancellationDto>(&body)?,
+    };
     let reason = match cancellation.reason {
         Some(reason) => text("reason", &reason)?,
         None => "cancelled by the customer".to_owned(),

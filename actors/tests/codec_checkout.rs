@@ -1,0 +1,224 @@
+//! The checkout saga and the worklists survive the journal's codec, and the positions of
+//! their variants (what the codec records) are pinned: a saga journaled by one release must
+//! resume under the next.
+
+use std::fmt::Debug;
+
+use bazaar_actors::catalog::Held;
+use bazaar_actors::checkout::{
+    Checkout, CheckoutCommand, CheckoutRejection, CheckoutRequest, Failure, FailureCode, Outcome,
+    Priced, Step,
+};
+use bazaar_actors::fraud::FraudAssessment;
+use bazaar_actors::order::{CapturePolicy, ShipTo};
+use bazaar_actors::payments::Authorization;
+use bazaar_actors::pricing::CartTotals;
+use bazaar_actors::worklist::{Worklist, WorklistCommand, WorklistEvent, WorklistRejection};
+use bazaar_actors::{
+    Asin, CountryCode, Currency, CustomerId, LocationCode, Money, Quantity, ReservationId,
+    SellerId, Sku, kinds,
+};
+use bazaar_engine::{Ctx, Entity, EntityKey};
+use bazaar_persistence::codec;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+fn round_trip<T: Serialize + DeserializeOwned + PartialEq + Debug>(value: &T) {
+    let record = codec::encode(value).expect("encodes");
+    let back: T = codec::decode(record.as_bytes()).expect("decodes");
+    assert_eq!(&back, value);
+}
+
+fn pin_positions<T: Serialize + DeserializeOwned + PartialEq + Debug>(variants: &[T]) {
+    for (position, variant) in variants.iter().enumerate() {
+        round_trip(variant);
+        let written = codec::encode(variant).expect("encodes").payload()[0];
+        assert_eq!(usize::from(written), position, "{variant:?} moved");
+    }
+}
+
+/// Runs `commands`, round-tripping every event, reply and the state after each.
+fn run<E>(id: &str, commands: Vec<E::Command>) -> E
+where
+    E: Entity + PartialEq + Debug,
+    E::Event: PartialEq + Debug,
+    E::Reply: PartialEq + Debug,
+{
+    let key = EntityKey::new(E::KIND, id);
+    let mut state = E::default();
+    for (n, command) in commands.into_iter().enumerate() {
+        let ctx = Ctx { now_ms: 1_000 + n as u64, key: &key };
+        let (events, reply) = state.decide(command, &ctx).unwrap_or_else(|r| panic!("{r:?}"));
+        events.iter().for_each(round_trip);
+        round_trip(&reply);
+        events.iter().for_each(|event| state.apply(event));
+        round_trip(&state);
+    }
+    state
+}
+
+fn eur(minor: i64) -> Money {
+    Money::new(minor, Currency::EUR)
+}
+
+fn request() -> CheckoutRequest {
+    CheckoutRequest {
+        customer: CustomerId::parse("c1").unwrap(),
+        cart: "c-1".into(),
+        ship_to: ShipTo {
+            country: CountryCode::parse("DE").unwrap(),
+            postal_code: "10115".into(),
+            city: "Berlin".into(),
+            line1: "Invalidenstr. 1".into(),
+            name: "A. Customer".into(),
+        },
+        bill_country: CountryCode::parse("FR").unwrap(),
+        card: "tok_visa".into(),
+        coupons: Vec::new(),
+        fingerprint: [7; 32],
+    }
+}
+
+fn priced() -> Priced {
+    Priced {
+        currency: Currency::EUR,
+        items: Vec::new(),
+        totals: CartTotals {
+            subtotal: eur(1_000),
+            discount: eur(0),
+            shipping: eur(0),
+            shipping_discount: eur(0),
+            net: eur(1_000),
+            vat: eur(190),
+            total: eur(1_190),
+        },
+        promotions: Vec::new(),
+        redeemed: Vec::new(),
+    }
+}
+
+fn held() -> Held {
+    Held {
+        asin: Asin::parse("B000000001").unwrap(),
+        seller: SellerId::parse("s1").unwrap(),
+        sku: Sku::parse("SKU-1").unwrap(),
+        location: LocationCode::parse("FRA1").unwrap(),
+        quantity: Quantity::new(1).unwrap(),
+        reservation_id: ReservationId::parse("o-1.0").unwrap(),
+        expires_at_ms: 9_000,
+    }
+}
+
+fn authorization() -> Authorization {
+    Authorization {
+        psp: "primary".into(),
+        id: "auth_1".into(),
+        key: "o-1".into(),
+        amount: eur(1_190),
+    }
+}
+
+#[test]
+fn a_whole_saga_survives_the_codec() {
+    let record = |outcome| CheckoutCommand::Record(outcome);
+    let saga: Checkout = run(
+        "eu/c1/key-1",
+        vec![
+            CheckoutCommand::Begin(Box::new(request())),
+            record(Outcome::Priced(Box::new(priced()))),
+            record(Outcome::Reserved { held: vec![held()] }),
+            record(Outcome::Scored { assessment: FraudAssessment::clean() }),
+            record(Outcome::Authorized {
+                authorization: authorization(),
+                capture: CapturePolicy::AtShipment,
+            }),
+            record(Outcome::Placed),
+            record(Outcome::Failed(Failure {
+                step: Step::Commit,
+                code: FailureCode::ReservationExpired,
+                detail: "late".into(),
+            })),
+            record(Outcome::OrderCancelled),
+            record(Outcome::VoidDeferred),
+            record(Outcome::Released),
+            CheckoutCommand::Get,
+        ],
+    );
+    assert_eq!(saga.next_step(), Step::Done);
+    assert_eq!(Checkout::KIND, kinds::CHECKOUT);
+}
+
+#[test]
+fn checkout_variants_keep_their_positions() {
+    let failure =
+        Failure { step: Step::Price, code: FailureCode::CartEmpty, detail: String::new() };
+    pin_positions(&[
+        Outcome::Priced(Box::new(priced())),
+        Outcome::Reserved { held: Vec::new() },
+        Outcome::Scored { assessment: FraudAssessment::clean() },
+        Outcome::Authorized { authorization: authorization(), capture: CapturePolicy::AtPlacement },
+        Outcome::Placed,
+        Outcome::Committed,
+        Outcome::Planned,
+        Outcome::Finished,
+        Outcome::Failed(failure),
+        Outcome::OrderCancelled,
+        Outcome::Voided,
+        Outcome::Released,
+        Outcome::Unredeemed,
+        Outcome::VoidDeferred,
+    ]);
+    pin_positions(&[
+        Step::Price,
+        Step::Reserve,
+        Step::Score,
+        Step::Authorize,
+        Step::Place,
+        Step::Commit,
+        Step::Plan,
+        Step::Finish,
+        Step::CancelOrder,
+        Step::Void,
+        Step::Release,
+        Step::Unredeem,
+        Step::Done,
+    ]);
+    pin_positions(&[
+        FailureCode::CartNotFound,
+        FailureCode::CartEmpty,
+        FailureCode::LineUnavailable,
+        FailureCode::PriceChanged,
+        FailureCode::PricingRefused,
+        FailureCode::OutOfStock,
+        FailureCode::FraudRejected,
+        FailureCode::PaymentDeclined,
+        FailureCode::PaymentUnavailable,
+        FailureCode::ReservationExpired,
+        FailureCode::OrderRefused,
+    ]);
+    pin_positions(&[
+        CheckoutRejection::UnknownCheckout,
+        CheckoutRejection::KeyReused,
+        CheckoutRejection::OutOfOrder { expected: Step::Price, got: Step::Place },
+    ]);
+}
+
+#[test]
+fn worklists_survive_the_codec() {
+    let list: Worklist = run(
+        "checkout/03",
+        vec![
+            WorklistCommand::Add { item: "eu/c1/key-1".into() },
+            WorklistCommand::Add { item: "eu/c2/key-9".into() },
+            WorklistCommand::Remove { item: "eu/c1/key-1".into() },
+            WorklistCommand::List,
+        ],
+    );
+    round_trip(&list);
+    pin_positions(&[
+        WorklistEvent::Added { item: "a".into() },
+        WorklistEvent::Removed { item: "a".into() },
+    ]);
+    pin_positions(&[WorklistRejection::Full { max: 1 }, WorklistRejection::ItemInvalid { max: 1 }]);
+    assert_eq!(Worklist::KIND, kinds::WORKLIST);
+}
