@@ -94,10 +94,20 @@ impl Shared {
         asin: crate::ids::Asin,
         view: Arc<ProductView>,
     ) {
-        self.store_product(tenant.clone(), asin.clone(), view.clone());
+        let doc = search_doc(&asin, &view);
+        // Most changes (a stock count, a hold) leave what search sees as it was: indexing the
+        // same document again would cost a tantivy write for nothing.
+        let unchanged = self
+            .products
+            .get(&(tenant.clone(), asin.clone()))
+            .is_some_and(|before| search_doc(&asin, &before) == doc);
+        self.store_product(tenant.clone(), asin.clone(), view);
+        if unchanged {
+            return;
+        }
         match self.search_index(&tenant) {
             Ok(index) => {
-                if let Err(error) = index.upsert(search_doc(&asin, &view)) {
+                if let Err(error) = index.upsert(doc) {
                     tracing::warn!(%asin, error = %error, "product not indexed for search");
                 }
             }
