@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use axum::response::IntoResponse;
 use bazaar_actors::catalog::Catalog;
-use bazaar_engine::{Engine, EngineConfig, EngineParts, NodeId, SystemClock};
+use bazaar_engine::{Engine, EngineConfig, EngineError, EngineParts, NodeId, SystemClock};
 use bazaar_gateway::auth::Credentials;
 use bazaar_gateway::rate_limit::RateLimits;
 use bazaar_gateway::state::OrderSide;
@@ -117,9 +117,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!(node = node.id, data_dir = %args.data_dir.display(), "recovered; ready");
         println!("bazaar node {} ready", node.id);
         // Sagas a crash interrupted finish (or compensate) now; new ones run alongside.
+        let stopping_sagas = sagas.clone();
         tokio::spawn(async move {
             match sagas.resume().await {
                 Ok(resumed) => tracing::info!(resumed, "unfinished checkouts resumed"),
+                Err(EngineError::ShuttingDown) => {}
                 Err(error) => tracing::error!(error = %error, "cannot list unfinished checkouts"),
             }
         });
@@ -129,6 +131,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         readiness.set(false);
         let _ = stop_tx.send(true);
         server.await??;
+        // Unfinished sagas stay listed; the next start resumes them.
+        stopping_sagas.stop();
         engine.shutdown(SHUTDOWN_DEADLINE).await?;
         catalog.settle().await;
         catalog.close();

@@ -13,6 +13,7 @@
 //! - No lock is held across an `.await`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bazaar_engine::{Engine, EngineError};
@@ -138,6 +139,8 @@ struct Inner {
     /// The sagas running here, and the latest view of each for those waiting on it.
     running: DashMap<String, watch::Sender<CheckoutView>>,
     payment_job: PaymentJob,
+    /// Set once the node stops: runners leave their sagas listed for the next start.
+    stopping: AtomicBool,
 }
 
 /// Why a checkout could not even begin.
@@ -171,6 +174,7 @@ impl Sagas {
             config,
             running: DashMap::new(),
             payment_job,
+            stopping: AtomicBool::new(false),
         };
         Sagas { inner: Arc::new(inner) }
     }
@@ -181,6 +185,13 @@ impl Sagas {
 
     pub fn payment_job(&self) -> &PaymentJob {
         &self.inner.payment_job
+    }
+
+    /// Stops driving sagas and settling payments (the node is stopping): each runner ends
+    /// after its current step, leaving its saga listed for the next start to resume.
+    pub fn stop(&self) {
+        self.inner.stopping.store(true, Ordering::Relaxed);
+        self.inner.payment_job.stop();
     }
 
     /// Begins the checkout `id` (`{tenant}/{customer}/{key}`), or meets the one already
@@ -260,6 +271,11 @@ impl Sagas {
     async fn drive(&self, id: String, mut saga: Checkout) {
         let mut pause_ms = 10;
         loop {
+            if self.inner.stopping.load(Ordering::Relaxed) {
+                // Still listed: the next start resumes it.
+                self.inner.running.remove(&id);
+                return;
+            }
             let step = saga.next_step();
             if step == Step::Done {
                 break;

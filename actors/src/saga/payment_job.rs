@@ -15,6 +15,7 @@
 //! - One settlement per order (or void per key) at a time in this process (`busy`).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bazaar_engine::{Engine, EngineError};
@@ -79,19 +80,28 @@ struct Inner {
     kicks: mpsc::UnboundedSender<Kick>,
     /// Orders being settled now.
     busy: DashSet<String>,
+    /// Set once the node stops: nothing new starts (what is listed waits for the next start).
+    stopping: AtomicBool,
 }
 
 enum Kick {
     Order(String),
     Void(String),
     Sweep,
+    Stop,
 }
 
 impl PaymentJob {
     /// Starts the job on the current tokio runtime.
     pub fn start(engine: Engine, payments: Payments) -> PaymentJob {
         let (kicks, mut incoming) = mpsc::unbounded_channel();
-        let inner = Arc::new(Inner { engine, payments, kicks, busy: DashSet::new() });
+        let inner = Arc::new(Inner {
+            engine,
+            payments,
+            kicks,
+            busy: DashSet::new(),
+            stopping: AtomicBool::new(false),
+        });
         let job = PaymentJob { inner: inner.clone() };
         let weak = Arc::downgrade(&inner);
         drop(inner);
@@ -103,8 +113,12 @@ impl PaymentJob {
                     _ = sweep.tick() => Kick::Sweep,
                 };
                 let Some(inner) = weak.upgrade() else { return };
+                if inner.stopping.load(Ordering::Relaxed) {
+                    return;
+                }
                 let job = PaymentJob { inner };
                 match kick {
+                    Kick::Stop => return,
                     Kick::Order(order) => job.spawn_settle(order),
                     Kick::Void(key) => job.spawn_void(key),
                     Kick::Sweep => {
@@ -116,6 +130,13 @@ impl PaymentJob {
             }
         });
         job
+    }
+
+    /// Starts nothing new from now on: the node is stopping (what is listed is settled after
+    /// the next start).
+    pub fn stop(&self) {
+        self.inner.stopping.store(true, Ordering::Relaxed);
+        let _ = self.inner.kicks.send(Kick::Stop);
     }
 
     /// Lists `order` (its entity id) before it is placed; refused when the worklist is full.
@@ -167,7 +188,7 @@ impl PaymentJob {
 
     fn spawn_void(&self, key: String) {
         let busy = format!("{VOID_QUEUE}:{key}");
-        if !self.inner.busy.insert(busy.clone()) {
+        if self.inner.stopping.load(Ordering::Relaxed) || !self.inner.busy.insert(busy.clone()) {
             return;
         }
         let job = self.clone();
@@ -190,7 +211,7 @@ impl PaymentJob {
     }
 
     fn spawn_settle(&self, order: String) {
-        if !self.inner.busy.insert(order.clone()) {
+        if self.inner.stopping.load(Ordering::Relaxed) || !self.inner.busy.insert(order.clone()) {
             return;
         }
         let job = self.clone();
