@@ -1,4 +1,4 @@
-//! Worklists: durable sets of unfinished work (open checkout sagas, orders awaiting capture),
+//! Worklists: durable sets of unfinished work (open checkout sagas, voids no provider answered),
 //! so that a restarted node finds what it must resume without scanning every entity.
 //!
 //! A worklist is spread over [`WORKLIST_BUCKETS`] entities keyed `{queue}/{bucket}` (bucket =

@@ -123,6 +123,10 @@ struct Shared {
     revisions: DashMap<(Tenant, OrderId), u64>,
     customers: DashMap<(Tenant, CustomerId), CustomerOrders>,
     sellers: DashMap<(Tenant, SellerId), BTreeMap<Newest, SellerOrderLines>>,
+    /// Entity ids of the orders whose payment is not settled (see
+    /// [`OrderView::payment_action`]): what the payment job works through, rebuilt with the
+    /// rest at start, so a capture due before a crash is found again after it.
+    unsettled: dashmap::DashSet<String>,
 }
 
 /// Orders by customer and seller; cheap to clone.
@@ -183,6 +187,11 @@ impl OrderBook {
         self.shared.customers.get(&key).map(|orders| orders.history.clone()).unwrap_or_default()
     }
 
+    /// Entity ids of every order whose payment is not settled yet, in no order.
+    pub fn unsettled(&self) -> Vec<String> {
+        self.shared.unsettled.iter().map(|id| id.key().clone()).collect()
+    }
+
     /// What the fraud check takes about `customer` for an order in `currency`.
     pub fn customer_facts(
         &self,
@@ -211,6 +220,12 @@ impl Shared {
     }
 
     fn store(&self, tenant: &Tenant, view: &OrderView, first_seen: bool) {
+        let entity_id = super::entity_id(tenant, &view.id);
+        if view.payment_action() == super::PaymentAction::Done {
+            self.unsettled.remove(&entity_id);
+        } else {
+            self.unsettled.insert(entity_id);
+        }
         let newest: Newest = (Reverse(view.placed_at_ms), view.id.clone());
         let summary = OrderSummary {
             id: view.id.clone(),

@@ -69,7 +69,7 @@ use crate::quantity::Quantity;
 pub use id::{OrderId, entity_id, parse_entity_id};
 pub use rejection::OrderRejection;
 pub use state::Order;
-pub use view::{Cancellation, OrderStatus, OrderView, ShipmentView, Shipped};
+pub use view::{Cancellation, OrderStatus, OrderView, PaymentAction, ShipmentView, Shipped};
 
 /// Most captures one order records.
 pub const CAPTURES_MAX: usize = 64;

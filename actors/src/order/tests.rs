@@ -410,3 +410,33 @@ fn rejection_codes_are_unique() {
     codes.dedup();
     assert_eq!(codes.len(), all.len());
 }
+
+#[test]
+fn the_payment_action_follows_the_order() {
+    let total = order().totals.total;
+    let mut at_placement = placed();
+    let view = |harness: &Harness<Order>| harness.state.view().unwrap().clone();
+    assert_eq!(view(&at_placement).payment_action(), PaymentAction::Capture(total));
+    at_placement.run(OrderCommand::RecordCapture { capture: capture("c1", total.minor) }).unwrap();
+    assert_eq!(view(&at_placement).payment_action(), PaymentAction::Done);
+    at_placement.run(OrderCommand::Cancel { reason: "changed my mind".into() }).unwrap();
+    assert_eq!(view(&at_placement).payment_action(), PaymentAction::Refund(total));
+    at_placement.run(OrderCommand::RecordRefund { refund: refund("r1", total.minor) }).unwrap();
+    assert_eq!(view(&at_placement).payment_action(), PaymentAction::Done);
+
+    let mut at_shipment = Harness::<Order>::new(&key());
+    let mut deferred = order();
+    deferred.capture = CapturePolicy::AtShipment;
+    at_shipment.run(OrderCommand::Place(Box::new(deferred))).unwrap();
+    at_shipment.run(OrderCommand::PlanShipments { transit_days: 2 }).unwrap();
+    assert_eq!(view(&at_shipment).payment_action(), PaymentAction::Wait, "auth-only: not shipped");
+    let first = view(&at_shipment).shipments[0].clone();
+    at_shipment.run(ship(first.number, first.seller.as_str(), "T-1")).unwrap();
+    assert_eq!(view(&at_shipment).payment_action(), PaymentAction::Capture(total));
+
+    let mut cancelled = placed();
+    cancelled.run(OrderCommand::Cancel { reason: "fraud review".into() }).unwrap();
+    assert_eq!(view(&cancelled).payment_action(), PaymentAction::Void);
+    cancelled.run(OrderCommand::RecordVoid).unwrap();
+    assert_eq!(view(&cancelled).payment_action(), PaymentAction::Done);
+}

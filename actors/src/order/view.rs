@@ -117,7 +117,39 @@ pub struct OrderView {
     pub revision: u64,
 }
 
+/// What an order's payment needs next (the payment job carries it out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentAction {
+    Capture(Money),
+    Void,
+    Refund(Money),
+    /// Nothing yet (an order captured at shipment that has not shipped).
+    Wait,
+    /// Settled for good.
+    Done,
+}
+
 impl OrderView {
+    /// The next action for this order's payment: capture when due, void a cancelled order's
+    /// authorization when nothing was captured, refund what a cancelled order had captured.
+    pub fn payment_action(&self) -> PaymentAction {
+        let authorized = self.authorization.amount;
+        let captured = self.captured;
+        match self.status {
+            super::OrderStatus::Refunded => PaymentAction::Done,
+            super::OrderStatus::Cancelled if captured.minor > self.refunded.minor => {
+                PaymentAction::Refund(self.refundable())
+            }
+            super::OrderStatus::Cancelled if captured.minor == 0 && !self.voided => {
+                PaymentAction::Void
+            }
+            super::OrderStatus::Cancelled => PaymentAction::Done,
+            _ if captured.minor >= authorized.minor || self.voided => PaymentAction::Done,
+            _ if self.capture_due() => PaymentAction::Capture(self.capturable()),
+            _ => PaymentAction::Wait,
+        }
+    }
+
     /// Whether the checkout should capture now: the order is live (not cancelled, voided or
     /// refunded), not fully captured, and under `AtShipment` some shipment has shipped.
     pub fn capture_due(&self) -> bool {

@@ -39,7 +39,7 @@ use crate::worklist::{self, Worklist, WorklistCommand};
 
 mod payment_job;
 
-pub use payment_job::{PAYMENT_QUEUE, PaymentAction, PaymentJob, next_action};
+pub use payment_job::{PaymentJob, VOID_QUEUE};
 
 /// Describes the sagas' and the payment job's metrics (once, at start).
 pub fn describe_metrics() {
@@ -163,7 +163,7 @@ impl Sagas {
         vat: Arc<VatTable>,
         config: SagasConfig,
     ) -> Sagas {
-        let payment_job = PaymentJob::start(engine.clone(), payments.clone());
+        let payment_job = PaymentJob::start(engine.clone(), payments.clone(), orders.clone());
         let inner = Inner {
             engine,
             catalog,
@@ -614,8 +614,8 @@ impl Run<'_> {
         }
     }
 
-    /// Places the order, listed first for the payment job (which captures, or voids a
-    /// cancelled order's authorization).
+    /// Places the order; the payment job finds it unsettled in the order book and captures
+    /// (or, if it is cancelled later, voids or refunds).
     async fn place(&self) -> StepResult {
         let (priced, authorization) = match (self.saga.priced(), self.saga.authorization()) {
             (Some(priced), Some(authorization)) => (priced, authorization.clone()),
@@ -662,9 +662,6 @@ impl Run<'_> {
             fraud: self.saga.fraud().cloned().ok_or_else(|| Retry::Refused("not scored".into()))?,
             ship_to: self.request.ship_to.clone(),
         };
-        if let Err(full) = self.inner.payment_job.list(&self.order_key).await? {
-            return Err(Retry::Refused(full.to_string()));
-        }
         match self
             .engine()
             .ask::<Order>(&self.order_key, OrderCommand::Place(Box::new(new)))

@@ -3,9 +3,11 @@
 //! when it is cancelled before any capture, refunded when it is cancelled after one.
 //!
 //! Invariants:
-//! - An order is listed on the `payment` worklist before it is placed and leaves it only
-//!   when [`next_action`] says `Done`, so captures survive restarts: after a crash the sweep
-//!   finds every order whose payment is unsettled.
+//! - The job works through the order book's unsettled orders (every order whose
+//!   [`OrderView::payment_action`] is not `Done`); the order book is a projection of the
+//!   orders' durable events, rebuilt at start, so captures survive restarts without an index
+//!   of their own. A placement, a shipment or a cancellation kicks its order at once; a
+//!   sweep every few seconds retries the rest.
 //! - Every call to the provider carries a key derived from the order id
 //!   (`{order}.capture`, `{order}.refund`; a void names the authorization's own key), so a
 //!   retry after a crash or a time-out acts once; the outcome is recorded on the order.
@@ -22,51 +24,17 @@ use bazaar_engine::{Engine, EngineError};
 use dashmap::DashSet;
 use tokio::sync::mpsc;
 
-use crate::money::Money;
-use crate::order::{Order, OrderCommand, OrderStatus, OrderView};
+use crate::order::history::OrderBook;
+use crate::order::{Order, OrderCommand, PaymentAction};
 use crate::payments::Payments;
 use crate::worklist::{self, Worklist, WorklistCommand, WorklistRejection};
 
-/// The worklist of orders whose payment is not settled.
-pub const PAYMENT_QUEUE: &str = "payment";
 /// The worklist of authorization keys to void at every provider (sagas that failed while
 /// the providers were unreachable).
 pub const VOID_QUEUE: &str = "void";
 
 /// How often every listed order is looked at again (kicks settle one at once).
 const SWEEP_EVERY: Duration = Duration::from_secs(10);
-
-/// What an order's payment needs next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PaymentAction {
-    Capture(Money),
-    Void,
-    Refund(Money),
-    /// Nothing yet (an auth-only order not shipped).
-    Wait,
-    /// Settled for good.
-    Done,
-}
-
-/// The next action for `order`'s payment (pure).
-pub fn next_action(order: &OrderView) -> PaymentAction {
-    let authorized = order.authorization.amount;
-    let captured = order.captured;
-    match order.status {
-        OrderStatus::Refunded => PaymentAction::Done,
-        OrderStatus::Cancelled if captured.minor > order.refunded.minor => PaymentAction::Refund(
-            Money::new(captured.minor - order.refunded.minor, captured.currency),
-        ),
-        OrderStatus::Cancelled if captured.minor == 0 && !order.voided => PaymentAction::Void,
-        OrderStatus::Cancelled => PaymentAction::Done,
-        _ if captured.minor >= authorized.minor || order.voided => PaymentAction::Done,
-        _ if order.capture_due() => PaymentAction::Capture(Money::new(
-            authorized.minor - captured.minor,
-            authorized.currency,
-        )),
-        _ => PaymentAction::Wait,
-    }
-}
 
 /// Settles orders' payments in the background.
 #[derive(Clone)]
@@ -77,6 +45,7 @@ pub struct PaymentJob {
 struct Inner {
     engine: Engine,
     payments: Payments,
+    orders: OrderBook,
     kicks: mpsc::UnboundedSender<Kick>,
     /// Orders being settled now.
     busy: DashSet<String>,
@@ -93,11 +62,12 @@ enum Kick {
 
 impl PaymentJob {
     /// Starts the job on the current tokio runtime.
-    pub fn start(engine: Engine, payments: Payments) -> PaymentJob {
+    pub fn start(engine: Engine, payments: Payments, orders: OrderBook) -> PaymentJob {
         let (kicks, mut incoming) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             engine,
             payments,
+            orders,
             kicks,
             busy: DashSet::new(),
             stopping: AtomicBool::new(false),
@@ -139,13 +109,6 @@ impl PaymentJob {
         let _ = self.inner.kicks.send(Kick::Stop);
     }
 
-    /// Lists `order` (its entity id) before it is placed; refused when the worklist is full.
-    pub async fn list(&self, order: &str) -> Result<Result<(), WorklistRejection>, EngineError> {
-        let bucket = worklist::bucket_of(PAYMENT_QUEUE, order);
-        let add = WorklistCommand::Add { item: order.to_owned() };
-        Ok(self.inner.engine.ask::<Worklist>(&bucket, add).await?.map(|_| ()))
-    }
-
     /// Lists the authorization `key` to be voided at every provider, and tries soon.
     pub async fn defer_void(
         &self,
@@ -171,11 +134,8 @@ impl PaymentJob {
     }
 
     async fn sweep(&self) -> Result<(), EngineError> {
-        for bucket in worklist::buckets(PAYMENT_QUEUE) {
-            let listed = self.inner.engine.ask::<Worklist>(&bucket, WorklistCommand::List).await?;
-            for order in listed.map(|reply| reply.items).unwrap_or_default() {
-                self.spawn_settle(order);
-            }
+        for order in self.inner.orders.unsettled() {
+            self.spawn_settle(order);
         }
         for bucket in worklist::buckets(VOID_QUEUE) {
             let listed = self.inner.engine.ask::<Worklist>(&bucket, WorklistCommand::List).await?;
@@ -230,14 +190,13 @@ impl PaymentJob {
         loop {
             let view = match engine.ask::<Order>(order, OrderCommand::Get).await {
                 Ok(Ok(reply)) => reply.order,
-                // Listed but never placed (the saga failed before): nothing to settle.
-                Ok(Err(_)) => return self.unlist(order).await.map_err(|e| e.to_string()),
+                // Not placed (kicked by a saga that failed before): nothing to settle.
+                Ok(Err(_)) => return Ok(()),
                 Err(error) => return Err(error.to_string()),
             };
             let authorization = &view.authorization;
-            let command = match next_action(&view) {
-                PaymentAction::Wait => return Ok(()),
-                PaymentAction::Done => return self.unlist(order).await.map_err(|e| e.to_string()),
+            let command = match view.payment_action() {
+                PaymentAction::Wait | PaymentAction::Done => return Ok(()),
                 PaymentAction::Capture(amount) => {
                     let key = format!("{}.capture", view.id);
                     let capture = payments.capture(authorization, &key, amount).await;
@@ -265,12 +224,5 @@ impl PaymentJob {
                 Err(error) => return Err(error.to_string()),
             }
         }
-    }
-
-    async fn unlist(&self, order: &str) -> Result<(), EngineError> {
-        let bucket = worklist::bucket_of(PAYMENT_QUEUE, order);
-        let remove = WorklistCommand::Remove { item: order.to_owned() };
-        self.inner.engine.ask::<Worklist>(&bucket, remove).await?.ok();
-        Ok(())
     }
 }
