@@ -147,6 +147,11 @@ impl Engine {
         let directory = &self.inner.rt.directory;
         let mut attempts = 0;
         while attempts < ASK_ATTEMPTS_MAX {
+            // Checked again on every attempt: an ask that entered before the shutdown must not
+            // activate an entity after `retire_all`.
+            if self.inner.shutting_down.load(Ordering::Acquire) {
+                return Err(EngineError::ShuttingDown);
+            }
             let (found, activated) = directory.find_or_activate(key, || self.spawn::<E>(key))?;
             if activated && directory.begin_eviction() {
                 let rt = self.inner.rt.clone();
@@ -253,6 +258,9 @@ impl Engine {
         directory.retire_all();
         while directory.active() > 0 && Instant::now() < until {
             tokio::time::sleep(Duration::from_millis(5)).await;
+            // An ask that passed its check just before the flag was set may still have
+            // activated an entity: it is retired too.
+            directory.retire_all();
         }
         let journal = self.inner.rt.journal.clone();
         tokio::task::spawn_blocking(move || journal.flush())

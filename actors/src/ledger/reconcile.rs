@@ -5,11 +5,14 @@
 //! - Only providers that sent a report are judged; the ledger's authorizations at other
 //!   providers are left alone (their report may simply not be in yet).
 //! - `missing_from_ledger`: the provider captured or refunded money on an authorization the
-//!   ledger does not know. An authorization that moved nothing (declined, voided, or held and
-//!   not captured yet) is not money, and not a mismatch.
+//!   ledger does not know. One that moved nothing and holds nothing (declined, voided) is not
+//!   a mismatch; one that holds money is `unclaimed_authorization` (below).
 //! - `unknown_to_psp`: the ledger holds an authorization its provider has no record of.
 //! - `captured_differs`: both know it, the captured sums differ (whatever the refunds).
 //! - `refunded_differs`: both know it, the captured sums agree, the refunded sums differ.
+//! - `unclaimed_authorization`: the provider holds a live authorization (authorized, nothing
+//!   captured) for a key no order of the ledger carries: money held for nothing, to void.
+//!   (A checkout still running shows here for a moment; reconcile settled data.)
 //!
 //! Amounts are compared in minor units; a key listed twice in one report counts the sum.
 
@@ -18,7 +21,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::Movement;
-use crate::payments::wire::SettlementReport;
+use crate::payments::wire::{AuthorizationStatus, SettlementReport};
 
 /// What disagrees. Variants are append-only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -27,6 +30,7 @@ pub enum MismatchKind {
     UnknownToPsp,
     CapturedDiffers,
     RefundedDiffers,
+    UnclaimedAuthorization,
 }
 
 impl MismatchKind {
@@ -37,6 +41,7 @@ impl MismatchKind {
             MismatchKind::UnknownToPsp => "unknown_to_psp",
             MismatchKind::CapturedDiffers => "captured_differs",
             MismatchKind::RefundedDiffers => "refunded_differs",
+            MismatchKind::UnclaimedAuthorization => "unclaimed_authorization",
         }
     }
 }
@@ -59,9 +64,13 @@ pub fn reconcile(
     reports: &[SettlementReport],
 ) -> Vec<Mismatch> {
     let mut reported: BTreeMap<(String, String), Movement> = BTreeMap::new();
+    let mut live = std::collections::BTreeSet::new();
     for report in reports {
         for authorization in &report.authorizations {
             let key = (report.psp.clone(), authorization.key.clone());
+            if authorization.status == AuthorizationStatus::Authorized {
+                live.insert(key.clone());
+            }
             let movement = reported.entry(key).or_default();
             movement.captured = movement.captured.saturating_add(authorization.captured_minor);
             movement.refunded = movement.refunded.saturating_add(authorization.refunded_minor);
@@ -71,7 +80,9 @@ pub fn reconcile(
     let mut mismatches = Vec::new();
     for (key, theirs) in &reported {
         let kind = match ledger.get(key) {
-            None if theirs.captured == 0 && theirs.refunded == 0 => None,
+            None if theirs.captured == 0 && theirs.refunded == 0 => {
+                live.contains(key).then_some(MismatchKind::UnclaimedAuthorization)
+            }
             None => Some(MismatchKind::MissingFromLedger),
             Some(ours) if ours.captured != theirs.captured => Some(MismatchKind::CapturedDiffers),
             Some(ours) if ours.refunded != theirs.refunded => Some(MismatchKind::RefundedDiffers),
@@ -167,6 +178,10 @@ mod tests {
                 settled("refunded", 1_000, 300),
                 settled("stray", 400, 0),
                 settled("held", 0, 0),
+                SettledAuthorization {
+                    status: AuthorizationStatus::Voided,
+                    ..settled("voided", 0, 0)
+                },
             ],
         };
         let mismatches = reconcile(&ours, &[report]);
@@ -174,17 +189,19 @@ mod tests {
             kinds(&mismatches),
             [
                 ("a", "captured", "captured_differs"),
+                ("a", "held", "unclaimed_authorization"),
                 ("a", "refunded", "refunded_differs"),
                 ("a", "stray", "missing_from_ledger"),
                 ("a", "unknown", "unknown_to_psp"),
-            ]
+            ],
+            "a voided authorization no order carries holds nothing: no mismatch"
         );
         assert_eq!(
             (mismatches[0].ledger, mismatches[0].reported),
             (moved(1_000, 0), moved(900, 0))
         );
-        assert_eq!(mismatches[2].ledger, Movement::default());
-        assert_eq!(mismatches[3].reported, Movement::default());
+        assert_eq!(mismatches[3].ledger, Movement::default());
+        assert_eq!(mismatches[4].reported, Movement::default());
     }
 
     #[test]

@@ -378,6 +378,16 @@ impl Payments {
     }
 
     /// Voids `key` at each of `providers` in the background, a few rounds at most.
+    /// Voids `key`, in the background, at every provider but `holder`: when an authorization
+    /// is retried after a crash (or by a second attempt), an earlier attempt may have left one
+    /// at another provider, which this client cannot know about.
+    pub fn void_elsewhere(&self, key: &str, holder: &str) {
+        let others: Vec<usize> = (0..self.inner.providers.len())
+            .filter(|&index| self.inner.providers[index].name != holder)
+            .collect();
+        self.void_in_background(&others, key);
+    }
+
     fn void_in_background(&self, providers: &[usize], key: &str) {
         for &provider in providers {
             let this = self.clone();

@@ -255,8 +255,8 @@ impl Sagas {
                 let (tell, watching) = watch::channel(view.clone());
                 vacant.insert(tell);
                 let sagas = self.clone();
-                let (id, saga) = (id.to_owned(), reply.saga);
-                tokio::spawn(async move { sagas.drive(id, *saga).await });
+                let (id, saga, fresh) = (id.to_owned(), reply.saga, reply.began);
+                tokio::spawn(async move { sagas.drive(id, *saga, fresh).await });
                 watching
             }
         };
@@ -267,9 +267,11 @@ impl Sagas {
         watching.borrow().clone()
     }
 
-    /// Drives the saga `id` to its end.
-    async fn drive(&self, id: String, mut saga: Checkout) {
+    /// Drives the saga `id` to its end. `fresh`: this process began it, so no earlier
+    /// attempt of any step can have happened elsewhere.
+    async fn drive(&self, id: String, mut saga: Checkout, fresh: bool) {
         let mut pause_ms = 10;
+        let mut authorized_before = !fresh;
         loop {
             if self.inner.stopping.load(Ordering::Relaxed) {
                 // Still listed: the next start resumes it.
@@ -280,7 +282,9 @@ impl Sagas {
             if step == Step::Done {
                 break;
             }
-            let recorded = match self.perform(&id, &saga, step).await {
+            let attempt = Attempt { authorized_before };
+            authorized_before |= step == Step::Authorize;
+            let recorded = match self.perform(&id, &saga, step, attempt).await {
                 Ok(outcome) => self.record(&id, outcome).await,
                 Err(retry) => Err(retry),
             };
@@ -338,7 +342,7 @@ impl Sagas {
         Ok(())
     }
 
-    async fn perform(&self, id: &str, saga: &Checkout, step: Step) -> StepResult {
+    async fn perform(&self, id: &str, saga: &Checkout, step: Step, attempt: Attempt) -> StepResult {
         let (Some(request), Some(order)) = (saga.request(), saga.order()) else {
             return Err(Retry::Refused("the checkout has not begun".into()));
         };
@@ -349,7 +353,7 @@ impl Sagas {
             Step::Price => run.price().await,
             Step::Reserve => run.reserve().await,
             Step::Score => Ok(run.score()),
-            Step::Authorize => Ok(run.authorize().await),
+            Step::Authorize => Ok(run.authorize(attempt).await),
             Step::Place => run.place().await,
             Step::Commit => run.commit().await,
             Step::Plan => run.plan().await,
@@ -361,6 +365,14 @@ impl Sagas {
             Step::Done => Err(Retry::Refused("nothing left to do".into())),
         }
     }
+}
+
+/// What a runner knows of earlier attempts of a step.
+#[derive(Debug, Clone, Copy)]
+struct Attempt {
+    /// An authorization may have been tried before (by an earlier process, or an earlier
+    /// attempt here), possibly at another provider.
+    authorized_before: bool,
 }
 
 /// One step of one saga, with what every step reads.
@@ -582,7 +594,9 @@ impl Run<'_> {
 
     /// Authorizes the total (primary provider, then the backup). Captured at placement,
     /// unless auth-only mode is on or the order is held for fraud review: then at shipment.
-    async fn authorize(&self) -> Outcome {
+    /// When an earlier attempt may have authorized elsewhere (a crash in mid-failover), the
+    /// key is voided at the other providers, so one authorization stays.
+    async fn authorize(&self, attempt: Attempt) -> Outcome {
         let Ok(priced) = self.priced() else {
             return failed(Step::Authorize, FailureCode::PaymentUnavailable, "not priced");
         };
@@ -594,6 +608,9 @@ impl Run<'_> {
         };
         match self.inner.payments.authorize(&request).await {
             Ok(authorization) => {
+                if attempt.authorized_before {
+                    self.inner.payments.void_elsewhere(&authorization.key, &authorization.psp);
+                }
                 let review = self.saga.fraud().is_some_and(|f| f.decision == FraudDecision::Review);
                 let capture = if review || self.inner.payments.capture_deferred() {
                     CapturePolicy::AtShipment
