@@ -1,7 +1,9 @@
 //! Helpers shared by the black-box tests: a real `bazaar serve` process on a free loopback
 //! port, polling with a deadline, and [`Market`], a server driven over real HTTP with a token
-//! per principal and problem+json assertions; and the calls and readings the catalog tests
-//! share (sellers, offers, stock, standing, the buy box, search hits).
+//! per principal and problem+json assertions (its [`Client`] moves into tasks and outlives a
+//! killed server); the calls and readings the catalog tests share (sellers, offers, stock,
+//! standing, the buy box, search hits); payment simulators ([`psp`]); and checkouts, orders
+//! and the ledger ([`checkout`]).
 
 #![allow(dead_code)] // each test binary uses a part
 
@@ -13,6 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod catalog;
+pub mod checkout;
+pub mod psp;
 
 #[allow(unused_imports)] // each test binary uses a part
 pub use catalog::*;
@@ -34,7 +38,12 @@ impl Server {
     /// Starts `bazaar serve` on `data_dir` and waits until it has recovered: its first line
     /// says where it listens, a later one that it is ready.
     pub fn start(data_dir: &Path) -> Server {
-        let child = serve_command(data_dir)
+        Server::start_with(data_dir, &[])
+    }
+
+    /// [`Server::start`] with more `serve` arguments (for instance `--psp NAME=URL`).
+    pub fn start_with(data_dir: &Path, args: &[String]) -> Server {
+        let child = serve_command_with(data_dir, args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -45,7 +54,16 @@ impl Server {
     /// Like [`Server::start`], with `RUST_LOG=filter` and the child's stderr kept in the
     /// returned [`ServerLog`] (without colours) instead of passed through.
     pub fn start_logging(data_dir: &Path, filter: &str) -> (Server, ServerLog) {
-        let mut child = serve_command(data_dir)
+        Server::start_logging_with(data_dir, filter, &[])
+    }
+
+    /// [`Server::start_logging`] with more `serve` arguments.
+    pub fn start_logging_with(
+        data_dir: &Path,
+        filter: &str,
+        args: &[String],
+    ) -> (Server, ServerLog) {
+        let mut child = serve_command_with(data_dir, args)
             .env("RUST_LOG", filter)
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
@@ -188,6 +206,11 @@ impl Drop for Server {
 
 /// `bazaar serve` on `data_dir`, port 0, the repository's cluster.toml.
 pub fn serve_command(data_dir: &Path) -> Command {
+    serve_command_with(data_dir, &[])
+}
+
+/// [`serve_command`] with more arguments after the usual ones.
+pub fn serve_command_with(data_dir: &Path, args: &[String]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_bazaar"));
     command
         .arg("serve")
@@ -197,6 +220,7 @@ pub fn serve_command(data_dir: &Path) -> Command {
         .arg(data_dir)
         .arg("--listen")
         .arg("127.0.0.1:0")
+        .args(args)
         .env("RUST_LOG", "warn");
     command
 }
@@ -231,16 +255,23 @@ pub const LOG_FILTER: &str = "warn,bazaar::serve=info";
 
 /// Polls `probe` until it answers `Ok`, failing the test with the last `Err` past
 /// [`EVENTUALLY`].
-pub async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + EVENTUALLY;
+pub async fn eventually<T>(what: &str, probe: impl AsyncFnMut() -> Result<T, String>) -> T {
+    eventually_within(EVENTUALLY, what, probe).await
+}
+
+/// [`eventually`] with another deadline, for work that takes longer than a flow (a saga
+/// resumed after a crash, a background job).
+pub async fn eventually_within<T>(
+    limit: Duration,
+    what: &str,
+    mut probe: impl AsyncFnMut() -> Result<T, String>,
+) -> T {
+    let deadline = Instant::now() + limit;
     loop {
         match probe().await {
             Ok(value) => return value,
             Err(last) => {
-                assert!(
-                    Instant::now() < deadline,
-                    "{what}: not within {EVENTUALLY:?}; last: {last}"
-                );
+                assert!(Instant::now() < deadline, "{what}: not within {limit:?}; last: {last}");
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
@@ -293,7 +324,9 @@ pub struct Market {
     log: ServerLog,
     dir: tempfile::TempDir,
     http: reqwest::Client,
-    tokens: BTreeMap<String, String>,
+    tokens: Arc<BTreeMap<String, String>>,
+    /// More `serve` arguments, given to every start.
+    serve_args: Vec<String>,
 }
 
 impl Market {
@@ -302,8 +335,14 @@ impl Market {
     /// from `bazaar token add` before the second start, since `serve` reads credentials when
     /// it starts.
     pub fn open(more: &[(&str, &str)]) -> Market {
+        Market::open_with(more, &[])
+    }
+
+    /// [`Market::open`] with more `serve` arguments (for instance `--psp NAME=URL`), given to
+    /// every start of this marketplace, restarts included.
+    pub fn open_with(more: &[(&str, &str)], serve_args: &[String]) -> Market {
         let dir = tempfile::tempdir().unwrap();
-        let first = Server::start(dir.path());
+        let first = Server::start_with(dir.path(), serve_args);
         let mut tokens = initial_tokens(dir.path());
         for principal in ["customer-1", "seller-1", "support-1", "operator-1"] {
             assert!(tokens.contains_key(principal), "initial tokens lack {principal}: {tokens:?}");
@@ -313,9 +352,10 @@ impl Market {
         for (role, principal) in more {
             tokens.insert(principal.to_string(), mint_token(dir.path(), role, principal));
         }
-        let (server, log) = Server::start_logging(dir.path(), LOG_FILTER);
+        let (server, log) = Server::start_logging_with(dir.path(), LOG_FILTER, serve_args);
         let http = reqwest::Client::builder().no_proxy().build().unwrap();
-        Market { server: Some(server), log, dir, http, tokens }
+        let (tokens, serve_args) = (Arc::new(tokens), serve_args.to_vec());
+        Market { server: Some(server), log, dir, http, tokens, serve_args }
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -350,7 +390,8 @@ impl Market {
     }
 
     fn start(&mut self) {
-        let (server, log) = Server::start_logging(self.data_dir(), LOG_FILTER);
+        let (server, log) =
+            Server::start_logging_with(self.data_dir(), LOG_FILTER, &self.serve_args);
         self.server = Some(server);
         self.log = log;
     }
@@ -376,39 +417,15 @@ impl Market {
         headers: &[(&str, &str)],
         body: Body,
     ) -> Reply {
-        let mut request = self.http.request(method.clone(), self.url(path));
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        match auth {
-            Auth::As(principal) => {
-                let token = self.tokens.get(principal).expect("a token for the principal");
-                request = request.bearer_auth(token);
-            }
-            Auth::None => {}
-            Auth::Header(value) => request = request.header("authorization", value),
-        }
-        request = match body {
-            Body::None => request,
-            Body::Json(value) => request.json(&value),
-            Body::Raw(content_type, bytes) => {
-                let request = match content_type {
-                    Some(content_type) => request.header("content-type", content_type),
-                    None => request,
-                };
-                request.body(bytes)
-            }
-        };
-        let response = request.send().await.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let content_type = match headers.get("content-type") {
-            Some(value) => value.to_str().unwrap().to_string(),
-            None => String::new(),
-        };
-        let text = response.text().await.unwrap();
-        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply { status, content_type, headers, text, json }
+        let sent = self.client().try_call(method.clone(), path, auth, headers, body).await;
+        sent.unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// A client of the running server that can be moved into tasks, and that lives on when
+    /// the server is killed (its calls then fail).
+    pub fn client(&self) -> Client {
+        let base = self.server.as_ref().expect("a running server").base.clone();
+        Client { http: self.http.clone(), base, tokens: self.tokens.clone() }
     }
 
     pub async fn get(&self, auth: Auth<'_>, path: &str) -> Reply {
@@ -454,6 +471,62 @@ impl Drop for Market {
         if std::thread::panicking() {
             eprintln!("--- server log ---\n{}\n---", self.log.lines().join("\n"));
         }
+    }
+}
+
+/// The HTTP side of a [`Market`], bound to one run of its server: cheap to clone, `Send`, and
+/// its calls answer `Err` instead of panicking when the server is gone (a crash test's
+/// requests in flight).
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    tokens: Arc<BTreeMap<String, String>>,
+}
+
+impl Client {
+    /// Sends a request; `Err` when no complete answer arrived (connection refused or reset).
+    pub async fn try_call(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Auth<'_>,
+        headers: &[(&str, &str)],
+        body: Body,
+    ) -> Result<Reply, String> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        match auth {
+            Auth::As(principal) => {
+                let token = self.tokens.get(principal).expect("a token for the principal");
+                request = request.bearer_auth(token);
+            }
+            Auth::None => {}
+            Auth::Header(value) => request = request.header("authorization", value),
+        }
+        request = match body {
+            Body::None => request,
+            Body::Json(value) => request.json(&value),
+            Body::Raw(content_type, bytes) => {
+                let request = match content_type {
+                    Some(content_type) => request.header("content-type", content_type),
+                    None => request,
+                };
+                request.body(bytes)
+            }
+        };
+        let response = request.send().await.map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let content_type = match headers.get("content-type") {
+            Some(value) => value.to_str().unwrap().to_string(),
+            None => String::new(),
+        };
+        let text = response.text().await.map_err(|e| e.to_string())?;
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Ok(Reply { status, content_type, headers, text, json })
     }
 }
 
