@@ -22,7 +22,9 @@ use dashmap::mapref::entry::Entry;
 use serde::Deserialize;
 use tokio::sync::watch;
 
-use crate::cart::{Cart, CartCommand, CartOwner, CartRejection, LineFlag, priced_view};
+use crate::cart::{
+    Cart, CartCommand, CartOwner, CartRejection, LineFlag, OfferChoice, priced_view,
+};
 use crate::catalog::{Catalog, Held, Item, ReserveFailure, keys};
 use crate::checkout::{
     Checkout, CheckoutCommand, CheckoutRejection, CheckoutReply, CheckoutRequest, CheckoutStatus,
@@ -441,8 +443,20 @@ impl Run<'_> {
             for line in &view.lines {
                 let asin = &line.line.asin;
                 if line.flags.contains(&LineFlag::NoLongerAvailable) {
-                    let detail = format!("{asin} can no longer be bought");
-                    return Ok(failed(Step::Price, FailureCode::LineUnavailable, detail));
+                    // Still offered, just not in stock: the shopper hears "out of stock",
+                    // as when the last unit goes while reserving.
+                    let offered =
+                        facts.products.get(asin).is_some_and(|product| match &line.line.offer {
+                            OfferChoice::BuyBox => !product.offers.is_empty(),
+                            OfferChoice::Seller(seller) => product.offers.contains_key(seller),
+                        });
+                    let (code, detail) = match offered {
+                        true => (FailureCode::OutOfStock, format!("{asin} is out of stock")),
+                        false => {
+                            (FailureCode::LineUnavailable, format!("{asin} is no longer offered"))
+                        }
+                    };
+                    return Ok(failed(Step::Price, code, detail));
                 }
                 if let Some(LineFlag::PriceChanged { was, now }) = line.flags.first() {
                     let detail = format!(
