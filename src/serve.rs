@@ -38,7 +38,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         // Installed first, so that a signal during recovery still ends in a clean stop.
-        let stop_requested = shutdown_signal()?;
+        let stop_requested = crate::shutdown_signal()?;
         let readiness = Readiness::default();
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -213,17 +213,4 @@ fn spawn_rate_limit_janitor(limits: Arc<RateLimits>) {
             limits.forget_idle();
         }
     });
-}
-
-/// A future that resolves on SIGTERM or Ctrl-C (SIGINT); the handlers are installed at once.
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?;
-    Ok(async move {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-    })
 }

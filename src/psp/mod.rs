@@ -115,7 +115,7 @@ pub fn run(args: PspArgs) -> anyhow::Result<()> {
     });
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let stop = shutdown_signal()?;
+        let stop = crate::shutdown_signal()?;
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -138,19 +138,6 @@ pub fn run(args: PspArgs) -> anyhow::Result<()> {
             Err(_) => tracing::warn!("calls still in flight after {SHUTDOWN_GRACE:?}, stopping"),
         }
         Ok(())
-    })
-}
-
-/// A future that resolves on SIGTERM or Ctrl-C (SIGINT); the handlers are installed at once.
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?;
-    Ok(async move {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
     })
 }
 
