@@ -23,7 +23,6 @@ impl Checkout {
             None if !self.placed => Step::Place,
             None if !self.committed => Step::Commit,
             None if !self.planned => Step::Plan,
-            None if !self.finished => Step::Finish,
             None => Step::Done,
             Some(_) if self.placed && !self.order_cancelled => Step::CancelOrder,
             Some(_) if self.authorization_attempted() && !self.voided && !self.void_deferred => {
@@ -88,7 +87,6 @@ impl Checkout {
             Outcome::Placed => self.placed,
             Outcome::Committed => self.committed,
             Outcome::Planned => self.planned,
-            Outcome::Finished => self.finished,
             Outcome::Failed(_) => self.failure.is_some(),
             Outcome::OrderCancelled => self.order_cancelled,
             Outcome::Voided => self.voided,
@@ -153,7 +151,6 @@ impl Checkout {
             Outcome::Placed => self.placed = true,
             Outcome::Committed => self.committed = true,
             Outcome::Planned => self.planned = true,
-            Outcome::Finished => self.finished = true,
             Outcome::Failed(failure) => self.failure = Some(failure.clone()),
             Outcome::OrderCancelled => self.order_cancelled = true,
             Outcome::Voided => self.voided = true,

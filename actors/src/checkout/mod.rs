@@ -8,8 +8,8 @@
 //!
 //! Forward steps, in order: `Price` (the cart's priced view; promotions redeemed for the
 //! order) → `Reserve` (every line, with expiry) → `Score` (fraud) → `Authorize` (payment) →
-//! `Place` (the order) → `Commit` (the reservations) → `Plan` (the shipments' promises) →
-//! `Finish` (the cart emptied). A failed step records `Failed { step, code }`; compensations
+//! `Place` (the order) → `Commit` (the reservations) → `Plan` (the shipments' promises; the
+//! cart is emptied alongside). A failed step records `Failed { step, code }`; compensations
 //! then run in reverse: `CancelOrder` (if placed), `Void` (if authorization was attempted;
 //! handed to the payment job when no provider answers, so that stock is never held hostage by
 //! an outage), `Release` (the holds), `Unredeem` (the promotions), and the saga ends failed.
@@ -91,7 +91,6 @@ pub enum Step {
     Place,
     Commit,
     Plan,
-    Finish,
     CancelOrder,
     Void,
     Release,
@@ -110,7 +109,6 @@ impl Step {
             Step::Place => "place",
             Step::Commit => "commit",
             Step::Plan => "plan",
-            Step::Finish => "finish",
             Step::CancelOrder => "cancel_order",
             Step::Void => "void",
             Step::Release => "release",
@@ -180,7 +178,6 @@ pub enum Outcome {
     Placed,
     Committed,
     Planned,
-    Finished,
     Failed(Failure),
     OrderCancelled,
     Voided,
@@ -202,7 +199,6 @@ impl Outcome {
             Outcome::Placed => Step::Place,
             Outcome::Committed => Step::Commit,
             Outcome::Planned => Step::Plan,
-            Outcome::Finished => Step::Finish,
             Outcome::Failed(failure) => failure.step,
             Outcome::OrderCancelled => Step::CancelOrder,
             Outcome::Voided => Step::Void,
@@ -272,7 +268,6 @@ pub struct Checkout {
     placed: bool,
     committed: bool,
     planned: bool,
-    finished: bool,
     failure: Option<Failure>,
     order_cancelled: bool,
     voided: bool,

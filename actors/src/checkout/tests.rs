@@ -118,7 +118,6 @@ fn forward_steps_run_in_order_and_complete() {
         (Step::Place, Outcome::Placed),
         (Step::Commit, Outcome::Committed),
         (Step::Plan, Outcome::Planned),
-        (Step::Finish, Outcome::Finished),
     ];
     for (step, outcome) in outcomes {
         assert_eq!(checkout.next_step(), step);

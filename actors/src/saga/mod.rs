@@ -208,16 +208,24 @@ impl Sagas {
         let engine = &self.inner.engine;
         let listed = WorklistCommand::Add { item: id.to_owned() };
         let bucket = worklist::bucket_of(CHECKOUT_QUEUE, id);
-        engine.ask::<Worklist>(&bucket, listed).await?.map_err(|_| BeginError::Busy)?;
         let begin = CheckoutCommand::Begin(Box::new(request));
-        let reply = engine.ask::<Checkout>(id, begin).await??;
+        // Side by side: `Begin` has no effect outside the saga, and no step runs before both
+        // are durable. If only `Begin` survives a crash, the saga is unlisted but has done
+        // nothing; the client's retry (or a status read) meets it and runs it.
+        let (listed, begun) = tokio::join!(
+            engine.ask::<Worklist>(&bucket, listed),
+            engine.ask::<Checkout>(id, begin),
+        );
+        listed?.map_err(|_| BeginError::Busy)?;
+        let reply = begun??;
         Ok(self.wait(id, reply, wait).await)
     }
 
-    /// The checkout `id` as it stands.
+    /// The checkout `id` as it stands. A running saga nobody drives here (its node restarted
+    /// and has not resumed it yet) gets a runner.
     pub async fn status(&self, id: &str) -> Result<Option<CheckoutView>, EngineError> {
         match self.inner.engine.ask::<Checkout>(id, CheckoutCommand::Get).await? {
-            Ok(reply) => Ok(Some(reply.checkout)),
+            Ok(reply) => Ok(Some(self.wait(id, reply, Duration::ZERO).await)),
             Err(_) => Ok(None),
         }
     }
@@ -359,7 +367,6 @@ impl Sagas {
             Step::Place => run.place().await,
             Step::Commit => run.commit().await,
             Step::Plan => run.plan().await,
-            Step::Finish => run.finish().await,
             Step::CancelOrder => run.cancel_order().await,
             Step::Void => run.void().await,
             Step::Release => run.release().await,
@@ -698,7 +705,11 @@ impl Run<'_> {
             .ask::<Order>(&self.order_key, OrderCommand::Place(Box::new(new)))
             .await?
         {
-            Ok(_) => Ok(Outcome::Placed),
+            Ok(_) => {
+                // Captured (when due) while the saga commits and plans.
+                self.inner.payment_job.kick(&self.order_key);
+                Ok(Outcome::Placed)
+            }
             Err(rejection) => {
                 Ok(failed(Step::Place, FailureCode::OrderRefused, rejection.to_string()))
             }
@@ -719,21 +730,20 @@ impl Run<'_> {
         Ok(Outcome::Committed)
     }
 
+    /// Plans the shipments (promised-by dates) and, alongside, empties the cart (a cart
+    /// already empty, or gone, is fine: the order has its lines). The last forward step.
     async fn plan(&self) -> StepResult {
         let plan = OrderCommand::PlanShipments { transit_days: self.inner.config.transit_days };
-        match self.engine().ask::<Order>(&self.order_key, plan).await? {
+        let cart_key = keys::cart(self.tenant, &self.request.cart);
+        let (planned, cleared) = tokio::join!(
+            self.engine().ask::<Order>(&self.order_key, plan),
+            self.engine().ask::<Cart>(&cart_key, CartCommand::Clear),
+        );
+        cleared?.ok();
+        match planned? {
             Ok(_) => Ok(Outcome::Planned),
             Err(rejection) => Err(Retry::Refused(rejection.to_string())),
         }
-    }
-
-    /// Empties the cart and lets the payment job capture at once if it should.
-    async fn finish(&self) -> StepResult {
-        let cart_key = keys::cart(self.tenant, &self.request.cart);
-        // A cart already empty (or gone) is fine: the order has its lines.
-        self.engine().ask::<Cart>(&cart_key, CartCommand::Clear).await?.ok();
-        self.inner.payment_job.kick(&self.order_key);
-        Ok(Outcome::Finished)
     }
 
     async fn cancel_order(&self) -> StepResult {
