@@ -56,8 +56,8 @@ use bazaar_actors::{Asin, Currency, CustomerId, LocationCode, Money, Quantity, S
 use bazaar_engine::{Engine, EngineConfig, EngineParts, Entity, NodeId, ShardTable, SystemClock};
 use bazaar_gateway::auth::Credentials;
 use bazaar_gateway::config::PricingConfig;
-use bazaar_gateway::state::OrderSide;
 use bazaar_gateway::rate_limit::RateLimits;
+use bazaar_gateway::state::OrderSide;
 use bazaar_gateway::{AppState, GatewayConfig, OpsState, Readiness};
 use bazaar_persistence::{JournalConfig, SledJournal};
 use hdrhistogram::Histogram;

@@ -5,7 +5,9 @@
 
 use std::fmt::Debug;
 
-use bazaar_actors::inventory::{Inventory, InventoryCommand, InventoryEvent, InventoryRejection};
+use bazaar_actors::inventory::{
+    Inventory, InventoryCommand, InventoryEvent, InventoryRejection, ReservationStatus,
+};
 use bazaar_actors::product::{
     CatalogDocument, Condition, Fulfilment, Offer, OfferTerms, Product, ProductCommand,
     ProductEvent, ProductRejection, TaxClass,
@@ -62,6 +64,7 @@ fn inventory_survives_the_codec() {
         InventoryCommand::Release { reservation_id: rid("b") },
         InventoryCommand::ExpireDue,
         InventoryCommand::Get,
+        InventoryCommand::Restock { reservation_id: rid("a") },
     ];
     commands.iter().for_each(round_trip);
     let (state, replies) = run::<Inventory>("SKU1@FRA1", commands);
@@ -75,6 +78,7 @@ fn inventory_survives_the_codec() {
         InventoryEvent::Committed { reservation_id: rid("a"), quantity: qty(1) },
         InventoryEvent::Released { reservation_id: rid("a"), quantity: qty(1) },
         InventoryEvent::Expired { reservation_id: rid("a"), quantity: qty(1) },
+        InventoryEvent::Restocked { reservation_id: rid("a"), quantity: qty(1) },
     ];
     let rejections = [
         InventoryRejection::QuantityTooLarge { max: 1 },
@@ -89,9 +93,18 @@ fn inventory_survives_the_codec() {
         InventoryRejection::ReservationExpired,
         InventoryRejection::ReservationCommitted,
         InventoryRejection::TooManyReservations { max: 1 },
+        InventoryRejection::ReservationActive,
+        InventoryRejection::ReservationRestocked,
     ];
     pin_positions(&events);
     pin_positions(&rejections);
+    pin_positions(&[
+        ReservationStatus::Active,
+        ReservationStatus::Committed,
+        ReservationStatus::Released,
+        ReservationStatus::Expired,
+        ReservationStatus::Restocked,
+    ]);
 }
 
 fn pin_positions<T: Serialize + DeserializeOwned + PartialEq + Debug>(variants: &[T]) {
@@ -559,6 +572,7 @@ fn order_survives_the_codec() {
     commands.iter().for_each(round_trip);
     round_trip(&OrderCommand::Cancel { reason: "r".into() });
     round_trip(&OrderCommand::RecordVoid);
+    round_trip(&OrderCommand::RecordRestock);
     let id = OrderId::for_checkout("eu/c1/key-1");
     let (state, replies) = run::<Order>(&entity_id("eu", &id), commands);
     round_trip(&state);
@@ -587,6 +601,7 @@ fn order_survives_the_codec() {
         OrderEvent::Cancelled { reason: "r".into(), at_ms: 1 },
         OrderEvent::PaymentVoided { at_ms: 1 },
         OrderEvent::PaymentRefunded { refund, at_ms: 1 },
+        OrderEvent::Restocked { at_ms: 1 },
     ];
     let rejections = [
         OrderRejection::UnknownOrder,

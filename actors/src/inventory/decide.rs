@@ -32,6 +32,7 @@ pub(super) fn decide(state: &Inventory, command: InventoryCommand, now_ms: u64) 
             Ok(answer(state, events, None))
         }
         InventoryCommand::Get => Ok(answer(state, Vec::new(), None)),
+        InventoryCommand::Restock { reservation_id } => restock(state, reservation_id, now_ms),
     }
 }
 
@@ -108,6 +109,7 @@ fn reserve(
             Outcome::Committed => Ok(answer(state, Vec::new(), state.reservation(&id))),
             Outcome::Released => Err(InventoryRejection::ReservationReleased),
             Outcome::Expired => Err(InventoryRejection::ReservationExpired),
+            Outcome::Restocked => Err(InventoryRejection::ReservationRestocked),
         };
     }
     let (mut events, freed) = expire_due(state, now_ms);
@@ -158,6 +160,7 @@ fn commit(state: &Inventory, id: ReservationId, now_ms: u64) -> Decided {
         Some(Outcome::Committed) => Ok(answer(state, Vec::new(), state.reservation(&id))),
         Some(Outcome::Released) => Err(InventoryRejection::ReservationReleased),
         Some(Outcome::Expired) => Err(InventoryRejection::ReservationExpired),
+        Some(Outcome::Restocked) => Err(InventoryRejection::ReservationRestocked),
         None => Err(InventoryRejection::UnknownReservation),
     }
 }
@@ -173,8 +176,36 @@ fn release(state: &Inventory, id: ReservationId) -> Decided {
             Ok(answer(state, Vec::new(), state.reservation(&id)))
         }
         Some(Outcome::Committed) => Err(InventoryRejection::ReservationCommitted),
+        Some(Outcome::Restocked) => Err(InventoryRejection::ReservationRestocked),
         None => Err(InventoryRejection::UnknownReservation),
     }
+}
+
+/// Puts a committed reservation's units back on hand, once.
+fn restock(state: &Inventory, id: ReservationId, now_ms: u64) -> Decided {
+    if let Some(hold) = state.active.get(&id) {
+        // A due hold can no longer be committed: it will only ever expire.
+        if hold.expires_at_ms <= now_ms {
+            return Err(InventoryRejection::ReservationExpired);
+        }
+        return Err(InventoryRejection::ReservationActive);
+    }
+    let Some(settled) = state.settled.get(&id) else {
+        return Err(InventoryRejection::UnknownReservation);
+    };
+    match settled.outcome {
+        Outcome::Committed => {}
+        Outcome::Restocked => return Ok(answer(state, Vec::new(), state.reservation(&id))),
+        Outcome::Released => return Err(InventoryRejection::ReservationReleased),
+        Outcome::Expired => return Err(InventoryRejection::ReservationExpired),
+    }
+    let quantity = settled.quantity;
+    if u64::from(state.on_hand) + u64::from(quantity.get()) > u64::from(QUANTITY_MAX) {
+        return Err(InventoryRejection::QuantityTooLarge { max: QUANTITY_MAX });
+    }
+    let hold = Hold { quantity, expires_at_ms: settled.expires_at_ms };
+    let event = InventoryEvent::Restocked { reservation_id: id.clone(), quantity };
+    Ok(answer(state, vec![event], Some(view(id, hold, ReservationStatus::Restocked))))
 }
 
 /// The reply for `events`: the stock as it will be once they are applied, and the
@@ -216,6 +247,9 @@ fn stock_after(state: &Inventory, events: &[InventoryEvent]) -> StockLevel {
             | InventoryEvent::Expired { reservation_id, quantity } => {
                 reserved = reserved.saturating_sub(quantity.get());
                 settled.insert(reservation_id);
+            }
+            InventoryEvent::Restocked { quantity, .. } => {
+                on_hand = on_hand.saturating_add(quantity.get());
             }
         }
     }

@@ -6,8 +6,9 @@
 //!   `available = on_hand - reserved` is never negative. Every command that could break this
 //!   (`SetOnHand`, `Adjust`, `Reserve`) is refused instead.
 //! - A reservation is settled at most once: committed, released or expired, never two of
-//!   these and never twice. Retries of a settled one answer from its memory.
-//! - `on_hand` changes only through `OnHandSet`, `Adjusted` and `Committed`.
+//!   these and never twice. Retries of a settled one answer from its memory. A committed one
+//!   may be restocked once (its units come back on hand), never a hold in any other state.
+//! - `on_hand` changes only through `OnHandSet`, `Adjusted`, `Committed` and `Restocked`.
 //! - `on_hand <= QUANTITY_MAX`, and the last applied feed sequence only grows.
 //!
 //! Rules:
@@ -19,8 +20,16 @@
 //!   committed; `ExpireDue` (sent by a timer at `StockLevel::next_expiry_ms`) turns due holds
 //!   into `Expired` events. `SetOnHand`, `Adjust` and `Reserve` expire due holds first, in the
 //!   same batch, so stock freed by time is usable without waiting for the timer.
-//! - `Commit` twice is fine (the second answers from memory); committing a released or
-//!   expired hold is refused. `Release` twice is fine; releasing a committed hold is refused.
+//! - `Commit` twice is fine (the second answers from memory); committing a released,
+//!   expired or restocked hold is refused. `Release` twice is fine; releasing a committed or
+//!   restocked hold is refused.
+//! - `Restock` returns a committed reservation's units to on hand (an order cancelled after
+//!   its units were sold): `Restocked`, after which the reservation's outcome is restocked,
+//!   so a second `Restock` answers from memory. An active hold is `ReservationActive` (or
+//!   `ReservationExpired` once due: it can never be committed then), a released or expired
+//!   one `ReservationReleased` or `ReservationExpired`, an unknown id `UnknownReservation`:
+//!   nothing was sold, so nothing comes back. On hand stays within `QUANTITY_MAX`
+//!   (`QuantityTooLarge`).
 //! - Settled reservations are remembered up to `RESERVATIONS_SETTLED_MAX`, newest kept; an id
 //!   older than that is unknown again, so callers must not reuse reservation ids (the
 //!   checkout derives them from its own unique key).
@@ -91,6 +100,9 @@ pub enum InventoryCommand {
     ExpireDue,
     /// Reads the stock level.
     Get,
+    /// Returns a committed reservation's units to on hand: the sale was undone (the order was
+    /// cancelled before it shipped).
+    Restock { reservation_id: ReservationId },
 }
 
 /// What happened to an inventory record. Variants are append-only.
@@ -119,6 +131,11 @@ pub enum InventoryEvent {
         quantity: Quantity,
     },
     Expired {
+        reservation_id: ReservationId,
+        quantity: Quantity,
+    },
+    /// A committed reservation's `quantity` came back on hand.
+    Restocked {
         reservation_id: ReservationId,
         quantity: Quantity,
     },
@@ -151,6 +168,10 @@ pub enum InventoryRejection {
     ReservationCommitted,
     #[error("too many reservations held at once, the limit is {max}")]
     TooManyReservations { max: u32 },
+    #[error("the reservation is still held, not committed")]
+    ReservationActive,
+    #[error("the reservation's units were restocked")]
+    ReservationRestocked,
 }
 
 impl Rejection for InventoryRejection {
@@ -168,6 +189,8 @@ impl Rejection for InventoryRejection {
             InventoryRejection::ReservationExpired => "reservation_expired",
             InventoryRejection::ReservationCommitted => "reservation_committed",
             InventoryRejection::TooManyReservations { .. } => "too_many_reservations",
+            InventoryRejection::ReservationActive => "reservation_active",
+            InventoryRejection::ReservationRestocked => "reservation_restocked",
         }
     }
 
@@ -184,7 +207,9 @@ impl Rejection for InventoryRejection {
             | InventoryRejection::ReservationReleased
             | InventoryRejection::ReservationExpired
             | InventoryRejection::ReservationCommitted
-            | InventoryRejection::TooManyReservations { .. } => RejectionKind::Conflict,
+            | InventoryRejection::TooManyReservations { .. }
+            | InventoryRejection::ReservationActive
+            | InventoryRejection::ReservationRestocked => RejectionKind::Conflict,
         }
     }
 }
@@ -211,6 +236,8 @@ pub enum ReservationStatus {
     Committed,
     Released,
     Expired,
+    /// Committed, then its units came back on hand.
+    Restocked,
 }
 
 /// One reservation, as a reply shows it.
@@ -223,7 +250,7 @@ pub struct ReservationView {
 }
 
 /// The answer to every inventory command: the stock level after it, and for `Reserve`,
-/// `Commit` and `Release` the reservation concerned.
+/// `Commit`, `Release` and `Restock` the reservation concerned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InventoryReply {
     pub stock: StockLevel,

@@ -1,8 +1,8 @@
 //! Random command sequences against one inventory record, with time moving on; the invariants
 //! of the module doc are checked after every step. Tiny id and quantity spaces, so retries,
-//! conflicts, stock-outs and expiries happen often.
+//! conflicts, stock-outs, expiries and restocks happen often.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 
@@ -31,7 +31,8 @@ fn quantity() -> impl Strategy<Value = Quantity> {
 }
 
 fn step() -> impl Strategy<Value = Step> {
-    let on_hand = prop_oneof![10 => 0u32..=20, 1 => Just(QUANTITY_MAX + 1)];
+    let on_hand =
+        prop_oneof![10 => 0u32..=20, 1 => Just(QUANTITY_MAX), 1 => Just(QUANTITY_MAX + 1)];
     let delta = prop_oneof![10 => -8i64..=8, 1 => Just(i64::MIN), 1 => Just(i64::MAX)];
     let ttl = prop_oneof![10 => 1u64..=60, 1 => Just(0u64), 1 => Just(u64::MAX)];
     prop_oneof![
@@ -48,6 +49,9 @@ fn step() -> impl Strategy<Value = Step> {
         2 => reservation_id().prop_map(|reservation_id| {
             Step::Command(InventoryCommand::Release { reservation_id })
         }),
+        2 => reservation_id().prop_map(|reservation_id| {
+            Step::Command(InventoryCommand::Restock { reservation_id })
+        }),
         1 => Just(Step::Command(InventoryCommand::ExpireDue)),
         1 => Just(Step::Command(InventoryCommand::Get)),
         3 => (1u64..=40).prop_map(|ms| Step::Advance { ms }),
@@ -59,6 +63,10 @@ fn step() -> impl Strategy<Value = Step> {
 struct Witness {
     /// Settlements seen per reservation id: committed, released or expired.
     settlements: BTreeMap<ReservationId, u32>,
+    /// Reservation ids committed.
+    committed: BTreeSet<ReservationId>,
+    /// Restocks seen per reservation id.
+    restocks: BTreeMap<ReservationId, u32>,
     /// Every event, to rebuild the state at the end.
     journal: Vec<InventoryEvent>,
 }
@@ -101,6 +109,9 @@ fn check_step(
         assert_eq!(*available, available_at(before, now_ms), "honest availability");
         assert!(quantity.get() > *available, "refused only when short");
     }
+    if let InventoryCommand::Restock { reservation_id } = &command {
+        check_restock(before, reservation_id, &decided, now_ms);
+    }
     let Ok((events, reply)) = decided else { return };
     if let InventoryCommand::Reserve { reservation_id, quantity, .. } = &command {
         let fresh = before.reservation(reservation_id).is_none();
@@ -114,6 +125,12 @@ fn check_step(
             InventoryEvent::Committed { reservation_id, quantity } => {
                 assert_eq!(harness.state.on_hand() + quantity.get(), on_hand_before);
                 *witness.settlements.entry(reservation_id.clone()).or_default() += 1;
+                witness.committed.insert(reservation_id.clone());
+            }
+            InventoryEvent::Restocked { reservation_id, quantity } => {
+                assert_eq!(harness.state.on_hand(), on_hand_before + quantity.get());
+                assert!(witness.committed.contains(reservation_id), "only a sale comes back");
+                *witness.restocks.entry(reservation_id.clone()).or_default() += 1;
             }
             InventoryEvent::Released { reservation_id, .. }
             | InventoryEvent::Expired { reservation_id, .. } => {
@@ -128,9 +145,42 @@ fn check_step(
         witness.journal.push(event.clone());
     }
     assert!(witness.settlements.values().all(|count| *count <= 1), "settled at most once");
+    assert!(witness.restocks.values().all(|count| *count <= 1), "restocked at most once");
     assert_eq!(reply.stock, harness.state.stock(), "the reply tells the state after the events");
     if let Some(view) = &reply.reservation {
         assert_eq!(Some(view), harness.state.reservation(&view.reservation_id).as_ref());
+    }
+}
+
+/// A restock is refused exactly when nothing sold may come back, with the reason the
+/// reservation's state gives.
+fn check_restock(
+    before: &Inventory,
+    id: &ReservationId,
+    decided: &Result<(Vec<InventoryEvent>, InventoryReply), InventoryRejection>,
+    now_ms: u64,
+) {
+    let status = before.reservation(id).map(|view| (view.status, view.expires_at_ms));
+    match (status, decided) {
+        (Some((ReservationStatus::Committed, _)), Ok((events, _))) => assert_eq!(events.len(), 1),
+        (
+            Some((ReservationStatus::Committed, _)),
+            Err(InventoryRejection::QuantityTooLarge { .. }),
+        ) => {
+            let quantity = before.settled[id].quantity.get();
+            assert!(u64::from(before.on_hand()) + u64::from(quantity) > u64::from(QUANTITY_MAX));
+        }
+        (Some((ReservationStatus::Restocked, _)), Ok((events, _))) => assert!(events.is_empty()),
+        (Some((ReservationStatus::Active, at)), Err(InventoryRejection::ReservationActive)) => {
+            assert!(at > now_ms)
+        }
+        (Some((ReservationStatus::Active, at)), Err(InventoryRejection::ReservationExpired)) => {
+            assert!(at <= now_ms)
+        }
+        (Some((ReservationStatus::Expired, _)), Err(InventoryRejection::ReservationExpired))
+        | (Some((ReservationStatus::Released, _)), Err(InventoryRejection::ReservationReleased))
+        | (None, Err(InventoryRejection::UnknownReservation)) => {}
+        (status, decided) => panic!("restock of {status:?} answered {decided:?}"),
     }
 }
 

@@ -6,6 +6,8 @@
 //! - `settled_order` lists exactly the keys of `settled`, oldest first, and never holds more
 //!   than `RESERVATIONS_SETTLED_MAX`.
 //! - An id is never both active and settled.
+//! - Only a settled reservation whose outcome was `Committed` becomes `Restocked`, keeping its
+//!   place in `settled_order`.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -23,12 +25,14 @@ pub(super) struct Hold {
     pub expires_at_ms: u64,
 }
 
-/// How a reservation ended.
+/// How a reservation ended. Variants are append-only (the state is snapshotted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) enum Outcome {
     Committed,
     Released,
     Expired,
+    /// Committed, then the units came back on hand.
+    Restocked,
 }
 
 /// A settled reservation, remembered to answer retries.
@@ -93,6 +97,7 @@ impl Inventory {
                 Outcome::Committed => ReservationStatus::Committed,
                 Outcome::Released => ReservationStatus::Released,
                 Outcome::Expired => ReservationStatus::Expired,
+                Outcome::Restocked => ReservationStatus::Restocked,
             },
         })
     }
@@ -141,6 +146,16 @@ impl Inventory {
             }
             InventoryEvent::Expired { reservation_id, .. } => {
                 self.settle(reservation_id, Outcome::Expired);
+            }
+            InventoryEvent::Restocked { reservation_id, quantity } => {
+                let committed = self
+                    .settled
+                    .get_mut(reservation_id)
+                    .filter(|settled| settled.outcome == Outcome::Committed);
+                if let Some(settled) = committed {
+                    settled.outcome = Outcome::Restocked;
+                    self.on_hand = self.on_hand.saturating_add(quantity.get());
+                }
             }
         }
     }

@@ -196,6 +196,87 @@ fn release_gives_units_back_once() {
     assert_eq!(rejection(&inventory, release("nobody")), InventoryRejection::UnknownReservation);
 }
 
+fn committed(id: &str, units: u32) -> InventoryEvent {
+    InventoryEvent::Committed { reservation_id: rid(id), quantity: qty(units) }
+}
+
+fn restock(id: &str) -> InventoryCommand {
+    InventoryCommand::Restock { reservation_id: rid(id) }
+}
+
+#[test]
+fn restock_returns_committed_units_once() {
+    let given = [on_hand(5), reserved("r1", 3, 1_500), committed("r1", 3)];
+    let mut inventory = Harness::<Inventory>::given(KEY, given);
+    assert_eq!(inventory.state.on_hand(), 2);
+    let (events, reply) = inventory.run(restock("r1")).unwrap();
+    assert_eq!(events, [InventoryEvent::Restocked { reservation_id: rid("r1"), quantity: qty(3) }]);
+    assert_eq!((reply.stock.on_hand, reply.stock.reserved, reply.stock.available), (5, 0, 5));
+    let view = reply.reservation.unwrap();
+    assert_eq!(
+        (view.status, view.quantity, view.expires_at_ms),
+        (ReservationStatus::Restocked, qty(3), 1_500)
+    );
+    assert_eq!(reply.stock, inventory.state.stock());
+
+    inventory.now_ms = 10_000;
+    let (events, reply) = inventory.run(restock("r1")).unwrap();
+    assert!(events.is_empty(), "restocking twice is answered from memory");
+    assert_eq!(reply.stock.on_hand, 5, "the units came back once");
+    assert_eq!(reply.reservation.unwrap().status, ReservationStatus::Restocked);
+
+    let restocked = InventoryRejection::ReservationRestocked;
+    assert_eq!(
+        rejection(&inventory, InventoryCommand::Commit { reservation_id: rid("r1") }),
+        restocked
+    );
+    assert_eq!(
+        rejection(&inventory, InventoryCommand::Release { reservation_id: rid("r1") }),
+        restocked
+    );
+    assert_eq!(rejection(&inventory, reserve("r1", 3, 10)), restocked);
+}
+
+#[test]
+fn restock_refuses_what_was_never_sold() {
+    let given = [
+        on_hand(9),
+        reserved("active", 1, 1_500),
+        reserved("overdue", 1, 1_000),
+        reserved("released", 1, 1_500),
+        reserved("expired", 1, 1_500),
+        InventoryEvent::Released { reservation_id: rid("released"), quantity: qty(1) },
+        InventoryEvent::Expired { reservation_id: rid("expired"), quantity: qty(1) },
+    ];
+    let mut inventory = Harness::<Inventory>::given(KEY, given);
+    inventory.now_ms = 1_000;
+    assert_eq!(rejection(&inventory, restock("active")), InventoryRejection::ReservationActive);
+    assert_eq!(
+        rejection(&inventory, restock("overdue")),
+        InventoryRejection::ReservationExpired,
+        "a due hold can never be committed"
+    );
+    assert_eq!(rejection(&inventory, restock("released")), InventoryRejection::ReservationReleased);
+    assert_eq!(rejection(&inventory, restock("expired")), InventoryRejection::ReservationExpired);
+    assert_eq!(rejection(&inventory, restock("nobody")), InventoryRejection::UnknownReservation);
+    assert_eq!(InventoryRejection::ReservationActive.kind(), RejectionKind::Conflict);
+}
+
+#[test]
+fn restock_keeps_on_hand_within_the_limit() {
+    let sold = [on_hand(5), reserved("r1", 3, 1_500), committed("r1", 3)];
+    let mut full = Harness::<Inventory>::given(KEY, sold.clone());
+    full.run(InventoryCommand::SetOnHand { quantity: QUANTITY_MAX - 2, feed_seq: 2 }).unwrap();
+    assert_eq!(
+        rejection(&full, restock("r1")),
+        InventoryRejection::QuantityTooLarge { max: QUANTITY_MAX }
+    );
+    let mut room = Harness::<Inventory>::given(KEY, sold);
+    room.run(InventoryCommand::SetOnHand { quantity: QUANTITY_MAX - 3, feed_seq: 2 }).unwrap();
+    let (_, reply) = room.run(restock("r1")).unwrap();
+    assert_eq!(reply.stock.on_hand, QUANTITY_MAX);
+}
+
 #[test]
 fn expire_due_releases_only_due_holds() {
     let given = [on_hand(9), reserved("a", 1, 100), reserved("b", 2, 200), reserved("c", 3, 300)];
@@ -275,6 +356,8 @@ fn rejection_codes_are_unique() {
         InventoryRejection::ReservationExpired,
         InventoryRejection::ReservationCommitted,
         InventoryRejection::TooManyReservations { max: 1 },
+        InventoryRejection::ReservationActive,
+        InventoryRejection::ReservationRestocked,
     ];
     let codes: std::collections::BTreeSet<&str> = all.iter().map(Rejection::code).collect();
     assert_eq!(codes.len(), all.len());

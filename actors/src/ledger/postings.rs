@@ -30,7 +30,8 @@ pub fn postings(order: &OrderView, event: &OrderEvent) -> Option<PostingSet> {
         OrderEvent::ShipmentsPlanned { .. }
         | OrderEvent::ShipmentShipped { .. }
         | OrderEvent::ShipmentDelivered { .. }
-        | OrderEvent::PaymentVoided { .. } => None,
+        | OrderEvent::PaymentVoided { .. }
+        | OrderEvent::Restocked { .. } => None,
     }
 }
 

@@ -30,6 +30,7 @@ pub(super) fn decide(state: &Order, command: OrderCommand, key: &str, now_ms: u6
         OrderCommand::Cancel { reason } => cancel(state, view, reason, now_ms),
         OrderCommand::RecordVoid => record_void(state, view, now_ms),
         OrderCommand::RecordRefund { refund } => record_refund(state, view, refund, now_ms),
+        OrderCommand::RecordRestock => record_restock(state, view, now_ms),
     }
 }
 
@@ -209,6 +210,16 @@ fn record_refund(state: &Order, view: &OrderView, refund: Refund, now_ms: u64) -
         return Err(OrderRejection::TooManyRefunds { max: REFUNDS_MAX as u32 });
     }
     answer(state, vec![OrderEvent::PaymentRefunded { refund, at_ms: now_ms }])
+}
+
+fn record_restock(state: &Order, view: &OrderView, now_ms: u64) -> Decided {
+    if view.restocked {
+        return answer(state, Vec::new());
+    }
+    if view.cancellation.is_none() {
+        return Err(OrderRejection::NotCancelled);
+    }
+    answer(state, vec![OrderEvent::Restocked { at_ms: now_ms }])
 }
 
 fn payment_text(what: &str, id: &str, key: &str) -> Result<(), OrderRejection> {

@@ -123,9 +123,10 @@ struct Shared {
     revisions: DashMap<(Tenant, OrderId), u64>,
     customers: DashMap<(Tenant, CustomerId), CustomerOrders>,
     sellers: DashMap<(Tenant, SellerId), BTreeMap<Newest, SellerOrderLines>>,
-    /// Entity ids of the orders whose payment is not settled (see
-    /// [`OrderView::payment_action`]): what the payment job works through, rebuilt with the
-    /// rest at start, so a capture due before a crash is found again after it.
+    /// Entity ids of the orders not settled: payment not done (see
+    /// [`OrderView::payment_action`]) or units to restock (see [`OrderView::restock_due`]).
+    /// What the payment job works through, rebuilt with the rest at start, so a capture or a
+    /// restock due before a crash is found again after it.
     unsettled: dashmap::DashSet<String>,
 }
 
@@ -187,7 +188,8 @@ impl OrderBook {
         self.shared.customers.get(&key).map(|orders| orders.history.clone()).unwrap_or_default()
     }
 
-    /// Entity ids of every order whose payment is not settled yet, in no order.
+    /// Entity ids of every order whose payment is not settled yet or whose units are still
+    /// to be restocked, in no order.
     pub fn unsettled(&self) -> Vec<String> {
         self.shared.unsettled.iter().map(|id| id.key().clone()).collect()
     }
@@ -221,7 +223,7 @@ impl Shared {
 
     fn store(&self, tenant: &Tenant, view: &OrderView, first_seen: bool) {
         let entity_id = super::entity_id(tenant, &view.id);
-        if view.payment_action() == super::PaymentAction::Done {
+        if view.payment_action() == super::PaymentAction::Done && !view.restock_due() {
             self.unsettled.remove(&entity_id);
         } else {
             self.unsettled.insert(entity_id);

@@ -96,3 +96,29 @@ fn a_customer_keeps_the_newest_summaries_only() {
     assert_eq!(history.orders as usize, ORDERS_PER_CUSTOMER_MAX + extra, "history counts all");
     assert_eq!(history.first_order_at_ms, Some(0));
 }
+
+#[test]
+fn an_order_stays_unsettled_until_paid_and_restocked() {
+    let book = OrderBook::default();
+    let key = entity_id("eu", &OrderId::for_checkout(CHECKOUT));
+    let listed = [key.clone()];
+    let mut harness = Harness::<Order>::new(&key);
+    let total = order().totals.total.minor;
+    harness.run(OrderCommand::Place(Box::new(order()))).unwrap();
+    book.fold(&key, &harness.state);
+    assert_eq!(book.unsettled(), listed, "a capture is due");
+    harness.run(OrderCommand::RecordCapture { capture: capture("c1", total) }).unwrap();
+    book.fold(&key, &harness.state);
+    assert!(book.unsettled().is_empty(), "paid, nothing else to do");
+
+    harness.run(OrderCommand::Cancel { reason: String::new() }).unwrap();
+    book.fold(&key, &harness.state);
+    assert_eq!(book.unsettled(), listed, "a refund and a restock are due");
+    let refund = crate::order::fixtures::refund("r1", total);
+    harness.run(OrderCommand::RecordRefund { refund }).unwrap();
+    book.fold(&key, &harness.state);
+    assert_eq!(book.unsettled(), listed, "refunded, the units are still out");
+    harness.run(OrderCommand::RecordRestock).unwrap();
+    book.fold(&key, &harness.state);
+    assert!(book.unsettled().is_empty(), "refunded and restocked");
+}

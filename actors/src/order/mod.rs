@@ -26,6 +26,13 @@
 //! - `RecordVoid` follows a cancellation while nothing was captured; twice answers from state.
 //! - `RecordRefund` is idempotent by refund id, from the authorization's provider, positive,
 //!   and keeps the refunded sum within the captured sum.
+//! - `RecordRestock` records that a cancelled order's units went back on hand (the payment
+//!   job restocks each line's reservation, then records it); only after a cancellation (a
+//!   cancelled order later refunded included), once; again answers from state.
+//!   [`OrderView::restock_due`] tells when it is due. Line `i`'s units were held, and
+//!   committed, under the reservation id `{order id}.{i}` at the inventory of (tenant,
+//!   line's seller, `SKU@LOCATION` of the line): the checkout saga names them so
+//!   (`reserve` in `saga/`), and the restock names them the same way.
 //!
 //! Status ([`OrderStatus`]) only moves forward: Placed → PartlyShipped → Shipped → Delivered
 //! as shipments ship and arrive; Placed → Cancelled; any → Refunded once everything captured
@@ -154,6 +161,7 @@ pub enum OrderCommand {
     RecordVoid,
     RecordRefund { refund: Refund },
     Get,
+    RecordRestock,
 }
 
 /// The placement, as journaled.
@@ -185,6 +193,7 @@ pub enum OrderEvent {
     Cancelled { reason: String, at_ms: u64 },
     PaymentVoided { at_ms: u64 },
     PaymentRefunded { refund: Refund, at_ms: u64 },
+    Restocked { at_ms: u64 },
 }
 
 /// The answer to every order command: the order after it.

@@ -44,6 +44,7 @@ fn command() -> impl Strategy<Value = OrderCommand> {
             OrderCommand::RecordRefund { refund: refund(&id, minor) }
         }),
         1 => Just(OrderCommand::Get),
+        1 => Just(OrderCommand::RecordRestock),
     ]
 }
 
@@ -77,6 +78,9 @@ fn check(view: &OrderView) {
     }
     if view.voided {
         assert!(view.cancellation.is_some() && view.captured.is_zero());
+    }
+    if view.restocked || view.restock_due() {
+        assert!(view.cancellation.is_some(), "only a cancelled order's units come back");
     }
     assert!(view.captures.len() <= CAPTURES_MAX && view.refunds.len() <= REFUNDS_MAX);
 }

@@ -53,7 +53,7 @@ pub enum OrderRejection {
     NotShipped,
     #[error("a shipment has shipped: too late to cancel")]
     TooLateToCancel,
-    #[error("only a cancelled order's authorization is voided")]
+    #[error("the order is not cancelled: only then is its payment voided or its stock restocked")]
     NotCancelled,
     #[error("money was captured: the authorization cannot be voided")]
     AlreadyCaptured,

@@ -69,6 +69,7 @@ impl Order {
                 view.refunded = add(view.refunded, refund.amount);
                 view.refunds.push(refund.clone());
             }
+            OrderEvent::Restocked { .. } => view.restocked = true,
         }
         let status = status_of(view);
         if status.rank() > view.status.rank() {
@@ -124,6 +125,7 @@ fn placed_view(placed: &PlacedOrder) -> OrderView {
         shipments: Vec::new(),
         cancellation: None,
         revision: 1,
+        restocked: false,
     }
 }
 

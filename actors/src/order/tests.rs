@@ -86,6 +86,7 @@ fn commands_before_placement_name_no_order() {
         OrderCommand::RecordCapture { capture: capture("c1", 1) },
         OrderCommand::Cancel { reason: String::new() },
         OrderCommand::RecordVoid,
+        OrderCommand::RecordRestock,
         ship(1, "s1", "t"),
     ] {
         assert_eq!(refused(&harness, command), OrderRejection::UnknownOrder);
@@ -352,6 +353,49 @@ fn a_cancelled_order_with_captured_money_is_refunded() {
     let (_, reply) =
         harness.run(OrderCommand::RecordRefund { refund: refund("r1", 2_500) }).unwrap();
     assert_eq!(reply.order.status, OrderStatus::Refunded);
+}
+
+#[test]
+fn a_cancelled_orders_restock_is_recorded_once() {
+    let mut harness = planned();
+    let due = |harness: &Harness<Order>| harness.state.view().unwrap().restock_due();
+    assert!(!due(&harness), "a live order keeps its units sold");
+    assert_eq!(refused(&harness, OrderCommand::RecordRestock), OrderRejection::NotCancelled);
+    harness.run(OrderCommand::Cancel { reason: "customer".into() }).unwrap();
+    assert!(due(&harness));
+    harness.now_ms = 2_000;
+    let (events, reply) = harness.run(OrderCommand::RecordRestock).unwrap();
+    assert_eq!(events, [OrderEvent::Restocked { at_ms: 2_000 }]);
+    assert!(reply.order.restocked && !reply.order.restock_due());
+    assert_eq!((reply.order.status, reply.order.revision), (OrderStatus::Cancelled, 4));
+    let again = quiet(&harness, OrderCommand::RecordRestock);
+    assert_eq!(Some(&again), harness.state.view());
+}
+
+#[test]
+fn a_refunded_cancellation_still_restocks_and_a_shipped_order_never_does() {
+    let total = order().totals.total.minor;
+    let mut harness = placed();
+    harness.run(OrderCommand::RecordCapture { capture: capture("c1", total) }).unwrap();
+    harness.run(OrderCommand::Cancel { reason: "customer".into() }).unwrap();
+    harness.run(OrderCommand::RecordRefund { refund: refund("r1", total) }).unwrap();
+    let view = harness.state.view().unwrap();
+    assert_eq!(view.status, OrderStatus::Refunded);
+    assert!(view.restock_due(), "refunded after its cancellation: the units are still out");
+    let (_, reply) = harness.run(OrderCommand::RecordRestock).unwrap();
+    assert!(reply.order.restocked && !reply.order.restock_due());
+
+    let mut delivered = planned();
+    delivered.run(OrderCommand::RecordCapture { capture: capture("c1", total) }).unwrap();
+    for (number, by) in [(1, "s1"), (2, "s2"), (3, "s1")] {
+        delivered.run(ship(number, by, "t")).unwrap();
+        delivered.run(OrderCommand::Deliver { shipment: number }).unwrap();
+    }
+    delivered.run(OrderCommand::RecordRefund { refund: refund("r1", total) }).unwrap();
+    let view = delivered.state.view().unwrap();
+    assert_eq!(view.status, OrderStatus::Refunded);
+    assert!(!view.restock_due(), "shipped units are the customer's");
+    assert_eq!(refused(&delivered, OrderCommand::RecordRestock), OrderRejection::NotCancelled);
 }
 
 #[test]

@@ -115,6 +115,8 @@ pub struct OrderView {
     pub cancellation: Option<Cancellation>,
     /// How many events made this order: grows by one with each.
     pub revision: u64,
+    /// Whether the units of this cancelled order went back on hand.
+    pub restocked: bool,
 }
 
 /// What an order's payment needs next (the payment job carries it out).
@@ -163,6 +165,15 @@ impl OrderView {
                 live && self.shipments.iter().any(|shipment| shipment.shipped.is_some())
             }
         }
+    }
+
+    /// Whether this order's units should go back on hand now: it was cancelled (its status
+    /// may since have moved on to refunded), before anything shipped, and the restock is not
+    /// recorded yet.
+    pub fn restock_due(&self) -> bool {
+        self.cancellation.is_some()
+            && !self.restocked
+            && self.shipments.iter().all(|shipment| shipment.shipped.is_none())
     }
 
     /// What may still be captured.

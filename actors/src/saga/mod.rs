@@ -33,7 +33,7 @@ use crate::checkout::{
 use crate::fraud::{self, FraudDecision, FraudInput, FraudPolicy, SellerRisk};
 use crate::inventory::InventoryCommand;
 use crate::order::history::OrderBook;
-use crate::order::{CapturePolicy, NewOrder, Order, OrderCommand, OrderLine};
+use crate::order::{CapturePolicy, NewOrder, Order, OrderCommand, OrderLine, OrderRejection};
 use crate::payments::{AuthorizeRequest, PaymentError, Payments};
 use crate::pricing::{PricingContext, VatTable};
 use crate::promotion::{self, Promotion, PromotionCommand};
@@ -58,7 +58,7 @@ pub fn describe_metrics() {
     describe_counter!("checkout_step_retries_total", "saga steps retried after a passing failure");
     describe_counter!(
         "payment_job_actions_total",
-        "payments captured, refunded or voided by the payment job"
+        "payments captured, refunded or voided, and cancelled orders restocked, by the payment job"
     );
 }
 
@@ -741,7 +741,9 @@ impl Run<'_> {
         );
         cleared?.ok();
         match planned? {
-            Ok(_) => Ok(Outcome::Planned),
+            // Cancelled by the customer since it was placed: nothing left to plan, and the
+            // order's own lifecycle (void or refund, restock) takes it from here.
+            Ok(_) | Err(OrderRejection::OrderCancelled) => Ok(Outcome::Planned),
             Err(rejection) => Err(Retry::Refused(rejection.to_string())),
         }
     }
@@ -750,6 +752,8 @@ impl Run<'_> {
         let reason = self.saga.failure().map_or("checkout failed", |f| f.code.code()).to_owned();
         // Refused only when it was cancelled already.
         self.engine().ask::<Order>(&self.order_key, OrderCommand::Cancel { reason }).await?.ok();
+        // Its units go back on hand (and its payment is settled) by the payment job.
+        self.inner.payment_job.kick(&self.order_key);
         Ok(Outcome::OrderCancelled)
     }
 

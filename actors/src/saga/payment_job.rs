@@ -1,16 +1,23 @@
 //! The payment job: drives each order's payment to its end — captured when the order's
 //! capture policy says so (at placement, or at the first shipment in auth-only mode), voided
-//! when it is cancelled before any capture, refunded when it is cancelled after one.
+//! when it is cancelled before any capture, refunded when it is cancelled after one — and
+//! puts a cancelled order's units back on hand (they were committed, that is sold, when the
+//! order was placed).
 //!
 //! Invariants:
 //! - The job works through the order book's unsettled orders (every order whose
-//!   [`OrderView::payment_action`] is not `Done`); the order book is a projection of the
-//!   orders' durable events, rebuilt at start, so captures survive restarts without an index
-//!   of their own. A placement, a shipment or a cancellation kicks its order at once; a
-//!   sweep every few seconds retries the rest.
+//!   [`OrderView::payment_action`] is not `Done`, or whose [`OrderView::restock_due`]); the
+//!   order book is a projection of the orders' durable events, rebuilt at start, so captures
+//!   and restocks survive restarts without an index of their own. A placement, a shipment or
+//!   a cancellation kicks its order at once; a sweep every few seconds retries the rest.
 //! - Every call to the provider carries a key derived from the order id
 //!   (`{order}.capture`, `{order}.refund`; a void names the authorization's own key), so a
 //!   retry after a crash or a time-out acts once; the outcome is recorded on the order.
+//! - A restock asks the inventory of each line to `Restock` the reservation the checkout
+//!   committed for it (`{order}.{line index}`), which is idempotent by that id, then records
+//!   `RecordRestock` on the order. A reservation released, expired or unknown was never sold:
+//!   nothing comes back. One still held (the saga has not settled it yet) waits for a later
+//!   sweep, since it may still be committed. A restock failing does not hold up the payment.
 //! - A void a saga could not finish (no provider answered) is listed on the `void` worklist
 //!   and retried until every provider has answered; a void that arrives before a late
 //!   authorization still wins (the providers tombstone the key).
@@ -24,8 +31,11 @@ use bazaar_engine::{Engine, EngineError};
 use dashmap::DashSet;
 use tokio::sync::mpsc;
 
+use crate::catalog::keys;
+use crate::ids::ReservationId;
+use crate::inventory::{Inventory, InventoryCommand, InventoryId, InventoryRejection};
 use crate::order::history::OrderBook;
-use crate::order::{Order, OrderCommand, PaymentAction};
+use crate::order::{Order, OrderCommand, OrderView, PaymentAction, parse_entity_id};
 use crate::payments::Payments;
 use crate::worklist::{self, Worklist, WorklistCommand, WorklistRejection};
 
@@ -177,16 +187,19 @@ impl PaymentJob {
         let job = self.clone();
         tokio::spawn(async move {
             if let Err(error) = job.settle(&order).await {
-                tracing::warn!(order = %order, error = %error, "payment not settled yet; retried by the next sweep");
+                tracing::warn!(order = %order, error = %error, "order not settled yet; retried by the next sweep");
             }
             job.inner.busy.remove(&order);
         });
     }
 
-    /// Takes `order`'s payment one action further, until it is done or must wait.
+    /// Restocks `order`'s units if that is due, and takes its payment one action further,
+    /// until it is done or must wait. A restock that cannot finish yet is reported once the
+    /// payment is as far as it goes.
     async fn settle(&self, order: &str) -> Result<(), String> {
         let engine = &self.inner.engine;
         let payments = &self.inner.payments;
+        let mut restock: Option<Result<(), String>> = None;
         loop {
             let view = match engine.ask::<Order>(order, OrderCommand::Get).await {
                 Ok(Ok(reply)) => reply.order,
@@ -194,9 +207,20 @@ impl PaymentJob {
                 Ok(Err(_)) => return Ok(()),
                 Err(error) => return Err(error.to_string()),
             };
+            if view.restock_due() && restock.is_none() {
+                let restocked = self.restock(order, &view).await;
+                let again = restocked.is_ok();
+                restock = Some(restocked);
+                if again {
+                    // Read the order again: recorded as restocked.
+                    continue;
+                }
+            }
             let authorization = &view.authorization;
             let command = match view.payment_action() {
-                PaymentAction::Wait | PaymentAction::Done => return Ok(()),
+                PaymentAction::Wait | PaymentAction::Done => {
+                    return restock.unwrap_or(Ok(()));
+                }
                 PaymentAction::Capture(amount) => {
                     let key = format!("{}.capture", view.id);
                     let capture = payments.capture(authorization, &key, amount).await;
@@ -223,6 +247,44 @@ impl PaymentJob {
                 Ok(Err(rejection)) => return Err(rejection.to_string()),
                 Err(error) => return Err(error.to_string()),
             }
+        }
+    }
+
+    /// Puts the units of the cancelled `order` back on hand, line by line, then records it on
+    /// the order. Every step is idempotent, so a retry after a failure or a crash returns
+    /// nothing twice.
+    async fn restock(&self, order: &str, view: &OrderView) -> Result<(), String> {
+        let engine = &self.inner.engine;
+        let tenant = parse_entity_id(order).map(|(tenant, _)| tenant).ok_or("not an order id")?;
+        for (index, line) in view.lines.iter().enumerate() {
+            // The reservation id the checkout saga held and committed line `index` under.
+            let reservation_id = ReservationId::parse(&format!("{}.{index}", view.id))
+                .map_err(|error| error.to_string())?;
+            let id = InventoryId::new(line.sku.clone(), line.location.clone());
+            let key = keys::inventory(tenant, &line.seller, &id);
+            let command = InventoryCommand::Restock { reservation_id: reservation_id.clone() };
+            match engine.ask::<Inventory>(&key, command).await.map_err(|e| e.to_string())? {
+                // Restocked now, or before (answered from memory).
+                Ok(_) => {}
+                Err(
+                    InventoryRejection::ReservationReleased
+                    | InventoryRejection::ReservationExpired
+                    | InventoryRejection::UnknownReservation,
+                ) => {
+                    tracing::debug!(order = %order, reservation = %reservation_id, inventory = %key, "never committed: nothing to restock");
+                }
+                Err(rejection) => {
+                    return Err(format!("restock of {reservation_id} at {key}: {rejection}"));
+                }
+            }
+        }
+        match engine.ask::<Order>(order, OrderCommand::RecordRestock).await {
+            Ok(Ok(_)) => {
+                metrics::counter!("payment_job_actions_total", "action" => "restock").increment(1);
+                Ok(())
+            }
+            Ok(Err(rejection)) => Err(rejection.to_string()),
+            Err(error) => Err(error.to_string()),
         }
     }
 }

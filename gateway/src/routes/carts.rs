@@ -9,8 +9,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use bazaar_actors::cart::{
-    Cart, CartCommand, CartLine, CartOwner, CartReply, CartView, GuestToken,
-    LineFlag, OfferChoice, PricedCartView, ProductFacts, priced_view,
+    Cart, CartCommand, CartLine, CartOwner, CartReply, CartView, GuestToken, LineFlag, OfferChoice,
+    PricedCartView, ProductFacts, priced_view,
 };
 use bazaar_actors::catalog::{Held, ReserveFailure, keys};
 use bazaar_actors::pricing::{Declined, PricingContext};

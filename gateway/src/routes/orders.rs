@@ -59,6 +59,8 @@ pub struct OrderDto {
     /// Fraud verdict and the reasons that scored.
     pub fraud: FraudDto,
     pub shipments: Vec<ShipmentDto>,
+    /// A cancelled order's units are back on hand.
+    pub restocked: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -178,6 +180,7 @@ pub(crate) fn order_dto(order: &OrderView) -> OrderDto {
             reasons: order.fraud.reasons.iter().map(|reason| reason.code.clone()).collect(),
         },
         shipments: order.shipments.iter().map(shipment_dto).collect(),
+        restocked: order.restocked,
     }
 }
 
