@@ -101,11 +101,10 @@ impl PaymentJob {
                     Kick::Stop => return,
                     Kick::Order(order) => job.spawn_settle(order),
                     Kick::Void(key) => job.spawn_void(key),
-                    Kick::Sweep => {
-                        if let Err(error) = job.sweep().await {
-                            tracing::warn!(error = %error, "payment sweep failed");
-                        }
-                    }
+                    Kick::Sweep => match job.sweep().await {
+                        Ok(()) | Err(EngineError::ShuttingDown) => {}
+                        Err(error) => tracing::warn!(error = %error, "payment sweep failed"),
+                    },
                 }
             }
         });
