@@ -469,6 +469,14 @@ async fn declines_stock_outs_and_bad_requests_leave_nothing_behind() {
         ),
         (Some("bad-7"), Body::Json(with(&["ship_to", "name"], json!(" "))), 422, "address_invalid"),
         (Some("bad-8"), Body::Json(with(&["payment", "card"], json!(""))), 422, "card_invalid"),
+        // No cart can have such an id (and no saga may retry it forever).
+        (
+            Some("bad-9"),
+            Body::Json(with(&["cart_id"], json!("c-".repeat(300)))),
+            404,
+            "cart_not_found",
+        ),
+        (Some("bad-10"), Body::Json(with(&["cart_id"], json!("c-a/b"))), 404, "cart_not_found"),
     ];
     for (key, body, status, code) in cases {
         let headers: Vec<(&str, &str)> =

@@ -414,12 +414,14 @@ impl Run<'_> {
     /// the order.
     async fn price(&self) -> StepResult {
         let cart_key = keys::cart(self.tenant, &self.request.cart);
-        let cart = match self.engine().ask::<Cart>(&cart_key, CartCommand::Get).await? {
-            Ok(reply) => reply.cart,
-            Err(CartRejection::UnknownCart) => {
+        let cart = match self.engine().ask::<Cart>(&cart_key, CartCommand::Get).await {
+            Ok(Ok(reply)) => reply.cart,
+            // An id no cart can have (the gateway checks its shape; this never retries it).
+            Ok(Err(CartRejection::UnknownCart)) | Err(EngineError::InvalidId { .. }) => {
                 return Ok(failed(Step::Price, FailureCode::CartNotFound, "no such cart"));
             }
-            Err(other) => return Err(Retry::Refused(other.to_string())),
+            Ok(Err(other)) => return Err(Retry::Refused(other.to_string())),
+            Err(error) => return Err(error.into()),
         };
         if cart.owner != CartOwner::Customer(self.request.customer.clone()) {
             return Ok(failed(Step::Price, FailureCode::CartNotFound, "no such cart"));

@@ -75,13 +75,17 @@ async fn held_cart(
     if reply.cart.owner == holder.owner { Ok((key, reply.cart)) } else { Err(not_found("cart")) }
 }
 
-/// A cart id is `c-` and 1 to 62 lowercase letters or digits; anything else is not found.
-fn cart_key(tenant: &str, id: &str) -> Result<String, Problem> {
-    let valid = id.len() <= 64
+/// Whether `id` is a cart id: `c-` and 1 to 62 lowercase letters or digits.
+pub(crate) fn is_cart_id(id: &str) -> bool {
+    id.len() <= 64
         && id.strip_prefix("c-").is_some_and(|rest| {
             !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        });
-    if !valid {
+        })
+}
+
+/// The entity id of cart `id`; an id that is not a cart id is not found.
+fn cart_key(tenant: &str, id: &str) -> Result<String, Problem> {
+    if !is_cart_id(id) {
         return Err(not_found("cart"));
     }
     Ok(keys::cart(tenant, id))

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use bazaar_actors::catalog::keys;
 use bazaar_actors::checkout::{
-    CheckoutRequest, CheckoutStatus, CheckoutView, Failure, FailureCode,
+    CheckoutRequest, CheckoutStatus, CheckoutView, Failure, FailureCode, Step,
 };
 use bazaar_actors::fraud::FraudDecision;
 use bazaar_actors::order::{CapturePolicy, ShipTo};
@@ -147,6 +147,12 @@ fn customer_of(principal: &Principal) -> Result<CustomerId, Problem> {
 
 impl NewCheckout {
     fn into_request(self, customer: CustomerId, body: &[u8]) -> Result<CheckoutRequest, Problem> {
+        if !super::carts::is_cart_id(&self.cart_id) {
+            let mut problem =
+                Problem::new(StatusCode::NOT_FOUND, "cart_not_found", "Not found", "no such cart");
+            problem.step = Some(Step::Price.name());
+            return Err(problem);
+        }
         let ship_to = ShipTo {
             country: dto::id(CountryCode::parse(&self.ship_to.country))?,
             postal_code: text("postal_code", &self.ship_to.postal_code)?,
