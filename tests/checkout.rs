@@ -157,6 +157,11 @@ async fn a_checkout_places_the_carts_order_captures_it_and_ships_it_to_delivery(
     let path = format!("/v1/seller/orders/{order_id}/shipments/{theirs}/dispatch");
     let reply = m.post(SELLER_2, &path, json!({"carrier": "DHL", "tracking": "X"})).await;
     assert_eq!(reply.status, 404, "another seller's shipment: {}", reply.text);
+    for number in ["abc", "70000"] {
+        let path = format!("/v1/seller/orders/{order_id}/shipments/{number}/dispatch");
+        let reply = m.post(SELLER_1, &path, json!({"carrier": "DHL", "tracking": "X"})).await;
+        support::assert_problem_of(&path, &reply, 404, "not_found");
+    }
 
     // Dispatch and delivery move the order to delivered.
     let mut moved = Vec::new();

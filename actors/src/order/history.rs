@@ -188,8 +188,8 @@ impl OrderBook {
         self.shared.customers.get(&key).map(|orders| orders.history.clone()).unwrap_or_default()
     }
 
-    /// Entity ids of every order whose payment is not settled yet or whose units are still
-    /// to be restocked, in no order.
+    /// Entity ids of every order whose payment has something to do now (capture, void,
+    /// refund) or whose units are still to be restocked, in no order.
     pub fn unsettled(&self) -> Vec<String> {
         self.shared.unsettled.iter().map(|id| id.key().clone()).collect()
     }
@@ -223,7 +223,13 @@ impl Shared {
 
     fn store(&self, tenant: &Tenant, view: &OrderView, first_seen: bool) {
         let entity_id = super::entity_id(tenant, &view.id);
-        if view.payment_action() == super::PaymentAction::Done && !view.restock_due() {
+        // An order waiting for its first shipment (captured at shipment) has nothing to do
+        // until then: the dispatch kicks the job, and the shipped order lands here again.
+        let idle = matches!(
+            view.payment_action(),
+            super::PaymentAction::Done | super::PaymentAction::Wait
+        );
+        if idle && !view.restock_due() {
             self.unsettled.remove(&entity_id);
         } else {
             self.unsettled.insert(entity_id);

@@ -230,8 +230,24 @@ impl Sagas {
         }
     }
 
-    /// Runs every saga left unfinished by the last run of this node; the number resumed.
+    /// Runs every saga left unfinished by the last run of this node; the number resumed. A
+    /// passing failure (an overloaded shard at start) is retried with capped backoff until
+    /// the node stops: no listed saga may be left without a runner.
     pub async fn resume(&self) -> Result<usize, EngineError> {
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match self.resume_once().await {
+                Err(error) if !matches!(error, EngineError::ShuttingDown) => {
+                    tracing::warn!(error = %error, "resuming checkouts; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                done => return done,
+            }
+        }
+    }
+
+    async fn resume_once(&self) -> Result<usize, EngineError> {
         let mut resumed = 0;
         for bucket in worklist::buckets(CHECKOUT_QUEUE) {
             let reply = self.inner.engine.ask::<Worklist>(&bucket, WorklistCommand::List).await?;
@@ -327,7 +343,10 @@ impl Sagas {
             };
             metrics::counter!("checkout_sagas_total", "outcome" => outcome, "code" => code)
                 .increment(1);
-            let took_ms = view.finished_at_ms.unwrap_or(view.started_at_ms) - view.started_at_ms;
+            let took_ms = view
+                .finished_at_ms
+                .unwrap_or(view.started_at_ms)
+                .saturating_sub(view.started_at_ms);
             metrics::histogram!("checkout_saga_seconds").record(took_ms as f64 / 1000.0);
         }
         if let Err(error) = self.unlist(&id).await {
@@ -412,7 +431,24 @@ impl Run<'_> {
     /// The cart's priced view as the shopper would see it now; promotions whose limits are
     /// reached are left out (pricing runs again without them), the others are redeemed for
     /// the order.
+    /// Prices the cart and redeems its promotions; a failure after some were redeemed gives
+    /// them back at once (the saga's own Unredeem step only knows what `Priced` recorded).
     async fn price(&self) -> StepResult {
+        let mut redeemed = Vec::new();
+        let outcome = self.price_and_redeem(&mut redeemed).await?;
+        if matches!(outcome, Outcome::Failed(_))
+            && !redeemed.is_empty()
+            && let Err(error) = self.unredeem_all(redeemed.iter()).await
+        {
+            tracing::warn!(order = %self.order, error = %error, "redemptions not given back");
+        }
+        Ok(outcome)
+    }
+
+    async fn price_and_redeem(
+        &self,
+        redeemed: &mut Vec<crate::promotion::PromotionId>,
+    ) -> StepResult {
         let cart_key = keys::cart(self.tenant, &self.request.cart);
         let cart = match self.engine().ask::<Cart>(&cart_key, CartCommand::Get).await {
             Ok(Ok(reply)) => reply.cart,
@@ -433,7 +469,6 @@ impl Run<'_> {
         let mut promotions = self.inner.catalog.promotions(self.tenant);
         let redemption = promotion::OrderId::parse(self.order.as_str())
             .map_err(|error| Retry::Refused(error.to_string()))?;
-        let mut redeemed = Vec::new();
         let now_ms = self.engine().clock().now_ms();
         loop {
             let context = PricingContext {
@@ -535,7 +570,7 @@ impl Run<'_> {
                 items,
                 totals: view.totals,
                 promotions: view.applied,
-                redeemed,
+                redeemed: redeemed.clone(),
             })));
         }
     }
@@ -625,7 +660,8 @@ impl Run<'_> {
         };
         let request = AuthorizeRequest {
             key: self.order.to_string(),
-            reference: self.order.to_string(),
+            // The order's entity id: the tenant first, so reconciliation can tell tenants apart.
+            reference: self.order_key.clone(),
             amount: priced.totals.total,
             card: self.request.card.clone(),
         };
@@ -743,9 +779,12 @@ impl Run<'_> {
         );
         cleared?.ok();
         match planned? {
-            // Cancelled by the customer since it was placed: nothing left to plan, and the
-            // order's own lifecycle (void or refund, restock) takes it from here.
-            Ok(_) | Err(OrderRejection::OrderCancelled) => Ok(Outcome::Planned),
+            // Cancelled by the customer since it was placed (and maybe refunded already):
+            // nothing left to plan; the order's own lifecycle (void or refund, restock) takes
+            // it from here.
+            Ok(_) | Err(OrderRejection::OrderCancelled | OrderRejection::OrderRefunded) => {
+                Ok(Outcome::Planned)
+            }
             Err(rejection) => Err(Retry::Refused(rejection.to_string())),
         }
     }
@@ -763,17 +802,28 @@ impl Run<'_> {
     /// after a time-out), then tells the order. When a provider does not answer, the void is
     /// handed to the payment job, which retries until every provider has answered.
     async fn void(&self) -> StepResult {
-        if let Err(error) = self.inner.payments.void(self.order.as_str()).await {
-            tracing::warn!(order = %self.order, error = %error, "void deferred to the payment job");
-            return match self.inner.payment_job.defer_void(self.order.as_str()).await? {
-                Ok(()) => Ok(Outcome::VoidDeferred),
-                Err(full) => Err(Retry::Refused(full.to_string())),
-            };
+        match self.inner.payments.void(self.order.as_str()).await {
+            Ok(()) => {
+                if self.saga.authorization().is_some() {
+                    let void = OrderCommand::RecordVoid;
+                    self.engine().ask::<Order>(&self.order_key, void).await?.ok();
+                }
+                Ok(Outcome::Voided)
+            }
+            Err(PaymentError::Unavailable { detail }) => {
+                tracing::warn!(order = %self.order, detail, "void deferred to the payment job");
+                match self.inner.payment_job.defer_void(self.order.as_str()).await? {
+                    Ok(()) => Ok(Outcome::VoidDeferred),
+                    Err(full) => Err(Retry::Refused(full.to_string())),
+                }
+            }
+            // Refused for good (captured already: the cancelled order's payment job refunds
+            // it); nothing a retry would change.
+            Err(refused) => {
+                tracing::warn!(order = %self.order, error = %refused, "void refused");
+                Ok(Outcome::Voided)
+            }
         }
-        if self.saga.authorization().is_some() {
-            self.engine().ask::<Order>(&self.order_key, OrderCommand::RecordVoid).await?.ok();
-        }
-        Ok(Outcome::Voided)
     }
 
     async fn release(&self) -> StepResult {
@@ -783,13 +833,21 @@ impl Run<'_> {
     }
 
     async fn unredeem(&self) -> StepResult {
+        self.unredeem_all(self.saga.redeemed()).await?;
+        Ok(Outcome::Unredeemed)
+    }
+
+    async fn unredeem_all(
+        &self,
+        promotions: impl Iterator<Item = &crate::promotion::PromotionId>,
+    ) -> Result<(), Retry> {
         let redemption = promotion::OrderId::parse(self.order.as_str())
             .map_err(|error| Retry::Refused(error.to_string()))?;
-        for id in self.saga.redeemed() {
+        for id in promotions {
             let key = keys::promotion(self.tenant, id);
             let unredeem = PromotionCommand::Unredeem { order_id: redemption.clone() };
             self.engine().ask::<Promotion>(&key, unredeem).await?.ok();
         }
-        Ok(Outcome::Unredeemed)
+        Ok(())
     }
 }

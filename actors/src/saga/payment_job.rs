@@ -36,7 +36,7 @@ use crate::ids::ReservationId;
 use crate::inventory::{Inventory, InventoryCommand, InventoryId, InventoryRejection};
 use crate::order::history::OrderBook;
 use crate::order::{Order, OrderCommand, OrderView, PaymentAction, parse_entity_id};
-use crate::payments::Payments;
+use crate::payments::{PaymentError, Payments};
 use crate::worklist::{self, Worklist, WorklistCommand, WorklistRejection};
 
 /// The worklist of authorization keys to void at every provider (sagas that failed while
@@ -165,18 +165,27 @@ impl PaymentJob {
             match job.inner.payments.void(&key).await {
                 Ok(()) => {
                     metrics::counter!("payment_job_actions_total", "action" => "void").increment(1);
-                    let bucket = worklist::bucket_of(VOID_QUEUE, &key);
-                    let remove = WorklistCommand::Remove { item: key.clone() };
-                    if let Err(error) = job.inner.engine.ask::<Worklist>(&bucket, remove).await {
-                        tracing::warn!(key = %key, error = %error, "voided, still listed");
-                    }
+                    job.unlist_void(&key).await;
                 }
-                Err(error) => {
-                    tracing::warn!(key = %key, error = %error, "void not done yet; retried by the next sweep");
+                Err(PaymentError::Unavailable { detail }) => {
+                    tracing::warn!(key = %key, detail, "void not done yet; retried by the next sweep");
+                }
+                Err(refused) => {
+                    // Final (a provider holds it captured: its order's refund takes it back).
+                    tracing::warn!(key = %key, error = %refused, "void refused; dropped");
+                    job.unlist_void(&key).await;
                 }
             }
             job.inner.busy.remove(&busy);
         });
+    }
+
+    async fn unlist_void(&self, key: &str) {
+        let bucket = worklist::bucket_of(VOID_QUEUE, key);
+        let remove = WorklistCommand::Remove { item: key.to_owned() };
+        if let Err(error) = self.inner.engine.ask::<Worklist>(&bucket, remove).await {
+            tracing::warn!(key, error = %error, "void settled, still listed (tried again later)");
+        }
     }
 
     fn spawn_settle(&self, order: String) {
@@ -230,10 +239,19 @@ impl PaymentJob {
                     let refund = payments.refund(authorization, &key, amount).await;
                     OrderCommand::RecordRefund { refund: refund.map_err(|e| e.to_string())? }
                 }
-                PaymentAction::Void => {
-                    payments.void(&authorization.key).await.map_err(|e| e.to_string())?;
-                    OrderCommand::RecordVoid
-                }
+                PaymentAction::Void => match payments.void(&authorization.key).await {
+                    Ok(()) => OrderCommand::RecordVoid,
+                    // The provider refuses to void a captured authorization: a capture reached
+                    // it whose answer was lost. Replaying it under its key learns it; once
+                    // recorded, the cancelled order is refunded.
+                    Err(PaymentError::Refused { .. }) => {
+                        let key = format!("{}.capture", view.id);
+                        let amount = view.capturable();
+                        let capture = payments.capture(authorization, &key, amount).await;
+                        OrderCommand::RecordCapture { capture: capture.map_err(|e| e.to_string())? }
+                    }
+                    Err(error) => return Err(error.to_string()),
+                },
             };
             let action = match &command {
                 OrderCommand::RecordCapture { .. } => "capture",

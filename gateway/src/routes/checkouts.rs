@@ -193,11 +193,12 @@ impl NewCheckout {
         (status = 201, description = "Completed: the order is placed", body = CheckoutDto),
         (status = 202, description = "Still running: poll `status_url`", body = CheckoutDto),
         (status = 402, description = "payment_declined", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "fraud_rejected", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or an unknown bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "fraud_rejected, or a principal who is not a customer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "cart_not_found", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "out_of_stock, line_unavailable, price_changed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad request body, or the key reused for another request", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "payment_unavailable", body = Problem, content_type = "application/problem+json")),
+        (status = 503, description = "payment_unavailable (final for this key: check out again with a new one); checkouts_busy or overloaded (retry with the same key)", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn create_checkout(
     State(state): State<AppState>,
@@ -315,7 +316,15 @@ fn failure_problem(failure: &Failure) -> Problem {
         FailureCode::PaymentUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "Payment unavailable"),
         FailureCode::OrderRefused => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
     };
-    let mut problem = Problem::new(status, failure.code.code(), title, failure.detail.clone());
+    // A failed checkout stays failed under its key: say so where a client might retry.
+    let detail = match failure.code {
+        FailureCode::PaymentUnavailable => format!(
+            "{}; this checkout has failed for good: check out again with a new Idempotency-Key",
+            failure.detail
+        ),
+        _ => failure.detail.clone(),
+    };
+    let mut problem = Problem::new(status, failure.code.code(), title, detail);
     problem.step = Some(failure.step.name());
     problem
 }

@@ -337,11 +337,16 @@ pub struct ShipmentDispatch {
 async fn ship(
     State(state): State<AppState>,
     principal: Principal,
-    Path((id, number)): Path<(String, u16)>,
+    Path((id, number)): Path<(String, String)>,
     Body(dispatch): Body<ShipmentDispatch>,
 ) -> Result<Json<SellerOrderDto>, Problem> {
     let seller = seller_of(&principal)?;
-    let (key, _) = order_of(&state, &principal, &id).await?;
+    let (key, order) = order_of(&state, &principal, &id).await?;
+    // Another seller's order is not found, whatever state it is in.
+    if !order.lines.iter().any(|line| line.seller == seller) {
+        return Err(not_found("order"));
+    }
+    let number = shipment_number(&number)?;
     let command = OrderCommand::Ship {
         shipment: number,
         seller: seller.clone(),
@@ -362,16 +367,22 @@ async fn ship(
 async fn deliver(
     State(state): State<AppState>,
     principal: Principal,
-    Path((id, number)): Path<(String, u16)>,
+    Path((id, number)): Path<(String, String)>,
 ) -> Result<Json<SellerOrderDto>, Problem> {
     let seller = seller_of(&principal)?;
     let (key, order) = order_of(&state, &principal, &id).await?;
+    let number = shipment_number(&number)?;
     if order.shipment(number).is_none_or(|shipment| shipment.seller != seller) {
         return Err(not_found("shipment"));
     }
     let reply =
         answer(state.engine.ask::<Order>(&key, OrderCommand::Deliver { shipment: number }).await)?;
     Ok(Json(seller_view(&reply.order, &seller)))
+}
+
+/// A shipment number from a path; anything else names no shipment.
+fn shipment_number(text: &str) -> Result<u16, Problem> {
+    text.parse().map_err(|_| not_found("shipment"))
 }
 
 /// An order as one of its sellers may see it: its own lines and shipments.

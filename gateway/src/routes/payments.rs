@@ -214,6 +214,18 @@ async fn get_reconciliation(
         )
         .retry_after(1)
     })?;
+    // The providers report every tenant's authorizations; this tenant's carry its orders'
+    // entity ids (`{tenant}/{order}`) as their reference.
+    let ours = format!("{}/", principal.tenant);
+    let reports: Vec<_> = reports
+        .into_iter()
+        .map(|mut report| {
+            report
+                .authorizations
+                .retain(|authorization| authorization.reference.starts_with(&ours));
+            report
+        })
+        .collect();
     let movements = state.ledger.psp_movements(&principal.tenant);
     let mismatches = reconcile(&movements, &reports);
     let compared = reports
