@@ -225,8 +225,29 @@ impl Payments {
     /// answer is `Unavailable` (retry the void: it is idempotent), even if another refused;
     /// once all answered, a refusal (the authorization was captured) is `Refused`.
     pub async fn void(&self, authorization_key: &str) -> Result<(), PaymentError> {
+        self.void_at(authorization_key, None).await
+    }
+
+    /// [`Payments::void`] at every provider but `holder` (which holds the authorization the
+    /// order keeps): what an earlier attempt may have left elsewhere.
+    pub async fn void_except(
+        &self,
+        authorization_key: &str,
+        holder: &str,
+    ) -> Result<(), PaymentError> {
+        self.void_at(authorization_key, Some(holder)).await
+    }
+
+    async fn void_at(
+        &self,
+        authorization_key: &str,
+        holder: Option<&str>,
+    ) -> Result<(), PaymentError> {
         let mut tasks = tokio::task::JoinSet::new();
         for provider in 0..self.inner.providers.len() {
+            if holder.is_some_and(|holder| self.inner.providers[provider].name == holder) {
+                continue;
+            }
             let this = self.clone();
             let body = wire::VoidBody { authorization_key: authorization_key.to_string() };
             tasks.spawn(async move {
@@ -338,6 +359,12 @@ impl Payments {
     }
 
     /// Provider indices, the preferred one first, then the others in configuration order.
+    /// The name of the provider tried first, if any is configured.
+    pub fn preferred(&self) -> Option<&str> {
+        let first = self.inner.preferred.load(Ordering::Relaxed);
+        self.inner.providers.get(first).map(|provider| provider.name.as_str())
+    }
+
     fn order(&self) -> Vec<usize> {
         let count = self.inner.providers.len();
         let first = self.inner.preferred.load(Ordering::Relaxed);
@@ -378,16 +405,6 @@ impl Payments {
     }
 
     /// Voids `key` at each of `providers` in the background, a few rounds at most.
-    /// Voids `key`, in the background, at every provider but `holder`: when an authorization
-    /// is retried after a crash (or by a second attempt), an earlier attempt may have left one
-    /// at another provider, which this client cannot know about.
-    pub fn void_elsewhere(&self, key: &str, holder: &str) {
-        let others: Vec<usize> = (0..self.inner.providers.len())
-            .filter(|&index| self.inner.providers[index].name != holder)
-            .collect();
-        self.void_in_background(&others, key);
-    }
-
     fn void_in_background(&self, providers: &[usize], key: &str) {
         for &provider in providers {
             let this = self.clone();

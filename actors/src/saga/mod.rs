@@ -382,7 +382,7 @@ impl Sagas {
             Step::Price => run.price().await,
             Step::Reserve => run.reserve().await,
             Step::Score => Ok(run.score()),
-            Step::Authorize => Ok(run.authorize(attempt).await),
+            Step::Authorize => run.authorize(attempt).await,
             Step::Place => run.place().await,
             Step::Commit => run.commit().await,
             Step::Plan => run.plan().await,
@@ -654,9 +654,9 @@ impl Run<'_> {
     /// unless auth-only mode is on or the order is held for fraud review: then at shipment.
     /// When an earlier attempt may have authorized elsewhere (a crash in mid-failover), the
     /// key is voided at the other providers, so one authorization stays.
-    async fn authorize(&self, attempt: Attempt) -> Outcome {
+    async fn authorize(&self, attempt: Attempt) -> StepResult {
         let Ok(priced) = self.priced() else {
-            return failed(Step::Authorize, FailureCode::PaymentUnavailable, "not priced");
+            return Err(Retry::Refused("not priced yet".into()));
         };
         let request = AuthorizeRequest {
             key: self.order.to_string(),
@@ -667,8 +667,17 @@ impl Run<'_> {
         };
         match self.inner.payments.authorize(&request).await {
             Ok(authorization) => {
-                if attempt.authorized_before {
-                    self.inner.payments.void_elsewhere(&authorization.key, &authorization.psp);
+                // An earlier attempt (before a crash, or at a provider that failed over) may
+                // hold an authorization elsewhere: voided durably at every other provider.
+                let failed_over =
+                    self.inner.payments.preferred().is_some_and(|first| first != authorization.psp);
+                if attempt.authorized_before || failed_over {
+                    let (key, holder) = (&authorization.key, &authorization.psp);
+                    match self.inner.payment_job.defer_void_except(key, holder).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(full)) => return Err(Retry::Refused(full.to_string())),
+                        Err(error) => return Err(error.into()),
+                    }
                 }
                 let review = self.saga.fraud().is_some_and(|f| f.decision == FraudDecision::Review);
                 let capture = if review || self.inner.payments.capture_deferred() {
@@ -676,16 +685,16 @@ impl Run<'_> {
                 } else {
                     CapturePolicy::AtPlacement
                 };
-                Outcome::Authorized { authorization, capture }
+                Ok(Outcome::Authorized { authorization, capture })
             }
             Err(PaymentError::Declined { reason }) => {
-                failed(Step::Authorize, FailureCode::PaymentDeclined, reason)
+                Ok(failed(Step::Authorize, FailureCode::PaymentDeclined, reason))
             }
             Err(PaymentError::Refused { detail }) => {
-                failed(Step::Authorize, FailureCode::PaymentDeclined, detail)
+                Ok(failed(Step::Authorize, FailureCode::PaymentDeclined, detail))
             }
             Err(PaymentError::Unavailable { detail }) => {
-                failed(Step::Authorize, FailureCode::PaymentUnavailable, detail)
+                Ok(failed(Step::Authorize, FailureCode::PaymentUnavailable, detail))
             }
         }
     }

@@ -42,6 +42,9 @@ use crate::worklist::{self, Worklist, WorklistCommand, WorklistRejection};
 /// The worklist of authorization keys to void at every provider (sagas that failed while
 /// the providers were unreachable).
 pub const VOID_QUEUE: &str = "void";
+/// In a `void` worklist item `{key}!{holder}`: void at every provider but the holder's,
+/// which keeps the order's authorization (leftovers of an earlier attempt).
+const HOLDER_MARK: char = '!';
 
 /// How often every listed order is looked at again (kicks settle one at once).
 const SWEEP_EVERY: Duration = Duration::from_secs(10);
@@ -123,11 +126,26 @@ impl PaymentJob {
         &self,
         key: &str,
     ) -> Result<Result<(), WorklistRejection>, EngineError> {
-        let bucket = worklist::bucket_of(VOID_QUEUE, key);
-        let add = WorklistCommand::Add { item: key.to_owned() };
+        self.list_void(key.to_owned()).await
+    }
+
+    /// Lists the authorization `key` to be voided at every provider but `holder`, and tries
+    /// soon: what an earlier attempt (a crash or a failover in mid-authorization) may have
+    /// left elsewhere, kept listed until every other provider has answered.
+    pub async fn defer_void_except(
+        &self,
+        key: &str,
+        holder: &str,
+    ) -> Result<Result<(), WorklistRejection>, EngineError> {
+        self.list_void(format!("{key}{HOLDER_MARK}{holder}")).await
+    }
+
+    async fn list_void(&self, item: String) -> Result<Result<(), WorklistRejection>, EngineError> {
+        let bucket = worklist::bucket_of(VOID_QUEUE, &item);
+        let add = WorklistCommand::Add { item: item.clone() };
         let listed = self.inner.engine.ask::<Worklist>(&bucket, add).await?.map(|_| ());
         if listed.is_ok() {
-            let _ = self.inner.kicks.send(Kick::Void(key.to_owned()));
+            let _ = self.inner.kicks.send(Kick::Void(item));
         }
         Ok(listed)
     }
@@ -162,7 +180,13 @@ impl PaymentJob {
         }
         let job = self.clone();
         tokio::spawn(async move {
-            match job.inner.payments.void(&key).await {
+            let voided = match key.split_once(HOLDER_MARK) {
+                Some((authorization, holder)) => {
+                    job.inner.payments.void_except(authorization, holder).await
+                }
+                None => job.inner.payments.void(&key).await,
+            };
+            match voided {
                 Ok(()) => {
                     metrics::counter!("payment_job_actions_total", "action" => "void").increment(1);
                     job.unlist_void(&key).await;
