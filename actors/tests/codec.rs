@@ -639,6 +639,11 @@ fn order_survives_the_codec() {
     ];
     pin_positions(&events);
     pin_positions(&rejections);
+    use bazaar_actors::Rejection;
+    let mut codes: Vec<&str> = rejections.iter().map(|rejection| rejection.code()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    assert_eq!(codes.len(), rejections.len(), "every order rejection has its own code");
     pin_positions(&[
         OrderStatus::Placed,
         OrderStatus::PartlyShipped,

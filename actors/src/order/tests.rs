@@ -3,7 +3,6 @@
 use super::fixtures::{self, capture, eur, key, order, refund, seller};
 use super::*;
 use crate::fraud::FraudDecision;
-use crate::rejection::Rejection;
 use crate::testing::Harness;
 
 fn placed() -> Harness<Order> {
@@ -411,48 +410,6 @@ fn capture_is_due_by_policy() {
     assert!(!later.state.view().unwrap().capture_due(), "nothing shipped yet");
     later.run(ship(2, "s2", "t")).unwrap();
     assert!(later.state.view().unwrap().capture_due(), "a shipment left");
-}
-
-#[test]
-fn rejection_codes_are_unique() {
-    let all = [
-        OrderRejection::UnknownOrder,
-        OrderRejection::InvalidOrderId,
-        OrderRejection::AlreadyPlaced,
-        OrderRejection::NoLines,
-        OrderRejection::TooManyLines { max: 1 },
-        OrderRejection::CurrencyMismatch { expected: crate::money::Currency::EUR },
-        OrderRejection::AmountInvalid,
-        OrderRejection::LineMismatch { line: 1 },
-        OrderRejection::TotalsMismatch,
-        OrderRejection::AuthorizationMismatch,
-        OrderRejection::CommissionInvalid { max_bps: 1 },
-        OrderRejection::LineInvalid { line: 1 },
-        OrderRejection::TextInvalid { field: "f".into(), min_bytes: 0, max_bytes: 1 },
-        OrderRejection::TooManyPromotions { max: 1 },
-        OrderRejection::FraudRejected,
-        OrderRejection::OrderCancelled,
-        OrderRejection::OrderRefunded,
-        OrderRejection::ShipmentsNotPlanned,
-        OrderRejection::UnknownShipment,
-        OrderRejection::AlreadyShipped,
-        OrderRejection::NotShipped,
-        OrderRejection::TooLateToCancel,
-        OrderRejection::NotCancelled,
-        OrderRejection::AlreadyCaptured,
-        OrderRejection::AuthorizationVoided,
-        OrderRejection::CaptureExceedsAuthorization { capturable: eur(1) },
-        OrderRejection::CaptureConflict,
-        OrderRejection::RefundExceedsCaptured { refundable: eur(1) },
-        OrderRejection::RefundConflict,
-        OrderRejection::PspMismatch,
-        OrderRejection::TooManyCaptures { max: 1 },
-        OrderRejection::TooManyRefunds { max: 1 },
-    ];
-    let mut codes: Vec<&str> = all.iter().map(|rejection| rejection.code()).collect();
-    codes.sort_unstable();
-    codes.dedup();
-    assert_eq!(codes.len(), all.len());
 }
 
 #[test]
