@@ -73,13 +73,27 @@ impl Catalog {
         for line in lines {
             let Some((seller, sku)) = self.offer_of(tenant, line) else { continue };
             let reservation_id = reservation_id(cart_id, &line.asin, &seller);
-            for (location, _) in self.stock_of(tenant, &seller, &sku) {
-                let key =
-                    keys::inventory(tenant, &seller, &InventoryId::new(sku.clone(), location));
-                let command = InventoryCommand::Release { reservation_id: reservation_id.clone() };
-                if let Ok(reply) = self.engine().ask::<Inventory>(&key, command).await? {
-                    released += usize::from(reply.reservation.is_some());
-                }
+            released += self.release_everywhere(tenant, &seller, &sku, &reservation_id).await?;
+        }
+        Ok(released)
+    }
+
+    /// Releases `reservation_id` at every location of the seller's SKU (wherever an earlier
+    /// attempt may have held it); the number of holds given back. Holds already settled, or
+    /// never placed, are left as they are.
+    pub async fn release_everywhere(
+        &self,
+        tenant: &str,
+        seller: &SellerId,
+        sku: &Sku,
+        reservation_id: &ReservationId,
+    ) -> Result<usize, EngineError> {
+        let mut released = 0;
+        for (location, _) in self.stock_of(tenant, seller, sku) {
+            let key = keys::inventory(tenant, seller, &InventoryId::new(sku.clone(), location));
+            let command = InventoryCommand::Release { reservation_id: reservation_id.clone() };
+            if let Ok(reply) = self.engine().ask::<Inventory>(&key, command).await? {
+                released += usize::from(reply.reservation.is_some());
             }
         }
         Ok(released)

@@ -297,7 +297,9 @@ impl Sagas {
     /// attempt of any step can have happened elsewhere.
     async fn drive(&self, id: String, mut saga: Checkout, fresh: bool) {
         let mut pause_ms = 10;
-        let mut authorized_before = !fresh;
+        // The steps this runner has attempted: a step attempted before (here, or by an earlier
+        // process when the saga is not fresh) may have left effects behind.
+        let mut tried: Vec<Step> = Vec::new();
         loop {
             if self.inner.stopping.load(Ordering::Relaxed) {
                 // Still listed: the next start resumes it.
@@ -308,8 +310,10 @@ impl Sagas {
             if step == Step::Done {
                 break;
             }
-            let attempt = Attempt { authorized_before };
-            authorized_before |= step == Step::Authorize;
+            let attempt = Attempt { repeated: !fresh || tried.contains(&step) };
+            if !tried.contains(&step) {
+                tried.push(step);
+            }
             let recorded = match self.perform(&id, &saga, step, attempt).await {
                 Ok(outcome) => self.record(&id, outcome).await,
                 Err(retry) => Err(retry),
@@ -380,7 +384,7 @@ impl Sagas {
         let run = Run { inner: &self.inner, id, tenant, saga, request, order, order_key };
         match step {
             Step::Price => run.price().await,
-            Step::Reserve => run.reserve().await,
+            Step::Reserve => run.reserve(attempt).await,
             Step::Score => Ok(run.score()),
             Step::Authorize => run.authorize(attempt).await,
             Step::Place => run.place().await,
@@ -398,9 +402,9 @@ impl Sagas {
 /// What a runner knows of earlier attempts of a step.
 #[derive(Debug, Clone, Copy)]
 struct Attempt {
-    /// An authorization may have been tried before (by an earlier process, or an earlier
-    /// attempt here), possibly at another provider.
-    authorized_before: bool,
+    /// The step may have run before (by an earlier process, or an earlier attempt here): an
+    /// authorization possibly at another provider, a hold possibly at another location.
+    repeated: bool,
 }
 
 /// One step of one saga, with what every step reads.
@@ -576,7 +580,7 @@ impl Run<'_> {
     }
 
     /// Holds every line at one of its seller's locations, or nothing.
-    async fn reserve(&self) -> StepResult {
+    async fn reserve(&self, attempt: Attempt) -> StepResult {
         let priced = self.priced()?;
         let mut held: Vec<Held> = Vec::with_capacity(priced.items.len());
         for (index, item) in priced.items.iter().enumerate() {
@@ -589,6 +593,15 @@ impl Run<'_> {
             let reservation_id = crate::ReservationId::parse(&format!("{}.{index}", self.order))
                 .map_err(|error| Retry::Refused(error.to_string()))?;
             let ttl_ms = self.inner.config.hold_ttl_ms;
+            if attempt.repeated {
+                // An earlier attempt may hold this line at a location that had more stock
+                // then; it is given back, so the line is held once.
+                let (seller, sku) = (&wanted.seller, &wanted.sku);
+                self.inner
+                    .catalog
+                    .release_everywhere(self.tenant, seller, sku, &reservation_id)
+                    .await?;
+            }
             match self.inner.catalog.hold(self.tenant, wanted, reservation_id, ttl_ms).await {
                 Ok(line) => held.push(line),
                 Err(ReserveFailure::Engine(error)) => return Err(error.into()),
@@ -671,7 +684,7 @@ impl Run<'_> {
                 // hold an authorization elsewhere: voided durably at every other provider.
                 let failed_over =
                     self.inner.payments.preferred().is_some_and(|first| first != authorization.psp);
-                if attempt.authorized_before || failed_over {
+                if attempt.repeated || failed_over {
                     let (key, holder) = (&authorization.key, &authorization.psp);
                     match self.inner.payment_job.defer_void_except(key, holder).await {
                         Ok(Ok(())) => {}
