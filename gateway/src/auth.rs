@@ -58,6 +58,18 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The customer this principal is; any other role is refused.
+    pub fn customer(&self) -> Result<bazaar_actors::CustomerId, Problem> {
+        self.require(Role::Customer)?;
+        crate::dto::id(bazaar_actors::CustomerId::parse(&self.id))
+    }
+
+    /// The seller this principal is; any other role is refused.
+    pub fn seller(&self) -> Result<bazaar_actors::SellerId, Problem> {
+        self.require(Role::Seller)?;
+        crate::dto::id(bazaar_actors::SellerId::parse(&self.id))
+    }
+
     /// Refuses a principal of another role.
     pub fn require(&self, role: Role) -> Result<(), Problem> {
         if self.role == role {

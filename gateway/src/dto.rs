@@ -39,6 +39,22 @@ pub fn currency(code: &str) -> Result<Currency, Problem> {
     Currency::parse(code).map_err(|e| invalid("invalid_currency", e.to_string()))
 }
 
+/// A free-text field (an address line, a carrier): trimmed, 1 to `max_bytes` bytes, no control
+/// characters; anything else is 422 with `code`.
+pub fn text(
+    code: &'static str,
+    field: &str,
+    value: &str,
+    max_bytes: usize,
+) -> Result<String, Problem> {
+    let value = value.trim();
+    if value.is_empty() || value.len() > max_bytes || value.chars().any(char::is_control) {
+        let detail = format!("{field} must be 1 to {max_bytes} bytes of printable text");
+        return Err(invalid(code, detail));
+    }
+    Ok(value.to_owned())
+}
+
 pub fn id<T>(parsed: Result<T, IdError>) -> Result<T, Problem> {
     parsed.map_err(|e| invalid(e.code(), e.to_string()))
 }

@@ -54,7 +54,10 @@ impl Catalog {
             match self.reserve_line(tenant, cart_id, line, ttl_ms).await {
                 Ok(line) => held.push(line),
                 Err(failure) => {
-                    self.release_held(tenant, &held).await;
+                    if let Err(error) = self.release_held(tenant, &held).await {
+                        // The holds expire on their own at their deadline.
+                        tracing::warn!(error = %error, cart = cart_id, "compensation failed");
+                    }
                     return Err(failure);
                 }
             }
@@ -99,14 +102,14 @@ impl Catalog {
         Ok(released)
     }
 
-    async fn release_held(&self, tenant: &str, held: &[Held]) {
+    /// Gives back every hold of `held`; one already settled (committed, expired) is refused
+    /// by its inventory and left as it is.
+    pub async fn release_held(&self, tenant: &str, held: &[Held]) -> Result<(), EngineError> {
         for line in held {
             let release = InventoryCommand::Release { reservation_id: line.reservation_id.clone() };
-            if let Err(error) = self.settle_hold(tenant, line, release).await {
-                // The hold expires on its own at its deadline.
-                tracing::warn!(error = %error, reservation = %line.reservation_id, "compensation failed");
-            }
+            let _ = self.settle_hold(tenant, line, release).await?;
         }
+        Ok(())
     }
 
     /// The seller and SKU a cart line buys from now: the chosen offer, or the buy box.

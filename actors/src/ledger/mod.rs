@@ -69,7 +69,7 @@ use crate::money::Currency;
 
 pub use book::{Balance, Ledger, Movement, start_with_orders};
 pub use postings::{balances_of, commission, entries, postings};
-pub use reconcile::{Mismatch, MismatchKind, reconcile};
+pub use reconcile::{Mismatch, MismatchKind, of_tenant, reconcile};
 
 /// A ledger account of a tenant.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -58,6 +58,17 @@ pub struct Mismatch {
     pub reported: Movement,
 }
 
+/// The part of `reports` that is `tenant`'s: the providers report every tenant's
+/// authorizations, and a checkout gives each its order's entity id (`{tenant}/{order}`) as
+/// the reference.
+pub fn of_tenant(tenant: &str, mut reports: Vec<SettlementReport>) -> Vec<SettlementReport> {
+    let prefix = format!("{tenant}/");
+    for report in &mut reports {
+        report.authorizations.retain(|authorization| authorization.reference.starts_with(&prefix));
+    }
+    reports
+}
+
 /// Compares the ledger's movements per (provider, authorization key) with `reports`.
 pub fn reconcile(
     ledger: &BTreeMap<(String, String), Movement>,
@@ -216,5 +227,25 @@ mod tests {
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), all.len());
+    }
+
+    #[test]
+    fn a_tenant_sees_only_its_own_authorizations() {
+        let tagged = |key: &str, reference: &str| SettledAuthorization {
+            reference: reference.into(),
+            ..settled(key, 0, 0)
+        };
+        let report = SettlementReport {
+            psp: "a".into(),
+            authorizations: vec![
+                tagged("k1", "eu/o-1"),
+                tagged("k2", "us/o-2"),
+                tagged("k3", "eu-west/o-3"),
+            ],
+        };
+        let ours = of_tenant("eu", vec![report]);
+        let keys: Vec<&str> = ours[0].authorizations.iter().map(|a| a.key.as_str()).collect();
+        assert_eq!(keys, ["k1"], "not another tenant's, nor one whose name merely starts alike");
+        assert_eq!(reconcile(&BTreeMap::new(), &ours).len(), 1, "k1 is held for no order of eu");
     }
 }

@@ -218,14 +218,14 @@ impl Sagas {
         );
         listed?.map_err(|_| BeginError::Busy)?;
         let reply = begun??;
-        Ok(self.wait(id, reply, wait).await)
+        Ok(self.wait(id, reply, wait, Listed::Yes).await)
     }
 
     /// The checkout `id` as it stands. A running saga nobody drives here (its node restarted
     /// and has not resumed it yet) gets a runner.
     pub async fn status(&self, id: &str) -> Result<Option<CheckoutView>, EngineError> {
         match self.inner.engine.ask::<Checkout>(id, CheckoutCommand::Get).await? {
-            Ok(reply) => Ok(Some(self.wait(id, reply, Duration::ZERO).await)),
+            Ok(reply) => Ok(Some(self.wait(id, reply, Duration::ZERO, Listed::Unknown).await)),
             Err(_) => Ok(None),
         }
     }
@@ -254,7 +254,7 @@ impl Sagas {
             for id in reply.map(|reply| reply.items).unwrap_or_default() {
                 match self.inner.engine.ask::<Checkout>(&id, CheckoutCommand::Get).await? {
                     Ok(reply) => {
-                        self.wait(&id, reply, Duration::ZERO).await;
+                        self.wait(&id, reply, Duration::ZERO, Listed::Yes).await;
                     }
                     Err(_) => self.unlist(&id).await?,
                 }
@@ -266,11 +266,18 @@ impl Sagas {
     }
 
     /// Makes sure a runner drives `id`, then waits up to `wait` for its end.
-    async fn wait(&self, id: &str, reply: CheckoutReply, wait: Duration) -> CheckoutView {
+    async fn wait(
+        &self,
+        id: &str,
+        reply: CheckoutReply,
+        wait: Duration,
+        listed: Listed,
+    ) -> CheckoutView {
         let view = reply.checkout;
         if !matches!(view.status, CheckoutStatus::Running { .. }) {
-            if reply.saga.next_step() == Step::Done {
-                // Finished, maybe just before a crash: it leaves the worklist now.
+            if listed == Listed::Yes {
+                // Finished (maybe just before a crash, or a retry listed it again): it leaves
+                // the worklist now. A plain status read writes nothing.
                 let _ = self.unlist(id).await;
             }
             return view;
@@ -397,6 +404,13 @@ impl Sagas {
             Step::Done => Err(Retry::Refused("nothing left to do".into())),
         }
     }
+}
+
+/// Whether the caller of [`Sagas::wait`] may have left a finished saga on the worklist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listed {
+    Yes,
+    Unknown,
 }
 
 /// What a runner knows of earlier attempts of a step.
@@ -606,7 +620,7 @@ impl Run<'_> {
                 Ok(line) => held.push(line),
                 Err(ReserveFailure::Engine(error)) => return Err(error.into()),
                 Err(failure) => {
-                    self.release_all(&held).await?;
+                    self.inner.catalog.release_held(self.tenant, &held).await?;
                     let code = match failure {
                         ReserveFailure::OutOfStock { .. } => FailureCode::OutOfStock,
                         _ => FailureCode::LineUnavailable,
@@ -616,15 +630,6 @@ impl Run<'_> {
             }
         }
         Ok(Outcome::Reserved { held })
-    }
-
-    async fn release_all(&self, held: &[Held]) -> Result<(), EngineError> {
-        for line in held {
-            let release = InventoryCommand::Release { reservation_id: line.reservation_id.clone() };
-            // A hold already settled (committed, expired) is refused: nothing to give back.
-            let _ = self.inner.catalog.settle_hold(self.tenant, line, release).await?;
-        }
-        Ok(())
     }
 
     /// The fraud score, from this checkout's velocity, the customer's history and the risk
@@ -850,7 +855,7 @@ impl Run<'_> {
 
     async fn release(&self) -> StepResult {
         let held: Vec<Held> = self.saga.holds().cloned().collect();
-        self.release_all(&held).await?;
+        self.inner.catalog.release_held(self.tenant, &held).await?;
         Ok(Outcome::Released)
     }
 

@@ -15,14 +15,14 @@ use bazaar_actors::cart::{
 use bazaar_actors::catalog::{Held, ReserveFailure, keys};
 use bazaar_actors::pricing::{Declined, PricingContext};
 use bazaar_actors::promotion::CouponCode;
-use bazaar_actors::{Asin, CountryCode, CustomerId, Money, Quantity, SellerId};
+use bazaar_actors::{Asin, CountryCode, Money, Quantity, SellerId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::answer;
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::dto::{self, MoneyDto};
 use crate::json::{Body, reply};
 use crate::problem::{Problem, bad_request, invalid, not_found};
@@ -42,11 +42,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 const HOLD_S_MAX: u64 = 3_600;
 const HOLD_S_DEFAULT: u64 = 900;
 
-fn customer_of(principal: &Principal) -> Result<CustomerId, Problem> {
-    principal.require(Role::Customer)?;
-    dto::id(CustomerId::parse(&principal.id))
-}
-
 /// Who may use a cart, as the request proves it: a customer (bearer token) or a guest (the
 /// cart's guest token).
 pub(crate) struct Holder {
@@ -58,7 +53,7 @@ impl Holder {
     fn customer(principal: &Principal) -> Result<Holder, Problem> {
         Ok(Holder {
             tenant: principal.tenant.clone(),
-            owner: CartOwner::Customer(customer_of(principal)?),
+            owner: CartOwner::Customer(principal.customer()?),
         })
     }
 }
@@ -121,7 +116,7 @@ async fn create_cart(
     principal: Principal,
     Body(new): Body<NewCart>,
 ) -> Result<Response, Problem> {
-    let customer = customer_of(&principal)?;
+    let customer = principal.customer()?;
     let currency = dto::currency(&new.currency)?;
     let id = format!("c-{}", &crate::auth::new_token()[4..36]);
     let command = CartCommand::Create { owner: CartOwner::Customer(customer), currency };

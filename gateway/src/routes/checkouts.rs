@@ -24,7 +24,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::dto::{self, MoneyDto};
 use crate::json::reply;
 use crate::problem::{Problem, bad_request, invalid, not_found};
@@ -126,23 +126,8 @@ fn checkout_key(headers: &HeaderMap) -> Result<String, Problem> {
     Ok(key)
 }
 
-fn text(field: &'static str, value: &str) -> Result<String, Problem> {
-    let value = value.trim();
-    if value.is_empty()
-        || value.len() > ADDRESS_FIELD_BYTES_MAX
-        || value.chars().any(char::is_control)
-    {
-        return Err(invalid(
-            "address_invalid",
-            format!("{field} must be 1 to {ADDRESS_FIELD_BYTES_MAX} bytes of printable text"),
-        ));
-    }
-    Ok(value.to_owned())
-}
-
-fn customer_of(principal: &Principal) -> Result<CustomerId, Problem> {
-    principal.require(Role::Customer)?;
-    dto::id(CustomerId::parse(&principal.id))
+fn address(field: &str, value: &str) -> Result<String, Problem> {
+    dto::text("address_invalid", field, value, ADDRESS_FIELD_BYTES_MAX)
 }
 
 impl NewCheckout {
@@ -155,10 +140,10 @@ impl NewCheckout {
         }
         let ship_to = ShipTo {
             country: dto::id(CountryCode::parse(&self.ship_to.country))?,
-            postal_code: text("postal_code", &self.ship_to.postal_code)?,
-            city: text("city", &self.ship_to.city)?,
-            line1: text("line1", &self.ship_to.line1)?,
-            name: text("name", &self.ship_to.name)?,
+            postal_code: address("postal_code", &self.ship_to.postal_code)?,
+            city: address("city", &self.ship_to.city)?,
+            line1: address("line1", &self.ship_to.line1)?,
+            name: address("name", &self.ship_to.name)?,
         };
         if self.coupons.len() > COUPONS_MAX {
             return Err(invalid("too_many_coupons", format!("at most {COUPONS_MAX} coupons")));
@@ -206,7 +191,7 @@ async fn create_checkout(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, Problem> {
-    let customer = customer_of(&principal)?;
+    let customer = principal.customer()?;
     let key = checkout_key(&headers)?;
     let new: NewCheckout = crate::json::from_slice(&body)?;
     let request = new.into_request(customer.clone(), &body)?;
@@ -250,7 +235,7 @@ async fn get_checkout(
     principal: Principal,
     Path(key): Path<String>,
 ) -> Result<Response, Problem> {
-    let customer = customer_of(&principal)?;
+    let customer = principal.customer()?;
     if key.is_empty() || key.len() > CHECKOUT_KEY_BYTES_MAX || key.contains('/') {
         return Err(not_found("checkout"));
     }

@@ -4,21 +4,21 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use bazaar_actors::SellerId;
 use bazaar_actors::order::history::{OrderSummary, SellerOrderLines};
 use bazaar_actors::order::{
     Order, OrderCommand, OrderId, OrderLine, OrderView, ShipmentView, entity_id,
 };
-use bazaar_actors::{CustomerId, SellerId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::answer;
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::dto::{self, MoneyDto};
 use crate::json::Body;
-use crate::problem::{Problem, invalid, not_found};
+use crate::problem::{Problem, not_found};
 use crate::state::AppState;
 
 /// Longest carrier name, tracking number or cancellation reason, in bytes.
@@ -204,16 +204,6 @@ fn seller_order_dto(order: &SellerOrderLines) -> SellerOrderDto {
     }
 }
 
-fn customer_of(principal: &Principal) -> Result<CustomerId, Problem> {
-    principal.require(Role::Customer)?;
-    dto::id(CustomerId::parse(&principal.id))
-}
-
-fn seller_of(principal: &Principal) -> Result<SellerId, Problem> {
-    principal.require(Role::Seller)?;
-    dto::id(SellerId::parse(&principal.id))
-}
-
 /// The order `id` of the tenant; an id that does not parse is simply not found.
 async fn order_of(
     state: &AppState,
@@ -233,21 +223,13 @@ async fn own_order(
     principal: &Principal,
     id: &str,
 ) -> Result<(String, OrderView), Problem> {
-    let customer = customer_of(principal)?;
+    let customer = principal.customer()?;
     let (key, order) = order_of(state, principal, id).await?;
     if order.customer == customer { Ok((key, order)) } else { Err(not_found("order")) }
 }
 
-fn text(field: &'static str, value: &str) -> Result<String, Problem> {
-    let value = value.trim();
-    if value.is_empty() || value.len() > ORDER_TEXT_BYTES_MAX || value.chars().any(char::is_control)
-    {
-        return Err(invalid(
-            "text_invalid",
-            format!("{field} must be 1 to {ORDER_TEXT_BYTES_MAX} bytes of printable text"),
-        ));
-    }
-    Ok(value.to_owned())
+fn text(field: &str, value: &str) -> Result<String, Problem> {
+    dto::text("text_invalid", field, value, ORDER_TEXT_BYTES_MAX)
 }
 
 /// The calling customer's orders, newest first.
@@ -257,7 +239,7 @@ async fn list_orders(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<Json<Vec<OrderSummaryDto>>, Problem> {
-    let customer = customer_of(&principal)?;
+    let customer = principal.customer()?;
     let orders = state.orders.customer_orders(&principal.tenant, &customer);
     Ok(Json(orders.iter().map(summary_dto).collect()))
 }
@@ -315,7 +297,7 @@ async fn list_seller_orders(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<Json<Vec<SellerOrderDto>>, Problem> {
-    let seller = seller_of(&principal)?;
+    let seller = principal.seller()?;
     let orders = state.orders.seller_orders(&principal.tenant, &seller);
     Ok(Json(orders.iter().map(seller_order_dto).collect()))
 }
@@ -340,7 +322,7 @@ async fn ship(
     Path((id, number)): Path<(String, String)>,
     Body(dispatch): Body<ShipmentDispatch>,
 ) -> Result<Json<SellerOrderDto>, Problem> {
-    let seller = seller_of(&principal)?;
+    let seller = principal.seller()?;
     let (key, order) = order_of(&state, &principal, &id).await?;
     // Another seller's order is not found, whatever state it is in.
     if !order.lines.iter().any(|line| line.seller == seller) {
@@ -369,7 +351,7 @@ async fn deliver(
     principal: Principal,
     Path((id, number)): Path<(String, String)>,
 ) -> Result<Json<SellerOrderDto>, Problem> {
-    let seller = seller_of(&principal)?;
+    let seller = principal.seller()?;
     let (key, order) = order_of(&state, &principal, &id).await?;
     let number = shipment_number(&number)?;
     if order.shipment(number).is_none_or(|shipment| shipment.seller != seller) {

@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use bazaar_actors::ledger::reconcile;
+use bazaar_actors::ledger::{of_tenant, reconcile};
 use bazaar_actors::payments::breaker::BreakerState;
 use bazaar_actors::payments::{PaymentError, PaymentsMode, PaymentsStatus};
 use serde::{Deserialize, Serialize};
@@ -214,18 +214,7 @@ async fn get_reconciliation(
         )
         .retry_after(1)
     })?;
-    // The providers report every tenant's authorizations; this tenant's carry its orders'
-    // entity ids (`{tenant}/{order}`) as their reference.
-    let ours = format!("{}/", principal.tenant);
-    let reports: Vec<_> = reports
-        .into_iter()
-        .map(|mut report| {
-            report
-                .authorizations
-                .retain(|authorization| authorization.reference.starts_with(&ours));
-            report
-        })
-        .collect();
+    let reports = of_tenant(&principal.tenant, reports);
     let movements = state.ledger.psp_movements(&principal.tenant);
     let mismatches = reconcile(&movements, &reports);
     let compared = reports

@@ -19,7 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::answer;
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::dto::{self, BuyBoxView, NewProductDto, OfferDto, OfferView};
 use crate::json::{Body, reply};
 use crate::limits::{FEED_BODY_BYTES_MAX, FEED_LINES_MAX};
@@ -38,12 +38,6 @@ pub fn router() -> OpenApiRouter<AppState> {
                 .routes(routes!(inventory_feed))
                 .layer(axum::extract::DefaultBodyLimit::max(FEED_BODY_BYTES_MAX)),
         )
-}
-
-/// The seller behind a principal, if it is a seller.
-fn seller_of(principal: &Principal) -> Result<SellerId, Problem> {
-    principal.require(Role::Seller)?;
-    dto::id(SellerId::parse(&principal.id))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -69,7 +63,7 @@ async fn put_profile(
     principal: Principal,
     Body(profile): Body<ProfileDto>,
 ) -> Result<Json<SellerDto>, Problem> {
-    let seller = seller_of(&principal)?;
+    let seller = principal.seller()?;
     let id = keys::seller(&principal.tenant, &seller);
     let register = SellerCommand::Register { name: profile.name.clone() };
     let view = match state.engine.ask::<Seller>(&id, register).await {
@@ -113,7 +107,7 @@ async fn put_product(
     principal: Principal,
     Body(product): Body<NewProductDto>,
 ) -> Result<Response, Problem> {
-    seller_of(&principal)?;
+    principal.seller()?;
     let asin = dto::id(Asin::parse(&product.asin))?;
     let currency = dto::currency(&product.currency)?;
     let existed = state.catalog.product(&principal.tenant, &asin).is_some();
@@ -159,7 +153,7 @@ async fn put_offer(
     Path(asin): Path<String>,
     Body(offer): Body<OfferDto>,
 ) -> Result<Json<OfferWritten>, Problem> {
-    let seller = seller_of(&principal)?;
+    let seller = principal.seller()?;
     let asin = Asin::parse(&asin).map_err(|_| not_found("product"))?;
     let mut terms = offer.into_terms()?;
     if terms.available_unset {
@@ -201,7 +195,7 @@ async fn get_offer(
     principal: Principal,
     Path(asin): Path<String>,
 ) -> Result<Json<OfferView>, Problem> {
-    let seller = seller_of(&principal)?;
+    let seller = principal.seller()?;
     let asin = Asin::parse(&asin).map_err(|_| not_found("offer"))?;
     let view = state.catalog.product(&principal.tenant, &asin).ok_or_else(|| not_found("offer"))?;
     let offer = view
@@ -221,7 +215,7 @@ async fn delete_offer(
     principal: Principal,
     Path(asin): Path<String>,
 ) -> Result<StatusCode, Problem> {
-    let seller = seller_of(&principal)?;
+    let seller = principal.seller()?;
     let asin = Asin::parse(&asin).map_err(|_| not_found("offer"))?;
     if state
         .catalog
@@ -274,7 +268,7 @@ fn own_inventory(
     sku: &str,
     location: &str,
 ) -> Result<(SellerId, InventoryId), Problem> {
-    let seller = seller_of(principal)?;
+    let seller = principal.seller()?;
     let sku = Sku::parse(sku).map_err(|_| unknown_sku())?;
     let location = dto::id(LocationCode::parse(location))?;
     if state.catalog.product_of_sku(&principal.tenant, &seller, &sku).is_none() {
@@ -392,7 +386,7 @@ async fn inventory_feed(
     principal: Principal,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, Problem> {
-    seller_of(&principal)?;
+    principal.seller()?;
     let body = body.map_err(|rejection| {
         let detail =
             format!("a feed is at most {FEED_BODY_BYTES_MAX} bytes: {}", rejection.body_text());
