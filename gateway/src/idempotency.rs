@@ -31,10 +31,6 @@ pub const KIND: Kind = bazaar_actors::kinds::IDEMPOTENCY;
 pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
-/// Routes whose entity is keyed by the `Idempotency-Key` itself (a checkout saga): they meet
-/// a retry, or concurrent copies, on the entity and answer alike, instead of 409.
-const OWN_IDEMPOTENCY: &[&str] = &["/v1/checkouts"];
-
 /// A request's fingerprint: SHA-256 over method, path and body.
 pub type Fingerprint = [u8; 32];
 
@@ -281,9 +277,6 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     // Keys are scoped by principal: a request without a bearer token (a guest's) is not
     // deduplicated, and its route decides whether it may run at all.
     let authenticated = request.headers().contains_key(axum::http::header::AUTHORIZATION);
-    if OWN_IDEMPOTENCY.contains(&request.uri().path()) {
-        return next.run(request).await;
-    }
     let key = match key_of(request.headers()) {
         Ok(Some(key)) if mutating && authenticated => key,
         Ok(_) => return next.run(request).await,

@@ -69,30 +69,38 @@ async fn openapi_json(
     axum::Json(spec.as_ref().clone())
 }
 
-/// The API's routes and their OpenAPI document.
-pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// The routes whose retried mutations the shared `Idempotency-Key` middleware answers.
+fn keyed_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .merge(routes::catalog::router())
         .merge(routes::carts::router())
         .merge(routes::carts::guest_router())
         .merge(routes::seller::router())
-        .merge(routes::checkouts::router())
         .merge(routes::orders::router())
         .merge(routes::payments::router())
         .merge(routes::admin::router())
         .merge(routes::promotions::admin_router())
         .merge(routes::promotions::seller_router())
-        .split_for_parts()
+}
+
+/// The routes keyed by the `Idempotency-Key` themselves: a checkout is an entity per key, so a
+/// retry, or concurrent copies, meet it and answer alike (the middleware would answer 409).
+fn self_keyed_routes() -> OpenApiRouter<AppState> {
+    routes::checkouts::router()
 }
 
 /// The whole HTTP surface of a node.
 pub fn app(state: AppState) -> Router {
-    let (api, openapi) = api();
+    let (keyed, mut openapi) =
+        OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(keyed_routes()).split_for_parts();
+    let (self_keyed, self_keyed_doc) = self_keyed_routes().split_for_parts();
+    openapi.merge(self_keyed_doc);
     let openapi = Arc::new(openapi);
     let ops = ops::router(state.ops.clone());
-    let router = api
-        .route("/openapi.json", get(openapi_json).layer(axum::Extension(openapi)))
+    let router = keyed
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer))
+        .merge(self_keyed)
+        .route("/openapi.json", get(openapi_json).layer(axum::Extension(openapi)))
         .layer(axum::middleware::from_fn_with_state(state.clone(), audit::layer))
         .with_state(state)
         .merge(ops);
