@@ -6,13 +6,11 @@
 //! Stock, standing and search are eventually consistent: the tests poll with a deadline
 //! ([`eventually`]) until every flow has landed before they observe, never sleep.
 
-mod support;
-
-use serde_json::{Value, json};
-use support::{
+use crate::support::{
     Auth, Market, SELLER_1, SELLER_2, SELLER_3, document, eventually, hit_asins, offer,
     offers_line, winner,
 };
+use serde_json::{Value, json};
 
 /// Twelve products across three sellers, with stock at two locations, a seller at risk, and
 /// a product without offers; answers the ASINs once every flow has landed.

@@ -1,11 +1,9 @@
 //! Regressions over real HTTP: each bug the black-box commerce tests found, one numbered test
 //! each, with a `// postmortem:` saying what went wrong.
 
-mod support;
-
+use crate::support::{Body, CUSTOMER, Market, SELLER_1, assert_problem_of, document, offer};
 use reqwest::Method;
 use serde_json::json;
-use support::{Body, CUSTOMER, Market, SELLER_1, assert_problem_of, document, offer};
 
 #[tokio::test]
 async fn regression_1_a_price_revision_keeps_the_stock_the_inventory_set() {

@@ -5,15 +5,15 @@
 //! - in auth-only mode a cancelled order is voided and its units go back on hand;
 //! - a shipped order cannot be cancelled, and its units stay sold.
 
-mod support;
-
-use reqwest::Method;
-use serde_json::{Value, json};
-use support::checkout::{
+use crate::support::checkout::{
     A, B, SETTLES, SKU_A, SKU_B, Shop, Shopper, assert_trial_balance_zero, authorizations_for,
     captured_once, dispatch_all, minor,
 };
-use support::{Auth, Market, OPERATOR, SELLER_1, SELLER_2, assert_problem, eventually_within};
+use crate::support::{
+    Auth, Market, OPERATOR, SELLER_1, SELLER_2, assert_problem, eventually_within,
+};
+use reqwest::Method;
+use serde_json::{Value, json};
 
 /// `POST /v1/orders/{id}/cancellation`, which must answer 200; answers the order.
 async fn cancel(m: &Market, who: Auth<'_>, order_id: &str) -> Value {

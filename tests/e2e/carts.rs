@@ -2,13 +2,11 @@
 //! restart), a cart priced with stacked promotions and VAT to the cent, customers isolated from
 //! each other's carts, and `Idempotency-Key` replays.
 
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::{Auth, Body, Market, eventually};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{Auth, Body, Market, eventually};
 
 const SELLER: Auth<'static> = Auth::As("seller-1");
 const CUSTOMER: Auth<'static> = Auth::As("customer-1");

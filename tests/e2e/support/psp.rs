@@ -1,8 +1,6 @@
 //! A `bazaar psp` payment provider simulator as a child process on a free loopback port,
 //! killed when dropped, and plain JSON calls to it.
 
-#![allow(dead_code)] // each test binary uses a part
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 

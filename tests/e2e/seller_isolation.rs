@@ -2,11 +2,11 @@
 //! another seller's offer or stock, not even through the inventory feed or under the same SKU
 //! name, and withdrawing removes the caller's own offer only.
 
-mod support;
-
+use crate::support::{
+    Body, Market, SELLER_1, SELLER_2, assert_problem, document, offer, offers, winner,
+};
 use reqwest::Method;
 use serde_json::json;
-use support::{Body, Market, SELLER_1, SELLER_2, assert_problem, document, offer, offers, winner};
 
 #[tokio::test]
 async fn a_seller_never_sees_or_changes_another_sellers_offer_or_stock() {

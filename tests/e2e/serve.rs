@@ -1,14 +1,12 @@
 //! `bazaar serve` as a newcomer meets it: health, readiness and metrics over real HTTP, one
 //! process per data directory, and a clean stop on SIGTERM.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, SystemTime};
 
-use support::{Server, serve_command, wait_exit};
+use crate::support::{Server, serve_command, wait_exit};
 
 /// GETs `url`: status, content type and body.
 fn get(url: &str) -> (u16, String, String) {

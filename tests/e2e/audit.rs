@@ -2,10 +2,8 @@
 //! (who, what, status, request id, remote address) before it is answered; reads are not, and
 //! only operators may read a trail.
 
-mod support;
-
+use crate::support::{Auth, Market};
 use serde_json::json;
-use support::{Auth, Market};
 
 const SELLER: Auth<'static> = Auth::As("seller-1");
 const OPERATOR: Auth<'static> = Auth::As("operator-1");

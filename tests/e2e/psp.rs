@@ -2,16 +2,14 @@
 //! (`bazaar_actors::payments`) against two simulator processes: idempotency, declines, the
 //! money rules and their 409s, tombstones, fault knobs, failover, breakers, auth-only.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::psp::Psp;
 use bazaar_actors::payments::{
     AuthorizeRequest, BreakerState, PaymentError, Payments, PaymentsConfig, PaymentsMode,
 };
 use bazaar_actors::{Currency, Money};
 use serde_json::{Value, json};
-use support::psp::Psp;
 
 fn eur(minor: i64) -> Money {
     Money::new(minor, Currency::EUR)

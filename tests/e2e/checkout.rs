@@ -9,22 +9,20 @@
 //! - twenty concurrent copies of one checkout place one order, authorized once;
 //! - declines, stock-outs and bad requests leave no order, no hold and no live authorization.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use reqwest::Method;
-use serde_json::{Value, json};
-use support::checkout::{
+use crate::support::checkout::{
     A, B, SKU_A, SKU_B, Shop, Shopper, assert_trial_balance_zero, authorizations,
     authorizations_for, balance, captured_once, commission, dispatch_all, minor, seller_auth,
     settled_view, shipments,
 };
-use support::{
+use crate::support::{
     Auth, Body, CUSTOMER, OPERATOR, SELLER_1, SELLER_2, assert_problem, eventually,
     eventually_within,
 };
+use reqwest::Method;
+use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_checkout_places_the_carts_order_captures_it_and_ships_it_to_delivery() {
@@ -160,7 +158,7 @@ async fn a_checkout_places_the_carts_order_captures_it_and_ships_it_to_delivery(
     for number in ["abc", "70000"] {
         let path = format!("/v1/seller/orders/{order_id}/shipments/{number}/dispatch");
         let reply = m.post(SELLER_1, &path, json!({"carrier": "DHL", "tracking": "X"})).await;
-        support::assert_problem_of(&path, &reply, 404, "not_found");
+        crate::support::assert_problem_of(&path, &reply, 404, "not_found");
     }
 
     // Dispatch and delivery move the order to delivered.
@@ -489,7 +487,7 @@ async fn declines_stock_outs_and_bad_requests_leave_nothing_behind() {
         let reply = m
             .call_with_headers(Method::POST, "/v1/checkouts", careless.auth(), &headers, body)
             .await;
-        support::assert_problem_of(&format!("key {key:?}"), &reply, status, code);
+        crate::support::assert_problem_of(&format!("key {key:?}"), &reply, status, code);
         if let Some(key) = key.filter(|key| key.len() <= 64 && !key.contains(' ')) {
             let status = m.checkout_status(careless.auth(), key).await;
             assert_eq!(status.status, 404, "no checkout began under {key}: {}", status.text);

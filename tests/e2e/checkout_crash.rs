@@ -16,19 +16,19 @@
 //! And a crash in the middle of a failover (the backup authorizing after the primary failed,
 //! then the primary back when the saga resumes) leaves one live authorization, not two.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use reqwest::Method;
-use serde_json::{Value, json};
-use support::checkout::{
+use crate::support::checkout::{
     Listing, SETTLES, Shopper, assert_trial_balance_zero, authorizations, balance, balance_of_kind,
     customer_tokens, minor, psp_args,
 };
-use support::psp::Psp;
-use support::{Auth, Body, Client, Market, OPERATOR, Reply, SELLER_1, SELLER_2, eventually_within};
+use crate::support::psp::Psp;
+use crate::support::{
+    Auth, Body, Client, Market, OPERATOR, Reply, SELLER_1, SELLER_2, eventually_within,
+};
+use reqwest::Method;
+use serde_json::{Value, json};
 
 const ASIN: &str = "B0000CRASH";
 /// The two offers of the product: seller, SKU and units on hand.

@@ -5,8 +5,6 @@
 //! standing, the buy box, search hits); payment simulators ([`psp`]); and checkouts, orders
 //! and the ledger ([`checkout`]).
 
-#![allow(dead_code)] // each test binary uses a part
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -18,7 +16,6 @@ mod catalog;
 pub mod checkout;
 pub mod psp;
 
-#[allow(unused_imports)] // each test binary uses a part
 pub use catalog::*;
 use reqwest::Method;
 use serde_json::Value;

@@ -3,14 +3,12 @@
 //! product, the offer and its stock shows nothing changed; an NDJSON inventory feed answers
 //! line by line and applies only its good lines.
 
-mod support;
-
-use reqwest::Method;
-use serde_json::{Value, json};
-use support::{
+use crate::support::{
     Auth, Body, CUSTOMER, Market, OPERATOR, SELLER_1, SELLER_2, assert_problem, assert_problem_of,
     document, eventually, offer, offer_with, offers_line,
 };
+use reqwest::Method;
+use serde_json::{Value, json};
 
 const BAD_ASIN: &str = "B0BADIN001";
 const BAD_OFFER: &str = "/v1/seller/offers/B0BADIN001";

@@ -5,13 +5,11 @@
 //! Stock travels from inventory to the product's offer and seller scores to the products they
 //! offer: those are polled with a deadline ([`eventually`]), never slept on.
 
-mod support;
-
-use serde_json::{Value, json};
-use support::{
+use crate::support::{
     Market, SELLER_1, SELLER_2, SELLER_3, document, eventually, offer, offer_with, offers,
     offers_line, winner,
 };
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn the_buy_box_follows_prices_stock_standing_and_the_documented_tie_order() {

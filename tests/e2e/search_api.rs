@@ -7,13 +7,13 @@
 //! the test polls with a deadline ([`eventually`]) until the whole catalog is searchable as
 //! built, never sleeps.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::support::{
+    Auth, Body, Market, SELLER_1, SELLER_2, document, eventually, hit_asins, offer,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{Auth, Body, Market, SELLER_1, SELLER_2, document, eventually, hit_asins, offer};
 
 /// A deterministic generator (xorshift64*), so the catalog is the same on every run.
 struct Rng(u64);
