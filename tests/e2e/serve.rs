@@ -156,3 +156,39 @@ fn the_openapi_document_describes_every_route() {
     assert!(operations >= 25, "only {operations} operations documented");
     assert!(server.terminate().success());
 }
+
+#[test]
+fn every_request_log_line_carries_the_request_id_of_the_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, log) = Server::start_logging(dir.path(), "info,tower_http=debug");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let client = reqwest::Client::new();
+    // One id the server makes, one the client brings: both name the request's log lines.
+    let made = runtime.block_on(async {
+        let response = client.get(server.url("/v1/products/B000000001")).send().await.unwrap();
+        assert_eq!(response.status(), 401, "no token");
+        response.headers()["x-request-id"].to_str().unwrap().to_string()
+    });
+    let brought = runtime.block_on(async {
+        let response = client
+            .get(server.url("/v1/search?q=lamp"))
+            .header("x-request-id", "client-chosen-17")
+            .send()
+            .await
+            .unwrap();
+        response.headers()["x-request-id"].to_str().unwrap().to_string()
+    });
+    assert_eq!(brought, "client-chosen-17", "a client's request id is kept");
+    for id in [&made, &brought] {
+        let answered = format!("request_id={id}}}: tower_http::trace::on_response");
+        let line = log.wait_for(&answered, Duration::from_secs(10));
+        assert!(line.contains("finished processing request"), "{line}");
+    }
+    let lines = log.lines();
+    let request_lines: Vec<_> = lines.iter().filter(|l| l.contains("processing request")).collect();
+    assert!(!request_lines.is_empty());
+    for line in request_lines {
+        assert!(line.contains("request_id="), "a request log line without its id: {line}");
+    }
+    assert!(server.terminate().success());
+}
