@@ -64,7 +64,7 @@ fn inventory_survives_the_codec() {
         InventoryCommand::Release { reservation_id: rid("b") },
         InventoryCommand::ExpireDue,
         InventoryCommand::Get,
-        InventoryCommand::Restock { reservation_id: rid("a") },
+        InventoryCommand::Restock { reservation_id: rid("a"), sold: Some(qty(2)) },
     ];
     commands.iter().for_each(round_trip);
     let (state, replies) = run::<Inventory>("SKU1@FRA1", commands);

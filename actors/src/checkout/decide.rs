@@ -40,6 +40,11 @@ impl Checkout {
             || self.failure.as_ref().is_some_and(|failure| failure.step == Step::Authorize)
     }
 
+    /// Whether the holds were turned into sales.
+    pub fn committed(&self) -> bool {
+        self.committed
+    }
+
     pub fn request(&self) -> Option<&super::CheckoutRequest> {
         self.request.as_deref()
     }

@@ -32,7 +32,9 @@ pub(super) fn decide(state: &Inventory, command: InventoryCommand, now_ms: u64) 
             Ok(answer(state, events, None))
         }
         InventoryCommand::Get => Ok(answer(state, Vec::new(), None)),
-        InventoryCommand::Restock { reservation_id } => restock(state, reservation_id, now_ms),
+        InventoryCommand::Restock { reservation_id, sold } => {
+            restock(state, reservation_id, sold, now_ms)
+        }
     }
 }
 
@@ -181,8 +183,9 @@ fn release(state: &Inventory, id: ReservationId) -> Decided {
     }
 }
 
-/// Puts a committed reservation's units back on hand, once.
-fn restock(state: &Inventory, id: ReservationId, now_ms: u64) -> Decided {
+/// Puts a committed reservation's units back on hand, once; a forgotten one only with the
+/// caller's word for what was `sold`.
+fn restock(state: &Inventory, id: ReservationId, sold: Option<Quantity>, now_ms: u64) -> Decided {
     if let Some(hold) = state.active.get(&id) {
         // A due hold can no longer be committed: it will only ever expire.
         if hold.expires_at_ms <= now_ms {
@@ -190,20 +193,22 @@ fn restock(state: &Inventory, id: ReservationId, now_ms: u64) -> Decided {
         }
         return Err(InventoryRejection::ReservationActive);
     }
-    let Some(settled) = state.settled.get(&id) else {
-        return Err(InventoryRejection::UnknownReservation);
+    let hold = match (state.settled.get(&id), sold) {
+        (Some(settled), _) => match settled.outcome {
+            Outcome::Committed => {
+                Hold { quantity: settled.quantity, expires_at_ms: settled.expires_at_ms }
+            }
+            Outcome::Restocked => return Ok(answer(state, Vec::new(), state.reservation(&id))),
+            Outcome::Released => return Err(InventoryRejection::ReservationReleased),
+            Outcome::Expired => return Err(InventoryRejection::ReservationExpired),
+        },
+        (None, Some(quantity)) => Hold { quantity, expires_at_ms: 0 },
+        (None, None) => return Err(InventoryRejection::UnknownReservation),
     };
-    match settled.outcome {
-        Outcome::Committed => {}
-        Outcome::Restocked => return Ok(answer(state, Vec::new(), state.reservation(&id))),
-        Outcome::Released => return Err(InventoryRejection::ReservationReleased),
-        Outcome::Expired => return Err(InventoryRejection::ReservationExpired),
-    }
-    let quantity = settled.quantity;
+    let quantity = hold.quantity;
     if u64::from(state.on_hand) + u64::from(quantity.get()) > u64::from(QUANTITY_MAX) {
         return Err(InventoryRejection::QuantityTooLarge { max: QUANTITY_MAX });
     }
-    let hold = Hold { quantity, expires_at_ms: settled.expires_at_ms };
     let event = InventoryEvent::Restocked { reservation_id: id.clone(), quantity };
     Ok(answer(state, vec![event], Some(view(id, hold, ReservationStatus::Restocked))))
 }

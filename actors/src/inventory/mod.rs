@@ -27,9 +27,10 @@
 //!   its units were sold): `Restocked`, after which the reservation's outcome is restocked,
 //!   so a second `Restock` answers from memory. An active hold is `ReservationActive` (or
 //!   `ReservationExpired` once due: it can never be committed then), a released or expired
-//!   one `ReservationReleased` or `ReservationExpired`, an unknown id `UnknownReservation`:
-//!   nothing was sold, so nothing comes back. On hand stays within `QUANTITY_MAX`
-//!   (`QuantityTooLarge`).
+//!   one `ReservationReleased` or `ReservationExpired`. An unknown id is `UnknownReservation`
+//!   (nothing was sold, so nothing comes back) unless the caller vouches for a sale with
+//!   `sold`: the record may have forgotten it, so those units come back and the id is
+//!   remembered as restocked. On hand stays within `QUANTITY_MAX` (`QuantityTooLarge`).
 //! - Settled reservations are remembered up to `RESERVATIONS_SETTLED_MAX`, newest kept; an id
 //!   older than that is unknown again, so callers must not reuse reservation ids (the
 //!   checkout derives them from its own unique key).
@@ -101,8 +102,10 @@ pub enum InventoryCommand {
     /// Reads the stock level.
     Get,
     /// Returns a committed reservation's units to on hand: the sale was undone (the order was
-    /// cancelled before it shipped).
-    Restock { reservation_id: ReservationId },
+    /// cancelled before it shipped). `sold` is the quantity the caller knows was committed
+    /// under this id (the checkout recorded the commit); it is used only when this record has
+    /// forgotten the reservation, so a restock long after the sale still gives the units back.
+    Restock { reservation_id: ReservationId, sold: Option<Quantity> },
 }
 
 /// What happened to an inventory record. Variants are append-only.

@@ -50,7 +50,7 @@ fn step() -> impl Strategy<Value = Step> {
             Step::Command(InventoryCommand::Release { reservation_id })
         }),
         2 => reservation_id().prop_map(|reservation_id| {
-            Step::Command(InventoryCommand::Restock { reservation_id })
+            Step::Command(InventoryCommand::Restock { reservation_id, sold: None })
         }),
         1 => Just(Step::Command(InventoryCommand::ExpireDue)),
         1 => Just(Step::Command(InventoryCommand::Get)),
@@ -109,7 +109,7 @@ fn check_step(
         assert_eq!(*available, available_at(before, now_ms), "honest availability");
         assert!(quantity.get() > *available, "refused only when short");
     }
-    if let InventoryCommand::Restock { reservation_id } = &command {
+    if let InventoryCommand::Restock { reservation_id, .. } = &command {
         check_restock(before, reservation_id, &decided, now_ms);
     }
     let Ok((events, reply)) = decided else { return };

@@ -7,7 +7,8 @@
 //!   than `RESERVATIONS_SETTLED_MAX`.
 //! - An id is never both active and settled.
 //! - Only a settled reservation whose outcome was `Committed` becomes `Restocked`, keeping its
-//!   place in `settled_order`.
+//!   place in `settled_order`; or an id remembered nowhere (a sale forgotten since), which is
+//!   remembered as `Restocked` from then on.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -148,14 +149,19 @@ impl Inventory {
                 self.settle(reservation_id, Outcome::Expired);
             }
             InventoryEvent::Restocked { reservation_id, quantity } => {
-                let committed = self
-                    .settled
-                    .get_mut(reservation_id)
-                    .filter(|settled| settled.outcome == Outcome::Committed);
-                if let Some(settled) = committed {
-                    settled.outcome = Outcome::Restocked;
-                    self.on_hand = self.on_hand.saturating_add(quantity.get());
+                match self.settled.get_mut(reservation_id) {
+                    Some(settled) if settled.outcome == Outcome::Committed => {
+                        settled.outcome = Outcome::Restocked;
+                    }
+                    Some(_) => return,
+                    None if self.active.contains_key(reservation_id) => return,
+                    None => {
+                        let outcome = Outcome::Restocked;
+                        let forgotten = Settled { quantity: *quantity, expires_at_ms: 0, outcome };
+                        self.remember(reservation_id.clone(), forgotten);
+                    }
                 }
+                self.on_hand = self.on_hand.saturating_add(quantity.get());
             }
         }
     }
@@ -167,14 +173,19 @@ impl Inventory {
         self.by_expiry.remove(&(hold.expires_at_ms, id.clone()));
         let settled =
             Settled { quantity: hold.quantity, expires_at_ms: hold.expires_at_ms, outcome };
+        self.remember(id.clone(), settled);
+        Some(hold)
+    }
+
+    /// Remembers a settled reservation as the newest, forgetting the oldest past the bound.
+    fn remember(&mut self, id: ReservationId, settled: Settled) {
         if self.settled.insert(id.clone(), settled).is_none() {
-            self.settled_order.push_back(id.clone());
+            self.settled_order.push_back(id);
         }
         while self.settled_order.len() > RESERVATIONS_SETTLED_MAX {
             if let Some(oldest) = self.settled_order.pop_front() {
                 self.settled.remove(&oldest);
             }
         }
-        Some(hold)
     }
 }

@@ -201,7 +201,7 @@ fn committed(id: &str, units: u32) -> InventoryEvent {
 }
 
 fn restock(id: &str) -> InventoryCommand {
-    InventoryCommand::Restock { reservation_id: rid(id) }
+    InventoryCommand::Restock { reservation_id: rid(id), sold: None }
 }
 
 #[test]
@@ -329,6 +329,45 @@ fn settled_memory_is_bounded_and_forgets_the_oldest() {
     let commit = |id: &str| InventoryCommand::Commit { reservation_id: rid(id) };
     assert_eq!(rejection(&inventory, commit("r0")), InventoryRejection::UnknownReservation);
     assert_eq!(rejection(&inventory, commit("r1")), InventoryRejection::ReservationReleased);
+}
+
+#[test]
+fn a_sale_forgotten_since_comes_back_only_on_the_callers_word() {
+    // "sold" was committed, then pushed out of the settled memory by later settlements.
+    let mut given = vec![on_hand(10), reserved("sold", 3, 10), committed("sold", 3)];
+    for n in 0..RESERVATIONS_SETTLED_MAX {
+        let id = format!("r{n}");
+        given.push(reserved(&id, 1, 10));
+        given.push(InventoryEvent::Released { reservation_id: rid(&id), quantity: qty(1) });
+    }
+    let mut inventory = Harness::<Inventory>::given(KEY, given);
+    assert_eq!(inventory.state.on_hand(), 7);
+    assert_eq!(rejection(&inventory, restock("sold")), InventoryRejection::UnknownReservation);
+
+    let vouched = InventoryCommand::Restock { reservation_id: rid("sold"), sold: Some(qty(3)) };
+    let (events, reply) = inventory.run(vouched.clone()).unwrap();
+    assert_eq!(
+        events,
+        [InventoryEvent::Restocked { reservation_id: rid("sold"), quantity: qty(3) }]
+    );
+    assert_eq!(reply.stock.on_hand, 10);
+    assert_eq!(reply.reservation.unwrap().status, ReservationStatus::Restocked);
+    assert_eq!(reply.stock, inventory.state.stock());
+    assert_eq!(inventory.state.settled_order.len(), RESERVATIONS_SETTLED_MAX, "still bounded");
+
+    // Remembered as restocked: a retry, vouched or not, gives nothing back twice.
+    let (events, reply) = inventory.run(vouched).unwrap();
+    assert!(events.is_empty());
+    assert_eq!(reply.stock.on_hand, 10);
+    let (events, _) = inventory.run(restock("sold")).unwrap();
+    assert!(events.is_empty());
+
+    // The caller's word never overrides what the record remembers.
+    let released = InventoryCommand::Restock {
+        reservation_id: rid(&format!("r{}", RESERVATIONS_SETTLED_MAX - 1)),
+        sold: Some(qty(1)),
+    };
+    assert_eq!(rejection(&inventory, released), InventoryRejection::ReservationReleased);
 }
 
 #[test]

@@ -32,6 +32,7 @@ use dashmap::DashSet;
 use tokio::sync::mpsc;
 
 use crate::catalog::keys;
+use crate::checkout::{Checkout, CheckoutCommand, Step};
 use crate::ids::ReservationId;
 use crate::inventory::{Inventory, InventoryCommand, InventoryId, InventoryRejection};
 use crate::order::history::OrderBook;
@@ -294,17 +295,39 @@ impl PaymentJob {
     /// Puts the units of the cancelled `order` back on hand, line by line, then records it on
     /// the order. Every step is idempotent, so a retry after a failure or a crash returns
     /// nothing twice.
+    ///
+    /// An inventory record remembers only its latest settlements, so on a busy SKU it may
+    /// have forgotten the sale by the time the order is cancelled. Then the checkout, whose
+    /// journal says whether the saga committed the holds, vouches for the units sold.
     async fn restock(&self, order: &str, view: &OrderView) -> Result<(), String> {
         let engine = &self.inner.engine;
         let tenant = parse_entity_id(order).map(|(tenant, _)| tenant).ok_or("not an order id")?;
+        let mut committed: Option<bool> = None;
         for (index, line) in view.lines.iter().enumerate() {
             // The reservation id the checkout saga held and committed line `index` under.
             let reservation_id = ReservationId::parse(&format!("{}.{index}", view.id))
                 .map_err(|error| error.to_string())?;
             let id = InventoryId::new(line.sku.clone(), line.location.clone());
             let key = keys::inventory(tenant, &line.seller, &id);
-            let command = InventoryCommand::Restock { reservation_id: reservation_id.clone() };
-            match engine.ask::<Inventory>(&key, command).await.map_err(|e| e.to_string())? {
+            let mut sold = None;
+            let answer = loop {
+                let command =
+                    InventoryCommand::Restock { reservation_id: reservation_id.clone(), sold };
+                match engine.ask::<Inventory>(&key, command).await.map_err(|e| e.to_string())? {
+                    Err(InventoryRejection::UnknownReservation) if sold.is_none() => {
+                        let committed = match committed {
+                            Some(known) => known,
+                            None => *committed.insert(self.saga_committed(&view.checkout).await?),
+                        };
+                        if !committed {
+                            break Err(InventoryRejection::UnknownReservation);
+                        }
+                        sold = Some(line.quantity);
+                    }
+                    answer => break answer,
+                }
+            };
+            match answer {
                 // Restocked now, or before (answered from memory).
                 Ok(_) => {}
                 Err(
@@ -326,6 +349,27 @@ impl PaymentJob {
             }
             Ok(Err(rejection)) => Err(rejection.to_string()),
             Err(error) => Err(error.to_string()),
+        }
+    }
+
+    /// Whether the checkout saga `checkout` committed its holds (turned them into sales). A
+    /// saga still running towards its commit is an error, so the restock is retried once it
+    /// has settled either way.
+    async fn saga_committed(&self, checkout: &str) -> Result<bool, String> {
+        let reply = match self.inner.engine.ask::<Checkout>(checkout, CheckoutCommand::Get).await {
+            Ok(Ok(reply)) => reply,
+            // No saga under that id: nothing it could have committed.
+            Ok(Err(_)) => return Ok(false),
+            Err(error) => return Err(error.to_string()),
+        };
+        let saga = &reply.saga;
+        if saga.committed() {
+            Ok(true)
+        } else if saga.failure().is_some() || saga.next_step() == Step::Done {
+            // Failed (it releases its holds) or finished without a commit.
+            Ok(false)
+        } else {
+            Err(format!("checkout {checkout} has not committed or failed yet"))
         }
     }
 }
