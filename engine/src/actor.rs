@@ -3,7 +3,8 @@
 //!
 //! A hot entity is not limited by disk latency: it applies a command's events to memory as
 //! soon as it has handed them to the journal and goes on to the next command; the reply waits
-//! in the journal's callback until the batch holding those events is durable. A command that
+//! in the journal's callback until the batch holding those events is durable (or, for an
+//! [`Ack::Appended`] ask, goes out at once; its projections still wait). A command that
 //! produced no events (a read, a rejection) is answered only once every earlier write of the
 //! entity is durable, so no caller ever sees state that might still be lost.
 //!
@@ -19,7 +20,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tokio::sync::oneshot;
 
 use crate::EngineError;
-use crate::entity::{Answer, Ctx, Entity, EntityKey};
+use crate::entity::{Ack, Answer, Ctx, Entity, EntityKey};
 use crate::projection::{Projections, Publish};
 use crate::runtime::Runtime;
 
@@ -27,6 +28,7 @@ use crate::runtime::Runtime;
 pub(crate) enum EntityMsg<E: Entity> {
     Ask {
         command: E::Command,
+        ack: Ack,
         reply: oneshot::Sender<Answer<E>>,
     },
     /// A write of this entity failed: stop, so the next activation re-reads the journal.
@@ -100,6 +102,7 @@ impl<E: Entity> Incarnation<E> {
         &mut self,
         myself: &ActorRef<EntityMsg<E>>,
         command: E::Command,
+        ack: Ack,
         reply: oneshot::Sender<Answer<E>>,
     ) {
         let live = match &mut self.body {
@@ -139,11 +142,20 @@ impl<E: Entity> Incarnation<E> {
             .filter_map(|p| p.prepare(&self.key, &live.entity, &events))
             .collect();
         live.unsynced.fetch_add(1, Ordering::AcqRel);
+        let waiting = match ack {
+            Ack::Durable => Some((reply, answer)),
+            Ack::Appended => {
+                send::<E>(reply, Ok(Ok(answer)));
+                None
+            }
+        };
         let done = on_durable(live, myself, true, move |result| {
             if result.is_ok() {
                 publications.into_iter().for_each(|publish| publish());
             }
-            send::<E>(reply, result.map(|()| Ok(answer)).map_err(EngineError::from))
+            if let Some((reply, answer)) = waiting {
+                send::<E>(reply, result.map(|()| Ok(answer)).map_err(EngineError::from));
+            }
         });
         self.rt.journal.append(self.key.stream(), first_seq, records, done);
         self.snapshot_if_due(myself);
@@ -248,7 +260,7 @@ impl<E: Entity> Actor for EntityActor<E> {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            EntityMsg::Ask { command, reply } => state.ask(&myself, command, reply),
+            EntityMsg::Ask { command, ack, reply } => state.ask(&myself, command, ack, reply),
             EntityMsg::JournalFailed => {
                 tracing::warn!(key = %state.key, "write failed; entity stops and will re-read its journal");
                 myself.stop(Some("journal write failed".into()));

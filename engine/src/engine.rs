@@ -22,7 +22,7 @@ use crate::actor::{Args, EntityActor, EntityMsg};
 use crate::clock::Clock;
 use crate::config::EngineConfig;
 use crate::directory::{Directory, Found};
-use crate::entity::{Answer, Entity, EntityKey};
+use crate::entity::{Ack, Answer, Entity, EntityKey};
 use crate::error::EngineError;
 use crate::limits::{ASK_ATTEMPTS_MAX, ENTITY_ID_BYTES_MAX};
 use crate::projection::Projection;
@@ -106,8 +106,21 @@ impl Engine {
         self.inner.rt.directory.active()
     }
 
-    /// Asks entity `id` of kind `E` to handle `command`, wherever it lives.
+    /// Asks entity `id` of kind `E` to handle `command`, wherever it lives; answered once the
+    /// events it wrote are durable.
     pub async fn ask<E: Entity>(&self, id: &str, command: E::Command) -> Answer<E> {
+        self.ask_acked::<E>(id, command, Ack::Durable).await
+    }
+
+    /// [`Engine::ask`], answered once the events are handed to the journal ([`Ack::Appended`]):
+    /// for a caller that makes them durable with a later `ask` of the same entity before it
+    /// answers anyone, and that redoes its work from the entity's durable events after a crash.
+    /// An ask served by another node is answered when durable.
+    pub async fn ask_appended<E: Entity>(&self, id: &str, command: E::Command) -> Answer<E> {
+        self.ask_acked::<E>(id, command, Ack::Appended).await
+    }
+
+    async fn ask_acked<E: Entity>(&self, id: &str, command: E::Command, ack: Ack) -> Answer<E> {
         if self.inner.shutting_down.load(Ordering::Acquire) {
             return Err(EngineError::ShuttingDown);
         }
@@ -134,7 +147,7 @@ impl Engine {
         let timeout_ms = self.inner.rt.config.ask_timeout_ms;
         let answer = tokio::time::timeout(
             Duration::from_millis(timeout_ms),
-            self.ask_local::<E>(&key, command),
+            self.ask_local::<E>(&key, command, ack),
         )
         .await
         .unwrap_or_else(|_| Err(EngineError::Timeout { key: key.to_string(), timeout_ms }));
@@ -143,7 +156,12 @@ impl Engine {
         answer
     }
 
-    async fn ask_local<E: Entity>(&self, key: &EntityKey, command: E::Command) -> Answer<E> {
+    async fn ask_local<E: Entity>(
+        &self,
+        key: &EntityKey,
+        command: E::Command,
+        ack: Ack,
+    ) -> Answer<E> {
         let directory = &self.inner.rt.directory;
         let mut attempts = 0;
         while attempts < ASK_ATTEMPTS_MAX {
@@ -167,7 +185,10 @@ impl Engine {
             };
             attempts += 1;
             let (reply, answer) = oneshot::channel();
-            if cell.send_message(EntityMsg::<E>::Ask { command: command.clone(), reply }).is_err() {
+            if cell
+                .send_message(EntityMsg::<E>::Ask { command: command.clone(), ack, reply })
+                .is_err()
+            {
                 // The actor died without leaving the directory (a panic skips post_stop).
                 directory.remove_dead(key, cell.get_id());
                 continue;

@@ -109,3 +109,16 @@ pub trait Entity: Default + Serialize + DeserializeOwned + Send + 'static {
 /// The answer of an ask: the engine's failure outside, the entity's own verdict inside.
 pub type Answer<E> =
     Result<Result<<E as Entity>::Reply, <E as Entity>::Rejection>, crate::EngineError>;
+
+/// When an ask that writes events is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ack {
+    /// Once its events are durable: what is acknowledged is never lost. Every ask but
+    /// [`Engine::ask_appended`](crate::Engine::ask_appended) is answered so.
+    Durable,
+    /// As soon as its events are decided, applied and handed to the journal, before they are
+    /// durable. The journal keeps an entity's events in order and a failed write fails every
+    /// later one, so a later `Durable` answer from the same entity covers these events too.
+    /// Reads of the entity still wait until they are durable.
+    Appended,
+}

@@ -102,6 +102,46 @@ async fn a_failed_write_is_never_seen_again() {
 }
 
 #[tokio::test]
+async fn an_appended_ask_answers_before_durability_and_a_later_durable_one_covers_it() {
+    let journal = Arc::new(MemJournal::new(FlushPolicy::Manual));
+    let engine = single_node(journal.clone(), config());
+    // Answered while its write is still pending.
+    assert_eq!(engine.ask_appended::<Counter>("a", add(2)).await.unwrap().unwrap(), 2);
+    assert_eq!(journal.pending_writes(), 1);
+    // A read waits for it; so does a durable write after it, and both see it.
+    let read = {
+        let engine = engine.clone();
+        tokio::spawn(async move { engine.ask::<Counter>("a", CounterCommand::Get).await })
+    };
+    let durable = {
+        let engine = engine.clone();
+        tokio::spawn(async move { engine.ask::<Counter>("a", add(3)).await })
+    };
+    // The write, the read's barrier and the second write.
+    wait_for(|| journal.pending_writes() == 3).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(!read.is_finished() && !durable.is_finished(), "nothing durable is answered yet");
+    journal.flush_pending();
+    assert_eq!(read.await.unwrap().unwrap().unwrap(), 2);
+    assert_eq!(durable.await.unwrap().unwrap().unwrap(), 5);
+
+    // An appended write that fails is never seen, and fails the durable write after it.
+    journal.fail_next_flush();
+    assert_eq!(engine.ask_appended::<Counter>("a", add(10)).await.unwrap().unwrap(), 15);
+    let after = {
+        let engine = engine.clone();
+        tokio::spawn(async move { engine.ask::<Counter>("a", add(1)).await })
+    };
+    // Both writes (and the snapshot due after the fourth event).
+    wait_for(|| journal.pending_writes() >= 2).await;
+    journal.flush_pending();
+    assert!(after.await.unwrap().is_err(), "a durable answer never covers a lost write");
+    journal.crash();
+    wait_for(|| engine.active_entities() == 0).await;
+    assert_eq!(value(&engine, "a").await, 5);
+}
+
+#[tokio::test]
 async fn the_active_set_stays_bounded_least_recently_used_first() {
     let journal = Arc::new(MemJournal::new(FlushPolicy::Immediate));
     let engine = single_node(journal, EngineConfig { active_entities_max: 100, ..config() });

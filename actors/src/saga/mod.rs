@@ -10,6 +10,15 @@
 //! - A step that fails for a reason outside the business (the engine overloaded, a time-out)
 //!   is retried with capped backoff; only business outcomes (out of stock, declined...) end
 //!   a saga. Compensations never give up.
+//! - The outcome of a forward step before the last is recorded in order but not waited on
+//!   for durability ([`Engine::ask_appended`]): the next step starts one journal sync
+//!   sooner. This loses nothing. Each step's own effect (a hold, an order, a commit) is
+//!   durable on its entity before its outcome is recorded. The outcome of the last step, and
+//!   of a failure or a compensation, is recorded durably, and the journal keeps the saga's
+//!   events in order, so it makes the earlier ones durable too. Only then is anyone answered
+//!   (a status read waits for durability as well). A crash that loses an unsynced outcome is
+//!   one that came before it was recorded: the saga resumes from its last durable outcome and
+//!   redoes the steps after it, which are idempotent.
 //! - No lock is held across an `.await`.
 
 use std::sync::Arc;
@@ -370,8 +379,29 @@ impl Sagas {
     }
 
     async fn record(&self, id: &str, outcome: Outcome) -> Result<CheckoutReply, Retry> {
-        let answer =
-            self.inner.engine.ask::<Checkout>(id, CheckoutCommand::Record(outcome)).await?;
+        // See the module doc: a later durable record covers an appended one.
+        let appended = match &outcome {
+            Outcome::Priced(_)
+            | Outcome::Reserved { .. }
+            | Outcome::Authorized { .. }
+            | Outcome::Placed
+            | Outcome::Committed => true,
+            // A rejection fails the saga in the same record.
+            Outcome::Scored { assessment } => assessment.decision != FraudDecision::Reject,
+            Outcome::Planned
+            | Outcome::Failed(_)
+            | Outcome::OrderCancelled
+            | Outcome::Voided
+            | Outcome::Released
+            | Outcome::Unredeemed
+            | Outcome::VoidDeferred => false,
+        };
+        let (engine, command) = (&self.inner.engine, CheckoutCommand::Record(outcome));
+        let answer = if appended {
+            engine.ask_appended::<Checkout>(id, command).await?
+        } else {
+            engine.ask::<Checkout>(id, command).await?
+        };
         answer.map_err(|rejection| Retry::Refused(rejection.to_string()))
     }
 
