@@ -11,7 +11,7 @@
 //! - At most [`KEYS_MAX`] keys are tracked. At the bound, keys with nothing in the window are
 //!   dropped, then if need be the least recently seen ones, down to 90 % of the bound.
 //! - The card is a fingerprint or token from the payment provider and the address a
-//!   fingerprint the checkout computes: no card number or address text is ever kept here.
+//!   fingerprint ([`address_fingerprint`]): no card number or address text is ever kept here.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -34,6 +34,21 @@ pub const KEYS_MAX: usize = 200_000;
 const KEYS_AFTER_EVICTION: usize = KEYS_MAX / 10 * 9;
 
 const _: () = assert!(KEYS_AFTER_EVICTION < KEYS_MAX);
+
+/// A shipping address as velocity counts it: a 128-bit hash of its country, postal code and
+/// first line, each trimmed, lowercased and with runs of whitespace made one space, so the
+/// same address typed twice counts once and its text is never kept.
+pub fn address_fingerprint(country: &str, postal_code: &str, line1: &str) -> String {
+    let mut text = String::new();
+    for part in [country, postal_code, line1] {
+        for word in part.split_whitespace() {
+            text.push_str(&word.to_lowercase());
+            text.push(' ');
+        }
+        text.push('|');
+    }
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(text.as_bytes()))
+}
 
 /// What a key counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -158,6 +173,21 @@ mod tests {
         assert_eq!(later, Velocity { customer: 2, card: 2, address: 2 });
         let much_later = signals.record("t", &c1, "card-a", "addr-a", 10 * WINDOW_MS);
         assert_eq!(much_later, Velocity { customer: 1, card: 1, address: 1 });
+    }
+
+    #[test]
+    fn an_address_counts_by_fingerprint_however_it_is_typed() {
+        let typed = address_fingerprint("DE", "10115", "Invalidenstrasse 117");
+        let retyped = address_fingerprint("de", " 10115 ", "invalidenstrasse   117 ");
+        assert_eq!(typed, retyped);
+        assert_eq!(typed.len(), 32);
+        assert!(!typed.contains("10115") && !typed.to_lowercase().contains("invalid"));
+        // Parts do not run into each other.
+        assert_ne!(
+            address_fingerprint("DE", "1", "0115 x"),
+            address_fingerprint("DE", "10", "115 x")
+        );
+        assert_ne!(typed, address_fingerprint("DE", "10115", "Invalidenstrasse 118"));
     }
 
     #[test]

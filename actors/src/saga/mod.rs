@@ -39,6 +39,7 @@ use crate::checkout::{
     Checkout, CheckoutCommand, CheckoutRejection, CheckoutReply, CheckoutRequest, CheckoutStatus,
     CheckoutView, Failure, FailureCode, Outcome, Priced, PricedItem, Step,
 };
+use crate::fraud::signals::address_fingerprint;
 use crate::fraud::{self, FraudDecision, FraudInput, FraudPolicy, SellerRisk};
 use crate::inventory::InventoryCommand;
 use crate::order::history::OrderBook;
@@ -670,7 +671,8 @@ impl Run<'_> {
         };
         let now_ms = self.engine().clock().now_ms();
         let ship_to = &self.request.ship_to;
-        let address = format!("{}|{}|{}", ship_to.country, ship_to.postal_code, ship_to.line1);
+        let country = ship_to.country.to_string();
+        let address = address_fingerprint(&country, &ship_to.postal_code, &ship_to.line1);
         let velocity = self.inner.signals.record(
             self.tenant,
             &self.request.customer,
