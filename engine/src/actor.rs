@@ -4,7 +4,8 @@
 //! A hot entity is not limited by disk latency: it applies a command's events to memory as
 //! soon as it has handed them to the journal and goes on to the next command; the reply waits
 //! in the journal's callback until the batch holding those events is durable (or, for an
-//! [`Ack::Appended`] ask, goes out at once; its projections still wait). A command that
+//! [`Ack::Appended`] ask, goes out as soon as the journal holds them; its projections still
+//! wait). A command that
 //! produced no events (a read, a rejection) is answered only once every earlier write of the
 //! entity is durable, so no caller ever sees state that might still be lost.
 //!
@@ -142,28 +143,45 @@ impl<E: Entity> Incarnation<E> {
             .filter_map(|p| p.prepare(&self.key, &live.entity, &events))
             .collect();
         live.unsynced.fetch_add(1, Ordering::AcqRel);
-        let waiting = match ack {
-            Ack::Durable => Some((reply, answer)),
-            Ack::Appended => {
-                send::<E>(reply, Ok(Ok(answer)));
-                None
-            }
+        let (when_durable, when_appended) = match ack {
+            Ack::Durable => (Some((reply, answer)), None),
+            Ack::Appended => (None, Some((reply, answer))),
         };
         let done = on_durable(live, myself, true, move |result| {
             if result.is_ok() {
                 publications.into_iter().for_each(|publish| publish());
             }
-            if let Some((reply, answer)) = waiting {
+            if let Some((reply, answer)) = when_durable {
                 send::<E>(reply, result.map(|()| Ok(answer)).map_err(EngineError::from));
             }
         });
+        let poisoned = live.poisoned.clone();
         self.rt.journal.append(self.key.stream(), first_seq, records, done);
+        if let Some((reply, answer)) = when_appended {
+            // Answered only now that the journal holds the write, so every write submitted
+            // after this answer (of any entity) is behind it. A write the journal refused at
+            // once (failed already, a record too large) has poisoned the entity by now.
+            if poisoned.load(Ordering::Acquire) {
+                let refused = JournalError::Failed("the journal refused the write".into());
+                send::<E>(reply, Err(refused.into()));
+            } else {
+                send::<E>(reply, Ok(Ok(answer)));
+            }
+        }
         self.snapshot_if_due(myself);
     }
 
     /// Answers once every earlier write of this entity is durable.
     fn answer_when_synced(&self, answer: Answer<E>, reply: oneshot::Sender<Answer<E>>) {
-        let unsynced = self.body.as_ref().map_or(0, |live| live.unsynced.load(Ordering::Acquire));
+        let (unsynced, poisoned) = self.body.as_ref().map_or((0, false), |live| {
+            (live.unsynced.load(Ordering::Acquire), live.poisoned.load(Ordering::Acquire))
+        });
+        // A write that failed since `decide` poisons before it stops counting as unsynced,
+        // so a zero here with no poison means every earlier write is durable.
+        if poisoned {
+            let failed = JournalError::Failed("an earlier write failed".into());
+            return send::<E>(reply, Err(failed.into()));
+        }
         if unsynced == 0 {
             return send::<E>(reply, answer);
         }
@@ -209,12 +227,14 @@ fn on_durable<E: Entity>(
     let (unsynced, poisoned, myself) =
         (live.unsynced.clone(), live.poisoned.clone(), myself.clone());
     Box::new(move |result: Result<(), JournalError>| {
-        if counted {
-            unsynced.fetch_sub(1, Ordering::AcqRel);
-        }
+        // Poisoned before the write stops counting as unsynced: a read that then finds nothing
+        // unsynced also finds the poison, and never answers from the failed write's state.
         if result.is_err() && !poisoned.swap(true, Ordering::AcqRel) {
             // The actor may be gone already; then there is nothing left to stop.
             let _ = myself.send_message(EntityMsg::JournalFailed);
+        }
+        if counted {
+            unsynced.fetch_sub(1, Ordering::AcqRel);
         }
         then(result)
     })

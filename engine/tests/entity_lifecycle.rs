@@ -125,6 +125,15 @@ async fn an_appended_ask_answers_before_durability_and_a_later_durable_one_cover
     assert_eq!(read.await.unwrap().unwrap().unwrap(), 2);
     assert_eq!(durable.await.unwrap().unwrap().unwrap(), 5);
 
+    // "b" is active with a durable write when the journal fails below.
+    let b = {
+        let engine = engine.clone();
+        tokio::spawn(async move { engine.ask::<Counter>("b", add(1)).await })
+    };
+    wait_for(|| journal.pending_writes() == 1).await;
+    journal.flush_pending();
+    assert_eq!(b.await.unwrap().unwrap().unwrap(), 1);
+
     // An appended write that fails is never seen, and fails the durable write after it.
     journal.fail_next_flush();
     assert_eq!(engine.ask_appended::<Counter>("a", add(10)).await.unwrap().unwrap(), 15);
@@ -136,6 +145,8 @@ async fn an_appended_ask_answers_before_durability_and_a_later_durable_one_cover
     wait_for(|| journal.pending_writes() >= 2).await;
     journal.flush_pending();
     assert!(after.await.unwrap().is_err(), "a durable answer never covers a lost write");
+    // The failed journal refuses the next write at once: never answered as appended.
+    assert!(engine.ask_appended::<Counter>("b", add(1)).await.is_err());
     journal.crash();
     wait_for(|| engine.active_entities() == 0).await;
     assert_eq!(value(&engine, "a").await, 5);
