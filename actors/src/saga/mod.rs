@@ -10,22 +10,27 @@
 //! - A step that fails for a reason outside the business (the engine overloaded, a time-out)
 //!   is retried with capped backoff; only business outcomes (out of stock, declined...) end
 //!   a saga. Compensations never give up.
-//! - The outcome of a forward step before the last is recorded in order but not waited on
-//!   for durability ([`Engine::ask_appended`]): the next step starts one journal sync
-//!   sooner. This loses nothing. Each step's own effect (a hold, an order, a commit) is
-//!   durable on its entity before its outcome is recorded. The outcome of the last step, and
-//!   of a failure or a compensation, is recorded durably, and the journal keeps the saga's
-//!   events in order, so it makes the earlier ones durable too. Only then is anyone answered
-//!   (a status read waits for durability as well). A crash that loses an unsynced outcome is
-//!   one that came before it was recorded: the saga resumes from its last durable outcome and
-//!   redoes the steps after it, which are idempotent.
+//! - Some forward outcomes are recorded in order but not waited on for durability
+//!   ([`Engine::ask_appended`]), so the next step starts one journal sync sooner: `Priced`
+//!   and `Reserved` (covered by the durable `Scored`), `Placed` and `Committed` (covered by
+//!   the durable `Planned`). The journal keeps the saga's events in order and fails every
+//!   write after a failed one, so a durable record makes the earlier ones durable too. A
+//!   crash can therefore lose only outcomes whose redo is safe: pricing and holds (same ids;
+//!   a repeated Reserve first gives back what it held elsewhere) before anything left the
+//!   node, and placing (the order answers from its state) and committing (answered from the
+//!   inventory's memory) once the authorization is durable. Everything the provider is asked
+//!   rests on durable records, and the authorization itself is durable before the order is
+//!   placed, so it is never redone once the order may exist. Failures and compensations
+//!   are recorded durably.
+//! - Waiters (the `POST` answer, a status read, a 202 body) see only views from durable
+//!   records, so no answer shows a total, score or step a crash could take back.
 //! - No lock is held across an `.await`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use bazaar_engine::{Engine, EngineError};
+use bazaar_engine::{Ack, Engine, EngineError};
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
 use serde::Deserialize;
@@ -331,14 +336,17 @@ impl Sagas {
             if !tried.contains(&step) {
                 tried.push(step);
             }
-            let recorded = match self.perform(&id, &saga, step, attempt).await {
-                Ok(outcome) => self.record(&id, outcome).await,
-                Err(retry) => Err(retry),
+            let (recorded, ack) = match self.perform(&id, &saga, step, attempt).await {
+                Ok(outcome) => {
+                    let ack = ack_of(&outcome);
+                    (self.record(&id, outcome, ack).await, ack)
+                }
+                Err(retry) => (Err(retry), Ack::Durable),
             };
             match recorded {
                 Ok(reply) => {
                     pause_ms = 10;
-                    if let Some(running) = self.inner.running.get(&id) {
+                    if let (Ack::Durable, Some(running)) = (ack, self.inner.running.get(&id)) {
                         running.send_replace(reply.checkout.clone());
                     }
                     saga = *reply.saga;
@@ -379,29 +387,11 @@ impl Sagas {
         }
     }
 
-    async fn record(&self, id: &str, outcome: Outcome) -> Result<CheckoutReply, Retry> {
-        // See the module doc: a later durable record covers an appended one.
-        let appended = match &outcome {
-            Outcome::Priced(_)
-            | Outcome::Reserved { .. }
-            | Outcome::Authorized { .. }
-            | Outcome::Placed
-            | Outcome::Committed => true,
-            // A rejection fails the saga in the same record.
-            Outcome::Scored { assessment } => assessment.decision != FraudDecision::Reject,
-            Outcome::Planned
-            | Outcome::Failed(_)
-            | Outcome::OrderCancelled
-            | Outcome::Voided
-            | Outcome::Released
-            | Outcome::Unredeemed
-            | Outcome::VoidDeferred => false,
-        };
+    async fn record(&self, id: &str, outcome: Outcome, ack: Ack) -> Result<CheckoutReply, Retry> {
         let (engine, command) = (&self.inner.engine, CheckoutCommand::Record(outcome));
-        let answer = if appended {
-            engine.ask_appended::<Checkout>(id, command).await?
-        } else {
-            engine.ask::<Checkout>(id, command).await?
+        let answer = match ack {
+            Ack::Appended => engine.ask_appended::<Checkout>(id, command).await?,
+            Ack::Durable => engine.ask::<Checkout>(id, command).await?,
         };
         answer.map_err(|rejection| Retry::Refused(rejection.to_string()))
     }
@@ -442,6 +432,24 @@ impl Sagas {
 enum Listed {
     Yes,
     Unknown,
+}
+
+/// How the outcome is recorded: see the module doc for which may be appended and why.
+fn ack_of(outcome: &Outcome) -> Ack {
+    match outcome {
+        Outcome::Priced(_) | Outcome::Reserved { .. } | Outcome::Placed | Outcome::Committed => {
+            Ack::Appended
+        }
+        Outcome::Scored { .. }
+        | Outcome::Authorized { .. }
+        | Outcome::Planned
+        | Outcome::Failed(_)
+        | Outcome::OrderCancelled
+        | Outcome::Voided
+        | Outcome::Released
+        | Outcome::Unredeemed
+        | Outcome::VoidDeferred => Ack::Durable,
+    }
 }
 
 /// What a runner knows of earlier attempts of a step.
