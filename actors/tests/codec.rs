@@ -573,6 +573,7 @@ fn order_survives_the_codec() {
     round_trip(&OrderCommand::Cancel { reason: "r".into() });
     round_trip(&OrderCommand::RecordVoid);
     round_trip(&OrderCommand::RecordRestock);
+    round_trip(&OrderCommand::RecordLineRestocked { line: 3 });
     let id = OrderId::for_checkout("eu/c1/key-1");
     let (state, replies) = run::<Order>(&entity_id("eu", &id), commands);
     round_trip(&state);
@@ -602,6 +603,7 @@ fn order_survives_the_codec() {
         OrderEvent::PaymentVoided { at_ms: 1 },
         OrderEvent::PaymentRefunded { refund, at_ms: 1 },
         OrderEvent::Restocked { at_ms: 1 },
+        OrderEvent::LineRestocked { line: 0, at_ms: 1 },
     ];
     let rejections = [
         OrderRejection::UnknownOrder,

@@ -31,7 +31,8 @@ pub fn postings(order: &OrderView, event: &OrderEvent) -> Option<PostingSet> {
         | OrderEvent::ShipmentShipped { .. }
         | OrderEvent::ShipmentDelivered { .. }
         | OrderEvent::PaymentVoided { .. }
-        | OrderEvent::Restocked { .. } => None,
+        | OrderEvent::Restocked { .. }
+        | OrderEvent::LineRestocked { .. } => None,
     }
 }
 

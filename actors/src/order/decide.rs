@@ -31,6 +31,9 @@ pub(super) fn decide(state: &Order, command: OrderCommand, key: &str, now_ms: u6
         OrderCommand::RecordVoid => record_void(state, view, now_ms),
         OrderCommand::RecordRefund { refund } => record_refund(state, view, refund, now_ms),
         OrderCommand::RecordRestock => record_restock(state, view, now_ms),
+        OrderCommand::RecordLineRestocked { line } => {
+            record_line_restocked(state, view, line, now_ms)
+        }
     }
 }
 
@@ -220,6 +223,19 @@ fn record_restock(state: &Order, view: &OrderView, now_ms: u64) -> Decided {
         return Err(OrderRejection::NotCancelled);
     }
     answer(state, vec![OrderEvent::Restocked { at_ms: now_ms }])
+}
+
+fn record_line_restocked(state: &Order, view: &OrderView, line: u16, now_ms: u64) -> Decided {
+    if view.cancellation.is_none() {
+        return Err(OrderRejection::NotCancelled);
+    }
+    if usize::from(line) >= view.lines.len() {
+        return Err(OrderRejection::LineInvalid { line });
+    }
+    if view.restocked || view.restocked_lines.binary_search(&line).is_ok() {
+        return answer(state, Vec::new());
+    }
+    answer(state, vec![OrderEvent::LineRestocked { line, at_ms: now_ms }])
 }
 
 fn payment_text(what: &str, id: &str, key: &str) -> Result<(), OrderRejection> {

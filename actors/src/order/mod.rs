@@ -27,8 +27,9 @@
 //! - `RecordRefund` is idempotent by refund id, from the authorization's provider, positive,
 //!   and keeps the refunded sum within the captured sum.
 //! - `RecordRestock` records that a cancelled order's units went back on hand (the payment
-//!   job restocks each line's reservation, then records it); only after a cancellation (a
-//!   cancelled order later refunded included), once; again answers from state.
+//!   job restocks each line's reservation and records it with `RecordLineRestocked`, then
+//!   records the whole); only after a cancellation (a cancelled order later refunded
+//!   included), once; again answers from state. A line is recorded once, within the lines.
 //!   [`OrderView::restock_due`] tells when it is due. Line `i`'s units were held, and
 //!   committed, under the reservation id `{order id}.{i}` at the inventory of (tenant,
 //!   line's seller, `SKU@LOCATION` of the line): the checkout saga names them so
@@ -153,15 +154,35 @@ pub struct NewOrder {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OrderCommand {
     Place(Box<NewOrder>),
-    PlanShipments { transit_days: u8 },
-    RecordCapture { capture: Capture },
-    Ship { shipment: u16, seller: SellerId, carrier: String, tracking: String },
-    Deliver { shipment: u16 },
-    Cancel { reason: String },
+    PlanShipments {
+        transit_days: u8,
+    },
+    RecordCapture {
+        capture: Capture,
+    },
+    Ship {
+        shipment: u16,
+        seller: SellerId,
+        carrier: String,
+        tracking: String,
+    },
+    Deliver {
+        shipment: u16,
+    },
+    Cancel {
+        reason: String,
+    },
     RecordVoid,
-    RecordRefund { refund: Refund },
+    RecordRefund {
+        refund: Refund,
+    },
     Get,
     RecordRestock,
+    /// Line `line`'s units went back on hand (or were never sold): recorded line by line, so
+    /// a restock retried after a failure never gives a line back twice.
+    RecordLineRestocked {
+        line: u16,
+    },
 }
 
 /// The placement, as journaled.
@@ -194,6 +215,7 @@ pub enum OrderEvent {
     PaymentVoided { at_ms: u64 },
     PaymentRefunded { refund: Refund, at_ms: u64 },
     Restocked { at_ms: u64 },
+    LineRestocked { line: u16, at_ms: u64 },
 }
 
 /// The answer to every order command: the order after it.

@@ -45,6 +45,7 @@ fn command() -> impl Strategy<Value = OrderCommand> {
         }),
         1 => Just(OrderCommand::Get),
         1 => Just(OrderCommand::RecordRestock),
+        1 => (0u16..3).prop_map(|line| OrderCommand::RecordLineRestocked { line }),
     ]
 }
 

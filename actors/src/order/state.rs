@@ -70,6 +70,11 @@ impl Order {
                 view.refunds.push(refund.clone());
             }
             OrderEvent::Restocked { .. } => view.restocked = true,
+            OrderEvent::LineRestocked { line, .. } => {
+                if let Err(at) = view.restocked_lines.binary_search(line) {
+                    view.restocked_lines.insert(at, *line);
+                }
+            }
         }
         let status = status_of(view);
         if status.rank() > view.status.rank() {
@@ -126,6 +131,7 @@ fn placed_view(placed: &PlacedOrder) -> OrderView {
         cancellation: None,
         revision: 1,
         restocked: false,
+        restocked_lines: Vec::new(),
     }
 }
 

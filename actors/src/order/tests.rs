@@ -372,6 +372,25 @@ fn a_cancelled_orders_restock_is_recorded_once() {
 }
 
 #[test]
+fn a_cancelled_orders_lines_are_recorded_restocked_once_each() {
+    let mut harness = planned();
+    let line = |line: u16| OrderCommand::RecordLineRestocked { line };
+    assert_eq!(refused(&harness, line(0)), OrderRejection::NotCancelled);
+    harness.run(OrderCommand::Cancel { reason: "customer".into() }).unwrap();
+    let lines = harness.state.view().unwrap().lines.len() as u16;
+    assert_eq!(refused(&harness, line(lines)), OrderRejection::LineInvalid { line: lines });
+    harness.now_ms = 2_000;
+    let (events, reply) = harness.run(line(lines - 1)).unwrap();
+    assert_eq!(events, [OrderEvent::LineRestocked { line: lines - 1, at_ms: 2_000 }]);
+    assert_eq!(reply.order.restocked_lines, [lines - 1]);
+    assert!(reply.order.restock_due(), "due until the whole is recorded");
+    let again = quiet(&harness, line(lines - 1));
+    assert_eq!(again.restocked_lines, [lines - 1], "a line is recorded once");
+    harness.run(line(0)).unwrap();
+    assert_eq!(harness.state.view().unwrap().restocked_lines.first(), Some(&0), "ascending");
+}
+
+#[test]
 fn a_refunded_cancellation_still_restocks_and_a_shipped_order_never_does() {
     let total = order().totals.total.minor;
     let mut harness = placed();

@@ -117,6 +117,8 @@ pub struct OrderView {
     pub revision: u64,
     /// Whether the units of this cancelled order went back on hand.
     pub restocked: bool,
+    /// The lines whose units went back on hand so far, ascending.
+    pub restocked_lines: Vec<u16>,
 }
 
 /// What an order's payment needs next (the payment job carries it out).

@@ -14,10 +14,14 @@
 //!   (`{order}.capture`, `{order}.refund`; a void names the authorization's own key), so a
 //!   retry after a crash or a time-out acts once; the outcome is recorded on the order.
 //! - A restock asks the inventory of each line to `Restock` the reservation the checkout
-//!   committed for it (`{order}.{line index}`), which is idempotent by that id, then records
-//!   `RecordRestock` on the order. A reservation released, expired or unknown was never sold:
-//!   nothing comes back. One still held (the saga has not settled it yet) waits for a later
-//!   sweep, since it may still be committed. A restock failing does not hold up the payment.
+//!   committed for it (`{order}.{line index}`), records `RecordLineRestocked` on the order
+//!   before the next line, and finally `RecordRestock`. A line recorded is never asked
+//!   again: the inventory's own memory of the restock is bounded, so only the order's record
+//!   keeps a retry (after a failure on a later line) from giving a line back twice. A
+//!   reservation released or expired was never sold: nothing comes back. One the inventory
+//!   no longer remembers comes back only if the checkout's journal says the saga committed
+//!   its holds. One still held (the saga has not settled it yet) waits for a later sweep,
+//!   since it may still be committed. A restock failing does not hold up the payment.
 //! - A void a saga could not finish (no provider answered) is listed on the `void` worklist
 //!   and retried until every provider has answered; a void that arrives before a late
 //!   authorization still wins (the providers tombstone the key).
@@ -304,6 +308,10 @@ impl PaymentJob {
         let tenant = parse_entity_id(order).map(|(tenant, _)| tenant).ok_or("not an order id")?;
         let mut committed: Option<bool> = None;
         for (index, line) in view.lines.iter().enumerate() {
+            let line_no = u16::try_from(index).map_err(|_| "too many lines")?;
+            if view.restocked_lines.binary_search(&line_no).is_ok() {
+                continue;
+            }
             // The reservation id the checkout saga held and committed line `index` under.
             let reservation_id = ReservationId::parse(&format!("{}.{index}", view.id))
                 .map_err(|error| error.to_string())?;
@@ -340,6 +348,11 @@ impl PaymentJob {
                 Err(rejection) => {
                     return Err(format!("restock of {reservation_id} at {key}: {rejection}"));
                 }
+            }
+            let record = OrderCommand::RecordLineRestocked { line: line_no };
+            match engine.ask::<Order>(order, record).await.map_err(|e| e.to_string())? {
+                Ok(_) => {}
+                Err(rejection) => return Err(rejection.to_string()),
             }
         }
         match engine.ask::<Order>(order, OrderCommand::RecordRestock).await {
