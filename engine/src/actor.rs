@@ -157,18 +157,22 @@ impl<E: Entity> Incarnation<E> {
         });
         let poisoned = live.poisoned.clone();
         self.rt.journal.append(self.key.stream(), first_seq, records, done);
+        // A write the journal refused at once (failed already, a record too large) has
+        // poisoned the entity by now: nothing of its state may be answered or snapshotted.
+        let refused = poisoned.load(Ordering::Acquire);
         if let Some((reply, answer)) = when_appended {
             // Answered only now that the journal holds the write, so every write submitted
-            // after this answer (of any entity) is behind it. A write the journal refused at
-            // once (failed already, a record too large) has poisoned the entity by now.
-            if poisoned.load(Ordering::Acquire) {
+            // after this answer (of any entity) is behind it.
+            if refused {
                 let refused = JournalError::Failed("the journal refused the write".into());
                 send::<E>(reply, Err(refused.into()));
             } else {
                 send::<E>(reply, Ok(Ok(answer)));
             }
         }
-        self.snapshot_if_due(myself);
+        if !refused {
+            self.snapshot_if_due(myself);
+        }
     }
 
     /// Answers once every earlier write of this entity is durable.

@@ -12,16 +12,15 @@
 //!   a saga. Compensations never give up.
 //! - Some forward outcomes are recorded in order but not waited on for durability
 //!   ([`Engine::ask_appended`]), so the next step starts one journal sync sooner: `Priced`
-//!   and `Reserved` (covered by the durable `Scored`), `Placed` and `Committed` (covered by
-//!   the durable `Planned`). The journal keeps the saga's events in order and fails every
-//!   write after a failed one, so a durable record makes the earlier ones durable too. A
-//!   crash can therefore lose only outcomes whose redo is safe: pricing and holds (same ids;
-//!   a repeated Reserve first gives back what it held elsewhere) before anything left the
-//!   node, and placing (the order answers from its state) and committing (answered from the
-//!   inventory's memory) once the authorization is durable. Everything the provider is asked
-//!   rests on durable records, and the authorization itself is durable before the order is
-//!   placed, so it is never redone once the order may exist. Failures and compensations
-//!   are recorded durably.
+//!   and `Reserved` (covered by the durable `Scored`) and `Placed` (covered by the durable
+//!   `Committed`). The journal keeps the saga's events in order and fails every write after
+//!   a failed one, so a durable record makes the earlier ones durable too. A crash can
+//!   therefore lose only outcomes whose redo is safe: pricing and holds (same ids; a repeated
+//!   Reserve first gives back what it held elsewhere) before the provider is asked anything,
+//!   and placing (the order answers from its durable state) once the authorization is
+//!   durable. The authorization is never redone once the order may exist. `Committed` is
+//!   durable: a redone commit would be answered from the inventory's bounded memory of
+//!   settlements, which may have forgotten it. Failures and compensations are durable.
 //! - Waiters (the `POST` answer, a status read, a 202 body) see only views from durable
 //!   records, so no answer shows a total, score or step a crash could take back.
 //! - No lock is held across an `.await`.
@@ -437,10 +436,9 @@ enum Listed {
 /// How the outcome is recorded: see the module doc for which may be appended and why.
 fn ack_of(outcome: &Outcome) -> Ack {
     match outcome {
-        Outcome::Priced(_) | Outcome::Reserved { .. } | Outcome::Placed | Outcome::Committed => {
-            Ack::Appended
-        }
-        Outcome::Scored { .. }
+        Outcome::Priced(_) | Outcome::Reserved { .. } | Outcome::Placed => Ack::Appended,
+        Outcome::Committed
+        | Outcome::Scored { .. }
         | Outcome::Authorized { .. }
         | Outcome::Planned
         | Outcome::Failed(_)

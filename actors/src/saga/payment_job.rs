@@ -17,7 +17,9 @@
 //!   committed for it (`{order}.{line index}`), records `RecordLineRestocked` on the order
 //!   before the next line, and finally `RecordRestock`. A line recorded is never asked
 //!   again: the inventory's own memory of the restock is bounded, so only the order's record
-//!   keeps a retry (after a failure on a later line) from giving a line back twice. A
+//!   keeps a retry (after a failure on a later line) from giving a line back twice; the
+//!   record is retried at once until it lands, so only a crash between a line's restock and
+//!   its record, followed by 4,096 settlements of that SKU before the retry, could. A
 //!   reservation released or expired was never sold: nothing comes back. One the inventory
 //!   no longer remembers comes back only if the checkout's journal says the saga committed
 //!   its holds. One still held (the saga has not settled it yet) waits for a later sweep,
@@ -304,64 +306,104 @@ impl PaymentJob {
     /// have forgotten the sale by the time the order is cancelled. Then the checkout, whose
     /// journal says whether the saga committed the holds, vouches for the units sold.
     async fn restock(&self, order: &str, view: &OrderView) -> Result<(), String> {
-        let engine = &self.inner.engine;
         let tenant = parse_entity_id(order).map(|(tenant, _)| tenant).ok_or("not an order id")?;
         let mut committed: Option<bool> = None;
-        for (index, line) in view.lines.iter().enumerate() {
+        // A line that cannot be restocked yet does not hold up the others.
+        let mut first_error = None;
+        for index in 0..view.lines.len() {
             let line_no = u16::try_from(index).map_err(|_| "too many lines")?;
             if view.restocked_lines.binary_search(&line_no).is_ok() {
                 continue;
             }
-            // The reservation id the checkout saga held and committed line `index` under.
-            let reservation_id = ReservationId::parse(&format!("{}.{index}", view.id))
-                .map_err(|error| error.to_string())?;
-            let id = InventoryId::new(line.sku.clone(), line.location.clone());
-            let key = keys::inventory(tenant, &line.seller, &id);
-            let mut sold = None;
-            let answer = loop {
-                let command =
-                    InventoryCommand::Restock { reservation_id: reservation_id.clone(), sold };
-                match engine.ask::<Inventory>(&key, command).await.map_err(|e| e.to_string())? {
-                    Err(InventoryRejection::UnknownReservation) if sold.is_none() => {
-                        let committed = match committed {
-                            Some(known) => known,
-                            None => *committed.insert(self.saga_committed(&view.checkout).await?),
-                        };
-                        if !committed {
-                            break Err(InventoryRejection::UnknownReservation);
-                        }
-                        sold = Some(line.quantity);
-                    }
-                    answer => break answer,
-                }
+            let restocked = match self.restock_line(tenant, view, index, &mut committed).await {
+                Ok(()) => self.record_line_restocked(order, line_no).await,
+                Err(error) => Err(error),
             };
-            match answer {
-                // Restocked now, or before (answered from memory).
-                Ok(_) => {}
-                Err(
-                    InventoryRejection::ReservationReleased
-                    | InventoryRejection::ReservationExpired
-                    | InventoryRejection::UnknownReservation,
-                ) => {
-                    tracing::debug!(order = %order, reservation = %reservation_id, inventory = %key, "never committed: nothing to restock");
-                }
-                Err(rejection) => {
-                    return Err(format!("restock of {reservation_id} at {key}: {rejection}"));
-                }
-            }
-            let record = OrderCommand::RecordLineRestocked { line: line_no };
-            match engine.ask::<Order>(order, record).await.map_err(|e| e.to_string())? {
-                Ok(_) => {}
-                Err(rejection) => return Err(rejection.to_string()),
+            if let Err(error) = restocked {
+                first_error.get_or_insert(error);
             }
         }
-        match engine.ask::<Order>(order, OrderCommand::RecordRestock).await {
+        if let Some(error) = first_error {
+            return Err(error);
+        }
+        match self.inner.engine.ask::<Order>(order, OrderCommand::RecordRestock).await {
             Ok(Ok(_)) => {
                 metrics::counter!("payment_job_actions_total", "action" => "restock").increment(1);
                 Ok(())
             }
             Ok(Err(rejection)) => Err(rejection.to_string()),
             Err(error) => Err(error.to_string()),
+        }
+    }
+
+    /// Gives line `index` of the cancelled order back to its inventory, if it was sold.
+    /// `committed` caches whether the checkout saga committed its holds (asked at most once).
+    async fn restock_line(
+        &self,
+        tenant: &str,
+        view: &OrderView,
+        index: usize,
+        committed: &mut Option<bool>,
+    ) -> Result<(), String> {
+        let line = &view.lines[index];
+        // The reservation id the checkout saga held and committed line `index` under.
+        let reservation_id = ReservationId::parse(&format!("{}.{index}", view.id))
+            .map_err(|error| error.to_string())?;
+        let id = InventoryId::new(line.sku.clone(), line.location.clone());
+        let key = keys::inventory(tenant, &line.seller, &id);
+        let mut sold = None;
+        let answer = loop {
+            let command =
+                InventoryCommand::Restock { reservation_id: reservation_id.clone(), sold };
+            let engine = &self.inner.engine;
+            match engine.ask::<Inventory>(&key, command).await.map_err(|e| e.to_string())? {
+                Err(InventoryRejection::UnknownReservation) if sold.is_none() => {
+                    let committed = match *committed {
+                        Some(known) => known,
+                        None => *committed.insert(self.saga_committed(&view.checkout).await?),
+                    };
+                    if !committed {
+                        break Err(InventoryRejection::UnknownReservation);
+                    }
+                    sold = Some(line.quantity);
+                }
+                answer => break answer,
+            }
+        };
+        match answer {
+            // Restocked now, or before (answered from memory).
+            Ok(_) => Ok(()),
+            Err(
+                InventoryRejection::ReservationReleased
+                | InventoryRejection::ReservationExpired
+                | InventoryRejection::UnknownReservation,
+            ) => {
+                tracing::debug!(order = %view.id, reservation = %reservation_id, inventory = %key, "never committed: nothing to restock");
+                Ok(())
+            }
+            Err(rejection) => Err(format!("restock of {reservation_id} at {key}: {rejection}")),
+        }
+    }
+
+    /// Records that line `line` went back on hand. Retried here until it lands (or the node
+    /// stops): the inventory's memory of the restock is bounded, so the sooner the order
+    /// knows, the smaller the window in which a later attempt could vouch for it again.
+    async fn record_line_restocked(&self, order: &str, line: u16) -> Result<(), String> {
+        let mut pause = Duration::from_millis(10);
+        loop {
+            let record = OrderCommand::RecordLineRestocked { line };
+            match self.inner.engine.ask::<Order>(order, record).await {
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(rejection)) => return Err(rejection.to_string()),
+                Err(error) if self.inner.stopping.load(Ordering::Relaxed) => {
+                    return Err(error.to_string());
+                }
+                Err(error) => {
+                    tracing::warn!(order = %order, line, error = %error, "restock of a line not recorded yet; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                }
+            }
         }
     }
 
