@@ -292,7 +292,7 @@ async fn list_products(node: SocketAddr, sellers: &[String], customer: &str) -> 
     let mut http = Connection::open(node).await?;
     for (s, token) in sellers.iter().enumerate() {
         let profile = json!({ "name": format!("Bench seller {}", s + 1) });
-        http.expect(StatusCode::OK, Method::PUT, "/v1/seller/profile", token, &[], &profile)
+        http.expect(StatusCode::OK, Method::PUT, "/v1/seller/profile", Some(token), &[], &profile)
             .await?;
     }
     for n in 0..CLIENTS {
@@ -303,8 +303,15 @@ async fn list_products(node: SocketAddr, sellers: &[String], customer: &str) -> 
             "category_path": ["Home"],
         });
         let product = json!({ "asin": asin, "currency": "EUR", "document": document });
-        http.expect(StatusCode::CREATED, Method::POST, "/v1/seller/products", token, &[], &product)
-            .await?;
+        http.expect(
+            StatusCode::CREATED,
+            Method::POST,
+            "/v1/seller/products",
+            Some(token),
+            &[],
+            &product,
+        )
+        .await?;
         let offer = json!({
             "sku": sku,
             "price": { "minor": PRICE_MINOR, "currency": "EUR" },
@@ -314,10 +321,10 @@ async fn list_products(node: SocketAddr, sellers: &[String], customer: &str) -> 
             "handling_days": 1,
         });
         let path = format!("/v1/seller/offers/{asin}");
-        http.expect(StatusCode::OK, Method::PUT, &path, token, &[], &offer).await?;
+        http.expect(StatusCode::OK, Method::PUT, &path, Some(token), &[], &offer).await?;
         let stock = json!({ "quantity": STOCK, "feed_seq": 1 });
         let path = format!("/v1/seller/inventory/{sku}/FRA1");
-        http.expect(StatusCode::OK, Method::PUT, &path, token, &[], &stock).await?;
+        http.expect(StatusCode::OK, Method::PUT, &path, Some(token), &[], &stock).await?;
     }
     let deadline = Instant::now() + SETTLE_MAX;
     for n in 0..CLIENTS {
@@ -595,7 +602,7 @@ async fn probe_idle(psp: SocketAddr, count: usize) -> anyhow::Result<Histogram<u
     for n in 0..count {
         let body = authorize_body(&format!("probe-idle-{n}"));
         let began = Instant::now();
-        http.expect_raw(StatusCode::OK, Method::POST, "/v1/authorizations", &body).await?;
+        http.expect(StatusCode::OK, Method::POST, "/v1/authorizations", None, &[], &body).await?;
         latency.saturating_record(began.elapsed().as_micros() as u64);
     }
     Ok(latency)
@@ -610,7 +617,7 @@ async fn probe_during(psp: SocketAddr, window: Window) -> anyhow::Result<Histogr
         n += 1;
         let body = authorize_body(&format!("probe-load-{n}"));
         let began = Instant::now();
-        http.expect_raw(StatusCode::OK, Method::POST, "/v1/authorizations", &body).await?;
+        http.expect(StatusCode::OK, Method::POST, "/v1/authorizations", None, &[], &body).await?;
         record_in(&mut latency, window, began);
     }
     Ok(latency)
@@ -825,35 +832,17 @@ impl Connection {
         }
     }
 
-    /// A request by `token` that must answer `status`.
+    /// A request (by `token`, if any) that must answer `status`.
     async fn expect(
         &mut self,
         status: StatusCode,
         method: Method,
         path: &str,
-        token: &str,
+        token: Option<&str>,
         headers: &[(&str, &str)],
         body: &Value,
     ) -> anyhow::Result<Reply> {
-        let reply = self.call(method.clone(), path, Some(token), headers, Some(body)).await?;
-        ensure!(
-            reply.status == status,
-            "{method} {path} {body}: {}, not {status}: {}",
-            reply.status,
-            String::from_utf8_lossy(&reply.body)
-        );
-        Ok(reply)
-    }
-
-    /// A request without a token that must answer `status`.
-    async fn expect_raw(
-        &mut self,
-        status: StatusCode,
-        method: Method,
-        path: &str,
-        body: &Value,
-    ) -> anyhow::Result<Reply> {
-        let reply = self.call(method.clone(), path, None, &[], Some(body)).await?;
+        let reply = self.call(method.clone(), path, token, headers, Some(body)).await?;
         ensure!(
             reply.status == status,
             "{method} {path} {body}: {}, not {status}: {}",

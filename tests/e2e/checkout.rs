@@ -112,15 +112,8 @@ async fn a_checkout_places_the_carts_order_captures_it_and_ships_it_to_delivery(
     };
     let (net_a, net_b) = (net_of(A), net_of(B));
     assert_eq!(net_a + net_b + vat, total, "{priced}");
-    let ledger = eventually("the capture reaches the ledger", async || {
-        let ledger = m.ledger().await;
-        if balance(&ledger, "psp_clearing:primary") == total {
-            Ok(ledger)
-        } else {
-            Err(ledger.to_string())
-        }
-    })
-    .await;
+    let ledger =
+        m.ledger_once("the capture reaches the ledger", "psp_clearing:primary", total).await;
     assert_trial_balance_zero(&ledger);
     let expected = [
         ("customer:cust-1", 0),
@@ -314,29 +307,14 @@ async fn in_auth_only_mode_the_payment_is_captured_when_the_order_ships() {
     let records = authorizations_for(&shop.psps(), &order_id).await;
     assert_eq!(records[0].1["captured_minor"], 0, "captured before shipment: {records:?}");
     assert_eq!(minor(&m.order(me, &order_id).await["payment"]["captured"]), 0);
-    let ledger = eventually("the placement reaches the ledger", async || {
-        let ledger = m.ledger().await;
-        if balance(&ledger, "customer:cust-1") == total {
-            Ok(ledger)
-        } else {
-            Err(ledger.to_string())
-        }
-    })
-    .await;
+    let ledger = m.ledger_once("the placement reaches the ledger", "customer:cust-1", total).await;
     assert_eq!(balance(&ledger, "psp_clearing:primary"), 0, "placed, not captured: {ledger}");
 
     dispatch_all(m, &order).await;
     captured_once(&shop, &order_id, total).await;
     m.order_captured(me, &order_id).await;
-    let ledger = eventually("the capture reaches the ledger", async || {
-        let ledger = m.ledger().await;
-        if balance(&ledger, "psp_clearing:primary") == total {
-            Ok(ledger)
-        } else {
-            Err(ledger.to_string())
-        }
-    })
-    .await;
+    let ledger =
+        m.ledger_once("the capture reaches the ledger", "psp_clearing:primary", total).await;
     assert_trial_balance_zero(&ledger);
     assert_eq!(balance(&ledger, "customer:cust-1"), 0, "{ledger}");
     m.reconciled().await;

@@ -270,6 +270,15 @@ impl Market {
         self.read(OPERATOR, "/admin/ledger").await
     }
 
+    /// The ledger, once `account` holds `minor` EUR (`what` names the wait in a failure).
+    pub async fn ledger_once(&self, what: &str, account: &str, minor: i64) -> Value {
+        eventually(what, async || {
+            let ledger = self.ledger().await;
+            if balance(&ledger, account) == minor { Ok(ledger) } else { Err(ledger.to_string()) }
+        })
+        .await
+    }
+
     /// `/admin/psp`, as the operator.
     pub async fn psp_status(&self) -> Value {
         self.read(OPERATOR, "/admin/psp").await
