@@ -120,7 +120,7 @@ fn token_add(
     if principal.is_empty() || principal.len() > 64 || principal.contains(['/', ' ']) {
         anyhow::bail!("principal {principal:?} must be 1 to 64 characters without '/' or spaces");
     }
-    std::fs::create_dir_all(data_dir)?;
+    bazaar_persistence::fsync::create_dir_all(data_dir)?;
     let token = mint(data_dir, tenant, role, principal).map_err(anyhow::Error::msg)?;
     println!("{token}");
     Ok(())

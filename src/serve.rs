@@ -148,7 +148,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 /// Holds `DIR/LOCK` for as long as the returned file lives.
 fn lock_data_dir(dir: &Path) -> anyhow::Result<File> {
-    std::fs::create_dir_all(dir)
+    bazaar_persistence::fsync::create_dir_all(dir)
         .with_context(|| format!("cannot create data directory {}", dir.display()))?;
     let path = dir.join("LOCK");
     let mut file = OpenOptions::new()

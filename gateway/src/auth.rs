@@ -11,9 +11,6 @@
 //! a route of another role).
 
 use std::collections::HashMap;
-use std::fs::OpenOptions;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -227,18 +224,10 @@ fn add_credential(data_dir: &Path, credential: &Credential) -> Result<(), String
     write_private(&path, &format!("\n{text}"), true)
 }
 
-/// Writes (or appends to) a file readable by its owner only.
+/// Writes (or appends to) a file readable by its owner only, durable through a power loss
+/// (its content and, when new, its name) before it answers.
 fn write_private(path: &Path, text: &str, append: bool) -> Result<(), String> {
-    let mut file = OpenOptions::new()
-        .create(true)
-        .write(true)
-        .append(append)
-        .truncate(!append)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
+    bazaar_persistence::fsync::write(path, text.as_bytes(), 0o600, append)
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 

@@ -6,10 +6,15 @@
 //! - [`MemJournal`]: the same contract in memory, with simulated latency, crashes and faults,
 //!   for deterministic tests of what stands on the journal.
 //! - [`codec`]: the one place values become record bytes (versioned, checksummed).
+//! - [`chunks`]: records larger than a sled value, stored as several keys (never a blob file).
+//! - [`fsync`]: files and directories made durable through a power loss.
 //!
-//! Architecture invariant: durable means the group-commit fsync returned.
+//! Architecture invariant: durable means the group-commit fsync returned, through a power
+//! loss: every file the journal relies on, and the directories naming them, were synced.
 
+pub mod chunks;
 pub mod codec;
+pub mod fsync;
 pub mod journal;
 pub mod keys;
 pub mod limits;

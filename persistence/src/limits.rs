@@ -21,10 +21,18 @@ pub const APPLY_WAIT_MS_MAX: u64 = 10;
 /// (`RecordTooLarge`) without failing the journal.
 pub const RECORD_BYTES_MAX: usize = 4 * 1024 * 1024;
 
+/// Largest value written to sled; a larger record is stored in chunks of this size
+/// (`chunks.rs`). sled writes a page fragment over 128 KiB (a quarter of its 512 KiB segment) as
+/// a blob file it never syncs, and a leaf holds at most 17 entries: 17 values of 4 KiB with
+/// their keys stay far under that.
+pub const VALUE_BYTES_MAX: usize = 4 * 1024;
+
 /// Longest entity id, in bytes (it is part of every key).
 pub const ID_BYTES_MAX: usize = 1_024;
 
 // A batch closes once it holds `batch_bytes_max`; any one record fits in a batch.
 const _: () = assert!(RECORD_BYTES_MAX <= BATCH_BYTES_MAX);
 const _: () = assert!(ID_BYTES_MAX <= u16::MAX as usize);
+// A leaf of 17 largest values with their largest keys (and chunk suffixes) is no blob.
+const _: () = assert!(17 * (VALUE_BYTES_MAX + 4 + ID_BYTES_MAX + 12) < 128 * 1024 * 3 / 4);
 const _: () = assert!(QUEUE_WRITES_MAX >= BATCH_EVENTS_MAX);

@@ -13,6 +13,11 @@
 //!   fsyncs sled's data file through its own handle: sled's flush uses `sync_file_range` on
 //!   Linux, which does not survive a power loss (sled#1452). Only then does it run the
 //!   callbacks. A lone writer pays one flush; many writers share one.
+//! - Before the flush, the sync also fsyncs every other file sled wrote (`conf`, its snapshot
+//!   files, and any blob file: a record over 128 KiB that sled keeps apart and never syncs)
+//!   and the directories whose names changed ([`fsync::DirSync`]), so nothing the data file
+//!   points at can be lost with the power. No blob is written in the first place: records are
+//!   stored in chunks of at most `limits::VALUE_BYTES_MAX` ([`chunks`]).
 //! - Before a sync, the syncer also waits for the batch the writer is applying at that moment
 //!   (at most `limits::APPLY_WAIT_MS_MAX`) and takes it along. Otherwise, under steady load, the
 //!   appenders split into two cohorts taking turns, each sync carrying half of them. The wait
@@ -52,7 +57,9 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
+use crate::chunks;
 use crate::codec::Record;
+use crate::fsync::{self, DirSync};
 use crate::journal::{Done, Journal, JournalError, Loaded};
 use crate::keys::{self, Seq, Stream};
 use crate::limits;
@@ -115,6 +122,8 @@ struct Shared {
     snapshots: sled::Tree,
     /// sled's data file, opened again so that we can fsync it ourselves.
     data_file: File,
+    /// Every other file sled writes, and the directories that name them.
+    beside: Mutex<DirSync>,
     failed: AtomicBool,
     failure: Mutex<Option<Arc<str>>>,
 }
@@ -141,6 +150,13 @@ impl Shared {
         fail::fail_point!("journal-sync", |_| Err(JournalError::Io(
             "failpoint journal-sync".into()
         )));
+        self.make_durable()
+    }
+
+    /// Everything sled has written so far, durable: the files beside the data file first
+    /// (a blob must be on disk before the record that points at it), then the data file.
+    fn make_durable(&self) -> Result<(), JournalError> {
+        self.beside.lock().unwrap_or_else(PoisonError::into_inner).sync()?;
         self.db.flush()?;
         self.data_file.sync_data()?;
         Ok(())
@@ -204,6 +220,8 @@ impl SledJournal {
     /// Opens (or creates) a journal. Fails if another process holds the directory.
     pub fn open(config: JournalConfig) -> Result<SledJournal, JournalError> {
         config.validate()?;
+        // The journal's directory is durable in its parent before anything is written in it.
+        fsync::create_dir_all(&config.path)?;
         let db = sled::Config::new()
             .path(&config.path)
             .cache_capacity(config.cache_bytes)
@@ -222,17 +240,22 @@ impl SledJournal {
             }
             None => {
                 meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
-                db.flush()?;
             }
         }
         let shared = Arc::new(Shared {
             events: db.open_tree("journal")?,
             snapshots: db.open_tree("snapshots")?,
             data_file: File::open(data_file_path(&config.path))?,
+            beside: Mutex::new(DirSync::new(
+                &[config.path.clone(), config.path.join("blobs")],
+                &[data_file_path(&config.path)],
+            )),
             db,
             failed: AtomicBool::new(false),
             failure: Mutex::new(None),
         });
+        // What sled wrote while opening (its `conf`, the schema) is durable before any write.
+        shared.make_durable()?;
         let (queue_tx, queue_rx) = crossbeam_channel::bounded(limits::QUEUE_WRITES_MAX);
         let handoff = Arc::new(Handoff::default());
         // The syncer starts first: if the writer cannot be spawned, dropping `handoff`'s
@@ -361,11 +384,14 @@ fn apply(shared: &Shared, batch: &mut [Write]) -> Result<(), JournalError> {
     let (mut any_snapshot, mut any_removal) = (false, false);
     for i in 0..batch.len() {
         if let Some((from, to)) = batch[i].compact.take() {
-            let range = from..=to;
+            // The last event's chunks sort after its key: the range ends past them.
+            let range = from..=chunks::last_key(&to);
             // Events queued earlier in this batch are not in the tree yet.
-            let queued = batch[..i].iter().flat_map(|write| &write.events).map(|(key, _)| key);
-            for key in queued.filter(|key| range.contains(key)) {
-                sled::Batch::remove(&mut removals, key.clone());
+            let queued = batch[..i].iter().flat_map(|write| &write.events);
+            for (key, record) in queued.filter(|(key, _)| range.contains(key)) {
+                for (key, _) in chunks::split(key.clone(), record.clone()) {
+                    sled::Batch::remove(&mut removals, key);
+                }
                 any_removal = true;
             }
             for key in shared.events.range(range).keys() {
@@ -375,11 +401,20 @@ fn apply(shared: &Shared, batch: &mut [Write]) -> Result<(), JournalError> {
         }
     }
     for write in batch.iter_mut() {
-        for (key, value) in write.events.drain(..) {
-            sled::Batch::insert(&mut events, key, value);
+        for (key, record) in write.events.drain(..) {
+            for (key, value) in chunks::split(key, record) {
+                sled::Batch::insert(&mut events, key, value);
+            }
         }
-        for (key, value) in write.snapshots.drain(..) {
-            sled::Batch::insert(&mut snapshots, key, value);
+        for (key, record) in write.snapshots.drain(..) {
+            // The chunks of the snapshot this one replaces go, but for those it rewrites.
+            let old_chunks = chunks::chunk_key(&key, 0)..=chunks::last_key(&key);
+            for old in shared.snapshots.range(old_chunks).keys() {
+                sled::Batch::remove(&mut snapshots, old?);
+            }
+            for (key, value) in chunks::split(key, record) {
+                sled::Batch::insert(&mut snapshots, key, value);
+            }
             any_snapshot = true;
         }
     }
@@ -499,16 +534,13 @@ impl Journal for SledJournal {
     fn load(&self, stream: Stream<'_>) -> Result<Loaded, JournalError> {
         self.shared.check()?;
         let prefix = keys::stream_prefix(stream);
-        let snapshot = self.shared.snapshots.get(&prefix)?;
+        let snapshot = chunks::get(&self.shared.snapshots, &prefix)?;
         let after = match &snapshot {
             Some(record) => recovery::read_snapshot(stream, record)?.0,
             None => 0,
         };
         let range = keys::event_key(&prefix, after + 1)..=keys::event_key(&prefix, Seq::MAX);
-        let records: Vec<(Seq, sled::IVec)> = self
-            .shared
-            .events
-            .range(range)
+        let records: Vec<(Seq, sled::IVec)> = chunks::records(self.shared.events.range(range))
             .map(|entry| {
                 let (key, value) = entry?;
                 let seq = keys::parse_event_key(&key).map(|(_, _, seq)| seq).ok_or_else(|| {
@@ -530,7 +562,7 @@ impl Journal for SledJournal {
         visit: &mut dyn FnMut(&str, Seq, &[u8]),
     ) -> Result<u64, JournalError> {
         self.shared.check()?;
-        let entries = self.shared.events.scan_prefix(keys::kind_prefix(kind)).map(|e| Ok(e?));
+        let entries = chunks::records(self.shared.events.scan_prefix(keys::kind_prefix(kind)));
         recovery::replay(kind, entries, visit)
     }
 }

@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use bazaar_persistence::keys::stream_prefix;
+use bazaar_persistence::limits::VALUE_BYTES_MAX;
 use bazaar_persistence::memory::FlushPolicy;
 use bazaar_persistence::{
     Journal, JournalConfig, JournalExt, Loaded, MemJournal, Record, Seq, SledJournal, StoredEvent,
@@ -61,8 +62,15 @@ enum Op {
     },
 }
 
+/// Mostly small payloads, and now and then one that the disk journal stores in chunks (around
+/// and well over `VALUE_BYTES_MAX`).
 fn payload() -> impl Strategy<Value = Vec<u8>> {
-    vec(any::<u8>(), 0..12)
+    let chunked = VALUE_BYTES_MAX - 16..3 * VALUE_BYTES_MAX;
+    prop_oneof![
+        8 => vec(any::<u8>(), 0..12),
+        1 => (chunked, any::<u8>())
+            .prop_map(|(len, seed)| (0..len).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect()),
+    ]
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -172,6 +180,9 @@ impl Subject for OnDisk {
     fn restart(&mut self) {
         // Drop closes the journal (drains, syncs, joins) and releases sled's lock first.
         drop(self.journal.take());
+        // Large records go in chunks: sled never wrote a blob file (which it would not sync).
+        let blobs = std::fs::read_dir(self.dir.path().join("blobs")).expect("sled's blobs dir");
+        assert_eq!(blobs.count(), 0, "sled wrote a blob file");
         let journal = SledJournal::open(JournalConfig::new(self.dir.path())).expect("reopen");
         self.journal = Some(journal);
     }

@@ -11,6 +11,7 @@ mod cancellation;
 mod carts;
 mod checkout;
 mod checkout_crash;
+mod power_loss;
 mod psp;
 mod regressions;
 mod restart;

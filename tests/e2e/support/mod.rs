@@ -6,12 +6,13 @@
 //! and the ledger ([`checkout`]).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod catalog;
 pub mod checkout;
+pub mod lazyfs;
 pub mod psp;
 mod server;
 
@@ -97,7 +98,9 @@ pub struct Market {
     server: Option<Server>,
     /// The stderr of the running server.
     log: ServerLog,
-    dir: tempfile::TempDir,
+    /// The data directory, and the temporary directory that holds it when the test gave none.
+    data: PathBuf,
+    _dir: Option<tempfile::TempDir>,
     http: reqwest::Client,
     tokens: Arc<BTreeMap<String, String>>,
     /// More `serve` arguments, given to every start.
@@ -117,24 +120,32 @@ impl Market {
     /// every start of this marketplace, restarts included.
     pub fn open_with(more: &[(&str, &str)], serve_args: &[String]) -> Market {
         let dir = tempfile::tempdir().unwrap();
-        let first = Server::start_with(dir.path(), serve_args);
-        let mut tokens = initial_tokens(dir.path());
+        let mut market = Market::open_in(dir.path().to_path_buf(), more, serve_args);
+        market._dir = Some(dir);
+        market
+    }
+
+    /// [`Market::open_with`] on the data directory `data` (created if missing), which the
+    /// test owns.
+    pub fn open_in(data: PathBuf, more: &[(&str, &str)], serve_args: &[String]) -> Market {
+        let first = Server::start_with(&data, serve_args);
+        let mut tokens = initial_tokens(&data);
         for principal in ["customer-1", "seller-1", "support-1", "operator-1"] {
             assert!(tokens.contains_key(principal), "initial tokens lack {principal}: {tokens:?}");
         }
         let status = first.terminate();
         assert!(status.success(), "SIGTERM must end in exit 0, got {status}");
         for (role, principal) in more {
-            tokens.insert(principal.to_string(), mint_token(dir.path(), role, principal));
+            tokens.insert(principal.to_string(), mint_token(&data, role, principal));
         }
-        let (server, log) = Server::start_logging_with(dir.path(), LOG_FILTER, serve_args);
+        let (server, log) = Server::start_logging_with(&data, LOG_FILTER, serve_args);
         let http = reqwest::Client::builder().no_proxy().build().unwrap();
         let (tokens, serve_args) = (Arc::new(tokens), serve_args.to_vec());
-        Market { server: Some(server), log, dir, http, tokens, serve_args }
+        Market { server: Some(server), log, data, _dir: None, http, tokens, serve_args }
     }
 
     pub fn data_dir(&self) -> &Path {
-        self.dir.path()
+        &self.data
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -159,8 +170,15 @@ impl Market {
 
     /// SIGKILL, then a new `serve` on the same data directory.
     pub fn crash_and_restart(&mut self) {
+        self.kill_then_restart(|| {});
+    }
+
+    /// SIGKILL, then `between` (a power cut of the data directory's file system, say), then a
+    /// new `serve` on the same data directory.
+    pub fn kill_then_restart(&mut self, between: impl FnOnce()) {
         let status = self.server.take().expect("a running server").kill();
         assert!(!status.success(), "SIGKILL ends a process with a signal, got {status}");
+        between();
         self.start();
     }
 
