@@ -2,6 +2,11 @@
 //! seller, support agent or operator is recorded (who, what, when, from where, the request
 //! id and the answer's status) in the principal's `AuditTrail` before the answer leaves, so
 //! an answered change always has its record.
+//!
+//! Invariant: no input keeps a request out of the trail. The request id is the server's (the
+//! stack replaces whatever a client sent), and every text field is bounded
+//! ([`bazaar_actors::audit::bounded`]: cut and marked), so a record never fails for what the
+//! request held.
 
 use std::net::SocketAddr;
 
@@ -9,14 +14,14 @@ use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use bazaar_actors::audit::{AuditCommand, AuditRecord, AuditTrail};
+use bazaar_actors::audit::{AuditCommand, AuditRecord, AuditTrail, bounded};
 
 use crate::auth::{Principal, Role};
 use crate::state::AppState;
 
 /// The audit trail's entity id of a principal.
 pub fn trail_key(tenant: &str, role: Role, principal: &str) -> String {
-    format!("{tenant}/{}/{principal}", role.as_str())
+    bazaar_actors::catalog::keys::compose(&[tenant, role.as_str(), principal])
 }
 
 /// Middleware: records audited requests once they are answered.
@@ -36,10 +41,11 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     if !matches!(principal.role, Role::Seller | Role::Support | Role::Operator) {
         return next.run(Request::from_parts(parts, body)).await;
     }
-    let method = parts.method.to_string();
-    let path = parts.uri.path().to_string();
+    let method = bounded(parts.method.as_str());
+    let path = bounded(parts.uri.path());
+    // The server's id (see `stack`): a client's own id never stands in for it.
     let request_id =
-        parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
+        bounded(parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-"));
     let remote = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
