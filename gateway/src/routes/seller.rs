@@ -28,7 +28,7 @@ use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(put_profile))
+        .routes(routes!(put_profile, get_profile))
         .routes(routes!(put_product))
         .routes(routes!(put_offer, get_offer, delete_offer))
         .routes(routes!(put_inventory, get_inventory))
@@ -75,6 +75,25 @@ async fn put_profile(
         )?,
         other => answer(other)?,
     };
+    Ok(Json(SellerDto {
+        seller: seller.to_string(),
+        name: view.name,
+        standing: standing_name(view.score.standing).into(),
+    }))
+}
+
+/// The seller's own profile, as `PUT /v1/seller/profile` wrote it.
+#[utoipa::path(get, path = "/v1/seller/profile", tag = "seller",
+    responses((status = 200, body = SellerDto),
+        (status = 404, description = "seller_not_registered", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn get_profile(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<SellerDto>, Problem> {
+    let seller = principal.seller()?;
+    let id = keys::seller(&principal.tenant, &seller);
+    let view = answer(state.engine.ask::<Seller>(&id, SellerCommand::Get).await)?;
     Ok(Json(SellerDto {
         seller: seller.to_string(),
         name: view.name,
