@@ -50,21 +50,40 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map_or_else(|| "-".to_string(), |info| info.0.to_string());
-    let response = next.run(Request::from_parts(parts, body)).await;
-    let record = AuditRecord {
-        at_ms: 0,
-        method,
-        path,
-        status: response.status().as_u16(),
-        request_id,
-        remote,
-    };
+    let record = AuditRecord { at_ms: 0, method, path, status: 0, request_id, remote };
     let key = trail_key(&principal.tenant, principal.role, &principal.id);
-    match state.engine.ask::<AuditTrail>(&key, AuditCommand::Record { record }).await {
+    // The request runs, and is recorded, apart from this future: a client that goes away or
+    // the time limit drops this future, and a change made must still get its record.
+    let (engine, unanswered) = (state.engine.clone(), record.clone());
+    let task = tokio::spawn(async move {
+        let response = next.run(Request::from_parts(parts, body)).await;
+        let status = response.status().as_u16();
+        write(&engine, &key, AuditRecord { status, ..record }).await;
+        response
+    });
+    match task.await {
+        Ok(response) => response,
+        Err(error) => {
+            // A handler that panicked: what it did is not known, so it is recorded as a 500.
+            tracing::error!(error = %error, "audited request failed");
+            let key = trail_key(&principal.tenant, principal.role, &principal.id);
+            write(&state.engine, &key, AuditRecord { status: 500, ..unanswered }).await;
+            crate::problem::Problem::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+                "the request failed",
+            )
+            .into_response()
+        }
+    }
+}
+
+async fn write(engine: &bazaar_engine::Engine, key: &str, record: AuditRecord) {
+    match engine.ask::<AuditTrail>(key, AuditCommand::Record { record }).await {
         Ok(Ok(_)) => {}
         Ok(Err(rejection)) => tracing::error!(?rejection, "audit record refused"),
         // The change happened; its record did not. Loud, because compliance depends on it.
         Err(error) => tracing::error!(error = %error, "audit record not written"),
     }
-    response
 }

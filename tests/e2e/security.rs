@@ -342,3 +342,56 @@ async fn a_seller_reads_back_its_profile() {
     assert!(get["responses"]["200"].is_object(), "documented: {get}");
     m.shut_down();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_whose_client_went_away_is_recorded_all_the_same() {
+    const ASIN: &str = "B0GONE0001";
+    const LINES: u64 = 5_000;
+    let m = Market::open(&[]);
+    let token = initial_tokens(m.data_dir())["seller-1"].clone();
+    m.register(SELLER_1, "First").await;
+    m.create_product(SELLER_1, ASIN, document("Lamp", "Acme", &["Home"])).await;
+    m.put_offer(SELLER_1, ASIN, crate::support::offer("SKU-GONE", 1000, 0, "seller", 1)).await;
+    let trail = async || m.read(Auth::As("operator-1"), "/admin/audit/seller/seller-1").await;
+    let before = trail().await["total"].as_u64().unwrap();
+
+    // A long feed, and a client that gives up long before it is applied.
+    let feed: String = (1..=LINES)
+        .map(|n| {
+            format!(r#"{{"sku":"SKU-GONE","location":"FRA1","quantity":{n},"feed_seq":{n}}}"#)
+                + "\n"
+        })
+        .collect();
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let sent = http
+        .post(m.url("/v1/seller/inventory:feed"))
+        .bearer_auth(&token)
+        .header("content-type", "application/x-ndjson")
+        .body(feed)
+        .send()
+        .await;
+    assert!(sent.is_err(), "the client gave up before the answer: {sent:?}");
+
+    // The feed goes on, and its request is recorded when it is done.
+    let limit = std::time::Duration::from_secs(60);
+    let path = "/v1/seller/inventory/SKU-GONE/FRA1";
+    let record = crate::support::eventually_within(limit, "the feed's record", async || {
+        let after = trail().await;
+        let stock = m.get(SELLER_1, path).await;
+        match after["total"].as_u64() {
+            Some(total) if total == before + 1 => Ok((after["records"][0].clone(), stock.json)),
+            _ => Err(format!("{after}; stock {}", stock.text)),
+        }
+    })
+    .await;
+    let (record, stock) = record;
+    assert_eq!(record["path"], "/v1/seller/inventory:feed", "{record}");
+    if record["status"] == 200 {
+        assert!(stock["on_hand"].as_u64() > Some(0), "the feed ran: {stock}");
+    }
+    m.shut_down();
+}
