@@ -20,6 +20,12 @@
 //!
 //! Invariant: distinct parts (of the same count) give distinct keys; the property test checks
 //! it for every format above and the gateway's keys (idempotency scopes, audit trails).
+//!
+//! Other composed ids, injective by their parts' alphabets rather than by escaping: a cart
+//! hold's reservation `{cart}.{ASIN}.{seller}` (a cart id is `c-` and `[a-z0-9]`, no `.`; an
+//! ASIN is 10 characters without `.`), a checkout's reservations `{order}.{line}` and payment
+//! keys `{order}.capture`, `{order}.refund` (an order id is `o-` and 32 hex digits), and the
+//! `void` worklist's `{order}!{provider}` (no order id holds `!`).
 
 use crate::ids::{Asin, SellerId};
 use crate::inventory::InventoryId;
