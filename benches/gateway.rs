@@ -361,7 +361,8 @@ impl Node {
             description: "The one everybody wants today".into(),
             ..CatalogDocument::default()
         };
-        let create = ProductCommand::CreateOrUpdateDocument { document, currency: eur() };
+        let by = seller.clone();
+        let create = ProductCommand::CreateOrUpdateDocument { document, currency: eur(), by };
         ask::<Product>(&self.engine, &product, create).await?;
         let terms = offer_terms(sku.clone(), HOT_PRICE_MINOR, Fulfilment::Marketplace, HOT_ON_HAND);
         let offer = ProductCommand::PutOffer {
@@ -429,7 +430,8 @@ async fn load_product(engine: &Engine, doc: &SearchDoc, i: usize) -> anyhow::Res
         tax_class: TaxClass::Standard,
         ..CatalogDocument::default()
     };
-    let create = ProductCommand::CreateOrUpdateDocument { document, currency: eur() };
+    let by = SellerId::parse("seller-catalog")?;
+    let create = ProductCommand::CreateOrUpdateDocument { document, currency: eur(), by };
     ask::<Product>(engine, &key, create).await?;
     let Some(price_minor) = doc.price_minor else { return Ok(()) };
     for (n, channel) in doc.fulfilment.iter().enumerate() {

@@ -17,6 +17,22 @@ pub const AUDIT_RECENT_MAX: usize = 200;
 /// Longest text field of a record, in bytes.
 pub const AUDIT_FIELD_BYTES_MAX: usize = 512;
 
+/// `text` cut to at most [`AUDIT_FIELD_BYTES_MAX`] bytes, marked where it is cut: the kept
+/// prefix (on a character boundary), `…` and how long the text was (`…(4096 bytes)`). A
+/// record is written whatever a request holds; an over-long field is bounded, never a reason
+/// to leave the request unrecorded.
+pub fn bounded(text: &str) -> String {
+    if text.len() <= AUDIT_FIELD_BYTES_MAX {
+        return text.to_owned();
+    }
+    let mark = format!("…({} bytes)", text.len());
+    let mut end = AUDIT_FIELD_BYTES_MAX - mark.len();
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{mark}", &text[..end])
+}
+
 /// Who did what, when, from where.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
@@ -149,6 +165,20 @@ mod tests {
         let paths: Vec<&str> = reply.records.iter().map(|r| r.path.as_str()).collect();
         assert_eq!(paths, ["/p/204", "/p/203", "/p/202"]);
         assert_eq!(reply.records[0].at_ms, 1_204, "stamped by the clock, not the caller");
+    }
+
+    #[test]
+    fn bounded_fields_fit_and_say_where_they_were_cut() {
+        assert_eq!(bounded("/v1/x"), "/v1/x");
+        let exact = "x".repeat(AUDIT_FIELD_BYTES_MAX);
+        assert_eq!(bounded(&exact), exact);
+        for text in ["y".repeat(AUDIT_FIELD_BYTES_MAX + 1), "é".repeat(5_000)] {
+            let cut = bounded(&text);
+            assert!(cut.len() <= AUDIT_FIELD_BYTES_MAX, "{}", cut.len());
+            let (kept, mark) = cut.split_once('…').unwrap();
+            assert!(text.starts_with(kept) && !kept.is_empty());
+            assert_eq!(mark, format!("({} bytes)", text.len()));
+        }
     }
 
     #[test]

@@ -143,4 +143,8 @@ const _: () = assert!(
         < i64::MAX / 4
 );
 const _: () = assert!(PROMOTION_REDEMPTIONS_MAX as usize <= PROMOTION_ORDERS_MAX);
-const _: () = assert!(PROMOTION_ID_BYTES_MAX <= bazaar_engine::limits::ENTITY_ID_BYTES_MAX);
+// A seller's promotion id is `{seller}:{name}`, inside a `{tenant}/{id}` entity id.
+const _: () = assert!(
+    crate::catalog::keys::TENANT_BYTES_MAX + 1 + ID_BYTES_MAX + 1 + PROMOTION_ID_BYTES_MAX
+        <= bazaar_engine::limits::ENTITY_ID_BYTES_MAX
+);

@@ -17,6 +17,9 @@ pub enum RejectionKind {
     /// The command is well formed but clashes with the current state (out of stock, a stale
     /// feed, an id reused for something else): 409.
     Conflict,
+    /// The command is well formed, but the asking principal may not do it to this entity (a
+    /// seller changing another seller's catalog document): 403.
+    Forbidden,
 }
 
 /// Implemented by every entity's rejection enum.

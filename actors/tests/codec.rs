@@ -151,7 +151,11 @@ fn terms() -> OfferTerms {
 fn product_survives_the_codec() {
     let s1 = SellerId::parse("s1").unwrap();
     let commands = vec![
-        ProductCommand::CreateOrUpdateDocument { document: document(), currency: Currency::EUR },
+        ProductCommand::CreateOrUpdateDocument {
+            document: document(),
+            currency: Currency::EUR,
+            by: s1.clone(),
+        },
         ProductCommand::PutOffer { seller: s1.clone(), terms: terms(), score: score() },
         ProductCommand::SetOfferStock { seller: s1.clone(), available: 2 },
         ProductCommand::SetSellerScore {
@@ -175,7 +179,8 @@ fn product_survives_the_codec() {
         ProductEvent::OfferWithdrawn { seller: s1.clone() },
         ProductEvent::OfferStockSet { seller: s1.clone(), available: 1 },
         ProductEvent::SellerScoreRecorded { seller: s1.clone(), score: score() },
-        ProductEvent::BuyBoxChanged { winner: Some(s1) },
+        ProductEvent::BuyBoxChanged { winner: Some(s1.clone()) },
+        ProductEvent::OwnerRecorded { owner: s1 },
     ];
     let rejections = [
         ProductRejection::UnknownProduct,
@@ -194,9 +199,31 @@ fn product_survives_the_codec() {
         ProductRejection::UnknownOffer,
         ProductRejection::TooManyOffers { max: 1 },
         ProductRejection::StaleSellerScore { version: 1 },
+        ProductRejection::NotDocumentOwner,
     ];
     pin_positions(&events);
     pin_positions(&rejections);
+}
+
+/// A product snapshot written before owners were recorded (it ends before `owner`) still
+/// decodes, with no owner.
+#[test]
+fn a_product_snapshot_from_before_owners_decodes_without_one() {
+    let s1 = SellerId::parse("s1").unwrap();
+    let mut legacy = Product::default();
+    let created =
+        ProductEvent::DocumentCreated { document: document(), currency: Currency::EUR, at_ms: 1 };
+    let offer = Offer { seller: s1, terms: terms(), score: score() };
+    for event in [created, ProductEvent::OfferListed { offer }] {
+        legacy.apply(&event);
+    }
+    assert_eq!(legacy.owner(), None);
+    let record = codec::encode(&legacy).expect("encodes");
+    let payload = record.payload();
+    assert_eq!(payload.last(), Some(&0), "the last field is the owner, none");
+    let old: Product = codec::decode_payload(&payload[..payload.len() - 1]).expect("decodes");
+    assert_eq!(old, legacy);
+    assert!(codec::decode_payload::<Product>(&payload[..payload.len() - 2]).is_err());
 }
 
 #[test]

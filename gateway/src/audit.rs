@@ -2,6 +2,11 @@
 //! seller, support agent or operator is recorded (who, what, when, from where, the request
 //! id and the answer's status) in the principal's `AuditTrail` before the answer leaves, so
 //! an answered change always has its record.
+//!
+//! Invariant: no input keeps a request out of the trail. The request id is the server's (the
+//! stack replaces whatever a client sent), and every text field is bounded
+//! ([`bazaar_actors::audit::bounded`]: cut and marked), so a record never fails for what the
+//! request held.
 
 use std::net::SocketAddr;
 
@@ -9,14 +14,14 @@ use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use bazaar_actors::audit::{AuditCommand, AuditRecord, AuditTrail};
+use bazaar_actors::audit::{AuditCommand, AuditRecord, AuditTrail, bounded};
 
 use crate::auth::{Principal, Role};
 use crate::state::AppState;
 
 /// The audit trail's entity id of a principal.
 pub fn trail_key(tenant: &str, role: Role, principal: &str) -> String {
-    format!("{tenant}/{}/{principal}", role.as_str())
+    bazaar_actors::catalog::keys::compose(&[tenant, role.as_str(), principal])
 }
 
 /// Middleware: records audited requests once they are answered.
@@ -36,29 +41,49 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     if !matches!(principal.role, Role::Seller | Role::Support | Role::Operator) {
         return next.run(Request::from_parts(parts, body)).await;
     }
-    let method = parts.method.to_string();
-    let path = parts.uri.path().to_string();
+    let method = bounded(parts.method.as_str());
+    let path = bounded(parts.uri.path());
+    // The server's id (see `stack`): a client's own id never stands in for it.
     let request_id =
-        parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
+        bounded(parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-"));
     let remote = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map_or_else(|| "-".to_string(), |info| info.0.to_string());
-    let response = next.run(Request::from_parts(parts, body)).await;
-    let record = AuditRecord {
-        at_ms: 0,
-        method,
-        path,
-        status: response.status().as_u16(),
-        request_id,
-        remote,
-    };
+    let record = AuditRecord { at_ms: 0, method, path, status: 0, request_id, remote };
     let key = trail_key(&principal.tenant, principal.role, &principal.id);
-    match state.engine.ask::<AuditTrail>(&key, AuditCommand::Record { record }).await {
+    // The request runs, and is recorded, apart from this future: a client that goes away or
+    // the time limit drops this future, and a change made must still get its record.
+    let (engine, unanswered) = (state.engine.clone(), record.clone());
+    let task = tokio::spawn(async move {
+        let response = next.run(Request::from_parts(parts, body)).await;
+        let status = response.status().as_u16();
+        write(&engine, &key, AuditRecord { status, ..record }).await;
+        response
+    });
+    match task.await {
+        Ok(response) => response,
+        Err(error) => {
+            // A handler that panicked: what it did is not known, so it is recorded as a 500.
+            tracing::error!(error = %error, "audited request failed");
+            let key = trail_key(&principal.tenant, principal.role, &principal.id);
+            write(&state.engine, &key, AuditRecord { status: 500, ..unanswered }).await;
+            crate::problem::Problem::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+                "the request failed",
+            )
+            .into_response()
+        }
+    }
+}
+
+async fn write(engine: &bazaar_engine::Engine, key: &str, record: AuditRecord) {
+    match engine.ask::<AuditTrail>(key, AuditCommand::Record { record }).await {
         Ok(Ok(_)) => {}
         Ok(Err(rejection)) => tracing::error!(?rejection, "audit record refused"),
         // The change happened; its record did not. Loud, because compliance depends on it.
         Err(error) => tracing::error!(error = %error, "audit record not written"),
     }
-    response
 }

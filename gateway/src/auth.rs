@@ -231,6 +231,14 @@ fn write_private(path: &Path, text: &str, append: bool) -> Result<(), String> {
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// The token of an `Authorization` value `Bearer <token>`; the scheme is case-insensitive
+/// (RFC 9110, section 11.1).
+pub fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 impl<S> FromRequestParts<S> for Principal
 where
     Arc<Credentials>: FromRef<S>,
@@ -259,11 +267,11 @@ where
         let token = header
             .to_str()
             .ok()
-            .and_then(|value| value.strip_prefix("Bearer "))
+            .and_then(bearer_token)
             .ok_or_else(|| unauthorized("the Authorization header must be Bearer <token>"))?;
         let credentials = Arc::<Credentials>::from_ref(state);
         let principal = credentials
-            .authenticate(token.trim())
+            .authenticate(token)
             .cloned()
             .ok_or_else(|| unauthorized("unknown token"))?;
         // Every authenticated request counts against its tenant's rate limit, once.
@@ -297,6 +305,16 @@ mod tests {
         }
         let (_, again) = Credentials::load_or_init(dir.path()).unwrap();
         assert!(again.is_none(), "a second start generates nothing");
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for value in ["Bearer t", "bearer t", "BEARER  t ", "bEaReR t"] {
+            assert_eq!(bearer_token(value), Some("t"), "{value:?}");
+        }
+        for value in ["Basic t", "Bearert", "Bearer", "Bearer  ", "t"] {
+            assert_eq!(bearer_token(value), None, "{value:?}");
+        }
     }
 
     #[test]

@@ -1,18 +1,26 @@
 //! `Idempotency-Key`: a retried request replays the first answer instead of acting twice.
 //!
-//! Each key is an entity (kind `idempotency`), scoped by tenant and principal so that two
-//! customers' keys never meet, holding the request's fingerprint and, once finished, the
-//! stored answer. The same key with the same request replays the answer; with another request
-//! it is 422; while the first is still running it is 409. A 5xx answer is not stored (the
-//! client should retry), and a request that died mid-way (a crash) releases its key after the
-//! lease, so the retry proceeds. Effects behind a key are themselves idempotent (their ids
-//! derive from the key), so a crash between the effect and the stored answer cannot act twice.
+//! Each key is an entity (kind `idempotency`), scoped by the principal (tenant, role and name)
+//! and the route (method and route template), so that no two principals' keys ever meet, not
+//! even a customer's and a seller's of the same name, holding the request's fingerprint and,
+//! once finished, the stored answer. The same key with the same request replays the answer;
+//! with another request it is 422; while the first is still running it is 409. A 5xx answer
+//! is not stored (the client should retry), nor is a 401 or 403 (a request refused before its
+//! role check passed leaves nothing to replay) or a 429, and a request that died mid-way (a crash)
+//! releases its key after the lease, so the retry proceeds. Effects behind a key are
+//! themselves idempotent (their ids derive from the key), so a crash between the effect and
+//! the stored answer cannot act twice.
 //!
-//! Invariant: at most one request per key runs at a time; a completed key's answer never
-//! changes.
+//! Requests are compared by content: the fingerprint covers method, path and query, and the
+//! body in canonical form when it is JSON ([`canonical_json`]: keys sorted, no spaces), so a
+//! retry whose JSON a client re-serialized is the same request.
+//!
+//! Invariants: at most one request per key runs at a time; a completed key's answer never
+//! changes; a stored answer is replayed only to the principal whose request passed its route's
+//! role check (a principal's role is part of its scope, and refusals are not stored).
 
 use axum::body::Body;
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -34,12 +42,57 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 /// A request's fingerprint: SHA-256 over method, path and body.
 pub type Fingerprint = [u8; 32];
 
+/// The fingerprint of a request; a JSON body counts by its content ([`canonical_json`]).
 pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> Fingerprint {
+    let canonical = canonical_json(body);
+    let body = canonical.as_deref().unwrap_or(body);
     let mut hasher = Sha256::new();
     for part in [method.as_bytes(), b"\n", path.as_bytes(), b"\n", body] {
         hasher.update(part);
     }
     hasher.finalize().into()
+}
+
+/// `body` in canonical JSON (object keys sorted, no insignificant space, strings with one
+/// escaping), or `None` when it is not one JSON value. Two bodies with the same content have
+/// the same canonical form, whatever their key order or spacing.
+pub fn canonical_json(body: &[u8]) -> Option<Vec<u8>> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let mut out = Vec::with_capacity(body.len());
+    write_canonical(&value, &mut out);
+    Some(out)
+}
+
+fn write_canonical(value: &serde_json::Value, out: &mut Vec<u8>) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut fields: Vec<_> = map.iter().collect();
+            fields.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.push(b'{');
+            for (i, (name, field)) in fields.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(&Value::String(name.clone()), out);
+                out.push(b':');
+                write_canonical(field, out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(b']');
+        }
+        // Writing to a Vec cannot fail, nor can a scalar fail to serialize.
+        scalar => out.extend_from_slice(scalar.to_string().as_bytes()),
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,9 +213,28 @@ impl Entity for IdempotencyKey {
     }
 }
 
-/// The entity id of a key: tenant, principal and the client's key.
-fn entity_id(principal: &Principal, key: &str) -> String {
-    format!("{}/{}/{key}", principal.tenant, principal.id)
+/// The entity id of a key: the principal (tenant, role, name), the route (method and route
+/// template) and the client's key, composed injectively.
+fn entity_id(principal: &Principal, route: (&str, &str), key: &str) -> String {
+    let (method, template) = route;
+    bazaar_actors::catalog::keys::compose(&[
+        &principal.tenant,
+        principal.role.as_str(),
+        &principal.id,
+        method,
+        template,
+        key,
+    ])
+}
+
+/// 422 for a key reused with another request (here and for checkouts, one title).
+pub fn key_reused(detail: impl Into<String>) -> Problem {
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+        "Idempotency-Key reused",
+        detail,
+    )
 }
 
 /// The client's key, if it sent one; a malformed key is a 400.
@@ -195,7 +267,7 @@ fn bad_key(detail: &str) -> Problem {
 pub async fn once<F>(
     engine: &Engine,
     principal: &Principal,
-    key: String,
+    (route, key): ((&str, &str), String),
     fingerprint: Fingerprint,
     lease_ms: u64,
     run: F,
@@ -203,18 +275,13 @@ pub async fn once<F>(
 where
     F: Future<Output = Response>,
 {
-    let id = entity_id(principal, &key);
+    let id = entity_id(principal, route, &key);
     let begin = IdempotencyCommand::Begin { fingerprint, lease_ms };
     match engine.ask::<IdempotencyKey>(&id, begin).await {
         Err(error) => return Problem::from(error).into_response(),
         Ok(Err(IdempotencyRejection::Mismatch)) => {
-            return Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
-                "Idempotency-Key reused",
-                "this Idempotency-Key was used for a different request",
-            )
-            .into_response();
+            return key_reused("this Idempotency-Key was used for a different request")
+                .into_response();
         }
         Ok(Err(IdempotencyRejection::InProgress | IdempotencyRejection::NotHeld)) => {
             return Problem::new(
@@ -242,7 +309,13 @@ where
         )
         .into_response();
     };
-    let command = if parts.status.is_server_error() {
+    // A refusal of who is asking is not an answer to replay: nothing passed the role check;
+    // nor is a rate limit's, which the same request passes later.
+    let refused = matches!(
+        parts.status,
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS
+    );
+    let command = if parts.status.is_server_error() || refused {
         IdempotencyCommand::Release { fingerprint }
     } else {
         let content_type = parts
@@ -270,7 +343,8 @@ where
 /// Middleware: every POST, PUT, PATCH or DELETE that carries an `Idempotency-Key` runs at
 /// most once per key (see [`once`]); other requests pass straight through. The caller is
 /// authenticated here (and handed on in the request's extensions), since keys are scoped by
-/// tenant and principal.
+/// principal and route (the matched route template: routing has happened, since this runs
+/// as a layer of the router's routes).
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let mutating =
         matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE);
@@ -304,9 +378,15 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         .path_and_query()
         .map_or_else(|| parts.uri.path().to_string(), |pq| pq.as_str().to_string());
     let print = fingerprint(parts.method.as_str(), &target, &bytes);
+    let method = parts.method.clone();
+    let template = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map_or_else(|| parts.uri.path().to_string(), |matched| matched.as_str().to_string());
     parts.extensions.insert(principal.clone());
     let request = Request::from_parts(parts, Body::from(bytes));
-    once(&state.engine, &principal, key, print, REQUEST_TIMEOUT_MS, next.run(request)).await
+    let scope = ((method.as_str(), template.as_str()), key);
+    once(&state.engine, &principal, scope, print, REQUEST_TIMEOUT_MS, next.run(request)).await
 }
 
 fn replay(answer: StoredAnswer) -> Response {
@@ -390,10 +470,37 @@ mod tests {
     }
 
     #[test]
-    fn fingerprints_cover_method_path_and_body() {
-        let base = fingerprint("POST", "/v1/x", b"{}");
+    fn fingerprints_cover_method_path_and_body_by_content() {
+        let base = fingerprint("POST", "/v1/x", br#"{"a":1,"b":[{"c":"\u0041","d":null}]}"#);
         assert_ne!(base, fingerprint("PUT", "/v1/x", b"{}"));
         assert_ne!(base, fingerprint("POST", "/v1/y", b"{}"));
-        assert_ne!(base, fingerprint("POST", "/v1/x", b"{ }"));
+        let respaced = b"{ \"b\" : [ { \"d\" : null , \"c\" : \"A\" } ] ,\n \"a\" : 1 }";
+        assert_eq!(base, fingerprint("POST", "/v1/x", respaced), "same content");
+        assert_ne!(base, fingerprint("POST", "/v1/x", br#"{"a":2,"b":[{"c":"A","d":null}]}"#));
+        assert_ne!(
+            base,
+            fingerprint("POST", "/v1/x", br#"{"a":1,"b":[{"d":null,"c":"A"}],"e":0}"#)
+        );
+        // Not JSON (an NDJSON feed of two lines): compared byte for byte.
+        assert_ne!(fingerprint("POST", "/f", b"{}\n{}"), fingerprint("POST", "/f", b"{}\n {}"));
+        assert_eq!(canonical_json(br#" { "k" : "v\"" } "#).unwrap(), br#"{"k":"v\""}"#);
+    }
+
+    #[test]
+    fn key_scopes_are_per_principal_role_and_route() {
+        let principal = |role, id: &str| Principal { tenant: "t".into(), role, id: id.into() };
+        let route = ("POST", "/v1/carts");
+        let customer = entity_id(&principal(crate::auth::Role::Customer, "dup"), route, "k");
+        let seller = entity_id(&principal(crate::auth::Role::Seller, "dup"), route, "k");
+        assert_ne!(customer, seller);
+        let customer = principal(crate::auth::Role::Customer, "dup");
+        assert_ne!(
+            entity_id(&customer, route, "k"),
+            entity_id(&customer, ("PUT", "/v1/carts"), "k")
+        );
+        // Names and keys with the separator cannot meet another principal's scope.
+        let a = entity_id(&principal(crate::auth::Role::Customer, "a/b"), route, "k");
+        let b = entity_id(&principal(crate::auth::Role::Customer, "a"), route, "b/k");
+        assert_ne!(a, b);
     }
 }

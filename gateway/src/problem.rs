@@ -106,7 +106,7 @@ impl IntoResponse for Problem {
 }
 
 /// A domain rejection: 422 for a bad value, 404 for something missing, 409 for a clash with
-/// the current state; the rejection's own stable code.
+/// the current state, 403 for what the principal may not do; the rejection's own stable code.
 pub fn rejection<R: bazaar_actors::Rejection>(rejection: &R) -> Problem {
     use bazaar_actors::RejectionKind;
     let detail = rejection.to_string();
@@ -122,6 +122,9 @@ pub fn rejection<R: bazaar_actors::Rejection>(rejection: &R) -> Problem {
         }
         RejectionKind::Conflict => {
             Problem::new(StatusCode::CONFLICT, rejection.code(), "Conflict", detail)
+        }
+        RejectionKind::Forbidden => {
+            Problem::new(StatusCode::FORBIDDEN, rejection.code(), "Forbidden", detail)
         }
     }
 }

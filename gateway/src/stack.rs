@@ -1,6 +1,8 @@
-//! The middleware every request passes: a request id (taken from `x-request-id` or made, and
-//! echoed in the response and in every log line of the request), a trace span, a body-size
-//! limit, a time limit (answered 503 problem+json), and problem+json for unknown routes.
+//! The middleware every request passes: a request id (always made by the server, echoed in
+//! the response and in every log line of the request, and the audit's; a client's own
+//! `x-request-id` is kept beside it, echoed as `x-client-request-id` when it is 1 to 128
+//! visible ASCII characters), a trace span, a body-size limit, a time limit (answered 503
+//! problem+json), and problem+json for unknown routes.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -20,6 +22,26 @@ use crate::limits::{BODY_BYTES_MAX, REQUEST_TIMEOUT_MS};
 use crate::problem::Problem;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-client-request-id");
+/// Longest client request id echoed back.
+const CLIENT_REQUEST_ID_BYTES_MAX: usize = 128;
+
+/// Takes a client's `x-request-id` off the request, so the server makes the request's id,
+/// and echoes it beside the server's when it is short visible ASCII.
+async fn client_request_id(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let client = request.headers_mut().remove(REQUEST_ID).filter(|id| {
+        (1..=CLIENT_REQUEST_ID_BYTES_MAX).contains(&id.len())
+            && id.as_bytes().iter().all(u8::is_ascii_graphic)
+    });
+    let mut response = next.run(request).await;
+    if let Some(id) = client {
+        response.headers_mut().insert(CLIENT_REQUEST_ID, id);
+    }
+    response
+}
 
 /// Request ids: a random prefix per process and a counter, so they are unique and cheap.
 #[derive(Clone)]
@@ -46,6 +68,7 @@ pub fn layered(router: Router) -> Router {
     });
     router.fallback(unknown_route).layer(
         ServiceBuilder::new()
+            .layer(axum::middleware::from_fn(client_request_id))
             .layer(SetRequestIdLayer::new(REQUEST_ID, ids))
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(trace)

@@ -16,5 +16,6 @@ mod psp;
 mod regressions;
 mod restart;
 mod search_api;
+mod security;
 mod seller_isolation;
 mod serve;

@@ -237,7 +237,11 @@ fn product_view(offers: &[(&str, i64, i64, u32, Standing)]) -> crate::product::P
         ..CatalogDocument::default()
     };
     product
-        .run(ProductCommand::CreateOrUpdateDocument { document, currency: Currency::EUR })
+        .run(ProductCommand::CreateOrUpdateDocument {
+            document,
+            currency: Currency::EUR,
+            by: crate::ids::SellerId::parse("s1").unwrap(),
+        })
         .unwrap();
     for (seller, price, shipping, available, standing) in offers {
         let terms = OfferTerms {

@@ -6,13 +6,26 @@
 //! seller     {tenant}/{seller}
 //! inventory  {tenant}/{seller}/{SKU}@{LOCATION}
 //! cart       {tenant}/{cart id}
-//! promotion  {tenant}/{promotion id}
-//! order      {tenant}/{order id}        (crate::order::entity_id)
+//! promotion  {tenant}/{promotion id}      (a seller's: {tenant}/{seller}:{name})
+//! order      {tenant}/{order id}          (crate::order::entity_id)
 //! checkout   {tenant}/{customer}/{idempotency key}
 //! ```
 //!
-//! Invariant: a tenant never contains `/`, and no id part does either (ids are validated
-//! newtypes), so an entity id splits back unambiguously.
+//! Every composed key is made by [`compose`]: its parts joined by `/`, each part escaped so
+//! that it cannot hold the separator (`%` becomes `%25`, `/` becomes `%2F`). So a key is
+//! injective in its parts whatever they hold (a tenant, principal or client key of any text
+//! included), and a part with neither character (every validated id: none may contain `/` or
+//! `%`) is written as itself, so keys made before the escaping was added are unchanged.
+//! Keys of different kinds never meet: the journal keys a stream by kind and id.
+//!
+//! Invariant: distinct parts (of the same count) give distinct keys; the property test checks
+//! it for every format above and the gateway's keys (idempotency scopes, audit trails).
+//!
+//! Other composed ids, injective by their parts' alphabets rather than by escaping: a cart
+//! hold's reservation `{cart}.{ASIN}.{seller}` (a cart id is `c-` and `[a-z0-9]`, no `.`; an
+//! ASIN is 10 characters without `.`), a checkout's reservations `{order}.{line}` and payment
+//! keys `{order}.capture`, `{order}.refund` (an order id is `o-` and 32 hex digits), and the
+//! `void` worklist's `{order}!{provider}` (no order id holds `!`).
 
 use crate::ids::{Asin, SellerId};
 use crate::inventory::InventoryId;
@@ -29,30 +42,55 @@ pub fn is_tenant(tenant: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
+/// The separator of a composed key's parts.
+pub const SEPARATOR: char = '/';
+
+/// Joins `parts` with [`SEPARATOR`], each escaped (`%` to `%25`, `/` to `%2F`), so that
+/// distinct parts always give distinct keys; a part with neither character is itself.
+pub fn compose(parts: &[&str]) -> String {
+    let mut key = String::with_capacity(parts.iter().map(|part| part.len() + 1).sum());
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            key.push(SEPARATOR);
+        }
+        if part.contains(['%', SEPARATOR]) {
+            for c in part.chars() {
+                match c {
+                    '%' => key.push_str("%25"),
+                    SEPARATOR => key.push_str("%2F"),
+                    c => key.push(c),
+                }
+            }
+        } else {
+            key.push_str(part);
+        }
+    }
+    key
+}
+
 pub fn product(tenant: &str, asin: &Asin) -> String {
-    format!("{tenant}/{asin}")
+    compose(&[tenant, asin.as_str()])
 }
 
 pub fn seller(tenant: &str, seller: &SellerId) -> String {
-    format!("{tenant}/{seller}")
+    compose(&[tenant, seller.as_str()])
 }
 
 pub fn inventory(tenant: &str, seller: &SellerId, id: &InventoryId) -> String {
-    format!("{tenant}/{seller}/{id}")
+    compose(&[tenant, seller.as_str(), &id.to_string()])
 }
 
 pub fn cart(tenant: &str, cart: &str) -> String {
-    format!("{tenant}/{cart}")
+    compose(&[tenant, cart])
 }
 
 pub fn promotion(tenant: &str, promotion: &crate::promotion::PromotionId) -> String {
-    format!("{tenant}/{promotion}")
+    compose(&[tenant, promotion.as_str()])
 }
 
-/// A checkout saga: one per customer and idempotency key (the gateway validates the key's
-/// alphabet, which excludes `/`).
+/// A checkout saga: one per customer and idempotency key.
 pub fn checkout(tenant: &str, customer: &crate::CustomerId, key: &str) -> String {
-    format!("{tenant}/{customer}/{key}")
+    compose(&[tenant, customer.as_str(), key])
 }
 
 /// Splits `{tenant}/{rest}`.
@@ -93,6 +131,72 @@ mod tests {
         assert_eq!(id, "eu/acme/SKU-1@FRA1");
         assert_eq!(parse_inventory(&id), Some(("eu", seller_id.clone(), stock)));
         assert_eq!(parse_seller(&seller("eu", &seller_id)), Some(("eu", seller_id)));
+    }
+
+    #[test]
+    fn keys_of_validated_ids_keep_their_old_form() {
+        let seller_id = SellerId::parse("seller-a.x").unwrap();
+        assert_eq!(seller("eu", &seller_id), "eu/seller-a.x");
+        assert_eq!(compose(&["a/b", "c"]), "a%2Fb/c");
+        assert_eq!(compose(&["a", "b/c"]), "a/b%2Fc");
+        assert_eq!(compose(&["a%2Fb", "c"]), "a%252Fb/c");
+    }
+
+    proptest::proptest! {
+        /// Distinct parts give distinct keys, whatever the parts hold: separators, escapes,
+        /// empty parts. The alphabet is small so that collisions would be found.
+        #[test]
+        fn composed_keys_are_injective(
+            a in proptest::collection::vec("[a/%2F.:@-]{0,4}", 1..5),
+            b in proptest::collection::vec("[a/%2F.:@-]{0,4}", 1..5),
+        ) {
+            let (a, b): (Vec<&str>, Vec<&str>) =
+                (a.iter().map(String::as_str).collect(), b.iter().map(String::as_str).collect());
+            if a.len() == b.len() && a != b {
+                proptest::prop_assert_ne!(compose(&a), compose(&b));
+            }
+        }
+
+        /// Every entity id format of this module is injective in its parts.
+        #[test]
+        fn entity_ids_are_injective(
+            tenants in proptest::array::uniform2("[a-c/%]{1,3}"),
+            names in proptest::array::uniform2("[a-c.]{1,3}"),
+            keys in proptest::array::uniform2("[a-c./%:]{1,3}"),
+        ) {
+            let sellers = names.clone().map(|n| SellerId::parse(&n).unwrap());
+            let customers = names.clone().map(|n| crate::CustomerId::parse(&n).unwrap());
+            let promotions = names.clone().map(|n| {
+                let name = crate::promotion::PromotionId::name(&n).unwrap();
+                crate::promotion::PromotionId::of_seller(&sellers[0], &name)
+            });
+            let stock = InventoryId::parse("SKU@FRA1").unwrap();
+            for i in 0..2 {
+                for j in 0..2 {
+                    let same_tenant = tenants[i] == tenants[j];
+                    let same = same_tenant && names[i] == names[j];
+                    let pairs = [
+                        (seller(&tenants[i], &sellers[i]), seller(&tenants[j], &sellers[j])),
+                        (
+                            inventory(&tenants[i], &sellers[i], &stock),
+                            inventory(&tenants[j], &sellers[j], &stock),
+                        ),
+                        (cart(&tenants[i], &names[i]), cart(&tenants[j], &names[j])),
+                        (
+                            promotion(&tenants[i], &promotions[i]),
+                            promotion(&tenants[j], &promotions[j]),
+                        ),
+                    ];
+                    for (x, y) in pairs {
+                        proptest::prop_assert_eq!(x == y, same);
+                    }
+                    let same = same && keys[i] == keys[j];
+                    let x = checkout(&tenants[i], &customers[i], &keys[i]);
+                    let y = checkout(&tenants[j], &customers[j], &keys[j]);
+                    proptest::prop_assert_eq!(x == y, same);
+                }
+            }
+        }
     }
 
     #[test]

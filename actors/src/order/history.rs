@@ -52,7 +52,10 @@ pub struct OrderSummary {
     pub lines: u16,
 }
 
-/// One order as a seller sees it: only its own lines and shipments.
+/// One order as a seller sees it: only its own lines and shipments, and nothing that tells
+/// whether the order has other sellers' lines: a shipment's `lines` index the seller's own
+/// lines, not the whole order's. (A shipment keeps the order's number, which the customer
+/// quotes too.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SellerOrderLines {
     pub id: OrderId,
@@ -60,6 +63,35 @@ pub struct SellerOrderLines {
     pub placed_at_ms: u64,
     pub lines: Vec<OrderLine>,
     pub shipments: Vec<ShipmentView>,
+}
+
+impl SellerOrderLines {
+    /// `seller`'s part of `order`.
+    pub fn of(order: &OrderView, seller: &SellerId) -> SellerOrderLines {
+        // Position of each of the seller's lines among its own, by index in the order.
+        let own: Vec<usize> =
+            (0..order.lines.len()).filter(|&index| order.lines[index].seller == *seller).collect();
+        let local = |index: &u16| {
+            own.iter().position(|&i| i == usize::from(*index)).and_then(|p| u16::try_from(p).ok())
+        };
+        let shipments = order
+            .shipments
+            .iter()
+            .filter(|shipment| shipment.seller == *seller)
+            .map(|shipment| {
+                let mut mine = shipment.clone();
+                mine.lines = shipment.lines.iter().filter_map(local).collect();
+                mine
+            })
+            .collect();
+        SellerOrderLines {
+            id: order.id.clone(),
+            status: order.status,
+            placed_at_ms: order.placed_at_ms,
+            lines: own.iter().map(|&index| order.lines[index].clone()).collect(),
+            shipments,
+        }
+    }
 }
 
 /// What a customer spent in one currency.
@@ -251,16 +283,7 @@ impl Shared {
             keep_newest(&mut customer.summaries, newest.clone(), summary, ORDERS_PER_CUSTOMER_MAX);
         }
         for seller in view.sellers() {
-            let lines = view.lines.iter().filter(|line| line.seller == *seller).cloned().collect();
-            let shipments =
-                view.shipments.iter().filter(|s| s.seller == *seller).cloned().collect();
-            let entry = SellerOrderLines {
-                id: view.id.clone(),
-                status: view.status,
-                placed_at_ms: view.placed_at_ms,
-                lines,
-                shipments,
-            };
+            let entry = SellerOrderLines::of(view, seller);
             let mut orders = self.sellers.entry((tenant.clone(), seller.clone())).or_default();
             keep_newest(&mut orders, newest.clone(), entry, ORDERS_PER_SELLER_MAX);
         }

@@ -15,8 +15,8 @@ type Decided = Result<(Vec<ProductEvent>, ProductReply), ProductRejection>;
 
 pub(super) fn decide(state: &Product, command: ProductCommand, now_ms: u64) -> Decided {
     match command {
-        ProductCommand::CreateOrUpdateDocument { document, currency } => {
-            put_document(state, document, currency, now_ms)
+        ProductCommand::CreateOrUpdateDocument { document, currency, by } => {
+            put_document(state, document, currency, by, now_ms)
         }
         ProductCommand::PutOffer { seller, terms, score } => {
             let currency = created(state)?;
@@ -79,25 +79,38 @@ fn held_offer<'a>(state: &'a Product, seller: &SellerId) -> Result<&'a Offer, Pr
     state.offers.get(seller).ok_or(ProductRejection::UnknownOffer)
 }
 
+/// Creates the document (its creator owns it) or replaces it (its owner only; a product
+/// without a recorded owner is claimed by the first seller to write it).
 fn put_document(
     state: &Product,
     document: document::CatalogDocument,
     currency: Currency,
+    by: SellerId,
     now_ms: u64,
 ) -> Decided {
+    if state.owner.as_ref().is_some_and(|owner| *owner != by) {
+        return Err(ProductRejection::NotDocumentOwner);
+    }
     document::validate(&document)?;
     let (Some(held), Some(held_currency)) = (&state.document, state.currency) else {
-        let event = ProductEvent::DocumentCreated { document, currency, at_ms: now_ms };
-        return Ok(changed_without_buy_box(state, vec![event]));
+        let created = ProductEvent::DocumentCreated { document, currency, at_ms: now_ms };
+        let owned = ProductEvent::OwnerRecorded { owner: by };
+        return Ok(changed_without_buy_box(state, vec![created, owned]));
     };
     if currency != held_currency {
         return Err(ProductRejection::CurrencyChanged { currency: held_currency });
     }
-    if *held == document {
+    let mut events = Vec::new();
+    if *held != document {
+        events.push(ProductEvent::DocumentUpdated { document, at_ms: now_ms });
+    }
+    if state.owner.is_none() {
+        events.push(ProductEvent::OwnerRecorded { owner: by });
+    }
+    if events.is_empty() {
         return Ok(unchanged(state));
     }
-    let event = ProductEvent::DocumentUpdated { document, at_ms: now_ms };
-    Ok(changed_without_buy_box(state, vec![event]))
+    Ok(changed_without_buy_box(state, events))
 }
 
 fn set_seller_score(state: &Product, seller: SellerId, score: SellerScore) -> Decided {

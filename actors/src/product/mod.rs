@@ -13,6 +13,10 @@
 //! - `decide` emits `BuyBoxChanged { winner }` after those events exactly when the winning
 //!   seller differs from the one before, so a projection can push the change.
 //! - A seller score snapshot is kept only if its `version` is not older than the one held.
+//! - The catalog document has one owner, the seller who created it; only the owner replaces
+//!   it (any other seller is refused `NotDocumentOwner` and may only offer on the product).
+//!   A product created before owners were recorded has none; the first seller to write its
+//!   document then becomes its owner.
 //!
 //! # The buy box
 //!
@@ -61,10 +65,12 @@ pub use state::Product;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ProductCommand {
     /// Creates the product, or replaces its document. `currency` is the marketplace's; it is
-    /// fixed by the first document.
+    /// fixed by the first document. `by` is the seller asking: the creator owns the document,
+    /// and only its owner may replace it (see the module doc).
     CreateOrUpdateDocument {
         document: CatalogDocument,
         currency: Currency,
+        by: SellerId,
     },
     /// Lists or revises `seller`'s offer. `score` is the seller's snapshot, fetched from the
     /// seller entity by the caller.
@@ -122,6 +128,11 @@ pub enum ProductEvent {
     BuyBoxChanged {
         winner: Option<SellerId>,
     },
+    /// `owner` owns the catalog document from now on: its creator, or the first seller to
+    /// write the document of a product created before owners were recorded.
+    OwnerRecorded {
+        owner: SellerId,
+    },
 }
 
 /// Why a product command was refused. Variants are append-only; see [`Rejection`].
@@ -162,6 +173,10 @@ pub enum ProductRejection {
     TooManyOffers { max: u32 },
     #[error("a newer seller score, version {version}, is already recorded")]
     StaleSellerScore { version: u64 },
+    #[error(
+        "the catalog document belongs to the seller who created it; offer on the product instead"
+    )]
+    NotDocumentOwner,
 }
 
 impl Rejection for ProductRejection {
@@ -183,6 +198,7 @@ impl Rejection for ProductRejection {
             ProductRejection::UnknownOffer => "unknown_offer",
             ProductRejection::TooManyOffers { .. } => "too_many_offers",
             ProductRejection::StaleSellerScore { .. } => "stale_seller_score",
+            ProductRejection::NotDocumentOwner => "not_product_owner",
         }
     }
 
@@ -205,6 +221,7 @@ impl Rejection for ProductRejection {
             ProductRejection::CurrencyChanged { .. }
             | ProductRejection::TooManyOffers { .. }
             | ProductRejection::StaleSellerScore { .. } => RejectionKind::Conflict,
+            ProductRejection::NotDocumentOwner => RejectionKind::Forbidden,
         }
     }
 }

@@ -17,7 +17,10 @@ use crate::ids::SellerId;
 use crate::money::Currency;
 
 /// A catalog item: document, offers, buy box. The default is a product not yet created.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Encoded field by field in this order (the snapshot's format); `owner` came last, and a
+/// snapshot written before it decodes with none (see the `Deserialize` below).
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct Product {
     pub(super) document: Option<CatalogDocument>,
     pub(super) currency: Option<Currency>,
@@ -25,6 +28,47 @@ pub struct Product {
     pub(super) offers: BTreeMap<SellerId, Offer>,
     pub(super) buy_box: Option<SellerId>,
     pub(super) revision: u64,
+    /// The seller who owns the document; none for a product created before owners were
+    /// recorded (the snapshot of such a product decodes with none).
+    pub(super) owner: Option<SellerId>,
+}
+
+const FIELDS: [&str; 7] =
+    ["document", "currency", "created_at_ms", "offers", "buy_box", "revision", "owner"];
+
+/// Reads the fields in order; a snapshot that ends before `owner` (written before owners were
+/// recorded) has none. The codec checks that every byte of a record was read, so this accepts
+/// nothing but the two shapes.
+impl<'de> Deserialize<'de> for Product {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Product, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = Product;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a product")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Product, A::Error> {
+                use serde::de::Error;
+                let missing = |i: usize| A::Error::invalid_length(i, &self);
+                Ok(Product {
+                    document: seq.next_element()?.ok_or_else(|| missing(0))?,
+                    currency: seq.next_element()?.ok_or_else(|| missing(1))?,
+                    created_at_ms: seq.next_element()?.ok_or_else(|| missing(2))?,
+                    offers: seq.next_element()?.ok_or_else(|| missing(3))?,
+                    buy_box: seq.next_element()?.ok_or_else(|| missing(4))?,
+                    revision: seq.next_element()?.ok_or_else(|| missing(5))?,
+                    // The end of an older snapshot: bincode answers an error rather than none.
+                    owner: seq.next_element().ok().flatten().flatten(),
+                })
+            }
+        }
+        deserializer.deserialize_struct("Product", &FIELDS, Fields)
+    }
 }
 
 impl Product {
@@ -51,6 +95,11 @@ impl Product {
 
     pub fn buy_box(&self) -> Option<BuyBox> {
         self.buy_box.as_ref().and_then(|seller| self.offers.get(seller)).map(BuyBox::of)
+    }
+
+    /// The seller who owns the catalog document, if recorded.
+    pub fn owner(&self) -> Option<&SellerId> {
+        self.owner.as_ref()
     }
 
     pub fn revision(&self) -> u64 {
@@ -111,6 +160,7 @@ impl Product {
             }
             // The winner is derived from the offers; this event is for projections.
             ProductEvent::BuyBoxChanged { .. } => {}
+            ProductEvent::OwnerRecorded { owner } => self.owner = Some(owner.clone()),
         }
     }
 }

@@ -50,6 +50,10 @@ pub(super) fn terms(price: i64, shipping: i64) -> OfferTerms {
     }
 }
 
+fn put_offer(id: &str, terms: OfferTerms, score: SellerScore) -> ProductCommand {
+    put(id, terms, score)
+}
+
 fn put(id: &str, terms: OfferTerms, score: SellerScore) -> ProductCommand {
     ProductCommand::PutOffer { seller: seller(id), terms, score }
 }
@@ -84,30 +88,74 @@ fn changed(reply: ProductReply) -> ProductChange {
 fn the_first_document_creates_the_product_and_fixes_its_currency() {
     let mut product = Harness::<Product>::new(ASIN);
     product.now_ms = 7;
-    let create =
-        ProductCommand::CreateOrUpdateDocument { document: document(), currency: Currency::EUR };
+    let create = ProductCommand::CreateOrUpdateDocument {
+        document: document(),
+        currency: Currency::EUR,
+        by: seller("s1"),
+    };
     let (events, _) = product.run(create.clone()).unwrap();
     assert_eq!(
         events,
-        [ProductEvent::DocumentCreated { document: document(), currency: Currency::EUR, at_ms: 7 }]
+        [
+            ProductEvent::DocumentCreated {
+                document: document(),
+                currency: Currency::EUR,
+                at_ms: 7
+            },
+            ProductEvent::OwnerRecorded { owner: seller("s1") },
+        ]
     );
+    assert_eq!(product.state.owner(), Some(&seller("s1")));
     assert!(product.decide(create).unwrap().0.is_empty(), "the same document changes nothing");
     let mut retitled = document();
     retitled.title = "The Book".into();
     let update = ProductCommand::CreateOrUpdateDocument {
         document: retitled.clone(),
         currency: Currency::EUR,
+        by: seller("s1"),
     };
     assert_eq!(
         product.decide(update).unwrap().0,
         [ProductEvent::DocumentUpdated { document: retitled.clone(), at_ms: 7 }]
     );
-    let in_dollars =
-        ProductCommand::CreateOrUpdateDocument { document: retitled, currency: Currency::USD };
+    let in_dollars = ProductCommand::CreateOrUpdateDocument {
+        document: retitled,
+        currency: Currency::USD,
+        by: seller("s1"),
+    };
     assert_eq!(
         product.decide(in_dollars).unwrap_err(),
         ProductRejection::CurrencyChanged { currency: Currency::EUR }
     );
+}
+
+#[test]
+fn only_the_owner_replaces_the_document_and_a_product_without_one_is_claimed() {
+    let mut product = Harness::<Product>::new(ASIN);
+    let put = |by: &str, title: &str| {
+        let mut document = document();
+        document.title = title.into();
+        ProductCommand::CreateOrUpdateDocument { document, currency: Currency::EUR, by: seller(by) }
+    };
+    product.run(put("s1", "Mine")).unwrap();
+    for attempt in [put("s2", "HIJACKED"), put("s2", "Mine")] {
+        assert_eq!(product.decide(attempt).unwrap_err(), ProductRejection::NotDocumentOwner);
+    }
+    assert_eq!(product.decide(put("s2", "x")).unwrap_err().code(), "not_product_owner");
+    // Offering on it stays open to every seller.
+    product.run(put_offer("s2", terms(1_000, 0), score(450, 10))).unwrap();
+
+    // A product created before owners were recorded: the first writer claims it.
+    let mut legacy = Harness::<Product>::new(ASIN);
+    legacy.state.apply(&ProductEvent::DocumentCreated {
+        document: document(),
+        currency: Currency::EUR,
+        at_ms: 0,
+    });
+    let (events, _) = legacy.run(put("s2", "Claimed")).unwrap();
+    let claimed = matches!(events.last(), Some(ProductEvent::OwnerRecorded { owner }) if *owner == seller("s2"));
+    assert!(claimed, "{events:?}");
+    assert_eq!(legacy.decide(put("s1", "Back")).unwrap_err(), ProductRejection::NotDocumentOwner);
 }
 
 #[test]
@@ -132,7 +180,11 @@ fn invalid_documents_are_refused_field_by_field() {
     for (spoil, code) in cases {
         let mut document = document();
         spoil(&mut document);
-        let command = ProductCommand::CreateOrUpdateDocument { document, currency: Currency::EUR };
+        let command = ProductCommand::CreateOrUpdateDocument {
+            document,
+            currency: Currency::EUR,
+            by: seller("s1"),
+        };
         assert_eq!(product.decide(command).unwrap_err().code(), code);
     }
 }

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use bazaar_actors::catalog::keys;
 use bazaar_actors::checkout::{
-    CheckoutRequest, CheckoutStatus, CheckoutView, Failure, FailureCode, Step,
+    CheckoutRejection, CheckoutRequest, CheckoutStatus, CheckoutView, Failure, FailureCode, Step,
 };
 use bazaar_actors::fraud::FraudDecision;
 use bazaar_actors::order::{CapturePolicy, ShipTo};
@@ -164,7 +164,11 @@ impl NewCheckout {
             bill_country: dto::id(CountryCode::parse(&self.payment.billing_country))?,
             card,
             coupons,
-            fingerprint: Sha256::digest(body).into(),
+            // By content: a retry whose JSON was re-serialized is the same request.
+            fingerprint: Sha256::digest(
+                crate::idempotency::canonical_json(body).as_deref().unwrap_or(body),
+            )
+            .into(),
         })
     }
 }
@@ -200,6 +204,10 @@ async fn create_checkout(
     let view = match state.sagas.checkout(&id, request, wait).await {
         Ok(view) => view,
         Err(BeginError::Engine(error)) => return Err(error.into()),
+        Err(BeginError::Rejected(CheckoutRejection::KeyReused)) => {
+            let detail = CheckoutRejection::KeyReused.to_string();
+            return Err(crate::idempotency::key_reused(detail));
+        }
         Err(BeginError::Rejected(rejection)) => return Err(crate::problem::rejection(&rejection)),
         Err(BeginError::Busy) => {
             return Err(Problem::new(

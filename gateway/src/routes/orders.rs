@@ -116,7 +116,8 @@ pub struct SellerOrderDto {
     pub placed_at_ms: u64,
     /// This seller's lines only.
     pub lines: Vec<OrderLineDto>,
-    /// This seller's shipments only.
+    /// This seller's shipments only (numbered as in the order; their `lines` index this
+    /// seller's `lines`).
     pub shipments: Vec<ShipmentDto>,
 }
 
@@ -323,11 +324,7 @@ async fn ship(
     Body(dispatch): Body<ShipmentDispatch>,
 ) -> Result<Json<SellerOrderDto>, Problem> {
     let seller = principal.seller()?;
-    let (key, order) = order_of(&state, &principal, &id).await?;
-    // Another seller's order is not found, whatever state it is in.
-    if !order.lines.iter().any(|line| line.seller == seller) {
-        return Err(not_found("order"));
-    }
+    let (key, _) = seller_order(&state, &principal, &seller, &id).await?;
     let number = shipment_number(&number)?;
     let command = OrderCommand::Ship {
         shipment: number,
@@ -352,7 +349,7 @@ async fn deliver(
     Path((id, number)): Path<(String, String)>,
 ) -> Result<Json<SellerOrderDto>, Problem> {
     let seller = principal.seller()?;
-    let (key, order) = order_of(&state, &principal, &id).await?;
+    let (key, order) = seller_order(&state, &principal, &seller, &id).await?;
     let number = shipment_number(&number)?;
     if order.shipment(number).is_none_or(|shipment| shipment.seller != seller) {
         return Err(not_found("shipment"));
@@ -362,6 +359,22 @@ async fn deliver(
     Ok(Json(seller_view(&reply.order, &seller)))
 }
 
+/// The order `id` if `seller` has lines in it; an order of other sellers only answers
+/// exactly as an unknown one does (ids do not leak). Every seller order route starts here.
+async fn seller_order(
+    state: &AppState,
+    principal: &Principal,
+    seller: &SellerId,
+    id: &str,
+) -> Result<(String, OrderView), Problem> {
+    let (key, order) = order_of(state, principal, id).await?;
+    if order.lines.iter().any(|line| line.seller == *seller) {
+        Ok((key, order))
+    } else {
+        Err(not_found("order"))
+    }
+}
+
 /// A shipment number from a path; anything else names no shipment.
 fn shipment_number(text: &str) -> Result<u16, Problem> {
     text.parse().map_err(|_| not_found("shipment"))
@@ -369,16 +382,5 @@ fn shipment_number(text: &str) -> Result<u16, Problem> {
 
 /// An order as one of its sellers may see it: its own lines and shipments.
 fn seller_view(order: &OrderView, seller: &SellerId) -> SellerOrderDto {
-    SellerOrderDto {
-        id: order.id.to_string(),
-        status: order.status.as_str().to_owned(),
-        placed_at_ms: order.placed_at_ms,
-        lines: order.lines.iter().filter(|line| &line.seller == seller).map(line_dto).collect(),
-        shipments: order
-            .shipments
-            .iter()
-            .filter(|shipment| &shipment.seller == seller)
-            .map(shipment_dto)
-            .collect(),
-    }
+    seller_order_dto(&SellerOrderLines::of(order, seller))
 }

@@ -52,7 +52,8 @@ pub enum BenefitDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PromotionDto {
-    /// 1 to 64 of letters, digits, `-`, `_`, `.`.
+    /// 1 to 64 of letters, digits, `-`, `_`, `.`. A seller's promotion is answered as
+    /// `{seller}:{id}`.
     pub id: String,
     pub benefit: BenefitDto,
     pub starts_ms: u64,
@@ -84,7 +85,7 @@ fn definition(
     dto: PromotionDto,
     scope: Scope,
 ) -> Result<(PromotionId, PromotionDefinition), Problem> {
-    let id = dto::id(PromotionId::parse(&dto.id))?;
+    let id = dto::id(PromotionId::name(&dto.id))?;
     let units = |n: u32| {
         Quantity::new(n)
             .ok_or_else(|| invalid("quantity_invalid", "buy and get must be at least 1"))
@@ -198,9 +199,10 @@ async fn create_seller_promotion(
             "a seller's promotion covers all its offers; per-product seller promotions are not supported yet",
         ));
     }
-    // Promotion ids are per tenant: a seller's are prefixed with its id, so sellers can
-    // neither collide with nor overwrite one another's.
-    let id = dto::id(PromotionId::parse(&format!("{seller}.{}", dto.id)))?;
-    let (_, definition) = definition(dto, Scope::Seller(seller))?;
+    // Promotion ids are per tenant: a seller's are `{seller}:{name}` (see `PromotionId`), so
+    // sellers can neither collide with nor overwrite one another's, nor the marketplace's.
+    let seller_id = seller.clone();
+    let (name, definition) = definition(dto, Scope::Seller(seller))?;
+    let id = PromotionId::of_seller(&seller_id, &name);
     create(&state, &principal, id, definition).await
 }

@@ -28,7 +28,7 @@ use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(put_profile))
+        .routes(routes!(put_profile, get_profile))
         .routes(routes!(put_product))
         .routes(routes!(put_offer, get_offer, delete_offer))
         .routes(routes!(put_inventory, get_inventory))
@@ -82,6 +82,25 @@ async fn put_profile(
     }))
 }
 
+/// The seller's own profile, as `PUT /v1/seller/profile` wrote it.
+#[utoipa::path(get, path = "/v1/seller/profile", tag = "seller",
+    responses((status = 200, body = SellerDto),
+        (status = 404, description = "seller_not_registered", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn get_profile(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<SellerDto>, Problem> {
+    let seller = principal.seller()?;
+    let id = keys::seller(&principal.tenant, &seller);
+    let view = answer(state.engine.ask::<Seller>(&id, SellerCommand::Get).await)?;
+    Ok(Json(SellerDto {
+        seller: seller.to_string(),
+        name: view.name,
+        standing: standing_name(view.score.standing).into(),
+    }))
+}
+
 pub(crate) fn standing_name(standing: bazaar_actors::seller::Standing) -> &'static str {
     use bazaar_actors::seller::Standing;
     match standing {
@@ -97,9 +116,13 @@ pub struct ProductWritten {
     pub revision: u64,
 }
 
-/// Creates a product in the catalog, or updates its document.
+/// Creates a product in the catalog, or updates its document. The seller who creates a
+/// product owns its catalog document: only that seller may change it; any other seller may
+/// only offer on the product (`PUT /v1/seller/offers/{asin}`) and is refused 403
+/// `not_product_owner`.
 #[utoipa::path(post, path = "/v1/seller/products", tag = "seller", request_body = NewProductDto,
     responses((status = 201, body = ProductWritten), (status = 200, body = ProductWritten),
+        (status = 403, description = "not_product_owner: the document is another seller's", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn put_product(
@@ -107,12 +130,12 @@ async fn put_product(
     principal: Principal,
     Body(product): Body<NewProductDto>,
 ) -> Result<Response, Problem> {
-    principal.seller()?;
+    let by = principal.seller()?;
     let asin = dto::id(Asin::parse(&product.asin))?;
     let currency = dto::currency(&product.currency)?;
     let existed = state.catalog.product(&principal.tenant, &asin).is_some();
-    let command =
-        ProductCommand::CreateOrUpdateDocument { document: product.document.into(), currency };
+    let document = product.document.into();
+    let command = ProductCommand::CreateOrUpdateDocument { document, currency, by };
     let changed = changed(answer(
         state.engine.ask::<Product>(&keys::product(&principal.tenant, &asin), command).await,
     )?)?;
