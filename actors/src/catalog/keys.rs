@@ -45,6 +45,11 @@ pub fn cart(tenant: &str, cart: &str) -> String {
     format!("{tenant}/{cart}")
 }
 
+/// The holds a cart placed (a worklist of its own, unbucketed: a cart holds a few lines).
+pub fn cart_holds(tenant: &str, cart: &str) -> String {
+    format!("cart-holds/{tenant}/{cart}")
+}
+
 pub fn promotion(tenant: &str, promotion: &crate::promotion::PromotionId) -> String {
     format!("{tenant}/{promotion}")
 }
