@@ -227,3 +227,18 @@ fn passing(error: &EngineError) -> bool {
         ErrorKind::InvalidInput | ErrorKind::Internal => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shutting_down_never_passes_while_overload_does() {
+        assert!(!passing(&EngineError::ShuttingDown));
+        assert!(passing(&EngineError::Overloaded {
+            shard: bazaar_engine::ShardId(0),
+            in_flight_max: 1
+        }));
+        assert!(passing(&EngineError::Timeout { key: "k".into(), timeout_ms: 1 }));
+    }
+}

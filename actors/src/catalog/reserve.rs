@@ -62,13 +62,16 @@ impl Catalog {
             plan.push(self.plan_line(tenant, line)?);
         }
         let holds_key = keys::cart_holds(tenant, cart_id);
-        let planned: BTreeSet<String> = plan.iter().map(|item| hold_record(item)).collect();
+        let planned: BTreeSet<String> = plan.iter().map(hold_record).collect();
+        let mut recorded = BTreeSet::new();
         for (record, item) in self.recorded_holds(&holds_key).await? {
-            if !planned.contains(&record) {
+            if planned.contains(&record) {
+                recorded.insert(record);
+            } else {
                 self.release_record(tenant, cart_id, &holds_key, record, &item).await?;
             }
         }
-        for record in planned {
+        for record in planned.into_iter().filter(|record| !recorded.contains(record)) {
             let add = WorklistCommand::Add { item: record };
             if let Err(rejection) = self.engine().ask::<Worklist>(&holds_key, add).await? {
                 // A cart's holds are at most its lines; a full bucket is a defect.
@@ -289,4 +292,37 @@ fn parse_hold_record(record: &str) -> Option<Item> {
 fn reservation_id(cart_id: &str, asin: &Asin, seller: &SellerId) -> ReservationId {
     ReservationId::parse(&format!("{cart_id}.{asin}.{seller}"))
         .expect("cart ids, ASINs and seller ids are valid reservation id parts")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        // A hold record is read back as the seller and SKU it was written with, whatever the
+        // ids hold ('.', '-', '_'): two different holds never share a record.
+        #[test]
+        fn a_hold_record_reads_back_as_written(
+            asin in "[A-Z0-9]{10}",
+            seller in "[A-Za-z0-9._-]{1,64}",
+            sku in "[A-Za-z0-9._-]{1,64}",
+        ) {
+            let item = Item {
+                asin: Asin::parse(&asin).unwrap(),
+                seller: SellerId::parse(&seller).unwrap(),
+                sku: Sku::parse(&sku).unwrap(),
+                quantity: Quantity::ONE,
+            };
+            let record = hold_record(&item);
+            prop_assert!(record.len() <= crate::worklist::WORKLIST_ITEM_BYTES_MAX);
+            prop_assert_eq!(parse_hold_record(&record), Some(item));
+        }
+    }
+
+    #[test]
+    fn a_record_with_more_or_fewer_parts_is_unreadable() {
+        assert_eq!(parse_hold_record("B000000001 seller"), None);
+        assert_eq!(parse_hold_record("B000000001 seller sku extra"), None);
+    }
 }
