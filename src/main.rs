@@ -30,6 +30,10 @@ enum Command {
     #[command(subcommand)]
     Token(TokenCommand),
     /// Runs a payment provider simulator (in memory) until SIGTERM or Ctrl-C.
+    ///
+    /// A test tool: it moves no real money, and PUT /admin/knobs takes no token, so that a
+    /// load test can change latency, declines, errors and outages from a script. Anyone who
+    /// can reach it can do the same: listen on loopback or a test network only.
     Psp(psp::PspArgs),
     /// Compares the payment providers' settlement reports with a running node's ledger and
     /// lists every mismatch (exit 1 when there is any).
@@ -126,11 +130,19 @@ fn token_add(
     Ok(())
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`), in colour only on a terminal (and
+/// never with `NO_COLOR` set): a file or a pipe gets plain text.
 fn init_tracing() {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(colour)
+        .init();
 }
 
 /// A future that resolves on SIGTERM or Ctrl-C (SIGINT); the handlers are installed at once.

@@ -22,6 +22,9 @@ use crate::config::ClusterFile;
 
 /// Longest shutdown waits for entities to write their snapshots.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(30);
+/// Longest shutdown lets the catalogue's queued flows run before leaving the rest to the
+/// next start.
+const FLOWS_GRACE: Duration = Duration::from_secs(2);
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let file = ClusterFile::read(&args.config)?;
@@ -133,8 +136,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         server.await??;
         // Unfinished sagas stay listed; the next start resumes them.
         stopping_sagas.stop();
+        // Flows and hold expiry stop before the engine does, in bounded time; what they had
+        // queued is derived from the journal, so the next start queues it again.
+        catalog.stop(FLOWS_GRACE).await;
         engine.shutdown(SHUTDOWN_DEADLINE).await?;
-        catalog.settle().await;
         catalog.close();
         drop(catalog);
         drop(engine);

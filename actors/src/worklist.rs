@@ -3,6 +3,8 @@
 //!
 //! A worklist is spread over [`WORKLIST_BUCKETS`] entities keyed `{queue}/{bucket}` (bucket =
 //! xxh3 of the item mod the bucket count), so concurrent sagas do not all queue on one mailbox.
+//! A small list may be one entity of its own, unbucketed: a cart's holds
+//! (`catalog::keys::cart_holds`).
 //!
 //! Invariants:
 //! - An item is added before the work it names has any effect, and removed only once that

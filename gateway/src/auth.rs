@@ -118,38 +118,52 @@ pub const INITIAL_TOKENS_FILE: &str = "initial-tokens.txt";
 pub const DEFAULT_TENANT: &str = "default";
 
 impl Credentials {
-    /// Loads `DIR/credentials.toml`; on a first start (no file) generates one token per role
-    /// and says where it put them. Returns the path of the new tokens file, if any.
+    /// Loads `DIR/credentials.toml`, first creating what a first start must: as long as
+    /// `DIR/initial-tokens.txt` has not been written, one token for each role whose initial
+    /// principal (`customer-1`, `seller-1`, `support-1`, `operator-1` of the default tenant)
+    /// has no credential yet, listed in that file (so a `bazaar token add` before the first
+    /// start does not leave the node without the other roles). Returns the path of the new
+    /// tokens file, if any.
     pub fn load_or_init(data_dir: &Path) -> Result<(Credentials, Option<PathBuf>), String> {
         let path = data_dir.join(CREDENTIALS_FILE);
-        if !path.exists() {
-            let tokens = Role::ALL.map(|role| (role, format!("{}-1", role.as_str()), new_token()));
-            for (role, principal, token) in &tokens {
-                add_credential(
-                    data_dir,
-                    &Credential {
-                        sha256: hex::encode(hash(token)),
-                        tenant: DEFAULT_TENANT.into(),
-                        role: *role,
-                        principal: principal.clone(),
-                    },
-                )?;
-            }
-            let listing: String = tokens
-                .iter()
-                .map(|(role, principal, token)| {
-                    format!("{} {} {} {token}\n", DEFAULT_TENANT, role.as_str(), principal)
-                })
-                .collect();
-            let tokens_path = data_dir.join(INITIAL_TOKENS_FILE);
-            write_private(
-                &tokens_path,
-                &format!("# tenant role principal token\n{listing}"),
-                false,
-            )?;
-            return Ok((Credentials::load(&path)?, Some(tokens_path)));
+        let tokens_path = data_dir.join(INITIAL_TOKENS_FILE);
+        if tokens_path.exists() {
+            return Ok((Credentials::load(&path)?, None));
         }
-        Ok((Credentials::load(&path)?, None))
+        let existing =
+            if path.exists() { Credentials::load(&path)? } else { Credentials::default() };
+        let has = |role: Role, principal: &str| {
+            existing.by_hash.values().any(|known| {
+                &*known.tenant == DEFAULT_TENANT && known.role == role && &*known.id == principal
+            })
+        };
+        let tokens: Vec<(Role, String, String)> = Role::ALL
+            .into_iter()
+            .map(|role| (role, format!("{}-1", role.as_str())))
+            .filter(|(role, principal)| !has(*role, principal))
+            .map(|(role, principal)| (role, principal, new_token()))
+            .collect();
+        for (role, principal, token) in &tokens {
+            add_credential(
+                data_dir,
+                &Credential {
+                    sha256: hex::encode(hash(token)),
+                    tenant: DEFAULT_TENANT.into(),
+                    role: *role,
+                    principal: principal.clone(),
+                },
+            )?;
+        }
+        let listing: String = tokens
+            .iter()
+            .map(|(role, principal, token)| {
+                format!("{} {} {} {token}\n", DEFAULT_TENANT, role.as_str(), principal)
+            })
+            .collect();
+        // Written even when nothing was missing: it marks the initial tokens as made.
+        write_private(&tokens_path, &format!("# tenant role principal token\n{listing}"), false)?;
+        let created = (!tokens.is_empty()).then_some(tokens_path);
+        Ok((Credentials::load(&path)?, created))
     }
 
     pub fn load(path: &Path) -> Result<Credentials, String> {

@@ -13,6 +13,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request, StatusCode};
 use axum::response::IntoResponse;
 use tower::ServiceBuilder;
+use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -62,10 +63,13 @@ pub fn layered(router: Router) -> Router {
     let mut seed = [0u8; 4];
     let _ = getrandom::fill(&mut seed);
     let ids = RequestIds { prefix: u32::from_le_bytes(seed) };
-    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-        let id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-        tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
-    });
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request<_>| {
+            let id =
+                request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        })
+        .on_failure(log_failure);
     router.fallback(unknown_route).layer(
         ServiceBuilder::new()
             .layer(axum::middleware::from_fn(client_request_id))
@@ -84,6 +88,27 @@ pub fn layered(router: Router) -> Router {
             .timeout(Duration::from_millis(REQUEST_TIMEOUT_MS))
             .layer(DefaultBodyLimit::max(BODY_BYTES_MAX)),
     )
+}
+
+/// Logs a failed request: a 500 (or a failure with no answer) is an error an operator must
+/// look at; 503 and 504 are expected states the answer already reports (a provider down, an
+/// open breaker, overload, a time-out), so they are warnings.
+fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &tracing::Span) {
+    let latency_ms = latency.as_millis() as u64;
+    match class {
+        ServerErrorsFailureClass::StatusCode(status)
+            if status == StatusCode::SERVICE_UNAVAILABLE
+                || status == StatusCode::GATEWAY_TIMEOUT =>
+        {
+            tracing::warn!(status = status.as_u16(), latency_ms, "request answered {status}");
+        }
+        ServerErrorsFailureClass::StatusCode(status) => {
+            tracing::error!(status = status.as_u16(), latency_ms, "request failed with {status}");
+        }
+        ServerErrorsFailureClass::Error(error) => {
+            tracing::error!(error = %error, latency_ms, "request failed");
+        }
+    }
 }
 
 async fn unknown_route() -> impl IntoResponse {

@@ -15,6 +15,11 @@
 //! `GET /v1/settlement` (the judge of what really happened), `/admin/knobs` and `/healthz`
 //! are never delayed or failed.
 //!
+//! No endpoint takes a token, `PUT /admin/knobs` included: the simulator is a test tool that
+//! moves no real money, and a load tester wants to flip its knobs from a script without
+//! handling secrets. Whoever reaches its port can change its behaviour, so it belongs on
+//! loopback or a test network (`bazaar psp --help` says so).
+//!
 //! Invariants: the ledger sits behind one std mutex taken only inside a handler's
 //! synchronous part (never across an `.await`), so each call is atomic and twenty concurrent
 //! authorizations with one key create exactly one record. Nothing a request sends can panic

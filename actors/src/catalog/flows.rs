@@ -3,11 +3,16 @@
 //! A job names a key, never a value: its worker reads the latest value from the read models
 //! when it runs. A key already queued is not queued again. Jobs are spread over workers by
 //! key, so one key's jobs run in order. A job whose ask fails for a passing reason (overload,
-//! time-out, unavailable) is retried with capped backoff.
+//! time-out, unavailable) is retried with capped backoff; `ShuttingDown` never passes, so it
+//! ends the job at once.
+//!
+//! Stopping: once [`Flows::stop`] is called, queued jobs are dropped without running and a
+//! running one ends at its next failure. Nothing is lost: a job's value lives in the journal,
+//! and the next start's rebuild queues every stock total and seller score again.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, Weak};
 use std::time::Duration;
 
@@ -53,6 +58,8 @@ pub(super) struct Flows {
     asked: AtomicU64,
     skipped: AtomicU64,
     failed: AtomicU64,
+    /// Set once the node stops: queued jobs are dropped, retries end.
+    stopping: AtomicBool,
 }
 
 impl Flows {
@@ -67,6 +74,7 @@ impl Flows {
             asked: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            stopping: AtomicBool::new(false),
         }
     }
 
@@ -79,7 +87,9 @@ impl Flows {
                 while let Some(job) = receiver.recv().await {
                     let Some(shared) = shared.upgrade() else { return };
                     shared.flows.queued.remove(&job);
-                    shared.run(&job).await;
+                    if !shared.flows.stopping.load(Ordering::Acquire) {
+                        shared.run(&job).await;
+                    }
                     shared.flows.outstanding.fetch_sub(1, Ordering::AcqRel);
                 }
             });
@@ -115,6 +125,16 @@ impl Flows {
         }
     }
 
+    /// Jobs queued or running.
+    pub fn outstanding(&self) -> usize {
+        self.outstanding.load(Ordering::Acquire)
+    }
+
+    /// Drops the queued jobs and ends retries: the node is stopping.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+    }
+
     pub async fn settle(&self) {
         while self.outstanding.load(Ordering::Acquire) > 0 {
             tokio::time::sleep(Duration::from_millis(2)).await;
@@ -145,9 +165,18 @@ impl Shared {
                     self.flows.failed.fetch_add(1, Ordering::Relaxed);
                     return;
                 }
-                Err(error) if passing(&error) && attempt < ATTEMPTS_MAX => {
+                Err(error)
+                    if passing(&error)
+                        && attempt < ATTEMPTS_MAX
+                        && !self.flows.stopping.load(Ordering::Acquire) =>
+                {
                     tokio::time::sleep(Duration::from_millis(backoff_ms)).await;
                     backoff_ms = (backoff_ms * 4).min(BACKOFF_MS_MAX);
+                }
+                Err(EngineError::ShuttingDown) => {
+                    // The next start queues it again (see the module doc).
+                    tracing::debug!(?job, "flow left for the next start");
+                    return;
                 }
                 Err(error) => {
                     tracing::error!(?job, error = %error, "flow failed");
@@ -187,10 +216,29 @@ impl Shared {
     }
 }
 
-/// Whether an engine failure may pass if the ask is tried again.
+/// Whether an engine failure may pass if the ask is tried again. `ShuttingDown` never does:
+/// the engine it was sent to is gone for good.
 fn passing(error: &EngineError) -> bool {
+    if matches!(error, EngineError::ShuttingDown) {
+        return false;
+    }
     match error.kind() {
         ErrorKind::Overloaded | ErrorKind::Timeout | ErrorKind::Unavailable => true,
         ErrorKind::InvalidInput | ErrorKind::Internal => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shutting_down_never_passes_while_overload_does() {
+        assert!(!passing(&EngineError::ShuttingDown));
+        assert!(passing(&EngineError::Overloaded {
+            shard: bazaar_engine::ShardId(0),
+            in_flight_max: 1
+        }));
+        assert!(passing(&EngineError::Timeout { key: "k".into(), timeout_ms: 1 }));
     }
 }

@@ -84,6 +84,11 @@ pub fn cart(tenant: &str, cart: &str) -> String {
     compose(&[tenant, cart])
 }
 
+/// The holds a cart placed (a worklist of its own, unbucketed: a cart holds a few lines).
+pub fn cart_holds(tenant: &str, cart: &str) -> String {
+    compose(&["cart-holds", tenant, cart])
+}
+
 pub fn promotion(tenant: &str, promotion: &crate::promotion::PromotionId) -> String {
     compose(&[tenant, promotion.as_str()])
 }

@@ -13,10 +13,16 @@
 //! and the last value always lands. After a crash the start-up reconciliation re-sends any
 //! total a product does not have yet.
 //!
+//! Hold expiry (`expiry.rs`): every inventory with holds is sent `ExpireDue` when its earliest
+//! hold falls due, scheduled from each durable change and from the start-up rebuild, so units
+//! of an abandoned hold come back (and reach the buy box through the stock flow) without
+//! anyone touching the entity, across passivation and restarts.
+//!
 //! Invariants:
 //! - Read models only ever show durable state (they are fed by engine projections).
 //! - A flow never sends a value the product already has (no event loops).
 
+mod expiry;
 mod flows;
 pub mod keys;
 mod projections;
@@ -64,6 +70,8 @@ struct Shared {
     /// Where tenants' search indexes live; `None` keeps them in memory.
     search_dir: Option<PathBuf>,
     flows: flows::Flows,
+    /// When each inventory entity with holds is next sent `ExpireDue`.
+    expiry: Arc<expiry::Expiry>,
 }
 
 impl Catalog {
@@ -80,8 +88,10 @@ impl Catalog {
             promotions: DashMap::new(),
             search_dir,
             flows: flows::Flows::start(engine.clone()),
+            expiry: Arc::default(),
         });
         shared.flows.spawn_workers(Arc::downgrade(&shared));
+        expiry::spawn_driver(Arc::downgrade(&shared), shared.expiry.clone());
         let catalog = Catalog { shared };
         projections::register(&catalog, &engine);
         catalog
@@ -171,6 +181,23 @@ impl Catalog {
 
     /// Waits until every queued flow has run (tests, shutdown).
     pub async fn settle(&self) {
+        self.shared.flows.settle().await;
+    }
+
+    /// The node is stopping: lets the queued flows run for up to `grace`, then drops what is
+    /// still queued and stops driving hold expiry, so a stop takes bounded time whatever is
+    /// queued. Nothing is lost: both are derived from the journal, and the next start's
+    /// [`Catalog::rebuild`] queues every stock total and seller score again and schedules
+    /// every hold. Call before the engine shuts down.
+    pub async fn stop(&self, grace: std::time::Duration) {
+        if tokio::time::timeout(grace, self.shared.flows.settle()).await.is_err() {
+            tracing::info!(
+                queued = self.shared.flows.outstanding(),
+                "flows left for the next start"
+            );
+        }
+        self.shared.flows.stop();
+        self.shared.expiry.stop();
         self.shared.flows.settle().await;
     }
 

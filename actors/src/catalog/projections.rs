@@ -82,8 +82,12 @@ impl Projection<Inventory> for Stock {
     ) -> Option<Publish> {
         let (tenant, seller, id) = keys::parse_inventory(&key.id)?;
         let available = state.available();
-        let (shared, tenant) = (self.0.upgrade()?, Tenant::from(tenant));
-        Some(Box::new(move || shared.publish_stock(tenant, seller, id, available)))
+        let next_expiry_ms = state.stock().next_expiry_ms;
+        let (shared, tenant, entity) = (self.0.upgrade()?, Tenant::from(tenant), key.id.clone());
+        Some(Box::new(move || {
+            shared.expiry.set(&entity, next_expiry_ms);
+            shared.publish_stock(tenant, seller, id, available);
+        }))
     }
 }
 

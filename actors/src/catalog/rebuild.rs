@@ -1,5 +1,6 @@
 //! Start-up: the read models folded from the journal, search indexes rebuilt where their files
-//! were missing or not closed cleanly, and every flow reconciled.
+//! were missing or not closed cleanly, every flow reconciled, and every inventory with holds
+//! scheduled for expiry.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -62,6 +63,8 @@ pub(super) fn rebuild(catalog: &Catalog) -> Result<Rebuilt, EngineError> {
                 .or_default()
                 .insert(inventory.location, state.available());
             stock_keys.insert(key);
+            // Holds whose time ran out while the node was down expire at once.
+            shared.expiry.set(id, state.stock().next_expiry_ms);
             rebuilt.stock_records += 1;
         }
     })?;

@@ -5,7 +5,11 @@
 //!
 //! Invariants: a line is held at one location (no split shipments yet); reservation ids derive
 //! from the cart, the ASIN and the seller, so retrying holds nothing twice (inventory reserve
-//! is idempotent by id).
+//! is idempotent by id). Every hold of a cart is recorded (seller and SKU, in the cart's holds
+//! list, `keys::cart_holds`) before it is placed and forgotten only once released, so a
+//! release finds exactly what is held even when the buy box is gone or moved since.
+
+use std::collections::BTreeSet;
 
 use bazaar_engine::EngineError;
 
@@ -14,6 +18,7 @@ use crate::cart::{CartLine, OfferChoice};
 use crate::ids::{Asin, LocationCode, ReservationId, SellerId, Sku};
 use crate::inventory::{Inventory, InventoryCommand, InventoryId, InventoryRejection};
 use crate::quantity::Quantity;
+use crate::worklist::{Worklist, WorklistCommand};
 
 /// One line held.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -41,7 +46,10 @@ pub enum ReserveFailure {
 }
 
 impl Catalog {
-    /// Holds every line of a cart for `ttl_ms`, or nothing.
+    /// Holds every line of a cart for `ttl_ms`, or nothing. What each line is about to hold
+    /// (seller, SKU) is recorded on the cart's holds before it is held, and holds of an
+    /// earlier reservation that this one no longer makes (the buy box moved) are given back
+    /// first, so [`Catalog::release_cart`] always finds what is held.
     pub async fn reserve_cart(
         &self,
         tenant: &str,
@@ -49,9 +57,35 @@ impl Catalog {
         lines: &[CartLine],
         ttl_ms: u64,
     ) -> Result<Vec<Held>, ReserveFailure> {
-        let mut held = Vec::with_capacity(lines.len());
+        let mut plan = Vec::with_capacity(lines.len());
         for line in lines {
-            match self.reserve_line(tenant, cart_id, line, ttl_ms).await {
+            plan.push(self.plan_line(tenant, line)?);
+        }
+        let holds_key = keys::cart_holds(tenant, cart_id);
+        let planned: BTreeSet<String> = plan.iter().map(hold_record).collect();
+        let mut recorded = BTreeSet::new();
+        for (record, item) in self.recorded_holds(&holds_key).await? {
+            if planned.contains(&record) {
+                recorded.insert(record);
+            } else {
+                self.release_record(tenant, cart_id, &holds_key, record, &item).await?;
+            }
+        }
+        for record in planned.into_iter().filter(|record| !recorded.contains(record)) {
+            let add = WorklistCommand::Add { item: record };
+            if let Err(rejection) = self.engine().ask::<Worklist>(&holds_key, add).await? {
+                // A cart's holds are at most its lines; a full bucket is a defect.
+                tracing::error!(cart = cart_id, ?rejection, "cart holds not recorded");
+                return Err(ReserveFailure::Engine(EngineError::Recovery {
+                    key: holds_key,
+                    reason: rejection.to_string(),
+                }));
+            }
+        }
+        let mut held = Vec::with_capacity(plan.len());
+        for item in plan {
+            let reservation_id = reservation_id(cart_id, &item.asin, &item.seller);
+            match self.hold(tenant, item, reservation_id, ttl_ms).await {
                 Ok(line) => held.push(line),
                 Err(failure) => {
                     if let Err(error) = self.release_held(tenant, &held).await {
@@ -65,19 +99,47 @@ impl Catalog {
         Ok(held)
     }
 
-    /// Releases what a cart holds (lines not held are skipped).
-    pub async fn release_cart(
+    /// Releases what a cart holds, as its holds recorded it (whatever the buy box says now);
+    /// the number of holds given back.
+    pub async fn release_cart(&self, tenant: &str, cart_id: &str) -> Result<usize, EngineError> {
+        let holds_key = keys::cart_holds(tenant, cart_id);
+        let mut released = 0;
+        for (record, item) in self.recorded_holds(&holds_key).await? {
+            released += self.release_record(tenant, cart_id, &holds_key, record, &item).await?;
+        }
+        Ok(released)
+    }
+
+    /// The holds recorded for a cart, each with what it holds.
+    async fn recorded_holds(&self, holds_key: &str) -> Result<Vec<(String, Item)>, EngineError> {
+        let reply = self.engine().ask::<Worklist>(holds_key, WorklistCommand::List).await?;
+        let records = reply.map(|reply| reply.items).unwrap_or_default();
+        Ok(records
+            .into_iter()
+            .filter_map(|record| {
+                let item = parse_hold_record(&record);
+                if item.is_none() {
+                    tracing::warn!(record, "unreadable cart hold record");
+                }
+                Some((record, item?))
+            })
+            .collect())
+    }
+
+    /// Releases one recorded hold wherever it may be held, then forgets the record.
+    async fn release_record(
         &self,
         tenant: &str,
         cart_id: &str,
-        lines: &[CartLine],
+        holds_key: &str,
+        record: String,
+        item: &Item,
     ) -> Result<usize, EngineError> {
-        let mut released = 0;
-        for line in lines {
-            let Some((seller, sku)) = self.offer_of(tenant, line) else { continue };
-            let reservation_id = reservation_id(cart_id, &line.asin, &seller);
-            released += self.release_everywhere(tenant, &seller, &sku, &reservation_id).await?;
-        }
+        let reservation_id = reservation_id(cart_id, &item.asin, &item.seller);
+        let released =
+            self.release_everywhere(tenant, &item.seller, &item.sku, &reservation_id).await?;
+        let remove = WorklistCommand::Remove { item: record };
+        let _ = self.engine().ask::<Worklist>(holds_key, remove).await?;
         Ok(released)
     }
 
@@ -125,13 +187,8 @@ impl Catalog {
         }
     }
 
-    async fn reserve_line(
-        &self,
-        tenant: &str,
-        cart_id: &str,
-        line: &CartLine,
-        ttl_ms: u64,
-    ) -> Result<Held, ReserveFailure> {
+    /// What `line` is to hold now: the buy box's (or the chosen seller's) SKU.
+    fn plan_line(&self, tenant: &str, line: &CartLine) -> Result<Item, ReserveFailure> {
         let Some((seller, sku)) = self.offer_of(tenant, line) else {
             // A product whose buy box is gone has nothing in stock to sell.
             return Err(match self.product(tenant, &line.asin) {
@@ -139,9 +196,7 @@ impl Catalog {
                 None => ReserveFailure::NoOffer { asin: line.asin.clone() },
             });
         };
-        let reservation_id = reservation_id(cart_id, &line.asin, &seller);
-        let item = Item { asin: line.asin.clone(), seller, sku, quantity: line.quantity };
-        self.hold(tenant, item, reservation_id, ttl_ms).await
+        Ok(Item { asin: line.asin.clone(), seller, sku, quantity: line.quantity })
     }
 
     /// Holds `item` under `reservation_id` for `ttl_ms` at one of its seller's locations, the
@@ -212,8 +267,62 @@ pub struct Item {
     pub quantity: Quantity,
 }
 
+/// A cart's hold as its holds record it: `{asin} {seller} {sku}` (no part may contain a
+/// space, so the record is unambiguous). The quantity is not part of it: a line holds one
+/// reservation whatever its quantity.
+fn hold_record(item: &Item) -> String {
+    format!("{} {} {}", item.asin, item.seller, item.sku)
+}
+
+fn parse_hold_record(record: &str) -> Option<Item> {
+    let mut parts = record.split(' ');
+    let (asin, seller, sku) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(Item {
+        asin: Asin::parse(asin).ok()?,
+        seller: SellerId::parse(seller).ok()?,
+        sku: Sku::parse(sku).ok()?,
+        quantity: Quantity::ONE,
+    })
+}
+
 /// The reservation id of a cart's line: `{cart}.{asin}.{seller}`.
 fn reservation_id(cart_id: &str, asin: &Asin, seller: &SellerId) -> ReservationId {
     ReservationId::parse(&format!("{cart_id}.{asin}.{seller}"))
         .expect("cart ids, ASINs and seller ids are valid reservation id parts")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        // A hold record is read back as the seller and SKU it was written with, whatever the
+        // ids hold ('.', '-', '_'): two different holds never share a record.
+        #[test]
+        fn a_hold_record_reads_back_as_written(
+            asin in "[A-Z0-9]{10}",
+            seller in "[A-Za-z0-9._-]{1,64}",
+            sku in "[A-Za-z0-9._-]{1,64}",
+        ) {
+            let item = Item {
+                asin: Asin::parse(&asin).unwrap(),
+                seller: SellerId::parse(&seller).unwrap(),
+                sku: Sku::parse(&sku).unwrap(),
+                quantity: Quantity::ONE,
+            };
+            let record = hold_record(&item);
+            prop_assert!(record.len() <= crate::worklist::WORKLIST_ITEM_BYTES_MAX);
+            prop_assert_eq!(parse_hold_record(&record), Some(item));
+        }
+    }
+
+    #[test]
+    fn a_record_with_more_or_fewer_parts_is_unreadable() {
+        assert_eq!(parse_hold_record("B000000001 seller"), None);
+        assert_eq!(parse_hold_record("B000000001 seller sku extra"), None);
+    }
 }

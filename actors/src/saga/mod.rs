@@ -350,6 +350,11 @@ impl Sagas {
                     }
                     saga = *reply.saga;
                 }
+                Err(Retry::Engine(EngineError::ShuttingDown)) => {
+                    // Never passes; still listed: the next start resumes it.
+                    self.inner.running.remove(&id);
+                    return;
+                }
                 Err(retry) => {
                     metrics::counter!("checkout_step_retries_total", "step" => step.name())
                         .increment(1);

@@ -395,7 +395,10 @@ impl PaymentJob {
             match self.inner.engine.ask::<Order>(order, record).await {
                 Ok(Ok(_)) => return Ok(()),
                 Ok(Err(rejection)) => return Err(rejection.to_string()),
-                Err(error) if self.inner.stopping.load(Ordering::Relaxed) => {
+                Err(error)
+                    if self.inner.stopping.load(Ordering::Relaxed)
+                        || matches!(error, EngineError::ShuttingDown) =>
+                {
                     return Err(error.to_string());
                 }
                 Err(error) => {

@@ -620,8 +620,8 @@ async fn release_cart(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
-    let (_, cart) = own_cart(&state, &principal, &id).await?;
-    state.catalog.release_cart(&principal.tenant, &id, &cart.lines).await?;
+    own_cart(&state, &principal, &id).await?;
+    state.catalog.release_cart(&principal.tenant, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

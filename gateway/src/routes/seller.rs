@@ -1,6 +1,7 @@
 //! The seller API: profile, catalog documents, own offers, own inventory and feeds. A seller
 //! sees and changes only its own: another seller's offer or SKU answers 404.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -399,7 +400,8 @@ pub struct FeedAnswer {
 const FEED_CONCURRENCY_MAX: usize = 64;
 
 /// Applies an NDJSON warehouse feed, one `{"sku","location","quantity","feed_seq"}` per line.
-/// Every line is answered on its own; a bad line does not sink the others.
+/// Every line is answered on its own; a bad line does not sink the others. Lines for the same
+/// SKU and location are applied in file order.
 #[utoipa::path(post, path = "/v1/seller/inventory:feed", tag = "seller",
     request_body(content = String, content_type = "application/x-ndjson", description = "One FeedLine per line"),
     responses((status = 200, body = FeedAnswer), (status = 413, body = Problem, content_type = "application/problem+json")),
@@ -426,46 +428,79 @@ async fn inventory_feed(
     if lines.len() > FEED_LINES_MAX {
         return Err(invalid("feed_too_long", format!("a feed has at most {FEED_LINES_MAX} lines")));
     }
-    let gate = Arc::new(tokio::sync::Semaphore::new(FEED_CONCURRENCY_MAX));
-    let mut tasks = tokio::task::JoinSet::new();
+    // Lines for one inventory entity run in file order, one after the other (of two with the
+    // same sequence the first wins, deterministically); different entities run concurrently.
+    let mut groups: Vec<Vec<(usize, Result<FeedLine, serde_json::Error>)>> = Vec::new();
+    let mut group_of: HashMap<(String, String), usize> = HashMap::new();
     for (number, line) in lines {
         let parsed: Result<FeedLine, _> = serde_json::from_str(line);
+        let group = match &parsed {
+            Ok(line) => {
+                *group_of.entry((line.sku.clone(), line.location.clone())).or_insert_with(|| {
+                    groups.push(Vec::new());
+                    groups.len() - 1
+                })
+            }
+            Err(_) => {
+                groups.push(Vec::new());
+                groups.len() - 1
+            }
+        };
+        groups[group].push((number, parsed));
+    }
+    let gate = Arc::new(tokio::sync::Semaphore::new(FEED_CONCURRENCY_MAX));
+    let mut tasks = tokio::task::JoinSet::new();
+    for group in groups {
         let (state, principal, gate) = (state.clone(), principal.clone(), gate.clone());
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await;
-            let outcome = match parsed {
-                Err(error) => Err(Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_line",
-                    "Invalid line",
-                    error.to_string(),
-                )),
-                Ok(line) => {
-                    let on_hand = OnHandDto { quantity: line.quantity, feed_seq: line.feed_seq };
-                    set_on_hand(&state, &principal, &line.sku, &line.location, on_hand).await
-                }
-            };
-            match outcome {
-                Ok(stock) => FeedLineResult {
-                    line: number,
-                    status: 200,
-                    code: None,
-                    detail: None,
-                    stock: Some(stock),
-                },
-                Err(problem) => FeedLineResult {
-                    line: number,
-                    status: problem.status,
-                    code: Some(problem.code.into()),
-                    detail: Some(problem.detail),
-                    stock: None,
-                },
+            let mut results = Vec::with_capacity(group.len());
+            for (number, parsed) in group {
+                results.push(feed_line(&state, &principal, number, parsed).await);
             }
+            results
         });
     }
-    let mut results = tasks.join_all().await;
+    let mut results: Vec<FeedLineResult> = tasks.join_all().await.into_iter().flatten().collect();
     results.sort_by_key(|result| result.line);
     let accepted = results.iter().filter(|r| r.status == 200).count();
     let answer = FeedAnswer { accepted, refused: results.len() - accepted, lines: results };
     Ok(reply(StatusCode::OK, &answer).into_response())
+}
+
+/// Applies one feed line and answers its outcome.
+async fn feed_line(
+    state: &AppState,
+    principal: &Principal,
+    number: usize,
+    parsed: Result<FeedLine, serde_json::Error>,
+) -> FeedLineResult {
+    let outcome = match parsed {
+        Err(error) => Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_line",
+            "Invalid line",
+            error.to_string(),
+        )),
+        Ok(line) => {
+            let on_hand = OnHandDto { quantity: line.quantity, feed_seq: line.feed_seq };
+            set_on_hand(state, principal, &line.sku, &line.location, on_hand).await
+        }
+    };
+    match outcome {
+        Ok(stock) => FeedLineResult {
+            line: number,
+            status: 200,
+            code: None,
+            detail: None,
+            stock: Some(stock),
+        },
+        Err(problem) => FeedLineResult {
+            line: number,
+            status: problem.status,
+            code: Some(problem.code.into()),
+            detail: Some(problem.detail),
+            stock: None,
+        },
+    }
 }

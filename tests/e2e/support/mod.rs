@@ -158,6 +158,19 @@ impl Market {
         self.start();
     }
 
+    /// SIGTERM, which must end in exit 0 within `limit`, then a new `serve` on the same data
+    /// directory.
+    pub fn restart_within(&mut self, limit: Duration) {
+        let status = self.server.take().expect("a running server").terminate_within(limit);
+        assert!(status.success(), "SIGTERM must end in exit 0, got {status}");
+        self.start();
+    }
+
+    /// The server's log lines so far (its stderr, at [`LOG_FILTER`]).
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lines()
+    }
+
     /// SIGTERM, which must end in exit 0; the marketplace is done.
     pub fn shut_down(mut self) {
         self.terminate();

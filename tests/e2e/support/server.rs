@@ -68,7 +68,7 @@ impl Server {
     }
 
     /// Waits until a spawned `serve` (stdout piped) has recovered.
-    fn until_ready(mut child: Child) -> Server {
+    pub fn until_ready(mut child: Child) -> Server {
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let line = lines.next().expect("serve printed nothing").unwrap();
@@ -90,9 +90,14 @@ impl Server {
     }
 
     /// Sends SIGTERM and waits for the exit status.
-    pub fn terminate(mut self) -> std::process::ExitStatus {
+    pub fn terminate(self) -> std::process::ExitStatus {
+        self.terminate_within(Duration::from_secs(30))
+    }
+
+    /// Sends SIGTERM and waits for the exit status, failing the test past `limit`.
+    pub fn terminate_within(mut self, limit: Duration) -> std::process::ExitStatus {
         signal(&self.child, libc::SIGTERM);
-        let status = wait_exit(&mut self.child, Duration::from_secs(30));
+        let status = wait_exit(&mut self.child, limit);
         std::mem::forget(self);
         status
     }
