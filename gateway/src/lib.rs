@@ -10,9 +10,11 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod dto;
+pub mod extract;
 pub mod idempotency;
 pub mod json;
 pub mod limits;
+pub mod listener;
 pub mod ops;
 pub mod problem;
 pub mod rate_limit;
@@ -27,6 +29,7 @@ use axum::routing::get;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
+use auth::Role;
 pub use config::GatewayConfig;
 pub use ops::{OpsState, Readiness};
 pub use problem::Problem;
@@ -69,37 +72,85 @@ async fn openapi_json(
     axum::Json(spec.as_ref().clone())
 }
 
-/// The routes whose retried mutations the shared `Idempotency-Key` middleware answers.
-fn keyed_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .merge(routes::catalog::router())
-        .merge(routes::carts::router())
-        .merge(routes::carts::guest_router())
-        .merge(routes::seller::router())
-        .merge(routes::orders::router())
-        .merge(routes::payments::router())
-        .merge(routes::admin::router())
-        .merge(routes::promotions::admin_router())
-        .merge(routes::promotions::seller_router())
+/// The routes, each group for one role (`None`: any authenticated role), and whether the
+/// shared `Idempotency-Key` middleware answers their retried mutations. Checkouts are keyed
+/// by the `Idempotency-Key` themselves: a checkout is an entity per key, so a retry, or
+/// concurrent copies, meet it and answer alike (the middleware would answer 409).
+fn route_groups() -> Vec<(Option<Role>, bool, OpenApiRouter<AppState>)> {
+    use routes::*;
+    vec![
+        (None, true, catalog::router()),
+        (Some(Role::Customer), true, carts::router()),
+        (Some(Role::Customer), true, orders::router()),
+        (Some(Role::Customer), false, checkouts::router()),
+        (Some(Role::Seller), true, seller::router()),
+        (Some(Role::Seller), true, orders::seller_router()),
+        (Some(Role::Seller), true, promotions::seller_router()),
+        (Some(Role::Operator), true, admin::router()),
+        (Some(Role::Operator), true, payments::router()),
+        (Some(Role::Operator), true, promotions::admin_router()),
+    ]
 }
 
-/// The routes keyed by the `Idempotency-Key` themselves: a checkout is an entity per key, so a
-/// retry, or concurrent copies, meet it and answer alike (the middleware would answer 409).
-fn self_keyed_routes() -> OpenApiRouter<AppState> {
-    routes::checkouts::router()
+/// A group of routes for `role`: [`auth::admit`] runs first, then (if `keyed`) the
+/// idempotency middleware, then the route's extractors; the document names the role as the
+/// scope of each operation's bearer requirement.
+fn for_role(
+    state: &AppState,
+    role: Option<Role>,
+    keyed: bool,
+    mut group: OpenApiRouter<AppState>,
+) -> OpenApiRouter<AppState> {
+    document_role(group.get_openapi_mut(), role);
+    if keyed {
+        let idempotency = axum::middleware::from_fn_with_state(state.clone(), idempotency::layer);
+        group = group.route_layer(idempotency);
+    }
+    let state = state.clone();
+    group.route_layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            auth::admit(state.clone(), role, request, next)
+        },
+    ))
+}
+
+/// Sets every operation's security requirement to a bearer token of `role` (OpenAPI 3.1
+/// lets a non-OAuth requirement list the roles it needs; none means any role).
+fn document_role(openapi: &mut utoipa::openapi::OpenApi, role: Option<Role>) {
+    use utoipa::openapi::security::SecurityRequirement;
+    let scopes: Vec<&str> = role.map(Role::as_str).into_iter().collect();
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+            &mut item.head,
+            &mut item.options,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation.security = Some(vec![SecurityRequirement::new("bearer", scopes.clone())]);
+        }
+    }
 }
 
 /// The whole HTTP surface of a node.
 pub fn app(state: AppState) -> Router {
-    let (keyed, mut openapi) =
-        OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(keyed_routes()).split_for_parts();
-    let (self_keyed, self_keyed_doc) = self_keyed_routes().split_for_parts();
-    openapi.merge(self_keyed_doc);
+    let guests = routes::carts::guest_router()
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer));
+    let routes = route_groups().into_iter().fold(
+        OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(guests),
+        |all, group| {
+            let (role, keyed, group) = group;
+            all.merge(for_role(&state, role, keyed, group))
+        },
+    );
+    let (routes, openapi) = routes.split_for_parts();
     let openapi = Arc::new(openapi);
     let ops = ops::router(state.ops.clone());
-    let router = keyed
-        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer))
-        .merge(self_keyed)
+    let router = routes
         .route("/openapi.json", get(openapi_json).layer(axum::Extension(openapi)))
         .layer(axum::middleware::from_fn_with_state(state.clone(), audit::layer))
         .with_state(state)
