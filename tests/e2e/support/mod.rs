@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 mod catalog;
 pub mod checkout;
 pub mod psp;
+mod raw;
 mod server;
 
 pub use catalog::*;
