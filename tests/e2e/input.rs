@@ -418,6 +418,12 @@ async fn a_json_array_is_never_taken_for_an_object_and_a_feed_needs_lines() {
         send(&m, Method::PUT, "/admin/psp", OPERATOR, Body::Json(json!([null, null]))).await;
     assert_problem_of("a PSP change from an array", &reply, 422, "invalid_body");
 
+    // A feed line is an object too.
+    let line = br#"["MUG-1","FRA1",1,1]"#.to_vec();
+    let body = Body::Raw(Some("application/x-ndjson"), line);
+    let reply = m.call(Method::POST, "/v1/seller/inventory:feed", SELLER_1, body).await;
+    assert_eq!(reply.json["refused_lines"][0]["code"], "invalid_line", "{}", reply.text);
+
     // A feed with no lines is refused, however it is empty.
     for bytes in [&b""[..], b"\n\n  \n"] {
         let body = Body::Raw(Some("application/x-ndjson"), bytes.to_vec());
