@@ -102,6 +102,7 @@ fn for_role(
     mut group: OpenApiRouter<AppState>,
 ) -> OpenApiRouter<AppState> {
     document_role(group.get_openapi_mut(), role);
+    group = refuse_undeclared_query(group);
     if keyed {
         let idempotency = axum::middleware::from_fn_with_state(state.clone(), idempotency::layer);
         group = group.route_layer(idempotency);
@@ -110,6 +111,55 @@ fn for_role(
     group.route_layer(axum::middleware::from_fn(
         move |request: axum::extract::Request, next: axum::middleware::Next| {
             auth::admit(state.clone(), role, request, next)
+        },
+    ))
+}
+
+/// A route layer refusing a query string (400 `invalid_query`) on every operation of `group`
+/// whose document declares no query parameter; the others refuse unknown parameters in their
+/// `Query` extractor (every query DTO denies unknown fields).
+fn refuse_undeclared_query(group: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::path::{Operation, ParameterIn};
+    let takes_query = |operation: &Operation| {
+        operation.parameters.iter().flatten().any(|parameter| match parameter {
+            RefOr::T(parameter) => parameter.parameter_in == ParameterIn::Query,
+            // A shared parameter, perhaps of the query: leave it to the route.
+            RefOr::Ref(_) => true,
+        })
+    };
+    let mut plain = std::collections::HashSet::new();
+    for (path, item) in &group.get_openapi().paths.paths {
+        let operations = [
+            (axum::http::Method::GET, &item.get),
+            (axum::http::Method::PUT, &item.put),
+            (axum::http::Method::POST, &item.post),
+            (axum::http::Method::DELETE, &item.delete),
+            (axum::http::Method::PATCH, &item.patch),
+        ];
+        for (method, operation) in operations {
+            if operation.as_ref().is_some_and(|operation| !takes_query(operation)) {
+                plain.insert((method, path.clone()));
+            }
+        }
+    }
+    let plain = Arc::new(plain);
+    group.route_layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let plain = plain.clone();
+            async move {
+                let matched = request.extensions().get::<axum::extract::MatchedPath>();
+                let route = matched.map(|path| (request.method().clone(), path.as_str().into()));
+                let queried = request.uri().query().is_some_and(|query| !query.is_empty());
+                if queried && route.is_some_and(|route| plain.contains(&route)) {
+                    let detail = "this route takes no query parameters";
+                    return axum::response::IntoResponse::into_response(problem::bad_request(
+                        "invalid_query",
+                        detail,
+                    ));
+                }
+                next.run(request).await
+            }
         },
     ))
 }
@@ -138,7 +188,7 @@ fn document_role(openapi: &mut utoipa::openapi::OpenApi, role: Option<Role>) {
 
 /// The whole HTTP surface of a node.
 pub fn app(state: AppState) -> Router {
-    let guests = routes::carts::guest_router()
+    let guests = refuse_undeclared_query(routes::carts::guest_router())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer));
     let routes = route_groups().into_iter().fold(
         OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(guests),
