@@ -92,9 +92,9 @@ fn route_groups() -> Vec<(Option<Role>, bool, OpenApiRouter<AppState>)> {
     ]
 }
 
-/// A group of routes for `role`: [`auth::admit`] runs first, then (if `keyed`) the
-/// idempotency middleware, then the route's extractors; the document names the role as the
-/// scope of each operation's bearer requirement.
+/// A group of routes for `role`: [`auth::admit`] runs first, then [`refuse_undeclared_query`],
+/// then (if `keyed`) the idempotency middleware, then the route's extractors; the document
+/// names the role as the scope of each operation's bearer requirement.
 fn for_role(
     state: &AppState,
     role: Option<Role>,
@@ -102,11 +102,11 @@ fn for_role(
     mut group: OpenApiRouter<AppState>,
 ) -> OpenApiRouter<AppState> {
     document_role(group.get_openapi_mut(), role);
-    group = refuse_undeclared_query(group);
     if keyed {
         let idempotency = axum::middleware::from_fn_with_state(state.clone(), idempotency::layer);
         group = group.route_layer(idempotency);
     }
+    group = refuse_undeclared_query(group);
     let state = state.clone();
     group.route_layer(axum::middleware::from_fn(
         move |request: axum::extract::Request, next: axum::middleware::Next| {
@@ -188,8 +188,10 @@ fn document_role(openapi: &mut utoipa::openapi::OpenApi, role: Option<Role>) {
 
 /// The whole HTTP surface of a node.
 pub fn app(state: AppState) -> Router {
-    let guests = refuse_undeclared_query(routes::carts::guest_router())
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer));
+    let guests = refuse_undeclared_query(
+        routes::carts::guest_router()
+            .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer)),
+    );
     let routes = route_groups().into_iter().fold(
         OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(guests),
         |all, group| {
