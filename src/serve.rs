@@ -205,9 +205,10 @@ async fn serve_http(
             })
         }
     });
-    let router = early.fallback_service(rest);
-    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(wait_for(stop)).await
+    use bazaar_gateway::listener::{ProblemListener, Remote, remote_addr};
+    let router = early.fallback_service(rest).layer(axum::middleware::map_request(remote_addr));
+    let service = router.into_make_service_with_connect_info::<Remote>();
+    axum::serve(ProblemListener(listener), service).with_graceful_shutdown(wait_for(stop)).await
 }
 
 /// Forgets idle rate-limit keys every minute, so the limiter's memory stays bounded.

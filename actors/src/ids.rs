@@ -6,6 +6,8 @@
 //!   check the rules below; a journal holding an invalid id does not decode.
 //! - No id contains `@` or `/`: `@` joins a SKU and a location into an inventory id, `/`
 //!   separates path segments in URLs and entity keys in logs.
+//! - No id is `.` or `..` ([`refuse_dot_segment`], for every id type whose alphabet has `.`):
+//!   a URL naming it would be normalised into another URL by clients and proxies.
 //!
 //! Rules:
 //! - [`Asin`]: exactly 10 ASCII capitals or digits (`B000000001`).
@@ -31,6 +33,13 @@ pub enum IdError {
     WrongLength { what: &'static str, len: usize, expected: usize },
     #[error("{what} may only contain {allowed}")]
     BadCharacter { what: &'static str, allowed: &'static str },
+    #[error("{what} may not be '.' or '..': a path naming it would be normalised away")]
+    DotSegment { what: &'static str },
+}
+
+/// Refuses `.` and `..`, which a URL path cannot carry as they are.
+pub(crate) fn refuse_dot_segment(what: &'static str, text: &str) -> Result<(), IdError> {
+    if text == "." || text == ".." { Err(IdError::DotSegment { what }) } else { Ok(()) }
 }
 
 impl IdError {
@@ -56,7 +65,7 @@ fn check(
     if !text.bytes().all(is_allowed) {
         return Err(IdError::BadCharacter { what, allowed });
     }
-    Ok(())
+    refuse_dot_segment(what, text)
 }
 
 fn check_asin(text: &str) -> Result<(), IdError> {
@@ -201,6 +210,26 @@ mod tests {
         assert!(ReservationId::parse("chk:c1:key-7#2").is_ok());
         assert!(ReservationId::parse("a b").is_err());
         assert!(ReservationId::parse("a@b").is_err());
+    }
+
+    #[test]
+    fn no_id_is_a_dot_segment() {
+        type Parse = fn(&str) -> Result<(), IdError>;
+        let every: [(&str, Parse); 7] = [
+            ("seller", |t| SellerId::parse(t).map(drop)),
+            ("sku", |t| Sku::parse(t).map(drop)),
+            ("reservation", |t| ReservationId::parse(t).map(drop)),
+            ("promotion", |t| crate::promotion::PromotionId::parse(t).map(drop)),
+            ("redemption order", |t| crate::promotion::OrderId::parse(t).map(drop)),
+            ("customer", |t| crate::cart::CustomerId::parse(t).map(drop)),
+            ("location", |t| LocationCode::parse(t).map(drop)),
+        ];
+        for (what, parse) in every {
+            for dots in [".", ".."] {
+                assert!(parse(dots).is_err(), "{what} {dots:?}");
+            }
+            assert!(parse("A...B").is_ok() || what == "location", "{what}: dots inside are fine");
+        }
     }
 
     #[test]

@@ -8,7 +8,10 @@
 //!
 //! Invariant: a request without a valid token never reaches a handler (401); one over its
 //! tenant's rate limit neither (429); a token's role decides which routes it may use (403 for
-//! a route of another role).
+//! a route of another role). Each group of routes is for one role (or any), and [`admit`]
+//! checks the token and the role before any of the route's extractors or the idempotency
+//! middleware looks at the request, so a wrong caller hears 401 or 403 whatever its path,
+//! query or body, and the document says the role (the bearer requirement's scope).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -292,6 +295,29 @@ where
         Arc::<crate::rate_limit::RateLimits>::from_ref(state).tenant(&principal.tenant)?;
         Ok(principal)
     }
+}
+
+/// Middleware of a group of routes for `role` (`None`: any role): authenticates the request
+/// and checks the role, then hands the principal on in the request's extensions.
+pub async fn admit(
+    state: crate::state::AppState,
+    role: Option<Role>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (mut parts, body) = request.into_parts();
+    let principal = match Principal::from_request_parts(&mut parts, &state).await {
+        Ok(principal) => principal,
+        Err(problem) => return problem.into_response(),
+    };
+    if let Some(role) = role
+        && let Err(problem) = principal.require(role)
+    {
+        return problem.into_response();
+    }
+    parts.extensions.insert(principal);
+    next.run(axum::extract::Request::from_parts(parts, body)).await
 }
 
 #[cfg(test)]

@@ -10,9 +10,11 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod dto;
+pub mod extract;
 pub mod idempotency;
 pub mod json;
 pub mod limits;
+pub mod listener;
 pub mod ops;
 pub mod problem;
 pub mod rate_limit;
@@ -27,6 +29,7 @@ use axum::routing::get;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
+use auth::Role;
 pub use config::GatewayConfig;
 pub use ops::{OpsState, Readiness};
 pub use problem::Problem;
@@ -69,37 +72,137 @@ async fn openapi_json(
     axum::Json(spec.as_ref().clone())
 }
 
-/// The routes whose retried mutations the shared `Idempotency-Key` middleware answers.
-fn keyed_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .merge(routes::catalog::router())
-        .merge(routes::carts::router())
-        .merge(routes::carts::guest_router())
-        .merge(routes::seller::router())
-        .merge(routes::orders::router())
-        .merge(routes::payments::router())
-        .merge(routes::admin::router())
-        .merge(routes::promotions::admin_router())
-        .merge(routes::promotions::seller_router())
+/// The routes, each group for one role (`None`: any authenticated role), and whether the
+/// shared `Idempotency-Key` middleware answers their retried mutations. Checkouts are keyed
+/// by the `Idempotency-Key` themselves: a checkout is an entity per key, so a retry, or
+/// concurrent copies, meet it and answer alike (the middleware would answer 409).
+fn route_groups() -> Vec<(Option<Role>, bool, OpenApiRouter<AppState>)> {
+    use routes::*;
+    vec![
+        (None, true, catalog::router()),
+        (Some(Role::Customer), true, carts::router()),
+        (Some(Role::Customer), true, orders::router()),
+        (Some(Role::Customer), false, checkouts::router()),
+        (Some(Role::Seller), true, seller::router()),
+        (Some(Role::Seller), true, orders::seller_router()),
+        (Some(Role::Seller), true, promotions::seller_router()),
+        (Some(Role::Operator), true, admin::router()),
+        (Some(Role::Operator), true, payments::router()),
+        (Some(Role::Operator), true, promotions::admin_router()),
+    ]
 }
 
-/// The routes keyed by the `Idempotency-Key` themselves: a checkout is an entity per key, so a
-/// retry, or concurrent copies, meet it and answer alike (the middleware would answer 409).
-fn self_keyed_routes() -> OpenApiRouter<AppState> {
-    routes::checkouts::router()
+/// A group of routes for `role`: [`auth::admit`] runs first, then [`refuse_undeclared_query`],
+/// then (if `keyed`) the idempotency middleware, then the route's extractors; the document
+/// names the role as the scope of each operation's bearer requirement.
+fn for_role(
+    state: &AppState,
+    role: Option<Role>,
+    keyed: bool,
+    mut group: OpenApiRouter<AppState>,
+) -> OpenApiRouter<AppState> {
+    document_role(group.get_openapi_mut(), role);
+    if keyed {
+        let idempotency = axum::middleware::from_fn_with_state(state.clone(), idempotency::layer);
+        group = group.route_layer(idempotency);
+    }
+    group = refuse_undeclared_query(group);
+    let state = state.clone();
+    group.route_layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            auth::admit(state.clone(), role, request, next)
+        },
+    ))
+}
+
+/// A route layer refusing a query string (400 `invalid_query`) on every operation of `group`
+/// whose document declares no query parameter; the others refuse unknown parameters in their
+/// `Query` extractor (every query DTO denies unknown fields).
+fn refuse_undeclared_query(group: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::path::{Operation, ParameterIn};
+    let takes_query = |operation: &Operation| {
+        operation.parameters.iter().flatten().any(|parameter| match parameter {
+            RefOr::T(parameter) => parameter.parameter_in == ParameterIn::Query,
+            // A shared parameter, perhaps of the query: leave it to the route.
+            RefOr::Ref(_) => true,
+        })
+    };
+    let mut plain = std::collections::HashSet::new();
+    for (path, item) in &group.get_openapi().paths.paths {
+        let operations = [
+            (axum::http::Method::GET, &item.get),
+            (axum::http::Method::PUT, &item.put),
+            (axum::http::Method::POST, &item.post),
+            (axum::http::Method::DELETE, &item.delete),
+            (axum::http::Method::PATCH, &item.patch),
+        ];
+        for (method, operation) in operations {
+            if operation.as_ref().is_some_and(|operation| !takes_query(operation)) {
+                plain.insert((method, path.clone()));
+            }
+        }
+    }
+    let plain = Arc::new(plain);
+    group.route_layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let plain = plain.clone();
+            async move {
+                let matched = request.extensions().get::<axum::extract::MatchedPath>();
+                let route = matched.map(|path| (request.method().clone(), path.as_str().into()));
+                let queried = request.uri().query().is_some_and(|query| !query.is_empty());
+                if queried && route.is_some_and(|route| plain.contains(&route)) {
+                    let detail = "this route takes no query parameters";
+                    return axum::response::IntoResponse::into_response(problem::bad_request(
+                        "invalid_query",
+                        detail,
+                    ));
+                }
+                next.run(request).await
+            }
+        },
+    ))
+}
+
+/// Sets every operation's security requirement to a bearer token of `role` (OpenAPI 3.1
+/// lets a non-OAuth requirement list the roles it needs; none means any role).
+fn document_role(openapi: &mut utoipa::openapi::OpenApi, role: Option<Role>) {
+    use utoipa::openapi::security::SecurityRequirement;
+    let scopes: Vec<&str> = role.map(Role::as_str).into_iter().collect();
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+            &mut item.head,
+            &mut item.options,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation.security = Some(vec![SecurityRequirement::new("bearer", scopes.clone())]);
+        }
+    }
 }
 
 /// The whole HTTP surface of a node.
 pub fn app(state: AppState) -> Router {
-    let (keyed, mut openapi) =
-        OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(keyed_routes()).split_for_parts();
-    let (self_keyed, self_keyed_doc) = self_keyed_routes().split_for_parts();
-    openapi.merge(self_keyed_doc);
+    let guests = refuse_undeclared_query(
+        routes::carts::guest_router()
+            .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer)),
+    );
+    let routes = route_groups().into_iter().fold(
+        OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(guests),
+        |all, group| {
+            let (role, keyed, group) = group;
+            all.merge(for_role(&state, role, keyed, group))
+        },
+    );
+    let (routes, openapi) = routes.split_for_parts();
     let openapi = Arc::new(openapi);
     let ops = ops::router(state.ops.clone());
-    let router = keyed
-        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer))
-        .merge(self_keyed)
+    let router = routes
         .route("/openapi.json", get(openapi_json).layer(axum::Extension(openapi)))
         .layer(axum::middleware::from_fn_with_state(state.clone(), audit::layer))
         .with_state(state)

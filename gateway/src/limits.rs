@@ -9,6 +9,17 @@ pub const FEED_BODY_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// Most lines one inventory feed may carry.
 pub const FEED_LINES_MAX: usize = 100_000;
 
+/// Longest URL (path and query) accepted (414 past it). Far below the 64 KiB past which the
+/// HTTP parser itself refuses a request line.
+pub const URI_BYTES_MAX: usize = 8 * 1024;
+
+/// Most bytes of refused lines one feed's answer lists (the rest are counted): a feed's
+/// answer stays storable under an `Idempotency-Key` however long the feed.
+pub const FEED_REFUSALS_BYTES_MAX: usize = 192 * 1024;
+
+/// Longest detail of a refused feed line (a parse error may quote the line).
+pub const FEED_DETAIL_BYTES_MAX: usize = 200;
+
 /// Longest an `Idempotency-Key` may be.
 pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 128;
 
@@ -21,3 +32,5 @@ pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
 
 const _: () = assert!(FEED_BODY_BYTES_MAX >= BODY_BYTES_MAX);
 const _: () = assert!(IDEMPOTENT_BODY_BYTES_MAX <= BODY_BYTES_MAX);
+// A feed's answer: its refused lines and a few counters.
+const _: () = assert!(FEED_REFUSALS_BYTES_MAX + 1024 <= IDEMPOTENT_BODY_BYTES_MAX);

@@ -42,6 +42,8 @@ pub fn router(state: OpsState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(state)
+        // Served before the rest of the API is (and beside it): the same net under its answers.
+        .layer(axum::middleware::map_response(crate::stack::as_problem))
 }
 
 /// Liveness: the process serves HTTP.

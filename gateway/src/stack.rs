@@ -1,8 +1,21 @@
 //! The middleware every request passes: a request id (always made by the server, echoed in
 //! the response and in every log line of the request, and the audit's; a client's own
 //! `x-request-id` is kept beside it, echoed as `x-client-request-id` when it is 1 to 128
-//! visible ASCII characters), a trace span, a body-size limit, a time limit (answered 503
-//! problem+json), and problem+json for unknown routes.
+//! visible ASCII characters), a trace span (503 and 504 logged as warnings, other failures as
+//! errors), a body-size limit, a time limit (answered 503 problem+json), problem+json for
+//! unknown routes, the refusal of URLs that are too long or not in normal form, and the net
+//! under all of them.
+//!
+//! Invariants:
+//! - Every answer with an error status is `application/problem+json` with a stable `code`:
+//!   [`as_problem`] turns any other (axum's own 405, a limit's bare status) into a problem whose
+//!   code follows from the status ([`code_of`]), keeping its headers (`Allow`,
+//!   `Retry-After`). Extractors and handlers answer precise problems themselves; the net is
+//!   for what no handler sees.
+//! - A path with a dot segment (`.` or `..`, in any spelling: `%2e`, `.%2E`...) is refused 400
+//!   `dot_segment` before routing: no id is `.` or `..`, and a client or proxy that
+//!   normalises the path would send another request than the one meant.
+//! - A URL longer than [`URI_BYTES_MAX`] is refused 414 `uri_too_long` before routing.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -10,8 +23,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request, StatusCode};
-use axum::response::IntoResponse;
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::request_id::{
@@ -19,7 +33,7 @@ use tower_http::request_id::{
 };
 use tower_http::trace::TraceLayer;
 
-use crate::limits::{BODY_BYTES_MAX, REQUEST_TIMEOUT_MS};
+use crate::limits::{BODY_BYTES_MAX, REQUEST_TIMEOUT_MS, URI_BYTES_MAX};
 use crate::problem::Problem;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -86,7 +100,9 @@ pub fn layered(router: Router) -> Router {
                 .retry_after(1)
             }))
             .timeout(Duration::from_millis(REQUEST_TIMEOUT_MS))
-            .layer(DefaultBodyLimit::max(BODY_BYTES_MAX)),
+            .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+            .layer(axum::middleware::map_response(as_problem))
+            .layer(axum::middleware::from_fn(normal_url)),
     )
 }
 
@@ -108,6 +124,84 @@ fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &traci
         ServerErrorsFailureClass::Error(error) => {
             tracing::error!(error = %error, latency_ms, "request failed");
         }
+    }
+}
+
+/// Refuses a URL that is too long, or whose path has a dot segment (see the module's
+/// invariants).
+async fn normal_url(request: axum::extract::Request, next: Next) -> Response {
+    let uri = request.uri();
+    let length = uri.path_and_query().map_or(0, |target| target.as_str().len());
+    if length > URI_BYTES_MAX {
+        let detail = format!("a URL is at most {URI_BYTES_MAX} bytes");
+        return Problem::new(StatusCode::URI_TOO_LONG, "uri_too_long", "URI too long", detail)
+            .into_response();
+    }
+    if uri.path().split('/').any(is_dot_segment) {
+        let detail = "a path segment may not be '.' or '..' (however escaped): no id is";
+        return Problem::new(StatusCode::BAD_REQUEST, "dot_segment", "Bad request", detail)
+            .into_response();
+    }
+    next.run(request).await
+}
+
+/// Whether a raw path segment means `.` or `..` once its escapes are decoded.
+pub(crate) fn is_dot_segment(segment: &str) -> bool {
+    let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+    decoded == "." || decoded == ".."
+}
+
+/// The net: an error answer that is not a problem becomes one (see the module's invariants).
+pub async fn as_problem(response: Response) -> Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    tracing::debug!(status = status.as_u16(), "an error answer made a problem");
+    let (mut parts, _) = response.into_parts();
+    let (code, title) = code_of(status);
+    let detail = status.canonical_reason().unwrap_or("the request failed").to_ascii_lowercase();
+    let problem = Problem::new(status, code, title, detail).into_response();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    Response::from_parts(parts, problem.into_body())
+}
+
+/// The stable code and title of an error status no handler gave a code of its own.
+pub fn code_of(status: StatusCode) -> (&'static str, &'static str) {
+    match status {
+        StatusCode::BAD_REQUEST => ("bad_request", "Bad request"),
+        StatusCode::UNAUTHORIZED => ("unauthenticated", "Unauthenticated"),
+        StatusCode::FORBIDDEN => ("forbidden", "Forbidden"),
+        StatusCode::NOT_FOUND => ("no_route", "Not found"),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "Method not allowed"),
+        StatusCode::NOT_ACCEPTABLE => ("not_acceptable", "Not acceptable"),
+        StatusCode::REQUEST_TIMEOUT => ("request_timeout", "Timed out"),
+        StatusCode::CONFLICT => ("conflict", "Conflict"),
+        StatusCode::LENGTH_REQUIRED => ("length_required", "Length required"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("body_too_large", "Body too large"),
+        StatusCode::URI_TOO_LONG => ("uri_too_long", "URI too long"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "Unsupported media type"),
+        StatusCode::EXPECTATION_FAILED => ("expectation_failed", "Expectation failed"),
+        StatusCode::UNPROCESSABLE_ENTITY => ("invalid_body", "Invalid body"),
+        StatusCode::TOO_MANY_REQUESTS => ("too_many_requests", "Too many requests"),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+            ("headers_too_large", "Request headers too large")
+        }
+        StatusCode::NOT_IMPLEMENTED => ("not_implemented", "Not implemented"),
+        StatusCode::SERVICE_UNAVAILABLE => ("unavailable", "Unavailable"),
+        StatusCode::GATEWAY_TIMEOUT => ("timeout", "Timed out"),
+        StatusCode::HTTP_VERSION_NOT_SUPPORTED => {
+            ("http_version_not_supported", "HTTP version not supported")
+        }
+        status if status.is_server_error() => ("internal", "Internal error"),
+        _ => ("bad_request", "Bad request"),
     }
 }
 

@@ -224,7 +224,8 @@ async fn the_inventory_feed_answers_line_by_line_and_applies_only_the_good_lines
     let body = Body::Raw(Some("application/x-ndjson"), feed.into_bytes());
     let reply = m.call(Method::POST, "/v1/seller/inventory:feed", SELLER_1, body).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    let outcome: Vec<(u64, u64, Value)> = reply.json["lines"]
+    // Refused lines are listed (accepted ones counted): line, status, code.
+    let outcome: Vec<(u64, u64, Value)> = reply.json["refused_lines"]
         .as_array()
         .unwrap()
         .iter()
@@ -235,11 +236,9 @@ async fn the_inventory_feed_answers_line_by_line_and_applies_only_the_good_lines
     assert_eq!(
         outcome,
         [
-            (1, 200, Value::Null),
             (2, 422, json!("invalid_line")),
             (3, 404, json!("unknown_sku")),
             (5, 409, json!("stale_feed")),
-            (6, 200, Value::Null),
             (7, 422, json!("invalid_line")),
             (8, 422, json!("invalid_id")),
             (9, 422, json!("invalid_line")),
@@ -248,6 +247,7 @@ async fn the_inventory_feed_answers_line_by_line_and_applies_only_the_good_lines
         "{}",
         reply.text
     );
+    assert_eq!(reply.json["refused_lines_omitted"], 0);
     assert_eq!((&reply.json["accepted"], &reply.json["refused"]), (&json!(2), &json!(7)));
     let fra1 = m.read(SELLER_1, BAD_STOCK).await;
     assert_eq!((&fra1["on_hand"], &fra1["last_feed_seq"]), (&json!(7), &json!(11)));

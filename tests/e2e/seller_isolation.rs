@@ -38,7 +38,7 @@ async fn a_seller_never_sees_or_changes_another_sellers_offer_or_stock() {
     let body = Body::Raw(Some("application/x-ndjson"), line.as_bytes().to_vec());
     let reply = m.call(Method::POST, "/v1/seller/inventory:feed", SELLER_2, body).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    assert_eq!(reply.json["lines"][0]["code"], "unknown_sku", "{}", reply.text);
+    assert_eq!(reply.json["refused_lines"][0]["code"], "unknown_sku", "{}", reply.text);
     assert_eq!(m.product(ASIN).await, before, "seller-2 changed seller-1's offer");
     assert_eq!(m.read(SELLER_1, stock_path).await, seller_1_stock);
 

@@ -32,7 +32,7 @@ pub(crate) fn check_text(
     if text.len() < *bytes.start() || !text.bytes().all(is_allowed) {
         return Err(IdError::BadCharacter { what, allowed });
     }
-    Ok(())
+    crate::ids::refuse_dot_segment(what, text)
 }
 
 /// A string id type checked by `$check`, serialized as its text.

@@ -2,7 +2,7 @@
 //! seller, never the seller itself).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use bazaar_actors::SellerId;
 use bazaar_actors::audit::{AuditCommand, AuditTrail};
 use bazaar_actors::catalog::keys;
@@ -15,6 +15,7 @@ use utoipa_axum::routes;
 use super::answer;
 use super::seller::{SellerDto, standing_name};
 use crate::auth::{Principal, Role};
+use crate::extract::{Path, Query};
 use crate::json::Body;
 use crate::problem::{Problem, not_found};
 use crate::state::AppState;
@@ -60,7 +61,7 @@ async fn get_audit(
     State(state): State<AppState>,
     principal: Principal,
     Path((role, who)): Path<(String, String)>,
-    axum::extract::Query(params): axum::extract::Query<AuditParams>,
+    Query(params): Query<AuditParams>,
 ) -> Result<Json<AuditAnswer>, Problem> {
     principal.require(Role::Operator)?;
     let role = Role::ALL

@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use bazaar_actors::cart::{
@@ -24,8 +23,9 @@ use utoipa_axum::routes;
 use super::answer;
 use crate::auth::Principal;
 use crate::dto::{self, MoneyDto};
-use crate::json::{Body, reply};
-use crate::problem::{Problem, bad_request, invalid, not_found};
+use crate::extract::{Path, Query};
+use crate::json::{Body, Optional, reply};
+use crate::problem::{Problem, invalid, not_found};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -299,9 +299,8 @@ async fn get_cart(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    params: Result<Query<PriceParams>, axum::extract::rejection::QueryRejection>,
+    Query(params): Query<PriceParams>,
 ) -> Result<Json<PricedCartDto>, Problem> {
-    let Query(params) = params.map_err(|e| bad_request("invalid_query", e.body_text()))?;
     priced(&state, &Holder::customer(&principal)?, &id, params).await
 }
 
@@ -571,14 +570,10 @@ async fn reserve_cart(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    body: Bytes,
+    Optional(hold): Optional<HoldDto>,
 ) -> Result<Response, Problem> {
     let (_, cart) = own_cart(&state, &principal, &id).await?;
-    let hold = if body.is_empty() {
-        HoldDto::default()
-    } else {
-        crate::json::from_slice::<HoldDto>(&body)?
-    };
+    let hold = hold.unwrap_or_default();
     let ttl_s = hold.ttl_s.unwrap_or(HOLD_S_DEFAULT);
     if ttl_s == 0 || ttl_s > HOLD_S_MAX {
         return Err(invalid("hold_ttl_invalid", format!("ttl_s must be 1 to {HOLD_S_MAX}")));
@@ -708,9 +703,8 @@ async fn get_guest_cart(
     State(state): State<AppState>,
     guest: Guest,
     Path(id): Path<String>,
-    params: Result<Query<PriceParams>, axum::extract::rejection::QueryRejection>,
+    Query(params): Query<PriceParams>,
 ) -> Result<Json<PricedCartDto>, Problem> {
-    let Query(params) = params.map_err(|e| bad_request("invalid_query", e.body_text()))?;
     priced(&state, &guest.holder()?, &id, params).await
 }
 

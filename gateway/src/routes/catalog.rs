@@ -2,7 +2,7 @@
 //! entity's mailbox) and search.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use bazaar_actors::Asin;
 use bazaar_actors::search::{SearchQuery, Sort};
@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use super::search_problem;
 use crate::auth::Principal;
 use crate::dto::{MoneyDto, ProductDto};
+use crate::extract::{Path, Query};
 use crate::problem::{Problem, bad_request, not_found};
 use crate::state::AppState;
 
@@ -126,9 +127,8 @@ fn counts(list: Vec<(String, u64)>) -> Vec<FacetCount> {
 async fn search(
     State(state): State<AppState>,
     principal: Principal,
-    params: Result<Query<SearchParams>, axum::extract::rejection::QueryRejection>,
+    Query(params): Query<SearchParams>,
 ) -> Result<Json<SearchAnswer>, Problem> {
-    let Query(params) = params.map_err(|e| bad_request("invalid_query", e.body_text()))?;
     let sort = match params.sort.as_deref() {
         None | Some("relevance") => Sort::Relevance,
         Some("price_asc") => Sort::PriceAsc,

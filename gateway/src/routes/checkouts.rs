@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use bazaar_actors::catalog::keys;
@@ -26,7 +26,8 @@ use utoipa_axum::routes;
 
 use crate::auth::Principal;
 use crate::dto::{self, MoneyDto};
-use crate::json::reply;
+use crate::extract::Path;
+use crate::json::{Raw, reply};
 use crate::problem::{Problem, bad_request, invalid, not_found};
 use crate::state::AppState;
 
@@ -115,11 +116,12 @@ fn checkout_key(headers: &HeaderMap) -> Result<String, Problem> {
         ));
     };
     let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':');
-    if key.len() > CHECKOUT_KEY_BYTES_MAX || !key.bytes().all(allowed) {
+    let dots = key == "." || key == "..";
+    if key.len() > CHECKOUT_KEY_BYTES_MAX || !key.bytes().all(allowed) || dots {
         return Err(bad_request(
             "invalid_idempotency_key",
             format!(
-                "a checkout's Idempotency-Key is 1 to {CHECKOUT_KEY_BYTES_MAX} of A-Z a-z 0-9 - _ . :"
+                "a checkout's Idempotency-Key is 1 to {CHECKOUT_KEY_BYTES_MAX} of A-Z a-z 0-9 - _ . :, not '.' or '..'"
             ),
         ));
     }
@@ -193,7 +195,7 @@ async fn create_checkout(
     State(state): State<AppState>,
     principal: Principal,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    Raw(body): Raw,
 ) -> Result<Response, Problem> {
     let customer = principal.customer()?;
     let key = checkout_key(&headers)?;

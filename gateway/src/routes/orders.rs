@@ -3,7 +3,7 @@
 //! Another principal's order answers 404.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use bazaar_actors::SellerId;
 use bazaar_actors::order::history::{OrderSummary, SellerOrderLines};
 use bazaar_actors::order::{
@@ -17,18 +17,25 @@ use utoipa_axum::routes;
 use super::answer;
 use crate::auth::Principal;
 use crate::dto::{self, MoneyDto};
-use crate::json::Body;
+use crate::extract::Path;
+use crate::json::{Body, Optional};
 use crate::problem::{Problem, not_found};
 use crate::state::AppState;
 
 /// Longest carrier name, tracking number or cancellation reason, in bytes.
 const ORDER_TEXT_BYTES_MAX: usize = 128;
 
+/// A customer's own orders.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_orders))
         .routes(routes!(get_order))
         .routes(routes!(cancel_order))
+}
+
+/// A seller's order lines and shipments.
+pub fn seller_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .routes(routes!(list_seller_orders))
         .routes(routes!(ship))
         .routes(routes!(deliver))
@@ -275,13 +282,10 @@ async fn cancel_order(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    Optional(cancellation): Optional<CancellationDto>,
 ) -> Result<Json<OrderDto>, Problem> {
     let (key, _) = own_order(&state, &principal, &id).await?;
-    let cancellation = match body.is_empty() {
-        true => CancellationDto::default(),
-        false => crate::json::from_slice::<CancellationDto>(&body)?,
-    };
+    let cancellation = cancellation.unwrap_or_default();
     let reason = match cancellation.reason {
         Some(reason) => text("reason", &reason)?,
         None => "cancelled by the customer".to_owned(),

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use bazaar_actors::catalog::keys;
@@ -21,6 +21,7 @@ use utoipa_axum::routes;
 use super::answer;
 use crate::auth::{Principal, Role};
 use crate::dto::{self, MoneyDto};
+use crate::extract::Path;
 use crate::json::{Body, reply};
 use crate::problem::{Problem, invalid, not_found};
 use crate::state::AppState;
@@ -42,11 +43,17 @@ pub enum BenefitDto {
     /// Percent off each covered line, in basis points (1000 = 10%).
     PercentOff { bps: u16 },
     /// An amount off, split over the covered lines.
-    AmountOff { amount: MoneyDto },
+    AmountOff {
+        #[serde(deserialize_with = "crate::json::object")]
+        amount: MoneyDto,
+    },
     /// Buy `buy` units of one product, get `get` more free (the cheapest).
     BuyXGetY { buy: u32, get: u32 },
     /// Free shipping on covered lines once they reach `threshold` after discounts.
-    FreeShipping { threshold: MoneyDto },
+    FreeShipping {
+        #[serde(deserialize_with = "crate::json::object")]
+        threshold: MoneyDto,
+    },
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -55,6 +62,8 @@ pub struct PromotionDto {
     /// 1 to 64 of letters, digits, `-`, `_`, `.`. A seller's promotion is answered as
     /// `{seller}:{id}`.
     pub id: String,
+    /// Internally tagged, so parsed through `json::object` (see `json`).
+    #[serde(deserialize_with = "crate::json::object")]
     pub benefit: BenefitDto,
     pub starts_ms: u64,
     pub ends_ms: u64,

@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bazaar_actors::catalog::keys;
@@ -22,8 +21,11 @@ use utoipa_axum::routes;
 use super::answer;
 use crate::auth::Principal;
 use crate::dto::{self, BuyBoxView, NewProductDto, OfferDto, OfferView};
+use crate::extract::{Ndjson, Path};
 use crate::json::{Body, reply};
-use crate::limits::{FEED_BODY_BYTES_MAX, FEED_LINES_MAX};
+use crate::limits::{
+    FEED_BODY_BYTES_MAX, FEED_DETAIL_BYTES_MAX, FEED_LINES_MAX, FEED_REFUSALS_BYTES_MAX,
+};
 use crate::problem::{Problem, bad_request, invalid, not_found};
 use crate::state::AppState;
 
@@ -378,7 +380,7 @@ pub struct FeedLine {
 }
 
 /// The outcome of one feed line.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug)]
 pub struct FeedLineResult {
     /// From 1.
     pub line: usize,
@@ -389,11 +391,74 @@ pub struct FeedLineResult {
     pub stock: Option<StockDto>,
 }
 
+/// A feed's answer: how many lines were applied and refused, and which were refused (each
+/// line stands on its own: a refused line does not stop the others). The answer's size is
+/// bounded whatever the feed's length, so it can be stored under an `Idempotency-Key` and
+/// replayed as it was: accepted lines are counted, not listed (read their stock back with
+/// `GET /v1/seller/inventory/{sku}/{location}`), and refused lines are listed in file order
+/// until the answer reaches its bound, the rest counted in `refused_lines_omitted`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FeedAnswer {
+    /// Lines applied.
     pub accepted: usize,
+    /// Lines refused.
     pub refused: usize,
-    pub lines: Vec<FeedLineResult>,
+    /// The first refused lines, in file order.
+    pub refused_lines: Vec<RefusedLine>,
+    /// Refused lines past the last one listed: fix the listed ones and send the feed again
+    /// (lines already applied are then stale, and refused as such).
+    pub refused_lines_omitted: usize,
+}
+
+/// One refused line of a feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefusedLine {
+    /// From 1, counting blank lines.
+    pub line: usize,
+    /// The HTTP status the line would have had on its own.
+    pub status: u16,
+    /// The problem code the line would have had on its own.
+    pub code: String,
+    /// Why, cut to at most 200 bytes.
+    pub detail: String,
+}
+
+/// The answer to a feed whose lines ended as `results` (in any order).
+fn feed_answer(mut results: Vec<FeedLineResult>) -> FeedAnswer {
+    results.sort_by_key(|result| result.line);
+    let accepted = results.iter().filter(|r| r.status == 200).count();
+    let mut answer = FeedAnswer {
+        accepted,
+        refused: results.len() - accepted,
+        refused_lines: Vec::new(),
+        refused_lines_omitted: 0,
+    };
+    let mut bytes = 0;
+    for result in results.into_iter().filter(|r| r.status != 200) {
+        let refused = RefusedLine {
+            line: result.line,
+            status: result.status,
+            code: result.code.unwrap_or_default(),
+            detail: cut(result.detail.unwrap_or_default(), FEED_DETAIL_BYTES_MAX),
+        };
+        let size = serde_json::to_vec(&refused).map_or(usize::MAX, |json| json.len() + 1);
+        if answer.refused_lines_omitted == 0 && bytes + size <= FEED_REFUSALS_BYTES_MAX {
+            bytes += size;
+            answer.refused_lines.push(refused);
+        } else {
+            answer.refused_lines_omitted += 1;
+        }
+    }
+    answer
+}
+
+/// `text` cut to at most `max` bytes, at a character boundary.
+fn cut(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let end = (0..=max).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        text.truncate(end);
+    }
+    text
 }
 
 /// Lines of one feed applied at once, at most.
@@ -404,19 +469,16 @@ const FEED_CONCURRENCY_MAX: usize = 64;
 /// SKU and location are applied in file order.
 #[utoipa::path(post, path = "/v1/seller/inventory:feed", tag = "seller",
     request_body(content = String, content_type = "application/x-ndjson", description = "One FeedLine per line"),
-    responses((status = 200, body = FeedAnswer), (status = 413, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = FeedAnswer), (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "feed_empty, feed_too_long", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn inventory_feed(
     State(state): State<AppState>,
     principal: Principal,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    Ndjson(body): Ndjson,
 ) -> Result<Response, Problem> {
     principal.seller()?;
-    let body = body.map_err(|rejection| {
-        let detail =
-            format!("a feed is at most {FEED_BODY_BYTES_MAX} bytes: {}", rejection.body_text());
-        Problem::new(rejection.status(), "body_too_large", "Body too large", detail)
-    })?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| bad_request("malformed_ndjson", "the feed is not UTF-8"))?;
     let lines: Vec<(usize, &str)> = text
@@ -425,15 +487,18 @@ async fn inventory_feed(
         .map(|(i, l)| (i + 1, l.trim()))
         .filter(|(_, l)| !l.is_empty())
         .collect();
+    if lines.is_empty() {
+        return Err(invalid("feed_empty", "a feed has at least one line"));
+    }
     if lines.len() > FEED_LINES_MAX {
         return Err(invalid("feed_too_long", format!("a feed has at most {FEED_LINES_MAX} lines")));
     }
     // Lines for one inventory entity run in file order, one after the other (of two with the
     // same sequence the first wins, deterministically); different entities run concurrently.
-    let mut groups: Vec<Vec<(usize, Result<FeedLine, serde_json::Error>)>> = Vec::new();
+    let mut groups: Vec<Vec<(usize, Result<FeedLine, Problem>)>> = Vec::new();
     let mut group_of: HashMap<(String, String), usize> = HashMap::new();
     for (number, line) in lines {
-        let parsed: Result<FeedLine, _> = serde_json::from_str(line);
+        let parsed = crate::json::from_slice::<FeedLine>(line.as_bytes());
         let group = match &parsed {
             Ok(line) => {
                 *group_of.entry((line.sku.clone(), line.location.clone())).or_insert_with(|| {
@@ -461,10 +526,7 @@ async fn inventory_feed(
             results
         });
     }
-    let mut results: Vec<FeedLineResult> = tasks.join_all().await.into_iter().flatten().collect();
-    results.sort_by_key(|result| result.line);
-    let accepted = results.iter().filter(|r| r.status == 200).count();
-    let answer = FeedAnswer { accepted, refused: results.len() - accepted, lines: results };
+    let answer = feed_answer(tasks.join_all().await.into_iter().flatten().collect());
     Ok(reply(StatusCode::OK, &answer).into_response())
 }
 
@@ -473,14 +535,14 @@ async fn feed_line(
     state: &AppState,
     principal: &Principal,
     number: usize,
-    parsed: Result<FeedLine, serde_json::Error>,
+    parsed: Result<FeedLine, Problem>,
 ) -> FeedLineResult {
     let outcome = match parsed {
-        Err(error) => Err(Problem::new(
+        Err(problem) => Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_line",
             "Invalid line",
-            error.to_string(),
+            problem.detail,
         )),
         Ok(line) => {
             let on_hand = OnHandDto { quantity: line.quantity, feed_seq: line.feed_seq };

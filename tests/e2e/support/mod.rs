@@ -14,6 +14,7 @@ mod catalog;
 pub mod checkout;
 pub mod lazyfs;
 pub mod psp;
+mod raw;
 mod server;
 
 pub use catalog::*;

@@ -1,0 +1,530 @@
+//! Input and errors, swept over the whole HTTP surface as `/openapi.json` lists it: every route
+//! checks the token and its role before anything about the request (403 before 415 or 422);
+//! every answer, from every extractor and limit, is `application/problem+json` with a stable
+//! code; JSON routes take JSON only and the feed NDJSON only; a JSON array is never taken for
+//! an object; an id that path normalisation would change is refused; a large inventory feed
+//! behind an `Idempotency-Key` is answered, stored and replayed.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::{
+    Auth, Body, CUSTOMER, Market, OPERATOR, Reply, SELLER_1, assert_problem_of, document, offer,
+};
+
+/// Every principal of [`Market::open`]'s initial tokens, one per role.
+const PRINCIPALS: [(&str, &str); 4] = [
+    ("customer", "customer-1"),
+    ("seller", "seller-1"),
+    ("support", "support-1"),
+    ("operator", "operator-1"),
+];
+
+/// The role a route is for, by its path: the test's own table, so a route the document lists
+/// and this table does not know fails the test instead of going unchecked. `None`: any role.
+fn role_of(path: &str) -> Option<&'static str> {
+    let any = ["/v1/products/", "/v1/search"];
+    let by_prefix = [
+        ("/admin/", "operator"),
+        ("/v1/seller/", "seller"),
+        ("/v1/carts", "customer"),
+        ("/v1/checkouts", "customer"),
+        ("/v1/orders", "customer"),
+    ];
+    if any.iter().any(|prefix| path.starts_with(prefix)) {
+        return None;
+    }
+    let found = by_prefix.iter().find(|(prefix, _)| path.starts_with(prefix));
+    Some(found.unwrap_or_else(|| panic!("{path}: which role is it for?")).1)
+}
+
+/// A principal the route is for.
+fn right_principal(path: &str) -> &'static str {
+    let role = role_of(path).unwrap_or("customer");
+    PRINCIPALS.iter().find(|(r, _)| *r == role).unwrap().1
+}
+
+/// One operation of the OpenAPI document.
+#[derive(Debug, Clone)]
+struct Operation {
+    method: Method,
+    path: String,
+    secured: bool,
+    /// The documented roles of its bearer requirement.
+    roles: Vec<String>,
+    /// Path parameter names, in order.
+    path_params: Vec<String>,
+    /// Query parameters with their (resolved) schemas.
+    query: Vec<(String, Value)>,
+    /// The request body's media type and (resolved) schema.
+    body: Option<(String, Value)>,
+}
+
+impl Operation {
+    fn what(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+
+    /// The path with each parameter replaced by `value`.
+    fn path_with(&self, value: &str) -> String {
+        self.path_params
+            .iter()
+            .fold(self.path.clone(), |path, name| path.replace(&format!("{{{name}}}"), value))
+    }
+
+    /// The path with parameter `index` replaced by `value` and the others by `x`.
+    fn path_with_one(&self, index: usize, value: &str) -> String {
+        self.path_params.iter().enumerate().fold(self.path.clone(), |path, (i, name)| {
+            path.replace(&format!("{{{name}}}"), if i == index { value } else { "x" })
+        })
+    }
+}
+
+/// Resolves a `$ref` (to `#/components/schemas/...`) against the document, once.
+fn resolve(doc: &Value, schema: &Value) -> Value {
+    match schema["$ref"].as_str() {
+        Some(reference) => {
+            let name = reference.rsplit('/').next().unwrap();
+            doc["components"]["schemas"][name].clone()
+        }
+        None => schema.clone(),
+    }
+}
+
+fn operations(doc: &Value) -> Vec<Operation> {
+    let mut found = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let security = operation["security"].as_array().cloned().unwrap_or_default();
+            let roles = security
+                .iter()
+                .filter_map(|requirement| requirement["bearer"].as_array())
+                .flatten()
+                .map(|role| role.as_str().unwrap().to_string())
+                .collect();
+            let params = operation["parameters"].as_array().cloned().unwrap_or_default();
+            let named = |place: &str| {
+                params
+                    .iter()
+                    .filter(|p| p["in"] == place)
+                    .map(|p| (p["name"].as_str().unwrap().to_string(), resolve(doc, &p["schema"])))
+                    .collect::<Vec<_>>()
+            };
+            let body = operation["requestBody"]["content"].as_object().map(|content| {
+                let (media, body) = content.iter().next().unwrap();
+                (media.clone(), resolve(doc, &body["schema"]))
+            });
+            found.push(Operation {
+                method,
+                path: path.clone(),
+                secured: !security.is_empty(),
+                roles,
+                path_params: named("path").into_iter().map(|(name, _)| name).collect(),
+                query: named("query"),
+                body,
+            });
+        }
+    }
+    assert!(found.len() > 30, "the document lists every route: {}", found.len());
+    found
+}
+
+/// A value of `schema`'s shape (not necessarily one the route accepts): objects with every
+/// property, strings `x`, numbers 1, arrays empty.
+fn sample(doc: &Value, schema: &Value) -> Value {
+    let schema = resolve(doc, schema);
+    for combinator in ["oneOf", "anyOf", "allOf"] {
+        if let Some(first) = schema[combinator]
+            .as_array()
+            .and_then(|all| all.iter().find(|s| s["type"] != "null").or(all.first()).cloned())
+        {
+            return sample(doc, &first);
+        }
+    }
+    let kind = match &schema["type"] {
+        Value::Array(kinds) => kinds.iter().find(|k| *k != "null").cloned().unwrap_or(Value::Null),
+        kind => kind.clone(),
+    };
+    if let Some(values) = schema["enum"].as_array() {
+        return values[0].clone();
+    }
+    match kind.as_str() {
+        Some("object") => {
+            let properties = schema["properties"].as_object().cloned().unwrap_or_default();
+            properties
+                .iter()
+                .map(|(name, property)| (name.clone(), sample(doc, property)))
+                .collect()
+        }
+        Some("array") => json!([]),
+        Some("integer" | "number") => json!(1),
+        Some("boolean") => json!(true),
+        _ => json!("x"),
+    }
+}
+
+/// Every object inside `value` (itself included) turned into an array of its values, one
+/// at a time: where serde's derive would also take a sequence for a struct.
+fn as_arrays(value: &Value) -> Vec<(String, Value)> {
+    let mut found = Vec::new();
+    if let Value::Object(fields) = value {
+        found.push(("the body".to_string(), Value::Array(fields.values().cloned().collect())));
+        for (name, field) in fields {
+            for (inner, replaced) in as_arrays(field) {
+                let mut copy = value.clone();
+                copy[name] = replaced;
+                let at = if inner == "the body" { name.clone() } else { format!("{name}.{inner}") };
+                found.push((at, copy));
+            }
+        }
+    }
+    found
+}
+
+static KEYS: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh `Idempotency-Key`, so that no request of a sweep meets another's.
+fn fresh_key() -> String {
+    format!("sweep-{}", KEYS.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Sends a request with `x-tenant` (for the guest routes) and a fresh `Idempotency-Key`.
+async fn send(m: &Market, method: Method, path: &str, auth: Auth<'_>, body: Body) -> Reply {
+    let key = fresh_key();
+    let headers = [("x-tenant", "default"), ("idempotency-key", key.as_str())];
+    m.call_with_headers(method, path, auth, &headers, body).await
+}
+
+async fn document_of(m: &Market) -> Value {
+    m.read(Auth::None, "/openapi.json").await
+}
+
+#[tokio::test]
+async fn every_route_checks_the_token_and_the_role_before_anything_about_the_request() {
+    let m = Market::open(&[]);
+    let doc = document_of(&m).await;
+    let mut checked = 0;
+    for op in operations(&doc).into_iter().filter(|op| op.secured) {
+        let allowed = role_of(&op.path);
+        // A bad path id, a bad query and a bad body, all at once.
+        let path = format!("{}?limit=abc&no_such_parameter=1", op.path_with("%FF"));
+        let bad = || Body::Raw(Some("text/plain"), b"[{\"x\":".to_vec());
+        for (role, principal) in PRINCIPALS {
+            if allowed.is_none_or(|allowed| allowed == role) {
+                continue;
+            }
+            let reply = send(&m, op.method.clone(), &path, Auth::As(principal), bad()).await;
+            assert_problem_of(&format!("{} as {principal}", op.what()), &reply, 403, "wrong_role");
+            checked += 1;
+        }
+        for auth in [Auth::None, Auth::Header("Bearer bzr_unknown"), Auth::Header("Basic eDp5")] {
+            let reply = send(&m, op.method.clone(), &path, auth, bad()).await;
+            assert_problem_of(&op.what(), &reply, 401, "unauthenticated");
+        }
+        // The document says which role a route is for.
+        let documented: Vec<&str> = op.roles.iter().map(String::as_str).collect();
+        let expected: Vec<&str> = allowed.into_iter().collect();
+        assert_eq!(documented, expected, "{}: the documented roles", op.what());
+    }
+    assert!(checked > 60, "every secured route with every wrong role: {checked}");
+}
+
+#[tokio::test]
+async fn every_answer_from_every_extractor_and_limit_is_a_problem() {
+    let m = Market::open(&[]);
+    let doc = document_of(&m).await;
+    let ops = operations(&doc);
+    for op in &ops {
+        let who = if op.secured { Auth::As(right_principal(&op.path)) } else { Auth::None };
+        if !op.path_params.is_empty() {
+            // An id that is not UTF-8 once decoded.
+            for index in 0..op.path_params.len() {
+                let path = op.path_with_one(index, "%FF");
+                let reply = send(&m, op.method.clone(), &path, who, Body::None).await;
+                assert_problem_of(&format!("{} {path}", op.method), &reply, 400, "invalid_path");
+            }
+        }
+        if !op.path.starts_with("/v1/") && !op.path.starts_with("/admin/") {
+            // The node's own routes (health, metrics, this document) take any query.
+        } else if op.query.is_empty() {
+            let path = format!("{}?no_such_parameter=1", op.path_with("x"));
+            let reply = send(&m, op.method.clone(), &path, who, Body::None).await;
+            assert_problem_of(&format!("{} {path}", op.method), &reply, 400, "invalid_query");
+        } else {
+            let mut queries = vec!["no_such_parameter=1".to_string()];
+            for (name, schema) in &op.query {
+                let kind = schema["type"].to_string();
+                if kind.contains("integer") || kind.contains("boolean") {
+                    queries.push(format!("{name}=abc"));
+                }
+                if kind.contains("integer") && schema["minimum"].as_i64() == Some(0) {
+                    queries.push(format!("{name}=-1"));
+                }
+            }
+            for query in queries {
+                let path = format!("{}?{query}", op.path_with("x"));
+                let reply = send(&m, op.method.clone(), &path, who, Body::None).await;
+                assert_problem_of(&format!("{} {path}", op.method), &reply, 400, "invalid_query");
+            }
+        }
+        if let Some((media, _)) = &op.body {
+            // One byte past the route's limit.
+            let limit = if media.contains("ndjson") { 16 << 20 } else { 1 << 20 };
+            let mut bytes = b"{\"x\":\"".to_vec();
+            bytes.resize(limit + 1, b'x');
+            let media =
+                if media.contains("ndjson") { "application/x-ndjson" } else { "application/json" };
+            let body = Body::Raw(Some(media), bytes);
+            let reply = send(&m, op.method.clone(), &op.path_with("x"), who, body).await;
+            assert_problem_of(&format!("{} too large", op.what()), &reply, 413, "body_too_large");
+        }
+    }
+    // Every method a path does not take.
+    let mut paths: Vec<&str> = ops.iter().map(|op| op.path.as_str()).collect();
+    paths.dedup();
+    for path in paths {
+        let on_path: Vec<&Operation> = ops.iter().filter(|op| op.path == path).collect();
+        let taken: Vec<&Method> = on_path.iter().map(|op| &op.method).collect();
+        let secured = on_path.iter().any(|op| op.secured);
+        let who = if secured { Auth::As(right_principal(path)) } else { Auth::None };
+        for method in [Method::GET, Method::PUT, Method::POST, Method::DELETE, Method::PATCH] {
+            if taken.contains(&&method) || (method == Method::GET && path == "/metrics") {
+                continue;
+            }
+            let concrete = path.replace(['{', '}'], "");
+            let reply = send(&m, method.clone(), &concrete, who, Body::None).await;
+            let what = format!("{method} {path}");
+            assert_problem_of(&what, &reply, 405, "method_not_allowed");
+            assert!(reply.header("allow").is_some(), "{what}: 405 says what is allowed");
+        }
+    }
+    // Unknown routes, and a URL of 100 KB.
+    for path in ["/v1/no/such/route", "/admin", "/v1/seller/offers/x/y"] {
+        let reply = send(&m, Method::GET, path, CUSTOMER, Body::None).await;
+        assert_problem_of(path, &reply, 404, "no_route");
+    }
+    // Past the server's own bound, and past the HTTP parser's (which no client library
+    // sends: written byte for byte).
+    let long = format!("/v1/products/{}", "A".repeat(20 * 1024));
+    let reply = send(&m, Method::GET, &long, CUSTOMER, Body::None).await;
+    assert_problem_of("a 20 KB URL", &reply, 414, "uri_too_long");
+    let longer = format!("/v1/products/{}", "A".repeat(100 * 1024));
+    let reply = m.raw("GET", &longer, Some("customer-1")).await;
+    assert_problem_of("a 100 KB URL", &reply, 414, "uri_too_long");
+}
+
+#[tokio::test]
+async fn json_routes_take_json_only_and_the_feed_ndjson_only() {
+    let m = Market::open(&[]);
+    let doc = document_of(&m).await;
+    let mut checked = 0;
+    for op in operations(&doc) {
+        let Some((media, schema)) = &op.body else { continue };
+        let who = if op.secured { Auth::As(right_principal(&op.path)) } else { Auth::None };
+        let path = op.path_with("x");
+        let (bytes, wrong): (Vec<u8>, &[Option<&'static str>]) = if media == "application/json" {
+            let wrong = &[Some("text/plain"), None, Some("application/x-www-form-urlencoded")];
+            (sample(&doc, schema).to_string().into_bytes(), wrong)
+        } else {
+            assert_eq!(media, "application/x-ndjson", "{}", op.what());
+            let line = br#"{"sku":"x","location":"FRA1","quantity":1,"feed_seq":1}"#;
+            (line.to_vec(), &[Some("text/plain"), None, Some("application/json")])
+        };
+        for content_type in wrong {
+            let body = Body::Raw(*content_type, bytes.clone());
+            let reply = send(&m, op.method.clone(), &path, who, body).await;
+            let what = format!("{} as {content_type:?}", op.what());
+            assert_problem_of(&what, &reply, 415, "unsupported_media_type");
+            checked += 1;
+        }
+    }
+    assert!(checked > 40, "every route with a body: {checked}");
+
+    // A checkout sent as text/plain places no order: no checkout runs under its key.
+    m.register(SELLER_1, "First").await;
+    m.create_product(SELLER_1, "B0INPUT001", document("Mug", "Acme", &["Home"])).await;
+    m.put_offer(SELLER_1, "B0INPUT001", offer("MUG-1", 900, 0, "seller", 1)).await;
+    m.set_stock(SELLER_1, "MUG-1", "FRA1", 5, 1).await;
+    m.buy_box_settles("B0INPUT001", Some(("seller-1", 900))).await;
+    let cart = m.post(CUSTOMER, "/v1/carts", json!({ "currency": "EUR" })).await;
+    let cart = cart.json["id"].as_str().unwrap().to_string();
+    let item = json!({ "asin": "B0INPUT001", "quantity": 1 });
+    m.write(200, Method::POST, &format!("/v1/carts/{cart}/items"), CUSTOMER, item).await;
+    let checkout = json!({
+        "cart_id": cart,
+        "ship_to": { "name": "A", "line1": "B 1", "city": "C", "postal_code": "1", "country": "DE" },
+        "payment": { "card": "tok_visa", "billing_country": "DE" },
+    });
+    for content_type in [Some("text/plain"), None] {
+        let body = Body::Raw(content_type, checkout.to_string().into_bytes());
+        let headers = [("idempotency-key", "plain-1")];
+        let reply = m.call_with_headers(Method::POST, "/v1/checkouts", CUSTOMER, &headers, body);
+        assert_problem_of("a checkout as text/plain", &reply.await, 415, "unsupported_media_type");
+    }
+    let status = m.get(CUSTOMER, "/v1/checkouts/plain-1").await;
+    assert_problem_of("the checkout's status", &status, 404, "not_found");
+    let stock = m.read(SELLER_1, "/v1/seller/inventory/MUG-1/FRA1").await;
+    assert_eq!(stock["reserved"], 0, "nothing is held: {stock}");
+    let reservation = format!("/v1/carts/{cart}/reservation");
+    let body = Body::Raw(Some("text/plain"), br#"{"ttl_s":60}"#.to_vec());
+    let reply = m.call(Method::POST, &reservation, CUSTOMER, body).await;
+    assert_problem_of("a hold as text/plain", &reply, 415, "unsupported_media_type");
+    assert_eq!(m.read(SELLER_1, "/v1/seller/inventory/MUG-1/FRA1").await["reserved"], 0);
+    // A hold with no body at all takes the defaults.
+    let reply = m.call(Method::POST, &reservation, CUSTOMER, Body::None).await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+
+    // The feed takes NDJSON under both its names, with a charset or not.
+    let feed = "/v1/seller/inventory:feed";
+    for (n, media) in
+        ["application/x-ndjson", "application/ndjson", "application/x-ndjson; charset=utf-8"]
+            .into_iter()
+            .enumerate()
+    {
+        let line =
+            format!(r#"{{"sku":"MUG-1","location":"FRA1","quantity":9,"feed_seq":{}}}"#, n + 2);
+        let reply = m.call(Method::POST, feed, SELLER_1, Body::Raw(Some(media), line.into())).await;
+        assert_eq!(
+            (reply.status, &reply.json["accepted"]),
+            (200, &json!(1)),
+            "{media}: {}",
+            reply.text
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_json_array_is_never_taken_for_an_object_and_a_feed_needs_lines() {
+    let m = Market::open(&[]);
+    let doc = document_of(&m).await;
+    let mut checked = 0;
+    for op in operations(&doc) {
+        let Some((media, schema)) = &op.body else { continue };
+        if media != "application/json" {
+            continue;
+        }
+        let who = if op.secured { Auth::As(right_principal(&op.path)) } else { Auth::None };
+        let good = sample(&doc, schema);
+        let path = op.path_with("x");
+        for (at, body) in as_arrays(&good) {
+            let reply = send(&m, op.method.clone(), &path, who, Body::Json(body.clone())).await;
+            let what = format!("{} with {at} as an array: {body}", op.what());
+            assert_problem_of(&what, &reply, 422, "invalid_body");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "every object of every request body: {checked}");
+    // The two the issue names, with values that would otherwise pass.
+    let reply = send(&m, Method::POST, "/v1/carts", CUSTOMER, Body::Json(json!(["EUR"]))).await;
+    assert_problem_of("a cart from an array", &reply, 422, "invalid_body");
+    let reply =
+        send(&m, Method::PUT, "/admin/psp", OPERATOR, Body::Json(json!([null, null]))).await;
+    assert_problem_of("a PSP change from an array", &reply, 422, "invalid_body");
+
+    // A feed line is an object too.
+    let line = br#"["MUG-1","FRA1",1,1]"#.to_vec();
+    let body = Body::Raw(Some("application/x-ndjson"), line);
+    let reply = m.call(Method::POST, "/v1/seller/inventory:feed", SELLER_1, body).await;
+    assert_eq!(reply.json["refused_lines"][0]["code"], "invalid_line", "{}", reply.text);
+
+    // A feed with no lines is refused, however it is empty.
+    for bytes in [&b""[..], b"\n\n  \n"] {
+        let body = Body::Raw(Some("application/x-ndjson"), bytes.to_vec());
+        let reply = m.call(Method::POST, "/v1/seller/inventory:feed", SELLER_1, body).await;
+        assert_problem_of(&format!("the feed {bytes:?}"), &reply, 422, "feed_empty");
+    }
+}
+
+#[tokio::test]
+async fn ids_that_path_normalisation_would_change_are_refused() {
+    let m = Market::open(&[]);
+    let doc = document_of(&m).await;
+    let mut checked = 0;
+    for op in operations(&doc).into_iter().filter(|op| !op.path_params.is_empty()) {
+        let principal = op.secured.then(|| right_principal(&op.path));
+        for index in 0..op.path_params.len() {
+            for dots in [".", "..", "%2e", "%2E%2e", ".%2E", "%2e."] {
+                let path = op.path_with_one(index, dots);
+                let reply = m.raw(op.method.as_str(), &path, principal).await;
+                assert_problem_of(&format!("{} {path}", op.method), &reply, 400, "dot_segment");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100, "every id of every path: {checked}");
+
+    // Ids in bodies that a path could not name: refused when they are made.
+    m.register(SELLER_1, "First").await;
+    m.create_product(SELLER_1, "B0INPUT002", document("Mug", "Acme", &["Home"])).await;
+    for id in [".", ".."] {
+        let promotion = json!({
+            "id": id, "benefit": { "type": "percent_off", "bps": 1000 }, "starts_ms": 0,
+            "ends_ms": 4_000_000_000_000_u64, "total_redemptions": 10,
+            "redemptions_per_customer": 1,
+        });
+        let reply = m.post(OPERATOR, "/admin/promotions", promotion).await;
+        assert_problem_of(&format!("promotion {id:?}"), &reply, 422, "invalid_id");
+        let reply = m.put(SELLER_1, "/v1/seller/offers/B0INPUT002", offer(id, 900, 0, "seller", 1));
+        assert_problem_of(&format!("sku {id:?}"), &reply.await, 422, "invalid_id");
+        let headers = [("idempotency-key", id)];
+        let body = Body::Json(json!({}));
+        let reply = m.call_with_headers(Method::POST, "/v1/checkouts", CUSTOMER, &headers, body);
+        assert_problem_of(
+            &format!("checkout key {id:?}"),
+            &reply.await,
+            400,
+            "invalid_idempotency_key",
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_large_feed_behind_an_idempotency_key_is_answered_stored_and_replayed() {
+    const LINES: usize = 3_000;
+    let m = Market::open(&[]);
+    m.register(SELLER_1, "First").await;
+    m.create_product(SELLER_1, "B0INPUT003", document("Mug", "Acme", &["Home"])).await;
+    m.put_offer(SELLER_1, "B0INPUT003", offer("FEED-1", 900, 0, "seller", 1)).await;
+    let feed = "/v1/seller/inventory:feed";
+    let send_feed = async |key: &str, lines: &str| {
+        let headers = [("idempotency-key", key)];
+        let body = Body::Raw(Some("application/x-ndjson"), lines.as_bytes().to_vec());
+        m.call_with_headers(Method::POST, feed, SELLER_1, &headers, body).await
+    };
+
+    // Every line good: 3,000 locations.
+    let good: String = (1..=LINES)
+        .map(|n| {
+            format!("{{\"sku\":\"FEED-1\",\"location\":\"L{n}\",\"quantity\":2,\"feed_seq\":1}}\n")
+        })
+        .collect();
+    let first = send_feed("feed-good", &good).await;
+    assert_eq!(first.status, 200, "{}", &first.text[..first.text.len().min(500)]);
+    assert_eq!((&first.json["accepted"], &first.json["refused"]), (&json!(LINES), &json!(0)));
+    let again = send_feed("feed-good", &good).await;
+    assert_eq!((again.status, again.header("idempotent-replayed")), (200, Some("true")));
+    assert_eq!(again.text, first.text, "the retry replays the first answer");
+    let stock = m.read(SELLER_1, &format!("/v1/seller/inventory/FEED-1/L{LINES}")).await;
+    assert_eq!(stock["on_hand"], 2);
+
+    // Every line refused: the answer lists refused lines in file order, as many as it holds,
+    // and counts the rest; the retry gets it again.
+    let bad: String = (1..=LINES)
+        .map(|n| format!("{{\"sku\":\"NO-SUCH-{n}\",\"location\":\"FRA1\",\"quantity\":1,\"feed_seq\":1,\"{}\":1}}\n", "z".repeat(300)))
+        .collect();
+    let first = send_feed("feed-bad", &bad).await;
+    assert_eq!(first.status, 200, "{}", &first.text[..first.text.len().min(500)]);
+    assert_eq!((&first.json["accepted"], &first.json["refused"]), (&json!(0), &json!(LINES)));
+    let listed = first.json["refused_lines"].as_array().unwrap();
+    let omitted = first.json["refused_lines_omitted"].as_u64().unwrap() as usize;
+    assert!(!listed.is_empty() && listed.len() + omitted == LINES, "{listed:?} + {omitted}");
+    let numbers: Vec<u64> = listed.iter().map(|line| line["line"].as_u64().unwrap()).collect();
+    assert_eq!(numbers, (1..=listed.len() as u64).collect::<Vec<_>>());
+    assert_eq!((&listed[0]["status"], &listed[0]["code"]), (&json!(422), &json!("invalid_line")));
+    let again = send_feed("feed-bad", &bad).await;
+    assert_eq!((again.status, again.header("idempotent-replayed")), (200, Some("true")));
+    assert_eq!(again.text, first.text);
+}
