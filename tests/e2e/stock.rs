@@ -185,11 +185,20 @@ async fn a_feed_applies_the_lines_of_one_sku_and_location_in_file_order() {
         );
     }
     let answer = feed(&m, SELLER_1, &lines).await;
-    let results = answer["lines"].as_array().unwrap();
-    for (i, result) in results.iter().enumerate() {
-        let expected = if i == 0 || i % 2 == 1 { 200 } else { 409 };
-        assert_eq!(result["status"], expected, "line {}: {result}", i + 1);
-    }
+    // Every BER1 line and the first FRA1 line apply; each later FRA1 line (3, 5, 7, ...) is
+    // stale.
+    assert_eq!(
+        (&answer["accepted"], &answer["refused"]),
+        (&json!(REPEATS + 1), &json!(REPEATS - 1))
+    );
+    let refused: Vec<(u64, u64)> = answer["refused_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|result| (result["line"].as_u64().unwrap(), result["status"].as_u64().unwrap()))
+        .collect();
+    let stale: Vec<(u64, u64)> = (1..REPEATS as u64).map(|k| (2 * k + 1, 409)).collect();
+    assert_eq!(refused, stale, "{answer}");
     let fra1 = m.read(SELLER_1, "/v1/seller/inventory/SKU-ORDER/FRA1").await;
     assert_eq!((&fra1["on_hand"], &fra1["last_feed_seq"]), (&json!(1), &json!(7)));
     let ber1 = m.read(SELLER_1, "/v1/seller/inventory/SKU-ORDER/BER1").await;
