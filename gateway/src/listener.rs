@@ -60,6 +60,10 @@ pub async fn remote_addr(mut request: axum::extract::Request) -> axum::extract::
     request
 }
 
+/// Longest response head hyper writes for its own error answers (a status line, `date`,
+/// `content-length`, `connection`): anything longer is not one.
+const HEAD_BYTES_MAX: usize = 512;
+
 /// A TCP connection whose parse-error answers become problems (see the module's doc).
 pub struct Connection {
     io: TcpStream,
@@ -110,6 +114,26 @@ impl AsyncWrite for Connection {
         Pin::new(&mut this.io).poll_write(cx, buf)
     }
 
+    /// Vectored writes go straight through (hyper writes a head and a body in one call), but
+    /// for a lone buffer, which may be one of hyper's own answers.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let mut filled = bufs.iter().filter(|buf| !buf.is_empty());
+        if let (Some(only), None) = (filled.next(), filled.next()) {
+            return self.poll_write(cx, only);
+        }
+        let this = self.get_mut();
+        ready!(this.poll_pending(cx))?;
+        Pin::new(&mut this.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         ready!(this.poll_pending(cx))?;
@@ -126,6 +150,13 @@ impl AsyncWrite for Connection {
 /// The problem answer that replaces `written`, if it is one of hyper's own bodiless error
 /// answers (see the module's invariant).
 fn replacement(written: &[u8]) -> Option<Vec<u8>> {
+    // Every write passes here: what cannot be a bodiless 4xx head leaves at a glance.
+    let short_4xx_head = written.len() <= HEAD_BYTES_MAX
+        && (written.starts_with(b"HTTP/1.1 4") || written.starts_with(b"HTTP/1.0 4"))
+        && written.ends_with(b"\r\n\r\n");
+    if !short_4xx_head {
+        return None;
+    }
     let head = std::str::from_utf8(written).ok()?.strip_suffix("\r\n\r\n")?;
     let mut lines = head.split("\r\n");
     let status_line = lines.next()?;
