@@ -10,9 +10,11 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod dto;
+pub mod fields;
 pub mod idempotency;
 pub mod json;
 pub mod limits;
+pub mod openapi;
 pub mod ops;
 pub mod problem;
 pub mod rate_limit;
@@ -89,12 +91,27 @@ fn self_keyed_routes() -> OpenApiRouter<AppState> {
     routes::checkouts::router()
 }
 
-/// The whole HTTP surface of a node.
-pub fn app(state: AppState) -> Router {
+/// The routes and the document that describes them: the annotations' parts, completed by
+/// [`openapi`] with what every route of a kind answers.
+fn parts() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
     let (keyed, mut openapi) =
         OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(keyed_routes()).split_for_parts();
-    let (self_keyed, self_keyed_doc) = self_keyed_routes().split_for_parts();
+    openapi::keyed(&mut openapi);
+    let (self_keyed, mut self_keyed_doc) = self_keyed_routes().split_for_parts();
+    openapi::checkout_key(&mut self_keyed_doc);
     openapi.merge(self_keyed_doc);
+    openapi::complete(&mut openapi);
+    (keyed, self_keyed, openapi)
+}
+
+/// The OpenAPI document `/openapi.json` serves.
+pub fn document() -> utoipa::openapi::OpenApi {
+    parts().2
+}
+
+/// The whole HTTP surface of a node.
+pub fn app(state: AppState) -> Router {
+    let (keyed, self_keyed, openapi) = parts();
     let openapi = Arc::new(openapi);
     let ops = ops::router(state.ops.clone());
     let router = keyed

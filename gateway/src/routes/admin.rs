@@ -10,7 +10,7 @@ use bazaar_actors::seller::{Seller, SellerCommand, Standing};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
+use crate::openapi::routes;
 
 use super::answer;
 use super::seller::{SellerDto, standing_name};
@@ -31,6 +31,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// Newest first, at most 200 (default 50).
+    #[serde(default, deserialize_with = "crate::fields::audit_limit::deserialize_option")]
+    #[param(schema_with = crate::fields::audit_limit::schema)]
     limit: Option<u32>,
 }
 
@@ -106,8 +108,12 @@ pub struct StandingChange {
 #[serde(deny_unknown_fields)]
 pub struct ScoreChange {
     /// Rating in hundredths of a star, 0 to 500.
+    #[serde(deserialize_with = "crate::fields::rating_hundredths::deserialize")]
+    #[schema(schema_with = crate::fields::rating_hundredths::schema)]
     pub rating_hundredths: u16,
     /// Order defect rate in basis points, 0 to 10000.
+    #[serde(deserialize_with = "crate::fields::defect_bps::deserialize")]
+    #[schema(schema_with = crate::fields::defect_bps::schema)]
     pub defect_bps: u16,
 }
 

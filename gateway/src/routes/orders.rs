@@ -12,7 +12,7 @@ use bazaar_actors::order::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
+use crate::openapi::routes;
 
 use super::answer;
 use crate::auth::Principal;
@@ -22,7 +22,7 @@ use crate::problem::{Problem, not_found};
 use crate::state::AppState;
 
 /// Longest carrier name, tracking number or cancellation reason, in bytes.
-const ORDER_TEXT_BYTES_MAX: usize = 128;
+pub(crate) const ORDER_TEXT_BYTES_MAX: usize = 128;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -55,7 +55,7 @@ pub struct OrderDto {
     pub shipping: MoneyDto,
     pub vat: MoneyDto,
     pub total: MoneyDto,
-    pub payment: PaymentDto,
+    pub payment: OrderPaymentDto,
     /// Fraud verdict and the reasons that scored.
     pub fraud: FraudDto,
     pub shipments: Vec<ShipmentDto>,
@@ -78,7 +78,7 @@ pub struct OrderLineDto {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct PaymentDto {
+pub struct OrderPaymentDto {
     pub provider: String,
     pub authorized: MoneyDto,
     pub captured: MoneyDto,
@@ -166,7 +166,7 @@ pub(crate) fn order_dto(order: &OrderView) -> OrderDto {
             .into(),
         vat: totals.vat.into(),
         total: totals.total.into(),
-        payment: PaymentDto {
+        payment: OrderPaymentDto {
             provider: order.authorization.psp.clone(),
             authorized: order.authorization.amount.into(),
             captured: order.captured.into(),
@@ -260,6 +260,7 @@ async fn get_order(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancellationDto {
+    #[schema(schema_with = crate::fields::order_text_option)]
     pub reason: Option<String>,
 }
 
@@ -305,7 +306,9 @@ async fn list_seller_orders(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShipmentDispatch {
+    #[schema(schema_with = crate::fields::order_text)]
     pub carrier: String,
+    #[schema(schema_with = crate::fields::order_text)]
     pub tracking: String,
 }
 

@@ -11,7 +11,7 @@ use bazaar_actors::payments::{PaymentError, PaymentsMode, PaymentsStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
+use crate::openapi::routes;
 
 use crate::auth::{Principal, Role};
 use crate::json::Body;

@@ -16,11 +16,11 @@ use bazaar_actors::{Asin, Quantity, SellerId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
+use crate::openapi::routes;
 
 use super::answer;
 use crate::auth::{Principal, Role};
-use crate::dto::{self, MoneyDto};
+use crate::dto::{self, AmountDto, PriceDto};
 use crate::json::{Body, reply};
 use crate::problem::{Problem, invalid, not_found};
 use crate::state::AppState;
@@ -40,38 +40,64 @@ pub fn seller_router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields, tag = "type", rename_all = "snake_case")]
 pub enum BenefitDto {
     /// Percent off each covered line, in basis points (1000 = 10%).
-    PercentOff { bps: u16 },
+    PercentOff {
+        #[serde(deserialize_with = "crate::fields::percent_bps::deserialize")]
+        #[schema(schema_with = crate::fields::percent_bps::schema)]
+        bps: u16,
+    },
     /// An amount off, split over the covered lines.
-    AmountOff { amount: MoneyDto },
+    AmountOff { amount: PriceDto },
     /// Buy `buy` units of one product, get `get` more free (the cheapest).
-    BuyXGetY { buy: u32, get: u32 },
+    BuyXGetY {
+        #[serde(deserialize_with = "crate::fields::buy_get_units::deserialize")]
+        #[schema(schema_with = crate::fields::buy_get_units::schema)]
+        buy: u32,
+        #[serde(deserialize_with = "crate::fields::buy_get_units::deserialize")]
+        #[schema(schema_with = crate::fields::buy_get_units::schema)]
+        get: u32,
+    },
     /// Free shipping on covered lines once they reach `threshold` after discounts.
-    FreeShipping { threshold: MoneyDto },
+    FreeShipping { threshold: AmountDto },
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PromotionDto {
-    /// 1 to 64 of letters, digits, `-`, `_`, `.`.
+    /// 1 to 64 of letters, digits, `-`, `_`, `.` (a seller's is kept as `{seller}.{id}`,
+    /// which must fit the same 64).
+    #[schema(schema_with = crate::fields::promotion_id)]
     pub id: String,
     pub benefit: BenefitDto,
+    /// Milliseconds since the Unix epoch; before `ends_ms`.
+    #[serde(deserialize_with = "crate::fields::epoch_ms::deserialize")]
+    #[schema(schema_with = crate::fields::epoch_ms::schema)]
     pub starts_ms: u64,
+    #[serde(deserialize_with = "crate::fields::epoch_ms::deserialize")]
+    #[schema(schema_with = crate::fields::epoch_ms::schema)]
     pub ends_ms: u64,
     /// A code the customer must enter; none means automatic.
+    #[schema(schema_with = crate::fields::coupon_option)]
     pub coupon: Option<String>,
     /// Limit to these products (operators only may also name a seller or nothing: the whole
     /// marketplace).
     #[serde(default)]
     pub asins: Vec<String>,
     /// Operators only: limit to one seller's offers.
+    #[schema(schema_with = crate::fields::seller_id_option)]
     pub seller: Option<String>,
     #[serde(default)]
     pub stackable: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::fields::priority::deserialize")]
+    #[schema(schema_with = crate::fields::priority::schema)]
     pub priority: u16,
     /// Least spend on covered lines, before discounts.
-    pub minimum: Option<MoneyDto>,
+    pub minimum: Option<PriceDto>,
+    #[serde(deserialize_with = "crate::fields::redemptions::deserialize")]
+    #[schema(schema_with = crate::fields::redemptions::schema)]
     pub total_redemptions: u32,
+    /// At most `total_redemptions`.
+    #[serde(deserialize_with = "crate::fields::redemptions::deserialize")]
+    #[schema(schema_with = crate::fields::redemptions::schema)]
     pub redemptions_per_customer: u32,
 }
 
@@ -101,7 +127,7 @@ fn definition(
     };
     let coupon =
         dto.coupon.as_deref().map(|code| dto::id(CouponCode::normalize(code))).transpose()?;
-    let minimum = dto.minimum.map(MoneyDto::into_money).transpose()?;
+    let minimum = dto.minimum.map(PriceDto::into_money).transpose()?;
     let definition = PromotionDefinition {
         benefit,
         window: Window { starts_ms: dto.starts_ms, ends_ms: dto.ends_ms },

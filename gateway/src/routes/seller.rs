@@ -16,7 +16,7 @@ use bazaar_actors::{Asin, LocationCode, SellerId, Sku};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
+use crate::openapi::routes;
 
 use super::answer;
 use crate::auth::Principal;
@@ -43,6 +43,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileDto {
+    /// Printable text, at most 128 bytes of UTF-8.
+    #[schema(schema_with = crate::fields::seller_name)]
     pub name: String,
 }
 
@@ -233,8 +235,12 @@ async fn delete_offer(
 #[serde(deny_unknown_fields)]
 pub struct OnHandDto {
     /// Units on hand at the location.
+    #[serde(deserialize_with = "crate::fields::stock_quantity::deserialize")]
+    #[schema(schema_with = crate::fields::stock_quantity::schema)]
     pub quantity: u32,
     /// The warehouse feed's sequence number; a stale one (not above the last applied) is refused.
+    #[serde(deserialize_with = "crate::fields::feed_seq::deserialize")]
+    #[schema(schema_with = crate::fields::feed_seq::schema)]
     pub feed_seq: u64,
 }
 
@@ -347,9 +353,15 @@ async fn get_inventory(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FeedLine {
+    #[schema(schema_with = crate::fields::sku)]
     pub sku: String,
+    #[schema(schema_with = crate::fields::location)]
     pub location: String,
+    #[serde(deserialize_with = "crate::fields::stock_quantity::deserialize")]
+    #[schema(schema_with = crate::fields::stock_quantity::schema)]
     pub quantity: u32,
+    #[serde(deserialize_with = "crate::fields::feed_seq::deserialize")]
+    #[schema(schema_with = crate::fields::feed_seq::schema)]
     pub feed_seq: u64,
 }
 

@@ -1,0 +1,1 @@
+//! Each id pattern against the parser it describes.

@@ -1,0 +1,1 @@
+//! The document's own invariants, checked on the assembled document.
