@@ -19,8 +19,7 @@
 use serde::Deserializer;
 use serde::de::{self, Visitor};
 use utoipa::openapi::schema::{
-    Array, ArrayBuilder, KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat,
-    SchemaType, Type,
+    Array, ArrayBuilder, KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
 };
 
 use bazaar_actors::limits::{
@@ -66,6 +65,16 @@ impl<'de, const MIN: i64, const MAX: i64> serde::Deserialize<'de> for Within<MIN
                     Err(E::custom(format_args!("{v} is not an integer from {MIN} to {MAX}")))
                 }
             }
+            /// JSON Schema counts `3.0` as an integer; so does the server, when it is exact.
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<i64, E> {
+                // The cast saturates; the round trip checks it was exact.
+                let whole = v as i64;
+                if v.fract() == 0.0 && whole as f64 == v && whole != i64::MAX {
+                    self.visit_i64(whole)
+                } else {
+                    Err(E::custom(format_args!("{v} is not an integer from {MIN} to {MAX}")))
+                }
+            }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
                 match i64::try_from(v) {
                     Ok(v) => self.visit_i64(v),
@@ -75,6 +84,8 @@ impl<'de, const MIN: i64, const MAX: i64> serde::Deserialize<'de> for Within<MIN
                 }
             }
         }
+        // serde_json reads any number this way (a float reaches `visit_f64`); a query string
+        // parses its text as an integer.
         deserializer.deserialize_i64(Checked::<MIN, MAX>).map(Within)
     }
 }
@@ -178,6 +189,8 @@ bounded! {
     search_page_size: u32 = 1, bazaar_actors::search::limits::PAGE_SIZE_MAX;
     /// How many audit records to list (more than the trail keeps lists all it keeps).
     audit_limit: u32 = 0, u32::MAX;
+    /// A shipment's number within its order.
+    shipment_number: u16 = 0, u16::MAX;
 }
 
 /// A string schema: `pattern`, and lengths in characters.
@@ -226,6 +239,12 @@ pub fn text_pattern() -> String {
     format!(r"^[^{CONTROL}]*[^\s{CONTROL}][^{CONTROL}]*$")
 }
 
+/// Text the gateway trims before reading it: whitespace around it may be anything (line
+/// breaks too), what is inside is printable and not empty.
+pub fn trimmed_text_pattern() -> String {
+    format!(r"^\s*[^\s{CONTROL}](?:[^{CONTROL}]*[^\s{CONTROL}])?\s*$")
+}
+
 /// A product's ASIN: ten capitals or digits.
 pub fn asin() -> Object {
     string(&asin_pattern(), ASIN_BYTES, ASIN_BYTES, false)
@@ -256,12 +275,23 @@ pub fn promotion_id() -> Object {
 }
 
 pub fn coupon() -> Object {
-    // Trimmed before the length counts: the schema bounds what is typed generously.
-    string(&coupon_pattern(), 1, COUPON_CODE_BYTES_MAX + 16, false)
+    // The bound counts what is left once trimmed; the schema bounds the whole (narrower).
+    string(&coupon_pattern(), 1, COUPON_CODE_BYTES_MAX, false)
 }
 
 pub fn coupon_option() -> Object {
-    string(&coupon_pattern(), 1, COUPON_CODE_BYTES_MAX + 16, true)
+    string(&coupon_pattern(), 1, COUPON_CODE_BYTES_MAX, true)
+}
+
+/// Coupons as a query parameter: comma-separated, blank entries skipped.
+pub fn coupon_list_pattern() -> String {
+    let item = format!(r"\s*(?:[A-Za-z0-9_-]{{1,{COUPON_CODE_BYTES_MAX}}}\s*)?");
+    let more = crate::routes::checkouts::COUPONS_MAX - 1;
+    format!("^{item}(?:,{item}){{0,{more}}}$")
+}
+
+pub fn coupon_list() -> Object {
+    ObjectBuilder::new().schema_type(Type::String).pattern(Some(coupon_list_pattern())).build()
 }
 
 pub fn coupons() -> Array {
@@ -287,17 +317,65 @@ pub fn cart_id() -> Object {
     string("^c-[a-z0-9]{1,62}$", 3, 64, false)
 }
 
+/// An order id: `o-` and 32 lowercase hex digits.
+pub fn order_id() -> Object {
+    string("^o-[0-9a-f]{32}$", 34, 34, false)
+}
+
+/// A role, as the audit trail names it.
+pub fn role() -> Object {
+    let roles: Vec<&str> = crate::auth::Role::ALL.iter().map(|role| role.as_str()).collect();
+    one_of(&roles, false)
+}
+
+/// A principal's name, as the audit trail keys it.
+pub fn principal() -> Object {
+    string("^[^/]{1,64}$", 1, 64, false)
+}
+
+/// A search's order.
+pub fn search_sort() -> Object {
+    one_of(&["relevance", "price_asc", "price_desc", "newest"], false)
+}
+
+/// The schema of a path parameter, by the route and the parameter's name; `None` for one this
+/// table does not know (a test fails until it does).
+pub fn path_parameter(path: &str, name: &str) -> Option<Object> {
+    Some(match name {
+        "asin" => asin(),
+        "sku" => sku(),
+        "location" => location(),
+        "seller" => seller_id(),
+        "key" => checkout_key(),
+        "number" => shipment_number::schema(),
+        "role" => role(),
+        "principal" => principal(),
+        "id" if path.starts_with("/v1/carts/") || path.starts_with("/v1/guest/carts/") => cart_id(),
+        "id" if path.starts_with("/v1/orders/") || path.starts_with("/v1/seller/orders/") => {
+            order_id()
+        }
+        "id" if path.starts_with("/admin/promotions/") => promotion_id(),
+        _ => return None,
+    })
+}
+
 /// Free text of 1 to `bytes_max` bytes, no control characters.
 pub fn text(bytes_max: usize) -> Object {
     string(&text_pattern(), 1, bytes_max, false)
 }
 
+/// Text read by [`crate::dto::text`]: trimmed, then 1 to `bytes_max` bytes of printable text.
+pub fn trimmed_text(bytes_max: usize) -> Object {
+    // The bound counts what is left once trimmed; the schema bounds the whole (narrower).
+    string(&trimmed_text_pattern(), 1, bytes_max, false)
+}
+
 pub fn address_line() -> Object {
-    text(crate::routes::checkouts::ADDRESS_FIELD_BYTES_MAX)
+    trimmed_text(crate::routes::checkouts::ADDRESS_FIELD_BYTES_MAX)
 }
 
 pub fn order_text() -> Object {
-    text(crate::routes::orders::ORDER_TEXT_BYTES_MAX)
+    trimmed_text(crate::routes::orders::ORDER_TEXT_BYTES_MAX)
 }
 
 pub fn order_text_option() -> Object {

@@ -97,9 +97,7 @@ impl Traits {
             })
             .collect();
         let located = |at: ParameterIn| parameters.iter().any(|p| p.parameter_in == at);
-        let body = |media: &str| {
-            matches!(&operation.request_body, Some(RefOr::T(body)) if body.content.contains_key(media))
-        };
+        let body = |media: &str| matches!(&operation.request_body, Some(RefOr::T(body)) if body.content.contains_key(media));
         Traits {
             secured: operation.security.as_ref().is_some_and(|s| !s.is_empty()),
             guest: parameters.iter().any(|p| p.name == "x-tenant"),
@@ -150,9 +148,11 @@ fn problem_content() -> utoipa::openapi::Content {
 pub fn complete(openapi: &mut OpenApi) {
     for (path, item) in openapi.paths.paths.iter_mut() {
         if !(path.starts_with("/v1/") || path.starts_with("/admin/")) {
+            operations(item).for_each(described);
             continue;
         }
         for operation in operations(item) {
+            path_parameters(path, operation);
             let traits = Traits::of(operation);
             problem(
                 operation,
@@ -185,6 +185,7 @@ pub fn complete(openapi: &mut OpenApi) {
             if traits.path {
                 problem(operation, 404, "`not_found`: nothing of the caller's has this id");
             }
+            described(operation);
         }
     }
 }
@@ -226,6 +227,35 @@ pub fn checkout_key(openapi: &mut OpenApi) {
             let codes = "`idempotency_key_required`, `invalid_idempotency_key`: a checkout \
                          needs a key of 1 to 64 of `A-Z a-z 0-9 - _ . :`";
             problem(operation, 400, codes);
+        }
+    }
+}
+
+/// OpenAPI requires a description on every answer: a handler's own without one gets the
+/// status's reason phrase.
+fn described(operation: &mut Operation) {
+    for (status, response) in operation.responses.responses.iter_mut() {
+        let RefOr::T(response) = response else { continue };
+        if response.description.is_empty() {
+            let reason = status
+                .parse::<u16>()
+                .ok()
+                .and_then(|code| axum::http::StatusCode::from_u16(code).ok())
+                .and_then(|code| code.canonical_reason());
+            response.description = reason.unwrap_or("Answer").to_owned();
+        }
+    }
+}
+
+/// Gives each path parameter the schema of what it names.
+fn path_parameters(path: &str, operation: &mut Operation) {
+    for parameter in operation.parameters.iter_mut().flatten() {
+        let RefOr::T(parameter) = parameter else { continue };
+        if parameter.parameter_in != ParameterIn::Path {
+            continue;
+        }
+        if let Some(schema) = crate::fields::path_parameter(path, &parameter.name) {
+            parameter.schema = Some(schema.into());
         }
     }
 }

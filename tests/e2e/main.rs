@@ -11,6 +11,7 @@ mod cancellation;
 mod carts;
 mod checkout;
 mod checkout_crash;
+mod contract;
 mod psp;
 mod regressions;
 mod restart;

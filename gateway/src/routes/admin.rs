@@ -1,6 +1,7 @@
 //! The operator API: seller standing and score inputs (what the marketplace decides about a
 //! seller, never the seller itself).
 
+use crate::openapi::routes;
 use axum::Json;
 use axum::extract::{Path, State};
 use bazaar_actors::SellerId;
@@ -10,7 +11,6 @@ use bazaar_actors::seller::{Seller, SellerCommand, Standing};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use crate::openapi::routes;
 
 use super::answer;
 use super::seller::{SellerDto, standing_name};

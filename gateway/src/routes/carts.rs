@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::openapi::routes;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -19,7 +20,6 @@ use bazaar_actors::{Asin, CountryCode, Money, Quantity, SellerId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
-use crate::openapi::routes;
 
 use super::answer;
 use crate::auth::Principal;
@@ -133,6 +133,7 @@ pub struct PriceParams {
     #[param(schema_with = crate::fields::country)]
     country: Option<String>,
     /// Coupon codes, comma-separated.
+    #[param(schema_with = crate::fields::coupon_list)]
     coupons: Option<String>,
 }
 
@@ -420,6 +421,7 @@ async fn write(
 /// Adds units of a product to the cart (to an existing line of the same offer, if any).
 #[utoipa::path(post, path = "/v1/carts/{id}/items", tag = "carts", request_body = NewItem, params(("id" = String, Path)),
     responses((status = 200, body = CartWritten), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`no_offer`: no such offer on this product", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn add_item(
@@ -453,7 +455,8 @@ async fn add(
 /// Sets the quantity of a line.
 #[utoipa::path(put, path = "/v1/carts/{id}/items/{asin}", tag = "carts", request_body = ItemChange,
     params(("id" = String, Path), ("asin" = String, Path)),
-    responses((status = 200, body = CartWritten), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = CartWritten), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`no_offer`: no such offer on this product", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn change_item(
     State(state): State<AppState>,
@@ -729,7 +732,8 @@ async fn get_guest_cart(
 /// Adds units of a product to a guest cart.
 #[utoipa::path(post, path = "/v1/guest/carts/{id}/items", tag = "carts", request_body = NewItem,
     params(("id" = String, Path), ("x-tenant" = String, Header), ("x-guest-token" = String, Header)),
-    responses((status = 200, body = CartWritten), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = CartWritten), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`no_offer`: no such offer on this product", body = Problem, content_type = "application/problem+json")))]
 async fn add_guest_item(
     State(state): State<AppState>,
     guest: Guest,

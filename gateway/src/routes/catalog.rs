@@ -1,6 +1,7 @@
 //! What every principal of a tenant may read: products (from memory, never through an
 //! entity's mailbox) and search.
 
+use crate::openapi::routes;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -9,7 +10,6 @@ use bazaar_actors::search::{SearchQuery, Sort};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
-use crate::openapi::routes;
 
 use super::search_problem;
 use crate::auth::Principal;
@@ -68,6 +68,7 @@ pub struct SearchParams {
     /// `marketplace` or `seller`.
     fulfilment: Option<String>,
     /// `relevance` (default), `price_asc`, `price_desc` or `newest`.
+    #[param(schema_with = crate::fields::search_sort)]
     sort: Option<String>,
     /// From 1; `page * page_size` at most 10,000.
     #[serde(default, deserialize_with = "crate::fields::search_page::deserialize_option")]

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::openapi::routes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -22,7 +23,6 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use crate::openapi::routes;
 
 use crate::auth::Principal;
 use crate::dto::{self, MoneyDto};

@@ -2,6 +2,7 @@
 //! shipping) and a seller's lines (its orders, shipping and delivering its shipments).
 //! Another principal's order answers 404.
 
+use crate::openapi::routes;
 use axum::Json;
 use axum::extract::{Path, State};
 use bazaar_actors::SellerId;
@@ -12,7 +13,6 @@ use bazaar_actors::order::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use crate::openapi::routes;
 
 use super::answer;
 use crate::auth::Principal;

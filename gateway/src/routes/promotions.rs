@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::openapi::routes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -16,7 +17,6 @@ use bazaar_actors::{Asin, Quantity, SellerId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use crate::openapi::routes;
 
 use super::answer;
 use crate::auth::{Principal, Role};

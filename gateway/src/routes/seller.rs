@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::openapi::routes;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -16,7 +17,6 @@ use bazaar_actors::{Asin, LocationCode, SellerId, Sku};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use crate::openapi::routes;
 
 use super::answer;
 use crate::auth::Principal;
@@ -315,7 +315,8 @@ async fn set_on_hand(
 #[utoipa::path(put, path = "/v1/seller/inventory/{sku}/{location}", tag = "seller", request_body = OnHandDto,
     params(("sku" = String, Path), ("location" = String, Path)),
     responses((status = 200, body = StockDto), (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Stale feed_seq", body = Problem, content_type = "application/problem+json")),
+        (status = 409, description = "Stale feed_seq", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_id`: the location is not a location code", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn put_inventory(
     State(state): State<AppState>,
@@ -329,7 +330,8 @@ async fn put_inventory(
 /// The stock of one of the seller's SKUs at a location.
 #[utoipa::path(get, path = "/v1/seller/inventory/{sku}/{location}", tag = "seller",
     params(("sku" = String, Path), ("location" = String, Path)),
-    responses((status = 200, body = StockDto), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = StockDto), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_id`: the location is not a location code", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn get_inventory(
     State(state): State<AppState>,
@@ -390,7 +392,8 @@ const FEED_CONCURRENCY_MAX: usize = 64;
 /// Applies an NDJSON warehouse feed, one `{"sku","location","quantity","feed_seq"}` per line.
 /// Every line is answered on its own; a bad line does not sink the others.
 #[utoipa::path(post, path = "/v1/seller/inventory:feed", tag = "seller",
-    request_body(content = String, content_type = "application/x-ndjson", description = "One FeedLine per line"),
+    request_body(content = Vec<FeedLine>, content_type = "application/x-ndjson",
+        description = "NDJSON: one `FeedLine` object per line (the schema shows the lines as an array)"),
     responses((status = 200, body = FeedAnswer), (status = 413, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn inventory_feed(
