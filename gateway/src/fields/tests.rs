@@ -110,11 +110,13 @@ fn integers_past_the_contract_are_refused() {
     assert!(read("-1").is_err());
     assert_eq!(read("42.0"), Ok(42));
     assert!(read("42.5").is_err());
-    let cart = |json: &str| {
-        cart_quantity::deserialize(serde_json::from_str::<serde_json::Value>(json).unwrap())
+    // Within its type, a number is the domain's to refuse, with the domain's own code.
+    let days = |json: &str| {
+        handling_days::deserialize(serde_json::from_str::<serde_json::Value>(json).unwrap())
     };
-    assert!(cart("0").is_err() && cart("1000").is_err());
-    assert_eq!(cart("999").unwrap(), 999);
+    assert_eq!(days("31").unwrap(), 31);
+    assert!(days("65536").is_err() && days("-1").is_err());
+    assert_eq!((handling_days::MIN, handling_days::MAX), (0, 30));
 }
 
 #[test]
