@@ -52,6 +52,12 @@ pub fn register(schemas: &[(String, RefOr<Schema>)]) {
     });
 }
 
+/// The schema names [`register`] has seen on this thread.
+#[cfg(test)]
+pub(crate) fn registered() -> std::collections::BTreeSet<String> {
+    SCHEMAS.with(|seen| seen.borrow().keys().cloned().collect())
+}
+
 /// Adds `schemas` to `seen` (name to its JSON), or says which name two shapes share.
 pub fn check_unique(
     schemas: &[(String, RefOr<Schema>)],

@@ -35,6 +35,17 @@ fn two_shapes_under_one_name_are_refused() {
     assert!(clash.contains("\"PaymentDto\""), "{clash}");
 }
 
+/// Every schema of the document went through [`register`]: no router bypasses the check with
+/// utoipa-axum's own `routes!`.
+#[test]
+fn every_schema_of_the_document_was_checked_for_its_name() {
+    let doc = document();
+    let checked = registered();
+    for name in doc["components"]["schemas"].as_object().unwrap().keys() {
+        assert!(checked.contains(name), "{name} reached the document unchecked");
+    }
+}
+
 /// The checkout's request points at the request's payment shape, not the order's.
 #[test]
 fn the_checkout_request_documents_its_own_payment() {
