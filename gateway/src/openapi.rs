@@ -103,7 +103,10 @@ impl Traits {
             })
             .collect();
         let located = |at: ParameterIn| parameters.iter().any(|p| p.parameter_in == at);
-        let body = |media: &str| matches!(&operation.request_body, Some(RefOr::T(body)) if body.content.contains_key(media));
+        let body = |media: &str| match &operation.request_body {
+            Some(RefOr::T(body)) => body.content.contains_key(media),
+            _ => false,
+        };
         Traits {
             secured: operation.security.as_ref().is_some_and(|s| !s.is_empty()),
             guest: parameters.iter().any(|p| p.name == "x-tenant"),

@@ -67,11 +67,8 @@ proptest! {
         };
         agree(&coupon_list(), listed, &text);
         agree(&seller_name(), |t| text_ok(t, bazaar_actors::limits::SELLER_NAME_BYTES_MAX), &text);
-        agree(
-            &address_line(),
-            |t| crate::dto::text("c", "f", t, crate::routes::checkouts::ADDRESS_FIELD_BYTES_MAX).is_ok(),
-            &text,
-        );
+        let address_max = crate::routes::checkouts::ADDRESS_FIELD_BYTES_MAX;
+        agree(&address_line(), |t| crate::dto::text("c", "f", t, address_max).is_ok(), &text);
     }
 
     #[test]
