@@ -11,9 +11,11 @@ use bazaar_actors::{Currency, IdError, Money};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::fields;
 use crate::problem::{Problem, invalid};
 
-/// An amount in integer minor units (cents) of an ISO 4217 currency.
+/// An amount in integer minor units (cents) of an ISO 4217 currency, as the server answers it
+/// (requests carry a [`PriceDto`] or an [`AmountDto`], bounded).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoneyDto {
@@ -32,6 +34,41 @@ impl MoneyDto {
 impl From<Money> for MoneyDto {
     fn from(money: Money) -> MoneyDto {
         MoneyDto { minor: money.minor, currency: money.currency.to_string() }
+    }
+}
+
+/// A price in a request: at least one minor unit, at most the marketplace's price limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PriceDto {
+    #[serde(deserialize_with = "fields::price_minor::deserialize")]
+    #[schema(schema_with = fields::price_minor::schema, example = 1999)]
+    pub minor: i64,
+    #[schema(schema_with = fields::currency, example = "EUR")]
+    pub currency: String,
+}
+
+/// An amount in a request that may be zero (shipping, a threshold), at most the marketplace's
+/// price limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AmountDto {
+    #[serde(deserialize_with = "fields::amount_minor::deserialize")]
+    #[schema(schema_with = fields::amount_minor::schema, example = 499)]
+    pub minor: i64,
+    #[schema(schema_with = fields::currency, example = "EUR")]
+    pub currency: String,
+}
+
+impl PriceDto {
+    pub fn into_money(self) -> Result<Money, Problem> {
+        Ok(Money::new(self.minor, currency(&self.currency)?))
+    }
+}
+
+impl AmountDto {
+    pub fn into_money(self) -> Result<Money, Problem> {
+        Ok(Money::new(self.minor, currency(&self.currency)?))
     }
 }
 
@@ -63,15 +100,24 @@ pub fn id<T>(parsed: Result<T, IdError>) -> Result<T, Problem> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DocumentDto {
+    /// Printable text, at most 500 bytes of UTF-8.
+    #[schema(schema_with = fields::title)]
     pub title: String,
+    /// Printable text, at most 100 bytes of UTF-8.
+    #[schema(schema_with = fields::brand)]
     pub brand: String,
     /// From the root down, e.g. `["Electronics", "Audio"]`.
+    #[schema(schema_with = fields::category_path)]
     pub category_path: Vec<String>,
     #[serde(default)]
+    #[schema(schema_with = fields::attributes)]
     pub attributes: BTreeMap<String, String>,
+    /// `https://` URLs, the main image first.
     #[serde(default)]
+    #[schema(schema_with = fields::images)]
     pub images: Vec<String>,
     #[serde(default)]
+    #[schema(schema_with = fields::description)]
     pub description: String,
     #[serde(default)]
     pub tax_class: TaxClassDto,
@@ -200,14 +246,19 @@ impl From<Fulfilment> for FulfilmentDto {
 #[serde(deny_unknown_fields)]
 pub struct OfferDto {
     /// The seller's SKU; its stock comes from the seller's inventory records.
+    #[schema(schema_with = fields::sku)]
     pub sku: String,
-    pub price: MoneyDto,
-    pub shipping: MoneyDto,
+    pub price: PriceDto,
+    pub shipping: AmountDto,
     pub condition: ConditionDto,
     pub fulfilment: FulfilmentDto,
+    #[serde(deserialize_with = "fields::handling_days::deserialize")]
+    #[schema(schema_with = fields::handling_days::schema)]
     pub handling_days: u16,
     /// Units available until an inventory feed says otherwise; absent means "what the
     /// seller's inventory of this SKU holds" (so a price change keeps the stock).
+    #[serde(default, deserialize_with = "fields::stock_quantity::deserialize_option")]
+    #[schema(schema_with = fields::stock_quantity::schema_option)]
     pub available: Option<u32>,
 }
 
@@ -325,10 +376,10 @@ impl ProductDto {
 #[serde(deny_unknown_fields)]
 pub struct NewProductDto {
     /// Ten capitals or digits.
-    #[schema(example = "B000000001")]
+    #[schema(schema_with = fields::asin, example = "B000000001")]
     pub asin: String,
     /// The marketplace currency of the product's offers; fixed by the first document.
-    #[schema(example = "EUR")]
+    #[schema(schema_with = fields::currency, example = "EUR")]
     pub currency: String,
     pub document: DocumentDto,
 }

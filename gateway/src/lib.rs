@@ -1,7 +1,8 @@
 //! Bazaar's HTTP gateway: the only crate that knows HTTP, JSON DTOs and problem+json.
 //! Handlers turn requests into engine asks and read models; errors leave through
 //! [`problem::Problem`]. The OpenAPI document (`/openapi.json`) is generated from the handlers'
-//! annotations, so it cannot drift from the routes.
+//! annotations and the request fields' rules ([`fields`]), and completed by [`openapi`] with
+//! what every route of a kind answers, so it cannot drift from the routes.
 //!
 //! Architecture invariant: no business rule lives here; a handler checks the shape of a
 //! request and who sends it, asks, and maps the answer.
@@ -11,10 +12,12 @@ pub mod auth;
 pub mod config;
 pub mod dto;
 pub mod extract;
+pub mod fields;
 pub mod idempotency;
 pub mod json;
 pub mod limits;
 pub mod listener;
+pub mod openapi;
 pub mod ops;
 pub mod problem;
 pub mod rate_limit;
@@ -93,15 +96,14 @@ fn route_groups() -> Vec<(Option<Role>, bool, OpenApiRouter<AppState>)> {
 }
 
 /// A group of routes for `role`: [`auth::admit`] runs first, then [`refuse_undeclared_query`],
-/// then (if `keyed`) the idempotency middleware, then the route's extractors; the document
-/// names the role as the scope of each operation's bearer requirement.
+/// then (if `keyed`) the idempotency middleware, then the route's extractors ([`document`]
+/// names the role as the scope of each operation's bearer requirement).
 fn for_role(
     state: &AppState,
     role: Option<Role>,
     keyed: bool,
     mut group: OpenApiRouter<AppState>,
 ) -> OpenApiRouter<AppState> {
-    document_role(group.get_openapi_mut(), role);
     if keyed {
         let idempotency = axum::middleware::from_fn_with_state(state.clone(), idempotency::layer);
         group = group.route_layer(idempotency);
@@ -186,20 +188,40 @@ fn document_role(openapi: &mut utoipa::openapi::OpenApi, role: Option<Role>) {
     }
 }
 
+/// Each group's part of the document: its role as the bearer scope, and the key it is
+/// retried with (the shared `Idempotency-Key` middleware's, or the checkout's own).
+fn document_group(role: Option<Role>, keyed: bool, group: &mut OpenApiRouter<AppState>) {
+    let openapi = group.get_openapi_mut();
+    document_role(openapi, role);
+    if keyed { openapi::keyed(openapi) } else { openapi::checkout_key(openapi) }
+}
+
+/// The OpenAPI document `/openapi.json` serves: the annotations of every group, completed by
+/// [`openapi`] with what every route of a kind answers.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut guests = routes::carts::guest_router();
+    openapi::keyed(guests.get_openapi_mut());
+    let mut document = ApiDoc::openapi();
+    document.merge(guests.split_for_parts().1);
+    for (role, keyed, mut group) in route_groups() {
+        document_group(role, keyed, &mut group);
+        document.merge(group.split_for_parts().1);
+    }
+    openapi::complete(&mut document);
+    document
+}
+
 /// The whole HTTP surface of a node.
 pub fn app(state: AppState) -> Router {
     let guests = refuse_undeclared_query(
         routes::carts::guest_router()
             .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer)),
     );
-    let routes = route_groups().into_iter().fold(
-        OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(guests),
-        |all, group| {
-            let (role, keyed, group) = group;
-            all.merge(for_role(&state, role, keyed, group))
-        },
-    );
-    let (routes, openapi) = routes.split_for_parts();
+    let routes = route_groups().into_iter().fold(guests.split_for_parts().0, |all, group| {
+        let (role, keyed, group) = group;
+        all.merge(for_role(&state, role, keyed, group).split_for_parts().0)
+    });
+    let openapi = document();
     let openapi = Arc::new(openapi);
     let ops = ops::router(state.ops.clone());
     let router = routes

@@ -11,6 +11,7 @@ mod cancellation;
 mod carts;
 mod checkout;
 mod checkout_crash;
+mod contract;
 mod input;
 mod new_user;
 mod power_loss;

@@ -1,6 +1,7 @@
 //! The operator API: seller standing and score inputs (what the marketplace decides about a
 //! seller, never the seller itself).
 
+use crate::openapi::routes;
 use axum::Json;
 use axum::extract::State;
 use bazaar_actors::SellerId;
@@ -10,7 +11,6 @@ use bazaar_actors::seller::{Seller, SellerCommand, Standing};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::answer;
 use super::seller::{SellerDto, standing_name};
@@ -32,6 +32,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// Newest first, at most 200 (default 50).
+    #[serde(default, deserialize_with = "crate::fields::audit_limit::deserialize_option")]
+    #[param(schema_with = crate::fields::audit_limit::schema)]
     limit: Option<u32>,
 }
 
@@ -107,8 +109,12 @@ pub struct StandingChange {
 #[serde(deny_unknown_fields)]
 pub struct ScoreChange {
     /// Rating in hundredths of a star, 0 to 500.
+    #[serde(deserialize_with = "crate::fields::rating_hundredths::deserialize")]
+    #[schema(schema_with = crate::fields::rating_hundredths::schema)]
     pub rating_hundredths: u16,
     /// Order defect rate in basis points, 0 to 10000.
+    #[serde(deserialize_with = "crate::fields::defect_bps::deserialize")]
+    #[schema(schema_with = crate::fields::defect_bps::schema)]
     pub defect_bps: u16,
 }
 

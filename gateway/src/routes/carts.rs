@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::openapi::routes;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -18,7 +19,6 @@ use bazaar_actors::{Asin, CountryCode, Money, Quantity, SellerId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::answer;
 use crate::auth::Principal;
@@ -39,7 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Longest a cart hold may last, and the default.
-const HOLD_S_MAX: u64 = 3_600;
+pub(crate) const HOLD_S_MAX: u64 = 3_600;
 const HOLD_S_DEFAULT: u64 = 900;
 
 /// Who may use a cart, as the request proves it: a customer (bearer token) or a guest (the
@@ -98,7 +98,7 @@ async fn own_cart(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCart {
-    #[schema(example = "EUR")]
+    #[schema(schema_with = crate::fields::currency)]
     pub currency: String,
 }
 
@@ -130,8 +130,10 @@ async fn create_cart(
 #[into_params(parameter_in = Query)]
 pub struct PriceParams {
     /// ISO 3166 alpha-2 destination; the marketplace default if absent.
+    #[param(schema_with = crate::fields::country)]
     country: Option<String>,
     /// Coupon codes, comma-separated.
+    #[param(schema_with = crate::fields::coupon_list)]
     coupons: Option<String>,
 }
 
@@ -340,16 +342,23 @@ async fn priced(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewItem {
+    #[schema(schema_with = crate::fields::asin)]
     pub asin: String,
     /// Buy from this seller; absent means "whoever holds the buy box".
+    #[schema(schema_with = crate::fields::seller_id_option)]
     pub seller: Option<String>,
+    #[serde(deserialize_with = "crate::fields::cart_quantity::deserialize")]
+    #[schema(schema_with = crate::fields::cart_quantity::schema)]
     pub quantity: u32,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemChange {
+    #[schema(schema_with = crate::fields::seller_id_option)]
     pub seller: Option<String>,
+    #[serde(deserialize_with = "crate::fields::cart_quantity::deserialize")]
+    #[schema(schema_with = crate::fields::cart_quantity::schema)]
     pub quantity: u32,
 }
 
@@ -411,6 +420,7 @@ async fn write(
 /// Adds units of a product to the cart (to an existing line of the same offer, if any).
 #[utoipa::path(post, path = "/v1/carts/{id}/items", tag = "carts", request_body = NewItem, params(("id" = String, Path)),
     responses((status = 200, body = CartWritten), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`no_offer`: no such offer on this product", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn add_item(
@@ -444,7 +454,8 @@ async fn add(
 /// Sets the quantity of a line.
 #[utoipa::path(put, path = "/v1/carts/{id}/items/{asin}", tag = "carts", request_body = ItemChange,
     params(("id" = String, Path), ("asin" = String, Path)),
-    responses((status = 200, body = CartWritten), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = CartWritten), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`no_offer`: no such offer on this product", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn change_item(
     State(state): State<AppState>,
@@ -469,6 +480,7 @@ async fn change_item(
 #[into_params(parameter_in = Query)]
 pub struct LineParams {
     /// The seller of the line; absent means the buy-box line.
+    #[param(schema_with = crate::fields::seller_id)]
     seller: Option<String>,
 }
 
@@ -493,6 +505,7 @@ async fn remove_item(
 pub struct MergeDto {
     /// Another cart whose lines join this one (it is then emptied): one of the customer's
     /// own, or a guest cart together with its `guest_token` (a visitor who signs in).
+    #[schema(schema_with = crate::fields::cart_id)]
     pub from: String,
     pub guest_token: Option<String>,
 }
@@ -529,6 +542,8 @@ async fn merge_cart(
 #[serde(deny_unknown_fields)]
 pub struct HoldDto {
     /// How long to hold the units, in seconds (default 900, at most 3600).
+    #[serde(default, deserialize_with = "crate::fields::hold_ttl_s::deserialize_option")]
+    #[schema(schema_with = crate::fields::hold_ttl_s::schema_option)]
     pub ttl_s: Option<u64>,
 }
 
@@ -711,7 +726,8 @@ async fn get_guest_cart(
 /// Adds units of a product to a guest cart.
 #[utoipa::path(post, path = "/v1/guest/carts/{id}/items", tag = "carts", request_body = NewItem,
     params(("id" = String, Path), ("x-tenant" = String, Header), ("x-guest-token" = String, Header)),
-    responses((status = 200, body = CartWritten), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = CartWritten), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`no_offer`: no such offer on this product", body = Problem, content_type = "application/problem+json")))]
 async fn add_guest_item(
     State(state): State<AppState>,
     guest: Guest,

@@ -1,6 +1,7 @@
 //! What every principal of a tenant may read: products (from memory, never through an
 //! entity's mailbox) and search.
 
+use crate::openapi::routes;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -9,7 +10,6 @@ use bazaar_actors::search::{SearchQuery, Sort};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::search_problem;
 use crate::auth::Principal;
@@ -60,17 +60,24 @@ pub struct SearchParams {
     category: Option<String>,
     brand: Option<String>,
     /// Lowest buy-box landed price, minor units, inclusive.
+    #[param(schema_with = crate::fields::search_price_minor::schema)]
     price_min: Option<i64>,
-    /// Highest buy-box landed price, minor units, inclusive.
+    /// Highest buy-box landed price, minor units, inclusive (not below `price_min`).
+    #[param(schema_with = crate::fields::search_price_minor::schema)]
     price_max: Option<i64>,
     in_stock: Option<bool>,
     /// `marketplace` or `seller`.
     fulfilment: Option<String>,
     /// `relevance` (default), `price_asc`, `price_desc` or `newest`.
+    #[param(schema_with = crate::fields::search_sort)]
     sort: Option<String>,
-    /// From 1.
+    /// From 1; `page * page_size` at most 10,000.
+    #[serde(default, deserialize_with = "crate::fields::search_page::deserialize_option")]
+    #[param(schema_with = crate::fields::search_page::schema)]
     page: Option<u32>,
     /// From 1 to 100.
+    #[serde(default, deserialize_with = "crate::fields::search_page_size::deserialize_option")]
+    #[param(schema_with = crate::fields::search_page_size::schema)]
     page_size: Option<u32>,
 }
 

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::openapi::routes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -22,7 +23,6 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::auth::Principal;
 use crate::dto::{self, MoneyDto};
@@ -36,9 +36,9 @@ pub const CHECKOUT_WAIT_MS: u64 = 2_000;
 /// Longest checkout idempotency key, in bytes.
 pub const CHECKOUT_KEY_BYTES_MAX: usize = 64;
 /// Longest address field, in bytes.
-const ADDRESS_FIELD_BYTES_MAX: usize = 128;
+pub(crate) const ADDRESS_FIELD_BYTES_MAX: usize = 128;
 /// Most coupon codes on one checkout.
-const COUPONS_MAX: usize = 8;
+pub(crate) const COUPONS_MAX: usize = 8;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create_checkout)).routes(routes!(get_checkout))
@@ -47,33 +47,40 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCheckout {
+    #[schema(schema_with = crate::fields::cart_id)]
     pub cart_id: String,
     pub ship_to: AddressDto,
-    pub payment: PaymentDto,
+    pub payment: CheckoutPaymentDto,
+    /// Coupon codes as typed (trimmed and upper-cased before they are read).
     #[serde(default)]
+    #[schema(schema_with = crate::fields::coupons)]
     pub coupons: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressDto {
+    #[schema(schema_with = crate::fields::address_line)]
     pub name: String,
+    #[schema(schema_with = crate::fields::address_line)]
     pub line1: String,
+    #[schema(schema_with = crate::fields::address_line)]
     pub city: String,
+    #[schema(schema_with = crate::fields::address_line)]
     pub postal_code: String,
     /// ISO 3166 alpha-2.
-    #[schema(example = "DE")]
+    #[schema(schema_with = crate::fields::country)]
     pub country: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PaymentDto {
+pub struct CheckoutPaymentDto {
     /// The card as the payment provider tokenized it.
-    #[schema(example = "tok_visa")]
+    #[schema(schema_with = crate::fields::card)]
     pub card: String,
     /// ISO 3166 alpha-2 of the billing address.
-    #[schema(example = "DE")]
+    #[schema(schema_with = crate::fields::country)]
     pub billing_country: String,
 }
 

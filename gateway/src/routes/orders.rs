@@ -2,6 +2,7 @@
 //! shipping) and a seller's lines (its orders, shipping and delivering its shipments).
 //! Another principal's order answers 404.
 
+use crate::openapi::routes;
 use axum::Json;
 use axum::extract::State;
 use bazaar_actors::SellerId;
@@ -12,7 +13,6 @@ use bazaar_actors::order::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::answer;
 use crate::auth::Principal;
@@ -23,7 +23,7 @@ use crate::problem::{Problem, not_found};
 use crate::state::AppState;
 
 /// Longest carrier name, tracking number or cancellation reason, in bytes.
-const ORDER_TEXT_BYTES_MAX: usize = 128;
+pub(crate) const ORDER_TEXT_BYTES_MAX: usize = 128;
 
 /// A customer's own orders.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -62,7 +62,7 @@ pub struct OrderDto {
     pub shipping: MoneyDto,
     pub vat: MoneyDto,
     pub total: MoneyDto,
-    pub payment: PaymentDto,
+    pub payment: OrderPaymentDto,
     /// Fraud verdict and the reasons that scored.
     pub fraud: FraudDto,
     pub shipments: Vec<ShipmentDto>,
@@ -85,7 +85,7 @@ pub struct OrderLineDto {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct PaymentDto {
+pub struct OrderPaymentDto {
     pub provider: String,
     pub authorized: MoneyDto,
     pub captured: MoneyDto,
@@ -174,7 +174,7 @@ pub(crate) fn order_dto(order: &OrderView) -> OrderDto {
             .into(),
         vat: totals.vat.into(),
         total: totals.total.into(),
-        payment: PaymentDto {
+        payment: OrderPaymentDto {
             provider: order.authorization.psp.clone(),
             authorized: order.authorization.amount.into(),
             captured: order.captured.into(),
@@ -268,6 +268,7 @@ async fn get_order(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancellationDto {
+    #[schema(schema_with = crate::fields::order_text_option)]
     pub reason: Option<String>,
 }
 
@@ -310,7 +311,9 @@ async fn list_seller_orders(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShipmentDispatch {
+    #[schema(schema_with = crate::fields::order_text)]
     pub carrier: String,
+    #[schema(schema_with = crate::fields::order_text)]
     pub tracking: String,
 }
 

@@ -2,6 +2,7 @@
 //! (`/admin/psp`), the ledger's balances (`/admin/ledger`) and the reconciliation of the
 //! ledger against the providers' settlement reports (`/admin/reconciliation`).
 
+use crate::openapi::routes;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,7 +12,6 @@ use bazaar_actors::payments::{PaymentError, PaymentsMode, PaymentsStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::auth::{Principal, Role};
 use crate::json::Body;

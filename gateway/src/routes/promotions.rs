@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::openapi::routes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -16,11 +17,10 @@ use bazaar_actors::{Asin, Quantity, SellerId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::answer;
 use crate::auth::{Principal, Role};
-use crate::dto::{self, MoneyDto};
+use crate::dto::{self, AmountDto, PriceDto};
 use crate::extract::Path;
 use crate::json::{Body, reply};
 use crate::problem::{Problem, invalid, not_found};
@@ -41,18 +41,29 @@ pub fn seller_router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields, tag = "type", rename_all = "snake_case")]
 pub enum BenefitDto {
     /// Percent off each covered line, in basis points (1000 = 10%).
-    PercentOff { bps: u16 },
+    PercentOff {
+        #[serde(deserialize_with = "crate::fields::percent_bps::deserialize")]
+        #[schema(schema_with = crate::fields::percent_bps::schema)]
+        bps: u16,
+    },
     /// An amount off, split over the covered lines.
     AmountOff {
         #[serde(deserialize_with = "crate::json::object")]
-        amount: MoneyDto,
+        amount: PriceDto,
     },
     /// Buy `buy` units of one product, get `get` more free (the cheapest).
-    BuyXGetY { buy: u32, get: u32 },
+    BuyXGetY {
+        #[serde(deserialize_with = "crate::fields::buy_get_units::deserialize")]
+        #[schema(schema_with = crate::fields::buy_get_units::schema)]
+        buy: u32,
+        #[serde(deserialize_with = "crate::fields::buy_get_units::deserialize")]
+        #[schema(schema_with = crate::fields::buy_get_units::schema)]
+        get: u32,
+    },
     /// Free shipping on covered lines once they reach `threshold` after discounts.
     FreeShipping {
         #[serde(deserialize_with = "crate::json::object")]
-        threshold: MoneyDto,
+        threshold: AmountDto,
     },
 }
 
@@ -61,27 +72,41 @@ pub enum BenefitDto {
 pub struct PromotionDto {
     /// 1 to 64 of letters, digits, `-`, `_`, `.`. A seller's promotion is answered as
     /// `{seller}:{id}`.
+    #[schema(schema_with = crate::fields::promotion_id)]
     pub id: String,
     /// Internally tagged, so parsed through `json::object` (see `json`).
     #[serde(deserialize_with = "crate::json::object")]
     pub benefit: BenefitDto,
+    /// Milliseconds since the Unix epoch; before `ends_ms`.
+    #[serde(deserialize_with = "crate::fields::epoch_ms::deserialize")]
+    #[schema(schema_with = crate::fields::epoch_ms::schema)]
     pub starts_ms: u64,
+    #[serde(deserialize_with = "crate::fields::epoch_ms::deserialize")]
+    #[schema(schema_with = crate::fields::epoch_ms::schema)]
     pub ends_ms: u64,
     /// A code the customer must enter; none means automatic.
+    #[schema(schema_with = crate::fields::coupon_option)]
     pub coupon: Option<String>,
     /// Limit to these products (operators only may also name a seller or nothing: the whole
     /// marketplace).
     #[serde(default)]
     pub asins: Vec<String>,
     /// Operators only: limit to one seller's offers.
+    #[schema(schema_with = crate::fields::seller_id_option)]
     pub seller: Option<String>,
     #[serde(default)]
     pub stackable: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::fields::priority::deserialize")]
+    #[schema(schema_with = crate::fields::priority::schema)]
     pub priority: u16,
     /// Least spend on covered lines, before discounts.
-    pub minimum: Option<MoneyDto>,
+    pub minimum: Option<PriceDto>,
+    #[serde(deserialize_with = "crate::fields::redemptions::deserialize")]
+    #[schema(schema_with = crate::fields::redemptions::schema)]
     pub total_redemptions: u32,
+    /// At most `total_redemptions`.
+    #[serde(deserialize_with = "crate::fields::redemptions::deserialize")]
+    #[schema(schema_with = crate::fields::redemptions::schema)]
     pub redemptions_per_customer: u32,
 }
 
@@ -111,7 +136,7 @@ fn definition(
     };
     let coupon =
         dto.coupon.as_deref().map(|code| dto::id(CouponCode::normalize(code))).transpose()?;
-    let minimum = dto.minimum.map(MoneyDto::into_money).transpose()?;
+    let minimum = dto.minimum.map(PriceDto::into_money).transpose()?;
     let definition = PromotionDefinition {
         benefit,
         window: Window { starts_ms: dto.starts_ms, ends_ms: dto.ends_ms },

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::openapi::routes;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -16,7 +17,6 @@ use bazaar_actors::{Asin, LocationCode, SellerId, Sku};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::answer;
 use crate::auth::Principal;
@@ -46,6 +46,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileDto {
+    /// Printable text, at most 128 bytes of UTF-8.
+    #[schema(schema_with = crate::fields::seller_name)]
     pub name: String,
 }
 
@@ -259,8 +261,12 @@ async fn delete_offer(
 #[serde(deny_unknown_fields)]
 pub struct OnHandDto {
     /// Units on hand at the location.
+    #[serde(deserialize_with = "crate::fields::stock_quantity::deserialize")]
+    #[schema(schema_with = crate::fields::stock_quantity::schema)]
     pub quantity: u32,
     /// The warehouse feed's sequence number; a stale one (not above the last applied) is refused.
+    #[serde(deserialize_with = "crate::fields::feed_seq::deserialize")]
+    #[schema(schema_with = crate::fields::feed_seq::schema)]
     pub feed_seq: u64,
 }
 
@@ -335,7 +341,8 @@ async fn set_on_hand(
 #[utoipa::path(put, path = "/v1/seller/inventory/{sku}/{location}", tag = "seller", request_body = OnHandDto,
     params(("sku" = String, Path), ("location" = String, Path)),
     responses((status = 200, body = StockDto), (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Stale feed_seq", body = Problem, content_type = "application/problem+json")),
+        (status = 409, description = "Stale feed_seq", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_id`: the location is not a location code", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn put_inventory(
     State(state): State<AppState>,
@@ -349,7 +356,8 @@ async fn put_inventory(
 /// The stock of one of the seller's SKUs at a location.
 #[utoipa::path(get, path = "/v1/seller/inventory/{sku}/{location}", tag = "seller",
     params(("sku" = String, Path), ("location" = String, Path)),
-    responses((status = 200, body = StockDto), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = StockDto), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_id`: the location is not a location code", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn get_inventory(
     State(state): State<AppState>,
@@ -373,9 +381,15 @@ async fn get_inventory(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FeedLine {
+    #[schema(schema_with = crate::fields::sku)]
     pub sku: String,
+    #[schema(schema_with = crate::fields::location)]
     pub location: String,
+    #[serde(deserialize_with = "crate::fields::stock_quantity::deserialize")]
+    #[schema(schema_with = crate::fields::stock_quantity::schema)]
     pub quantity: u32,
+    #[serde(deserialize_with = "crate::fields::feed_seq::deserialize")]
+    #[schema(schema_with = crate::fields::feed_seq::schema)]
     pub feed_seq: u64,
 }
 
@@ -468,7 +482,8 @@ const FEED_CONCURRENCY_MAX: usize = 64;
 /// Every line is answered on its own; a bad line does not sink the others. Lines for the same
 /// SKU and location are applied in file order.
 #[utoipa::path(post, path = "/v1/seller/inventory:feed", tag = "seller",
-    request_body(content = String, content_type = "application/x-ndjson", description = "One FeedLine per line"),
+    request_body(content = Vec<FeedLine>, content_type = "application/x-ndjson",
+        description = "NDJSON: one `FeedLine` object per line (the schema shows the lines as an array)"),
     responses((status = 200, body = FeedAnswer), (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "feed_empty, feed_too_long", body = Problem, content_type = "application/problem+json")),
