@@ -237,9 +237,14 @@ pub fn asin_pattern() -> String {
 /// A name of the id alphabet, but never `.` or `..` (a URL path cannot carry them as they
 /// are): one character that is not a dot, two that are not both dots, or three and more.
 pub fn name_pattern(max: usize) -> String {
-    const NO_DOT: &str = "[A-Za-z0-9_-]";
+    not_dots("[A-Za-z0-9_-]", NAME_CLASS, max)
+}
+
+/// 1 to `max` characters of `class` (which holds `.`), but never `.` or `..`: one character
+/// of `no_dot` (the class without `.`), two that are not both dots, or three and more.
+fn not_dots(no_dot: &str, class: &str, max: usize) -> String {
     assert!(max >= 3, "a name of at most {max} characters");
-    format!(r"^(?:{NO_DOT}|{NO_DOT}{NAME_CLASS}|\.{NO_DOT}|{NAME_CLASS}{{3,{max}}})$")
+    format!(r"^(?:{no_dot}|{no_dot}{class}|\.{no_dot}|{class}{{3,{max}}})$")
 }
 
 pub fn location_pattern() -> String {
@@ -454,11 +459,8 @@ pub fn idempotency_key() -> Object {
 /// The checkout's `Idempotency-Key`: it names the checkout, so it is narrower.
 pub fn checkout_key() -> Object {
     let max = crate::routes::checkouts::CHECKOUT_KEY_BYTES_MAX;
-    // As a name (never `.` or `..`: the key is in its status URL's path), with `:` too.
-    const NO_DOT: &str = "[A-Za-z0-9_:-]";
-    const ANY: &str = "[A-Za-z0-9._:-]";
-    let pattern = format!(r"^(?:{NO_DOT}|{NO_DOT}{ANY}|\.{NO_DOT}|{ANY}{{3,{max}}})$");
-    string(&pattern, 1, max, false)
+    // As a name with `:` too (never `.` or `..`: the key is in its status URL's path).
+    string(&not_dots("[A-Za-z0-9_:-]", "[A-Za-z0-9._:-]", max), 1, max, false)
 }
 
 fn array(items: Object, min: usize, max: usize) -> Array {
