@@ -57,7 +57,7 @@ proptest! {
         agree(&seller_id(), |t| SellerId::parse(t).is_ok(), &text);
         agree(&sku(), |t| Sku::parse(t).is_ok(), &text);
         agree(&location(), |t| LocationCode::parse(t).is_ok(), &text);
-        agree(&promotion_id(), |t| PromotionId::parse(t).is_ok(), &text);
+        agree(&promotion_id(), |t| PromotionId::name(t).is_ok(), &text);
         agree(&coupon(), |t| CouponCode::normalize(t).is_ok(), &text);
         agree(&cart_id(), crate::routes::carts::is_cart_id, &text);
         let listed = |t: &str| {
