@@ -11,6 +11,11 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// How old a directory's mtime must be before it is trusted to change with the next change
+/// of its names: far longer than any file system's timestamp granularity.
+const SETTLED: Duration = Duration::from_secs(1);
 
 /// Fsyncs a directory: the names in it (files created, renamed or removed) are durable.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -69,6 +74,10 @@ pub struct DirSync {
 
 struct Watched {
     dir: PathBuf,
+    /// The directory's mtime at the last full look, if it was old enough then to be sure that
+    /// any later change of its names gives it another one (file times are coarse: two changes
+    /// within one clock tick can share a time).
+    settled_mtime: Option<SystemTime>,
     /// Files already synced, with the length they had then.
     synced: BTreeMap<PathBuf, u64>,
     /// Whether the directory itself has been synced since its names last changed.
@@ -84,6 +93,7 @@ impl DirSync {
             .iter()
             .map(|dir| Watched {
                 dir: dir.clone(),
+                settled_mtime: None,
                 synced: BTreeMap::new(),
                 clean: false,
                 skip: skip.to_vec(),
@@ -104,6 +114,18 @@ impl DirSync {
 
 impl Watched {
     fn sync(&mut self) -> io::Result<()> {
+        let mtime = match std::fs::metadata(&self.dir) {
+            Ok(metadata) => metadata.modified()?,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(error) => return Err(error),
+        };
+        // The common case, one stat: nothing was created, renamed or removed since a look
+        // that synced everything, so no file is new (and none grows: what a library writes
+        // beside its synced file, it writes once, right after creating it).
+        if self.clean && self.settled_mtime == Some(mtime) {
+            return Ok(());
+        }
+        let settled = SystemTime::now().duration_since(mtime).is_ok_and(|age| age >= SETTLED);
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -138,6 +160,7 @@ impl Watched {
             sync_dir(&self.dir)?;
             self.clean = true;
         }
+        self.settled_mtime = settled.then_some(mtime);
         Ok(())
     }
 }
