@@ -118,6 +118,17 @@ impl Traits {
     }
 }
 
+/// An NDJSON body, shown as the array of its lines, holds 1 to `FEED_LINES_MAX` of them (an
+/// empty feed is `feed_empty`, a longer one `feed_too_long`).
+fn lines_bounded(operation: &mut Operation) {
+    let Some(RefOr::T(body)) = &mut operation.request_body else { return };
+    let Some(RefOr::T(content)) = body.content.get_mut("application/x-ndjson") else { return };
+    if let Some(RefOr::T(Schema::Array(lines))) = &mut content.schema {
+        lines.min_items = Some(1);
+        lines.max_items = Some(crate::limits::FEED_LINES_MAX);
+    }
+}
+
 /// Adds a problem answer with `status` naming `codes`; an answer the handler documents keeps
 /// its description, with the shared codes added.
 fn problem(operation: &mut Operation, status: u16, codes: &str) {
@@ -184,6 +195,7 @@ pub fn complete(openapi: &mut OpenApi) {
                 problem(operation, 422, "`invalid_body`: JSON of another shape than the schema");
             }
             if traits.ndjson_body {
+                lines_bounded(operation);
                 problem(operation, 400, "`malformed_ndjson`: the body is not UTF-8");
                 problem(operation, 413, "`body_too_large`");
                 problem(operation, 415, "`unsupported_media_type`: send `application/x-ndjson`");

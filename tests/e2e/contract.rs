@@ -46,7 +46,7 @@ async fn a_feed_seq_past_int64_is_refused_and_the_sku_stays_usable() {
     let reply = m.call(Method::POST, "/v1/seller/inventory:feed", SELLER_1, body).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(
-        (&reply.json["accepted"], &reply.json["lines"][0]["status"]),
+        (&reply.json["accepted"], &reply.json["refused_lines"][0]["status"]),
         (&json!(0), &json!(422))
     );
 

@@ -301,12 +301,13 @@ mod tests {
 
     proptest! {
         // A hold record is read back as the seller and SKU it was written with, whatever the
-        // ids hold ('.', '-', '_'): two different holds never share a record.
+        // ids hold ('.', '-', '_'; an id is never '.' or '..'): two different holds never
+        // share a record.
         #[test]
         fn a_hold_record_reads_back_as_written(
             asin in "[A-Z0-9]{10}",
-            seller in "[A-Za-z0-9._-]{1,64}",
-            sku in "[A-Za-z0-9._-]{1,64}",
+            seller in "[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}",
+            sku in "[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}",
         ) {
             let item = Item {
                 asin: Asin::parse(&asin).unwrap(),
