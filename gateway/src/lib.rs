@@ -172,17 +172,7 @@ fn document_role(openapi: &mut utoipa::openapi::OpenApi, role: Option<Role>) {
     use utoipa::openapi::security::SecurityRequirement;
     let scopes: Vec<&str> = role.map(Role::as_str).into_iter().collect();
     for item in openapi.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-            &mut item.head,
-            &mut item.options,
-            &mut item.trace,
-        ];
-        for operation in operations.into_iter().flatten() {
+        for operation in openapi::operations(item) {
             operation.security = Some(vec![SecurityRequirement::new("bearer", scopes.clone())]);
         }
     }

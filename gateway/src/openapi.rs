@@ -292,7 +292,10 @@ fn add_parameter(operation: &mut Operation, parameter: Parameter) {
     }
 }
 
-fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut Operation> {
+/// Every operation of a path.
+pub(crate) fn operations(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut Operation> {
     [
         &mut item.get,
         &mut item.put,
