@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 
-use super::answer;
+use super::{answer, found};
 use crate::auth::Principal;
 use crate::dto::{self, MoneyDto};
 use crate::extract::{Path, Query};
@@ -65,8 +65,7 @@ async fn held_cart(
     id: &str,
 ) -> Result<(String, CartView), Problem> {
     let key = cart_key(&holder.tenant, id)?;
-    let reply: CartReply = answer(state.engine.ask::<Cart>(&key, CartCommand::Get).await)
-        .map_err(|_| not_found("cart"))?;
+    let reply: CartReply = found(state.engine.ask::<Cart>(&key, CartCommand::Get).await, "cart")?;
     if reply.cart.owner == holder.owner { Ok((key, reply.cart)) } else { Err(not_found("cart")) }
 }
 
