@@ -10,8 +10,6 @@ pub mod payments;
 pub mod promotions;
 pub mod seller;
 
-use axum::http::StatusCode;
-use bazaar_actors::search::{SearchError, SearchErrorKind};
 use bazaar_actors::{Rejection, RejectionKind};
 use bazaar_engine::{EngineError, ErrorKind};
 
@@ -41,23 +39,5 @@ pub(crate) fn found<R, J: Rejection>(
         Ok(Err(refused)) if refused.kind() == RejectionKind::NotFound => Err(not_found(what)),
         Err(error) if error.kind() == ErrorKind::InvalidInput => Err(not_found(what)),
         other => answer(other),
-    }
-}
-
-pub(crate) fn search_problem(error: &SearchError) -> Problem {
-    match error.kind() {
-        SearchErrorKind::BadInput => {
-            Problem::new(StatusCode::BAD_REQUEST, error.code(), "Invalid search", error.to_string())
-        }
-        SearchErrorKind::Internal => {
-            tracing::error!(error = %error, "search failed");
-            Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                error.code(),
-                "Search unavailable",
-                error.to_string(),
-            )
-            .retry_after(1)
-        }
     }
 }
