@@ -313,7 +313,7 @@ pub fn internal(detail: impl Into<String>) -> Problem {
 }
 
 /// The stable code and title of an error status no handler gave a code of its own.
-pub fn code_of(status: StatusCode) -> (&'static str, &'static str) {
+fn code_of(status: StatusCode) -> (&'static str, &'static str) {
     match status {
         StatusCode::BAD_REQUEST => ("bad_request", "Bad request"),
         StatusCode::UNAUTHORIZED => ("unauthenticated", "Unauthenticated"),
