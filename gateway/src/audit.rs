@@ -68,13 +68,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             tracing::error!(error = %error, "audited request failed");
             let key = trail_key(&principal.tenant, principal.role, &principal.id);
             write(&state.engine, &key, AuditRecord { status: 500, ..unanswered }).await;
-            crate::problem::Problem::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Internal error",
-                "the request failed",
-            )
-            .into_response()
+            crate::problem::internal("the request failed").into_response()
         }
     }
 }

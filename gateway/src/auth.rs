@@ -18,12 +18,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts};
-use axum::http::StatusCode;
+
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemKind, unauthenticated};
 
 /// What a principal may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -75,8 +75,8 @@ impl Principal {
         if self.role == role {
             Ok(())
         } else {
-            Err(Problem::new(
-                StatusCode::FORBIDDEN,
+            Err(Problem::of(
+                ProblemKind::Forbidden,
                 "wrong_role",
                 "Forbidden",
                 format!(
@@ -269,14 +269,7 @@ where
         if let Some(principal) = parts.extensions.get::<Principal>() {
             return Ok(principal.clone());
         }
-        let unauthorized = |detail: &str| {
-            Problem::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "Unauthenticated",
-                detail.to_string(),
-            )
-        };
+        let unauthorized = |detail: &str| unauthenticated("unauthenticated", detail);
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)

@@ -9,11 +9,11 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
+
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::problem::{Problem, bad_request};
+use crate::problem::{Problem, bad_request, internal};
 
 /// Path parameters; a rejection is a [`Problem`].
 pub struct Path<T>(pub T);
@@ -30,12 +30,7 @@ where
             Ok(axum::extract::Path(value)) => Ok(Path(value)),
             Err(rejection) if rejection.status().is_server_error() => {
                 tracing::error!(error = %rejection.body_text(), "path parameters");
-                Err(Problem::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "Internal error",
-                    "the route's path parameters",
-                ))
+                Err(internal("the route's path parameters"))
             }
             Err(rejection) => Err(bad_request("invalid_path", rejection.body_text())),
         }

@@ -32,7 +32,7 @@ use crate::auth::Principal;
 use crate::limits::{
     FEED_BODY_BYTES_MAX, IDEMPOTENCY_KEY_BYTES_MAX, IDEMPOTENT_BODY_BYTES_MAX, REQUEST_TIMEOUT_MS,
 };
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemKind, internal};
 use crate::state::AppState;
 
 pub const KIND: Kind = bazaar_actors::kinds::IDEMPOTENCY;
@@ -229,12 +229,7 @@ fn entity_id(principal: &Principal, route: (&str, &str), key: &str) -> String {
 
 /// 422 for a key reused with another request (here and for checkouts, one title).
 pub fn key_reused(detail: impl Into<String>) -> Problem {
-    Problem::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "idempotency_key_reused",
-        "Idempotency-Key reused",
-        detail,
-    )
+    Problem::of(ProblemKind::Invalid, "idempotency_key_reused", "Idempotency-Key reused", detail)
 }
 
 /// The client's key, if it sent one; a malformed key is a 400.
@@ -254,8 +249,8 @@ pub fn key_of(headers: &HeaderMap) -> Result<Option<String>, Problem> {
 }
 
 fn bad_key(detail: &str) -> Problem {
-    Problem::new(
-        StatusCode::BAD_REQUEST,
+    Problem::of(
+        ProblemKind::BadRequest,
         "invalid_idempotency_key",
         "Invalid Idempotency-Key",
         detail,
@@ -284,8 +279,8 @@ where
                 .into_response();
         }
         Ok(Err(IdempotencyRejection::InProgress | IdempotencyRejection::NotHeld)) => {
-            return Problem::new(
-                StatusCode::CONFLICT,
+            return Problem::of(
+                ProblemKind::Conflict,
                 "idempotency_key_in_progress",
                 "Request in progress",
                 "a request with this Idempotency-Key is still running; retry later",
@@ -306,13 +301,7 @@ where
             let _ = engine
                 .ask::<IdempotencyKey>(&id, IdempotencyCommand::Release { fingerprint })
                 .await;
-            return Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Internal error",
-                "the answer could not be read",
-            )
-            .into_response();
+            return internal("the answer could not be read").into_response();
         }
     };
     if bytes.len() > IDEMPOTENT_BODY_BYTES_MAX {
@@ -380,13 +369,8 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     // applies when the handler reads it.
     let Ok(bytes) = axum::body::to_bytes(body, FEED_BODY_BYTES_MAX).await else {
         let detail = format!("a body is at most {FEED_BODY_BYTES_MAX} bytes");
-        return Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            "Body too large",
-            detail,
-        )
-        .into_response();
+        return Problem::of(ProblemKind::BodyTooLarge, "body_too_large", "Body too large", detail)
+            .into_response();
     };
     let target = parts
         .uri

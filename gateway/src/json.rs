@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemKind};
 
 /// A JSON request body; its rejection is a [`Problem`].
 pub struct Body<T>(pub T);
@@ -80,9 +80,9 @@ pub(crate) async fn bytes<S: Send + Sync>(request: Request, state: &S) -> Result
     Bytes::from_request(request, state).await.map_err(|rejection| {
         let detail = rejection.body_text();
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "Body too large", detail)
+            Problem::of(ProblemKind::BodyTooLarge, "body_too_large", "Body too large", detail)
         } else {
-            Problem::new(StatusCode::BAD_REQUEST, "unreadable_body", "Unreadable body", detail)
+            Problem::of(ProblemKind::BadRequest, "unreadable_body", "Unreadable body", detail)
         }
     })
 }
@@ -104,8 +104,8 @@ fn require_json(headers: &HeaderMap) -> Result<(), Problem> {
 }
 
 pub(crate) fn unsupported_media_type(detail: &str) -> Problem {
-    Problem::new(
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+    Problem::of(
+        ProblemKind::UnsupportedMediaType,
         "unsupported_media_type",
         "Unsupported media type",
         detail,
@@ -119,15 +119,10 @@ pub fn from_slice<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
         |error| {
             if error.is_syntax() || error.is_eof() {
                 let detail = error.to_string();
-                Problem::new(StatusCode::BAD_REQUEST, "malformed_json", "Malformed JSON", detail)
+                Problem::of(ProblemKind::BadRequest, "malformed_json", "Malformed JSON", detail)
             } else {
                 let detail = error.to_string();
-                Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_body",
-                    "Invalid body",
-                    detail,
-                )
+                Problem::of(ProblemKind::Invalid, "invalid_body", "Invalid body", detail)
             }
         },
     )

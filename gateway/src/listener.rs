@@ -3,7 +3,7 @@
 //! hyper answers a request it cannot parse before any service sees it: a request line past
 //! 64 KiB (414), a head past its buffer (431), a malformed one (400), each with an empty
 //! body. Every connection's writes pass through [`Connection`], which replaces exactly such
-//! an answer by a problem+json one with the status's code (`stack::code_of`); every other byte
+//! an answer by a problem+json one with the status's code (`Problem::of_status`); every other byte
 //! passes unchanged.
 //!
 //! Invariant: only a write that is a whole response head with a 4xx status, no
@@ -174,9 +174,8 @@ fn replacement(written: &[u8]) -> Option<Vec<u8>> {
     if !status.is_client_error() || !empty {
         return None;
     }
-    let (code, title) = crate::stack::code_of(status);
     let detail = status.canonical_reason().unwrap_or("bad request").to_ascii_lowercase();
-    let body = serde_json::to_vec(&Problem::new(status, code, title, detail)).ok()?;
+    let body = serde_json::to_vec(&Problem::of_status(status, detail)).ok()?;
     let mut answer = format!(
         "{status_line}\r\ncontent-type: application/problem+json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
         body.len()

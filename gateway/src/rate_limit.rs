@@ -6,12 +6,11 @@
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use axum::http::StatusCode;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::config::GatewayConfig;
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemKind};
 
 pub struct RateLimits {
     tenants: DefaultKeyedRateLimiter<Arc<str>>,
@@ -75,8 +74,8 @@ fn too_many(
 ) -> Problem {
     let wait = not_until.wait_time_from(clock.now());
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    Problem::new(
-        StatusCode::TOO_MANY_REQUESTS,
+    Problem::of(
+        ProblemKind::TooManyRequests,
         code,
         "Too many requests",
         format!("over {what}; retry later"),
@@ -100,7 +99,7 @@ mod tests {
             limits.tenant(&tenant).unwrap();
         }
         let problem = limits.tenant(&tenant).unwrap_err();
-        assert_eq!((problem.status, problem.code), (429, "tenant_rate_limited"));
+        assert_eq!((problem.status(), problem.code), (429, "tenant_rate_limited"));
         assert!(problem.retry_after_s.is_some_and(|s| s >= 1));
         limits.tenant(&"other".into()).expect("tenants are limited separately");
     }

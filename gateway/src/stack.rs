@@ -9,7 +9,7 @@
 //! Invariants:
 //! - Every answer with an error status is `application/problem+json` with a stable `code`:
 //!   [`as_problem`] turns any other (axum's own 405, a limit's bare status) into a problem whose
-//!   code follows from the status ([`code_of`]), keeping its headers (`Allow`,
+//!   code follows from the status ([`Problem::of_status`]), keeping its headers (`Allow`,
 //!   `Retry-After`). Extractors and handlers answer precise problems themselves; the net is
 //!   for what no handler sees.
 //! - A path with a dot segment (`.` or `..`, in any spelling: `%2e`, `.%2E`...) is refused 400
@@ -34,7 +34,7 @@ use tower_http::request_id::{
 use tower_http::trace::TraceLayer;
 
 use crate::limits::{BODY_BYTES_MAX, REQUEST_TIMEOUT_MS, URI_BYTES_MAX};
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemKind, RETRY_AFTER_S, bad_request};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-client-request-id");
@@ -91,13 +91,13 @@ pub fn layered(router: Router) -> Router {
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(trace)
             .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
-                Problem::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
+                Problem::of(
+                    ProblemKind::Unavailable,
                     "request_timeout",
                     "Timed out",
                     "the request took too long",
                 )
-                .retry_after(1)
+                .retry_after(RETRY_AFTER_S)
             }))
             .timeout(Duration::from_millis(REQUEST_TIMEOUT_MS))
             .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
@@ -134,13 +134,12 @@ async fn normal_url(request: axum::extract::Request, next: Next) -> Response {
     let length = uri.path_and_query().map_or(0, |target| target.as_str().len());
     if length > URI_BYTES_MAX {
         let detail = format!("a URL is at most {URI_BYTES_MAX} bytes");
-        return Problem::new(StatusCode::URI_TOO_LONG, "uri_too_long", "URI too long", detail)
+        return Problem::of(ProblemKind::UriTooLong, "uri_too_long", "URI too long", detail)
             .into_response();
     }
     if uri.path().split('/').any(is_dot_segment) {
         let detail = "a path segment may not be '.' or '..' (however escaped): no id is";
-        return Problem::new(StatusCode::BAD_REQUEST, "dot_segment", "Bad request", detail)
-            .into_response();
+        return bad_request("dot_segment", detail).into_response();
     }
     next.run(request).await
 }
@@ -163,9 +162,8 @@ pub async fn as_problem(response: Response) -> Response {
     }
     tracing::debug!(status = status.as_u16(), "an error answer made a problem");
     let (mut parts, _) = response.into_parts();
-    let (code, title) = code_of(status);
     let detail = status.canonical_reason().unwrap_or("the request failed").to_ascii_lowercase();
-    let problem = Problem::new(status, code, title, detail).into_response();
+    let problem = Problem::of_status(status, detail).into_response();
     parts.headers.remove(header::CONTENT_LENGTH);
     parts
         .headers
@@ -173,38 +171,6 @@ pub async fn as_problem(response: Response) -> Response {
     Response::from_parts(parts, problem.into_body())
 }
 
-/// The stable code and title of an error status no handler gave a code of its own.
-pub fn code_of(status: StatusCode) -> (&'static str, &'static str) {
-    match status {
-        StatusCode::BAD_REQUEST => ("bad_request", "Bad request"),
-        StatusCode::UNAUTHORIZED => ("unauthenticated", "Unauthenticated"),
-        StatusCode::FORBIDDEN => ("forbidden", "Forbidden"),
-        StatusCode::NOT_FOUND => ("no_route", "Not found"),
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "Method not allowed"),
-        StatusCode::NOT_ACCEPTABLE => ("not_acceptable", "Not acceptable"),
-        StatusCode::REQUEST_TIMEOUT => ("request_timeout", "Timed out"),
-        StatusCode::CONFLICT => ("conflict", "Conflict"),
-        StatusCode::LENGTH_REQUIRED => ("length_required", "Length required"),
-        StatusCode::PAYLOAD_TOO_LARGE => ("body_too_large", "Body too large"),
-        StatusCode::URI_TOO_LONG => ("uri_too_long", "URI too long"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "Unsupported media type"),
-        StatusCode::EXPECTATION_FAILED => ("expectation_failed", "Expectation failed"),
-        StatusCode::UNPROCESSABLE_ENTITY => ("invalid_body", "Invalid body"),
-        StatusCode::TOO_MANY_REQUESTS => ("too_many_requests", "Too many requests"),
-        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
-            ("headers_too_large", "Request headers too large")
-        }
-        StatusCode::NOT_IMPLEMENTED => ("not_implemented", "Not implemented"),
-        StatusCode::SERVICE_UNAVAILABLE => ("unavailable", "Unavailable"),
-        StatusCode::GATEWAY_TIMEOUT => ("timeout", "Timed out"),
-        StatusCode::HTTP_VERSION_NOT_SUPPORTED => {
-            ("http_version_not_supported", "HTTP version not supported")
-        }
-        status if status.is_server_error() => ("internal", "Internal error"),
-        _ => ("bad_request", "Bad request"),
-    }
-}
-
 async fn unknown_route() -> impl IntoResponse {
-    Problem::new(StatusCode::NOT_FOUND, "no_route", "Not found", "no such route")
+    Problem::of(ProblemKind::NotFound, "no_route", "Not found", "no such route")
 }

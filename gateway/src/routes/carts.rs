@@ -12,7 +12,7 @@ use bazaar_actors::cart::{
     Cart, CartCommand, CartLine, CartOwner, CartReply, CartView, GuestToken, LineFlag, OfferChoice,
     PricedCartView, ProductFacts, priced_view,
 };
-use bazaar_actors::catalog::{Held, ReserveFailure, keys};
+use bazaar_actors::catalog::{Held, keys};
 use bazaar_actors::pricing::{Declined, PricingContext};
 use bazaar_actors::promotion::CouponCode;
 use bazaar_actors::{Asin, CountryCode, Money, Quantity, SellerId};
@@ -20,12 +20,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 
-use super::answer;
+use super::{answer, found};
 use crate::auth::Principal;
 use crate::dto::{self, MoneyDto};
 use crate::extract::{Path, Query};
 use crate::json::{Body, Optional, reply};
-use crate::problem::{Problem, invalid, not_found};
+use crate::problem::{Problem, conflict, invalid, not_found, unauthenticated};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -65,8 +65,7 @@ async fn held_cart(
     id: &str,
 ) -> Result<(String, CartView), Problem> {
     let key = cart_key(&holder.tenant, id)?;
-    let reply: CartReply = answer(state.engine.ask::<Cart>(&key, CartCommand::Get).await)
-        .map_err(|_| not_found("cart"))?;
+    let reply: CartReply = found(state.engine.ask::<Cart>(&key, CartCommand::Get).await, "cart")?;
     if reply.cart.owner == holder.owner { Ok((key, reply.cart)) } else { Err(not_found("cart")) }
 }
 
@@ -382,9 +381,7 @@ fn seen(
         OfferChoice::BuyBox => facts.buy_box.as_ref(),
         OfferChoice::Seller(seller) => facts.offers.get(seller),
     }
-    .ok_or_else(|| {
-        Problem::new(StatusCode::CONFLICT, "no_offer", "Conflict", "no such offer on this product")
-    })?;
+    .ok_or_else(|| conflict("no_offer", "no such offer on this product"))?;
     Ok((offer.unit_price, offer.available))
 }
 
@@ -602,22 +599,7 @@ async fn reserve_cart(
             StatusCode::CREATED,
             &HoldAnswer { cart: id, lines: held.into_iter().map(HeldLine::from).collect() },
         )),
-        Err(ReserveFailure::OutOfStock { asin, available }) => Err(Problem::new(
-            StatusCode::CONFLICT,
-            "out_of_stock",
-            "Out of stock",
-            format!("{asin}: only {available} available; nothing is held"),
-        )),
-        Err(ReserveFailure::NoOffer { asin }) => Err(Problem::new(
-            StatusCode::CONFLICT,
-            "no_offer",
-            "Conflict",
-            format!("{asin} has no offer to buy from; nothing is held"),
-        )),
-        Err(ReserveFailure::Refused { rejection, .. }) => {
-            Err(crate::problem::rejection(&rejection))
-        }
-        Err(ReserveFailure::Engine(error)) => Err(error.into()),
+        Err(failure) => Err(failure.into()),
     }
 }
 
@@ -653,10 +635,8 @@ impl axum::extract::FromRequestParts<AppState> for Guest {
             |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let tenant =
             header("x-tenant").filter(|t| state.credentials.knows_tenant(t)).ok_or_else(|| {
-                Problem::new(
-                    StatusCode::UNAUTHORIZED,
+                unauthenticated(
                     "unknown_tenant",
-                    "Unauthenticated",
                     "send x-tenant naming a tenant of this marketplace",
                 )
             })?;

@@ -4,18 +4,17 @@
 use crate::openapi::routes;
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+
 use bazaar_actors::Asin;
 use bazaar_actors::search::{SearchQuery, Sort};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 
-use super::search_problem;
 use crate::auth::Principal;
 use crate::dto::{MoneyDto, ProductDto};
 use crate::extract::{Path, Query};
-use crate::problem::{Problem, bad_request, not_found};
+use crate::problem::{Problem, bad_request, internal, not_found};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -155,20 +154,13 @@ async fn search(
         page: params.page.unwrap_or(1),
         page_size: params.page_size.unwrap_or(20),
     };
-    let index = state.catalog.search(&principal.tenant).map_err(|e| search_problem(&e))?;
+    let index = state.catalog.search(&principal.tenant).map_err(|e| Problem::from(&e))?;
     let (page, page_size) = (query.page, query.page_size);
     // tantivy searches on the caller's thread: keep it off the async workers.
     let found = tokio::task::spawn_blocking(move || index.search(&query))
         .await
-        .map_err(|_| {
-            Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Internal error",
-                "search task failed",
-            )
-        })?
-        .map_err(|e| search_problem(&e))?;
+        .map_err(|_| internal("search task failed"))?
+        .map_err(|e| Problem::from(&e))?;
     let hits = found
         .hits
         .into_iter()

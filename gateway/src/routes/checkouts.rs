@@ -28,7 +28,7 @@ use crate::auth::Principal;
 use crate::dto::{self, MoneyDto};
 use crate::extract::Path;
 use crate::json::{Raw, reply};
-use crate::problem::{Problem, bad_request, invalid, not_found};
+use crate::problem::{Problem, ProblemKind, bad_request, invalid, not_found};
 use crate::state::AppState;
 
 /// How long a checkout request waits for its saga before answering 202.
@@ -142,10 +142,9 @@ fn address(field: &str, value: &str) -> Result<String, Problem> {
 impl NewCheckout {
     fn into_request(self, customer: CustomerId, body: &[u8]) -> Result<CheckoutRequest, Problem> {
         if !super::carts::is_cart_id(&self.cart_id) {
-            let mut problem =
-                Problem::new(StatusCode::NOT_FOUND, "cart_not_found", "Not found", "no such cart");
-            problem.step = Some(Step::Price.name());
-            return Err(problem);
+            let code = FailureCode::CartNotFound;
+            let failure = Failure { step: Step::Price, code, detail: "no such cart".into() };
+            return Err(Problem::from(&failure));
         }
         let ship_to = ShipTo {
             country: dto::id(CountryCode::parse(&self.ship_to.country))?,
@@ -219,8 +218,8 @@ async fn create_checkout(
         }
         Err(BeginError::Rejected(rejection)) => return Err(crate::problem::rejection(&rejection)),
         Err(BeginError::Busy) => {
-            return Err(Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
+            return Err(Problem::of(
+                ProblemKind::Unavailable,
                 "checkouts_busy",
                 "Too many checkouts",
                 "too many checkouts are unfinished; retry with the same key",
@@ -231,7 +230,7 @@ async fn create_checkout(
     let dto = checkout_dto(&key, &view);
     match &view.status {
         CheckoutStatus::Completed => Ok(reply(StatusCode::CREATED, &dto)),
-        CheckoutStatus::Failed(failure) => Err(failure_problem(failure)),
+        CheckoutStatus::Failed(failure) => Err(failure.into()),
         CheckoutStatus::Running { .. } => {
             let mut response = reply(StatusCode::ACCEPTED, &dto);
             if let Ok(location) = HeaderValue::from_str(&dto.status_url) {
@@ -299,34 +298,4 @@ pub(crate) fn capture_name(capture: CapturePolicy) -> &'static str {
         CapturePolicy::AtPlacement => "at_placement",
         CapturePolicy::AtShipment => "at_shipment",
     }
-}
-
-/// A failed checkout as a problem: the failure's stable code, a status that tells the
-/// client what to do, and the step.
-fn failure_problem(failure: &Failure) -> Problem {
-    let (status, title) = match failure.code {
-        FailureCode::CartNotFound => (StatusCode::NOT_FOUND, "Not found"),
-        FailureCode::CartEmpty | FailureCode::PricingRefused => {
-            (StatusCode::UNPROCESSABLE_ENTITY, "Cannot check out")
-        }
-        FailureCode::LineUnavailable
-        | FailureCode::PriceChanged
-        | FailureCode::OutOfStock
-        | FailureCode::ReservationExpired => (StatusCode::CONFLICT, "Cannot check out"),
-        FailureCode::FraudRejected => (StatusCode::FORBIDDEN, "Checkout refused"),
-        FailureCode::PaymentDeclined => (StatusCode::PAYMENT_REQUIRED, "Payment declined"),
-        FailureCode::PaymentUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "Payment unavailable"),
-        FailureCode::OrderRefused => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
-    };
-    // A failed checkout stays failed under its key: say so where a client might retry.
-    let detail = match failure.code {
-        FailureCode::PaymentUnavailable => format!(
-            "{}; this checkout has failed for good: check out again with a new Idempotency-Key",
-            failure.detail
-        ),
-        _ => failure.detail.clone(),
-    };
-    let mut problem = Problem::new(status, failure.code.code(), title, detail);
-    problem.step = Some(failure.step.name());
-    problem
 }

@@ -10,12 +10,10 @@ pub mod payments;
 pub mod promotions;
 pub mod seller;
 
-use axum::http::StatusCode;
-use bazaar_actors::Rejection;
-use bazaar_actors::search::{SearchError, SearchErrorKind};
-use bazaar_engine::EngineError;
+use bazaar_actors::{Rejection, RejectionKind};
+use bazaar_engine::{EngineError, ErrorKind};
 
-use crate::problem::{Problem, rejection};
+use crate::problem::{Problem, not_found, rejection};
 
 /// An entity's answer as a handler result: the engine's failures and the entity's rejections
 /// both become problems.
@@ -29,20 +27,17 @@ pub(crate) fn answer<R, J: Rejection>(
     }
 }
 
-pub(crate) fn search_problem(error: &SearchError) -> Problem {
-    match error.kind() {
-        SearchErrorKind::BadInput => {
-            Problem::new(StatusCode::BAD_REQUEST, error.code(), "Invalid search", error.to_string())
-        }
-        SearchErrorKind::Internal => {
-            tracing::error!(error = %error, "search failed");
-            Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                error.code(),
-                "Search unavailable",
-                error.to_string(),
-            )
-            .retry_after(1)
-        }
+/// A lookup's answer as a handler result: the entity's "no such ..." (and an id too long for
+/// any entity to have) is 404 `not_found` for `what` (ids do not leak); the engine's failures
+/// keep their own status (an overloaded or timed-out engine is 503 or 504, never 404), and any
+/// other rejection its own.
+pub(crate) fn found<R, J: Rejection>(
+    result: Result<Result<R, J>, EngineError>,
+    what: &str,
+) -> Result<R, Problem> {
+    match result {
+        Ok(Err(refused)) if refused.kind() == RejectionKind::NotFound => Err(not_found(what)),
+        Err(error) if error.kind() == ErrorKind::InvalidInput => Err(not_found(what)),
+        other => answer(other),
     }
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 
-use super::answer;
+use super::{answer, found};
 use crate::auth::Principal;
 use crate::dto::{self, MoneyDto};
 use crate::extract::Path;
@@ -220,8 +220,7 @@ async fn order_of(
 ) -> Result<(String, OrderView), Problem> {
     let order = OrderId::parse(id).map_err(|_| not_found("order"))?;
     let key = entity_id(&principal.tenant, &order);
-    let reply = answer(state.engine.ask::<Order>(&key, OrderCommand::Get).await)
-        .map_err(|_| not_found("order"))?;
+    let reply = found(state.engine.ask::<Order>(&key, OrderCommand::Get).await, "order")?;
     Ok((key, reply.order))
 }
 

@@ -5,7 +5,7 @@
 use crate::openapi::routes;
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+
 use bazaar_actors::ledger::{of_tenant, reconcile};
 use bazaar_actors::payments::breaker::BreakerState;
 use bazaar_actors::payments::{PaymentError, PaymentsMode, PaymentsStatus};
@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::auth::{Principal, Role};
 use crate::json::Body;
-use crate::problem::{Problem, invalid};
+use crate::problem::{Problem, ProblemKind, invalid};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -206,8 +206,8 @@ async fn get_reconciliation(
             PaymentError::Unavailable { detail } => detail,
             other => other.to_string(),
         };
-        Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+        Problem::of(
+            ProblemKind::Unavailable,
             "payment_unavailable",
             "Payment provider unavailable",
             detail,

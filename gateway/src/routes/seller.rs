@@ -26,7 +26,7 @@ use crate::json::{Body, reply};
 use crate::limits::{
     FEED_BODY_BYTES_MAX, FEED_DETAIL_BYTES_MAX, FEED_LINES_MAX, FEED_REFUSALS_BYTES_MAX,
 };
-use crate::problem::{Problem, bad_request, invalid, not_found};
+use crate::problem::{Problem, ProblemKind, bad_request, conflict, internal, invalid, not_found};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -151,12 +151,7 @@ async fn put_product(
 fn changed(reply: ProductReply) -> Result<bazaar_actors::product::ProductChange, Problem> {
     match reply {
         ProductReply::Changed(change) => Ok(change),
-        ProductReply::Product(_) => Err(Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Internal error",
-            "unexpected product reply",
-        )),
+        ProductReply::Product(_) => Err(internal("unexpected product reply")),
     }
 }
 
@@ -194,12 +189,7 @@ async fn put_offer(
         .catalog
         .seller(&principal.tenant, &seller)
         .ok_or_else(|| {
-            Problem::new(
-                StatusCode::CONFLICT,
-                "seller_not_registered",
-                "Conflict",
-                "register with PUT /v1/seller/profile first",
-            )
+            conflict("seller_not_registered", "register with PUT /v1/seller/profile first")
         })?
         .score;
     state.limits.seller_price(&principal.tenant, &Arc::from(seller.as_str()))?;
@@ -310,8 +300,8 @@ fn own_inventory(
 }
 
 fn unknown_sku() -> Problem {
-    Problem::new(
-        StatusCode::NOT_FOUND,
+    Problem::of(
+        ProblemKind::NotFound,
         "unknown_sku",
         "Not found",
         "no offer of yours lists this SKU",
@@ -553,12 +543,9 @@ async fn feed_line(
     parsed: Result<FeedLine, Problem>,
 ) -> FeedLineResult {
     let outcome = match parsed {
-        Err(problem) => Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_line",
-            "Invalid line",
-            problem.detail,
-        )),
+        Err(problem) => {
+            Err(Problem::of(ProblemKind::Invalid, "invalid_line", "Invalid line", problem.detail))
+        }
         Ok(line) => {
             let on_hand = OnHandDto { quantity: line.quantity, feed_seq: line.feed_seq };
             set_on_hand(state, principal, &line.sku, &line.location, on_hand).await
@@ -574,7 +561,7 @@ async fn feed_line(
         },
         Err(problem) => FeedLineResult {
             line: number,
-            status: problem.status,
+            status: problem.status(),
             code: Some(problem.code.into()),
             detail: Some(problem.detail),
             stock: None,
