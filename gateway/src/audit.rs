@@ -9,6 +9,7 @@
 //! request held.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::Method;
@@ -17,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use bazaar_actors::audit::{AuditCommand, AuditRecord, AuditTrail, bounded};
 
 use crate::auth::{Principal, Role};
+use crate::limits::AUDIT_RETRY_MS_MAX;
 use crate::state::AppState;
 
 /// The audit trail's entity id of a principal.
@@ -73,11 +75,29 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     }
 }
 
+/// Records `record`, retrying while the engine is overloaded or slow (the change it records
+/// was made: its record must follow), for at most `AUDIT_RETRY_MS_MAX`. A time-out may have
+/// recorded it already, so a retry after one can record it twice: a duplicate record is
+/// better than a missing one.
 async fn write(engine: &bazaar_engine::Engine, key: &str, record: AuditRecord) {
-    match engine.ask::<AuditTrail>(key, AuditCommand::Record { record }).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(rejection)) => tracing::error!(?rejection, "audit record refused"),
-        // The change happened; its record did not. Loud, because compliance depends on it.
-        Err(error) => tracing::error!(error = %error, "audit record not written"),
+    use bazaar_engine::ErrorKind;
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(AUDIT_RETRY_MS_MAX);
+    let mut backoff = Duration::from_millis(20);
+    loop {
+        let command = AuditCommand::Record { record: record.clone() };
+        match engine.ask::<AuditTrail>(key, command).await {
+            Ok(Ok(_)) => return,
+            Ok(Err(rejection)) => return tracing::error!(?rejection, "audit record refused"),
+            Err(error)
+                if matches!(error.kind(), ErrorKind::Overloaded | ErrorKind::Timeout)
+                    && tokio::time::Instant::now() + backoff < deadline =>
+            {
+                tracing::warn!(error = %error, "audit record not written yet; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+            }
+            // The change happened; its record did not. Loud, because compliance depends on it.
+            Err(error) => return tracing::error!(error = %error, "audit record not written"),
+        }
     }
 }

@@ -30,9 +30,11 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::Principal;
 use crate::limits::{
-    FEED_BODY_BYTES_MAX, IDEMPOTENCY_KEY_BYTES_MAX, IDEMPOTENT_BODY_BYTES_MAX, REQUEST_TIMEOUT_MS,
+    BODY_BYTES_MAX, FEED_BODY_BYTES_MAX, IDEMPOTENCY_KEY_BYTES_MAX, IDEMPOTENT_BODY_BYTES_MAX,
+    REQUEST_TIMEOUT_MS,
 };
 use crate::problem::{Problem, ProblemKind, internal};
+use crate::routes::seller::FEED_PATH;
 use crate::state::AppState;
 
 pub const KIND: Kind = bazaar_actors::kinds::IDEMPOTENCY;
@@ -365,10 +367,14 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         Ok(principal) => principal,
         Err(problem) => return problem.into_response(),
     };
-    // The largest body any route takes (an inventory feed); each route's own limit still
-    // applies when the handler reads it.
-    let Ok(bytes) = axum::body::to_bytes(body, FEED_BODY_BYTES_MAX).await else {
-        let detail = format!("a body is at most {FEED_BODY_BYTES_MAX} bytes");
+    // The route's own limit: the feed's for the feed, the usual one for every other route.
+    let feed = parts
+        .extensions
+        .get::<axum::extract::MatchedPath>()
+        .is_some_and(|path| path.as_str() == FEED_PATH);
+    let limit = if feed { FEED_BODY_BYTES_MAX } else { BODY_BYTES_MAX };
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        let detail = format!("a body is at most {limit} bytes");
         return Problem::of(ProblemKind::BodyTooLarge, "body_too_large", "Body too large", detail)
             .into_response();
     };
@@ -417,6 +423,12 @@ mod tests {
         let (events, reply) = state.decide(command, &ctx_at(now_ms, &key))?;
         events.iter().for_each(|e| state.apply(e));
         Ok(reply)
+    }
+
+    #[test]
+    fn the_feed_path_is_a_route_of_the_document() {
+        // The middleware gives the feed's body limit to this route alone.
+        assert!(crate::document().paths.paths.contains_key(FEED_PATH), "{FEED_PATH}");
     }
 
     fn answer() -> StoredAnswer {

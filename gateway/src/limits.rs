@@ -30,6 +30,10 @@ pub const IDEMPOTENT_BODY_BYTES_MAX: usize = 256 * 1024;
 /// lasts: a request older than this is dead).
 pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
 
+/// How long an audit record is retried while the engine is overloaded or slow, after the
+/// change it records was made; past it the record is given up, loudly.
+pub const AUDIT_RETRY_MS_MAX: u64 = 30_000;
+
 const _: () = assert!(FEED_BODY_BYTES_MAX >= BODY_BYTES_MAX);
 const _: () = assert!(IDEMPOTENT_BODY_BYTES_MAX <= BODY_BYTES_MAX);
 // A feed's answer: its refused lines and a few counters.
