@@ -19,6 +19,9 @@ pub const RESERVATIONS_ACTIVE_MAX: usize = 65_536;
 /// remembers, newest first, to answer retries idempotently. Older ones are forgotten.
 pub const RESERVATIONS_SETTLED_MAX: usize = 4_096;
 
+/// Most times one cart line is held anew after its hold was released or expired (each time
+/// under a new reservation id): far more than a shopper does, few enough to bound the ids.
+pub const HOLD_GENERATIONS_MAX: u32 = 10_000;
 /// Most reservations one command expires, so one event batch stays bounded.
 pub const EXPIRIES_PER_COMMAND_MAX: usize = 1_024;
 

@@ -205,3 +205,41 @@ async fn a_feed_applies_the_lines_of_one_sku_and_location_in_file_order() {
     assert_eq!((&ber1["on_hand"], &ber1["last_feed_seq"]), (&json!(REPEATS), &json!(REPEATS)));
     m.shut_down();
 }
+
+// postmortem (review of issue 9): a cart's reservation id was `{cart}.{asin}.{seller}` for
+// good, and an inventory refuses an id whose hold was released or expired, so once its hold
+// had expired (now within a second of its time) or been given back, the same cart could never
+// hold that product again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cart_holds_again_after_its_hold_expired_or_was_given_back() {
+    let m = Market::open(&[]);
+    m.register(SELLER_1, "Acme").await;
+    list(&m, SELLER_1, "B0REHOLD01", "SKU-REHOLD", 1000, 1).await;
+    let cart = cart_of_one(&m, "B0REHOLD01").await;
+
+    let first = hold(&m, &cart, Some(1)).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    eventually_within(Duration::from_secs(1) + EXPIRY_BOUND, "the hold expires", async || {
+        match level(&m, SELLER_1, "SKU-REHOLD").await {
+            (1, 0, 1) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    let again = hold(&m, &cart, None).await;
+    assert_eq!(again.status, 201, "held again after it expired: {}", again.text);
+    assert_eq!(level(&m, SELLER_1, "SKU-REHOLD").await, (1, 1, 0));
+
+    let path = format!("/v1/carts/{cart}/reservation");
+    let released = m.delete(CUSTOMER, &path).await;
+    assert_eq!(released.status, 204, "{}", released.text);
+    assert_eq!(level(&m, SELLER_1, "SKU-REHOLD").await, (1, 0, 1));
+    let third = hold(&m, &cart, None).await;
+    assert_eq!(third.status, 201, "held again after it was given back: {}", third.text);
+    assert_eq!(level(&m, SELLER_1, "SKU-REHOLD").await, (1, 1, 0));
+    // And a release still finds the newest hold.
+    let released = m.delete(CUSTOMER, &path).await;
+    assert_eq!(released.status, 204, "{}", released.text);
+    assert_eq!(level(&m, SELLER_1, "SKU-REHOLD").await, (1, 0, 1));
+    m.shut_down();
+}

@@ -9,7 +9,7 @@
 //! list, `keys::cart_holds`) before it is placed and forgotten only once released, so a
 //! release finds exactly what is held even when the buy box is gone or moved since.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use bazaar_engine::EngineError;
 
@@ -17,6 +17,7 @@ use super::{Catalog, keys};
 use crate::cart::{CartLine, OfferChoice};
 use crate::ids::{Asin, LocationCode, ReservationId, SellerId, Sku};
 use crate::inventory::{Inventory, InventoryCommand, InventoryId, InventoryRejection};
+use crate::limits::HOLD_GENERATIONS_MAX;
 use crate::quantity::Quantity;
 use crate::worklist::{Worklist, WorklistCommand};
 
@@ -62,30 +63,46 @@ impl Catalog {
             plan.push(self.plan_line(tenant, line)?);
         }
         let holds_key = keys::cart_holds(tenant, cart_id);
-        let planned: BTreeSet<String> = plan.iter().map(hold_record).collect();
-        let mut recorded = BTreeSet::new();
-        for (record, item) in self.recorded_holds(&holds_key).await? {
-            if planned.contains(&record) {
-                recorded.insert(record);
+        let planned: BTreeSet<String> = plan.iter().map(hold_line).collect();
+        // Each planned line's recorded generation; a record of a line no longer planned (the
+        // buy box moved) is released first.
+        let mut generations: HashMap<String, u32> = HashMap::new();
+        for (record, item, generation) in self.recorded_holds(&holds_key).await? {
+            let line = hold_line(&item);
+            if planned.contains(&line) && !generations.contains_key(&line) {
+                generations.insert(line, generation);
             } else {
-                self.release_record(tenant, cart_id, &holds_key, record, &item).await?;
+                self.release_record(tenant, cart_id, &holds_key, record, &item, generation).await?;
             }
         }
-        for record in planned.into_iter().filter(|record| !recorded.contains(record)) {
-            let add = WorklistCommand::Add { item: record };
-            if let Err(rejection) = self.engine().ask::<Worklist>(&holds_key, add).await? {
-                // A cart's holds are at most its lines; a full bucket is a defect.
-                tracing::error!(cart = cart_id, ?rejection, "cart holds not recorded");
-                return Err(ReserveFailure::Engine(EngineError::Recovery {
-                    key: holds_key,
-                    reason: rejection.to_string(),
-                }));
+        for item in &plan {
+            if !generations.contains_key(&hold_line(item)) {
+                self.record_hold(&holds_key, hold_record(item, 0)).await?;
+                generations.insert(hold_line(item), 0);
             }
         }
         let mut held = Vec::with_capacity(plan.len());
         for item in plan {
-            let reservation_id = reservation_id(cart_id, &item.asin, &item.seller);
-            match self.hold(tenant, item, reservation_id, ttl_ms).await {
+            let mut generation = generations[&hold_line(&item)];
+            let outcome = loop {
+                let id = reservation_id(cart_id, &item.asin, &item.seller, generation);
+                match self.hold(tenant, item.clone(), id, ttl_ms).await {
+                    // This generation's id is spent (its hold was released or expired, or a
+                    // new quantity replaced it): the line is held anew under the next one,
+                    // recorded first like any hold.
+                    Err(ReserveFailure::Refused { rejection, .. })
+                        if spent(&rejection) && generation < HOLD_GENERATIONS_MAX =>
+                    {
+                        self.record_hold(&holds_key, hold_record(&item, generation + 1)).await?;
+                        let spent =
+                            WorklistCommand::Remove { item: hold_record(&item, generation) };
+                        let _ = self.engine().ask::<Worklist>(&holds_key, spent).await?;
+                        generation += 1;
+                    }
+                    outcome => break outcome,
+                }
+            };
+            match outcome {
                 Ok(line) => held.push(line),
                 Err(failure) => {
                     if let Err(error) = self.release_held(tenant, &held).await {
@@ -104,24 +121,43 @@ impl Catalog {
     pub async fn release_cart(&self, tenant: &str, cart_id: &str) -> Result<usize, EngineError> {
         let holds_key = keys::cart_holds(tenant, cart_id);
         let mut released = 0;
-        for (record, item) in self.recorded_holds(&holds_key).await? {
-            released += self.release_record(tenant, cart_id, &holds_key, record, &item).await?;
+        for (record, item, generation) in self.recorded_holds(&holds_key).await? {
+            released +=
+                self.release_record(tenant, cart_id, &holds_key, record, &item, generation).await?;
         }
         Ok(released)
     }
 
-    /// The holds recorded for a cart, each with what it holds.
-    async fn recorded_holds(&self, holds_key: &str) -> Result<Vec<(String, Item)>, EngineError> {
+    /// Records a hold (its seller, SKU and generation) on the cart's holds, before it is held.
+    async fn record_hold(&self, holds_key: &str, record: String) -> Result<(), ReserveFailure> {
+        let add = WorklistCommand::Add { item: record };
+        if let Err(rejection) = self.engine().ask::<Worklist>(holds_key, add).await? {
+            // A cart's holds are at most its lines; a full bucket is a defect.
+            tracing::error!(key = holds_key, ?rejection, "cart holds not recorded");
+            return Err(ReserveFailure::Engine(EngineError::Recovery {
+                key: holds_key.to_owned(),
+                reason: rejection.to_string(),
+            }));
+        }
+        Ok(())
+    }
+
+    /// The holds recorded for a cart, each with what it holds and its generation.
+    async fn recorded_holds(
+        &self,
+        holds_key: &str,
+    ) -> Result<Vec<(String, Item, u32)>, EngineError> {
         let reply = self.engine().ask::<Worklist>(holds_key, WorklistCommand::List).await?;
         let records = reply.map(|reply| reply.items).unwrap_or_default();
         Ok(records
             .into_iter()
             .filter_map(|record| {
-                let item = parse_hold_record(&record);
-                if item.is_none() {
+                let parsed = parse_hold_record(&record);
+                if parsed.is_none() {
                     tracing::warn!(record, "unreadable cart hold record");
                 }
-                Some((record, item?))
+                let (item, generation) = parsed?;
+                Some((record, item, generation))
             })
             .collect())
     }
@@ -134,8 +170,9 @@ impl Catalog {
         holds_key: &str,
         record: String,
         item: &Item,
+        generation: u32,
     ) -> Result<usize, EngineError> {
-        let reservation_id = reservation_id(cart_id, &item.asin, &item.seller);
+        let reservation_id = reservation_id(cart_id, &item.asin, &item.seller, generation);
         let released =
             self.release_everywhere(tenant, &item.seller, &item.sku, &reservation_id).await?;
         let remove = WorklistCommand::Remove { item: record };
@@ -267,30 +304,56 @@ pub struct Item {
     pub quantity: Quantity,
 }
 
-/// A cart's hold as its holds record it: `{asin} {seller} {sku}` (no part may contain a
-/// space, so the record is unambiguous). The quantity is not part of it: a line holds one
+/// The line a hold is for, whatever its generation: `{asin} {seller} {sku}` (no part may
+/// contain a space, so it is unambiguous). The quantity is not part of it: a line holds one
 /// reservation whatever its quantity.
-fn hold_record(item: &Item) -> String {
+fn hold_line(item: &Item) -> String {
     format!("{} {} {}", item.asin, item.seller, item.sku)
 }
 
-fn parse_hold_record(record: &str) -> Option<Item> {
+/// A cart's hold as its holds record it: its line and its generation,
+/// `{asin} {seller} {sku} {generation}`. A record of three parts (written before holds had
+/// generations) is generation 0.
+fn hold_record(item: &Item, generation: u32) -> String {
+    format!("{} {generation}", hold_line(item))
+}
+
+fn parse_hold_record(record: &str) -> Option<(Item, u32)> {
     let mut parts = record.split(' ');
     let (asin, seller, sku) = (parts.next()?, parts.next()?, parts.next()?);
+    let generation = match parts.next() {
+        None => 0,
+        Some(generation) => generation.parse().ok()?,
+    };
     if parts.next().is_some() {
         return None;
     }
-    Some(Item {
+    let item = Item {
         asin: Asin::parse(asin).ok()?,
         seller: SellerId::parse(seller).ok()?,
         sku: Sku::parse(sku).ok()?,
         quantity: Quantity::ONE,
-    })
+    };
+    Some((item, generation))
 }
 
-/// The reservation id of a cart's line: `{cart}.{asin}.{seller}`.
-fn reservation_id(cart_id: &str, asin: &Asin, seller: &SellerId) -> ReservationId {
-    ReservationId::parse(&format!("{cart_id}.{asin}.{seller}"))
+/// Whether the inventory refused a reservation id because it was used up: its hold was
+/// released or expired (an id is never held twice, so retries cannot hold twice).
+fn spent(rejection: &InventoryRejection) -> bool {
+    matches!(
+        rejection,
+        InventoryRejection::ReservationReleased | InventoryRejection::ReservationExpired
+    )
+}
+
+/// The reservation id of a cart's line in its `generation`: `{cart}.{asin}.{seller}`, then
+/// `#{generation}` from the first new generation on ('#' is in no seller id).
+fn reservation_id(cart_id: &str, asin: &Asin, seller: &SellerId, generation: u32) -> ReservationId {
+    let id = match generation {
+        0 => format!("{cart_id}.{asin}.{seller}"),
+        generation => format!("{cart_id}.{asin}.{seller}#{generation}"),
+    };
+    ReservationId::parse(&id)
         .expect("cart ids, ASINs and seller ids are valid reservation id parts")
 }
 
@@ -308,6 +371,7 @@ mod tests {
             asin in "[A-Z0-9]{10}",
             seller in "[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}",
             sku in "[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}",
+            generation in 0..=HOLD_GENERATIONS_MAX,
         ) {
             let item = Item {
                 asin: Asin::parse(&asin).unwrap(),
@@ -315,15 +379,28 @@ mod tests {
                 sku: Sku::parse(&sku).unwrap(),
                 quantity: Quantity::ONE,
             };
-            let record = hold_record(&item);
+            let record = hold_record(&item, generation);
             prop_assert!(record.len() <= crate::worklist::WORKLIST_ITEM_BYTES_MAX);
-            prop_assert_eq!(parse_hold_record(&record), Some(item));
+            prop_assert_eq!(parse_hold_record(&record), Some((item.clone(), generation)));
+            // Each generation of a line has its own reservation id, the first the old form.
+            let cart = "c-0123456789abcdef0123456789abcdef";
+            let id = reservation_id(cart, &item.asin, &item.seller, generation);
+            let first = reservation_id(cart, &item.asin, &item.seller, 0);
+            prop_assert_eq!(id == first, generation == 0);
+            prop_assert_eq!(first.as_str(), format!("{cart}.{asin}.{seller}"));
         }
     }
 
     #[test]
     fn a_record_with_more_or_fewer_parts_is_unreadable() {
         assert_eq!(parse_hold_record("B000000001 seller"), None);
-        assert_eq!(parse_hold_record("B000000001 seller sku extra"), None);
+        assert_eq!(parse_hold_record("B000000001 seller sku 1 extra"), None);
+        assert_eq!(parse_hold_record("B000000001 seller sku one"), None);
+    }
+
+    #[test]
+    fn a_record_without_a_generation_is_the_first() {
+        let (item, generation) = parse_hold_record("B000000001 seller sku").unwrap();
+        assert_eq!((item.sku.as_str(), generation), ("sku", 0));
     }
 }
