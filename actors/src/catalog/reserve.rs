@@ -9,6 +9,7 @@
 //! list, `keys::cart_holds`) before it is placed and forgotten only once released, so a
 //! release finds exactly what is held even when the buy box is gone or moved since.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 
 use bazaar_engine::EngineError;
@@ -76,9 +77,9 @@ impl Catalog {
             }
         }
         for item in &plan {
-            if !generations.contains_key(&hold_line(item)) {
+            if let Entry::Vacant(unrecorded) = generations.entry(hold_line(item)) {
                 self.record_hold(&holds_key, hold_record(item, 0)).await?;
-                generations.insert(hold_line(item), 0);
+                unrecorded.insert(0);
             }
         }
         let mut held = Vec::with_capacity(plan.len());
