@@ -191,6 +191,39 @@ mod tests {
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     }
 
+    /// Sets `dir`'s mtime `age` into the past, as if its names last changed then.
+    fn age(dir: &Path, age: Duration) {
+        let then = SystemTime::now() - age;
+        File::open(dir).unwrap().set_times(std::fs::FileTimes::new().set_modified(then)).unwrap();
+    }
+
+    #[test]
+    fn only_a_settled_unchanged_directory_is_skipped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut sync = DirSync::new(&[tmp.path().to_path_buf()], &[]);
+        // A recent mtime is not trusted: a change in the same clock tick would keep it.
+        std::fs::write(tmp.path().join("a"), b"1").unwrap();
+        sync.sync().unwrap();
+        assert_eq!(sync.dirs[0].settled_mtime, None);
+        // Once settled, an unchanged directory is skipped: a file that appeared behind the
+        // mtime's back (what the settle time rules out) would not be looked at.
+        age(tmp.path(), 2 * SETTLED);
+        sync.sync().unwrap();
+        assert!(sync.dirs[0].settled_mtime.is_some());
+        std::fs::write(tmp.path().join("b"), b"2").unwrap();
+        let settled = sync.dirs[0].settled_mtime;
+        std::fs::File::open(tmp.path())
+            .unwrap()
+            .set_times(std::fs::FileTimes::new().set_modified(settled.unwrap()))
+            .unwrap();
+        sync.sync().unwrap();
+        assert_eq!(sync.dirs[0].synced.len(), 1, "skipped: the mtime says nothing changed");
+        // A change of names moves the mtime, and the next sync looks and syncs the new file.
+        std::fs::write(tmp.path().join("c"), b"3").unwrap();
+        sync.sync().unwrap();
+        assert_eq!(sync.dirs[0].synced.len(), 3);
+    }
+
     #[test]
     fn dir_sync_tracks_new_grown_and_removed_files() {
         let tmp = tempfile::tempdir().unwrap();

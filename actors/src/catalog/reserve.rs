@@ -4,10 +4,13 @@
 //! failed attempt holds nothing.
 //!
 //! Invariants: a line is held at one location (no split shipments yet); reservation ids derive
-//! from the cart, the ASIN and the seller, so retrying holds nothing twice (inventory reserve
-//! is idempotent by id). Every hold of a cart is recorded (seller and SKU, in the cart's holds
-//! list, `keys::cart_holds`) before it is placed and forgotten only once released, so a
-//! release finds exactly what is held even when the buy box is gone or moved since.
+//! from the cart, the ASIN, the seller and the hold's generation, so retrying holds nothing
+//! twice (inventory reserve is idempotent by id). Every hold of a cart is recorded (seller,
+//! SKU and generation, in the cart's holds list, `keys::cart_holds`) before it is placed, and
+//! its record is forgotten only once it is released or replaced by the next generation's
+//! (recorded first), so a release finds exactly what is held even when the buy box is gone or
+//! moved since. An id whose hold was released or expired is spent (an inventory never holds
+//! it again): the line moves to the next generation, so a cart can always hold again.
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
