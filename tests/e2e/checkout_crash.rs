@@ -24,9 +24,7 @@ use crate::support::checkout::{
     customer_tokens, minor, psp_args,
 };
 use crate::support::psp::Psp;
-use crate::support::{
-    Auth, Body, Client, Market, OPERATOR, Reply, SELLER_1, SELLER_2, eventually_within,
-};
+use crate::support::{Auth, Body, Market, OPERATOR, Reply, SELLER_1, SELLER_2, eventually_within};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -56,22 +54,6 @@ fn plan(i: usize) -> (Shopper, usize, String) {
 
 fn seller_auth(offer: usize) -> Auth<'static> {
     [SELLER_1, SELLER_2][offer]
-}
-
-/// A cart of `customer` with one unit of the product from the seller of `offer`.
-async fn cart(client: &Client, customer: &str, offer: usize) -> String {
-    let who = Auth::As(customer);
-    let created = client
-        .try_call(Method::POST, "/v1/carts", who, &[], Body::Json(json!({"currency": "EUR"})))
-        .await
-        .expect("a cart");
-    assert_eq!(created.status, 201, "{}", created.text);
-    let id = created.json["id"].as_str().unwrap().to_string();
-    let item = json!({"asin": ASIN, "seller": OFFERS[offer].0, "quantity": 1});
-    let path = format!("/v1/carts/{id}/items");
-    let added = client.try_call(Method::POST, &path, who, &[], Body::Json(item)).await.unwrap();
-    assert_eq!(added.status, 200, "{}", added.text);
-    id
 }
 
 /// What the POST of a checkout got before the crash: an answer, or none.
@@ -115,7 +97,7 @@ async fn sigkill_during_two_hundred_checkouts_loses_no_order_no_unit_and_no_mone
         let client = client.clone();
         carts.spawn(async move {
             let (shopper, offer, _) = plan(i);
-            (i, cart(&client, &shopper.id, offer).await)
+            (i, client.cart_of_one(&shopper.id, ASIN, OFFERS[offer].0).await)
         });
     }
     let mut cart_of = BTreeMap::new();

@@ -34,19 +34,6 @@ const CHECKOUTS: usize = 40;
 /// Answers to wait for before the power cut.
 const ANSWERS_BEFORE_CUT: usize = 15;
 
-async fn cart(client: &Client, customer: &str) -> String {
-    let who = Auth::As(customer);
-    let body = Body::Json(json!({"currency": "EUR"}));
-    let created = client.try_call(Method::POST, "/v1/carts", who, &[], body).await.unwrap();
-    assert_eq!(created.status, 201, "{}", created.text);
-    let id = created.json["id"].as_str().unwrap().to_string();
-    let item = Body::Json(json!({"asin": HOT, "seller": "seller-1", "quantity": 1}));
-    let path = format!("/v1/carts/{id}/items");
-    let added = client.try_call(Method::POST, &path, who, &[], item).await.unwrap();
-    assert_eq!(added.status, 200, "{}", added.text);
-    id
-}
-
 /// A catalog document as large as the limits allow (about 140 KB: 100 attributes of 1,000
 /// bytes, a 16,000-byte description, 20 long image URLs), titled by `n`. Records this large are
 /// what sled 0.34 writes as separate blob files.
@@ -135,7 +122,7 @@ async fn power_cuts_during_checkouts_lose_nothing_acknowledged() {
         for shopper in &shoppers {
             let (client, shopper) = (client.clone(), shopper.clone());
             carts.spawn(async move {
-                let cart = cart(&client, &shopper.id).await;
+                let cart = client.cart_of_one(&shopper.id, HOT, "seller-1").await;
                 (shopper, cart)
             });
         }

@@ -292,6 +292,20 @@ pub struct Client {
 }
 
 impl Client {
+    /// A new EUR cart of `customer` with one unit of `asin` from `seller`; answers its id.
+    pub async fn cart_of_one(&self, customer: &str, asin: &str, seller: &str) -> String {
+        let who = Auth::As(customer);
+        let body = Body::Json(serde_json::json!({"currency": "EUR"}));
+        let created = self.try_call(Method::POST, "/v1/carts", who, &[], body).await.unwrap();
+        assert_eq!(created.status, 201, "{}", created.text);
+        let id = created.json["id"].as_str().unwrap().to_string();
+        let item = serde_json::json!({"asin": asin, "seller": seller, "quantity": 1});
+        let path = format!("/v1/carts/{id}/items");
+        let added = self.try_call(Method::POST, &path, who, &[], Body::Json(item)).await.unwrap();
+        assert_eq!(added.status, 200, "{}", added.text);
+        id
+    }
+
     /// Sends a request; `Err` when no complete answer arrived (connection refused or reset).
     pub async fn try_call(
         &self,
