@@ -68,26 +68,33 @@ impl Catalog {
         }
         let holds_key = keys::cart_holds(tenant, cart_id);
         let planned: BTreeSet<String> = plan.iter().map(hold_line).collect();
-        // Each planned line's recorded generation; a record of a line no longer planned (the
-        // buy box moved) is released first.
-        let mut generations: HashMap<String, u32> = HashMap::new();
-        for (record, item, generation) in self.recorded_holds(&holds_key).await? {
-            let line = hold_line(&item);
-            if planned.contains(&line) && !generations.contains_key(&line) {
-                generations.insert(line, generation);
-            } else {
-                self.release_record(tenant, cart_id, &holds_key, record, &item, generation).await?;
+        // Each planned line's newest recorded generation, with the record as stored. A record
+        // of a line no longer planned (the buy box moved), or of an older generation of a
+        // line (a crash between recording the next one and forgetting it), is released.
+        let mut recorded: Vec<(String, Item, u32)> = self.recorded_holds(&holds_key).await?;
+        recorded.sort_by_key(|(_, _, generation)| std::cmp::Reverse(*generation));
+        let mut generations: HashMap<String, (u32, String)> = HashMap::new();
+        for (record, item, generation) in recorded {
+            match generations.entry(hold_line(&item)) {
+                Entry::Vacant(newest) if planned.contains(newest.key()) => {
+                    newest.insert((generation, record));
+                }
+                _ => {
+                    self.release_record(tenant, cart_id, &holds_key, record, &item, generation)
+                        .await?;
+                }
             }
         }
         for item in &plan {
             if let Entry::Vacant(unrecorded) = generations.entry(hold_line(item)) {
-                self.record_hold(&holds_key, hold_record(item, 0)).await?;
-                unrecorded.insert(0);
+                let record = hold_record(item, 0);
+                self.record_hold(&holds_key, record.clone()).await?;
+                unrecorded.insert((0, record));
             }
         }
         let mut held = Vec::with_capacity(plan.len());
         for item in plan {
-            let mut generation = generations[&hold_line(&item)];
+            let (mut generation, mut record) = generations[&hold_line(&item)].clone();
             let outcome = loop {
                 let id = reservation_id(cart_id, &item.asin, &item.seller, generation);
                 match self.hold(tenant, item.clone(), id, ttl_ms).await {
@@ -97,11 +104,11 @@ impl Catalog {
                     Err(ReserveFailure::Refused { rejection, .. })
                         if spent(&rejection) && generation < HOLD_GENERATIONS_MAX =>
                     {
-                        self.record_hold(&holds_key, hold_record(&item, generation + 1)).await?;
-                        let spent =
-                            WorklistCommand::Remove { item: hold_record(&item, generation) };
+                        let next = hold_record(&item, generation + 1);
+                        self.record_hold(&holds_key, next.clone()).await?;
+                        let spent = WorklistCommand::Remove { item: record };
                         let _ = self.engine().ask::<Worklist>(&holds_key, spent).await?;
-                        generation += 1;
+                        (generation, record) = (generation + 1, next);
                     }
                     outcome => break outcome,
                 }
