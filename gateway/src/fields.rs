@@ -291,7 +291,7 @@ pub fn location() -> Object {
     string(&location_pattern(), 1, LOCATION_BYTES_MAX, false)
 }
 
-/// A promotion's id (a seller's is kept as `{seller}.{id}`, which must fit the same bound).
+/// A promotion's id as a client names it (a seller's is answered as `{seller}:{id}`).
 pub fn promotion_id() -> Object {
     string(&name_pattern(PROMOTION_ID_BYTES_MAX), 1, PROMOTION_ID_BYTES_MAX, false)
 }

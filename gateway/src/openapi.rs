@@ -3,7 +3,7 @@
 //! added here, from one place, by what the route is:
 //!
 //! - every route behind the engine: 503 (overloaded, unavailable, the request time limit);
-//! - secured (a bearer token): 401 `unauthenticated`, 403 `wrong_role`, 429 `rate_limited`;
+//! - secured (a bearer token): 401 `unauthenticated`, 403 `wrong_role`, 429 `tenant_rate_limited`;
 //! - a guest's (`x-tenant`): 401 `unknown_tenant`, 429;
 //! - a JSON body: 400 `malformed_json`, 413 `body_too_large`, 415 `unsupported_media_type`,
 //!   422 `invalid_body` (and the domain's codes);
@@ -11,7 +11,7 @@
 //! - query parameters: 400 `invalid_query`;
 //! - path parameters: 404 (an id that does not parse names nothing);
 //! - mutations under the shared `Idempotency-Key` middleware: the header (with its form), 400
-//!   `invalid_idempotency_key`, 409 `idempotency_key_in_use`, 422 `idempotency_key_reused`.
+//!   `invalid_idempotency_key`, 409 `idempotency_key_in_progress`, 422 `idempotency_key_reused`.
 //!
 //! Schema names are unique: [`routes!`] (used by every router instead of utoipa-axum's) checks
 //! that no two distinct schemas share a name, which utoipa would otherwise merge silently (one
@@ -182,11 +182,19 @@ pub fn complete(openapi: &mut OpenApi) {
             if traits.secured {
                 problem(operation, 401, "`unauthenticated`: no, or an unknown, bearer token");
                 problem(operation, 403, "`wrong_role`: the token's role may not use this route");
-                problem(operation, 429, "`rate_limited`: the tenant's request rate is spent");
+                problem(
+                    operation,
+                    429,
+                    "`tenant_rate_limited`: the tenant's request rate is spent",
+                );
             }
             if traits.guest {
                 problem(operation, 401, "`unknown_tenant`: `x-tenant` names no tenant");
-                problem(operation, 429, "`rate_limited`: the tenant's request rate is spent");
+                problem(
+                    operation,
+                    429,
+                    "`tenant_rate_limited`: the tenant's request rate is spent",
+                );
             }
             if traits.json_body {
                 problem(operation, 400, "`malformed_json`: the body is not JSON");
@@ -229,7 +237,7 @@ pub fn keyed(openapi: &mut OpenApi) {
                 .build();
             add_parameter(operation, header);
             problem(operation, 400, "`invalid_idempotency_key`: not 1 to 128 visible ASCII");
-            problem(operation, 409, "`idempotency_key_in_use`: the first request still runs");
+            problem(operation, 409, "`idempotency_key_in_progress`: the first request still runs");
             problem(operation, 422, "`idempotency_key_reused`: the key served another request");
         }
     }
