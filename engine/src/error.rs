@@ -45,6 +45,19 @@ pub enum EngineError {
 }
 
 impl EngineError {
+    /// Whether the same ask may pass if it is tried again: overload, a time-out or storage
+    /// that is briefly unavailable may; `ShuttingDown` never does (the engine it was sent to
+    /// is gone for good), nor does bad input or a defect. Every retry loop asks this.
+    pub fn may_pass(&self) -> bool {
+        if matches!(self, EngineError::ShuttingDown) {
+            return false;
+        }
+        match self.kind() {
+            ErrorKind::Overloaded | ErrorKind::Timeout | ErrorKind::Unavailable => true,
+            ErrorKind::InvalidInput | ErrorKind::Internal => false,
+        }
+    }
+
     pub fn kind(&self) -> ErrorKind {
         match self {
             EngineError::Overloaded { .. } => ErrorKind::Overloaded,
@@ -66,5 +79,18 @@ impl EngineError {
             EngineError::InvalidId { .. } => ErrorKind::InvalidInput,
             EngineError::Remote { kind, .. } => *kind,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shutting_down_never_passes_while_overload_does() {
+        assert!(!EngineError::ShuttingDown.may_pass());
+        assert!(EngineError::Overloaded { shard: ShardId(0), in_flight_max: 1 }.may_pass());
+        assert!(EngineError::Timeout { key: "k".into(), timeout_ms: 1 }.may_pass());
+        assert!(!EngineError::InvalidId { len: 2, max: 1 }.may_pass());
     }
 }

@@ -75,12 +75,11 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     }
 }
 
-/// Records `record`, retrying while the engine is overloaded or slow (the change it records
+/// Records `record`, retrying while the ask may pass (`EngineError::may_pass`: the change it records
 /// was made: its record must follow), for at most `AUDIT_RETRY_MS_MAX`. A time-out may have
 /// recorded it already, so a retry after one can record it twice: a duplicate record is
 /// better than a missing one.
 async fn write(engine: &bazaar_engine::Engine, key: &str, record: AuditRecord) {
-    use bazaar_engine::ErrorKind;
     let deadline = tokio::time::Instant::now() + Duration::from_millis(AUDIT_RETRY_MS_MAX);
     let mut backoff = Duration::from_millis(20);
     loop {
@@ -88,10 +87,7 @@ async fn write(engine: &bazaar_engine::Engine, key: &str, record: AuditRecord) {
         match engine.ask::<AuditTrail>(key, command).await {
             Ok(Ok(_)) => return,
             Ok(Err(rejection)) => return tracing::error!(?rejection, "audit record refused"),
-            Err(error)
-                if matches!(error.kind(), ErrorKind::Overloaded | ErrorKind::Timeout)
-                    && tokio::time::Instant::now() + backoff < deadline =>
-            {
+            Err(error) if error.may_pass() && tokio::time::Instant::now() + backoff < deadline => {
                 tracing::warn!(error = %error, "audit record not written yet; retrying");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(1));

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, Weak};
 use std::time::Duration;
 
-use bazaar_engine::{Engine, EngineError, ErrorKind};
+use bazaar_engine::{Engine, EngineError};
 use dashmap::DashSet;
 use tokio::sync::mpsc;
 
@@ -166,7 +166,7 @@ impl Shared {
                     return;
                 }
                 Err(error)
-                    if passing(&error)
+                    if error.may_pass()
                         && attempt < ATTEMPTS_MAX
                         && !self.flows.stopping.load(Ordering::Acquire) =>
                 {
@@ -213,32 +213,5 @@ impl Shared {
                     .then(|| ProductCommand::SetSellerScore { seller: seller.clone(), score })
             }
         }
-    }
-}
-
-/// Whether an engine failure may pass if the ask is tried again. `ShuttingDown` never does:
-/// the engine it was sent to is gone for good.
-fn passing(error: &EngineError) -> bool {
-    if matches!(error, EngineError::ShuttingDown) {
-        return false;
-    }
-    match error.kind() {
-        ErrorKind::Overloaded | ErrorKind::Timeout | ErrorKind::Unavailable => true,
-        ErrorKind::InvalidInput | ErrorKind::Internal => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shutting_down_never_passes_while_overload_does() {
-        assert!(!passing(&EngineError::ShuttingDown));
-        assert!(passing(&EngineError::Overloaded {
-            shard: bazaar_engine::ShardId(0),
-            in_flight_max: 1
-        }));
-        assert!(passing(&EngineError::Timeout { key: "k".into(), timeout_ms: 1 }));
     }
 }
