@@ -53,13 +53,6 @@ async fn hold(m: &Market, cart: &str, ttl_s: Option<u64>) -> crate::support::Rep
     m.call(Method::POST, &path, CUSTOMER, body).await
 }
 
-/// `(on_hand, reserved, available)` of `sku` at FRA1 as `seller` sees it.
-async fn level(m: &Market, seller: Auth<'_>, sku: &str) -> (u64, u64, u64) {
-    let level = m.read(seller, &format!("/v1/seller/inventory/{sku}/FRA1")).await;
-    let n = |field: &str| level[field].as_u64().unwrap();
-    (n("on_hand"), n("reserved"), n("available"))
-}
-
 /// Polls until `cart` holds its unit, within `limit`.
 async fn held_within(m: &Market, cart: &str, limit: Duration) {
     eventually_within(limit, &format!("cart {cart} gets the unit back"), async || {
@@ -92,7 +85,7 @@ async fn an_expired_hold_comes_back_within_a_bound_also_across_a_restart() {
     assert_eq!(hold(&m, b, None).await.status, 409, "the one unit is held by cart A");
     // The TTL is one second: cart B gets the unit within the bound after it.
     held_within(&m, b, Duration::from_secs(1) + EXPIRY_BOUND).await;
-    assert_eq!(level(&m, SELLER_1, "SKU-EXPIRE").await, (1, 1, 0), "held by cart B now");
+    assert_eq!(m.stock_level(SELLER_1, "SKU-EXPIRE").await, (1, 1, 0), "held by cart B now");
 
     // Again, with the node stopped while the hold runs out: the next start expires it.
     let released = m.delete(CUSTOMER, &format!("/v1/carts/{b}/reservation")).await;
@@ -102,7 +95,7 @@ async fn an_expired_hold_comes_back_within_a_bound_also_across_a_restart() {
     assert_eq!(reply.status, 201, "{}", reply.text);
     m.restart();
     held_within(&m, c, Duration::from_secs(1) + EXPIRY_BOUND).await;
-    assert_eq!(level(&m, SELLER_1, "SKU-EXPIRE").await, (1, 1, 0), "held by cart C now");
+    assert_eq!(m.stock_level(SELLER_1, "SKU-EXPIRE").await, (1, 1, 0), "held by cart C now");
     m.shut_down();
 }
 
@@ -122,7 +115,7 @@ async fn releasing_a_hold_that_took_the_last_units_gives_them_back() {
 
     let released = m.delete(CUSTOMER, &format!("/v1/carts/{a}/reservation")).await;
     assert_eq!(released.status, 204, "{}", released.text);
-    assert_eq!(level(&m, SELLER_1, "SKU-LAST").await, (2, 0, 2), "both units are back");
+    assert_eq!(m.stock_level(SELLER_1, "SKU-LAST").await, (2, 0, 2), "both units are back");
     buy_box_available(&m, ASIN, Some(2)).await;
     held_within(&m, &b, Duration::from_secs(5)).await;
     m.shut_down();
@@ -142,7 +135,7 @@ async fn releasing_a_hold_after_the_buy_box_moved_to_another_seller_gives_it_bac
     let reply = hold(&m, &a, None).await;
     assert_eq!(reply.status, 201, "{}", reply.text);
     assert_eq!(reply.json["lines"][0]["seller"], "seller-1", "{}", reply.text);
-    assert_eq!(level(&m, SELLER_1, "SKU-ONE").await, (5, 1, 4));
+    assert_eq!(m.stock_level(SELLER_1, "SKU-ONE").await, (5, 1, 4));
 
     // Seller 1 raises its price: the buy box moves to seller 2.
     m.put_offer(SELLER_1, ASIN, offer_with("SKU-ONE", 2000, 0, "seller", 1, 4)).await;
@@ -150,8 +143,8 @@ async fn releasing_a_hold_after_the_buy_box_moved_to_another_seller_gives_it_bac
 
     let released = m.delete(CUSTOMER, &format!("/v1/carts/{a}/reservation")).await;
     assert_eq!(released.status, 204, "{}", released.text);
-    assert_eq!(level(&m, SELLER_1, "SKU-ONE").await, (5, 0, 5), "seller 1's unit is back");
-    assert_eq!(level(&m, SELLER_2, "SKU-TWO").await, (5, 0, 5), "seller 2's never held");
+    assert_eq!(m.stock_level(SELLER_1, "SKU-ONE").await, (5, 0, 5), "seller 1's unit is back");
+    assert_eq!(m.stock_level(SELLER_2, "SKU-TWO").await, (5, 0, 5), "seller 2's never held");
     m.shut_down();
 }
 
@@ -219,27 +212,28 @@ async fn a_cart_holds_again_after_its_hold_expired_or_was_given_back() {
 
     let first = hold(&m, &cart, Some(1)).await;
     assert_eq!(first.status, 201, "{}", first.text);
-    eventually_within(Duration::from_secs(1) + EXPIRY_BOUND, "the hold expires", async || {
-        match level(&m, SELLER_1, "SKU-REHOLD").await {
-            (1, 0, 1) => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
+    eventually_within(Duration::from_secs(1) + EXPIRY_BOUND, "the hold expires", async || match m
+        .stock_level(SELLER_1, "SKU-REHOLD")
+        .await
+    {
+        (1, 0, 1) => Ok(()),
+        other => Err(format!("{other:?}")),
     })
     .await;
     let again = hold(&m, &cart, None).await;
     assert_eq!(again.status, 201, "held again after it expired: {}", again.text);
-    assert_eq!(level(&m, SELLER_1, "SKU-REHOLD").await, (1, 1, 0));
+    assert_eq!(m.stock_level(SELLER_1, "SKU-REHOLD").await, (1, 1, 0));
 
     let path = format!("/v1/carts/{cart}/reservation");
     let released = m.delete(CUSTOMER, &path).await;
     assert_eq!(released.status, 204, "{}", released.text);
-    assert_eq!(level(&m, SELLER_1, "SKU-REHOLD").await, (1, 0, 1));
+    assert_eq!(m.stock_level(SELLER_1, "SKU-REHOLD").await, (1, 0, 1));
     let third = hold(&m, &cart, None).await;
     assert_eq!(third.status, 201, "held again after it was given back: {}", third.text);
-    assert_eq!(level(&m, SELLER_1, "SKU-REHOLD").await, (1, 1, 0));
+    assert_eq!(m.stock_level(SELLER_1, "SKU-REHOLD").await, (1, 1, 0));
     // And a release still finds the newest hold.
     let released = m.delete(CUSTOMER, &path).await;
     assert_eq!(released.status, 204, "{}", released.text);
-    assert_eq!(level(&m, SELLER_1, "SKU-REHOLD").await, (1, 0, 1));
+    assert_eq!(m.stock_level(SELLER_1, "SKU-REHOLD").await, (1, 0, 1));
     m.shut_down();
 }

@@ -71,9 +71,9 @@ impl Serialize for OrderId {
     }
 }
 
-/// The order entity's id: `{tenant}/{order id}`.
+/// The order entity's id: `{tenant}/{order id}`, composed as every entity id is.
 pub fn entity_id(tenant: &str, order: &OrderId) -> String {
-    format!("{tenant}/{order}")
+    crate::catalog::keys::compose(&[tenant, order.as_str()])
 }
 
 /// Splits an order entity id back into its tenant and order id.

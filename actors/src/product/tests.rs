@@ -50,10 +50,6 @@ pub(super) fn terms(price: i64, shipping: i64) -> OfferTerms {
     }
 }
 
-fn put_offer(id: &str, terms: OfferTerms, score: SellerScore) -> ProductCommand {
-    put(id, terms, score)
-}
-
 fn put(id: &str, terms: OfferTerms, score: SellerScore) -> ProductCommand {
     ProductCommand::PutOffer { seller: seller(id), terms, score }
 }
@@ -132,18 +128,18 @@ fn the_first_document_creates_the_product_and_fixes_its_currency() {
 #[test]
 fn only_the_owner_replaces_the_document_and_a_product_without_one_is_claimed() {
     let mut product = Harness::<Product>::new(ASIN);
-    let put = |by: &str, title: &str| {
+    let write_document = |by: &str, title: &str| {
         let mut document = document();
         document.title = title.into();
         ProductCommand::CreateOrUpdateDocument { document, currency: Currency::EUR, by: seller(by) }
     };
-    product.run(put("s1", "Mine")).unwrap();
-    for attempt in [put("s2", "HIJACKED"), put("s2", "Mine")] {
+    product.run(write_document("s1", "Mine")).unwrap();
+    for attempt in [write_document("s2", "HIJACKED"), write_document("s2", "Mine")] {
         assert_eq!(product.decide(attempt).unwrap_err(), ProductRejection::NotDocumentOwner);
     }
-    assert_eq!(product.decide(put("s2", "x")).unwrap_err().code(), "not_product_owner");
+    assert_eq!(product.decide(write_document("s2", "x")).unwrap_err().code(), "not_product_owner");
     // Offering on it stays open to every seller.
-    product.run(put_offer("s2", terms(1_000, 0), score(450, 10))).unwrap();
+    product.run(put("s2", terms(1_000, 0), score(450, 10))).unwrap();
 
     // A product created before owners were recorded: the first writer claims it.
     let mut legacy = Harness::<Product>::new(ASIN);
@@ -152,10 +148,13 @@ fn only_the_owner_replaces_the_document_and_a_product_without_one_is_claimed() {
         currency: Currency::EUR,
         at_ms: 0,
     });
-    let (events, _) = legacy.run(put("s2", "Claimed")).unwrap();
+    let (events, _) = legacy.run(write_document("s2", "Claimed")).unwrap();
     let claimed = matches!(events.last(), Some(ProductEvent::OwnerRecorded { owner }) if *owner == seller("s2"));
     assert!(claimed, "{events:?}");
-    assert_eq!(legacy.decide(put("s1", "Back")).unwrap_err(), ProductRejection::NotDocumentOwner);
+    assert_eq!(
+        legacy.decide(write_document("s1", "Back")).unwrap_err(),
+        ProductRejection::NotDocumentOwner
+    );
 }
 
 #[test]
