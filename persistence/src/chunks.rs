@@ -65,6 +65,13 @@ pub fn split(key: Vec<u8>, record: Vec<u8>) -> Vec<(Vec<u8>, Vec<u8>)> {
     entries
 }
 
+/// The sled keys a record of `len` bytes at `key` occupies: its own and its chunks' (what
+/// [`split`] writes, without copying the record).
+pub fn keys(key: &[u8], len: usize) -> Vec<Vec<u8>> {
+    let chunks = if len <= VALUE_BYTES_MAX { 0 } else { len.div_ceil(VALUE_BYTES_MAX) };
+    std::iter::once(key.to_vec()).chain((0..chunks).map(|i| chunk_key(key, i as u32))).collect()
+}
+
 /// `(record length, chunks)` when `value` is a head, `None` when it is a whole record.
 pub fn head(value: &[u8]) -> Option<(usize, u32)> {
     if value.len() != HEAD_BYTES || value[0] != CHUNKED {
@@ -162,6 +169,11 @@ mod tests {
     fn records_of_every_size_come_back_whole_and_in_order() {
         let tree = tree();
         let sizes = [0, 1, VALUE_BYTES_MAX - 1, VALUE_BYTES_MAX, VALUE_BYTES_MAX + 1, 350_000];
+        for len in sizes {
+            let written: Vec<Vec<u8>> =
+                split(b"k".to_vec(), vec![1; len]).into_iter().map(|(key, _)| key).collect();
+            assert_eq!(keys(b"k", len), written, "the keys of a {len}-byte record");
+        }
         let written: Vec<Vec<u8>> = sizes
             .iter()
             .enumerate()

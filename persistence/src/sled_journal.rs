@@ -389,7 +389,7 @@ fn apply(shared: &Shared, batch: &mut [Write]) -> Result<(), JournalError> {
             // Events queued earlier in this batch are not in the tree yet.
             let queued = batch[..i].iter().flat_map(|write| &write.events);
             for (key, record) in queued.filter(|(key, _)| range.contains(key)) {
-                for (key, _) in chunks::split(key.clone(), record.clone()) {
+                for key in chunks::keys(key, record.len()) {
                     sled::Batch::remove(&mut removals, key);
                 }
                 any_removal = true;
