@@ -5,8 +5,9 @@
 //! even a customer's and a seller's of the same name, holding the request's fingerprint and,
 //! once finished, the stored answer. The same key with the same request replays the answer;
 //! with another request it is 422; while the first is still running it is 409. A 5xx answer
-//! is not stored (the client should retry), nor is a 401 or 403 (a request refused before its
-//! role check passed leaves nothing to replay) or a 429, and a request that died mid-way (a crash)
+//! is not stored (the client should retry), nor is a 401 or 403 (a refusal of who is asking:
+//! the route's role check runs before this middleware, so this is a handler's own refusal,
+//! which the same principal should meet afresh) or a 429, and a request that died mid-way (a crash)
 //! releases its key after the lease, so the retry proceeds. Effects behind a key are
 //! themselves idempotent (their ids derive from the key), so a crash between the effect and
 //! the stored answer cannot act twice.
@@ -347,9 +348,9 @@ where
 }
 
 /// Middleware: every POST, PUT, PATCH or DELETE that carries an `Idempotency-Key` runs at
-/// most once per key (see [`once`]); other requests pass straight through. The caller is
-/// authenticated here (and handed on in the request's extensions), since keys are scoped by
-/// principal and route (the matched route template: routing has happened, since this runs
+/// most once per key (see [`once`]); other requests pass straight through. The caller's
+/// principal is read here (on role routes `auth::admit` has checked it already; guests pass
+/// through unkeyed), since keys are scoped by principal and route (the matched route template: routing has happened, since this runs
 /// as a layer of the router's routes).
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let mutating =
@@ -367,12 +368,12 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         Ok(principal) => principal,
         Err(problem) => return problem.into_response(),
     };
-    // The route's own limit: the feed's for the feed, the usual one for every other route.
-    let feed = parts
+    let template = parts
         .extensions
-        .get::<axum::extract::MatchedPath>()
-        .is_some_and(|path| path.as_str() == FEED_PATH);
-    let limit = if feed { FEED_BODY_BYTES_MAX } else { BODY_BYTES_MAX };
+        .get::<MatchedPath>()
+        .map_or_else(|| parts.uri.path().to_string(), |matched| matched.as_str().to_string());
+    // The route's own limit: the feed's for the feed, the usual one for every other route.
+    let limit = if template == FEED_PATH { FEED_BODY_BYTES_MAX } else { BODY_BYTES_MAX };
     let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
         let detail = format!("a body is at most {limit} bytes");
         return Problem::of(ProblemKind::BodyTooLarge, "body_too_large", "Body too large", detail)
@@ -384,10 +385,6 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         .map_or_else(|| parts.uri.path().to_string(), |pq| pq.as_str().to_string());
     let print = fingerprint(parts.method.as_str(), &target, &bytes);
     let method = parts.method.clone();
-    let template = parts
-        .extensions
-        .get::<MatchedPath>()
-        .map_or_else(|| parts.uri.path().to_string(), |matched| matched.as_str().to_string());
     parts.extensions.insert(principal.clone());
     let request = Request::from_parts(parts, Body::from(bytes));
     let scope = ((method.as_str(), template.as_str()), key);
