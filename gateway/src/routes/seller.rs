@@ -392,7 +392,6 @@ pub struct FeedLineResult {
     pub status: u16,
     pub code: Option<String>,
     pub detail: Option<String>,
-    pub stock: Option<StockDto>,
 }
 
 /// A feed's answer: how many lines were applied and refused, and which were refused (each
@@ -556,19 +555,12 @@ async fn feed_line(
         }
     };
     match outcome {
-        Ok(stock) => FeedLineResult {
-            line: number,
-            status: 200,
-            code: None,
-            detail: None,
-            stock: Some(stock),
-        },
+        Ok(_) => FeedLineResult { line: number, status: 200, code: None, detail: None },
         Err(problem) => FeedLineResult {
             line: number,
             status: problem.status(),
             code: Some(problem.code.into()),
             detail: Some(problem.detail),
-            stock: None,
         },
     }
 }
