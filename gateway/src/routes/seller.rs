@@ -467,13 +467,13 @@ fn cut(mut text: String, max: usize) -> String {
 /// Lines of one feed applied at once, at most.
 const FEED_CONCURRENCY_MAX: usize = 64;
 
-/// Applies an NDJSON warehouse feed, one `{"sku","location","quantity","feed_seq"}` per line.
-/// Every line is answered on its own; a bad line does not sink the others. Lines for the same
-/// SKU and location are applied in file order.
 /// The feed's route (the `utoipa::path` below spells it again: attributes take literals only;
 /// a test checks they agree).
 pub const FEED_PATH: &str = "/v1/seller/inventory:feed";
 
+/// Applies an NDJSON warehouse feed, one `{"sku","location","quantity","feed_seq"}` per line.
+/// Every line is answered on its own; a bad line does not sink the others. Lines for the same
+/// SKU and location are applied in file order.
 #[utoipa::path(post, path = "/v1/seller/inventory:feed", tag = "seller",
     request_body(content = Vec<FeedLine>, content_type = "application/x-ndjson",
         description = "NDJSON: one `FeedLine` object per line (the schema shows the lines as an array)"),
