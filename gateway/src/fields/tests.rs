@@ -90,8 +90,12 @@ proptest! {
                 .and_then(|value| feed_seq::deserialize(value).map_err(|e| e.to_string()))
         };
         prop_assert_eq!(read(v.to_string()).ok(), u64::try_from(v).ok());
+        // The float as serde_json reads the text (its fast parser may be one unit in the last
+        // place off the nearest, e.g. `946539620814822.1` read as a whole number).
+        let text = format!("{f:?}");
+        let f: f64 = serde_json::from_str(&text).unwrap_or(f);
         let exact = f.fract() == 0.0 && (0.0..9.2e18).contains(&f);
-        prop_assert_eq!(read(format!("{f:?}")).is_ok(), exact, "{:?}", f);
+        prop_assert_eq!(read(text).is_ok(), exact, "{:?}", f);
     }
 }
 
