@@ -220,6 +220,9 @@ async fn a_cart_holds_again_after_its_hold_expired_or_was_given_back() {
         other => Err(format!("{other:?}")),
     })
     .await;
+    // The units come back to the buy box through the stock flow, a moment after the
+    // inventory: a shopper holds what the product page offers.
+    buy_box_available(&m, "B0REHOLD01", Some(1)).await;
     let again = hold(&m, &cart, None).await;
     assert_eq!(again.status, 201, "held again after it expired: {}", again.text);
     assert_eq!(m.stock_level(SELLER_1, "SKU-REHOLD").await, (1, 1, 0));
@@ -228,6 +231,7 @@ async fn a_cart_holds_again_after_its_hold_expired_or_was_given_back() {
     let released = m.delete(CUSTOMER, &path).await;
     assert_eq!(released.status, 204, "{}", released.text);
     assert_eq!(m.stock_level(SELLER_1, "SKU-REHOLD").await, (1, 0, 1));
+    buy_box_available(&m, "B0REHOLD01", Some(1)).await;
     let third = hold(&m, &cart, None).await;
     assert_eq!(third.status, 201, "held again after it was given back: {}", third.text);
     assert_eq!(m.stock_level(SELLER_1, "SKU-REHOLD").await, (1, 1, 0));
