@@ -414,7 +414,7 @@ impl Workload for Baseline {
             events.iter().for_each(|event| plain.counter.apply(event));
             let first_seq = plain.next_seq;
             plain.next_seq += events.len() as u64;
-            self.journal.append_receipt(key.stream(), first_seq, records)
+            self.journal.append_receipt(bazaar_engine::entity::stream(&key), first_seq, records)
         };
         receipt.await.expect("durable append");
     }

@@ -45,12 +45,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use bazaar_actors::cart::{Cart, CartCommand, CartOwner, OfferChoice};
-use bazaar_actors::catalog::{Catalog, keys};
 use bazaar_actors::inventory::{Inventory, InventoryCommand, InventoryId};
+use bazaar_actors::keys;
 use bazaar_actors::product::{
     CatalogDocument, Condition, Fulfilment, OfferTerms, Product, ProductCommand, TaxClass,
 };
-use bazaar_actors::search::{SearchDoc, SearchQuery, Sort, bench_catalog, bench_queries};
 use bazaar_actors::seller::{Seller, SellerCommand, SellerScore};
 use bazaar_actors::{Asin, Currency, CustomerId, LocationCode, Money, Quantity, SellerId, Sku};
 use bazaar_engine::{Engine, EngineConfig, EngineParts, Entity, NodeId, ShardTable, SystemClock};
@@ -60,6 +59,8 @@ use bazaar_gateway::rate_limit::RateLimits;
 use bazaar_gateway::state::OrderSide;
 use bazaar_gateway::{AppState, GatewayConfig, OpsState, Readiness};
 use bazaar_persistence::{JournalConfig, SledJournal};
+use bazaar_services::catalog::Catalog;
+use bazaar_services::search::{SearchDoc, SearchQuery, Sort, bench_catalog, bench_queries};
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -265,7 +266,7 @@ impl Node {
         })?;
         let (credentials, _) = Credentials::load_or_init(dir).map_err(anyhow::Error::msg)?;
         let token = initial_token(dir, CUSTOMER)?;
-        bazaar_actors::register(&engine);
+        bazaar_services::register(&engine);
         engine.register::<bazaar_gateway::idempotency::IdempotencyKey>();
         let catalog = Catalog::new(engine.clone(), Some(dir.join("search")));
         {

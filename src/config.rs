@@ -23,9 +23,9 @@ pub struct ClusterFile {
     pub pricing: bazaar_gateway::config::PricingConfig,
     /// The payment providers (`--psp` overrides the list) and the client's time-outs.
     #[serde(default)]
-    pub payments: bazaar_actors::payments::PaymentsConfig,
+    pub payments: bazaar_services::payments::PaymentsConfig,
     #[serde(default)]
-    pub checkout: bazaar_actors::saga::SagasConfig,
+    pub checkout: bazaar_services::saga::SagasConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]

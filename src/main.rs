@@ -76,13 +76,13 @@ pub struct ServeArgs {
     /// A payment provider as NAME=URL, in preference order (repeat for the backup); replaces
     /// the `[payments]` providers of the configuration.
     #[arg(long = "psp", value_parser = parse_provider)]
-    psp: Vec<bazaar_actors::payments::ProviderConfig>,
+    psp: Vec<bazaar_services::payments::ProviderConfig>,
 }
 
-fn parse_provider(text: &str) -> Result<bazaar_actors::payments::ProviderConfig, String> {
+fn parse_provider(text: &str) -> Result<bazaar_services::payments::ProviderConfig, String> {
     let (name, url) =
         text.split_once('=').ok_or("expected NAME=URL, e.g. primary=http://127.0.0.1:9101")?;
-    Ok(bazaar_actors::payments::ProviderConfig {
+    Ok(bazaar_services::payments::ProviderConfig {
         name: name.to_owned(),
         url: url.trim_end_matches('/').to_owned(),
     })
@@ -118,7 +118,7 @@ fn token_add(
     let role = Role::ALL.into_iter().find(|r| r.as_str() == role).ok_or_else(|| {
         anyhow::anyhow!("unknown role {role:?}: customer, seller, support or operator")
     })?;
-    if !bazaar_actors::catalog::keys::is_tenant(tenant) {
+    if !bazaar_actors::keys::is_tenant(tenant) {
         anyhow::bail!("tenant {tenant:?} must be 1 to 32 of a-z 0-9 - _");
     }
     if principal.is_empty() || principal.len() > 64 || principal.contains(['/', ' ']) {

@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use axum::response::IntoResponse;
-use bazaar_actors::catalog::Catalog;
 use bazaar_engine::{Engine, EngineConfig, EngineError, EngineParts, NodeId, SystemClock};
 use bazaar_gateway::auth::Credentials;
 use bazaar_gateway::rate_limit::RateLimits;
 use bazaar_gateway::state::OrderSide;
 use bazaar_gateway::{AppState, OpsState, Problem, Readiness};
 use bazaar_persistence::SledJournal;
+use bazaar_services::catalog::Catalog;
 
 use crate::ServeArgs;
 use crate::config::ClusterFile;
@@ -35,7 +35,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .install_recorder()
         .context("cannot install the metrics recorder")?;
     bazaar_engine::telemetry::describe();
-    bazaar_actors::saga::describe_metrics();
+    bazaar_services::saga::describe_metrics();
     let upkeep = metrics.clone();
     let listen = args.listen.unwrap_or(node.http);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -73,7 +73,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         if let Some(path) = new_tokens {
             println!("first start: one bearer token per role written to {} (mode 0600)", path.display());
         }
-        bazaar_actors::register(&engine);
+        bazaar_services::register(&engine);
         engine.register::<bazaar_gateway::idempotency::IdempotencyKey>();
         let catalog = Catalog::new(engine.clone(), Some(args.data_dir.join("search")));
         let rebuilt = {

@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 
-use bazaar_engine::{Ctx, Decision, Entity, Kind};
+use bazaar_entity::{Ctx, Decision, Entity, Kind};
 use serde::{Deserialize, Serialize};
 
 use crate::kinds;
@@ -133,7 +133,7 @@ impl Entity for AuditTrail {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bazaar_engine::EntityKey;
+    use bazaar_entity::EntityKey;
 
     fn record(path: &str) -> AuditRecord {
         AuditRecord {

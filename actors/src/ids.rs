@@ -14,13 +14,12 @@
 //! - [`SellerId`], [`Sku`]: 1 to 64 bytes of ASCII letters, digits, `-`, `_`, `.`.
 //! - [`LocationCode`]: 1 to 16 bytes of ASCII capitals, digits, `-`, `_` (`FRA1`).
 //! - [`ReservationId`]: 1 to 128 bytes of visible ASCII other than `@` and `/`.
+//! - [`CustomerId`]: 1 to 64 bytes of ASCII letters, digits, `-`, `_`, `.`: the owner of
+//!   carts and orders, the subject of per-customer limits.
 
-use std::borrow::Borrow;
-use std::fmt;
-
-use serde::{Deserialize, Serialize, Serializer};
-
-use crate::limits::{ASIN_BYTES, ID_BYTES_MAX, LOCATION_BYTES_MAX, RESERVATION_ID_BYTES_MAX};
+use crate::limits::{
+    ASIN_BYTES, CUSTOMER_ID_BYTES_MAX, ID_BYTES_MAX, LOCATION_BYTES_MAX, RESERVATION_ID_BYTES_MAX,
+};
 
 /// Why a text is not an id of some type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,20 +48,23 @@ impl IdError {
     }
 }
 
-fn check(
+/// Checks `text` against a length range (in bytes) and an alphabet, and refuses a dot
+/// segment.
+pub(crate) fn check_text(
     what: &'static str,
     text: &str,
-    max: usize,
+    bytes: std::ops::RangeInclusive<usize>,
     allowed: &'static str,
     is_allowed: fn(u8) -> bool,
 ) -> Result<(), IdError> {
     if text.is_empty() {
         return Err(IdError::Empty { what });
     }
-    if text.len() > max {
-        return Err(IdError::TooLong { what, len: text.len(), max });
+    if text.len() > *bytes.end() {
+        return Err(IdError::TooLong { what, len: text.len(), max: *bytes.end() });
     }
-    if !text.bytes().all(is_allowed) {
+    // `IdError` has no "too short" case: `allowed` of a type with a minimum says it.
+    if text.len() < *bytes.start() || !text.bytes().all(is_allowed) {
         return Err(IdError::BadCharacter { what, allowed });
     }
     refuse_dot_segment(what, text)
@@ -72,7 +74,7 @@ fn check_asin(text: &str) -> Result<(), IdError> {
     if text.len() != ASIN_BYTES {
         return Err(IdError::WrongLength { what: "asin", len: text.len(), expected: ASIN_BYTES });
     }
-    check("asin", text, ASIN_BYTES, "ascii capitals and digits", |b| {
+    check_text("asin", text, 1..=ASIN_BYTES, "ascii capitals and digits", |b| {
         b.is_ascii_uppercase() || b.is_ascii_digit()
     })
 }
@@ -84,38 +86,44 @@ fn is_name_byte(b: u8) -> bool {
 const NAME_BYTES: &str = "ascii letters, digits, '-', '_' and '.'";
 
 fn check_seller(text: &str) -> Result<(), IdError> {
-    check("seller id", text, ID_BYTES_MAX, NAME_BYTES, is_name_byte)
+    check_text("seller id", text, 1..=ID_BYTES_MAX, NAME_BYTES, is_name_byte)
 }
 
 fn check_sku(text: &str) -> Result<(), IdError> {
-    check("sku", text, ID_BYTES_MAX, NAME_BYTES, is_name_byte)
+    check_text("sku", text, 1..=ID_BYTES_MAX, NAME_BYTES, is_name_byte)
 }
 
 fn check_location(text: &str) -> Result<(), IdError> {
-    check("location", text, LOCATION_BYTES_MAX, "ascii capitals, digits, '-' and '_'", |b| {
-        b.is_ascii_uppercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_')
-    })
+    check_text(
+        "location",
+        text,
+        1..=LOCATION_BYTES_MAX,
+        "ascii capitals, digits, '-' and '_'",
+        |b| b.is_ascii_uppercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_'),
+    )
 }
 
 fn check_reservation(text: &str) -> Result<(), IdError> {
-    check(
+    check_text(
         "reservation id",
         text,
-        RESERVATION_ID_BYTES_MAX,
+        1..=RESERVATION_ID_BYTES_MAX,
         "visible ascii other than '@' and '/'",
         |b| b.is_ascii_graphic() && b != b'@' && b != b'/',
     )
 }
 
-macro_rules! string_id {
+/// A string id type checked by `$check`, serialized as its text. The one way the domain
+/// makes an id type.
+macro_rules! text_id {
     ($(#[$doc:meta])* $name:ident, $check:path) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
         #[serde(try_from = "String")]
         pub struct $name(String);
 
         impl $name {
-            pub fn parse(text: &str) -> Result<$name, IdError> {
+            pub fn parse(text: &str) -> Result<$name, $crate::ids::IdError> {
                 $check(text)?;
                 Ok($name(text.to_owned()))
             }
@@ -126,8 +134,8 @@ macro_rules! string_id {
         }
 
         impl TryFrom<String> for $name {
-            type Error = IdError;
-            fn try_from(text: String) -> Result<$name, IdError> {
+            type Error = $crate::ids::IdError;
+            fn try_from(text: String) -> Result<$name, $crate::ids::IdError> {
                 $check(&text)?;
                 Ok($name(text))
             }
@@ -139,55 +147,75 @@ macro_rules! string_id {
             }
         }
 
-        impl Borrow<str> for $name {
+        impl std::borrow::Borrow<str> for $name {
             fn borrow(&self) -> &str {
                 &self.0
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(&self.0)
             }
         }
 
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 serializer.serialize_str(&self.0)
             }
         }
     };
 }
 
-string_id!(
+pub(crate) use text_id;
+
+text_id!(
     /// A product's Amazon Standard Identification Number: the key of a product entity.
     Asin,
     check_asin
 );
-string_id!(
+text_id!(
     /// A seller: the key of a seller entity and the owner of offers and inventory.
     SellerId,
     check_seller
 );
-string_id!(
+text_id!(
     /// A seller's stock keeping unit.
     Sku,
     check_sku
 );
-string_id!(
+text_id!(
     /// A warehouse or fulfilment centre.
     LocationCode,
     check_location
 );
-string_id!(
+text_id!(
     /// A hold on inventory, chosen by the caller (the checkout) so a retried reserve meets
     /// the hold it already made.
     ReservationId,
     check_reservation
 );
 
+fn check_customer(text: &str) -> Result<(), IdError> {
+    check_text(
+        "customer id",
+        text,
+        1..=CUSTOMER_ID_BYTES_MAX,
+        "ascii letters, digits, '-', '_' and '.'",
+        |b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'),
+    )
+}
+
+text_id!(
+    /// A customer: the owner of carts and orders, the subject of per-customer limits.
+    CustomerId,
+    check_customer
+);
+
 #[cfg(test)]
 mod tests {
+    use std::borrow::Borrow;
+
     use super::*;
 
     #[test]
@@ -221,7 +249,7 @@ mod tests {
             ("reservation", |t| ReservationId::parse(t).map(drop)),
             ("promotion", |t| crate::promotion::PromotionId::parse(t).map(drop)),
             ("redemption order", |t| crate::promotion::OrderId::parse(t).map(drop)),
-            ("customer", |t| crate::cart::CustomerId::parse(t).map(drop)),
+            ("customer", |t| CustomerId::parse(t).map(drop)),
             ("location", |t| LocationCode::parse(t).map(drop)),
         ];
         for (what, parse) in every {

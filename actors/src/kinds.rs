@@ -7,7 +7,7 @@
 //! - Codes are unique; a compile-time check below refuses a duplicate.
 //! - The engine's test counter uses `0xFFF0`; domain codes stay far below it.
 
-use bazaar_engine::Kind;
+use bazaar_entity::Kind;
 
 /// A catalog item keyed by ASIN: the document, every seller's offer, the buy box.
 pub const PRODUCT: Kind = Kind::new(1, "product");

@@ -20,49 +20,32 @@
 //! - Commands are imperative, events past tense. Event, command and rejection variants are
 //!   append-only: the journal codec (bincode) records a variant by its position.
 //!
-//! [`Entity`]: bazaar_engine::Entity
+//! [`Entity`]: bazaar_entity::Entity
 
 pub mod audit;
 pub mod cart;
-pub mod catalog;
 pub mod checkout;
 pub mod fraud;
 pub mod ids;
 pub mod inventory;
+pub mod keys;
 pub mod kinds;
 pub mod ledger;
 pub mod limits;
 pub mod money;
 pub mod order;
-pub mod payments;
+pub mod payment;
 pub mod pricing;
 pub mod product;
 pub mod promotion;
 pub mod quantity;
 pub mod rejection;
-pub mod saga;
-pub mod search;
 pub mod seller;
-#[cfg(test)]
-mod testing;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testing;
 pub mod worklist;
 
-pub use cart::CustomerId;
-
-/// Registers every aggregate of the domain with `engine`, so that a kind code used twice
-/// fails at start, not in the middle of a request.
-pub fn register(engine: &bazaar_engine::Engine) {
-    engine.register::<product::Product>();
-    engine.register::<inventory::Inventory>();
-    engine.register::<cart::Cart>();
-    engine.register::<seller::Seller>();
-    engine.register::<promotion::Promotion>();
-    engine.register::<audit::AuditTrail>();
-    engine.register::<worklist::Worklist>();
-    engine.register::<order::Order>();
-    engine.register::<checkout::Checkout>();
-}
-pub use ids::{Asin, IdError, LocationCode, ReservationId, SellerId, Sku};
+pub use ids::{Asin, CustomerId, IdError, LocationCode, ReservationId, SellerId, Sku};
 pub use money::{Currency, Money, MoneyError};
 pub use pricing::CountryCode;
 pub use quantity::Quantity;

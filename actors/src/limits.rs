@@ -135,8 +135,8 @@ pub const PROMOTION_ORDERS_MAX: usize = 200_000;
 const _: () = assert!(PRICE_MINOR_MAX.checked_mul(2).is_some());
 const _: () = assert!(QUANTITY_MAX < u32::MAX / 2);
 const _: () =
-    assert!(ID_BYTES_MAX + 1 + LOCATION_BYTES_MAX <= bazaar_engine::limits::ENTITY_ID_BYTES_MAX);
-const _: () = assert!(RESERVATION_ID_BYTES_MAX <= bazaar_engine::limits::ENTITY_ID_BYTES_MAX);
+    assert!(ID_BYTES_MAX + 1 + LOCATION_BYTES_MAX <= bazaar_entity::limits::ENTITY_ID_BYTES_MAX);
+const _: () = assert!(RESERVATION_ID_BYTES_MAX <= bazaar_entity::limits::ENTITY_ID_BYTES_MAX);
 const _: () = assert!(EXPIRIES_PER_COMMAND_MAX <= RESERVATIONS_ACTIVE_MAX);
 const _: () = assert!(CART_LINE_QUANTITY_MAX <= QUANTITY_MAX);
 // A priced cart cannot overflow: (price + shipping) x quantity x lines, plus VAT of at most
@@ -148,6 +148,6 @@ const _: () = assert!(
 const _: () = assert!(PROMOTION_REDEMPTIONS_MAX as usize <= PROMOTION_ORDERS_MAX);
 // A seller's promotion id is `{seller}:{name}`, inside a `{tenant}/{id}` entity id.
 const _: () = assert!(
-    crate::catalog::keys::TENANT_BYTES_MAX + 1 + ID_BYTES_MAX + 1 + PROMOTION_ID_BYTES_MAX
-        <= bazaar_engine::limits::ENTITY_ID_BYTES_MAX
+    crate::keys::TENANT_BYTES_MAX + 1 + ID_BYTES_MAX + 1 + PROMOTION_ID_BYTES_MAX
+        <= bazaar_entity::limits::ENTITY_ID_BYTES_MAX
 );

@@ -14,7 +14,7 @@
 //! - The standing changes only by `SetStanding`; how an operator or a policy picks it is
 //!   outside this entity.
 
-use bazaar_engine::{Ctx, Decision, Entity, Kind};
+use bazaar_entity::{Ctx, Decision, Entity, Kind};
 use serde::{Deserialize, Serialize};
 
 use crate::kinds;

@@ -1,10 +1,10 @@
 //! Given-events, when-command, then-events-or-rejection: a harness for the domain's unit and
 //! property tests. No tokio, no journal: just `decide` and `apply` under a hand-set clock.
 
-use bazaar_engine::{Ctx, Decision, Entity, EntityKey};
+use bazaar_entity::{Ctx, Decision, Entity, EntityKey};
 
 /// One entity, its key and a clock the test moves.
-pub(crate) struct Harness<E: Entity> {
+pub struct Harness<E: Entity> {
     pub state: E,
     pub key: EntityKey,
     pub now_ms: u64,

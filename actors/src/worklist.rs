@@ -4,7 +4,7 @@
 //! A worklist is spread over [`WORKLIST_BUCKETS`] entities keyed `{queue}/{bucket}` (bucket =
 //! xxh3 of the item mod the bucket count), so concurrent sagas do not all queue on one mailbox.
 //! A small list may be one entity of its own, unbucketed: a cart's holds
-//! (`catalog::keys::cart_holds`).
+//! (`keys::cart_holds`).
 //!
 //! Invariants:
 //! - An item is added before the work it names has any effect, and removed only once that
@@ -15,7 +15,7 @@
 
 use std::collections::BTreeSet;
 
-use bazaar_engine::{Ctx, Decision, Entity, Kind};
+use bazaar_entity::{Ctx, Decision, Entity, Kind};
 use serde::{Deserialize, Serialize};
 
 use crate::kinds;
@@ -144,7 +144,7 @@ pub fn buckets(queue: &str) -> impl Iterator<Item = String> + '_ {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bazaar_engine::EntityKey;
+    use bazaar_entity::EntityKey;
 
     fn run(
         list: &mut Worklist,

@@ -16,7 +16,7 @@ use bazaar_actors::seller::{
     DefectRate, Rating, Seller, SellerCommand, SellerEvent, SellerRejection, SellerScore, Standing,
 };
 use bazaar_actors::{Currency, Money, Quantity, ReservationId, SellerId, Sku, kinds};
-use bazaar_engine::{Ctx, Entity, EntityKey};
+use bazaar_entity::{Ctx, Entity, EntityKey};
 use bazaar_persistence::codec;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -513,7 +513,7 @@ fn a_priced_cart_survives_the_codec() {
 fn new_order() -> bazaar_actors::order::NewOrder {
     use bazaar_actors::fraud::FraudAssessment;
     use bazaar_actors::order::{CapturePolicy, NewOrder, OrderLine, ShipTo};
-    use bazaar_actors::payments::Authorization;
+    use bazaar_actors::payment::Authorization;
     use bazaar_actors::pricing::CartTotals;
     use bazaar_actors::{Asin, CountryCode, CustomerId, LocationCode};
 
@@ -574,7 +574,7 @@ fn order_survives_the_codec() {
         CapturePolicy, Order, OrderCommand, OrderEvent, OrderId, OrderRejection, OrderStatus,
         PlacedOrder, PlannedShipment, entity_id,
     };
-    use bazaar_actors::payments::{Capture, Refund};
+    use bazaar_actors::payment::{Capture, Refund};
 
     let eur = |minor| Money::new(minor, Currency::EUR);
     let s1 = SellerId::parse("s1").unwrap();

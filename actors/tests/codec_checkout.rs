@@ -4,21 +4,21 @@
 
 use std::fmt::Debug;
 
-use bazaar_actors::catalog::Held;
 use bazaar_actors::checkout::{
     Checkout, CheckoutCommand, CheckoutRejection, CheckoutRequest, Failure, FailureCode, Outcome,
     Priced, Step,
 };
 use bazaar_actors::fraud::FraudAssessment;
+use bazaar_actors::inventory::Held;
 use bazaar_actors::order::{CapturePolicy, ShipTo};
-use bazaar_actors::payments::Authorization;
+use bazaar_actors::payment::Authorization;
 use bazaar_actors::pricing::CartTotals;
 use bazaar_actors::worklist::{Worklist, WorklistCommand, WorklistEvent, WorklistRejection};
 use bazaar_actors::{
     Asin, CountryCode, Currency, CustomerId, LocationCode, Money, Quantity, ReservationId,
     SellerId, Sku, kinds,
 };
-use bazaar_engine::{Ctx, Entity, EntityKey};
+use bazaar_entity::{Ctx, Entity, EntityKey};
 use bazaar_persistence::codec;
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -77,7 +77,7 @@ impl<E: Entity> Live<E> {
     /// Rebuilds the entity from its snapshot and the events after it.
     fn recover(key: &EntityKey, rt: &Runtime) -> Result<Live<E>, EngineError> {
         let codec_error = |source| EngineError::Codec { key: key.to_string(), source };
-        let loaded = rt.journal.load(key.stream())?;
+        let loaded = rt.journal.load(crate::entity::stream(key))?;
         let (mut entity, snapshot_seq) = match &loaded.snapshot {
             Some((seq, payload)) => {
                 (codec::decode_payload::<E>(payload).map_err(codec_error)?, *seq)
@@ -156,7 +156,7 @@ impl<E: Entity> Incarnation<E> {
             }
         });
         let poisoned = live.poisoned.clone();
-        self.rt.journal.append(self.key.stream(), first_seq, records, done);
+        self.rt.journal.append(crate::entity::stream(&self.key), first_seq, records, done);
         // A write the journal refused at once (failed already, a record too large) has
         // poisoned the entity by now: nothing of its state may be answered or snapshotted.
         let refused = poisoned.load(Ordering::Acquire);
@@ -216,7 +216,13 @@ impl<E: Entity> Incarnation<E> {
         live.snapshot_seq = live.next_seq - 1;
         let compact = self.rt.config.compact_on_snapshot;
         let done = on_durable(live, myself, false, |_| ());
-        self.rt.journal.save_snapshot(self.key.stream(), live.snapshot_seq, state, compact, done);
+        self.rt.journal.save_snapshot(
+            crate::entity::stream(&self.key),
+            live.snapshot_seq,
+            state,
+            compact,
+            done,
+        );
     }
 }
 
@@ -310,7 +316,7 @@ impl<E: Entity> Actor for EntityActor<E> {
                     Ok(record) if record.len() <= bazaar_persistence::limits::RECORD_BYTES_MAX => {
                         let compact = state.rt.config.compact_on_snapshot;
                         state.rt.journal.snapshot_receipt(
-                            state.key.stream(),
+                            crate::entity::stream(&state.key),
                             live.next_seq - 1,
                             record,
                             compact,

@@ -30,6 +30,7 @@ pub mod transport;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::EngineConfig;
 pub use engine::{Engine, EngineParts};
+
 pub use entity::{Ack, Answer, Ctx, Decision, Entity, EntityKey, Kind};
 pub use error::{EngineError, ErrorKind};
 pub use projection::{Projection, Publish};

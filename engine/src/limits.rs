@@ -17,7 +17,7 @@ pub const ASK_TIMEOUT_MS_MAX: u64 = 600_000;
 pub const ASK_ATTEMPTS_MAX: u32 = 8;
 
 /// Longest an entity id may be, in bytes (it is part of every journal key).
-pub const ENTITY_ID_BYTES_MAX: usize = 256;
+pub use bazaar_entity::limits::ENTITY_ID_BYTES_MAX;
 
 /// Fraction (in percent) of `active_entities_max` that eviction brings the active set down to,
 /// so that an O(n) pass of the least recently used runs once per many activations.

@@ -23,7 +23,7 @@ use crate::state::AppState;
 
 /// The audit trail's entity id of a principal.
 pub fn trail_key(tenant: &str, role: Role, principal: &str) -> String {
-    bazaar_actors::catalog::keys::compose(&[tenant, role.as_str(), principal])
+    bazaar_actors::keys::compose(&[tenant, role.as_str(), principal])
 }
 
 /// Middleware: records audited requests once they are answered.

@@ -197,9 +197,9 @@ bounded! {
     /// A search's bound on the buy box's landed price, in minor units.
     search_price_minor: i64 = i64::MIN, i64::MAX;
     /// A search's page, from 1.
-    search_page: u32 = 1, bazaar_actors::search::limits::RESULT_WINDOW_MAX;
+    search_page: u32 = 1, bazaar_services::search::limits::RESULT_WINDOW_MAX;
     /// A search's page size.
-    search_page_size: u32 = 1, bazaar_actors::search::limits::PAGE_SIZE_MAX;
+    search_page_size: u32 = 1, bazaar_services::search::limits::PAGE_SIZE_MAX;
     /// How many audit records to list (more than the trail keeps lists all it keeps).
     audit_limit: u32 = 0, u32::MAX;
     /// A shipment's number within its order.

@@ -220,7 +220,7 @@ impl Entity for IdempotencyKey {
 /// template) and the client's key, composed injectively.
 fn entity_id(principal: &Principal, route: (&str, &str), key: &str) -> String {
     let (method, template) = route;
-    bazaar_actors::catalog::keys::compose(&[
+    bazaar_actors::keys::compose(&[
         &principal.tenant,
         principal.role.as_str(),
         &principal.id,

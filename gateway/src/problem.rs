@@ -15,10 +15,10 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bazaar_actors::RejectionKind;
-use bazaar_actors::catalog::ReserveFailure;
 use bazaar_actors::checkout::{Failure, FailureCode};
-use bazaar_actors::search::{SearchError, SearchErrorKind};
 use bazaar_engine::{EngineError, ErrorKind};
+use bazaar_services::catalog::ReserveFailure;
+use bazaar_services::search::{SearchError, SearchErrorKind};
 use serde::Serialize;
 
 /// Seconds a client should wait before retrying an overloaded or unavailable request.

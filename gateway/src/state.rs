@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use bazaar_actors::catalog::Catalog;
-use bazaar_actors::ledger::Ledger;
-use bazaar_actors::order::history::OrderBook;
-use bazaar_actors::saga::Sagas;
 use bazaar_engine::Engine;
+use bazaar_services::catalog::Catalog;
+use bazaar_services::ledger::Ledger;
+use bazaar_services::orders::OrderBook;
+use bazaar_services::saga::Sagas;
 
 use crate::auth::Credentials;
 use crate::config::PricingConfig;
@@ -46,12 +46,12 @@ impl OrderSide {
     pub fn start(
         engine: &Engine,
         catalog: &Catalog,
-        payments: bazaar_actors::payments::PaymentsConfig,
+        payments: bazaar_services::payments::PaymentsConfig,
         vat: Arc<bazaar_actors::pricing::VatTable>,
-        checkout: bazaar_actors::saga::SagasConfig,
+        checkout: bazaar_services::saga::SagasConfig,
     ) -> Result<OrderSide, bazaar_engine::EngineError> {
-        let (orders, ledger) = bazaar_actors::ledger::start_with_orders(engine)?;
-        let payments = bazaar_actors::payments::Payments::new(payments);
+        let (orders, ledger) = bazaar_services::ledger::start_with_orders(engine)?;
+        let payments = bazaar_services::payments::Payments::new(payments);
         let sagas =
             Sagas::new(engine.clone(), catalog.clone(), payments, orders.clone(), vat, checkout);
         Ok(OrderSide { sagas, orders, ledger })

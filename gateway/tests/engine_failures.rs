@@ -16,7 +16,7 @@ use axum::http::{Request, StatusCode, header};
 use bazaar_actors::Currency;
 use bazaar_actors::CustomerId;
 use bazaar_actors::cart::{Cart, CartCommand, CartOwner, GuestToken};
-use bazaar_actors::catalog::{Catalog, keys};
+use bazaar_actors::keys;
 use bazaar_engine::{
     Engine, EngineConfig, EngineError, EngineParts, NodeId, ShardTable, SystemClock,
 };
@@ -26,6 +26,7 @@ use bazaar_gateway::rate_limit::RateLimits;
 use bazaar_gateway::state::OrderSide;
 use bazaar_gateway::{AppState, GatewayConfig, OpsState, Readiness};
 use bazaar_persistence::memory::{FlushPolicy, MemJournal};
+use bazaar_services::catalog::Catalog;
 use tower::ServiceExt;
 
 const TENANT: &str = "default";
@@ -48,7 +49,7 @@ async fn node(config: EngineConfig) -> Node {
         transport: None,
     })
     .expect("engine starts");
-    bazaar_actors::register(&engine);
+    bazaar_services::register(&engine);
     engine.register::<bazaar_gateway::idempotency::IdempotencyKey>();
     let dir = tempfile::tempdir().unwrap();
     Credentials::load_or_init(dir.path()).unwrap();

@@ -1,5 +1,5 @@
 //! `bazaar psp`: a payment provider simulator, a real HTTP server that tests, `bazaar sim`
-//! and benches use as a PSP. It speaks the API in `bazaar_actors::payments::wire`; its
+//! and benches use as a PSP. It speaks the API in `bazaar_actors::payment::wire`; its
 //! records live in memory ([`state`]) and are gone when the process stops.
 //!
 //! Fault injection, set at start by flags or at run time by `PUT /admin/knobs` ([`knobs`]),
@@ -42,7 +42,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use bazaar_actors::payments::wire;
+use bazaar_actors::payment::wire;
 use serde::Serialize;
 
 use self::knobs::{Knobs, KnobsUpdate};

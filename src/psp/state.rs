@@ -19,7 +19,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use bazaar_actors::payments::wire::{
+use bazaar_actors::payment::wire::{
     AuthorizationReply, AuthorizationStatus, AuthorizeBody, CaptureBody, CaptureReply,
     CaptureStatus, RefundBody, RefundReply, RefundStatus, SettledAuthorization, SettledEntry,
     SettlementReport, VoidReply, VoidStatus,

@@ -1,14 +1,14 @@
 //! The payment provider simulator (`bazaar psp`) over real HTTP, and the payments client
-//! (`bazaar_actors::payments`) against two simulator processes: idempotency, declines, the
+//! (`bazaar_services::payments`) against two simulator processes: idempotency, declines, the
 //! money rules and their 409s, tombstones, fault knobs, failover, breakers, auth-only.
 
 use std::time::{Duration, Instant};
 
 use crate::support::psp::Psp;
-use bazaar_actors::payments::{
+use bazaar_actors::{Currency, Money};
+use bazaar_services::payments::{
     AuthorizeRequest, BreakerState, PaymentError, Payments, PaymentsConfig, PaymentsMode,
 };
-use bazaar_actors::{Currency, Money};
 use serde_json::{Value, json};
 
 fn eur(minor: i64) -> Money {

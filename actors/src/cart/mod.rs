@@ -37,7 +37,7 @@ mod state;
 mod tests;
 mod view;
 
-use bazaar_engine::{Ctx, Decision, Entity, Kind};
+use bazaar_entity::{Ctx, Decision, Entity, Kind};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{Asin, SellerId};

@@ -1,6 +1,6 @@
 //! The saga's rules: what comes next, which outcomes are accepted, how they fold.
 
-use bazaar_engine::{Ctx, Decision};
+use bazaar_entity::{Ctx, Decision};
 
 use super::{
     Checkout, CheckoutCommand, CheckoutEvent, CheckoutRejection, CheckoutReply, CheckoutStatus,
@@ -58,7 +58,7 @@ impl Checkout {
     }
 
     /// The lines held (none before `Reserved`).
-    pub fn holds(&self) -> impl Iterator<Item = &crate::catalog::Held> {
+    pub fn holds(&self) -> impl Iterator<Item = &crate::inventory::Held> {
         self.held.iter().flatten()
     }
 
@@ -70,7 +70,7 @@ impl Checkout {
         self.fraud.as_ref()
     }
 
-    pub fn authorization(&self) -> Option<&crate::payments::Authorization> {
+    pub fn authorization(&self) -> Option<&crate::payment::Authorization> {
         self.authorization.as_ref()
     }
 

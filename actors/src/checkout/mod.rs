@@ -2,7 +2,7 @@
 //! `{tenant}/{customer}/{idempotency key}` (kind [`kinds::CHECKOUT`]), so a retried request, or
 //! twenty concurrent copies of it, meet the same saga and get the same answer.
 //!
-//! The entity is the saga's durable memory and decides its order; [`crate::saga`] performs each
+//! The entity is the saga's durable memory and decides its order; `bazaar_services::saga` performs each
 //! step (asks other entities, calls the payment provider) and records the outcome here before
 //! the next step starts. [`Checkout::next_step`] is the one place that says what comes next.
 //!
@@ -29,18 +29,18 @@ mod decide;
 #[cfg(test)]
 mod tests;
 
-use bazaar_engine::{Ctx, Decision, Entity, Kind};
+use bazaar_entity::{Ctx, Decision, Entity, Kind};
 use serde::{Deserialize, Serialize};
 
 use crate::CountryCode;
 use crate::cart::CustomerId;
-use crate::catalog::Held;
 use crate::fraud::FraudAssessment;
 use crate::ids::Sku;
+use crate::inventory::Held;
 use crate::kinds;
 use crate::money::Currency;
 use crate::order::{CapturePolicy, OrderId, ShipTo};
-use crate::payments::Authorization;
+use crate::payment::Authorization;
 use crate::pricing::{AppliedPromotion, CartTotals, PricedLine};
 use crate::promotion::{CouponCode, PromotionId};
 use crate::rejection::{Rejection, RejectionKind};

@@ -1,6 +1,6 @@
 //! The checkout saga's rules without tokio: step order, repeats, compensation, fraud verdicts.
 
-use bazaar_engine::{Ctx, Entity, EntityKey};
+use bazaar_entity::{Ctx, Entity, EntityKey};
 
 use super::*;
 use crate::fraud::{FraudDecision, FraudReason};

@@ -1,7 +1,7 @@
 //! Fraud scoring: a pure, deterministic function ([`assess`]) of what the checkout knows about
 //! a purchase, under a [`FraudPolicy`]. No clock, no lookup, no floating point: the checkout
 //! gathers the facts (the customer's order history from `order::history`, the velocity counts
-//! from [`signals::FraudSignals`], the sellers' standing from the catalog) and passes them in.
+//! from `bazaar_services::fraud::FraudSignals`, the sellers' standing from the catalog) and passes them in.
 //!
 //! # Rules and their points (the [`FraudPolicy::default`] values)
 //!
@@ -34,7 +34,6 @@
 //! - The decision follows from the score and the policy's thresholds alone.
 //! - Only integer arithmetic, widened to `i128` where amounts multiply, so nothing overflows.
 
-pub mod signals;
 #[cfg(test)]
 mod tests;
 

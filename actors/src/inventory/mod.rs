@@ -36,6 +36,7 @@
 //!   checkout derives them from its own unique key).
 
 mod decide;
+mod held;
 #[cfg(test)]
 mod proptests;
 mod state;
@@ -44,7 +45,7 @@ mod tests;
 
 use std::fmt;
 
-use bazaar_engine::{Ctx, Decision, Entity, Kind};
+use bazaar_entity::{Ctx, Decision, Entity, Kind};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{IdError, LocationCode, ReservationId, Sku};
@@ -52,6 +53,7 @@ use crate::kinds;
 use crate::quantity::Quantity;
 use crate::rejection::{Rejection, RejectionKind};
 
+pub use held::Held;
 pub use state::Inventory;
 
 /// The id of an inventory entity: a SKU at a location, written `SKU@LOCATION`.

@@ -51,7 +51,6 @@
 //! cancellation records how many of each came before it. So the ledger can be rebuilt from
 //! the final state of each order ([`entries`]) and agrees with the sets posted one by one.
 
-mod book;
 mod postings;
 #[cfg(test)]
 mod proptests;
@@ -67,9 +66,8 @@ use crate::cart::CustomerId;
 use crate::ids::SellerId;
 use crate::money::Currency;
 
-pub use book::{Balance, Ledger, Movement, start_with_orders};
 pub use postings::{balances_of, commission, entries, postings};
-pub use reconcile::{Mismatch, MismatchKind, of_tenant, reconcile};
+pub use reconcile::{Mismatch, MismatchKind, Movement, of_tenant, reconcile};
 
 /// A ledger account of a tenant.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -20,8 +20,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::Movement;
-use crate::payments::wire::{AuthorizationStatus, SettlementReport};
+use crate::payment::wire::{AuthorizationStatus, SettlementReport};
+
+/// Money moved on one authorization, in its minor units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Movement {
+    pub captured: i64,
+    pub refunded: i64,
+}
 
 /// What disagrees. Variants are append-only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -126,7 +132,7 @@ fn mismatch(
 mod tests {
     use super::*;
     use crate::money::Currency;
-    use crate::payments::wire::{AuthorizationStatus, SettledAuthorization, SettledEntry};
+    use crate::payment::wire::{AuthorizationStatus, SettledAuthorization, SettledEntry};
 
     fn settled(key: &str, captured: i64, refunded: i64) -> SettledAuthorization {
         let entry = |id: &str, amount_minor| SettledEntry {

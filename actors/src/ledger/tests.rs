@@ -180,26 +180,3 @@ fn shipping_posts_nothing_and_accounts_print_stably() {
         ]
     );
 }
-
-#[test]
-fn the_read_model_keeps_each_order_at_its_newest_revision() {
-    let ledger = Ledger::default();
-    let mut harness = placed();
-    let at_placement = harness.state.clone();
-    harness.run(OrderCommand::RecordCapture { capture: capture("c1", 3_510) }).unwrap();
-    ledger.fold(&key(), &harness.state);
-    ledger.fold(&key(), &at_placement);
-    ledger.fold(&key(), &harness.state);
-    let psp_balance = ledger.balances("eu").into_iter().find(|b| b.account == psp());
-    assert_eq!(psp_balance.map(|b| b.amount), Some(3_510), "counted once, the newest");
-    assert_eq!(ledger.trial_balance("eu"), BTreeMap::from([(Currency::EUR, 0)]));
-    let authorization = ("psp-a".to_string(), view(&harness).authorization.key.clone());
-    assert_eq!(
-        ledger.psp_movements("eu"),
-        BTreeMap::from([(authorization, Movement { captured: 3_510, refunded: 0 })])
-    );
-    harness.run(OrderCommand::RecordRefund { refund: refund("r1", 3_510) }).unwrap();
-    ledger.fold(&key(), &harness.state);
-    assert_eq!(ledger.balances("eu"), [], "a refunded order leaves no balance");
-    assert_eq!(ledger.balances("other"), []);
-}

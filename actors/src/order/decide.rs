@@ -8,7 +8,7 @@ use super::{
     OrderStatus, OrderView, PlacedOrder, PlannedShipment, REFUNDS_MAX, parse_entity_id,
 };
 use crate::ids::SellerId;
-use crate::payments::{Capture, Refund};
+use crate::payment::{Capture, Refund};
 
 type Decided = Result<(Vec<OrderEvent>, OrderReply), OrderRejection>;
 

@@ -5,7 +5,7 @@ use crate::cart::CustomerId;
 use crate::fraud::FraudAssessment;
 use crate::ids::{Asin, LocationCode, SellerId, Sku};
 use crate::money::{Currency, Money};
-use crate::payments::{Authorization, Capture, Refund};
+use crate::payment::{Authorization, Capture, Refund};
 use crate::pricing::{CartTotals, CountryCode};
 use crate::quantity::Quantity;
 

@@ -73,7 +73,7 @@ impl Serialize for OrderId {
 
 /// The order entity's id: `{tenant}/{order id}`, composed as every entity id is.
 pub fn entity_id(tenant: &str, order: &OrderId) -> String {
-    crate::catalog::keys::compose(&[tenant, order.as_str()])
+    crate::keys::compose(&[tenant, order.as_str()])
 }
 
 /// Splits an order entity id back into its tenant and order id.

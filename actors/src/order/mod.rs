@@ -49,9 +49,8 @@
 //!   [`REFUNDS_MAX`], [`TEXT_BYTES_MAX`] per text.
 
 mod decide;
-#[cfg(test)]
-pub(crate) mod fixtures;
-pub mod history;
+#[cfg(any(test, feature = "testkit"))]
+pub mod fixtures;
 mod id;
 #[cfg(test)]
 mod proptests;
@@ -62,7 +61,7 @@ mod tests;
 mod validate;
 mod view;
 
-use bazaar_engine::{Ctx, Decision, Entity, Kind};
+use bazaar_entity::{Ctx, Decision, Entity, Kind};
 use serde::{Deserialize, Serialize};
 
 use crate::cart::CustomerId;
@@ -70,7 +69,7 @@ use crate::fraud::FraudAssessment;
 use crate::ids::{Asin, LocationCode, SellerId, Sku};
 use crate::kinds;
 use crate::money::{Currency, Money};
-use crate::payments::{Authorization, Capture, Refund};
+use crate::payment::{Authorization, Capture, Refund};
 use crate::pricing::{AppliedPromotion, CartTotals, CountryCode};
 use crate::quantity::Quantity;
 

@@ -7,7 +7,7 @@ use crate::cart::CustomerId;
 use crate::fraud::FraudAssessment;
 use crate::ids::{LocationCode, SellerId};
 use crate::money::{Currency, Money};
-use crate::payments::{Authorization, Capture, Refund};
+use crate::payment::{Authorization, Capture, Refund};
 use crate::pricing::{AppliedPromotion, CartTotals};
 
 /// Where an order stands. Variants are append-only; the status only moves to a higher

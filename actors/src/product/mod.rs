@@ -47,7 +47,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-use bazaar_engine::{Ctx, Decision, Entity, Kind};
+use bazaar_entity::{Ctx, Decision, Entity, Kind};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::SellerId;

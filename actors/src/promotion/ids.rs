@@ -11,75 +11,8 @@
 //!   in any case: [`CouponCode::normalize`] trims and upper-cases before parsing.
 //! - [`OrderId`]: 1 to 128 bytes of visible ASCII other than `@` and `/`.
 
-use crate::ids::IdError;
+use crate::ids::{IdError, check_text, text_id};
 use crate::limits::{COUPON_CODE_BYTES_MAX, ORDER_ID_BYTES_MAX, PROMOTION_ID_BYTES_MAX};
-
-/// Checks `text` against a length range and an alphabet.
-pub(crate) fn check_text(
-    what: &'static str,
-    text: &str,
-    bytes: std::ops::RangeInclusive<usize>,
-    allowed: &'static str,
-    is_allowed: fn(u8) -> bool,
-) -> Result<(), IdError> {
-    if text.is_empty() {
-        return Err(IdError::Empty { what });
-    }
-    if text.len() > *bytes.end() {
-        return Err(IdError::TooLong { what, len: text.len(), max: *bytes.end() });
-    }
-    // `IdError` has no "too short" case: `allowed` of a type with a minimum says it.
-    if text.len() < *bytes.start() || !text.bytes().all(is_allowed) {
-        return Err(IdError::BadCharacter { what, allowed });
-    }
-    crate::ids::refuse_dot_segment(what, text)
-}
-
-/// A string id type checked by `$check`, serialized as its text.
-macro_rules! text_id {
-    ($(#[$doc:meta])* $name:ident, $check:path) => {
-        $(#[$doc])*
-        #[derive(
-            Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize,
-            serde::Serialize,
-        )]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
-
-        impl $name {
-            pub fn parse(text: &str) -> Result<$name, $crate::ids::IdError> {
-                $check(text)?;
-                Ok($name(text.to_owned()))
-            }
-
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl TryFrom<String> for $name {
-            type Error = $crate::ids::IdError;
-            fn try_from(text: String) -> Result<$name, $crate::ids::IdError> {
-                $check(&text)?;
-                Ok($name(text))
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(id: $name) -> String {
-                id.0
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-    };
-}
-
-pub(crate) use text_id;
 
 /// Joins a seller's id and its own promotion name in a seller promotion's id.
 pub const SELLER_PROMOTION_SEPARATOR: char = ':';

@@ -33,7 +33,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-use bazaar_engine::{Ctx, Decision, Entity, Kind};
+use bazaar_entity::{Ctx, Decision, Entity, Kind};
 use serde::{Deserialize, Serialize};
 
 use crate::cart::CustomerId;
@@ -44,7 +44,6 @@ pub use definition::{
     Benefit, CandidatePromotion, PromotionDefinition, RedemptionLimits, Scope, Window,
 };
 pub use ids::{CouponCode, OrderId, PromotionId};
-pub(crate) use ids::{check_text, text_id};
 pub use state::Promotion;
 
 /// What callers ask of a promotion.

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use bazaar_actors::SellerId;
 use bazaar_actors::audit::{AuditCommand, AuditTrail};
-use bazaar_actors::catalog::keys;
+use bazaar_actors::keys;
 use bazaar_actors::seller::{Seller, SellerCommand, Standing};
 use serde::Deserialize;
 use utoipa::ToSchema;

@@ -12,7 +12,8 @@ use bazaar_actors::cart::{
     Cart, CartCommand, CartLine, CartOwner, CartReply, CartView, GuestToken, LineFlag, OfferChoice,
     PricedCartView, ProductFacts, priced_view,
 };
-use bazaar_actors::catalog::{Held, keys};
+use bazaar_actors::inventory::Held;
+use bazaar_actors::keys;
 use bazaar_actors::pricing::{Declined, PricingContext};
 use bazaar_actors::promotion::CouponCode;
 use bazaar_actors::{Asin, CountryCode, Money, Quantity, SellerId};

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 
 use bazaar_actors::Asin;
-use bazaar_actors::search::{SearchQuery, Sort};
+use bazaar_services::search::{SearchQuery, Sort};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;

@@ -10,15 +10,15 @@ use crate::openapi::routes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use bazaar_actors::catalog::keys;
 use bazaar_actors::checkout::{
     CheckoutRejection, CheckoutRequest, CheckoutStatus, CheckoutView, Failure, FailureCode, Step,
 };
 use bazaar_actors::fraud::FraudDecision;
+use bazaar_actors::keys;
 use bazaar_actors::order::{CapturePolicy, ShipTo};
 use bazaar_actors::promotion::CouponCode;
-use bazaar_actors::saga::BeginError;
 use bazaar_actors::{CountryCode, CustomerId};
+use bazaar_services::saga::BeginError;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;

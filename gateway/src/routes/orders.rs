@@ -6,10 +6,10 @@ use crate::openapi::routes;
 use axum::Json;
 use axum::extract::State;
 use bazaar_actors::SellerId;
-use bazaar_actors::order::history::{OrderSummary, SellerOrderLines};
 use bazaar_actors::order::{
     Order, OrderCommand, OrderId, OrderLine, OrderView, ShipmentView, entity_id,
 };
+use bazaar_services::orders::{OrderSummary, SellerOrderLines};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;

@@ -7,8 +7,8 @@ use axum::Json;
 use axum::extract::State;
 
 use bazaar_actors::ledger::{of_tenant, reconcile};
-use bazaar_actors::payments::breaker::BreakerState;
-use bazaar_actors::payments::{PaymentError, PaymentsMode, PaymentsStatus};
+use bazaar_services::payments::breaker::BreakerState;
+use bazaar_services::payments::{PaymentError, PaymentsMode, PaymentsStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;

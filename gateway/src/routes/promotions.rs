@@ -8,7 +8,7 @@ use crate::openapi::routes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use bazaar_actors::catalog::keys;
+use bazaar_actors::keys;
 use bazaar_actors::promotion::{
     Benefit, CouponCode, Promotion, PromotionCommand, PromotionDefinition, PromotionId,
     RedemptionLimits, Scope, Window,

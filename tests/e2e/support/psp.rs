@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use bazaar_actors::payments::ProviderConfig;
+use bazaar_services::payments::ProviderConfig;
 use serde_json::Value;
 
 /// A running simulator.

@@ -35,23 +35,27 @@ use dashmap::mapref::entry::Entry;
 use serde::Deserialize;
 use tokio::sync::watch;
 
-use crate::cart::{
+use crate::catalog::{Catalog, Item, ReserveFailure};
+use crate::fraud::address_fingerprint;
+use crate::orders::OrderBook;
+use crate::payments::{AuthorizeRequest, PaymentError, Payments};
+use bazaar_actors::cart::{
     Cart, CartCommand, CartOwner, CartRejection, LineFlag, OfferChoice, priced_view,
 };
-use crate::catalog::{Catalog, Held, Item, ReserveFailure, keys};
-use crate::checkout::{
+use bazaar_actors::checkout::{
     Checkout, CheckoutCommand, CheckoutRejection, CheckoutReply, CheckoutRequest, CheckoutStatus,
     CheckoutView, Failure, FailureCode, Outcome, Priced, PricedItem, Step,
 };
-use crate::fraud::signals::address_fingerprint;
-use crate::fraud::{self, FraudDecision, FraudInput, FraudPolicy, SellerRisk};
-use crate::inventory::InventoryCommand;
-use crate::order::history::OrderBook;
-use crate::order::{CapturePolicy, NewOrder, Order, OrderCommand, OrderLine, OrderRejection};
-use crate::payments::{AuthorizeRequest, PaymentError, Payments};
-use crate::pricing::{PricingContext, VatTable};
-use crate::promotion::{self, Promotion, PromotionCommand};
-use crate::worklist::{self, Worklist, WorklistCommand};
+use bazaar_actors::fraud::{self, FraudDecision, FraudInput, FraudPolicy, SellerRisk};
+use bazaar_actors::inventory::Held;
+use bazaar_actors::inventory::InventoryCommand;
+use bazaar_actors::keys;
+use bazaar_actors::order::{
+    CapturePolicy, NewOrder, Order, OrderCommand, OrderLine, OrderRejection,
+};
+use bazaar_actors::pricing::{PricingContext, VatTable};
+use bazaar_actors::promotion::{self, Promotion, PromotionCommand};
+use bazaar_actors::worklist::{self, Worklist, WorklistCommand};
 
 mod payment_job;
 
@@ -110,7 +114,7 @@ impl Default for SagasConfig {
 impl SagasConfig {
     /// Checks what serde cannot.
     pub fn validate(&self) -> Result<(), String> {
-        let ttl_max = crate::limits::RESERVATION_TTL_MS_MAX;
+        let ttl_max = bazaar_actors::limits::RESERVATION_TTL_MS_MAX;
         if self.hold_ttl_ms < 60_000 || self.hold_ttl_ms > ttl_max {
             return Err(format!("checkout.hold_ttl_ms must be 60000 to {ttl_max}"));
         }
@@ -149,7 +153,7 @@ struct Inner {
     catalog: Catalog,
     payments: Payments,
     orders: OrderBook,
-    signals: fraud::signals::FraudSignals,
+    signals: crate::fraud::FraudSignals,
     vat: Arc<VatTable>,
     config: SagasConfig,
     /// The sagas running here, and the latest view of each for those waiting on it.
@@ -185,7 +189,7 @@ impl Sagas {
             catalog,
             payments,
             orders,
-            signals: fraud::signals::FraudSignals::default(),
+            signals: crate::fraud::FraudSignals::default(),
             vat,
             config,
             running: DashMap::new(),
@@ -412,7 +416,7 @@ impl Sagas {
             return Err(Retry::Refused("the checkout has not begun".into()));
         };
         let tenant = keys::split_tenant(id).map(|(tenant, _)| tenant).unwrap_or_default();
-        let order_key = crate::order::entity_id(tenant, order);
+        let order_key = bazaar_actors::order::entity_id(tenant, order);
         let run = Run { inner: &self.inner, id, tenant, saga, request, order, order_key };
         match step {
             Step::Price => run.price().await,
@@ -471,7 +475,7 @@ struct Run<'a> {
     tenant: &'a str,
     saga: &'a Checkout,
     request: &'a CheckoutRequest,
-    order: &'a crate::order::OrderId,
+    order: &'a bazaar_actors::order::OrderId,
     order_key: String,
 }
 
@@ -507,7 +511,7 @@ impl Run<'_> {
 
     async fn price_and_redeem(
         &self,
-        redeemed: &mut Vec<crate::promotion::PromotionId>,
+        redeemed: &mut Vec<bazaar_actors::promotion::PromotionId>,
     ) -> StepResult {
         let cart_key = keys::cart(self.tenant, &self.request.cart);
         let cart = match self.engine().ask::<Cart>(&cart_key, CartCommand::Get).await {
@@ -646,8 +650,9 @@ impl Run<'_> {
                 sku: item.sku.clone(),
                 quantity: item.line.quantity,
             };
-            let reservation_id = crate::ReservationId::parse(&format!("{}.{index}", self.order))
-                .map_err(|error| Retry::Refused(error.to_string()))?;
+            let reservation_id =
+                bazaar_actors::ReservationId::parse(&format!("{}.{index}", self.order))
+                    .map_err(|error| Retry::Refused(error.to_string()))?;
             let ttl_ms = self.inner.config.hold_ttl_ms;
             if attempt.repeated {
                 // An earlier attempt may hold this line at a location that had more stock
@@ -909,7 +914,7 @@ impl Run<'_> {
 
     async fn unredeem_all(
         &self,
-        promotions: impl Iterator<Item = &crate::promotion::PromotionId>,
+        promotions: impl Iterator<Item = &bazaar_actors::promotion::PromotionId>,
     ) -> Result<(), Retry> {
         let redemption = promotion::OrderId::parse(self.order.as_str())
             .map_err(|error| Retry::Refused(error.to_string()))?;

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
-use bazaar_actors::search::{
+use bazaar_services::search::{
     BenchRng, PRICE_BUCKET_BOUNDS_MINOR, SearchConfig, SearchDoc, SearchError, SearchErrorKind,
     SearchIndex, SearchPage, SearchQuery, Sort, bench_catalog, limits, price_bucket,
     price_bucket_labels,
@@ -592,7 +592,7 @@ fn the_bench_catalog_is_deterministic_and_valid() {
     assert_eq!(asins.len(), 500);
     let index = index_with(&a);
     assert_eq!(index.stats().docs_searchable, 500);
-    for q in bazaar_actors::search::bench_queries(200, 42) {
+    for q in bazaar_services::search::bench_queries(200, 42) {
         index.search(&q).unwrap();
     }
 }

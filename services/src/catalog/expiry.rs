@@ -25,7 +25,7 @@ use bazaar_engine::EngineError;
 use tokio::sync::Notify;
 
 use super::Shared;
-use crate::inventory::{Inventory, InventoryCommand};
+use bazaar_actors::inventory::{Inventory, InventoryCommand};
 
 /// How long after a failed `ExpireDue` (overload, time-out) it is sent again.
 const EXPIRY_RETRY_MS: u64 = 200;

@@ -9,11 +9,12 @@ use bazaar_engine::EngineError;
 use bazaar_engine::replay::fold_kind;
 
 use super::flows::Job;
-use super::{Catalog, Tenant, keys};
-use crate::inventory::Inventory;
-use crate::product::Product;
-use crate::promotion::Promotion;
-use crate::seller::Seller;
+use super::{Catalog, Tenant};
+use bazaar_actors::inventory::Inventory;
+use bazaar_actors::keys;
+use bazaar_actors::product::Product;
+use bazaar_actors::promotion::Promotion;
+use bazaar_actors::seller::Seller;
 
 /// What a rebuild read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -10,12 +10,15 @@
 //!
 //! Invariants:
 //! - Every tenant's balances sum to zero per currency (each order's do, see the module doc
-//!   of [`crate::ledger`]); sums are kept in `i128`, so they cannot overflow.
+//!   of [`bazaar_actors::ledger`]); sums are kept in `i128`, so they cannot overflow.
 //! - Memory: one entry per order (its balances, at most its sellers plus five accounts), and
 //!   per tenant one sum per account and currency with a non-zero balance.
 //!
 //! Locks: an update holds the order's entry while it changes the tenant's sums, always in
 //! that order; queries hold one tenant's entry.
+
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};
@@ -26,10 +29,10 @@ use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
 use serde::{Deserialize, Serialize};
 
-use super::{Account, balances_of};
-use crate::money::Currency;
-use crate::order::history::OrderBook;
-use crate::order::{Order, OrderEvent, OrderId, OrderView, parse_entity_id};
+use crate::orders::OrderBook;
+use bazaar_actors::ledger::{Account, Movement, balances_of};
+use bazaar_actors::money::Currency;
+use bazaar_actors::order::{Order, OrderEvent, OrderId, OrderView, parse_entity_id};
 
 type Tenant = Arc<str>;
 /// A payment provider's name and the authorization's idempotency key.
@@ -41,13 +44,6 @@ pub struct Balance {
     pub account: Account,
     pub currency: Currency,
     pub amount: i64,
-}
-
-/// Money moved on one authorization, in its minor units.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Movement {
-    pub captured: i64,
-    pub refunded: i64,
 }
 
 /// One order's part of its tenant's sums.

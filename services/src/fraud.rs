@@ -18,8 +18,8 @@ use std::sync::Arc;
 
 use dashmap::DashMap;
 
-use super::Velocity;
-use crate::CustomerId;
+use bazaar_actors::CustomerId;
+use bazaar_actors::fraud::Velocity;
 
 /// The sliding window the counts cover: one hour.
 pub const WINDOW_MS: u64 = 60 * 60 * 1000;

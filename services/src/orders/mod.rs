@@ -23,14 +23,15 @@ use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
 use serde::{Deserialize, Serialize};
 
-use super::{Order, OrderEvent, OrderId, OrderLine, OrderStatus, OrderView, ShipmentView};
-use crate::cart::CustomerId;
-use crate::fraud::CustomerFacts;
-use crate::ids::SellerId;
-use crate::money::{Currency, Money};
+use bazaar_actors::cart::CustomerId;
+use bazaar_actors::fraud::CustomerFacts;
+use bazaar_actors::ids::SellerId;
+use bazaar_actors::money::{Currency, Money};
+use bazaar_actors::order::{
+    Order, OrderEvent, OrderId, OrderLine, OrderStatus, OrderView, ShipmentView,
+};
 
 #[cfg(test)]
-#[path = "history_tests.rs"]
 mod tests;
 
 /// Most order summaries kept per customer, newest first.
@@ -189,7 +190,9 @@ impl OrderBook {
 
     /// Takes in one order folded from the journal.
     pub fn fold(&self, entity_id: &str, state: &Order) {
-        if let (Some((tenant, _)), Some(view)) = (super::parse_entity_id(entity_id), state.view()) {
+        if let (Some((tenant, _)), Some(view)) =
+            (bazaar_actors::order::parse_entity_id(entity_id), state.view())
+        {
             self.shared.publish(Tenant::from(tenant), view);
         }
     }
@@ -254,12 +257,12 @@ impl Shared {
     }
 
     fn store(&self, tenant: &Tenant, view: &OrderView, first_seen: bool) {
-        let entity_id = super::entity_id(tenant, &view.id);
+        let entity_id = bazaar_actors::order::entity_id(tenant, &view.id);
         // An order waiting for its first shipment (captured at shipment) has nothing to do
         // until then: the dispatch kicks the job, and the shipped order lands here again.
         let idle = matches!(
             view.payment_action(),
-            super::PaymentAction::Done | super::PaymentAction::Wait
+            bazaar_actors::order::PaymentAction::Done | bazaar_actors::order::PaymentAction::Wait
         );
         if idle && !view.restock_due() {
             self.unsettled.remove(&entity_id);
@@ -302,7 +305,7 @@ struct Orders(Weak<Shared>);
 
 impl Projection<Order> for Orders {
     fn prepare(&self, key: &EntityKey, state: &Order, _events: &[OrderEvent]) -> Option<Publish> {
-        let (tenant, _) = super::parse_entity_id(&key.id)?;
+        let (tenant, _) = bazaar_actors::order::parse_entity_id(&key.id)?;
         let view = state.view()?.clone();
         let (shared, tenant) = (self.0.upgrade()?, Tenant::from(tenant));
         Some(Box::new(move || shared.publish(tenant, &view)))

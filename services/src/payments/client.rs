@@ -21,7 +21,7 @@ use super::{
     Authorization, AuthorizeRequest, Capture, PaymentError, PaymentsConfig, PaymentsMode,
     PaymentsStatus, ProviderStatus, Refund,
 };
-use crate::money::Money;
+use bazaar_actors::money::Money;
 
 /// Rounds of a background void (each a full call with its retries) before giving up with a
 /// warning; rounds are a breaker-open period apart, so each gets a half-open probe.

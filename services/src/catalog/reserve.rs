@@ -17,25 +17,16 @@ use std::collections::{BTreeSet, HashMap};
 
 use bazaar_engine::EngineError;
 
-use super::{Catalog, keys};
-use crate::cart::{CartLine, OfferChoice};
-use crate::ids::{Asin, LocationCode, ReservationId, SellerId, Sku};
-use crate::inventory::{Inventory, InventoryCommand, InventoryId, InventoryRejection};
-use crate::limits::HOLD_GENERATIONS_MAX;
-use crate::quantity::Quantity;
-use crate::worklist::{Worklist, WorklistCommand};
-
-/// One line held.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Held {
-    pub asin: Asin,
-    pub seller: SellerId,
-    pub sku: Sku,
-    pub location: LocationCode,
-    pub quantity: Quantity,
-    pub reservation_id: ReservationId,
-    pub expires_at_ms: u64,
-}
+use super::Catalog;
+use bazaar_actors::cart::{CartLine, OfferChoice};
+use bazaar_actors::ids::{Asin, ReservationId, SellerId, Sku};
+use bazaar_actors::inventory::{
+    Held, Inventory, InventoryCommand, InventoryId, InventoryRejection,
+};
+use bazaar_actors::keys;
+use bazaar_actors::limits::HOLD_GENERATIONS_MAX;
+use bazaar_actors::quantity::Quantity;
+use bazaar_actors::worklist::{Worklist, WorklistCommand};
 
 /// Why a cart could not be held.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -391,7 +382,7 @@ mod tests {
                 quantity: Quantity::ONE,
             };
             let record = hold_record(&item, generation);
-            prop_assert!(record.len() <= crate::worklist::WORKLIST_ITEM_BYTES_MAX);
+            prop_assert!(record.len() <= bazaar_actors::worklist::WORKLIST_ITEM_BYTES_MAX);
             prop_assert_eq!(parse_hold_record(&record), Some((item.clone(), generation)));
             // Each generation of a line has its own reservation id, the first the old form.
             let cart = "c-0123456789abcdef0123456789abcdef";

@@ -37,14 +37,14 @@ use bazaar_engine::{Engine, EngineError};
 use dashmap::DashSet;
 use tokio::sync::mpsc;
 
-use crate::catalog::keys;
-use crate::checkout::{Checkout, CheckoutCommand, Step};
-use crate::ids::ReservationId;
-use crate::inventory::{Inventory, InventoryCommand, InventoryId, InventoryRejection};
-use crate::order::history::OrderBook;
-use crate::order::{Order, OrderCommand, OrderView, PaymentAction, parse_entity_id};
+use crate::orders::OrderBook;
 use crate::payments::{PaymentError, Payments};
-use crate::worklist::{self, Worklist, WorklistCommand, WorklistRejection};
+use bazaar_actors::checkout::{Checkout, CheckoutCommand, Step};
+use bazaar_actors::ids::ReservationId;
+use bazaar_actors::inventory::{Inventory, InventoryCommand, InventoryId, InventoryRejection};
+use bazaar_actors::keys;
+use bazaar_actors::order::{Order, OrderCommand, OrderView, PaymentAction, parse_entity_id};
+use bazaar_actors::worklist::{self, Worklist, WorklistCommand, WorklistRejection};
 
 /// The worklist of authorization keys to void at every provider (sagas that failed while
 /// the providers were unreachable).

@@ -1,9 +1,9 @@
 //! The order book over orders folded by hand (no engine): lists, history, revisions, bounds.
 
 use super::*;
-use crate::order::fixtures::{CHECKOUT, capture, order, seller};
-use crate::order::{NewOrder, OrderCommand, entity_id};
-use crate::testing::Harness;
+use bazaar_actors::order::fixtures::{CHECKOUT, capture, order, seller};
+use bazaar_actors::order::{NewOrder, OrderCommand, entity_id};
+use bazaar_actors::testing::Harness;
 
 /// The state of an order of `customer` placed at `at_ms` by checkout `checkout`.
 fn placed(customer: &str, checkout: &str, at_ms: u64) -> (String, Order) {
@@ -114,7 +114,7 @@ fn an_order_stays_unsettled_until_paid_and_restocked() {
     harness.run(OrderCommand::Cancel { reason: String::new() }).unwrap();
     book.fold(&key, &harness.state);
     assert_eq!(book.unsettled(), listed, "a refund and a restock are due");
-    let refund = crate::order::fixtures::refund("r1", total);
+    let refund = bazaar_actors::order::fixtures::refund("r1", total);
     harness.run(OrderCommand::RecordRefund { refund }).unwrap();
     book.fold(&key, &harness.state);
     assert_eq!(book.unsettled(), listed, "refunded, the units are still out");

@@ -24,7 +24,6 @@
 
 mod expiry;
 mod flows;
-pub mod keys;
 mod projections;
 mod rebuild;
 mod reserve;
@@ -36,15 +35,15 @@ use std::sync::Arc;
 use bazaar_engine::Engine;
 use dashmap::DashMap;
 
-use crate::cart::{CurrentFacts, ProductFacts};
-use crate::ids::{Asin, LocationCode, SellerId, Sku};
-use crate::product::ProductView;
-use crate::promotion::{CandidatePromotion, PromotionId};
 use crate::search::{SearchError, SearchIndex};
-use crate::seller::SellerView;
+use bazaar_actors::cart::{CurrentFacts, ProductFacts};
+use bazaar_actors::ids::{Asin, LocationCode, SellerId, Sku};
+use bazaar_actors::product::ProductView;
+use bazaar_actors::promotion::{CandidatePromotion, PromotionId};
+use bazaar_actors::seller::SellerView;
 
 pub use flows::FlowStats;
-pub use reserve::{Held, Item, ReserveFailure};
+pub use reserve::{Item, ReserveFailure};
 
 type Tenant = Arc<str>;
 
@@ -109,7 +108,7 @@ impl Catalog {
 
     /// The current facts (offers, buy box, tax class) of the products `lines` name, as the
     /// cart's priced view and the checkout read them.
-    pub fn facts_of(&self, tenant: &str, lines: &[crate::cart::CartLine]) -> CurrentFacts {
+    pub fn facts_of(&self, tenant: &str, lines: &[bazaar_actors::cart::CartLine]) -> CurrentFacts {
         let mut facts = CurrentFacts::default();
         for line in lines {
             if let Some(view) = self.product(tenant, &line.asin) {
@@ -161,7 +160,7 @@ impl Catalog {
     pub fn stock_total(&self, tenant: &str, seller: &SellerId, sku: &Sku) -> Option<u32> {
         let key = (Tenant::from(tenant), seller.clone(), sku.clone());
         let total: u64 = self.shared.stock.get(&key)?.values().map(|&n| u64::from(n)).sum();
-        Some(total.min(u64::from(crate::limits::QUANTITY_MAX)) as u32)
+        Some(total.min(u64::from(bazaar_actors::limits::QUANTITY_MAX)) as u32)
     }
 
     /// The engine the catalog reads from.

@@ -19,21 +19,21 @@
 //! - Captures and refunds go only to the provider holding the authorization.
 //! - Every call is bounded: `call_timeout_ms` per attempt, `attempts_per_provider` attempts
 //!   with capped exponential backoff, and a provider whose breaker is open is not called.
-//! - [`Authorization`], [`Capture`], [`Refund`] and [`PaymentError`] are journaled inside
-//!   events (bincode): their fields and variants are append-only, and no serde attribute that
-//!   needs a self-describing format (flatten, untagged, skip) is used on them.
+//! - What a call returns ([`Authorization`], [`Capture`], [`Refund`], [`PaymentError`]) and
+//!   the providers' wire API are domain types (`bazaar_actors::payment`): orders and
+//!   checkouts journal them.
 
 pub mod breaker;
 mod call;
 mod client;
 pub mod deferral;
-pub mod wire;
 
 use serde::{Deserialize, Serialize};
 
 pub use self::breaker::BreakerState;
 pub use self::client::Payments;
-use crate::money::Money;
+use bazaar_actors::money::Money;
+pub use bazaar_actors::payment::{Authorization, Capture, PaymentError, Refund, wire};
 
 /// The `[payments]` section of `cluster.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,52 +113,6 @@ pub struct AuthorizeRequest {
     pub card: String,
 }
 
-/// An amount held at provider `psp`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Authorization {
-    /// The provider's name, from the configuration.
-    pub psp: String,
-    /// The provider's id of the authorization.
-    pub id: String,
-    /// The idempotency key it was made under.
-    pub key: String,
-    pub amount: Money,
-}
-
-/// An amount taken from an authorization.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Capture {
-    pub psp: String,
-    pub id: String,
-    pub key: String,
-    pub amount: Money,
-}
-
-/// An amount given back from what was captured.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Refund {
-    pub psp: String,
-    pub id: String,
-    pub key: String,
-    pub amount: Money,
-}
-
-/// Why a payment call did not succeed. Variants are append-only (journaled by position).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-pub enum PaymentError {
-    /// The issuer refused; final, never failed over.
-    #[error("payment declined: {reason}")]
-    Declined { reason: String },
-    /// No provider answered in time (timeouts, 5xx, connection errors, open breakers). The
-    /// outcome may be unknown: compensate with [`Payments::void`], or retry with the same key.
-    #[error("payment provider unavailable: {detail}")]
-    Unavailable { detail: String },
-    /// The provider answered with a refusal no retry fixes (a 4xx: unknown authorization,
-    /// already voided, over-capture, a key reused with another amount).
-    #[error("payment refused: {detail}")]
-    Refused { detail: String },
-}
-
 /// Whether captures are taken at checkout or deferred to shipment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -194,8 +148,6 @@ pub struct ProviderStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::money::Currency;
-    use bazaar_persistence::codec;
 
     #[test]
     fn config_defaults_and_validation() {
@@ -216,30 +168,5 @@ mod tests {
         assert!(bad_url.validate().is_err());
         assert!(PaymentsConfig::default().providers.is_empty());
         assert!(serde_json::from_str::<PaymentsConfig>(r#"{"retries": 1}"#).is_err());
-    }
-
-    #[test]
-    fn journaled_types_survive_the_codec_and_keep_their_variant_positions() {
-        fn round_trip<T>(value: &T)
-        where
-            T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
-        {
-            let record = codec::encode(value).unwrap();
-            assert_eq!(&codec::decode::<T>(record.as_bytes()).unwrap(), value);
-        }
-        let amount = Money::new(1_999, Currency::EUR);
-        let (psp, id, key) = ("primary".to_string(), "auth_1".to_string(), "k".to_string());
-        round_trip(&Authorization { psp: psp.clone(), id: id.clone(), key: key.clone(), amount });
-        round_trip(&Capture { psp: psp.clone(), id: id.clone(), key: key.clone(), amount });
-        round_trip(&Refund { psp, id, key, amount });
-        let errors = [
-            PaymentError::Declined { reason: "card_declined".into() },
-            PaymentError::Unavailable { detail: "timeout".into() },
-            PaymentError::Refused { detail: "voided".into() },
-        ];
-        for (position, error) in errors.iter().enumerate() {
-            round_trip(error);
-            assert_eq!(codec::encode(error).unwrap().payload()[0] as usize, position);
-        }
     }
 }

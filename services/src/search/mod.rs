@@ -36,7 +36,6 @@
 //! `Electronics > Audio` is one term query; queries and facet answers spell paths with
 //! [`CATEGORY_SEPARATOR`].
 
-mod bench;
 mod doc;
 mod error;
 pub mod facets;
@@ -45,9 +44,10 @@ pub mod limits;
 mod page;
 mod query;
 mod schema;
+#[cfg(any(test, feature = "testkit"))]
+mod synthetic;
 mod writer;
 
-pub use bench::{BENCH_BRANDS, BenchRng, bench_catalog, bench_queries};
 pub use doc::SearchDoc;
 pub use error::{SearchError, SearchErrorKind};
 pub use facets::{Facets, PRICE_BUCKET_BOUNDS_MINOR, price_bucket, price_bucket_labels};
@@ -55,3 +55,5 @@ pub use index::{SearchConfig, SearchIndex};
 pub use page::{Hit, SearchPage, SearchStats};
 pub use query::{SearchQuery, Sort};
 pub use schema::CATEGORY_SEPARATOR;
+#[cfg(any(test, feature = "testkit"))]
+pub use synthetic::{BENCH_BRANDS, BenchRng, bench_catalog, bench_queries};

@@ -20,10 +20,11 @@ use bazaar_engine::{Engine, EngineError};
 use dashmap::DashSet;
 use tokio::sync::mpsc;
 
-use super::{Shared, Tenant, keys};
-use crate::ids::{Asin, SellerId, Sku};
-use crate::limits::QUANTITY_MAX;
-use crate::product::{Product, ProductCommand};
+use super::{Shared, Tenant};
+use bazaar_actors::ids::{Asin, SellerId, Sku};
+use bazaar_actors::keys;
+use bazaar_actors::limits::QUANTITY_MAX;
+use bazaar_actors::product::{Product, ProductCommand};
 
 /// Workers running flows; a key always goes to the same one.
 const WORKERS: usize = 8;

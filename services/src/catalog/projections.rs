@@ -6,12 +6,13 @@ use std::sync::{Arc, Weak};
 use bazaar_engine::{Engine, EntityKey, Projection, Publish};
 
 use super::flows::Job;
-use super::{Catalog, Shared, Tenant, keys};
-use crate::inventory::{Inventory, InventoryEvent};
-use crate::product::{Fulfilment, Product, ProductEvent, ProductView};
-use crate::promotion::{CandidatePromotion, Promotion, PromotionEvent};
+use super::{Catalog, Shared, Tenant};
 use crate::search::SearchDoc;
-use crate::seller::{Seller, SellerEvent};
+use bazaar_actors::inventory::{Inventory, InventoryEvent};
+use bazaar_actors::keys;
+use bazaar_actors::product::{Fulfilment, Product, ProductEvent, ProductView};
+use bazaar_actors::promotion::{CandidatePromotion, Promotion, PromotionEvent};
+use bazaar_actors::seller::{Seller, SellerEvent};
 
 pub(super) fn register(catalog: &Catalog, engine: &Engine) {
     // Weak: the catalog holds the engine, so the engine's projections must not hold the catalog.
@@ -95,7 +96,7 @@ impl Shared {
     pub(super) fn publish_product(
         &self,
         tenant: Tenant,
-        asin: crate::ids::Asin,
+        asin: bazaar_actors::ids::Asin,
         view: Arc<ProductView>,
     ) {
         let doc = search_doc(&asin, &view);
@@ -123,7 +124,7 @@ impl Shared {
     pub(super) fn store_product(
         &self,
         tenant: Tenant,
-        asin: crate::ids::Asin,
+        asin: bazaar_actors::ids::Asin,
         view: Arc<ProductView>,
     ) {
         let sellers_now: BTreeSet<_> =
@@ -158,8 +159,8 @@ impl Shared {
     pub(super) fn publish_stock(
         &self,
         tenant: Tenant,
-        seller: crate::ids::SellerId,
-        id: crate::inventory::InventoryId,
+        seller: bazaar_actors::ids::SellerId,
+        id: bazaar_actors::inventory::InventoryId,
         available: u32,
     ) {
         let key = (tenant.clone(), seller.clone(), id.sku.clone());
@@ -171,7 +172,7 @@ impl Shared {
         self.promotions.entry(tenant).or_default().insert(candidate.id.clone(), candidate);
     }
 
-    pub(super) fn queue_scores(&self, tenant: &Tenant, seller: &crate::ids::SellerId) {
+    pub(super) fn queue_scores(&self, tenant: &Tenant, seller: &bazaar_actors::ids::SellerId) {
         let asins = self
             .offers_of_seller
             .get(&(tenant.clone(), seller.clone()))
@@ -185,7 +186,7 @@ impl Shared {
 
 /// A product as search sees it: the buy box's landed price, whether any offer has stock, and
 /// the fulfilment channels of the offers that do.
-pub fn search_doc(asin: &crate::ids::Asin, view: &ProductView) -> SearchDoc {
+pub fn search_doc(asin: &bazaar_actors::ids::Asin, view: &ProductView) -> SearchDoc {
     let stocked = || view.offers.iter().filter(|offer| offer.terms.available > 0);
     let mut fulfilment: Vec<String> = stocked()
         .map(|offer| match offer.terms.fulfilment {
