@@ -10,12 +10,9 @@ use bazaar_entity::{Ctx, Decision, Entity, Kind};
 use serde::{Deserialize, Serialize};
 
 use crate::kinds;
+use crate::limits::AUDIT_FIELD_BYTES_MAX;
+use crate::limits::AUDIT_RECENT_MAX;
 use crate::rejection::{Rejection, RejectionKind};
-
-/// Records kept in memory per principal (the journal holds every one).
-pub const AUDIT_RECENT_MAX: usize = 200;
-/// Longest text field of a record, in bytes.
-pub const AUDIT_FIELD_BYTES_MAX: usize = 512;
 
 /// `text` cut to at most [`AUDIT_FIELD_BYTES_MAX`] bytes, marked where it is cut: the kept
 /// prefix (on a character boundary), `…` and how long the text was (`…(4096 bytes)`). A

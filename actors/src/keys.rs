@@ -29,9 +29,8 @@
 
 use crate::ids::{Asin, SellerId};
 use crate::inventory::InventoryId;
-
-/// Longest tenant name, in bytes.
-pub const TENANT_BYTES_MAX: usize = 32;
+use crate::limits::CART_ID_BYTES_MAX;
+use crate::limits::TENANT_BYTES_MAX;
 
 /// Whether `tenant` is a valid tenant name: 1 to 32 of `a-z 0-9 - _`.
 pub fn is_tenant(tenant: &str) -> bool {
@@ -84,6 +83,27 @@ pub fn cart(tenant: &str, cart: &str) -> String {
     compose(&[tenant, cart])
 }
 
+/// Whether `id` is a cart id: `c-` and 1 to 62 lowercase letters or digits (so at most
+/// `CART_ID_BYTES_MAX` bytes, and no `.`: see the reservation ids above).
+pub fn is_cart_id(id: &str) -> bool {
+    id.len() <= CART_ID_BYTES_MAX
+        && id.strip_prefix("c-").is_some_and(|rest| {
+            !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
+/// A new cart's id, made of 16 random bytes the caller draws: `c-` and their 32 lowercase
+/// hex digits (guessing another shopper's cart means guessing 128 bits).
+pub fn new_cart_id(random: [u8; 16]) -> String {
+    let mut id = String::with_capacity(2 + 32);
+    id.push_str("c-");
+    for byte in random {
+        id.push(char::from_digit(u32::from(byte >> 4), 16).expect("a nibble"));
+        id.push(char::from_digit(u32::from(byte & 0xF), 16).expect("a nibble"));
+    }
+    id
+}
+
 /// The holds a cart placed (a worklist of its own, unbucketed: a cart holds a few lines).
 pub fn cart_holds(tenant: &str, cart: &str) -> String {
     compose(&["cart-holds", tenant, cart])
@@ -125,6 +145,17 @@ pub fn parse_inventory(id: &str) -> Option<(&str, SellerId, InventoryId)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_cart_id_is_a_cart_id_of_its_random_bytes() {
+        let id = new_cart_id([0xAB; 16]);
+        assert_eq!(id, format!("c-{}", "ab".repeat(16)));
+        assert!(is_cart_id(&id) && is_cart_id(&new_cart_id([0; 16])));
+        for not_a_cart in ["", "c-", "c-A1", "x-1", "c-1.2", &format!("c-{}", "a".repeat(63))] {
+            assert!(!is_cart_id(not_a_cart), "{not_a_cart:?}");
+        }
+        assert!(is_cart_id(&format!("c-{}", "a".repeat(62))));
+    }
 
     #[test]
     fn ids_round_trip() {

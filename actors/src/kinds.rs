@@ -7,6 +7,7 @@
 //! - Codes are unique; a compile-time check below refuses a duplicate.
 //! - The engine's test counter uses `0xFFF0`; domain codes stay far below it.
 
+use crate::limits::DOMAIN_KIND_CODE_MAX;
 use bazaar_entity::Kind;
 
 /// A catalog item keyed by ASIN: the document, every seller's offer, the buy box.
@@ -57,13 +58,10 @@ pub const ALL: [Kind; 14] = [
     WORKLIST,
 ];
 
-/// The highest code the domain may use; the engine's test kinds live above it.
-pub const DOMAIN_CODE_MAX: u16 = 0x0FFF;
-
 const fn codes_are_unique_and_in_range(kinds: &[Kind]) -> bool {
     let mut i = 0;
     while i < kinds.len() {
-        if kinds[i].code == 0 || kinds[i].code > DOMAIN_CODE_MAX {
+        if kinds[i].code == 0 || kinds[i].code > DOMAIN_KIND_CODE_MAX {
             return false;
         }
         let mut j = i + 1;

@@ -41,6 +41,7 @@ pub mod promotion;
 pub mod quantity;
 pub mod rejection;
 pub mod seller;
+mod snapshot;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testing;
 pub mod worklist;

@@ -132,6 +132,60 @@ pub const PROMOTION_REDEMPTIONS_MAX: u32 = 100_000;
 /// redeemed), to answer retries and refuse late redeems. Beyond it, new orders are refused.
 pub const PROMOTION_ORDERS_MAX: usize = 200_000;
 
+/// Records kept in memory per principal (the journal holds every one).
+pub const AUDIT_RECENT_MAX: usize = 200;
+
+/// Longest text field of a record, in bytes.
+pub const AUDIT_FIELD_BYTES_MAX: usize = 512;
+
+/// Longest tenant name, in bytes.
+pub const TENANT_BYTES_MAX: usize = 32;
+
+/// The highest code the domain may use; the engine's test kinds live above it.
+pub const DOMAIN_KIND_CODE_MAX: u16 = 0x0FFF;
+
+/// Most captures one order records.
+pub const ORDER_CAPTURES_MAX: usize = 64;
+
+/// Most refunds one order records.
+pub const ORDER_REFUNDS_MAX: usize = 64;
+
+/// Longest free text on an order (checkout id, provider ids and keys, address lines,
+/// carrier, tracking number, cancellation reason), in bytes.
+pub const ORDER_TEXT_BYTES_MAX: usize = 256;
+
+/// Most items in one bucket (so most per queue is 16 times this).
+pub const WORKLIST_BUCKET_ITEMS_MAX: usize = 16_384;
+
+/// Longest item, in bytes (an entity id).
+pub const WORKLIST_ITEM_BYTES_MAX: usize = 256;
+
+/// Longest a cart hold may last, in seconds.
+pub const CART_HOLD_TTL_S_MAX: u64 = 3_600;
+
+/// How long a cart hold lasts when its holder names no time, in seconds.
+pub const CART_HOLD_TTL_S_DEFAULT: u64 = 900;
+
+/// Source carts a cart remembers having merged (with their revision), so a repeated merge
+/// adds nothing; the oldest is forgotten first.
+pub const CART_MERGES_REMEMBERED_MAX: usize = 16;
+
+/// Longest cart id, in bytes (`c-` and at most 62 lowercase letters or digits).
+pub const CART_ID_BYTES_MAX: usize = 64;
+
+/// Longest payment card token a checkout may carry, in bytes (a provider's token, never a
+/// card number).
+pub const CARD_TOKEN_BYTES_MAX: usize = 64;
+
+/// Longest checkout idempotency key, in bytes.
+pub const CHECKOUT_KEY_BYTES_MAX: usize = 64;
+
+/// Longest address field, in bytes.
+pub const ADDRESS_FIELD_BYTES_MAX: usize = 128;
+
+/// Longest carrier name, tracking number or cancellation reason, in bytes.
+pub const DISPATCH_TEXT_BYTES_MAX: usize = 128;
+
 const _: () = assert!(PRICE_MINOR_MAX.checked_mul(2).is_some());
 const _: () = assert!(QUANTITY_MAX < u32::MAX / 2);
 const _: () =
@@ -139,6 +193,12 @@ const _: () =
 const _: () = assert!(RESERVATION_ID_BYTES_MAX <= bazaar_entity::limits::ENTITY_ID_BYTES_MAX);
 const _: () = assert!(EXPIRIES_PER_COMMAND_MAX <= RESERVATIONS_ACTIVE_MAX);
 const _: () = assert!(CART_LINE_QUANTITY_MAX <= QUANTITY_MAX);
+const _: () = assert!(CART_HOLD_TTL_S_DEFAULT <= CART_HOLD_TTL_S_MAX);
+const _: () = assert!(CART_HOLD_TTL_S_MAX * 1_000 <= RESERVATION_TTL_MS_MAX);
+// What a client writes on an order fits what the order keeps.
+const _: () = assert!(ADDRESS_FIELD_BYTES_MAX <= ORDER_TEXT_BYTES_MAX);
+const _: () = assert!(DISPATCH_TEXT_BYTES_MAX <= ORDER_TEXT_BYTES_MAX);
+const _: () = assert!(CARD_TOKEN_BYTES_MAX <= ORDER_TEXT_BYTES_MAX);
 // A priced cart cannot overflow: (price + shipping) x quantity x lines, plus VAT of at most
 // 100 %, stays inside `i64` (an overflowing constant does not compile).
 const _: () = assert!(
@@ -148,6 +208,6 @@ const _: () = assert!(
 const _: () = assert!(PROMOTION_REDEMPTIONS_MAX as usize <= PROMOTION_ORDERS_MAX);
 // A seller's promotion id is `{seller}:{name}`, inside a `{tenant}/{id}` entity id.
 const _: () = assert!(
-    crate::keys::TENANT_BYTES_MAX + 1 + ID_BYTES_MAX + 1 + PROMOTION_ID_BYTES_MAX
+    crate::limits::TENANT_BYTES_MAX + 1 + ID_BYTES_MAX + 1 + PROMOTION_ID_BYTES_MAX
         <= bazaar_entity::limits::ENTITY_ID_BYTES_MAX
 );

@@ -19,14 +19,12 @@ use bazaar_entity::{Ctx, Decision, Entity, Kind};
 use serde::{Deserialize, Serialize};
 
 use crate::kinds;
+use crate::limits::WORKLIST_BUCKET_ITEMS_MAX;
+use crate::limits::WORKLIST_ITEM_BYTES_MAX;
 use crate::rejection::{Rejection, RejectionKind};
 
 /// Buckets per queue.
 pub const WORKLIST_BUCKETS: u32 = 16;
-/// Most items in one bucket (so most per queue is 16 times this).
-pub const WORKLIST_BUCKET_ITEMS_MAX: usize = 16_384;
-/// Longest item, in bytes (an entity id).
-pub const WORKLIST_ITEM_BYTES_MAX: usize = 256;
 
 /// One bucket of a worklist.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -209,9 +209,14 @@ impl Credentials {
 
 /// A new token: `bzr_` and 32 random bytes in hex.
 pub fn new_token() -> String {
-    let mut bytes = [0u8; 32];
+    format!("bzr_{}", hex::encode(random::<32>()))
+}
+
+/// `N` bytes from the operating system's random source.
+pub fn random<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).expect("the operating system's random source");
-    format!("bzr_{}", hex::encode(bytes))
+    bytes
 }
 
 fn hash(token: &str) -> [u8; 32] {

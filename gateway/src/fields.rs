@@ -175,7 +175,7 @@ bounded! {
     /// Days a seller takes to hand an order to the carrier.
     handling_days: u16 = 0, HANDLING_DAYS_MAX;
     /// Seconds a cart hold lasts.
-    hold_ttl_s: u64 = 1, crate::routes::carts::HOLD_S_MAX;
+    hold_ttl_s: u64 = 1, bazaar_actors::limits::CART_HOLD_TTL_S_MAX;
     /// A time in milliseconds since the Unix epoch.
     epoch_ms: u64 = 0, i64::MAX;
     /// Percent off, in basis points (10,000 = 100 %).
@@ -308,7 +308,7 @@ pub fn coupon_option() -> Object {
 /// Coupons as a query parameter: comma-separated, blank entries skipped.
 pub fn coupon_list_pattern() -> String {
     let item = format!(r"\s*(?:[A-Za-z0-9_-]{{1,{COUPON_CODE_BYTES_MAX}}}\s*)?");
-    let more = crate::routes::checkouts::COUPONS_MAX - 1;
+    let more = bazaar_actors::limits::COUPONS_PER_PRICING_MAX - 1;
     format!("^{item}(?:,{item}){{0,{more}}}$")
 }
 
@@ -317,7 +317,7 @@ pub fn coupon_list() -> Object {
 }
 
 pub fn coupons() -> Array {
-    array(coupon(), 0, crate::routes::checkouts::COUPONS_MAX)
+    array(coupon(), 0, bazaar_actors::limits::COUPONS_PER_PRICING_MAX)
 }
 
 /// An ISO 4217 currency code in circulation.
@@ -393,11 +393,11 @@ pub fn trimmed_text(bytes_max: usize) -> Object {
 }
 
 pub fn address_line() -> Object {
-    trimmed_text(crate::routes::checkouts::ADDRESS_FIELD_BYTES_MAX)
+    trimmed_text(bazaar_actors::limits::ADDRESS_FIELD_BYTES_MAX)
 }
 
 pub fn order_text() -> Object {
-    trimmed_text(crate::routes::orders::ORDER_TEXT_BYTES_MAX)
+    trimmed_text(bazaar_actors::limits::DISPATCH_TEXT_BYTES_MAX)
 }
 
 pub fn order_text_option() -> Object {
@@ -458,7 +458,7 @@ pub fn idempotency_key() -> Object {
 
 /// The checkout's `Idempotency-Key`: it names the checkout, so it is narrower.
 pub fn checkout_key() -> Object {
-    let max = crate::routes::checkouts::CHECKOUT_KEY_BYTES_MAX;
+    let max = bazaar_actors::limits::CHECKOUT_KEY_BYTES_MAX;
     // As a name with `:` too (never `.` or `..`: the key is in its status URL's path).
     string(&not_dots("[A-Za-z0-9_:-]", "[A-Za-z0-9._:-]", max), 1, max, false)
 }

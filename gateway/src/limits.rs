@@ -34,6 +34,16 @@ pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
 /// change it records was made; past it the record is given up, loudly.
 pub const AUDIT_RETRY_MS_MAX: u64 = 30_000;
 
+/// Longest response head hyper writes for its own error answers (a status line, `date`,
+/// `content-length`, `connection`): anything longer is not one.
+pub const SHORT_HEAD_BYTES_MAX: usize = 512;
+
+/// Longest client request id echoed back.
+pub const CLIENT_REQUEST_ID_BYTES_MAX: usize = 128;
+
+/// Lines of one feed applied at once, at most.
+pub const FEED_CONCURRENCY_MAX: usize = 64;
+
 const _: () = assert!(FEED_BODY_BYTES_MAX >= BODY_BYTES_MAX);
 const _: () = assert!(IDEMPOTENT_BODY_BYTES_MAX <= BODY_BYTES_MAX);
 // A feed's answer: its refused lines and a few counters.

@@ -22,6 +22,7 @@ use axum::serve::{IncomingStream, Listener};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::limits::SHORT_HEAD_BYTES_MAX;
 use crate::problem::Problem;
 
 /// A TCP listener whose connections are [`Connection`]s.
@@ -59,10 +60,6 @@ pub async fn remote_addr(mut request: axum::extract::Request) -> axum::extract::
     }
     request
 }
-
-/// Longest response head hyper writes for its own error answers (a status line, `date`,
-/// `content-length`, `connection`): anything longer is not one.
-const HEAD_BYTES_MAX: usize = 512;
 
 /// A TCP connection whose parse-error answers become problems (see the module's doc).
 pub struct Connection {
@@ -151,7 +148,7 @@ impl AsyncWrite for Connection {
 /// answers (see the module's invariant).
 fn replacement(written: &[u8]) -> Option<Vec<u8>> {
     // Every write passes here: what cannot be a bodiless 4xx head leaves at a glance.
-    let short_4xx_head = written.len() <= HEAD_BYTES_MAX
+    let short_4xx_head = written.len() <= SHORT_HEAD_BYTES_MAX
         && (written.starts_with(b"HTTP/1.1 4") || written.starts_with(b"HTTP/1.0 4"))
         && written.ends_with(b"\r\n\r\n");
     if !short_4xx_head {

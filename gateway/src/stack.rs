@@ -33,13 +33,12 @@ use tower_http::request_id::{
 };
 use tower_http::trace::TraceLayer;
 
+use crate::limits::CLIENT_REQUEST_ID_BYTES_MAX;
 use crate::limits::{BODY_BYTES_MAX, REQUEST_TIMEOUT_MS, URI_BYTES_MAX};
 use crate::problem::{Problem, ProblemKind, RETRY_AFTER_S, bad_request};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-client-request-id");
-/// Longest client request id echoed back.
-const CLIENT_REQUEST_ID_BYTES_MAX: usize = 128;
 
 /// Takes a client's `x-request-id` off the request, so the server makes the request's id,
 /// and echoes it beside the server's when it is short visible ASCII.

@@ -6,9 +6,9 @@
 //! window), and each node counts only the checkouts it runs.
 //!
 //! Invariants:
-//! - A key remembers at most [`ATTEMPTS_PER_KEY_MAX`] timestamps (its newest), so a count
+//! - A key remembers at most [`FRAUD_ATTEMPTS_PER_KEY_MAX`] timestamps (its newest), so a count
 //!   saturates there; timestamps older than the window are pruned whenever the key is seen.
-//! - At most [`KEYS_MAX`] keys are tracked. At the bound, keys with nothing in the window are
+//! - At most [`FRAUD_KEYS_MAX`] keys are tracked. At the bound, keys with nothing in the window are
 //!   dropped, then if need be the least recently seen ones, down to 90 % of the bound.
 //! - The card is a fingerprint or token from the payment provider and the address a
 //!   fingerprint ([`address_fingerprint`]): no card number or address text is ever kept here.
@@ -18,22 +18,18 @@ use std::sync::Arc;
 
 use dashmap::DashMap;
 
+use crate::limits::FRAUD_ATTEMPTS_PER_KEY_MAX;
+use crate::limits::FRAUD_KEYS_MAX;
 use bazaar_actors::CustomerId;
 use bazaar_actors::fraud::Velocity;
 
 /// The sliding window the counts cover: one hour.
 pub const WINDOW_MS: u64 = 60 * 60 * 1000;
 
-/// Most timestamps one key remembers; its count saturates there.
-pub const ATTEMPTS_PER_KEY_MAX: usize = 1_000;
-
-/// Most keys tracked at once, over all tenants and signals.
-pub const KEYS_MAX: usize = 200_000;
-
 /// Keys kept after evicting the least recently seen ones.
-const KEYS_AFTER_EVICTION: usize = KEYS_MAX / 10 * 9;
+const KEYS_AFTER_EVICTION: usize = FRAUD_KEYS_MAX / 10 * 9;
 
-const _: () = assert!(KEYS_AFTER_EVICTION < KEYS_MAX);
+const _: () = assert!(KEYS_AFTER_EVICTION < FRAUD_KEYS_MAX);
 
 /// A shipping address as velocity counts it: a 128-bit hash of its country, postal code and
 /// first line, each trimmed, lowercased and with runs of whitespace made one space, so the
@@ -98,13 +94,13 @@ impl FraudSignals {
     }
 
     fn count(&self, key: Key, now_ms: u64) -> u32 {
-        if !self.attempts.contains_key(&key) && self.attempts.len() >= KEYS_MAX {
+        if !self.attempts.contains_key(&key) && self.attempts.len() >= FRAUD_KEYS_MAX {
             self.make_room(now_ms);
         }
         let mut times = self.attempts.entry(key).or_default();
         prune(&mut times, now_ms);
         times.push_back(now_ms);
-        while times.len() > ATTEMPTS_PER_KEY_MAX {
+        while times.len() > FRAUD_ATTEMPTS_PER_KEY_MAX {
             times.pop_front();
         }
         u32::try_from(times.len()).unwrap_or(u32::MAX)
@@ -118,7 +114,7 @@ impl FraudSignals {
             !times.is_empty()
         });
         let excess = self.attempts.len().saturating_sub(KEYS_AFTER_EVICTION);
-        if self.attempts.len() < KEYS_MAX || excess == 0 {
+        if self.attempts.len() < FRAUD_KEYS_MAX || excess == 0 {
             return;
         }
         let mut last_seen: Vec<u64> = self
@@ -204,10 +200,10 @@ mod tests {
         let signals = FraudSignals::new();
         let c1 = customer("c1");
         let mut last = Velocity::default();
-        for n in 0..(ATTEMPTS_PER_KEY_MAX as u64 + 10) {
+        for n in 0..(FRAUD_ATTEMPTS_PER_KEY_MAX as u64 + 10) {
             last = signals.record("t", &c1, "card", "addr", n);
         }
-        assert_eq!(last.customer as usize, ATTEMPTS_PER_KEY_MAX);
+        assert_eq!(last.customer as usize, FRAUD_ATTEMPTS_PER_KEY_MAX);
     }
 
     #[test]
@@ -215,13 +211,13 @@ mod tests {
         let signals = FraudSignals::new();
         let c1 = customer("c1");
         // Three keys per record: customer (shared), card and address (fresh each time).
-        for n in 0..(KEYS_MAX as u64 / 2 + 10) {
+        for n in 0..(FRAUD_KEYS_MAX as u64 / 2 + 10) {
             let card = format!("card-{n}");
             signals.record("t", &c1, &card, &card, n);
         }
-        assert!(signals.keys() <= KEYS_MAX, "{}", signals.keys());
+        assert!(signals.keys() <= FRAUD_KEYS_MAX, "{}", signals.keys());
         // The newest attempts survive eviction.
-        let n = KEYS_MAX as u64 / 2 + 9;
+        let n = FRAUD_KEYS_MAX as u64 / 2 + 9;
         let card = format!("card-{n}");
         assert_eq!(signals.record("t", &c1, &card, &card, n).card, 2);
     }

@@ -20,15 +20,20 @@
 //! - No lock is held across an `.await`; blocking work (tantivy, rebuilds) runs off the async
 //!   workers.
 
+pub mod carts;
 pub mod catalog;
 pub mod fraud;
+
 pub mod ledger;
+pub mod limits;
 pub mod orders;
 pub mod payments;
 pub mod saga;
 pub mod search;
 
-use bazaar_actors::{audit, cart, checkout, inventory, order, product, promotion, seller, worklist};
+use bazaar_actors::{
+    audit, cart, checkout, inventory, order, product, promotion, seller, worklist,
+};
 
 /// Registers every aggregate of the domain with `engine`, so that a kind code used twice
 /// fails at start, not in the middle of a request.

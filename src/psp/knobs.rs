@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::latency::LATENCY_MS_MAX;
+use super::limits::LATENCY_MS_MAX;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Knobs {

@@ -14,10 +14,8 @@
 //! means a constant one. Samples are capped at [`LATENCY_MS_MAX`] so a far tail cannot stall a
 //! call for minutes.
 
+use crate::psp::limits::LATENCY_MS_MAX;
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// Longest latency a knob may ask for, and the cap on every sample.
-pub const LATENCY_MS_MAX: u64 = 60_000;
 
 /// The standard normal distribution's 99th percentile.
 const Z_99: f64 = 2.326_347_874_040_841;

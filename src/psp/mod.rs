@@ -27,6 +27,7 @@
 
 mod knobs;
 mod latency;
+pub mod limits;
 mod state;
 
 use std::io::Write;
@@ -48,9 +49,7 @@ use serde::Serialize;
 use self::knobs::{Knobs, KnobsUpdate};
 use self::latency::{Latency, Rng};
 use self::state::{Ledger, Refusal};
-
-/// Largest request body a money call reads (they are a few hundred bytes).
-const BODY_BYTES_MAX: usize = 64 * 1024;
+use crate::psp::limits::BODY_BYTES_MAX;
 
 /// How long a stopping simulator lets calls in flight (sleeping a latency) finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);

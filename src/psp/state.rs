@@ -19,18 +19,14 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::psp::limits::ENTRIES_PER_AUTHORIZATION_MAX;
+use crate::psp::limits::RECORDS_MAX;
+use crate::psp::limits::TEXT_BYTES_MAX;
 use bazaar_actors::payment::wire::{
     AuthorizationReply, AuthorizationStatus, AuthorizeBody, CaptureBody, CaptureReply,
     CaptureStatus, RefundBody, RefundReply, RefundStatus, SettledAuthorization, SettledEntry,
     SettlementReport, VoidReply, VoidStatus,
 };
-
-/// Most authorizations plus tombstones one simulator keeps.
-pub const RECORDS_MAX: usize = 2_000_000;
-/// Most captures, and most refunds, on one authorization.
-pub const ENTRIES_PER_AUTHORIZATION_MAX: usize = 1_000;
-/// Longest key, reference or card token, in bytes.
-pub const TEXT_BYTES_MAX: usize = 256;
 
 /// Why a call is refused: the HTTP status, a stable code and a detail.
 #[derive(Debug, Clone, PartialEq, Eq)]

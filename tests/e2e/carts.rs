@@ -289,5 +289,19 @@ async fn a_guest_cart_merges_into_the_customers_cart_after_sign_in() {
         Some(0),
         "the guest cart is emptied: {emptied}"
     );
+    // Sent again (a client that lost the answer), the merge adds nothing twice.
+    let merge = json!({"from": guest_cart, "guest_token": guest_token});
+    m.write(200, Method::POST, &format!("/v1/carts/{customer_cart}/merge"), CUSTOMER, merge).await;
+    let again = cart_of(&m, CUSTOMER, &customer_cart).await;
+    assert_eq!(again["lines"], merged["lines"], "{again}");
+    let itself = json!({"from": customer_cart});
+    let path = format!("/v1/carts/{customer_cart}/merge");
+    let reply = m.call(Method::POST, &path, CUSTOMER, Body::Json(itself)).await;
+    assert_eq!(
+        (reply.status, &reply.json["code"]),
+        (422, &json!("merge_into_itself")),
+        "{}",
+        reply.text
+    );
     m.shut_down();
 }

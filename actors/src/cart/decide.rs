@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use bazaar_entity::Ctx;
+
 use super::owner::CartOwner;
 use super::state::Cart;
 use super::{
@@ -22,7 +24,8 @@ struct Seen {
     available: bool,
 }
 
-pub(super) fn decide(state: &Cart, command: CartCommand, now_ms: u64) -> Decided {
+pub(super) fn decide(state: &Cart, command: CartCommand, ctx: &Ctx<'_>) -> Decided {
+    let now_ms = ctx.now_ms;
     match command {
         CartCommand::Create { owner, currency } => create(state, owner, currency, now_ms),
         CartCommand::AddLine { asin, offer, quantity, seen_unit_price, seen_available } => {
@@ -45,7 +48,17 @@ pub(super) fn decide(state: &Cart, command: CartCommand, now_ms: u64) -> Decided
             }
             answer(state, vec![CartEvent::LineRemoved { asin: key.asin, offer: key.offer }], None)
         }
-        CartCommand::MergeFrom { lines } => merge(state, lines),
+        CartCommand::MergeFrom { from, revision, lines } => {
+            if *from == *ctx.key.id {
+                return Err(CartRejection::MergeIntoItself);
+            }
+            if state.merged.iter().any(|(merged, at)| *merged == from && *at >= revision) {
+                return answer(state, Vec::new(), Some(MergeReport::default()));
+            }
+            let (mut events, report) = merge(state, lines)?;
+            events.push(CartEvent::MergedFrom { from, revision });
+            answer(state, events, Some(report))
+        }
         CartCommand::Clear => {
             created(state)?;
             let events = if state.lines.is_empty() { Vec::new() } else { vec![CartEvent::Cleared] };
@@ -140,7 +153,11 @@ fn change_quantity(state: &Cart, seen: Seen, now_ms: u64) -> Decided {
 
 /// Folds `incoming` into the cart's lines as the module doc says: quantities add up and are
 /// capped, new lines beyond the line limit are dropped, the newer seen facts are kept.
-fn merge(state: &Cart, incoming: Vec<CartLine>) -> Decided {
+/// The line events that merge `incoming` into the cart, and what could not be kept.
+fn merge(
+    state: &Cart,
+    incoming: Vec<CartLine>,
+) -> Result<(Vec<CartEvent>, MergeReport), CartRejection> {
     let currency = created(state)?;
     if incoming.len() > CART_LINES_MAX {
         return Err(CartRejection::MergeTooLarge { max: bound(CART_LINES_MAX) });
@@ -195,7 +212,7 @@ fn merge(state: &Cart, incoming: Vec<CartLine>) -> Decided {
             kept: capped(requested),
         })
         .collect();
-    answer(state, events, Some(MergeReport { capped, dropped }))
+    Ok((events, MergeReport { capped, dropped }))
 }
 
 fn capped(units: u64) -> Quantity {

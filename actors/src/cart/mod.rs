@@ -22,6 +22,12 @@
 //!   line that does not fit in a full cart is dropped (lines are taken in the order given).
 //!   The reply lists every capped and dropped line. Of two seen prices, the newer
 //!   observation (`seen_at_ms`) is kept; on a tie, the cart's own.
+//! - A merge names its source (`from`, an entity id other than this cart's, else
+//!   `MergeIntoItself`) and the source's revision it read, and is recorded (`MergedFrom`) in
+//!   the same decision as its lines: all of it happens or none. The cart remembers the newest
+//!   revision taken from each of its last `CART_MERGES_REMEMBERED_MAX` sources, so merging a
+//!   source again at the same revision adds nothing: a caller that failed after the merge but
+//!   before emptying the source retries safely.
 //! - Seen prices are positive, at most `PRICE_MINOR_MAX`, in the cart's currency.
 //!
 //! Invariants, checked by the property test after every step: no line has a quantity above
@@ -112,8 +118,12 @@ pub enum CartCommand {
         asin: Asin,
         offer: OfferChoice,
     },
-    /// Merges another cart's lines (a guest's, at sign-in) into this one.
+    /// Merges the lines of cart `from` (its entity id), as they were at its `revision` (a
+    /// guest's cart, at sign-in), into this one. Once per source revision: a repeat merges
+    /// nothing and reports nothing.
     MergeFrom {
+        from: String,
+        revision: u64,
         lines: Vec<CartLine>,
     },
     Clear,
@@ -140,6 +150,12 @@ pub enum CartEvent {
         offer: OfferChoice,
     },
     Cleared,
+    /// The lines of cart `from` at its `revision` were merged in (with the line events of the
+    /// same decision).
+    MergedFrom {
+        from: String,
+        revision: u64,
+    },
 }
 
 /// Why a cart command was refused. Variants are append-only; see [`Rejection`].
@@ -161,6 +177,8 @@ pub enum CartRejection {
     UnknownLine,
     #[error("a merge brings at most {max} lines")]
     MergeTooLarge { max: u32 },
+    #[error("a cart cannot merge into itself")]
+    MergeIntoItself,
 }
 
 impl Rejection for CartRejection {
@@ -174,6 +192,7 @@ impl Rejection for CartRejection {
             CartRejection::TooManyLines { .. } => "too_many_lines",
             CartRejection::UnknownLine => "unknown_line",
             CartRejection::MergeTooLarge { .. } => "merge_too_large",
+            CartRejection::MergeIntoItself => "merge_into_itself",
         }
     }
 
@@ -183,7 +202,8 @@ impl Rejection for CartRejection {
             CartRejection::CurrencyMismatch { .. }
             | CartRejection::PriceInvalid { .. }
             | CartRejection::LineQuantityTooLarge { .. }
-            | CartRejection::MergeTooLarge { .. } => RejectionKind::Invalid,
+            | CartRejection::MergeTooLarge { .. }
+            | CartRejection::MergeIntoItself => RejectionKind::Invalid,
             CartRejection::AlreadyCreated | CartRejection::TooManyLines { .. } => {
                 RejectionKind::Conflict
             }
@@ -237,7 +257,7 @@ impl Entity for Cart {
     type Rejection = CartRejection;
 
     fn decide(&self, command: CartCommand, ctx: &Ctx<'_>) -> Result<Decision<Self>, CartRejection> {
-        decide::decide(self, command, ctx.now_ms)
+        decide::decide(self, command, ctx)
     }
 
     fn apply(&mut self, event: &CartEvent) {

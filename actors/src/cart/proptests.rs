@@ -50,7 +50,9 @@ fn command() -> impl Strategy<Value = CartCommand> {
             }
         }),
         2 => (0u32..12, offer()).prop_map(|(n, offer)| CartCommand::RemoveLine { asin: asin(n), offer }),
-        2 => prop::collection::vec(line(), 0..30).prop_map(|lines| CartCommand::MergeFrom { lines }),
+        2 => (0u32..3, 0u64..4, prop::collection::vec(line(), 0..30)).prop_map(|(from, revision, lines)| {
+            CartCommand::MergeFrom { from: format!("eu/c-{from}"), revision, lines }
+        }),
         1 => Just(CartCommand::Clear),
         1 => Just(CartCommand::Get),
     ]
@@ -68,8 +70,9 @@ fn check_state(cart: &Cart) {
 /// Quantities by line after merging `parts` in order into a fresh cart.
 fn merged(parts: &[Vec<CartLine>]) -> BTreeMap<LineKey, u32> {
     let mut cart = created();
-    for lines in parts {
-        cart.run(CartCommand::MergeFrom { lines: lines.clone() }).unwrap();
+    for (n, lines) in parts.iter().enumerate() {
+        let from = format!("eu/c-part{n}");
+        cart.run(CartCommand::MergeFrom { from, revision: 1, lines: lines.clone() }).unwrap();
     }
     cart.state.lines().map(|line| (line.key(), line.quantity.get())).collect()
 }
@@ -120,8 +123,14 @@ proptest! {
             };
             check_state(&cart.state);
             prop_assert_eq!(Some(reply.cart.clone()), cart.state.view());
-            if let CartCommand::MergeFrom { lines } = &command {
+            if let CartCommand::MergeFrom { from, revision, lines } = &command {
                 let report = reply.merge.as_ref().expect("a merge reports");
+                let repeat = before.merged.iter().any(|(f, at)| f == from && at >= revision);
+                if repeat {
+                    prop_assert!(events.is_empty() && *report == MergeReport::default());
+                    prop_assert_eq!(&before, &cart.state);
+                    continue;
+                }
                 for capped in &report.capped {
                     prop_assert_eq!(capped.kept.get(), CART_LINE_QUANTITY_MAX);
                     prop_assert!(capped.requested > u64::from(CART_LINE_QUANTITY_MAX));

@@ -4,24 +4,36 @@
 //! - `owner` and `currency` are both set or both unset.
 //! - `lines` is keyed by each line's own key.
 //! - `revision` counts the events applied.
+//! - `merged` names each source cart once, with the newest revision taken from it.
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::owner::CartOwner;
 use super::{CartEvent, CartLine, CartView, LineKey};
+use crate::limits::CART_MERGES_REMEMBERED_MAX;
 use crate::money::Currency;
 
 /// A shopper's cart. The default is a cart not yet created.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Encoded field by field in this order (the snapshot's format); `merged` came last, and a
+/// snapshot written before it decodes with none ([`crate::snapshot`]).
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct Cart {
     pub(super) owner: Option<CartOwner>,
     pub(super) currency: Option<Currency>,
     pub(super) created_at_ms: u64,
     pub(super) lines: BTreeMap<LineKey, CartLine>,
     pub(super) revision: u64,
+    /// The carts merged in and the revision each was taken at, oldest first, at most
+    /// `CART_MERGES_REMEMBERED_MAX` (a repeated merge is answered from here).
+    pub(super) merged: Vec<(String, u64)>,
 }
+
+crate::snapshot::grown_state!(Cart {
+    owner, currency, created_at_ms, lines, revision
+} added { merged });
 
 impl Cart {
     pub fn owner(&self) -> Option<&CartOwner> {
@@ -62,6 +74,13 @@ impl Cart {
                 self.lines.remove(&LineKey { asin: asin.clone(), offer: offer.clone() });
             }
             CartEvent::Cleared => self.lines.clear(),
+            CartEvent::MergedFrom { from, revision } => {
+                self.merged.retain(|(merged, _)| merged != from);
+                if self.merged.len() >= CART_MERGES_REMEMBERED_MAX {
+                    self.merged.remove(0);
+                }
+                self.merged.push((from.clone(), *revision));
+            }
         }
     }
 }

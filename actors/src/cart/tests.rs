@@ -2,7 +2,9 @@
 //! the priced view's flags.
 
 use super::*;
-use crate::limits::{CART_LINE_QUANTITY_MAX, CART_LINES_MAX, PRICE_MINOR_MAX};
+use crate::limits::{
+    CART_LINE_QUANTITY_MAX, CART_LINES_MAX, CART_MERGES_REMEMBERED_MAX, PRICE_MINOR_MAX,
+};
 use crate::pricing::{CountryCode, PricingContext, VatTable};
 use crate::product::{
     CatalogDocument, Condition, Fulfilment, OfferTerms, Product, ProductCommand, TaxClass,
@@ -35,6 +37,11 @@ pub(super) fn seller_offer(text: &str) -> OfferChoice {
 pub(super) fn created() -> Harness<Cart> {
     let event = CartEvent::Created { owner: customer("c1"), currency: Currency::EUR, at_ms: 1 };
     Harness::given(KEY, [event])
+}
+
+/// Merges `lines`, read from cart `from` at its `revision`.
+pub(super) fn merge_from(from: &str, revision: u64, lines: Vec<CartLine>) -> CartCommand {
+    CartCommand::MergeFrom { from: from.to_string(), revision, lines }
 }
 
 pub(super) fn add(n: u32, offer: OfferChoice, units: u32, price: i64) -> CartCommand {
@@ -176,7 +183,7 @@ fn merge_adds_up_caps_and_reports() {
         cart_line(2, OfferChoice::BuyBox, 2, 650, 10),
         cart_line(3, OfferChoice::BuyBox, 4, 300, 10),
     ];
-    let (events, reply) = cart.run(CartCommand::MergeFrom { lines: guest }).unwrap();
+    let (events, reply) = cart.run(merge_from("eu/c-guest", 1, guest)).unwrap();
     assert_eq!(quantities(&cart), [(1, CART_LINE_QUANTITY_MAX), (2, 3), (3, 4)]);
     let report = reply.merge.unwrap();
     assert_eq!(
@@ -189,7 +196,8 @@ fn merge_adds_up_caps_and_reports() {
         }]
     );
     assert!(report.dropped.is_empty());
-    assert_eq!(events.len(), 3, "one event per line touched");
+    assert_eq!(events.len(), 4, "one event per line touched, then the merge's record");
+    assert_eq!(events[3], CartEvent::MergedFrom { from: "eu/c-guest".into(), revision: 1 });
     let held = |n| cart.state.line(&LineKey { asin: asin(n), offer: OfferChoice::BuyBox }).unwrap();
     assert_eq!((held(1).seen_unit_price, held(1).seen_at_ms), (eur(440), 60), "newer seen facts");
     assert_eq!(
@@ -210,21 +218,57 @@ fn merge_drops_what_does_not_fit_and_refuses_bad_input() {
         cart_line(0, OfferChoice::BuyBox, 1, 100, 0),
         cart_line(500, OfferChoice::BuyBox, 1, 100, 0),
     ];
-    let (_, reply) = cart.run(CartCommand::MergeFrom { lines: guest }).unwrap();
+    let (_, reply) = cart.run(merge_from("eu/c-guest", 1, guest)).unwrap();
     let report = reply.merge.unwrap();
     assert_eq!(report.dropped, [LineKey { asin: asin(500), offer: OfferChoice::BuyBox }]);
     assert_eq!(reply.cart.lines.len(), CART_LINES_MAX);
     let too_long = vec![cart_line(1, OfferChoice::BuyBox, 1, 100, 0); CART_LINES_MAX + 1];
     assert_eq!(
-        cart.decide(CartCommand::MergeFrom { lines: too_long }),
+        cart.decide(merge_from("eu/c-guest", 2, too_long)),
         Err(CartRejection::MergeTooLarge { max: CART_LINES_MAX as u32 })
     );
     let mut dollars = cart_line(1, OfferChoice::BuyBox, 1, 100, 0);
     dollars.seen_unit_price = Money::new(100, Currency::USD);
     assert_eq!(
-        cart.decide(CartCommand::MergeFrom { lines: vec![dollars] }),
+        cart.decide(merge_from("eu/c-guest", 2, vec![dollars])),
         Err(CartRejection::CurrencyMismatch { expected: Currency::EUR })
     );
+}
+
+#[test]
+fn a_merge_happens_once_per_source_revision_and_never_from_itself() {
+    let mut cart = created();
+    let guest = vec![cart_line(1, OfferChoice::BuyBox, 2, 100, 0)];
+    let (events, _) = cart.run(merge_from("eu/c-guest", 3, guest.clone())).unwrap();
+    assert_eq!(
+        events.last(),
+        Some(&CartEvent::MergedFrom { from: "eu/c-guest".into(), revision: 3 }),
+        "recorded with its lines, in one decision"
+    );
+    // The caller failed before emptying the source and tries again: nothing is added twice.
+    for revision in [3, 2] {
+        let (events, reply) = cart.run(merge_from("eu/c-guest", revision, guest.clone())).unwrap();
+        assert!(events.is_empty(), "revision {revision}");
+        assert_eq!(reply.merge, Some(MergeReport::default()));
+    }
+    assert_eq!(quantities(&cart), [(1, 2)]);
+    // The guest cart changed since (a newer revision): its lines join again.
+    cart.run(merge_from("eu/c-guest", 5, guest.clone())).unwrap();
+    assert_eq!(quantities(&cart), [(1, 4)]);
+    assert_eq!(cart.decide(merge_from(KEY, 9, guest)), Err(CartRejection::MergeIntoItself));
+}
+
+#[test]
+fn a_cart_remembers_its_newest_sources_only() {
+    let mut cart = created();
+    let line = || vec![cart_line(1, OfferChoice::BuyBox, 1, 100, 0)];
+    for n in 0..=CART_MERGES_REMEMBERED_MAX {
+        cart.run(merge_from(&format!("eu/c-{n}"), 1, line())).unwrap();
+    }
+    assert_eq!(cart.state.merged.len(), CART_MERGES_REMEMBERED_MAX);
+    let newest = format!("eu/c-{CART_MERGES_REMEMBERED_MAX}");
+    assert!(cart.run(merge_from(&newest, 1, line())).unwrap().0.is_empty(), "remembered");
+    assert!(!cart.run(merge_from("eu/c-0", 1, line())).unwrap().0.is_empty(), "forgotten");
 }
 
 fn product_view(offers: &[(&str, i64, i64, u32, Standing)]) -> crate::product::ProductView {

@@ -4,10 +4,11 @@
 use super::state::Order;
 use super::validate::{self, text};
 use super::{
-    CAPTURES_MAX, DAY_MS, NewOrder, OrderCommand, OrderEvent, OrderRejection, OrderReply,
-    OrderStatus, OrderView, PlacedOrder, PlannedShipment, REFUNDS_MAX, parse_entity_id,
+    DAY_MS, NewOrder, OrderCommand, OrderEvent, OrderRejection, OrderReply, OrderStatus, OrderView,
+    PlacedOrder, PlannedShipment, parse_entity_id,
 };
 use crate::ids::SellerId;
+use crate::limits::{ORDER_CAPTURES_MAX, ORDER_REFUNDS_MAX};
 use crate::payment::{Capture, Refund};
 
 type Decided = Result<(Vec<OrderEvent>, OrderReply), OrderRejection>;
@@ -119,8 +120,8 @@ fn record_capture(state: &Order, view: &OrderView, capture: Capture, now_ms: u64
     if capture.amount.minor > view.capturable().minor {
         return Err(OrderRejection::CaptureExceedsAuthorization { capturable: view.capturable() });
     }
-    if view.captures.len() >= CAPTURES_MAX {
-        return Err(OrderRejection::TooManyCaptures { max: CAPTURES_MAX as u32 });
+    if view.captures.len() >= ORDER_CAPTURES_MAX {
+        return Err(OrderRejection::TooManyCaptures { max: ORDER_CAPTURES_MAX as u32 });
     }
     answer(state, vec![OrderEvent::PaymentCaptured { capture, at_ms: now_ms }])
 }
@@ -209,8 +210,8 @@ fn record_refund(state: &Order, view: &OrderView, refund: Refund, now_ms: u64) -
     if refund.amount.minor > view.refundable().minor {
         return Err(OrderRejection::RefundExceedsCaptured { refundable: view.refundable() });
     }
-    if view.refunds.len() >= REFUNDS_MAX {
-        return Err(OrderRejection::TooManyRefunds { max: REFUNDS_MAX as u32 });
+    if view.refunds.len() >= ORDER_REFUNDS_MAX {
+        return Err(OrderRejection::TooManyRefunds { max: ORDER_REFUNDS_MAX as u32 });
     }
     answer(state, vec![OrderEvent::PaymentRefunded { refund, at_ms: now_ms }])
 }

@@ -45,8 +45,8 @@
 //! - captured ≤ authorized, refunded ≤ captured, both never negative;
 //! - shipped shipments are planned ones, delivered ones were shipped;
 //! - captures and refunds have unique ids and add up to `captured` and `refunded`;
-//! - lists are bounded: `CART_LINES_MAX` lines (so shipments), [`CAPTURES_MAX`],
-//!   [`REFUNDS_MAX`], [`TEXT_BYTES_MAX`] per text.
+//! - lists are bounded (bounds in [`crate::limits`]): `CART_LINES_MAX` lines (so shipments),
+//!   `ORDER_CAPTURES_MAX`, `ORDER_REFUNDS_MAX`, `ORDER_TEXT_BYTES_MAX` per text.
 
 mod decide;
 #[cfg(any(test, feature = "testkit"))]
@@ -78,13 +78,6 @@ pub use rejection::OrderRejection;
 pub use state::Order;
 pub use view::{Cancellation, OrderStatus, OrderView, PaymentAction, ShipmentView, Shipped};
 
-/// Most captures one order records.
-pub const CAPTURES_MAX: usize = 64;
-/// Most refunds one order records.
-pub const REFUNDS_MAX: usize = 64;
-/// Longest free text on an order (checkout id, provider ids and keys, address lines,
-/// carrier, tracking number, cancellation reason), in bytes.
-pub const TEXT_BYTES_MAX: usize = 256;
 /// Milliseconds in a day, for promised delivery dates.
 pub const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 

@@ -83,7 +83,10 @@ fn check(view: &OrderView) {
     if view.restocked || view.restock_due() {
         assert!(view.cancellation.is_some(), "only a cancelled order's units come back");
     }
-    assert!(view.captures.len() <= CAPTURES_MAX && view.refunds.len() <= REFUNDS_MAX);
+    assert!(
+        view.captures.len() <= crate::limits::ORDER_CAPTURES_MAX
+            && view.refunds.len() <= crate::limits::ORDER_REFUNDS_MAX
+    );
 }
 
 proptest! {

@@ -136,7 +136,7 @@ fn placement_checks_texts_promotions_and_fraud() {
     let text = |field: &str, min| OrderRejection::TextInvalid {
         field: field.into(),
         min_bytes: min,
-        max_bytes: TEXT_BYTES_MAX as u32,
+        max_bytes: crate::limits::ORDER_TEXT_BYTES_MAX as u32,
     };
     assert_eq!(place_with(|o| o.checkout.clear()), text("checkout", 1));
     assert_eq!(place_with(|o| o.authorization.psp.clear()), text("authorization.psp", 1));

@@ -1,7 +1,8 @@
 //! What `Place` checks before an order exists: the rules of the module doc, in order.
 
-use super::{NewOrder, OrderLine, OrderRejection, TEXT_BYTES_MAX};
+use super::{NewOrder, OrderLine, OrderRejection};
 use crate::fraud::FraudDecision;
+use crate::limits::ORDER_TEXT_BYTES_MAX;
 use crate::limits::{
     BPS_MAX, CART_LINE_QUANTITY_MAX, CART_LINES_MAX, HANDLING_DAYS_MAX, PRICE_MINOR_MAX,
     PROMOTIONS_PER_PRICING_MAX,
@@ -50,15 +51,15 @@ pub(super) fn new_order(order: &NewOrder) -> Checked {
     Ok(())
 }
 
-/// A text of `min..=TEXT_BYTES_MAX` bytes.
+/// A text of `min..=ORDER_TEXT_BYTES_MAX` bytes.
 pub(super) fn text(field: &str, value: &str, min: usize) -> Checked {
-    if (min..=TEXT_BYTES_MAX).contains(&value.len()) {
+    if (min..=ORDER_TEXT_BYTES_MAX).contains(&value.len()) {
         return Ok(());
     }
     Err(OrderRejection::TextInvalid {
         field: field.to_string(),
         min_bytes: bound(min),
-        max_bytes: bound(TEXT_BYTES_MAX),
+        max_bytes: bound(ORDER_TEXT_BYTES_MAX),
     })
 }
 

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::buy_box::{self, BuyBox};
 use super::document::CatalogDocument;
@@ -19,7 +19,7 @@ use crate::money::Currency;
 /// A catalog item: document, offers, buy box. The default is a product not yet created.
 ///
 /// Encoded field by field in this order (the snapshot's format); `owner` came last, and a
-/// snapshot written before it decodes with none (see the `Deserialize` below).
+/// snapshot written before it decodes with none ([`crate::snapshot`]).
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct Product {
     pub(super) document: Option<CatalogDocument>,
@@ -33,43 +33,9 @@ pub struct Product {
     pub(super) owner: Option<SellerId>,
 }
 
-const FIELDS: [&str; 7] =
-    ["document", "currency", "created_at_ms", "offers", "buy_box", "revision", "owner"];
-
-/// Reads the fields in order; a snapshot that ends before `owner` (written before owners were
-/// recorded) has none. The codec checks that every byte of a record was read, so this accepts
-/// nothing but the two shapes.
-impl<'de> Deserialize<'de> for Product {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Product, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Product;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a product")
-            }
-
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Product, A::Error> {
-                use serde::de::Error;
-                let missing = |i: usize| A::Error::invalid_length(i, &self);
-                Ok(Product {
-                    document: seq.next_element()?.ok_or_else(|| missing(0))?,
-                    currency: seq.next_element()?.ok_or_else(|| missing(1))?,
-                    created_at_ms: seq.next_element()?.ok_or_else(|| missing(2))?,
-                    offers: seq.next_element()?.ok_or_else(|| missing(3))?,
-                    buy_box: seq.next_element()?.ok_or_else(|| missing(4))?,
-                    revision: seq.next_element()?.ok_or_else(|| missing(5))?,
-                    // The end of an older snapshot: bincode answers an error rather than none.
-                    owner: seq.next_element().ok().flatten().flatten(),
-                })
-            }
-        }
-        deserializer.deserialize_struct("Product", &FIELDS, Fields)
-    }
-}
+crate::snapshot::grown_state!(Product {
+    document, currency, created_at_ms, offers, buy_box, revision
+} added { owner });
 
 impl Product {
     pub fn document(&self) -> Option<&CatalogDocument> {

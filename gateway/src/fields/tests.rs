@@ -59,15 +59,15 @@ proptest! {
         agree(&location(), |t| LocationCode::parse(t).is_ok(), &text);
         agree(&promotion_id(), |t| PromotionId::name(t).is_ok(), &text);
         agree(&coupon(), |t| CouponCode::normalize(t).is_ok(), &text);
-        agree(&cart_id(), crate::routes::carts::is_cart_id, &text);
+        agree(&cart_id(), bazaar_actors::keys::is_cart_id, &text);
         let listed = |t: &str| {
             let codes: Vec<&str> = t.split(',').filter(|c| !c.trim().is_empty()).collect();
-            t.split(',').count() <= crate::routes::checkouts::COUPONS_MAX
+            t.split(',').count() <= bazaar_actors::limits::COUPONS_PER_PRICING_MAX
                 && codes.iter().all(|c| CouponCode::normalize(c).is_ok())
         };
         agree(&coupon_list(), listed, &text);
         agree(&seller_name(), |t| text_ok(t, bazaar_actors::limits::SELLER_NAME_BYTES_MAX), &text);
-        let address_max = crate::routes::checkouts::ADDRESS_FIELD_BYTES_MAX;
+        let address_max = bazaar_actors::limits::ADDRESS_FIELD_BYTES_MAX;
         agree(&address_line(), |t| crate::dto::text("c", "f", t, address_max).is_ok(), &text);
     }
 

@@ -203,5 +203,5 @@ fn idempotency_keys_are_documented_where_they_are_read() {
     let checkout = &doc["paths"]["/v1/checkouts"]["post"]["parameters"];
     let key = checkout.as_array().unwrap().iter().find(|p| p["in"] == "header").unwrap();
     assert_eq!(key["required"], true);
-    assert_eq!(key["schema"]["maxLength"], crate::routes::checkouts::CHECKOUT_KEY_BYTES_MAX);
+    assert_eq!(key["schema"]["maxLength"], bazaar_actors::limits::CHECKOUT_KEY_BYTES_MAX);
 }

@@ -72,7 +72,7 @@ async fn get_audit(
     if who.is_empty() || who.len() > 64 || who.contains('/') {
         return Err(not_found("audit trail"));
     }
-    let limit = params.limit.unwrap_or(50).min(bazaar_actors::audit::AUDIT_RECENT_MAX as u32);
+    let limit = params.limit.unwrap_or(50).min(bazaar_actors::limits::AUDIT_RECENT_MAX as u32);
     let key = crate::audit::trail_key(&principal.tenant, role, &who);
     let reply = answer(state.engine.ask::<AuditTrail>(&key, AuditCommand::Recent { limit }).await)?;
     let records = reply

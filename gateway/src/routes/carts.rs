@@ -10,11 +10,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use bazaar_actors::cart::{
     Cart, CartCommand, CartLine, CartOwner, CartReply, CartView, GuestToken, LineFlag, OfferChoice,
-    PricedCartView, ProductFacts, priced_view,
+    PricedCartView, ProductFacts,
 };
 use bazaar_actors::inventory::Held;
 use bazaar_actors::keys;
-use bazaar_actors::pricing::{Declined, PricingContext};
+use bazaar_actors::pricing::Declined;
 use bazaar_actors::promotion::CouponCode;
 use bazaar_actors::{Asin, CountryCode, Money, Quantity, SellerId};
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,8 @@ use crate::extract::{Path, Query};
 use crate::json::{Body, Optional, reply};
 use crate::problem::{Problem, conflict, invalid, not_found, unauthenticated};
 use crate::state::AppState;
+use bazaar_actors::limits::{CART_HOLD_TTL_S_DEFAULT, CART_HOLD_TTL_S_MAX};
+use bazaar_services::catalog::PriceTerms;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -38,10 +40,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(merge_cart))
         .routes(routes!(reserve_cart, release_cart))
 }
-
-/// Longest a cart hold may last, and the default.
-pub(crate) const HOLD_S_MAX: u64 = 3_600;
-const HOLD_S_DEFAULT: u64 = 900;
 
 /// Who may use a cart, as the request proves it: a customer (bearer token) or a guest (the
 /// cart's guest token).
@@ -70,17 +68,9 @@ async fn held_cart(
     if reply.cart.owner == holder.owner { Ok((key, reply.cart)) } else { Err(not_found("cart")) }
 }
 
-/// Whether `id` is a cart id: `c-` and 1 to 62 lowercase letters or digits.
-pub(crate) fn is_cart_id(id: &str) -> bool {
-    id.len() <= 64
-        && id.strip_prefix("c-").is_some_and(|rest| {
-            !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-}
-
 /// The entity id of cart `id`; an id that is not a cart id is not found.
 fn cart_key(tenant: &str, id: &str) -> Result<String, Problem> {
-    if !is_cart_id(id) {
+    if !keys::is_cart_id(id) {
         return Err(not_found("cart"));
     }
     Ok(keys::cart(tenant, id))
@@ -118,7 +108,7 @@ async fn create_cart(
 ) -> Result<Response, Problem> {
     let customer = principal.customer()?;
     let currency = dto::currency(&new.currency)?;
-    let id = format!("c-{}", &crate::auth::new_token()[4..36]);
+    let id = keys::new_cart_id(crate::auth::random());
     let command = CartCommand::Create { owner: CartOwner::Customer(customer), currency };
     answer(state.engine.ask::<Cart>(&keys::cart(&principal.tenant, &id), command).await)?;
     Ok(reply(StatusCode::CREATED, &CartCreated { id }))
@@ -325,16 +315,16 @@ async fn priced(
         .filter(|code| !code.trim().is_empty())
         .map(|code| dto::id(CouponCode::normalize(code)))
         .collect::<Result<Vec<_>, _>>()?;
-    let facts = state.catalog.facts_of(&holder.tenant, &cart.lines);
-    let promotions = state.catalog.promotions(&holder.tenant);
-    let context = PricingContext {
+    let terms = PriceTerms {
         destination: country,
-        promotions: &promotions,
         coupons: &coupons,
         vat: &state.pricing.vat,
         now_ms: state.engine.clock().now_ms(),
     };
-    let view = priced_view(&cart, &facts, context)
+    let view = state
+        .catalog
+        .pricing(&holder.tenant, &cart)
+        .price(&cart, terms)
         .map_err(|rejection| crate::problem::rejection(&rejection))?;
     Ok(Json(priced_dto(id, &cart, country, view)))
 }
@@ -408,11 +398,12 @@ async fn write(
     command: CartCommand,
 ) -> Result<Json<CartWritten>, Problem> {
     let reply = answer(state.engine.ask::<Cart>(key, command).await)?;
-    Ok(Json(CartWritten {
-        id: id.to_string(),
-        revision: reply.cart.revision,
-        lines: reply.cart.lines.len(),
-    }))
+    Ok(Json(written(id, &reply)))
+}
+
+/// What a write answers: the cart's id, revision and number of lines after it.
+fn written(id: &str, reply: &CartReply) -> CartWritten {
+    CartWritten { id: id.to_string(), revision: reply.cart.revision, lines: reply.cart.lines.len() }
 }
 
 /// Adds units of a product to the cart (to an existing line of the same offer, if any).
@@ -520,9 +511,6 @@ async fn merge_cart(
     Body(merge): Body<MergeDto>,
 ) -> Result<Json<CartWritten>, Problem> {
     let (key, _) = own_cart(&state, &principal, &id).await?;
-    if merge.from == id {
-        return Err(invalid("merge_into_itself", "a cart cannot merge into itself"));
-    }
     let from_holder = match &merge.guest_token {
         None => Holder::customer(&principal)?,
         Some(token) => Holder {
@@ -531,9 +519,8 @@ async fn merge_cart(
         },
     };
     let (from_key, from) = held_cart(&state, &from_holder, &merge.from).await?;
-    let written = write(&state, &key, &id, CartCommand::MergeFrom { lines: from.lines }).await?;
-    answer(state.engine.ask::<Cart>(&from_key, CartCommand::Clear).await)?;
-    Ok(written)
+    let reply = answer(bazaar_services::carts::merge(&state.engine, &key, &from_key, from).await)?;
+    Ok(Json(written(&id, &reply)))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -587,9 +574,12 @@ async fn reserve_cart(
 ) -> Result<Response, Problem> {
     let (_, cart) = own_cart(&state, &principal, &id).await?;
     let hold = hold.unwrap_or_default();
-    let ttl_s = hold.ttl_s.unwrap_or(HOLD_S_DEFAULT);
-    if ttl_s == 0 || ttl_s > HOLD_S_MAX {
-        return Err(invalid("hold_ttl_invalid", format!("ttl_s must be 1 to {HOLD_S_MAX}")));
+    let ttl_s = hold.ttl_s.unwrap_or(CART_HOLD_TTL_S_DEFAULT);
+    if ttl_s == 0 || ttl_s > CART_HOLD_TTL_S_MAX {
+        return Err(invalid(
+            "hold_ttl_invalid",
+            format!("ttl_s must be 1 to {CART_HOLD_TTL_S_MAX}"),
+        ));
     }
     if cart.lines.is_empty() {
         return Err(invalid("cart_empty", "an empty cart holds nothing"));
@@ -685,7 +675,7 @@ async fn create_guest_cart(
     let currency = dto::currency(&new.currency)?;
     let token = GuestToken::parse(&crate::auth::new_token()[4..])
         .map_err(|e| invalid(e.code(), e.to_string()))?;
-    let id = format!("c-{}", &crate::auth::new_token()[4..36]);
+    let id = keys::new_cart_id(crate::auth::random());
     let command = CartCommand::Create { owner: CartOwner::Guest(token.clone()), currency };
     answer(state.engine.ask::<Cart>(&keys::cart(&guest.tenant, &id), command).await)?;
     Ok(reply(StatusCode::CREATED, &GuestCartCreated { id, guest_token: token.to_string() }))

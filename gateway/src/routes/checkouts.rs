@@ -30,15 +30,12 @@ use crate::extract::Path;
 use crate::json::{Raw, reply};
 use crate::problem::{Problem, ProblemKind, bad_request, invalid, not_found};
 use crate::state::AppState;
+use bazaar_actors::limits::{
+    ADDRESS_FIELD_BYTES_MAX, CARD_TOKEN_BYTES_MAX, CHECKOUT_KEY_BYTES_MAX, COUPONS_PER_PRICING_MAX,
+};
 
 /// How long a checkout request waits for its saga before answering 202.
 pub const CHECKOUT_WAIT_MS: u64 = 2_000;
-/// Longest checkout idempotency key, in bytes.
-pub const CHECKOUT_KEY_BYTES_MAX: usize = 64;
-/// Longest address field, in bytes.
-pub(crate) const ADDRESS_FIELD_BYTES_MAX: usize = 128;
-/// Most coupon codes on one checkout.
-pub(crate) const COUPONS_MAX: usize = 8;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create_checkout)).routes(routes!(get_checkout))
@@ -141,7 +138,7 @@ fn address(field: &str, value: &str) -> Result<String, Problem> {
 
 impl NewCheckout {
     fn into_request(self, customer: CustomerId, body: &[u8]) -> Result<CheckoutRequest, Problem> {
-        if !super::carts::is_cart_id(&self.cart_id) {
+        if !bazaar_actors::keys::is_cart_id(&self.cart_id) {
             let code = FailureCode::CartNotFound;
             let failure = Failure { step: Step::Price, code, detail: "no such cart".into() };
             return Err(Problem::from(&failure));
@@ -153,8 +150,11 @@ impl NewCheckout {
             line1: address("line1", &self.ship_to.line1)?,
             name: address("name", &self.ship_to.name)?,
         };
-        if self.coupons.len() > COUPONS_MAX {
-            return Err(invalid("too_many_coupons", format!("at most {COUPONS_MAX} coupons")));
+        if self.coupons.len() > COUPONS_PER_PRICING_MAX {
+            return Err(invalid(
+                "too_many_coupons",
+                format!("at most {COUPONS_PER_PRICING_MAX} coupons"),
+            ));
         }
         let coupons = self
             .coupons
@@ -162,8 +162,14 @@ impl NewCheckout {
             .map(|code| dto::id(CouponCode::normalize(code)))
             .collect::<Result<Vec<_>, _>>()?;
         let card = self.payment.card;
-        if card.is_empty() || card.len() > 64 || !card.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(invalid("card_invalid", "card is a provider token of 1 to 64 characters"));
+        if card.is_empty()
+            || card.len() > CARD_TOKEN_BYTES_MAX
+            || !card.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(invalid(
+                "card_invalid",
+                format!("card is a provider token of 1 to {CARD_TOKEN_BYTES_MAX} characters"),
+            ));
         }
         Ok(CheckoutRequest {
             customer,

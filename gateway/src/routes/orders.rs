@@ -21,9 +21,7 @@ use crate::extract::Path;
 use crate::json::{Body, Optional};
 use crate::problem::{Problem, not_found};
 use crate::state::AppState;
-
-/// Longest carrier name, tracking number or cancellation reason, in bytes.
-pub(crate) const ORDER_TEXT_BYTES_MAX: usize = 128;
+use bazaar_actors::limits::DISPATCH_TEXT_BYTES_MAX;
 
 /// A customer's own orders.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -236,7 +234,7 @@ async fn own_order(
 }
 
 fn text(field: &str, value: &str) -> Result<String, Problem> {
-    dto::text("text_invalid", field, value, ORDER_TEXT_BYTES_MAX)
+    dto::text("text_invalid", field, value, DISPATCH_TEXT_BYTES_MAX)
 }
 
 /// The calling customer's orders, newest first.

@@ -23,6 +23,7 @@ use crate::auth::Principal;
 use crate::dto::{self, BuyBoxView, NewProductDto, OfferDto, OfferView};
 use crate::extract::{Ndjson, Path};
 use crate::json::{Body, reply};
+use crate::limits::FEED_CONCURRENCY_MAX;
 use crate::limits::{
     FEED_BODY_BYTES_MAX, FEED_DETAIL_BYTES_MAX, FEED_LINES_MAX, FEED_REFUSALS_BYTES_MAX,
 };
@@ -463,9 +464,6 @@ fn cut(mut text: String, max: usize) -> String {
     }
     text
 }
-
-/// Lines of one feed applied at once, at most.
-const FEED_CONCURRENCY_MAX: usize = 64;
 
 /// The feed's route (the `utoipa::path` below spells it again: attributes take literals only;
 /// a test checks they agree).

@@ -25,15 +25,12 @@ use bazaar_engine::EngineError;
 use tokio::sync::Notify;
 
 use super::Shared;
+use crate::limits::EXPIRY_ASKS_MAX;
+use crate::limits::EXPIRY_SLEEP_MS_MAX;
 use bazaar_actors::inventory::{Inventory, InventoryCommand};
 
 /// How long after a failed `ExpireDue` (overload, time-out) it is sent again.
 const EXPIRY_RETRY_MS: u64 = 200;
-/// Entities sent `ExpireDue` at once, at most.
-const EXPIRY_ASKS_MAX: usize = 64;
-/// Longest sleep of the driver between looks at the schedule (a guard against a clock that
-/// jumps; a new earliest entry wakes it at once).
-const EXPIRY_SLEEP_MS_MAX: u64 = 1_000;
 
 #[derive(Default)]
 struct Schedule {

@@ -21,6 +21,8 @@ use dashmap::DashSet;
 use tokio::sync::mpsc;
 
 use super::{Shared, Tenant};
+use crate::limits::FLOW_ATTEMPTS_MAX;
+use crate::limits::FLOW_BACKOFF_MS_MAX;
 use bazaar_actors::ids::{Asin, SellerId, Sku};
 use bazaar_actors::keys;
 use bazaar_actors::limits::QUANTITY_MAX;
@@ -28,9 +30,6 @@ use bazaar_actors::product::{Product, ProductCommand};
 
 /// Workers running flows; a key always goes to the same one.
 const WORKERS: usize = 8;
-/// Attempts of one job before it is dropped with an error log (a later change re-queues it).
-const ATTEMPTS_MAX: u32 = 6;
-const BACKOFF_MS_MAX: u64 = 2_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) enum Job {
@@ -146,7 +145,7 @@ impl Flows {
 impl Shared {
     async fn run(&self, job: &Job) {
         let mut backoff_ms = 10;
-        for attempt in 1..=ATTEMPTS_MAX {
+        for attempt in 1..=FLOW_ATTEMPTS_MAX {
             let Some(command) = self.next_command(job) else {
                 self.flows.skipped.fetch_add(1, Ordering::Relaxed);
                 return;
@@ -168,11 +167,11 @@ impl Shared {
                 }
                 Err(error)
                     if error.may_pass()
-                        && attempt < ATTEMPTS_MAX
+                        && attempt < FLOW_ATTEMPTS_MAX
                         && !self.flows.stopping.load(Ordering::Acquire) =>
                 {
                     tokio::time::sleep(Duration::from_millis(backoff_ms)).await;
-                    backoff_ms = (backoff_ms * 4).min(BACKOFF_MS_MAX);
+                    backoff_ms = (backoff_ms * 4).min(FLOW_BACKOFF_MS_MAX);
                 }
                 Err(EngineError::ShuttingDown) => {
                     // The next start queues it again (see the module doc).

@@ -24,6 +24,7 @@
 
 mod expiry;
 mod flows;
+mod pricing;
 mod projections;
 mod rebuild;
 mod reserve;
@@ -43,6 +44,7 @@ use bazaar_actors::promotion::{CandidatePromotion, PromotionId};
 use bazaar_actors::seller::SellerView;
 
 pub use flows::FlowStats;
+pub use pricing::{CartPricing, PriceTerms};
 pub use reserve::{Item, ReserveFailure};
 
 type Tenant = Arc<str>;

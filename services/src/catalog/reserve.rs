@@ -382,7 +382,7 @@ mod tests {
                 quantity: Quantity::ONE,
             };
             let record = hold_record(&item, generation);
-            prop_assert!(record.len() <= bazaar_actors::worklist::WORKLIST_ITEM_BYTES_MAX);
+            prop_assert!(record.len() <= bazaar_actors::limits::WORKLIST_ITEM_BYTES_MAX);
             prop_assert_eq!(parse_hold_record(&record), Some((item.clone(), generation)));
             // Each generation of a line has its own reservation id, the first the old form.
             let cart = "c-0123456789abcdef0123456789abcdef";

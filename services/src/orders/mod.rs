@@ -23,6 +23,8 @@ use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
 use serde::{Deserialize, Serialize};
 
+use crate::limits::ORDERS_PER_CUSTOMER_MAX;
+use crate::limits::ORDERS_PER_SELLER_MAX;
 use bazaar_actors::cart::CustomerId;
 use bazaar_actors::fraud::CustomerFacts;
 use bazaar_actors::ids::SellerId;
@@ -33,11 +35,6 @@ use bazaar_actors::order::{
 
 #[cfg(test)]
 mod tests;
-
-/// Most order summaries kept per customer, newest first.
-pub const ORDERS_PER_CUSTOMER_MAX: usize = 1_000;
-/// Most orders kept per seller, newest first.
-pub const ORDERS_PER_SELLER_MAX: usize = 10_000;
 
 type Tenant = Arc<str>;
 /// Newest first, then by id.

@@ -21,11 +21,8 @@ use super::{
     Authorization, AuthorizeRequest, Capture, PaymentError, PaymentsConfig, PaymentsMode,
     PaymentsStatus, ProviderStatus, Refund,
 };
+use crate::limits::BACKGROUND_VOID_ROUNDS_MAX;
 use bazaar_actors::money::Money;
-
-/// Rounds of a background void (each a full call with its retries) before giving up with a
-/// warning; rounds are a breaker-open period apart, so each gets a half-open probe.
-const BACKGROUND_VOID_ROUNDS_MAX: u32 = 5;
 
 /// The payments client. Cheap to clone: everything is behind one `Arc`.
 #[derive(Clone)]

@@ -52,6 +52,9 @@ pub const WRITER_MEMORY_BYTES_DEFAULT: usize = 64 * 1024 * 1024;
 /// Least memory tantivy accepts for one indexing thread, in bytes.
 pub const WRITER_MEMORY_BYTES_MIN: usize = 15 * 1024 * 1024;
 
+/// Tokens longer than this many bytes (pasted hashes, base64) are dropped rather than indexed.
+pub const TOKEN_BYTES_MAX: usize = 40;
+
 const _: () = assert!(PAGE_SIZE_MAX <= RESULT_WINDOW_MAX);
 const _: () = assert!(REFRESH_MS_DEFAULT <= REFRESH_MS_MAX);
 const _: () = assert!(REFRESH_MS_MAX < 1_000);

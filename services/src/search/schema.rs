@@ -32,15 +32,13 @@ use tantivy::tokenizer::{
 use tantivy::{TantivyDocument, Term};
 
 use super::doc::SearchDoc;
+use super::limits::TOKEN_BYTES_MAX;
 
 /// Version of the schema and analyzer; part of every commit's payload.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// Name under which [`text_analyzer`] is registered with the index.
 pub(crate) const TEXT_ANALYZER: &str = "bazaar_text";
-
-/// Tokens longer than this many bytes (pasted hashes, base64) are dropped rather than indexed.
-const TOKEN_BYTES_MAX: usize = 40;
 
 /// The path separator of a category in queries and facet answers: `Electronics > Audio`.
 pub const CATEGORY_SEPARATOR: &str = " > ";

@@ -1,0 +1,30 @@
+//! Every bound of the services, in one place: how much memory a read model or a signal keeps,
+//! how hard a background loop retries.
+
+/// Entities sent `ExpireDue` at once, at most.
+pub const EXPIRY_ASKS_MAX: usize = 64;
+
+/// Longest sleep of the driver between looks at the schedule (a guard against a clock that
+/// jumps; a new earliest entry wakes it at once).
+pub const EXPIRY_SLEEP_MS_MAX: u64 = 1_000;
+
+/// Attempts of one job before it is dropped with an error log (a later change re-queues it).
+pub const FLOW_ATTEMPTS_MAX: u32 = 6;
+
+pub const FLOW_BACKOFF_MS_MAX: u64 = 2_000;
+
+/// Most timestamps one key remembers; its count saturates there.
+pub const FRAUD_ATTEMPTS_PER_KEY_MAX: usize = 1_000;
+
+/// Most keys tracked at once, over all tenants and signals.
+pub const FRAUD_KEYS_MAX: usize = 200_000;
+
+/// Most order summaries kept per customer, newest first.
+pub const ORDERS_PER_CUSTOMER_MAX: usize = 1_000;
+
+/// Most orders kept per seller, newest first.
+pub const ORDERS_PER_SELLER_MAX: usize = 10_000;
+
+/// Rounds of a background void (each a full call with its retries) before giving up with a
+/// warning; rounds are a breaker-open period apart, so each gets a half-open probe.
+pub const BACKGROUND_VOID_ROUNDS_MAX: u32 = 5;
