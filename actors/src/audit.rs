@@ -23,11 +23,7 @@ pub fn bounded(text: &str) -> String {
         return text.to_owned();
     }
     let mark = format!("…({} bytes)", text.len());
-    let mut end = AUDIT_FIELD_BYTES_MAX - mark.len();
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}{mark}", &text[..end])
+    format!("{}{mark}", crate::text::prefix(text, AUDIT_FIELD_BYTES_MAX - mark.len()))
 }
 
 /// Who did what, when, from where.

@@ -44,6 +44,7 @@ pub mod seller;
 mod snapshot;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testing;
+pub mod text;
 pub mod worklist;
 
 pub use ids::{Asin, CustomerId, IdError, LocationCode, ReservationId, SellerId, Sku};

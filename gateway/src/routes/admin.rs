@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 
 use super::answer;
-use super::seller::{SellerDto, standing_name};
+use super::seller::SellerDto;
 use crate::auth::{Principal, Role};
 use crate::extract::{Path, Query};
 use crate::json::Body;
@@ -129,11 +129,7 @@ async fn ask(
     command: SellerCommand,
 ) -> Result<Json<SellerDto>, Problem> {
     let view = answer(state.engine.ask::<Seller>(key, command).await)?;
-    Ok(Json(SellerDto {
-        seller: seller.to_string(),
-        name: view.name,
-        standing: standing_name(view.score.standing).into(),
-    }))
+    Ok(Json(SellerDto::of(&seller, view)))
 }
 
 /// Sets a seller's standing; products it offers follow (the buy box needs `good`).

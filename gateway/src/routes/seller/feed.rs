@@ -1,0 +1,222 @@
+//! Inventory feeds: NDJSON, one SKU-location quantity per line, applied in file order per
+//! SKU and location, answered with counts and the refused lines (bounded).
+
+use std::collections::HashMap;
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+
+use super::inventory::{OnHandDto, set_on_hand};
+use crate::auth::Principal;
+use crate::extract::Ndjson;
+use crate::json::reply;
+use crate::limits::{
+    FEED_BODY_BYTES_MAX, FEED_CONCURRENCY_MAX, FEED_DETAIL_BYTES_MAX, FEED_LINES_MAX,
+    FEED_REFUSALS_BYTES_MAX,
+};
+use crate::openapi::routes;
+use crate::problem::{Problem, ProblemKind, bad_request, invalid};
+use crate::state::AppState;
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    // A feed may be larger than any other body.
+    OpenApiRouter::new()
+        .routes(routes!(inventory_feed))
+        .layer(axum::extract::DefaultBodyLimit::max(FEED_BODY_BYTES_MAX))
+}
+
+/// One line of an inventory feed.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedLine {
+    #[schema(schema_with = crate::fields::sku)]
+    pub sku: String,
+    #[schema(schema_with = crate::fields::location)]
+    pub location: String,
+    #[serde(deserialize_with = "crate::fields::stock_quantity::deserialize")]
+    #[schema(schema_with = crate::fields::stock_quantity::schema)]
+    pub quantity: u32,
+    #[serde(deserialize_with = "crate::fields::feed_seq::deserialize")]
+    #[schema(schema_with = crate::fields::feed_seq::schema)]
+    pub feed_seq: u64,
+}
+
+/// The outcome of one feed line.
+#[derive(Debug)]
+pub struct FeedLineResult {
+    /// From 1.
+    pub line: usize,
+    /// The HTTP status the line would have had on its own.
+    pub status: u16,
+    pub code: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// A feed's answer: how many lines were applied and refused, and which were refused (each
+/// line stands on its own: a refused line does not stop the others). The answer's size is
+/// bounded whatever the feed's length, so it can be stored under an `Idempotency-Key` and
+/// replayed as it was: accepted lines are counted, not listed (read their stock back with
+/// `GET /v1/seller/inventory/{sku}/{location}`), and refused lines are listed in file order
+/// until the answer reaches its bound, the rest counted in `refused_lines_omitted`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedAnswer {
+    /// Lines applied.
+    pub accepted: usize,
+    /// Lines refused.
+    pub refused: usize,
+    /// The first refused lines, in file order.
+    pub refused_lines: Vec<RefusedLine>,
+    /// Refused lines past the last one listed: fix the listed ones and send the feed again
+    /// (lines already applied are then stale, and refused as such).
+    pub refused_lines_omitted: usize,
+}
+
+/// One refused line of a feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefusedLine {
+    /// From 1, counting blank lines.
+    pub line: usize,
+    /// The HTTP status the line would have had on its own.
+    pub status: u16,
+    /// The problem code the line would have had on its own.
+    pub code: String,
+    /// Why, cut to at most 200 bytes.
+    pub detail: String,
+}
+
+/// The answer to a feed whose lines ended as `results` (in any order).
+fn feed_answer(mut results: Vec<FeedLineResult>) -> FeedAnswer {
+    results.sort_by_key(|result| result.line);
+    let accepted = results.iter().filter(|r| r.status == 200).count();
+    let mut answer = FeedAnswer {
+        accepted,
+        refused: results.len() - accepted,
+        refused_lines: Vec::new(),
+        refused_lines_omitted: 0,
+    };
+    let mut bytes = 0;
+    for result in results.into_iter().filter(|r| r.status != 200) {
+        let refused = RefusedLine {
+            line: result.line,
+            status: result.status,
+            code: result.code.unwrap_or_default(),
+            detail: bazaar_actors::text::prefix(
+                &result.detail.unwrap_or_default(),
+                FEED_DETAIL_BYTES_MAX,
+            )
+            .to_owned(),
+        };
+        let size = serde_json::to_vec(&refused).map_or(usize::MAX, |json| json.len() + 1);
+        if answer.refused_lines_omitted == 0 && bytes + size <= FEED_REFUSALS_BYTES_MAX {
+            bytes += size;
+            answer.refused_lines.push(refused);
+        } else {
+            answer.refused_lines_omitted += 1;
+        }
+    }
+    answer
+}
+
+/// The feed's route (the `utoipa::path` below spells it again: attributes take literals only;
+/// a test checks they agree).
+pub const FEED_PATH: &str = "/v1/seller/inventory:feed";
+
+/// Applies an NDJSON warehouse feed, one `{"sku","location","quantity","feed_seq"}` per line.
+/// Every line is answered on its own; a bad line does not sink the others. Lines for the same
+/// SKU and location are applied in file order.
+#[utoipa::path(post, path = "/v1/seller/inventory:feed", tag = "seller",
+    request_body(content = Vec<FeedLine>, content_type = "application/x-ndjson",
+        description = "NDJSON: one `FeedLine` object per line (the schema shows the lines as an array)"),
+    responses((status = 200, body = FeedAnswer), (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "feed_empty, feed_too_long", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn inventory_feed(
+    State(state): State<AppState>,
+    principal: Principal,
+    Ndjson(body): Ndjson,
+) -> Result<Response, Problem> {
+    principal.seller()?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| bad_request("malformed_ndjson", "the feed is not UTF-8"))?;
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty())
+        .collect();
+    if lines.is_empty() {
+        return Err(invalid("feed_empty", "a feed has at least one line"));
+    }
+    if lines.len() > FEED_LINES_MAX {
+        return Err(invalid("feed_too_long", format!("a feed has at most {FEED_LINES_MAX} lines")));
+    }
+    // Lines for one inventory entity run in file order, one after the other (of two with the
+    // same sequence the first wins, deterministically); different entities run concurrently.
+    let mut groups: Vec<Vec<(usize, Result<FeedLine, Problem>)>> = Vec::new();
+    let mut group_of: HashMap<(String, String), usize> = HashMap::new();
+    for (number, line) in lines {
+        let parsed = crate::json::from_slice::<FeedLine>(line.as_bytes());
+        let group = match &parsed {
+            Ok(line) => {
+                *group_of.entry((line.sku.clone(), line.location.clone())).or_insert_with(|| {
+                    groups.push(Vec::new());
+                    groups.len() - 1
+                })
+            }
+            Err(_) => {
+                groups.push(Vec::new());
+                groups.len() - 1
+            }
+        };
+        groups[group].push((number, parsed));
+    }
+    let gate = Arc::new(tokio::sync::Semaphore::new(FEED_CONCURRENCY_MAX));
+    let mut tasks = tokio::task::JoinSet::new();
+    for group in groups {
+        let (state, principal, gate) = (state.clone(), principal.clone(), gate.clone());
+        tasks.spawn(async move {
+            let _permit = gate.acquire_owned().await;
+            let mut results = Vec::with_capacity(group.len());
+            for (number, parsed) in group {
+                results.push(feed_line(&state, &principal, number, parsed).await);
+            }
+            results
+        });
+    }
+    let answer = feed_answer(tasks.join_all().await.into_iter().flatten().collect());
+    Ok(reply(StatusCode::OK, &answer).into_response())
+}
+
+/// Applies one feed line and answers its outcome.
+async fn feed_line(
+    state: &AppState,
+    principal: &Principal,
+    number: usize,
+    parsed: Result<FeedLine, Problem>,
+) -> FeedLineResult {
+    let outcome = match parsed {
+        Err(problem) => {
+            Err(Problem::of(ProblemKind::Invalid, "invalid_line", "Invalid line", problem.detail))
+        }
+        Ok(line) => {
+            let on_hand = OnHandDto { quantity: line.quantity, feed_seq: line.feed_seq };
+            set_on_hand(state, principal, &line.sku, &line.location, on_hand).await
+        }
+    };
+    match outcome {
+        Ok(_) => FeedLineResult { line: number, status: 200, code: None, detail: None },
+        Err(problem) => FeedLineResult {
+            line: number,
+            status: problem.status(),
+            code: Some(problem.code.into()),
+            detail: Some(problem.detail),
+        },
+    }
+}

@@ -1,0 +1,247 @@
+//! The seller API: profile, catalog documents and own offers here; own inventory
+//! (`inventory.rs`) and inventory feeds (`feed.rs`). A seller sees and changes only its own:
+//! another seller's offer or SKU answers 404.
+
+mod feed;
+mod inventory;
+
+pub use feed::{FEED_PATH, FeedAnswer, FeedLine, FeedLineResult, RefusedLine};
+pub use inventory::{OnHandDto, StockDto};
+
+use std::sync::Arc;
+
+use crate::openapi::routes;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use bazaar_actors::Asin;
+use bazaar_actors::keys;
+use bazaar_actors::product::{Product, ProductCommand, ProductReply};
+use bazaar_actors::seller::{Seller, SellerCommand, SellerRejection, SellerView};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+
+use super::answer;
+use crate::auth::Principal;
+use crate::dto::{self, BuyBoxView, NewProductDto, OfferDto, OfferView};
+use crate::extract::Path;
+use crate::json::{Body, reply};
+use crate::problem::{Problem, conflict, internal, not_found};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(put_profile, get_profile))
+        .routes(routes!(put_product))
+        .routes(routes!(put_offer, get_offer, delete_offer))
+        .merge(inventory::router())
+        .merge(feed::router())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileDto {
+    /// Printable text, at most 128 bytes of UTF-8.
+    #[schema(schema_with = crate::fields::seller_name)]
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SellerDto {
+    pub seller: String,
+    pub name: String,
+    /// `good`, `at_risk` or `suspended`; set by the marketplace.
+    pub standing: String,
+}
+
+impl SellerDto {
+    pub(crate) fn of(seller: &impl std::fmt::Display, view: SellerView) -> SellerDto {
+        SellerDto {
+            seller: seller.to_string(),
+            name: view.name,
+            standing: standing_name(view.score.standing).into(),
+        }
+    }
+}
+
+/// Registers the seller, or renames it.
+#[utoipa::path(put, path = "/v1/seller/profile", tag = "seller", request_body = ProfileDto,
+    responses((status = 200, body = SellerDto), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn put_profile(
+    State(state): State<AppState>,
+    principal: Principal,
+    Body(profile): Body<ProfileDto>,
+) -> Result<Json<SellerDto>, Problem> {
+    let seller = principal.seller()?;
+    let id = keys::seller(&principal.tenant, &seller);
+    let register = SellerCommand::Register { name: profile.name.clone() };
+    let view = match state.engine.ask::<Seller>(&id, register).await {
+        Ok(Err(SellerRejection::AlreadyRegistered)) => answer(
+            state
+                .engine
+                .ask::<Seller>(&id, SellerCommand::UpdateProfile { name: profile.name })
+                .await,
+        )?,
+        other => answer(other)?,
+    };
+    Ok(Json(SellerDto::of(&seller, view)))
+}
+
+/// The seller's own profile, as `PUT /v1/seller/profile` wrote it.
+#[utoipa::path(get, path = "/v1/seller/profile", tag = "seller",
+    responses((status = 200, body = SellerDto),
+        (status = 404, description = "seller_not_registered", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn get_profile(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<SellerDto>, Problem> {
+    let seller = principal.seller()?;
+    let id = keys::seller(&principal.tenant, &seller);
+    let view = answer(state.engine.ask::<Seller>(&id, SellerCommand::Get).await)?;
+    Ok(Json(SellerDto::of(&seller, view)))
+}
+
+fn standing_name(standing: bazaar_actors::seller::Standing) -> &'static str {
+    use bazaar_actors::seller::Standing;
+    match standing {
+        Standing::Good => "good",
+        Standing::AtRisk => "at_risk",
+        Standing::Suspended => "suspended",
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductWritten {
+    pub asin: String,
+    pub revision: u64,
+}
+
+/// Creates a product in the catalog, or updates its document. The seller who creates a
+/// product owns its catalog document: only that seller may change it; any other seller may
+/// only offer on the product (`PUT /v1/seller/offers/{asin}`) and is refused 403
+/// `not_product_owner`.
+#[utoipa::path(post, path = "/v1/seller/products", tag = "seller", request_body = NewProductDto,
+    responses((status = 201, body = ProductWritten), (status = 200, body = ProductWritten),
+        (status = 403, description = "not_product_owner: the document is another seller's", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn put_product(
+    State(state): State<AppState>,
+    principal: Principal,
+    Body(product): Body<NewProductDto>,
+) -> Result<Response, Problem> {
+    let by = principal.seller()?;
+    let asin = dto::id(Asin::parse(&product.asin))?;
+    let currency = dto::currency(&product.currency)?;
+    let existed = state.catalog.product(&principal.tenant, &asin).is_some();
+    let document = product.document.into();
+    let command = ProductCommand::CreateOrUpdateDocument { document, currency, by };
+    let changed = changed(answer(
+        state.engine.ask::<Product>(&keys::product(&principal.tenant, &asin), command).await,
+    )?)?;
+    let status = if existed { StatusCode::OK } else { StatusCode::CREATED };
+    Ok(reply(status, &ProductWritten { asin: asin.to_string(), revision: changed.revision }))
+}
+
+fn changed(reply: ProductReply) -> Result<bazaar_actors::product::ProductChange, Problem> {
+    match reply {
+        ProductReply::Changed(change) => Ok(change),
+        ProductReply::Product(_) => Err(internal("unexpected product reply")),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfferWritten {
+    pub asin: String,
+    pub revision: u64,
+    /// The buy box after the change.
+    pub buy_box: Option<BuyBoxView>,
+}
+
+/// Lists or revises the seller's own offer on a product.
+#[utoipa::path(put, path = "/v1/seller/offers/{asin}", tag = "seller", request_body = OfferDto,
+    params(("asin" = String, Path)),
+    responses((status = 200, body = OfferWritten), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn put_offer(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(asin): Path<String>,
+    Body(offer): Body<OfferDto>,
+) -> Result<Json<OfferWritten>, Problem> {
+    let seller = principal.seller()?;
+    let asin = Asin::parse(&asin).map_err(|_| not_found("product"))?;
+    let mut terms = offer.into_terms()?;
+    if terms.available_unset {
+        // Stock comes from inventory: a price change keeps the units the seller has.
+        terms.terms.available =
+            state.catalog.stock_total(&principal.tenant, &seller, &terms.terms.sku).unwrap_or(0);
+    }
+    let terms = terms.terms;
+    let score = state
+        .catalog
+        .seller(&principal.tenant, &seller)
+        .ok_or_else(|| {
+            conflict("seller_not_registered", "register with PUT /v1/seller/profile first")
+        })?
+        .score;
+    state.limits.seller_price(&principal.tenant, &Arc::from(seller.as_str()))?;
+    let command = ProductCommand::PutOffer { seller, terms, score };
+    let change = changed(answer(
+        state.engine.ask::<Product>(&keys::product(&principal.tenant, &asin), command).await,
+    )?)?;
+    Ok(Json(OfferWritten {
+        asin: asin.to_string(),
+        revision: change.revision,
+        buy_box: change.buy_box.as_ref().map(BuyBoxView::from),
+    }))
+}
+
+/// The seller's own offer on a product.
+#[utoipa::path(get, path = "/v1/seller/offers/{asin}", tag = "seller", params(("asin" = String, Path)),
+    responses((status = 200, body = OfferView), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn get_offer(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(asin): Path<String>,
+) -> Result<Json<OfferView>, Problem> {
+    let seller = principal.seller()?;
+    let asin = Asin::parse(&asin).map_err(|_| not_found("offer"))?;
+    let view = state.catalog.product(&principal.tenant, &asin).ok_or_else(|| not_found("offer"))?;
+    let offer = view
+        .offers
+        .iter()
+        .find(|offer| offer.seller == seller)
+        .ok_or_else(|| not_found("offer"))?;
+    Ok(Json(OfferView::from(offer)))
+}
+
+/// Withdraws the seller's own offer.
+#[utoipa::path(delete, path = "/v1/seller/offers/{asin}", tag = "seller", params(("asin" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn delete_offer(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(asin): Path<String>,
+) -> Result<StatusCode, Problem> {
+    let seller = principal.seller()?;
+    let asin = Asin::parse(&asin).map_err(|_| not_found("offer"))?;
+    if state
+        .catalog
+        .product(&principal.tenant, &asin)
+        .is_none_or(|view| view.offers.iter().all(|o| o.seller != seller))
+    {
+        return Err(not_found("offer"));
+    }
+    let command = ProductCommand::WithdrawOffer { seller };
+    answer(state.engine.ask::<Product>(&keys::product(&principal.tenant, &asin), command).await)?;
+    Ok(StatusCode::NO_CONTENT)
+}
