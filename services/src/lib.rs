@@ -28,7 +28,9 @@ pub mod payments;
 pub mod saga;
 pub mod search;
 
-use bazaar_actors::{audit, cart, checkout, inventory, order, product, promotion, seller, worklist};
+use bazaar_actors::{
+    audit, cart, checkout, inventory, order, product, promotion, seller, worklist,
+};
 
 /// Registers every aggregate of the domain with `engine`, so that a kind code used twice
 /// fails at start, not in the middle of a request.
