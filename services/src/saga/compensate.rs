@@ -13,7 +13,7 @@ use bazaar_actors::checkout::Outcome;
 use bazaar_actors::inventory::Held;
 use bazaar_actors::keys;
 use bazaar_actors::order::{Order, OrderCommand};
-use bazaar_actors::promotion::{self, Promotion, PromotionCommand};
+use bazaar_actors::promotion::{Promotion, PromotionCommand};
 
 impl Run<'_> {
     pub(super) async fn cancel_order(&self) -> StepResult {
@@ -68,8 +68,7 @@ impl Run<'_> {
         &self,
         promotions: impl Iterator<Item = &bazaar_actors::promotion::PromotionId>,
     ) -> Result<(), Retry> {
-        let redemption = promotion::OrderId::parse(self.order.as_str())
-            .map_err(|error| Retry::Refused(error.to_string()))?;
+        let redemption = self.order.redemption();
         for id in promotions {
             let key = keys::promotion(self.tenant, id);
             let unredeem = PromotionCommand::Unredeem { order_id: redemption.clone() };

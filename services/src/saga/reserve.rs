@@ -6,7 +6,7 @@
 //!   location, so each line is held once.
 //! - A line that cannot be held releases the lines held before it, then fails the saga.
 
-use super::{Attempt, Retry, Run, StepResult, failed};
+use super::{Attempt, Run, StepResult, failed};
 use crate::catalog::{Item, ReserveFailure};
 use bazaar_actors::checkout::{FailureCode, Outcome, Step};
 use bazaar_actors::inventory::Held;
@@ -23,9 +23,7 @@ impl Run<'_> {
                 sku: item.sku.clone(),
                 quantity: item.line.quantity,
             };
-            let reservation_id =
-                bazaar_actors::ReservationId::parse(&format!("{}.{index}", self.order))
-                    .map_err(|error| Retry::Refused(error.to_string()))?;
+            let reservation_id = self.order.line_reservation(index);
             let ttl_ms = self.inner.config.hold_ttl_ms;
             if attempt.repeated {
                 // An earlier attempt may hold this line at a location that had more stock
