@@ -7,17 +7,20 @@
 //! - A void no provider answers is handed to the payment job (the `void` worklist), so an
 //!   outage never holds stock hostage: the saga releases and answers now.
 
+use bazaar_engine::EngineError;
+
 use super::{Retry, Run, StepResult};
 use crate::payments::PaymentError;
-use bazaar_actors::checkout::Outcome;
+use bazaar_actors::checkout::{FailureCode, Outcome};
 use bazaar_actors::inventory::Held;
 use bazaar_actors::keys;
 use bazaar_actors::order::{Order, OrderCommand};
-use bazaar_actors::promotion::{Promotion, PromotionCommand};
+use bazaar_actors::promotion::{Promotion, PromotionCommand, PromotionId};
 
 impl Run<'_> {
-    pub(super) async fn cancel_order(&self) -> StepResult {
-        let reason = self.saga.failure().map_or("checkout failed", |f| f.code.code()).to_owned();
+    /// Cancels the placed order, naming the failure's code as the reason.
+    pub(super) async fn cancel_order(&self, reason: FailureCode) -> StepResult {
+        let reason = reason.code().to_owned();
         // Refused only when it was cancelled already.
         self.engine().ask::<Order>(&self.order_key, OrderCommand::Cancel { reason }).await?.ok();
         // Its units go back on hand (and its payment is settled) by the payment job.
@@ -28,10 +31,11 @@ impl Run<'_> {
     /// Voids the authorization at every provider (the one that holds it may not be known
     /// after a time-out), then tells the order. When a provider does not answer, the void is
     /// handed to the payment job, which retries until every provider has answered.
-    pub(super) async fn void(&self) -> StepResult {
+    /// `authorized`: the saga recorded an authorization, so an order may know of it.
+    pub(super) async fn void(&self, authorized: bool) -> StepResult {
         match self.inner.payments.void(self.order.as_str()).await {
             Ok(()) => {
-                if self.saga.authorization().is_some() {
+                if authorized {
                     let void = OrderCommand::RecordVoid;
                     self.engine().ask::<Order>(&self.order_key, void).await?.ok();
                 }
@@ -53,21 +57,22 @@ impl Run<'_> {
         }
     }
 
-    pub(super) async fn release(&self) -> StepResult {
-        let held: Vec<Held> = self.saga.holds().cloned().collect();
-        self.inner.catalog.release_held(self.tenant, &held).await?;
+    pub(super) async fn release(&self, held: &[Held]) -> StepResult {
+        self.inner.catalog.release_held(self.tenant, held).await?;
         Ok(Outcome::Released)
     }
 
-    pub(super) async fn unredeem(&self) -> StepResult {
-        self.unredeem_all(self.saga.redeemed()).await?;
+    pub(super) async fn unredeem(&self, promotions: &[PromotionId]) -> StepResult {
+        self.unredeem_all(promotions.iter()).await?;
         Ok(Outcome::Unredeemed)
     }
 
+    /// Gives back the order's redemption of each of `promotions` (one already given back is
+    /// refused, and that is fine).
     pub(super) async fn unredeem_all(
         &self,
-        promotions: impl Iterator<Item = &bazaar_actors::promotion::PromotionId>,
-    ) -> Result<(), Retry> {
+        promotions: impl Iterator<Item = &PromotionId>,
+    ) -> Result<(), EngineError> {
         let redemption = self.order.redemption();
         for id in promotions {
             let key = keys::promotion(self.tenant, id);

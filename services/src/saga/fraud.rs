@@ -1,19 +1,16 @@
 //! The fraud step: the rule score of this checkout, from its velocity, the customer's history
 //! and the risk of the order's sellers. A rejecting score fails the saga in the checkout
-//! entity itself (in the same batch).
+//! entity itself (in the same batch), so this step has no failure of its own.
 
-use super::{Run, failed};
+use super::Run;
 use crate::fraud::address_fingerprint;
-use bazaar_actors::checkout::{FailureCode, Outcome, Step};
+use bazaar_actors::checkout::{Outcome, Priced};
 use bazaar_actors::fraud::{self, FraudInput, SellerRisk};
 
 impl Run<'_> {
     /// The fraud score, from this checkout's velocity, the customer's history and the risk
     /// of the order's sellers.
-    pub(super) fn score(&self) -> Outcome {
-        let Ok(priced) = self.priced() else {
-            return failed(Step::Score, FailureCode::FraudRejected, "not priced");
-        };
+    pub(super) fn score(&self, priced: &Priced) -> Outcome {
         let now_ms = self.engine().clock().now_ms();
         let ship_to = &self.request.ship_to;
         let country = ship_to.country.to_string();

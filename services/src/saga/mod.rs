@@ -1,6 +1,7 @@
-//! Runs checkout sagas: performs each step the [`Checkout`] entity names and records its
-//! outcome there before the next one starts. The entity (`bazaar_actors::checkout`) orders
-//! the steps; this module only performs them.
+//! Runs checkout sagas: performs each step the checkout entity names, with the facts it
+//! gives (its replies carry a [`NextStep`]), and records the outcome there before the next
+//! step starts. The entity (`bazaar_actors::checkout`) orders the steps; this module only
+//! performs them.
 //!
 //! Where things are: `runner.rs` drives sagas (begin, wait, resume, retries, recording);
 //! one file per step group performs the steps (`price.rs`, `reserve.rs`, `fraud.rs`,
@@ -13,6 +14,11 @@
 //!   ([`Retry`], tried again with capped backoff); nothing else.
 //! - Every effect a step has outside the saga carries an id derived from the saga's key (the
 //!   order id, reservation ids, the providers' idempotency key), so a repeated step acts once.
+//! - A step reads the saga only through the request and the [`NextStep`] it is given, which
+//!   carries every fact that step needs: a fact the saga lacks cannot be asked for, so no step
+//!   waits or retries on one.
+//!
+//! [`NextStep`]: bazaar_actors::checkout::NextStep
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -25,10 +31,9 @@ use tokio::sync::watch;
 use crate::catalog::Catalog;
 use crate::orders::OrderBook;
 use crate::payments::Payments;
-use bazaar_actors::checkout::{
-    Checkout, CheckoutRequest, CheckoutView, Failure, FailureCode, Outcome, Priced, Step,
-};
+use bazaar_actors::checkout::{CheckoutRequest, CheckoutView, Failure, FailureCode, Outcome, Step};
 use bazaar_actors::fraud::FraudPolicy;
+use bazaar_actors::order::OrderId;
 use bazaar_actors::pricing::VatTable;
 
 mod compensate;
@@ -154,9 +159,9 @@ struct Run<'a> {
     /// The checkout's entity id.
     id: &'a str,
     tenant: &'a str,
-    saga: &'a Checkout,
     request: &'a CheckoutRequest,
-    order: &'a bazaar_actors::order::OrderId,
+    order: &'a OrderId,
+    /// The order's entity id.
     order_key: String,
 }
 
@@ -167,9 +172,5 @@ fn failed(step: Step, code: FailureCode, detail: impl Into<String>) -> Outcome {
 impl Run<'_> {
     fn engine(&self) -> &Engine {
         &self.inner.engine
-    }
-
-    fn priced(&self) -> Result<&Priced, Retry> {
-        self.saga.priced().ok_or_else(|| Retry::Refused("not priced yet".into()))
     }
 }

@@ -11,22 +11,26 @@ use super::{Attempt, Retry, Run, StepResult, failed};
 use crate::payments::{AuthorizeRequest, PaymentError};
 use bazaar_actors::checkout::{FailureCode, Outcome, Step};
 use bazaar_actors::fraud::FraudDecision;
+use bazaar_actors::money::Money;
 use bazaar_actors::order::CapturePolicy;
 
 impl Run<'_> {
     /// Authorizes the total (primary provider, then the backup). Captured at placement,
-    /// unless auth-only mode is on or the order is held for fraud review: then at shipment.
-    /// When an earlier attempt may have authorized elsewhere (a crash in mid-failover), the
-    /// key is voided at the other providers, so one authorization stays.
-    pub(super) async fn authorize(&self, attempt: Attempt) -> StepResult {
-        let Ok(priced) = self.priced() else {
-            return Err(Retry::Refused("not priced yet".into()));
-        };
+    /// unless auth-only mode is on or the order is held for fraud review (`fraud` is
+    /// `Review`): then at shipment. When an earlier attempt may have authorized elsewhere (a
+    /// crash in mid-failover), the key is voided at the other providers, so one
+    /// authorization stays.
+    pub(super) async fn authorize(
+        &self,
+        total: Money,
+        fraud: FraudDecision,
+        attempt: Attempt,
+    ) -> StepResult {
         let request = AuthorizeRequest {
             key: self.order.to_string(),
             // The order's entity id: the tenant first, so reconciliation can tell tenants apart.
             reference: self.order_key.clone(),
-            amount: priced.totals.total,
+            amount: total,
             card: self.request.card.clone(),
         };
         match self.inner.payments.authorize(&request).await {
@@ -43,12 +47,12 @@ impl Run<'_> {
                         Err(error) => return Err(error.into()),
                     }
                 }
-                let review = self.saga.fraud().is_some_and(|f| f.decision == FraudDecision::Review);
-                let capture = if review || self.inner.payments.capture_deferred() {
-                    CapturePolicy::AtShipment
-                } else {
-                    CapturePolicy::AtPlacement
-                };
+                let capture =
+                    if fraud == FraudDecision::Review || self.inner.payments.capture_deferred() {
+                        CapturePolicy::AtShipment
+                    } else {
+                        CapturePolicy::AtPlacement
+                    };
                 Ok(Outcome::Authorized { authorization, capture })
             }
             Err(PaymentError::Declined { reason }) => {

@@ -39,7 +39,7 @@ use tokio::sync::mpsc;
 
 use crate::orders::OrderBook;
 use crate::payments::{PaymentError, Payments};
-use bazaar_actors::checkout::{Checkout, CheckoutCommand, Step};
+use bazaar_actors::checkout::{Checkout, CheckoutCommand};
 use bazaar_actors::inventory::{Inventory, InventoryCommand, InventoryId, InventoryRejection};
 use bazaar_actors::keys;
 use bazaar_actors::order::{Order, OrderCommand, OrderView, PaymentAction, parse_entity_id};
@@ -418,10 +418,9 @@ impl PaymentJob {
             Ok(Err(_)) => return Ok(false),
             Err(error) => return Err(error.to_string()),
         };
-        let saga = &reply.saga;
-        if saga.committed() {
+        if reply.checkout.committed {
             Ok(true)
-        } else if saga.failure().is_some() || saga.next_step() == Step::Done {
+        } else if reply.checkout.failure.is_some() || reply.next.is_none() {
             // Failed (it releases its holds) or finished without a commit.
             Ok(false)
         } else {

@@ -11,26 +11,20 @@
 
 use super::{Retry, Run, StepResult, failed};
 use bazaar_actors::cart::{Cart, CartCommand};
-use bazaar_actors::checkout::{FailureCode, Outcome, Step};
+use bazaar_actors::checkout::{FailureCode, Outcome, Placement, Step};
 use bazaar_actors::inventory::{Held, InventoryCommand};
 use bazaar_actors::keys;
-use bazaar_actors::order::{
-    CapturePolicy, NewOrder, Order, OrderCommand, OrderLine, OrderRejection,
-};
+use bazaar_actors::order::{NewOrder, Order, OrderCommand, OrderLine, OrderRejection};
 
 impl Run<'_> {
     /// Places the order; the payment job finds it unsettled in the order book and captures
     /// (or, if it is cancelled later, voids or refunds).
-    pub(super) async fn place(&self) -> StepResult {
-        let (priced, authorization) = match (self.saga.priced(), self.saga.authorization()) {
-            (Some(priced), Some(authorization)) => (priced, authorization.clone()),
-            _ => return Err(Retry::Refused("not authorized yet".into())),
-        };
-        let held: Vec<&Held> = self.saga.holds().collect();
+    pub(super) async fn place(&self, placement: &Placement) -> StepResult {
+        let Placement { priced, held, authorization, capture, fraud } = placement;
         let lines = priced
             .items
             .iter()
-            .zip(&held)
+            .zip(held)
             .map(|(item, held)| {
                 let line = &item.line;
                 OrderLine {
@@ -61,10 +55,10 @@ impl Run<'_> {
             lines,
             totals: priced.totals.clone(),
             promotions: priced.promotions.clone(),
-            authorization,
-            capture: self.saga.capture().unwrap_or(CapturePolicy::AtShipment),
+            authorization: authorization.clone(),
+            capture: *capture,
             commission_bps: self.inner.config.commission_bps,
-            fraud: self.saga.fraud().cloned().ok_or_else(|| Retry::Refused("not scored".into()))?,
+            fraud: fraud.clone(),
             ship_to: self.request.ship_to.clone(),
         };
         match self
@@ -84,8 +78,8 @@ impl Run<'_> {
     }
 
     /// Turns every hold into a sale.
-    pub(super) async fn commit(&self) -> StepResult {
-        for held in self.saga.holds() {
+    pub(super) async fn commit(&self, held: &[Held]) -> StepResult {
+        for held in held {
             let commit = InventoryCommand::Commit { reservation_id: held.reservation_id.clone() };
             if let Err(rejection) =
                 self.inner.catalog.settle_hold(self.tenant, held, commit).await?

@@ -8,15 +8,14 @@
 
 use super::{Attempt, Run, StepResult, failed};
 use crate::catalog::{Item, ReserveFailure};
-use bazaar_actors::checkout::{FailureCode, Outcome, Step};
+use bazaar_actors::checkout::{FailureCode, Outcome, PricedItem, Step};
 use bazaar_actors::inventory::Held;
 
 impl Run<'_> {
-    /// Holds every line at one of its seller's locations, or nothing.
-    pub(super) async fn reserve(&self, attempt: Attempt) -> StepResult {
-        let priced = self.priced()?;
-        let mut held: Vec<Held> = Vec::with_capacity(priced.items.len());
-        for (index, item) in priced.items.iter().enumerate() {
+    /// Holds every priced item at one of its seller's locations, or nothing.
+    pub(super) async fn reserve(&self, items: &[PricedItem], attempt: Attempt) -> StepResult {
+        let mut held: Vec<Held> = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
             let wanted = Item {
                 asin: item.line.asin.clone(),
                 seller: item.line.seller.clone(),

@@ -41,9 +41,10 @@ use crate::orders::OrderBook;
 use crate::payments::Payments;
 use bazaar_actors::checkout::{
     Checkout, CheckoutCommand, CheckoutRejection, CheckoutReply, CheckoutRequest, CheckoutStatus,
-    CheckoutView, Outcome, Step,
+    CheckoutView, NextStep, Outcome, Step,
 };
 use bazaar_actors::keys;
+use bazaar_actors::order::OrderId;
 use bazaar_actors::pricing::VatTable;
 use bazaar_actors::worklist::{self, Worklist, WorklistCommand};
 
@@ -181,23 +182,21 @@ impl Sagas {
         wait: Duration,
         listed: Listed,
     ) -> CheckoutView {
-        let view = reply.checkout;
-        if !matches!(view.status, CheckoutStatus::Running { .. }) {
+        if !matches!(reply.checkout.status, CheckoutStatus::Running { .. }) {
             if listed == Listed::Yes {
                 // Finished (maybe just before a crash, or a retry listed it again): it leaves
                 // the worklist now. A plain status read writes nothing.
                 let _ = self.unlist(id).await;
             }
-            return view;
+            return reply.checkout;
         }
         let mut watching = match self.inner.running.entry(id.to_owned()) {
             Entry::Occupied(running) => running.get().subscribe(),
             Entry::Vacant(vacant) => {
-                let (tell, watching) = watch::channel(view.clone());
+                let (tell, watching) = watch::channel(reply.checkout.clone());
                 vacant.insert(tell);
-                let sagas = self.clone();
-                let (id, saga, fresh) = (id.to_owned(), reply.saga, reply.began);
-                tokio::spawn(async move { sagas.drive(id, *saga, fresh).await });
+                let (sagas, id) = (self.clone(), id.to_owned());
+                tokio::spawn(async move { sagas.drive(id, reply).await });
                 watching
             }
         };
@@ -208,9 +207,12 @@ impl Sagas {
         watching.borrow().clone()
     }
 
-    /// Drives the saga `id` to its end. `fresh`: this process began it, so no earlier
-    /// attempt of any step can have happened elsewhere.
-    async fn drive(&self, id: String, mut saga: Checkout, fresh: bool) {
+    /// Drives the saga `id` to its end, from `reply` (the saga as this runner found it).
+    /// `fresh` (`began`): this process began it, so no earlier attempt of any step can have
+    /// happened elsewhere.
+    async fn drive(&self, id: String, reply: CheckoutReply) {
+        let CheckoutReply { checkout: mut view, began: fresh, request, mut next } = reply;
+        let order = view.order.clone();
         let mut pause_ms = 10;
         // The steps this runner has attempted: a step attempted before (here, or by an earlier
         // process when the saga is not fresh) may have left effects behind.
@@ -221,15 +223,15 @@ impl Sagas {
                 self.inner.running.remove(&id);
                 return;
             }
-            let step = saga.next_step();
-            if step == Step::Done {
+            let Some(due) = &next else {
                 break;
-            }
+            };
+            let step = due.step();
             let attempt = Attempt { repeated: !fresh || tried.contains(&step) };
             if !tried.contains(&step) {
                 tried.push(step);
             }
-            let (recorded, ack) = match self.perform(&id, &saga, step, attempt).await {
+            let (recorded, ack) = match self.perform(&id, &request, &order, due, attempt).await {
                 Ok(outcome) => {
                     let ack = ack_of(&outcome);
                     (self.record(&id, outcome, ack).await, ack)
@@ -242,7 +244,7 @@ impl Sagas {
                     if let (Ack::Durable, Some(running)) = (ack, self.inner.running.get(&id)) {
                         running.send_replace(reply.checkout.clone());
                     }
-                    saga = *reply.saga;
+                    (view, next) = (reply.checkout, reply.next);
                 }
                 Err(Retry::Engine(EngineError::ShuttingDown)) => {
                     // Never passes; still listed: the next start resumes it.
@@ -258,29 +260,25 @@ impl Sagas {
                     if let Ok(Ok(reply)) =
                         self.inner.engine.ask::<Checkout>(&id, CheckoutCommand::Get).await
                     {
-                        saga = *reply.saga;
+                        (view, next) = (reply.checkout, reply.next);
                     }
                 }
             }
         }
-        if let Some(view) = saga.view() {
-            let (outcome, code) = match &view.failure {
-                None => ("completed", "none"),
-                Some(failure) => ("failed", failure.code.code()),
-            };
-            metrics::counter!("checkout_sagas_total", "outcome" => outcome, "code" => code)
-                .increment(1);
-            let took_ms = view
-                .finished_at_ms
-                .unwrap_or(view.started_at_ms)
-                .saturating_sub(view.started_at_ms);
-            metrics::histogram!("checkout_saga_seconds").record(took_ms as f64 / 1000.0);
-        }
+        let (outcome, code) = match &view.failure {
+            None => ("completed", "none"),
+            Some(failure) => ("failed", failure.code.code()),
+        };
+        metrics::counter!("checkout_sagas_total", "outcome" => outcome, "code" => code)
+            .increment(1);
+        let took_ms =
+            view.finished_at_ms.unwrap_or(view.started_at_ms).saturating_sub(view.started_at_ms);
+        metrics::histogram!("checkout_saga_seconds").record(took_ms as f64 / 1000.0);
         if let Err(error) = self.unlist(&id).await {
             // Still listed: the next start resumes it and finds nothing to do.
             tracing::warn!(checkout = %id, error = %error, "finished checkout not unlisted");
         }
-        if let (Some(view), Some((_, running))) = (saga.view(), self.inner.running.remove(&id)) {
+        if let Some((_, running)) = self.inner.running.remove(&id) {
             running.send_replace(view);
         }
     }
@@ -301,26 +299,30 @@ impl Sagas {
         Ok(())
     }
 
-    async fn perform(&self, id: &str, saga: &Checkout, step: Step, attempt: Attempt) -> StepResult {
-        let (Some(request), Some(order)) = (saga.request(), saga.order()) else {
-            return Err(Retry::Refused("the checkout has not begun".into()));
-        };
+    /// Performs the step the saga named, with the facts it gave.
+    async fn perform(
+        &self,
+        id: &str,
+        request: &CheckoutRequest,
+        order: &OrderId,
+        next: &NextStep,
+        attempt: Attempt,
+    ) -> StepResult {
         let tenant = keys::split_tenant(id).map(|(tenant, _)| tenant).unwrap_or_default();
         let order_key = bazaar_actors::order::entity_id(tenant, order);
-        let run = Run { inner: &self.inner, id, tenant, saga, request, order, order_key };
-        match step {
-            Step::Price => run.price().await,
-            Step::Reserve => run.reserve(attempt).await,
-            Step::Score => Ok(run.score()),
-            Step::Authorize => run.authorize(attempt).await,
-            Step::Place => run.place().await,
-            Step::Commit => run.commit().await,
-            Step::Plan => run.plan().await,
-            Step::CancelOrder => run.cancel_order().await,
-            Step::Void => run.void().await,
-            Step::Release => run.release().await,
-            Step::Unredeem => run.unredeem().await,
-            Step::Done => Err(Retry::Refused("nothing left to do".into())),
+        let run = Run { inner: &self.inner, id, tenant, request, order, order_key };
+        match next {
+            NextStep::Price => run.price().await,
+            NextStep::Reserve { items } => run.reserve(items, attempt).await,
+            NextStep::Score { priced } => Ok(run.score(priced)),
+            NextStep::Authorize { total, fraud } => run.authorize(*total, *fraud, attempt).await,
+            NextStep::Place(placement) => run.place(placement).await,
+            NextStep::Commit { held } => run.commit(held).await,
+            NextStep::Plan => run.plan().await,
+            NextStep::CancelOrder { reason } => run.cancel_order(*reason).await,
+            NextStep::Void { authorized } => run.void(*authorized).await,
+            NextStep::Release { held } => run.release(held).await,
+            NextStep::Unredeem { promotions } => run.unredeem(promotions).await,
         }
     }
 }
