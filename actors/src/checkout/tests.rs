@@ -344,3 +344,18 @@ fn nothing_is_next_before_begin_nor_after_the_end() {
     let reply = run(&mut checkout, CheckoutCommand::Get).unwrap();
     assert_eq!(reply.next, None);
 }
+
+#[test]
+fn a_plan_the_order_refuses_fails_the_saga_and_undoes_the_sale() {
+    let mut checkout = begun();
+    record(&mut checkout, priced()).unwrap();
+    record(&mut checkout, Outcome::Reserved { held: vec![held()] }).unwrap();
+    record(&mut checkout, scored(FraudDecision::Accept)).unwrap();
+    record(&mut checkout, authorized()).unwrap();
+    record(&mut checkout, Outcome::Placed).unwrap();
+    record(&mut checkout, Outcome::Committed).unwrap();
+    let refused = failure(Step::Plan, FailureCode::OrderRefused);
+    let next = next_after(&mut checkout, refused);
+    assert_eq!(next, Some(NextStep::CancelOrder { reason: FailureCode::OrderRefused }));
+    assert!(checkout.view().unwrap().committed, "the cancelled order's restock finds it sold");
+}

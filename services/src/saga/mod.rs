@@ -7,11 +7,11 @@
 //! one file per step group performs the steps (`price.rs`, `reserve.rs`, `fraud.rs`,
 //! `pay.rs`, `place.rs` with commit and plan, `compensate.rs`); `payment_job.rs` settles
 //! placed orders' payments. This file holds the configuration, the metrics and what every
-//! step shares ([`Run`], [`Retry`]).
+//! step shares (`Run`, `Retry`).
 //!
 //! Invariants:
 //! - A step returns a business outcome (recorded, it may fail the saga) or a passing failure
-//!   ([`Retry`], tried again with capped backoff); nothing else.
+//!   (`Retry`, tried again with capped backoff); nothing else.
 //! - Every effect a step has outside the saga carries an id derived from the saga's key (the
 //!   order id, reservation ids, the providers' idempotency key), so a repeated step acts once.
 //! - A step reads the saga only through the request and the [`NextStep`] it is given, which

@@ -7,9 +7,11 @@
 //! - The payment job is told of a placed order at once; it captures when the order's policy
 //!   says so, and settles it whatever the saga does next.
 //! - An order cancelled by its customer before the saga plans it is planned no further; its
-//!   own lifecycle (void or refund, restock) takes it from there.
+//!   own lifecycle (void or refund, restock) takes it from there. Any other refusal to plan
+//!   cannot happen (the order exists, its lines fit a plan): it fails the saga with
+//!   `order_refused` and an error log, never an endless retry.
 
-use super::{Retry, Run, StepResult, failed};
+use super::{Run, StepResult, failed};
 use bazaar_actors::cart::{Cart, CartCommand};
 use bazaar_actors::checkout::{FailureCode, Outcome, Placement, Step};
 use bazaar_actors::inventory::{Held, InventoryCommand};
@@ -108,7 +110,13 @@ impl Run<'_> {
             Ok(_) | Err(OrderRejection::OrderCancelled | OrderRejection::OrderRefunded) => {
                 Ok(Outcome::Planned)
             }
-            Err(rejection) => Err(Retry::Refused(rejection.to_string())),
+            // The order was placed durably before `Placed` was recorded, and its lines fit a
+            // plan, so no other refusal can happen; none would pass on a retry either. It
+            // fails the saga (compensated like any failure) rather than retrying forever.
+            Err(rejection) => {
+                tracing::error!(order = %self.order, error = %rejection, "the order refused its shipment plan; the checkout fails");
+                Ok(failed(Step::Plan, FailureCode::OrderRefused, rejection.to_string()))
+            }
         }
     }
 }

@@ -10,7 +10,9 @@
 //!   by an id derived from the saga's key.
 //! - A step that fails for a reason outside the business (the engine overloaded, a time-out)
 //!   is retried with capped backoff; only business outcomes (out of stock, declined...) end
-//!   a saga. Compensations never give up.
+//!   a saga. Compensations never give up. What cannot happen is never retried: a step's
+//!   facts come with the step ([`NextStep`]); a checkout gone after it answered, or an id
+//!   without a tenant, stops its runner with an error log (the saga stays listed).
 //! - Some forward outcomes are recorded in order but not waited on for durability
 //!   ([`Engine::ask_appended`]), so the next step starts one journal sync sooner: `Priced`
 //!   and `Reserved` (covered by the durable `Scored`) and `Placed` (covered by the durable
@@ -44,7 +46,6 @@ use bazaar_actors::checkout::{
     CheckoutView, NextStep, Outcome, Step,
 };
 use bazaar_actors::keys;
-use bazaar_actors::order::OrderId;
 use bazaar_actors::pricing::VatTable;
 use bazaar_actors::worklist::{self, Worklist, WorklistCommand};
 
@@ -212,7 +213,22 @@ impl Sagas {
     /// happened elsewhere.
     async fn drive(&self, id: String, reply: CheckoutReply) {
         let CheckoutReply { checkout: mut view, began: fresh, request, mut next } = reply;
+        let Some((tenant, _)) = keys::split_tenant(&id) else {
+            // Every checkout id is composed `{tenant}/...` (`keys::checkout`): a bug, not input.
+            tracing::error!(checkout = %id, "checkout id without a tenant; its runner stops");
+            self.inner.running.remove(&id);
+            return;
+        };
         let order = view.order.clone();
+        let order_key = bazaar_actors::order::entity_id(tenant, &order);
+        let run = Run {
+            inner: &self.inner,
+            id: &id,
+            tenant,
+            request: &request,
+            order: &order,
+            order_key,
+        };
         let mut pause_ms = 10;
         // The steps this runner has attempted: a step attempted before (here, or by an earlier
         // process when the saga is not fresh) may have left effects behind.
@@ -231,7 +247,7 @@ impl Sagas {
             if !tried.contains(&step) {
                 tried.push(step);
             }
-            let (recorded, ack) = match self.perform(&id, &request, &order, due, attempt).await {
+            let (recorded, ack) = match run.perform(due, attempt).await {
                 Ok(outcome) => {
                     let ack = ack_of(&outcome);
                     (self.record(&id, outcome, ack).await, ack)
@@ -257,14 +273,27 @@ impl Sagas {
                     tracing::warn!(checkout = %id, step = step.name(), error = %retry, "checkout step will be retried");
                     tokio::time::sleep(Duration::from_millis(pause_ms)).await;
                     pause_ms = (pause_ms * 2).min(self.inner.config.retry_max_ms.max(10));
-                    if let Ok(Ok(reply)) =
-                        self.inner.engine.ask::<Checkout>(&id, CheckoutCommand::Get).await
-                    {
-                        (view, next) = (reply.checkout, reply.next);
+                    match self.inner.engine.ask::<Checkout>(&id, CheckoutCommand::Get).await {
+                        Ok(Ok(reply)) => (view, next) = (reply.checkout, reply.next),
+                        // It answered this runner before, and a journal never forgets a
+                        // durable `Begin`: no retry can bring it back. Still listed: the next
+                        // start meets the same and unlists it.
+                        Ok(Err(rejection)) => {
+                            tracing::error!(checkout = %id, error = %rejection, "checkout no longer found; its runner stops");
+                            self.inner.running.remove(&id);
+                            return;
+                        }
+                        // Passing: the step is tried again on what this runner knows.
+                        Err(_) => {}
                     }
                 }
             }
         }
+        self.finish(&id, view).await;
+    }
+
+    /// Counts the finished saga, takes it off the worklist and tells its waiters.
+    async fn finish(&self, id: &str, view: CheckoutView) {
         let (outcome, code) = match &view.failure {
             None => ("completed", "none"),
             Some(failure) => ("failed", failure.code.code()),
@@ -274,15 +303,18 @@ impl Sagas {
         let took_ms =
             view.finished_at_ms.unwrap_or(view.started_at_ms).saturating_sub(view.started_at_ms);
         metrics::histogram!("checkout_saga_seconds").record(took_ms as f64 / 1000.0);
-        if let Err(error) = self.unlist(&id).await {
+        if let Err(error) = self.unlist(id).await {
             // Still listed: the next start resumes it and finds nothing to do.
             tracing::warn!(checkout = %id, error = %error, "finished checkout not unlisted");
         }
-        if let Some((_, running)) = self.inner.running.remove(&id) {
+        if let Some((_, running)) = self.inner.running.remove(id) {
             running.send_replace(view);
         }
     }
 
+    /// Records a step's outcome. The only refusal a runner can meet is `OutOfOrder` (another
+    /// runner, after a restart or on another node, got ahead): passing, since the re-read
+    /// that follows a retry gives the step the saga expects.
     async fn record(&self, id: &str, outcome: Outcome, ack: Ack) -> Result<CheckoutReply, Retry> {
         let (engine, command) = (&self.inner.engine, CheckoutCommand::Record(outcome));
         let answer = match ack {
@@ -298,31 +330,23 @@ impl Sagas {
         self.inner.engine.ask::<Worklist>(&bucket, remove).await?.ok();
         Ok(())
     }
+}
 
+impl Run<'_> {
     /// Performs the step the saga named, with the facts it gave.
-    async fn perform(
-        &self,
-        id: &str,
-        request: &CheckoutRequest,
-        order: &OrderId,
-        next: &NextStep,
-        attempt: Attempt,
-    ) -> StepResult {
-        let tenant = keys::split_tenant(id).map(|(tenant, _)| tenant).unwrap_or_default();
-        let order_key = bazaar_actors::order::entity_id(tenant, order);
-        let run = Run { inner: &self.inner, id, tenant, request, order, order_key };
+    async fn perform(&self, next: &NextStep, attempt: Attempt) -> StepResult {
         match next {
-            NextStep::Price => run.price().await,
-            NextStep::Reserve { items } => run.reserve(items, attempt).await,
-            NextStep::Score { priced } => Ok(run.score(priced)),
-            NextStep::Authorize { total, fraud } => run.authorize(*total, *fraud, attempt).await,
-            NextStep::Place(placement) => run.place(placement).await,
-            NextStep::Commit { held } => run.commit(held).await,
-            NextStep::Plan => run.plan().await,
-            NextStep::CancelOrder { reason } => run.cancel_order(*reason).await,
-            NextStep::Void { authorized } => run.void(*authorized).await,
-            NextStep::Release { held } => run.release(held).await,
-            NextStep::Unredeem { promotions } => run.unredeem(promotions).await,
+            NextStep::Price => self.price().await,
+            NextStep::Reserve { items } => self.reserve(items, attempt).await,
+            NextStep::Score { priced } => Ok(self.score(priced)),
+            NextStep::Authorize { total, fraud } => self.authorize(*total, *fraud, attempt).await,
+            NextStep::Place(placement) => self.place(placement).await,
+            NextStep::Commit { held } => self.commit(held).await,
+            NextStep::Plan => self.plan().await,
+            NextStep::CancelOrder { reason } => self.cancel_order(*reason).await,
+            NextStep::Void { authorized } => self.void(*authorized).await,
+            NextStep::Release { held } => self.release(held).await,
+            NextStep::Unredeem { promotions } => self.unredeem(promotions).await,
         }
     }
 }
