@@ -1,18 +1,22 @@
 //! The checkout saga and the worklists survive the journal's codec, and the positions of
 //! their variants (what the codec records) are pinned: a saga journaled by one release must
-//! resume under the next.
+//! resume under the next. Replies (the view and the [`NextStep`]) are never journaled, so
+//! their positions are not pinned; they must only survive the codec, which the engine's
+//! transport uses between nodes.
 
 use std::fmt::Debug;
 
 use bazaar_actors::checkout::{
-    Checkout, CheckoutCommand, CheckoutRejection, CheckoutRequest, Failure, FailureCode, Outcome,
-    Priced, Step,
+    Checkout, CheckoutCommand, CheckoutRejection, CheckoutRequest, Failure, FailureCode, NextStep,
+    Outcome, Placement, Priced, Step,
 };
 use bazaar_actors::fraud::FraudAssessment;
+use bazaar_actors::fraud::FraudDecision;
 use bazaar_actors::inventory::Held;
 use bazaar_actors::order::{CapturePolicy, ShipTo};
 use bazaar_actors::payment::Authorization;
 use bazaar_actors::pricing::CartTotals;
+use bazaar_actors::promotion::PromotionId;
 use bazaar_actors::worklist::{Worklist, WorklistCommand, WorklistEvent, WorklistRejection};
 use bazaar_actors::{
     Asin, CountryCode, Currency, CustomerId, LocationCode, Money, Quantity, ReservationId,
@@ -146,6 +150,34 @@ fn a_whole_saga_survives_the_codec() {
     );
     assert_eq!(saga.next_step(), Step::Done);
     assert_eq!(Checkout::KIND, kinds::CHECKOUT);
+}
+
+#[test]
+fn every_next_step_crosses_the_transport() {
+    let placement = Placement {
+        priced: priced(),
+        held: vec![held()],
+        authorization: authorization(),
+        capture: CapturePolicy::AtPlacement,
+        fraud: FraudAssessment::clean(),
+    };
+    let steps = [
+        NextStep::Price,
+        NextStep::Reserve { items: priced().items },
+        NextStep::Score { priced: Box::new(priced()) },
+        NextStep::Authorize { total: eur(1_190), fraud: FraudDecision::Review },
+        NextStep::Place(Box::new(placement)),
+        NextStep::Commit { held: vec![held()] },
+        NextStep::Plan,
+        NextStep::CancelOrder { reason: FailureCode::ReservationExpired },
+        NextStep::Void { authorized: true },
+        NextStep::Release { held: vec![held()] },
+        NextStep::Unredeem { promotions: vec![PromotionId::parse("summer").unwrap()] },
+    ];
+    for step in &steps {
+        round_trip(step);
+    }
+    round_trip(&None::<NextStep>);
 }
 
 #[test]

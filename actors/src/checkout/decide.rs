@@ -1,4 +1,5 @@
-//! The saga's rules: what comes next, which outcomes are accepted, how they fold.
+//! The saga's rules: which outcomes are accepted, how they fold, what replies show (what comes
+//! next is `next.rs`).
 
 use bazaar_entity::{Ctx, Decision};
 
@@ -10,78 +11,6 @@ use crate::fraud::FraudDecision;
 use crate::order::OrderId;
 
 impl Checkout {
-    /// What the runner must do next (see the module doc for the order).
-    pub fn next_step(&self) -> Step {
-        if self.request.is_none() || self.finished_at_ms.is_some() {
-            return Step::Done;
-        }
-        match &self.failure {
-            None if self.priced.is_none() => Step::Price,
-            None if self.held.is_none() => Step::Reserve,
-            None if self.fraud.is_none() => Step::Score,
-            None if self.authorization.is_none() => Step::Authorize,
-            None if !self.placed => Step::Place,
-            None if !self.committed => Step::Commit,
-            None if !self.planned => Step::Plan,
-            None => Step::Done,
-            Some(_) if self.placed && !self.order_cancelled => Step::CancelOrder,
-            Some(_) if self.authorization_attempted() && !self.voided && !self.void_deferred => {
-                Step::Void
-            }
-            Some(_) if self.holds().next().is_some() && !self.released => Step::Release,
-            Some(_) if self.redeemed().next().is_some() && !self.unredeemed => Step::Unredeem,
-            Some(_) => Step::Done,
-        }
-    }
-
-    /// Whether a payment provider may hold an authorization for this saga.
-    fn authorization_attempted(&self) -> bool {
-        self.authorization.is_some()
-            || self.failure.as_ref().is_some_and(|failure| failure.step == Step::Authorize)
-    }
-
-    /// Whether the holds were turned into sales.
-    pub fn committed(&self) -> bool {
-        self.committed
-    }
-
-    pub fn request(&self) -> Option<&super::CheckoutRequest> {
-        self.request.as_deref()
-    }
-
-    pub fn order(&self) -> Option<&OrderId> {
-        self.order.as_ref()
-    }
-
-    pub fn priced(&self) -> Option<&super::Priced> {
-        self.priced.as_deref()
-    }
-
-    /// The lines held (none before `Reserved`).
-    pub fn holds(&self) -> impl Iterator<Item = &crate::inventory::Held> {
-        self.held.iter().flatten()
-    }
-
-    pub fn redeemed(&self) -> impl Iterator<Item = &crate::promotion::PromotionId> {
-        self.priced.iter().flat_map(|priced| priced.redeemed.iter())
-    }
-
-    pub fn fraud(&self) -> Option<&crate::fraud::FraudAssessment> {
-        self.fraud.as_ref()
-    }
-
-    pub fn authorization(&self) -> Option<&crate::payment::Authorization> {
-        self.authorization.as_ref()
-    }
-
-    pub fn capture(&self) -> Option<crate::order::CapturePolicy> {
-        self.capture
-    }
-
-    pub fn failure(&self) -> Option<&Failure> {
-        self.failure.as_ref()
-    }
-
     /// Whether this outcome is already folded in (a repeat by a second runner).
     fn has_recorded(&self, outcome: &Outcome) -> bool {
         match outcome {
@@ -102,8 +31,13 @@ impl Checkout {
     }
 
     pub fn view(&self) -> Option<CheckoutView> {
+        self.view_at(self.next_step())
+    }
+
+    /// The view when `next` is the next step.
+    fn view_at(&self, next: Step) -> Option<CheckoutView> {
         let request = self.request.as_ref()?;
-        let status = match (self.next_step(), &self.failure) {
+        let status = match (next, &self.failure) {
             (Step::Done, None) => CheckoutStatus::Completed,
             (Step::Done, Some(failure)) => CheckoutStatus::Failed(failure.clone()),
             (step, _) => CheckoutStatus::Running { step },
@@ -120,12 +54,16 @@ impl Checkout {
             fraud: self.fraud.clone(),
             capture: self.capture,
             failure: self.failure.clone(),
+            committed: self.committed,
         })
     }
 
     fn reply(&self, began: bool) -> Result<CheckoutReply, CheckoutRejection> {
-        let checkout = self.view().ok_or(CheckoutRejection::UnknownCheckout)?;
-        Ok(CheckoutReply { checkout, began, saga: Box::new(self.clone()) })
+        let next = self.next();
+        let step = next.as_ref().map_or(Step::Done, |next| next.step());
+        let checkout = self.view_at(step).ok_or(CheckoutRejection::UnknownCheckout)?;
+        let request = self.request.clone().ok_or(CheckoutRejection::UnknownCheckout)?;
+        Ok(CheckoutReply { checkout, began, request, next })
     }
 
     pub(super) fn apply_event(&mut self, event: &CheckoutEvent) {

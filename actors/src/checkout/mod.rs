@@ -4,7 +4,9 @@
 //!
 //! The entity is the saga's durable memory and decides its order; `bazaar_services::saga` performs each
 //! step (asks other entities, calls the payment provider) and records the outcome here before
-//! the next step starts. [`Checkout::next_step`] is the one place that says what comes next.
+//! the next step starts. [`Checkout::next`] is the one place that says what comes next; every
+//! reply carries it, as a [`NextStep`] holding what that step reads, so the runner performs
+//! the step it is told with the facts it is given.
 //!
 //! Forward steps, in order: `Price` (the cart's priced view; promotions redeemed for the
 //! order) → `Reserve` (every line, with expiry) → `Score` (fraud) → `Authorize` (payment) →
@@ -26,6 +28,7 @@
 //! - The request is fixed by `Begin`: the same key with another request is `KeyReused`.
 
 mod decide;
+mod next;
 #[cfg(test)]
 mod tests;
 
@@ -44,6 +47,8 @@ use crate::payment::Authorization;
 use crate::pricing::{AppliedPromotion, CartTotals, PricedLine};
 use crate::promotion::{CouponCode, PromotionId};
 use crate::rejection::{Rejection, RejectionKind};
+
+pub use next::{NextStep, Placement};
 
 /// A request's fingerprint (SHA-256 of what the client sent), to tell a retry from a reuse.
 pub type Fingerprint = [u8; 32];
@@ -305,16 +310,21 @@ pub struct CheckoutView {
     pub capture: Option<CapturePolicy>,
     /// The failure being compensated, while compensations run.
     pub failure: Option<Failure>,
+    /// Whether the holds were turned into sales (a cancelled order's restock asks).
+    pub committed: bool,
 }
 
-/// The answer to every checkout command.
+/// The answer to every checkout command. Replies are never journaled (only events and
+/// snapshots are), so this shape may change between releases.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckoutReply {
     pub checkout: CheckoutView,
     /// `Begin` only: whether this call started the saga.
     pub began: bool,
-    /// The whole saga, for its runner.
-    pub saga: Box<Checkout>,
+    /// The request as begun: what the steps read of the shopper's order.
+    pub request: Box<CheckoutRequest>,
+    /// What the runner must do next, with what that step reads; `None` once nothing is left.
+    pub next: Option<NextStep>,
 }
 
 impl Entity for Checkout {

@@ -1,10 +1,13 @@
-//! The checkout saga's rules without tokio: step order, repeats, compensation, fraud verdicts.
+//! The checkout saga's rules without tokio: step order, what each step is given, repeats,
+//! compensation, fraud verdicts.
 
 use bazaar_entity::{Ctx, Entity, EntityKey};
 
 use super::*;
 use crate::fraud::{FraudDecision, FraudReason};
 use crate::money::Money;
+use crate::pricing::PricedLine;
+use crate::promotion::PromotionId;
 
 fn eur() -> crate::Currency {
     crate::Currency::parse("EUR").unwrap()
@@ -230,4 +233,129 @@ fn a_void_no_provider_answers_is_deferred_and_the_stock_still_released() {
     record(&mut checkout, Outcome::Released).unwrap();
     assert_eq!(checkout.next_step(), Step::Done);
     assert!(matches!(checkout.view().unwrap().status, CheckoutStatus::Failed(_)));
+}
+
+fn item() -> PricedItem {
+    let euros = |minor| Money::new(minor, eur());
+    let line = PricedLine {
+        asin: crate::Asin::parse("B000000001").unwrap(),
+        seller: crate::SellerId::parse("acme").unwrap(),
+        tax_class: crate::product::TaxClass::Standard,
+        unit_price: euros(1_000),
+        quantity: crate::Quantity::new(1).unwrap(),
+        subtotal: euros(1_000),
+        discounts: Vec::new(),
+        discount: euros(0),
+        shipping: euros(0),
+        shipping_waiver: None,
+        shipping_discount: euros(0),
+        net: euros(1_000),
+        vat_rate_bps: 1_900,
+        vat: euros(190),
+        total: euros(1_190),
+    };
+    PricedItem { line, sku: crate::Sku::parse("SKU-1").unwrap(), handling_days: 1 }
+}
+
+/// A priced cart of one item, with one promotion redeemed for the order.
+fn priced_with_item() -> Priced {
+    let Outcome::Priced(priced) = priced() else { unreachable!("priced() prices") };
+    let redeemed = vec![PromotionId::parse("summer").unwrap()];
+    Priced { items: vec![item()], redeemed, ..*priced }
+}
+
+/// Records `outcome` and checks the reply carries what the saga now says comes next.
+fn next_after(checkout: &mut Checkout, outcome: Outcome) -> Option<NextStep> {
+    let reply = record(checkout, outcome).unwrap();
+    assert_eq!(reply.next, checkout.next());
+    assert_eq!(reply.next.as_ref().map_or(Step::Done, NextStep::step), checkout.next_step());
+    assert_eq!(*reply.request, request(1), "every reply carries the request as begun");
+    reply.next
+}
+
+#[test]
+fn each_forward_step_carries_what_it_reads() {
+    let mut checkout = begun();
+    assert_eq!(checkout.next(), Some(NextStep::Price));
+    let priced = priced_with_item();
+    let next = next_after(&mut checkout, Outcome::Priced(Box::new(priced.clone())));
+    assert_eq!(next, Some(NextStep::Reserve { items: vec![item()] }));
+    let next = next_after(&mut checkout, Outcome::Reserved { held: vec![held()] });
+    assert_eq!(next, Some(NextStep::Score { priced: Box::new(priced.clone()) }));
+    let next = next_after(&mut checkout, scored(FraudDecision::Review));
+    let total = Money::new(1_190, eur());
+    assert_eq!(next, Some(NextStep::Authorize { total, fraud: FraudDecision::Review }));
+    let Some(NextStep::Place(placement)) = next_after(&mut checkout, authorized()) else {
+        panic!("place is next");
+    };
+    let Outcome::Authorized { authorization, capture } = authorized() else { unreachable!() };
+    let Outcome::Scored { assessment } = scored(FraudDecision::Review) else { unreachable!() };
+    let expected =
+        Placement { priced, held: vec![held()], authorization, capture, fraud: assessment };
+    assert_eq!(*placement, expected);
+    let next = next_after(&mut checkout, Outcome::Placed);
+    assert_eq!(next, Some(NextStep::Commit { held: vec![held()] }));
+    assert!(!checkout.view().unwrap().committed);
+    assert_eq!(next_after(&mut checkout, Outcome::Committed), Some(NextStep::Plan));
+    assert!(checkout.view().unwrap().committed, "the holds are sold");
+    assert_eq!(next_after(&mut checkout, Outcome::Planned), None);
+    assert_eq!(checkout.next_step(), Step::Done);
+}
+
+#[test]
+fn each_compensation_carries_what_it_undoes() {
+    let mut checkout = begun();
+    record(&mut checkout, Outcome::Priced(Box::new(priced_with_item()))).unwrap();
+    record(&mut checkout, Outcome::Reserved { held: vec![held()] }).unwrap();
+    record(&mut checkout, scored(FraudDecision::Accept)).unwrap();
+    record(&mut checkout, authorized()).unwrap();
+    record(&mut checkout, Outcome::Placed).unwrap();
+    let expired = failure(Step::Commit, FailureCode::ReservationExpired);
+    let next = next_after(&mut checkout, expired);
+    assert_eq!(next, Some(NextStep::CancelOrder { reason: FailureCode::ReservationExpired }));
+    let next = next_after(&mut checkout, Outcome::OrderCancelled);
+    assert_eq!(next, Some(NextStep::Void { authorized: true }), "the order records the void");
+    let next = next_after(&mut checkout, Outcome::Voided);
+    assert_eq!(next, Some(NextStep::Release { held: vec![held()] }));
+    let next = next_after(&mut checkout, Outcome::Released);
+    let promotions = vec![PromotionId::parse("summer").unwrap()];
+    assert_eq!(next, Some(NextStep::Unredeem { promotions }));
+    assert_eq!(next_after(&mut checkout, Outcome::Unredeemed), None);
+    assert!(matches!(checkout.view().unwrap().status, CheckoutStatus::Failed(_)));
+}
+
+#[test]
+fn a_void_after_a_lost_authorization_has_no_order_to_tell() {
+    let mut checkout = begun();
+    record(&mut checkout, priced()).unwrap();
+    record(&mut checkout, Outcome::Reserved { held: Vec::new() }).unwrap();
+    record(&mut checkout, scored(FraudDecision::Accept)).unwrap();
+    let unavailable = failure(Step::Authorize, FailureCode::PaymentUnavailable);
+    assert_eq!(next_after(&mut checkout, unavailable), Some(NextStep::Void { authorized: false }));
+    assert_eq!(next_after(&mut checkout, Outcome::Voided), None, "nothing held, nothing redeemed");
+}
+
+#[test]
+fn nothing_is_next_before_begin_nor_after_the_end() {
+    assert_eq!(Checkout::default().next(), None);
+    let mut checkout = begun();
+    record(&mut checkout, failure(Step::Price, FailureCode::CartEmpty)).unwrap();
+    assert_eq!(checkout.next(), None, "a failed price step left nothing to undo");
+    let reply = run(&mut checkout, CheckoutCommand::Get).unwrap();
+    assert_eq!(reply.next, None);
+}
+
+#[test]
+fn a_plan_the_order_refuses_fails_the_saga_and_undoes_the_sale() {
+    let mut checkout = begun();
+    record(&mut checkout, priced()).unwrap();
+    record(&mut checkout, Outcome::Reserved { held: vec![held()] }).unwrap();
+    record(&mut checkout, scored(FraudDecision::Accept)).unwrap();
+    record(&mut checkout, authorized()).unwrap();
+    record(&mut checkout, Outcome::Placed).unwrap();
+    record(&mut checkout, Outcome::Committed).unwrap();
+    let refused = failure(Step::Plan, FailureCode::OrderRefused);
+    let next = next_after(&mut checkout, refused);
+    assert_eq!(next, Some(NextStep::CancelOrder { reason: FailureCode::OrderRefused }));
+    assert!(checkout.view().unwrap().committed, "the cancelled order's restock finds it sold");
 }

@@ -1,17 +1,30 @@
 //! The order id, and the order entity's id `{tenant}/{order id}`.
 //!
-//! Rules: an [`OrderId`] is `o-` followed by 32 lowercase hex digits. The checkout derives it
-//! from its own entity id ([`OrderId::for_checkout`], the xxh3-128 of that id), so a saga that
-//! retries after a crash meets the same order rather than placing a second one.
+//! Rules:
+//! - An [`OrderId`] is `o-` followed by 32 lowercase hex digits. The checkout derives it from
+//!   its own entity id ([`OrderId::for_checkout`], the xxh3-128 of that id), so a saga that
+//!   retries after a crash meets the same order rather than placing a second one.
+//! - The ids the checkout derives from an order id are made here only, so they cannot fail
+//!   to parse: line `i`'s reservation id ([`OrderId::line_reservation`], `{order}.{i}`, the
+//!   id the checkout holds and commits the line under and the payment job restocks), and the
+//!   order a promotion's redemption names ([`OrderId::redemption`]). Their bounds are checked
+//!   at compile time; their alphabets (`o`, `-`, hex and decimal digits, `.`) are visible
+//!   ASCII without `@` or `/`, which every reservation and redemption id may hold.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::ids::IdError;
+use crate::ids::{IdError, ReservationId};
+use crate::limits::{ORDER_ID_BYTES_MAX, RESERVATION_ID_BYTES_MAX};
 
 const PREFIX: &str = "o-";
 const HEX_DIGITS: usize = 32;
+/// An order id, `.` and a line index (a `usize` has at most 20 decimal digits).
+const LINE_RESERVATION_BYTES_MAX: usize = PREFIX.len() + HEX_DIGITS + 1 + 20;
+
+const _: () = assert!(LINE_RESERVATION_BYTES_MAX <= RESERVATION_ID_BYTES_MAX);
+const _: () = assert!(PREFIX.len() + HEX_DIGITS <= ORDER_ID_BYTES_MAX);
 
 /// An order's id: `o-` and 32 lowercase hex digits.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
@@ -32,6 +45,19 @@ impl OrderId {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The reservation id line `index` of this order is held, committed and restocked under:
+    /// `{order}.{index}` (see the module doc for why it always parses).
+    pub fn line_reservation(&self, index: usize) -> ReservationId {
+        ReservationId::parse(&format!("{}.{index}", self.0))
+            .expect("an order id, '.' and a decimal index form a reservation id")
+    }
+
+    /// This order as a promotion's redemption names it (one redemption per order and
+    /// promotion; see the module doc for why it always parses).
+    pub fn redemption(&self) -> crate::promotion::OrderId {
+        crate::promotion::OrderId::parse(&self.0).expect("an order id is a redemption's order id")
     }
 }
 
@@ -94,6 +120,16 @@ mod tests {
         assert_eq!(id.as_str().len(), 34);
         assert_eq!(OrderId::parse(id.as_str()), Ok(id.clone()));
         assert_eq!(parse_entity_id(&entity_id("eu", &id)), Some(("eu", id)));
+    }
+
+    #[test]
+    fn the_ids_derived_from_an_order_always_parse() {
+        let id = OrderId::for_checkout("eu/c1/key-1");
+        assert_eq!(id.line_reservation(0).as_str(), format!("{id}.0"));
+        let last = id.line_reservation(usize::MAX);
+        assert_eq!(last.as_str().len(), LINE_RESERVATION_BYTES_MAX, "the longest one");
+        assert_ne!(id.line_reservation(1), id.line_reservation(10));
+        assert_eq!(id.redemption().as_str(), id.as_str());
     }
 
     #[test]

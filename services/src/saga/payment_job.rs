@@ -39,8 +39,7 @@ use tokio::sync::mpsc;
 
 use crate::orders::OrderBook;
 use crate::payments::{PaymentError, Payments};
-use bazaar_actors::checkout::{Checkout, CheckoutCommand, Step};
-use bazaar_actors::ids::ReservationId;
+use bazaar_actors::checkout::{Checkout, CheckoutCommand};
 use bazaar_actors::inventory::{Inventory, InventoryCommand, InventoryId, InventoryRejection};
 use bazaar_actors::keys;
 use bazaar_actors::order::{Order, OrderCommand, OrderView, PaymentAction, parse_entity_id};
@@ -347,8 +346,7 @@ impl PaymentJob {
     ) -> Result<(), String> {
         let line = &view.lines[index];
         // The reservation id the checkout saga held and committed line `index` under.
-        let reservation_id = ReservationId::parse(&format!("{}.{index}", view.id))
-            .map_err(|error| error.to_string())?;
+        let reservation_id = view.id.line_reservation(index);
         let id = InventoryId::new(line.sku.clone(), line.location.clone());
         let key = keys::inventory(tenant, &line.seller, &id);
         let mut sold = None;
@@ -420,10 +418,9 @@ impl PaymentJob {
             Ok(Err(_)) => return Ok(false),
             Err(error) => return Err(error.to_string()),
         };
-        let saga = &reply.saga;
-        if saga.committed() {
+        if reply.checkout.committed {
             Ok(true)
-        } else if saga.failure().is_some() || saga.next_step() == Step::Done {
+        } else if reply.checkout.failure.is_some() || reply.next.is_none() {
             // Failed (it releases its holds) or finished without a commit.
             Ok(false)
         } else {

@@ -1,0 +1,122 @@
+//! The last forward steps: place the order, commit its holds (they become sales), plan its
+//! shipments.
+//!
+//! Invariants:
+//! - The order's id derives from the saga's key and a repeated `Place` is answered from the
+//!   order's state, so a saga places one order.
+//! - The payment job is told of a placed order at once; it captures when the order's policy
+//!   says so, and settles it whatever the saga does next.
+//! - An order cancelled by its customer before the saga plans it is planned no further; its
+//!   own lifecycle (void or refund, restock) takes it from there. Any other refusal to plan
+//!   cannot happen (the order exists, its lines fit a plan): it fails the saga with
+//!   `order_refused` and an error log, never an endless retry.
+
+use super::{Run, StepResult, failed};
+use bazaar_actors::cart::{Cart, CartCommand};
+use bazaar_actors::checkout::{FailureCode, Outcome, Placement, Step};
+use bazaar_actors::inventory::{Held, InventoryCommand};
+use bazaar_actors::keys;
+use bazaar_actors::order::{NewOrder, Order, OrderCommand, OrderLine, OrderRejection};
+
+impl Run<'_> {
+    /// Places the order; the payment job finds it unsettled in the order book and captures
+    /// (or, if it is cancelled later, voids or refunds).
+    pub(super) async fn place(&self, placement: &Placement) -> StepResult {
+        let Placement { priced, held, authorization, capture, fraud } = placement;
+        let lines = priced
+            .items
+            .iter()
+            .zip(held)
+            .map(|(item, held)| {
+                let line = &item.line;
+                OrderLine {
+                    asin: line.asin.clone(),
+                    seller: line.seller.clone(),
+                    sku: item.sku.clone(),
+                    location: held.location.clone(),
+                    quantity: line.quantity,
+                    unit_price: line.unit_price,
+                    discount: line.discount,
+                    // Pricing never waives more than the charge, so this cannot underflow.
+                    shipping: line
+                        .shipping
+                        .checked_sub(line.shipping_discount)
+                        .unwrap_or(line.shipping),
+                    net: line.net,
+                    vat_rate_bps: line.vat_rate_bps,
+                    vat: line.vat,
+                    total: line.total,
+                    handling_days: item.handling_days,
+                }
+            })
+            .collect();
+        let new = NewOrder {
+            customer: self.request.customer.clone(),
+            checkout: self.id.to_owned(),
+            currency: priced.currency,
+            lines,
+            totals: priced.totals.clone(),
+            promotions: priced.promotions.clone(),
+            authorization: authorization.clone(),
+            capture: *capture,
+            commission_bps: self.inner.config.commission_bps,
+            fraud: fraud.clone(),
+            ship_to: self.request.ship_to.clone(),
+        };
+        match self
+            .engine()
+            .ask::<Order>(&self.order_key, OrderCommand::Place(Box::new(new)))
+            .await?
+        {
+            Ok(_) => {
+                // Captured (when due) while the saga commits and plans.
+                self.inner.payment_job.kick(&self.order_key);
+                Ok(Outcome::Placed)
+            }
+            Err(rejection) => {
+                Ok(failed(Step::Place, FailureCode::OrderRefused, rejection.to_string()))
+            }
+        }
+    }
+
+    /// Turns every hold into a sale.
+    pub(super) async fn commit(&self, held: &[Held]) -> StepResult {
+        for held in held {
+            let commit = InventoryCommand::Commit { reservation_id: held.reservation_id.clone() };
+            if let Err(rejection) =
+                self.inner.catalog.settle_hold(self.tenant, held, commit).await?
+            {
+                let detail = format!("{}: {rejection}", held.reservation_id);
+                return Ok(failed(Step::Commit, FailureCode::ReservationExpired, detail));
+            }
+        }
+        Ok(Outcome::Committed)
+    }
+
+    /// Plans the shipments (promised-by dates) and, alongside, empties the cart (a cart
+    /// already empty, or gone, is fine: the order has its lines). The last forward step.
+    pub(super) async fn plan(&self) -> StepResult {
+        let plan = OrderCommand::PlanShipments { transit_days: self.inner.config.transit_days };
+        let cart_key = keys::cart(self.tenant, &self.request.cart);
+        let (planned, cleared) = tokio::join!(
+            self.engine().ask::<Order>(&self.order_key, plan),
+            self.engine().ask::<Cart>(&cart_key, CartCommand::Clear),
+        );
+        cleared?.ok();
+        match planned? {
+            // Cancelled by the customer since it was placed (and maybe refunded already):
+            // nothing left to plan; the order's own lifecycle (void or refund, restock) takes
+            // it from here.
+            Ok(_) | Err(OrderRejection::OrderCancelled | OrderRejection::OrderRefunded) => {
+                Ok(Outcome::Planned)
+            }
+            // The order was placed durably before `Placed` was recorded, and its lines fit a
+            // plan, so no other refusal can happen; none would pass on a retry either. It
+            // fails the saga (compensated like any failure) rather than retrying forever.
+            Err(rejection) => {
+                tracing::error!(order = %self.order, error = %rejection, "the order refused its shipment plan; the checkout fails");
+                Ok(failed(Step::Plan, FailureCode::OrderRefused, rejection.to_string()))
+            }
+        }
+    }
+}
