@@ -11,14 +11,12 @@
 
 use bazaar_engine::EngineError;
 
-use super::{Retry, Run, StepResult, failed};
-use bazaar_actors::cart::{
-    Cart, CartCommand, CartOwner, CartRejection, LineFlag, OfferChoice, priced_view,
-};
+use super::{Run, StepResult, failed};
+use crate::catalog::PriceTerms;
+use bazaar_actors::cart::{Cart, CartCommand, CartOwner, LineFlag, OfferChoice};
 use bazaar_actors::checkout::{FailureCode, Outcome, Priced, PricedItem, Step};
 use bazaar_actors::keys;
-use bazaar_actors::pricing::PricingContext;
-use bazaar_actors::promotion::{self, Promotion, PromotionCommand};
+use bazaar_actors::promotion::{Promotion, PromotionCommand};
 
 impl Run<'_> {
     /// The cart's priced view as the shopper would see it now; promotions whose limits are
@@ -45,11 +43,11 @@ impl Run<'_> {
         let cart_key = keys::cart(self.tenant, &self.request.cart);
         let cart = match self.engine().ask::<Cart>(&cart_key, CartCommand::Get).await {
             Ok(Ok(reply)) => reply.cart,
-            // An id no cart can have (the gateway checks its shape; this never retries it).
-            Ok(Err(CartRejection::UnknownCart)) | Err(EngineError::InvalidId { .. }) => {
+            // `Get` is refused only for a cart never created; an id no cart can have (the
+            // gateway checks its shape) is not found either, never retried.
+            Ok(Err(_)) | Err(EngineError::InvalidId { .. }) => {
                 return Ok(failed(Step::Price, FailureCode::CartNotFound, "no such cart"));
             }
-            Ok(Err(other)) => return Err(Retry::Refused(other.to_string())),
             Err(error) => return Err(error.into()),
         };
         if cart.owner != CartOwner::Customer(self.request.customer.clone()) {
@@ -58,20 +56,16 @@ impl Run<'_> {
         if cart.lines.is_empty() {
             return Ok(failed(Step::Price, FailureCode::CartEmpty, "the cart is empty"));
         }
-        let facts = self.inner.catalog.facts_of(self.tenant, &cart.lines);
-        let mut promotions = self.inner.catalog.promotions(self.tenant);
-        let redemption = promotion::OrderId::parse(self.order.as_str())
-            .map_err(|error| Retry::Refused(error.to_string()))?;
-        let now_ms = self.engine().clock().now_ms();
+        let mut pricing = self.inner.catalog.pricing(self.tenant, &cart);
+        let redemption = self.order.redemption();
+        let terms = PriceTerms {
+            destination: self.request.ship_to.country,
+            coupons: &self.request.coupons,
+            vat: &self.inner.vat,
+            now_ms: self.engine().clock().now_ms(),
+        };
         loop {
-            let context = PricingContext {
-                destination: self.request.ship_to.country,
-                promotions: &promotions,
-                coupons: &self.request.coupons,
-                vat: &self.inner.vat,
-                now_ms,
-            };
-            let view = match priced_view(&cart, &facts, context) {
+            let view = match pricing.price(&cart, terms) {
                 Ok(view) => view,
                 Err(error) => {
                     return Ok(failed(Step::Price, FailureCode::PricingRefused, error.to_string()));
@@ -83,9 +77,11 @@ impl Run<'_> {
                     // Still offered, just not in stock: the shopper hears "out of stock",
                     // as when the last unit goes while reserving.
                     let offered =
-                        facts.products.get(asin).is_some_and(|product| match &line.line.offer {
-                            OfferChoice::BuyBox => !product.offers.is_empty(),
-                            OfferChoice::Seller(seller) => product.offers.contains_key(seller),
+                        pricing.facts.products.get(asin).is_some_and(|product| {
+                            match &line.line.offer {
+                                OfferChoice::BuyBox => !product.offers.is_empty(),
+                                OfferChoice::Seller(seller) => product.offers.contains_key(seller),
+                            }
                         });
                     let (code, detail) = match offered {
                         true => (FailureCode::OutOfStock, format!("{asin} is out of stock")),
@@ -123,7 +119,7 @@ impl Run<'_> {
             }
             if let Some(refused) = refused {
                 // A limit was reached: price again without it.
-                promotions.retain(|candidate| candidate.id != refused);
+                pricing.without(&refused);
                 continue;
             }
             let items = view
