@@ -20,10 +20,9 @@ use crate::limits::{ORDER_ID_BYTES_MAX, RESERVATION_ID_BYTES_MAX};
 
 const PREFIX: &str = "o-";
 const HEX_DIGITS: usize = 32;
-/// An order id, `.` and a line index (a `usize` has at most 20 decimal digits).
-const LINE_RESERVATION_BYTES_MAX: usize = PREFIX.len() + HEX_DIGITS + 1 + 20;
-
-const _: () = assert!(LINE_RESERVATION_BYTES_MAX <= RESERVATION_ID_BYTES_MAX);
+// A line's reservation id fits: an order id, `.` and a line index (a `usize` has at most 20
+// decimal digits).
+const _: () = assert!(PREFIX.len() + HEX_DIGITS + 1 + 20 <= RESERVATION_ID_BYTES_MAX);
 const _: () = assert!(PREFIX.len() + HEX_DIGITS <= ORDER_ID_BYTES_MAX);
 
 /// An order's id: `o-` and 32 lowercase hex digits.
@@ -127,7 +126,7 @@ mod tests {
         let id = OrderId::for_checkout("eu/c1/key-1");
         assert_eq!(id.line_reservation(0).as_str(), format!("{id}.0"));
         let last = id.line_reservation(usize::MAX);
-        assert_eq!(last.as_str().len(), LINE_RESERVATION_BYTES_MAX, "the longest one");
+        assert_eq!(last.as_str().len(), PREFIX.len() + HEX_DIGITS + 1 + 20, "the longest one");
         assert_ne!(id.line_reservation(1), id.line_reservation(10));
         assert_eq!(id.redemption().as_str(), id.as_str());
     }
