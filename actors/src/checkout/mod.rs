@@ -36,8 +36,8 @@ use bazaar_entity::{Ctx, Decision, Entity, Kind};
 use serde::{Deserialize, Serialize};
 
 use crate::CountryCode;
-use crate::cart::CustomerId;
 use crate::fraud::FraudAssessment;
+use crate::ids::CustomerId;
 use crate::ids::Sku;
 use crate::inventory::Held;
 use crate::kinds;

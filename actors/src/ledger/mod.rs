@@ -62,7 +62,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cart::CustomerId;
+use crate::ids::CustomerId;
 use crate::ids::SellerId;
 use crate::money::Currency;
 

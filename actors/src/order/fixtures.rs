@@ -1,8 +1,8 @@
 //! Valid orders to start tests from, shared by the order's and the ledger's tests.
 
 use super::{CapturePolicy, NewOrder, OrderId, OrderLine, ShipTo, entity_id};
-use crate::cart::CustomerId;
 use crate::fraud::FraudAssessment;
+use crate::ids::CustomerId;
 use crate::ids::{Asin, LocationCode, SellerId, Sku};
 use crate::money::{Currency, Money};
 use crate::payment::{Authorization, Capture, Refund};

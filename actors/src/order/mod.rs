@@ -64,8 +64,8 @@ mod view;
 use bazaar_entity::{Ctx, Decision, Entity, Kind};
 use serde::{Deserialize, Serialize};
 
-use crate::cart::CustomerId;
 use crate::fraud::FraudAssessment;
+use crate::ids::CustomerId;
 use crate::ids::{Asin, LocationCode, SellerId, Sku};
 use crate::kinds;
 use crate::money::{Currency, Money};

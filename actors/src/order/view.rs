@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{CapturePolicy, OrderId, OrderLine, ShipTo};
-use crate::cart::CustomerId;
 use crate::fraud::FraudAssessment;
+use crate::ids::CustomerId;
 use crate::ids::{LocationCode, SellerId};
 use crate::money::{Currency, Money};
 use crate::payment::{Authorization, Capture, Refund};

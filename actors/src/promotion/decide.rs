@@ -8,7 +8,7 @@ use super::{
     PromotionCommand, PromotionEvent, PromotionRejection, PromotionReply, PromotionView,
     RedemptionStatus, RedemptionView,
 };
-use crate::cart::CustomerId;
+use crate::ids::CustomerId;
 use crate::limits::PROMOTION_ORDERS_MAX;
 
 type Decided = Result<(Vec<PromotionEvent>, PromotionReply), PromotionRejection>;

@@ -36,7 +36,7 @@ mod tests;
 use bazaar_entity::{Ctx, Decision, Entity, Kind};
 use serde::{Deserialize, Serialize};
 
-use crate::cart::CustomerId;
+use crate::ids::CustomerId;
 use crate::kinds;
 use crate::rejection::{Rejection, RejectionKind};
 

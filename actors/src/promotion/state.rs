@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::definition::{CandidatePromotion, PromotionDefinition};
 use super::ids::{OrderId, PromotionId};
 use super::{PromotionEvent, PromotionView, RedemptionStatus, RedemptionView};
-use crate::cart::CustomerId;
+use crate::ids::CustomerId;
 
 /// What the promotion remembers of one order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
