@@ -125,8 +125,6 @@ pub struct Node {
     http: Http,
     /// The journal the node opened, closed last at stop.
     journal: Option<Arc<SledJournal>>,
-    /// Turns true once unfinished checkouts were resumed (or could not be listed).
-    resumed: watch::Receiver<bool>,
 }
 
 impl Node {
@@ -168,13 +166,6 @@ impl Node {
     /// The data directory: credentials, initial tokens, search indexes.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
-    }
-
-    /// Waits until the checkouts a crash interrupted have been resumed (their sagas run on),
-    /// or could not be listed; from then on the node asks the engine only for requests and
-    /// its background jobs.
-    pub async fn resumed(&self) {
-        let _ = self.resumed.clone().wait_for(|resumed| *resumed).await;
     }
 
     /// Stops the node in the order the module doc gives, in bounded time.
@@ -284,18 +275,8 @@ impl Starting {
         let data_dir = config.data_dir;
         let shown = data_dir.display();
         tracing::info!(target: LOG_TARGET, node = node_id, data_dir = %shown, "recovered; ready");
-        let resumed = spawn_resume(sagas.clone());
-        Ok(Node {
-            address,
-            data_dir,
-            engine,
-            catalog,
-            sagas,
-            readiness,
-            http,
-            journal: opened,
-            resumed,
-        })
+        spawn_resume(sagas.clone());
+        Ok(Node { address, data_dir, engine, catalog, sagas, readiness, http, journal: opened })
     }
 }
 
@@ -316,10 +297,8 @@ async fn open_journal(
     })
 }
 
-/// Sagas a crash interrupted finish (or compensate) now; new ones run alongside. The
-/// receiver turns true once this is done.
-fn spawn_resume(sagas: Sagas) -> watch::Receiver<bool> {
-    let (done, resumed) = watch::channel(false);
+/// Sagas a crash interrupted finish (or compensate) now; new ones run alongside.
+fn spawn_resume(sagas: Sagas) {
     tokio::spawn(async move {
         match sagas.resume().await {
             Ok(resumed) => {
@@ -334,9 +313,7 @@ fn spawn_resume(sagas: Sagas) -> watch::Receiver<bool> {
                 );
             }
         }
-        let _ = done.send(true);
     });
-    resumed
 }
 
 async fn wait_for(mut stop: watch::Receiver<bool>) {
