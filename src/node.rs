@@ -117,7 +117,6 @@ struct Http {
 /// A running node: recovered, ready, serving the whole API on [`Node::address`].
 pub struct Node {
     address: SocketAddr,
-    data_dir: PathBuf,
     engine: Engine,
     catalog: Catalog,
     sagas: Sagas,
@@ -161,11 +160,6 @@ impl Node {
 
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
-    }
-
-    /// The data directory: credentials, initial tokens, search indexes.
-    pub fn data_dir(&self) -> &Path {
-        &self.data_dir
     }
 
     /// Stops the node in the order the module doc gives, in bounded time.
@@ -272,11 +266,10 @@ impl Starting {
         // In place before anyone hears "ready": no request after it meets "not ready".
         let _ = http.full.set(bazaar_gateway::app(state));
         readiness.set(true);
-        let data_dir = config.data_dir;
-        let shown = data_dir.display();
+        let shown = config.data_dir.display();
         tracing::info!(target: LOG_TARGET, node = node_id, data_dir = %shown, "recovered; ready");
         spawn_resume(sagas.clone());
-        Ok(Node { address, data_dir, engine, catalog, sagas, readiness, http, journal: opened })
+        Ok(Node { address, engine, catalog, sagas, readiness, http, journal: opened })
     }
 }
 
