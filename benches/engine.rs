@@ -34,12 +34,11 @@ mod support;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use bazaar_engine::testkit::{Counter, CounterCommand, CounterEvent};
 use bazaar_engine::{
     Clock, Ctx, Engine, EngineConfig, EngineParts, Entity, EntityKey, NodeId, ShardTable,
@@ -89,7 +88,7 @@ fn main() -> anyhow::Result<()> {
         EVENT_BYTES,
         "PADDING_BYTES no longer makes a {EVENT_BYTES}-byte event"
     );
-    let scratch = scratch_dir()?;
+    let scratch = support::scratch_dir("engine")?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         activation_memory(&mut report, &scratch.path().join("activate"), sizes.activations).await?;
@@ -469,16 +468,4 @@ fn rss_trimmed_bytes() -> u64 {
         libc::malloc_trim(0);
     }
     support::rss_bytes()
-}
-
-/// A fresh directory under the target directory, removed when dropped.
-fn scratch_dir() -> anyhow::Result<tempfile::TempDir> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    std::fs::create_dir_all(&target).context("create the target directory")?;
-    tempfile::Builder::new()
-        .prefix("bench-engine-")
-        .tempdir_in(&target)
-        .context("create a scratch directory under the target directory")
 }

@@ -1,5 +1,5 @@
-//! The `bazaar` binary: wiring only. `serve` runs a node; the domain, engine and storage live
-//! in the workspace's crates.
+//! The `bazaar` binary: the command line. `serve` runs a node (assembled by the library's
+//! `bazaar::node`); the domain, engine and storage live in the workspace's crates.
 
 mod config;
 mod psp;

@@ -1,10 +1,17 @@
 //! What every benchmark shares: `--quick`, the printed table, and `target/bench/NAME.json`, a
-//! flat JSON object whose keys end in their unit (`_per_s`, `_ms`, `_bytes`, `_ratio`).
+//! flat JSON object whose keys end in their unit (`_per_s`, `_ms`, `_bytes`, `_ratio`);
+//! scratch directories on a real disk; and the HTTP client of the benches that load a node
+//! ([`http`]). The node itself is started through `bazaar::node` (in process) or
+//! `bazaar::testkit` (as processes), as the tests start it.
 
 #![allow(dead_code)] // each bench uses a different part
 
+pub mod http;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+
+use anyhow::Context;
 
 pub struct Report {
     name: &'static str,
@@ -71,10 +78,21 @@ fn json_number(value: f64) -> String {
     if value.is_finite() { format!("{value:.3}") } else { "null".into() }
 }
 
-fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
+/// A fresh directory `bench-NAME-*` under the target directory, removed when dropped: a real
+/// disk (`/tmp` may be tmpfs, where an fsync costs nothing).
+pub fn scratch_dir(name: &str) -> anyhow::Result<tempfile::TempDir> {
+    let target = target_dir();
+    std::fs::create_dir_all(&target).context("create the target directory")?;
+    tempfile::Builder::new()
+        .prefix(&format!("bench-{name}-"))
+        .tempdir_in(&target)
+        .context("create a scratch directory under the target directory")
 }
 
 /// Resident set size of this process, in bytes.

@@ -1,6 +1,9 @@
 //! The black-box tests: a real `bazaar serve` (and payment simulators) driven over real HTTP
-//! on loopback. One test binary for all of them, so the workspace links the server's whole
-//! dependency tree into one test executable instead of one per file (disk and link time on CI).
+//! on loopback; where a test must choose what a process cannot be told (an in-memory journal
+//! that never flushes, in `engine_failures.rs`), the same node in this process
+//! (`bazaar::node::Node`), still over real HTTP. One test binary for all of them, so the
+//! workspace links the server's whole dependency tree into one test executable instead of one
+//! per file (disk and link time on CI).
 
 mod support;
 
@@ -12,6 +15,7 @@ mod carts;
 mod checkout;
 mod checkout_crash;
 mod contract;
+mod engine_failures;
 mod input;
 mod new_user;
 mod power_loss;

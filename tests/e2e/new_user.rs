@@ -12,7 +12,7 @@ use crate::support::{Auth, Market, Server, eventually, initial_tokens, mint_toke
 async fn a_token_added_before_the_first_start_does_not_stop_the_initial_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let early = mint_token(dir.path(), "customer", "early-bird");
-    let server = Server::start(dir.path());
+    let server = Server::start(&mut serve_command(dir.path()));
     let tokens = initial_tokens(dir.path());
     for principal in ["customer-1", "seller-1", "support-1", "operator-1"] {
         assert!(tokens.contains_key(principal), "initial tokens lack {principal}: {tokens:?}");
@@ -26,7 +26,7 @@ async fn a_token_added_before_the_first_start_does_not_stop_the_initial_tokens()
 
     // A later start creates nothing more: every initial token is there.
     let listing = std::fs::read_to_string(dir.path().join("initial-tokens.txt")).unwrap();
-    assert!(Server::start(dir.path()).terminate().success());
+    assert!(Server::start(&mut serve_command(dir.path())).terminate().success());
     let after = std::fs::read_to_string(dir.path().join("initial-tokens.txt")).unwrap();
     assert_eq!(listing, after);
 }

@@ -47,7 +47,7 @@ fn snapshot_of(dir: &Path) -> BTreeMap<String, (u64, SystemTime)> {
 #[test]
 fn serve_answers_health_readiness_and_metrics_then_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
+    let server = Server::start(&mut serve_command(dir.path()));
 
     let (status, _, body) = get(&server.url("/healthz"));
     assert_eq!((status, body.trim()), (200, "ok"));
@@ -69,7 +69,7 @@ fn serve_answers_health_readiness_and_metrics_then_stops_cleanly() {
 #[test]
 fn a_second_serve_on_the_same_data_dir_fails_at_once_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
+    let server = Server::start(&mut serve_command(dir.path()));
     let before = snapshot_of(dir.path());
 
     let mut second =
@@ -110,7 +110,7 @@ fn a_bad_configuration_is_refused_with_a_clear_message() {
 #[test]
 fn the_openapi_document_describes_every_route() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
+    let server = Server::start(&mut serve_command(dir.path()));
     let (status, content_type, body) = get(&server.url("/openapi.json"));
     assert_eq!(status, 200);
     assert!(content_type.starts_with("application/json"));
@@ -160,7 +160,8 @@ fn the_openapi_document_describes_every_route() {
 #[test]
 fn every_request_log_line_carries_the_request_id_of_the_answer() {
     let dir = tempfile::tempdir().unwrap();
-    let (server, log) = Server::start_logging(dir.path(), "info,tower_http=debug");
+    let mut serve = serve_command(dir.path());
+    let (server, log) = Server::start_logging(serve.env("RUST_LOG", "info,tower_http=debug"));
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let client = reqwest::Client::new();
     // The server makes every request's id, whatever a client brings: it names the request's

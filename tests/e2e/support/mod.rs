@@ -129,7 +129,7 @@ impl Market {
     /// [`Market::open_with`] on the data directory `data` (created if missing), which the
     /// test owns.
     pub fn open_in(data: PathBuf, more: &[(&str, &str)], serve_args: &[String]) -> Market {
-        let first = Server::start_with(&data, serve_args);
+        let first = Server::start(&mut serve_command_with(&data, serve_args));
         let mut tokens = initial_tokens(&data);
         for principal in ["customer-1", "seller-1", "support-1", "operator-1"] {
             assert!(tokens.contains_key(principal), "initial tokens lack {principal}: {tokens:?}");
@@ -139,7 +139,8 @@ impl Market {
         for (role, principal) in more {
             tokens.insert(principal.to_string(), mint_token(&data, role, principal));
         }
-        let (server, log) = Server::start_logging_with(&data, LOG_FILTER, serve_args);
+        let mut serve = serve_command_with(&data, serve_args);
+        let (server, log) = Server::start_logging(serve.env("RUST_LOG", LOG_FILTER));
         let http = reqwest::Client::builder().no_proxy().build().unwrap();
         let (tokens, serve_args) = (Arc::new(tokens), serve_args.to_vec());
         Market { server: Some(server), log, data, _dir: None, http, tokens, serve_args }
@@ -197,8 +198,8 @@ impl Market {
     }
 
     fn start(&mut self) {
-        let (server, log) =
-            Server::start_logging_with(self.data_dir(), LOG_FILTER, &self.serve_args);
+        let mut serve = serve_command_with(self.data_dir(), &self.serve_args);
+        let (server, log) = Server::start_logging(serve.env("RUST_LOG", LOG_FILTER));
         self.server = Some(server);
         self.log = log;
     }
@@ -231,7 +232,7 @@ impl Market {
     /// A client of the running server that can be moved into tasks, and that lives on when
     /// the server is killed (its calls then fail).
     pub fn client(&self) -> Client {
-        let base = self.server.as_ref().expect("a running server").base.clone();
+        let base = self.server.as_ref().expect("a running server").base().to_string();
         Client { http: self.http.clone(), base, tokens: self.tokens.clone() }
     }
 

@@ -1,43 +1,28 @@
-//! A `bazaar psp` payment provider simulator as a child process on a free loopback port,
-//! killed when dropped, and plain JSON calls to it.
+//! A `bazaar psp` payment provider simulator as a child process on a free loopback port
+//! (the test kit's [`PspProcess`]), killed when dropped, and plain JSON calls to it.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
+use bazaar::testkit::PspProcess;
 use bazaar_services::payments::ProviderConfig;
 use serde_json::Value;
 
 /// A running simulator.
 pub struct Psp {
-    child: Child,
     pub name: String,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
     http: reqwest::Client,
+    /// Killed when the simulator is dropped.
+    _process: PspProcess,
 }
 
 impl Psp {
     /// Starts `bazaar psp --listen 127.0.0.1:0 --name NAME ARGS...` and waits for the line
     /// saying where it listens.
     pub fn start(name: &str, args: &[&str]) -> Psp {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_bazaar"))
-            .args(["psp", "--listen", "127.0.0.1:0", "--name", name])
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("bazaar psp starts");
-        let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
-        let line = lines.next().expect("psp printed nothing").expect("a utf-8 line");
-        let prefix = format!("bazaar psp {name} listening on ");
-        let base = line.strip_prefix(&prefix).unwrap_or_else(|| panic!("unexpected {line:?}"));
-        assert!(base.starts_with("http://127.0.0.1:") && !base.ends_with(":0"), "{line:?}");
-        let base = base.to_string();
-        // Keep draining stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
+        let process = super::bazaar().psp(name, args);
         let http = reqwest::Client::builder().no_proxy().build().expect("an http client");
-        Psp { child, name: name.to_string(), base, http }
+        let (name, base) = (process.name.clone(), process.base.clone());
+        Psp { name, base, http, _process: process }
     }
 
     /// This simulator as a provider of the payments client.
@@ -89,11 +74,4 @@ async fn read(response: reqwest::Response) -> (u16, Value) {
         assert!(problem, "a {status} must be problem+json: {text}");
     }
     (status, json)
-}
-
-impl Drop for Psp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

@@ -3,110 +3,82 @@
 //! or 504, never 404 "no such cart" (issue 10's bug: a shopper under load was told their cart
 //! did not exist).
 //!
-//! The node is wired as `serve` wires it, over an in-memory journal that never flushes
-//! (`FlushPolicy::Manual`): a write is never durable, so its ask times out, and a read of the
-//! same entity waits for that write and times out too; with one shard whose gate takes one
-//! ask, a hanging write makes every other ask `Overloaded`.
+//! The node is the one `serve` runs (`bazaar::node::Node`), in this process, over an
+//! in-memory journal that never flushes (`FlushPolicy::Manual`): a write is never durable, so
+//! its ask times out, and a read of the same entity waits for that write and times out too;
+//! with one shard whose gate takes one ask, a hanging write makes every other ask
+//! `Overloaded`. Requests go over real HTTP to the node's own server.
+//!
+//! (Moved from `gateway/tests/`: the gateway cannot depend on the package that assembles a
+//! node.)
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use bazaar::node::{Node, NodeConfig, NodeJournal};
 use bazaar_actors::Currency;
 use bazaar_actors::CustomerId;
 use bazaar_actors::cart::{Cart, CartCommand, CartOwner, GuestToken};
 use bazaar_actors::keys;
-use bazaar_engine::{
-    Engine, EngineConfig, EngineError, EngineParts, NodeId, ShardTable, SystemClock,
-};
-use bazaar_gateway::auth::{Credentials, Role};
-use bazaar_gateway::config::PricingConfig;
-use bazaar_gateway::rate_limit::RateLimits;
-use bazaar_gateway::state::OrderSide;
-use bazaar_gateway::{AppState, GatewayConfig, OpsState, Readiness};
+use bazaar_engine::{EngineConfig, EngineError, NodeId, ShardTable};
 use bazaar_persistence::memory::{FlushPolicy, MemJournal};
-use bazaar_services::catalog::Catalog;
-use tower::ServiceExt;
+use reqwest::{StatusCode, header};
 
 const TENANT: &str = "default";
 const GUEST_TOKEN: &str = "guest-token-0123456789";
 
-struct Node {
-    engine: Engine,
-    app: axum::Router,
+struct TestNode {
+    node: Node,
+    http: reqwest::Client,
     token: String,
     _dir: tempfile::TempDir,
 }
 
 /// A node whose journal never makes a write durable; `config` bounds its asks.
-async fn node(config: EngineConfig) -> Node {
-    let engine = Engine::start(EngineParts {
-        config,
-        journal: Arc::new(MemJournal::new(FlushPolicy::Manual)),
-        clock: Arc::new(SystemClock),
-        table: ShardTable::round_robin(1, &[NodeId(1)]),
-        transport: None,
-    })
-    .expect("engine starts");
-    bazaar_services::register(&engine);
-    engine.register::<bazaar_gateway::idempotency::IdempotencyKey>();
+async fn node(config: EngineConfig) -> TestNode {
     let dir = tempfile::tempdir().unwrap();
-    Credentials::load_or_init(dir.path()).unwrap();
-    let token =
-        bazaar_gateway::auth::mint(dir.path(), TENANT, Role::Customer, "customer-1").unwrap();
-    let credentials =
-        Credentials::load(&dir.path().join(bazaar_gateway::auth::CREDENTIALS_FILE)).unwrap();
-    let catalog = Catalog::new(engine.clone(), None);
-    let OrderSide { sagas, orders, ledger } = {
-        let (engine, catalog) = (engine.clone(), catalog.clone());
-        let vat = Arc::new(PricingConfig::default().vat);
-        tokio::task::spawn_blocking(move || {
-            OrderSide::start(&engine, &catalog, Default::default(), vat, Default::default())
-        })
-        .await
-        .unwrap()
-        .unwrap()
-    };
-    let readiness = Readiness::default();
-    readiness.set(true);
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder().handle();
-    let state = AppState {
-        engine: engine.clone(),
-        catalog,
-        credentials: Arc::new(credentials),
-        limits: Arc::new(RateLimits::new(&GatewayConfig::default())),
-        pricing: Arc::new(PricingConfig::default()),
-        ops: OpsState { readiness, metrics },
-        sagas,
-        orders,
-        ledger,
-        rendered: Default::default(),
-    };
-    Node { engine, app: bazaar_gateway::app(state), token, _dir: dir }
+    let node = Node::start(NodeConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        data_dir: dir.path().to_path_buf(),
+        journal: NodeJournal::Given(Arc::new(MemJournal::new(FlushPolicy::Manual))),
+        engine: config,
+        table: ShardTable::round_robin(1, &[NodeId(1)]),
+        gateway: Default::default(),
+        pricing: Default::default(),
+        payments: Default::default(),
+        checkout: Default::default(),
+        metrics: metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder().handle(),
+    })
+    .await
+    .expect("the node starts");
+    let token = bazaar::testkit::initial_tokens(dir.path())["customer-1"].clone();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    TestNode { node, http, token, _dir: dir }
 }
 
-impl Node {
+impl TestNode {
     /// Writes a cart; the write is never durable, so the ask itself times out.
     async fn create_cart(&self, id: &str, owner: CartOwner) -> Result<(), EngineError> {
         let command = CartCommand::Create { owner, currency: Currency::EUR };
-        self.engine.ask::<Cart>(&keys::cart(TENANT, id), command).await.map(|_| ())
+        self.node.engine().ask::<Cart>(&keys::cart(TENANT, id), command).await.map(|_| ())
     }
 
     /// `GET path` as customer-1 (or as the guest, for a guest route): status, problem code
     /// and whether `Retry-After` was sent.
     async fn get(&self, path: &str) -> (StatusCode, String, bool) {
-        let request = Request::get(path)
-            .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
+        let response = self
+            .http
+            .get(format!("http://{}{path}", self.node.address()))
+            .bearer_auth(&self.token)
             .header("x-tenant", TENANT)
             .header("x-guest-token", GUEST_TOKEN)
-            .body(Body::empty())
+            .send()
+            .await
             .unwrap();
-        let response = self.app.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let retry_after = response.headers().contains_key(header::RETRY_AFTER);
-        let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
-        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let problem: serde_json::Value = response.json().await.unwrap_or_default();
         (status, problem["code"].as_str().unwrap_or_default().to_owned(), retry_after)
     }
 }
@@ -144,12 +116,19 @@ async fn lookups_on_an_overloaded_engine_answer_503_with_retry_after() {
         ..EngineConfig::default()
     };
     let node = Arc::new(node(config).await);
-    // The only shard's only slot, held by a write that is never durable.
-    let hanging = {
-        let node = node.clone();
-        tokio::spawn(async move { node.create_cart("c-hanging", customer()).await })
+    // The only shard's only slot, held by a write that is never durable. The node's own
+    // background work at start (resuming checkouts, the payment job's first sweep) may hold
+    // the slot for a moment: a write it turned away is sent again.
+    let hanging = loop {
+        let writer = node.clone();
+        let write = tokio::spawn(async move { writer.create_cart("c-hanging", customer()).await });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if !write.is_finished() {
+            break write;
+        }
+        let refused = write.await.unwrap();
+        assert!(matches!(refused, Err(EngineError::Overloaded { .. })), "{refused:?}");
     };
-    tokio::time::sleep(Duration::from_millis(200)).await;
     let order = "/v1/orders/o-0123456789abcdef0123456789abcdef";
     for path in ["/v1/carts/c-mine", "/v1/guest/carts/c-guest", order] {
         let (status, code, retry_after) = node.get(path).await;

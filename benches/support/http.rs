@@ -1,0 +1,145 @@
+//! The benches' HTTP/1.1 client: hyper's connection, the part of what reqwest wraps that a
+//! bench needs, so the client's share of the two cores stays small. [`connect`], [`request`]
+//! and [`exchange`] serve loads that send prepared requests; [`Connection`] serves JSON calls
+//! and opens its connection again after a failure.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context, ensure};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1::SendRequest;
+use hyper::{Method, Request, StatusCode, header};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+
+/// One keep-alive HTTP/1.1 connection's sending half.
+pub type Sender = SendRequest<Full<Bytes>>;
+
+/// Opens a connection to `address` (no Nagle delay); its driver runs in a task of its own.
+pub async fn connect(address: SocketAddr) -> anyhow::Result<Sender> {
+    let stream = tokio::net::TcpStream::connect(address).await?;
+    stream.set_nodelay(true)?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    Ok(sender)
+}
+
+/// A request to loopback: by bearer `token` if any, with `headers`, and a JSON `body` unless
+/// it is empty.
+pub fn request(
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> Request<Full<Bytes>> {
+    let mut builder = Request::builder().method(method).uri(path).header(header::HOST, "127.0.0.1");
+    if let Some(token) = token {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    if !body.is_empty() {
+        builder = builder.header(header::CONTENT_TYPE, "application/json");
+    }
+    builder.body(Full::new(body)).expect("a valid request")
+}
+
+/// Sends one request and reads the whole answer; fails unless its status is `expect`.
+pub async fn exchange(
+    sender: &mut Sender,
+    request: Request<Full<Bytes>>,
+    expect: StatusCode,
+) -> anyhow::Result<()> {
+    let target = request.uri().to_string();
+    let reply = send(sender, request).await?;
+    ensure!(
+        reply.status == expect,
+        "{target}: {}, not {expect}: {}",
+        reply.status,
+        String::from_utf8_lossy(&reply.body)
+    );
+    Ok(())
+}
+
+/// An HTTP answer, read whole.
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Bytes,
+}
+
+async fn send(sender: &mut Sender, request: Request<Full<Bytes>>) -> anyhow::Result<Reply> {
+    sender.ready().await?;
+    let response = sender.send_request(request).await?;
+    let status = response.status();
+    let body = response.into_body().collect().await?.to_bytes();
+    Ok(Reply { status, body })
+}
+
+/// One HTTP/1.1 keep-alive connection, opened again after a failure.
+pub struct Connection {
+    address: SocketAddr,
+    sender: Option<Sender>,
+}
+
+impl Connection {
+    pub async fn open(address: SocketAddr) -> anyhow::Result<Connection> {
+        Ok(Connection { address, sender: Some(connect(address).await?) })
+    }
+
+    /// Sends a request (JSON body if any) and reads the whole answer.
+    pub async fn call(
+        &mut self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> anyhow::Result<Reply> {
+        let body = match body {
+            Some(body) => Bytes::from(serde_json::to_vec(body)?),
+            None => Bytes::new(),
+        };
+        let request = request(method, path, token, headers, body);
+        if self.sender.is_none() {
+            self.sender = Some(connect(self.address).await?);
+        }
+        let sender = self.sender.as_mut().context("a connection")?;
+        let reply = send(sender, request).await;
+        if reply.is_err() {
+            self.sender = None;
+        }
+        reply
+    }
+
+    /// After a failed exchange: a pause when there was no answer at all, so a dead node does
+    /// not spin the client.
+    pub async fn recover(&mut self, answer: &anyhow::Result<Reply>) {
+        if answer.is_err() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// A request (by `token`, if any) that must answer `status`.
+    pub async fn expect(
+        &mut self,
+        status: StatusCode,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: &Value,
+    ) -> anyhow::Result<Reply> {
+        let reply = self.call(method.clone(), path, token, headers, Some(body)).await?;
+        ensure!(
+            reply.status == status,
+            "{method} {path} {body}: {}, not {status}: {}",
+            reply.status,
+            String::from_utf8_lossy(&reply.body)
+        );
+        Ok(reply)
+    }
+}

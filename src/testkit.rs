@@ -1,0 +1,312 @@
+//! The `bazaar` executable's processes for tests and benches (the `testkit` feature; never on
+//! in the shipped binary): `bazaar serve` started on a free loopback port and waited for
+//! until ready ([`Server`]), its stderr optionally kept ([`ServerLog`]); `bazaar psp`
+//! simulators ([`PspProcess`]); `bazaar token add` and the initial tokens a first start
+//! writes.
+//!
+//! A test kit: every failure panics, saying what went wrong, as a test's assertion would.
+//! Every child is killed and reaped when its handle is dropped, so a failing test leaves no
+//! process behind. Each child's stdout is read until the line a caller waits for, then
+//! drained in the background, so a child never blocks on a full pipe.
+//!
+//! Only an integration test or a bench knows where cargo built the executable
+//! (`env!("CARGO_BIN_EXE_bazaar")`), so [`Bazaar::at`] is given its path.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a `Server` is given to stop after SIGTERM by [`Server::terminate`]: `serve` gives
+/// its entities 30 s to write their snapshots.
+pub const TERMINATE_WAIT: Duration = Duration::from_secs(30);
+
+/// The `bazaar` executable under test.
+#[derive(Clone, Debug)]
+pub struct Bazaar {
+    exe: PathBuf,
+}
+
+impl Bazaar {
+    /// The executable at `exe`: `Bazaar::at(env!("CARGO_BIN_EXE_bazaar"))`.
+    pub fn at(exe: impl Into<PathBuf>) -> Bazaar {
+        Bazaar { exe: exe.into() }
+    }
+
+    /// The executable, with no arguments yet.
+    pub fn command(&self) -> Command {
+        Command::new(&self.exe)
+    }
+
+    /// `bazaar serve --config CONFIG --data-dir DATA_DIR --listen 127.0.0.1:0 ARGS...`, logging
+    /// at `RUST_LOG=warn` unless the caller sets another filter.
+    pub fn serve(&self, config: &Path, data_dir: &Path, args: &[String]) -> Command {
+        let mut command = self.command();
+        command
+            .arg("serve")
+            .arg("--config")
+            .arg(config)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .args(args)
+            .env("RUST_LOG", "warn");
+        command
+    }
+
+    /// Starts `bazaar psp --listen 127.0.0.1:0 --name NAME ARGS...` (its log at `warn`, on
+    /// this process's stderr) and waits for the line saying where it listens.
+    pub fn psp(&self, name: &str, args: &[&str]) -> PspProcess {
+        let mut child = self
+            .command()
+            .args(["psp", "--listen", "127.0.0.1:0", "--name", name])
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("bazaar psp starts");
+        let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+        let line = lines.next().expect("psp printed nothing").expect("a utf-8 line");
+        let prefix = format!("bazaar psp {name} listening on ");
+        let base = line.strip_prefix(&prefix).unwrap_or_else(|| panic!("unexpected {line:?}"));
+        assert!(base.starts_with("http://127.0.0.1:") && !base.ends_with(":0"), "{line:?}");
+        let base = base.to_string();
+        drain(lines);
+        PspProcess { child, name: name.to_string(), base }
+    }
+
+    /// `bazaar token add`: mints a token of the default tenant for `principal` and returns it.
+    /// A running `serve` reads credentials only at start, so mint before starting it; and a
+    /// first start generates the initial tokens only when no credential exists yet.
+    pub fn mint_token(&self, data_dir: &Path, role: &str, principal: &str) -> String {
+        let output = self
+            .command()
+            .args(["token", "add", "--role", role, "--principal", principal, "--data-dir"])
+            .arg(data_dir)
+            .output()
+            .expect("bazaar token add runs");
+        assert!(output.status.success(), "token add: {}", String::from_utf8_lossy(&output.stderr));
+        let token = String::from_utf8(output.stdout).expect("utf-8").trim().to_string();
+        assert!(token.starts_with("bzr_"), "token add printed {token:?}");
+        token
+    }
+}
+
+/// A running `bazaar serve`, killed when dropped.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    base: String,
+}
+
+impl Server {
+    /// Spawns `serve` (a [`Bazaar::serve`] command) with its stdout piped, its stderr where
+    /// the command says (this process's by default), and waits until it has recovered.
+    pub fn start(serve: &mut Command) -> Server {
+        Server::until_ready(serve.stdout(Stdio::piped()).spawn().expect("bazaar serve starts"))
+    }
+
+    /// [`Server::start`], with the child's stderr kept in the returned [`ServerLog`] (without
+    /// colours) instead of passed through.
+    pub fn start_logging(serve: &mut Command) -> (Server, ServerLog) {
+        let mut child = serve
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("bazaar serve starts");
+        let log = ServerLog::default();
+        let stderr = BufReader::new(child.stderr.take().expect("piped stderr"));
+        let lines = log.lines.clone();
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                lines.lock().expect("log lock").push(strip_ansi(&line));
+            }
+        });
+        (Server::until_ready(child), log)
+    }
+
+    /// Waits until a spawned `serve` (stdout piped) has recovered: its first line says where
+    /// it listens, a later one that it is ready.
+    pub fn until_ready(mut child: Child) -> Server {
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = lines.next().expect("serve printed nothing").expect("a utf-8 line");
+        let base = line.split_whitespace().last().expect("an address").to_string();
+        assert!(base.starts_with("http://127.0.0.1:"), "unexpected first line {line:?}");
+        loop {
+            let line = lines.next().expect("serve stopped before it was ready").expect("utf-8");
+            if line.ends_with(" ready") {
+                break;
+            }
+        }
+        drain(lines);
+        Server { child, base }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        address_of(&self.base)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM and waits up to [`TERMINATE_WAIT`] for the exit status.
+    pub fn terminate(self) -> ExitStatus {
+        self.terminate_within(TERMINATE_WAIT)
+    }
+
+    /// Sends SIGTERM and waits for the exit status, panicking past `limit`.
+    pub fn terminate_within(mut self, limit: Duration) -> ExitStatus {
+        signal(&self.child, libc::SIGTERM);
+        let status = wait_exit(&mut self.child, limit);
+        std::mem::forget(self);
+        status
+    }
+
+    /// Sends SIGKILL (no shutdown at all) and waits for the process to be gone.
+    pub fn kill(mut self) -> ExitStatus {
+        signal(&self.child, libc::SIGKILL);
+        let status = wait_exit(&mut self.child, Duration::from_secs(30));
+        std::mem::forget(self);
+        status
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The stderr lines of a server started with [`Server::start_logging`], as they arrive.
+#[derive(Clone, Default)]
+pub struct ServerLog {
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl ServerLog {
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().expect("log lock").clone()
+    }
+
+    /// The first line containing `needle`, waiting up to `limit` for it (stderr and stdout
+    /// are separate pipes, so a line logged before `ready` may be read after it).
+    pub fn wait_for(&self, needle: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(line) = self.lines().into_iter().find(|line| line.contains(needle)) {
+                return line;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line with {needle:?} within {limit:?}:\n{}",
+                self.lines().join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// A running `bazaar psp` simulator ([`Bazaar::psp`]), killed when dropped.
+pub struct PspProcess {
+    child: Child,
+    pub name: String,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+}
+
+impl PspProcess {
+    pub fn address(&self) -> SocketAddr {
+        address_of(&self.base)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for PspProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The tokens a first start wrote to `DATA_DIR/initial-tokens.txt`, by principal
+/// (`customer-1`, `seller-1`, `support-1`, `operator-1`).
+pub fn initial_tokens(data_dir: &Path) -> BTreeMap<String, String> {
+    let listing = std::fs::read_to_string(data_dir.join("initial-tokens.txt"))
+        .expect("initial-tokens.txt is readable");
+    listing
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            assert_eq!(words.len(), 4, "tenant role principal token: {line:?}");
+            (words[2].to_string(), words[3].to_string())
+        })
+        .collect()
+}
+
+pub fn signal(child: &Child, signal: i32) {
+    // SAFETY: kill(2) takes any pid and signal number; it touches no memory of ours.
+    let rc = unsafe { libc::kill(child.id() as i32, signal) };
+    assert_eq!(rc, 0, "kill({}, {signal})", child.id());
+}
+
+/// Waits for a child to exit, panicking past `limit`.
+pub fn wait_exit(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("the child's status") {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "process {} did not exit within {limit:?}", child.id());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Keeps reading `lines` in the background, so the child never blocks on a full pipe.
+fn drain(lines: impl Iterator + Send + 'static) {
+    std::thread::spawn(move || lines.for_each(drop));
+}
+
+/// The address of `http://HOST:PORT`.
+fn address_of(base: &str) -> SocketAddr {
+    base.trim_start_matches("http://").parse().expect("an http://HOST:PORT base")
+}
+
+/// `text` without ANSI escape sequences (`ESC [ ... letter`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
