@@ -28,6 +28,11 @@ impl Quantity {
     pub const fn get(self) -> u32 {
         self.0.get()
     }
+
+    /// Both quantities together, at most `u32::MAX` (the command's own bound refuses more).
+    pub const fn saturating_add(self, other: Quantity) -> Quantity {
+        Quantity(self.0.saturating_add(other.get()))
+    }
 }
 
 impl From<NonZeroU32> for Quantity {

@@ -241,3 +241,26 @@ async fn a_cart_holds_again_after_its_hold_expired_or_was_given_back() {
     assert_eq!(m.stock_level(SELLER_1, "SKU-REHOLD").await, (1, 0, 1));
     m.shut_down();
 }
+
+// postmortem (review of issue 9): a cart's buy-box line and its line for the seller who holds
+// the buy box buy from the same SKU, and their holds shared one reservation id, so the second
+// line's hold met the first's with another quantity: the whole hold was refused 409
+// `reservation_conflict`, and the cart could not be held at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_lines_buying_from_one_sku_hold_both_quantities() {
+    let m = Market::open(&[]);
+    m.register(SELLER_1, "Acme").await;
+    list(&m, SELLER_1, "B0TWOLINE1", "SKU-TWOLINE", 1000, 10).await;
+    let cart = cart_of_one(&m, "B0TWOLINE1").await;
+    let path = format!("/v1/carts/{cart}/items");
+    let own_line = json!({"asin": "B0TWOLINE1", "seller": "seller-1", "quantity": 4});
+    m.write(200, Method::POST, &path, CUSTOMER, own_line).await;
+
+    let held = hold(&m, &cart, None).await;
+    assert_eq!(held.status, 201, "{}", held.text);
+    assert_eq!(m.stock_level(SELLER_1, "SKU-TWOLINE").await, (10, 5, 5), "1 + 4 held");
+    let released = m.delete(CUSTOMER, &format!("/v1/carts/{cart}/reservation")).await;
+    assert_eq!(released.status, 204, "{}", released.text);
+    assert_eq!(m.stock_level(SELLER_1, "SKU-TWOLINE").await, (10, 0, 10));
+    m.shut_down();
+}

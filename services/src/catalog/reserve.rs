@@ -53,9 +53,15 @@ impl Catalog {
         lines: &[CartLine],
         ttl_ms: u64,
     ) -> Result<Vec<Held>, ReserveFailure> {
-        let mut plan = Vec::with_capacity(lines.len());
+        let mut plan: Vec<Item> = Vec::with_capacity(lines.len());
         for line in lines {
-            plan.push(self.plan_line(tenant, line)?);
+            let item = self.plan_line(tenant, line)?;
+            // Two lines buying from the same seller's SKU (the buy-box line and that seller's
+            // own line) are one hold of both quantities: a hold is per line it buys from.
+            match plan.iter_mut().find(|planned| hold_line(planned) == hold_line(&item)) {
+                Some(planned) => planned.quantity = planned.quantity.saturating_add(item.quantity),
+                None => plan.push(item),
+            }
         }
         let holds_key = keys::cart_holds(tenant, cart_id);
         let planned: BTreeSet<String> = plan.iter().map(hold_line).collect();
