@@ -27,6 +27,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+use tokio_util::task::TaskTracker;
 
 use anyhow::Context;
 use axum::response::IntoResponse;
@@ -49,6 +50,9 @@ pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(30);
 /// Longest shutdown lets the catalogue's queued flows run before leaving the rest to the
 /// next start.
 pub const FLOWS_GRACE: Duration = Duration::from_secs(2);
+/// Longest shutdown waits for requests that go on apart from their connection: an audited
+/// change and its record (whose writes retry for up to `AUDIT_RETRY_MS_MAX` themselves).
+pub const REQUESTS_GRACE: Duration = Duration::from_secs(30);
 /// How often the metrics recorder drains its histograms: without upkeep it keeps every
 /// sample until a scrape.
 const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(5);
@@ -122,6 +126,8 @@ pub struct Node {
     sagas: Sagas,
     readiness: Readiness,
     http: Http,
+    /// Requests going on apart from their connection (audited changes), waited for at stop.
+    requests: TaskTracker,
     /// The journal the node opened, closed last at stop.
     journal: Option<Arc<SledJournal>>,
 }
@@ -171,6 +177,16 @@ impl Node {
         self.readiness.set(false);
         let _ = self.http.stop.send(true);
         self.http.server.await??;
+        // A change whose client went away (or that outlived the time limit) still runs: it
+        // ends, with its audit record, before the engine stops taking asks.
+        self.requests.close();
+        if tokio::time::timeout(REQUESTS_GRACE, self.requests.wait()).await.is_err() {
+            tracing::warn!(
+                target: LOG_TARGET,
+                running = self.requests.len(),
+                "requests still running at shutdown; stopping without them"
+            );
+        }
         // Unfinished sagas stay listed; the next start resumes them.
         self.sagas.stop();
         // Flows and hold expiry stop before the engine does, in bounded time; what they had
@@ -249,6 +265,7 @@ impl Starting {
             .await??
         };
         let limits = Arc::new(RateLimits::new(&config.gateway));
+        let requests = TaskTracker::new();
         spawn_rate_limit_janitor(limits.clone());
         let readiness = ops.readiness.clone();
         let state = AppState {
@@ -262,6 +279,7 @@ impl Starting {
             orders,
             ledger,
             rendered: Default::default(),
+            requests: requests.clone(),
         };
         // In place before anyone hears "ready": no request after it meets "not ready".
         let _ = http.full.set(bazaar_gateway::app(state));
@@ -269,7 +287,7 @@ impl Starting {
         let shown = config.data_dir.display();
         tracing::info!(target: LOG_TARGET, node = node_id, data_dir = %shown, "recovered; ready");
         spawn_resume(sagas.clone());
-        Ok(Node { address, engine, catalog, sagas, readiness, http, journal: opened })
+        Ok(Node { address, engine, catalog, sagas, readiness, http, requests, journal: opened })
     }
 }
 

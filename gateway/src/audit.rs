@@ -55,9 +55,10 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     let record = AuditRecord { at_ms: 0, method, path, status: 0, request_id, remote };
     let key = trail_key(&principal.tenant, principal.role, &principal.id);
     // The request runs, and is recorded, apart from this future: a client that goes away or
-    // the time limit drops this future, and a change made must still get its record.
+    // the time limit drops this future, and a change made must still get its record. A
+    // stopping node waits for it (`AppState::requests`).
     let (engine, unanswered) = (state.engine.clone(), record.clone());
-    let task = tokio::spawn(async move {
+    let task = state.requests.spawn(async move {
         let response = next.run(Request::from_parts(parts, body)).await;
         let status = response.status().as_u16();
         write(&engine, &key, AuditRecord { status, ..record }).await;

@@ -9,6 +9,8 @@ use bazaar_services::ledger::Ledger;
 use bazaar_services::orders::OrderBook;
 use bazaar_services::saga::Sagas;
 
+use tokio_util::task::TaskTracker;
+
 use crate::auth::Credentials;
 use crate::config::PricingConfig;
 use crate::ops::OpsState;
@@ -31,6 +33,9 @@ pub struct AppState {
     /// Each product's JSON as last served, by revision: the hottest read is encoded once per
     /// change, not once per request.
     pub rendered: Arc<RenderedProducts>,
+    /// Requests that go on apart from their connection (audited changes): a stopping node
+    /// waits for them before its engine stops, so a change it began ends with its record.
+    pub requests: TaskTracker,
 }
 
 /// The order side of a node: orders and the ledger rebuilt from the journal, and the
