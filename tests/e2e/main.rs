@@ -6,6 +6,7 @@ mod support;
 
 mod audit;
 mod bad_input;
+mod bodies;
 mod buy_box;
 mod cancellation;
 mod carts;
