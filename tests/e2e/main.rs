@@ -12,6 +12,7 @@ mod cancellation;
 mod carts;
 mod checkout;
 mod checkout_crash;
+mod checkout_payments;
 mod contract;
 mod input;
 mod new_user;
