@@ -9,11 +9,13 @@ mod support;
 
 mod audit;
 mod bad_input;
+mod bodies;
 mod buy_box;
 mod cancellation;
 mod carts;
 mod checkout;
 mod checkout_crash;
+mod checkout_payments;
 mod contract;
 mod engine_failures;
 mod input;
