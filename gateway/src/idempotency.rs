@@ -20,6 +20,8 @@
 //! changes; a stored answer is replayed only to the principal whose request passed its route's
 //! role check (a principal's role is part of its scope, and refusals are not stored).
 
+use std::time::Duration;
+
 use axum::body::Body;
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -121,9 +123,22 @@ pub struct StoredAnswer {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum IdempotencyCommand {
-    Begin { fingerprint: Fingerprint, lease_ms: u64 },
-    Complete { fingerprint: Fingerprint, answer: StoredAnswer },
-    Release { fingerprint: Fingerprint },
+    Begin {
+        fingerprint: Fingerprint,
+        lease_ms: u64,
+    },
+    Complete {
+        fingerprint: Fingerprint,
+        answer: StoredAnswer,
+    },
+    Release {
+        fingerprint: Fingerprint,
+    },
+    /// The running request is still running: its lease lasts `lease_ms` from now.
+    Renew {
+        fingerprint: Fingerprint,
+        lease_ms: u64,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -196,9 +211,19 @@ impl Entity for IdempotencyKey {
             {
                 Ok((vec![IdempotencyEvent::Released], Begun::Proceed))
             }
-            (IdempotencyCommand::Complete { .. } | IdempotencyCommand::Release { .. }, _) => {
-                Err(IdempotencyRejection::NotHeld)
+            (
+                IdempotencyCommand::Renew { fingerprint, lease_ms },
+                Running { fingerprint: held, .. },
+            ) if fingerprint == *held => {
+                let lease_until_ms = ctx.now_ms.saturating_add(lease_ms);
+                Ok((vec![IdempotencyEvent::Began { fingerprint, lease_until_ms }], Begun::Proceed))
             }
+            (
+                IdempotencyCommand::Complete { .. }
+                | IdempotencyCommand::Release { .. }
+                | IdempotencyCommand::Renew { .. },
+                _,
+            ) => Err(IdempotencyRejection::NotHeld),
         }
     }
 
@@ -294,7 +319,22 @@ where
         Ok(Ok(Begun::Replay(answer))) => return replay(answer),
         Ok(Ok(Begun::Proceed)) => {}
     }
-    let response = run.await;
+    // The lease lasts as long as the request runs (an audited change goes on past the time
+    // limit's answer): renewed while it runs, so a retry meets 409 until it ends. A request
+    // that died with its process stops renewing, and its key is free once the lease ends.
+    let renew = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(lease_ms / 3)).await;
+            let renew = IdempotencyCommand::Renew { fingerprint, lease_ms };
+            if let Ok(Err(rejection)) = engine.ask::<IdempotencyKey>(&id, renew).await {
+                tracing::warn!(?rejection, "idempotency lease not renewed");
+            }
+        }
+    };
+    let response = tokio::select! {
+        response = run => response,
+        () = renew => unreachable!("the renewal loop never ends"),
+    };
     let (parts, body) = response.into_parts();
     // Handlers answer whole bodies, so reading one cannot fail; say so if it does.
     let bytes = match axum::body::to_bytes(body, usize::MAX).await {

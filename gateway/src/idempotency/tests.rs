@@ -101,3 +101,39 @@ fn key_scopes_are_per_principal_role_and_route() {
     let b = entity_id(&principal(crate::auth::Role::Customer, "a"), route, "b/k");
     assert_ne!(a, b);
 }
+
+// postmortem (review of issue 9): an audited change goes on past the time limit's 503, but its
+// key's lease ended with the limit, so a retry began the same request again while the first
+// still ran. The running request now renews its lease until it ends.
+#[test]
+fn a_renewed_lease_keeps_a_retry_out_until_the_request_ends() {
+    let (a, b) = ([1; 32], [2; 32]);
+    let mut key = IdempotencyKey::default();
+    run(&mut key, IdempotencyCommand::Begin { fingerprint: a, lease_ms: 100 }, 0).unwrap();
+    for at in [40, 80, 120, 160] {
+        run(&mut key, IdempotencyCommand::Renew { fingerprint: a, lease_ms: 100 }, at).unwrap();
+    }
+    assert_eq!(
+        run(&mut key, IdempotencyCommand::Begin { fingerprint: a, lease_ms: 100 }, 250),
+        Err(IdempotencyRejection::InProgress),
+        "past the first lease, still running"
+    );
+    assert_eq!(
+        run(&mut key, IdempotencyCommand::Renew { fingerprint: b, lease_ms: 100 }, 250),
+        Err(IdempotencyRejection::NotHeld)
+    );
+    run(&mut key, IdempotencyCommand::Complete { fingerprint: a, answer: answer() }, 255).unwrap();
+    assert_eq!(
+        run(&mut key, IdempotencyCommand::Renew { fingerprint: a, lease_ms: 100 }, 256),
+        Err(IdempotencyRejection::NotHeld),
+        "a finished request renews nothing"
+    );
+    // A request that died stops renewing: its key is free once the last lease ends.
+    let mut died = IdempotencyKey::default();
+    run(&mut died, IdempotencyCommand::Begin { fingerprint: a, lease_ms: 100 }, 0).unwrap();
+    run(&mut died, IdempotencyCommand::Renew { fingerprint: a, lease_ms: 100 }, 40).unwrap();
+    assert_eq!(
+        run(&mut died, IdempotencyCommand::Begin { fingerprint: a, lease_ms: 100 }, 141),
+        Ok(Begun::Proceed)
+    );
+}
