@@ -32,6 +32,9 @@ pub(super) fn decide(state: &Inventory, command: InventoryCommand, now_ms: u64) 
             Ok(answer(state, events, None))
         }
         InventoryCommand::Get => Ok(answer(state, Vec::new(), None)),
+        InventoryCommand::Lookup { reservation_id } => {
+            Ok(answer(state, Vec::new(), state.reservation(&reservation_id)))
+        }
         InventoryCommand::Restock { reservation_id, sold } => {
             restock(state, reservation_id, sold, now_ms)
         }

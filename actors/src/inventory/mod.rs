@@ -108,6 +108,9 @@ pub enum InventoryCommand {
     /// under this id (the checkout recorded the commit); it is used only when this record has
     /// forgotten the reservation, so a restock long after the sale still gives the units back.
     Restock { reservation_id: ReservationId, sold: Option<Quantity> },
+    /// Reads a reservation: the reply's `reservation` is it (active or settled), or none when
+    /// this record never held it (or has forgotten it).
+    Lookup { reservation_id: ReservationId },
 }
 
 /// What happened to an inventory record. Variants are append-only.

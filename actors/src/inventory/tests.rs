@@ -196,6 +196,30 @@ fn release_gives_units_back_once() {
     assert_eq!(rejection(&inventory, release("nobody")), InventoryRejection::UnknownReservation);
 }
 
+// postmortem: a checkout's reserve step repeated after a crash gave back the hold its first
+// attempt had placed and then asked for it again under the same (now spent) id: the checkout
+// failed "the reservation was released". A repeated step now looks the hold up first.
+#[test]
+fn a_lookup_reads_a_reservation_and_changes_nothing() {
+    let mut inventory = Harness::<Inventory>::given(KEY, [on_hand(5), reserved("r1", 3, 1_500)]);
+    let lookup = |id: &str| InventoryCommand::Lookup { reservation_id: rid(id) };
+    let (found, reply) = inventory.run(lookup("r1")).unwrap();
+    assert!(found.is_empty());
+    let view = reply.reservation.unwrap();
+    assert_eq!(
+        (view.status, view.quantity, view.expires_at_ms),
+        (ReservationStatus::Active, qty(3), 1_500)
+    );
+    assert_eq!(inventory.run(lookup("nobody")).unwrap().1.reservation, None);
+    inventory.run(InventoryCommand::Release { reservation_id: rid("r1") }).unwrap();
+    let (_, reply) = inventory.run(lookup("r1")).unwrap();
+    assert_eq!(reply.reservation.unwrap().status, ReservationStatus::Released, "spent");
+    assert_eq!(
+        rejection(&inventory, reserve("r1", 3, 1_000)),
+        InventoryRejection::ReservationReleased
+    );
+}
+
 fn committed(id: &str, units: u32) -> InventoryEvent {
     InventoryEvent::Committed { reservation_id: rid(id), quantity: qty(units) }
 }

@@ -34,6 +34,7 @@ fn inventory_survives_the_codec() {
         InventoryCommand::ExpireDue,
         InventoryCommand::Get,
         InventoryCommand::Restock { reservation_id: rid("a"), sold: Some(qty(2)) },
+        InventoryCommand::Lookup { reservation_id: rid("b") },
     ];
     run::<Inventory>("SKU1@FRA1", commands);
 

@@ -21,7 +21,7 @@ use super::Catalog;
 use bazaar_actors::cart::{CartLine, OfferChoice};
 use bazaar_actors::ids::{Asin, ReservationId, SellerId, Sku};
 use bazaar_actors::inventory::{
-    Held, Inventory, InventoryCommand, InventoryId, InventoryRejection,
+    Held, Inventory, InventoryCommand, InventoryId, InventoryRejection, ReservationStatus,
 };
 use bazaar_actors::keys;
 use bazaar_actors::limits::HOLD_GENERATIONS_MAX;
@@ -207,6 +207,37 @@ impl Catalog {
             }
         }
         Ok(released)
+    }
+
+    /// Where `reservation_id` holds `item` now, at any of its seller's locations: a step
+    /// repeated after a crash adopts the hold its earlier attempt placed, rather than placing
+    /// a second one (or giving it back and meeting a spent id).
+    pub async fn find_hold(
+        &self,
+        tenant: &str,
+        item: &Item,
+        reservation_id: &ReservationId,
+    ) -> Result<Option<Held>, EngineError> {
+        for (location, _) in self.stock_of(tenant, &item.seller, &item.sku) {
+            let id = InventoryId::new(item.sku.clone(), location.clone());
+            let key = keys::inventory(tenant, &item.seller, &id);
+            let lookup = InventoryCommand::Lookup { reservation_id: reservation_id.clone() };
+            let Ok(reply) = self.engine().ask::<Inventory>(&key, lookup).await? else { continue };
+            if let Some(view) =
+                reply.reservation.filter(|view| view.status == ReservationStatus::Active)
+            {
+                return Ok(Some(Held {
+                    asin: item.asin.clone(),
+                    seller: item.seller.clone(),
+                    sku: item.sku.clone(),
+                    location,
+                    quantity: view.quantity,
+                    reservation_id: reservation_id.clone(),
+                    expires_at_ms: view.expires_at_ms,
+                }));
+            }
+        }
+        Ok(None)
     }
 
     /// Gives back every hold of `held`; one already settled (committed, expired) is refused

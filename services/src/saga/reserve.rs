@@ -2,8 +2,10 @@
 //!
 //! Invariants:
 //! - Line `i` is held under the reservation id `{order}.{i}`, so a repeated step meets its
-//!   own holds; a repeated attempt first gives back what an earlier one may hold at another
-//!   location, so each line is held once.
+//!   own holds: a repeated attempt first looks for the hold an earlier one placed, at any
+//!   location, and adopts it, so each line is held once. (Giving it back to hold it anew
+//!   cannot work: a released id is spent, and the step failed "the reservation was released"
+//!   after a crash that fell between a hold and its record.)
 //! - A line that cannot be held releases the lines held before it, then fails the saga.
 
 use super::{Attempt, Run, StepResult, failed};
@@ -24,16 +26,18 @@ impl Run<'_> {
             };
             let reservation_id = self.order.line_reservation(index);
             let ttl_ms = self.inner.config.hold_ttl_ms;
-            if attempt.repeated {
-                // An earlier attempt may hold this line at a location that had more stock
-                // then; it is given back, so the line is held once.
-                let (seller, sku) = (&wanted.seller, &wanted.sku);
-                self.inner
-                    .catalog
-                    .release_everywhere(self.tenant, seller, sku, &reservation_id)
-                    .await?;
-            }
-            match self.inner.catalog.hold(self.tenant, wanted, reservation_id, ttl_ms).await {
+            // An earlier attempt may already hold this line, at whichever location had the
+            // most then: that hold is the line's (its id cannot be held twice, nor again once
+            // given back).
+            let earlier = match attempt.repeated {
+                true => self.inner.catalog.find_hold(self.tenant, &wanted, &reservation_id).await?,
+                false => None,
+            };
+            let outcome = match earlier {
+                Some(line) => Ok(line),
+                None => self.inner.catalog.hold(self.tenant, wanted, reservation_id, ttl_ms).await,
+            };
+            match outcome {
                 Ok(line) => held.push(line),
                 Err(ReserveFailure::Engine(error)) => return Err(error.into()),
                 Err(failure) => {
