@@ -72,8 +72,8 @@ pub fn serve_until_ready(child: &mut Child) -> anyhow::Result<String> {
 /// (`customer-1`, `seller-1`, `support-1`, `operator-1`).
 pub fn read_initial_tokens(data_dir: &Path) -> anyhow::Result<BTreeMap<String, String>> {
     let path = data_dir.join("initial-tokens.txt");
-    let listing =
-        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let listing = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     let mut tokens = BTreeMap::new();
     for line in listing.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
         let words: Vec<&str> = line.split_whitespace().collect();

@@ -1,7 +1,11 @@
 //! `bazaar sim`: the load tester. Drives a marketplace (one it starts itself, or a running
 //! node) through a seeded scenario, open or closed loop, then audits it through the API and
 //! writes a [`report::Report`].
-
+pub mod audit;
+pub mod catalog;
 pub mod limits;
+pub mod plan;
 pub mod report;
 pub mod scenario;
+pub mod slo;
+pub mod stats;

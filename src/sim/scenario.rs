@@ -277,7 +277,9 @@ impl Scenario {
     pub fn validate(&self) -> Result<(), String> {
         let duration = self.duration_s;
         if !(duration > 0.0 && duration <= DURATION_S_MAX as f64) {
-            return Err(format!("duration_s must be within 0 and {DURATION_S_MAX}, got {duration}"));
+            return Err(format!(
+                "duration_s must be within 0 and {DURATION_S_MAX}, got {duration}"
+            ));
         }
         let c = &self.catalogue;
         within("catalogue.products", c.products, 1, PRODUCTS_MAX)?;
@@ -378,7 +380,9 @@ fn window(name: &str, from: f64, length: f64, duration: f64) -> Result<(), Strin
     if from >= 0.0 && from < duration && length > 0.0 && length.is_finite() {
         Ok(())
     } else {
-        Err(format!("{name}: a window must start within the run (0 to {duration} s) and last > 0 s"))
+        Err(format!(
+            "{name}: a window must start within the run (0 to {duration} s) and last > 0 s"
+        ))
     }
 }
 

@@ -12,7 +12,8 @@ fn every_shipped_scenario_parses_and_validates() {
         names.push(scenario.name().to_string());
     }
     names.sort();
-    let expected = ["default", "feed-spike", "flash-sale", "price-storm", "prime-day", "psp-outage"];
+    let expected =
+        ["default", "feed-spike", "flash-sale", "price-storm", "prime-day", "psp-outage"];
     assert_eq!(names, expected);
     assert_eq!(Scenario::default_scenario().name(), "default");
 }
