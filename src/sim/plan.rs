@@ -175,6 +175,9 @@ pub fn plan(scenario: &Scenario, seed: u64, duration_s: f64, sizes: Sizes) -> Re
     let mut drills = Vec::new();
     for (n, drill) in scenario.drills.iter().enumerate() {
         let (from_us, until_us) = (us(drill.at_s()), us(drill.at_s() + drill.for_s()).min(end_us));
+        if from_us >= end_us {
+            continue; // A drill after a shortened run's end does not happen.
+        }
         let (on, off) = match drill {
             Drill::PspOutage { psp, .. } => (
                 DrillAction::PspOutage { psp: *psp, on: true },

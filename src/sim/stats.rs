@@ -27,8 +27,6 @@ pub struct Sample {
     /// Seconds from the start of the load to the intended start.
     pub second: u64,
     pub latency_us: u64,
-    /// How long after its intended start the request left.
-    pub lag_us: u64,
     /// `None` when it succeeded; else the problem code, `http_STATUS`, `timeout` or `connect`.
     pub error: Option<String>,
     /// The node failed it (5xx, no answer): it counts against availability.
@@ -99,10 +97,15 @@ impl Stats {
                 *cell.errors.entry(code.clone()).or_default() += 1;
             }
         }
-        self.lag.saturating_record(sample.lag_us.clamp(1, LATENCY_US_HIGHEST));
-        self.late += u64::from(sample.lag_us > LATE_US);
         self.failed += u64::from(sample.failed);
         self.total += 1;
+    }
+
+    /// How late a planned request left its scheduler (once per planned request: the
+    /// requests an operation sends after its first follow their predecessor, not a schedule).
+    pub fn record_lag(&mut self, lag_us: u64) {
+        self.lag.saturating_record(lag_us.clamp(1, LATENCY_US_HIGHEST));
+        self.late += u64::from(lag_us > LATE_US);
     }
 
     /// Adds `other`'s samples to these.
@@ -218,7 +221,6 @@ mod tests {
             op,
             second,
             latency_us: latency_ms * 1_000,
-            lag_us: if latency_ms > 100 { 5_000 } else { 10 },
             error: error.map(str::to_string),
             failed: error.is_some_and(|e| e == "timeout"),
         }
@@ -241,10 +243,15 @@ mod tests {
     fn merged_parts_equal_the_whole() {
         let all = samples();
         let mut whole = Stats::default();
-        all.iter().for_each(|s| whole.record(s));
+        for (n, s) in all.iter().enumerate() {
+            whole.record(s);
+            whole.record_lag(n as u64 * 10);
+        }
         let (mut a, mut b) = (Stats::default(), Stats::default());
         for (n, s) in all.iter().enumerate() {
-            if n % 2 == 0 { a.record(s) } else { b.record(s) }
+            let part = if n % 2 == 0 { &mut a } else { &mut b };
+            part.record(s);
+            part.record_lag(n as u64 * 10);
         }
         // The later half first: merging adds seconds the receiver has not seen.
         b.merge(&a);
@@ -258,7 +265,10 @@ mod tests {
     #[test]
     fn counts_add_up_and_quantiles_are_ordered() {
         let mut stats = Stats::default();
-        samples().iter().for_each(|s| stats.record(s));
+        for (n, s) in samples().iter().enumerate() {
+            stats.record(s);
+            stats.record_lag(if n % 2 == 0 { 5_000 } else { 10 });
+        }
         let ops = stats.operations(4.0);
         assert_eq!(ops.keys().collect::<Vec<_>>(), ["cart_change", "product_read", "search"]);
         let total: u64 = ops.values().map(|o| o.count).sum();

@@ -11,6 +11,7 @@
 //! Invariant: each check is a function of [`Collected`] alone, tested on crafted inputs that
 //! must fail. A check lists at most `AUDIT_FAILURES_SHOWN_MAX` failures and counts the rest.
 
+pub mod collect;
 #[cfg(test)]
 mod tests;
 
