@@ -37,7 +37,11 @@ pub async fn collect(world: &Arc<World>, run_started_unix_ms: u64) -> Collected 
         let read = read.map(|order| {
             let status = order["status"].as_str().unwrap_or_default().to_string();
             let lines = order["lines"].as_array().cloned().unwrap_or_default();
-            if status != "cancelled" {
+            // A cancelled order sold nothing, or its units came back (restocked); a refunded
+            // one was cancelled after capture, and its units came back too.
+            let returned = matches!(status.as_str(), "cancelled" | "refunded")
+                || order["restocked"].as_bool().unwrap_or(false);
+            if !returned {
                 for line in &lines {
                     let at = (str_of(&line["asin"]), str_of(&line["seller"]));
                     *sold.entry(at).or_default() += line["quantity"].as_u64().unwrap_or(0);

@@ -44,7 +44,7 @@ pub struct SkuFacts {
     pub seeded: u32,
     /// A feed line for it was sent during the run: its on hand is the warehouse's word now.
     pub fed: bool,
-    /// Units in live (not cancelled) orders.
+    /// Units in live orders (not cancelled, refunded or restocked).
     pub sold: u64,
     /// `(on_hand, reserved)` as its seller reads it at the end; `None` when unreadable.
     pub level: Option<(u64, u64)>,
@@ -169,7 +169,10 @@ pub fn authorized_once(orders: &[OrderFacts], records: &[AuthorizationFacts]) ->
     }
     for order in orders {
         let held = authorized.get(order.id.as_str()).map(Vec::as_slice).unwrap_or_default();
-        let cancelled = order.read.as_ref().is_some_and(|(status, _)| status == "cancelled");
+        let cancelled = order
+            .read
+            .as_ref()
+            .is_some_and(|(status, _)| matches!(status.as_str(), "cancelled" | "refunded"));
         match held {
             [] if !cancelled => failures.push(format!("{} has no authorization", order.id)),
             [] | [_] => {}
