@@ -86,7 +86,7 @@ pub fn render(report: &Report) -> String {
     let k = &report.schedule;
     let _ = writeln!(
         out,
-        "\nschedule: {} requests left late (> 1 ms), lag p99 {:.1} ms, max {:.1} ms",
+        "\nschedule: {} requests left late (> 2 ms), lag p99 {:.1} ms, max {:.1} ms",
         k.late_requests, k.lag_p99_ms, k.lag_max_ms
     );
     let _ = writeln!(out, "simulator CPU: {:.0} µs per request", report.sim_cpu_us_per_request);

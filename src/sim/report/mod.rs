@@ -160,7 +160,7 @@ pub struct Check {
 }
 
 /// How well the simulator kept its own schedule (open loop): a request is late when it left
-/// more than a millisecond after its intended start.
+/// more than 2 ms after its intended start (`stats::LATE_US`; the timer's resolution is 1 ms).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ScheduleKeeping {
     pub late_requests: u64,
