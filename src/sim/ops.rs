@@ -183,7 +183,7 @@ async fn checkout(world: &World, customer: u32, product: u32, intended: Instant)
         learnt.acknowledged.push(Acknowledged { order: order.clone(), customer, asin });
     }
     world.business.orders.fetch_add(1, Ordering::Relaxed);
-    if n % RESEND_EVERY == 0 {
+    if n.is_multiple_of(RESEND_EVERY) {
         let again = world
             .api
             .send(Method::POST, "/v1/checkouts", Some(token), &headers, Body::Json(body))
@@ -240,7 +240,7 @@ async fn price_update(world: &World, product: u32, offer: u32, change_bps: i32, 
     let path = format!("/v1/seller/offers/{}", item.asin);
     let result = world.api.send(Method::PUT, &path, Some(token), &[], Body::Json(body)).await;
     world.record("price_update", intended, intended, &result, &[200]);
-    let Ok(answer) = result.as_ref().map(|a| a.clone()) else { return };
+    let Ok(answer) = result.clone() else { return };
     if answer.status != 200 {
         return;
     }
