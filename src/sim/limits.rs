@@ -39,6 +39,8 @@ pub const SETUP_CONCURRENCY_MAX: usize = 16;
 pub const RECONCILE_WAIT_MS_MAX: u64 = 30_000;
 /// How long setup waits for the catalogue to show in product reads and search, in ms.
 pub const SETTLE_WAIT_MS_MAX: u64 = 60_000;
+/// Run tags tried against a running node before giving up (each is one product read).
+pub const TAG_TRIES_MAX: u64 = 64;
 /// Failures an audit check lists in its detail; it counts the rest.
 pub const AUDIT_FAILURES_SHOWN_MAX: usize = 5;
 /// How long a child process is given to stop after SIGTERM, in ms (a node snapshots).

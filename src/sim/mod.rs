@@ -37,7 +37,7 @@ use anyhow::Context;
 use self::catalog::Catalogue;
 use self::embedded::Embedded;
 use self::http::Api;
-use self::limits::{CLIENTS_MAX, DURATION_S_MAX};
+use self::limits::{CLIENTS_MAX, DURATION_S_MAX, TAG_TRIES_MAX};
 use self::report::{Mode, OPERATIONS, Report, Slis};
 use self::scenario::Scenario;
 use self::tokens::TokensFile;
@@ -128,7 +128,7 @@ fn execute(args: &SimArgs, prepared: Prepared) -> anyhow::Result<Report> {
     let Prepared { scenario, seed, duration_s, tokens } = prepared;
     let started_at_unix_ms = unix_ms();
     // The embedded marketplace, or the principals of the tokens file.
-    let (mut embedded, base, tokens, sellers, customers, tag) = match (&args.target, tokens) {
+    let (mut embedded, base, tokens, sellers, customers, tags) = match (&args.target, tokens) {
         (Some(target), Some(file)) => {
             let tokens = Tokens {
                 operator: file.operator.clone(),
@@ -137,8 +137,11 @@ fn execute(args: &SimArgs, prepared: Prepared) -> anyhow::Result<Report> {
             };
             let (sellers, customers) =
                 (file.sellers.keys().cloned().collect(), file.customers.keys().cloned().collect());
-            let tag = catalog::tag_of(started_at_unix_ms / 1_000);
-            (None, target.clone(), tokens, sellers, customers, tag)
+            // Tags from the clock: the first one whose products the node does not know yet.
+            let tags = (0..TAG_TRIES_MAX)
+                .map(|k| catalog::tag_of(started_at_unix_ms / 1_000 + k))
+                .collect();
+            (None, target.clone(), tokens, sellers, customers, tags)
         }
         _ => {
             let size = &scenario.catalogue;
@@ -146,10 +149,10 @@ fn execute(args: &SimArgs, prepared: Prepared) -> anyhow::Result<Report> {
             let node = Embedded::start(size.sellers, size.customers)?;
             let (base, tokens) = (node.base.clone(), node.tokens.clone());
             let (sellers, customers) = (node.sellers.clone(), node.customers.clone());
-            (Some(node), base, tokens, sellers, customers, catalog::tag_of(seed))
+            (Some(node), base, tokens, sellers, customers, vec![catalog::tag_of(seed)])
         }
     };
-    let catalogue = Catalogue::build(&scenario, &tag, sellers, customers);
+    let catalogue = Catalogue::build(&scenario, &tags[0], sellers, customers);
     let sizes = plan::Sizes {
         products: scenario.catalogue.products,
         sellers: catalogue.sellers.len() as u32,
@@ -161,7 +164,10 @@ fn execute(args: &SimArgs, prepared: Prepared) -> anyhow::Result<Report> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let outcome = runtime.block_on(async {
         tokio::select! {
-            report = drive(args, &scenario, seed, &base, tokens, catalogue, plan, started_at_unix_ms) => report,
+            report = async {
+                let catalogue = fresh_tag(&base, &tokens, catalogue, &tags, &scenario).await?;
+                drive(args, &scenario, seed, &base, tokens, catalogue, plan, started_at_unix_ms).await
+            } => report,
             _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
         }
     });
@@ -247,6 +253,33 @@ async fn drive(
         schedule: stats.schedule(),
         sim_cpu_us_per_request: cpu_us as f64 / stats.total.max(1) as f64,
     })
+}
+
+/// The catalogue under the first of `tags` whose first ASIN the node does not know (a run
+/// against a running node must not meet an earlier run's products).
+async fn fresh_tag(
+    base: &str,
+    tokens: &Tokens,
+    catalogue: Catalogue,
+    tags: &[String],
+    scenario: &Scenario,
+) -> anyhow::Result<Catalogue> {
+    if tags.len() == 1 {
+        return Ok(catalogue);
+    }
+    let api = Api::new(base)?;
+    for tag in tags {
+        let path = format!("/v1/products/{}", catalog::asin(tag, 0));
+        match api.get(&path, Some(&tokens.customers[0])).await {
+            Ok(answer) if answer.status == 404 => {
+                let (sellers, customers) = (catalogue.sellers, catalogue.customers);
+                return Ok(Catalogue::build(scenario, tag, sellers, customers));
+            }
+            Ok(answer) if answer.status == 200 => continue,
+            other => anyhow::bail!("GET {path}: {}", http::describe(&other)),
+        }
+    }
+    anyhow::bail!("the node knows the products of {} run tags in a row", tags.len())
 }
 
 /// The node's payment providers as (name, URL), from `/admin/psp`.
