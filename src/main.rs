@@ -1,5 +1,5 @@
 //! The `bazaar` binary: the command line. `serve` runs a node (assembled by the library's
-//! `bazaar::node`); the domain, engine and storage live in the workspace's crates.
+//! `bazaar::node`), `sim` the load tester (`bazaar::sim`); the domain, engine and storage live in the workspace's crates.
 
 mod config;
 mod psp;
@@ -38,6 +38,11 @@ enum Command {
     /// Compares the payment providers' settlement reports with a running node's ledger and
     /// lists every mismatch (exit 1 when there is any).
     Reconcile(reconcile::ReconcileArgs),
+    /// Load-tests a marketplace: a scenario's load (open loop, or closed with --clients), a
+    /// report per operation, SLO verdicts and an audit through the API. Without --target it
+    /// starts its own node and two payment simulators. Exit 0: every SLO and check passed;
+    /// 1: one failed (the reason printed); 2: a usage or scenario error.
+    Sim(bazaar::sim::SimArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,6 +96,10 @@ fn parse_provider(text: &str) -> Result<bazaar_services::payments::ProviderConfi
 fn main() -> std::process::ExitCode {
     init_tracing();
     let cli = Cli::parse();
+    let cli = match cli.command {
+        Command::Sim(args) => return std::process::ExitCode::from(bazaar::sim::run(args)),
+        command => Cli { command },
+    };
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Token(TokenCommand::Add { data_dir, tenant, role, principal }) => {
@@ -98,6 +107,7 @@ fn main() -> std::process::ExitCode {
         }
         Command::Psp(args) => psp::run(args),
         Command::Reconcile(args) => reconcile::run(args),
+        Command::Sim(_) => unreachable!("bazaar sim returned above"),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -28,5 +28,6 @@ mod search_api;
 mod security;
 mod seller_isolation;
 mod serve;
+mod sim;
 mod stock;
 mod stopping;
