@@ -61,22 +61,9 @@ impl Bazaar {
     /// Starts `bazaar psp --listen 127.0.0.1:0 --name NAME ARGS...` (its log at `warn`, on
     /// this process's stderr) and waits for the line saying where it listens.
     pub fn psp(&self, name: &str, args: &[&str]) -> PspProcess {
-        let mut child = self
-            .command()
-            .args(["psp", "--listen", "127.0.0.1:0", "--name", name])
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("bazaar psp starts");
-        let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
-        let line = lines.next().expect("psp printed nothing").expect("a utf-8 line");
-        let prefix = format!("bazaar psp {name} listening on ");
-        let base = line.strip_prefix(&prefix).unwrap_or_else(|| panic!("unexpected {line:?}"));
-        assert!(base.starts_with("http://127.0.0.1:") && !base.ends_with(":0"), "{line:?}");
-        let base = base.to_string();
-        drain(lines);
+        let (child, base) = crate::process::spawn_psp(&self.exe, name, args)
+            .unwrap_or_else(|error| panic!("bazaar psp {name}: {error:#}"));
+        assert!(base.starts_with("http://127.0.0.1:") && !base.ends_with(":0"), "{base:?}");
         PspProcess { child, name: name.to_string(), base }
     }
 
@@ -134,18 +121,9 @@ impl Server {
     /// Waits until a spawned `serve` (stdout piped) has recovered: its first line says where
     /// it listens, a later one that it is ready.
     pub fn until_ready(mut child: Child) -> Server {
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let line = lines.next().expect("serve printed nothing").expect("a utf-8 line");
-        let base = line.split_whitespace().last().expect("an address").to_string();
-        assert!(base.starts_with("http://127.0.0.1:"), "unexpected first line {line:?}");
-        loop {
-            let line = lines.next().expect("serve stopped before it was ready").expect("utf-8");
-            if line.ends_with(" ready") {
-                break;
-            }
-        }
-        drain(lines);
+        let base = crate::process::serve_until_ready(&mut child)
+            .unwrap_or_else(|error| panic!("bazaar serve: {error:#}"));
+        assert!(base.starts_with("http://127.0.0.1:"), "unexpected address {base:?}");
         Server { child, base }
     }
 
@@ -252,40 +230,18 @@ impl Drop for PspProcess {
 /// The tokens a first start wrote to `DATA_DIR/initial-tokens.txt`, by principal
 /// (`customer-1`, `seller-1`, `support-1`, `operator-1`).
 pub fn initial_tokens(data_dir: &Path) -> BTreeMap<String, String> {
-    let listing = std::fs::read_to_string(data_dir.join("initial-tokens.txt"))
-        .expect("initial-tokens.txt is readable");
-    listing
-        .lines()
-        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
-        .map(|line| {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            assert_eq!(words.len(), 4, "tenant role principal token: {line:?}");
-            (words[2].to_string(), words[3].to_string())
-        })
-        .collect()
+    crate::process::read_initial_tokens(data_dir).expect("initial-tokens.txt is readable")
 }
 
 pub fn signal(child: &Child, signal: i32) {
-    // SAFETY: kill(2) takes any pid and signal number; it touches no memory of ours.
-    let rc = unsafe { libc::kill(child.id() as i32, signal) };
-    assert_eq!(rc, 0, "kill({}, {signal})", child.id());
+    crate::process::signal(child, signal)
+        .unwrap_or_else(|error| panic!("kill({}, {signal}): {error}", child.id()));
 }
 
 /// Waits for a child to exit, panicking past `limit`.
 pub fn wait_exit(child: &mut Child, limit: Duration) -> ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().expect("the child's status") {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "process {} did not exit within {limit:?}", child.id());
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Keeps reading `lines` in the background, so the child never blocks on a full pipe.
-fn drain(lines: impl Iterator + Send + 'static) {
-    std::thread::spawn(move || lines.for_each(drop));
+    let status = crate::process::wait_exit_within(child, limit).expect("the child's status");
+    status.unwrap_or_else(|| panic!("process {} did not exit within {limit:?}", child.id()))
 }
 
 /// The address of `http://HOST:PORT`.

@@ -2,4 +2,6 @@
 //! node) through a seeded scenario, open or closed loop, then audits it through the API and
 //! writes a [`report::Report`].
 
+pub mod limits;
 pub mod report;
+pub mod scenario;
