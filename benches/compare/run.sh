@@ -14,6 +14,8 @@
 #   --quick        10 s per run instead of 30 s.
 #   --only pg      PostgreSQL alone (no Rust build); --only bazaar: Bazaar alone.
 #   BAZAAR=PATH    a built `bazaar` binary to use instead of `cargo build --release`.
+#   PG_SCRIPT=FILE the pgbench script under benches/compare/ (default checkout.sql; also
+#                  checkout_one_statement.sql, the same checkout in one round trip).
 #
 # Prints a table and writes target/bench/compare.json: a flat JSON object whose keys end in
 # their unit: pg_flash_c64_per_s, bazaar_flash_c64_per_s, flash_c64_ratio (Bazaar's checkouts/s
@@ -29,6 +31,8 @@ out="$root/target/bench"
 
 seconds=30
 only=""
+pg_script="$here/${PG_SCRIPT:-checkout.sql}"
+[ -f "$pg_script" ] || { echo "no pgbench script $pg_script" >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) seconds=10 ;;
@@ -37,7 +41,7 @@ while [ $# -gt 0 ]; do
             shift
             [ "$only" = pg ] || [ "$only" = bazaar ] || { echo "--only takes pg or bazaar" >&2; exit 2; }
             ;;
-        -h | --help) sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -175,7 +179,7 @@ run_pg() {
     logs="$work/pgbench-$shape-$c"
     mkdir -p "$logs"
     (cd "$logs" && "$pg_bin/pgbench" -n -M prepared -h 127.0.0.1 -p "$pg_port" -U "$pg_user" \
-        -c "$c" -j "$threads" -T "$seconds" -D skus="$skus" -f "$here/checkout.sql" \
+        -c "$c" -j "$threads" -T "$seconds" -D skus="$skus" -f "$pg_script" \
         -l --log-prefix=tx compare >"$logs/out.txt" 2>"$logs/err.txt") || {
         cat "$logs/err.txt" >&2
         return 1
@@ -243,6 +247,7 @@ record() { figures[$1]=$2; }
 
 [ "$only" = bazaar ] || start_pg
 [ "$only" = pg ] || build_bazaar
+[ "$only" = bazaar ] || log "pgbench script $(basename "$pg_script")"
 log "$seconds s per run; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 for shape in "${shapes[@]}"; do
