@@ -184,7 +184,7 @@ run_pg() {
         cat "$logs/err.txt" >&2
         return 1
     }
-    per_s=$(awk '/^tps = / {print $3; exit}' "$logs/out.txt")
+    per_s=$(awk '/^tps = / {printf "%.1f", $3; exit}' "$logs/out.txt")
     # Per-transaction log lines: client, number, latency in µs, script, epoch s, µs.
     p99_ms=$(cat "$logs"/tx.* | awk '{print $3}' | sort -n |
         awk '{v[NR] = $1} END {i = int(NR * 0.99 + 0.999999); if (i < 1) i = 1; printf "%.2f", v[i] / 1000}')
