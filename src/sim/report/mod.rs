@@ -9,6 +9,9 @@
 //! - `ok` of an [`SloVerdict`] or a [`Check`] says what the exit status says: any `false`
 //!   makes `bazaar sim` exit 1.
 
+pub mod html;
+mod plot;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
