@@ -348,9 +348,8 @@ fn write_report(dir: &Path, report: &Report) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let json = serde_json::to_string_pretty(report)?;
     std::fs::write(dir.join("report.json"), json)?;
-    // The seam of the HTML page: `report::html::render(&report) -> String` (another change)
-    // writes DIR/report.html here; until it lands, only report.json is written.
-    eprintln!("wrote {}", dir.join("report.json").display());
+    std::fs::write(dir.join("report.html"), report::html::render(report))?;
+    eprintln!("wrote {} and report.html", dir.join("report.json").display());
     Ok(())
 }
 

@@ -119,6 +119,12 @@ fn a_tiny_scenario_runs_audits_and_writes_its_report() {
     assert_eq!(slos, ["checkout_p99", "search_p99", "availability"]);
     assert!(report["sim_cpu_us_per_request"].as_f64().unwrap() > 0.0);
     assert!(report["slis"]["conversion_rate"].as_f64().unwrap() > 0.0);
+    // The page beside it: its plots inline, the drills marked, nothing to fetch.
+    let page = std::fs::read_to_string(report_dir.join("report.html")).unwrap();
+    assert!(page.contains("<svg") && page.contains("psp_outage"), "{} bytes", page.len());
+    for external in ["<script src", "<link", "@import", "url(http", "<img src=\"http"] {
+        assert!(!page.contains(external), "the page loads {external}");
+    }
 }
 
 #[test]
