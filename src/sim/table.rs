@@ -86,8 +86,11 @@ pub fn render(report: &Report) -> String {
     let k = &report.schedule;
     let _ = writeln!(
         out,
-        "\nschedule: {} requests left late (> 2 ms), lag p99 {:.1} ms, max {:.1} ms",
-        k.late_requests, k.lag_p99_ms, k.lag_max_ms
+        "\nschedule: {} requests left late (> {} ms), lag p99 {:.1} ms, max {:.1} ms",
+        k.late_requests,
+        crate::sim::stats::LATE_US / 1_000,
+        k.lag_p99_ms,
+        k.lag_max_ms
     );
     let _ = writeln!(out, "simulator CPU: {:.0} µs per request", report.sim_cpu_us_per_request);
     out

@@ -218,8 +218,9 @@ fn operations(page: &mut String, report: &Report) {
     let schedule = &report.schedule;
     page.push_str(&format!(
         "<p class=\"note\">Latency runs from a request's intended start (open loop) or its send \
-         (closed loop) to the whole answer. Requests that left more than 1 ms late: {}; lag \
+         (closed loop) to the whole answer. Requests that left more than {} ms late: {}; lag \
          p99 {} ms, max {} ms.</p>\n",
+        crate::sim::stats::LATE_US / 1_000,
         count(schedule.late_requests),
         num(schedule.lag_p99_ms),
         num(schedule.lag_max_ms)
