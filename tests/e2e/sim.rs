@@ -1,6 +1,7 @@
 //! `bazaar sim` as a load tester meets it: a tiny scenario run for a few seconds against the
 //! marketplace it starts itself, with `--report`, whose report.json says what ran and what
-//! the audit found; and a scenario with a misspelt field, refused with exit 2 naming it.
+//! the audit found; a scenario with a misspelt field, refused with exit 2 naming it; and a
+//! run that misses an SLO, which exits 1 naming it.
 
 use std::process::Command;
 
@@ -136,4 +137,18 @@ fn a_scenario_with_a_misspelt_field_is_refused_with_exit_2_naming_it() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("cart_chnage") && stderr.contains("typo.toml"), "{stderr}");
+}
+
+#[test]
+fn a_missed_slo_fails_the_run_with_exit_1_and_says_which() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("strict.toml");
+    // No checkout over HTTP answers within a tenth of a millisecond.
+    let strict = TINY.replace("checkout_p99_ms = 10000", "checkout_p99_ms = 0.1");
+    std::fs::write(&scenario, strict).unwrap();
+    let output = sim().arg("--scenario").arg(&scenario).arg("--quiet").output().unwrap();
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(1), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(format!("{stdout}{stderr}").contains("checkout_p99"), "{stdout}\n{stderr}");
 }
