@@ -23,6 +23,7 @@ use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::limits::PRINCIPAL_BYTES_MAX;
 use crate::problem::{Problem, ProblemKind, unauthenticated};
 
 /// What a principal may do.
@@ -207,6 +208,12 @@ impl Credentials {
     }
 }
 
+/// Whether `name` can be a principal: 1 to `PRINCIPAL_BYTES_MAX` bytes without `/` (it is
+/// part of composed keys and URL paths) or spaces.
+pub fn is_principal(name: &str) -> bool {
+    !name.is_empty() && name.len() <= PRINCIPAL_BYTES_MAX && !name.contains(['/', ' '])
+}
+
 /// A new token: `bzr_` and 32 random bytes in hex.
 pub fn new_token() -> String {
     format!("bzr_{}", hex::encode(random::<32>()))
@@ -225,6 +232,11 @@ fn hash(token: &str) -> [u8; 32] {
 
 /// Mints a token for `principal` and appends its hash to `DIR/credentials.toml`.
 pub fn mint(data_dir: &Path, tenant: &str, role: Role, principal: &str) -> Result<String, String> {
+    if !is_principal(principal) {
+        return Err(format!(
+            "principal {principal:?} must be 1 to {PRINCIPAL_BYTES_MAX} characters without '/' or spaces"
+        ));
+    }
     let token = new_token();
     let credential = Credential {
         sha256: hex::encode(hash(&token)),
@@ -321,6 +333,16 @@ pub async fn admit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_is_minted_only_for_a_principal_name() {
+        let dir = tempfile::tempdir().unwrap();
+        for bad in ["", "a/b", "a b", &"p".repeat(PRINCIPAL_BYTES_MAX + 1)] {
+            assert!(mint(dir.path(), "default", Role::Seller, bad).is_err(), "{bad:?}");
+        }
+        assert!(is_principal(&"p".repeat(PRINCIPAL_BYTES_MAX)));
+        assert!(mint(dir.path(), "default", Role::Seller, "seller-9").is_ok());
+    }
 
     #[test]
     fn first_start_writes_hashes_and_private_tokens() {

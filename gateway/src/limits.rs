@@ -44,6 +44,9 @@ pub const CLIENT_REQUEST_ID_BYTES_MAX: usize = 128;
 /// Lines of one feed applied at once, at most.
 pub const FEED_CONCURRENCY_MAX: usize = 64;
 
+/// Longest principal name a token stands for (a customer id, a seller id, an agent's name).
+pub const PRINCIPAL_BYTES_MAX: usize = 64;
+
 const _: () = assert!(FEED_BODY_BYTES_MAX >= BODY_BYTES_MAX);
 const _: () = assert!(IDEMPOTENT_BODY_BYTES_MAX <= BODY_BYTES_MAX);
 // A feed's answer: its refused lines and a few counters.

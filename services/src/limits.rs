@@ -1,6 +1,9 @@
 //! Every bound of the services, in one place: how much memory a read model or a signal keeps,
 //! how hard a background loop retries.
 
+/// Longest payment provider name (recorded on every authorization, capture and refund).
+pub const PROVIDER_NAME_BYTES_MAX: usize = 64;
+
 /// Entities sent `ExpireDue` at once, at most.
 pub const EXPIRY_ASKS_MAX: usize = 64;
 

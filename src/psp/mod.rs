@@ -100,8 +100,9 @@ impl Simulator {
 
 pub fn run(args: PspArgs) -> anyhow::Result<()> {
     let name = args.name;
-    if name.is_empty() || name.len() > 64 || name.contains(char::is_whitespace) {
-        anyhow::bail!("--name {name:?} must be 1 to 64 characters without spaces");
+    let max = bazaar_services::limits::PROVIDER_NAME_BYTES_MAX;
+    if name.is_empty() || name.len() > max || name.contains(char::is_whitespace) {
+        anyhow::bail!("--name {name:?} must be 1 to {max} characters without spaces");
     }
     let knobs = Knobs {
         latency_p50_ms: args.latency_p50_ms,

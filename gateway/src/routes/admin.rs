@@ -69,7 +69,7 @@ async fn get_audit(
         .into_iter()
         .find(|r| r.as_str() == role)
         .ok_or_else(|| not_found("audit trail"))?;
-    if who.is_empty() || who.len() > 64 || who.contains('/') {
+    if !crate::auth::is_principal(&who) {
         return Err(not_found("audit trail"));
     }
     let limit = params.limit.unwrap_or(50).min(bazaar_actors::limits::AUDIT_RECENT_MAX as u32);

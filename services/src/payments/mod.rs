@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::breaker::BreakerState;
 pub use self::client::Payments;
+use crate::limits::PROVIDER_NAME_BYTES_MAX;
 use bazaar_actors::money::Money;
 pub use bazaar_actors::payment::{Authorization, Capture, PaymentError, Refund, wire};
 
@@ -72,8 +73,10 @@ impl PaymentsConfig {
     /// Checks what serde cannot: unique non-empty names, http(s) URLs, non-zero bounds.
     pub fn validate(&self) -> Result<(), String> {
         for (i, provider) in self.providers.iter().enumerate() {
-            if provider.name.is_empty() || provider.name.len() > 64 {
-                return Err(format!("payments.providers[{i}].name must be 1 to 64 bytes"));
+            if provider.name.is_empty() || provider.name.len() > PROVIDER_NAME_BYTES_MAX {
+                return Err(format!(
+                    "payments.providers[{i}].name must be 1 to {PROVIDER_NAME_BYTES_MAX} bytes"
+                ));
             }
             if self.providers[..i].iter().any(|earlier| earlier.name == provider.name) {
                 return Err(format!("payments provider {:?} is listed twice", provider.name));
