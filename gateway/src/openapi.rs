@@ -182,19 +182,13 @@ pub fn complete(openapi: &mut OpenApi) {
             if traits.secured {
                 problem(operation, 401, "`unauthenticated`: no, or an unknown, bearer token");
                 problem(operation, 403, "`wrong_role`: the token's role may not use this route");
-                problem(
-                    operation,
-                    429,
-                    "`tenant_rate_limited`: the tenant's request rate is spent",
-                );
             }
             if traits.guest {
                 problem(operation, 401, "`unknown_tenant`: `x-tenant` names no tenant");
-                problem(
-                    operation,
-                    429,
-                    "`tenant_rate_limited`: the tenant's request rate is spent",
-                );
+            }
+            if traits.secured || traits.guest {
+                let spent = "`tenant_rate_limited`: the tenant's request rate is spent";
+                problem(operation, 429, spent);
             }
             if traits.json_body {
                 problem(operation, 400, "`malformed_json`: the body is not JSON");
@@ -253,9 +247,12 @@ pub fn checkout_key(openapi: &mut OpenApi) {
                     parameter.schema = Some(crate::fields::checkout_key().into());
                 }
             }
-            let codes = "`idempotency_key_required`, `invalid_idempotency_key`: a checkout \
-                         needs a key of 1 to 64 of `A-Z a-z 0-9 - _ . :`";
-            problem(operation, 400, codes);
+            let codes = format!(
+                "`idempotency_key_required`, `invalid_idempotency_key`: a checkout needs a key \
+                 of 1 to {} of `A-Z a-z 0-9 - _ . :`",
+                bazaar_actors::limits::CHECKOUT_KEY_BYTES_MAX
+            );
+            problem(operation, 400, &codes);
         }
     }
 }
