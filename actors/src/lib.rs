@@ -5,15 +5,20 @@
 //! (profile, standing, score inputs); their kind codes are in [`kinds`].
 //! [`cart::Cart`] (a shopper's lines and what was seen of them) and
 //! [`promotion::Promotion`] (a promotion's definition and redemption counters) are entities
-//! too; [`pricing::price`] is a pure function (promotions, VAT, rounding) used by the cart's
+//! too, and so are [`checkout::Checkout`] (a checkout saga's durable memory and its next
+//! step), [`order::Order`], [`audit::AuditTrail`] and [`worklist::Worklist`];
+//! [`pricing::price`] is a pure function (promotions, VAT, rounding) used by the cart's
 //! priced view and the checkout.
 //!
 //! Architecture invariants:
 //! - `decide` holds all business logic and never mutates; `apply` holds none and never fails.
 //!   Time and facts about other entities arrive in `Ctx` or in the command, never from a clock
 //!   or a lookup here.
-//! - No module imports tokio, ractor, sled or axum: the domain is tested with plain `#[test]`
-//!   and proptest, without a runtime, a disk or a network.
+//! - The crate runs, stores and sends nothing: its only dependencies are the entity contract
+//!   (`bazaar-entity`), serde, thiserror and a hash function, and the workspace tidy test
+//!   (`tests/tidy.rs`) checks both this manifest and the sources (no tokio, ractor, sled,
+//!   axum, reqwest, tantivy, clock or float). It is tested with plain `#[test]` and proptest.
+//!   What runs it lives in `bazaar-services`.
 //! - Every command is validated in `decide`; a bad input is a rejection from the entity's one
 //!   flat rejection enum (see [`rejection`]), never a panic.
 //! - Money is integer minor units with a currency ([`money`]); there is no floating point.
