@@ -21,6 +21,7 @@ pub mod limits;
 pub mod memory;
 pub mod recovery;
 pub mod sled_journal;
+pub mod wal;
 
 pub use codec::{CodecError, Record};
 pub use journal::{Done, Journal, JournalError, JournalExt, Loaded, Receipt, StoredEvent};
