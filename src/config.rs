@@ -52,6 +52,9 @@ pub struct JournalSection {
     pub batch_events_max: usize,
     pub batch_bytes_max: usize,
     pub cache_bytes: u64,
+    pub segment_bytes: u64,
+    pub checkpoint_bytes: u64,
+    pub checkpoint_interval_ms: u64,
 }
 
 impl Default for JournalSection {
@@ -61,6 +64,9 @@ impl Default for JournalSection {
             batch_events_max: defaults.batch_events_max,
             batch_bytes_max: defaults.batch_bytes_max,
             cache_bytes: defaults.cache_bytes,
+            segment_bytes: defaults.segment_bytes,
+            checkpoint_bytes: defaults.checkpoint_bytes,
+            checkpoint_interval_ms: defaults.checkpoint_interval_ms,
         }
     }
 }
@@ -121,6 +127,9 @@ impl ClusterFile {
             batch_events_max: self.journal.batch_events_max,
             batch_bytes_max: self.journal.batch_bytes_max,
             cache_bytes: self.journal.cache_bytes,
+            segment_bytes: self.journal.segment_bytes,
+            checkpoint_bytes: self.journal.checkpoint_bytes,
+            checkpoint_interval_ms: self.journal.checkpoint_interval_ms,
         }
     }
 }

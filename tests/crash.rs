@@ -4,6 +4,9 @@
 //! - every acknowledged event is there, and
 //! - each entity's events are a gap-free prefix of what was sent to it, with no duplicate.
 //!
+//! The journal checkpoints every 50 ms (or 256 KiB) over 64 KiB log segments, so kills land
+//! both during checkpoints and between them.
+//!
 //! The child is this same test binary, re-run with `BAZAAR_CRASH_CHILD` set to the data dir.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,6 +27,18 @@ const SOLO_ENTITIES: u64 = 16;
 /// Writers sharing one hot entity: each event carries its writer's unique tag.
 const HOT_WRITERS: u64 = 8;
 const KILLS: usize = 20;
+
+/// Small segments and frequent checkpoints, so a kill lands as often during a checkpoint (sled
+/// flushing, the position being recorded, segments being deleted) as between two, where the
+/// log's tail must be replayed.
+fn busy_journal(dir: &Path) -> JournalConfig {
+    JournalConfig {
+        segment_bytes: 64 * 1024,
+        checkpoint_bytes: 256 * 1024,
+        checkpoint_interval_ms: 50,
+        ..JournalConfig::new(dir.join("journal"))
+    }
+}
 
 #[test]
 fn sigkill_at_random_moments_loses_no_acknowledged_event() {
@@ -80,7 +95,7 @@ fn sigkill_at_random_moments_loses_no_acknowledged_event() {
 
 /// Reopens the journal and checks it against what was acknowledged.
 fn verify(dir: &Path, acked_solo: &BTreeMap<u64, u64>, acked_hot: &BTreeSet<u64>, round: usize) {
-    let journal = SledJournal::open(JournalConfig::new(dir.join("journal"))).unwrap();
+    let journal = SledJournal::open(busy_journal(dir)).unwrap();
     let mut solo: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
     let mut hot: Vec<u64> = Vec::new();
     use bazaar_persistence::Journal;
@@ -117,7 +132,7 @@ fn run_child(dir: &Path) -> ! {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
-        let journal = SledJournal::open(JournalConfig::new(dir.join("journal"))).unwrap();
+        let journal = SledJournal::open(busy_journal(dir)).unwrap();
         let engine = Engine::start(EngineParts {
             config: EngineConfig { snapshot_every_events: 50, ..EngineConfig::default() },
             journal: Arc::new(journal),

@@ -11,7 +11,7 @@ pub fn describe() {
         ("engine_passivations_total", "entity actors stopped after a snapshot, by kind"),
         ("engine_overloaded_total", "asks refused because their shard was at its in-flight bound"),
         ("journal_events_total", "events handed to the journal"),
-        ("journal_flushes_total", "group commits (flush + fsync)"),
+        ("journal_flushes_total", "group commits (log append + fdatasync)"),
         ("journal_failures_total", "journal failures (the journal stays failed after one)"),
     ];
     for (name, help) in counters {
@@ -21,6 +21,15 @@ pub fn describe() {
     describe_gauge!("engine_active_entities", "entities with a live actor on this node");
     metrics::gauge!("engine_active_entities").set(0.0);
     describe_histogram!("engine_ask_seconds", metrics::Unit::Seconds, "ask latency, by kind");
-    describe_histogram!("journal_flush_seconds", metrics::Unit::Seconds, "flush + fsync latency");
+    describe_histogram!(
+        "journal_flush_seconds",
+        metrics::Unit::Seconds,
+        "log append + fdatasync latency"
+    );
+    describe_histogram!(
+        "journal_checkpoint_seconds",
+        metrics::Unit::Seconds,
+        "checkpoint latency (sled flush + fsync, position recorded, log purged)"
+    );
     describe_histogram!("journal_batch_events", "events per group commit");
 }

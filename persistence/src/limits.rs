@@ -3,19 +3,14 @@
 //! A configured value is checked against its `_max` here when a journal opens, so a typo in
 //! `cluster.toml` cannot make a batch or a queue unbounded.
 
-/// Most events the writer folds into one sled batch (one flush, one fsync).
+/// Most events the writer folds into one log append (one `fdatasync`).
 pub const BATCH_EVENTS_MAX: usize = 4_096;
 
-/// Most bytes of records the writer folds into one sled batch.
+/// Most bytes of records the writer folds into one log append.
 pub const BATCH_BYTES_MAX: usize = 16 * 1024 * 1024;
 
 /// Most writes waiting for the writer thread; a full queue makes `append` wait (back-pressure).
 pub const QUEUE_WRITES_MAX: usize = 65_536;
-
-/// Longest the syncer waits for the batch the writer is applying before it syncs without it.
-/// Applying a batch bounded by `batch_events_max` takes well under this; the bound only keeps
-/// a stalled apply from holding back batches that are applied already.
-pub const APPLY_WAIT_MS_MAX: u64 = 10;
 
 /// Largest single record (an event or a snapshot), header included; a larger one is refused
 /// (`RecordTooLarge`) without failing the journal.
@@ -36,3 +31,17 @@ const _: () = assert!(ID_BYTES_MAX <= u16::MAX as usize);
 // A leaf of 17 largest values with their largest keys (and chunk suffixes) is no blob.
 const _: () = assert!(17 * (VALUE_BYTES_MAX + 4 + ID_BYTES_MAX + 12) < 128 * 1024 * 3 / 4);
 const _: () = assert!(QUEUE_WRITES_MAX >= BATCH_EVENTS_MAX);
+
+/// Most bytes a log segment is configured to hold before the next begins.
+pub const SEGMENT_BYTES_MAX: u64 = 1024 * 1024 * 1024;
+
+/// Most bytes the applier may write before a checkpoint is due: bounds what a recovery
+/// replays.
+pub const CHECKPOINT_BYTES_MAX: u64 = 1024 * 1024 * 1024;
+
+/// Longest configurable time between checkpoints.
+pub const CHECKPOINT_INTERVAL_MS_MAX: u64 = 60 * 60 * 1000;
+
+/// Most durable groups waiting for the applier; a full queue makes the writer wait, so the
+/// log runs at most this far ahead of sled.
+pub const APPLY_QUEUE_GROUPS_MAX: usize = 1_024;

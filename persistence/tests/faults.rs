@@ -76,7 +76,7 @@ fn failed_sync_fails_the_journal_for_good() {
     assert_sticky(&journal, 4, "journal-sync");
 
     // A restart recovers a prefix that holds everything acknowledged; the write whose sync
-    // failed was applied to sled's trees, so it may or may not have reached the disk.
+    // failed may or may not have reached the log's file.
     drop(journal);
     let journal = open(&dir);
     let recovered = seqs(&journal.load(STREAM).expect("load after restart"));
@@ -86,22 +86,24 @@ fn failed_sync_fails_the_journal_for_good() {
 }
 
 #[test]
-fn failed_apply_fails_the_journal_for_good() {
+fn failed_apply_fails_the_journal_for_good_and_the_log_keeps_what_was_acknowledged() {
     let scenario = FailScenario::setup();
     let dir = tempfile::tempdir().expect("tempdir");
     let journal = open(&dir);
     append(&journal, STREAM, 1, 2);
 
+    // Acknowledged once in the log; applying it to sled comes after, and fails.
     fail::cfg("journal-apply", "return").expect("cfg failpoint");
-    let result = journal.append_receipt(STREAM, 3, vec![event(3)]).wait();
-    assert_failed(result, "append whose apply fails", "journal-apply");
+    journal.append_receipt(STREAM, 3, vec![event(3)]).wait().expect("acknowledged by the log");
+    // A read waits for the applier, which fails: the journal is failed for good.
+    assert_failed(journal.load(STREAM), "load after a failed apply", "journal-apply");
     fail::remove("journal-apply");
     assert_sticky(&journal, 4, "journal-apply");
 
-    // Nothing of the failed write reached sled: a restart reads exactly what was acknowledged.
+    // The restart replays the log into sled: everything acknowledged is there.
     drop(journal);
     let journal = open(&dir);
-    assert_eq!(seqs(&journal.load(STREAM).expect("load after restart")), [1, 2]);
+    assert_eq!(seqs(&journal.load(STREAM).expect("load after restart")), [1, 2, 3]);
     scenario.teardown();
 }
 
@@ -114,8 +116,8 @@ fn regression_01_compaction_removes_events_of_its_own_batch() {
     let dir = tempfile::tempdir().expect("tempdir");
     let journal = open(&dir);
 
-    // Hold the writer inside its first apply, so the next two writes queue up behind it and
-    // the writer then takes them as one batch.
+    // Hold the applier inside its first apply, so the next two writes queue up behind it and
+    // the applier then takes them as one group.
     let (entered_tx, entered_rx) = mpsc::channel::<()>();
     let (release_tx, release_rx) = mpsc::channel::<()>();
     let hold = Mutex::new(Some((entered_tx, release_rx)));
@@ -126,20 +128,22 @@ fn regression_01_compaction_removes_events_of_its_own_batch() {
         }
     })
     .expect("cfg failpoint");
-    let barrier = journal.barrier_receipt();
-    entered_rx.recv().expect("writer entered apply");
+    let first = journal.append_receipt(OTHER, 1, vec![event(1)]);
+    entered_rx.recv().expect("applier entered apply");
     let appended = journal.append_receipt(STREAM, 1, (1..=3).map(event).collect());
     let snapshot = journal.snapshot_receipt(STREAM, 3, Record::from_payload(b"state"), true);
-    release_tx.send(()).expect("release writer");
-    barrier.wait().expect("barrier");
+    // Both are in the log (acknowledged) and queued for the applier, which is still held.
+    first.wait().expect("first append");
     appended.wait().expect("append");
     snapshot.wait().expect("snapshot");
+    release_tx.send(()).expect("release applier");
     fail::remove("journal-apply");
 
     let loaded = journal.load(STREAM).expect("load");
     assert_eq!(loaded.snapshot, Some((3, b"state".to_vec())));
     assert_eq!(seqs(&loaded), Vec::<Seq>::new());
-    assert_eq!(replay(&journal, STREAM.kind).expect("replay"), Vec::new());
+    // Only the other stream's event is left to replay.
+    assert_eq!(replay(&journal, STREAM.kind).expect("replay"), [(OTHER.id.to_string(), 1)]);
     scenario.teardown();
 }
 

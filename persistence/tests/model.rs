@@ -3,12 +3,18 @@
 //! against `SledJournal` on disk and against `MemJournal`, and compared after every step with an
 //! in-memory model of what each stream must read back and what `replay_kind` must visit.
 //!
+//! The disk journal runs with its default settings, with a busy log (tiny segments, a
+//! checkpoint after every apply: the log rolls and is purged all the time), and with lazy
+//! checkpoints; it restarts cleanly, or from a copy of its directory taken while it runs (what
+//! a killed process leaves: the write-ahead log holds what sled had not flushed).
+//!
 //! Every op waits for its writes before the next op begins, so each write is acknowledged,
 //! hence durable, and must survive every later `Restart` unchanged. `AppendAndSnapshot`
 //! submits two writes before waiting, so that they can share one batch of the disk journal's
 //! writer (the case behind regression 01 in `faults.rs`).
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use bazaar_persistence::keys::stream_prefix;
 use bazaar_persistence::limits::VALUE_BYTES_MAX;
@@ -159,16 +165,61 @@ trait Subject {
     fn restart(&mut self);
 }
 
+/// The disk journal, its settings, and how a restart leaves the process.
 struct OnDisk {
     dir: tempfile::TempDir,
     journal: Option<SledJournal>,
+    settings: fn(&Path) -> JournalConfig,
+    restart: Restart,
+}
+
+#[derive(Clone, Copy)]
+enum Restart {
+    /// Close (drain, checkpoint, join), then open again.
+    Clean,
+    /// Open a copy of the directory taken while the journal runs: what a killed process
+    /// leaves (sled's unflushed writes are missing, the log has every acknowledged entry).
+    Crash,
 }
 
 impl OnDisk {
-    fn new() -> OnDisk {
+    fn new(settings: fn(&Path) -> JournalConfig, restart: Restart) -> OnDisk {
         let dir = tempfile::tempdir().expect("tempdir");
-        let journal = SledJournal::open(JournalConfig::new(dir.path())).expect("open journal");
-        OnDisk { dir, journal: Some(journal) }
+        let journal = SledJournal::open(settings(dir.path())).expect("open journal");
+        OnDisk { dir, journal: Some(journal), settings, restart }
+    }
+}
+
+/// Segments of a few entries, a checkpoint after every apply: the log rolls and is purged all
+/// the time.
+fn busy_log(path: &Path) -> JournalConfig {
+    JournalConfig {
+        segment_bytes: 512,
+        checkpoint_bytes: 1,
+        checkpoint_interval_ms: 1,
+        ..JournalConfig::new(path)
+    }
+}
+
+/// No checkpoint but at open and close: a crash leaves the whole log to replay.
+fn lazy_checkpoints(path: &Path) -> JournalConfig {
+    JournalConfig {
+        checkpoint_interval_ms: 3_600_000,
+        checkpoint_bytes: 1024 * 1024 * 1024,
+        ..JournalConfig::new(path)
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create copy");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy file");
+        }
     }
 }
 
@@ -178,12 +229,27 @@ impl Subject for OnDisk {
     }
 
     fn restart(&mut self) {
-        // Drop closes the journal (drains, syncs, joins) and releases sled's lock first.
-        drop(self.journal.take());
+        let dir = match self.restart {
+            Restart::Clean => {
+                // Drop closes the journal (drains, checkpoints, joins) and releases sled's
+                // lock first.
+                drop(self.journal.take());
+                None
+            }
+            Restart::Crash => {
+                let image = tempfile::tempdir().expect("tempdir");
+                copy_dir(self.dir.path(), image.path());
+                drop(self.journal.take());
+                Some(image)
+            }
+        };
+        if let Some(dir) = dir {
+            self.dir = dir;
+        }
         // Large records go in chunks: sled never wrote a blob file (which it would not sync).
         let blobs = std::fs::read_dir(self.dir.path().join("blobs")).expect("sled's blobs dir");
         assert_eq!(blobs.count(), 0, "sled wrote a blob file");
-        let journal = SledJournal::open(JournalConfig::new(self.dir.path())).expect("reopen");
+        let journal = SledJournal::open((self.settings)(self.dir.path())).expect("reopen");
         self.journal = Some(journal);
     }
 }
@@ -306,7 +372,22 @@ proptest! {
 
     #[test]
     fn sled_journal_matches_the_model(ops in vec(op(), 1..40)) {
-        run(&mut OnDisk::new(), &ops)?;
+        run(&mut OnDisk::new(|path| JournalConfig::new(path), Restart::Clean), &ops)?;
+    }
+
+    #[test]
+    fn sled_journal_with_a_busy_log_matches_the_model(ops in vec(op(), 1..40)) {
+        run(&mut OnDisk::new(busy_log, Restart::Clean), &ops)?;
+    }
+
+    #[test]
+    fn sled_journal_recovers_from_its_log_after_a_crash(ops in vec(op(), 1..40)) {
+        run(&mut OnDisk::new(lazy_checkpoints, Restart::Crash), &ops)?;
+    }
+
+    #[test]
+    fn sled_journal_with_a_busy_log_recovers_after_a_crash(ops in vec(op(), 1..40)) {
+        run(&mut OnDisk::new(busy_log, Restart::Crash), &ops)?;
     }
 
     #[test]

@@ -1,37 +1,36 @@
-//! The journal on disk: sled 0.34 trees written by a two-stage group-commit pipeline.
+//! The journal on disk: a write-ahead log acknowledges, sled materializes.
 //!
 //! ```text
-//! callers ──(encoded records)──► writer thread ──(applied batch)──► syncer thread ──► done()
-//!                                 sled apply_batch                   flush() + fsync(db file)
+//! callers ──(payloads)──► writer ──► log append + fdatasync ──► done(Ok)
+//!                           └──► applier: sled apply_batch (no flush)
+//!                                  └──► checkpointer: sled flush + fsync, position, purge
 //! ```
 //!
-//! This module is the handle: it opens sled and checks the schema, holds what the handle and
-//! both threads share (`Shared`: the trees, the files a sync makes durable, the failure that
-//! sticks), queues writes and reads streams back. The writer and the syncer, and how they
-//! batch and hand over, are in `pipeline`.
+//! This module is the handle: it opens sled, replays the log's tail into it, holds what the
+//! handle and the threads share (`Shared`: the trees, the files a checkpoint makes durable,
+//! the progress of log and applier, the failure that sticks), queues writes and reads
+//! streams back. The threads are in `pipeline`; a write's payload and how it is applied are
+//! in `ops`; the log itself is [`crate::wal`].
 //!
-//! A sync (`Shared::sync`) makes everything sled has written so far durable. First it fsyncs
-//! every other file sled wrote (`conf`, its snapshot files, and any blob file: a record over
-//! 128 KiB that sled keeps apart and never syncs) and the directories whose names changed
-//! ([`fsync::DirSync`]), so nothing the data file points at can be lost with the power. Then
-//! it calls sled's `flush()` and fsyncs sled's data file through its own handle: sled's flush
-//! uses `sync_file_range` on Linux, which does not survive a power loss (sled#1452). No blob
-//! is written in the first place: records are stored in chunks of at most
+//! sled keeps what it is good at: the per-entity streams (`kind | id | seq`) and snapshots,
+//! the keys recovery and activation read. Its own flush is never on the acknowledgement path:
+//! a checkpoint (`Shared::make_durable`) first fsyncs every other file sled wrote (`conf`, its
+//! snapshot files, and any blob file: a record over 128 KiB that sled keeps apart and never
+//! syncs) and the directories whose names changed ([`fsync::DirSync`]), then calls sled's
+//! `flush()` and fsyncs sled's data file through its own handle: sled's flush uses
+//! `sync_file_range` on Linux, which does not survive a power loss (sled#1452). No blob is
+//! written in the first place: records are stored in chunks of at most
 //! `limits::VALUE_BYTES_MAX` ([`chunks`]).
 //!
 //! Invariants:
-//! - A callback runs `Ok` only after a flush and an fsync that began after its write was
-//!   applied, so acknowledged means durable: callbacks enter `Handoff::applied` only once
-//!   their batch is applied, and a sync begins only after it has taken them from there.
-//! - Batches are applied and synced in submission order, and acknowledged in that order: one
-//!   thread applies, at most one sync runs at a time (`syncing`, held until its callbacks have
-//!   run), and each sync takes every applied batch the previous one left. Within a batch,
-//!   events go first, then snapshots, then compactions, so a crash (sled recovers a prefix of
-//!   its log) never keeps a snapshot without the events it covers, nor a compaction without
-//!   its snapshot.
-//! - After any failure the journal is failed for good: every later write and read errors. A
-//!   batch whose apply failed is recorded as a failure first and then handed on like any other,
-//!   so a sync (which checks for failure before it flushes) completes it with the error.
+//! - A callback runs `Ok` only after its entry, and every entry before it, is in the log and
+//!   `fdatasync` returned.
+//! - A read sees every write acknowledged before it began (it waits for the applier to reach
+//!   the last acknowledged entry) and nothing that was not acknowledged (only durable groups
+//!   reach the applier).
+//! - Opening replays every entry after the checkpoint into sled, then checkpoints, before
+//!   anything is read or written: the log is the truth, sled a cache of it made durable.
+//! - After any failure the journal is failed for good: every later write and read errors.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -48,24 +47,38 @@ use crate::journal::{Done, Journal, JournalError, Loaded};
 use crate::keys::{self, Seq, Stream};
 use crate::limits;
 use crate::recovery;
+use crate::wal::{Payload, Wal};
 
+mod ops;
 mod pipeline;
+
+use ops::{Ops, OpsWriter};
+use pipeline::Progress;
 
 /// The journal schema this build writes and reads, kept in the `meta` tree.
 pub const SCHEMA_VERSION: u32 = 1;
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 
+/// The write-ahead log's directory, inside the journal's.
+const WAL_DIR: &str = "wal";
+
 /// How a journal is opened.
 #[derive(Debug, Clone)]
 pub struct JournalConfig {
     pub path: PathBuf,
-    /// Most events folded into one flush.
+    /// Most events folded into one log append (one `fdatasync`).
     pub batch_events_max: usize,
-    /// Most bytes of records folded into one flush.
+    /// Most bytes of records folded into one log append.
     pub batch_bytes_max: usize,
     /// sled's page cache, in bytes.
     pub cache_bytes: u64,
+    /// A log segment is closed, and the next begun, once it holds this many bytes.
+    pub segment_bytes: u64,
+    /// A checkpoint begins once the applier has written this many bytes since the last.
+    pub checkpoint_bytes: u64,
+    /// ... or once this long has passed since the last.
+    pub checkpoint_interval_ms: u64,
 }
 
 impl JournalConfig {
@@ -75,33 +88,48 @@ impl JournalConfig {
             batch_events_max: 1_024,
             batch_bytes_max: 4 * 1024 * 1024,
             cache_bytes: 512 * 1024 * 1024,
+            segment_bytes: 32 * 1024 * 1024,
+            checkpoint_bytes: 32 * 1024 * 1024,
+            checkpoint_interval_ms: 2_000,
         }
     }
 
     fn validate(&self) -> Result<(), JournalError> {
-        let check = |name: &str, value: usize, max: usize| {
+        let check = |name: &str, value: u64, max: u64| {
             if value == 0 || value > max {
                 Err(JournalError::Config(format!("{name} = {value}, must be in 1..={max}")))
             } else {
                 Ok(())
             }
         };
-        check("batch_events_max", self.batch_events_max, limits::BATCH_EVENTS_MAX)?;
-        check("batch_bytes_max", self.batch_bytes_max, limits::BATCH_BYTES_MAX)
+        let events = (self.batch_events_max as u64, limits::BATCH_EVENTS_MAX as u64);
+        check("batch_events_max", events.0, events.1)?;
+        let bytes = (self.batch_bytes_max as u64, limits::BATCH_BYTES_MAX as u64);
+        check("batch_bytes_max", bytes.0, bytes.1)?;
+        check("segment_bytes", self.segment_bytes, limits::SEGMENT_BYTES_MAX)?;
+        check("checkpoint_bytes", self.checkpoint_bytes, limits::CHECKPOINT_BYTES_MAX)?;
+        check(
+            "checkpoint_interval_ms",
+            self.checkpoint_interval_ms,
+            limits::CHECKPOINT_INTERVAL_MS_MAX,
+        )
     }
 }
 
-/// One queued write: key-value pairs for each tree, plus its callback.
+/// One queued write: its log payload (none for a barrier), and its callback.
 struct Write {
-    snapshots: Vec<(Vec<u8>, Vec<u8>)>,
-    events: Vec<(Vec<u8>, Vec<u8>)>,
-    /// Inclusive key range of events to remove (compaction).
-    compact: Option<(Vec<u8>, Vec<u8>)>,
-    bytes: usize,
+    payload: Option<Payload>,
+    events: usize,
     done: Done,
 }
 
-/// State shared by the handle, the writer and the syncer.
+impl Write {
+    fn bytes(&self) -> usize {
+        self.payload.as_ref().map_or(0, Payload::len)
+    }
+}
+
+/// State shared by the handle and the threads.
 struct Shared {
     db: sled::Db,
     events: sled::Tree,
@@ -110,6 +138,8 @@ struct Shared {
     data_file: File,
     /// Every other file sled writes, and the directories that name them.
     beside: Mutex<DirSync>,
+    wal_dir: PathBuf,
+    progress: Progress,
     failed: AtomicBool,
     failure: Mutex<Option<Arc<str>>>,
 }
@@ -132,13 +162,6 @@ impl Shared {
         Ok(())
     }
 
-    fn sync(&self) -> Result<(), JournalError> {
-        fail::fail_point!("journal-sync", |_| Err(JournalError::Io(
-            "failpoint journal-sync".into()
-        )));
-        self.make_durable()
-    }
-
     /// Everything sled has written so far, durable: the files beside the data file first
     /// (a blob must be on disk before the record that points at it), then the data file.
     fn make_durable(&self) -> Result<(), JournalError> {
@@ -149,8 +172,8 @@ impl Shared {
     }
 }
 
-/// The durable journal on sled. Cheap to share behind an `Arc`; dropping the last handle
-/// drains the queue, syncs and joins the threads.
+/// The durable journal: a write-ahead log in front of sled. Cheap to share behind an `Arc`;
+/// dropping the last handle drains the queue, checkpoints and joins the threads.
 pub struct SledJournal {
     shared: Arc<Shared>,
     queue: Mutex<Option<Sender<Write>>>,
@@ -159,7 +182,8 @@ pub struct SledJournal {
 }
 
 impl SledJournal {
-    /// Opens (or creates) a journal. Fails if another process holds the directory.
+    /// Opens (or creates) a journal and replays its log. Fails if another process holds the
+    /// directory.
     pub fn open(config: JournalConfig) -> Result<SledJournal, JournalError> {
         config.validate()?;
         // The journal's directory is durable in its parent before anything is written in it.
@@ -170,20 +194,7 @@ impl SledJournal {
             .mode(sled::Mode::HighThroughput)
             .flush_every_ms(None)
             .open()?;
-        let meta = db.open_tree("meta")?;
-        match meta.get(SCHEMA_KEY)? {
-            Some(bytes) => {
-                let found = u32::from_be_bytes(bytes.as_ref().try_into().map_err(|_| {
-                    JournalError::Config("meta schema_version is not 4 bytes".into())
-                })?);
-                if found != SCHEMA_VERSION {
-                    return Err(JournalError::Schema { found, expected: SCHEMA_VERSION });
-                }
-            }
-            None => {
-                meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
-            }
-        }
+        check_schema(&db)?;
         let shared = Arc::new(Shared {
             events: db.open_tree("journal")?,
             snapshots: db.open_tree("snapshots")?,
@@ -192,14 +203,17 @@ impl SledJournal {
                 &[config.path.clone(), config.path.join("blobs")],
                 &[data_file_path(&config.path)],
             )),
+            wal_dir: config.path.join(WAL_DIR),
             db,
+            progress: Progress::default(),
             failed: AtomicBool::new(false),
             failure: Mutex::new(None),
         });
         // What sled wrote while opening (its `conf`, the schema) is durable before any write.
         shared.make_durable()?;
+        let wal = recover(&shared, &config)?;
         let (queue_tx, queue_rx) = crossbeam_channel::bounded(limits::QUEUE_WRITES_MAX);
-        let threads = pipeline::start(&shared, &config, queue_rx)?;
+        let threads = pipeline::start(&shared, &config, wal, queue_rx)?;
         Ok(SledJournal {
             shared,
             queue: Mutex::new(Some(queue_tx)),
@@ -212,9 +226,13 @@ impl SledJournal {
         &self.path
     }
 
-    /// Bytes sled uses on disk.
+    /// Bytes sled and the log use on disk.
     pub fn size_on_disk(&self) -> Result<u64, JournalError> {
-        Ok(self.shared.db.size_on_disk()?)
+        let wal = std::fs::read_dir(&self.shared.wal_dir)?
+            .filter_map(|entry| entry.ok()?.metadata().ok())
+            .map(|metadata| metadata.len())
+            .sum::<u64>();
+        Ok(self.shared.db.size_on_disk()? + wal)
     }
 
     fn submit(&self, write: Write) {
@@ -234,14 +252,13 @@ impl SledJournal {
         }
     }
 
-    /// Stops the threads after they have made everything queued durable.
+    /// Stops the threads after everything queued is durable, applied and checkpointed.
     pub fn close(&self) -> Result<(), JournalError> {
         drop(self.queue.lock().expect("queue lock").take());
         for thread in self.threads.lock().expect("threads lock").drain(..) {
             let _ = thread.join();
         }
-        self.shared.check()?;
-        self.shared.sync()
+        self.shared.check()
     }
 }
 
@@ -257,6 +274,58 @@ fn data_file_path(dir: &Path) -> PathBuf {
     dir.join("db")
 }
 
+/// Refuses a journal written by another schema; stamps a new one.
+fn check_schema(db: &sled::Db) -> Result<(), JournalError> {
+    let meta = db.open_tree("meta")?;
+    match meta.get(SCHEMA_KEY)? {
+        Some(bytes) => {
+            let found =
+                u32::from_be_bytes(bytes.as_ref().try_into().map_err(|_| {
+                    JournalError::Config("meta schema_version is not 4 bytes".into())
+                })?);
+            if found != SCHEMA_VERSION {
+                return Err(JournalError::Schema { found, expected: SCHEMA_VERSION });
+            }
+        }
+        None => {
+            meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+/// Replays the log after its checkpoint into sled, then checkpoints what it replayed, so the
+/// log starts over from the position reached.
+fn recover(shared: &Shared, config: &JournalConfig) -> Result<Wal, JournalError> {
+    let mut pending: Vec<Vec<u8>> = Vec::new();
+    let mut pending_bytes = 0;
+    let flush = |pending: &mut Vec<Vec<u8>>| -> Result<(), JournalError> {
+        let group = pending.iter().map(|p| Ops::parse(p)).collect::<Result<Vec<_>, _>>()?;
+        ops::apply(shared, &group)?;
+        pending.clear();
+        Ok(())
+    };
+    let (wal, opened) = Wal::open(&shared.wal_dir, config.segment_bytes, &mut |frame| {
+        pending.push(frame.payload.to_vec());
+        pending_bytes += frame.payload.len();
+        if pending.len() >= config.batch_events_max || pending_bytes >= config.batch_bytes_max {
+            flush(&mut pending)?;
+            pending_bytes = 0;
+        }
+        Ok(())
+    })?;
+    flush(&mut pending)?;
+    if opened.last_index > opened.checkpoint {
+        tracing::info!(
+            entries = opened.last_index - opened.checkpoint,
+            "replayed the write-ahead log into sled"
+        );
+    }
+    shared.progress.start_at(opened.last_index);
+    pipeline::checkpoint(shared, &wal.purger(), opened.last_index)?;
+    Ok(wal)
+}
+
 impl Journal for SledJournal {
     fn append(&self, stream: Stream<'_>, first_seq: Seq, events: Vec<Record>, done: Done) {
         if let Err(error) = crate::journal::check_record_sizes(&events) {
@@ -264,15 +333,14 @@ impl Journal for SledJournal {
         }
         let prefix = keys::stream_prefix(stream);
         metrics::counter!("journal_events_total").increment(events.len() as u64);
-        let mut bytes = 0;
-        let events = (first_seq..)
-            .zip(events)
-            .map(|(seq, record)| {
-                bytes += record.len();
-                (keys::event_key(&prefix, seq), record.into_bytes())
-            })
-            .collect();
-        self.submit(Write { snapshots: Vec::new(), events, compact: None, bytes, done });
+        let bytes = events.iter().map(Record::len).sum();
+        let count = events.len();
+        let keyed = events
+            .iter()
+            .enumerate()
+            .map(|(i, record)| (keys::event_key(&prefix, first_seq + i as Seq), record.as_bytes()));
+        let payload = OpsWriter::encode(keyed, &[], None, bytes);
+        self.submit(Write { payload: Some(Payload::new(payload)), events: count, done });
     }
 
     fn save_snapshot(
@@ -286,31 +354,26 @@ impl Journal for SledJournal {
         match recovery::snapshot_write(stream, seq, &state, compact) {
             Ok(write) => {
                 let bytes = write.record.len();
-                let snapshots = vec![(write.key, write.record)];
-                self.submit(Write {
-                    snapshots,
-                    events: Vec::new(),
-                    compact: write.compact,
+                let snapshots = [(write.key, write.record)];
+                let payload = OpsWriter::encode(
+                    std::iter::empty(),
+                    &snapshots,
+                    write.compact.as_ref(),
                     bytes,
-                    done,
-                });
+                );
+                self.submit(Write { payload: Some(Payload::new(payload)), events: 0, done });
             }
             Err(error) => done(Err(error)),
         }
     }
 
     fn barrier(&self, done: Done) {
-        self.submit(Write {
-            snapshots: Vec::new(),
-            events: Vec::new(),
-            compact: None,
-            bytes: 0,
-            done,
-        });
+        self.submit(Write { payload: None, events: 0, done });
     }
 
     fn load(&self, stream: Stream<'_>) -> Result<Loaded, JournalError> {
         self.shared.check()?;
+        self.shared.progress.wait_applied(&self.shared)?;
         let prefix = keys::stream_prefix(stream);
         let snapshot = chunks::get(&self.shared.snapshots, &prefix)?;
         let after = match &snapshot {
@@ -340,6 +403,7 @@ impl Journal for SledJournal {
         visit: &mut dyn FnMut(&str, Seq, &[u8]),
     ) -> Result<u64, JournalError> {
         self.shared.check()?;
+        self.shared.progress.wait_applied(&self.shared)?;
         let entries = chunks::records(self.shared.events.scan_prefix(keys::kind_prefix(kind)));
         recovery::replay(kind, entries, visit)
     }

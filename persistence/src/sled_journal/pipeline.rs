@@ -1,251 +1,219 @@
-//! The journal's write path: a writer thread that applies queued writes to sled in batches,
-//! and a syncer thread that makes applied batches durable and then runs their callbacks.
+//! The journal's three threads: the writer acknowledges, the applier materializes, the
+//! checkpointer makes sled durable and lets the log go.
 //!
-//! - Callers build keys and frame records on their own threads; the writer only moves bytes.
+//! ```text
+//! callers ─(payloads)─► writer ─────────────► done(Ok)         log append + fdatasync
+//!                         └─(durable group)─► applier           sled apply_batch, no flush
+//!                                               └─(progress)──► checkpointer
+//!                                                                sled flush + fsync, record
+//!                                                                the position, purge the log
+//! ```
+//!
 //! - The writer drains whatever is queued (bounded by `batch_events_max`, `batch_bytes_max`)
-//!   into one `apply_batch` per tree, then hands the batch's callbacks to the syncer and goes
-//!   on applying the next batch while the syncer makes the previous ones durable.
-//! - The syncer takes every applied batch waiting for it, syncs once (what a sync makes
-//!   durable is in the parent module) and only then runs the callbacks. A lone writer pays one
-//!   sync; many writers share one.
-//! - Before a sync, the syncer also waits for the batch the writer is applying at that moment
-//!   (at most `limits::APPLY_WAIT_MS_MAX`) and takes it along. Otherwise, under steady load, the
-//!   appenders split into two cohorts taking turns, each sync carrying half of them. The wait
-//!   costs little: `apply_batch` holds sled's process-wide concurrency lock for writing and
-//!   `flush()` takes it for reading, so a flush begun during an apply waits for it anyway.
-//! - When the writer has applied a batch, nothing else is queued and the syncer is idle with
-//!   nothing waiting, the writer syncs that batch itself: a lone appender then pays two thread
-//!   hand-offs (caller to writer, writer back to caller) instead of three. Writes queued
-//!   meanwhile wait for the writer, as they would wait for the next sync anyway.
-//!
-//! The writer and the syncer meet in `Handoff`: one mutex, held only for a few field updates,
-//! and one condition variable that only the syncer waits on. So the writer never waits for the
-//! syncer, and the syncer, once it has a batch to sync, waits at most
-//! `limits::APPLY_WAIT_MS_MAX` for the writer. A panicking callback is logged and skipped, so
-//! it cannot stop either thread.
+//!   into one append and one `fdatasync`: a lone appender pays one sync, many share one.
+//!   Callers encoded and hashed their payloads on their own threads; the writer numbers them.
+//! - Only a durable group goes on to the applier, so sled never holds what the log may lose,
+//!   and a read that waits for the applier ([`Progress::wait_applied`]) sees every
+//!   acknowledged write and nothing that is not.
+//! - The checkpointer runs every `checkpoint_interval_ms`, or sooner once the applier has
+//!   written `checkpoint_bytes` since the last one, and at shutdown. It takes the applied
+//!   position *before* it flushes, so the flush covers everything up to it (sled's flush
+//!   makes durable all it was given before the call, and applies may go on meanwhile).
+//! - After any failure the journal is failed for good (`Shared::fail`); the threads drain
+//!   their queues, completing every callback with the error.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{Receiver, Sender};
 
+use super::ops::{self, Ops};
 use super::{JournalConfig, Shared, Write};
-use crate::chunks;
 use crate::journal::{Done, JournalError};
 use crate::limits;
+use crate::wal::{self, Purger, Wal, frame};
 
-/// Starts the syncer, then the writer, which applies what arrives on `queue` until every
-/// sender is gone. Returns both threads, the writer first: joined in that order, the writer
-/// has applied and handed on everything queued before the syncer is waited for.
+/// A durable group on its way to the applier: its first index and its payloads.
+struct Group {
+    first: u64,
+    payloads: Vec<Vec<u8>>,
+}
+
+/// How far the log and sled have come, and who waits for them.
+#[derive(Default)]
+pub(super) struct Progress {
+    /// The last entry acknowledged durable; set before its callbacks run.
+    durable: AtomicU64,
+    /// The last entry applied to sled.
+    applied: AtomicU64,
+    state: Mutex<ProgressState>,
+    /// Wakes readers waiting for the applier.
+    applied_changed: Condvar,
+    /// Wakes the checkpointer.
+    checkpoint_due: Condvar,
+}
+
+#[derive(Default)]
+struct ProgressState {
+    readers_waiting: usize,
+    /// Bytes applied since the last checkpoint began.
+    unchecked_bytes: u64,
+    applier_gone: bool,
+}
+
+impl Progress {
+    /// Log and sled both at `index`: what recovery leaves, before any thread starts.
+    pub fn start_at(&self, index: u64) {
+        self.durable.store(index, Ordering::Release);
+        self.applied.store(index, Ordering::Release);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ProgressState> {
+        // Every critical section only sets fields.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits until sled holds every write acknowledged before this call.
+    pub fn wait_applied(&self, shared: &Shared) -> Result<(), JournalError> {
+        let target = self.durable.load(Ordering::Acquire);
+        if self.applied.load(Ordering::Acquire) >= target {
+            return Ok(());
+        }
+        let mut state = self.lock();
+        state.readers_waiting += 1;
+        while self.applied.load(Ordering::Acquire) < target && !state.applier_gone {
+            shared.check()?;
+            state = self
+                .applied_changed
+                .wait_timeout(state, Duration::from_millis(10))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        state.readers_waiting -= 1;
+        drop(state);
+        shared.check()?;
+        match self.applied.load(Ordering::Acquire) >= target {
+            true => Ok(()),
+            false => Err(JournalError::Closed),
+        }
+    }
+}
+
+/// Starts the checkpointer, the applier and the writer, which appends what arrives on
+/// `queue` until every sender is gone. Returned in the order to join them.
 pub(super) fn start(
     shared: &Arc<Shared>,
     config: &JournalConfig,
+    wal: Wal,
     queue: Receiver<Write>,
 ) -> Result<Vec<JoinHandle<()>>, JournalError> {
-    let handoff = Arc::new(Handoff::default());
-    // The syncer starts first: if the writer cannot be spawned, dropping `handoff`'s
-    // writer side (`WriterExit`) still lets the syncer end.
-    let syncer = {
-        let (shared, handoff) = (shared.clone(), handoff.clone());
-        std::thread::Builder::new()
-            .name("journal-syncer".into())
-            .spawn(move || run_syncer(&shared, &handoff))?
+    let (to_applier, applier_queue) = crossbeam_channel::bounded(limits::APPLY_QUEUE_GROUPS_MAX);
+    let checkpointer = {
+        let (shared, config, purger) = (shared.clone(), config.clone(), wal.purger());
+        spawn("journal-checkpointer", move || run_checkpointer(&shared, &config, &purger))?
+    };
+    let applier = {
+        let (shared, config) = (shared.clone(), config.clone());
+        let exit = ApplierExit(shared.clone());
+        spawn("journal-applier", move || {
+            run_applier(&shared, &config, &applier_queue);
+            drop(exit);
+        })?
     };
     let writer = {
-        let shared = shared.clone();
-        let config = config.clone();
-        let exit = WriterExit(handoff);
-        std::thread::Builder::new()
-            .name("journal-writer".into())
-            .spawn(move || run_writer(&shared, &config, &queue, &exit.0))?
+        let (shared, config) = (shared.clone(), config.clone());
+        spawn("journal-writer", move || run_writer(&shared, &config, wal, &queue, to_applier))?
     };
-    Ok(vec![writer, syncer])
+    Ok(vec![writer, applier, checkpointer])
 }
 
-/// Where the writer hands applied batches to the syncer.
-#[derive(Default)]
-struct Handoff {
-    state: Mutex<HandoffState>,
-    /// Wakes the syncer, the only thread that waits on it, when what it waits for changes.
-    wake: Condvar,
+fn spawn(name: &str, run: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, JournalError> {
+    Ok(std::thread::Builder::new().name(name.into()).spawn(run)?)
 }
 
-#[derive(Default)]
-struct HandoffState {
-    /// Callbacks of applied batches no sync has taken yet, oldest first.
-    applied: Vec<Done>,
-    /// The writer has taken a batch from the queue and not yet added it to `applied`.
-    applying: bool,
-    /// Batches the writer has added to `applied` so far.
-    batches_applied: u64,
-    /// A sync (by the syncer, or by the writer for a lone batch) is running or completing
-    /// its callbacks; at most one at a time.
-    syncing: bool,
-    /// The syncer waits on `wake`: only then does the writer notify it, since a notification
-    /// costs a system call, and waking it for nothing costs a context switch.
-    syncer_waiting: bool,
-    /// The writer has stopped: once `applied` is empty, the syncer stops too.
-    writer_gone: bool,
-}
+/// Owned by the applier thread; however it ends, dropping this tells readers and the
+/// checkpointer (which then takes its last checkpoint and stops).
+struct ApplierExit(Arc<Shared>);
 
-impl Handoff {
-    /// Every critical section only sets fields, so a thread that panicked elsewhere cannot
-    /// have left the state half updated: a poisoned lock is taken as it is.
-    fn lock(&self) -> MutexGuard<'_, HandoffState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// Owned by the writer thread; however it ends, dropping this tells the syncer.
-struct WriterExit(Arc<Handoff>);
-
-impl Drop for WriterExit {
+impl Drop for ApplierExit {
     fn drop(&mut self) {
-        self.0.lock().writer_gone = true;
-        self.0.wake.notify_one();
+        let progress = &self.0.progress;
+        progress.lock().applier_gone = true;
+        progress.applied_changed.notify_all();
+        progress.checkpoint_due.notify_one();
     }
 }
 
-fn run_writer(shared: &Shared, config: &JournalConfig, queue: &Receiver<Write>, handoff: &Handoff) {
+fn run_writer(
+    shared: &Shared,
+    config: &JournalConfig,
+    mut wal: Wal,
+    queue: &Receiver<Write>,
+    to_applier: Sender<Group>,
+) {
+    let mut frames = Vec::new();
     while let Ok(first) = queue.recv() {
-        handoff.lock().applying = true;
         let mut batch = vec![first];
-        let (mut events, mut bytes) = (batch[0].events.len(), batch[0].bytes);
+        let (mut events, mut bytes) = (batch[0].events, batch[0].bytes());
         while events < config.batch_events_max && bytes < config.batch_bytes_max {
             match queue.try_recv() {
                 Ok(write) => {
-                    events += write.events.len();
-                    bytes += write.bytes;
+                    events += write.events;
+                    bytes += write.bytes();
                     batch.push(write);
                 }
                 Err(_) => break,
             }
         }
         metrics::histogram!("journal_batch_events").record(events as f64);
-        if let Err(error) = apply(shared, &mut batch) {
-            // Recorded before the batch is handed on, so no sync can complete it `Ok`.
-            shared.fail(&error);
+        frames.clear();
+        let (first_index, term) = (wal.next_index(), wal.term());
+        let mut payloads = Vec::with_capacity(batch.len());
+        let mut dones = Vec::with_capacity(batch.len());
+        for write in batch {
+            if let Some(payload) = write.payload {
+                frame::push(&mut frames, term, first_index + payloads.len() as u64, &payload);
+                payloads.push(payload.into_bytes());
+            }
+            dones.push(write.done);
         }
-        let writes = batch.len();
-        let mut state = handoff.lock();
-        state.applying = false;
-        state.batches_applied += 1;
-        state.applied.extend(batch.into_iter().map(|write| write.done));
-        // Alone: nobody else is queued, nothing older waits, and no sync is running. The
-        // syncer is not told: with `applied` left empty, nothing it waits for has changed.
-        if !state.syncing && state.applied.len() == writes && queue.is_empty() {
-            let dones = std::mem::take(&mut state.applied);
-            state.syncing = true;
-            drop(state);
-            sync_and_complete(shared, dones);
-            handoff.lock().syncing = false;
-        } else {
-            let waiting = state.syncer_waiting;
-            drop(state);
-            if waiting {
-                handoff.wake.notify_one();
+        let result = append(shared, &mut wal, &frames, payloads.len() as u64);
+        if result.is_ok() && !payloads.is_empty() {
+            let last = wal.next_index() - 1;
+            shared.progress.durable.store(last, Ordering::Release);
+            // Blocks while the applier is `APPLY_QUEUE_GROUPS_MAX` groups behind: sled's
+            // pace bounds the memory the log may run ahead by.
+            if to_applier.send(Group { first: first_index, payloads }).is_err() {
+                shared.fail(&JournalError::Io("the journal's applier has stopped".into()));
             }
         }
+        complete(dones, result);
     }
 }
 
-/// Writes one batch into sled's trees (not yet durable), in an order whose every prefix is a
-/// consistent journal (sled recovers a prefix of its log): first the events, then the
-/// snapshots that may cover them, then the removals of what those snapshots compact.
-fn apply(shared: &Shared, batch: &mut [Write]) -> Result<(), JournalError> {
+/// Appends and syncs a group's frames; a failure fails the journal.
+fn append(shared: &Shared, wal: &mut Wal, frames: &[u8], count: u64) -> Result<(), JournalError> {
     shared.check()?;
-    fail::fail_point!("journal-apply", |_| Err(JournalError::Io("failpoint journal-apply".into())));
-    let (mut events, mut snapshots, mut removals) = Default::default();
-    let (mut any_snapshot, mut any_removal) = (false, false);
-    for i in 0..batch.len() {
-        if let Some((from, to)) = batch[i].compact.take() {
-            // The last event's chunks sort after its key: the range ends past them.
-            let range = from..=chunks::last_key(&to);
-            // Events queued earlier in this batch are not in the tree yet.
-            let queued = batch[..i].iter().flat_map(|write| &write.events);
-            for (key, record) in queued.filter(|(key, _)| range.contains(key)) {
-                for key in chunks::keys(key, record.len()) {
-                    sled::Batch::remove(&mut removals, key);
-                }
-                any_removal = true;
-            }
-            for key in shared.events.range(range).keys() {
-                sled::Batch::remove(&mut removals, key?);
-                any_removal = true;
-            }
-        }
+    if count == 0 {
+        return Ok(());
     }
-    for write in batch.iter_mut() {
-        for (key, record) in write.events.drain(..) {
-            for (key, value) in chunks::split(key, record) {
-                sled::Batch::insert(&mut events, key, value);
-            }
-        }
-        for (key, record) in write.snapshots.drain(..) {
-            // The chunks of the snapshot this one replaces go, but for those it rewrites.
-            let old_chunks = chunks::chunk_key(&key, 0)..=chunks::last_key(&key);
-            for old in shared.snapshots.range(old_chunks).keys() {
-                sled::Batch::remove(&mut snapshots, old?);
-            }
-            for (key, value) in chunks::split(key, record) {
-                sled::Batch::insert(&mut snapshots, key, value);
-            }
-            any_snapshot = true;
-        }
-    }
-    shared.events.apply_batch(events)?;
-    if any_snapshot {
-        shared.snapshots.apply_batch(snapshots)?;
-    }
-    if any_removal {
-        shared.events.apply_batch(removals)?;
-    }
-    Ok(())
-}
-
-fn run_syncer(shared: &Shared, handoff: &Handoff) {
-    loop {
-        let mut state = handoff.lock();
-        state.syncer_waiting = true;
-        state = handoff
-            .wake
-            .wait_while(state, |s| s.applied.is_empty() && !s.writer_gone)
-            .unwrap_or_else(PoisonError::into_inner);
-        if state.applied.is_empty() {
-            return;
-        }
-        if state.applying {
-            let apply_wait_max = Duration::from_millis(limits::APPLY_WAIT_MS_MAX);
-            let target = state.batches_applied + 1;
-            state = handoff
-                .wake
-                .wait_timeout_while(state, apply_wait_max, |s| s.batches_applied < target)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
-        state.syncer_waiting = false;
-        // The writer syncs only what it has just applied, with `applied` empty before, and
-        // applies nothing meanwhile: `applied` cannot fill up while it syncs.
-        assert!(!state.syncing, "the syncer found applied batches during the writer's sync");
-        let dones = std::mem::take(&mut state.applied);
-        state.syncing = true;
-        drop(state);
-        sync_and_complete(shared, dones);
-        handoff.lock().syncing = false;
-    }
-}
-
-/// Makes everything applied so far durable, then runs `dones` with the outcome.
-fn sync_and_complete(shared: &Shared, dones: Vec<Done>) {
     let started = Instant::now();
-    let result = shared.check().and_then(|()| shared.sync()).map_err(|e| match e {
-        JournalError::Failed(_) => e,
-        other => shared.fail(&other),
-    });
+    let result = (|| {
+        fail::fail_point!("journal-sync", |_| Err(JournalError::Io(
+            "failpoint journal-sync".into()
+        )));
+        wal.append(frames, count)
+    })();
     metrics::histogram!("journal_flush_seconds").record(started.elapsed().as_secs_f64());
     metrics::counter!("journal_flushes_total").increment(1);
+    result.map_err(|error| shared.fail(&error))
+}
+
+/// Runs each callback with the group's outcome.
+fn complete(dones: Vec<Done>, result: Result<(), JournalError>) {
     for done in dones {
         let result = result.clone();
         // A callback is the caller's code. Should it panic, this thread must go on: every
@@ -254,4 +222,96 @@ fn sync_and_complete(shared: &Shared, dones: Vec<Done>) {
             tracing::error!("a journal callback panicked");
         }
     }
+}
+
+fn run_applier(shared: &Shared, config: &JournalConfig, queue: &Receiver<Group>) {
+    let progress = &shared.progress;
+    while let Ok(first) = queue.recv() {
+        let mut groups = vec![first];
+        let mut events = 0;
+        while events < config.batch_events_max {
+            match queue.try_recv() {
+                Ok(group) => {
+                    events += group.payloads.len();
+                    groups.push(group);
+                }
+                Err(_) => break,
+            }
+        }
+        if shared.check().is_err() {
+            continue;
+        }
+        let last = groups.last().map(|g| g.first + g.payloads.len() as u64 - 1).unwrap_or(0);
+        let bytes: usize = groups.iter().flat_map(|g| &g.payloads).map(Vec::len).sum();
+        let applied = groups
+            .iter()
+            .flat_map(|group| &group.payloads)
+            .map(|payload| Ops::parse(payload))
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(|group| ops::apply(shared, &group));
+        if let Err(error) = applied {
+            shared.fail(&error);
+            continue;
+        }
+        progress.applied.store(last, Ordering::Release);
+        let mut state = progress.lock();
+        state.unchecked_bytes += bytes as u64;
+        let (readers, due) =
+            (state.readers_waiting > 0, state.unchecked_bytes >= config.checkpoint_bytes);
+        drop(state);
+        if readers {
+            progress.applied_changed.notify_all();
+        }
+        if due {
+            progress.checkpoint_due.notify_one();
+        }
+    }
+}
+
+fn run_checkpointer(shared: &Shared, config: &JournalConfig, purger: &Purger) {
+    let progress = &shared.progress;
+    let interval = Duration::from_millis(config.checkpoint_interval_ms);
+    let mut checkpointed = progress.applied.load(Ordering::Acquire);
+    loop {
+        let mut state = progress.lock();
+        state = progress
+            .checkpoint_due
+            .wait_timeout_while(state, interval, |s| {
+                s.unchecked_bytes < config.checkpoint_bytes && !s.applier_gone
+            })
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+        let last = state.applier_gone;
+        state.unchecked_bytes = 0;
+        drop(state);
+        let upto = progress.applied.load(Ordering::Acquire);
+        if upto > checkpointed && shared.check().is_ok() {
+            match checkpoint(shared, purger, upto) {
+                Ok(()) => checkpointed = upto,
+                Err(error) => {
+                    shared.fail(&error);
+                }
+            }
+        }
+        if last {
+            return;
+        }
+    }
+}
+
+/// Makes sled durable up to log entry `upto` (which it holds), records that, and deletes the
+/// log segments it covers.
+pub(super) fn checkpoint(shared: &Shared, purger: &Purger, upto: u64) -> Result<(), JournalError> {
+    let started = Instant::now();
+    shared.make_durable()?;
+    fail::fail_point!("checkpoint-after-flush", |_| Err(JournalError::Io(
+        "failpoint checkpoint-after-flush".into()
+    )));
+    wal::save_checkpoint(&shared.wal_dir, upto)?;
+    fail::fail_point!("checkpoint-after-record", |_| Err(JournalError::Io(
+        "failpoint checkpoint-after-record".into()
+    )));
+    purger.purge(upto)?;
+    metrics::histogram!("journal_checkpoint_seconds").record(started.elapsed().as_secs_f64());
+    Ok(())
 }

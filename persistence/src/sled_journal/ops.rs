@@ -1,0 +1,201 @@
+//! A journal write as a log entry's payload, and applying entries to sled's trees.
+//!
+//! ```text
+//! payload: events (u32 LE) | { key | record }*  snapshots (u32 LE) | { key | record }*
+//!          compact (u8: 0 or 1) | [ from key | to key ]
+//! key, record, from, to: length (u32 LE) | bytes
+//! ```
+//!
+//! The live applier and recovery apply entries through the same [`apply`], so the path a
+//! recovery takes is the one every write takes.
+//!
+//! Invariants of [`apply`]:
+//! - Entries are applied in index order; within a group, events go first, then snapshots,
+//!   then compactions, so sled (which recovers a prefix of its own log) never keeps a
+//!   snapshot without the events it covers, nor a compaction without its snapshot.
+//! - Applying an entry twice, or an entry whose effects sled already holds in part, leaves
+//!   the trees as applying it once: every effect is a put of a fixed key or the removal of a
+//!   range. Recovery relies on this.
+
+use super::Shared;
+use crate::chunks;
+use crate::journal::JournalError;
+
+/// Builds the payload of one write on the caller's thread.
+#[derive(Default)]
+pub(super) struct OpsWriter {
+    bytes: Vec<u8>,
+}
+
+impl OpsWriter {
+    /// A payload of `events`, then `snapshots`, then an optional compaction range.
+    pub fn encode<'a>(
+        events: impl ExactSizeIterator<Item = (Vec<u8>, &'a [u8])>,
+        snapshots: &[(Vec<u8>, Vec<u8>)],
+        compact: Option<&(Vec<u8>, Vec<u8>)>,
+        record_bytes: usize,
+    ) -> Vec<u8> {
+        let mut writer = OpsWriter { bytes: Vec::with_capacity(record_bytes + 64) };
+        writer.count(events.len());
+        for (key, record) in events {
+            writer.field(&key);
+            writer.field(record);
+        }
+        writer.count(snapshots.len());
+        for (key, record) in snapshots {
+            writer.field(key);
+            writer.field(record);
+        }
+        match compact {
+            None => writer.bytes.push(0),
+            Some((from, to)) => {
+                writer.bytes.push(1);
+                writer.field(from);
+                writer.field(to);
+            }
+        }
+        writer.bytes
+    }
+
+    fn count(&mut self, n: usize) {
+        let n = u32::try_from(n).expect("fewer than 4 billion records in one write");
+        self.bytes.extend_from_slice(&n.to_le_bytes());
+    }
+
+    fn field(&mut self, bytes: &[u8]) {
+        self.count(bytes.len());
+        self.bytes.extend_from_slice(bytes);
+    }
+}
+
+/// One entry's effects, borrowed from its payload.
+pub(super) struct Ops<'a> {
+    events: Vec<(&'a [u8], &'a [u8])>,
+    snapshots: Vec<(&'a [u8], &'a [u8])>,
+    compact: Option<(&'a [u8], &'a [u8])>,
+}
+
+impl<'a> Ops<'a> {
+    /// Reads a payload written by [`OpsWriter::encode`].
+    pub fn parse(payload: &'a [u8]) -> Result<Ops<'a>, JournalError> {
+        let mut reader = Reader { bytes: payload };
+        let bad = || JournalError::Io("a write-ahead log entry does not parse".into());
+        let pairs = |reader: &mut Reader<'a>| -> Option<Vec<(&'a [u8], &'a [u8])>> {
+            let n = reader.count()?;
+            (0..n).map(|_| Some((reader.field()?, reader.field()?))).collect()
+        };
+        let events = pairs(&mut reader).ok_or_else(bad)?;
+        let snapshots = pairs(&mut reader).ok_or_else(bad)?;
+        let compact = match reader.take(1).ok_or_else(bad)? {
+            [0] => None,
+            [1] => Some((reader.field().ok_or_else(bad)?, reader.field().ok_or_else(bad)?)),
+            _ => return Err(bad()),
+        };
+        if !reader.bytes.is_empty() {
+            return Err(bad());
+        }
+        Ok(Ops { events, snapshots, compact })
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (taken, rest) = self.bytes.split_at_checked(n)?;
+        self.bytes = rest;
+        Some(taken)
+    }
+
+    fn count(&mut self) -> Option<usize> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?) as usize)
+    }
+
+    fn field(&mut self) -> Option<&'a [u8]> {
+        let n = self.count()?;
+        self.take(n)
+    }
+}
+
+/// Writes a group of entries into sled's trees (not durable until a checkpoint).
+pub(super) fn apply(shared: &Shared, group: &[Ops<'_>]) -> Result<(), JournalError> {
+    fail::fail_point!("journal-apply", |_| Err(JournalError::Io("failpoint journal-apply".into())));
+    let (mut events, mut snapshots, mut removals) = Default::default();
+    let (mut any_snapshot, mut any_removal) = (false, false);
+    for (i, ops) in group.iter().enumerate() {
+        if let Some((from, to)) = ops.compact {
+            // The last event's chunks sort after its key: the range ends past them.
+            let range = from.to_vec()..=chunks::last_key(to);
+            // Events earlier in this group are not in the tree yet.
+            let queued = group[..i].iter().flat_map(|ops| &ops.events);
+            for (key, record) in queued.filter(|(key, _)| range.contains(&key.to_vec())) {
+                for key in chunks::keys(key, record.len()) {
+                    sled::Batch::remove(&mut removals, key);
+                }
+                any_removal = true;
+            }
+            for key in shared.events.range(range).keys() {
+                sled::Batch::remove(&mut removals, key?);
+                any_removal = true;
+            }
+        }
+    }
+    for ops in group {
+        for (key, record) in &ops.events {
+            for (key, value) in chunks::split(key.to_vec(), record.to_vec()) {
+                sled::Batch::insert(&mut events, key, value);
+            }
+        }
+        for (key, record) in &ops.snapshots {
+            // The chunks of the snapshot this one replaces go, but for those it rewrites.
+            let old_chunks = chunks::chunk_key(key, 0)..=chunks::last_key(key);
+            for old in shared.snapshots.range(old_chunks).keys() {
+                sled::Batch::remove(&mut snapshots, old?);
+            }
+            for (key, value) in chunks::split(key.to_vec(), record.to_vec()) {
+                sled::Batch::insert(&mut snapshots, key, value);
+            }
+            any_snapshot = true;
+        }
+    }
+    shared.events.apply_batch(events)?;
+    if any_snapshot {
+        shared.snapshots.apply_batch(snapshots)?;
+    }
+    if any_removal {
+        shared.events.apply_batch(removals)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_payload_parses_back_to_what_was_encoded() {
+        let events = [(b"k1".to_vec(), &b"r1"[..]), (b"k2".to_vec(), &b""[..])];
+        let snapshots = [(b"s".to_vec(), b"state".to_vec())];
+        let compact = (b"from".to_vec(), b"to".to_vec());
+        let payload = OpsWriter::encode(events.into_iter(), &snapshots, Some(&compact), 0);
+        let ops = Ops::parse(&payload).unwrap();
+        assert_eq!(ops.events, [(&b"k1"[..], &b"r1"[..]), (&b"k2"[..], &b""[..])]);
+        assert_eq!(ops.snapshots, [(&b"s"[..], &b"state"[..])]);
+        assert_eq!(ops.compact, Some((&b"from"[..], &b"to"[..])));
+        let empty = OpsWriter::encode(std::iter::empty(), &[], None, 0);
+        assert!(Ops::parse(&empty).unwrap().events.is_empty());
+    }
+
+    #[test]
+    fn a_short_or_padded_payload_is_refused() {
+        let payload = OpsWriter::encode([(b"k".to_vec(), &b"r"[..])].into_iter(), &[], None, 0);
+        for cut in 0..payload.len() {
+            assert!(Ops::parse(&payload[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut padded = payload.clone();
+        padded.push(0);
+        assert!(Ops::parse(&padded).is_err());
+    }
+}
