@@ -45,3 +45,7 @@ pub const CHECKPOINT_INTERVAL_MS_MAX: u64 = 60 * 60 * 1000;
 /// Most durable groups waiting for the applier; a full queue makes the writer wait, so the
 /// log runs at most this far ahead of sled.
 pub const APPLY_QUEUE_GROUPS_MAX: usize = 1_024;
+
+/// Slots of streams a read waits on (see the journal's `Progress`): more slots, fewer reads
+/// that wait for another stream's write.
+pub const STREAM_SLOTS: usize = 4_096;

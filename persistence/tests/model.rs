@@ -5,8 +5,9 @@
 //!
 //! The disk journal runs with its default settings, with a busy log (tiny segments, a
 //! checkpoint after every apply: the log rolls and is purged all the time), and with lazy
-//! checkpoints; it restarts cleanly, or from a copy of its directory taken while it runs (what
-//! a killed process leaves: the write-ahead log holds what sled had not flushed).
+//! checkpoints; it restarts cleanly, or (lazy checkpoints) from a copy of its directory taken
+//! while it runs (what a killed process leaves: the write-ahead log holds what sled had not
+//! flushed).
 //!
 //! Every op waits for its writes before the next op begins, so each write is acknowledged,
 //! hence durable, and must survive every later `Restart` unchanged. `AppendAndSnapshot`
@@ -179,6 +180,9 @@ enum Restart {
     Clean,
     /// Open a copy of the directory taken while the journal runs: what a killed process
     /// leaves (sled's unflushed writes are missing, the log has every acknowledged entry).
+    /// Only with lazy checkpoints: a copy taken while a checkpoint deletes segments is no
+    /// state a crash can leave (`checkpoint_crash.rs` and `tests/crash.rs` kill real
+    /// processes during checkpoints).
     Crash,
 }
 
@@ -237,6 +241,13 @@ impl Subject for OnDisk {
                 None
             }
             Restart::Crash => {
+                // The copy is a crash image only if nothing writes while it is taken: the
+                // checkpointer does not run (lazy checkpoints), and reading a whole kind
+                // waits for the applier to apply every acknowledged write (to sled's memory;
+                // sled writes its files only when flushed or when its buffers fill).
+                for kind in KINDS {
+                    self.journal().replay_kind(kind, &mut |_, _, _| {}).expect("quiesce");
+                }
                 let image = tempfile::tempdir().expect("tempdir");
                 copy_dir(self.dir.path(), image.path());
                 drop(self.journal.take());
@@ -383,11 +394,6 @@ proptest! {
     #[test]
     fn sled_journal_recovers_from_its_log_after_a_crash(ops in vec(op(), 1..40)) {
         run(&mut OnDisk::new(lazy_checkpoints, Restart::Crash), &ops)?;
-    }
-
-    #[test]
-    fn sled_journal_with_a_busy_log_recovers_after_a_crash(ops in vec(op(), 1..40)) {
-        run(&mut OnDisk::new(busy_log, Restart::Crash), &ops)?;
     }
 
     #[test]

@@ -116,9 +116,11 @@ impl JournalConfig {
     }
 }
 
-/// One queued write: its log payload (none for a barrier), and its callback.
+/// One queued write: its log payload (none for a barrier), the slot of its stream, and its
+/// callback.
 struct Write {
     payload: Option<Payload>,
+    slot: Option<usize>,
     events: usize,
     done: Done,
 }
@@ -340,7 +342,8 @@ impl Journal for SledJournal {
             .enumerate()
             .map(|(i, record)| (keys::event_key(&prefix, first_seq + i as Seq), record.as_bytes()));
         let payload = OpsWriter::encode(keyed, &[], None, bytes);
-        self.submit(Write { payload: Some(Payload::new(payload)), events: count, done });
+        let slot = Some(pipeline::stream_slot(&prefix));
+        self.submit(Write { payload: Some(Payload::new(payload)), slot, events: count, done });
     }
 
     fn save_snapshot(
@@ -354,6 +357,7 @@ impl Journal for SledJournal {
         match recovery::snapshot_write(stream, seq, &state, compact) {
             Ok(write) => {
                 let bytes = write.record.len();
+                let slot = Some(pipeline::stream_slot(&write.key));
                 let snapshots = [(write.key, write.record)];
                 let payload = OpsWriter::encode(
                     std::iter::empty(),
@@ -361,20 +365,20 @@ impl Journal for SledJournal {
                     write.compact.as_ref(),
                     bytes,
                 );
-                self.submit(Write { payload: Some(Payload::new(payload)), events: 0, done });
+                self.submit(Write { payload: Some(Payload::new(payload)), slot, events: 0, done });
             }
             Err(error) => done(Err(error)),
         }
     }
 
     fn barrier(&self, done: Done) {
-        self.submit(Write { payload: None, events: 0, done });
+        self.submit(Write { payload: None, slot: None, events: 0, done });
     }
 
     fn load(&self, stream: Stream<'_>) -> Result<Loaded, JournalError> {
         self.shared.check()?;
-        self.shared.progress.wait_applied(&self.shared)?;
         let prefix = keys::stream_prefix(stream);
+        self.shared.progress.wait_stream(&self.shared, pipeline::stream_slot(&prefix))?;
         let snapshot = chunks::get(&self.shared.snapshots, &prefix)?;
         let after = match &snapshot {
             Some(record) => recovery::read_snapshot(stream, record)?.0,

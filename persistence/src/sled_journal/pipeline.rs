@@ -13,8 +13,9 @@
 //!   into one append and one `fdatasync`: a lone appender pays one sync, many share one.
 //!   Callers encoded and hashed their payloads on their own threads; the writer numbers them.
 //! - Only a durable group goes on to the applier, so sled never holds what the log may lose,
-//!   and a read that waits for the applier ([`Progress::wait_applied`]) sees every
-//!   acknowledged write and nothing that is not.
+//!   and a read that waits for the applier ([`Progress::wait_stream`]) sees every
+//!   acknowledged write and nothing that is not. A read of one stream waits only for the
+//!   writes to its slot of streams, so an activation does not queue behind everyone's writes.
 //! - The checkpointer runs every `checkpoint_interval_ms`, or sooner once the applier has
 //!   written `checkpoint_bytes` since the last one, and at shutdown. It takes the applied
 //!   position *before* it flushes, so the flush covers everything up to it (sled's flush
@@ -43,10 +44,13 @@ struct Group {
 }
 
 /// How far the log and sled have come, and who waits for them.
-#[derive(Default)]
 pub(super) struct Progress {
     /// The last entry acknowledged durable; set before its callbacks run.
     durable: AtomicU64,
+    /// Per slot of streams (a stream's slot is a hash of its key), the last entry
+    /// acknowledged for any stream of the slot: what a read of one stream waits for, so that
+    /// activating an entity does not wait for writes to all the others.
+    streams: Box<[AtomicU64]>,
     /// The last entry applied to sled.
     applied: AtomicU64,
     state: Mutex<ProgressState>,
@@ -64,11 +68,36 @@ struct ProgressState {
     applier_gone: bool,
 }
 
+impl Default for Progress {
+    fn default() -> Progress {
+        Progress {
+            durable: AtomicU64::new(0),
+            streams: (0..limits::STREAM_SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            applied: AtomicU64::new(0),
+            state: Mutex::default(),
+            applied_changed: Condvar::new(),
+            checkpoint_due: Condvar::new(),
+        }
+    }
+}
+
+/// The slot of the stream whose keys begin with `prefix`.
+pub(super) fn stream_slot(prefix: &[u8]) -> usize {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(prefix) as usize % limits::STREAM_SLOTS
+}
+
 impl Progress {
     /// Log and sled both at `index`: what recovery leaves, before any thread starts.
     pub fn start_at(&self, index: u64) {
         self.durable.store(index, Ordering::Release);
         self.applied.store(index, Ordering::Release);
+    }
+
+    /// Waits until sled holds every write to the stream in `slot` acknowledged before this
+    /// call.
+    pub fn wait_stream(&self, shared: &Shared, slot: usize) -> Result<(), JournalError> {
+        self.wait_for(shared, self.streams[slot].load(Ordering::Acquire))
     }
 
     fn lock(&self) -> MutexGuard<'_, ProgressState> {
@@ -78,7 +107,10 @@ impl Progress {
 
     /// Waits until sled holds every write acknowledged before this call.
     pub fn wait_applied(&self, shared: &Shared) -> Result<(), JournalError> {
-        let target = self.durable.load(Ordering::Acquire);
+        self.wait_for(shared, self.durable.load(Ordering::Acquire))
+    }
+
+    fn wait_for(&self, shared: &Shared, target: u64) -> Result<(), JournalError> {
         if self.applied.load(Ordering::Acquire) >= target {
             return Ok(());
         }
@@ -173,16 +205,22 @@ fn run_writer(
         let (first_index, term) = (wal.next_index(), wal.term());
         let mut payloads = Vec::with_capacity(batch.len());
         let mut dones = Vec::with_capacity(batch.len());
+        let mut slots = Vec::with_capacity(batch.len());
         for write in batch {
             if let Some(payload) = write.payload {
-                frame::push(&mut frames, term, first_index + payloads.len() as u64, &payload);
+                let index = first_index + payloads.len() as u64;
+                frame::push(&mut frames, term, index, &payload);
                 payloads.push(payload.into_bytes());
+                slots.extend(write.slot.map(|slot| (slot, index)));
             }
             dones.push(write.done);
         }
         let result = append(shared, &mut wal, &frames, payloads.len() as u64);
         if result.is_ok() && !payloads.is_empty() {
             let last = wal.next_index() - 1;
+            for (slot, index) in slots {
+                shared.progress.streams[slot].fetch_max(index, Ordering::Release);
+            }
             shared.progress.durable.store(last, Ordering::Release);
             // Blocks while the applier is `APPLY_QUEUE_GROUPS_MAX` groups behind: sled's
             // pace bounds the memory the log may run ahead by.
