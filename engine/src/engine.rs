@@ -109,7 +109,7 @@ impl Engine {
     /// Asks entity `id` of kind `E` to handle `command`, wherever it lives; answered once the
     /// events it wrote are durable.
     pub async fn ask<E: Entity>(&self, id: &str, command: E::Command) -> Answer<E> {
-        self.ask_acked::<E>(id, command, Ack::Durable).await
+        self.ask_with::<E>(id, command, Ack::Durable).await
     }
 
     /// [`Engine::ask`], answered once the events are handed to the journal ([`Ack::Appended`]):
@@ -117,10 +117,12 @@ impl Engine {
     /// answers anyone, and that redoes its work from the entity's durable events after a crash.
     /// An ask served by another node is answered when durable.
     pub async fn ask_appended<E: Entity>(&self, id: &str, command: E::Command) -> Answer<E> {
-        self.ask_acked::<E>(id, command, Ack::Appended).await
+        self.ask_with::<E>(id, command, Ack::Appended).await
     }
 
-    async fn ask_acked<E: Entity>(&self, id: &str, command: E::Command, ack: Ack) -> Answer<E> {
+    /// [`Engine::ask`] or [`Engine::ask_appended`], as `ack` says: for a caller whose steps
+    /// are sometimes covered by a later durable write and sometimes not.
+    pub async fn ask_with<E: Entity>(&self, id: &str, command: E::Command, ack: Ack) -> Answer<E> {
         if self.inner.shutting_down.load(Ordering::Acquire) {
             return Err(EngineError::ShuttingDown);
         }

@@ -10,8 +10,9 @@
 //!
 //! Forward steps, in order: `Price` (the cart's priced view; promotions redeemed for the
 //! order) → `Reserve` (every line, with expiry) → `Score` (fraud) → `Authorize` (payment) →
-//! `Place` (the order) → `Commit` (the reservations) → `Plan` (the shipments' promises; the
-//! cart is emptied alongside). A failed step records `Failed { step, code }`; compensations
+//! `Place` (the order) → `Plan` (the shipments' promises; the cart is emptied alongside) →
+//! `Commit` (the reservations become sales; last, so that its durable record is the one
+//! journal wait after the payment provider answers). A failed step records `Failed { step, code }`; compensations
 //! then run in reverse: `CancelOrder` (if placed), `Void` (if authorization was attempted;
 //! handed to the payment job when no provider answers, so that stock is never held hostage by
 //! an outage), `Release` (the holds), `Unredeem` (the promotions), and the saga ends failed.

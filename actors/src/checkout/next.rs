@@ -120,10 +120,12 @@ impl Checkout {
                 fraud: fraud.clone(),
             })));
         }
-        if !self.committed {
-            return Some(NextStep::Commit { held: held.clone() });
+        // Planned before committed: the commit is the last step, so its durable record is
+        // the one write a checkout waits for after the payment provider answered.
+        if !self.planned {
+            return Some(NextStep::Plan);
         }
-        (!self.planned).then_some(NextStep::Plan)
+        (!self.committed).then_some(NextStep::Commit { held: held.clone() })
     }
 
     /// Compensations run in reverse order of the steps they undo.

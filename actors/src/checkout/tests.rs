@@ -119,8 +119,8 @@ fn forward_steps_run_in_order_and_complete() {
         (Step::Score, scored(FraudDecision::Accept)),
         (Step::Authorize, authorized()),
         (Step::Place, Outcome::Placed),
-        (Step::Commit, Outcome::Committed),
         (Step::Plan, Outcome::Planned),
+        (Step::Commit, Outcome::Committed),
     ];
     for (step, outcome) in outcomes {
         assert_eq!(checkout.next_step(), step);
@@ -153,6 +153,7 @@ fn a_failure_compensates_in_reverse_and_ends_failed() {
     record(&mut checkout, scored(FraudDecision::Accept)).unwrap();
     record(&mut checkout, authorized()).unwrap();
     record(&mut checkout, Outcome::Placed).unwrap();
+    record(&mut checkout, Outcome::Planned).unwrap();
     record(&mut checkout, failure(Step::Commit, FailureCode::ReservationExpired)).unwrap();
     let compensations = [
         (Step::CancelOrder, Outcome::OrderCancelled),
@@ -293,12 +294,12 @@ fn each_forward_step_carries_what_it_reads() {
     let expected =
         Placement { priced, held: vec![held()], authorization, capture, fraud: assessment };
     assert_eq!(*placement, expected);
-    let next = next_after(&mut checkout, Outcome::Placed);
+    assert_eq!(next_after(&mut checkout, Outcome::Placed), Some(NextStep::Plan));
+    let next = next_after(&mut checkout, Outcome::Planned);
     assert_eq!(next, Some(NextStep::Commit { held: vec![held()] }));
     assert!(!checkout.view().unwrap().committed);
-    assert_eq!(next_after(&mut checkout, Outcome::Committed), Some(NextStep::Plan));
+    assert_eq!(next_after(&mut checkout, Outcome::Committed), None);
     assert!(checkout.view().unwrap().committed, "the holds are sold");
-    assert_eq!(next_after(&mut checkout, Outcome::Planned), None);
     assert_eq!(checkout.next_step(), Step::Done);
 }
 
@@ -310,6 +311,7 @@ fn each_compensation_carries_what_it_undoes() {
     record(&mut checkout, scored(FraudDecision::Accept)).unwrap();
     record(&mut checkout, authorized()).unwrap();
     record(&mut checkout, Outcome::Placed).unwrap();
+    record(&mut checkout, Outcome::Planned).unwrap();
     let expired = failure(Step::Commit, FailureCode::ReservationExpired);
     let next = next_after(&mut checkout, expired);
     assert_eq!(next, Some(NextStep::CancelOrder { reason: FailureCode::ReservationExpired }));
@@ -346,16 +348,21 @@ fn nothing_is_next_before_begin_nor_after_the_end() {
 }
 
 #[test]
-fn a_plan_the_order_refuses_fails_the_saga_and_undoes_the_sale() {
+fn a_plan_the_order_refuses_fails_the_saga_before_anything_is_sold() {
     let mut checkout = begun();
     record(&mut checkout, priced()).unwrap();
     record(&mut checkout, Outcome::Reserved { held: vec![held()] }).unwrap();
     record(&mut checkout, scored(FraudDecision::Accept)).unwrap();
     record(&mut checkout, authorized()).unwrap();
     record(&mut checkout, Outcome::Placed).unwrap();
-    record(&mut checkout, Outcome::Committed).unwrap();
     let refused = failure(Step::Plan, FailureCode::OrderRefused);
     let next = next_after(&mut checkout, refused);
     assert_eq!(next, Some(NextStep::CancelOrder { reason: FailureCode::OrderRefused }));
-    assert!(checkout.view().unwrap().committed, "the cancelled order's restock finds it sold");
+    assert!(!checkout.view().unwrap().committed, "the cancelled order's restock sells nothing");
+    assert_eq!(
+        next_after(&mut checkout, Outcome::OrderCancelled),
+        Some(NextStep::Void { authorized: true })
+    );
+    let next = next_after(&mut checkout, Outcome::Voided);
+    assert_eq!(next, Some(NextStep::Release { held: vec![held()] }), "the holds go back");
 }

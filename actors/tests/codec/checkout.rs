@@ -86,6 +86,7 @@ fn a_whole_saga_survives_the_codec() {
                 capture: CapturePolicy::AtShipment,
             }),
             record(Outcome::Placed),
+            record(Outcome::Planned),
             record(Outcome::Failed(Failure {
                 step: Step::Commit,
                 code: FailureCode::ReservationExpired,

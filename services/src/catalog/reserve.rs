@@ -15,7 +15,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 
-use bazaar_engine::EngineError;
+use bazaar_engine::{Ack, EngineError};
 
 use super::Catalog;
 use bazaar_actors::cart::{CartLine, OfferChoice};
@@ -94,7 +94,7 @@ impl Catalog {
             let (mut generation, mut record) = generations[&hold_line(&item)].clone();
             let outcome = loop {
                 let id = reservation_id(cart_id, &item.asin, &item.seller, generation);
-                match self.hold(tenant, item.clone(), id, ttl_ms).await {
+                match self.hold(tenant, item.clone(), id, ttl_ms, Ack::Durable).await {
                     // This generation's id is spent (its hold was released or expired, or a
                     // new quantity replaced it): the line is held anew under the next one,
                     // recorded first like any hold.
@@ -245,7 +245,7 @@ impl Catalog {
     pub async fn release_held(&self, tenant: &str, held: &[Held]) -> Result<(), EngineError> {
         for line in held {
             let release = InventoryCommand::Release { reservation_id: line.reservation_id.clone() };
-            let _ = self.settle_hold(tenant, line, release).await?;
+            let _ = self.settle_hold(tenant, line, release, Ack::Durable).await?;
         }
         Ok(())
     }
@@ -277,12 +277,15 @@ impl Catalog {
 
     /// Holds `item` under `reservation_id` for `ttl_ms` at one of its seller's locations, the
     /// ones with the most available first. Retrying with the same id holds nothing twice.
+    /// With [`Ack::Appended`], the hold is answered once the journal has it: for a caller that
+    /// makes it durable with a later durable write before it tells anyone.
     pub async fn hold(
         &self,
         tenant: &str,
         item: Item,
         reservation_id: ReservationId,
         ttl_ms: u64,
+        ack: Ack,
     ) -> Result<Held, ReserveFailure> {
         let Item { asin, seller, sku, quantity } = item;
         let mut best = 0;
@@ -294,12 +297,13 @@ impl Catalog {
                 quantity,
                 ttl_ms,
             };
-            let mut outcome = self.engine().ask::<Inventory>(&key, reserve.clone()).await?;
+            let engine = self.engine();
+            let mut outcome = engine.ask_with::<Inventory>(&key, reserve.clone(), ack).await?;
             if let Err(InventoryRejection::ReservationConflict { .. }) = outcome {
                 // Held before with another quantity: give it back and hold the new one.
                 let release = InventoryCommand::Release { reservation_id: reservation_id.clone() };
-                let _ = self.engine().ask::<Inventory>(&key, release).await?;
-                outcome = self.engine().ask::<Inventory>(&key, reserve).await?;
+                let _ = engine.ask_with::<Inventory>(&key, release, ack).await?;
+                outcome = engine.ask_with::<Inventory>(&key, reserve, ack).await?;
             }
             match outcome {
                 Ok(reply) => {
@@ -321,16 +325,18 @@ impl Catalog {
         Err(ReserveFailure::OutOfStock { asin, available: best })
     }
 
-    /// Settles one hold: `Commit` turns it into a sale, `Release` gives it back.
+    /// Settles one hold: `Commit` turns it into a sale, `Release` gives it back. `ack` as for
+    /// [`Catalog::hold`].
     pub async fn settle_hold(
         &self,
         tenant: &str,
         held: &Held,
         command: InventoryCommand,
+        ack: Ack,
     ) -> Result<Result<(), InventoryRejection>, EngineError> {
         let id = InventoryId::new(held.sku.clone(), held.location.clone());
         let key = keys::inventory(tenant, &held.seller, &id);
-        Ok(self.engine().ask::<Inventory>(&key, command).await?.map(|_| ()))
+        Ok(self.engine().ask_with::<Inventory>(&key, command, ack).await?.map(|_| ()))
     }
 }
 

@@ -11,6 +11,8 @@
 //!   cannot happen (the order exists, its lines fit a plan): it fails the saga with
 //!   `order_refused` and an error log, never an endless retry.
 
+use bazaar_engine::Ack;
+
 use super::{Run, StepResult, failed};
 use bazaar_actors::cart::{Cart, CartCommand};
 use bazaar_actors::checkout::{FailureCode, Outcome, Placement, Step};
@@ -65,7 +67,7 @@ impl Run<'_> {
         };
         match self
             .engine()
-            .ask::<Order>(&self.order_key, OrderCommand::Place(Box::new(new)))
+            .ask_appended::<Order>(&self.order_key, OrderCommand::Place(Box::new(new)))
             .await?
         {
             Ok(_) => {
@@ -84,7 +86,7 @@ impl Run<'_> {
         for held in held {
             let commit = InventoryCommand::Commit { reservation_id: held.reservation_id.clone() };
             if let Err(rejection) =
-                self.inner.catalog.settle_hold(self.tenant, held, commit).await?
+                self.inner.catalog.settle_hold(self.tenant, held, commit, Ack::Appended).await?
             {
                 let detail = format!("{}: {rejection}", held.reservation_id);
                 return Ok(failed(Step::Commit, FailureCode::ReservationExpired, detail));
@@ -99,8 +101,8 @@ impl Run<'_> {
         let plan = OrderCommand::PlanShipments { transit_days: self.inner.config.transit_days };
         let cart_key = keys::cart(self.tenant, &self.request.cart);
         let (planned, cleared) = tokio::join!(
-            self.engine().ask::<Order>(&self.order_key, plan),
-            self.engine().ask::<Cart>(&cart_key, CartCommand::Clear),
+            self.engine().ask_appended::<Order>(&self.order_key, plan),
+            self.engine().ask_appended::<Cart>(&cart_key, CartCommand::Clear),
         );
         cleared?.ok();
         match planned? {
@@ -110,7 +112,7 @@ impl Run<'_> {
             Ok(_) | Err(OrderRejection::OrderCancelled | OrderRejection::OrderRefunded) => {
                 Ok(Outcome::Planned)
             }
-            // The order was placed durably before `Placed` was recorded, and its lines fit a
+            // The order was placed before `Placed` was recorded, and its lines fit a
             // plan, so no other refusal can happen; none would pass on a retry either. It
             // fails the saga (compensated like any failure) rather than retrying forever.
             Err(rejection) => {

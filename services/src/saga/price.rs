@@ -109,7 +109,8 @@ impl Run<'_> {
                     customer: self.request.customer.clone(),
                     order_id: redemption.clone(),
                 };
-                match self.engine().ask::<Promotion>(&key, redeem).await? {
+                // Covered by the durable `Scored`, like the rest of pricing.
+                match self.engine().ask_appended::<Promotion>(&key, redeem).await? {
                     Ok(_) => redeemed.push(applied.id.clone()),
                     Err(_) => {
                         refused = Some(applied.id.clone());

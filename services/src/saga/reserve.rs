@@ -8,6 +8,8 @@
 //!   after a crash that fell between a hold and its record.)
 //! - A line that cannot be held releases the lines held before it, then fails the saga.
 
+use bazaar_engine::Ack;
+
 use super::{Attempt, Run, StepResult, failed};
 use crate::catalog::{Item, ReserveFailure};
 use bazaar_actors::checkout::{FailureCode, Outcome, PricedItem, Step};
@@ -35,7 +37,11 @@ impl Run<'_> {
             };
             let outcome = match earlier {
                 Some(line) => Ok(line),
-                None => self.inner.catalog.hold(self.tenant, wanted, reservation_id, ttl_ms).await,
+                // Covered by the durable `Scored`, before the provider is asked anything.
+                None => {
+                    let catalog = &self.inner.catalog;
+                    catalog.hold(self.tenant, wanted, reservation_id, ttl_ms, Ack::Appended).await
+                }
             };
             match outcome {
                 Ok(line) => held.push(line),

@@ -13,19 +13,26 @@
 //!   a saga. Compensations never give up. What cannot happen is never retried: a step's
 //!   facts come with the step ([`NextStep`]); a checkout gone after it answered, or an id
 //!   without a tenant, stops its runner with an error log (the saga stays listed).
-//! - Some forward outcomes are recorded in order but not waited on for durability
-//!   ([`Engine::ask_appended`]), so the next step starts one journal sync sooner: `Priced`
-//!   and `Reserved` (covered by the durable `Scored`) and `Placed` (covered by the durable
-//!   `Committed`). The journal keeps the saga's events in order and fails every write after
-//!   a failed one, so a durable record makes the earlier ones durable too. A crash can
-//!   therefore lose only outcomes whose redo is safe: pricing and holds (same ids; a repeated
-//!   Reserve first gives back what it held elsewhere) before the provider is asked anything,
-//!   and placing (the order answers from its durable state) once the authorization is
-//!   durable. The authorization is never redone once the order may exist. `Committed` is
-//!   durable: a redone commit would be answered from the inventory's bounded memory of
-//!   settlements, which may have forgotten it. Failures and compensations are durable.
+//! - A checkout waits for the journal twice on its way forward: `Scored` is durable before
+//!   the payment provider is asked anything, `Committed` (the last step) once it has
+//!   answered. Everything else, the saga's own records and the other entities' writes
+//!   (listing, `Begin`, promotions, holds, the order, its plan, the cart, the commit), is
+//!   asked with [`Ack::Appended`]: answered once the journal has it. The journal is one log
+//!   kept in order, failing every write after a failed one, so a durable write makes every
+//!   write submitted before it durable too, and each of these was submitted before the
+//!   durable record that covers it. A crash can therefore lose only a suffix whose redo is
+//!   safe: before `Scored`, pricing and holds (same ids; a repeated Reserve adopts its own
+//!   holds); after it, the authorization (the provider answers a repeated one by its
+//!   idempotency key), the order (answered from its state), its plan and the commit (a
+//!   commit lost with the crash is lost from the inventory too, and made again).
+//!   `Committed` is durable: a redone commit would be answered from the inventory's bounded
+//!   memory of settlements, which may have forgotten it. Failures and compensations are
+//!   durable. Another entity's reader never sees an appended write before it is durable
+//!   (the engine answers reads of an entity after its earlier writes are durable), so the
+//!   payment job captures only a durable order.
 //! - Waiters (the `POST` answer, a status read, a 202 body) see only views from durable
-//!   records, so no answer shows a total, score or step a crash could take back.
+//!   records, so no answer shows a total, score or step a crash could take back; a `POST`
+//!   answered before the saga ends waits for its `Begin` to be durable first.
 //! - No lock is held across an `.await`.
 
 use std::sync::Arc;
@@ -119,16 +126,17 @@ impl Sagas {
         let listed = WorklistCommand::Add { item: id.to_owned() };
         let bucket = worklist::bucket_of(CHECKOUT_QUEUE, id);
         let begin = CheckoutCommand::Begin(Box::new(request));
-        // Side by side: `Begin` has no effect outside the saga, and no step runs before both
-        // are durable. If only `Begin` survives a crash, the saga is unlisted but has done
-        // nothing; the client's retry (or a status read) meets it and runs it.
-        let (listed, begun) = tokio::join!(
-            engine.ask::<Worklist>(&bucket, listed),
-            engine.ask::<Checkout>(id, begin),
-        );
-        listed?.map_err(|_| BeginError::Busy)?;
-        let reply = begun??;
-        Ok(self.wait(id, reply, wait, Listed::Yes).await)
+        // Listed before it begins, both only appended: every later write of the saga (the
+        // first durable one is `Scored`) makes them durable, in this order.
+        engine.ask_appended::<Worklist>(&bucket, listed).await?.map_err(|_| BeginError::Busy)?;
+        let reply = engine.ask_appended::<Checkout>(id, begin).await??;
+        let view = self.wait(id, reply, wait, Listed::Yes).await;
+        if matches!(view.status, CheckoutStatus::Running { .. }) {
+            // Answered before the end: the client learns of a checkout a crash must not
+            // take back. A read is answered once the saga's earlier writes are durable.
+            engine.ask::<Checkout>(id, CheckoutCommand::Get).await??;
+        }
+        Ok(view)
     }
 
     /// The checkout `id` as it stands. A running saga nobody drives here (its node restarted
@@ -361,11 +369,13 @@ enum Listed {
 /// How the outcome is recorded: see the module doc for which may be appended and why.
 fn ack_of(outcome: &Outcome) -> Ack {
     match outcome {
-        Outcome::Priced(_) | Outcome::Reserved { .. } | Outcome::Placed => Ack::Appended,
+        Outcome::Priced(_)
+        | Outcome::Reserved { .. }
+        | Outcome::Authorized { .. }
+        | Outcome::Placed
+        | Outcome::Planned => Ack::Appended,
         Outcome::Committed
         | Outcome::Scored { .. }
-        | Outcome::Authorized { .. }
-        | Outcome::Planned
         | Outcome::Failed(_)
         | Outcome::OrderCancelled
         | Outcome::Voided
