@@ -1,7 +1,11 @@
 //! Journal benchmark: durable appends per second of `SledJournal` against raw sled doing one
 //! insert and one flush per event (`baseline_`), and one insert, flush and fsync per event
 //! (`baseline_fsync_`, as durable as the journal), at 1, 8, 64 and 256 writer threads; then
-//! recovery speed, `replay_kind` with decoding against a plain scan of the same sled tree.
+//! recovery speed, `replay_kind` with decoding against a plain scan of the same sled tree, and
+//! the speed of replaying the write-ahead log into sled when opening after a crash.
+//!
+//! `okaywal_` is okaywal 0.3, a write-ahead log crate with group commit, measured as the
+//! candidate for the journal's log that we did not take (BENCHMARKS.md says why).
 //!
 //! The three contenders of a thread count take turns in slices of `SLICE` (quick 3 rounds,
 //! full 15), each round in a rotated order, and each figure sums its contender's slices: the
@@ -51,23 +55,25 @@ fn main() {
     let base = bench_dir();
     let rounds = report.size(3, 15);
     for threads in THREADS {
-        let dirs = [fresh_dir(&base), fresh_dir(&base), fresh_dir(&base)];
+        let dirs = [fresh_dir(&base), fresh_dir(&base), fresh_dir(&base), fresh_dir(&base)];
         let contenders = [
             Contender::journal(&dirs[0], threads),
             Contender::baseline(&dirs[1], threads, false),
             Contender::baseline(&dirs[2], threads, true),
+            Contender::okaywal(&dirs[3], threads),
         ];
-        let [journal, baseline, baseline_fsync] = take_turns(&contenders, threads, rounds);
+        let [journal, baseline, baseline_fsync, okaywal] = take_turns(&contenders, threads, rounds);
         report.record(format!("journal_c{threads}_appends_per_s"), journal.per_s());
         report.record(format!("baseline_c{threads}_appends_per_s"), baseline.per_s());
         report.record(format!("baseline_fsync_c{threads}_appends_per_s"), baseline_fsync.per_s());
+        report.record(format!("okaywal_c{threads}_appends_per_s"), okaywal.per_s());
         if threads == 64 {
             report.record("journal_c64_p99_ms", support::quantile_ms(&journal.latency, 0.99));
             report.record("baseline_c64_p99_ms", support::quantile_ms(&baseline.latency, 0.99));
         }
     }
     for threads in THREADS {
-        for baseline in ["baseline", "baseline_fsync"] {
+        for baseline in ["baseline", "baseline_fsync", "okaywal"] {
             report.ratio(
                 &format!("journal_vs_{baseline}_c{threads}_ratio"),
                 &format!("journal_c{threads}_appends_per_s"),
@@ -160,8 +166,12 @@ fn run_threads<F: FnMut()>(
 }
 
 /// Runs each contender for `rounds` slices, in turns; returns each one's slices summed.
-fn take_turns(contenders: &[Contender; 3], threads: usize, rounds: usize) -> [Run; 3] {
-    let mut runs: [Option<Run>; 3] = Default::default();
+fn take_turns<const N: usize>(
+    contenders: &[Contender; N],
+    threads: usize,
+    rounds: usize,
+) -> [Run; N] {
+    let mut runs: [Option<Run>; N] = std::array::from_fn(|_| None);
     for round in 0..rounds {
         for turn in 0..contenders.len() {
             let which = (round + turn) % contenders.len();
@@ -189,6 +199,9 @@ enum ContenderKind {
     /// With `fsync`, sled's data file is also fsynced, as the journal does: sled's flush alone
     /// uses `sync_file_range`, which does not survive a power loss (sled#1452).
     Baseline { db: sled::Db, tree: sled::Tree, data_file: std::fs::File, fsync: bool },
+    /// okaywal, a write-ahead log crate with group commit, considered for the journal's log:
+    /// each append is one entry of one chunk, committed (durable) before the next.
+    Okaywal(okaywal::WriteAheadLog),
 }
 
 impl Contender {
@@ -202,6 +215,11 @@ impl Contender {
         let tree = db.open_tree("journal").expect("journal tree");
         let data_file = std::fs::File::open(dir.path().join("db")).expect("sled's data file");
         Contender::new(ContenderKind::Baseline { db, tree, data_file, fsync }, threads)
+    }
+
+    fn okaywal(dir: &tempfile::TempDir, threads: usize) -> Contender {
+        let log = okaywal::WriteAheadLog::recover(dir.path(), okaywal::LogVoid).expect("okaywal");
+        Contender::new(ContenderKind::Okaywal(log), threads)
     }
 
     fn new(kind: ContenderKind, threads: usize) -> Contender {
@@ -231,6 +249,11 @@ impl Contender {
                             data_file.sync_data().expect("fsync");
                         }
                     }
+                    ContenderKind::Okaywal(log) => {
+                        let mut entry = log.begin_entry().expect("begin entry");
+                        entry.write_chunk(record.as_bytes()).expect("write chunk");
+                        entry.commit().expect("commit");
+                    }
                 }
             }
         })
@@ -259,6 +282,54 @@ fn recovery(report: &mut Report, dir: &tempfile::TempDir) {
     }
     report.record("recovery_events_per_s", replay_best);
     report.record("baseline_scan_per_s", scan_best);
+    log_replay(report, dir.path(), events_total / 4);
+}
+
+/// Opening after a crash replays the log's tail into sled: events per second of the whole
+/// open (log replay and the checkpoint after it), on a copy of a directory taken while the
+/// journal runs with no checkpoint since its start (a killed process's leftovers).
+fn log_replay(report: &mut Report, dir: &Path, events_total: usize) {
+    let lazy = |path: &Path| JournalConfig {
+        checkpoint_interval_ms: 3_600_000,
+        checkpoint_bytes: 1024 * 1024 * 1024,
+        ..JournalConfig::new(path)
+    };
+    let live = dir.join("live");
+    let journal = SledJournal::open(lazy(&live)).expect("open journal");
+    let record = codec::encode(&vec![7u8; EVENT_BYTES]).expect("encode event");
+    let ids: Vec<String> = (0..RECOVERY_STREAMS).map(|i| format!("log-{i:04}")).collect();
+    let per_stream = events_total / RECOVERY_STREAMS;
+    let receipts: Vec<_> = (1..=per_stream as u64)
+        .flat_map(|seq| {
+            ids.iter().map(move |id| (id, seq))
+        })
+        .map(|(id, seq)| journal.append_receipt(Stream::new(KIND, id), seq, vec![record.clone()]))
+        .collect();
+    receipts.into_iter().for_each(|r| r.wait().expect("append"));
+    // Every acknowledged write applied, nothing flushed: the crash image.
+    journal.replay_kind(KIND, &mut |_, _, _| {}).expect("quiesce");
+    let image = dir.join("image");
+    copy_dir(&live, &image);
+    drop(journal);
+    let started = Instant::now();
+    let reopened = SledJournal::open(lazy(&image)).expect("reopen after the crash");
+    let elapsed = started.elapsed();
+    let visited = reopened.replay_kind(KIND, &mut |_, _, _| {}).expect("replay");
+    assert_eq!(visited, (per_stream * RECOVERY_STREAMS) as u64, "every event is back");
+    report.record("log_replay_events_per_s", visited as f64 / elapsed.as_secs_f64());
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create copy");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy file");
+        }
+    }
 }
 
 /// Writes `events_total` events over `RECOVERY_STREAMS` streams; returns how many it wrote.
