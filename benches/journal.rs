@@ -300,9 +300,7 @@ fn log_replay(report: &mut Report, dir: &Path, events_total: usize) {
     let ids: Vec<String> = (0..RECOVERY_STREAMS).map(|i| format!("log-{i:04}")).collect();
     let per_stream = events_total / RECOVERY_STREAMS;
     let receipts: Vec<_> = (1..=per_stream as u64)
-        .flat_map(|seq| {
-            ids.iter().map(move |id| (id, seq))
-        })
+        .flat_map(|seq| ids.iter().map(move |id| (id, seq)))
         .map(|(id, seq)| journal.append_receipt(Stream::new(KIND, id), seq, vec![record.clone()]))
         .collect();
     receipts.into_iter().for_each(|r| r.wait().expect("append"));

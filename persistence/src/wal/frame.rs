@@ -14,9 +14,11 @@
 //! Invariants of a segment as read back ([`scan`]):
 //! - Entries are consecutive: each index is one more than the one before, starting at the
 //!   index the segment's name gives.
-//! - An entry that fails its checksum (or runs past the end of the file) with no valid entry
-//!   after it is a torn write, the tail of an append the power cut: [`Scan::torn_at`]. One
-//!   followed by a valid entry is corruption in the middle: an error naming its offset.
+//! - Zeros after the last entry are the end (a segment is extended with zeros ahead of its
+//!   appends). An entry that fails its checksum (or runs past the end of the file) with no
+//!   valid entry after it is a torn write, the tail of an append the power cut:
+//!   [`Scan::torn_at`]. One followed by a valid entry is corruption in the middle: an error
+//!   naming its offset.
 
 /// The frame format this build writes and reads.
 pub const FRAME_VERSION: u8 = 1;
@@ -134,6 +136,8 @@ pub fn scan(bytes: &[u8], first_index: u64) -> Result<Scan<'_>, ScanError> {
             None if valid_frame_after(bytes, offset, expected) => {
                 return Err(ScanError::Corrupt { offset });
             }
+            // The zeros a segment is extended with ahead of its appends: the end.
+            None if bytes[offset..].iter().all(|&byte| byte == 0) => break,
             None => return Ok(Scan { frames, torn_at: Some(offset) }),
         }
     }
@@ -195,12 +199,16 @@ mod tests {
     }
 
     #[test]
-    fn zeros_after_the_last_frame_are_a_torn_tail() {
+    fn zeros_after_the_last_frame_are_the_end_and_a_cut_frame_before_them_is_torn() {
         let mut bytes = segment(1, &[b"only"]);
         let end = bytes.len();
         bytes.resize(end + 4096, 0);
-        let scan = scan(&bytes, 1).unwrap();
-        assert_eq!((scan.frames.len(), scan.torn_at), (1, Some(end)));
+        let read = scan(&bytes, 1).unwrap();
+        assert_eq!((read.frames.len(), read.torn_at), (1, None));
+        let mut torn = segment(1, &[b"only", b"cut short"]);
+        torn.truncate(torn.len() - 3);
+        torn.resize(torn.len() + 4096, 0);
+        assert_eq!(scan(&torn, 1).unwrap().torn_at, Some(end));
     }
 
     #[test]

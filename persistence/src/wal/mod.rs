@@ -26,7 +26,7 @@ pub mod frame;
 mod meta;
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -38,6 +38,9 @@ use crate::journal::JournalError;
 
 const SEGMENT_SUFFIX: &str = ".wal";
 
+/// Zeros written ahead of the appends, so that most appends do not grow the file.
+pub const ZEROS_AHEAD_BYTES: u64 = 1024 * 1024;
+
 /// The log's writing end: one owner (the journal's writer thread) appends.
 pub struct Wal {
     dir: PathBuf,
@@ -45,6 +48,8 @@ pub struct Wal {
     next_index: u64,
     active: File,
     active_len: u64,
+    /// How far the active segment is written, appends and the zeros ahead of them.
+    zeroed_len: u64,
     segment_bytes: u64,
     segments: Segments,
 }
@@ -124,6 +129,7 @@ impl Wal {
             next_index: last_index + 1,
             active,
             active_len: 0,
+            zeroed_len: 0,
             segment_bytes,
             segments: Arc::new(Mutex::new(segments)),
         };
@@ -147,16 +153,30 @@ impl Wal {
 
     /// Appends `count` frames built by [`frame::push`] (numbered from `next_index`) and makes
     /// them durable. Starts a new segment first if the current one is full.
+    ///
+    /// Appends overwrite zeros written ahead of them: an `fdatasync` of a file whose size and
+    /// blocks do not change writes the data alone, where growing the file also commits its
+    /// metadata (twice the time on ext4). Once the appends reach the zeros' end, the same
+    /// write extends them by [`ZEROS_AHEAD_BYTES`] more.
     pub fn append(&mut self, frames: &[u8], count: u64) -> Result<(), JournalError> {
         if self.active_len >= self.segment_bytes {
             self.roll()?;
         }
-        self.active.write_all(frames)?;
+        let end = self.active_len + frames.len() as u64;
+        if end <= self.zeroed_len {
+            self.active.write_all_at(frames, self.active_len)?;
+        } else {
+            let mut extended = Vec::with_capacity(frames.len() + ZEROS_AHEAD_BYTES as usize);
+            extended.extend_from_slice(frames);
+            extended.resize(frames.len() + ZEROS_AHEAD_BYTES as usize, 0);
+            self.active.write_all_at(&extended, self.active_len)?;
+            self.zeroed_len = end + ZEROS_AHEAD_BYTES;
+        }
         fail::fail_point!("wal-before-sync", |_| Err(JournalError::Io(
             "failpoint wal-before-sync".into()
         )));
         self.active.sync_data()?;
-        self.active_len += frames.len() as u64;
+        self.active_len = end;
         self.next_index += count;
         Ok(())
     }
@@ -164,7 +184,7 @@ impl Wal {
     /// Closes the current segment (its appends are synced already) and starts the next.
     fn roll(&mut self) -> Result<(), JournalError> {
         self.active = create_segment(&self.dir, self.next_index)?;
-        self.active_len = 0;
+        (self.active_len, self.zeroed_len) = (0, 0);
         lock(&self.segments).push(self.next_index);
         Ok(())
     }
@@ -198,8 +218,8 @@ impl Wal {
         file.set_len(cut as u64)?;
         file.sync_all()?;
         fsync::sync_dir(&self.dir)?;
-        self.active = OpenOptions::new().append(true).open(&path)?;
-        self.active_len = cut as u64;
+        self.active = OpenOptions::new().write(true).open(&path)?;
+        (self.active_len, self.zeroed_len) = (cut as u64, cut as u64);
         self.next_index = from;
         Ok(())
     }
