@@ -11,6 +11,10 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+/// See the dependency's comment in `Cargo.toml`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "bazaar",
