@@ -307,7 +307,7 @@ fn log_replay(report: &mut Report, dir: &Path, events_total: usize) {
     // Every acknowledged write applied, nothing flushed: the crash image.
     journal.replay_kind(KIND, &mut |_, _, _| {}).expect("quiesce");
     let image = dir.join("image");
-    copy_dir(&live, &image);
+    bazaar_persistence::testkit::copy_dir(&live, &image).expect("copy the crash image");
     drop(journal);
     let started = Instant::now();
     let reopened = SledJournal::open(lazy(&image)).expect("reopen after the crash");
@@ -315,19 +315,6 @@ fn log_replay(report: &mut Report, dir: &Path, events_total: usize) {
     let visited = reopened.replay_kind(KIND, &mut |_, _, _| {}).expect("replay");
     assert_eq!(visited, (per_stream * RECOVERY_STREAMS) as u64, "every event is back");
     report.record("log_replay_events_per_s", visited as f64 / elapsed.as_secs_f64());
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create copy");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy file");
-        }
-    }
 }
 
 /// Writes `events_total` events over `RECOVERY_STREAMS` streams; returns how many it wrote.

@@ -21,6 +21,8 @@ pub mod limits;
 pub mod memory;
 pub mod recovery;
 pub mod sled_journal;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod wal;
 
 pub use codec::{CodecError, Record};

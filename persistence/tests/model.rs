@@ -214,19 +214,6 @@ fn lazy_checkpoints(path: &Path) -> JournalConfig {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create copy");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy file");
-        }
-    }
-}
-
 impl Subject for OnDisk {
     fn journal(&self) -> &dyn Journal {
         self.journal.as_ref().expect("journal is open")
@@ -249,7 +236,7 @@ impl Subject for OnDisk {
                     self.journal().replay_kind(kind, &mut |_, _, _| {}).expect("quiesce");
                 }
                 let image = tempfile::tempdir().expect("tempdir");
-                copy_dir(self.dir.path(), image.path());
+                bazaar_persistence::testkit::copy_dir(self.dir.path(), image.path()).expect("copy");
                 drop(self.journal.take());
                 Some(image)
             }

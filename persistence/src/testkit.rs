@@ -1,0 +1,20 @@
+//! Helpers for tests and benches of what stands on the journal (feature `testkit`).
+
+use std::path::Path;
+
+/// Copies the directory `from` to `to`, recursively: with nothing writing in `from` at the
+/// time (the journal's applier quiet, no checkpoint running), the copy is what a killed
+/// process leaves on disk.
+pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
