@@ -20,6 +20,12 @@
 //! handling secrets. Whoever reaches its port can change its behaviour, so it belongs on
 //! loopback or a test network (`bazaar psp --help` says so).
 //!
+//! Cost: the simulator shares its machine with the node and the load that it serves, so a call
+//! should take it as little CPU as a bare handler. It runs on one thread (a current-thread
+//! runtime): its calls are a few microseconds of work each, and a second worker would add a
+//! futex wake-up and a thread switch to most of them for nothing. Connections are HTTP/1.1
+//! keep-alive without Nagle's delay; nothing is logged per call.
+//!
 //! Invariants: the ledger sits behind one std mutex taken only inside a handler's
 //! synchronous part (never across an `.await`), so each call is atomic and twenty concurrent
 //! authorizations with one key create exactly one record. Nothing a request sends can panic
@@ -42,6 +48,7 @@ use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use bazaar_actors::payment::wire;
 use serde::Serialize;
@@ -118,13 +125,18 @@ pub fn run(args: PspArgs) -> anyhow::Result<()> {
         knobs: Mutex::new(knobs),
         rng: Rng::from_entropy(),
     });
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // One thread: see the module doc.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {
         let stop = crate::shutdown_signal()?;
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let address = listener.local_addr()?;
+        let listener = listener.tap_io(|connection| {
+            // Answers go out at once; a failure only costs latency.
+            let _ = connection.set_nodelay(true);
+        });
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let server = axum::serve(listener, router(simulator)).with_graceful_shutdown(async {
             let _ = stopping_rx.await;
