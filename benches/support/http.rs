@@ -103,6 +103,19 @@ impl Connection {
             Some(body) => Bytes::from(serde_json::to_vec(body)?),
             None => Bytes::new(),
         };
+        self.call_encoded(method, path, token, headers, body).await
+    }
+
+    /// [`Connection::call`] with the JSON body already encoded (empty: none), for a load
+    /// that encodes what does not change once.
+    pub async fn call_encoded(
+        &mut self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> anyhow::Result<Reply> {
         let request = request(method, path, token, headers, body);
         if self.sender.is_none() {
             self.sender = Some(connect(self.address).await?);
