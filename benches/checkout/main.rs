@@ -43,11 +43,14 @@
 //! Every 5 s the bench prints the rate and the node's CPU per checkout. At the end it prints the
 //! node's engine asks per checkout by entity kind, with their mean time (from `/metrics` before
 //! and after the window), and the journal's events and syncs per checkout: a breakdown of where
-//! a checkout's time goes besides the provider.
+//! a checkout's time goes besides the provider. Its totals are figures too:
+//! `engine_asks_per_checkout_count`, `journal_events_per_checkout_count`,
+//! `journal_syncs_per_checkout_count`.
 //!
 //! The client is hyper's HTTP/1.1 connection (`support/http.rs`, as in the gateway bench),
-//! not reqwest: the clients share the two cores with the node, so they should take as little
-//! as possible. The processes are started by `bazaar::testkit`, as the e2e tests start them.
+//! not reqwest, on one thread (a current-thread runtime), with each round's unchanging JSON
+//! encoded once and only the answers' fields it reads decoded: the clients share the two cores
+//! with the node, so they should take as little as possible (`client_cpu_per_checkout_ms`). The processes are started by `bazaar::testkit`, as the e2e tests start them.
 //! The node's stderr (`RUST_LOG=warn`) goes to `target/bench/checkout-serve.log`. The load is
 //! in `load.rs`, the readings at the window's edges in `readings.rs`.
 
