@@ -81,13 +81,20 @@ fn parse_metrics(text: &str) -> BTreeMap<String, f64> {
         .collect()
 }
 
+/// Per checkout over the window: engine asks of every kind, journal events and journal syncs.
+pub struct Breakdown {
+    pub asks: f64,
+    pub events: f64,
+    pub syncs: f64,
+}
+
 /// Engine asks per checkout by kind, with their mean and p99 time, and the journal's group
-/// commits, over the window.
+/// commits, over the window; answers the totals per checkout.
 pub fn print_breakdown(
     before: &BTreeMap<String, f64>,
     after: &BTreeMap<String, f64>,
     checkouts: u64,
-) {
+) -> Breakdown {
     let delta =
         |series: &str| after.get(series).unwrap_or(&0.0) - before.get(series).unwrap_or(&0.0);
     let per = checkouts.max(1) as f64;
@@ -95,12 +102,14 @@ pub fn print_breakdown(
         "  engine asks over the window (from /metrics; p99 over the exporter's recent window):"
     );
     eprintln!("    {:<16} {:>12} {:>10} {:>10}", "kind", "per checkout", "mean ms", "p99 ms");
+    let mut asks = 0.0;
     for series in after.keys() {
         let Some(labels) = series.strip_prefix("engine_ask_seconds_count") else { continue };
         let count = delta(series);
         if count <= 0.0 {
             continue;
         }
+        asks += count;
         let sum = delta(&format!("engine_ask_seconds_sum{labels}"));
         let p99_series = format!("engine_ask_seconds{}", with_label(labels, "quantile=\"0.99\""));
         let p99 = after.get(&p99_series).map_or(f64::NAN, |s| s * 1000.0);
@@ -122,6 +131,11 @@ pub fn print_breakdown(
             delta("journal_flush_seconds_sum") / flushes * 1000.0,
             delta("journal_batch_events_sum") / delta("journal_batch_events_count").max(1.0)
         );
+    }
+    Breakdown {
+        asks: asks / per,
+        events: delta("journal_events_total") / per,
+        syncs: flushes / per,
     }
 }
 

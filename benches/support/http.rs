@@ -1,9 +1,12 @@
 //! The benches' HTTP/1.1 client: hyper's connection, the part of what reqwest wraps that a
 //! bench needs, so the client's share of the two cores stays small. [`connect`], [`request`]
-//! and [`exchange`] serve loads that send prepared requests; [`Connection`] serves JSON calls
-//! and opens its connection again after a failure.
+//! and [`exchange`] serve loads that send prepared requests; [`Connection`] serves JSON calls,
+//! drives its connection inside each call (no task of its own, so an answer wakes one task,
+//! not two) and opens it again after a failure.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
@@ -17,13 +20,21 @@ use serde_json::Value;
 /// One keep-alive HTTP/1.1 connection's sending half.
 pub type Sender = SendRequest<Full<Bytes>>;
 
+/// One keep-alive HTTP/1.1 connection's driver: it moves the bytes while it is polled.
+type Driver = hyper::client::conn::http1::Connection<TokioIo<tokio::net::TcpStream>, Full<Bytes>>;
+
 /// Opens a connection to `address` (no Nagle delay); its driver runs in a task of its own.
 pub async fn connect(address: SocketAddr) -> anyhow::Result<Sender> {
+    let (sender, driver) = open(address).await?;
+    tokio::spawn(driver);
+    Ok(sender)
+}
+
+/// Opens a connection to `address` (no Nagle delay): its sending half and its driver.
+async fn open(address: SocketAddr) -> anyhow::Result<(Sender, Driver)> {
     let stream = tokio::net::TcpStream::connect(address).await?;
     stream.set_nodelay(true)?;
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(connection);
-    Ok(sender)
+    Ok(hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?)
 }
 
 /// A request to loopback: by bearer `token` if any, with `headers`, and a JSON `body` unless
@@ -82,12 +93,14 @@ async fn send(sender: &mut Sender, request: Request<Full<Bytes>>) -> anyhow::Res
 /// One HTTP/1.1 keep-alive connection, opened again after a failure.
 pub struct Connection {
     address: SocketAddr,
-    sender: Option<Sender>,
+    /// The sending half and the driver, `None` after a failure.
+    open: Option<(Sender, Pin<Box<Driver>>)>,
 }
 
 impl Connection {
     pub async fn open(address: SocketAddr) -> anyhow::Result<Connection> {
-        Ok(Connection { address, sender: Some(connect(address).await?) })
+        let (sender, driver) = open(address).await?;
+        Ok(Connection { address, open: Some((sender, Box::pin(driver))) })
     }
 
     /// Sends a request (JSON body if any) and reads the whole answer.
@@ -103,14 +116,28 @@ impl Connection {
             Some(body) => Bytes::from(serde_json::to_vec(body)?),
             None => Bytes::new(),
         };
+        self.call_encoded(method, path, token, headers, body).await
+    }
+
+    /// [`Connection::call`] with the JSON body already encoded (empty: none), for a load
+    /// that encodes what does not change once.
+    pub async fn call_encoded(
+        &mut self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> anyhow::Result<Reply> {
         let request = request(method, path, token, headers, body);
-        if self.sender.is_none() {
-            self.sender = Some(connect(self.address).await?);
+        if self.open.is_none() {
+            let (sender, driver) = open(self.address).await?;
+            self.open = Some((sender, Box::pin(driver)));
         }
-        let sender = self.sender.as_mut().context("a connection")?;
-        let reply = send(sender, request).await;
+        let (sender, driver) = self.open.as_mut().context("a connection")?;
+        let reply = driven(driver.as_mut(), send(sender, request)).await;
         if reply.is_err() {
-            self.sender = None;
+            self.open = None;
         }
         reply
     }
@@ -142,4 +169,21 @@ impl Connection {
         );
         Ok(reply)
     }
+}
+
+/// Polls `exchange` to its end, polling the connection's `driver` beside it until the driver
+/// ends (the connection closed or failed: the exchange then fails by itself).
+async fn driven<T>(
+    mut driver: Pin<&mut Driver>,
+    exchange: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    let mut exchange = std::pin::pin!(exchange);
+    let mut driving = true;
+    std::future::poll_fn(|cx| {
+        if driving && driver.as_mut().poll(cx).is_ready() {
+            driving = false;
+        }
+        exchange.as_mut().poll(cx)
+    })
+    .await
 }

@@ -161,7 +161,10 @@ fn execute(args: &SimArgs, prepared: Prepared) -> anyhow::Result<Report> {
         flash: catalogue.flash,
     };
     let plan = plan::plan(&scenario, seed, duration_s, sizes).map_err(anyhow::Error::msg)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // One thread: the simulator shares the cores with the node it loads, and a second worker
+    // would add a futex wake-up and a thread switch to many requests (50 µs of the simulator's
+    // CPU per request on one thread, 55 to 59 on two, in BENCHMARKS.md's compare section).
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let outcome = runtime.block_on(async {
         tokio::select! {
             report = async {
