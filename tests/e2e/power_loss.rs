@@ -10,6 +10,10 @@
 //! - every checkout answered 201 is still completed, with its order;
 //! - the seller's last acknowledged price and stock (or a later one it sent) are there;
 //! - the tokens written at the first start still work.
+//!
+//! The journal checkpoints every 100 ms over 64 KiB log segments, so cuts land during
+//! checkpoints (sled flushing, the position being recorded, segments being deleted) as well
+//! as between them.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -22,7 +26,7 @@ use serde_json::{Value, json};
 use crate::support::checkout::{Listing, SETTLES, Shopper, customer_tokens, minor, psp_args};
 use crate::support::lazyfs::LazyFs;
 use crate::support::psp::Psp;
-use crate::support::{Auth, Body, Client, Market, Reply, SELLER_1, offers};
+use crate::support::{Auth, Body, Client, Market, Reply, SELLER_1, offers, shipped_config};
 
 const HOT: &str = "B0000POWER";
 const HOT_SKU: &str = "pw-hot";
@@ -86,6 +90,23 @@ async fn move_price_and_stock(client: Client, acks: Arc<SellerAcks>, stop: Arc<A
     }
 }
 
+/// The repository's `cluster.toml`, written to `dir` with a journal that checkpoints every
+/// 100 ms over 64 KiB log segments.
+fn busy_checkpoints(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut config = std::fs::read_to_string(shipped_config()).unwrap();
+    for (key, value) in [
+        ("segment_bytes", "65536"),
+        ("checkpoint_bytes", "262144"),
+        ("checkpoint_interval_ms", "100"),
+    ] {
+        let line = config.lines().find(|line| line.starts_with(key)).expect("a journal knob");
+        config = config.replace(line, &format!("{key} = {value}"));
+    }
+    let path = dir.join("cluster.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn power_cuts_during_checkouts_lose_nothing_acknowledged() {
     let Some(bin) = LazyFs::binary() else { return };
@@ -95,7 +116,9 @@ async fn power_cuts_during_checkouts_lose_nothing_acknowledged() {
     let shoppers: Vec<Shopper> = (0..CHECKOUTS as u32).map(Shopper::new).collect();
     let principals = customer_tokens(&shoppers);
     let data = fs.path().join("data");
-    let mut m = Market::open_in(data, &principals, &psp_args(&[&primary, &backup]));
+    let config = tempfile::tempdir().unwrap();
+    let config = busy_checkpoints(config.path());
+    let mut m = Market::open_configured(data, config, &principals, &psp_args(&[&primary, &backup]));
     m.register(SELLER_1, "First").await;
     for (asin, sku, stock) in [(HOT, HOT_SKU, 10_000), (MOVED, MOVED_SKU, 1)] {
         let listing = Listing {

@@ -106,6 +106,8 @@ pub struct Market {
     tokens: Arc<BTreeMap<String, String>>,
     /// More `serve` arguments, given to every start.
     serve_args: Vec<String>,
+    /// The cluster configuration every start runs with.
+    config: PathBuf,
 }
 
 impl Market {
@@ -129,7 +131,18 @@ impl Market {
     /// [`Market::open_with`] on the data directory `data` (created if missing), which the
     /// test owns.
     pub fn open_in(data: PathBuf, more: &[(&str, &str)], serve_args: &[String]) -> Market {
-        let first = Server::start(&mut serve_command_with(&data, serve_args));
+        Market::open_configured(data, shipped_config(), more, serve_args)
+    }
+
+    /// [`Market::open_in`] with the cluster configuration `config` (every start runs with it).
+    pub fn open_configured(
+        data: PathBuf,
+        config: PathBuf,
+        more: &[(&str, &str)],
+        serve_args: &[String],
+    ) -> Market {
+        let serve_command = |data: &Path| bazaar().serve(&config, data, serve_args);
+        let first = Server::start(&mut serve_command(&data));
         let mut tokens = initial_tokens(&data);
         for principal in ["customer-1", "seller-1", "support-1", "operator-1"] {
             assert!(tokens.contains_key(principal), "initial tokens lack {principal}: {tokens:?}");
@@ -139,11 +152,11 @@ impl Market {
         for (role, principal) in more {
             tokens.insert(principal.to_string(), mint_token(&data, role, principal));
         }
-        let mut serve = serve_command_with(&data, serve_args);
+        let mut serve = serve_command(&data);
         let (server, log) = Server::start_logging(serve.env("RUST_LOG", LOG_FILTER));
         let http = reqwest::Client::builder().no_proxy().build().unwrap();
         let (tokens, serve_args) = (Arc::new(tokens), serve_args.to_vec());
-        Market { server: Some(server), log, data, _dir: None, http, tokens, serve_args }
+        Market { server: Some(server), log, data, _dir: None, http, tokens, serve_args, config }
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -198,7 +211,7 @@ impl Market {
     }
 
     fn start(&mut self) {
-        let mut serve = serve_command_with(self.data_dir(), &self.serve_args);
+        let mut serve = bazaar().serve(&self.config, self.data_dir(), &self.serve_args);
         let (server, log) = Server::start_logging(serve.env("RUST_LOG", LOG_FILTER));
         self.server = Some(server);
         self.log = log;

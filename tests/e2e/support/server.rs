@@ -26,7 +26,12 @@ pub fn serve_command(data_dir: &Path) -> Command {
 
 /// [`serve_command`] with more arguments after the usual ones (for instance `--psp NAME=URL`).
 pub fn serve_command_with(data_dir: &Path, args: &[String]) -> Command {
-    bazaar().serve(&root().join("cluster.toml"), data_dir, args)
+    bazaar().serve(&shipped_config(), data_dir, args)
+}
+
+/// The repository's `cluster.toml`, which every test's node runs with unless it says.
+pub fn shipped_config() -> PathBuf {
+    root().join("cluster.toml")
 }
 
 /// `bazaar token add`: mints a token of the default tenant for `principal` and returns it.
