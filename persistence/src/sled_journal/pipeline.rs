@@ -239,15 +239,15 @@ fn append(shared: &Shared, wal: &mut Wal, frames: &[u8], count: u64) -> Result<(
         return Ok(());
     }
     let started = Instant::now();
-    let result = (|| {
-        fail::fail_point!("journal-sync", |_| Err(JournalError::Io(
-            "failpoint journal-sync".into()
-        )));
-        wal.append(frames, count)
-    })();
+    let result = append_frames(wal, frames, count);
     metrics::histogram!("journal_flush_seconds").record(started.elapsed().as_secs_f64());
     metrics::counter!("journal_flushes_total").increment(1);
     result.map_err(|error| shared.fail(&error))
+}
+
+fn append_frames(wal: &mut Wal, frames: &[u8], count: u64) -> Result<(), JournalError> {
+    fail::fail_point!("journal-sync", |_| Err(JournalError::Io("failpoint journal-sync".into())));
+    wal.append(frames, count)
 }
 
 /// Runs each callback with the group's outcome.
