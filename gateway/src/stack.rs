@@ -143,10 +143,24 @@ async fn normal_url(request: axum::extract::Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// Whether a raw path segment means `.` or `..` once its escapes are decoded.
+/// Whether a raw path segment means `.` or `..` once its escapes are decoded: one or two
+/// dots, each `.` or `%2e` in either case. Every request's every segment passes here, so it
+/// reads the bytes without allocating.
 pub(crate) fn is_dot_segment(segment: &str) -> bool {
-    let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
-    decoded == "." || decoded == ".."
+    let mut rest = segment.as_bytes();
+    let mut dots = 0;
+    while !rest.is_empty() {
+        rest = match rest {
+            [b'.', tail @ ..] => tail,
+            [b'%', b'2', e, tail @ ..] if e.eq_ignore_ascii_case(&b'e') => tail,
+            _ => return false,
+        };
+        dots += 1;
+        if dots > 2 {
+            return false;
+        }
+    }
+    dots > 0
 }
 
 /// The net: an error answer that is not a problem becomes one (see the module's invariants).
@@ -172,4 +186,33 @@ pub async fn as_problem(response: Response) -> Response {
 
 async fn unknown_route() -> impl IntoResponse {
     Problem::of(ProblemKind::NotFound, "no_route", "Not found", "no such route")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_dot_segment;
+    use proptest::prelude::*;
+
+    /// The rule as written first: lower-case the segment, decode `%2e`, compare.
+    fn decoded_is_dot(segment: &str) -> bool {
+        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+        decoded == "." || decoded == ".."
+    }
+
+    #[test]
+    fn dot_segments_in_every_spelling() {
+        for dot in [".", "..", "%2e", "%2E", ".%2e", "%2E.", "%2e%2E"] {
+            assert!(is_dot_segment(dot), "{dot:?}");
+        }
+        for other in ["", "...", "a", ".a", "%2e%2e%2e", "%2", "%2f", "%%2e", "%2%2ee", "v1"] {
+            assert!(!is_dot_segment(other), "{other:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn reading_the_bytes_agrees_with_decoding(segment in "([.%2eEa]|%2[eE]){0,5}") {
+            prop_assert_eq!(is_dot_segment(&segment), decoded_is_dot(&segment));
+        }
+    }
 }
