@@ -268,7 +268,7 @@ impl Starting {
         let requests = TaskTracker::new();
         spawn_rate_limit_janitor(limits.clone());
         let readiness = ops.readiness.clone();
-        let state = AppState {
+        let state = AppState::new(bazaar_gateway::state::Parts {
             engine: engine.clone(),
             catalog: catalog.clone(),
             credentials: Arc::new(credentials),
@@ -280,7 +280,7 @@ impl Starting {
             ledger,
             rendered: Default::default(),
             requests: requests.clone(),
-        };
+        });
         // In place before anyone hears "ready": no request after it meets "not ready".
         let _ = http.full.set(bazaar_gateway::app(state));
         readiness.set(true);

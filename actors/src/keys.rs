@@ -104,7 +104,8 @@ pub fn new_cart_id(random: [u8; 16]) -> String {
     id
 }
 
-/// The holds a cart placed (a worklist of its own, unbucketed: a cart holds a few lines).
+/// The holds a cart placed, as a worklist of its own recorded them before carts recorded
+/// them (read only to move them onto the cart).
 pub fn cart_holds(tenant: &str, cart: &str) -> String {
     compose(&["cart-holds", tenant, cart])
 }

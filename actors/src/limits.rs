@@ -169,6 +169,9 @@ pub const CART_HOLD_TTL_S_DEFAULT: u64 = 900;
 /// Source carts a cart remembers having merged (with their revision), so a repeated merge
 /// adds nothing; the oldest is forgotten first.
 pub const CART_MERGES_REMEMBERED_MAX: usize = 16;
+/// Most holds one cart records (`RecordHolds`): one per line it holds, and as many again for
+/// records a crash left behind (the next reservation releases and forgets those first).
+pub const CART_HOLDS_MAX: usize = 2 * CART_LINES_MAX;
 
 /// Longest cart id, in bytes (`c-` and at most 62 lowercase letters or digits).
 pub const CART_ID_BYTES_MAX: usize = 64;

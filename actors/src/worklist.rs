@@ -3,8 +3,9 @@
 //!
 //! A worklist is spread over [`WORKLIST_BUCKETS`] entities keyed `{queue}/{bucket}` (bucket =
 //! xxh3 of the item mod the bucket count), so concurrent sagas do not all queue on one mailbox.
-//! A small list may be one entity of its own, unbucketed: a cart's holds
-//! (`keys::cart_holds`).
+//! A small list may be one entity of its own, unbucketed: a cart's holds were
+//! (`keys::cart_holds`), before carts recorded them (such a list is read once, moved onto its
+//! cart and emptied).
 //!
 //! Invariants:
 //! - An item is added before the work it names has any effect, and removed only once that

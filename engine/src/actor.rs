@@ -36,6 +36,18 @@ pub(crate) enum EntityMsg<E: Entity> {
     JournalFailed,
 }
 
+/// Bytes of encoded state a periodic snapshot may cost per event it covers: a large state (a
+/// hot SKU's many holds) is encoded, on its actor, after proportionally more events than
+/// `snapshot_every_events`, so the encoding's cost per event, and how often it stalls the
+/// entity's asks, stay bounded. A state under 256 KiB keeps the configured interval.
+const SNAPSHOT_STATE_BYTES_PER_EVENT: u64 = 256;
+
+/// The seq at which the next periodic snapshot of a state last encoded at `bytes`, covering
+/// `seq`, is due.
+fn next_snapshot(seq: Seq, every: u64, bytes: usize) -> Seq {
+    seq.saturating_add(every.max(bytes as u64 / SNAPSHOT_STATE_BYTES_PER_EVENT))
+}
+
 pub(crate) struct EntityActor<E>(PhantomData<fn() -> E>);
 
 impl<E> EntityActor<E> {
@@ -62,6 +74,8 @@ struct Live<E> {
     next_seq: Seq,
     /// The seq the last snapshot covers.
     snapshot_seq: Seq,
+    /// The seq at which the next periodic snapshot is due ([`next_snapshot`]).
+    snapshot_due: Seq,
     /// Appends handed to the journal and not yet durable.
     unsynced: Arc<AtomicUsize>,
     /// Set by a failed write; the actor is stopping.
@@ -78,11 +92,11 @@ impl<E: Entity> Live<E> {
     fn recover(key: &EntityKey, rt: &Runtime) -> Result<Live<E>, EngineError> {
         let codec_error = |source| EngineError::Codec { key: key.to_string(), source };
         let loaded = rt.journal.load(crate::entity::stream(key))?;
-        let (mut entity, snapshot_seq) = match &loaded.snapshot {
+        let (mut entity, snapshot_seq, snapshot_bytes) = match &loaded.snapshot {
             Some((seq, payload)) => {
-                (codec::decode_payload::<E>(payload).map_err(codec_error)?, *seq)
+                (codec::decode_payload::<E>(payload).map_err(codec_error)?, *seq, payload.len())
             }
-            None => (E::default(), 0),
+            None => (E::default(), 0, 0),
         };
         for stored in &loaded.events {
             let event: E::Event = codec::decode_payload(&stored.payload).map_err(codec_error)?;
@@ -92,6 +106,11 @@ impl<E: Entity> Live<E> {
             entity,
             next_seq: loaded.last_seq() + 1,
             snapshot_seq,
+            snapshot_due: next_snapshot(
+                snapshot_seq,
+                rt.config.snapshot_every_events,
+                snapshot_bytes,
+            ),
             unsynced: Arc::new(AtomicUsize::new(0)),
             poisoned: Arc::new(AtomicBool::new(false)),
         })
@@ -197,10 +216,13 @@ impl<E: Entity> Incarnation<E> {
     fn snapshot_if_due(&mut self, myself: &ActorRef<EntityMsg<E>>) {
         let every = self.rt.config.snapshot_every_events;
         let Ok(live) = &mut self.body else { return };
-        if every == 0 || live.next_seq - 1 - live.snapshot_seq < every {
+        if every == 0 || live.next_seq - 1 < live.snapshot_due {
             return;
         }
-        let state = match codec::encode(&live.entity) {
+        let encoded = codec::encode(&live.entity);
+        let bytes = encoded.as_ref().map_or(0, |state| state.len());
+        live.snapshot_due = next_snapshot(live.next_seq - 1, every, bytes);
+        let state = match encoded {
             Ok(state) if state.len() <= bazaar_persistence::limits::RECORD_BYTES_MAX => state,
             // Never a reason to poison the entity: its events are all journaled, and recovery
             // replays them from the last snapshot that fitted.
@@ -346,5 +368,19 @@ impl<E: Entity> Actor for EntityActor<E> {
         state.rt.directory.remove(&state.key, myself.get_id());
         metrics::counter!("engine_passivations_total", "kind" => E::KIND.name).increment(1);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_snapshot;
+
+    #[test]
+    fn a_large_state_is_snapshotted_after_proportionally_more_events() {
+        assert_eq!(next_snapshot(10, 1_000, 0), 1_010);
+        assert_eq!(next_snapshot(10, 1_000, 256 * 1_000), 1_010);
+        // A hot SKU's 3 MB of holds: one snapshot per 12,288 events, not per 1,000.
+        assert_eq!(next_snapshot(10, 1_000, 3 << 20), 10 + (3 << 20) / 256);
+        assert_eq!(next_snapshot(u64::MAX - 1, 1_000, 0), u64::MAX);
     }
 }

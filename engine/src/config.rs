@@ -15,7 +15,8 @@ pub struct EngineConfig {
     pub active_entities_max: usize,
     /// An entity untouched this long is passivated (snapshot, then its actor stops).
     pub idle_ms: u64,
-    /// A snapshot is written every this many events of an entity (0: only on passivation).
+    /// A snapshot is written every this many events of an entity (0: only on passivation);
+    /// a state whose encoding is over 256 bytes per such event waits one event per 256 bytes.
     pub snapshot_every_events: u64,
     /// Remove the events a snapshot covers. Off by default: the full history stays, for
     /// audit and for rebuilding projections.

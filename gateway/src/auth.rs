@@ -307,27 +307,24 @@ where
     }
 }
 
-/// Middleware of a group of routes for `role` (`None`: any role): authenticates the request
-/// and checks the role, then hands the principal on in the request's extensions.
+/// The first step of a group of routes for `role` (`None`: any role): authenticates the
+/// request and checks the role, then hands the principal on in the request's extensions; a
+/// refusal is the answer.
 pub async fn admit(
-    state: crate::state::AppState,
+    state: &crate::state::AppState,
     role: Option<Role>,
     request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
+) -> Result<axum::extract::Request, axum::response::Response> {
     use axum::response::IntoResponse;
     let (mut parts, body) = request.into_parts();
-    let principal = match Principal::from_request_parts(&mut parts, &state).await {
-        Ok(principal) => principal,
-        Err(problem) => return problem.into_response(),
-    };
-    if let Some(role) = role
-        && let Err(problem) = principal.require(role)
-    {
-        return problem.into_response();
+    let principal = Principal::from_request_parts(&mut parts, state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    if let Some(role) = role {
+        principal.require(role).map_err(IntoResponse::into_response)?;
     }
     parts.extensions.insert(principal);
-    next.run(axum::extract::Request::from_parts(parts, body)).await
+    Ok(axum::extract::Request::from_parts(parts, body))
 }
 
 #[cfg(test)]

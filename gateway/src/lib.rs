@@ -95,32 +95,57 @@ fn route_groups() -> Vec<(Option<Role>, bool, OpenApiRouter<AppState>)> {
     ]
 }
 
-/// A group of routes for `role`: [`auth::admit`] runs first, then [`refuse_undeclared_query`],
-/// then (if `keyed`) the idempotency middleware, then the route's extractors ([`document`]
-/// names the role as the scope of each operation's bearer requirement).
-fn for_role(
+/// Who a group of routes is for: guests (no token: the route decides), or one role (`None`:
+/// any authenticated role).
+#[derive(Clone, Copy)]
+enum Audience {
+    Guests,
+    Role(Option<Role>),
+}
+
+/// A group of routes behind its guard: [`auth::admit`] first (for a role), then the refusal of
+/// a query string the operation does not declare ([`undeclared_query`]), then (if `keyed`) the
+/// idempotency middleware, then the route's extractors ([`document`] names the role as the
+/// scope of each operation's bearer requirement). One layer, not three: a layer clones the
+/// route under it on every request.
+fn guarded(
     state: &AppState,
-    role: Option<Role>,
+    audience: Audience,
     keyed: bool,
-    mut group: OpenApiRouter<AppState>,
+    group: OpenApiRouter<AppState>,
 ) -> OpenApiRouter<AppState> {
-    if keyed {
-        let idempotency = axum::middleware::from_fn_with_state(state.clone(), idempotency::layer);
-        group = group.route_layer(idempotency);
-    }
-    group = refuse_undeclared_query(group);
+    let plain = Arc::new(plain_operations(&group));
     let state = state.clone();
     group.route_layer(axum::middleware::from_fn(
         move |request: axum::extract::Request, next: axum::middleware::Next| {
-            auth::admit(state.clone(), role, request, next)
+            let (state, plain) = (state.clone(), plain.clone());
+            async move {
+                let request = match audience {
+                    Audience::Role(role) => match auth::admit(&state, role, request).await {
+                        Ok(request) => request,
+                        Err(refusal) => return refusal,
+                    },
+                    Audience::Guests => request,
+                };
+                if let Some(refusal) = undeclared_query(&plain, &request) {
+                    return refusal;
+                }
+                if keyed {
+                    idempotency::layer(axum::extract::State(state), request, next).await
+                } else {
+                    next.run(request).await
+                }
+            }
         },
     ))
 }
 
-/// A route layer refusing a query string (400 `invalid_query`) on every operation of `group`
-/// whose document declares no query parameter; the others refuse unknown parameters in their
-/// `Query` extractor (every query DTO denies unknown fields).
-fn refuse_undeclared_query(group: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+/// The operations (method, path template) of `group` whose document declares no query
+/// parameter; the others refuse unknown parameters in their `Query` extractor (every query
+/// DTO denies unknown fields).
+fn plain_operations(
+    group: &OpenApiRouter<AppState>,
+) -> std::collections::HashSet<(axum::http::Method, String)> {
     use utoipa::openapi::RefOr;
     use utoipa::openapi::path::{Operation, ParameterIn};
     let takes_query = |operation: &Operation| {
@@ -145,25 +170,24 @@ fn refuse_undeclared_query(group: OpenApiRouter<AppState>) -> OpenApiRouter<AppS
             }
         }
     }
-    let plain = Arc::new(plain);
-    group.route_layer(axum::middleware::from_fn(
-        move |request: axum::extract::Request, next: axum::middleware::Next| {
-            let plain = plain.clone();
-            async move {
-                let matched = request.extensions().get::<axum::extract::MatchedPath>();
-                let route = matched.map(|path| (request.method().clone(), path.as_str().into()));
-                let queried = request.uri().query().is_some_and(|query| !query.is_empty());
-                if queried && route.is_some_and(|route| plain.contains(&route)) {
-                    let detail = "this route takes no query parameters";
-                    return axum::response::IntoResponse::into_response(problem::bad_request(
-                        "invalid_query",
-                        detail,
-                    ));
-                }
-                next.run(request).await
-            }
-        },
-    ))
+    plain
+}
+
+/// 400 `invalid_query` for a query string on an operation of `plain`. A request without a
+/// query string (nearly every one) is passed without a look at its route.
+fn undeclared_query(
+    plain: &std::collections::HashSet<(axum::http::Method, String)>,
+    request: &axum::extract::Request,
+) -> Option<axum::response::Response> {
+    if request.uri().query().is_none_or(str::is_empty) {
+        return None;
+    }
+    let matched = request.extensions().get::<axum::extract::MatchedPath>()?;
+    if !plain.contains(&(request.method().clone(), matched.as_str().to_owned())) {
+        return None;
+    }
+    let detail = "this route takes no query parameters";
+    Some(axum::response::IntoResponse::into_response(problem::bad_request("invalid_query", detail)))
 }
 
 /// Sets every operation's security requirement to a bearer token of `role` (OpenAPI 3.1
@@ -203,13 +227,10 @@ pub fn document() -> utoipa::openapi::OpenApi {
 
 /// The whole HTTP surface of a node.
 pub fn app(state: AppState) -> Router {
-    let guests = refuse_undeclared_query(
-        routes::carts::guest_router()
-            .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer)),
-    );
+    let guests = guarded(&state, Audience::Guests, true, routes::carts::guest_router());
     let routes = route_groups().into_iter().fold(guests.split_for_parts().0, |all, group| {
         let (role, keyed, group) = group;
-        all.merge(for_role(&state, role, keyed, group).split_for_parts().0)
+        all.merge(guarded(&state, Audience::Role(role), keyed, group).split_for_parts().0)
     });
     let openapi = document();
     let openapi = Arc::new(openapi);

@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
@@ -28,9 +29,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower_http::classify::ServerErrorsFailureClass;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
 use tower_http::trace::TraceLayer;
 
 use crate::limits::CLIENT_REQUEST_ID_BYTES_MAX;
@@ -40,42 +38,34 @@ use crate::problem::{Problem, ProblemKind, RETRY_AFTER_S, bad_request};
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-client-request-id");
 
-/// Takes a client's `x-request-id` off the request, so the server makes the request's id,
-/// and echoes it beside the server's when it is short visible ASCII.
-async fn client_request_id(
-    mut request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
+static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
+
+/// The request's id, in one layer: a client's `x-request-id` is taken off the request and the
+/// server's put in its place (a random prefix per process and a counter, so ids are unique
+/// and cheap), for the span and the audit to read; the answer carries it (unless a handler
+/// set its own), and the client's id beside it when that is short visible ASCII.
+async fn request_id(prefix: u32, mut request: Request<Body>, next: Next) -> Response {
     let client = request.headers_mut().remove(REQUEST_ID).filter(|id| {
         (1..=CLIENT_REQUEST_ID_BYTES_MAX).contains(&id.len())
             && id.as_bytes().iter().all(u8::is_ascii_graphic)
     });
+    let n = NEXT_REQUEST.fetch_add(1, Ordering::Relaxed);
+    // Hex digits and a dash: always a valid header value.
+    let id = HeaderValue::try_from(format!("{prefix:08x}-{n:x}"))
+        .unwrap_or(HeaderValue::from_static("-"));
+    request.headers_mut().insert(REQUEST_ID, id.clone());
     let mut response = next.run(request).await;
+    response.headers_mut().entry(REQUEST_ID).or_insert(id);
     if let Some(id) = client {
         response.headers_mut().insert(CLIENT_REQUEST_ID, id);
     }
     response
 }
 
-/// Request ids: a random prefix per process and a counter, so they are unique and cheap.
-#[derive(Clone)]
-struct RequestIds {
-    prefix: u32,
-}
-
-static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
-
-impl MakeRequestId for RequestIds {
-    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
-        let n = NEXT_REQUEST.fetch_add(1, Ordering::Relaxed);
-        format!("{:08x}-{n:x}", self.prefix).parse().ok().map(RequestId::new)
-    }
-}
-
 pub fn layered(router: Router) -> Router {
     let mut seed = [0u8; 4];
     let _ = getrandom::fill(&mut seed);
-    let ids = RequestIds { prefix: u32::from_le_bytes(seed) };
+    let prefix = u32::from_le_bytes(seed);
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request<_>| {
             let id =
@@ -85,9 +75,9 @@ pub fn layered(router: Router) -> Router {
         .on_failure(log_failure);
     router.fallback(unknown_route).layer(
         ServiceBuilder::new()
-            .layer(axum::middleware::from_fn(client_request_id))
-            .layer(SetRequestIdLayer::new(REQUEST_ID, ids))
-            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(axum::middleware::from_fn(move |request, next| {
+                request_id(prefix, request, next)
+            }))
             .layer(trace)
             .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
                 Problem::of(
@@ -100,8 +90,7 @@ pub fn layered(router: Router) -> Router {
             }))
             .timeout(Duration::from_millis(REQUEST_TIMEOUT_MS))
             .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
-            .layer(axum::middleware::map_response(as_problem))
-            .layer(axum::middleware::from_fn(normal_url)),
+            .layer(axum::middleware::from_fn(edge)),
     )
 }
 
@@ -126,9 +115,10 @@ fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &traci
     }
 }
 
-/// Refuses a URL that is too long, or whose path has a dot segment (see the module's
+/// The innermost layer, in one: refuses a URL that is too long, or whose path has a dot
+/// segment, then makes any error answer a problem ([`as_problem`]; see the module's
 /// invariants).
-async fn normal_url(request: axum::extract::Request, next: Next) -> Response {
+async fn edge(request: Request<Body>, next: Next) -> Response {
     let uri = request.uri();
     let length = uri.path_and_query().map_or(0, |target| target.as_str().len());
     if length > URI_BYTES_MAX {
@@ -140,13 +130,27 @@ async fn normal_url(request: axum::extract::Request, next: Next) -> Response {
         let detail = "a path segment may not be '.' or '..' (however escaped): no id is";
         return bad_request("dot_segment", detail).into_response();
     }
-    next.run(request).await
+    as_problem(next.run(request).await).await
 }
 
-/// Whether a raw path segment means `.` or `..` once its escapes are decoded.
+/// Whether a raw path segment means `.` or `..` once its escapes are decoded: one or two
+/// dots, each `.` or `%2e` in either case. Every request's every segment passes here, so it
+/// reads the bytes without allocating.
 pub(crate) fn is_dot_segment(segment: &str) -> bool {
-    let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
-    decoded == "." || decoded == ".."
+    let mut rest = segment.as_bytes();
+    let mut dots = 0;
+    while !rest.is_empty() {
+        rest = match rest {
+            [b'.', tail @ ..] => tail,
+            [b'%', b'2', e, tail @ ..] if e.eq_ignore_ascii_case(&b'e') => tail,
+            _ => return false,
+        };
+        dots += 1;
+        if dots > 2 {
+            return false;
+        }
+    }
+    dots > 0
 }
 
 /// The net: an error answer that is not a problem becomes one (see the module's invariants).
@@ -172,4 +176,33 @@ pub async fn as_problem(response: Response) -> Response {
 
 async fn unknown_route() -> impl IntoResponse {
     Problem::of(ProblemKind::NotFound, "no_route", "Not found", "no such route")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_dot_segment;
+    use proptest::prelude::*;
+
+    /// The rule as written first: lower-case the segment, decode `%2e`, compare.
+    fn decoded_is_dot(segment: &str) -> bool {
+        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+        decoded == "." || decoded == ".."
+    }
+
+    #[test]
+    fn dot_segments_in_every_spelling() {
+        for dot in [".", "..", "%2e", "%2E", ".%2e", "%2E.", "%2e%2E"] {
+            assert!(is_dot_segment(dot), "{dot:?}");
+        }
+        for other in ["", "...", "a", ".a", "%2e%2e%2e", "%2", "%2f", "%%2e", "%2%2ee", "v1"] {
+            assert!(!is_dot_segment(other), "{other:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn reading_the_bytes_agrees_with_decoding(segment in "([.%2eEa]|%2[eE]){0,5}") {
+            prop_assert_eq!(is_dot_segment(&segment), decoded_is_dot(&segment));
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! What every handler can reach.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
@@ -16,8 +17,27 @@ use crate::config::PricingConfig;
 use crate::ops::OpsState;
 use crate::rate_limit::RateLimits;
 
+/// What every handler can reach, behind one `Arc`: the middlewares and extractors clone the
+/// state on every request, and one reference count is all such a clone touches.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Parts>);
+
+impl AppState {
+    pub fn new(parts: Parts) -> AppState {
+        AppState(Arc::new(parts))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct Parts {
     pub engine: Engine,
     pub catalog: Catalog,
     pub credentials: Arc<Credentials>,

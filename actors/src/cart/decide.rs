@@ -8,9 +8,10 @@ use bazaar_entity::Ctx;
 use super::owner::CartOwner;
 use super::state::Cart;
 use super::{
-    CappedLine, CartCommand, CartEvent, CartLine, CartRejection, CartReply, LineKey, MergeReport,
+    CappedLine, CartCommand, CartEvent, CartLine, CartRejection, CartReply, HoldRecord, LineKey,
+    MergeReport,
 };
-use crate::limits::{CART_LINE_QUANTITY_MAX, CART_LINES_MAX, PRICE_MINOR_MAX};
+use crate::limits::{CART_HOLDS_MAX, CART_LINE_QUANTITY_MAX, CART_LINES_MAX, PRICE_MINOR_MAX};
 use crate::money::{Currency, Money};
 use crate::quantity::Quantity;
 
@@ -65,12 +66,38 @@ pub(super) fn decide(state: &Cart, command: CartCommand, ctx: &Ctx<'_>) -> Decid
             answer(state, events, None)
         }
         CartCommand::Get => answer(state, Vec::new(), None),
+        CartCommand::RecordHolds { add, forget } => record_holds(state, add, forget),
     }
 }
 
 /// The cart's currency, once it exists.
 fn created(state: &Cart) -> Result<Currency, CartRejection> {
     state.currency.ok_or(CartRejection::UnknownCart)
+}
+
+/// Forgets `forget` and records `add` (a hold in both ends recorded); the first such decision
+/// also says that every hold is on the cart from now on.
+fn record_holds(state: &Cart, add: Vec<HoldRecord>, forget: Vec<HoldRecord>) -> Decided {
+    created(state)?;
+    let mut holds = state.holds.clone();
+    let mut events = Vec::new();
+    for hold in forget {
+        if !add.contains(&hold) && holds.remove(&hold) {
+            events.push(CartEvent::HoldForgotten { hold });
+        }
+    }
+    for hold in add {
+        if holds.insert(hold.clone()) {
+            events.push(CartEvent::HoldRecorded { hold });
+        }
+    }
+    if holds.len() > CART_HOLDS_MAX {
+        return Err(CartRejection::TooManyHolds { max: bound(CART_HOLDS_MAX) });
+    }
+    if !state.holds_on_cart {
+        events.push(CartEvent::HoldsOnCart);
+    }
+    answer(state, events, None)
 }
 
 fn bound(limit: usize) -> u32 {
@@ -84,7 +111,10 @@ fn create(state: &Cart, owner: CartOwner, currency: Currency, now_ms: u64) -> De
         }
         (Some(_), _) => Err(CartRejection::AlreadyCreated),
         (None, _) => {
-            answer(state, vec![CartEvent::Created { owner, currency, at_ms: now_ms }], None)
+            // A new cart has no holds anywhere else: they are all recorded on it.
+            let events =
+                vec![CartEvent::Created { owner, currency, at_ms: now_ms }, CartEvent::HoldsOnCart];
+            answer(state, events, None)
         }
     }
 }

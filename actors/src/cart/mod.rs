@@ -30,6 +30,14 @@
 //!   before emptying the source retries safely.
 //! - Seen prices are positive, at most `PRICE_MINOR_MAX`, in the cart's currency.
 //!
+//! - A cart keeps the record of what its reservation holds (`RecordHolds`: [`HoldRecord`]s
+//!   added and forgotten in one decision), so a release finds what is held even when the buy
+//!   box moved since; at most `CART_HOLDS_MAX` (`TooManyHolds`). Recording a hold changes no
+//!   line, so it leaves `revision` (the shopper's cart, fit for an ETag and for a merge's
+//!   source revision) as it is. A cart created before holds were recorded on it may still
+//!   have them in its `cart-holds` worklist: `holds_on_cart` in its view is false until its
+//!   first `RecordHolds`, which the caller makes with those records moved in.
+//!
 //! Invariants, checked by the property test after every step: no line has a quantity above
 //! the limit (nor zero), the cart never holds more lines than the limit, and merging is
 //! associative in the quantities it produces (caps included).
@@ -46,7 +54,7 @@ mod view;
 use bazaar_entity::{Ctx, Decision, Entity, Kind};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{Asin, SellerId};
+use crate::ids::{Asin, SellerId, Sku};
 use crate::kinds;
 use crate::money::{Currency, Money};
 use crate::quantity::Quantity;
@@ -93,6 +101,17 @@ impl CartLine {
     }
 }
 
+/// A hold a cart's reservation placed, or is about to place: the line's ASIN, the seller and
+/// SKU it is held at, and the hold's generation (a line held anew after its hold was released
+/// or expired is held under the next generation's reservation id).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct HoldRecord {
+    pub asin: Asin,
+    pub seller: SellerId,
+    pub sku: Sku,
+    pub generation: u32,
+}
+
 /// What callers ask of a cart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CartCommand {
@@ -128,6 +147,11 @@ pub enum CartCommand {
     },
     Clear,
     Get,
+    /// Records holds and forgets others, in one decision (see the module's rules).
+    RecordHolds {
+        add: Vec<HoldRecord>,
+        forget: Vec<HoldRecord>,
+    },
 }
 
 /// What happened to a cart. Variants are append-only.
@@ -156,6 +180,14 @@ pub enum CartEvent {
         from: String,
         revision: u64,
     },
+    HoldRecorded {
+        hold: HoldRecord,
+    },
+    HoldForgotten {
+        hold: HoldRecord,
+    },
+    /// From here on the cart's holds are recorded on the cart alone (none in a worklist).
+    HoldsOnCart,
 }
 
 /// Why a cart command was refused. Variants are append-only; see [`Rejection`].
@@ -179,6 +211,8 @@ pub enum CartRejection {
     MergeTooLarge { max: u32 },
     #[error("a cart cannot merge into itself")]
     MergeIntoItself,
+    #[error("a cart records at most {max} holds")]
+    TooManyHolds { max: u32 },
 }
 
 impl Rejection for CartRejection {
@@ -193,6 +227,7 @@ impl Rejection for CartRejection {
             CartRejection::UnknownLine => "unknown_line",
             CartRejection::MergeTooLarge { .. } => "merge_too_large",
             CartRejection::MergeIntoItself => "merge_into_itself",
+            CartRejection::TooManyHolds { .. } => "too_many_holds",
         }
     }
 
@@ -204,9 +239,9 @@ impl Rejection for CartRejection {
             | CartRejection::LineQuantityTooLarge { .. }
             | CartRejection::MergeTooLarge { .. }
             | CartRejection::MergeIntoItself => RejectionKind::Invalid,
-            CartRejection::AlreadyCreated | CartRejection::TooManyLines { .. } => {
-                RejectionKind::Conflict
-            }
+            CartRejection::AlreadyCreated
+            | CartRejection::TooManyLines { .. }
+            | CartRejection::TooManyHolds { .. } => RejectionKind::Conflict,
         }
     }
 }
@@ -221,6 +256,11 @@ pub struct CartView {
     pub revision: u64,
     /// Lines by key: ASIN, then `BuyBox` before sellers by id.
     pub lines: Vec<CartLine>,
+    /// What the cart's reservation holds, as recorded.
+    pub holds: Vec<HoldRecord>,
+    /// Whether every hold is recorded on the cart: false for a cart created before holds were
+    /// recorded on carts until its first `RecordHolds` (its `cart-holds` worklist may hold some).
+    pub holds_on_cart: bool,
 }
 
 /// A merged line whose quantities added up past the limit.

@@ -3,7 +3,8 @@
 
 use super::*;
 use crate::limits::{
-    CART_LINE_QUANTITY_MAX, CART_LINES_MAX, CART_MERGES_REMEMBERED_MAX, PRICE_MINOR_MAX,
+    CART_HOLDS_MAX, CART_LINE_QUANTITY_MAX, CART_LINES_MAX, CART_MERGES_REMEMBERED_MAX,
+    PRICE_MINOR_MAX,
 };
 use crate::pricing::{CountryCode, PricingContext, VatTable};
 use crate::product::{
@@ -350,4 +351,58 @@ fn the_priced_view_flags_changes_and_prices_what_can_be_bought() {
         ]
     );
     assert_eq!(priced.totals.total, eur(1_584));
+}
+
+fn hold(n: u32, generation: u32) -> HoldRecord {
+    HoldRecord {
+        asin: asin(n),
+        seller: SellerId::parse("s1").unwrap(),
+        sku: crate::ids::Sku::parse("sku-1").unwrap(),
+        generation,
+    }
+}
+
+#[test]
+fn holds_are_recorded_and_forgotten_without_moving_the_revision() {
+    let record =
+        |add: Vec<HoldRecord>, forget: Vec<HoldRecord>| CartCommand::RecordHolds { add, forget };
+    assert_eq!(
+        Harness::<Cart>::new(KEY).decide(record(vec![hold(1, 0)], vec![])),
+        Err(CartRejection::UnknownCart)
+    );
+    // A cart created now has every hold on it; one created before says so at its first record.
+    let mut fresh = Harness::<Cart>::new(KEY);
+    fresh.run(CartCommand::Create { owner: customer("c1"), currency: Currency::EUR }).unwrap();
+    assert!(fresh.state.view().unwrap().holds_on_cart);
+    let mut cart = created();
+    assert!(!cart.state.view().unwrap().holds_on_cart);
+    let (events, reply) = cart.run(record(vec![hold(1, 0), hold(2, 0)], vec![])).unwrap();
+    assert_eq!(
+        events,
+        [
+            CartEvent::HoldRecorded { hold: hold(1, 0) },
+            CartEvent::HoldRecorded { hold: hold(2, 0) },
+            CartEvent::HoldsOnCart
+        ]
+    );
+    assert_eq!(
+        (reply.cart.holds.len(), reply.cart.holds_on_cart, reply.cart.revision),
+        (2, true, 1)
+    );
+    // The next generation replaces the spent one in one decision; repeats change nothing.
+    let (events, reply) = cart.run(record(vec![hold(1, 1)], vec![hold(1, 0)])).unwrap();
+    assert_eq!(
+        events,
+        [
+            CartEvent::HoldForgotten { hold: hold(1, 0) },
+            CartEvent::HoldRecorded { hold: hold(1, 1) }
+        ]
+    );
+    assert_eq!((reply.cart.holds, reply.cart.revision), (vec![hold(1, 1), hold(2, 0)], 1));
+    assert!(cart.run(record(vec![hold(1, 1)], vec![hold(1, 0)])).unwrap().0.is_empty());
+    let too_many = (0..=CART_HOLDS_MAX as u32).map(|generation| hold(3, generation)).collect();
+    assert_eq!(
+        cart.decide(record(too_many, vec![])),
+        Err(CartRejection::TooManyHolds { max: CART_HOLDS_MAX as u32 })
+    );
 }

@@ -4,7 +4,7 @@
 
 use bazaar_actors::cart::{
     Cart, CartCommand, CartEvent, CartLine, CartOwner, CartRejection, CustomerId, GuestToken,
-    OfferChoice,
+    HoldRecord, OfferChoice,
 };
 use bazaar_actors::inventory::{
     Inventory, InventoryCommand, InventoryEvent, InventoryRejection, ReservationStatus,
@@ -247,6 +247,12 @@ fn cart_survives_the_codec() {
         seen_available: true,
         seen_at_ms: 7,
     };
+    let hold = HoldRecord {
+        asin: asin.clone(),
+        seller: s1.clone(),
+        sku: Sku::parse("sku-1").unwrap(),
+        generation: 2,
+    };
     let commands = vec![
         CartCommand::Create { owner: customer.clone(), currency: Currency::EUR },
         CartCommand::AddLine {
@@ -271,6 +277,8 @@ fn cart_survives_the_codec() {
         CartCommand::Get,
         CartCommand::RemoveLine { asin: asin.clone(), offer: OfferChoice::BuyBox },
         CartCommand::Clear,
+        CartCommand::RecordHolds { add: vec![hold.clone()], forget: vec![] },
+        CartCommand::RecordHolds { add: vec![], forget: vec![hold.clone()] },
     ];
     run::<Cart>("cart-1", commands);
 
@@ -281,6 +289,9 @@ fn cart_survives_the_codec() {
         CartEvent::LineRemoved { asin, offer: OfferChoice::Seller(s1.clone()) },
         CartEvent::Cleared,
         CartEvent::MergedFrom { from: "eu/c-guest".into(), revision: 4 },
+        CartEvent::HoldRecorded { hold: hold.clone() },
+        CartEvent::HoldForgotten { hold },
+        CartEvent::HoldsOnCart,
     ];
     let rejections = [
         CartRejection::UnknownCart,
@@ -292,6 +303,7 @@ fn cart_survives_the_codec() {
         CartRejection::UnknownLine,
         CartRejection::MergeTooLarge { max: 1 },
         CartRejection::MergeIntoItself,
+        CartRejection::TooManyHolds { max: 1 },
     ];
     pin_positions(&events);
     pin_positions(&rejections);
@@ -300,17 +312,23 @@ fn cart_survives_the_codec() {
     assert_eq!(Cart::KIND, kinds::CART);
 }
 
-/// A cart snapshot written before merges were remembered (it ends before `merged`) still
-/// decodes, remembering none.
+/// A cart snapshot written before merges were remembered (it ends before `merged`), or before
+/// holds were recorded on carts (it ends before `holds` or `holds_on_cart`), still decodes,
+/// remembering none and with its holds not said to be all on the cart.
 #[test]
-fn a_cart_snapshot_from_before_merges_were_remembered_decodes() {
+fn a_cart_snapshot_from_before_merges_or_holds_decodes() {
     let owner = CartOwner::Customer(CustomerId::parse("c1").unwrap());
     let mut legacy = Cart::default();
     legacy.apply(&CartEvent::Created { owner, currency: Currency::EUR, at_ms: 1 });
     let record = codec::encode(&legacy).expect("encodes");
     let payload = record.payload();
-    assert_eq!(payload.last(), Some(&0), "the last field is the merged sources, none");
-    let old: Cart = codec::decode_payload(&payload[..payload.len() - 1]).expect("decodes");
-    assert_eq!(old, legacy);
-    assert!(codec::decode_payload::<Cart>(&payload[..payload.len() - 2]).is_err());
+    assert!(
+        payload.ends_with(&[0, 0, 0]),
+        "the last fields are the merged sources (none), the holds (none) and false"
+    );
+    for older in 1..=3 {
+        let old: Cart = codec::decode_payload(&payload[..payload.len() - older]).expect("decodes");
+        assert_eq!(old, legacy);
+    }
+    assert!(codec::decode_payload::<Cart>(&payload[..payload.len() - 4]).is_err());
 }

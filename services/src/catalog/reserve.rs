@@ -6,10 +6,12 @@
 //! Invariants: a line is held at one location (no split shipments yet); reservation ids derive
 //! from the cart, the ASIN, the seller and the hold's generation, so retrying holds nothing
 //! twice (inventory reserve is idempotent by id). Every hold of a cart is recorded (seller,
-//! SKU and generation, in the cart's holds list, `keys::cart_holds`) before it is placed, and
-//! its record is forgotten only once it is released or replaced by the next generation's
-//! (recorded first), so a release finds exactly what is held even when the buy box is gone or
-//! moved since. An id whose hold was released or expired is spent (an inventory never holds
+//! SKU and generation, a [`HoldRecord`] on the cart itself, the entity the route has just
+//! read) before it is placed, and its record is forgotten only once it is released or
+//! replaced by the next generation's (in the same decision), so a release finds exactly what
+//! is held even when the buy box is gone or moved since. A cart created before holds were
+//! recorded on carts may have records in its `cart-holds` worklist (`keys::cart_holds`): its
+//! first reservation or release reads them, moves them onto the cart and forgets them there. An id whose hold was released or expired is spent (an inventory never holds
 //! it again): the line moves to the next generation, so a cart can always hold again.
 
 use std::collections::hash_map::Entry;
@@ -18,7 +20,7 @@ use std::collections::{BTreeSet, HashMap};
 use bazaar_engine::{Ack, EngineError};
 
 use super::Catalog;
-use bazaar_actors::cart::{CartLine, OfferChoice};
+use bazaar_actors::cart::{Cart, CartCommand, CartLine, CartView, HoldRecord, OfferChoice};
 use bazaar_actors::ids::{Asin, ReservationId, SellerId, Sku};
 use bazaar_actors::inventory::{
     Held, Inventory, InventoryCommand, InventoryId, InventoryRejection, ReservationStatus,
@@ -42,19 +44,19 @@ pub enum ReserveFailure {
 }
 
 impl Catalog {
-    /// Holds every line of a cart for `ttl_ms`, or nothing. What each line is about to hold
-    /// (seller, SKU) is recorded on the cart's holds before it is held, and holds of an
-    /// earlier reservation that this one no longer makes (the buy box moved) are given back
-    /// first, so [`Catalog::release_cart`] always finds what is held.
+    /// Holds every line of `cart` (cart `cart_id` as just read) for `ttl_ms`, or nothing.
+    /// What each line is about to hold (seller, SKU) is recorded on the cart before it is
+    /// held, and holds of an earlier reservation that this one no longer makes (the buy box
+    /// moved) are given back first, so [`Catalog::release_cart`] always finds what is held.
     pub async fn reserve_cart(
         &self,
         tenant: &str,
         cart_id: &str,
-        lines: &[CartLine],
+        cart: &CartView,
         ttl_ms: u64,
     ) -> Result<Vec<Held>, ReserveFailure> {
-        let mut plan: Vec<Item> = Vec::with_capacity(lines.len());
-        for line in lines {
+        let mut plan: Vec<Item> = Vec::with_capacity(cart.lines.len());
+        for line in &cart.lines {
             let item = self.plan_line(tenant, line)?;
             // Two lines buying from the same seller's SKU (the buy-box line and that seller's
             // own line) are one hold of both quantities: a hold is per line it buys from.
@@ -63,49 +65,58 @@ impl Catalog {
                 None => plan.push(item),
             }
         }
-        let holds_key = keys::cart_holds(tenant, cart_id);
+        let cart_key = keys::cart(tenant, cart_id);
         let planned: BTreeSet<String> = plan.iter().map(hold_line).collect();
-        // Each planned line's newest recorded generation, with the record as stored. A record
-        // of a line no longer planned (the buy box moved), or of an older generation of a
-        // line (a crash between recording the next one and forgetting it), is released.
-        let mut recorded: Vec<(String, Item, u32)> = self.recorded_holds(&holds_key).await?;
-        recorded.sort_by_key(|(_, _, generation)| std::cmp::Reverse(*generation));
-        let mut generations: HashMap<String, (u32, String)> = HashMap::new();
-        for (record, item, generation) in recorded {
-            match generations.entry(hold_line(&item)) {
+        // Each planned line's newest recorded generation. A record of a line no longer
+        // planned (the buy box moved), or of an older generation of a line (left by a crash),
+        // is released and forgotten.
+        let (mut recorded, legacy) = self.recorded_holds(tenant, cart_id, cart).await?;
+        recorded.sort_by_key(|record| std::cmp::Reverse(record.generation));
+        let mut generations: HashMap<String, u32> = HashMap::new();
+        let (mut add, mut forget) = (Vec::new(), Vec::new());
+        for record in recorded {
+            match generations.entry(hold_line(&item_of(&record))) {
                 Entry::Vacant(newest) if planned.contains(newest.key()) => {
-                    newest.insert((generation, record));
+                    newest.insert(record.generation);
+                    // One kept from the cart's worklist moves onto the cart.
+                    if !cart.holds.contains(&record) {
+                        add.push(record);
+                    }
                 }
                 _ => {
-                    self.release_record(tenant, cart_id, &holds_key, record, &item, generation)
-                        .await?;
+                    let id =
+                        reservation_id(cart_id, &record.asin, &record.seller, record.generation);
+                    self.release_everywhere(tenant, &record.seller, &record.sku, &id).await?;
+                    forget.push(record);
                 }
             }
         }
         for item in &plan {
             if let Entry::Vacant(unrecorded) = generations.entry(hold_line(item)) {
-                let record = hold_record(item, 0);
-                self.record_hold(&holds_key, record.clone()).await?;
-                unrecorded.insert((0, record));
+                add.push(hold_record(item, 0));
+                unrecorded.insert(0);
             }
         }
+        if !add.is_empty() || !forget.is_empty() || !cart.holds_on_cart {
+            self.record_holds(&cart_key, add, forget).await?;
+        }
+        self.forget_worklist(tenant, cart_id, legacy).await?;
         let mut held = Vec::with_capacity(plan.len());
         for item in plan {
-            let (mut generation, mut record) = generations[&hold_line(&item)].clone();
+            let mut generation = generations[&hold_line(&item)];
             let outcome = loop {
                 let id = reservation_id(cart_id, &item.asin, &item.seller, generation);
                 match self.hold(tenant, item.clone(), id, ttl_ms, Ack::Durable).await {
                     // This generation's id is spent (its hold was released or expired, or a
                     // new quantity replaced it): the line is held anew under the next one,
-                    // recorded first like any hold.
+                    // recorded first like any hold (in place of the spent one).
                     Err(ReserveFailure::Refused { rejection, .. })
                         if spent(&rejection) && generation < HOLD_GENERATIONS_MAX =>
                     {
-                        let next = hold_record(&item, generation + 1);
-                        self.record_hold(&holds_key, next.clone()).await?;
-                        let spent = WorklistCommand::Remove { item: record };
-                        let _ = self.engine().ask::<Worklist>(&holds_key, spent).await?;
-                        (generation, record) = (generation + 1, next);
+                        let (spent, next) =
+                            (hold_record(&item, generation), hold_record(&item, generation + 1));
+                        self.record_holds(&cart_key, vec![next], vec![spent]).await?;
+                        generation += 1;
                     }
                     outcome => break outcome,
                 }
@@ -124,68 +135,96 @@ impl Catalog {
         Ok(held)
     }
 
-    /// Releases what a cart holds, as its holds recorded it (whatever the buy box says now);
-    /// the number of holds given back.
-    pub async fn release_cart(&self, tenant: &str, cart_id: &str) -> Result<usize, EngineError> {
-        let holds_key = keys::cart_holds(tenant, cart_id);
+    /// Releases what `cart` (cart `cart_id` as just read) holds, as its records say (whatever
+    /// the buy box says now), then forgets the records; the number of holds given back.
+    pub async fn release_cart(
+        &self,
+        tenant: &str,
+        cart_id: &str,
+        cart: &CartView,
+    ) -> Result<usize, EngineError> {
+        let (recorded, legacy) = self.recorded_holds(tenant, cart_id, cart).await?;
         let mut released = 0;
-        for (record, item, generation) in self.recorded_holds(&holds_key).await? {
-            released +=
-                self.release_record(tenant, cart_id, &holds_key, record, &item, generation).await?;
+        for record in &recorded {
+            let id = reservation_id(cart_id, &record.asin, &record.seller, record.generation);
+            released += self.release_everywhere(tenant, &record.seller, &record.sku, &id).await?;
         }
+        let forget: Vec<HoldRecord> =
+            recorded.into_iter().filter(|record| cart.holds.contains(record)).collect();
+        if !forget.is_empty() || !cart.holds_on_cart {
+            let command = CartCommand::RecordHolds { add: Vec::new(), forget };
+            match self.engine().ask::<Cart>(&keys::cart(tenant, cart_id), command).await? {
+                Ok(_) => {}
+                // Released all the same; the records are forgotten at the next release.
+                Err(rejection) => tracing::warn!(?rejection, cart = cart_id, "holds not forgotten"),
+            }
+        }
+        self.forget_worklist(tenant, cart_id, legacy).await?;
         Ok(released)
     }
 
-    /// Records a hold (its seller, SKU and generation) on the cart's holds, before it is held.
-    async fn record_hold(&self, holds_key: &str, record: String) -> Result<(), ReserveFailure> {
-        let add = WorklistCommand::Add { item: record };
-        if let Err(rejection) = self.engine().ask::<Worklist>(holds_key, add).await? {
-            // A cart's holds are at most its lines; a full bucket is a defect.
-            tracing::error!(key = holds_key, ?rejection, "cart holds not recorded");
+    /// Records holds on the cart and forgets others, in one decision. Answered once the
+    /// journal holds it ([`bazaar_engine::Engine::ask_appended`]): every write submitted after
+    /// that answer, of any entity, is durable only after it, so the hold placed next (whose
+    /// answer waits until it is durable) never outlives its record; a record whose hold was
+    /// never placed releases nothing.
+    async fn record_holds(
+        &self,
+        cart_key: &str,
+        add: Vec<HoldRecord>,
+        forget: Vec<HoldRecord>,
+    ) -> Result<(), ReserveFailure> {
+        let command = CartCommand::RecordHolds { add, forget };
+        if let Err(rejection) = self.engine().ask_appended::<Cart>(cart_key, command).await? {
+            // A cart's records are at most its lines and a crash's leftovers; a full cart is a
+            // defect.
+            tracing::error!(key = cart_key, ?rejection, "cart holds not recorded");
             return Err(ReserveFailure::Engine(EngineError::Recovery {
-                key: holds_key.to_owned(),
+                key: cart_key.to_owned(),
                 reason: rejection.to_string(),
             }));
         }
         Ok(())
     }
 
-    /// The holds recorded for a cart, each with what it holds and its generation.
+    /// The holds recorded for `cart`: on the cart, and for a cart created before holds were
+    /// recorded on carts, in its `cart-holds` worklist too (with that worklist's items, to
+    /// forget once the cart records them).
     async fn recorded_holds(
-        &self,
-        holds_key: &str,
-    ) -> Result<Vec<(String, Item, u32)>, EngineError> {
-        let reply = self.engine().ask::<Worklist>(holds_key, WorklistCommand::List).await?;
-        let records = reply.map(|reply| reply.items).unwrap_or_default();
-        Ok(records
-            .into_iter()
-            .filter_map(|record| {
-                let parsed = parse_hold_record(&record);
-                if parsed.is_none() {
-                    tracing::warn!(record, "unreadable cart hold record");
-                }
-                let (item, generation) = parsed?;
-                Some((record, item, generation))
-            })
-            .collect())
-    }
-
-    /// Releases one recorded hold wherever it may be held, then forgets the record.
-    async fn release_record(
         &self,
         tenant: &str,
         cart_id: &str,
-        holds_key: &str,
-        record: String,
-        item: &Item,
-        generation: u32,
-    ) -> Result<usize, EngineError> {
-        let reservation_id = reservation_id(cart_id, &item.asin, &item.seller, generation);
-        let released =
-            self.release_everywhere(tenant, &item.seller, &item.sku, &reservation_id).await?;
-        let remove = WorklistCommand::Remove { item: record };
-        let _ = self.engine().ask::<Worklist>(holds_key, remove).await?;
-        Ok(released)
+        cart: &CartView,
+    ) -> Result<(Vec<HoldRecord>, Vec<String>), EngineError> {
+        let mut records = cart.holds.clone();
+        if cart.holds_on_cart {
+            return Ok((records, Vec::new()));
+        }
+        let key = keys::cart_holds(tenant, cart_id);
+        let reply = self.engine().ask::<Worklist>(&key, WorklistCommand::List).await?;
+        let items = reply.map(|reply| reply.items).unwrap_or_default();
+        for item in &items {
+            match parse_hold_record(item) {
+                Some(record) if !records.contains(&record) => records.push(record),
+                Some(_) => {}
+                None => tracing::warn!(item, "unreadable cart hold record"),
+            }
+        }
+        Ok((records, items))
+    }
+
+    /// Forgets the items of a cart's `cart-holds` worklist, once the cart records its holds.
+    async fn forget_worklist(
+        &self,
+        tenant: &str,
+        cart_id: &str,
+        items: Vec<String>,
+    ) -> Result<(), EngineError> {
+        let key = keys::cart_holds(tenant, cart_id);
+        for item in items {
+            let _ = self.engine().ask::<Worklist>(&key, WorklistCommand::Remove { item }).await?;
+        }
+        Ok(())
     }
 
     /// Releases `reservation_id` at every location of the seller's SKU (wherever an earlier
@@ -356,14 +395,30 @@ fn hold_line(item: &Item) -> String {
     format!("{} {} {}", item.asin, item.seller, item.sku)
 }
 
-/// A cart's hold as its holds record it: its line and its generation,
-/// `{asin} {seller} {sku} {generation}`. A record of three parts (written before holds had
-/// generations) is generation 0.
-fn hold_record(item: &Item, generation: u32) -> String {
-    format!("{} {generation}", hold_line(item))
+/// The record of `item`'s hold in its `generation`.
+fn hold_record(item: &Item, generation: u32) -> HoldRecord {
+    HoldRecord {
+        asin: item.asin.clone(),
+        seller: item.seller.clone(),
+        sku: item.sku.clone(),
+        generation,
+    }
 }
 
-fn parse_hold_record(record: &str) -> Option<(Item, u32)> {
+/// The line a record holds (its quantity aside).
+fn item_of(record: &HoldRecord) -> Item {
+    Item {
+        asin: record.asin.clone(),
+        seller: record.seller.clone(),
+        sku: record.sku.clone(),
+        quantity: Quantity::ONE,
+    }
+}
+
+/// A hold as a `cart-holds` worklist recorded it, before holds were recorded on carts:
+/// `{asin} {seller} {sku} {generation}`, or without the generation (written before holds had
+/// generations) for generation 0.
+fn parse_hold_record(record: &str) -> Option<HoldRecord> {
     let mut parts = record.split(' ');
     let (asin, seller, sku) = (parts.next()?, parts.next()?, parts.next()?);
     let generation = match parts.next() {
@@ -373,13 +428,12 @@ fn parse_hold_record(record: &str) -> Option<(Item, u32)> {
     if parts.next().is_some() {
         return None;
     }
-    let item = Item {
+    Some(HoldRecord {
         asin: Asin::parse(asin).ok()?,
         seller: SellerId::parse(seller).ok()?,
         sku: Sku::parse(sku).ok()?,
-        quantity: Quantity::ONE,
-    };
-    Some((item, generation))
+        generation,
+    })
 }
 
 /// Whether the inventory refused a reservation id because it was used up: its hold was
@@ -424,9 +478,10 @@ mod tests {
                 sku: Sku::parse(&sku).unwrap(),
                 quantity: Quantity::ONE,
             };
-            let record = hold_record(&item, generation);
+            // As a `cart-holds` worklist wrote it.
+            let record = format!("{} {generation}", hold_line(&item));
             prop_assert!(record.len() <= bazaar_actors::limits::WORKLIST_ITEM_BYTES_MAX);
-            prop_assert_eq!(parse_hold_record(&record), Some((item.clone(), generation)));
+            prop_assert_eq!(parse_hold_record(&record), Some(hold_record(&item, generation)));
             // Each generation of a line has its own reservation id, the first the old form.
             let cart = "c-0123456789abcdef0123456789abcdef";
             let id = reservation_id(cart, &item.asin, &item.seller, generation);
@@ -445,7 +500,7 @@ mod tests {
 
     #[test]
     fn a_record_without_a_generation_is_the_first() {
-        let (item, generation) = parse_hold_record("B000000001 seller sku").unwrap();
-        assert_eq!((item.sku.as_str(), generation), ("sku", 0));
+        let record = parse_hold_record("B000000001 seller sku").unwrap();
+        assert_eq!((record.sku.as_str(), record.generation), ("sku", 0));
     }
 }

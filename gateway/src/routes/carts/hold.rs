@@ -3,7 +3,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use bazaar_actors::cart::CartLine;
 use bazaar_actors::limits::{CART_HOLD_TTL_S_DEFAULT, CART_HOLD_TTL_S_MAX};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -43,8 +42,7 @@ async fn reserve_cart(
     if cart.lines.is_empty() {
         return Err(invalid("cart_empty", "an empty cart holds nothing"));
     }
-    let lines: Vec<CartLine> = cart.lines.clone();
-    match state.catalog.reserve_cart(&principal.tenant, &id, &lines, ttl_s * 1000).await {
+    match state.catalog.reserve_cart(&principal.tenant, &id, &cart, ttl_s * 1000).await {
         Ok(held) => Ok(reply(
             StatusCode::CREATED,
             &HoldAnswer { cart: id, lines: held.into_iter().map(HeldLine::from).collect() },
@@ -62,7 +60,7 @@ async fn release_cart(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
-    own_cart(&state, &principal, &id).await?;
-    state.catalog.release_cart(&principal.tenant, &id).await?;
+    let (_, cart) = own_cart(&state, &principal, &id).await?;
+    state.catalog.release_cart(&principal.tenant, &id, &cart).await?;
     Ok(StatusCode::NO_CONTENT)
 }
