@@ -18,7 +18,7 @@ use bazaar_actors::seller::{Seller, SellerCommand, SellerScore};
 use bazaar_actors::worklist::{Worklist, WorklistCommand};
 use bazaar_actors::{Asin, Currency, LocationCode, Money, Quantity, ReservationId, SellerId, Sku};
 use bazaar_engine::testkit::single_node;
-use bazaar_engine::{Engine, EngineConfig, Entity, EntityKey};
+use bazaar_engine::{Ack, Engine, EngineConfig, Entity, EntityKey};
 use bazaar_persistence::memory::FlushPolicy;
 use bazaar_persistence::{JournalExt, MemJournal, codec};
 use bazaar_services::catalog::{Catalog, Item};
@@ -116,7 +116,7 @@ async fn a_cart_from_before_moves_its_worklist_onto_itself_and_releases_all() {
         sku: sku.clone(),
         quantity: Quantity::ONE,
     };
-    catalog.hold(TENANT, item, id, 60_000).await.unwrap();
+    catalog.hold(TENANT, item, id, 60_000, Ack::Durable).await.unwrap();
     assert!(!cart(&engine).await.holds_on_cart);
 
     // Reserving again holds the same line once, and moves the record onto the cart.
