@@ -24,6 +24,7 @@
 
 mod expiry;
 mod flows;
+mod hold;
 mod pricing;
 mod projections;
 mod rebuild;
@@ -44,8 +45,9 @@ use bazaar_actors::promotion::{CandidatePromotion, PromotionId};
 use bazaar_actors::seller::SellerView;
 
 pub use flows::FlowStats;
+pub use hold::Item;
 pub use pricing::{CartPricing, PriceTerms};
-pub use reserve::{Item, ReserveFailure};
+pub use reserve::ReserveFailure;
 
 type Tenant = Arc<str>;
 
