@@ -49,3 +49,7 @@ pub const APPLY_QUEUE_GROUPS_MAX: usize = 1_024;
 /// Slots of streams a read waits on (see the journal's `Progress`): more slots, fewer reads
 /// that wait for another stream's write.
 pub const STREAM_SLOTS: usize = 4_096;
+
+/// Longest an open waits for the directory's lock that a journal closed in this process may
+/// still hold for a moment (see `SledJournal::open`).
+pub const LOCK_WAIT_MS_MAX: u64 = 500;

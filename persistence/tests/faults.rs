@@ -91,6 +91,8 @@ fn failed_apply_fails_the_journal_for_good_and_the_log_keeps_what_was_acknowledg
     let dir = tempfile::tempdir().expect("tempdir");
     let journal = open(&dir);
     append(&journal, STREAM, 1, 2);
+    // Applied (a read waits for the applier), so the failpoint meets only the next write.
+    assert_eq!(seqs(&journal.load(STREAM).expect("load")), [1, 2]);
 
     // Acknowledged once in the log; applying it to sled comes after, and fails.
     fail::cfg("journal-apply", "return").expect("cfg failpoint");

@@ -190,12 +190,7 @@ impl SledJournal {
         config.validate()?;
         // The journal's directory is durable in its parent before anything is written in it.
         fsync::create_dir_all(&config.path)?;
-        let db = sled::Config::new()
-            .path(&config.path)
-            .cache_capacity(config.cache_bytes)
-            .mode(sled::Mode::HighThroughput)
-            .flush_every_ms(None)
-            .open()?;
+        let db = open_sled(&config)?;
         check_schema(&db)?;
         let shared = Arc::new(Shared {
             events: db.open_tree("journal")?,
@@ -260,6 +255,12 @@ impl SledJournal {
         for thread in self.threads.lock().expect("threads lock").drain(..) {
             let _ = thread.join();
         }
+        if self.shared.check().is_err() {
+            // No last checkpoint ran: sled's IO threads may still be writing what it buffered
+            // (only acknowledged writes, which the log holds anyway). Waiting for them lets the
+            // directory's lock go with the last handle, so the journal can be opened again.
+            let _ = self.shared.db.flush();
+        }
         self.shared.check()
     }
 }
@@ -268,6 +269,33 @@ impl Drop for SledJournal {
     fn drop(&mut self) {
         if let Err(error) = self.close() {
             tracing::warn!(error = %error, "journal closed with an error");
+        }
+    }
+}
+
+/// Opens sled. A journal closed in this process a moment ago may still hold the directory's
+/// lock (sled's IO threads let go of it after their last write, not before `close` returns),
+/// so a lock refused is tried again for up to `limits::LOCK_WAIT_MS_MAX`; another process
+/// holding it is refused then.
+fn open_sled(config: &JournalConfig) -> Result<sled::Db, JournalError> {
+    let deadline =
+        std::time::Instant::now() + std::time::Duration::from_millis(limits::LOCK_WAIT_MS_MAX);
+    loop {
+        let opened = sled::Config::new()
+            .path(&config.path)
+            .cache_capacity(config.cache_bytes)
+            .mode(sled::Mode::HighThroughput)
+            .flush_every_ms(None)
+            .open();
+        match opened {
+            // sled names the lock in the message only (its error kind is `Other`).
+            Err(sled::Error::Io(error))
+                if error.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return Ok(other?),
         }
     }
 }
