@@ -15,8 +15,9 @@ pub struct ClusterFile {
     pub nodes: Vec<NodeSection>,
     #[serde(default)]
     pub engine: EngineConfig,
+    /// The `[journal]` knobs; the journal's path is the data directory's.
     #[serde(default)]
-    pub journal: JournalSection,
+    pub journal: JournalConfig,
     #[serde(default)]
     pub gateway: bazaar_gateway::GatewayConfig,
     #[serde(default)]
@@ -44,31 +45,6 @@ pub struct NodeSection {
     /// which is not built yet; parsed now so that configurations are checked today.
     #[allow(dead_code)]
     pub cluster: SocketAddr,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct JournalSection {
-    pub batch_events_max: usize,
-    pub batch_bytes_max: usize,
-    pub cache_bytes: u64,
-    pub segment_bytes: u64,
-    pub checkpoint_bytes: u64,
-    pub checkpoint_interval_ms: u64,
-}
-
-impl Default for JournalSection {
-    fn default() -> Self {
-        let defaults = JournalConfig::new("");
-        JournalSection {
-            batch_events_max: defaults.batch_events_max,
-            batch_bytes_max: defaults.batch_bytes_max,
-            cache_bytes: defaults.cache_bytes,
-            segment_bytes: defaults.segment_bytes,
-            checkpoint_bytes: defaults.checkpoint_bytes,
-            checkpoint_interval_ms: defaults.checkpoint_interval_ms,
-        }
-    }
 }
 
 impl ClusterFile {
@@ -122,15 +98,7 @@ impl ClusterFile {
     }
 
     pub fn journal_config(&self, path: PathBuf) -> JournalConfig {
-        JournalConfig {
-            path,
-            batch_events_max: self.journal.batch_events_max,
-            batch_bytes_max: self.journal.batch_bytes_max,
-            cache_bytes: self.journal.cache_bytes,
-            segment_bytes: self.journal.segment_bytes,
-            checkpoint_bytes: self.journal.checkpoint_bytes,
-            checkpoint_interval_ms: self.journal.checkpoint_interval_ms,
-        }
+        JournalConfig { path, ..self.journal.clone() }
     }
 }
 
@@ -154,6 +122,17 @@ mod tests {
         assert!(
             toml::from_str::<ClusterFile>(&format!("{base}[engine]\nidle_msec = 5\n")).is_err()
         );
+        // The journal's knobs are the persistence crate's own config: a typo is refused, and
+        // the path is never read from the file.
+        for journal in ["segment_byte = 5", "path = \"/elsewhere\""] {
+            let text = format!("{base}[journal]\n{journal}\n");
+            assert!(toml::from_str::<ClusterFile>(&text).is_err(), "{journal}");
+        }
+        let text = format!("{base}[journal]\ncheckpoint_interval_ms = 50\n");
+        let file = toml::from_str::<ClusterFile>(&text).unwrap();
+        let config = file.journal_config(PathBuf::from("/data/journal"));
+        assert_eq!(config.checkpoint_interval_ms, 50);
+        assert_eq!(config.path, PathBuf::from("/data/journal"));
         let zero: ClusterFile =
             toml::from_str(&format!("{base}[engine]\nask_timeout_ms = 0\n")).unwrap();
         assert!(zero.validate().is_err());

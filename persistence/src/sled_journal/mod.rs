@@ -63,9 +63,12 @@ const SCHEMA_KEY: &[u8] = b"schema_version";
 /// The write-ahead log's directory, inside the journal's.
 const WAL_DIR: &str = "wal";
 
-/// How a journal is opened.
-#[derive(Debug, Clone)]
+/// How a journal is opened. The knobs are `cluster.toml`'s `[journal]` section (the path is
+/// not: the node derives it from its data directory).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct JournalConfig {
+    #[serde(skip)]
     pub path: PathBuf,
     /// Most events folded into one log append (one `fdatasync`).
     pub batch_events_max: usize,
@@ -79,6 +82,12 @@ pub struct JournalConfig {
     pub checkpoint_bytes: u64,
     /// ... or once this long has passed since the last.
     pub checkpoint_interval_ms: u64,
+}
+
+impl Default for JournalConfig {
+    fn default() -> JournalConfig {
+        JournalConfig::new(PathBuf::new())
+    }
 }
 
 impl JournalConfig {
