@@ -113,9 +113,10 @@ impl Engine {
     }
 
     /// [`Engine::ask`], answered once the events are handed to the journal ([`Ack::Appended`]):
-    /// for a caller that makes them durable with a later `ask` of the same entity before it
-    /// answers anyone, and that redoes its work from the entity's durable events after a crash.
-    /// An ask served by another node is answered when durable.
+    /// for a caller that makes them durable with a later durable write (of any entity: the
+    /// journal is one log kept in order) before it answers anyone, and that redoes its work
+    /// from the durable events after a crash. An ask served by another node is answered when
+    /// durable.
     pub async fn ask_appended<E: Entity>(&self, id: &str, command: E::Command) -> Answer<E> {
         self.ask_with::<E>(id, command, Ack::Appended).await
     }

@@ -14,9 +14,10 @@ pub enum Ack {
     /// [`Engine::ask_appended`](crate::Engine::ask_appended) is answered so.
     Durable,
     /// As soon as its events are decided, applied and handed to the journal, before they are
-    /// durable. The journal keeps an entity's events in order and a failed write fails every
-    /// later one, so a later `Durable` answer from the same entity covers these events too.
-    /// Reads of the entity still wait until they are durable.
+    /// durable. The journal keeps its writes in one order and a failed write fails every
+    /// later one, so any `Durable` answer to a write submitted later (from this entity or
+    /// another of the node) covers these events too. Reads of the entity still wait until
+    /// they are durable.
     Appended,
 }
 

@@ -3,8 +3,8 @@
 //! depends on it is acknowledged. A process crash never needs this (the kernel keeps what a
 //! dead process wrote); a power loss drops whatever was not synced, directory entries included.
 //!
-//! Every file the node writes goes through here or through the journal, whose syncer also
-//! syncs what sled writes beside its data file ([`DirSync`]).
+//! Every file the node writes goes through here or through the journal, whose checkpoint
+//! also syncs what sled writes beside its data file ([`DirSync`]).
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};

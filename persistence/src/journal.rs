@@ -1,11 +1,11 @@
-//! The journal contract: what every journal (sled on disk, or in memory for simulation)
-//! promises the engine.
+//! The journal contract: what every journal (a write-ahead log with sled behind it on disk,
+//! or in memory for simulation) promises the engine.
 //!
 //! Invariants every implementation keeps:
 //! - **Order.** Writes become durable in the order they were submitted; a write's `done`
 //!   runs only after every earlier write is durable too.
 //! - **Acknowledged means durable.** `done(Ok(()))` runs only once the write survives a crash
-//!   (for sled: `flush()` and an fsync of its data file both returned).
+//!   (on disk: the write-ahead log's `fdatasync` of the entry returned).
 //! - **Sticky failure.** Once a write fails, that write and every later one fail, and reads
 //!   fail too: nothing that was never acknowledged can be read back by this process.
 //! - **Prefix recovery.** After a crash, each stream reads back a gap-free prefix of what was

@@ -2,15 +2,17 @@
 //!
 //! - [`journal`]: the contract every journal keeps (order, acknowledged means durable, sticky
 //!   failure, prefix recovery).
-//! - [`SledJournal`]: the journal on disk, a group-commit pipeline over sled 0.34.
+//! - [`SledJournal`]: the journal on disk: the write-ahead log ([`wal`]) acknowledges in
+//!   group commits, sled 0.34 is applied behind it and checkpointed.
 //! - [`MemJournal`]: the same contract in memory, with simulated latency, crashes and faults,
 //!   for deterministic tests of what stands on the journal.
 //! - [`codec`]: the one place values become record bytes (versioned, checksummed).
 //! - [`chunks`]: records larger than a sled value, stored as several keys (never a blob file).
 //! - [`fsync`]: files and directories made durable through a power loss.
 //!
-//! Architecture invariant: durable means the group-commit fsync returned, through a power
-//! loss: every file the journal relies on, and the directories naming them, were synced.
+//! Architecture invariant: durable means the log's group-commit `fdatasync` returned, through
+//! a power loss: every file the journal relies on, and the directories naming them, were
+//! synced (sled's, by the checkpoint that lets the log go).
 
 pub mod chunks;
 pub mod codec;
