@@ -127,10 +127,12 @@ pub(super) fn apply(shared: &Shared, group: &[Ops<'_>]) -> Result<(), JournalErr
     for (i, ops) in group.iter().enumerate() {
         if let Some((from, to)) = ops.compact {
             // The last event's chunks sort after its key: the range ends past them.
-            let range = from.to_vec()..=chunks::last_key(to);
+            let last = chunks::last_key(to);
+            let range = from.to_vec()..=last.clone();
             // Events earlier in this group are not in the tree yet.
             let queued = group[..i].iter().flat_map(|ops| &ops.events);
-            for (key, record) in queued.filter(|(key, _)| range.contains(&key.to_vec())) {
+            let covered = |key: &&[u8]| from <= *key && *key <= last.as_slice();
+            for (key, record) in queued.filter(|(key, _)| covered(key)) {
                 for key in chunks::keys(key, record.len()) {
                     sled::Batch::remove(&mut removals, key);
                 }

@@ -253,16 +253,6 @@ impl Wal {
     pub fn purger(&self) -> Purger {
         Purger { dir: self.dir.clone(), segments: self.segments.clone() }
     }
-
-    /// Bytes of log on disk.
-    pub fn size_on_disk(&self) -> u64 {
-        let firsts = lock(&self.segments).clone();
-        firsts
-            .iter()
-            .filter_map(|&first| std::fs::metadata(segment_path(&self.dir, first)).ok())
-            .map(|metadata| metadata.len())
-            .sum()
-    }
 }
 
 /// Deletes the segments a durable checkpoint covers.
