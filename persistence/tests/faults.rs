@@ -149,6 +149,46 @@ fn regression_01_compaction_removes_events_of_its_own_batch() {
     scenario.teardown();
 }
 
+/// A read waits for the applier to reach its stream's acknowledged writes, and only those:
+/// with the applier held, a load of the written stream waits and then sees the event (it is
+/// acknowledged, in the log, not yet in sled), while a load of an untouched stream answers.
+#[test]
+fn a_load_waits_for_its_own_streams_acknowledged_writes_only() {
+    let scenario = FailScenario::setup();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = std::sync::Arc::new(open(&dir));
+    let (entered_tx, entered_rx) = mpsc::channel::<()>();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let hold = Mutex::new(Some((entered_tx, release_rx)));
+    fail::cfg_callback("journal-apply", move || {
+        if let Some((entered, release)) = hold.lock().expect("hold lock").take() {
+            entered.send(()).expect("signal entered");
+            release.recv().expect("wait for release");
+        }
+    })
+    .expect("cfg failpoint");
+    append(&journal, STREAM, 1, 1);
+    entered_rx.recv().expect("the applier holds the write");
+
+    let (loaded_tx, loaded_rx) = mpsc::channel();
+    let reader = journal.clone();
+    std::thread::spawn(move || {
+        let _ = loaded_tx.send(reader.load(STREAM).map(|loaded| seqs(&loaded)));
+    });
+    assert!(
+        loaded_rx.recv_timeout(Duration::from_millis(200)).is_err(),
+        "a load answered before the applier reached its acknowledged write"
+    );
+    let untouched = Stream { kind: 2, id: "untouched" };
+    assert_eq!(seqs(&journal.load(untouched).expect("load of another stream")), Vec::<Seq>::new());
+
+    release_tx.send(()).expect("release the applier");
+    let loaded = loaded_rx.recv_timeout(Duration::from_secs(10)).expect("the load answers");
+    assert_eq!(loaded.expect("load"), [1]);
+    fail::remove("journal-apply");
+    scenario.teardown();
+}
+
 /// Rewrites one stored event record with plain sled, the journal being closed.
 fn rewrite_event(dir: &tempfile::TempDir, seq: Seq, rewrite: impl FnOnce(&mut Vec<u8>)) {
     let db = sled::open(dir.path()).expect("open sled");
