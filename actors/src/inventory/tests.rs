@@ -403,27 +403,3 @@ fn inventory_ids_join_sku_and_location() {
         assert!(InventoryId::parse(bad).is_err(), "{bad}");
     }
 }
-
-#[test]
-fn rejection_codes_are_unique() {
-    let all = [
-        InventoryRejection::QuantityTooLarge { max: 1 },
-        InventoryRejection::StaleFeed { last_applied: 1 },
-        InventoryRejection::BelowReserved { reserved: 1 },
-        InventoryRejection::ZeroAdjustment,
-        InventoryRejection::InvalidTtl { max_ms: 1 },
-        InventoryRejection::OutOfStock { available: 1 },
-        InventoryRejection::ReservationConflict { quantity: Quantity::ONE },
-        InventoryRejection::UnknownReservation,
-        InventoryRejection::ReservationReleased,
-        InventoryRejection::ReservationExpired,
-        InventoryRejection::ReservationCommitted,
-        InventoryRejection::TooManyReservations { max: 1 },
-        InventoryRejection::ReservationActive,
-        InventoryRejection::ReservationRestocked,
-    ];
-    let codes: std::collections::BTreeSet<&str> = all.iter().map(Rejection::code).collect();
-    assert_eq!(codes.len(), all.len());
-    assert_eq!(InventoryRejection::UnknownReservation.kind(), RejectionKind::NotFound);
-    assert_eq!(InventoryRejection::OutOfStock { available: 0 }.kind(), RejectionKind::Conflict);
-}

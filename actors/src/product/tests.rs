@@ -416,27 +416,3 @@ fn get_shows_the_winner_first_then_the_rest() {
     assert_eq!(view.buy_box.map(|b| b.seller), Some(seller("c")));
     assert_eq!((view.currency, view.created_at_ms), (Currency::EUR, 1));
 }
-
-#[test]
-fn rejection_codes_are_unique() {
-    let all = [
-        ProductRejection::UnknownProduct,
-        ProductRejection::TitleInvalid { bytes_max: 1 },
-        ProductRejection::BrandInvalid { bytes_max: 1 },
-        ProductRejection::CategoryPathInvalid { depth_max: 1, bytes_max: 1 },
-        ProductRejection::AttributesInvalid { count_max: 1, key_bytes_max: 1, value_bytes_max: 1 },
-        ProductRejection::ImagesInvalid { count_max: 1, url_bytes_max: 1 },
-        ProductRejection::DescriptionInvalid { bytes_max: 1 },
-        ProductRejection::CurrencyChanged { currency: Currency::EUR },
-        ProductRejection::CurrencyMismatch { expected: Currency::EUR },
-        ProductRejection::PriceInvalid { max_minor: 1 },
-        ProductRejection::ShippingInvalid { max_minor: 1 },
-        ProductRejection::HandlingDaysInvalid { max: 1 },
-        ProductRejection::QuantityTooLarge { max: 1 },
-        ProductRejection::UnknownOffer,
-        ProductRejection::TooManyOffers { max: 1 },
-        ProductRejection::StaleSellerScore { version: 1 },
-    ];
-    let codes: std::collections::BTreeSet<&str> = all.iter().map(Rejection::code).collect();
-    assert_eq!(codes.len(), all.len());
-}

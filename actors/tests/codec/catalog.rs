@@ -20,7 +20,7 @@ use bazaar_actors::{Asin, Currency, Quantity, SellerId, Sku, kinds};
 use bazaar_entity::Entity;
 use bazaar_persistence::codec;
 
-use crate::support::{eur, pin_positions, qty, rid, run};
+use crate::support::{eur, pin_positions, pin_rejections, qty, rid, run};
 
 #[test]
 fn inventory_survives_the_codec() {
@@ -64,7 +64,7 @@ fn inventory_survives_the_codec() {
         InventoryRejection::ReservationRestocked,
     ];
     pin_positions(&events);
-    pin_positions(&rejections);
+    pin_rejections(&rejections);
     pin_positions(&[
         ReservationStatus::Active,
         ReservationStatus::Committed,
@@ -159,7 +159,7 @@ fn product_survives_the_codec() {
         ProductRejection::NotDocumentOwner,
     ];
     pin_positions(&events);
-    pin_positions(&rejections);
+    pin_rejections(&rejections);
 }
 
 /// A product snapshot written before owners were recorded (it ends before `owner`) still
@@ -208,7 +208,7 @@ fn seller_survives_the_codec() {
         SellerRejection::DefectRateOutOfRange { max: 1 },
     ];
     pin_positions(&events);
-    pin_positions(&rejections);
+    pin_rejections(&rejections);
     let standings = [Standing::Good, Standing::AtRisk, Standing::Suspended];
     pin_positions(&standings);
 }
@@ -306,7 +306,7 @@ fn cart_survives_the_codec() {
         CartRejection::TooManyHolds { max: 1 },
     ];
     pin_positions(&events);
-    pin_positions(&rejections);
+    pin_rejections(&rejections);
     pin_positions(&[customer, guest]);
     pin_positions(&[OfferChoice::BuyBox, OfferChoice::Seller(s1)]);
     assert_eq!(Cart::KIND, kinds::CART);

@@ -25,7 +25,7 @@ use bazaar_actors::{
 use bazaar_entity::Entity;
 use bazaar_persistence::codec;
 
-use crate::support::{eur, pin_positions, qty, round_trip, run, ship_to};
+use crate::support::{eur, pin_positions, pin_rejections, qty, round_trip, run, ship_to};
 
 fn promotion_definition() -> PromotionDefinition {
     PromotionDefinition {
@@ -90,7 +90,7 @@ fn promotion_survives_the_codec() {
         PromotionRejection::TooManyOrders { max: 1 },
     ];
     pin_positions(&events);
-    pin_positions(&rejections);
+    pin_rejections(&rejections);
     pin_positions(&[
         Benefit::PercentOff { bps: 1 },
         Benefit::AmountOff { amount: eur(1) },
@@ -301,7 +301,7 @@ fn order_survives_the_codec() {
         OrderRejection::TooManyRefunds { max: 1 },
     ];
     pin_positions(&events);
-    pin_positions(&rejections);
+    pin_rejections(&rejections);
     let mut codes: Vec<&str> = rejections.iter().map(|rejection| rejection.code()).collect();
     codes.sort_unstable();
     codes.dedup();

@@ -1,11 +1,11 @@
 //! What every area's codec test leans on: the round trip through the journal's codec, the pin
-//! on variant positions, a runner that puts an entity through commands and round-trips all it
+//! on variant positions (and on rejection codes being unique), a runner that puts an entity through commands and round-trips all it
 //! sees, and the small values (quantities, euros, an address) the fixtures are built from.
 
 use std::fmt::Debug;
 
 use bazaar_actors::order::ShipTo;
-use bazaar_actors::{CountryCode, Currency, Money, Quantity, ReservationId};
+use bazaar_actors::{CountryCode, Currency, Money, Quantity, Rejection, ReservationId};
 use bazaar_entity::{Ctx, Entity, EntityKey};
 use bazaar_persistence::codec;
 use serde::Serialize;
@@ -26,6 +26,17 @@ pub fn pin_positions<T: Serialize + DeserializeOwned + PartialEq + Debug>(varian
         let written = codec::encode(variant).expect("encodes").payload()[0];
         assert_eq!(usize::from(written), position, "{variant:?} moved");
     }
+}
+
+/// [`pin_positions`] for a rejection type, whose every variant also has a code of its own
+/// (the stable `code` of a problem+json answer): list its variants in declaration order.
+pub fn pin_rejections<T>(variants: &[T])
+where
+    T: Serialize + DeserializeOwned + PartialEq + Debug + Rejection,
+{
+    pin_positions(variants);
+    let codes: std::collections::BTreeSet<&str> = variants.iter().map(Rejection::code).collect();
+    assert_eq!(codes.len(), variants.len(), "two rejections share a code");
 }
 
 /// Runs `commands` against a fresh entity keyed `id`, one millisecond apart, each of which
