@@ -43,6 +43,22 @@ fn replay(journal: &SledJournal, kind: u16) -> Result<Vec<(String, Seq)>, Journa
     Ok(visited)
 }
 
+/// Holds the applier inside its next apply: the first receiver hears when it is held, a send
+/// on the sender lets it go on.
+fn hold_next_apply() -> (mpsc::Receiver<()>, mpsc::Sender<()>) {
+    let (entered_tx, entered_rx) = mpsc::channel::<()>();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let hold = Mutex::new(Some((entered_tx, release_rx)));
+    fail::cfg_callback("journal-apply", move || {
+        if let Some((entered, release)) = hold.lock().expect("hold lock").take() {
+            entered.send(()).expect("signal entered");
+            release.recv().expect("wait for release");
+        }
+    })
+    .expect("cfg failpoint");
+    (entered_rx, release_tx)
+}
+
 fn assert_failed<T: std::fmt::Debug>(result: Result<T, JournalError>, what: &str, reason: &str) {
     match result {
         Err(JournalError::Failed(why)) => assert!(why.contains(reason), "{what}: {why}"),
@@ -120,16 +136,7 @@ fn regression_01_compaction_removes_events_of_its_own_batch() {
 
     // Hold the applier inside its first apply, so the next two writes queue up behind it and
     // the applier then takes them as one group.
-    let (entered_tx, entered_rx) = mpsc::channel::<()>();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    let hold = Mutex::new(Some((entered_tx, release_rx)));
-    fail::cfg_callback("journal-apply", move || {
-        if let Some((entered, release)) = hold.lock().expect("hold lock").take() {
-            entered.send(()).expect("signal entered");
-            release.recv().expect("wait for release");
-        }
-    })
-    .expect("cfg failpoint");
+    let (entered_rx, release_tx) = hold_next_apply();
     let first = journal.append_receipt(OTHER, 1, vec![event(1)]);
     entered_rx.recv().expect("applier entered apply");
     let appended = journal.append_receipt(STREAM, 1, (1..=3).map(event).collect());
@@ -157,16 +164,7 @@ fn a_load_waits_for_its_own_streams_acknowledged_writes_only() {
     let scenario = FailScenario::setup();
     let dir = tempfile::tempdir().expect("tempdir");
     let journal = std::sync::Arc::new(open(&dir));
-    let (entered_tx, entered_rx) = mpsc::channel::<()>();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    let hold = Mutex::new(Some((entered_tx, release_rx)));
-    fail::cfg_callback("journal-apply", move || {
-        if let Some((entered, release)) = hold.lock().expect("hold lock").take() {
-            entered.send(()).expect("signal entered");
-            release.recv().expect("wait for release");
-        }
-    })
-    .expect("cfg failpoint");
+    let (entered_rx, release_tx) = hold_next_apply();
     append(&journal, STREAM, 1, 1);
     entered_rx.recv().expect("the applier holds the write");
 
