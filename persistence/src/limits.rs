@@ -35,20 +35,17 @@ const _: () = assert!(QUEUE_WRITES_MAX >= BATCH_EVENTS_MAX);
 /// Most bytes a log segment is configured to hold before the next begins.
 pub const SEGMENT_BYTES_MAX: u64 = 1024 * 1024 * 1024;
 
-/// Most bytes the applier may write before a checkpoint is due: bounds what a recovery
-/// replays.
+/// Most bytes of records the tail may gather before a checkpoint is due: bounds what a
+/// recovery replays.
 pub const CHECKPOINT_BYTES_MAX: u64 = 1024 * 1024 * 1024;
 
 /// Longest configurable time between checkpoints.
 pub const CHECKPOINT_INTERVAL_MS_MAX: u64 = 60 * 60 * 1000;
 
-/// Most durable groups waiting for the applier; a full queue makes the writer wait, so the
-/// log runs at most this far ahead of sled.
-pub const APPLY_QUEUE_GROUPS_MAX: usize = 1_024;
-
-/// Slots of streams a read waits on (see the journal's `Progress`): more slots, fewer reads
-/// that wait for another stream's write.
-pub const STREAM_SLOTS: usize = 4_096;
+/// The tail may hold this many times `checkpoint_bytes` while a checkpoint runs; past it the
+/// writer waits, so the log runs at most this far ahead of sled (and the tail's memory is
+/// bounded).
+pub const TAIL_CHECKPOINTS_MAX: u64 = 2;
 
 /// Longest an open waits for the directory's lock that a journal closed in this process may
 /// still hold for a moment (see `SledJournal::open`).

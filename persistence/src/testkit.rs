@@ -3,7 +3,7 @@
 use std::path::Path;
 
 /// Copies the directory `from` to `to`, recursively: with nothing writing in `from` at the
-/// time (the journal's applier quiet, no checkpoint running), the copy is what a killed
+/// time (no checkpoint running, every write acknowledged), the copy is what a killed
 /// process leaves on disk.
 pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;

@@ -1,4 +1,4 @@
-//! Faults of the disk journal: failed syncs and applies (failpoints) leave it failed for good;
+//! Faults of the disk journal: failed syncs and checkpoints (failpoints) leave it failed for good;
 //! a torn last record is dropped while a corrupt middle one is an error naming stream and seq;
 //! a second open of a directory in use fails at once; a foreign schema version is refused.
 //!
@@ -43,8 +43,8 @@ fn replay(journal: &SledJournal, kind: u16) -> Result<Vec<(String, Seq)>, Journa
     Ok(visited)
 }
 
-/// Holds the applier inside its next apply: the first receiver hears when it is held, a send
-/// on the sender lets it go on.
+/// Holds the next checkpoint inside its write into sled: the first receiver hears when it is
+/// held, a send on the sender lets it go on.
 fn hold_next_apply() -> (mpsc::Receiver<()>, mpsc::Sender<()>) {
     let (entered_tx, entered_rx) = mpsc::channel::<()>();
     let (release_tx, release_rx) = mpsc::channel::<()>();
@@ -107,14 +107,13 @@ fn failed_apply_fails_the_journal_for_good_and_the_log_keeps_what_was_acknowledg
     let dir = tempfile::tempdir().expect("tempdir");
     let journal = open(&dir);
     append(&journal, STREAM, 1, 2);
-    // Applied (a read waits for the applier), so the failpoint meets only the next write.
-    assert_eq!(seqs(&journal.load(STREAM).expect("load")), [1, 2]);
+    // In sled, so the failpoint meets only the next checkpoint.
+    journal.checkpoint().expect("checkpoint");
 
-    // Acknowledged once in the log; applying it to sled comes after, and fails.
+    // Acknowledged once in the log; writing it into sled comes after, and fails.
     fail::cfg("journal-apply", "return").expect("cfg failpoint");
     journal.append_receipt(STREAM, 3, vec![event(3)]).wait().expect("acknowledged by the log");
-    // A read waits for the applier, which fails: the journal is failed for good.
-    assert_failed(journal.load(STREAM), "load after a failed apply", "journal-apply");
+    assert_failed(journal.checkpoint(), "checkpoint after a failed apply", "journal-apply");
     fail::remove("journal-apply");
     assert_sticky(&journal, 4, "journal-apply");
 
@@ -127,63 +126,80 @@ fn failed_apply_fails_the_journal_for_good_and_the_log_keeps_what_was_acknowledg
 
 // postmortem: the writer collected a compaction's keys from the tree before applying the batch,
 // so events appended earlier in the same batch escaped the compaction and were replayed although
-// a snapshot covered them (MemJournal removes them).
+// a snapshot covered them (MemJournal removes them). Events and their compacting snapshot now
+// meet in one tail, which a checkpoint writes at once.
 #[test]
 fn regression_01_compaction_removes_events_of_its_own_batch() {
     let scenario = FailScenario::setup();
     let dir = tempfile::tempdir().expect("tempdir");
     let journal = open(&dir);
-
-    // Hold the applier inside its first apply, so the next two writes queue up behind it and
-    // the applier then takes them as one group.
-    let (entered_rx, release_tx) = hold_next_apply();
-    let first = journal.append_receipt(OTHER, 1, vec![event(1)]);
-    entered_rx.recv().expect("applier entered apply");
-    let appended = journal.append_receipt(STREAM, 1, (1..=3).map(event).collect());
+    append(&journal, OTHER, 1, 1);
+    append(&journal, STREAM, 1, 3);
     let snapshot = journal.snapshot_receipt(STREAM, 3, Record::from_payload(b"state"), true);
-    // Both are in the log (acknowledged) and queued for the applier, which is still held.
-    first.wait().expect("first append");
-    appended.wait().expect("append");
     snapshot.wait().expect("snapshot");
-    release_tx.send(()).expect("release applier");
-    fail::remove("journal-apply");
 
-    let loaded = journal.load(STREAM).expect("load");
-    assert_eq!(loaded.snapshot, Some((3, b"state".to_vec())));
-    assert_eq!(seqs(&loaded), Vec::<Seq>::new());
+    for when in ["in the tail", "checkpointed", "after a restart"] {
+        let loaded = journal.load(STREAM).expect("load");
+        assert_eq!(loaded.snapshot, Some((3, b"state".to_vec())), "{when}");
+        assert_eq!(seqs(&loaded), Vec::<Seq>::new(), "{when}");
+        journal.checkpoint().expect("checkpoint");
+    }
     // Only the other stream's event is left to replay.
     assert_eq!(replay(&journal, STREAM.kind).expect("replay"), [(OTHER.id.to_string(), 1)]);
     scenario.teardown();
 }
 
-/// A read waits for the applier to reach its stream's acknowledged writes, and only those:
-/// with the applier held, a load of the written stream waits and then sees the event (it is
-/// acknowledged, in the log, not yet in sled), while a load of an untouched stream answers.
+/// A compaction reaches into sled: events a checkpoint stored before the snapshot go, and a
+/// stored run of events that straddles the snapshot keeps only what follows it.
 #[test]
-fn a_load_waits_for_its_own_streams_acknowledged_writes_only() {
+fn a_compaction_removes_what_earlier_checkpoints_stored() {
+    let scenario = FailScenario::setup();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = open(&dir);
+    append(&journal, STREAM, 1, 2);
+    journal.checkpoint().expect("checkpoint");
+    append(&journal, STREAM, 3, 6);
+    journal.checkpoint().expect("checkpoint");
+    let snapshot = journal.snapshot_receipt(STREAM, 4, Record::from_payload(b"state"), true);
+    snapshot.wait().expect("snapshot");
+    journal.checkpoint().expect("checkpoint");
+    drop(journal);
+
+    let journal = open(&dir);
+    let loaded = journal.load(STREAM).expect("load");
+    assert_eq!(loaded.snapshot, Some((4, b"state".to_vec())));
+    assert_eq!(seqs(&loaded), [5, 6]);
+    assert_eq!(loaded.events[0].payload, event(5).payload());
+    let visited = replay(&journal, STREAM.kind).expect("replay");
+    assert_eq!(visited, [(STREAM.id.to_string(), 5), (STREAM.id.to_string(), 6)]);
+    scenario.teardown();
+}
+
+/// A read sees acknowledged writes while a checkpoint is writing them into sled: from the
+/// frozen tail, and from the tail that took its place for the writes after it.
+#[test]
+fn a_load_sees_acknowledged_writes_while_a_checkpoint_runs() {
     let scenario = FailScenario::setup();
     let dir = tempfile::tempdir().expect("tempdir");
     let journal = std::sync::Arc::new(open(&dir));
-    let (entered_rx, release_tx) = hold_next_apply();
     append(&journal, STREAM, 1, 1);
-    entered_rx.recv().expect("the applier holds the write");
+    let (entered_rx, release_tx) = hold_next_apply();
+    let checkpointing = journal.clone();
+    let checkpoint = std::thread::spawn(move || checkpointing.checkpoint());
+    entered_rx.recv().expect("the checkpoint holds the first write");
 
-    let (loaded_tx, loaded_rx) = mpsc::channel();
-    let reader = journal.clone();
-    std::thread::spawn(move || {
-        let _ = loaded_tx.send(reader.load(STREAM).map(|loaded| seqs(&loaded)));
-    });
-    assert!(
-        loaded_rx.recv_timeout(Duration::from_millis(200)).is_err(),
-        "a load answered before the applier reached its acknowledged write"
-    );
+    append(&journal, STREAM, 2, 2);
+    assert_eq!(seqs(&journal.load(STREAM).expect("load during the checkpoint")), [1, 2]);
     let untouched = Stream { kind: 2, id: "untouched" };
     assert_eq!(seqs(&journal.load(untouched).expect("load of another stream")), Vec::<Seq>::new());
 
-    release_tx.send(()).expect("release the applier");
-    let loaded = loaded_rx.recv_timeout(Duration::from_secs(10)).expect("the load answers");
-    assert_eq!(loaded.expect("load"), [1]);
+    release_tx.send(()).expect("release the checkpoint");
+    checkpoint.join().expect("checkpoint thread").expect("checkpoint");
     fail::remove("journal-apply");
+    assert_eq!(seqs(&journal.load(STREAM).expect("load after the checkpoint")), [1, 2]);
+    drop(std::sync::Arc::into_inner(journal).expect("last handle"));
+    let journal = open(&dir);
+    assert_eq!(seqs(&journal.load(STREAM).expect("load after a restart")), [1, 2]);
     scenario.teardown();
 }
 
@@ -203,7 +219,11 @@ fn torn_tail_is_dropped_and_corrupt_middle_is_named() {
     let scenario = FailScenario::setup();
     let dir = tempfile::tempdir().expect("tempdir");
     let journal = open(&dir);
-    append(&journal, STREAM, 1, 5);
+    // One checkpoint per event: each stored as a record of its own, which the rewrite finds.
+    for seq in 1..=5 {
+        append(&journal, STREAM, seq, seq);
+        journal.checkpoint().expect("checkpoint");
+    }
     append(&journal, OTHER, 1, 2);
     drop(journal);
 

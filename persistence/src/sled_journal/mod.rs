@@ -1,35 +1,40 @@
-//! The journal on disk: a write-ahead log acknowledges, sled materializes.
+//! The journal on disk: a write-ahead log acknowledges, sled materializes at checkpoints.
 //!
 //! ```text
-//! callers ──(payloads)──► writer ──► log append + fdatasync ──► done(Ok)
-//!                           └──► applier: sled apply_batch (no flush)
-//!                                  └──► checkpointer: sled flush + fsync, position, purge
+//! callers ──(payloads)──► writer ──► log append + fdatasync ──► tail ──► done(Ok)
+//!                                                                 └──► checkpointer: sled write
+//!                                                                      of the tail as runs,
+//!                                                                      flush + fsync, position,
+//!                                                                      purge
 //! ```
 //!
 //! This module is the handle: it opens sled, replays the log's tail into it, holds what the
 //! handle and the threads share (`Shared`: the trees, the files a checkpoint makes durable,
-//! the progress of log and applier, the failure that sticks), queues writes and reads
-//! streams back. The threads are in `pipeline`; a write's payload and how it is applied are
-//! in `ops`; the log itself is [`crate::wal`].
+//! the tail of writes sled does not hold yet, the failure that sticks), queues writes and
+//! reads streams back from the tail and sled. The threads are in `pipeline`; a write's
+//! payload is in `ops`, the tail in `tail`, the layout of sled's trees in `store`; the log
+//! itself is [`crate::wal`].
 //!
-//! sled keeps what it is good at: the per-entity streams (`kind | id | seq`) and snapshots,
-//! the keys recovery and activation read. Its own flush is never on the acknowledgement path:
-//! a checkpoint (`Shared::make_durable`) first fsyncs every other file sled wrote (`conf`, its
-//! snapshot files, and any blob file: a record over 128 KiB that sled keeps apart and never
-//! syncs) and the directories whose names changed ([`fsync::DirSync`]), then calls sled's
-//! `flush()` and fsyncs sled's data file through its own handle: sled's flush uses
-//! `sync_file_range` on Linux, which does not survive a power loss (sled#1452). No blob is
-//! written in the first place: records are stored in chunks of at most
-//! `limits::VALUE_BYTES_MAX` ([`chunks`]).
+//! sled keeps what it is good at: the per-entity streams (`kind | id | seq`, many events to a
+//! value) and snapshots, the keys recovery and activation read. It is written only by
+//! checkpoints, so sled's own work (its tree, its log, its IO threads) is paid once per
+//! stream and checkpoint, not once per event. Its own flush is never on the
+//! acknowledgement path: a checkpoint (`Shared::make_durable`) first fsyncs every other file
+//! sled wrote (`conf`, its snapshot files, and any blob file: a record over 128 KiB that sled
+//! keeps apart and never syncs) and the directories whose names changed ([`fsync::DirSync`]),
+//! then calls sled's `flush()` and fsyncs sled's data file through its own handle: sled's
+//! flush uses `sync_file_range` on Linux, which does not survive a power loss (sled#1452). No
+//! blob is written in the first place: values are at most `limits::VALUE_BYTES_MAX`
+//! ([`chunks`]).
 //!
 //! Invariants:
 //! - A callback runs `Ok` only after its entry, and every entry before it, is in the log and
-//!   `fdatasync` returned.
-//! - A read sees every write acknowledged before it began (it waits for the applier to reach
-//!   the last acknowledged entry) and nothing that was not acknowledged (only durable groups
-//!   reach the applier).
+//!   `fdatasync` returned, and the entry is in the tail.
+//! - A read sees every write acknowledged before it began (in the tail, or in sled once a
+//!   checkpoint moved it there) and nothing that was not acknowledged (only durable groups
+//!   reach the tail).
 //! - Opening replays every entry after the checkpoint into sled, then checkpoints, before
-//!   anything is read or written: the log is the truth, sled a cache of it made durable.
+//!   anything is read or written: the log is the truth, sled a copy of it made durable.
 //! - After any failure the journal is failed for good: every later write and read errors.
 
 use std::fs::File;
@@ -51,9 +56,13 @@ use crate::wal::{Payload, Wal};
 
 mod ops;
 mod pipeline;
+mod store;
+mod tail;
 
 use ops::{Ops, OpsWriter};
-use pipeline::Progress;
+use pipeline::Tails;
+use store::Stripes;
+use tail::Tail;
 
 /// The journal schema this build writes and reads, kept in the `meta` tree.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -78,7 +87,7 @@ pub struct JournalConfig {
     pub cache_bytes: u64,
     /// A log segment is closed, and the next begun, once it holds this many bytes.
     pub segment_bytes: u64,
-    /// A checkpoint begins once the applier has written this many bytes since the last.
+    /// A checkpoint begins once the tail holds this many bytes of records.
     pub checkpoint_bytes: u64,
     /// ... or once this long has passed since the last.
     pub checkpoint_interval_ms: u64,
@@ -125,11 +134,10 @@ impl JournalConfig {
     }
 }
 
-/// One queued write: its log payload (none for a barrier), the slot of its stream, and its
+/// One queued write: its log payload (none for a barrier), how many events it holds, and its
 /// callback.
 struct Write {
     payload: Option<Payload>,
-    slot: Option<usize>,
     events: usize,
     done: Done,
 }
@@ -150,7 +158,8 @@ struct Shared {
     /// Every other file sled writes, and the directories that name them.
     beside: Mutex<DirSync>,
     wal_dir: PathBuf,
-    progress: Progress,
+    tails: Tails,
+    stripes: Stripes,
     failed: AtomicBool,
     failure: Mutex<Option<Arc<str>>>,
 }
@@ -211,7 +220,8 @@ impl SledJournal {
             )),
             wal_dir: config.path.join(WAL_DIR),
             db,
-            progress: Progress::default(),
+            tails: Tails::default(),
+            stripes: Stripes::default(),
             failed: AtomicBool::new(false),
             failure: Mutex::new(None),
         });
@@ -239,6 +249,13 @@ impl SledJournal {
             .map(|metadata| metadata.len())
             .sum::<u64>();
         Ok(self.shared.db.size_on_disk()? + wal)
+    }
+
+    /// Waits until sled holds, durably, every write acknowledged before this call (the log no
+    /// longer needs them).
+    pub fn checkpoint(&self) -> Result<(), JournalError> {
+        self.shared.check()?;
+        self.shared.tails.wait_checkpoint(&self.shared)
     }
 
     fn submit(&self, write: Write) {
@@ -333,35 +350,28 @@ fn check_schema(db: &sled::Db) -> Result<(), JournalError> {
     Ok(())
 }
 
-/// Replays the log after its checkpoint into sled, then checkpoints what it replayed, so the
-/// log starts over from the position reached.
+/// Replays the log after its checkpoint into a tail, writing it into sled whenever it holds
+/// `checkpoint_bytes`, then checkpoints what it replayed, so the log starts over from the
+/// position reached.
 fn recover(shared: &Shared, config: &JournalConfig) -> Result<Wal, JournalError> {
-    let mut pending: Vec<Vec<u8>> = Vec::new();
-    let mut pending_bytes = 0;
-    let flush = |pending: &mut Vec<Vec<u8>>| -> Result<(), JournalError> {
-        let group = pending.iter().map(|p| Ops::parse(p)).collect::<Result<Vec<_>, _>>()?;
-        ops::apply(shared, &group)?;
-        pending.clear();
-        Ok(())
-    };
+    let mut tail = Tail::default();
     let (wal, opened) = Wal::open(&shared.wal_dir, config.segment_bytes, &mut |frame| {
-        pending.push(frame.payload.to_vec());
-        pending_bytes += frame.payload.len();
-        if pending.len() >= config.batch_events_max || pending_bytes >= config.batch_bytes_max {
-            flush(&mut pending)?;
-            pending_bytes = 0;
+        tail.add(frame.index, &Ops::parse(frame.payload)?)?;
+        if tail.bytes >= config.checkpoint_bytes {
+            let replayed = std::mem::take(&mut tail);
+            store::write_tail(&shared.events, &shared.snapshots, &replayed, &shared.stripes)?;
         }
         Ok(())
     })?;
-    flush(&mut pending)?;
     if opened.last_index > opened.checkpoint {
         tracing::info!(
             entries = opened.last_index - opened.checkpoint,
             "replayed the write-ahead log into sled"
         );
     }
-    shared.progress.start_at(opened.last_index);
-    pipeline::checkpoint(shared, &wal.purger(), opened.last_index)?;
+    tail.last_index = opened.last_index;
+    pipeline::checkpoint(shared, &wal.purger(), &tail)?;
+    shared.tails.start_at(opened.last_index);
     Ok(wal)
 }
 
@@ -379,8 +389,7 @@ impl Journal for SledJournal {
             .enumerate()
             .map(|(i, record)| (keys::event_key(&prefix, first_seq + i as Seq), record.as_bytes()));
         let payload = OpsWriter::encode(keyed, &[], None, bytes);
-        let slot = Some(pipeline::stream_slot(&prefix));
-        self.submit(Write { payload: Some(Payload::new(payload)), slot, events: count, done });
+        self.submit(Write { payload: Some(Payload::new(payload)), events: count, done });
     }
 
     fn save_snapshot(
@@ -394,7 +403,6 @@ impl Journal for SledJournal {
         match recovery::snapshot_write(stream, seq, &state, compact) {
             Ok(write) => {
                 let bytes = write.record.len();
-                let slot = Some(pipeline::stream_slot(&write.key));
                 let snapshots = [(write.key, write.record)];
                 let payload = OpsWriter::encode(
                     std::iter::empty(),
@@ -402,39 +410,42 @@ impl Journal for SledJournal {
                     write.compact.as_ref(),
                     bytes,
                 );
-                self.submit(Write { payload: Some(Payload::new(payload)), slot, events: 0, done });
+                self.submit(Write { payload: Some(Payload::new(payload)), events: 0, done });
             }
             Err(error) => done(Err(error)),
         }
     }
 
     fn barrier(&self, done: Done) {
-        self.submit(Write { payload: None, slot: None, events: 0, done });
+        self.submit(Write { payload: None, events: 0, done });
     }
 
     fn load(&self, stream: Stream<'_>) -> Result<Loaded, JournalError> {
         self.shared.check()?;
         let prefix = keys::stream_prefix(stream);
-        self.shared.progress.wait_stream(&self.shared, pipeline::stream_slot(&prefix))?;
-        let snapshot = chunks::get(&self.shared.snapshots, &prefix)?;
-        let after = match &snapshot {
-            Some(record) => recovery::read_snapshot(stream, record)?.0,
-            None => 0,
-        };
-        let range = keys::event_key(&prefix, after + 1)..=keys::event_key(&prefix, Seq::MAX);
-        let records: Vec<(Seq, sled::IVec)> = chunks::records(self.shared.events.range(range))
-            .map(|entry| {
-                let (key, value) = entry?;
-                let seq = keys::parse_event_key(&key).map(|(_, _, seq)| seq).ok_or_else(|| {
-                    JournalError::Io(format!("unparsable journal key in {stream}").into())
-                })?;
-                Ok((seq, value))
-            })
-            .collect::<Result<_, JournalError>>()?;
+        let _stripe = self.shared.stripes.read(&prefix);
+        // The tail first: a checkpoint that moves it into sled meanwhile leaves it in both.
+        let tail = self.shared.tails.read(&prefix);
+        let stored = chunks::get(&self.shared.snapshots, &prefix)?;
+        let mut snapshot: Option<(Seq, &[u8])> = None;
+        for record in stored.as_deref().into_iter().chain(tail.snapshots.iter().map(Vec::as_slice))
+        {
+            let seq = recovery::read_snapshot(stream, record)?.0;
+            if snapshot.is_none_or(|(newest, _)| seq >= newest) {
+                snapshot = Some((seq, record));
+            }
+        }
+        let after = snapshot.map_or(0, |(seq, _)| seq);
+        // The tail's records go first, so that a record in both is read from the tail.
+        let mut events: Vec<(Seq, Vec<u8>)> =
+            tail.events.into_iter().filter(|(seq, _)| *seq > after).collect();
+        events.extend(store::read_stream(&self.shared.events, &prefix, after)?);
+        events.sort_by_key(|(seq, _)| *seq);
+        events.dedup_by_key(|(seq, _)| *seq);
         recovery::load_stream(
             stream,
-            snapshot.as_deref(),
-            records.iter().map(|(seq, value)| Ok((*seq, value.as_ref()))),
+            snapshot.map(|(_, record)| record),
+            events.iter().map(|(seq, record)| Ok((*seq, record.as_slice()))),
         )
     }
 
@@ -444,8 +455,10 @@ impl Journal for SledJournal {
         visit: &mut dyn FnMut(&str, Seq, &[u8]),
     ) -> Result<u64, JournalError> {
         self.shared.check()?;
-        self.shared.progress.wait_applied(&self.shared)?;
-        let entries = chunks::records(self.shared.events.scan_prefix(keys::kind_prefix(kind)));
-        recovery::replay(kind, entries, visit)
+        let _stripes = self.shared.stripes.read_all();
+        // The tail first: a checkpoint that moves it into sled meanwhile leaves it in both.
+        let tail = self.shared.tails.read_kind(kind);
+        let events = store::with_tail(store::kind_events(&self.shared.events, kind), tail);
+        recovery::replay(kind, events, visit)
     }
 }

@@ -1,4 +1,4 @@
-//! A journal write as a log entry's payload, and applying entries to sled's trees.
+//! A journal write as a log entry's payload.
 //!
 //! ```text
 //! payload: events (u32 LE) | { key | record }*  snapshots (u32 LE) | { key | record }*
@@ -6,19 +6,10 @@
 //! key, record, from, to: length (u32 LE) | bytes
 //! ```
 //!
-//! The live applier and recovery apply entries through the same [`apply`], so the path a
-//! recovery takes is the one every write takes.
-//!
-//! Invariants of [`apply`]:
-//! - Entries are applied in index order; within a group, events go first, then snapshots,
-//!   then compactions, so sled (which recovers a prefix of its own log) never keeps a
-//!   snapshot without the events it covers, nor a compaction without its snapshot.
-//! - Applying an entry twice, or an entry whose effects sled already holds in part, leaves
-//!   the trees as applying it once: every effect is a put of a fixed key or the removal of a
-//!   range. Recovery relies on this.
+//! The writer and recovery read entries back through the same [`Ops::parse`] into the tail
+//! (`tail.rs`), so the path a recovery takes is the one every write takes. Within an entry,
+//! events come first, then snapshots, then the compaction, the order they take effect in.
 
-use super::Shared;
-use crate::chunks;
 use crate::journal::JournalError;
 
 /// Builds the payload of one write on the caller's thread.
@@ -70,9 +61,9 @@ impl OpsWriter {
 
 /// One entry's effects, borrowed from its payload.
 pub(super) struct Ops<'a> {
-    events: Vec<(&'a [u8], &'a [u8])>,
-    snapshots: Vec<(&'a [u8], &'a [u8])>,
-    compact: Option<(&'a [u8], &'a [u8])>,
+    pub events: Vec<(&'a [u8], &'a [u8])>,
+    pub snapshots: Vec<(&'a [u8], &'a [u8])>,
+    pub compact: Option<(&'a [u8], &'a [u8])>,
 }
 
 impl<'a> Ops<'a> {
@@ -117,59 +108,6 @@ impl<'a> Reader<'a> {
         let n = self.count()?;
         self.take(n)
     }
-}
-
-/// Writes a group of entries into sled's trees (not durable until a checkpoint).
-pub(super) fn apply(shared: &Shared, group: &[Ops<'_>]) -> Result<(), JournalError> {
-    fail::fail_point!("journal-apply", |_| Err(JournalError::Io("failpoint journal-apply".into())));
-    let (mut events, mut snapshots, mut removals) = Default::default();
-    let (mut any_snapshot, mut any_removal) = (false, false);
-    for (i, ops) in group.iter().enumerate() {
-        if let Some((from, to)) = ops.compact {
-            // The last event's chunks sort after its key: the range ends past them.
-            let last = chunks::last_key(to);
-            let range = from.to_vec()..=last.clone();
-            // Events earlier in this group are not in the tree yet.
-            let queued = group[..i].iter().flat_map(|ops| &ops.events);
-            let covered = |key: &&[u8]| from <= *key && *key <= last.as_slice();
-            for (key, record) in queued.filter(|(key, _)| covered(key)) {
-                for key in chunks::keys(key, record.len()) {
-                    sled::Batch::remove(&mut removals, key);
-                }
-                any_removal = true;
-            }
-            for key in shared.events.range(range).keys() {
-                sled::Batch::remove(&mut removals, key?);
-                any_removal = true;
-            }
-        }
-    }
-    for ops in group {
-        for (key, record) in &ops.events {
-            for (key, value) in chunks::split(key.to_vec(), record.to_vec()) {
-                sled::Batch::insert(&mut events, key, value);
-            }
-        }
-        for (key, record) in &ops.snapshots {
-            // The chunks of the snapshot this one replaces go, but for those it rewrites.
-            let old_chunks = chunks::chunk_key(key, 0)..=chunks::last_key(key);
-            for old in shared.snapshots.range(old_chunks).keys() {
-                sled::Batch::remove(&mut snapshots, old?);
-            }
-            for (key, value) in chunks::split(key.to_vec(), record.to_vec()) {
-                sled::Batch::insert(&mut snapshots, key, value);
-            }
-            any_snapshot = true;
-        }
-    }
-    shared.events.apply_batch(events)?;
-    if any_snapshot {
-        shared.snapshots.apply_batch(snapshots)?;
-    }
-    if any_removal {
-        shared.events.apply_batch(removals)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

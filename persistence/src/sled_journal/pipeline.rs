@@ -1,191 +1,176 @@
-//! The journal's three threads: the writer acknowledges, the applier materializes, the
-//! checkpointer makes sled durable and lets the log go.
+//! The journal's two threads: the writer acknowledges, the checkpointer puts the tail into
+//! sled, makes it durable and lets the log go.
 //!
 //! ```text
-//! callers ─(payloads)─► writer ─────────────► done(Ok)         log append + fdatasync
-//!                         └─(durable group)─► applier           sled apply_batch, no flush
-//!                                               └─(progress)──► checkpointer
-//!                                                                sled flush + fsync, record
-//!                                                                the position, purge the log
+//! callers ─(payloads)─► writer ──► log append + fdatasync ──► tail ──► done(Ok)
+//!                                                               │
+//!                        checkpointer ◄──(freeze the tail)──────┘
+//!                          sled write of the frozen tail, flush + fsync,
+//!                          record the position, purge the log, drop the frozen tail
 //! ```
 //!
 //! - The writer drains whatever is queued (bounded by `batch_events_max`, `batch_bytes_max`)
 //!   into one append and one `fdatasync`: a lone appender pays one sync, many share one.
-//!   Callers encoded and hashed their payloads on their own threads; the writer numbers them.
-//! - Only a durable group goes on to the applier, so sled never holds what the log may lose,
-//!   and a read that waits for the applier ([`Progress::wait_stream`]) sees every
-//!   acknowledged write and nothing that is not. A read of one stream waits only for the
-//!   writes to its slot of streams, so an activation does not queue behind everyone's writes.
-//! - The checkpointer runs every `checkpoint_interval_ms`, or sooner once the applier has
-//!   written `checkpoint_bytes` since the last one, and at shutdown. It takes the applied
-//!   position *before* it flushes, so the flush covers everything up to it (sled's flush
-//!   makes durable all it was given before the call, and applies may go on meanwhile).
-//! - After any failure the journal is failed for good (`Shared::fail`); the threads drain
-//!   their queues, completing every callback with the error.
+//!   Callers encoded their payloads on their own threads; the writer numbers them, and adds
+//!   the durable group to the tail before any of its callbacks runs, so a read that begins
+//!   after an acknowledgement finds the write ([`Tails::read`]) and nothing that is not
+//!   durable.
+//! - The checkpointer runs every `checkpoint_interval_ms`, sooner once the tail holds
+//!   `checkpoint_bytes` or a caller asks ([`Tails::wait_checkpoint`]), and at shutdown. It
+//!   freezes the tail (a new one takes the writer's next groups), writes it into sled, makes
+//!   sled durable, records the frozen tail's last index and purges the log up to it. Readers
+//!   see the frozen tail until sled holds it durably.
+//! - The writer waits while the tail holds `TAIL_CHECKPOINTS_MAX` times `checkpoint_bytes`
+//!   and a checkpoint is running: sled's pace bounds the memory the log may run ahead by.
+//! - After any failure the journal is failed for good (`Shared::fail`); the writer completes
+//!   every later callback with the error.
 
+use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Receiver;
 
-use super::ops::{self, Ops};
+use super::ops::Ops;
+use super::store;
+use super::tail::{Tail, TailRead};
 use super::{JournalConfig, Shared, Write};
 use crate::journal::{Done, JournalError};
 use crate::limits;
 use crate::wal::{self, Purger, Wal, frame};
 
-/// A durable group on its way to the applier: its first index and its payloads.
-struct Group {
-    first: u64,
-    payloads: Vec<Vec<u8>>,
-}
-
-/// How far the log and sled have come, and who waits for them.
-pub(super) struct Progress {
-    /// The last entry acknowledged durable; set before its callbacks run.
-    durable: AtomicU64,
-    /// Per slot of streams (a stream's slot is a hash of its key), the last entry
-    /// acknowledged for any stream of the slot: what a read of one stream waits for, so that
-    /// activating an entity does not wait for writes to all the others.
-    streams: Box<[AtomicU64]>,
-    /// The last entry applied to sled.
-    applied: AtomicU64,
-    state: Mutex<ProgressState>,
-    /// Wakes readers waiting for the applier.
-    applied_changed: Condvar,
+/// The tail of acknowledged writes sled does not hold yet, and how far checkpoints have come.
+#[derive(Default)]
+pub(super) struct Tails {
+    state: Mutex<TailsState>,
     /// Wakes the checkpointer.
-    checkpoint_due: Condvar,
+    due: Condvar,
+    /// Wakes whoever waits for a checkpoint to end: callers, and the writer held back.
+    ended: Condvar,
 }
 
 #[derive(Default)]
-struct ProgressState {
-    readers_waiting: usize,
-    /// Bytes applied since the last checkpoint began.
-    unchecked_bytes: u64,
-    applier_gone: bool,
+struct TailsState {
+    active: Tail,
+    /// The tail a running checkpoint is writing into sled.
+    frozen: Option<Arc<Tail>>,
+    /// The last entry acknowledged durable.
+    durable: u64,
+    /// The last entry a completed checkpoint covers.
+    checkpointed: u64,
+    /// The last entry a caller waits to see checkpointed.
+    requested: u64,
+    writer_gone: bool,
+    checkpointer_gone: bool,
 }
 
-impl Default for Progress {
-    fn default() -> Progress {
-        Progress {
-            durable: AtomicU64::new(0),
-            streams: (0..limits::STREAM_SLOTS).map(|_| AtomicU64::new(0)).collect(),
-            applied: AtomicU64::new(0),
-            state: Mutex::default(),
-            applied_changed: Condvar::new(),
-            checkpoint_due: Condvar::new(),
-        }
-    }
-}
-
-/// The slot of the stream whose keys begin with `prefix`.
-pub(super) fn stream_slot(prefix: &[u8]) -> usize {
-    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-    BuildHasherDefault::<DefaultHasher>::default().hash_one(prefix) as usize % limits::STREAM_SLOTS
-}
-
-impl Progress {
-    /// Log and sled both at `index`: what recovery leaves, before any thread starts.
-    pub fn start_at(&self, index: u64) {
-        self.durable.store(index, Ordering::Release);
-        self.applied.store(index, Ordering::Release);
-    }
-
-    /// Waits until sled holds every write to the stream in `slot` acknowledged before this
-    /// call.
-    pub fn wait_stream(&self, shared: &Shared, slot: usize) -> Result<(), JournalError> {
-        self.wait_for(shared, self.streams[slot].load(Ordering::Acquire))
-    }
-
-    fn lock(&self) -> MutexGuard<'_, ProgressState> {
-        // Every critical section only sets fields.
+impl Tails {
+    fn lock(&self) -> MutexGuard<'_, TailsState> {
+        // Every critical section only moves values: a panic leaves no half-made state.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Waits until sled holds every write acknowledged before this call.
-    pub fn wait_applied(&self, shared: &Shared) -> Result<(), JournalError> {
-        self.wait_for(shared, self.durable.load(Ordering::Acquire))
+    /// Log, tail and sled all at `index`: what recovery leaves, before any thread starts.
+    pub fn start_at(&self, index: u64) {
+        let mut state = self.lock();
+        state.durable = index;
+        state.checkpointed = index;
     }
 
-    fn wait_for(&self, shared: &Shared, target: u64) -> Result<(), JournalError> {
-        if self.applied.load(Ordering::Acquire) >= target {
+    /// What the tail holds of the stream at `prefix`: the frozen tail's, then the active's.
+    pub fn read(&self, prefix: &[u8]) -> TailRead {
+        let state = self.lock();
+        let mut read = TailRead::default();
+        if let Some(frozen) = &state.frozen {
+            frozen.read_into(prefix, &mut read);
+        }
+        state.active.read_into(prefix, &mut read);
+        read
+    }
+
+    /// What the tail holds of every stream of `kind`, by stream prefix.
+    pub fn read_kind(&self, kind: u16) -> BTreeMap<Vec<u8>, TailRead> {
+        let state = self.lock();
+        let mut read = BTreeMap::new();
+        if let Some(frozen) = &state.frozen {
+            frozen.read_kind_into(kind, &mut read);
+        }
+        state.active.read_kind_into(kind, &mut read);
+        read
+    }
+
+    /// Waits until a checkpoint covers every write acknowledged before this call: sled then
+    /// holds them durably.
+    pub fn wait_checkpoint(&self, shared: &Shared) -> Result<(), JournalError> {
+        let mut state = self.lock();
+        let target = state.durable;
+        if state.checkpointed >= target {
             return Ok(());
         }
-        let mut state = self.lock();
-        state.readers_waiting += 1;
-        while self.applied.load(Ordering::Acquire) < target && !state.applier_gone {
+        state.requested = state.requested.max(target);
+        self.due.notify_one();
+        while state.checkpointed < target && !state.checkpointer_gone {
             shared.check()?;
-            state = self
-                .applied_changed
-                .wait_timeout(state, Duration::from_millis(10))
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            state = self.wait_ended(state);
         }
-        state.readers_waiting -= 1;
         drop(state);
         shared.check()?;
-        match self.applied.load(Ordering::Acquire) >= target {
+        match self.lock().checkpointed >= target {
             true => Ok(()),
             false => Err(JournalError::Closed),
         }
     }
+
+    fn wait_ended<'a>(&self, state: MutexGuard<'a, TailsState>) -> MutexGuard<'a, TailsState> {
+        self.ended
+            .wait_timeout(state, Duration::from_millis(10))
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
+    }
 }
 
-/// Starts the checkpointer, the applier and the writer, which appends what arrives on
-/// `queue` until every sender is gone. Returned in the order to join them.
+/// Starts the checkpointer and the writer, which appends what arrives on `queue` until every
+/// sender is gone. Returned in the order to join them.
 pub(super) fn start(
     shared: &Arc<Shared>,
     config: &JournalConfig,
     wal: Wal,
     queue: Receiver<Write>,
 ) -> Result<Vec<JoinHandle<()>>, JournalError> {
-    let (to_applier, applier_queue) = crossbeam_channel::bounded(limits::APPLY_QUEUE_GROUPS_MAX);
     let checkpointer = {
         let (shared, config, purger) = (shared.clone(), config.clone(), wal.purger());
         spawn("journal-checkpointer", move || run_checkpointer(&shared, &config, &purger))?
     };
-    let applier = {
+    let writer = {
         let (shared, config) = (shared.clone(), config.clone());
-        let exit = ApplierExit(shared.clone());
-        spawn("journal-applier", move || {
-            run_applier(&shared, &config, &applier_queue);
+        let exit = WriterExit(shared.clone());
+        spawn("journal-writer", move || {
+            run_writer(&shared, &config, wal, &queue);
             drop(exit);
         })?
     };
-    let writer = {
-        let (shared, config) = (shared.clone(), config.clone());
-        spawn("journal-writer", move || run_writer(&shared, &config, wal, &queue, to_applier))?
-    };
-    Ok(vec![writer, applier, checkpointer])
+    Ok(vec![writer, checkpointer])
 }
 
 fn spawn(name: &str, run: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, JournalError> {
     Ok(std::thread::Builder::new().name(name.into()).spawn(run)?)
 }
 
-/// Owned by the applier thread; however it ends, dropping this tells readers and the
-/// checkpointer (which then takes its last checkpoint and stops).
-struct ApplierExit(Arc<Shared>);
+/// Owned by the writer thread; however it ends, dropping this tells the checkpointer, which
+/// then takes its last checkpoint and stops.
+struct WriterExit(Arc<Shared>);
 
-impl Drop for ApplierExit {
+impl Drop for WriterExit {
     fn drop(&mut self) {
-        let progress = &self.0.progress;
-        progress.lock().applier_gone = true;
-        progress.applied_changed.notify_all();
-        progress.checkpoint_due.notify_one();
+        let tails = &self.0.tails;
+        tails.lock().writer_gone = true;
+        tails.due.notify_one();
     }
 }
 
-fn run_writer(
-    shared: &Shared,
-    config: &JournalConfig,
-    mut wal: Wal,
-    queue: &Receiver<Write>,
-    to_applier: Sender<Group>,
-) {
+fn run_writer(shared: &Shared, config: &JournalConfig, mut wal: Wal, queue: &Receiver<Write>) {
     let mut frames = Vec::new();
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
@@ -205,36 +190,26 @@ fn run_writer(
         let (first_index, term) = (wal.next_index(), wal.term());
         let mut payloads = Vec::with_capacity(batch.len());
         let mut dones = Vec::with_capacity(batch.len());
-        let mut slots = Vec::with_capacity(batch.len());
         for write in batch {
             if let Some(payload) = write.payload {
                 let index = first_index + payloads.len() as u64;
                 frame::push(&mut frames, term, index, &payload);
                 payloads.push(payload.into_bytes());
-                slots.extend(write.slot.map(|slot| (slot, index)));
             }
             dones.push(write.done);
         }
-        let result = append(shared, &mut wal, &frames, payloads.len() as u64);
-        if result.is_ok() && !payloads.is_empty() {
-            let last = wal.next_index() - 1;
-            for (slot, index) in slots {
-                shared.progress.streams[slot].fetch_max(index, Ordering::Release);
-            }
-            shared.progress.durable.store(last, Ordering::Release);
-            // Blocks while the applier is `APPLY_QUEUE_GROUPS_MAX` groups behind: sled's
-            // pace bounds the memory the log may run ahead by.
-            if to_applier.send(Group { first: first_index, payloads }).is_err() {
-                shared.fail(&JournalError::Io("the journal's applier has stopped".into()));
-            }
-        }
+        let result = shared.check().and_then(|()| {
+            append(&mut wal, &frames, payloads.len() as u64)
+                .and_then(|()| add_to_tail(shared, config, first_index, &payloads))
+                .map_err(|error| shared.fail(&error))
+        });
         complete(dones, result);
+        hold_back(shared, config);
     }
 }
 
-/// Appends and syncs a group's frames; a failure fails the journal.
-fn append(shared: &Shared, wal: &mut Wal, frames: &[u8], count: u64) -> Result<(), JournalError> {
-    shared.check()?;
+/// Appends and syncs a group's frames.
+fn append(wal: &mut Wal, frames: &[u8], count: u64) -> Result<(), JournalError> {
     if count == 0 {
         return Ok(());
     }
@@ -242,12 +217,50 @@ fn append(shared: &Shared, wal: &mut Wal, frames: &[u8], count: u64) -> Result<(
     let result = append_frames(wal, frames, count);
     metrics::histogram!("journal_flush_seconds").record(started.elapsed().as_secs_f64());
     metrics::counter!("journal_flushes_total").increment(1);
-    result.map_err(|error| shared.fail(&error))
+    result
 }
 
 fn append_frames(wal: &mut Wal, frames: &[u8], count: u64) -> Result<(), JournalError> {
     fail::fail_point!("journal-sync", |_| Err(JournalError::Io("failpoint journal-sync".into())));
     wal.append(frames, count)
+}
+
+/// Adds a durable group, whose first entry is `first`, to the tail.
+fn add_to_tail(
+    shared: &Shared,
+    config: &JournalConfig,
+    first: u64,
+    payloads: &[Vec<u8>],
+) -> Result<(), JournalError> {
+    if payloads.is_empty() {
+        return Ok(());
+    }
+    let parsed =
+        payloads.iter().map(|payload| Ops::parse(payload)).collect::<Result<Vec<_>, _>>()?;
+    let tails = &shared.tails;
+    let mut state = tails.lock();
+    for (i, ops) in parsed.iter().enumerate() {
+        state.active.add(first + i as u64, ops)?;
+    }
+    state.durable = first + payloads.len() as u64 - 1;
+    let due = state.active.bytes >= config.checkpoint_bytes;
+    metrics::gauge!("journal_tail_bytes").set(state.active.bytes as f64);
+    drop(state);
+    if due {
+        tails.due.notify_one();
+    }
+    Ok(())
+}
+
+/// Waits while the tail is over its bound and a checkpoint runs that would relieve it.
+fn hold_back(shared: &Shared, config: &JournalConfig) {
+    let tails = &shared.tails;
+    let bound = config.checkpoint_bytes.saturating_mul(limits::TAIL_CHECKPOINTS_MAX);
+    let mut state = tails.lock();
+    while state.active.bytes >= bound && !state.checkpointer_gone && shared.check().is_ok() {
+        tails.due.notify_one();
+        state = tails.wait_ended(state);
+    }
 }
 
 /// Runs each callback with the group's outcome.
@@ -262,94 +275,67 @@ fn complete(dones: Vec<Done>, result: Result<(), JournalError>) {
     }
 }
 
-fn run_applier(shared: &Shared, config: &JournalConfig, queue: &Receiver<Group>) {
-    let progress = &shared.progress;
-    while let Ok(first) = queue.recv() {
-        let mut groups = vec![first];
-        let mut events = 0;
-        while events < config.batch_events_max {
-            match queue.try_recv() {
-                Ok(group) => {
-                    events += group.payloads.len();
-                    groups.push(group);
-                }
-                Err(_) => break,
-            }
-        }
-        if shared.check().is_err() {
-            continue;
-        }
-        let last = groups.last().map(|g| g.first + g.payloads.len() as u64 - 1).unwrap_or(0);
-        let bytes: usize = groups.iter().flat_map(|g| &g.payloads).map(Vec::len).sum();
-        let applied = groups
-            .iter()
-            .flat_map(|group| &group.payloads)
-            .map(|payload| Ops::parse(payload))
-            .collect::<Result<Vec<_>, _>>()
-            .and_then(|group| ops::apply(shared, &group));
-        if let Err(error) = applied {
-            shared.fail(&error);
-            continue;
-        }
-        progress.applied.store(last, Ordering::Release);
-        let mut state = progress.lock();
-        state.unchecked_bytes += bytes as u64;
-        let (readers, due) =
-            (state.readers_waiting > 0, state.unchecked_bytes >= config.checkpoint_bytes);
-        drop(state);
-        if readers {
-            progress.applied_changed.notify_all();
-        }
-        if due {
-            progress.checkpoint_due.notify_one();
-        }
-    }
-}
-
 fn run_checkpointer(shared: &Shared, config: &JournalConfig, purger: &Purger) {
-    let progress = &shared.progress;
+    let tails = &shared.tails;
     let interval = Duration::from_millis(config.checkpoint_interval_ms);
-    let mut checkpointed = progress.applied.load(Ordering::Acquire);
     loop {
-        let mut state = progress.lock();
-        state = progress
-            .checkpoint_due
+        let mut state = tails.lock();
+        state = tails
+            .due
             .wait_timeout_while(state, interval, |s| {
-                s.unchecked_bytes < config.checkpoint_bytes && !s.applier_gone
+                let wanted =
+                    s.active.bytes >= config.checkpoint_bytes || s.requested > s.checkpointed;
+                !s.writer_gone && (!wanted || shared.check().is_err())
             })
             .unwrap_or_else(PoisonError::into_inner)
             .0;
-        let last = state.applier_gone;
-        state.unchecked_bytes = 0;
+        let last = state.writer_gone;
+        let frozen = (!state.active.is_empty() && shared.check().is_ok()).then(|| {
+            let frozen = Arc::new(std::mem::take(&mut state.active));
+            state.frozen = Some(frozen.clone());
+            frozen
+        });
         drop(state);
-        let upto = progress.applied.load(Ordering::Acquire);
-        if upto > checkpointed && shared.check().is_ok() {
-            match checkpoint(shared, purger, upto) {
-                Ok(()) => checkpointed = upto,
+        if let Some(frozen) = frozen {
+            match checkpoint(shared, purger, &frozen) {
+                Ok(()) => {
+                    let mut state = tails.lock();
+                    state.frozen = None;
+                    state.checkpointed = frozen.last_index;
+                }
                 Err(error) => {
                     shared.fail(&error);
                 }
             }
         }
         if last {
+            tails.lock().checkpointer_gone = true;
+        }
+        tails.ended.notify_all();
+        if last {
             return;
         }
     }
 }
 
-/// Makes sled durable up to log entry `upto` (which it holds), records that, and deletes the
-/// log segments it covers.
-pub(super) fn checkpoint(shared: &Shared, purger: &Purger, upto: u64) -> Result<(), JournalError> {
+/// Writes `tail` into sled, makes sled durable, records the tail's last index as the
+/// checkpoint and deletes the log segments it covers.
+pub(super) fn checkpoint(
+    shared: &Shared,
+    purger: &Purger,
+    tail: &Tail,
+) -> Result<(), JournalError> {
     let started = Instant::now();
+    store::write_tail(&shared.events, &shared.snapshots, tail, &shared.stripes)?;
     shared.make_durable()?;
     fail::fail_point!("checkpoint-after-flush", |_| Err(JournalError::Io(
         "failpoint checkpoint-after-flush".into()
     )));
-    wal::save_checkpoint(&shared.wal_dir, upto)?;
+    wal::save_checkpoint(&shared.wal_dir, tail.last_index)?;
     fail::fail_point!("checkpoint-after-record", |_| Err(JournalError::Io(
         "failpoint checkpoint-after-record".into()
     )));
-    purger.purge(upto)?;
+    purger.purge(tail.last_index)?;
     metrics::histogram!("journal_checkpoint_seconds").record(started.elapsed().as_secs_f64());
     Ok(())
 }

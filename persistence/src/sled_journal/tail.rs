@@ -1,0 +1,181 @@
+//! The tail: acknowledged writes that no checkpoint has put into sled yet, by stream.
+//!
+//! The writer adds each durable group here before it acknowledges the group, so a read that
+//! begins after an acknowledgement finds the write here or, once a checkpoint has taken the
+//! tail, in sled. A checkpoint freezes the tail (a new empty one takes its place), writes the
+//! frozen one into sled ([`super::store::write_tail`]) and drops it only once sled holds it.
+//!
+//! Invariants of one [`Tail`]:
+//! - A stream's events are kept in sequence order, one record per sequence number (a record
+//!   written again for the same number replaces the earlier one, as a sled put would).
+//! - A compaction up to `seq` drops the stream's events at or below `seq` here and is kept
+//!   (`compacted_to`) so the checkpoint removes those sled holds.
+//! - `last_index` is the log index of the last entry added: what a checkpoint of this tail
+//!   covers.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::ops::Ops;
+use crate::journal::JournalError;
+use crate::keys::{self, Seq};
+
+/// One stream's unapplied writes.
+#[derive(Debug, Default)]
+pub(super) struct StreamTail {
+    /// `(seq, record)` in sequence order.
+    pub events: Vec<(Seq, Vec<u8>)>,
+    /// The latest snapshot record written, if any.
+    pub snapshot: Option<Vec<u8>>,
+    /// Events at or below this are covered by a compacting snapshot (0: none).
+    pub compacted_to: Seq,
+}
+
+impl StreamTail {
+    fn put_event(&mut self, seq: Seq, record: &[u8]) {
+        match self.events.last() {
+            Some((last, _)) if *last >= seq => {
+                match self.events.binary_search_by_key(&seq, |(s, _)| *s) {
+                    Ok(at) => self.events[at].1 = record.to_vec(),
+                    Err(at) => self.events.insert(at, (seq, record.to_vec())),
+                }
+            }
+            _ => self.events.push((seq, record.to_vec())),
+        }
+    }
+
+    fn read_into(&self, into: &mut TailRead) {
+        into.events.retain(|(seq, _)| *seq > self.compacted_to);
+        into.events.extend(self.events.iter().cloned());
+        into.snapshots.extend(self.snapshot.iter().cloned());
+        into.compacted_to = into.compacted_to.max(self.compacted_to);
+    }
+
+    fn compact(&mut self, upto: Seq) {
+        self.events.retain(|(seq, _)| *seq > upto);
+        self.compacted_to = self.compacted_to.max(upto);
+    }
+}
+
+/// Unapplied writes of every stream, keyed by the stream's key prefix.
+#[derive(Debug, Default)]
+pub(super) struct Tail {
+    pub streams: HashMap<Vec<u8>, StreamTail>,
+    /// Record bytes added (an estimate of the memory held, not reduced by compactions).
+    pub bytes: u64,
+    pub last_index: u64,
+}
+
+/// What the tail holds of one stream, copied out for a read.
+#[derive(Debug, Default)]
+pub(super) struct TailRead {
+    pub events: Vec<(Seq, Vec<u8>)>,
+    pub snapshots: Vec<Vec<u8>>,
+    /// Stored events at or below this are covered by a compaction in the tail.
+    pub compacted_to: Seq,
+}
+
+impl Tail {
+    /// Whether no entry was added (an entry may have no effect: an append of no events).
+    pub fn is_empty(&self) -> bool {
+        self.last_index == 0
+    }
+
+    /// Adds log entry `index`: events, then snapshots, then its compaction, as written.
+    pub fn add(&mut self, index: u64, ops: &Ops<'_>) -> Result<(), JournalError> {
+        for (key, record) in &ops.events {
+            let (prefix, seq) = split_key(key)?;
+            self.stream(prefix).put_event(seq, record);
+            self.bytes += record.len() as u64;
+        }
+        for (prefix, record) in &ops.snapshots {
+            self.stream(prefix).snapshot = Some(record.to_vec());
+            self.bytes += record.len() as u64;
+        }
+        if let Some((_, to)) = ops.compact {
+            let (prefix, seq) = split_key(to)?;
+            self.stream(prefix).compact(seq);
+        }
+        self.last_index = index;
+        Ok(())
+    }
+
+    fn stream(&mut self, prefix: &[u8]) -> &mut StreamTail {
+        if !self.streams.contains_key(prefix) {
+            self.streams.insert(prefix.to_vec(), StreamTail::default());
+        }
+        self.streams.get_mut(prefix).expect("inserted above")
+    }
+
+    /// Copies out what this tail holds of the stream at `prefix`, after what `into` holds
+    /// already (an older tail's).
+    pub fn read_into(&self, prefix: &[u8], into: &mut TailRead) {
+        if let Some(stream) = self.streams.get(prefix) {
+            stream.read_into(into);
+        }
+    }
+
+    /// Copies out what this tail holds of every stream of `kind`, after what `into` holds.
+    pub fn read_kind_into(&self, kind: u16, into: &mut BTreeMap<Vec<u8>, TailRead>) {
+        let kind = keys::kind_prefix(kind);
+        for (prefix, stream) in self.streams.iter().filter(|(p, _)| p.starts_with(&kind)) {
+            stream.read_into(into.entry(prefix.clone()).or_default());
+        }
+    }
+}
+
+/// A journal key's stream prefix and sequence number.
+fn split_key(key: &[u8]) -> Result<(&[u8], Seq), JournalError> {
+    match keys::parse_event_key(key) {
+        Some((_, _, seq)) => Ok((&key[..key.len() - 8], seq)),
+        None => Err(JournalError::Io("a write-ahead log entry holds an unparsable key".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{Stream, event_key, stream_prefix};
+
+    fn ops_of<'a>(events: &'a [(Vec<u8>, Vec<u8>)]) -> Ops<'a> {
+        Ops {
+            events: events.iter().map(|(k, r)| (k.as_slice(), r.as_slice())).collect(),
+            snapshots: Vec::new(),
+            compact: None,
+        }
+    }
+
+    #[test]
+    fn events_stay_in_order_and_a_rewrite_replaces() {
+        let prefix = stream_prefix(Stream::new(1, "a"));
+        let written: Vec<_> =
+            [3, 1, 2, 2].iter().map(|s| (event_key(&prefix, *s), vec![*s as u8])).collect();
+        let mut tail = Tail::default();
+        tail.add(7, &ops_of(&written)).unwrap();
+        let seqs: Vec<Seq> = tail.streams[&prefix].events.iter().map(|(s, _)| *s).collect();
+        assert_eq!(seqs, [1, 2, 3]);
+        assert_eq!(tail.last_index, 7);
+    }
+
+    #[test]
+    fn a_compaction_drops_what_it_covers_here_and_in_an_older_tail_read() {
+        let prefix = stream_prefix(Stream::new(1, "a"));
+        let written: Vec<_> = (1..=4).map(|s| (event_key(&prefix, s), vec![s as u8])).collect();
+        let mut older = Tail::default();
+        older.add(1, &ops_of(&written[..2])).unwrap();
+        let mut newer = Tail::default();
+        newer.add(2, &ops_of(&written[2..])).unwrap();
+        let compact = (event_key(&prefix, 1), event_key(&prefix, 3));
+        let snapshot = [(prefix.as_slice(), &b"state"[..])];
+        let ops = Ops {
+            events: Vec::new(),
+            snapshots: snapshot.to_vec(),
+            compact: Some((&compact.0, &compact.1)),
+        };
+        newer.add(3, &ops).unwrap();
+        let mut read = TailRead::default();
+        older.read_into(&prefix, &mut read);
+        newer.read_into(&prefix, &mut read);
+        assert_eq!(read.events, [(4, vec![4])]);
+        assert_eq!(read.snapshots, [b"state".to_vec()]);
+    }
+}

@@ -1,0 +1,59 @@
+//! Reads racing checkpoints: a stream read while a checkpoint writes it into sled (runs
+//! replaced, chunked records and compacted events removed) reads back whole, with every
+//! event acknowledged before the read began.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bazaar_persistence::limits::VALUE_BYTES_MAX;
+use bazaar_persistence::{Journal, JournalConfig, JournalExt, Record, Seq, SledJournal, Stream};
+
+const STREAM: Stream<'static> = Stream { kind: 1, id: "raced" };
+
+/// A checkpoint as soon as anything is written: sled is rewritten all the time.
+fn busy(path: &std::path::Path) -> JournalConfig {
+    JournalConfig { checkpoint_bytes: 1, checkpoint_interval_ms: 1, ..JournalConfig::new(path) }
+}
+
+#[test]
+fn a_read_never_sees_a_stream_half_checkpointed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = Arc::new(SledJournal::open(busy(dir.path())).expect("open journal"));
+    let acknowledged = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (journal, acknowledged, done) = (journal.clone(), acknowledged.clone(), done.clone());
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            let mut seq: Seq = 0;
+            while started.elapsed() < Duration::from_millis(1_500) {
+                // Small events share runs; every fifth is chunked; every seventh write is a
+                // compacting snapshot.
+                seq += 1;
+                let len = if seq % 5 == 0 { VALUE_BYTES_MAX * 2 } else { 40 };
+                let event = Record::from_payload(&vec![seq as u8; len]);
+                journal.append_receipt(STREAM, seq, vec![event]).wait().expect("append");
+                if seq % 7 == 0 {
+                    let state = Record::from_payload(&seq.to_be_bytes());
+                    journal.snapshot_receipt(STREAM, seq, state, true).wait().expect("snapshot");
+                }
+                acknowledged.store(seq, Ordering::Release);
+            }
+            done.store(true, Ordering::Release);
+        })
+    };
+    let mut reads = 0;
+    while !done.load(Ordering::Acquire) {
+        let before = acknowledged.load(Ordering::Acquire);
+        let loaded = journal.load(STREAM).expect("a read during checkpoints");
+        let after = loaded.snapshot.as_ref().map_or(0, |(seq, _)| *seq);
+        let seqs: Vec<Seq> = loaded.events.iter().map(|event| event.seq).collect();
+        let expected: Vec<Seq> = (after + 1..=after + seqs.len() as Seq).collect();
+        assert_eq!(seqs, expected, "events follow the snapshot without a gap");
+        assert!(loaded.last_seq() >= before, "read {} of {before} acknowledged", loaded.last_seq());
+        reads += 1;
+    }
+    writer.join().expect("writer");
+    assert!(reads > 10, "only {reads} reads raced the checkpoints");
+}
