@@ -31,10 +31,10 @@ fn a_read_never_sees_a_stream_half_checkpointed() {
                 // Small events share runs; every fifth is chunked; every seventh write is a
                 // compacting snapshot.
                 seq += 1;
-                let len = if seq % 5 == 0 { VALUE_BYTES_MAX * 2 } else { 40 };
+                let len = if seq.is_multiple_of(5) { VALUE_BYTES_MAX * 2 } else { 40 };
                 let event = Record::from_payload(&vec![seq as u8; len]);
                 journal.append_receipt(STREAM, seq, vec![event]).wait().expect("append");
-                if seq % 7 == 0 {
+                if seq.is_multiple_of(7) {
                     let state = Record::from_payload(&seq.to_be_bytes());
                     journal.snapshot_receipt(STREAM, seq, state, true).wait().expect("snapshot");
                 }
