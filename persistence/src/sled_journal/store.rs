@@ -118,15 +118,18 @@ pub fn read_stream(
     after: Seq,
 ) -> Result<Vec<(Seq, Vec<u8>)>, JournalError> {
     let from = keys::event_key(prefix, after + 1);
-    // The run holding `after + 1` may begin before it (a record stored alone may not).
-    let start = match tree.range(prefix.to_vec()..=from.clone()).next_back() {
-        Some(entry) => match entry? {
-            (key, value) if key.len() == from.len() && value.first() == Some(&RUN) => {
+    // The run holding `after + 1` may begin before it (a record stored alone may not). From
+    // the stream's start (no snapshot), a forward scan finds it: sled's reverse iteration
+    // costs several times a forward step, and most activations have no snapshot.
+    let start = if after == 0 {
+        0
+    } else {
+        match tree.range(prefix.to_vec()..=from.clone()).next_back().transpose()? {
+            Some((key, value)) if key.len() == from.len() && value.first() == Some(&RUN) => {
                 first_seq(&key)?
             }
             _ => after + 1,
-        },
-        None => after + 1,
+        }
     };
     let mut events = Vec::new();
     for entry in chunks::records(tree.range(stream_range(prefix, start))) {
