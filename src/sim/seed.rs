@@ -14,7 +14,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::catalog::LOCATION;
-use super::http::{Body, describe};
+use super::http::{Answer, Body, Failure, describe};
 use super::limits::{SETTLE_WAIT_MS_MAX, SETUP_CONCURRENCY_MAX};
 use super::world::World;
 
@@ -120,14 +120,11 @@ async fn settle(world: &World) -> anyhow::Result<()> {
     let token = &world.tokens.customers[0];
     let deadline = Instant::now() + Duration::from_millis(SETTLE_WAIT_MS_MAX);
     let noun = last.title.rsplit(' ').next().unwrap_or_default();
-    let search = format!("/v1/search?q={noun}&brand={}&page_size=100", last.brand);
     loop {
         let product = world.api.get(&format!("/v1/products/{}", last.asin), Some(token)).await;
         let stocked = matches!(&product, Ok(a) if a.json["offers"].as_array().is_some_and(|offers|
             offers.iter().any(|o| o["available"].as_u64().unwrap_or(0) > 0)));
-        let found = world.api.get(&search, Some(token)).await;
-        let indexed = matches!(&found, Ok(a) if a.json["hits"].as_array().is_some_and(|hits|
-            hits.iter().any(|h| h["asin"] == last.asin.as_str())));
+        let (indexed, found) = search_finds(world, token, noun, &last.brand, &last.asin).await;
         if stocked && indexed {
             return Ok(());
         }
@@ -139,5 +136,36 @@ async fn settle(world: &World) -> anyhow::Result<()> {
             );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Whether a search for `noun` within `brand` finds `asin` on any page (many products share
+/// a noun and a brand, and tie on score, so the product may be on any page of the hits),
+/// with the last answer read.
+async fn search_finds(
+    world: &World,
+    token: &str,
+    noun: &str,
+    brand: &str,
+    asin: &str,
+) -> (bool, Result<Answer, Failure>) {
+    const PAGE_SIZE: u64 = 100;
+    let mut page = 1;
+    loop {
+        let search = format!("/v1/search?q={noun}&brand={brand}&page_size={PAGE_SIZE}&page={page}");
+        let found = world.api.get(&search, Some(token)).await;
+        let (hit, total) = match &found {
+            Ok(answer) => (
+                answer.json["hits"]
+                    .as_array()
+                    .is_some_and(|hits| hits.iter().any(|h| h["asin"] == asin)),
+                answer.json["total"].as_u64().unwrap_or(0),
+            ),
+            Err(_) => (false, 0),
+        };
+        if hit || page * PAGE_SIZE >= total {
+            return (hit, found);
+        }
+        page += 1;
     }
 }
