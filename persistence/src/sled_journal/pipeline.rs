@@ -81,23 +81,22 @@ impl Tails {
 
     /// What the tail holds of the stream at `prefix`: the frozen tail's, then the active's.
     pub fn read(&self, prefix: &[u8]) -> TailRead {
-        let state = self.lock();
-        let mut read = TailRead::default();
-        if let Some(frozen) = &state.frozen {
-            frozen.read_into(prefix, &mut read);
-        }
-        state.active.read_into(prefix, &mut read);
-        read
+        self.read_with(|tail, read| tail.read_into(prefix, read))
     }
 
     /// What the tail holds of every stream of `kind`, by stream prefix.
     pub fn read_kind(&self, kind: u16) -> BTreeMap<Vec<u8>, TailRead> {
+        self.read_with(|tail, read| tail.read_kind_into(kind, read))
+    }
+
+    /// Copies out of the frozen tail, then the active one, with `read_into`.
+    fn read_with<T: Default>(&self, read_into: impl Fn(&Tail, &mut T)) -> T {
         let state = self.lock();
-        let mut read = BTreeMap::new();
+        let mut read = T::default();
         if let Some(frozen) = &state.frozen {
-            frozen.read_kind_into(kind, &mut read);
+            read_into(frozen, &mut read);
         }
-        state.active.read_kind_into(kind, &mut read);
+        read_into(&state.active, &mut read);
         read
     }
 
