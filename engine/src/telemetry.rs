@@ -20,6 +20,12 @@ pub fn describe() {
     }
     describe_gauge!("engine_active_entities", "entities with a live actor on this node");
     metrics::gauge!("engine_active_entities").set(0.0);
+    describe_gauge!(
+        "journal_tail_bytes",
+        metrics::Unit::Bytes,
+        "record bytes acknowledged and not yet written into sled by a checkpoint"
+    );
+    metrics::gauge!("journal_tail_bytes").set(0.0);
     describe_histogram!("engine_ask_seconds", metrics::Unit::Seconds, "ask latency, by kind");
     describe_histogram!(
         "journal_flush_seconds",
@@ -29,7 +35,7 @@ pub fn describe() {
     describe_histogram!(
         "journal_checkpoint_seconds",
         metrics::Unit::Seconds,
-        "checkpoint latency (sled flush + fsync, position recorded, log purged)"
+        "checkpoint latency (the tail written into sled, sled flush + fsync, position recorded, log purged)"
     );
     describe_histogram!("journal_batch_events", "events per group commit");
 }

@@ -3,7 +3,9 @@
 //! - [`journal`]: the contract every journal keeps (order, acknowledged means durable, sticky
 //!   failure, prefix recovery).
 //! - [`SledJournal`]: the journal on disk: the write-ahead log ([`wal`]) acknowledges in
-//!   group commits, sled 0.34 is applied behind it and checkpointed.
+//!   group commits, an in-memory tail serves reads of what sled does not hold yet, and
+//!   checkpoints write the tail into sled 0.34 (runs of events under one key) and make it
+//!   durable.
 //! - [`MemJournal`]: the same contract in memory, with simulated latency, crashes and faults,
 //!   for deterministic tests of what stands on the journal.
 //! - [`codec`]: the one place values become record bytes (versioned, checksummed).

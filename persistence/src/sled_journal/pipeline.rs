@@ -66,6 +66,14 @@ struct TailsState {
     checkpointer_gone: bool,
 }
 
+impl TailsState {
+    /// Sets the gauge of the bytes sled does not hold yet: the active tail's and the frozen's.
+    fn report_bytes(&self) {
+        let frozen = self.frozen.as_ref().map_or(0, |frozen| frozen.bytes);
+        metrics::gauge!("journal_tail_bytes").set((self.active.bytes + frozen) as f64);
+    }
+}
+
 impl Tails {
     fn lock(&self) -> MutexGuard<'_, TailsState> {
         // Every critical section only moves values: a panic leaves no half-made state.
@@ -243,7 +251,7 @@ fn add_to_tail(
     }
     state.durable = first + payloads.len() as u64 - 1;
     let due = state.active.bytes >= config.checkpoint_bytes;
-    metrics::gauge!("journal_tail_bytes").set(state.active.bytes as f64);
+    state.report_bytes();
     drop(state);
     if due {
         tails.due.notify_one();
@@ -301,6 +309,7 @@ fn run_checkpointer(shared: &Shared, config: &JournalConfig, purger: &Purger) {
                     let mut state = tails.lock();
                     state.frozen = None;
                     state.checkpointed = frozen.last_index;
+                    state.report_bytes();
                 }
                 Err(error) => {
                     shared.fail(&error);
