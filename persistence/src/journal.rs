@@ -101,7 +101,8 @@ pub trait Journal: Send + Sync + 'static {
     fn load(&self, stream: Stream<'_>) -> Result<Loaded, JournalError>;
 
     /// Visits every stored event of one kind, stream by stream, in sequence order: the read
-    /// path that rebuilds projections. Returns how many events were visited.
+    /// path that rebuilds projections. Returns how many events were visited. `visit` must not
+    /// call back into the journal (a journal may hold its checkpoints back while it reads).
     fn replay_kind(
         &self,
         kind: u16,

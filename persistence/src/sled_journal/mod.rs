@@ -64,8 +64,14 @@ use pipeline::Tails;
 use store::Stripes;
 use tail::Tail;
 
-/// The journal schema this build writes and reads, kept in the `meta` tree.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The journal schema this build writes, kept in the `meta` tree. Version 2 stores runs of
+/// events under one key (`store.rs`), which a build of version 1 would misread as torn
+/// records; a journal of version 1 (one event per key) reads as runs of one, so opening it
+/// stamps it 2, and the older build then refuses it.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Older schemas this build reads as they are.
+const SCHEMA_VERSIONS_READ: [u32; 1] = [1];
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 
@@ -330,7 +336,8 @@ fn data_file_path(dir: &Path) -> PathBuf {
     dir.join("db")
 }
 
-/// Refuses a journal written by another schema; stamps a new one.
+/// Refuses a journal written by a schema this build does not read; stamps a new one, and an
+/// older one it reads, with [`SCHEMA_VERSION`] (made durable before any write).
 fn check_schema(db: &sled::Db) -> Result<(), JournalError> {
     let meta = db.open_tree("meta")?;
     match meta.get(SCHEMA_KEY)? {
@@ -339,7 +346,9 @@ fn check_schema(db: &sled::Db) -> Result<(), JournalError> {
                 u32::from_be_bytes(bytes.as_ref().try_into().map_err(|_| {
                     JournalError::Config("meta schema_version is not 4 bytes".into())
                 })?);
-            if found != SCHEMA_VERSION {
+            if SCHEMA_VERSIONS_READ.contains(&found) {
+                meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+            } else if found != SCHEMA_VERSION {
                 return Err(JournalError::Schema { found, expected: SCHEMA_VERSION });
             }
         }
@@ -455,6 +464,8 @@ impl Journal for SledJournal {
         visit: &mut dyn FnMut(&str, Seq, &[u8]),
     ) -> Result<u64, JournalError> {
         self.shared.check()?;
+        // Every stripe is held against checkpoints for the whole read, so `visit` must not
+        // call back into the journal (the trait says so): a rebuild, not a live path.
         let _stripes = self.shared.stripes.read_all();
         // The tail first: a checkpoint that moves it into sled meanwhile leaves it in both.
         let tail = self.shared.tails.read_kind(kind);

@@ -148,7 +148,11 @@ pub(super) fn start(
 ) -> Result<Vec<JoinHandle<()>>, JournalError> {
     let checkpointer = {
         let (shared, config, purger) = (shared.clone(), config.clone(), wal.purger());
-        spawn("journal-checkpointer", move || run_checkpointer(&shared, &config, &purger))?
+        let exit = CheckpointerExit(shared.clone());
+        spawn("journal-checkpointer", move || {
+            run_checkpointer(&shared, &config, &purger);
+            drop(exit);
+        })?
     };
     let writer = {
         let (shared, config) = (shared.clone(), config.clone());
@@ -174,6 +178,22 @@ impl Drop for WriterExit {
         let tails = &self.0.tails;
         tails.lock().writer_gone = true;
         tails.due.notify_one();
+    }
+}
+
+/// Owned by the checkpointer thread; however it ends, dropping this tells whoever waits for
+/// a checkpoint (callers, the writer held back). A panic fails the journal: nothing would
+/// checkpoint again, so the tail would only grow.
+struct CheckpointerExit(Arc<Shared>);
+
+impl Drop for CheckpointerExit {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.fail(&JournalError::Io("the journal's checkpointer panicked".into()));
+        }
+        let tails = &self.0.tails;
+        tails.lock().checkpointer_gone = true;
+        tails.ended.notify_all();
     }
 }
 
@@ -315,9 +335,6 @@ fn run_checkpointer(shared: &Shared, config: &JournalConfig, purger: &Purger) {
                     shared.fail(&error);
                 }
             }
-        }
-        if last {
-            tails.lock().checkpointer_gone = true;
         }
         tails.ended.notify_all();
         if last {

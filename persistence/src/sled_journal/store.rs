@@ -88,13 +88,15 @@ pub fn expand(first: Seq, value: &[u8], out: &mut Vec<(Seq, Vec<u8>)>) {
         .map_or(0, |b| u32::from_be_bytes(b.try_into().expect("4 bytes")) as u64);
     let mut rest = value.get(RUN_HEADER_BYTES..).unwrap_or_default();
     for i in 0..count {
+        // A corrupt key near the end of the sequence numbers ends the run.
+        let Some(seq) = first.checked_add(i) else { return };
         let len = rest.get(..4).map(|b| u32::from_be_bytes(b.try_into().expect("4 bytes")));
         match len.and_then(|len| rest.get(4..4 + len as usize)) {
             Some(record) => {
-                out.push((first + i, record.to_vec()));
+                out.push((seq, record.to_vec()));
                 rest = &rest[4 + record.len()..];
             }
-            None => return out.push((first + i, rest.to_vec())),
+            None => return out.push((seq, rest.to_vec())),
         }
     }
 }

@@ -43,8 +43,12 @@ impl StreamTail {
         }
     }
 
+    /// Adds this (newer) tail's writes to what `into` holds of an older one: its events from
+    /// its first on replace the older's from there (as a checkpoint's do in sled), and its
+    /// compaction drops what it covers.
     fn read_into(&self, into: &mut TailRead) {
-        into.events.retain(|(seq, _)| *seq > self.compacted_to);
+        let first = self.events.first().map_or(Seq::MAX, |(seq, _)| *seq);
+        into.events.retain(|(seq, _)| *seq > self.compacted_to && *seq < first);
         into.events.extend(self.events.iter().cloned());
         into.snapshots.extend(self.snapshot.iter().cloned());
         into.compacted_to = into.compacted_to.max(self.compacted_to);
@@ -177,5 +181,19 @@ mod tests {
         newer.read_into(&prefix, &mut read);
         assert_eq!(read.events, [(4, vec![4])]);
         assert_eq!(read.snapshots, [b"state".to_vec()]);
+    }
+
+    #[test]
+    fn a_newer_tail_replaces_an_older_ones_events_from_its_first_on() {
+        let prefix = stream_prefix(Stream::new(1, "a"));
+        let older: Vec<_> = (1..=3).map(|s| (event_key(&prefix, s), vec![s as u8])).collect();
+        let newer = vec![(event_key(&prefix, 2), vec![20])];
+        let (mut old_tail, mut new_tail) = (Tail::default(), Tail::default());
+        old_tail.add(1, &ops_of(&older)).unwrap();
+        new_tail.add(2, &ops_of(&newer)).unwrap();
+        let mut read = TailRead::default();
+        old_tail.read_into(&prefix, &mut read);
+        new_tail.read_into(&prefix, &mut read);
+        assert_eq!(read.events, [(1, vec![1]), (2, vec![20])]);
     }
 }
