@@ -230,17 +230,17 @@ impl Journal for MemJournal {
             return Err(JournalError::Failed(reason.clone()));
         }
         let prefix = keys::stream_prefix(stream);
-        let snapshot = state.applied.snapshots.get(&prefix);
-        let after = match snapshot {
-            Some(record) => recovery::read_snapshot(stream, record)?.0,
-            None => 0,
+        let snapshot = match state.applied.snapshots.get(&prefix) {
+            Some(record) => Some(recovery::read_snapshot(stream, record)?),
+            None => None,
         };
+        let after = snapshot.as_ref().map_or(0, |(seq, _)| *seq);
         let range = keys::event_key(&prefix, after + 1)..=keys::event_key(&prefix, Seq::MAX);
         let events = state.applied.events.range(range).map(|(key, value)| {
             let (_, _, seq) = keys::parse_event_key(key).expect("keys are written by this module");
             Ok((seq, value.as_slice()))
         });
-        recovery::load_stream(stream, snapshot.map(Vec::as_slice), events)
+        recovery::load_stream(stream, snapshot, events)
     }
 
     fn replay_kind(

@@ -104,13 +104,13 @@ impl StreamReader {
     }
 }
 
-/// Builds a [`Loaded`] from a snapshot record and the event records after it.
+/// Builds a [`Loaded`] from a snapshot (as [`read_snapshot`] returns it: the caller needed
+/// its seq to know which events to read) and the event records after it.
 pub fn load_stream<'r>(
     stream: Stream<'_>,
-    snapshot: Option<&[u8]>,
+    snapshot: Option<(Seq, Vec<u8>)>,
     events: impl Iterator<Item = Result<(Seq, &'r [u8]), JournalError>>,
 ) -> Result<Loaded, JournalError> {
-    let snapshot = snapshot.map(|record| read_snapshot(stream, record)).transpose()?;
     let after = snapshot.as_ref().map_or(0, |(seq, _)| *seq);
     let mut reader = StreamReader::new(stream, after);
     let mut loaded = Loaded { snapshot, events: Vec::new() };
@@ -173,7 +173,8 @@ mod tests {
 
     fn load(snapshot: Option<Vec<u8>>, events: &[(Seq, Vec<u8>)]) -> Result<Loaded, JournalError> {
         let stream = Stream::new(1, "a");
-        load_stream(stream, snapshot.as_deref(), events.iter().map(|(s, r)| Ok((*s, r.as_slice()))))
+        let snapshot = snapshot.map(|record| read_snapshot(stream, &record)).transpose()?;
+        load_stream(stream, snapshot, events.iter().map(|(s, r)| Ok((*s, r.as_slice()))))
     }
 
     #[test]

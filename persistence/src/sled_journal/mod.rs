@@ -432,29 +432,26 @@ impl Journal for SledJournal {
     fn load(&self, stream: Stream<'_>) -> Result<Loaded, JournalError> {
         self.shared.check()?;
         let prefix = keys::stream_prefix(stream);
+        // Held from the copy of the tail to the end of the sled reads, so no checkpoint writes
+        // this stream meanwhile: what the tail holds is newer than what sled holds.
         let _stripe = self.shared.stripes.read(&prefix);
-        // The tail first: a checkpoint that moves it into sled meanwhile leaves it in both.
-        let tail = self.shared.tails.read(&prefix);
-        let stored = chunks::get(&self.shared.snapshots, &prefix)?;
-        let mut snapshot: Option<(Seq, &[u8])> = None;
-        for record in stored.as_deref().into_iter().chain(tail.snapshots.iter().map(Vec::as_slice))
-        {
-            let seq = recovery::read_snapshot(stream, record)?.0;
-            if snapshot.is_none_or(|(newest, _)| seq >= newest) {
-                snapshot = Some((seq, record));
-            }
-        }
-        let after = snapshot.map_or(0, |(seq, _)| seq);
-        // The tail's records go first, so that a record in both is read from the tail.
-        let mut events: Vec<(Seq, Vec<u8>)> =
-            tail.events.into_iter().filter(|(seq, _)| *seq > after).collect();
-        events.extend(store::read_stream(&self.shared.events, &prefix, after)?);
-        events.sort_by_key(|(seq, _)| *seq);
-        events.dedup_by_key(|(seq, _)| *seq);
+        let mut tail = self.shared.tails.read(&prefix);
+        let snapshot = match tail.snapshot.take() {
+            Some(record) => Some(recovery::read_snapshot(stream, &record)?),
+            None => match chunks::get(&self.shared.snapshots, &prefix)? {
+                Some(record) => Some(recovery::read_snapshot(stream, &record)?),
+                None => None,
+            },
+        };
+        let after = snapshot.as_ref().map_or(0, |(seq, _)| *seq);
+        let events = tail.over(store::read_stream(&self.shared.events, &prefix, after)?);
         recovery::load_stream(
             stream,
-            snapshot.map(|(_, record)| record),
-            events.iter().map(|(seq, record)| Ok((*seq, record.as_slice()))),
+            snapshot,
+            events
+                .iter()
+                .filter(|(seq, _)| *seq > after)
+                .map(|(seq, record)| Ok((*seq, record.as_slice()))),
         )
     }
 
@@ -467,7 +464,6 @@ impl Journal for SledJournal {
         // Every stripe is held against checkpoints for the whole read, so `visit` must not
         // call back into the journal (the trait says so): a rebuild, not a live path.
         let _stripes = self.shared.stripes.read_all();
-        // The tail first: a checkpoint that moves it into sled meanwhile leaves it in both.
         let tail = self.shared.tails.read_kind(kind);
         let events = store::with_tail(store::kind_events(&self.shared.events, kind), tail);
         recovery::replay(kind, events, visit)

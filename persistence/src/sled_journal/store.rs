@@ -163,8 +163,7 @@ pub fn kind_events(
 }
 
 /// `stored` (a kind's events in sled, from [`kind_events`]) with the tail's writes of the
-/// kind over them, by stream prefix: a tail's record replaces sled's of the same seq, and a
-/// tail's compaction drops the stored events it covers. Streams come in key order.
+/// kind over them ([`TailRead::over`]), stream by stream in key order.
 pub fn with_tail(
     stored: impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), JournalError>>,
     tail: BTreeMap<Vec<u8>, TailRead>,
@@ -188,20 +187,17 @@ pub fn with_tail(
                 (None, Some((tail, _))) => tail.clone(),
                 (Some(stored), Some((tail, _))) => stored.min(tail.clone()),
             };
-            let read = tail.next_if(|(p, _)| *p == prefix).map(|(_, read)| read);
-            let compacted_to = read.as_ref().map_or(0, |read| read.compacted_to);
-            // The tail's records go first, so that a record in both is read from the tail.
-            let mut events = read.map(|read| read.events).unwrap_or_default();
+            let read = tail
+                .next_if(|(p, _)| *p == prefix)
+                .map_or_else(TailRead::default, |(_, read)| read);
+            let mut stored_events = Vec::new();
             while let Some(Ok((key, record))) = stored.next_if(|entry| {
                 matches!(entry, Ok((key, _)) if key.len() == prefix.len() + 8 && key.starts_with(&prefix))
             }) {
                 let seq = Seq::from_be_bytes(key[prefix.len()..].try_into().unwrap_or_default());
-                if seq > compacted_to {
-                    events.push((seq, record));
-                }
+                stored_events.push((seq, record));
             }
-            events.sort_by_key(|(seq, _)| *seq);
-            events.dedup_by_key(|(seq, _)| *seq);
+            let events = read.over(stored_events);
             ready.extend(
                 events.into_iter().map(|(seq, record)| (keys::event_key(&prefix, seq), record)),
             );

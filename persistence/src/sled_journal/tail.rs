@@ -43,14 +43,12 @@ impl StreamTail {
         }
     }
 
-    /// Adds this (newer) tail's writes to what `into` holds of an older one: its events from
-    /// its first on replace the older's from there (as a checkpoint's do in sled), and its
-    /// compaction drops what it covers.
+    /// Adds this (newer) tail's writes to what `into` holds of an older one.
     fn read_into(&self, into: &mut TailRead) {
-        let first = self.events.first().map_or(Seq::MAX, |(seq, _)| *seq);
-        into.events.retain(|(seq, _)| *seq > self.compacted_to && *seq < first);
-        into.events.extend(self.events.iter().cloned());
-        into.snapshots.extend(self.snapshot.iter().cloned());
+        overlay(&mut into.events, self.compacted_to, self.events.iter().cloned());
+        if self.snapshot.is_some() {
+            into.snapshot.clone_from(&self.snapshot);
+        }
         into.compacted_to = into.compacted_to.max(self.compacted_to);
     }
 
@@ -73,9 +71,33 @@ pub(super) struct Tail {
 #[derive(Debug, Default)]
 pub(super) struct TailRead {
     pub events: Vec<(Seq, Vec<u8>)>,
-    pub snapshots: Vec<Vec<u8>>,
-    /// Stored events at or below this are covered by a compaction in the tail.
+    /// The newest snapshot record written.
+    pub snapshot: Option<Vec<u8>>,
+    /// Older events at or below this are covered by a compaction in the tail.
     pub compacted_to: Seq,
+}
+
+impl TailRead {
+    /// The stream's events: `stored` (what sled holds, in order) with the tail's over them.
+    pub fn over(self, mut stored: Vec<(Seq, Vec<u8>)>) -> Vec<(Seq, Vec<u8>)> {
+        overlay(&mut stored, self.compacted_to, self.events);
+        stored
+    }
+}
+
+/// Lays `newer` events (in order) over `older` ones (in order), the one rule for a newer tail
+/// over an older one and for the tail over sled: `older`'s events a compaction up to
+/// `compacted_to` covers go, and `newer`'s events from their first on replace `older`'s from
+/// there, as a checkpoint's do in sled (`store::write_tail`).
+fn overlay(
+    older: &mut Vec<(Seq, Vec<u8>)>,
+    compacted_to: Seq,
+    newer: impl IntoIterator<Item = (Seq, Vec<u8>)>,
+) {
+    let mut newer = newer.into_iter().peekable();
+    let first = newer.peek().map_or(Seq::MAX, |(seq, _)| *seq);
+    older.retain(|(seq, _)| *seq > compacted_to && *seq < first);
+    older.extend(newer);
 }
 
 impl Tail {
@@ -180,7 +202,7 @@ mod tests {
         older.read_into(&prefix, &mut read);
         newer.read_into(&prefix, &mut read);
         assert_eq!(read.events, [(4, vec![4])]);
-        assert_eq!(read.snapshots, [b"state".to_vec()]);
+        assert_eq!(read.snapshot, Some(b"state".to_vec()));
     }
 
     #[test]
