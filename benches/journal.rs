@@ -291,11 +291,7 @@ fn recovery(report: &mut Report, dir: &tempfile::TempDir) {
 /// open (log replay and the checkpoint after it), on a copy of a directory taken while the
 /// journal runs with no checkpoint since its start (a killed process's leftovers).
 fn log_replay(report: &mut Report, dir: &Path, events_total: usize) {
-    let lazy = |path: &Path| JournalConfig {
-        checkpoint_interval_ms: 3_600_000,
-        checkpoint_bytes: 1024 * 1024 * 1024,
-        ..JournalConfig::new(path)
-    };
+    let lazy = bazaar_persistence::testkit::lazy_checkpoints;
     let live = dir.join("live");
     let journal = SledJournal::open(lazy(&live)).expect("open journal");
     let record = codec::encode(&vec![7u8; EVENT_BYTES]).expect("encode event");

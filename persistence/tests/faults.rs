@@ -203,6 +203,51 @@ fn a_load_sees_acknowledged_writes_while_a_checkpoint_runs() {
     scenario.teardown();
 }
 
+/// While a checkpoint runs, the writer stops once the tail holds `TAIL_CHECKPOINTS_MAX` times
+/// `checkpoint_bytes`: the write that crossed the bound is acknowledged, the next one waits
+/// until a checkpoint has taken the tail. So the tail's memory, and how far the log runs ahead
+/// of sled, stay bounded however slow sled is.
+#[test]
+fn the_writer_waits_while_the_tail_is_full_and_a_checkpoint_runs() {
+    let scenario = FailScenario::setup();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = JournalConfig {
+        checkpoint_bytes: 1024,
+        checkpoint_interval_ms: 3_600_000,
+        ..JournalConfig::new(dir.path())
+    };
+    let journal = std::sync::Arc::new(SledJournal::open(config).expect("open journal"));
+    append(&journal, OTHER, 1, 1);
+    let (entered_rx, release_tx) = hold_next_apply();
+    let checkpointing = journal.clone();
+    let checkpoint = std::thread::spawn(move || checkpointing.checkpoint());
+    entered_rx.recv().expect("the checkpoint is held in its sled write");
+
+    let bound = 1024 * bazaar_persistence::limits::TAIL_CHECKPOINTS_MAX as usize;
+    let record = Record::from_payload(&[7; 600]);
+    let crossing = bound.div_ceil(record.len()) as Seq;
+    for seq in 1..=crossing {
+        let receipt = journal.append_receipt(STREAM, seq, vec![record.clone()]);
+        receipt.wait().expect("acknowledged while the tail is under its bound");
+    }
+    let (acked_tx, acked_rx) = mpsc::channel();
+    let receipt = journal.append_receipt(STREAM, crossing + 1, vec![record.clone()]);
+    std::thread::spawn(move || acked_tx.send(receipt.wait()));
+    assert!(
+        acked_rx.recv_timeout(Duration::from_millis(300)).is_err(),
+        "a write past the tail's bound was acknowledged while the checkpoint was held"
+    );
+
+    release_tx.send(()).expect("release the checkpoint");
+    let acked = acked_rx.recv_timeout(Duration::from_secs(10)).expect("acknowledged once released");
+    acked.expect("append");
+    checkpoint.join().expect("checkpoint thread").expect("checkpoint");
+    fail::remove("journal-apply");
+    let loaded = journal.load(STREAM).expect("load");
+    assert_eq!(loaded.last_seq(), crossing + 1);
+    scenario.teardown();
+}
+
 /// Rewrites one stored event record with plain sled, the journal being closed.
 fn rewrite_event(dir: &tempfile::TempDir, seq: Seq, rewrite: impl FnOnce(&mut Vec<u8>)) {
     let db = sled::open(dir.path()).expect("open sled");

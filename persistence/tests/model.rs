@@ -20,6 +20,7 @@ use std::path::Path;
 use bazaar_persistence::keys::stream_prefix;
 use bazaar_persistence::limits::VALUE_BYTES_MAX;
 use bazaar_persistence::memory::FlushPolicy;
+use bazaar_persistence::testkit::lazy_checkpoints;
 use bazaar_persistence::{
     Journal, JournalConfig, JournalExt, Loaded, MemJournal, Record, Seq, SledJournal, StoredEvent,
     Stream,
@@ -201,15 +202,6 @@ fn busy_log(path: &Path) -> JournalConfig {
         segment_bytes: 512,
         checkpoint_bytes: 1,
         checkpoint_interval_ms: 1,
-        ..JournalConfig::new(path)
-    }
-}
-
-/// No checkpoint but at open and close: a crash leaves the whole log to replay.
-fn lazy_checkpoints(path: &Path) -> JournalConfig {
-    JournalConfig {
-        checkpoint_interval_ms: 3_600_000,
-        checkpoint_bytes: 1024 * 1024 * 1024,
         ..JournalConfig::new(path)
     }
 }
