@@ -9,6 +9,11 @@
 //! produced no events (a read, a rejection) is answered only once every earlier write of the
 //! entity is durable, so no caller ever sees state that might still be lost.
 //!
+//! The write that brings an entity [at rest](Entity::at_rest) stops its actor once that write
+//! is durable: finished work leaves memory at once instead of when it idles out. A passivation
+//! snapshots the state only when many events are new since the last snapshot
+//! ([`PASSIVATION_SNAPSHOT_EVENTS_MIN`]); a short stream is replayed instead.
+//!
 //! If a write fails, the entity is poisoned: it answers nothing more from memory, stops, and
 //! its next activation reads the journal again, so what was never acknowledged is never seen.
 
@@ -22,6 +27,7 @@ use tokio::sync::oneshot;
 
 use crate::EngineError;
 use crate::entity::{Ack, Answer, Ctx, Entity, EntityKey};
+use crate::limits::PASSIVATION_SNAPSHOT_EVENTS_MIN;
 use crate::projection::{Projections, Publish};
 use crate::runtime::Runtime;
 
@@ -155,7 +161,9 @@ impl<E: Entity> Incarnation<E> {
         };
         let first_seq = live.next_seq;
         live.next_seq += events.len() as Seq;
+        let was_at_rest = live.entity.at_rest();
         events.iter().for_each(|event| live.entity.apply(event));
+        let comes_to_rest = !was_at_rest && live.entity.at_rest();
         let publications: Vec<Publish> = self
             .projections
             .iter()
@@ -189,7 +197,14 @@ impl<E: Entity> Incarnation<E> {
                 send::<E>(reply, Ok(Ok(answer)));
             }
         }
-        if !refused {
+        if refused {
+            return;
+        }
+        if comes_to_rest {
+            // Stops after this message; `post_stop` waits for the write before it leaves.
+            self.rt.directory.mark_retiring(&self.key, myself.get_id());
+            myself.stop(Some("at rest".into()));
+        } else {
             self.snapshot_if_due(myself);
         }
     }
@@ -327,13 +342,13 @@ impl<E: Entity> Actor for EntityActor<E> {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         // The slot stays (retiring) until every write of this incarnation is in the journal,
-        // so the next incarnation reads them all. An entity with nothing unsynced and nothing
-        // new since its snapshot leaves at once.
+        // so the next incarnation reads them all. A snapshot is written only when many events
+        // are new since the last one; an entity with nothing unsynced leaves at once.
         let receipt = match &state.body {
             Ok(live) if live.poisoned.load(Ordering::Acquire) => {
                 Some(state.rt.journal.barrier_receipt())
             }
-            Ok(live) if live.next_seq - 1 > live.snapshot_seq => {
+            Ok(live) if live.next_seq > live.snapshot_seq + PASSIVATION_SNAPSHOT_EVENTS_MIN => {
                 Some(match codec::encode(&live.entity) {
                     Ok(record) if record.len() <= bazaar_persistence::limits::RECORD_BYTES_MAX => {
                         let compact = state.rt.config.compact_on_snapshot;

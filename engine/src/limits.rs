@@ -19,6 +19,11 @@ pub const ASK_ATTEMPTS_MAX: u32 = 8;
 /// Longest an entity id may be, in bytes (it is part of every journal key).
 pub use bazaar_entity::limits::ENTITY_ID_BYTES_MAX;
 
+/// Events since the last snapshot below which a passivating entity writes none: replaying a
+/// short stream costs its next activation less than encoding and writing the state costs
+/// every passivation (most entities a checkout creates end with under a dozen events).
+pub const PASSIVATION_SNAPSHOT_EVENTS_MIN: u64 = 32;
+
 /// Fraction (in percent) of `active_entities_max` that eviction brings the active set down to,
 /// so that an O(n) pass of the least recently used runs once per many activations.
 pub const EVICT_TO_PERCENT: usize = 90;

@@ -19,6 +19,8 @@ pub struct Counter {
     /// Text kept by `Keep`, so a test can grow the state past what a snapshot may hold
     /// (a string, which the codec copies whole: fast to encode even when large).
     pub kept: String,
+    /// Set by `Close`: the counter is then at rest.
+    pub closed: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -38,12 +40,15 @@ pub enum CounterCommand {
     Keep {
         text: String,
     },
+    /// Bring the counter to rest (the reply is the value).
+    Close,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum CounterEvent {
     Added { amount: i64, padding: Vec<u8> },
     Kept { text: String },
+    Closed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +80,7 @@ impl Entity for Counter {
             }
             CounterCommand::Get => Ok((Vec::new(), self.value)),
             CounterCommand::Keep { text } => Ok((vec![CounterEvent::Kept { text }], self.value)),
+            CounterCommand::Close => Ok((vec![CounterEvent::Closed], self.value)),
         }
     }
 
@@ -82,8 +88,13 @@ impl Entity for Counter {
         match event {
             CounterEvent::Added { amount, .. } => self.value += amount,
             CounterEvent::Kept { text } => self.kept.push_str(text),
+            CounterEvent::Closed => self.closed = true,
         }
         self.applied += 1;
+    }
+
+    fn at_rest(&self) -> bool {
+        self.closed
     }
 }
 

@@ -177,6 +177,44 @@ async fn idle_entities_are_passivated() {
 }
 
 #[tokio::test]
+async fn the_write_that_brings_an_entity_to_rest_passivates_it() {
+    let journal = Arc::new(MemJournal::new(FlushPolicy::Immediate));
+    let engine = single_node(journal.clone(), config());
+    engine.ask::<Counter>("done", add(5)).await.unwrap().unwrap();
+    assert_eq!(engine.active_entities(), 1);
+    engine.ask::<Counter>("done", CounterCommand::Close).await.unwrap().unwrap();
+    wait_for(|| engine.active_entities() == 0).await;
+    // Back from its journal, whole; a read of an entity at rest does not passivate it again.
+    assert_eq!(value(&engine, "done").await, 5);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(engine.active_entities(), 1);
+    // Only the write that brings it to rest passivates it: later writes leave it active.
+    engine.ask::<Counter>("done", add(1)).await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(engine.active_entities(), 1);
+    assert_eq!(value(&engine, "done").await, 6);
+}
+
+#[tokio::test]
+async fn passivation_snapshots_a_long_stream_and_replays_a_short_one() {
+    let journal = Arc::new(MemJournal::new(FlushPolicy::Immediate));
+    let config = EngineConfig { snapshot_every_events: 0, idle_ms: 20, ..config() };
+    let engine = single_node(journal.clone(), config);
+    for _ in 0..3 {
+        engine.ask::<Counter>("short", add(1)).await.unwrap().unwrap();
+    }
+    for _ in 0..100 {
+        engine.ask::<Counter>("long", add(1)).await.unwrap().unwrap();
+    }
+    wait_for(|| engine.active_entities() == 0).await;
+    let snapshot = |id| journal.load(bazaar_persistence::Stream::new(0xFFF0, id)).unwrap().snapshot;
+    assert_eq!(snapshot("short"), None, "3 events replay cheaper than a snapshot");
+    assert_eq!(snapshot("long").map(|(seq, _)| seq), Some(100));
+    assert_eq!(value(&engine, "short").await, 3);
+    assert_eq!(value(&engine, "long").await, 100);
+}
+
+#[tokio::test]
 async fn bad_ids_and_overload_are_engine_errors() {
     let journal = Arc::new(MemJournal::new(FlushPolicy::Manual));
     let engine =

@@ -303,4 +303,9 @@ impl Entity for Cart {
     fn apply(&mut self, event: &CartEvent) {
         self.apply_event(event);
     }
+
+    /// A cart emptied after it had lines: checked out, or its shopper took everything out.
+    fn at_rest(&self) -> bool {
+        self.lines.is_empty() && self.revision > 1
+    }
 }

@@ -406,3 +406,13 @@ fn holds_are_recorded_and_forgotten_without_moving_the_revision() {
         Err(CartRejection::TooManyHolds { max: CART_HOLDS_MAX as u32 })
     );
 }
+
+#[test]
+fn a_cart_comes_to_rest_when_emptied_not_when_new() {
+    let mut cart = created();
+    assert!(!cart.state.at_rest(), "a new cart is about to be filled");
+    cart.run(add(1, OfferChoice::BuyBox, 1, 100)).unwrap();
+    assert!(!cart.state.at_rest());
+    cart.run(CartCommand::Clear).unwrap();
+    assert!(cart.state.at_rest(), "checked out");
+}

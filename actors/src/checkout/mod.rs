@@ -346,4 +346,9 @@ impl Entity for Checkout {
     fn apply(&mut self, event: &CheckoutEvent) {
         self.apply_event(event);
     }
+
+    /// A finished saga (completed, or failed and compensated) takes no more steps.
+    fn at_rest(&self) -> bool {
+        self.finished_at_ms.is_some()
+    }
 }

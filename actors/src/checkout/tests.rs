@@ -124,10 +124,12 @@ fn forward_steps_run_in_order_and_complete() {
     ];
     for (step, outcome) in outcomes {
         assert_eq!(checkout.next_step(), step);
+        assert!(!checkout.at_rest(), "running");
         let reply = record(&mut checkout, outcome).unwrap();
         assert!(!reply.began);
     }
     assert_eq!(checkout.next_step(), Step::Done);
+    assert!(checkout.at_rest(), "completed");
     let view = checkout.view().unwrap();
     assert_eq!(view.status, CheckoutStatus::Completed);
     assert_eq!(view.finished_at_ms, Some(1_000));
@@ -163,9 +165,11 @@ fn a_failure_compensates_in_reverse_and_ends_failed() {
     for (step, outcome) in compensations {
         assert_eq!(checkout.next_step(), step);
         assert!(matches!(checkout.view().unwrap().status, CheckoutStatus::Running { .. }));
+        assert!(!checkout.at_rest(), "compensating");
         record(&mut checkout, outcome).unwrap();
     }
     assert_eq!(checkout.next_step(), Step::Done, "nothing was redeemed: no unredeem");
+    assert!(checkout.at_rest(), "failed and compensated");
     let CheckoutStatus::Failed(failure) = checkout.view().unwrap().status else {
         panic!("failed");
     };

@@ -234,4 +234,14 @@ impl Entity for Order {
     fn apply(&mut self, event: &OrderEvent) {
         self.apply_event(event);
     }
+
+    /// Placed with its shipments planned and nothing owed to its payment or its stock: what
+    /// comes next (a shipment, a delivery, a cancellation) is a person's or a carrier's doing.
+    fn at_rest(&self) -> bool {
+        self.view.as_ref().is_some_and(|view| {
+            !view.shipments.is_empty()
+                && matches!(view.payment_action(), PaymentAction::Done | PaymentAction::Wait)
+                && !view.restock_due()
+        })
+    }
 }

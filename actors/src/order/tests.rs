@@ -460,3 +460,15 @@ fn the_payment_action_follows_the_order() {
     cancelled.run(OrderCommand::RecordVoid).unwrap();
     assert_eq!(view(&cancelled).payment_action(), PaymentAction::Done);
 }
+
+#[test]
+fn an_order_comes_to_rest_once_planned_and_paid_for() {
+    let mut harness = placed();
+    assert!(!harness.state.at_rest(), "shipments to plan");
+    harness.run(OrderCommand::PlanShipments { transit_days: 2 }).unwrap();
+    assert!(!harness.state.at_rest(), "captured at placement: the capture is due");
+    harness.run(OrderCommand::RecordCapture { capture: capture("c1", 3_510) }).unwrap();
+    assert!(harness.state.at_rest(), "waits for its shipment");
+    harness.run(OrderCommand::Cancel { reason: "customer".into() }).unwrap();
+    assert!(!harness.state.at_rest(), "a refund and a restock are due");
+}

@@ -103,4 +103,12 @@ pub trait Entity: Default + Serialize + DeserializeOwned + Send + 'static {
 
     /// Folds one event into the state; never fails, never does I/O.
     fn apply(&mut self, event: &Self::Event);
+
+    /// Whether nothing is expected of the entity soon: a finished saga, an emptied cart, an
+    /// order waiting for its shipment. The write that brings an entity to rest passivates it
+    /// once that write is durable, so finished work does not hold memory until it idles out;
+    /// a later ask activates it again from its journal. The default: never at rest.
+    fn at_rest(&self) -> bool {
+        false
+    }
 }

@@ -238,19 +238,24 @@ impl PaymentJob {
         let engine = &self.inner.engine;
         let payments = &self.inner.payments;
         let mut restock: Option<Result<(), String>> = None;
-        loop {
-            let view = match engine.ask::<Order>(order, OrderCommand::Get).await {
-                Ok(Ok(reply)) => reply.order,
+        let read = || async {
+            match engine.ask::<Order>(order, OrderCommand::Get).await {
+                Ok(Ok(reply)) => Ok(Some(reply.order)),
                 // Not placed (kicked by a saga that failed before): nothing to settle.
-                Ok(Err(_)) => return Ok(()),
-                Err(error) => return Err(error.to_string()),
-            };
+                Ok(Err(_)) => Ok(None),
+                Err(error) => Err(error.to_string()),
+            }
+        };
+        let Some(mut view) = read().await? else { return Ok(()) };
+        loop {
             if view.restock_due() && restock.is_none() {
                 let restocked = self.restock(order, &view).await;
                 let again = restocked.is_ok();
                 restock = Some(restocked);
                 if again {
                     // Read the order again: recorded as restocked.
+                    let Some(restocked) = read().await? else { return Ok(()) };
+                    view = restocked;
                     continue;
                 }
             }
@@ -289,8 +294,9 @@ impl PaymentJob {
                 _ => "void",
             };
             metrics::counter!("payment_job_actions_total", "action" => action).increment(1);
+            // The answer is the order after the action: the next turn needs no read.
             match engine.ask::<Order>(order, command).await {
-                Ok(Ok(_)) => continue,
+                Ok(Ok(reply)) => view = reply.order,
                 Ok(Err(rejection)) => return Err(rejection.to_string()),
                 Err(error) => return Err(error.to_string()),
             }
