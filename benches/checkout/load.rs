@@ -14,8 +14,9 @@ use hyper::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::readings::{machine_jiffies, process_cpu};
+use crate::readings::machine_jiffies;
 use crate::support::http::{Connection, Reply};
+use crate::support::node::process_cpu;
 use crate::{FAILURES_SHOWN, PRICE_MINOR, PROGRESS_EVERY, asin, support};
 
 /// The measured part of the load: answers that arrive from `from` to `until`.

@@ -60,9 +60,8 @@ mod support;
 mod load;
 mod readings;
 
-use std::fs::File;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
@@ -77,6 +76,7 @@ use readings::{Sample, print_breakdown};
 use serde_json::{Value, json};
 use support::Report;
 use support::http::Connection;
+use support::node::{self, log_tail, start_serve, terminate};
 
 /// Concurrent clients of the load, each a customer with a product of its own.
 const CLIENTS: usize = 64;
@@ -131,7 +131,16 @@ async fn run(report: &mut Report, dir: &Path, sizes: &Sizes) -> anyhow::Result<(
     let bazaar = Bazaar::at(env!("CARGO_BIN_EXE_bazaar"));
     let primary = bazaar.psp("primary", &psp_args);
     let backup = bazaar.psp("backup", &psp_args);
-    let config = write_config(dir)?;
+    let velocity = toml::Value::Integer(VELOCITY_MAX);
+    let fraud: &[&str] = &["checkout", "fraud"];
+    let config = node::write_config(
+        dir,
+        &[
+            (fraud, "customer_velocity_max", velocity.clone()),
+            (fraud, "card_velocity_max", velocity.clone()),
+            (fraud, "address_velocity_max", velocity),
+        ],
+    )?;
     let data = dir.join("data");
     let serve_args = vec![
         "--psp".to_string(),
@@ -139,8 +148,7 @@ async fn run(report: &mut Report, dir: &Path, sizes: &Sizes) -> anyhow::Result<(
         "--psp".to_string(),
         format!("backup={}", backup.base),
     ];
-    let log_path = support_dir()?.join("checkout-serve.log");
-    let _ = std::fs::remove_file(&log_path);
+    let log_path = node::log_path("checkout")?;
 
     // First start: the initial tokens. Then a token per customer and seller, read at the next
     // start.
@@ -274,29 +282,6 @@ async fn measure(
 // ---------------------------------------------------------------------------------------------
 // Setup
 
-/// Writes the repository's `cluster.toml` with the fraud velocity maxima raised.
-fn write_config(dir: &Path) -> anyhow::Result<PathBuf> {
-    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("cluster.toml");
-    let text = std::fs::read_to_string(&source).context("read cluster.toml")?;
-    let mut config: toml::Table = text.parse().context("parse cluster.toml")?;
-    let checkout = config
-        .entry("checkout")
-        .or_insert_with(|| toml::Value::Table(toml::Table::new()))
-        .as_table_mut()
-        .context("[checkout] is a table")?;
-    let fraud = checkout
-        .entry("fraud")
-        .or_insert_with(|| toml::Value::Table(toml::Table::new()))
-        .as_table_mut()
-        .context("[checkout.fraud] is a table")?;
-    for rule in ["customer_velocity_max", "card_velocity_max", "address_velocity_max"] {
-        fraud.insert(rule.to_string(), toml::Value::Integer(VELOCITY_MAX));
-    }
-    let path = dir.join("cluster.toml");
-    std::fs::write(&path, toml::to_string(&config)?).context("write the bench's cluster.toml")?;
-    Ok(path)
-}
-
 /// Each seller registers and lists its share of the products, then every product must show a
 /// buy box with stock.
 async fn list_products(node: SocketAddr, sellers: &[String], customer: &str) -> anyhow::Result<()> {
@@ -369,47 +354,4 @@ fn sku(n: usize) -> String {
 
 fn customer_id(n: usize) -> String {
     format!("cust-{}", n + 1)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Processes
-
-/// `bazaar serve` on `data` with `config` and `args`, its stderr (`RUST_LOG=warn`, no colours)
-/// appended to `log`, once it is ready.
-fn start_serve(
-    bazaar: &Bazaar,
-    config: &Path,
-    data: &Path,
-    args: &[String],
-    log: &Path,
-) -> anyhow::Result<Server> {
-    let log = File::options().create(true).append(true).open(log)?;
-    Ok(Server::start(bazaar.serve(config, data, args).env("NO_COLOR", "1").stderr(log)))
-}
-
-/// SIGTERM, which must end in exit 0. `serve` gives its entities 30 s to stop, so this waits
-/// a little longer, and says so when stopping took more than a few seconds.
-fn terminate(server: Server) -> anyhow::Result<()> {
-    let began = Instant::now();
-    let status = server.terminate_within(Duration::from_secs(60));
-    ensure!(status.success(), "serve ended with {status} after SIGTERM");
-    let took = began.elapsed();
-    if took > Duration::from_secs(5) {
-        eprintln!("  WARNING: serve took {:.1} s to stop after SIGTERM", took.as_secs_f64());
-    }
-    Ok(())
-}
-
-/// The last `n` lines of a file.
-fn log_tail(path: &Path, n: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
-/// `target/bench`, where the node's log goes (beside the figures).
-fn support_dir() -> anyhow::Result<PathBuf> {
-    let dir = support::target_dir().join("bench");
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }

@@ -10,6 +10,7 @@ use bazaar::testkit::{PspProcess, Server};
 use hyper::{Method, StatusCode};
 
 use crate::support::http::Connection;
+use crate::support::node::process_cpu;
 
 pub struct Sample {
     pub node_cpu: Duration,
@@ -46,17 +47,6 @@ impl Sample {
         let metrics = parse_metrics(&String::from_utf8_lossy(&reply.body));
         Ok(Sample { metrics, ..sample })
     }
-}
-
-/// User and system CPU time of process `pid` so far.
-pub fn process_cpu(pid: u32) -> anyhow::Result<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // After the command's name in parentheses: state is field 3; utime and stime are 14, 15.
-    let fields: Vec<&str> =
-        stat.rsplit_once(')').context("a stat line")?.1.split_whitespace().collect();
-    let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
-    let per_s = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    Ok(Duration::from_micros(ticks * 1_000_000 / per_s))
 }
 
 /// The machine's busy and total CPU jiffies so far (`/proc/stat`, idle and iowait as idle).

@@ -37,8 +37,8 @@ async fn open(address: SocketAddr) -> anyhow::Result<(Sender, Driver)> {
     Ok(hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?)
 }
 
-/// A request to loopback: by bearer `token` if any, with `headers`, and a JSON `body` unless
-/// it is empty.
+/// A request to loopback: by bearer `token` if any, with `headers`, and a `body` unless it is
+/// empty, typed JSON unless `headers` name its type.
 pub fn request(
     method: Method,
     path: &str,
@@ -53,7 +53,8 @@ pub fn request(
     for (name, value) in headers {
         builder = builder.header(*name, *value);
     }
-    if !body.is_empty() {
+    let typed = headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
+    if !body.is_empty() && !typed {
         builder = builder.header(header::CONTENT_TYPE, "application/json");
     }
     builder.body(Full::new(body)).expect("a valid request")

@@ -7,6 +7,7 @@
 #![allow(dead_code)] // each bench uses a different part
 
 pub mod http;
+pub mod node;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
