@@ -16,6 +16,9 @@ pub const FLOW_ATTEMPTS_MAX: u32 = 6;
 
 pub const FLOW_BACKOFF_MS_MAX: u64 = 2_000;
 
+/// Flow jobs running at once: enough that a large feed's product writes share their syncs.
+pub const FLOW_IN_FLIGHT_MAX: usize = 256;
+
 /// Most timestamps one key remembers; its count saturates there.
 pub const FRAUD_ATTEMPTS_PER_KEY_MAX: usize = 1_000;
 

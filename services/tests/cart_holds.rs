@@ -9,30 +9,20 @@ use bazaar_actors::cart::{
     Cart, CartCommand, CartEvent, CartLine, CartOwner, CartView, CustomerId, HoldRecord,
     OfferChoice,
 };
-use bazaar_actors::inventory::{Inventory, InventoryCommand, InventoryId};
 use bazaar_actors::keys;
-use bazaar_actors::product::{
-    CatalogDocument, Condition, Fulfilment, OfferTerms, Product, ProductCommand,
-};
-use bazaar_actors::seller::{Seller, SellerCommand, SellerScore};
 use bazaar_actors::worklist::{Worklist, WorklistCommand};
-use bazaar_actors::{Asin, Currency, LocationCode, Money, Quantity, ReservationId, SellerId, Sku};
+use bazaar_actors::{Asin, Currency, Money, Quantity, ReservationId, SellerId, Sku};
 use bazaar_engine::testkit::single_node;
 use bazaar_engine::{Ack, Engine, EngineConfig, Entity, EntityKey};
 use bazaar_persistence::memory::FlushPolicy;
 use bazaar_persistence::{JournalExt, MemJournal, codec};
 use bazaar_services::catalog::{Catalog, Item};
 
-const TENANT: &str = "default";
-const CART: &str = "c-legacy1";
+mod common;
 
-async fn ask<E: Entity>(engine: &Engine, id: &str, command: E::Command) -> E::Reply {
-    match engine.ask::<E>(id, command).await {
-        Ok(Ok(reply)) => reply,
-        Ok(Err(rejection)) => panic!("{id}: refused {rejection:?}"),
-        Err(error) => panic!("{id}: {error}"),
-    }
-}
+use common::{TENANT, ask};
+
+const CART: &str = "c-legacy1";
 
 async fn cart(engine: &Engine) -> CartView {
     ask::<Cart>(engine, &keys::cart(TENANT, CART), CartCommand::Get).await.cart
@@ -54,34 +44,9 @@ async fn a_cart_from_before_moves_its_worklist_onto_itself_and_releases_all() {
         SellerId::parse("s1").unwrap(),
         Sku::parse("K1").unwrap(),
     );
-    let location = LocationCode::parse("FRA1").unwrap();
-    let register = SellerCommand::Register { name: "s1".into() };
-    ask::<Seller>(&engine, &keys::seller(TENANT, &seller), register).await;
-    let product = keys::product(TENANT, &asin);
-    let document = CatalogDocument {
-        title: "A lamp".into(),
-        brand: "Lumo".into(),
-        category_path: vec!["Home".into()],
-        ..CatalogDocument::default()
-    };
-    let create =
-        ProductCommand::CreateOrUpdateDocument { document, currency: eur, by: seller.clone() };
-    ask::<Product>(&engine, &product, create).await;
-    let terms = OfferTerms {
-        sku: sku.clone(),
-        price: Money::new(1_000, eur),
-        shipping: Money::zero(eur),
-        condition: Condition::New,
-        fulfilment: Fulfilment::Marketplace,
-        handling_days: 2,
-        available: 10,
-    };
-    let offer =
-        ProductCommand::PutOffer { seller: seller.clone(), terms, score: SellerScore::default() };
-    ask::<Product>(&engine, &product, offer).await;
-    let inventory = keys::inventory(TENANT, &seller, &InventoryId::new(sku.clone(), location));
-    let stock = InventoryCommand::SetOnHand { quantity: 10, feed_seq: 1 };
-    ask::<Inventory>(&engine, &inventory, stock).await;
+    common::register(&engine, &seller).await;
+    common::list(&engine, &asin, &seller, &sku).await;
+    common::set_on_hand(&engine, &seller, &sku, 10, 1).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     while catalog.stock_of(TENANT, &seller, &sku).is_empty()
         || catalog.product(TENANT, &asin).is_none_or(|view| view.buy_box.is_none())

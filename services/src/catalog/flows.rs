@@ -1,8 +1,12 @@
 //! Keyed, coalesced flows from stock and seller scores to the products they affect.
 //!
-//! A job names a key, never a value: its worker reads the latest value from the read models
-//! when it runs. A key already queued is not queued again. Jobs are spread over workers by
-//! key, so one key's jobs run in order. A job whose ask fails for a passing reason (overload,
+//! A job names a key, never a value: its run reads the latest value from the read models
+//! when it starts. A key already queued is not queued again. Many jobs run at once (up to
+//! `FLOW_IN_FLIGHT_MAX`), so a large feed's stock reaches the buy boxes in about the time the
+//! journal takes to make their writes durable together, not one durable write after another.
+//! One key never runs twice at once: a key queued again while it runs is run once more after
+//! it (however often it was queued meanwhile), so the last value always lands and one key's
+//! writes reach the product in order. A job whose ask fails for a passing reason (overload,
 //! time-out, unavailable) is retried with capped backoff; `ShuttingDown` never passes, so it
 //! ends the job at once.
 //!
@@ -10,26 +14,21 @@
 //! running one ends at its next failure. Nothing is lost: a job's value lives in the journal,
 //! and the next start's rebuild queues every stock total and seller score again.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use bazaar_engine::{Engine, EngineError};
-use dashmap::DashSet;
-use tokio::sync::mpsc;
+use dashmap::mapref::entry::Entry;
+use dashmap::{DashMap, DashSet};
+use tokio::sync::{Semaphore, mpsc};
 
 use super::{Shared, Tenant};
-use crate::limits::FLOW_ATTEMPTS_MAX;
-use crate::limits::FLOW_BACKOFF_MS_MAX;
+use crate::limits::{FLOW_ATTEMPTS_MAX, FLOW_BACKOFF_MS_MAX, FLOW_IN_FLIGHT_MAX};
 use bazaar_actors::ids::{Asin, SellerId, Sku};
 use bazaar_actors::keys;
 use bazaar_actors::limits::QUANTITY_MAX;
 use bazaar_actors::product::{Product, ProductCommand};
-
-/// Workers running flows; a key always goes to the same one.
-const WORKERS: usize = 8;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) enum Job {
@@ -49,10 +48,12 @@ pub struct FlowStats {
 
 pub(super) struct Flows {
     engine: Engine,
-    senders: Vec<mpsc::UnboundedSender<Job>>,
-    receivers: Mutex<Option<Vec<mpsc::UnboundedReceiver<Job>>>>,
-    /// Jobs queued and not yet started; bounds the queues by the number of distinct keys.
+    sender: mpsc::UnboundedSender<Job>,
+    receiver: Mutex<Option<mpsc::UnboundedReceiver<Job>>>,
+    /// Jobs queued and not yet taken; bounds the queue by the number of distinct keys.
     queued: DashSet<Job>,
+    /// Jobs running, each with how many times it was taken again meanwhile (run once more).
+    running: DashMap<Job, usize>,
     /// Jobs queued or running.
     outstanding: AtomicUsize,
     asked: AtomicU64,
@@ -64,12 +65,13 @@ pub(super) struct Flows {
 
 impl Flows {
     pub fn start(engine: Engine) -> Flows {
-        let (senders, receivers) = (0..WORKERS).map(|_| mpsc::unbounded_channel()).unzip();
+        let (sender, receiver) = mpsc::unbounded_channel();
         Flows {
             engine,
-            senders,
-            receivers: Mutex::new(Some(receivers)),
+            sender,
+            receiver: Mutex::new(Some(receiver)),
             queued: DashSet::new(),
+            running: DashMap::new(),
             outstanding: AtomicUsize::new(0),
             asked: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
@@ -78,22 +80,38 @@ impl Flows {
         }
     }
 
-    /// Starts the workers; they stop when the catalog is dropped.
-    pub fn spawn_workers(&self, shared: Weak<Shared>) {
-        let Some(receivers) = self.receivers.lock().expect("flows lock").take() else { return };
-        for mut receiver in receivers {
-            let shared = shared.clone();
-            tokio::spawn(async move {
-                while let Some(job) = receiver.recv().await {
-                    let Some(shared) = shared.upgrade() else { return };
-                    shared.flows.queued.remove(&job);
-                    if !shared.flows.stopping.load(Ordering::Acquire) {
-                        shared.run(&job).await;
-                    }
-                    shared.flows.outstanding.fetch_sub(1, Ordering::AcqRel);
+    /// Starts the dispatcher; it stops when the catalog is dropped.
+    pub fn spawn_dispatcher(&self, shared: Weak<Shared>) {
+        let Some(mut receiver) = self.receiver.lock().expect("flows lock").take() else { return };
+        let gate = Arc::new(Semaphore::new(FLOW_IN_FLIGHT_MAX));
+        tokio::spawn(async move {
+            while let Some(job) = receiver.recv().await {
+                let Some(flows) = shared.upgrade() else { return };
+                let flows = &flows.flows;
+                flows.queued.remove(&job);
+                if flows.stopping.load(Ordering::Acquire) {
+                    flows.outstanding.fetch_sub(1, Ordering::AcqRel);
+                    continue;
                 }
-            });
-        }
+                match flows.running.entry(job.clone()) {
+                    Entry::Occupied(mut again) => {
+                        *again.get_mut() += 1;
+                        continue;
+                    }
+                    Entry::Vacant(vacant) => {
+                        vacant.insert(0);
+                    }
+                }
+                let Ok(permit) = gate.clone().acquire_owned().await else { return };
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    if let Some(shared) = shared.upgrade() {
+                        shared.run_until_current(job).await;
+                    }
+                    drop(permit);
+                });
+            }
+        });
     }
 
     /// Queues a job unless the same one is already waiting. Safe on any thread.
@@ -102,17 +120,7 @@ impl Flows {
             return;
         }
         self.outstanding.fetch_add(1, Ordering::AcqRel);
-        let mut hasher = DefaultHasher::new();
-        match &job {
-            Job::Stock { tenant, seller, sku } => {
-                (0u8, tenant, seller, sku.as_str()).hash(&mut hasher)
-            }
-            Job::Score { tenant, seller, asin } => {
-                (1u8, tenant, seller, asin.as_str()).hash(&mut hasher)
-            }
-        }
-        let worker = (hasher.finish() % WORKERS as u64) as usize;
-        if self.senders[worker].send(job).is_err() {
+        if self.sender.send(job).is_err() {
             self.outstanding.fetch_sub(1, Ordering::AcqRel);
         }
     }
@@ -143,6 +151,30 @@ impl Flows {
 }
 
 impl Shared {
+    /// Runs `job`, then again as long as it was taken again while running, so the value its
+    /// last run read is the latest.
+    async fn run_until_current(&self, job: Job) {
+        let mut covers = 1;
+        loop {
+            if !self.flows.stopping.load(Ordering::Acquire) {
+                self.run(&job).await;
+            }
+            let again = match self.flows.running.entry(job.clone()) {
+                Entry::Occupied(mut entry) if *entry.get() > 0 => std::mem::take(entry.get_mut()),
+                Entry::Occupied(entry) => {
+                    entry.remove();
+                    0
+                }
+                Entry::Vacant(_) => 0,
+            };
+            self.flows.outstanding.fetch_sub(covers, Ordering::AcqRel);
+            if again == 0 {
+                return;
+            }
+            covers = again;
+        }
+    }
+
     async fn run(&self, job: &Job) {
         let mut backoff_ms = 10;
         for attempt in 1..=FLOW_ATTEMPTS_MAX {

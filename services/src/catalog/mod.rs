@@ -93,7 +93,7 @@ impl Catalog {
             flows: flows::Flows::start(engine.clone()),
             expiry: Arc::default(),
         });
-        shared.flows.spawn_workers(Arc::downgrade(&shared));
+        shared.flows.spawn_dispatcher(Arc::downgrade(&shared));
         expiry::spawn_driver(Arc::downgrade(&shared), shared.expiry.clone());
         let catalog = Catalog { shared };
         projections::register(&catalog, &engine);

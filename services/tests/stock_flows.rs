@@ -1,0 +1,67 @@
+//! The stock flow under a storm: many SKUs' stock changing at once, faster than the journal
+//! syncs, while the flow runs many jobs at once. However the changes interleave, every
+//! product ends with its SKU's last total, and one SKU's flow never runs twice at once.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bazaar_actors::{Asin, SellerId, Sku};
+use bazaar_engine::EngineConfig;
+use bazaar_engine::testkit::single_node;
+use bazaar_persistence::MemJournal;
+use bazaar_persistence::memory::FlushPolicy;
+use bazaar_services::catalog::Catalog;
+use common::TENANT;
+
+const PRODUCTS: usize = 24;
+const ROUNDS: u64 = 40;
+
+/// The on-hand quantity of product `n` after feed line `round`: up and down, never repeating
+/// the previous value, and ending on a value no earlier round set.
+fn quantity(n: usize, round: u64) -> u32 {
+    (round as u32 * 7 + n as u32 * 3) % 50 + if round == ROUNDS { 100 } else { 0 }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storm_of_stock_changes_lands_each_skus_last_total_on_its_product() {
+    // A slow disk: writes wait a few milliseconds for their sync, so flows overlap changes.
+    let journal = Arc::new(MemJournal::new(FlushPolicy::Every(Duration::from_millis(3))));
+    let engine = single_node(journal, EngineConfig::default());
+    bazaar_services::register(&engine);
+    let catalog = Catalog::new(engine.clone(), None);
+    let seller = SellerId::parse("s1").unwrap();
+    common::register(&engine, &seller).await;
+    let item = |n: usize| {
+        (Asin::parse(&format!("B{n:09}")).unwrap(), Sku::parse(&format!("K{n}")).unwrap())
+    };
+    for n in 0..PRODUCTS {
+        let (asin, sku) = item(n);
+        common::list(&engine, &asin, &seller, &sku).await;
+    }
+    let mut storms = tokio::task::JoinSet::new();
+    for n in 0..PRODUCTS {
+        let (engine, seller, (_, sku)) = (engine.clone(), seller.clone(), item(n));
+        storms.spawn(async move {
+            for round in 1..=ROUNDS {
+                common::set_on_hand(&engine, &seller, &sku, quantity(n, round), round).await;
+            }
+        });
+    }
+    storms.join_all().await;
+    let settled = tokio::time::timeout(Duration::from_secs(30), catalog.settle()).await;
+    settled.expect("every queued flow ran");
+    for n in 0..PRODUCTS {
+        let (asin, _) = item(n);
+        let view = catalog.product(TENANT, &asin).expect("listed");
+        let available = view.offers.iter().find(|offer| offer.seller == seller).unwrap();
+        assert_eq!(available.terms.available, quantity(n, ROUNDS), "product {n}");
+    }
+    let stats = catalog.flow_stats();
+    assert_eq!(stats.failed, 0);
+    assert!(
+        stats.asked < (PRODUCTS as u64) * ROUNDS,
+        "changes queued while a job waits coalesce: {stats:?}"
+    );
+}
