@@ -12,6 +12,12 @@ pub struct GatewayConfig {
     /// Offer price updates a second per seller, sustained (price-update storms).
     pub seller_price_updates_per_s: u32,
     pub seller_price_updates_burst: u32,
+    /// Lines of listings feeds (products and offers) a second per seller, sustained: a bulk
+    /// listing's own limit, apart from the price-update limit of single offers.
+    pub seller_listing_lines_per_s: u32,
+    /// Lines a seller may send at once above the sustained rate; also the longest listings
+    /// feed the seller may send.
+    pub seller_listing_lines_burst: u32,
 }
 
 impl Default for GatewayConfig {
@@ -21,6 +27,8 @@ impl Default for GatewayConfig {
             tenant_burst: 40_000,
             seller_price_updates_per_s: 100,
             seller_price_updates_burst: 500,
+            seller_listing_lines_per_s: 20_000,
+            seller_listing_lines_burst: 100_000,
         }
     }
 }
@@ -32,6 +40,8 @@ impl GatewayConfig {
             ("tenant_burst", self.tenant_burst),
             ("seller_price_updates_per_s", self.seller_price_updates_per_s),
             ("seller_price_updates_burst", self.seller_price_updates_burst),
+            ("seller_listing_lines_per_s", self.seller_listing_lines_per_s),
+            ("seller_listing_lines_burst", self.seller_listing_lines_burst),
         ] {
             if value == 0 {
                 return Err(format!("gateway.{name} must be at least 1"));

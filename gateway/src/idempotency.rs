@@ -34,10 +34,10 @@ use sha2::{Digest, Sha256};
 use crate::auth::Principal;
 use crate::limits::{
     BODY_BYTES_MAX, FEED_BODY_BYTES_MAX, IDEMPOTENCY_KEY_BYTES_MAX, IDEMPOTENT_BODY_BYTES_MAX,
-    REQUEST_TIMEOUT_MS,
+    LISTINGS_FEED_BODY_BYTES_MAX, REQUEST_TIMEOUT_MS,
 };
 use crate::problem::{Problem, ProblemKind, internal};
-use crate::routes::seller::FEED_PATH;
+use crate::routes::seller::{FEED_PATH, LISTINGS_FEED_PATH};
 use crate::state::AppState;
 
 pub const KIND: Kind = bazaar_actors::kinds::IDEMPOTENCY;
@@ -412,8 +412,12 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         .extensions
         .get::<MatchedPath>()
         .map_or_else(|| parts.uri.path().to_string(), |matched| matched.as_str().to_string());
-    // The route's own limit: the feed's for the feed, the usual one for every other route.
-    let limit = if template == FEED_PATH { FEED_BODY_BYTES_MAX } else { BODY_BYTES_MAX };
+    // The route's own limit: each feed's for the feeds, the usual one for every other route.
+    let limit = match template.as_str() {
+        FEED_PATH => FEED_BODY_BYTES_MAX,
+        LISTINGS_FEED_PATH => LISTINGS_FEED_BODY_BYTES_MAX,
+        _ => BODY_BYTES_MAX,
+    };
     let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
         let detail = format!("a body is at most {limit} bytes");
         return Problem::of(ProblemKind::BodyTooLarge, "body_too_large", "Body too large", detail)

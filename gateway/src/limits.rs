@@ -6,7 +6,11 @@ pub const BODY_BYTES_MAX: usize = 1024 * 1024;
 /// Largest NDJSON inventory feed body.
 pub const FEED_BODY_BYTES_MAX: usize = 16 * 1024 * 1024;
 
-/// Most lines one inventory feed may carry.
+/// Largest NDJSON listings feed body: 100,000 lines of about 600 bytes (a document and an
+/// offer each).
+pub const LISTINGS_FEED_BODY_BYTES_MAX: usize = 64 * 1024 * 1024;
+
+/// Most lines one feed (inventory or listings) may carry.
 pub const FEED_LINES_MAX: usize = 100_000;
 
 /// Longest URL (path and query) accepted (414 past it). Far below the 64 KiB past which the
@@ -48,6 +52,7 @@ pub const FEED_CONCURRENCY_MAX: usize = 64;
 pub const PRINCIPAL_BYTES_MAX: usize = 64;
 
 const _: () = assert!(FEED_BODY_BYTES_MAX >= BODY_BYTES_MAX);
+const _: () = assert!(LISTINGS_FEED_BODY_BYTES_MAX >= FEED_BODY_BYTES_MAX);
 const _: () = assert!(IDEMPOTENT_BODY_BYTES_MAX <= BODY_BYTES_MAX);
 // A feed's answer: its refused lines and a few counters.
 const _: () = assert!(FEED_REFUSALS_BYTES_MAX + 1024 <= IDEMPOTENT_BODY_BYTES_MAX);

@@ -19,6 +19,7 @@ mod checkout_payments;
 mod contract;
 mod engine_failures;
 mod input;
+mod listings;
 mod new_user;
 mod power_loss;
 mod psp;

@@ -62,11 +62,39 @@ pub(super) fn decide(state: &Product, command: ProductCommand, now_ms: u64) -> D
             Ok(with_buy_box(state, &seller, Some(&after), vec![event]))
         }
         ProductCommand::SetSellerScore { seller, score } => set_seller_score(state, seller, score),
+        ProductCommand::List { by, document, offer } => list(state, by, document, offer, now_ms),
         ProductCommand::Get => match state.view() {
             Some(view) => Ok((Vec::new(), ProductReply::Product(Box::new(view)))),
             None => Err(ProductRejection::UnknownProduct),
         },
     }
+}
+
+/// The document, then the offer, each decided as its own command would be; the offer on the
+/// state the document's events leave, so a product and its first offer list in one line.
+fn list(
+    state: &Product,
+    by: SellerId,
+    document: Option<(document::CatalogDocument, Currency)>,
+    offer: Option<(offer::OfferTerms, SellerScore)>,
+    now_ms: u64,
+) -> Decided {
+    let put_offer = |state: &Product, (terms, score): (offer::OfferTerms, SellerScore)| {
+        decide(state, ProductCommand::PutOffer { seller: by.clone(), terms, score }, now_ms)
+    };
+    let Some((document, currency)) = document else {
+        return match offer {
+            Some(offer) => put_offer(state, offer),
+            None => Ok(unchanged(state)),
+        };
+    };
+    let (mut events, reply) = put_document(state, document, currency, by.clone(), now_ms)?;
+    let Some(offer) = offer else { return Ok((events, reply)) };
+    let mut after = state.clone();
+    events.iter().for_each(|event| after.apply_event(event));
+    let (more, reply) = put_offer(&after, offer)?;
+    events.extend(more);
+    Ok((events, reply))
 }
 
 /// The product's currency, once it exists.

@@ -82,6 +82,13 @@ pub enum ProductCommand {
     WithdrawOffer {
         seller: SellerId,
     },
+    /// A listings feed's line by `by`: the document (`CreateOrUpdateDocument`) then the
+    /// seller's offer (`PutOffer`), decided together: both are written, or neither.
+    List {
+        by: SellerId,
+        document: Option<(CatalogDocument, Currency)>,
+        offer: Option<(OfferTerms, SellerScore)>,
+    },
     /// Sets the units `seller` can ship for this product.
     SetOfferStock {
         seller: SellerId,

@@ -416,3 +416,42 @@ fn get_shows_the_winner_first_then_the_rest() {
     assert_eq!(view.buy_box.map(|b| b.seller), Some(seller("c")));
     assert_eq!((view.currency, view.created_at_ms), (Currency::EUR, 1));
 }
+
+#[test]
+fn a_listing_writes_the_document_and_the_offer_together_or_neither() {
+    let mut product = Harness::<Product>::new(ASIN);
+    let list = |offer: Option<OfferTerms>| ProductCommand::List {
+        by: seller("s1"),
+        document: Some((document(), Currency::EUR)),
+        offer: offer.map(|terms| (terms, score(450, 10))),
+    };
+    let mut in_dollars = terms(1_000, 0);
+    in_dollars.price = Money::new(1_000, Currency::USD);
+    assert!(product.decide(list(Some(in_dollars))).is_err(), "a refused offer");
+    assert_eq!(product.state, Product::default(), "writes no document either");
+    let (events, reply) = product.run(list(Some(terms(1_000, 0)))).unwrap();
+    assert!(matches!(
+        events.as_slice(),
+        [
+            ProductEvent::DocumentCreated { .. },
+            ProductEvent::OwnerRecorded { .. },
+            ProductEvent::OfferListed { .. },
+            ProductEvent::BuyBoxChanged { .. },
+        ]
+    ));
+    assert_eq!(changed(reply).revision, 4);
+    assert_eq!(winner(&product), Some("s1"));
+    assert!(product.decide(list(Some(terms(1_000, 0)))).unwrap().0.is_empty(), "same again");
+    let offer_only = ProductCommand::List {
+        by: seller("s2"),
+        document: None,
+        offer: Some((terms(900, 0), score(450, 10))),
+    };
+    assert_eq!(product.run(offer_only).unwrap().0.len(), 2, "listed, and wins the buy box");
+    let not_owner = ProductCommand::List {
+        by: seller("s2"),
+        document: Some((document(), Currency::EUR)),
+        offer: Some((terms(800, 0), score(450, 10))),
+    };
+    assert_eq!(product.decide(not_owner).unwrap_err(), ProductRejection::NotDocumentOwner);
+}

@@ -20,9 +20,11 @@ fn run(
 }
 
 #[test]
-fn the_feed_path_is_a_route_of_the_document() {
-    // The middleware gives the feed's body limit to this route alone.
-    assert!(crate::document().paths.paths.contains_key(FEED_PATH), "{FEED_PATH}");
+fn the_feed_paths_are_routes_of_the_document() {
+    // The middleware gives each feed's body limit to its route alone.
+    for path in [FEED_PATH, crate::routes::seller::LISTINGS_FEED_PATH] {
+        assert!(crate::document().paths.paths.contains_key(path), "{path}");
+    }
 }
 
 fn answer() -> StoredAnswer {

@@ -1,13 +1,16 @@
 //! Inventory feeds: NDJSON, one SKU-location quantity per line, applied in file order per
-//! SKU and location, answered with counts and the refused lines (bounded).
+//! SKU and location, answered with counts and the refused lines (bounded). What every feed
+//! shares (its lines, their grouping and concurrency, the answer) lives here too.
 
 use std::collections::HashMap;
-
+use std::future::Future;
+use std::hash::Hash;
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -143,7 +146,25 @@ async fn inventory_feed(
     Ndjson(body): Ndjson,
 ) -> Result<Response, Problem> {
     principal.seller()?;
-    let text = std::str::from_utf8(&body)
+    let lines = lines_of(&body)?;
+    let answer = apply_lines(lines, |line: &FeedLine| (line.sku.clone(), line.location.clone()), {
+        move |line: FeedLine| {
+            let (state, principal) = (state.clone(), principal.clone());
+            async move {
+                let on_hand = OnHandDto { quantity: line.quantity, feed_seq: line.feed_seq };
+                set_on_hand(&state, &principal, &line.sku, &line.location, on_hand).await?;
+                Ok(())
+            }
+        }
+    })
+    .await;
+    Ok(reply(StatusCode::OK, &answer).into_response())
+}
+
+/// The non-blank lines of an NDJSON feed, numbered from 1 (blank lines counted): refused as
+/// a whole when it is not UTF-8, empty, or longer than [`FEED_LINES_MAX`].
+pub(super) fn lines_of(body: &[u8]) -> Result<Vec<(usize, &str)>, Problem> {
+    let text = std::str::from_utf8(body)
         .map_err(|_| bad_request("malformed_ndjson", "the feed is not UTF-8"))?;
     let lines: Vec<(usize, &str)> = text
         .lines()
@@ -157,19 +178,32 @@ async fn inventory_feed(
     if lines.len() > FEED_LINES_MAX {
         return Err(invalid("feed_too_long", format!("a feed has at most {FEED_LINES_MAX} lines")));
     }
-    // Lines for one inventory entity run in file order, one after the other (of two with the
-    // same sequence the first wins, deterministically); different entities run concurrently.
-    let mut groups: Vec<Vec<(usize, Result<FeedLine, Problem>)>> = Vec::new();
-    let mut group_of: HashMap<(String, String), usize> = HashMap::new();
+    Ok(lines)
+}
+
+/// Parses each line as an `L` and applies it with `apply`, every line on its own: a line that
+/// does not parse or is refused is answered as refused, and the others go on. Lines of one
+/// key (`key_of`) run in file order, one after the other; different keys run concurrently,
+/// at most [`FEED_CONCURRENCY_MAX`] at once.
+pub(super) async fn apply_lines<L, K, Fut>(
+    lines: Vec<(usize, &str)>,
+    key_of: impl Fn(&L) -> K,
+    apply: impl Fn(L) -> Fut + Clone + Send + 'static,
+) -> FeedAnswer
+where
+    L: DeserializeOwned + Send + 'static,
+    K: Hash + Eq,
+    Fut: Future<Output = Result<(), Problem>> + Send,
+{
+    let mut groups: Vec<Vec<(usize, Result<L, Problem>)>> = Vec::new();
+    let mut group_of: HashMap<K, usize> = HashMap::new();
     for (number, line) in lines {
-        let parsed = crate::json::from_slice::<FeedLine>(line.as_bytes());
+        let parsed = crate::json::from_slice::<L>(line.as_bytes());
         let group = match &parsed {
-            Ok(line) => {
-                *group_of.entry((line.sku.clone(), line.location.clone())).or_insert_with(|| {
-                    groups.push(Vec::new());
-                    groups.len() - 1
-                })
-            }
+            Ok(line) => *group_of.entry(key_of(line)).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            }),
             Err(_) => {
                 groups.push(Vec::new());
                 groups.len() - 1
@@ -180,38 +214,31 @@ async fn inventory_feed(
     let gate = Arc::new(tokio::sync::Semaphore::new(FEED_CONCURRENCY_MAX));
     let mut tasks = tokio::task::JoinSet::new();
     for group in groups {
-        let (state, principal, gate) = (state.clone(), principal.clone(), gate.clone());
+        let (apply, gate) = (apply.clone(), gate.clone());
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await;
             let mut results = Vec::with_capacity(group.len());
             for (number, parsed) in group {
-                results.push(feed_line(&state, &principal, number, parsed).await);
+                let outcome = match parsed {
+                    Err(problem) => Err(Problem::of(
+                        ProblemKind::Invalid,
+                        "invalid_line",
+                        "Invalid line",
+                        problem.detail,
+                    )),
+                    Ok(line) => apply(line).await,
+                };
+                results.push(line_result(number, outcome));
             }
             results
         });
     }
-    let answer = feed_answer(tasks.join_all().await.into_iter().flatten().collect());
-    Ok(reply(StatusCode::OK, &answer).into_response())
+    feed_answer(tasks.join_all().await.into_iter().flatten().collect())
 }
 
-/// Applies one feed line and answers its outcome.
-async fn feed_line(
-    state: &AppState,
-    principal: &Principal,
-    number: usize,
-    parsed: Result<FeedLine, Problem>,
-) -> FeedLineResult {
-    let outcome = match parsed {
-        Err(problem) => {
-            Err(Problem::of(ProblemKind::Invalid, "invalid_line", "Invalid line", problem.detail))
-        }
-        Ok(line) => {
-            let on_hand = OnHandDto { quantity: line.quantity, feed_seq: line.feed_seq };
-            set_on_hand(state, principal, &line.sku, &line.location, on_hand).await
-        }
-    };
+fn line_result(number: usize, outcome: Result<(), Problem>) -> FeedLineResult {
     match outcome {
-        Ok(_) => FeedLineResult { line: number, status: 200, code: None, detail: None },
+        Ok(()) => FeedLineResult { line: number, status: 200, code: None, detail: None },
         Err(problem) => FeedLineResult {
             line: number,
             status: problem.status(),

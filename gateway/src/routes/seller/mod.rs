@@ -1,12 +1,14 @@
 //! The seller API: profile, catalog documents and own offers here; own inventory
-//! (`inventory.rs`) and inventory feeds (`feed.rs`). A seller sees and changes only its own:
+//! (`inventory.rs`), inventory feeds (`feed.rs`) and listings feeds (`listings.rs`). A seller sees and changes only its own:
 //! another seller's offer or SKU answers 404.
 
 mod feed;
 mod inventory;
+mod listings;
 
 pub use feed::{FEED_PATH, FeedAnswer, FeedLine, FeedLineResult, RefusedLine};
 pub use inventory::{OnHandDto, StockDto};
+pub use listings::{LISTINGS_FEED_PATH, ListingLine};
 
 use std::sync::Arc;
 
@@ -15,10 +17,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use bazaar_actors::Asin;
 use bazaar_actors::keys;
+use bazaar_actors::product::OfferTerms;
 use bazaar_actors::product::{Product, ProductCommand, ProductReply};
+use bazaar_actors::seller::SellerScore;
 use bazaar_actors::seller::{Seller, SellerCommand, SellerRejection, SellerView};
+use bazaar_actors::{Asin, SellerId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -38,6 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(put_offer, get_offer, delete_offer))
         .merge(inventory::router())
         .merge(feed::router())
+        .merge(listings::router())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -177,20 +182,7 @@ async fn put_offer(
 ) -> Result<Json<OfferWritten>, Problem> {
     let seller = principal.seller()?;
     let asin = Asin::parse(&asin).map_err(|_| not_found("product"))?;
-    let mut terms = offer.into_terms()?;
-    if terms.available_unset {
-        // Stock comes from inventory: a price change keeps the units the seller has.
-        terms.terms.available =
-            state.catalog.stock_total(&principal.tenant, &seller, &terms.terms.sku).unwrap_or(0);
-    }
-    let terms = terms.terms;
-    let score = state
-        .catalog
-        .seller(&principal.tenant, &seller)
-        .ok_or_else(|| {
-            conflict("seller_not_registered", "register with PUT /v1/seller/profile first")
-        })?
-        .score;
+    let (terms, score) = offer_terms(&state, &principal.tenant, &seller, offer)?;
     state.limits.seller_price(&principal.tenant, &Arc::from(seller.as_str()))?;
     let command = ProductCommand::PutOffer { seller, terms, score };
     let change = changed(answer(
@@ -201,6 +193,30 @@ async fn put_offer(
         revision: change.revision,
         buy_box: change.buy_box.as_ref().map(BuyBoxView::from),
     }))
+}
+
+/// The terms of `seller`'s offer as `offer` asks, with its units from inventory when the
+/// request leaves them out, and the seller's current score; the seller must be registered.
+fn offer_terms(
+    state: &AppState,
+    tenant: &str,
+    seller: &SellerId,
+    offer: OfferDto,
+) -> Result<(OfferTerms, SellerScore), Problem> {
+    let mut terms = offer.into_terms()?;
+    if terms.available_unset {
+        // Stock comes from inventory: a price change keeps the units the seller has.
+        terms.terms.available =
+            state.catalog.stock_total(tenant, seller, &terms.terms.sku).unwrap_or(0);
+    }
+    let score = state
+        .catalog
+        .seller(tenant, seller)
+        .ok_or_else(|| {
+            conflict("seller_not_registered", "register with PUT /v1/seller/profile first")
+        })?
+        .score;
+    Ok((terms.terms, score))
 }
 
 /// The seller's own offer on a product.
