@@ -1,11 +1,10 @@
-//! The bench's catalogue and how it is loaded: every product listed through the seller API
-//! (a product, then its offer), then its stock through inventory feeds, with the time each
-//! product's buy box takes to show the stock its feed set.
+//! The bench's catalogue and how it is loaded: every product and its offer listed through
+//! listings feeds, then its stock through inventory feeds, with the time each product's buy
+//! box takes to show the stock its feed set.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
@@ -87,10 +86,11 @@ fn sku(n: usize) -> String {
     format!("SKU-S-{n}")
 }
 
-/// The product request of product `n`: a title of two words and a number, a brand, a category.
-fn product_body(n: usize) -> Bytes {
+/// Listings feed line `n`: a product (a title of two words and a number, a brand, a
+/// category) and the seller's offer of SKU `n` on it.
+fn listing(n: usize) -> Value {
     let (adjective, noun) = (ADJECTIVES[n % ADJECTIVES.len()], NOUNS[(n / 7) % NOUNS.len()]);
-    let body = json!({
+    json!({
         "asin": asin(n),
         "currency": "EUR",
         "document": {
@@ -99,61 +99,54 @@ fn product_body(n: usize) -> Bytes {
             "category_path": [CATEGORIES[n % CATEGORIES.len()]],
             "description": format!("Model {n}, made for the scale bench."),
         },
-    });
-    Bytes::from(body.to_string())
+        "offer": {
+            "sku": sku(n),
+            "price": { "minor": 999 + (n % 5_000) as i64, "currency": "EUR" },
+            "shipping": { "minor": 499, "currency": "EUR" },
+            "condition": "new",
+            "fulfilment": "seller",
+            "handling_days": 1,
+        },
+    })
 }
 
-fn offer_body(n: usize) -> Bytes {
-    let body = json!({
-        "sku": sku(n),
-        "price": { "minor": 999 + (n % 5_000) as i64, "currency": "EUR" },
-        "shipping": { "minor": 499, "currency": "EUR" },
-        "condition": "new",
-        "fulfilment": "seller",
-        "handling_days": 1,
-    });
-    Bytes::from(body.to_string())
-}
-
-/// Registers the seller, then lists products `0..count` (a product, then its offer) over
-/// `connections` connections.
-pub async fn list(
-    node: SocketAddr,
-    seller: &str,
-    count: usize,
-    connections: usize,
-) -> anyhow::Result<()> {
+/// Registers the seller, then lists products `0..count` through listings feeds of at most
+/// [`FEED_LINES`] lines, one after the other; every line must be accepted.
+pub async fn list(node: SocketAddr, seller: &str, count: usize) -> anyhow::Result<()> {
     let profile = json!({ "name": "Scale bench seller" });
     let mut http = Connection::open(node).await?;
     http.expect(StatusCode::OK, Method::PUT, "/v1/seller/profile", Some(seller), &[], &profile)
         .await?;
-    let next = Arc::new(AtomicUsize::new(0));
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..connections {
-        let (next, seller) = (next.clone(), seller.to_string());
-        workers.spawn(async move {
-            let mut http = Connection::open(node).await?;
-            loop {
-                let n = next.fetch_add(1, Ordering::Relaxed);
-                if n >= count {
-                    return anyhow::Ok(());
-                }
-                let product = product_body(n);
-                let reply = http
-                    .call_encoded(Method::POST, "/v1/seller/products", Some(&seller), &[], product)
-                    .await?;
-                ensure_status(&reply, StatusCode::CREATED, "POST /v1/seller/products")?;
-                let path = format!("/v1/seller/offers/{}", asin(n));
-                let reply = http
-                    .call_encoded(Method::PUT, &path, Some(&seller), &[], offer_body(n))
-                    .await?;
-                ensure_status(&reply, StatusCode::OK, &path)?;
-            }
-        });
+    let lines = |n: usize| listing(n).to_string();
+    for first in (0..count).step_by(FEED_LINES) {
+        let last = (first + FEED_LINES).min(count);
+        send_feed(&mut http, seller, "/v1/seller/listings:feed", (first..last).map(lines)).await?;
     }
-    while let Some(joined) = workers.join_next().await {
-        joined??;
+    Ok(())
+}
+
+/// Sends one NDJSON feed of `lines`; every line must be accepted.
+async fn send_feed(
+    http: &mut Connection,
+    seller: &str,
+    path: &str,
+    lines: impl ExactSizeIterator<Item = String>,
+) -> anyhow::Result<()> {
+    let count = lines.len();
+    let mut feed = String::with_capacity(count * 400);
+    for line in lines {
+        feed.push_str(&line);
+        feed.push('\n');
     }
+    let ndjson = [("content-type", "application/x-ndjson")];
+    let reply =
+        http.call_encoded(Method::POST, path, Some(seller), &ndjson, Bytes::from(feed)).await?;
+    ensure_status(&reply, StatusCode::OK, path)?;
+    let answer: Value = serde_json::from_slice(&reply.body)?;
+    ensure!(
+        answer["accepted"].as_u64() == Some(count as u64),
+        "{path}: not every line accepted: {answer}"
+    );
     Ok(())
 }
 
@@ -199,24 +192,13 @@ pub async fn stock(
     let began = Instant::now();
     for first in (0..count).step_by(FEED_LINES) {
         let last = (first + FEED_LINES).min(count);
-        let mut feed = String::with_capacity((last - first) * 80);
-        for n in first..last {
-            let line = json!({"sku": sku(n), "location": LOCATION, "quantity": STOCK, "feed_seq": FEED_SEQ});
-            feed.push_str(&line.to_string());
-            feed.push('\n');
-        }
+        let line = |n: usize| {
+            json!({"sku": sku(n), "location": LOCATION, "quantity": STOCK, "feed_seq": FEED_SEQ})
+                .to_string()
+        };
         let sent = Instant::now();
-        let ndjson = [("content-type", "application/x-ndjson")];
-        let path = "/v1/seller/inventory:feed";
-        let reply =
-            http.call_encoded(Method::POST, path, Some(seller), &ndjson, Bytes::from(feed)).await?;
-        ensure_status(&reply, StatusCode::OK, path)?;
+        send_feed(&mut http, seller, "/v1/seller/inventory:feed", (first..last).map(line)).await?;
         let answered = Instant::now();
-        let answer: Value = serde_json::from_slice(&reply.body)?;
-        ensure!(
-            answer["accepted"].as_u64() == Some((last - first) as u64),
-            "{path}: not every line accepted: {answer}"
-        );
         stocked.feed_ms.push((answered - sent).as_secs_f64() * 1000.0);
         let picked = index::sample(rng, last - first, SAMPLE.min(last - first));
         let products: VecDeque<usize> = picked.into_iter().map(|i| first + i).collect();

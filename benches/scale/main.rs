@@ -2,14 +2,15 @@
 //! --bench scale [-- --quick]` (issue 13).
 //!
 //! The node is `bazaar serve` on the repository's `cluster.toml`, with the tenant's request
-//! limit and the seller's price-update limit raised so that they throttle nothing; its data
+//! limit and the seller's price-update and listing limits raised so that they throttle
+//! nothing; its data
 //! directory lives under the target directory (a real disk), its log (`RUST_LOG=warn`) in
 //! `target/bench/scale-serve.log`. One seller lists the whole catalogue; one customer reads it.
 //! The client runs on one thread of this process, on the node's two cores.
 //!
 //! The phases, in order, and their figures:
-//! - **Load**: every product listed through the seller API, a product then its offer, over
-//!   [`LOAD_CONNECTIONS`] connections: `load_products_per_s`, `load_node_cpu_per_product_ms`,
+//! - **Load**: every product and its offer listed through listings feeds of at most 100,000
+//!   lines, one after the other: `load_products_per_s`, `load_node_cpu_per_product_ms`,
 //!   `rss_after_load_bytes`.
 //! - **Stock**: every SKU stocked through inventory feeds of at most 100,000 lines (the
 //!   gateway's limit), one after the other. After each feed's answer, a random sample of its
@@ -49,8 +50,6 @@ use support::Report;
 use support::http::Connection;
 use support::node::{self, log_tail, process_cpu, process_rss, start_serve, terminate};
 
-/// Connections the load lists products over.
-const LOAD_CONNECTIONS: usize = 64;
 /// Connections of each read load.
 const READ_CONNECTIONS: usize = 32;
 /// What the raised limits are set to.
@@ -86,7 +85,9 @@ async fn run(report: &mut Report, dir: &Path, sizes: &Sizes) -> anyhow::Result<(
             (gateway, "tenant_requests_per_s", unlimited.clone()),
             (gateway, "tenant_burst", unlimited.clone()),
             (gateway, "seller_price_updates_per_s", unlimited.clone()),
-            (gateway, "seller_price_updates_burst", unlimited),
+            (gateway, "seller_price_updates_burst", unlimited.clone()),
+            (gateway, "seller_listing_lines_per_s", unlimited.clone()),
+            (gateway, "seller_listing_lines_burst", unlimited),
         ],
     )?;
     let data = dir.join("data");
@@ -118,7 +119,7 @@ impl Phases<'_> {
         eprintln!("  node {} (pid {}), {count} products", node.base(), node.pid());
 
         let (began, cpu) = (Instant::now(), process_cpu(node.pid())?);
-        catalogue::list(node.address(), seller, count, LOAD_CONNECTIONS).await?;
+        catalogue::list(node.address(), seller, count).await?;
         let (took, cpu) = (began.elapsed(), process_cpu(node.pid())? - cpu);
         eprintln!("  listed in {:.1} s", took.as_secs_f64());
         self.report.record("load_products_per_s", count as f64 / took.as_secs_f64());
