@@ -227,7 +227,14 @@ async fn every_answer_from_every_extractor_and_limit_is_a_problem() {
         }
         if let Some((media, _)) = &op.body {
             // One byte past the route's limit.
-            let limit = if media.contains("ndjson") { 16 << 20 } else { 1 << 20 };
+            use bazaar_gateway::limits::{
+                BODY_BYTES_MAX, FEED_BODY_BYTES_MAX, LISTINGS_FEED_BODY_BYTES_MAX,
+            };
+            let limit = match op.path.as_str() {
+                bazaar_gateway::routes::seller::LISTINGS_FEED_PATH => LISTINGS_FEED_BODY_BYTES_MAX,
+                _ if media.contains("ndjson") => FEED_BODY_BYTES_MAX,
+                _ => BODY_BYTES_MAX,
+            };
             let mut bytes = b"{\"x\":\"".to_vec();
             bytes.resize(limit + 1, b'x');
             let media =
