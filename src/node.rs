@@ -35,7 +35,7 @@ use bazaar_engine::{Engine, EngineConfig, EngineError, EngineParts, ShardTable, 
 use bazaar_gateway::auth::Credentials;
 use bazaar_gateway::config::PricingConfig;
 use bazaar_gateway::rate_limit::RateLimits;
-use bazaar_gateway::state::OrderSide;
+use bazaar_gateway::state::{OrderSide, RenderedProducts};
 use bazaar_gateway::{AppState, GatewayConfig, OpsState, Problem, Readiness};
 use bazaar_persistence::{Journal, JournalConfig, SledJournal};
 use bazaar_services::catalog::Catalog;
@@ -278,7 +278,7 @@ impl Starting {
             sagas: sagas.clone(),
             orders,
             ledger,
-            rendered: Default::default(),
+            rendered: Arc::new(RenderedProducts::new(config.gateway.product_page_cache_bytes)),
             requests: requests.clone(),
         });
         // In place before anyone hears "ready": no request after it meets "not ready".

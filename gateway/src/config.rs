@@ -18,6 +18,9 @@ pub struct GatewayConfig {
     /// Lines a seller may send at once above the sustained rate; also the longest listings
     /// feed the seller may send.
     pub seller_listing_lines_burst: u32,
+    /// Bytes of rendered product pages kept for hot reads; a page not kept is rendered again
+    /// from the catalog's read model.
+    pub product_page_cache_bytes: u64,
 }
 
 impl Default for GatewayConfig {
@@ -29,6 +32,7 @@ impl Default for GatewayConfig {
             seller_price_updates_burst: 500,
             seller_listing_lines_per_s: 20_000,
             seller_listing_lines_burst: 100_000,
+            product_page_cache_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -46,6 +50,11 @@ impl GatewayConfig {
             if value == 0 {
                 return Err(format!("gateway.{name} must be at least 1"));
             }
+        }
+        let cache = self.product_page_cache_bytes;
+        if cache > crate::limits::PRODUCT_PAGE_CACHE_BYTES_MAX {
+            let max = crate::limits::PRODUCT_PAGE_CACHE_BYTES_MAX;
+            return Err(format!("gateway.product_page_cache_bytes = {cache}, at most {max}"));
         }
         Ok(())
     }

@@ -45,6 +45,9 @@ pub const SHORT_HEAD_BYTES_MAX: usize = 512;
 /// Longest client request id echoed back.
 pub const CLIENT_REQUEST_ID_BYTES_MAX: usize = 128;
 
+/// Largest product page cache (`[gateway] product_page_cache_bytes`); 0 turns it off.
+pub const PRODUCT_PAGE_CACHE_BYTES_MAX: u64 = 64 * 1024 * 1024 * 1024;
+
 /// Lines of one feed applied at once, at most.
 pub const FEED_CONCURRENCY_MAX: usize = 64;
 

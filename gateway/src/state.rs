@@ -1,5 +1,6 @@
 //! What every handler can reach.
 
+use std::hash::RandomState;
 use std::ops::Deref;
 use std::sync::Arc;
 
@@ -83,14 +84,73 @@ impl OrderSide {
     }
 }
 
-/// Product JSON by tenant and ASIN, with the revision it was rendered from. Holds at most one
-/// entry per product of the read model.
-#[derive(Default)]
+/// Product JSON by tenant and ASIN, with the revision it was rendered from, bounded by bytes
+/// (`[gateway] product_page_cache_bytes`): a size-bounded cache whose eviction (CLOCK-Pro,
+/// from `quick_cache`) keeps the products read often over those read once, so a scan of a
+/// large catalogue does not push out the hot pages. A page not cached is rendered from the
+/// read model. `/metrics` shows its bytes, hits, misses and evictions.
 pub struct RenderedProducts {
-    by_product: dashmap::DashMap<(Arc<str>, bazaar_actors::Asin), (u64, axum::body::Bytes)>,
+    pages: quick_cache::sync::Cache<PageKey, Page, PageWeight, RandomState, CountEvictions>,
+    /// Metric handles, registered once: a read costs an atomic add, not a registry lookup.
+    hits: metrics::Counter,
+    misses: metrics::Counter,
+    bytes: metrics::Gauge,
 }
 
+type PageKey = (Arc<str>, bazaar_actors::Asin);
+/// A page's revision and its JSON.
+type Page = (u64, axum::body::Bytes);
+
+/// What one cached page costs beyond its JSON: its key, its revision and the cache's entry.
+const PAGE_OVERHEAD_BYTES: usize = 128;
+
+/// A page's weight: its bytes in memory.
+#[derive(Clone)]
+struct PageWeight;
+
+impl quick_cache::Weighter<PageKey, Page> for PageWeight {
+    fn weight(&self, (tenant, asin): &PageKey, (_, json): &Page) -> u64 {
+        (PAGE_OVERHEAD_BYTES + tenant.len() + asin.as_str().len() + json.len()) as u64
+    }
+}
+
+/// Counts the pages evicted to make room.
+#[derive(Clone)]
+struct CountEvictions(metrics::Counter);
+
+impl quick_cache::Lifecycle<PageKey, Page> for CountEvictions {
+    type RequestState = ();
+
+    fn begin_request(&self) {}
+
+    fn on_evict(&self, _: &mut (), _: PageKey, _: Page) {
+        self.0.increment(1);
+    }
+}
+
+/// Pages of an average size: how many entries the cache sizes its table for.
+const PAGE_BYTES_TYPICAL: u64 = 1_500;
+
 impl RenderedProducts {
+    /// A cache of at most `bytes` of pages.
+    pub fn new(bytes: u64) -> RenderedProducts {
+        let evictions = CountEvictions(metrics::counter!("product_page_cache_evictions_total"));
+        let items = usize::try_from(bytes / PAGE_BYTES_TYPICAL).unwrap_or(usize::MAX).max(16);
+        let pages = quick_cache::sync::Cache::with(
+            items,
+            bytes,
+            PageWeight,
+            RandomState::default(),
+            evictions,
+        );
+        RenderedProducts {
+            pages,
+            hits: metrics::counter!("product_page_cache_hits_total"),
+            misses: metrics::counter!("product_page_cache_misses_total"),
+            bytes: metrics::gauge!("product_page_cache_bytes"),
+        }
+    }
+
     /// The JSON of `view` at its revision, rendered by `render` if not cached yet.
     pub fn get_or_render(
         &self,
@@ -100,12 +160,22 @@ impl RenderedProducts {
         render: impl FnOnce() -> axum::body::Bytes,
     ) -> axum::body::Bytes {
         let key = (tenant.clone(), asin.clone());
-        if let Some(entry) = self.by_product.get(&key).filter(|entry| entry.0 == revision) {
-            return entry.1.clone();
+        if let Some((cached, json)) = self.pages.get(&key)
+            && cached == revision
+        {
+            self.hits.increment(1);
+            return json;
         }
-        let bytes = render();
-        self.by_product.insert(key, (revision, bytes.clone()));
-        bytes
+        self.misses.increment(1);
+        let json = render();
+        self.pages.insert(key, (revision, json.clone()));
+        self.bytes.set(self.pages.weight() as f64);
+        json
+    }
+
+    /// Bytes of pages cached.
+    pub fn bytes(&self) -> u64 {
+        self.pages.weight()
     }
 }
 
@@ -124,5 +194,29 @@ impl FromRef<AppState> for Arc<RateLimits> {
 impl FromRef<AppState> for OpsState {
     fn from_ref(state: &AppState) -> OpsState {
         state.ops.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_stays_within_its_bytes_and_a_new_revision_renders_again() {
+        let cache = RenderedProducts::new(64 * 1024);
+        let tenant: Arc<str> = "t".into();
+        let page = axum::body::Bytes::from(vec![b'x'; 1_000]);
+        for n in 0..1_000 {
+            let asin = bazaar_actors::Asin::parse(&format!("B{n:09}")).unwrap();
+            cache.get_or_render(&tenant, &asin, 1, || page.clone());
+        }
+        let bytes = cache.bytes();
+        assert!(bytes <= 64 * 1024 && bytes > 32 * 1024, "{bytes} bytes cached");
+        let asin = bazaar_actors::Asin::parse("B000000001").unwrap();
+        let first = cache.get_or_render(&tenant, &asin, 2, || "two".into());
+        let again = cache.get_or_render(&tenant, &asin, 2, || panic!("cached"));
+        assert_eq!((first, again), ("two".into(), "two".into()));
+        let newer = cache.get_or_render(&tenant, &asin, 3, || "three".into());
+        assert_eq!(newer, "three");
     }
 }
