@@ -8,7 +8,7 @@ pub fn describe() {
         ("engine_asks_total", "asks handled locally, by entity kind"),
         ("engine_rejections_total", "asks an entity refused (expected outcomes), by kind"),
         ("engine_activations_total", "entity actors started from snapshot and journal, by kind"),
-        ("engine_passivations_total", "entity actors stopped after a snapshot, by kind"),
+        ("engine_passivations_total", "entity actors stopped (idle, evicted or at rest), by kind"),
         ("engine_overloaded_total", "asks refused because their shard was at its in-flight bound"),
         ("journal_events_total", "events handed to the journal"),
         ("journal_flushes_total", "group commits (log append + fdatasync)"),
