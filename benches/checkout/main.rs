@@ -107,22 +107,16 @@ struct Sizes {
 }
 
 fn main() -> anyhow::Result<()> {
-    let mut report = Report::new("checkout");
+    let report = Report::new("checkout");
     let sizes = Sizes {
         warm_up: report.size(Duration::from_secs(5), Duration::from_secs(10)),
         window: report.size(Duration::from_secs(20), Duration::from_secs(60)),
         idle_probes: report.size(100, 300),
     };
-    let scratch = support::scratch_dir("checkout")?;
-    // One thread for the clients: the load is a few microseconds of work per request, and a
-    // second worker would add a futex wake-up and a thread switch to many of them.
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let outcome = runtime.block_on(run(&mut report, scratch.path(), &sizes));
-    runtime.shutdown_timeout(Duration::from_secs(5));
-    outcome?;
-    report.finish();
-    drop(scratch);
-    Ok(())
+    support::run_on_client_thread(report, async move |mut report, dir| {
+        run(&mut report, &dir, &sizes).await?;
+        Ok(report)
+    })
 }
 
 async fn run(report: &mut Report, dir: &Path, sizes: &Sizes) -> anyhow::Result<()> {

@@ -61,19 +61,15 @@ struct Sizes {
 }
 
 fn main() -> anyhow::Result<()> {
-    let mut report = Report::new("scale");
+    let report = Report::new("scale");
     let sizes = Sizes {
         products: report.size(100_000, 1_000_000),
         reads: report.size(Duration::from_secs(5), Duration::from_secs(10)),
     };
-    let scratch = support::scratch_dir("scale")?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let outcome = runtime.block_on(run(&mut report, scratch.path(), &sizes));
-    runtime.shutdown_timeout(Duration::from_secs(5));
-    outcome?;
-    report.finish();
-    drop(scratch);
-    Ok(())
+    support::run_on_client_thread(report, async move |mut report, dir| {
+        run(&mut report, &dir, &sizes).await?;
+        Ok(report)
+    })
 }
 
 async fn run(report: &mut Report, dir: &Path, sizes: &Sizes) -> anyhow::Result<()> {

@@ -10,6 +10,7 @@ pub mod http;
 pub mod node;
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -111,4 +112,24 @@ pub fn histogram() -> hdrhistogram::Histogram<u64> {
 /// The `q` quantile of a microsecond histogram, in milliseconds.
 pub fn quantile_ms(histogram: &hdrhistogram::Histogram<u64>, q: f64) -> f64 {
     histogram.value_at_quantile(q) as f64 / 1000.0
+}
+
+/// Runs a bench's `run` on one client thread in a fresh scratch directory (`bench-NAME-*`
+/// under the target directory), then writes its report. One thread for the clients: a load
+/// is a few microseconds of work per request, and a second worker would add a futex wake-up
+/// and a thread switch to many of them, on the cores the node under test shares.
+pub fn run_on_client_thread<F>(
+    report: Report,
+    run: impl FnOnce(Report, std::path::PathBuf) -> F,
+) -> anyhow::Result<()>
+where
+    F: Future<Output = anyhow::Result<Report>>,
+{
+    let scratch = scratch_dir(report.name)?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let outcome = runtime.block_on(run(report, scratch.path().to_path_buf()));
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    outcome?.finish();
+    drop(scratch);
+    Ok(())
 }

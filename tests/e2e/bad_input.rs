@@ -5,7 +5,7 @@
 
 use crate::support::{
     Auth, Body, CUSTOMER, Market, OPERATOR, SELLER_1, SELLER_2, assert_problem, assert_problem_of,
-    document, eventually, offer, offer_with, offers_line,
+    document, eventually, offer, offer_with, offers_line, refused_lines,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -225,16 +225,8 @@ async fn the_inventory_feed_answers_line_by_line_and_applies_only_the_good_lines
     let reply = m.call(Method::POST, "/v1/seller/inventory:feed", SELLER_1, body).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     // Refused lines are listed (accepted ones counted): line, status, code.
-    let outcome: Vec<(u64, u64, Value)> = reply.json["refused_lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|line| {
-            (line["line"].as_u64().unwrap(), line["status"].as_u64().unwrap(), line["code"].clone())
-        })
-        .collect();
     assert_eq!(
-        outcome,
+        refused_lines(&reply),
         [
             (2, 422, json!("invalid_line")),
             (3, 404, json!("unknown_sku")),

@@ -4,7 +4,7 @@
 
 use crate::support::{
     Auth, Body, CUSTOMER, Market, Reply, SELLER_1, assert_problem, document, eventually, offer,
-    shipped_config,
+    refused_lines, shipped_config,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -84,14 +84,8 @@ async fn a_listings_feed_lists_line_by_line_and_a_refused_line_changes_nothing()
 
     let reply = feed(&m, SELLER_1, &lines).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    let refused: Vec<(u64, u64, Value)> = reply.json["refused_lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| (l["line"].as_u64().unwrap(), l["status"].as_u64().unwrap(), l["code"].clone()))
-        .collect();
     assert_eq!(
-        refused,
+        refused_lines(&reply),
         [
             (2, 422, json!("invalid_line")),
             (3, 422, json!("currency_missing")),

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{Auth, Market, eventually};
+use super::{Auth, Market, Reply, eventually};
 
 // The principals the catalog tests act as: the initial tokens, and seller-2 and seller-3 where
 // a test mints them through `Market::open`.
@@ -150,4 +150,14 @@ pub fn document(title: &str, brand: &str, category_path: &[&str]) -> Value {
 /// The ASINs of a search answer's hits, in order.
 pub fn hit_asins(answer: &Value) -> Vec<String> {
     answer["hits"].as_array().unwrap().iter().map(|h| h["asin"].as_str().unwrap().into()).collect()
+}
+
+/// The refused lines a feed's answer lists: (line, status, code), in file order.
+pub fn refused_lines(reply: &Reply) -> Vec<(u64, u64, Value)> {
+    reply.json["refused_lines"]
+        .as_array()
+        .expect("a feed's answer")
+        .iter()
+        .map(|l| (l["line"].as_u64().unwrap(), l["status"].as_u64().unwrap(), l["code"].clone()))
+        .collect()
 }
