@@ -251,7 +251,8 @@ impl Starting {
             target: LOG_TARGET,
             products = rebuilt.products,
             sellers = rebuilt.sellers,
-            search_rebuilt = ?rebuilt.search_rebuilt,
+            search_caught_up = ?rebuilt.search_caught_up,
+            search_reindexed = rebuilt.search_reindexed,
             "read models rebuilt"
         );
         spawn_metrics_upkeep(ops.metrics.clone());

@@ -1,6 +1,6 @@
-//! Start-up: the read models folded from the journal, search indexes rebuilt where their files
-//! were missing or not closed cleanly, every flow reconciled, and every inventory with holds
-//! scheduled for expiry.
+//! Start-up: the read models folded from the journal, search indexes brought up to them where
+//! their files were missing or not closed cleanly (only the documents that differ), every flow
+//! reconciled, and every inventory with holds scheduled for expiry.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -22,8 +22,12 @@ pub struct Rebuilt {
     pub sellers: usize,
     pub products: usize,
     pub stock_records: usize,
-    /// Tenants whose search index was rebuilt from the journal.
-    pub search_rebuilt: Vec<String>,
+    /// Tenants whose search index was not closed cleanly (or was missing) and was brought up
+    /// to the read model.
+    pub search_caught_up: Vec<String>,
+    /// Documents those catch-ups indexed again or removed: only what changed since the
+    /// index's last commit (everything, for an index that was missing).
+    pub search_reindexed: usize,
 }
 
 pub(super) fn rebuild(catalog: &Catalog) -> Result<Rebuilt, EngineError> {
@@ -75,14 +79,24 @@ pub(super) fn rebuild(catalog: &Catalog) -> Result<Rebuilt, EngineError> {
         if !index.needs_rebuild() {
             continue;
         }
+        let mut indexed = index.indexed().map_err(|e| search_failure(&tenant, &e))?;
         for entry in shared.products.iter().filter(|entry| *entry.key().0 == *tenant) {
             let (_, asin) = entry.key();
-            if let Err(error) = index.upsert(super::projections::search_doc(asin, entry.value())) {
-                tracing::warn!(%asin, error = %error, "product not indexed for search");
+            let doc = super::projections::search_doc(asin, entry.value());
+            match index.upsert_unless_current(doc, indexed.remove(asin.as_str())) {
+                Ok(staged) => rebuilt.search_reindexed += usize::from(staged),
+                Err(error) => {
+                    tracing::warn!(%asin, error = %error, "product not indexed for search")
+                }
             }
         }
+        // Indexed, but no product of the read model: gone from the journal's view.
+        for asin in indexed.into_keys() {
+            index.remove(&asin).map_err(|e| search_failure(&tenant, &e))?;
+            rebuilt.search_reindexed += 1;
+        }
         index.refresh_now().map_err(|e| search_failure(&tenant, &e))?;
-        rebuilt.search_rebuilt.push(tenant);
+        rebuilt.search_caught_up.push(tenant);
     }
 
     // A crash may have come between a durable change and the flow that follows it.

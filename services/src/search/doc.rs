@@ -8,7 +8,7 @@ use super::limits::{
 };
 
 /// One product as search sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SearchDoc {
     /// The product key; an upsert replaces the document with the same ASIN.
     pub asin: String,
@@ -32,6 +32,16 @@ pub struct SearchDoc {
 }
 
 impl SearchDoc {
+    /// A stable hash of every field (xxh3 over the derived `Hash`), kept with the document in
+    /// the index: after a crash, a document whose fingerprint matches the read model's is
+    /// current and is not indexed again.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        self.hash(&mut hasher);
+        hasher.finish()
+    }
+
     /// Checks every bound and trims category names; a bad document is rejected whole.
     pub(crate) fn normalize(mut self) -> Result<SearchDoc, SearchError> {
         check_keyword("asin", &self.asin, ASIN_BYTES_MAX)?;

@@ -1,6 +1,7 @@
 //! [`SearchIndex`]: opening (or recreating) the index, the background refresher, writes and
 //! queries.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::Ordering as AtomicOrdering;
 use std::sync::{Arc, Condvar, Mutex};
@@ -26,8 +27,8 @@ use super::limits::{
 use super::page::{Hit, SearchPage, SearchStats};
 use super::query::{Plan, SearchQuery, Sort, plan};
 use super::schema::{
-    F_ASIN, F_CATEGORY, F_CREATED_MS, F_PRICE, Fields, SCHEMA_VERSION, TEXT_ANALYZER, build_schema,
-    text_analyzer, to_document,
+    F_ASIN, F_CATEGORY, F_CREATED_MS, F_FINGERPRINT, F_PRICE, Fields, SCHEMA_VERSION,
+    TEXT_ANALYZER, build_schema, text_analyzer, to_document,
 };
 use super::writer::Writer;
 
@@ -182,8 +183,9 @@ impl SearchIndex {
     }
 
     /// True when the index was created empty, replaced, or not closed cleanly: the caller
-    /// replays every product from the journal (`upsert`/`remove` are idempotent per ASIN),
-    /// then calls [`refresh_now`](SearchIndex::refresh_now).
+    /// brings it up to the read model (what [`indexed`](SearchIndex::indexed) holds is kept
+    /// where its fingerprint is current; `upsert`/`remove` are idempotent per ASIN), then calls
+    /// [`refresh_now`](SearchIndex::refresh_now).
     pub fn needs_rebuild(&self) -> bool {
         self.shared.needs_rebuild
     }
@@ -193,6 +195,47 @@ impl SearchIndex {
         let doc = doc.normalize()?;
         let document = to_document(&self.shared.fields, &doc);
         self.shared.writer.stage(doc.asin, Some(document), &self.shared.payload_open)
+    }
+
+    /// Every indexed document's ASIN and fingerprint as of the last commit: what a catch-up
+    /// after a crash compares with the read model, so that only what changed is indexed again.
+    pub fn indexed(&self) -> Result<HashMap<String, u64>, SearchError> {
+        let searcher = self.shared.reader.searcher();
+        let mut out = HashMap::new();
+        for reader in searcher.segment_readers() {
+            let fast = reader.fast_fields();
+            let asins = fast
+                .str(F_ASIN)
+                .map_err(SearchError::index("asin column"))?
+                .ok_or(SearchError::Inconsistent("segment without asins"))?;
+            let prints =
+                fast.u64(F_FINGERPRINT).map_err(SearchError::index("fingerprint column"))?;
+            for doc in reader.doc_ids_alive() {
+                let Some(ord) = asins.term_ords(doc).next() else { continue };
+                let mut asin = String::new();
+                if asins.ord_to_str(ord, &mut asin).map_err(SearchError::io("read asin"))? {
+                    out.insert(asin, prints.first(doc).unwrap_or(0));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`upsert`](SearchIndex::upsert), unless the index holds the document already:
+    /// `indexed` is the fingerprint [`indexed`](SearchIndex::indexed) read for its ASIN. True
+    /// when it was staged.
+    pub fn upsert_unless_current(
+        &self,
+        doc: SearchDoc,
+        indexed: Option<u64>,
+    ) -> Result<bool, SearchError> {
+        let doc = doc.normalize()?;
+        if indexed == Some(doc.fingerprint()) {
+            return Ok(false);
+        }
+        let document = to_document(&self.shared.fields, &doc);
+        self.shared.writer.stage(doc.asin, Some(document), &self.shared.payload_open)?;
+        Ok(true)
     }
 
     /// Stages the removal of `asin` (a no-op if it is not indexed).

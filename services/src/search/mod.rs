@@ -11,9 +11,11 @@
 //!   cleanly; only a cleanly closed index of this version is trusted at open. A missing,
 //!   unreadable or other-version index is recreated empty, and one that was not closed cleanly
 //!   (a crash may have lost staged changes) is kept but flagged: in both cases
-//!   [`SearchIndex::needs_rebuild`] is true and the caller replays every product from the
-//!   journal. Replaying is safe over any state because `upsert` and `remove` are idempotent
-//!   per ASIN.
+//!   [`SearchIndex::needs_rebuild`] is true and the caller brings the index up to its read
+//!   model. Each document carries a fingerprint of its fields, so after a crash only the
+//!   documents that differ are indexed again ([`SearchIndex::indexed`],
+//!   [`SearchIndex::upsert_unless_current`]), not the whole catalogue. Catching up is safe
+//!   over any state because `upsert` and `remove` are idempotent per ASIN.
 //! - **Coalescing.** Changes are staged in a map keyed by ASIN, the last change winning, so a
 //!   storm of updates to one product between two commits is indexed once.
 //! - **Refresh bound.** A background thread commits staged changes and reloads the reader at

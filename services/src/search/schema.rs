@@ -17,6 +17,8 @@
 //!   value per channel).
 //! - `in_stock`: bool, indexed. Filter.
 //! - `created_ms`: u64, fast. Newest-first sort.
+//! - `fingerprint`: u64, fast. [`SearchDoc::fingerprint`] of the document: what a catch-up
+//!   after a crash compares with the read model (`SearchIndex::indexed`).
 //!
 //! Nothing is stored: the index answers with ASINs, and the caller reads products from its own
 //! read model. That keeps the index a pure projection.
@@ -35,7 +37,7 @@ use super::doc::SearchDoc;
 use super::limits::TOKEN_BYTES_MAX;
 
 /// Version of the schema and analyzer; part of every commit's payload.
-pub(crate) const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 2;
 
 /// Name under which [`text_analyzer`] is registered with the index.
 pub(crate) const TEXT_ANALYZER: &str = "bazaar_text";
@@ -57,6 +59,7 @@ pub(crate) struct Fields {
     pub in_stock: Field,
     pub fulfilment: Field,
     pub created_ms: Field,
+    pub fingerprint: Field,
 }
 
 /// Field names that collectors and sorts look up by name.
@@ -65,6 +68,7 @@ pub(crate) const F_BRAND: &str = "brand";
 pub(crate) const F_CATEGORY: &str = "category";
 pub(crate) const F_PRICE: &str = "price";
 pub(crate) const F_CREATED_MS: &str = "created_ms";
+pub(crate) const F_FINGERPRINT: &str = "fingerprint";
 
 pub(crate) fn build_schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
@@ -85,6 +89,7 @@ pub(crate) fn build_schema() -> (Schema, Fields) {
         in_stock: builder.add_bool_field("in_stock", INDEXED),
         fulfilment: builder.add_text_field("fulfilment", STRING),
         created_ms: builder.add_u64_field(F_CREATED_MS, FAST),
+        fingerprint: builder.add_u64_field(F_FINGERPRINT, FAST),
     };
     (builder.build(), fields)
 }
@@ -139,5 +144,6 @@ pub(crate) fn to_document(fields: &Fields, doc: &SearchDoc) -> TantivyDocument {
         out.add_text(fields.fulfilment, channel);
     }
     out.add_u64(fields.created_ms, doc.created_ms);
+    out.add_u64(fields.fingerprint, doc.fingerprint());
     out
 }

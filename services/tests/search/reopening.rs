@@ -29,7 +29,7 @@ fn a_reopened_index_keeps_its_documents() {
 }
 
 #[test]
-fn an_index_not_closed_cleanly_needs_a_rebuild() {
+fn an_index_not_closed_cleanly_is_caught_up_with_only_what_changed() {
     let dir = tempfile::tempdir().unwrap();
     let copy = tempfile::tempdir().unwrap();
     let docs = generate(30, 8);
@@ -47,6 +47,22 @@ fn an_index_not_closed_cleanly_needs_a_rebuild() {
     assert!(crashed.needs_rebuild());
     assert_eq!(crashed.search(&query()).unwrap().total, 30, "documents are kept");
     drop(index);
+
+    // Caught up, not rebuilt: the documents the crash left are current, one changed since.
+    let mut indexed = crashed.indexed().unwrap();
+    assert_eq!(indexed.len(), 30);
+    let mut changed = docs[7].clone();
+    changed.title.push_str(" zyzzyva");
+    let mut staged = 0;
+    for d in docs.iter().filter(|d| d.asin != changed.asin).chain([&changed]) {
+        let held = indexed.remove(&d.asin);
+        staged += usize::from(crashed.upsert_unless_current(d.clone(), held).unwrap());
+    }
+    assert_eq!(staged, 1, "only the changed document is indexed again");
+    assert!(indexed.is_empty());
+    crashed.refresh_now().unwrap();
+    let found = crashed.search(&SearchQuery::text("zyzzyva")).unwrap();
+    assert_eq!(found.total, 1);
 }
 
 #[test]

@@ -217,11 +217,15 @@ impl Market {
         self.log = log;
     }
 
-    /// The start-up report of the running server: which tenants' search indexes were rebuilt.
-    pub fn search_rebuilt(&self) -> String {
+    /// The start-up report of the running server: which tenants' search indexes were caught
+    /// up (not closed cleanly, or missing), and how many documents that indexed again.
+    pub fn search_caught_up(&self) -> (String, usize) {
         let line = self.log.wait_for("read models rebuilt", EVENTUALLY);
-        let (_, rebuilt) = line.split_once("search_rebuilt=").expect("search_rebuilt field");
-        rebuilt.trim().to_string()
+        let (_, report) = line.split_once("search_caught_up=").expect("search_caught_up field");
+        let (tenants, reindexed) =
+            report.split_once(" search_reindexed=").expect("search_reindexed field");
+        let reindexed = reindexed.split_whitespace().next().expect("a count");
+        (tenants.trim().to_string(), reindexed.parse().expect("a count"))
     }
 
     pub async fn call(&self, method: Method, path: &str, auth: Auth<'_>, body: Body) -> Reply {
