@@ -227,7 +227,9 @@ impl Starting {
     ) -> anyhow::Result<Node> {
         let Starting { config, address, ops, http } = self;
         let node_id = config.engine.node.0;
+        let began = std::time::Instant::now();
         let (journal, opened) = open_journal(config.journal).await?;
+        let journal_ms = began.elapsed().as_millis() as u64;
         let engine = Engine::start(EngineParts {
             config: config.engine,
             journal,
@@ -243,12 +245,16 @@ impl Starting {
         bazaar_services::register(&engine);
         engine.register::<bazaar_gateway::idempotency::IdempotencyKey>();
         let catalog = Catalog::new(engine.clone(), Some(config.data_dir.join("search")));
+        let folding = std::time::Instant::now();
         let rebuilt = {
             let catalog = catalog.clone();
             tokio::task::spawn_blocking(move || catalog.rebuild()).await??
         };
+        // How long each step of a start took: the journal's recovery, then the read models.
         tracing::info!(
             target: LOG_TARGET,
+            journal_ms,
+            read_models_ms = folding.elapsed().as_millis() as u64,
             products = rebuilt.products,
             sellers = rebuilt.sellers,
             search_caught_up = ?rebuilt.search_caught_up,

@@ -146,7 +146,7 @@ async fn run(report: &mut Report, dir: &Path, sizes: &Sizes) -> anyhow::Result<(
 
     // First start: the initial tokens. Then a token per customer and seller, read at the next
     // start.
-    let first = start_serve(&bazaar, &config, &data, &serve_args, &log_path)?;
+    let first = start_serve(&bazaar, &config, &data, &serve_args, (&log_path, node::LOG_WARNINGS))?;
     terminate(first)?;
     let initial = initial_tokens(&data);
     let mut sellers = vec![initial.get("seller-1").context("no initial seller token")?.clone()];
@@ -155,7 +155,7 @@ async fn run(report: &mut Report, dir: &Path, sizes: &Sizes) -> anyhow::Result<(
     }
     let customers: Vec<String> =
         (0..CLIENTS).map(|n| bazaar.mint_token(&data, "customer", &customer_id(n))).collect();
-    let node = start_serve(&bazaar, &config, &data, &serve_args, &log_path)?;
+    let node = start_serve(&bazaar, &config, &data, &serve_args, (&log_path, node::LOG_WARNINGS))?;
     eprintln!(
         "  node {} (pid {}), psps {} and {}",
         node.base(),

@@ -3,10 +3,10 @@
 //!
 //! The node is `bazaar serve` on the repository's `cluster.toml`, with the tenant's request
 //! limit and the seller's price-update and listing limits raised so that they throttle
-//! nothing; its data
-//! directory lives under the target directory (a real disk), its log (`RUST_LOG=warn`) in
-//! `target/bench/scale-serve.log`. One seller lists the whole catalogue; one customer reads it.
-//! The client runs on one thread of this process, on the node's two cores.
+//! nothing; its data directory lives under the target directory (a real disk), its log
+//! (warnings, and each start's report with timestamps) in `target/bench/scale-serve.log`. One
+//! seller lists the whole catalogue; one customer reads it. The client runs on one thread of
+//! this process, on the node's two cores.
 //!
 //! The phases, in order, and their figures:
 //! - **Load**: every product and its offer listed through listings feeds of at most 100,000
@@ -89,7 +89,7 @@ async fn run(report: &mut Report, dir: &Path, sizes: &Sizes) -> anyhow::Result<(
     let data = dir.join("data");
     let log = node::log_path("scale")?;
     let bazaar = Bazaar::at(env!("CARGO_BIN_EXE_bazaar"));
-    terminate(start_serve(&bazaar, &config, &data, &[], &log)?)?;
+    terminate(start_serve(&bazaar, &config, &data, &[], (&log, node::LOG_START_UP))?)?;
     let seller = initial_tokens(&data).get("seller-1").context("no initial seller token")?.clone();
     let customer = bazaar.mint_token(&data, "customer", "cust-scale");
     let phases = Phases { report, bazaar: &bazaar, config: &config, data: &data, log: &log };
@@ -171,7 +171,7 @@ impl Phases<'_> {
     }
 
     fn start(&self) -> anyhow::Result<Server> {
-        start_serve(self.bazaar, self.config, self.data, &[], self.log)
+        start_serve(self.bazaar, self.config, self.data, &[], (self.log, node::LOG_START_UP))
     }
 
     fn record_reads(&mut self, name: &str, latencies: &reads::Latencies) {

@@ -34,16 +34,24 @@ pub fn write_config(
     Ok(path)
 }
 
-/// Starts `serve` with its stderr appended to `log`, and waits until it is ready.
+/// What a bench's node logs: warnings only, or also its start-up report (with timestamps:
+/// how long each step of a restart took).
+pub const LOG_WARNINGS: &str = "warn";
+pub const LOG_START_UP: &str = "warn,bazaar::serve=info";
+
+/// Starts `serve` logging at `filter` (`RUST_LOG`), its stderr appended to `log`, and waits
+/// until it is ready.
 pub fn start_serve(
     bazaar: &Bazaar,
     config: &Path,
     data: &Path,
     args: &[String],
-    log: &Path,
+    (log, filter): (&Path, &str),
 ) -> anyhow::Result<Server> {
     let log = File::options().create(true).append(true).open(log)?;
-    Ok(Server::start(bazaar.serve(config, data, args).env("NO_COLOR", "1").stderr(log)))
+    let mut serve = bazaar.serve(config, data, args);
+    serve.env("NO_COLOR", "1").env("RUST_LOG", filter);
+    Ok(Server::start(serve.stderr(log)))
 }
 
 /// SIGTERM, which must end in exit 0. `serve` gives its entities 30 s to stop, so this waits

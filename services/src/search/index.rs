@@ -210,12 +210,19 @@ impl SearchIndex {
                 .ok_or(SearchError::Inconsistent("segment without asins"))?;
             let prints =
                 fast.u64(F_FINGERPRINT).map_err(SearchError::index("fingerprint column"))?;
+            // The segment's ASINs in ordinal order, streamed once: a lookup per document
+            // would cost a dictionary block each.
+            let mut by_ord = Vec::new();
+            let mut terms = asins.dictionary().stream().map_err(SearchError::io("read asins"))?;
+            while terms.advance() {
+                by_ord.push(String::from_utf8_lossy(terms.key()).into_owned());
+            }
             for doc in reader.doc_ids_alive() {
                 let Some(ord) = asins.term_ords(doc).next() else { continue };
-                let mut asin = String::new();
-                if asins.ord_to_str(ord, &mut asin).map_err(SearchError::io("read asin"))? {
-                    out.insert(asin, prints.first(doc).unwrap_or(0));
-                }
+                let asin = by_ord.get(ord as usize).ok_or(SearchError::Inconsistent(
+                    "asin ordinal out of range",
+                ))?;
+                out.insert(asin.clone(), prints.first(doc).unwrap_or(0));
             }
         }
         Ok(out)
