@@ -219,9 +219,9 @@ impl SearchIndex {
             }
             for doc in reader.doc_ids_alive() {
                 let Some(ord) = asins.term_ords(doc).next() else { continue };
-                let asin = by_ord.get(ord as usize).ok_or(SearchError::Inconsistent(
-                    "asin ordinal out of range",
-                ))?;
+                let asin = by_ord
+                    .get(ord as usize)
+                    .ok_or(SearchError::Inconsistent("asin ordinal out of range"))?;
                 out.insert(asin.clone(), prints.first(doc).unwrap_or(0));
             }
         }
