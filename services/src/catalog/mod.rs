@@ -224,8 +224,9 @@ impl Catalog {
         }
     }
 
-    /// Fills every read model from the journal, rebuilds search indexes whose files were
-    /// missing, and queues a reconciliation of every stock total and seller score.
+    /// Fills every read model from the journal, brings search indexes whose files were
+    /// missing or not closed cleanly up to the product read model (only what differs), and
+    /// queues a reconciliation of every stock total and seller score.
     pub fn rebuild(&self) -> Result<rebuild::Rebuilt, bazaar_engine::EngineError> {
         rebuild::rebuild(self)
     }

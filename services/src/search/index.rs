@@ -192,9 +192,7 @@ impl SearchIndex {
 
     /// Stages `doc`, replacing any document with its ASIN; searchable after the next refresh.
     pub fn upsert(&self, doc: SearchDoc) -> Result<(), SearchError> {
-        let doc = doc.normalize()?;
-        let document = to_document(&self.shared.fields, &doc);
-        self.shared.writer.stage(doc.asin, Some(document), &self.shared.payload_open)
+        self.upsert_unless_current(doc, None).map(|_| ())
     }
 
     /// Every indexed document's ASIN and fingerprint as of the last commit: what a catch-up
@@ -237,10 +235,11 @@ impl SearchIndex {
         indexed: Option<u64>,
     ) -> Result<bool, SearchError> {
         let doc = doc.normalize()?;
-        if indexed == Some(doc.fingerprint()) {
+        let fingerprint = doc.fingerprint();
+        if indexed == Some(fingerprint) {
             return Ok(false);
         }
-        let document = to_document(&self.shared.fields, &doc);
+        let document = to_document(&self.shared.fields, &doc, fingerprint);
         self.shared.writer.stage(doc.asin, Some(document), &self.shared.payload_open)?;
         Ok(true)
     }

@@ -120,8 +120,8 @@ pub(crate) fn asin_term(fields: &Fields, asin: &str) -> Term {
     Term::from_field_text(fields.asin, asin)
 }
 
-/// The tantivy document of a validated [`SearchDoc`].
-pub(crate) fn to_document(fields: &Fields, doc: &SearchDoc) -> TantivyDocument {
+/// The tantivy document of a validated [`SearchDoc`] whose fingerprint is `fingerprint`.
+pub(crate) fn to_document(fields: &Fields, doc: &SearchDoc, fingerprint: u64) -> TantivyDocument {
     let mut out = TantivyDocument::default();
     out.add_text(fields.asin, &doc.asin);
     out.add_text(fields.title, &doc.title);
@@ -144,6 +144,6 @@ pub(crate) fn to_document(fields: &Fields, doc: &SearchDoc) -> TantivyDocument {
         out.add_text(fields.fulfilment, channel);
     }
     out.add_u64(fields.created_ms, doc.created_ms);
-    out.add_u64(fields.fingerprint, doc.fingerprint());
+    out.add_u64(fields.fingerprint, fingerprint);
     out
 }
