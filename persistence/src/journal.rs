@@ -10,6 +10,9 @@
 //!   fail too: nothing that was never acknowledged can be read back by this process.
 //! - **Prefix recovery.** After a crash, each stream reads back a gap-free prefix of what was
 //!   submitted, which includes everything acknowledged.
+//! - **Indexed with its events.** The index rows a write carries become durable with its
+//!   events, in the same entry, or not at all: an index never runs ahead of, nor falls behind,
+//!   the streams it is derived from.
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -84,10 +87,48 @@ impl Loaded {
     }
 }
 
+/// One change to the journal's index: a row put (`Some(value)`) or removed (`None`).
+///
+/// The index is a sorted key-value table beside the streams, written only in the same entry
+/// as the events it derives from (or by [`Journal::write_index`] when it is built from the
+/// streams): the secondary indexes of read models that must not live in memory.
+pub type IndexWrite = (Vec<u8>, Option<Vec<u8>>);
+
+/// One index row as read: its key and value.
+pub type IndexRow = (Vec<u8>, Vec<u8>);
+
 /// An append-only, durable store of entity event streams and snapshots.
 pub trait Journal: Send + Sync + 'static {
     /// Queues events `first_seq, first_seq + 1, ...` of a stream; `done` runs once durable.
-    fn append(&self, stream: Stream<'_>, first_seq: Seq, events: Vec<Record>, done: Done);
+    fn append(&self, stream: Stream<'_>, first_seq: Seq, events: Vec<Record>, done: Done) {
+        self.append_indexed(stream, first_seq, events, Vec::new(), done)
+    }
+
+    /// Queues events as [`Journal::append`] does, with the index rows they change: both are
+    /// durable at once, or neither is.
+    fn append_indexed(
+        &self,
+        stream: Stream<'_>,
+        first_seq: Seq,
+        events: Vec<Record>,
+        index: Vec<IndexWrite>,
+        done: Done,
+    );
+
+    /// Queues index rows alone (building an index from the streams); `done` runs once durable.
+    fn write_index(&self, index: Vec<IndexWrite>, done: Done);
+
+    /// The value of an index row, as of every write acknowledged before this call.
+    fn index_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, JournalError>;
+
+    /// Up to `limit` index rows whose keys begin with `prefix`, in key order, after `after`
+    /// (from the first, for `None`): a page of a prefix scan.
+    fn index_scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<IndexRow>, JournalError>;
 
     /// Queues a snapshot of a stream's state as of `seq`; with `compact`, the events up to
     /// `seq` are removed in the same batch. `done` runs once durable.
@@ -122,6 +163,17 @@ pub fn check_record_sizes<'a>(
     let max = crate::limits::RECORD_BYTES_MAX;
     match records.into_iter().find(|record| record.len() > max) {
         Some(record) => Err(JournalError::RecordTooLarge { bytes: record.len(), max }),
+        None => Ok(()),
+    }
+}
+
+/// Refuses a write holding an index row over
+/// [`INDEX_ROW_BYTES_MAX`](crate::limits::INDEX_ROW_BYTES_MAX).
+pub fn check_index_rows(rows: &[IndexWrite]) -> Result<(), JournalError> {
+    let max = crate::limits::INDEX_ROW_BYTES_MAX;
+    let size = |(key, value): &IndexWrite| key.len() + value.as_ref().map_or(0, Vec::len);
+    match rows.iter().map(size).find(|&bytes| bytes > max) {
+        Some(bytes) => Err(JournalError::RecordTooLarge { bytes, max }),
         None => Ok(()),
     }
 }

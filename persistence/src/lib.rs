@@ -30,7 +30,9 @@ pub mod testkit;
 pub mod wal;
 
 pub use codec::{CodecError, Record};
-pub use journal::{Done, Journal, JournalError, JournalExt, Loaded, Receipt, StoredEvent};
+pub use journal::{
+    Done, IndexWrite, Journal, JournalError, JournalExt, Loaded, Receipt, StoredEvent,
+};
 pub use keys::{Seq, Stream};
 pub use memory::MemJournal;
 pub use sled_journal::{JournalConfig, SledJournal};

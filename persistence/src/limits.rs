@@ -22,6 +22,11 @@ pub const RECORD_BYTES_MAX: usize = 4 * 1024 * 1024;
 /// their keys stay far under that.
 pub const VALUE_BYTES_MAX: usize = 4 * 1024;
 
+/// Largest index row (key and value together); a write carrying a larger one is refused
+/// (`RecordTooLarge`) without failing the journal. An index row is a pointer or a count,
+/// never a document: it is stored as one sled value.
+pub const INDEX_ROW_BYTES_MAX: usize = 1_024;
+
 /// Longest entity id, in bytes (it is part of every key).
 pub const ID_BYTES_MAX: usize = 1_024;
 
@@ -31,6 +36,7 @@ const _: () = assert!(ID_BYTES_MAX <= u16::MAX as usize);
 // A leaf of 17 largest values with their largest keys (and chunk suffixes) is no blob.
 const _: () = assert!(17 * (VALUE_BYTES_MAX + 4 + ID_BYTES_MAX + 12) < 128 * 1024 * 3 / 4);
 const _: () = assert!(QUEUE_WRITES_MAX >= BATCH_EVENTS_MAX);
+const _: () = assert!(INDEX_ROW_BYTES_MAX <= VALUE_BYTES_MAX);
 
 /// Most bytes a log segment is configured to hold before the next begins.
 pub const SEGMENT_BYTES_MAX: u64 = 1024 * 1024 * 1024;

@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::codec::Record;
-use crate::journal::{Done, Journal, JournalError, Loaded};
+use crate::journal::{Done, IndexRow, IndexWrite, Journal, JournalError, Loaded};
 use crate::keys::{self, Seq, Stream};
 use crate::recovery;
 
@@ -23,10 +23,12 @@ use crate::recovery;
 struct Store {
     events: BTreeMap<Vec<u8>, Vec<u8>>,
     snapshots: BTreeMap<Vec<u8>, Vec<u8>>,
+    index: BTreeMap<Vec<u8>, Vec<u8>>,
 }
 
 enum Op {
-    Events(Vec<(Vec<u8>, Vec<u8>)>),
+    Events(Vec<(Vec<u8>, Vec<u8>)>, Vec<IndexWrite>),
+    Index(Vec<IndexWrite>),
     Snapshot { key: Vec<u8>, record: Vec<u8>, compact: Option<(Vec<u8>, Vec<u8>)> },
     Barrier,
 }
@@ -34,7 +36,11 @@ enum Op {
 impl Store {
     fn apply(&mut self, op: &Op) {
         match op {
-            Op::Events(events) => self.events.extend(events.iter().cloned()),
+            Op::Events(events, index) => {
+                self.events.extend(events.iter().cloned());
+                self.write_index(index);
+            }
+            Op::Index(index) => self.write_index(index),
             Op::Snapshot { key, record, compact } => {
                 self.snapshots.insert(key.clone(), record.clone());
                 if let Some((from, to)) = compact {
@@ -47,6 +53,15 @@ impl Store {
                 }
             }
             Op::Barrier => {}
+        }
+    }
+
+    fn write_index(&mut self, rows: &[IndexWrite]) {
+        for (key, value) in rows {
+            match value {
+                Some(value) => self.index.insert(key.clone(), value.clone()),
+                None => self.index.remove(key),
+            };
         }
     }
 }
@@ -107,6 +122,15 @@ impl MemJournal {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().expect("mem journal lock")
+    }
+
+    /// The state, for a read: refused once the journal has failed.
+    fn readable(&self) -> Result<MutexGuard<'_, State>, JournalError> {
+        let state = self.lock();
+        match &state.failed {
+            Some(reason) => Err(JournalError::Failed(reason.clone())),
+            None => Ok(state),
+        }
     }
 
     /// Makes every pending write durable (or fails them all, if a fault was armed).
@@ -192,15 +216,57 @@ impl Drop for MemJournal {
 }
 
 impl Journal for MemJournal {
-    fn append(&self, stream: Stream<'_>, first_seq: Seq, events: Vec<Record>, done: Done) {
-        if let Err(error) = crate::journal::check_record_sizes(&events) {
+    fn append_indexed(
+        &self,
+        stream: Stream<'_>,
+        first_seq: Seq,
+        events: Vec<Record>,
+        index: Vec<IndexWrite>,
+        done: Done,
+    ) {
+        let checked = crate::journal::check_record_sizes(&events)
+            .and_then(|()| crate::journal::check_index_rows(&index));
+        if let Err(error) = checked {
             return done(Err(error));
         }
         let prefix = keys::stream_prefix(stream);
         let events = (first_seq..)
             .zip(events)
             .map(|(seq, r)| (keys::event_key(&prefix, seq), r.into_bytes()));
-        self.submit(Op::Events(events.collect()), done);
+        self.submit(Op::Events(events.collect(), index), done);
+    }
+
+    fn write_index(&self, index: Vec<IndexWrite>, done: Done) {
+        if let Err(error) = crate::journal::check_index_rows(&index) {
+            return done(Err(error));
+        }
+        self.submit(Op::Index(index), done);
+    }
+
+    fn index_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, JournalError> {
+        let state = self.readable()?;
+        Ok(state.applied.index.get(key).cloned())
+    }
+
+    fn index_scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<IndexRow>, JournalError> {
+        let state = self.readable()?;
+        let from = match after {
+            Some(after) => std::ops::Bound::Excluded(after),
+            None => std::ops::Bound::Included(prefix),
+        };
+        Ok(state
+            .applied
+            .index
+            .range::<[u8], _>((from, std::ops::Bound::Unbounded))
+            .take_while(|(key, _)| key.starts_with(prefix))
+            .take(limit)
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect())
     }
 
     fn save_snapshot(
@@ -225,10 +291,7 @@ impl Journal for MemJournal {
     }
 
     fn load(&self, stream: Stream<'_>) -> Result<Loaded, JournalError> {
-        let state = self.lock();
-        if let Some(reason) = &state.failed {
-            return Err(JournalError::Failed(reason.clone()));
-        }
+        let state = self.readable()?;
         let prefix = keys::stream_prefix(stream);
         let snapshot = match state.applied.snapshots.get(&prefix) {
             Some(record) => Some(recovery::read_snapshot(stream, record)?),
@@ -248,10 +311,7 @@ impl Journal for MemJournal {
         kind: u16,
         visit: &mut dyn FnMut(&str, Seq, &[u8]),
     ) -> Result<u64, JournalError> {
-        let state = self.lock();
-        if let Some(reason) = &state.failed {
-            return Err(JournalError::Failed(reason.clone()));
-        }
+        let state = self.readable()?;
         let prefix = keys::kind_prefix(kind).to_vec();
         let entries = state
             .applied

@@ -1,7 +1,9 @@
-//! Model-based test of the journal contract: random sequences of appends, snapshots (with and
-//! without compaction), restarts, loads and replays over a tiny key space (2 kinds x 3 ids) run
-//! against `SledJournal` on disk and against `MemJournal`, and compared after every step with an
-//! in-memory model of what each stream must read back and what `replay_kind` must visit.
+//! Model-based test of the journal contract: random sequences of appends (with index rows),
+//! index writes, snapshots (with and without compaction), restarts, loads and replays over a
+//! tiny key space (2 kinds x 3 ids, 5 index rows) run against `SledJournal` on disk and
+//! against `MemJournal`, and compared after every step with an in-memory model of what each
+//! stream must read back, what `replay_kind` must visit, and what every index row and every
+//! paged prefix scan of the index must read.
 //!
 //! The disk journal runs with its default settings, with a busy log (tiny segments, a
 //! checkpoint after every write: the log rolls and is purged all the time), and with lazy
@@ -22,8 +24,8 @@ use bazaar_persistence::limits::VALUE_BYTES_MAX;
 use bazaar_persistence::memory::FlushPolicy;
 use bazaar_persistence::testkit::lazy_checkpoints;
 use bazaar_persistence::{
-    Journal, JournalConfig, JournalExt, Loaded, MemJournal, Record, Seq, SledJournal, StoredEvent,
-    Stream,
+    Journal, JournalConfig, JournalExt, Loaded, MemJournal, Receipt, Record, Seq, SledJournal,
+    StoredEvent, Stream,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -36,16 +38,38 @@ const IDS: [&str; 3] = ["b", "aa", "c"];
 
 const STREAMS: usize = KINDS.len() * IDS.len();
 
+/// Index rows whose keys share prefixes, and one key a prefix of another.
+const INDEX_KEYS: [&[u8]; 5] = [b"p/a", b"p/b", b"p/bb", b"q/a", b"pa"];
+
+/// Prefixes scanned after every step.
+const INDEX_PREFIXES: [&[u8]; 4] = [b"", b"p", b"p/b", b"q/"];
+
+/// Index rows written: a key of `INDEX_KEYS`, and its new value (`None`: removed).
+type Rows = Vec<(usize, Option<Vec<u8>>)>;
+
+fn rows() -> impl Strategy<Value = Rows> {
+    vec((0..INDEX_KEYS.len(), proptest::option::weighted(0.8, vec(any::<u8>(), 0..6))), 0..3)
+}
+
+fn index_writes(rows: &Rows) -> Vec<bazaar_persistence::IndexWrite> {
+    rows.iter().map(|(key, value)| (INDEX_KEYS[*key].to_vec(), value.clone())).collect()
+}
+
 fn stream(index: usize) -> Stream<'static> {
     Stream::new(KINDS[index / IDS.len()], IDS[index % IDS.len()])
 }
 
 #[derive(Debug, Clone)]
 enum Op {
-    /// Appends these payloads after the stream's last seq.
+    /// Appends these payloads after the stream's last seq, with these index rows.
     Append {
         stream: usize,
         events: Vec<Vec<u8>>,
+        rows: Rows,
+    },
+    /// Writes index rows alone.
+    WriteIndex {
+        rows: Rows,
     },
     /// Snapshots `state` at the stream's last seq.
     Snapshot {
@@ -83,8 +107,9 @@ fn payload() -> impl Strategy<Value = Vec<u8>> {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (0..STREAMS, vec(payload(), 0..4))
-            .prop_map(|(stream, events)| Op::Append { stream, events }),
+        4 => (0..STREAMS, vec(payload(), 0..4), rows())
+            .prop_map(|(stream, events, rows)| Op::Append { stream, events, rows }),
+        1 => rows().prop_map(|rows| Op::WriteIndex { rows }),
         2 => (0..STREAMS, payload(), any::<bool>())
             .prop_map(|(stream, state, compact)| Op::Snapshot { stream, state, compact }),
         2 => (0..STREAMS, vec(payload(), 1..4), payload(), any::<bool>()).prop_map(
@@ -122,6 +147,7 @@ impl StreamModel {
 #[derive(Debug, Default)]
 struct Model {
     streams: [StreamModel; STREAMS],
+    index: BTreeMap<Vec<u8>, Vec<u8>>,
 }
 
 /// One event as `replay_kind` visits it.
@@ -133,6 +159,15 @@ impl Model {
         for payload in events {
             model.last_seq += 1;
             model.events.insert(model.last_seq, payload.clone());
+        }
+    }
+
+    fn write_index(&mut self, rows: &Rows) {
+        for (key, value) in index_writes(rows) {
+            match value {
+                Some(value) => self.index.insert(key, value),
+                None => self.index.remove(&key),
+            };
         }
     }
 
@@ -288,6 +323,33 @@ fn check_kind(
     Ok(())
 }
 
+/// Every index row read alone, and every prefix scanned in pages of two.
+fn check_index(journal: &dyn Journal, model: &Model, step: usize) -> Result<(), TestCaseError> {
+    let fail = |e| TestCaseError::fail(format!("step {step}: index: {e}"));
+    for key in INDEX_KEYS {
+        let read = journal.index_get(key).map_err(fail)?;
+        prop_assert_eq!(read.as_ref(), model.index.get(key), "step {}: index_get", step);
+    }
+    for prefix in INDEX_PREFIXES {
+        let (mut scanned, mut after) = (Vec::new(), None::<Vec<u8>>);
+        loop {
+            let page = journal.index_scan(prefix, after.as_deref(), 2).map_err(fail)?;
+            prop_assert!(page.len() <= 2, "step {}: a page longer than its limit", step);
+            let Some((last, _)) = page.last() else { break };
+            after = Some(last.clone());
+            scanned.extend(page);
+        }
+        let expected: Vec<_> = model
+            .index
+            .iter()
+            .filter(|(key, _)| key.starts_with(prefix))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        prop_assert_eq!(scanned, expected, "step {}: index_scan {:?}", step, prefix);
+    }
+    Ok(())
+}
+
 fn record(payload: &[u8]) -> Record {
     Record::from_payload(payload)
 }
@@ -301,12 +363,22 @@ fn run(subject: &mut dyn Subject, ops: &[Op]) -> Result<(), TestCaseError> {
     for (step, op) in ops.iter().enumerate() {
         let journal = subject.journal();
         match op {
-            Op::Append { stream: index, events } => {
+            Op::Append { stream: index, events, rows } => {
                 let first_seq = model.streams[*index].last_seq + 1;
-                let receipt = journal.append_receipt(stream(*index), first_seq, records(events));
+                let (done, receipt) = Receipt::pair();
+                let writes = index_writes(rows);
+                journal.append_indexed(stream(*index), first_seq, records(events), writes, done);
                 let result = receipt.wait();
                 prop_assert!(result.is_ok(), "step {}: {:?}: {:?}", step, op, result);
                 model.append(*index, events);
+                model.write_index(rows);
+            }
+            Op::WriteIndex { rows } => {
+                let (done, receipt) = Receipt::pair();
+                journal.write_index(index_writes(rows), done);
+                let result = receipt.wait();
+                prop_assert!(result.is_ok(), "step {}: {:?}: {:?}", step, op, result);
+                model.write_index(rows);
             }
             Op::Snapshot { stream: index, state, compact } => {
                 let seq = model.streams[*index].last_seq;
@@ -344,6 +416,7 @@ fn run(subject: &mut dyn Subject, ops: &[Op]) -> Result<(), TestCaseError> {
         for kind in 0..KINDS.len() {
             check_kind(journal, &model, kind, step)?;
         }
+        check_index(journal, &model, step)?;
     }
     Ok(())
 }

@@ -37,6 +37,7 @@
 //!   anything is read or written: the log is the truth, sled a copy of it made durable.
 //! - After any failure the journal is failed for good: every later write and read errors.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,7 +49,7 @@ use crossbeam_channel::Sender;
 use crate::chunks;
 use crate::codec::Record;
 use crate::fsync::{self, DirSync};
-use crate::journal::{Done, Journal, JournalError, Loaded};
+use crate::journal::{Done, IndexRow, IndexWrite, Journal, JournalError, Loaded};
 use crate::keys::{self, Seq, Stream};
 use crate::limits;
 use crate::recovery;
@@ -157,8 +158,7 @@ impl Write {
 /// State shared by the handle and the threads.
 struct Shared {
     db: sled::Db,
-    events: sled::Tree,
-    snapshots: sled::Tree,
+    trees: store::Trees,
     /// sled's data file, opened again so that we can fsync it ourselves.
     data_file: File,
     /// Every other file sled writes, and the directories that name them.
@@ -217,8 +217,7 @@ impl SledJournal {
         let db = open_sled(&config)?;
         check_schema(&db)?;
         let shared = Arc::new(Shared {
-            events: db.open_tree("journal")?,
-            snapshots: db.open_tree("snapshots")?,
+            trees: store::Trees::open(&db)?,
             data_file: File::open(data_file_path(&config.path))?,
             beside: Mutex::new(DirSync::new(
                 &[config.path.clone(), config.path.join("blobs")],
@@ -368,7 +367,7 @@ fn recover(shared: &Shared, config: &JournalConfig) -> Result<Wal, JournalError>
         tail.add(frame.index, &Ops::parse(frame.payload)?)?;
         if tail.bytes >= config.checkpoint_bytes {
             let replayed = std::mem::take(&mut tail);
-            store::write_tail(&shared.events, &shared.snapshots, &replayed, &shared.stripes)?;
+            store::write_tail(&shared.trees, &replayed, &shared.stripes)?;
         }
         Ok(())
     })?;
@@ -385,8 +384,17 @@ fn recover(shared: &Shared, config: &JournalConfig) -> Result<Wal, JournalError>
 }
 
 impl Journal for SledJournal {
-    fn append(&self, stream: Stream<'_>, first_seq: Seq, events: Vec<Record>, done: Done) {
-        if let Err(error) = crate::journal::check_record_sizes(&events) {
+    fn append_indexed(
+        &self,
+        stream: Stream<'_>,
+        first_seq: Seq,
+        events: Vec<Record>,
+        index: Vec<IndexWrite>,
+        done: Done,
+    ) {
+        let checked = crate::journal::check_record_sizes(&events)
+            .and_then(|()| crate::journal::check_index_rows(&index));
+        if let Err(error) = checked {
             return done(Err(error));
         }
         let prefix = keys::stream_prefix(stream);
@@ -397,8 +405,58 @@ impl Journal for SledJournal {
             .iter()
             .enumerate()
             .map(|(i, record)| (keys::event_key(&prefix, first_seq + i as Seq), record.as_bytes()));
-        let payload = OpsWriter::encode(keyed, &[], None, bytes);
+        let payload = OpsWriter::encode(keyed, &[], None, &index, bytes);
         self.submit(Write { payload: Some(Payload::new(payload)), events: count, done });
+    }
+
+    fn write_index(&self, index: Vec<IndexWrite>, done: Done) {
+        if let Err(error) = crate::journal::check_index_rows(&index) {
+            return done(Err(error));
+        }
+        let payload = OpsWriter::encode(std::iter::empty(), &[], None, &index, 0);
+        self.submit(Write { payload: Some(Payload::new(payload)), events: 0, done });
+    }
+
+    fn index_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, JournalError> {
+        self.shared.check()?;
+        // Held from the copy of the tail to the sled read, as `load` holds a stream's.
+        let _stripe = self.shared.stripes.read(key);
+        let bounds = (std::ops::Bound::Included(key), std::ops::Bound::Included(key));
+        match self.shared.tails.read_index(bounds).remove(key) {
+            Some(written) => Ok(written),
+            None => Ok(self.shared.trees.index.get(key)?.map(|value| value.to_vec())),
+        }
+    }
+
+    fn index_scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<IndexRow>, JournalError> {
+        self.shared.check()?;
+        let _stripes = self.shared.stripes.read_all();
+        let from = match after {
+            Some(after) => std::ops::Bound::Excluded(after),
+            None => std::ops::Bound::Included(prefix),
+        };
+        let mut stored = BTreeMap::new();
+        for row in self.shared.trees.index.range::<&[u8], _>((from, std::ops::Bound::Unbounded)) {
+            let (key, value) = row?;
+            if !key.starts_with(prefix) || stored.len() == limit {
+                break;
+            }
+            stored.insert(key.to_vec(), Some(value.to_vec()));
+        }
+        // sled's page ends at its last key when it is full; the tail's rows past it belong
+        // to the next page.
+        let end = match stored.last_key_value() {
+            Some((last, _)) if stored.len() == limit => std::ops::Bound::Included(last.clone()),
+            _ => std::ops::Bound::Unbounded,
+        };
+        let tail = self.shared.tails.read_index((from, end.as_ref().map(Vec::as_slice)));
+        stored.extend(tail.into_iter().filter(|(key, _)| key.starts_with(prefix)));
+        Ok(stored.into_iter().filter_map(|(key, value)| Some((key, value?))).take(limit).collect())
     }
 
     fn save_snapshot(
@@ -417,6 +475,7 @@ impl Journal for SledJournal {
                     std::iter::empty(),
                     &snapshots,
                     write.compact.as_ref(),
+                    &[],
                     bytes,
                 );
                 self.submit(Write { payload: Some(Payload::new(payload)), events: 0, done });
@@ -438,13 +497,13 @@ impl Journal for SledJournal {
         let mut tail = self.shared.tails.read(&prefix);
         let snapshot = match tail.snapshot.take() {
             Some(record) => Some(recovery::read_snapshot(stream, &record)?),
-            None => match chunks::get(&self.shared.snapshots, &prefix)? {
+            None => match chunks::get(&self.shared.trees.snapshots, &prefix)? {
                 Some(record) => Some(recovery::read_snapshot(stream, &record)?),
                 None => None,
             },
         };
         let after = snapshot.as_ref().map_or(0, |(seq, _)| *seq);
-        let events = tail.over(store::read_stream(&self.shared.events, &prefix, after)?);
+        let events = tail.over(store::read_stream(&self.shared.trees.events, &prefix, after)?);
         recovery::load_stream(
             stream,
             snapshot,
@@ -465,7 +524,7 @@ impl Journal for SledJournal {
         // call back into the journal (the trait says so): a rebuild, not a live path.
         let _stripes = self.shared.stripes.read_all();
         let tail = self.shared.tails.read_kind(kind);
-        let events = store::with_tail(store::kind_events(&self.shared.events, kind), tail);
+        let events = store::with_tail(store::kind_events(&self.shared.trees.events, kind), tail);
         recovery::replay(kind, events, visit)
     }
 }

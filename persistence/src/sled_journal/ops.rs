@@ -3,14 +3,17 @@
 //! ```text
 //! payload: events (u32 LE) | { key | record }*  snapshots (u32 LE) | { key | record }*
 //!          compact (u8: 0 or 1) | [ from key | to key ]
-//! key, record, from, to: length (u32 LE) | bytes
+//!          index rows (u32 LE) | { key | put (u8: 0 or 1) | [ value ] }*
+//! key, record, from, to, value: length (u32 LE) | bytes
 //! ```
 //!
 //! The writer and recovery read entries back through the same [`Ops::parse`] into the tail
 //! (`tail.rs`), so the path a recovery takes is the one every write takes. Within an entry,
-//! events come first, then snapshots, then the compaction, the order they take effect in.
+//! events come first, then snapshots, then the compaction, then the index rows, the order
+//! they take effect in. An entry written before the index existed ends after the compaction
+//! and parses with no index rows.
 
-use crate::journal::JournalError;
+use crate::journal::{IndexWrite, JournalError};
 
 /// Builds the payload of one write on the caller's thread.
 #[derive(Default)]
@@ -19,11 +22,13 @@ pub(super) struct OpsWriter {
 }
 
 impl OpsWriter {
-    /// A payload of `events`, then `snapshots`, then an optional compaction range.
+    /// A payload of `events`, then `snapshots`, then an optional compaction range, then
+    /// index rows.
     pub fn encode<'a>(
         events: impl ExactSizeIterator<Item = (Vec<u8>, &'a [u8])>,
         snapshots: &[(Vec<u8>, Vec<u8>)],
         compact: Option<&(Vec<u8>, Vec<u8>)>,
+        index: &[IndexWrite],
         record_bytes: usize,
     ) -> Vec<u8> {
         let mut writer = OpsWriter { bytes: Vec::with_capacity(record_bytes + 64) };
@@ -45,6 +50,17 @@ impl OpsWriter {
                 writer.field(to);
             }
         }
+        writer.count(index.len());
+        for (key, value) in index {
+            writer.field(key);
+            match value {
+                None => writer.bytes.push(0),
+                Some(value) => {
+                    writer.bytes.push(1);
+                    writer.field(value);
+                }
+            }
+        }
         writer.bytes
     }
 
@@ -64,6 +80,8 @@ pub(super) struct Ops<'a> {
     pub events: Vec<(&'a [u8], &'a [u8])>,
     pub snapshots: Vec<(&'a [u8], &'a [u8])>,
     pub compact: Option<(&'a [u8], &'a [u8])>,
+    /// Index rows put (`Some`) or removed (`None`), in the order written.
+    pub index: Vec<(&'a [u8], Option<&'a [u8]>)>,
 }
 
 impl<'a> Ops<'a> {
@@ -82,10 +100,24 @@ impl<'a> Ops<'a> {
             [1] => Some((reader.field().ok_or_else(bad)?, reader.field().ok_or_else(bad)?)),
             _ => return Err(bad()),
         };
+        let index = if reader.bytes.is_empty() {
+            Vec::new()
+        } else {
+            let n = reader.count().ok_or_else(bad)?;
+            let row = |reader: &mut Reader<'a>| -> Option<(&'a [u8], Option<&'a [u8]>)> {
+                let key = reader.field()?;
+                match reader.take(1)? {
+                    [0] => Some((key, None)),
+                    [1] => Some((key, Some(reader.field()?))),
+                    _ => None,
+                }
+            };
+            (0..n).map(|_| row(&mut reader)).collect::<Option<Vec<_>>>().ok_or_else(bad)?
+        };
         if !reader.bytes.is_empty() {
             return Err(bad());
         }
-        Ok(Ops { events, snapshots, compact })
+        Ok(Ops { events, snapshots, compact, index })
     }
 }
 
@@ -119,19 +151,35 @@ mod tests {
         let events = [(b"k1".to_vec(), &b"r1"[..]), (b"k2".to_vec(), &b""[..])];
         let snapshots = [(b"s".to_vec(), b"state".to_vec())];
         let compact = (b"from".to_vec(), b"to".to_vec());
-        let payload = OpsWriter::encode(events.into_iter(), &snapshots, Some(&compact), 0);
+        let index = [(b"i1".to_vec(), Some(b"v".to_vec())), (b"i2".to_vec(), None)];
+        let payload = OpsWriter::encode(events.into_iter(), &snapshots, Some(&compact), &index, 0);
         let ops = Ops::parse(&payload).unwrap();
         assert_eq!(ops.events, [(&b"k1"[..], &b"r1"[..]), (&b"k2"[..], &b""[..])]);
         assert_eq!(ops.snapshots, [(&b"s"[..], &b"state"[..])]);
         assert_eq!(ops.compact, Some((&b"from"[..], &b"to"[..])));
-        let empty = OpsWriter::encode(std::iter::empty(), &[], None, 0);
+        assert_eq!(ops.index, [(&b"i1"[..], Some(&b"v"[..])), (&b"i2"[..], None)]);
+        let empty = OpsWriter::encode(std::iter::empty(), &[], None, &[], 0);
         assert!(Ops::parse(&empty).unwrap().events.is_empty());
     }
 
     #[test]
+    fn an_entry_written_before_the_index_existed_parses_with_no_rows() {
+        let payload =
+            OpsWriter::encode([(b"k".to_vec(), &b"r"[..])].into_iter(), &[], None, &[], 0);
+        let before_the_index = &payload[..payload.len() - 4];
+        let ops = Ops::parse(before_the_index).unwrap();
+        assert_eq!(ops.events.len(), 1);
+        assert!(ops.index.is_empty());
+    }
+
+    #[test]
     fn a_short_or_padded_payload_is_refused() {
-        let payload = OpsWriter::encode([(b"k".to_vec(), &b"r"[..])].into_iter(), &[], None, 0);
-        for cut in 0..payload.len() {
+        let index = [(b"i".to_vec(), Some(b"v".to_vec()))];
+        let payload =
+            OpsWriter::encode([(b"k".to_vec(), &b"r"[..])].into_iter(), &[], None, &index, 0);
+        // Cut right after the compaction is an entry of the older format, which parses.
+        let older_format_end = payload.len() - (4 + 4 + 1 + 1 + 4 + 1);
+        for cut in (0..payload.len()).filter(|&cut| cut != older_format_end) {
             assert!(Ops::parse(&payload[..cut]).is_err(), "cut at {cut}");
         }
         let mut padded = payload.clone();

@@ -97,6 +97,14 @@ impl Tails {
         self.read_with(|tail, read| tail.read_kind_into(kind, read))
     }
 
+    /// What the tail holds of the index rows in `range`.
+    pub fn read_index(
+        &self,
+        range: (std::ops::Bound<&[u8]>, std::ops::Bound<&[u8]>),
+    ) -> super::tail::IndexRead {
+        self.read_with(|tail, read| tail.read_index_into(range, read))
+    }
+
     /// Copies out of the frozen tail, then the active one, with `read_into`.
     fn read_with<T: Default>(&self, read_into: impl Fn(&Tail, &mut T)) -> T {
         let state = self.lock();
@@ -351,7 +359,7 @@ pub(super) fn checkpoint(
     tail: &Tail,
 ) -> Result<(), JournalError> {
     let started = Instant::now();
-    store::write_tail(&shared.events, &shared.snapshots, tail, &shared.stripes)?;
+    store::write_tail(&shared.trees, tail, &shared.stripes)?;
     shared.make_durable()?;
     fail::fail_point!("checkpoint-after-flush", |_| Err(JournalError::Io(
         "failpoint checkpoint-after-flush".into()

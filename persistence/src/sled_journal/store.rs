@@ -5,6 +5,7 @@
 //!           value: one record, the head of a chunked one (chunks.rs), or a run of records:
 //!                  RUN (u8) | count (u32 BE) | { length (u32 BE) | record }*
 //! snapshots key: kind | id length | id          value: the latest snapshot record
+//! index     key: as the writer chose it         value: as written (one sled value)
 //! ```
 //!
 //! A checkpoint writes each stream's new events as runs of consecutive records of at most
@@ -228,7 +229,8 @@ impl Stripes {
         BuildHasherDefault::<DefaultHasher>::default().hash_one(prefix) as usize % STRIPES
     }
 
-    /// Holds the stripe of the stream at `prefix` against checkpoints.
+    /// Holds the stripe of the stream at `prefix` (or of the index row at that key) against
+    /// checkpoints.
     pub fn read(&self, prefix: &[u8]) -> RwLockReadGuard<'_, ()> {
         self.0[Self::of(prefix)].read().unwrap_or_else(PoisonError::into_inner)
     }
@@ -239,15 +241,28 @@ impl Stripes {
     }
 }
 
+/// The journal's trees in sled.
+pub struct Trees {
+    pub events: sled::Tree,
+    pub snapshots: sled::Tree,
+    pub index: sled::Tree,
+}
+
+impl Trees {
+    pub fn open(db: &sled::Db) -> Result<Trees, JournalError> {
+        Ok(Trees {
+            events: db.open_tree("journal")?,
+            snapshots: db.open_tree("snapshots")?,
+            index: db.open_tree("index")?,
+        })
+    }
+}
+
 /// Writes a frozen tail into sled (not durable until the checkpoint flushes sled), one stripe
-/// of streams at a time under its lock. A crash part of the way leaves sled with part of the
-/// tail, which is harmless: the checkpoint is not recorded, so opening replays the whole tail.
-pub fn write_tail(
-    events_tree: &sled::Tree,
-    snapshots_tree: &sled::Tree,
-    tail: &Tail,
-    stripes: &Stripes,
-) -> Result<(), JournalError> {
+/// of streams at a time under its lock, then its index rows, one stripe of rows at a time. A
+/// crash part of the way leaves sled with part of the tail, which is harmless: the
+/// checkpoint is not recorded, so opening replays the whole tail.
+pub fn write_tail(trees: &Trees, tail: &Tail, stripes: &Stripes) -> Result<(), JournalError> {
     fail::fail_point!("journal-apply", |_| Err(JournalError::Io("failpoint journal-apply".into())));
     let mut by_stripe: Vec<Vec<(&Vec<u8>, &StreamTail)>> = vec![Vec::new(); STRIPES];
     for (prefix, stream) in &tail.streams {
@@ -255,7 +270,21 @@ pub fn write_tail(
     }
     for (stripe, streams) in by_stripe.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
         let _writing = stripes.0[stripe].write().unwrap_or_else(PoisonError::into_inner);
-        write_streams(events_tree, snapshots_tree, streams)?;
+        write_streams(&trees.events, &trees.snapshots, streams)?;
+    }
+    let mut rows: Vec<sled::Batch> = vec![sled::Batch::default(); STRIPES];
+    let mut touched = [false; STRIPES];
+    for (key, value) in &tail.index {
+        let stripe = Stripes::of(key);
+        touched[stripe] = true;
+        match value {
+            Some(value) => rows[stripe].insert(key.as_slice(), value.as_slice()),
+            None => rows[stripe].remove(key.as_slice()),
+        }
+    }
+    for (stripe, batch) in rows.into_iter().enumerate().filter(|(stripe, _)| touched[*stripe]) {
+        let _writing = stripes.0[stripe].write().unwrap_or_else(PoisonError::into_inner);
+        trees.index.apply_batch(batch)?;
     }
     Ok(())
 }
@@ -407,18 +436,18 @@ mod tests {
     #[test]
     fn a_tail_written_over_a_cut_short_checkpoint_replaces_what_it_overlaps() {
         let db = sled::Config::new().temporary(true).open().unwrap();
-        let (events, snapshots) = (db.open_tree("e").unwrap(), db.open_tree("s").unwrap());
+        let trees = Trees::open(&db).unwrap();
         let (prefix, stripes) = (stream_prefix(Stream::new(1, "a")), Stripes::default());
         let first: Vec<_> = (1..=6).map(|seq| (seq, record(5, seq))).collect();
-        write_tail(&events, &snapshots, &tail_of(&prefix, first.clone(), 0), &stripes).unwrap();
+        write_tail(&trees, &tail_of(&prefix, first.clone(), 0), &stripes).unwrap();
         let again: Vec<_> = (4..=5).map(|seq| (seq, record(9, seq))).collect();
-        write_tail(&events, &snapshots, &tail_of(&prefix, again.clone(), 0), &stripes).unwrap();
+        write_tail(&trees, &tail_of(&prefix, again.clone(), 0), &stripes).unwrap();
         let expected: Vec<_> = first[..3].iter().chain(&again).cloned().collect();
-        assert_eq!(read_stream(&events, &prefix, 0).unwrap(), expected);
-        assert_eq!(read_stream(&events, &prefix, 4).unwrap(), expected[4..]);
+        assert_eq!(read_stream(&trees.events, &prefix, 0).unwrap(), expected);
+        assert_eq!(read_stream(&trees.events, &prefix, 4).unwrap(), expected[4..]);
 
-        write_tail(&events, &snapshots, &tail_of(&prefix, Vec::new(), 2), &stripes).unwrap();
-        assert_eq!(read_stream(&events, &prefix, 0).unwrap(), expected[2..]);
+        write_tail(&trees, &tail_of(&prefix, Vec::new(), 2), &stripes).unwrap();
+        assert_eq!(read_stream(&trees.events, &prefix, 0).unwrap(), expected[2..]);
     }
 
     #[test]

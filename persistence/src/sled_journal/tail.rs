@@ -12,6 +12,8 @@
 //!   (`compacted_to`) so the checkpoint removes those sled holds.
 //! - `last_index` is the log index of the last entry added: what a checkpoint of this tail
 //!   covers.
+//! - `index` holds each index row's last write (`None`: removed), which a checkpoint applies
+//!   over what sled holds, as a newer tail's rows apply over an older's.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -62,6 +64,8 @@ impl StreamTail {
 #[derive(Debug, Default)]
 pub(super) struct Tail {
     pub streams: HashMap<Vec<u8>, StreamTail>,
+    /// The last write of each index row touched (`None`: removed).
+    pub index: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     /// Record bytes added (an estimate of the memory held, not reduced by compactions).
     pub bytes: u64,
     pub last_index: u64,
@@ -121,6 +125,10 @@ impl Tail {
             let (prefix, seq) = split_key(to)?;
             self.stream(prefix).compact(seq);
         }
+        for (key, value) in &ops.index {
+            self.bytes += (key.len() + value.map_or(0, <[u8]>::len)) as u64;
+            self.index.insert(key.to_vec(), value.map(<[u8]>::to_vec));
+        }
         self.last_index = index;
         Ok(())
     }
@@ -149,6 +157,22 @@ impl Tail {
     }
 }
 
+/// What tails hold of the index rows in a range: each row's last write, newest tail last.
+pub(super) type IndexRead = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+impl Tail {
+    /// Adds this (newer) tail's writes of the index rows in `range` over what `into` holds.
+    pub fn read_index_into(
+        &self,
+        range: (std::ops::Bound<&[u8]>, std::ops::Bound<&[u8]>),
+        into: &mut IndexRead,
+    ) {
+        for (key, value) in self.index.range::<[u8], _>(range) {
+            into.insert(key.clone(), value.clone());
+        }
+    }
+}
+
 /// A journal key's stream prefix and sequence number.
 fn split_key(key: &[u8]) -> Result<(&[u8], Seq), JournalError> {
     match keys::parse_event_key(key) {
@@ -167,6 +191,7 @@ mod tests {
             events: events.iter().map(|(k, r)| (k.as_slice(), r.as_slice())).collect(),
             snapshots: Vec::new(),
             compact: None,
+            index: Vec::new(),
         }
     }
 
@@ -196,6 +221,7 @@ mod tests {
             events: Vec::new(),
             snapshots: snapshot.to_vec(),
             compact: Some((&compact.0, &compact.1)),
+            index: Vec::new(),
         };
         newer.add(3, &ops).unwrap();
         let mut read = TailRead::default();
