@@ -255,8 +255,9 @@ impl Starting {
             target: LOG_TARGET,
             journal_ms,
             read_models_ms = folding.elapsed().as_millis() as u64,
-            products = rebuilt.products,
             sellers = rebuilt.sellers,
+            holds = rebuilt.holds,
+            indexed_rows = rebuilt.indexed_rows,
             search_caught_up = ?rebuilt.search_caught_up,
             search_reindexed = rebuilt.search_reindexed,
             "read models rebuilt"

@@ -32,6 +32,7 @@ pub mod cart;
 pub mod checkout;
 pub mod fraud;
 pub mod ids;
+pub mod index;
 pub mod inventory;
 pub mod keys;
 pub mod kinds;

@@ -17,6 +17,7 @@
 //! If a write fails, the entity is poisoned: it answers nothing more from memory, stops, and
 //! its next activation reads the journal again, so what was never acknowledged is never seen.
 
+use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -86,6 +87,8 @@ struct Live<E> {
     unsynced: Arc<AtomicUsize>,
     /// Set by a failed write; the actor is stopping.
     poisoned: Arc<AtomicBool>,
+    /// The index rows of the state as written (`Entity::index_rows`).
+    rows: BTreeMap<Vec<u8>, Vec<u8>>,
 }
 
 fn send<E: Entity>(reply: oneshot::Sender<Answer<E>>, answer: Answer<E>) {
@@ -96,30 +99,43 @@ fn send<E: Entity>(reply: oneshot::Sender<Answer<E>>, answer: Answer<E>) {
 impl<E: Entity> Live<E> {
     /// Rebuilds the entity from its snapshot and the events after it.
     fn recover(key: &EntityKey, rt: &Runtime) -> Result<Live<E>, EngineError> {
-        let codec_error = |source| EngineError::Codec { key: key.to_string(), source };
-        let loaded = rt.journal.load(crate::entity::stream(key))?;
-        let (mut entity, snapshot_seq, snapshot_bytes) = match &loaded.snapshot {
-            Some((seq, payload)) => {
-                (codec::decode_payload::<E>(payload).map_err(codec_error)?, *seq, payload.len())
-            }
-            None => (E::default(), 0, 0),
-        };
-        for stored in &loaded.events {
-            let event: E::Event = codec::decode_payload(&stored.payload).map_err(codec_error)?;
-            entity.apply(&event);
-        }
+        let stored = crate::replay::load_entity::<E>(&*rt.journal, key)?;
+        let rows = stored.entity.index_rows(&key.id).into_iter().collect();
         Ok(Live {
-            entity,
-            next_seq: loaded.last_seq() + 1,
-            snapshot_seq,
+            entity: stored.entity,
+            next_seq: stored.last_seq + 1,
+            snapshot_seq: stored.snapshot_seq,
             snapshot_due: next_snapshot(
-                snapshot_seq,
+                stored.snapshot_seq,
                 rt.config.snapshot_every_events,
-                snapshot_bytes,
+                stored.snapshot_bytes,
             ),
+            rows,
             unsynced: Arc::new(AtomicUsize::new(0)),
             poisoned: Arc::new(AtomicBool::new(false)),
         })
+    }
+
+    /// The index rows that change with the state as it is now, and the rows kept for the
+    /// next write.
+    fn index_changes(&mut self, id: &str) -> Vec<bazaar_persistence::IndexWrite> {
+        let rows: BTreeMap<Vec<u8>, Vec<u8>> = self.entity.index_rows(id).into_iter().collect();
+        if rows.is_empty() && self.rows.is_empty() {
+            return Vec::new();
+        }
+        let mut changes: Vec<_> = self
+            .rows
+            .keys()
+            .filter(|key| !rows.contains_key(*key))
+            .map(|key| (key.clone(), None))
+            .collect();
+        changes.extend(
+            rows.iter()
+                .filter(|(key, value)| self.rows.get(*key) != Some(*value))
+                .map(|(key, value)| (key.clone(), Some(value.clone()))),
+        );
+        self.rows = rows;
+        changes
     }
 }
 
@@ -164,6 +180,7 @@ impl<E: Entity> Incarnation<E> {
         let was_at_rest = live.entity.at_rest();
         events.iter().for_each(|event| live.entity.apply(event));
         let comes_to_rest = !was_at_rest && live.entity.at_rest();
+        let index = live.index_changes(&self.key.id);
         let publications: Vec<Publish> = self
             .projections
             .iter()
@@ -183,7 +200,8 @@ impl<E: Entity> Incarnation<E> {
             }
         });
         let poisoned = live.poisoned.clone();
-        self.rt.journal.append(crate::entity::stream(&self.key), first_seq, records, done);
+        let stream = crate::entity::stream(&self.key);
+        self.rt.journal.append_indexed(stream, first_seq, records, index, done);
         // A write the journal refused at once (failed already, a record too large) has
         // poisoned the entity by now: nothing of its state may be answered or snapshotted.
         let refused = poisoned.load(Ordering::Acquire);

@@ -92,6 +92,15 @@ impl Engine {
         &self.inner.rt.journal
     }
 
+    /// The durable state of the entity `id` of kind `E`, read from the journal without
+    /// activating it: every write acknowledged before the call, nothing that is not durable
+    /// (what read models show). Blocks on the journal's reads (memory or sled's cache,
+    /// microseconds; a disk read when cold).
+    pub fn durable_state<E: Entity>(&self, id: &str) -> Result<E, EngineError> {
+        let key = EntityKey::new(E::KIND, id);
+        Ok(crate::replay::load_entity::<E>(&**self.journal(), &key)?.entity)
+    }
+
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.rt.clock
     }

@@ -28,5 +28,9 @@ pub const PASSIVATION_SNAPSHOT_EVENTS_MIN: u64 = 32;
 /// so that an O(n) pass of the least recently used runs once per many activations.
 pub const EVICT_TO_PERCENT: usize = 90;
 
+/// Most index rows in one journal write while an index is built from the streams
+/// (`replay::index_kind`).
+pub const INDEX_BUILD_BATCH_ROWS: usize = 4_096;
+
 const _: () = assert!(ENTITY_ID_BYTES_MAX <= bazaar_persistence::limits::ID_BYTES_MAX);
 const _: () = assert!(EVICT_TO_PERCENT > 0 && EVICT_TO_PERCENT < 100);

@@ -1,11 +1,11 @@
 //! What every handler can reach.
 
-use std::hash::RandomState;
 use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
 use bazaar_engine::Engine;
+use bazaar_services::cache::{BoundedCache, Weigh};
 use bazaar_services::catalog::Catalog;
 use bazaar_services::ledger::Ledger;
 use bazaar_services::orders::OrderBook;
@@ -85,46 +85,25 @@ impl OrderSide {
 }
 
 /// Product JSON by tenant and ASIN, with the revision it was rendered from, bounded by bytes
-/// (`[gateway] product_page_cache_bytes`): a size-bounded cache whose eviction (CLOCK-Pro,
-/// from `quick_cache`) keeps the products read often over those read once, so a scan of a
-/// large catalogue does not push out the hot pages. A page not cached is rendered from the
-/// read model. `/metrics` shows its bytes, hits, misses and evictions.
+/// (`[gateway] product_page_cache_bytes`; a [`BoundedCache`] named `product_page_cache` in
+/// `/metrics`). A page not cached, or rendered from an older revision, is rendered from the
+/// read model.
 pub struct RenderedProducts {
-    pages: quick_cache::sync::Cache<PageKey, Page, PageWeight, RandomState, CountEvictions>,
-    /// Metric handles, registered once: a read costs an atomic add, not a registry lookup.
-    hits: metrics::Counter,
-    misses: metrics::Counter,
-    bytes: metrics::Gauge,
+    pages: BoundedCache<PageKey, Page>,
 }
 
 type PageKey = (Arc<str>, bazaar_actors::Asin);
-/// A page's revision and its JSON.
-type Page = (u64, axum::body::Bytes);
 
-/// What one cached page costs beyond its JSON: its key, its revision and the cache's entry.
-const PAGE_OVERHEAD_BYTES: usize = 128;
-
-/// A page's weight: its bytes in memory.
+/// A page: the revision it was rendered from, and its JSON.
 #[derive(Clone)]
-struct PageWeight;
-
-impl quick_cache::Weighter<PageKey, Page> for PageWeight {
-    fn weight(&self, (tenant, asin): &PageKey, (_, json): &Page) -> u64 {
-        (PAGE_OVERHEAD_BYTES + tenant.len() + asin.as_str().len() + json.len()) as u64
-    }
+struct Page {
+    revision: u64,
+    json: axum::body::Bytes,
 }
 
-/// Counts the pages evicted to make room.
-#[derive(Clone)]
-struct CountEvictions(metrics::Counter);
-
-impl quick_cache::Lifecycle<PageKey, Page> for CountEvictions {
-    type RequestState = ();
-
-    fn begin_request(&self) {}
-
-    fn on_evict(&self, _: &mut (), _: PageKey, _: Page) {
-        self.0.increment(1);
+impl Weigh for Page {
+    fn weigh(&self) -> u64 {
+        (std::mem::size_of::<Page>() + self.json.len()) as u64
     }
 }
 
@@ -134,20 +113,8 @@ const PAGE_BYTES_TYPICAL: u64 = 1_500;
 impl RenderedProducts {
     /// A cache of at most `bytes` of pages.
     pub fn new(bytes: u64) -> RenderedProducts {
-        let evictions = CountEvictions(metrics::counter!("product_page_cache_evictions_total"));
-        let items = usize::try_from(bytes / PAGE_BYTES_TYPICAL).unwrap_or(usize::MAX).max(16);
-        let pages = quick_cache::sync::Cache::with(
-            items,
-            bytes,
-            PageWeight,
-            RandomState::default(),
-            evictions,
-        );
         RenderedProducts {
-            pages,
-            hits: metrics::counter!("product_page_cache_hits_total"),
-            misses: metrics::counter!("product_page_cache_misses_total"),
-            bytes: metrics::gauge!("product_page_cache_bytes"),
+            pages: BoundedCache::new("product_page_cache", bytes, PAGE_BYTES_TYPICAL),
         }
     }
 
@@ -160,22 +127,17 @@ impl RenderedProducts {
         render: impl FnOnce() -> axum::body::Bytes,
     ) -> axum::body::Bytes {
         let key = (tenant.clone(), asin.clone());
-        if let Some((cached, json)) = self.pages.get(&key)
-            && cached == revision
-        {
-            self.hits.increment(1);
-            return json;
+        if let Some(page) = self.pages.get_if(&key, |page| page.revision == revision) {
+            return page.json;
         }
-        self.misses.increment(1);
         let json = render();
-        self.pages.insert(key, (revision, json.clone()));
-        self.bytes.set(self.pages.weight() as f64);
+        self.pages.insert(key, Page { revision, json: json.clone() });
         json
     }
 
     /// Bytes of pages cached.
     pub fn bytes(&self) -> u64 {
-        self.pages.weight()
+        self.pages.bytes()
     }
 }
 

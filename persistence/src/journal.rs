@@ -116,7 +116,10 @@ pub trait Journal: Send + Sync + 'static {
     );
 
     /// Queues index rows alone (building an index from the streams); `done` runs once durable.
-    fn write_index(&self, index: Vec<IndexWrite>, done: Done);
+    fn write_index(&self, index: Vec<IndexWrite>, done: Done) {
+        // An append of no events writes no stream: only the rows.
+        self.append_indexed(Stream::new(0, ""), 1, Vec::new(), index, done)
+    }
 
     /// The value of an index row, as of every write acknowledged before this call.
     fn index_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, JournalError>;
@@ -235,6 +238,12 @@ pub trait JournalExt: Journal {
 
     fn barrier_receipt(&self) -> Receipt {
         barrier_receipt(self)
+    }
+
+    fn write_index_receipt(&self, index: Vec<IndexWrite>) -> Receipt {
+        let (done, receipt) = Receipt::pair();
+        self.write_index(index, done);
+        receipt
     }
 }
 

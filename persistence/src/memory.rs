@@ -28,7 +28,6 @@ struct Store {
 
 enum Op {
     Events(Vec<(Vec<u8>, Vec<u8>)>, Vec<IndexWrite>),
-    Index(Vec<IndexWrite>),
     Snapshot { key: Vec<u8>, record: Vec<u8>, compact: Option<(Vec<u8>, Vec<u8>)> },
     Barrier,
 }
@@ -40,7 +39,6 @@ impl Store {
                 self.events.extend(events.iter().cloned());
                 self.write_index(index);
             }
-            Op::Index(index) => self.write_index(index),
             Op::Snapshot { key, record, compact } => {
                 self.snapshots.insert(key.clone(), record.clone());
                 if let Some((from, to)) = compact {
@@ -234,13 +232,6 @@ impl Journal for MemJournal {
             .zip(events)
             .map(|(seq, r)| (keys::event_key(&prefix, seq), r.into_bytes()));
         self.submit(Op::Events(events.collect(), index), done);
-    }
-
-    fn write_index(&self, index: Vec<IndexWrite>, done: Done) {
-        if let Err(error) = crate::journal::check_index_rows(&index) {
-            return done(Err(error));
-        }
-        self.submit(Op::Index(index), done);
     }
 
     fn index_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, JournalError> {

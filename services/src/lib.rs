@@ -20,6 +20,7 @@
 //! - No lock is held across an `.await`; blocking work (tantivy, rebuilds) runs off the async
 //!   workers.
 
+pub mod cache;
 pub mod carts;
 pub mod catalog;
 pub mod fraud;

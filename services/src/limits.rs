@@ -19,6 +19,17 @@ pub const FLOW_BACKOFF_MS_MAX: u64 = 2_000;
 /// Flow jobs running at once: enough that a large feed's product writes share their syncs.
 pub const FLOW_IN_FLIGHT_MAX: usize = 256;
 
+/// Bytes of product views the catalogue keeps in memory (`catalog/views.rs`); the rest are
+/// read from the journal when asked for.
+pub const PRODUCT_VIEW_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A product view of an average size: how many entries that cache sizes its table for.
+pub const PRODUCT_VIEW_BYTES_TYPICAL: u64 = 2_048;
+
+/// Index rows read in one page of a prefix scan (a seller's products, the start-up's
+/// reconciliation and search catch-up).
+pub const INDEX_PAGE_ROWS: usize = 1_024;
+
 /// Most timestamps one key remembers; its count saturates there.
 pub const FRAUD_ATTEMPTS_PER_KEY_MAX: usize = 1_000;
 

@@ -283,4 +283,17 @@ impl Entity for Inventory {
     fn apply(&mut self, event: &InventoryEvent) {
         self.apply_event(event);
     }
+
+    /// Its available units (`crate::index::stock_row`), and when its first hold falls due
+    /// while it has one (`crate::index::hold_row`).
+    fn index_rows(&self, id: &str) -> Vec<crate::index::Row> {
+        let Some((tenant, seller, inventory)) = crate::keys::parse_inventory(id) else {
+            return Vec::new();
+        };
+        let mut rows = vec![crate::index::stock_row(tenant, &seller, &inventory, self.available())];
+        if let Some(due_ms) = self.stock().next_expiry_ms {
+            rows.push(crate::index::hold_row(id, due_ms));
+        }
+        rows
+    }
 }

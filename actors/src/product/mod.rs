@@ -43,6 +43,7 @@ mod document;
 mod offer;
 #[cfg(test)]
 mod proptests;
+mod search;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -59,6 +60,7 @@ use crate::seller::SellerScore;
 pub use buy_box::{BuyBox, compare, delivery_days, is_eligible};
 pub use document::{CatalogDocument, TaxClass};
 pub use offer::{Condition, Fulfilment, Offer, OfferTerms};
+pub use search::SearchDoc;
 pub use state::Product;
 
 /// What callers ask of a product.
@@ -286,5 +288,23 @@ impl Entity for Product {
 
     fn apply(&mut self, event: &ProductEvent) {
         self.apply_event(event);
+    }
+
+    /// For each offer, which product its SKU is on with the units it has
+    /// (`crate::index::offer_row`) and the seller's score version it has
+    /// (`crate::index::listed_row`); once it has a view, its search fingerprint.
+    fn index_rows(&self, id: &str) -> Vec<crate::index::Row> {
+        use crate::index::{listed_row, offer_row, search_row};
+        let Some((tenant, asin)) = crate::keys::parse_product(id) else { return Vec::new() };
+        let mut rows = Vec::with_capacity(2 * self.offers.len() + 1);
+        for offer in self.offers.values() {
+            let (seller, terms) = (&offer.seller, &offer.terms);
+            rows.push(offer_row(tenant, seller, &terms.sku, &asin, terms.available));
+            rows.push(listed_row(tenant, seller, &asin, offer.score.version));
+        }
+        if let Some(view) = self.view() {
+            rows.push(search_row(tenant, &asin, SearchDoc::of(&asin, &view).fingerprint()));
+        }
+        rows
     }
 }

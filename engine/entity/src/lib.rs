@@ -111,4 +111,15 @@ pub trait Entity: Default + Serialize + DeserializeOwned + Send + 'static {
     fn at_rest(&self) -> bool {
         false
     }
+
+    /// The rows this state puts in the journal's index, as `(key, value)`: the secondary
+    /// indexes of read models too large for memory (which product offers a SKU, a SKU's
+    /// stock by location). The engine writes what changed since the rows before each write in
+    /// the same journal entry as its events, so the index is never behind nor ahead of them.
+    /// A function of the state and `id` alone; keys are the domain's to namespace (different
+    /// kinds must never write the same key). The default: none.
+    fn index_rows(&self, id: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let _ = id;
+        Vec::new()
+    }
 }

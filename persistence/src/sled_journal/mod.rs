@@ -37,7 +37,6 @@
 //!   anything is read or written: the log is the truth, sled a copy of it made durable.
 //! - After any failure the journal is failed for good: every later write and read errors.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,6 +54,7 @@ use crate::limits;
 use crate::recovery;
 use crate::wal::{Payload, Wal};
 
+mod index;
 mod ops;
 mod pipeline;
 mod store;
@@ -409,23 +409,8 @@ impl Journal for SledJournal {
         self.submit(Write { payload: Some(Payload::new(payload)), events: count, done });
     }
 
-    fn write_index(&self, index: Vec<IndexWrite>, done: Done) {
-        if let Err(error) = crate::journal::check_index_rows(&index) {
-            return done(Err(error));
-        }
-        let payload = OpsWriter::encode(std::iter::empty(), &[], None, &index, 0);
-        self.submit(Write { payload: Some(Payload::new(payload)), events: 0, done });
-    }
-
     fn index_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, JournalError> {
-        self.shared.check()?;
-        // Held from the copy of the tail to the sled read, as `load` holds a stream's.
-        let _stripe = self.shared.stripes.read(key);
-        let bounds = (std::ops::Bound::Included(key), std::ops::Bound::Included(key));
-        match self.shared.tails.read_index(bounds).remove(key) {
-            Some(written) => Ok(written),
-            None => Ok(self.shared.trees.index.get(key)?.map(|value| value.to_vec())),
-        }
+        index::get(&self.shared, key)
     }
 
     fn index_scan(
@@ -434,29 +419,7 @@ impl Journal for SledJournal {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<IndexRow>, JournalError> {
-        self.shared.check()?;
-        let _stripes = self.shared.stripes.read_all();
-        let from = match after {
-            Some(after) => std::ops::Bound::Excluded(after),
-            None => std::ops::Bound::Included(prefix),
-        };
-        let mut stored = BTreeMap::new();
-        for row in self.shared.trees.index.range::<&[u8], _>((from, std::ops::Bound::Unbounded)) {
-            let (key, value) = row?;
-            if !key.starts_with(prefix) || stored.len() == limit {
-                break;
-            }
-            stored.insert(key.to_vec(), Some(value.to_vec()));
-        }
-        // sled's page ends at its last key when it is full; the tail's rows past it belong
-        // to the next page.
-        let end = match stored.last_key_value() {
-            Some((last, _)) if stored.len() == limit => std::ops::Bound::Included(last.clone()),
-            _ => std::ops::Bound::Unbounded,
-        };
-        let tail = self.shared.tails.read_index((from, end.as_ref().map(Vec::as_slice)));
-        stored.extend(tail.into_iter().filter(|(key, _)| key.starts_with(prefix)));
-        Ok(stored.into_iter().filter_map(|(key, value)| Some((key, value?))).take(limit).collect())
+        index::scan(&self.shared, prefix, after, limit)
     }
 
     fn save_snapshot(

@@ -12,7 +12,8 @@
 //!
 //! Stopping: once [`Flows::stop`] is called, queued jobs are dropped without running and a
 //! running one ends at its next failure. Nothing is lost: a job's value lives in the journal,
-//! and the next start's rebuild queues every stock total and seller score again.
+//! and the next start's reconciliation finds every stock total and seller score a product does
+//! not have.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -27,7 +28,6 @@ use super::{Shared, Tenant};
 use crate::limits::{FLOW_ATTEMPTS_MAX, FLOW_BACKOFF_MS_MAX, FLOW_IN_FLIGHT_MAX};
 use bazaar_actors::ids::{Asin, SellerId, Sku};
 use bazaar_actors::keys;
-use bazaar_actors::limits::QUANTITY_MAX;
 use bazaar_actors::product::{Product, ProductCommand};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -143,6 +143,11 @@ impl Flows {
         self.stopping.store(true, Ordering::Release);
     }
 
+    /// Whether the node is stopping (nothing more should be queued).
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+
     pub async fn settle(&self) {
         while self.outstanding.load(Ordering::Acquire) > 0 {
             tokio::time::sleep(Duration::from_millis(2)).await;
@@ -178,15 +183,11 @@ impl Shared {
     async fn run(&self, job: &Job) {
         let mut backoff_ms = 10;
         for attempt in 1..=FLOW_ATTEMPTS_MAX {
-            let Some(command) = self.next_command(job) else {
+            let Some((asin, command)) = self.next_command(job) else {
                 self.flows.skipped.fetch_add(1, Ordering::Relaxed);
                 return;
             };
-            let (tenant, asin) = match job {
-                Job::Stock { tenant, .. } => (tenant, self.product_of_sku_of(job)),
-                Job::Score { tenant, asin, .. } => (tenant, Some(asin.clone())),
-            };
-            let Some(asin) = asin else { return };
+            let (Job::Stock { tenant, .. } | Job::Score { tenant, .. }) = job;
             match self.flows.engine.ask::<Product>(&keys::product(tenant, &asin), command).await {
                 Ok(Ok(_)) => {
                     self.flows.asked.fetch_add(1, Ordering::Relaxed);
@@ -219,30 +220,24 @@ impl Shared {
         }
     }
 
-    fn product_of_sku_of(&self, job: &Job) -> Option<Asin> {
-        let Job::Stock { tenant, seller, sku } = job else { return None };
-        self.product_of_sku.get(&(tenant.clone(), seller.clone(), sku.clone())).map(|a| a.clone())
-    }
-
-    /// What the product must be told now, or `None` when it already knows.
-    fn next_command(&self, job: &Job) -> Option<ProductCommand> {
+    /// The product to tell, and what it must be told now; `None` when it already knows.
+    /// Reads the index (what the product has, what the stock is) and the seller's score, not
+    /// the product itself.
+    fn next_command(&self, job: &Job) -> Option<(Asin, ProductCommand)> {
         match job {
             Job::Stock { tenant, seller, sku } => {
-                let asin = self.product_of_sku_of(job)?;
-                let key = (tenant.clone(), seller.clone(), sku.clone());
-                let total: u64 = self.stock.get(&key)?.values().map(|&n| u64::from(n)).sum();
-                let available = total.min(u64::from(QUANTITY_MAX)) as u32;
-                let view = self.products.get(&(tenant.clone(), asin))?.clone();
-                let offer = view.offers.iter().find(|offer| &offer.seller == seller)?;
-                (offer.terms.sku == *sku && offer.terms.available != available)
-                    .then(|| ProductCommand::SetOfferStock { seller: seller.clone(), available })
+                let (asin, has) = self.offer_of_sku(tenant, seller, sku)?;
+                let available = self.stock_total(tenant, seller, sku)?;
+                let command = ProductCommand::SetOfferStock { seller: seller.clone(), available };
+                (has != available).then_some((asin, command))
             }
             Job::Score { tenant, seller, asin } => {
                 let score = self.sellers.get(&(tenant.clone(), seller.clone()))?.score;
-                let view = self.products.get(&(tenant.clone(), asin.clone()))?.clone();
-                let offer = view.offers.iter().find(|offer| &offer.seller == seller)?;
-                (offer.score.version < score.version)
-                    .then(|| ProductCommand::SetSellerScore { seller: seller.clone(), score })
+                let key = bazaar_actors::index::listed_key(tenant, seller, asin);
+                let value = self.engine.journal().index_get(&key).ok()??;
+                let has = bazaar_actors::index::parse_score_version(&value)?;
+                let command = ProductCommand::SetSellerScore { seller: seller.clone(), score };
+                (has < score.version).then(|| (asin.clone(), command))
             }
         }
     }

@@ -1,25 +1,32 @@
 //! The catalog's read side and its flows between aggregates.
 //!
-//! Read models (CQRS projections, fed by the engine once events are durable, rebuilt from the
-//! journal at start): every product's view (document, offers, buy box) for hot reads that
-//! never touch a mailbox; every seller's score; each seller SKU's stock by location; the
-//! search index of each tenant.
+//! Read models (CQRS projections, fed by the engine once events are durable), none of them
+//! growing memory with the catalogue:
+//! - product views: a cache bounded by bytes in front of the products' journal (`views.rs`);
+//! - which product offers a seller's SKU, a SKU's stock by location, the products a seller
+//!   offers on, and what search should hold: rows of the journal's index
+//!   ([`bazaar_actors::index`]), written by the engine with the events they derive from, so
+//!   they are on disk, never stale, and need no rebuild at start;
+//! - every seller's score and every promotion (one per seller or promotion, not per product),
+//!   and the search index of each tenant, in memory and folded at start.
 //!
 //! Flows: stock and seller scores live in their own aggregates, and the buy box must follow
 //! them. When a SKU's stock changes, the product offering it is told the new total
 //! (`SetOfferStock`); when a seller's score changes, every product it offers is told
 //! (`SetSellerScore`). Each flow is keyed and coalesced: a key is queued at most once, and its
 //! worker reads the latest value when it runs, so a storm of changes costs one ask per key
-//! and the last value always lands. After a crash the start-up reconciliation re-sends any
-//! total a product does not have yet.
+//! and the last value always lands. After a start, a reconciliation in the background walks
+//! the index and re-sends any total or score a product does not have yet (a crash may have
+//! come between a change and its flow).
 //!
 //! Hold expiry (`expiry.rs`): every inventory with holds is sent `ExpireDue` when its earliest
-//! hold falls due, scheduled from each durable change and from the start-up rebuild, so units
-//! of an abandoned hold come back (and reach the buy box through the stock flow) without
-//! anyone touching the entity, across passivation and restarts.
+//! hold falls due, scheduled from each durable change and, at start, from the index's hold
+//! rows, so units of an abandoned hold come back (and reach the buy box through the stock
+//! flow) without anyone touching the entity, across passivation and restarts.
 //!
 //! Invariants:
-//! - Read models only ever show durable state (they are fed by engine projections).
+//! - Read models only ever show durable state (they are fed by engine projections, or read
+//!   from the journal, which holds only what is durable).
 //! - A flow never sends a value the product already has (no event loops).
 
 mod expiry;
@@ -29,17 +36,21 @@ mod pricing;
 mod projections;
 mod rebuild;
 mod reserve;
+mod views;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use bazaar_engine::Engine;
+use bazaar_engine::{Engine, EngineError};
+use bazaar_persistence::IndexRow;
 use dashmap::DashMap;
 
+use crate::limits::INDEX_PAGE_ROWS;
 use crate::search::{SearchError, SearchIndex};
 use bazaar_actors::cart::{CurrentFacts, ProductFacts};
 use bazaar_actors::ids::{Asin, LocationCode, SellerId, Sku};
+use bazaar_actors::index;
 use bazaar_actors::product::ProductView;
 use bazaar_actors::promotion::{CandidatePromotion, PromotionId};
 use bazaar_actors::seller::SellerView;
@@ -47,6 +58,7 @@ use bazaar_actors::seller::SellerView;
 pub use flows::FlowStats;
 pub use hold::Item;
 pub use pricing::{CartPricing, PriceTerms};
+pub use rebuild::Rebuilt;
 pub use reserve::ReserveFailure;
 
 type Tenant = Arc<str>;
@@ -59,14 +71,8 @@ pub struct Catalog {
 
 struct Shared {
     engine: Engine,
-    products: DashMap<(Tenant, Asin), Arc<ProductView>>,
+    views: views::Views,
     sellers: DashMap<(Tenant, SellerId), SellerView>,
-    /// Which products each seller offers.
-    offers_of_seller: DashMap<(Tenant, SellerId), BTreeSet<Asin>>,
-    /// Which product a seller's SKU is offered on.
-    product_of_sku: DashMap<(Tenant, SellerId, Sku), Asin>,
-    /// Available units of a seller's SKU at each location.
-    stock: DashMap<(Tenant, SellerId, Sku), BTreeMap<LocationCode, u32>>,
     search: DashMap<Tenant, Arc<SearchIndex>>,
     /// Every promotion of each tenant, as pricing takes it.
     promotions: DashMap<Tenant, BTreeMap<PromotionId, CandidatePromotion>>,
@@ -75,6 +81,8 @@ struct Shared {
     flows: flows::Flows,
     /// When each inventory entity with holds is next sent `ExpireDue`.
     expiry: Arc<expiry::Expiry>,
+    /// False while the start's reconciliation is still queueing flows.
+    reconciled: tokio::sync::watch::Sender<bool>,
 }
 
 impl Catalog {
@@ -82,16 +90,14 @@ impl Catalog {
     pub fn new(engine: Engine, search_dir: Option<PathBuf>) -> Catalog {
         let shared = Arc::new(Shared {
             engine: engine.clone(),
-            products: DashMap::new(),
+            views: views::Views::default(),
             sellers: DashMap::new(),
-            offers_of_seller: DashMap::new(),
-            product_of_sku: DashMap::new(),
-            stock: DashMap::new(),
             search: DashMap::new(),
             promotions: DashMap::new(),
             search_dir,
             flows: flows::Flows::start(engine.clone()),
             expiry: Arc::default(),
+            reconciled: tokio::sync::watch::Sender::new(true),
         });
         shared.flows.spawn_dispatcher(Arc::downgrade(&shared));
         expiry::spawn_driver(Arc::downgrade(&shared), shared.expiry.clone());
@@ -100,9 +106,13 @@ impl Catalog {
         catalog
     }
 
-    /// A product's current view, from memory.
+    /// A product's current view: from the cache of recent views, or read from its durable
+    /// state in the journal.
     pub fn product(&self, tenant: &str, asin: &Asin) -> Option<Arc<ProductView>> {
-        self.shared.products.get(&(Tenant::from(tenant), asin.clone())).map(|view| view.clone())
+        self.shared.views.get(&self.shared.engine, tenant, asin).unwrap_or_else(|error| {
+            tracing::error!(%tenant, %asin, error = %error, "product view unreadable");
+            None
+        })
     }
 
     /// A seller's current profile and score, from memory.
@@ -122,20 +132,16 @@ impl Catalog {
         facts
     }
 
-    /// The products `seller` offers.
+    /// The products `seller` offers on.
     pub fn offers_of(&self, tenant: &str, seller: &SellerId) -> Vec<Asin> {
-        let key = (Tenant::from(tenant), seller.clone());
-        self.shared
-            .offers_of_seller
-            .get(&key)
-            .map(|asins| asins.iter().cloned().collect())
-            .unwrap_or_default()
+        let prefix = index::listed_prefix(tenant, seller);
+        let rows = self.shared.scan(&prefix);
+        rows.iter().filter_map(|row| Some(index::parse_listed(&prefix, row)?.0)).collect()
     }
 
     /// The product a seller's SKU is offered on.
     pub fn product_of_sku(&self, tenant: &str, seller: &SellerId, sku: &Sku) -> Option<Asin> {
-        let key = (Tenant::from(tenant), seller.clone(), sku.clone());
-        self.shared.product_of_sku.get(&key).map(|asin| asin.clone())
+        Some(self.shared.offer_of_sku(tenant, seller, sku)?.0)
     }
 
     /// The promotions of `tenant` (ended and future ones included: pricing checks windows).
@@ -149,22 +155,14 @@ impl Catalog {
 
     /// Available units of a seller's SKU at each location, most first.
     pub fn stock_of(&self, tenant: &str, seller: &SellerId, sku: &Sku) -> Vec<(LocationCode, u32)> {
-        let key = (Tenant::from(tenant), seller.clone(), sku.clone());
-        let mut locations: Vec<(LocationCode, u32)> = self
-            .shared
-            .stock
-            .get(&key)
-            .map(|by_location| by_location.clone().into_iter().collect())
-            .unwrap_or_default();
+        let mut locations = self.shared.stock_of(tenant, seller, sku);
         locations.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         locations
     }
 
     /// Units of a seller's SKU available over all its locations, if any inventory exists.
     pub fn stock_total(&self, tenant: &str, seller: &SellerId, sku: &Sku) -> Option<u32> {
-        let key = (Tenant::from(tenant), seller.clone(), sku.clone());
-        let total: u64 = self.shared.stock.get(&key)?.values().map(|&n| u64::from(n)).sum();
-        Some(total.min(u64::from(bazaar_actors::limits::QUANTITY_MAX)) as u32)
+        self.shared.stock_total(tenant, seller, sku)
     }
 
     /// The engine the catalog reads from.
@@ -182,9 +180,17 @@ impl Catalog {
         self.shared.flows.stats()
     }
 
-    /// Waits until every queued flow has run (tests, shutdown).
+    /// Waits until the start's reconciliation has queued what it found and every queued flow
+    /// has run (tests, shutdown).
     pub async fn settle(&self) {
+        let mut reconciled = self.shared.reconciled.subscribe();
+        let _ = reconciled.wait_for(|done| *done).await;
         self.shared.flows.settle().await;
+    }
+
+    /// Product views held in memory now (bounded: `PRODUCT_VIEW_CACHE_BYTES`).
+    pub fn views_cached(&self) -> usize {
+        self.shared.views.cached()
     }
 
     /// The node is stopping: lets the queued flows run for up to `grace`, then drops what is
@@ -224,15 +230,79 @@ impl Catalog {
         }
     }
 
-    /// Fills every read model from the journal, brings search indexes whose files were
-    /// missing or not closed cleanly up to the product read model (only what differs), and
-    /// queues a reconciliation of every stock total and seller score.
-    pub fn rebuild(&self) -> Result<rebuild::Rebuilt, bazaar_engine::EngineError> {
+    /// Makes the read models ready at start: builds the journal's index if it was built by
+    /// another layout, folds sellers and promotions, schedules every hold, brings search
+    /// indexes not closed cleanly up to the index (only what differs), and starts the
+    /// reconciliation of stock totals and seller scores in the background. Reads no product.
+    pub fn rebuild(&self) -> Result<Rebuilt, bazaar_engine::EngineError> {
         rebuild::rebuild(self)
     }
 }
 
 impl Shared {
+    /// The index rows under `prefix`, read a page at a time; a failure ends the rows.
+    fn pages<'a>(
+        &self,
+        prefix: &'a [u8],
+    ) -> impl Iterator<Item = Result<IndexRow, EngineError>> + 'a {
+        let journal = self.engine.journal().clone();
+        let (mut after, mut done) = (None::<Vec<u8>>, false);
+        std::iter::from_fn(move || {
+            if done {
+                return None;
+            }
+            let page = journal.index_scan(prefix, after.as_deref(), INDEX_PAGE_ROWS);
+            done = page.as_ref().is_ok_and(Vec::is_empty) || page.is_err();
+            match page {
+                Ok(rows) if rows.is_empty() => None,
+                Ok(rows) => {
+                    after = rows.last().map(|(key, _)| key.clone());
+                    Some(rows.into_iter().map(Ok).collect::<Vec<_>>())
+                }
+                Err(error) => Some(vec![Err(error.into())]),
+            }
+        })
+        .flatten()
+    }
+
+    /// Every index row under `prefix`; a journal failure reads as none (the journal has
+    /// failed for good, and the node with it).
+    fn scan(&self, prefix: &[u8]) -> Vec<IndexRow> {
+        self.pages(prefix)
+            .map_while(|row| {
+                row.inspect_err(|error| tracing::error!(error = %error, "journal index unreadable"))
+                    .ok()
+            })
+            .collect()
+    }
+
+    /// The product a seller's SKU is offered on, and the units that offer has.
+    fn offer_of_sku(&self, tenant: &str, seller: &SellerId, sku: &Sku) -> Option<(Asin, u32)> {
+        let key = index::offer_key(tenant, seller, sku);
+        match self.engine.journal().index_get(&key) {
+            Ok(value) => index::parse_offer(&value?),
+            Err(error) => {
+                tracing::error!(error = %error, "journal index unreadable");
+                None
+            }
+        }
+    }
+
+    fn stock_of(&self, tenant: &str, seller: &SellerId, sku: &Sku) -> Vec<(LocationCode, u32)> {
+        let prefix = index::stock_prefix(tenant, seller, sku);
+        let rows = self.scan(&prefix);
+        rows.iter().filter_map(|row| index::parse_stock(&prefix, row)).collect()
+    }
+
+    fn stock_total(&self, tenant: &str, seller: &SellerId, sku: &Sku) -> Option<u32> {
+        let locations = self.stock_of(tenant, seller, sku);
+        if locations.is_empty() {
+            return None;
+        }
+        let total: u64 = locations.iter().map(|(_, units)| u64::from(*units)).sum();
+        Some(total.min(u64::from(bazaar_actors::limits::QUANTITY_MAX)) as u32)
+    }
+
     fn search_index(&self, tenant: &str) -> Result<Arc<SearchIndex>, SearchError> {
         if let Some(index) = self.search.get(tenant) {
             return Ok(index.clone());

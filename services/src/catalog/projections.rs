@@ -1,16 +1,14 @@
 //! The engine projections that feed the catalog's read models and start its flows.
 
-use std::collections::BTreeSet;
 use std::sync::{Arc, Weak};
 
 use bazaar_engine::{Engine, EntityKey, Projection, Publish};
 
 use super::flows::Job;
 use super::{Catalog, Shared, Tenant};
-use crate::search::SearchDoc;
 use bazaar_actors::inventory::{Inventory, InventoryEvent};
 use bazaar_actors::keys;
-use bazaar_actors::product::{Fulfilment, Product, ProductEvent, ProductView};
+use bazaar_actors::product::{Product, ProductEvent, ProductView, SearchDoc};
 use bazaar_actors::promotion::{CandidatePromotion, Promotion, PromotionEvent};
 use bazaar_actors::seller::{Seller, SellerEvent};
 
@@ -48,12 +46,29 @@ impl Projection<Product> for Products {
         &self,
         key: &EntityKey,
         state: &Product,
-        _events: &[ProductEvent],
+        events: &[ProductEvent],
     ) -> Option<Publish> {
         let (tenant, asin) = keys::parse_product(&key.id)?;
         let view = Arc::new(state.view()?);
         let (shared, tenant) = (self.0.upgrade()?, Tenant::from(tenant));
-        Some(Box::new(move || shared.publish_product(tenant, asin, view)))
+        // An offer listed, or revised (perhaps to another SKU), is told its SKU's stock.
+        let listed: Vec<Job> = events
+            .iter()
+            .filter_map(|event| match event {
+                ProductEvent::OfferListed { offer } | ProductEvent::OfferRevised { offer } => {
+                    Some(Job::Stock {
+                        tenant: tenant.clone(),
+                        seller: offer.seller.clone(),
+                        sku: offer.terms.sku.clone(),
+                    })
+                }
+                _ => None,
+            })
+            .collect();
+        Some(Box::new(move || {
+            shared.publish_product(tenant, asin, view);
+            listed.into_iter().for_each(|job| shared.flows.queue(job));
+        }))
     }
 }
 
@@ -82,12 +97,11 @@ impl Projection<Inventory> for Stock {
         _events: &[InventoryEvent],
     ) -> Option<Publish> {
         let (tenant, seller, id) = keys::parse_inventory(&key.id)?;
-        let available = state.available();
         let next_expiry_ms = state.stock().next_expiry_ms;
         let (shared, tenant, entity) = (self.0.upgrade()?, Tenant::from(tenant), key.id.clone());
         Some(Box::new(move || {
             shared.expiry.set(&entity, next_expiry_ms);
-            shared.publish_stock(tenant, seller, id, available);
+            shared.publish_stock(tenant, seller, id);
         }))
     }
 }
@@ -99,15 +113,11 @@ impl Shared {
         asin: bazaar_actors::ids::Asin,
         view: Arc<ProductView>,
     ) {
-        let doc = search_doc(&asin, &view);
+        let doc = SearchDoc::of(&asin, &view);
+        let before = self.views.publish(tenant.clone(), asin.clone(), view);
         // Most changes (a stock count, a hold) leave what search sees as it was: indexing the
         // same document again would cost a tantivy write for nothing.
-        let unchanged = self
-            .products
-            .get(&(tenant.clone(), asin.clone()))
-            .is_some_and(|before| search_doc(&asin, &before) == doc);
-        self.store_product(tenant.clone(), asin.clone(), view);
-        if unchanged {
+        if before.is_some_and(|before| SearchDoc::of(&asin, &before) == doc) {
             return;
         }
         match self.search_index(&tenant) {
@@ -120,51 +130,12 @@ impl Shared {
         }
     }
 
-    /// Keeps a product's view and the offer indexes it implies.
-    pub(super) fn store_product(
-        &self,
-        tenant: Tenant,
-        asin: bazaar_actors::ids::Asin,
-        view: Arc<ProductView>,
-    ) {
-        let sellers_now: BTreeSet<_> =
-            view.offers.iter().map(|offer| offer.seller.clone()).collect();
-        let previous = self.products.insert((tenant.clone(), asin.clone()), view.clone());
-        let sellers_before: BTreeSet<_> = previous
-            .iter()
-            .flat_map(|old| old.offers.iter().map(|offer| offer.seller.clone()))
-            .collect();
-        for gone in sellers_before.difference(&sellers_now) {
-            if let Some(mut asins) = self.offers_of_seller.get_mut(&(tenant.clone(), gone.clone()))
-            {
-                asins.remove(&asin);
-            }
-        }
-        for offer in &view.offers {
-            let seller_key = (tenant.clone(), offer.seller.clone());
-            self.offers_of_seller.entry(seller_key).or_default().insert(asin.clone());
-            let sku_key = (tenant.clone(), offer.seller.clone(), offer.terms.sku.clone());
-            let newly_listed =
-                self.product_of_sku.insert(sku_key.clone(), asin.clone()).as_ref() != Some(&asin);
-            if newly_listed && self.stock.contains_key(&sku_key) {
-                self.flows.queue(Job::Stock {
-                    tenant: tenant.clone(),
-                    seller: offer.seller.clone(),
-                    sku: offer.terms.sku.clone(),
-                });
-            }
-        }
-    }
-
     pub(super) fn publish_stock(
         &self,
         tenant: Tenant,
         seller: bazaar_actors::ids::SellerId,
         id: bazaar_actors::inventory::InventoryId,
-        available: u32,
     ) {
-        let key = (tenant.clone(), seller.clone(), id.sku.clone());
-        self.stock.entry(key).or_default().insert(id.location, available);
         self.flows.queue(Job::Stock { tenant, seller, sku: id.sku });
     }
 
@@ -172,40 +143,14 @@ impl Shared {
         self.promotions.entry(tenant).or_default().insert(candidate.id.clone(), candidate);
     }
 
+    /// Queues the score flow of every product `seller` offers on.
     pub(super) fn queue_scores(&self, tenant: &Tenant, seller: &bazaar_actors::ids::SellerId) {
-        let asins = self
-            .offers_of_seller
-            .get(&(tenant.clone(), seller.clone()))
-            .map(|a| a.clone())
-            .unwrap_or_default();
-        for asin in asins {
-            self.flows.queue(Job::Score { tenant: tenant.clone(), seller: seller.clone(), asin });
+        let prefix = bazaar_actors::index::listed_prefix(tenant, seller);
+        for row in self.scan(&prefix) {
+            if let Some((asin, _)) = bazaar_actors::index::parse_listed(&prefix, &row) {
+                let job = Job::Score { tenant: tenant.clone(), seller: seller.clone(), asin };
+                self.flows.queue(job);
+            }
         }
-    }
-}
-
-/// A product as search sees it: the buy box's landed price, whether any offer has stock, and
-/// the fulfilment channels of the offers that do.
-pub fn search_doc(asin: &bazaar_actors::ids::Asin, view: &ProductView) -> SearchDoc {
-    let stocked = || view.offers.iter().filter(|offer| offer.terms.available > 0);
-    let mut fulfilment: Vec<String> = stocked()
-        .map(|offer| match offer.terms.fulfilment {
-            Fulfilment::Marketplace => "marketplace".to_string(),
-            Fulfilment::Seller => "seller".to_string(),
-        })
-        .collect();
-    fulfilment.sort();
-    fulfilment.dedup();
-    SearchDoc {
-        asin: asin.to_string(),
-        title: view.document.title.clone(),
-        brand: view.document.brand.clone(),
-        description: view.document.description.clone(),
-        category_path: view.document.category_path.clone(),
-        price_minor: view.buy_box.as_ref().map(|buy_box| buy_box.landed.minor),
-        currency: view.currency.to_string(),
-        in_stock: stocked().next().is_some(),
-        fulfilment,
-        created_ms: view.created_at_ms,
     }
 }

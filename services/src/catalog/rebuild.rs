@@ -1,29 +1,41 @@
-//! Start-up: the read models folded from the journal, search indexes brought up to them where
-//! their files were missing or not closed cleanly (only the documents that differ), every flow
-//! reconciled, and every inventory with holds scheduled for expiry.
+//! Start-up: what the read models need before the node is ready, reading no product.
+//!
+//! 1. The journal's index is built from the streams if another layout built it (or none: a
+//!    journal written before the index existed), once.
+//! 2. Sellers and promotions are folded from the journal (one per seller or promotion).
+//! 3. Every inventory with a hold is scheduled for expiry, from the index's hold rows.
+//! 4. A search index whose files were missing or not closed cleanly is brought up to the
+//!    index's search rows: only the products whose fingerprint differs are read and indexed
+//!    again, and documents of products the index no longer has are removed.
+//! 5. A reconciliation starts in the background: it walks the stock rows and the sellers'
+//!    listed rows and queues the flow of every total or score a product does not have yet.
+//!    [`Catalog::settle`](super::Catalog::settle) waits for it.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use bazaar_engine::EngineError;
-use bazaar_engine::replay::fold_kind;
+use bazaar_engine::replay::{fold_kind, index_kind};
 
 use super::flows::Job;
-use super::{Catalog, Tenant};
+use super::{Catalog, Shared, Tenant};
+use crate::search::SearchError;
+use bazaar_actors::index::{self, INDEX_VERSION, VERSION_ROW};
 use bazaar_actors::inventory::Inventory;
 use bazaar_actors::keys;
-use bazaar_actors::product::Product;
+use bazaar_actors::product::{Product, SearchDoc};
 use bazaar_actors::promotion::Promotion;
 use bazaar_actors::seller::Seller;
 
-/// What a rebuild read.
+/// What a start did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rebuilt {
     pub sellers: usize,
-    pub products: usize,
-    pub stock_records: usize,
+    /// Index rows written because the index was built from the streams (0 once built).
+    pub indexed_rows: u64,
+    /// Inventories with holds, scheduled for expiry.
+    pub holds: usize,
     /// Tenants whose search index was not closed cleanly (or was missing) and was brought up
-    /// to the read model.
+    /// to the journal's index.
     pub search_caught_up: Vec<String>,
     /// Documents those catch-ups indexed again or removed: only what changed since the
     /// index's last commit (everything, for an index that was missing).
@@ -36,61 +48,57 @@ pub(super) fn rebuild(catalog: &Catalog) -> Result<Rebuilt, EngineError> {
     let compacting = shared.engine.config().compact_on_snapshot;
     let mut rebuilt = Rebuilt::default();
 
+    let version = INDEX_VERSION.to_le_bytes().to_vec();
+    if journal.index_get(VERSION_ROW)?.as_ref() != Some(&version) {
+        rebuilt.indexed_rows = index_kind::<Product>(&*journal, compacting)?
+            + index_kind::<Inventory>(&*journal, compacting)?;
+        // Not waited for: the journal makes writes durable in order, so the version is never
+        // durable without the rows it stands for (a crash before it means a build again).
+        journal.write_index(vec![(VERSION_ROW.to_vec(), Some(version))], Box::new(|_| {}));
+        tracing::info!(rows = rebuilt.indexed_rows, "journal index built from the streams");
+    }
+
     fold_kind::<Seller>(&*journal, compacting, |id, state| {
         if let (Some((tenant, seller)), Some(view)) = (keys::parse_seller(id), state.view()) {
             shared.sellers.insert((Tenant::from(tenant), seller), view);
             rebuilt.sellers += 1;
         }
     })?;
-
-    let mut tenants = BTreeSet::new();
-    fold_kind::<Product>(&*journal, compacting, |id, state| {
-        if let (Some((tenant, asin)), Some(view)) = (keys::parse_product(id), state.view()) {
-            tenants.insert(tenant.to_string());
-            shared.store_product(Tenant::from(tenant), asin, Arc::new(view));
-            rebuilt.products += 1;
-        }
-    })?;
-
     fold_kind::<Promotion>(&*journal, compacting, |id, state| {
         if let (Some((tenant, _)), Some(candidate)) = (keys::split_tenant(id), state.candidate()) {
             shared.publish_promotion(Tenant::from(tenant), candidate);
         }
     })?;
 
-    let mut stock_keys = BTreeSet::new();
-    fold_kind::<Inventory>(&*journal, compacting, |id, state| {
-        if let Some((tenant, seller, inventory)) = keys::parse_inventory(id) {
-            let key = (Tenant::from(tenant), seller, inventory.sku.clone());
-            shared
-                .stock
-                .entry(key.clone())
-                .or_default()
-                .insert(inventory.location, state.available());
-            stock_keys.insert(key);
-            // Holds whose time ran out while the node was down expire at once.
-            shared.expiry.set(id, state.stock().next_expiry_ms);
-            rebuilt.stock_records += 1;
-        }
-    })?;
+    // Holds whose time ran out while the node was down expire at once.
+    for row in shared.pages(index::HOLD_NAMESPACE) {
+        let (entity, due_ms) = index::parse_hold(&row?).ok_or_else(|| bad_row("hold"))?;
+        shared.expiry.set(&entity, Some(due_ms));
+        rebuilt.holds += 1;
+    }
 
-    for tenant in tenants {
+    for tenant in tenants(shared) {
         let index = shared.search_index(&tenant).map_err(|e| search_failure(&tenant, &e))?;
         if !index.needs_rebuild() {
             continue;
         }
         let mut indexed = index.indexed().map_err(|e| search_failure(&tenant, &e))?;
-        for entry in shared.products.iter().filter(|entry| *entry.key().0 == *tenant) {
-            let (_, asin) = entry.key();
-            let doc = super::projections::search_doc(asin, entry.value());
-            match index.upsert_unless_current(doc, indexed.remove(asin.as_str())) {
-                Ok(staged) => rebuilt.search_reindexed += usize::from(staged),
+        let prefix = index::search_prefix(&tenant);
+        for row in shared.pages(&prefix) {
+            let (asin, fingerprint) =
+                index::parse_search(&prefix, &row?).ok_or_else(|| bad_row("search"))?;
+            if indexed.remove(asin.as_str()) == Some(fingerprint) {
+                continue;
+            }
+            let Some(view) = shared.views.get(&shared.engine, &tenant, &asin)? else { continue };
+            match index.upsert(SearchDoc::of(&asin, &view)) {
+                Ok(()) => rebuilt.search_reindexed += 1,
                 Err(error) => {
                     tracing::warn!(%asin, error = %error, "product not indexed for search")
                 }
             }
         }
-        // Indexed, but no product of the read model: gone from the journal's view.
+        // Indexed, but no product the journal's index has.
         for asin in indexed.into_keys() {
             index.remove(&asin).map_err(|e| search_failure(&tenant, &e))?;
             rebuilt.search_reindexed += 1;
@@ -99,17 +107,101 @@ pub(super) fn rebuild(catalog: &Catalog) -> Result<Rebuilt, EngineError> {
         rebuilt.search_caught_up.push(tenant);
     }
 
-    // A crash may have come between a durable change and the flow that follows it.
-    for (tenant, seller, sku) in stock_keys {
-        shared.flows.queue(Job::Stock { tenant, seller, sku });
-    }
-    let sellers: Vec<_> = shared.sellers.iter().map(|entry| entry.key().clone()).collect();
-    for (tenant, seller) in sellers {
-        shared.queue_scores(&tenant, &seller);
-    }
+    start_reconciliation(shared.clone());
     Ok(rebuilt)
 }
 
-fn search_failure(tenant: &str, error: &crate::search::SearchError) -> EngineError {
+/// The tenants that may have products: those with sellers (every document has one), and
+/// those with a search index on disk.
+fn tenants(shared: &Shared) -> std::collections::BTreeSet<String> {
+    let mut tenants: std::collections::BTreeSet<String> =
+        shared.sellers.iter().map(|entry| entry.key().0.to_string()).collect();
+    if let Some(dir) = &shared.search_dir
+        && let Ok(entries) = std::fs::read_dir(dir)
+    {
+        let names = entries.filter_map(|entry| entry.ok()?.file_name().into_string().ok());
+        tenants.extend(names.filter(|name| keys::is_tenant(name)));
+    }
+    tenants
+}
+
+/// A crash may have come between a durable change and the flow that follows it: queues the
+/// stock flow of every SKU whose offer does not have its total, and the score flow of every
+/// product whose offer has an older score than its seller, from a thread of its own.
+fn start_reconciliation(shared: Arc<Shared>) {
+    shared.reconciled.send_replace(false);
+    let spawned = std::thread::Builder::new().name("reconcile".into()).spawn({
+        let shared = shared.clone();
+        move || {
+            let started = std::time::Instant::now();
+            match reconcile(&shared) {
+                Ok(queued) => tracing::info!(
+                    queued,
+                    ms = started.elapsed().as_millis() as u64,
+                    "stock and scores reconciled"
+                ),
+                Err(error) => tracing::error!(error = %error, "reconciliation stopped"),
+            }
+            shared.reconciled.send_replace(true);
+        }
+    });
+    if let Err(error) = spawned {
+        tracing::error!(error = %error, "reconciliation not started");
+        shared.reconciled.send_replace(true);
+    }
+}
+
+fn reconcile(shared: &Shared) -> Result<usize, EngineError> {
+    let mut queued = 0;
+    // Stock rows of one SKU are adjacent (their keys share the SKU's prefix).
+    let mut sku: Option<(String, bazaar_actors::ids::SellerId, bazaar_actors::ids::Sku)> = None;
+    let mut total = 0u64;
+    let mut check = |sku: Option<(String, _, _)>, total: u64| {
+        let Some((tenant, seller, sku)) = sku else { return };
+        let total = total.min(u64::from(bazaar_actors::limits::QUANTITY_MAX)) as u32;
+        if shared.offer_of_sku(&tenant, &seller, &sku).is_some_and(|(_, has)| has != total) {
+            shared.flows.queue(Job::Stock { tenant: Tenant::from(tenant), seller, sku });
+            queued += 1;
+        }
+    };
+    for row in shared.pages(index::STOCK_NAMESPACE) {
+        if shared.flows.stopping() {
+            return Ok(queued);
+        }
+        let (tenant, seller, row_sku, _, units) =
+            index::parse_any_stock(&row?).ok_or_else(|| bad_row("stock"))?;
+        let this = (tenant, seller, row_sku);
+        if sku.as_ref() != Some(&this) {
+            check(sku.replace(this), std::mem::take(&mut total));
+        }
+        total += u64::from(units);
+    }
+    check(sku, total);
+
+    let sellers: Vec<_> =
+        shared.sellers.iter().map(|e| (e.key().clone(), e.score.version)).collect();
+    for ((tenant, seller), version) in sellers {
+        let prefix = index::listed_prefix(&tenant, &seller);
+        for row in shared.pages(&prefix) {
+            let (asin, has) =
+                index::parse_listed(&prefix, &row?).ok_or_else(|| bad_row("listed"))?;
+            if has < version && !shared.flows.stopping() {
+                let job = Job::Score { tenant: tenant.clone(), seller: seller.clone(), asin };
+                shared.flows.queue(job);
+                queued += 1;
+            }
+        }
+    }
+    Ok(queued)
+}
+
+fn bad_row(namespace: &str) -> EngineError {
+    EngineError::Recovery {
+        key: format!("index/{namespace}"),
+        reason: "a row of the journal's index does not parse".into(),
+    }
+}
+
+fn search_failure(tenant: &str, error: &SearchError) -> EngineError {
     EngineError::Recovery { key: format!("search/{tenant}"), reason: error.to_string() }
 }

@@ -234,8 +234,10 @@ impl SearchIndex {
         doc: SearchDoc,
         indexed: Option<u64>,
     ) -> Result<bool, SearchError> {
-        let doc = doc.normalize()?;
+        // The fingerprint of the document as given, so that it equals the one the product
+        // keeps in the journal's index (`bazaar_actors::index::search_row`).
         let fingerprint = doc.fingerprint();
+        let doc = super::doc::normalize(doc)?;
         if indexed == Some(fingerprint) {
             return Ok(false);
         }

@@ -37,7 +37,7 @@ use super::doc::SearchDoc;
 use super::limits::TOKEN_BYTES_MAX;
 
 /// Version of the schema and analyzer; part of every commit's payload.
-pub(crate) const SCHEMA_VERSION: u32 = 2;
+pub(crate) const SCHEMA_VERSION: u32 = 3;
 
 /// Name under which [`text_analyzer`] is registered with the index.
 pub(crate) const TEXT_ANALYZER: &str = "bazaar_text";

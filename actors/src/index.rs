@@ -1,0 +1,210 @@
+//! The rows aggregates keep in the journal's index (`Entity::index_rows`): the secondary
+//! indexes the catalogue's read models look things up in, on disk, so that neither memory nor
+//! a start grows with the catalogue. The engine writes a row change in the same journal entry
+//! as the events that cause it, so a row is exactly as durable as its aggregate's state.
+//!
+//! ```text
+//! offer/{tenant}/{seller}/{SKU}             ASIN, units the offer has (u32 LE)     product
+//! listed/{tenant}/{seller}/{ASIN}           the seller's score version it has (u64 LE)
+//! search/{tenant}/{ASIN}                    its search document's fingerprint (u64 LE)
+//! stock/{tenant}/{seller}/{SKU}/{LOCATION}  units available (u32 LE)               inventory
+//! hold/{inventory entity id}                when its earliest hold falls due (u64 LE, ms)
+//! ```
+//!
+//! Every part is composed by [`keys::compose`] (escaped), so a key is injective in its parts
+//! and a prefix ending in the separator holds exactly the rows of its parts; the last part
+//! of a row read back is a validated id (no separator), parsed as itself.
+//!
+//! Invariant: the rows are a function of the aggregate's state and id alone; a change of
+//! what they hold needs [`INDEX_VERSION`] raised, so that a start rebuilds them.
+
+use crate::ids::{Asin, LocationCode, SellerId, Sku};
+use crate::inventory::InventoryId;
+use crate::keys::{self, SEPARATOR};
+
+/// The version of the rows' layout; a journal whose index was built by another is indexed
+/// again at start.
+pub const INDEX_VERSION: u32 = 1;
+
+/// The row that records which [`INDEX_VERSION`] built the index.
+pub const VERSION_ROW: &[u8] = b"meta/index-version";
+
+/// A row of the index: key and value.
+pub type Row = (Vec<u8>, Vec<u8>);
+
+fn key(namespace: &str, parts: &[&str]) -> Vec<u8> {
+    format!("{namespace}/{}", keys::compose(parts)).into_bytes()
+}
+
+fn prefix(namespace: &str, parts: &[&str]) -> Vec<u8> {
+    let mut prefix = key(namespace, parts);
+    prefix.push(SEPARATOR as u8);
+    prefix
+}
+
+/// The last part of a row's key under `prefix`.
+fn last_part<'a>(prefix: &[u8], key: &'a [u8]) -> Option<&'a str> {
+    std::str::from_utf8(key.strip_prefix(prefix)?).ok()
+}
+
+fn u32_of(bytes: &[u8]) -> Option<u32> {
+    Some(u32::from_le_bytes(bytes.try_into().ok()?))
+}
+
+fn u64_of(bytes: &[u8]) -> Option<u64> {
+    Some(u64::from_le_bytes(bytes.try_into().ok()?))
+}
+
+/// Which product a seller's SKU is offered on, and the units that offer was last told.
+pub fn offer_key(tenant: &str, seller: &SellerId, sku: &Sku) -> Vec<u8> {
+    key("offer", &[tenant, seller.as_str(), sku.as_str()])
+}
+
+pub fn offer_row(tenant: &str, seller: &SellerId, sku: &Sku, asin: &Asin, units: u32) -> Row {
+    let mut value = asin.as_str().as_bytes().to_vec();
+    value.extend_from_slice(&units.to_le_bytes());
+    (offer_key(tenant, seller, sku), value)
+}
+
+/// An offer row's value: the product, and the units its offer has.
+pub fn parse_offer(value: &[u8]) -> Option<(Asin, u32)> {
+    let (asin, units) = value.split_at_checked(value.len().checked_sub(4)?)?;
+    Some((Asin::parse(std::str::from_utf8(asin).ok()?).ok()?, u32_of(units)?))
+}
+
+/// The rows of the products a seller offers on.
+pub fn listed_prefix(tenant: &str, seller: &SellerId) -> Vec<u8> {
+    prefix("listed", &[tenant, seller.as_str()])
+}
+
+/// Whether a seller offers on a product, and the seller's score version that offer has.
+pub fn listed_key(tenant: &str, seller: &SellerId, asin: &Asin) -> Vec<u8> {
+    key("listed", &[tenant, seller.as_str(), asin.as_str()])
+}
+
+pub fn listed_row(tenant: &str, seller: &SellerId, asin: &Asin, score_version: u64) -> Row {
+    (listed_key(tenant, seller, asin), score_version.to_le_bytes().to_vec())
+}
+
+/// A listed row's value: the seller's score version the offer has.
+pub fn parse_score_version(value: &[u8]) -> Option<u64> {
+    u64_of(value)
+}
+
+/// A listed row: the product, and the seller's score version its offer has.
+pub fn parse_listed(prefix: &[u8], (key, value): &Row) -> Option<(Asin, u64)> {
+    Some((Asin::parse(last_part(prefix, key)?).ok()?, u64_of(value)?))
+}
+
+/// The rows of every product of a tenant that search should hold.
+pub fn search_prefix(tenant: &str) -> Vec<u8> {
+    prefix("search", &[tenant])
+}
+
+pub fn search_row(tenant: &str, asin: &Asin, fingerprint: u64) -> Row {
+    (key("search", &[tenant, asin.as_str()]), fingerprint.to_le_bytes().to_vec())
+}
+
+/// A search row: the product, and its search document's fingerprint.
+pub fn parse_search(prefix: &[u8], (key, value): &Row) -> Option<(Asin, u64)> {
+    Some((Asin::parse(last_part(prefix, key)?).ok()?, u64_of(value)?))
+}
+
+/// Every stock row (all tenants): what the start-up reconciliation walks.
+pub const STOCK_NAMESPACE: &[u8] = b"stock/";
+
+/// The rows of a seller's SKU at each location.
+pub fn stock_prefix(tenant: &str, seller: &SellerId, sku: &Sku) -> Vec<u8> {
+    prefix("stock", &[tenant, seller.as_str(), sku.as_str()])
+}
+
+pub fn stock_row(tenant: &str, seller: &SellerId, id: &InventoryId, available: u32) -> Row {
+    let key = key("stock", &[tenant, seller.as_str(), id.sku.as_str(), id.location.as_str()]);
+    (key, available.to_le_bytes().to_vec())
+}
+
+/// A stock row under `stock_prefix`: the location and its available units.
+pub fn parse_stock(prefix: &[u8], (key, value): &Row) -> Option<(LocationCode, u32)> {
+    Some((LocationCode::parse(last_part(prefix, key)?).ok()?, u32_of(value)?))
+}
+
+/// Any stock row: its tenant, seller, SKU, location and available units.
+pub fn parse_any_stock((key, value): &Row) -> Option<(String, SellerId, Sku, LocationCode, u32)> {
+    let rest = std::str::from_utf8(key.strip_prefix(STOCK_NAMESPACE)?).ok()?;
+    let mut parts = rest.split(SEPARATOR);
+    let tenant = parts.next()?.to_string();
+    let seller = SellerId::parse(parts.next()?).ok()?;
+    let sku = Sku::parse(parts.next()?).ok()?;
+    let location = LocationCode::parse(parts.next()?).ok()?;
+    if parts.next().is_some() || !keys::is_tenant(&tenant) {
+        return None;
+    }
+    Some((tenant, seller, sku, location, u32_of(value)?))
+}
+
+/// Every hold row: inventories with holds, and when the first falls due.
+pub const HOLD_NAMESPACE: &[u8] = b"hold/";
+
+pub fn hold_row(inventory_entity: &str, due_ms: u64) -> Row {
+    ([HOLD_NAMESPACE, inventory_entity.as_bytes()].concat(), due_ms.to_le_bytes().to_vec())
+}
+
+/// A hold row: the inventory's entity id and when its first hold falls due.
+pub fn parse_hold((key, value): &Row) -> Option<(String, u64)> {
+    let id = std::str::from_utf8(key.strip_prefix(HOLD_NAMESPACE)?).ok()?;
+    Some((id.to_string(), u64_of(value)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids() -> (SellerId, Sku, Asin, InventoryId) {
+        let sku = Sku::parse("SKU-1").unwrap();
+        let location = LocationCode::parse("FRA1").unwrap();
+        let seller = SellerId::parse("acme").unwrap();
+        (seller, sku.clone(), Asin::parse("B000000001").unwrap(), InventoryId::new(sku, location))
+    }
+
+    #[test]
+    fn rows_read_back_as_written() {
+        let (seller, sku, asin, inventory) = ids();
+        let (_, value) = offer_row("t1", &seller, &sku, &asin, 7);
+        assert_eq!(parse_offer(&value), Some((asin.clone(), 7)));
+
+        let prefix = listed_prefix("t1", &seller);
+        let row = listed_row("t1", &seller, &asin, 3);
+        assert!(row.0.starts_with(&prefix));
+        assert_eq!(parse_listed(&prefix, &row), Some((asin.clone(), 3)));
+
+        let prefix = search_prefix("t1");
+        let row = search_row("t1", &asin, u64::MAX);
+        assert_eq!(parse_search(&prefix, &row), Some((asin, u64::MAX)));
+
+        let prefix = stock_prefix("t1", &seller, &sku);
+        let row = stock_row("t1", &seller, &inventory, 5);
+        assert_eq!(parse_stock(&prefix, &row), Some((inventory.location.clone(), 5)));
+        let any = parse_any_stock(&row).unwrap();
+        assert_eq!(
+            (any.0.as_str(), any.1, any.2, any.3, any.4),
+            ("t1", seller, sku, inventory.location, 5)
+        );
+
+        assert_eq!(
+            parse_hold(&hold_row("t1/acme/SKU-1@FRA1", 9)),
+            Some(("t1/acme/SKU-1@FRA1".into(), 9))
+        );
+    }
+
+    #[test]
+    fn a_prefix_holds_the_rows_of_its_parts_only() {
+        let (seller, _, _, inventory) = ids();
+        let sku = |text: &str| Sku::parse(text).unwrap();
+        let prefix = stock_prefix("t1", &seller, &sku("SKU"));
+        let longer = InventoryId::new(sku("SKU-1"), inventory.location.clone());
+        assert!(!stock_row("t1", &seller, &longer, 1).0.starts_with(&prefix));
+        let same = InventoryId::new(sku("SKU"), inventory.location);
+        assert!(stock_row("t1", &seller, &same, 1).0.starts_with(&prefix));
+        assert!(!search_row("t10", &ids().2, 1).0.starts_with(&search_prefix("t1")));
+    }
+}

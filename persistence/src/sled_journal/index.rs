@@ -1,0 +1,54 @@
+//! Reads of the journal's index: the tail's rows laid over the `index` tree's.
+//!
+//! A row's last write in the tail (frozen, then active) wins over sled's value, a removal in
+//! the tail hides it. A read holds the stripe of its key (a scan: every stripe) from the copy
+//! of the tail to the end of the sled read, as a stream's load does, so no checkpoint moves
+//! rows from the tail into sled meanwhile.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use super::Shared;
+use crate::journal::{IndexRow, JournalError};
+
+/// The value of the row at `key`.
+pub(super) fn get(shared: &Shared, key: &[u8]) -> Result<Option<Vec<u8>>, JournalError> {
+    shared.check()?;
+    let _stripe = shared.stripes.read(key);
+    match shared.tails.read_index((Bound::Included(key), Bound::Included(key))).remove(key) {
+        Some(written) => Ok(written),
+        None => Ok(shared.trees.index.get(key)?.map(|value| value.to_vec())),
+    }
+}
+
+/// Up to `limit` rows under `prefix` after `after`, in key order.
+pub(super) fn scan(
+    shared: &Shared,
+    prefix: &[u8],
+    after: Option<&[u8]>,
+    limit: usize,
+) -> Result<Vec<IndexRow>, JournalError> {
+    shared.check()?;
+    let _stripes = shared.stripes.read_all();
+    let from = match after {
+        Some(after) => Bound::Excluded(after),
+        None => Bound::Included(prefix),
+    };
+    let mut rows = BTreeMap::new();
+    for row in shared.trees.index.range::<&[u8], _>((from, Bound::Unbounded)) {
+        let (key, value) = row?;
+        if !key.starts_with(prefix) || rows.len() == limit {
+            break;
+        }
+        rows.insert(key.to_vec(), Some(value.to_vec()));
+    }
+    // A full page from sled ends at its last key; the tail's rows past it belong to the next
+    // page.
+    let end = match rows.last_key_value() {
+        Some((last, _)) if rows.len() == limit => Bound::Included(last.clone()),
+        _ => Bound::Unbounded,
+    };
+    let tail = shared.tails.read_index((from, end.as_ref().map(Vec::as_slice)));
+    rows.extend(tail.into_iter().filter(|(key, _)| key.starts_with(prefix)));
+    Ok(rows.into_iter().filter_map(|(key, value)| Some((key, value?))).take(limit).collect())
+}

@@ -1,0 +1,134 @@
+//! The catalogue over a journal it did not load: after a restart it serves every product,
+//! SKU, stock count and seller's listing from the journal's index and the products' durable
+//! state, having read no product at start; a journal written before the index existed is
+//! indexed once; and the start's reconciliation tells a product the stock total a crash kept
+//! from it.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bazaar_actors::{Asin, SellerId, Sku};
+use bazaar_engine::testkit::single_node;
+use bazaar_engine::{Engine, EngineConfig};
+use bazaar_persistence::{Journal, MemJournal};
+use bazaar_services::catalog::{Catalog, Rebuilt};
+use common::TENANT;
+
+const PRODUCTS: usize = 3;
+
+fn item(n: usize) -> (Asin, Sku) {
+    (Asin::parse(&format!("B{n:09}")).unwrap(), Sku::parse(&format!("K{n}")).unwrap())
+}
+
+fn seller() -> SellerId {
+    SellerId::parse("s1").unwrap()
+}
+
+fn engine_over(journal: &Arc<MemJournal>) -> Engine {
+    let engine = single_node(journal.clone(), EngineConfig::default());
+    bazaar_services::register(&engine);
+    engine
+}
+
+/// A catalogue over `engine` with its search indexes in `dir`, readied as a node's start
+/// readies it.
+async fn start(engine: &Engine, dir: &Path) -> (Catalog, Rebuilt) {
+    let catalog = Catalog::new(engine.clone(), Some(dir.to_path_buf()));
+    let rebuilt = tokio::task::spawn_blocking({
+        let catalog = catalog.clone();
+        move || catalog.rebuild()
+    })
+    .await
+    .unwrap()
+    .expect("the catalogue starts");
+    (catalog, rebuilt)
+}
+
+async fn settle(catalog: &Catalog) {
+    tokio::time::timeout(Duration::from_secs(30), catalog.settle()).await.expect("flows settle");
+}
+
+/// `PRODUCTS` products listed by one seller, product `n` with `n + 5` units on hand; the
+/// node stopped cleanly (its search indexes closed).
+async fn stocked_catalogue(journal: &Arc<MemJournal>, dir: &Path) {
+    let engine = engine_over(journal);
+    let (catalog, _) = start(&engine, dir).await;
+    common::register(&engine, &seller()).await;
+    for n in 0..PRODUCTS {
+        let (asin, sku) = item(n);
+        common::list(&engine, &asin, &seller(), &sku).await;
+        common::set_on_hand(&engine, &seller(), &sku, n as u32 + 5, 1).await;
+    }
+    settle(&catalog).await;
+    engine.shutdown(Duration::from_secs(5)).await.unwrap();
+    catalog.close();
+}
+
+fn available(catalog: &Catalog, asin: &Asin) -> u32 {
+    let view = catalog.product(TENANT, asin).expect("listed");
+    view.offers.iter().find(|offer| offer.seller == seller()).unwrap().terms.available
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_catalogue_reads_every_product_without_loading_any() {
+    let (journal, dir) = (Arc::new(MemJournal::default()), tempfile::tempdir().unwrap());
+    stocked_catalogue(&journal, dir.path()).await;
+
+    let engine = engine_over(&journal);
+    let (catalog, rebuilt) = start(&engine, dir.path()).await;
+    assert_eq!(rebuilt.indexed_rows, 0, "the index is kept, not built again");
+    assert_eq!(catalog.views_cached(), 0, "a start reads no product");
+    let mut listed = Vec::new();
+    for n in 0..PRODUCTS {
+        let (asin, sku) = item(n);
+        assert_eq!(available(&catalog, &asin), n as u32 + 5);
+        assert_eq!(catalog.stock_total(TENANT, &seller(), &sku), Some(n as u32 + 5));
+        assert_eq!(catalog.product_of_sku(TENANT, &seller(), &sku), Some(asin.clone()));
+        listed.push(asin);
+    }
+    assert_eq!(catalog.offers_of(TENANT, &seller()), listed);
+    assert_eq!(catalog.views_cached(), PRODUCTS, "read once, then cached");
+    assert_eq!(catalog.stock_total(TENANT, &seller(), &Sku::parse("NONE").unwrap()), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_without_an_index_is_indexed_once() {
+    let (journal, dir) = (Arc::new(MemJournal::default()), tempfile::tempdir().unwrap());
+    stocked_catalogue(&journal, dir.path()).await;
+    // What a journal written before the index existed holds: no row at all.
+    let rows = journal.index_scan(b"", None, usize::MAX).unwrap();
+    assert!(rows.len() > PRODUCTS, "products and inventories keep rows");
+    let removals = rows.into_iter().map(|(key, _)| (key, None)).collect();
+    bazaar_persistence::JournalExt::write_index_receipt(&*journal, removals).await.unwrap();
+
+    let (catalog, rebuilt) = start(&engine_over(&journal), dir.path()).await;
+    assert!(rebuilt.indexed_rows > PRODUCTS as u64, "{rebuilt:?}");
+    let (asin, sku) = item(1);
+    assert_eq!(catalog.product_of_sku(TENANT, &seller(), &sku), Some(asin));
+    assert_eq!(catalog.stock_total(TENANT, &seller(), &sku), Some(6));
+    catalog.close();
+
+    let (_, rebuilt) = start(&engine_over(&journal), dir.path()).await;
+    assert_eq!(rebuilt.indexed_rows, 0, "built once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_start_tells_a_product_the_stock_a_crash_kept_from_it() {
+    let (journal, dir) = (Arc::new(MemJournal::default()), tempfile::tempdir().unwrap());
+    stocked_catalogue(&journal, dir.path()).await;
+    // Stock changed with no catalogue running: as if the node died between the durable
+    // change and its flow.
+    let engine = engine_over(&journal);
+    let (asin, sku) = item(2);
+    common::set_on_hand(&engine, &seller(), &sku, 40, 2).await;
+    engine.shutdown(Duration::from_secs(5)).await.unwrap();
+
+    let (catalog, _) = start(&engine_over(&journal), dir.path()).await;
+    settle(&catalog).await;
+    assert_eq!(available(&catalog, &asin), 40);
+    assert_eq!(available(&catalog, &item(0).0), 5, "a product that had its total is left");
+    assert_eq!(catalog.flow_stats().asked, 1, "only the product that lacked its total is told");
+}
