@@ -42,13 +42,40 @@ pub(super) fn scan(
         }
         rows.insert(key.to_vec(), Some(value.to_vec()));
     }
-    // A full page from sled ends at its last key; the tail's rows past it belong to the next
-    // page.
-    let end = match rows.last_key_value() {
-        Some((last, _)) if rows.len() == limit => Bound::Included(last.clone()),
-        _ => Bound::Unbounded,
+    // The tail's rows under the prefix; a full page from sled ends at its last key, and the
+    // tail's rows past it belong to the next page.
+    let end = match (rows.last_key_value(), after_prefix(prefix)) {
+        (Some((last, _)), _) if rows.len() == limit => Bound::Included(last.clone()),
+        (_, Some(end)) => Bound::Excluded(end),
+        (_, None) => Bound::Unbounded,
     };
     let tail = shared.tails.read_index((from, end.as_ref().map(Vec::as_slice)));
     rows.extend(tail.into_iter().filter(|(key, _)| key.starts_with(prefix)));
     Ok(rows.into_iter().filter_map(|(key, value)| Some((key, value?))).take(limit).collect())
+}
+
+/// The least key greater than every key beginning with `prefix` (`None`: there is none, the
+/// prefix is empty or all `0xFF`).
+fn after_prefix(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::after_prefix;
+
+    #[test]
+    fn the_end_of_a_prefix_is_past_all_its_keys_and_before_the_rest() {
+        assert_eq!(after_prefix(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(after_prefix(b"a\xff"), Some(b"b".to_vec()));
+        assert_eq!(after_prefix(b"\xff\xff"), None);
+        assert_eq!(after_prefix(b""), None);
+    }
 }
