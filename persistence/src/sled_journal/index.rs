@@ -1,9 +1,13 @@
 //! Reads of the journal's index: the tail's rows laid over the `index` tree's.
 //!
 //! A row's last write in the tail (frozen, then active) wins over sled's value, a removal in
-//! the tail hides it. A read holds the stripe of its key (a scan: every stripe) from the copy
-//! of the tail to the end of the sled read, as a stream's load does, so no checkpoint moves
-//! rows from the tail into sled meanwhile.
+//! the tail hides it. Unlike a stream's load, a read takes no stripe lock, so it never waits
+//! for a checkpoint: each row is one value, and the value read is never older than the row's
+//! value when the read began. The tail is copied first; a checkpoint can only have written
+//! into sled, meanwhile, rows the copy holds (the frozen tail) or rows newer than the copy
+//! (a later freeze), and the copy's value, which is laid over sled's, is the row's value at
+//! the copy. A key the copy lacks reads sled's value, which is at least as new. (A scan is
+//! thereby not one snapshot of many rows: each row is as fresh as a lone read of it.)
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -14,7 +18,6 @@ use crate::journal::{IndexRow, JournalError};
 /// The value of the row at `key`.
 pub(super) fn get(shared: &Shared, key: &[u8]) -> Result<Option<Vec<u8>>, JournalError> {
     shared.check()?;
-    let _stripe = shared.stripes.read(key);
     match shared.tails.read_index((Bound::Included(key), Bound::Included(key))).remove(key) {
         Some(written) => Ok(written),
         None => Ok(shared.trees.index.get(key)?.map(|value| value.to_vec())),
@@ -29,7 +32,6 @@ pub(super) fn scan(
     limit: usize,
 ) -> Result<Vec<IndexRow>, JournalError> {
     shared.check()?;
-    let _stripes = shared.stripes.read_all();
     let from = match after {
         Some(after) => Bound::Excluded(after),
         None => Bound::Included(prefix),

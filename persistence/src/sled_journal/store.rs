@@ -229,8 +229,7 @@ impl Stripes {
         BuildHasherDefault::<DefaultHasher>::default().hash_one(prefix) as usize % STRIPES
     }
 
-    /// Holds the stripe of the stream at `prefix` (or of the index row at that key) against
-    /// checkpoints.
+    /// Holds the stripe of the stream at `prefix` against checkpoints.
     pub fn read(&self, prefix: &[u8]) -> RwLockReadGuard<'_, ()> {
         self.0[Self::of(prefix)].read().unwrap_or_else(PoisonError::into_inner)
     }
@@ -259,8 +258,8 @@ impl Trees {
 }
 
 /// Writes a frozen tail into sled (not durable until the checkpoint flushes sled), one stripe
-/// of streams at a time under its lock, then its index rows, one stripe of rows at a time. A
-/// crash part of the way leaves sled with part of the tail, which is harmless: the
+/// of streams at a time under its lock, then its index rows in one batch. A crash part of the
+/// way leaves sled with part of the tail, which is harmless: the
 /// checkpoint is not recorded, so opening replays the whole tail.
 pub fn write_tail(trees: &Trees, tail: &Tail, stripes: &Stripes) -> Result<(), JournalError> {
     fail::fail_point!("journal-apply", |_| Err(JournalError::Io("failpoint journal-apply".into())));
@@ -272,20 +271,15 @@ pub fn write_tail(trees: &Trees, tail: &Tail, stripes: &Stripes) -> Result<(), J
         let _writing = stripes.0[stripe].write().unwrap_or_else(PoisonError::into_inner);
         write_streams(&trees.events, &trees.snapshots, streams)?;
     }
-    let mut rows: Vec<sled::Batch> = vec![sled::Batch::default(); STRIPES];
-    let mut touched = [false; STRIPES];
+    // Index rows need no stripe: a read of one never waits for a checkpoint (`index.rs`).
+    let mut rows = sled::Batch::default();
     for (key, value) in &tail.index {
-        let stripe = Stripes::of(key);
-        touched[stripe] = true;
         match value {
-            Some(value) => rows[stripe].insert(key.as_slice(), value.as_slice()),
-            None => rows[stripe].remove(key.as_slice()),
+            Some(value) => rows.insert(key.as_slice(), value.as_slice()),
+            None => rows.remove(key.as_slice()),
         }
     }
-    for (stripe, batch) in rows.into_iter().enumerate().filter(|(stripe, _)| touched[*stripe]) {
-        let _writing = stripes.0[stripe].write().unwrap_or_else(PoisonError::into_inner);
-        trees.index.apply_batch(batch)?;
-    }
+    trees.index.apply_batch(rows)?;
     Ok(())
 }
 
