@@ -4,8 +4,8 @@
 //! as the events that cause it, so a row is exactly as durable as its aggregate's state.
 //!
 //! ```text
-//! offer/{tenant}/{seller}/{SKU}             ASIN, units the offer has (u32 LE)     product
-//! listed/{tenant}/{seller}/{ASIN}           the seller's score version it has (u64 LE)
+//! offer/{tenant}/{seller}/{SKU}             the offer's ASIN, units (u32 LE) and       product
+//!                                           seller's score version (u64 LE) it has
 //! search/{tenant}/{ASIN}                    its search document's fingerprint (u64 LE)
 //! stock/{tenant}/{seller}/{SKU}/{LOCATION}  units available (u32 LE)               inventory
 //! hold/{inventory entity id}                when its earliest hold falls due (u64 LE, ms)
@@ -24,7 +24,7 @@ use crate::keys::{self, SEPARATOR};
 
 /// The version of the rows' layout; a journal whose index was built by another is indexed
 /// again at start.
-pub const INDEX_VERSION: u32 = 1;
+pub const INDEX_VERSION: u32 = 2;
 
 /// The row that records which [`INDEX_VERSION`] built the index.
 pub const VERSION_ROW: &[u8] = b"meta/index-version";
@@ -55,45 +55,44 @@ fn u64_of(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_le_bytes(bytes.try_into().ok()?))
 }
 
-/// Which product a seller's SKU is offered on, and the units that offer was last told.
+/// What the index keeps of an offer: the product it is on, and what it was last told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferRow {
+    pub asin: Asin,
+    /// Units of its SKU the offer has.
+    pub units: u32,
+    /// The seller's score version the offer has.
+    pub score_version: u64,
+}
+
+/// Which product a seller's SKU is offered on.
 pub fn offer_key(tenant: &str, seller: &SellerId, sku: &Sku) -> Vec<u8> {
     key("offer", &[tenant, seller.as_str(), sku.as_str()])
 }
 
-pub fn offer_row(tenant: &str, seller: &SellerId, sku: &Sku, asin: &Asin, units: u32) -> Row {
-    let mut value = asin.as_str().as_bytes().to_vec();
-    value.extend_from_slice(&units.to_le_bytes());
+/// The rows of every offer of a seller.
+pub fn offer_prefix(tenant: &str, seller: &SellerId) -> Vec<u8> {
+    prefix("offer", &[tenant, seller.as_str()])
+}
+
+pub fn offer_row(tenant: &str, seller: &SellerId, sku: &Sku, offer: &OfferRow) -> Row {
+    let mut value = offer.asin.as_str().as_bytes().to_vec();
+    value.extend_from_slice(&offer.units.to_le_bytes());
+    value.extend_from_slice(&offer.score_version.to_le_bytes());
     (offer_key(tenant, seller, sku), value)
 }
 
-/// An offer row's value: the product, and the units its offer has.
-pub fn parse_offer(value: &[u8]) -> Option<(Asin, u32)> {
-    let (asin, units) = value.split_at_checked(value.len().checked_sub(4)?)?;
-    Some((Asin::parse(std::str::from_utf8(asin).ok()?).ok()?, u32_of(units)?))
+/// An offer row's value.
+pub fn parse_offer(value: &[u8]) -> Option<OfferRow> {
+    let (asin, numbers) = value.split_at_checked(value.len().checked_sub(12)?)?;
+    let (units, version) = numbers.split_at(4);
+    let asin = Asin::parse(std::str::from_utf8(asin).ok()?).ok()?;
+    Some(OfferRow { asin, units: u32_of(units)?, score_version: u64_of(version)? })
 }
 
-/// The rows of the products a seller offers on.
-pub fn listed_prefix(tenant: &str, seller: &SellerId) -> Vec<u8> {
-    prefix("listed", &[tenant, seller.as_str()])
-}
-
-/// Whether a seller offers on a product, and the seller's score version that offer has.
-pub fn listed_key(tenant: &str, seller: &SellerId, asin: &Asin) -> Vec<u8> {
-    key("listed", &[tenant, seller.as_str(), asin.as_str()])
-}
-
-pub fn listed_row(tenant: &str, seller: &SellerId, asin: &Asin, score_version: u64) -> Row {
-    (listed_key(tenant, seller, asin), score_version.to_le_bytes().to_vec())
-}
-
-/// A listed row's value: the seller's score version the offer has.
-pub fn parse_score_version(value: &[u8]) -> Option<u64> {
-    u64_of(value)
-}
-
-/// A listed row: the product, and the seller's score version its offer has.
-pub fn parse_listed(prefix: &[u8], (key, value): &Row) -> Option<(Asin, u64)> {
-    Some((Asin::parse(last_part(prefix, key)?).ok()?, u64_of(value)?))
+/// An offer row under `offer_prefix`: the SKU, and what the offer keeps.
+pub fn parse_offer_row(prefix: &[u8], (key, value): &Row) -> Option<(Sku, OfferRow)> {
+    Some((Sku::parse(last_part(prefix, key)?).ok()?, parse_offer(value)?))
 }
 
 /// The rows of every product of a tenant that search should hold.
@@ -169,13 +168,11 @@ mod tests {
     #[test]
     fn rows_read_back_as_written() {
         let (seller, sku, asin, inventory) = ids();
-        let (_, value) = offer_row("t1", &seller, &sku, &asin, 7);
-        assert_eq!(parse_offer(&value), Some((asin.clone(), 7)));
-
-        let prefix = listed_prefix("t1", &seller);
-        let row = listed_row("t1", &seller, &asin, 3);
-        assert!(row.0.starts_with(&prefix));
-        assert_eq!(parse_listed(&prefix, &row), Some((asin.clone(), 3)));
+        let offer = OfferRow { asin: asin.clone(), units: 7, score_version: 3 };
+        let row = offer_row("t1", &seller, &sku, &offer);
+        assert_eq!(parse_offer(&row.1), Some(offer.clone()));
+        let prefix = offer_prefix("t1", &seller);
+        assert_eq!(parse_offer_row(&prefix, &row), Some((sku.clone(), offer)));
 
         let prefix = search_prefix("t1");
         let row = search_row("t1", &asin, u64::MAX);

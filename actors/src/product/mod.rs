@@ -290,20 +290,19 @@ impl Entity for Product {
         self.apply_event(event);
     }
 
-    /// For each offer, which product its SKU is on with the units it has
-    /// (`crate::index::offer_row`) and the seller's score version it has
-    /// (`crate::index::listed_row`); once it has a view, its search fingerprint.
+    /// For each offer, which product its SKU is on with the units and the seller's score
+    /// version it has (`crate::index::offer_row`); once created, its search fingerprint.
     fn index_rows(&self, id: &str) -> Vec<crate::index::Row> {
-        use crate::index::{listed_row, offer_row, search_row};
+        use crate::index::{OfferRow, offer_row, search_row};
         let Some((tenant, asin)) = crate::keys::parse_product(id) else { return Vec::new() };
-        let mut rows = Vec::with_capacity(2 * self.offers.len() + 1);
+        let mut rows = Vec::with_capacity(self.offers.len() + 1);
         for offer in self.offers.values() {
-            let (seller, terms) = (&offer.seller, &offer.terms);
-            rows.push(offer_row(tenant, seller, &terms.sku, &asin, terms.available));
-            rows.push(listed_row(tenant, seller, &asin, offer.score.version));
+            let (units, score_version) = (offer.terms.available, offer.score.version);
+            let kept = OfferRow { asin: asin.clone(), units, score_version };
+            rows.push(offer_row(tenant, &offer.seller, &offer.terms.sku, &kept));
         }
-        if let Some(view) = self.view() {
-            rows.push(search_row(tenant, &asin, SearchDoc::of(&asin, &view).fingerprint()));
+        if let Some(fingerprint) = SearchDoc::fingerprint_of_product(&asin, self) {
+            rows.push(search_row(tenant, &asin, fingerprint));
         }
         rows
     }

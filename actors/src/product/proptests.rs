@@ -151,6 +151,18 @@ fn command(change: Change) -> ProductCommand {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
+    /// A fingerprint taken from borrowed fields (the product's state, its view) is the one of
+    /// the document built from them: the index's search row and the search index agree.
+    #[test]
+    fn a_borrowed_fingerprint_is_the_documents((offers, _) in offers_twice()) {
+        let product = listed(&offers);
+        let asin = crate::ids::Asin::parse(ASIN).unwrap();
+        let view = product.state.view().unwrap();
+        let built = SearchDoc::of(&asin, &view).fingerprint();
+        prop_assert_eq!(SearchDoc::fingerprint_of(&asin, &view), built);
+        prop_assert_eq!(SearchDoc::fingerprint_of_product(&asin, &product.state), Some(built));
+    }
+
     #[test]
     fn the_winner_is_the_eligible_minimum_whatever_the_arrival_order(
         (offers, shuffled) in offers_twice()

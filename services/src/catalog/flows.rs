@@ -34,8 +34,8 @@ use bazaar_actors::product::{Product, ProductCommand};
 pub(super) enum Job {
     /// Tell the product offering this SKU its total stock.
     Stock { tenant: Tenant, seller: SellerId, sku: Sku },
-    /// Tell this product the seller's latest score.
-    Score { tenant: Tenant, seller: SellerId, asin: Asin },
+    /// Tell the product offering this SKU the seller's latest score.
+    Score { tenant: Tenant, seller: SellerId, sku: Sku },
 }
 
 /// Counts of what the flows did.
@@ -226,18 +226,16 @@ impl Shared {
     fn next_command(&self, job: &Job) -> Option<(Asin, ProductCommand)> {
         match job {
             Job::Stock { tenant, seller, sku } => {
-                let (asin, has) = self.offer_of_sku(tenant, seller, sku)?;
+                let offer = self.offer_of_sku(tenant, seller, sku)?;
                 let available = self.stock_total(tenant, seller, sku)?;
                 let command = ProductCommand::SetOfferStock { seller: seller.clone(), available };
-                (has != available).then_some((asin, command))
+                (offer.units != available).then_some((offer.asin, command))
             }
-            Job::Score { tenant, seller, asin } => {
+            Job::Score { tenant, seller, sku } => {
                 let score = self.sellers.get(&(tenant.clone(), seller.clone()))?.score;
-                let key = bazaar_actors::index::listed_key(tenant, seller, asin);
-                let value = self.engine.journal().index_get(&key).ok()??;
-                let has = bazaar_actors::index::parse_score_version(&value)?;
+                let offer = self.offer_of_sku(tenant, seller, sku)?;
                 let command = ProductCommand::SetSellerScore { seller: seller.clone(), score };
-                (has < score.version).then(|| (asin.clone(), command))
+                (offer.score_version < score.version).then_some((offer.asin, command))
             }
         }
     }

@@ -134,14 +134,20 @@ impl Catalog {
 
     /// The products `seller` offers on.
     pub fn offers_of(&self, tenant: &str, seller: &SellerId) -> Vec<Asin> {
-        let prefix = index::listed_prefix(tenant, seller);
-        let rows = self.shared.scan(&prefix);
-        rows.iter().filter_map(|row| Some(index::parse_listed(&prefix, row)?.0)).collect()
+        let mut asins: Vec<Asin> = self
+            .shared
+            .offers_of(tenant, seller)
+            .into_iter()
+            .map(|(_, offer)| offer.asin)
+            .collect();
+        asins.sort();
+        asins.dedup();
+        asins
     }
 
     /// The product a seller's SKU is offered on.
     pub fn product_of_sku(&self, tenant: &str, seller: &SellerId, sku: &Sku) -> Option<Asin> {
-        Some(self.shared.offer_of_sku(tenant, seller, sku)?.0)
+        Some(self.shared.offer_of_sku(tenant, seller, sku)?.asin)
     }
 
     /// The promotions of `tenant` (ended and future ones included: pricing checks windows).
@@ -276,8 +282,15 @@ impl Shared {
             .collect()
     }
 
-    /// The product a seller's SKU is offered on, and the units that offer has.
-    fn offer_of_sku(&self, tenant: &str, seller: &SellerId, sku: &Sku) -> Option<(Asin, u32)> {
+    /// Every offer of `seller`, by SKU, as the index keeps it.
+    fn offers_of(&self, tenant: &str, seller: &SellerId) -> Vec<(Sku, index::OfferRow)> {
+        let prefix = index::offer_prefix(tenant, seller);
+        let rows = self.scan(&prefix);
+        rows.iter().filter_map(|row| index::parse_offer_row(&prefix, row)).collect()
+    }
+
+    /// The offer of a seller's SKU, as the index keeps it.
+    fn offer_of_sku(&self, tenant: &str, seller: &SellerId, sku: &Sku) -> Option<index::OfferRow> {
         let key = index::offer_key(tenant, seller, sku);
         match self.engine.journal().index_get(&key) {
             Ok(value) => index::parse_offer(&value?),

@@ -113,16 +113,16 @@ impl Shared {
         asin: bazaar_actors::ids::Asin,
         view: Arc<ProductView>,
     ) {
-        let doc = SearchDoc::of(&asin, &view);
-        let before = self.views.publish(tenant.clone(), asin.clone(), view);
+        let fingerprint = SearchDoc::fingerprint_of(&asin, &view);
+        let before = self.views.publish(tenant.clone(), asin.clone(), view.clone());
         // Most changes (a stock count, a hold) leave what search sees as it was: indexing the
         // same document again would cost a tantivy write for nothing.
-        if before.is_some_and(|before| SearchDoc::of(&asin, &before) == doc) {
+        if before.is_some_and(|before| SearchDoc::fingerprint_of(&asin, &before) == fingerprint) {
             return;
         }
         match self.search_index(&tenant) {
             Ok(index) => {
-                if let Err(error) = index.upsert(doc) {
+                if let Err(error) = index.upsert(SearchDoc::of(&asin, &view)) {
                     tracing::warn!(%asin, error = %error, "product not indexed for search");
                 }
             }
@@ -143,14 +143,10 @@ impl Shared {
         self.promotions.entry(tenant).or_default().insert(candidate.id.clone(), candidate);
     }
 
-    /// Queues the score flow of every product `seller` offers on.
+    /// Queues the score flow of every offer of `seller`.
     pub(super) fn queue_scores(&self, tenant: &Tenant, seller: &bazaar_actors::ids::SellerId) {
-        let prefix = bazaar_actors::index::listed_prefix(tenant, seller);
-        for row in self.scan(&prefix) {
-            if let Some((asin, _)) = bazaar_actors::index::parse_listed(&prefix, &row) {
-                let job = Job::Score { tenant: tenant.clone(), seller: seller.clone(), asin };
-                self.flows.queue(job);
-            }
+        for (sku, _) in self.offers_of(tenant, seller) {
+            self.flows.queue(Job::Score { tenant: tenant.clone(), seller: seller.clone(), sku });
         }
     }
 }

@@ -50,6 +50,7 @@ pub(super) fn rebuild(catalog: &Catalog) -> Result<Rebuilt, EngineError> {
 
     let version = INDEX_VERSION.to_le_bytes().to_vec();
     if journal.index_get(VERSION_ROW)?.as_ref() != Some(&version) {
+        clear_index(shared)?;
         rebuilt.indexed_rows = index_kind::<Product>(&*journal, compacting)?
             + index_kind::<Inventory>(&*journal, compacting)?;
         // Not waited for: the journal makes writes durable in order, so the version is never
@@ -111,6 +112,20 @@ pub(super) fn rebuild(catalog: &Catalog) -> Result<Rebuilt, EngineError> {
     Ok(rebuilt)
 }
 
+/// Removes every row of the index (another layout's), waiting until the removals are read.
+fn clear_index(shared: &Shared) -> Result<(), EngineError> {
+    let rows: Vec<_> =
+        shared.pages(b"").map(|row| Ok((row?.0, None))).collect::<Result<_, EngineError>>()?;
+    for batch in rows.chunks(bazaar_engine::limits::INDEX_BUILD_BATCH_ROWS) {
+        bazaar_persistence::JournalExt::write_index_receipt(
+            &**shared.engine.journal(),
+            batch.to_vec(),
+        )
+        .wait()?;
+    }
+    Ok(())
+}
+
 /// The tenants that may have products: those with sellers (every document has one), and
 /// those with a search index on disk.
 fn tenants(shared: &Shared) -> std::collections::BTreeSet<String> {
@@ -159,7 +174,7 @@ fn reconcile(shared: &Shared) -> Result<usize, EngineError> {
     let mut check = |sku: Option<(String, _, _)>, total: u64| {
         let Some((tenant, seller, sku)) = sku else { return };
         let total = total.min(u64::from(bazaar_actors::limits::QUANTITY_MAX)) as u32;
-        if shared.offer_of_sku(&tenant, &seller, &sku).is_some_and(|(_, has)| has != total) {
+        if shared.offer_of_sku(&tenant, &seller, &sku).is_some_and(|offer| offer.units != total) {
             shared.flows.queue(Job::Stock { tenant: Tenant::from(tenant), seller, sku });
             queued += 1;
         }
@@ -181,12 +196,12 @@ fn reconcile(shared: &Shared) -> Result<usize, EngineError> {
     let sellers: Vec<_> =
         shared.sellers.iter().map(|e| (e.key().clone(), e.score.version)).collect();
     for ((tenant, seller), version) in sellers {
-        let prefix = index::listed_prefix(&tenant, &seller);
+        let prefix = index::offer_prefix(&tenant, &seller);
         for row in shared.pages(&prefix) {
-            let (asin, has) =
-                index::parse_listed(&prefix, &row?).ok_or_else(|| bad_row("listed"))?;
-            if has < version && !shared.flows.stopping() {
-                let job = Job::Score { tenant: tenant.clone(), seller: seller.clone(), asin };
+            let (sku, offer) =
+                index::parse_offer_row(&prefix, &row?).ok_or_else(|| bad_row("offer"))?;
+            if offer.score_version < version && !shared.flows.stopping() {
+                let job = Job::Score { tenant: tenant.clone(), seller: seller.clone(), sku };
                 shared.flows.queue(job);
                 queued += 1;
             }
