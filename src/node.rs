@@ -260,6 +260,7 @@ impl Starting {
             indexed_rows = rebuilt.indexed_rows,
             search_caught_up = ?rebuilt.search_caught_up,
             search_reindexed = rebuilt.search_reindexed,
+            flows_settled = rebuilt.flows_settled,
             "read models rebuilt"
         );
         spawn_metrics_upkeep(ops.metrics.clone());

@@ -29,6 +29,10 @@ pub const INDEX_VERSION: u32 = 2;
 /// The row that records which [`INDEX_VERSION`] built the index.
 pub const VERSION_ROW: &[u8] = b"meta/index-version";
 
+/// Present when the node stopped with every flow between aggregates settled (nothing a
+/// start must reconcile); a start removes it.
+pub const FLOWS_SETTLED_ROW: &[u8] = b"meta/flows-settled";
+
 /// A row of the index: key and value.
 pub type Row = (Vec<u8>, Vec<u8>);
 

@@ -32,12 +32,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::auth::Principal;
-use crate::limits::{
-    BODY_BYTES_MAX, FEED_BODY_BYTES_MAX, IDEMPOTENCY_KEY_BYTES_MAX, IDEMPOTENT_BODY_BYTES_MAX,
-    LISTINGS_FEED_BODY_BYTES_MAX, REQUEST_TIMEOUT_MS,
-};
+use crate::limits::{IDEMPOTENCY_KEY_BYTES_MAX, IDEMPOTENT_BODY_BYTES_MAX};
 use crate::problem::{Problem, ProblemKind, internal};
-use crate::routes::seller::{FEED_PATH, LISTINGS_FEED_PATH};
+use crate::routes::seller::RouteLimits;
 use crate::state::AppState;
 
 pub const KIND: Kind = bazaar_actors::kinds::IDEMPOTENCY;
@@ -412,12 +409,9 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         .extensions
         .get::<MatchedPath>()
         .map_or_else(|| parts.uri.path().to_string(), |matched| matched.as_str().to_string());
-    // The route's own limit: each feed's for the feeds, the usual one for every other route.
-    let limit = match template.as_str() {
-        FEED_PATH => FEED_BODY_BYTES_MAX,
-        LISTINGS_FEED_PATH => LISTINGS_FEED_BODY_BYTES_MAX,
-        _ => BODY_BYTES_MAX,
-    };
+    // The route's own limits: each feed's for the feeds, the usual ones for every other route.
+    let limits = RouteLimits::of(&template);
+    let limit = limits.body_bytes;
     let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
         let detail = format!("a body is at most {limit} bytes");
         return Problem::of(ProblemKind::BodyTooLarge, "body_too_large", "Body too large", detail)
@@ -432,7 +426,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     parts.extensions.insert(principal.clone());
     let request = Request::from_parts(parts, Body::from(bytes));
     let scope = ((method.as_str(), template.as_str()), key);
-    once(&state.engine, &principal, scope, print, REQUEST_TIMEOUT_MS, next.run(request)).await
+    once(&state.engine, &principal, scope, print, limits.time_ms, next.run(request)).await
 }
 
 fn replay(answer: StoredAnswer) -> Response {

@@ -34,6 +34,11 @@ pub const IDEMPOTENT_BODY_BYTES_MAX: usize = 256 * 1024;
 /// lasts: a request older than this is dead).
 pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
 
+/// The same for a bulk feed (inventory or listings): its lines are applied one by one, about
+/// 10,000 a second on a busy two-core node, so a feed of `FEED_LINES_MAX` lines takes about
+/// 10 s; this leaves room for a node several times slower.
+pub const FEED_TIMEOUT_MS: u64 = 120_000;
+
 /// How long an audit record is retried while the engine is overloaded or slow, after the
 /// change it records was made; past it the record is given up, loudly.
 pub const AUDIT_RETRY_MS_MAX: u64 = 30_000;
@@ -55,6 +60,7 @@ pub const FEED_CONCURRENCY_MAX: usize = 64;
 pub const PRINCIPAL_BYTES_MAX: usize = 64;
 
 const _: () = assert!(FEED_BODY_BYTES_MAX >= BODY_BYTES_MAX);
+const _: () = assert!(FEED_TIMEOUT_MS >= REQUEST_TIMEOUT_MS);
 const _: () = assert!(LISTINGS_FEED_BODY_BYTES_MAX >= FEED_BODY_BYTES_MAX);
 const _: () = assert!(IDEMPOTENT_BODY_BYTES_MAX <= BODY_BYTES_MAX);
 // A feed's answer: its refused lines and a few counters.

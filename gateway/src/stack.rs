@@ -22,7 +22,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use axum::middleware::Next;
@@ -32,8 +31,9 @@ use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::trace::TraceLayer;
 
 use crate::limits::CLIENT_REQUEST_ID_BYTES_MAX;
-use crate::limits::{BODY_BYTES_MAX, REQUEST_TIMEOUT_MS, URI_BYTES_MAX};
+use crate::limits::{BODY_BYTES_MAX, URI_BYTES_MAX};
 use crate::problem::{Problem, ProblemKind, RETRY_AFTER_S, bad_request};
+use crate::routes::seller::RouteLimits;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-client-request-id");
@@ -79,19 +79,27 @@ pub fn layered(router: Router) -> Router {
                 request_id(prefix, request, next)
             }))
             .layer(trace)
-            .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
-                Problem::of(
-                    ProblemKind::Unavailable,
-                    "request_timeout",
-                    "Timed out",
-                    "the request took too long",
-                )
-                .retry_after(RETRY_AFTER_S)
-            }))
-            .timeout(Duration::from_millis(REQUEST_TIMEOUT_MS))
+            .layer(axum::middleware::from_fn(time_limit))
             .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
             .layer(axum::middleware::from_fn(edge)),
     )
+}
+
+/// Answers a request that runs past its route's time limit (`RouteLimits`) 503
+/// `request_timeout`; what it was doing is dropped.
+async fn time_limit(request: Request<Body>, next: Next) -> Response {
+    let limit = RouteLimits::of(request.uri().path()).time_ms;
+    match tokio::time::timeout(Duration::from_millis(limit), next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => Problem::of(
+            ProblemKind::Unavailable,
+            "request_timeout",
+            "Timed out",
+            "the request took too long",
+        )
+        .retry_after(RETRY_AFTER_S)
+        .into_response(),
+    }
 }
 
 /// Logs a failed request: a 500 (or a failure with no answer) is an error an operator must
@@ -204,5 +212,35 @@ mod tests {
         fn reading_the_bytes_agrees_with_decoding(segment in "([.%2eEa]|%2[eE]){0,5}") {
             prop_assert_eq!(is_dot_segment(&segment), decoded_is_dot(&segment));
         }
+    }
+
+    /// A request running past the usual limit is answered 503 `request_timeout`; a bulk feed
+    /// may run longer (its lines are applied one by one), up to its own limit.
+    #[tokio::test(start_paused = true)]
+    async fn each_route_runs_within_its_own_time_limit() {
+        use crate::limits::{FEED_TIMEOUT_MS, REQUEST_TIMEOUT_MS};
+        use crate::routes::seller::FEED_PATH;
+        use axum::body::Body;
+        use axum::http::{Request, StatusCode};
+        use tower::ServiceExt;
+
+        let past_the_usual = std::time::Duration::from_millis(REQUEST_TIMEOUT_MS + 1_000);
+        let slow = move || async move {
+            tokio::time::sleep(past_the_usual).await;
+            "done"
+        };
+        let router = super::layered(
+            axum::Router::new()
+                .route("/v1/slow", axum::routing::post(slow))
+                .route(FEED_PATH, axum::routing::post(slow)),
+        );
+        let status = |path: &str| {
+            let request = Request::post(path).body(Body::empty()).unwrap();
+            let router = router.clone();
+            async move { router.oneshot(request).await.unwrap().status() }
+        };
+        assert_eq!(status("/v1/slow").await, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(status(FEED_PATH).await, StatusCode::OK);
+        assert!(past_the_usual.as_millis() < u128::from(FEED_TIMEOUT_MS));
     }
 }

@@ -2,6 +2,7 @@
 //! lease expiry), fingerprints by content, and scopes per principal, role and route.
 
 use super::*;
+use crate::routes::seller::FEED_PATH;
 use bazaar_engine::EntityKey;
 
 fn ctx_at(now_ms: u64, key: &EntityKey) -> Ctx<'_> {

@@ -204,8 +204,13 @@ impl Catalog {
     /// queued. Nothing is lost: both are derived from the journal, and the next start's
     /// [`Catalog::rebuild`] queues every stock total and seller score again and schedules
     /// every hold. Call before the engine shuts down.
+    ///
+    /// When the start's reconciliation and every flow ended within `grace`, and no flow
+    /// failed, the journal's index records that the flows settled, so the next start has
+    /// nothing to reconcile (`rebuild.rs`).
     pub async fn stop(&self, grace: std::time::Duration) {
-        if tokio::time::timeout(grace, self.shared.flows.settle()).await.is_err() {
+        let settled = tokio::time::timeout(grace, self.settle()).await.is_ok();
+        if !settled {
             tracing::info!(
                 queued = self.shared.flows.outstanding(),
                 "flows left for the next start"
@@ -214,6 +219,12 @@ impl Catalog {
         self.shared.flows.stop();
         self.shared.expiry.stop();
         self.shared.flows.settle().await;
+        if settled && self.shared.flows.stats().failed == 0 {
+            // Durable before the journal closes (it drains every write), or lost with
+            // everything after it: either way the row never claims more than was settled.
+            let row = (index::FLOWS_SETTLED_ROW.to_vec(), Some(Vec::new()));
+            self.shared.engine.journal().write_index(vec![row], Box::new(|_| {}));
+        }
     }
 
     /// Commits and closes every search index, marking its files clean (a later start then

@@ -7,9 +7,11 @@
 //! 4. A search index whose files were missing or not closed cleanly is brought up to the
 //!    index's search rows: only the products whose fingerprint differs are read and indexed
 //!    again, and documents of products the index no longer has are removed.
-//! 5. A reconciliation starts in the background: it walks the stock rows and the sellers'
-//!    listed rows and queues the flow of every total or score a product does not have yet.
-//!    [`Catalog::settle`](super::Catalog::settle) waits for it.
+//! 5. Unless the node stopped with its flows settled (`FLOWS_SETTLED_ROW`, written by
+//!    [`Catalog::stop`](super::Catalog::stop)), a reconciliation starts in the background:
+//!    it walks the stock rows and the sellers' offer rows and queues the flow of every total
+//!    or score a product does not have yet. [`Catalog::settle`](super::Catalog::settle)
+//!    waits for it.
 
 use std::sync::Arc;
 
@@ -40,6 +42,8 @@ pub struct Rebuilt {
     /// Documents those catch-ups indexed again or removed: only what changed since the
     /// index's last commit (everything, for an index that was missing).
     pub search_reindexed: usize,
+    /// Whether the node stopped with its flows settled, so nothing was reconciled.
+    pub flows_settled: bool,
 }
 
 pub(super) fn rebuild(catalog: &Catalog) -> Result<Rebuilt, EngineError> {
@@ -108,7 +112,15 @@ pub(super) fn rebuild(catalog: &Catalog) -> Result<Rebuilt, EngineError> {
         rebuilt.search_caught_up.push(tenant);
     }
 
-    start_reconciliation(shared.clone());
+    rebuilt.flows_settled = journal.index_get(index::FLOWS_SETTLED_ROW)?.is_some();
+    if rebuilt.flows_settled {
+        // Not waited for: a crash that loses the removal loses every later write with it,
+        // and the row stays true of what is left.
+        let removal = (index::FLOWS_SETTLED_ROW.to_vec(), None);
+        journal.write_index(vec![removal], Box::new(|_| {}));
+    } else {
+        start_reconciliation(shared.clone());
+    }
     Ok(rebuilt)
 }
 

@@ -10,6 +10,31 @@ pub use feed::{FEED_PATH, FeedAnswer, FeedLine, FeedLineResult, RefusedLine};
 pub use inventory::{OnHandDto, StockDto};
 pub use listings::{LISTINGS_FEED_PATH, ListingLine};
 
+/// What one request of a route may take: its body's bytes and its time. The bulk feeds get
+/// their own; every other route the usual ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteLimits {
+    pub body_bytes: usize,
+    pub time_ms: u64,
+}
+
+impl RouteLimits {
+    /// The limits of the route at `path` (a request's path or its route's template).
+    pub fn of(path: &str) -> RouteLimits {
+        use crate::limits::{
+            BODY_BYTES_MAX, FEED_BODY_BYTES_MAX, FEED_TIMEOUT_MS, LISTINGS_FEED_BODY_BYTES_MAX,
+            REQUEST_TIMEOUT_MS,
+        };
+        match path {
+            FEED_PATH => RouteLimits { body_bytes: FEED_BODY_BYTES_MAX, time_ms: FEED_TIMEOUT_MS },
+            LISTINGS_FEED_PATH => {
+                RouteLimits { body_bytes: LISTINGS_FEED_BODY_BYTES_MAX, time_ms: FEED_TIMEOUT_MS }
+            }
+            _ => RouteLimits { body_bytes: BODY_BYTES_MAX, time_ms: REQUEST_TIMEOUT_MS },
+        }
+    }
+}
+
 use std::sync::Arc;
 
 use crate::openapi::routes;
