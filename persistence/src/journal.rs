@@ -170,6 +170,11 @@ pub fn check_record_sizes<'a>(
     }
 }
 
+/// Refuses a write holding a record or an index row over its bound.
+pub fn check_write(records: &[Record], index: &[IndexWrite]) -> Result<(), JournalError> {
+    check_record_sizes(records).and_then(|()| check_index_rows(index))
+}
+
 /// Refuses a write holding an index row over
 /// [`INDEX_ROW_BYTES_MAX`](crate::limits::INDEX_ROW_BYTES_MAX).
 pub fn check_index_rows(rows: &[IndexWrite]) -> Result<(), JournalError> {

@@ -392,9 +392,7 @@ impl Journal for SledJournal {
         index: Vec<IndexWrite>,
         done: Done,
     ) {
-        let checked = crate::journal::check_record_sizes(&events)
-            .and_then(|()| crate::journal::check_index_rows(&index));
-        if let Err(error) = checked {
+        if let Err(error) = crate::journal::check_write(&events, &index) {
             return done(Err(error));
         }
         let prefix = keys::stream_prefix(stream);
