@@ -57,3 +57,63 @@ fn a_read_never_sees_a_stream_half_checkpointed() {
     writer.join().expect("writer");
     assert!(reads > 10, "only {reads} reads raced the checkpoints");
 }
+
+/// Index rows read while checkpoints move them from the tail into sled: a lone read and a
+/// paged scan each find every row with a value at least as new as the one acknowledged
+/// before the read began, and never a row the writer removed for good. A scan sleeps between
+/// its read of sled and its copy of the tail (a failpoint), so checkpoints end in between.
+#[test]
+fn an_index_row_is_never_read_older_than_acknowledged() {
+    const ROWS: u64 = 8;
+    let scenario = fail::FailScenario::setup();
+    fail::cfg("index-scan-between-reads", "sleep(2)").expect("cfg failpoint");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = Arc::new(SledJournal::open(busy(dir.path())).expect("open journal"));
+    let key = |row: u64| format!("raced/{row}").into_bytes();
+    let acknowledged = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (journal, acknowledged, done) = (journal.clone(), acknowledged.clone(), done.clone());
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            let mut round = 0u64;
+            // A row put and removed every round, before the rows that stay: a scan must not
+            // stop at its removal.
+            journal
+                .write_index_receipt(vec![(b"raced/0-gone".to_vec(), Some(vec![]))])
+                .wait()
+                .unwrap();
+            while started.elapsed() < Duration::from_millis(1_500) {
+                round += 1;
+                let rows = (0..ROWS).map(|row| (key(row), Some(round.to_be_bytes().to_vec())));
+                let gone = (b"raced/0-gone".to_vec(), round.is_multiple_of(2).then(Vec::new));
+                let rows = std::iter::once(gone).chain(rows).collect();
+                journal.write_index_receipt(rows).wait().expect("write rows");
+                acknowledged.store(round, Ordering::Release);
+            }
+            done.store(true, Ordering::Release);
+        })
+    };
+    let round_of = |value: &[u8]| u64::from_be_bytes(value.try_into().expect("8 bytes"));
+    let mut reads = 0;
+    while !done.load(Ordering::Acquire) {
+        let before = acknowledged.load(Ordering::Acquire);
+        let row = journal.index_get(&key(ROWS - 1)).expect("a read during checkpoints");
+        assert!(row.as_deref().map_or(0, round_of) >= before, "a row read older than acknowledged");
+        let (mut scanned, mut after) = (Vec::new(), None::<Vec<u8>>);
+        loop {
+            let page = journal.index_scan(b"raced/", after.as_deref(), 3).expect("a scan");
+            let Some((last, _)) = page.last() else { break };
+            after = Some(last.clone());
+            scanned.extend(page.into_iter().filter(|(key, _)| !key.ends_with(b"gone")));
+        }
+        if before > 0 {
+            assert_eq!(scanned.len() as u64, ROWS, "every row, once");
+            assert!(scanned.iter().all(|(_, value)| round_of(value) >= before), "a row read older");
+        }
+        reads += 1;
+    }
+    writer.join().expect("writer");
+    assert!(reads > 10, "only {reads} reads raced the checkpoints");
+    scenario.teardown();
+}

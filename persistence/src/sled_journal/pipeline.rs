@@ -97,12 +97,24 @@ impl Tails {
         self.read_with(|tail, read| tail.read_kind_into(kind, read))
     }
 
-    /// What the tail holds of the index rows in `range`.
+    /// What the tail holds of the index rows in `range`, and the last entry checkpointed
+    /// when it was copied (it changes exactly when a frozen tail, now in sled, is dropped).
     pub fn read_index(
         &self,
         range: (std::ops::Bound<&[u8]>, std::ops::Bound<&[u8]>),
-    ) -> super::tail::IndexRead {
-        self.read_with(|tail, read| tail.read_index_into(range, read))
+    ) -> (super::tail::IndexRead, u64) {
+        let state = self.lock();
+        let mut read = super::tail::IndexRead::default();
+        if let Some(frozen) = &state.frozen {
+            frozen.read_index_into(range, &mut read);
+        }
+        state.active.read_index_into(range, &mut read);
+        (read, state.checkpointed)
+    }
+
+    /// The last entry a completed checkpoint covers.
+    pub fn checkpointed(&self) -> u64 {
+        self.lock().checkpointed
     }
 
     /// Copies out of the frozen tail, then the active one, with `read_into`.
