@@ -16,9 +16,9 @@
 //!   the HTTP server stops taking connections and drains those in flight; sagas stop after
 //!   their current step (the unfinished stay listed); the catalogue's flows get
 //!   [`FLOWS_GRACE`], then what is still queued is dropped and hold expiry stops (all derived
-//!   from the journal: the next start queues it again); the engine snapshots its entities and
-//!   stops; the search indexes close; last, a journal the node opened drains, syncs and
-//!   closes.
+//!   from the journal: the next start reconciles it); the engine snapshots its entities and
+//!   stops; the search indexes close (and, if every flow settled, the catalogue records it);
+//!   last, a journal the node opened drains, syncs and closes.
 //! - The node's log lines keep the target `bazaar::serve` they had when `serve` assembled
 //!   the node itself, so that the filters naming it (operators', the tests' `LOG_FILTER`)
 //!   still show them.
@@ -190,7 +190,7 @@ impl Node {
         // Unfinished sagas stay listed; the next start resumes them.
         self.sagas.stop();
         // Flows and hold expiry stop before the engine does, in bounded time; what they had
-        // queued is derived from the journal, so the next start queues it again.
+        // queued is derived from the journal, so the next start reconciles it.
         self.catalog.stop(FLOWS_GRACE).await;
         self.engine.shutdown(SHUTDOWN_DEADLINE).await?;
         self.catalog.close();

@@ -4,8 +4,8 @@
 //! as the events that cause it, so a row is exactly as durable as its aggregate's state.
 //!
 //! ```text
-//! offer/{tenant}/{seller}/{SKU}             the offer's ASIN, units (u32 LE) and       product
-//!                                           seller's score version (u64 LE) it has
+//! offer/{tenant}/{seller}/{SKU}/{ASIN}      units (u32 LE) and seller's score      product
+//!                                           version (u64 LE) the offer has
 //! search/{tenant}/{ASIN}                    its search document's fingerprint (u64 LE)
 //! stock/{tenant}/{seller}/{SKU}/{LOCATION}  units available (u32 LE)               inventory
 //! hold/{inventory entity id}                when its earliest hold falls due (u64 LE, ms)
@@ -15,8 +15,9 @@
 //! and a prefix ending in the separator holds exactly the rows of its parts; the last part
 //! of a row read back is a validated id (no separator), parsed as itself.
 //!
-//! Invariant: the rows are a function of the aggregate's state and id alone; a change of
-//! what they hold needs [`INDEX_VERSION`] raised, so that a start rebuilds them.
+//! Invariants: the rows are a function of the aggregate's state and id alone, and no two
+//! aggregates (of any kind) write the same key (every key holds its aggregate's id); a change
+//! of what they hold needs [`INDEX_VERSION`] raised, so that a start rebuilds them.
 
 use crate::ids::{Asin, LocationCode, SellerId, Sku};
 use crate::inventory::InventoryId;
@@ -24,7 +25,7 @@ use crate::keys::{self, SEPARATOR};
 
 /// The version of the rows' layout; a journal whose index was built by another is indexed
 /// again at start.
-pub const INDEX_VERSION: u32 = 2;
+pub const INDEX_VERSION: u32 = 3;
 
 /// The row that records which [`INDEX_VERSION`] built the index.
 pub const VERSION_ROW: &[u8] = b"meta/index-version";
@@ -59,9 +60,11 @@ fn u64_of(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_le_bytes(bytes.try_into().ok()?))
 }
 
-/// What the index keeps of an offer: the product it is on, and what it was last told.
+/// What the index keeps of an offer: its SKU, the product it is on, and what it was last
+/// told. A seller may offer one SKU on several products: each offer has its own row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OfferRow {
+    pub sku: Sku,
     pub asin: Asin,
     /// Units of its SKU the offer has.
     pub units: u32,
@@ -69,9 +72,9 @@ pub struct OfferRow {
     pub score_version: u64,
 }
 
-/// Which product a seller's SKU is offered on.
-pub fn offer_key(tenant: &str, seller: &SellerId, sku: &Sku) -> Vec<u8> {
-    key("offer", &[tenant, seller.as_str(), sku.as_str()])
+/// The row of a seller's offer of `sku` on `asin`.
+pub fn offer_key(tenant: &str, seller: &SellerId, sku: &Sku, asin: &Asin) -> Vec<u8> {
+    key("offer", &[tenant, seller.as_str(), sku.as_str(), asin.as_str()])
 }
 
 /// The rows of every offer of a seller.
@@ -79,25 +82,38 @@ pub fn offer_prefix(tenant: &str, seller: &SellerId) -> Vec<u8> {
     prefix("offer", &[tenant, seller.as_str()])
 }
 
-pub fn offer_row(tenant: &str, seller: &SellerId, sku: &Sku, offer: &OfferRow) -> Row {
-    let mut value = offer.asin.as_str().as_bytes().to_vec();
-    value.extend_from_slice(&offer.units.to_le_bytes());
+/// The rows of every offer of a seller's SKU (one per product offering it).
+pub fn sku_prefix(tenant: &str, seller: &SellerId, sku: &Sku) -> Vec<u8> {
+    prefix("offer", &[tenant, seller.as_str(), sku.as_str()])
+}
+
+pub fn offer_row(tenant: &str, seller: &SellerId, offer: &OfferRow) -> Row {
+    let mut value = offer.units.to_le_bytes().to_vec();
     value.extend_from_slice(&offer.score_version.to_le_bytes());
-    (offer_key(tenant, seller, sku), value)
+    (offer_key(tenant, seller, &offer.sku, &offer.asin), value)
 }
 
-/// An offer row's value.
-pub fn parse_offer(value: &[u8]) -> Option<OfferRow> {
-    let (asin, numbers) = value.split_at_checked(value.len().checked_sub(12)?)?;
-    let (units, version) = numbers.split_at(4);
-    let asin = Asin::parse(std::str::from_utf8(asin).ok()?).ok()?;
-    Some(OfferRow { asin, units: u32_of(units)?, score_version: u64_of(version)? })
+/// An offer row's value: the units and the score version the offer has.
+pub fn parse_offer_value(value: &[u8]) -> Option<(u32, u64)> {
+    let (units, version) = value.split_at_checked(4)?;
+    Some((u32_of(units)?, u64_of(version)?))
 }
 
-/// An offer row under `offer_prefix`: the SKU, and what the offer keeps.
-pub fn parse_offer_row(prefix: &[u8], (key, value): &Row) -> Option<(Sku, OfferRow)> {
-    Some((Sku::parse(last_part(prefix, key)?).ok()?, parse_offer(value)?))
+/// An offer row under `offer_prefix` or `sku_prefix` of the same seller.
+pub fn parse_offer(seller_prefix: &[u8], (key, value): &Row) -> Option<OfferRow> {
+    let rest = std::str::from_utf8(key.strip_prefix(seller_prefix)?).ok()?;
+    let (sku, asin) = rest.split_once(SEPARATOR)?;
+    let (units, score_version) = parse_offer_value(value)?;
+    Some(OfferRow {
+        sku: Sku::parse(sku).ok()?,
+        asin: Asin::parse(asin).ok()?,
+        units,
+        score_version,
+    })
 }
+
+/// Every search row (all tenants).
+pub const SEARCH_NAMESPACE: &[u8] = b"search/";
 
 /// The rows of every product of a tenant that search should hold.
 pub fn search_prefix(tenant: &str) -> Vec<u8> {
@@ -172,11 +188,10 @@ mod tests {
     #[test]
     fn rows_read_back_as_written() {
         let (seller, sku, asin, inventory) = ids();
-        let offer = OfferRow { asin: asin.clone(), units: 7, score_version: 3 };
-        let row = offer_row("t1", &seller, &sku, &offer);
-        assert_eq!(parse_offer(&row.1), Some(offer.clone()));
-        let prefix = offer_prefix("t1", &seller);
-        assert_eq!(parse_offer_row(&prefix, &row), Some((sku.clone(), offer)));
+        let offer = OfferRow { sku: sku.clone(), asin: asin.clone(), units: 7, score_version: 3 };
+        let row = offer_row("t1", &seller, &offer);
+        assert!(row.0.starts_with(&sku_prefix("t1", &seller, &sku)));
+        assert_eq!(parse_offer(&offer_prefix("t1", &seller), &row), Some(offer));
 
         let prefix = search_prefix("t1");
         let row = search_row("t1", &asin, u64::MAX);

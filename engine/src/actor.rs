@@ -100,7 +100,12 @@ impl<E: Entity> Live<E> {
     /// Rebuilds the entity from its snapshot and the events after it.
     fn recover(key: &EntityKey, rt: &Runtime) -> Result<Live<E>, EngineError> {
         let stored = crate::replay::load_entity::<E>(&*rt.journal, key)?;
-        let rows = stored.entity.index_rows(&key.id).into_iter().collect();
+        // The rows the index holds for it: none for an entity never written, whatever rows
+        // its default state would have (its first write puts them).
+        let rows = match stored.last_seq {
+            0 => BTreeMap::new(),
+            _ => stored.entity.index_rows(&key.id).into_iter().collect(),
+        };
         Ok(Live {
             entity: stored.entity,
             next_seq: stored.last_seq + 1,

@@ -98,18 +98,23 @@ impl Entity for Counter {
     }
 
     /// A counter whose id begins with [`INDEXED`] keeps one row, `counter/{id}` with its
-    /// value (little-endian), while its value is not zero; others keep none (so the benches'
+    /// value (little-endian), while its value is not zero, and always if the id begins with
+    /// [`INDEXED_ALWAYS`] (its default state has a row); others keep none (so the benches'
     /// counters pay nothing for the index).
     fn index_rows(&self, id: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
-        if !id.starts_with(INDEXED) || self.value == 0 {
+        let kept = id.starts_with(INDEXED_ALWAYS) || (id.starts_with(INDEXED) && self.value != 0);
+        if !kept {
             return Vec::new();
         }
         vec![(counter_row(id), self.value.to_le_bytes().to_vec())]
     }
 }
 
-/// The id prefix of counters that keep an index row.
+/// The id prefix of counters that keep an index row while their value is not zero.
 pub const INDEXED: &str = "indexed-";
+
+/// The id prefix of counters that always keep an index row, at zero too.
+pub const INDEXED_ALWAYS: &str = "always-indexed-";
 
 /// The index key of counter `id`'s row.
 pub fn counter_row(id: &str) -> Vec<u8> {

@@ -56,3 +56,14 @@ fn an_index_is_built_for_streams_written_before_their_kind_had_rows() {
     assert_eq!(row(&journal, "indexed-c"), Some(2));
     assert_eq!(journal.index_scan(b"", None, 10).unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn an_entity_s_first_write_puts_the_rows_its_default_state_has() {
+    // This counter has a row at 0, its default state; a first write that leaves the value
+    // at 0 (`Keep`) must still put it: nothing was ever written for the entity.
+    let journal = Arc::new(MemJournal::default());
+    let engine = single_node(journal.clone(), EngineConfig::default());
+    let keep = bazaar_engine::testkit::CounterCommand::Keep { text: "x".into() };
+    engine.ask::<Counter>("always-indexed-f", keep).await.unwrap().unwrap();
+    assert_eq!(row(&journal, "always-indexed-f"), Some(0), "the first write puts the row");
+}

@@ -89,9 +89,9 @@ impl Loaded {
 
 /// One change to the journal's index: a row put (`Some(value)`) or removed (`None`).
 ///
-/// The index is a sorted key-value table beside the streams, written only in the same entry
-/// as the events it derives from (or by [`Journal::write_index`] when it is built from the
-/// streams): the secondary indexes of read models that must not live in memory.
+/// The index is a sorted key-value table beside the streams, written in the same entry as
+/// the events it derives from (or by [`Journal::write_index`], for rows no entity owns): the
+/// secondary indexes of read models that must not live in memory.
 pub type IndexWrite = (Vec<u8>, Option<Vec<u8>>);
 
 /// One index row as read: its key and value.
@@ -115,7 +115,8 @@ pub trait Journal: Send + Sync + 'static {
         done: Done,
     );
 
-    /// Queues index rows alone (building an index from the streams); `done` runs once durable.
+    /// Queues index rows alone (rows no entity owns: an index built from the streams, markers
+    /// of the index's own state); `done` runs once durable.
     fn write_index(&self, index: Vec<IndexWrite>, done: Done) {
         // An append of no events writes no stream: only the rows.
         self.append_indexed(Stream::new(0, ""), 1, Vec::new(), index, done)
@@ -167,6 +168,20 @@ pub fn check_record_sizes<'a>(
     match records.into_iter().find(|record| record.len() > max) {
         Some(record) => Err(JournalError::RecordTooLarge { bytes: record.len(), max }),
         None => Ok(()),
+    }
+}
+
+/// Where a page of a scan of `prefix` after `after` begins; `None` when no row under the
+/// prefix is after `after` (an `after` before the prefix begins at the prefix).
+pub(crate) fn scan_start<'a>(
+    prefix: &'a [u8],
+    after: Option<&'a [u8]>,
+) -> Option<std::ops::Bound<&'a [u8]>> {
+    use std::ops::Bound;
+    match after {
+        Some(after) if after.starts_with(prefix) => Some(Bound::Excluded(after)),
+        Some(after) if after > prefix => None,
+        _ => Some(Bound::Included(prefix)),
     }
 }
 

@@ -244,10 +244,7 @@ impl Journal for MemJournal {
         limit: usize,
     ) -> Result<Vec<IndexRow>, JournalError> {
         let state = self.readable()?;
-        let from = match after {
-            Some(after) => std::ops::Bound::Excluded(after),
-            None => std::ops::Bound::Included(prefix),
-        };
+        let Some(from) = crate::journal::scan_start(prefix, after) else { return Ok(Vec::new()) };
         Ok(state
             .applied
             .index

@@ -323,7 +323,8 @@ fn check_kind(
     Ok(())
 }
 
-/// Every index row read alone, and every prefix scanned in pages of two.
+/// Every index row read alone, every prefix scanned in pages of two, and scans after a key
+/// outside the prefix (before it: from its first row; past it: nothing).
 fn check_index(journal: &dyn Journal, model: &Model, step: usize) -> Result<(), TestCaseError> {
     let fail = |e| TestCaseError::fail(format!("step {step}: index: {e}"));
     for key in INDEX_KEYS {
@@ -345,6 +346,10 @@ fn check_index(journal: &dyn Journal, model: &Model, step: usize) -> Result<(), 
             .filter(|(key, _)| key.starts_with(prefix))
             .map(|(key, value)| (key.clone(), value.clone()))
             .collect();
+        let before = journal.index_scan(prefix, Some(b"("), 10).map_err(fail)?;
+        prop_assert_eq!(&before, &expected, "step {}: index_scan {:?} after (", step, prefix);
+        let past = journal.index_scan(prefix, Some(b"\xff"), 10).map_err(fail)?;
+        prop_assert!(past.is_empty() || prefix.is_empty(), "step {}: rows past {:?}", step, prefix);
         prop_assert_eq!(scanned, expected, "step {}: index_scan {:?}", step, prefix);
     }
     Ok(())

@@ -155,3 +155,24 @@ async fn a_start_after_a_clean_stop_has_nothing_to_reconcile() {
     let (_, rebuilt) = start(&engine_over(&journal), dir.path()).await;
     assert!(!rebuilt.flows_settled);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_index_whose_files_are_gone_is_built_from_the_index_rows() {
+    let (journal, dir) = (Arc::new(MemJournal::default()), tempfile::tempdir().unwrap());
+    // Products whose seller never registered: a tenant known only by its products.
+    let engine = engine_over(&journal);
+    let (catalog, _) = start(&engine, dir.path()).await;
+    for n in 0..PRODUCTS {
+        let (asin, sku) = item(n);
+        common::list(&engine, &asin, &seller(), &sku).await;
+    }
+    settle(&catalog).await;
+    engine.shutdown(Duration::from_secs(5)).await.unwrap();
+    catalog.close();
+    std::fs::remove_dir_all(dir.path().join(TENANT)).unwrap();
+
+    let (catalog, rebuilt) = start(&engine_over(&journal), dir.path()).await;
+    assert_eq!(rebuilt.search_caught_up, [TENANT.to_string()]);
+    assert_eq!(rebuilt.search_reindexed, PRODUCTS);
+    catalog.close();
+}

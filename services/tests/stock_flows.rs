@@ -7,6 +7,8 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bazaar_actors::keys;
+use bazaar_actors::product::{Product, ProductCommand};
 use bazaar_actors::{Asin, SellerId, Sku};
 use bazaar_engine::EngineConfig;
 use bazaar_engine::testkit::single_node;
@@ -64,4 +66,33 @@ async fn a_storm_of_stock_changes_lands_each_skus_last_total_on_its_product() {
         stats.asked < (PRODUCTS as u64) * ROUNDS,
         "changes queued while a job waits coalesce: {stats:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_sku_offered_on_two_products_reaches_both_and_outlives_one_withdrawal() {
+    let journal = Arc::new(MemJournal::default());
+    let engine = single_node(journal, EngineConfig::default());
+    bazaar_services::register(&engine);
+    let catalog = Catalog::new(engine.clone(), None);
+    let (seller, sku) = (SellerId::parse("s1").unwrap(), Sku::parse("SHARED").unwrap());
+    let (a, b) = (Asin::parse("B00000000A").unwrap(), Asin::parse("B00000000B").unwrap());
+    common::register(&engine, &seller).await;
+    common::list(&engine, &a, &seller, &sku).await;
+    common::list(&engine, &b, &seller, &sku).await;
+    let available = |asin: &Asin| {
+        let view = catalog.product(TENANT, asin).expect("listed");
+        view.offers.iter().find(|offer| offer.seller == seller).map(|offer| offer.terms.available)
+    };
+    let settle = || tokio::time::timeout(Duration::from_secs(30), catalog.settle());
+
+    common::set_on_hand(&engine, &seller, &sku, 9, 1).await;
+    settle().await.expect("flows settle");
+    assert_eq!((available(&a), available(&b)), (Some(9), Some(9)), "both offers told");
+
+    let withdraw = ProductCommand::WithdrawOffer { seller: seller.clone() };
+    common::ask::<Product>(&engine, &keys::product(TENANT, &a), withdraw).await;
+    assert_eq!(catalog.product_of_sku(TENANT, &seller, &sku), Some(b.clone()), "B still offers it");
+    common::set_on_hand(&engine, &seller, &sku, 4, 2).await;
+    settle().await.expect("flows settle");
+    assert_eq!((available(&a), available(&b)), (None, Some(4)));
 }

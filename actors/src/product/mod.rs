@@ -298,8 +298,9 @@ impl Entity for Product {
         let mut rows = Vec::with_capacity(self.offers.len() + 1);
         for offer in self.offers.values() {
             let (units, score_version) = (offer.terms.available, offer.score.version);
-            let kept = OfferRow { asin: asin.clone(), units, score_version };
-            rows.push(offer_row(tenant, &offer.seller, &offer.terms.sku, &kept));
+            let sku = offer.terms.sku.clone();
+            let kept = OfferRow { sku, asin: asin.clone(), units, score_version };
+            rows.push(offer_row(tenant, &offer.seller, &kept));
         }
         if let Some(fingerprint) = SearchDoc::fingerprint_of_product(&asin, self) {
             rows.push(search_row(tenant, &asin, fingerprint));

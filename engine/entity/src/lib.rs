@@ -116,8 +116,9 @@ pub trait Entity: Default + Serialize + DeserializeOwned + Send + 'static {
     /// indexes of read models too large for memory (which product offers a SKU, a SKU's
     /// stock by location). The engine writes what changed since the rows before each write in
     /// the same journal entry as its events, so the index is never behind nor ahead of them.
-    /// A function of the state and `id` alone; keys are the domain's to namespace (different
-    /// kinds must never write the same key). The default: none.
+    /// A function of the state and `id` alone; keys are the domain's to namespace, and no two
+    /// entities (of any kind) may write the same key: each key must hold its entity's id, or
+    /// one entity's removal would erase another's row. The default: none.
     fn index_rows(&self, id: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
         let _ = id;
         Vec::new()

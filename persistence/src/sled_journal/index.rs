@@ -36,10 +36,7 @@ pub(super) fn scan(
     limit: usize,
 ) -> Result<Vec<IndexRow>, JournalError> {
     shared.check()?;
-    let from = match after {
-        Some(after) => Bound::Excluded(after),
-        None => Bound::Included(prefix),
-    };
+    let Some(from) = crate::journal::scan_start(prefix, after) else { return Ok(Vec::new()) };
     'again: loop {
         let checkpointed = shared.tails.checkpointed();
         let (mut page, mut cursor) = (Vec::new(), from.map(<[u8]>::to_vec));

@@ -67,12 +67,14 @@ use tail::Tail;
 
 /// The journal schema this build writes, kept in the `meta` tree. Version 2 stores runs of
 /// events under one key (`store.rs`), which a build of version 1 would misread as torn
-/// records; a journal of version 1 (one event per key) reads as runs of one, so opening it
-/// stamps it 2, and the older build then refuses it.
-pub const SCHEMA_VERSION: u32 = 2;
+/// records; a journal of version 1 (one event per key) reads as runs of one. Version 3 keeps
+/// the index (rows written with the events): a build of version 2 would write events without
+/// their rows, leaving the index stale. Opening an older journal stamps it 3, and an older
+/// build then refuses it.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Older schemas this build reads as they are.
-const SCHEMA_VERSIONS_READ: [u32; 1] = [1];
+const SCHEMA_VERSIONS_READ: [u32; 2] = [1, 2];
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 

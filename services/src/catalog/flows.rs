@@ -11,9 +11,9 @@
 //! ends the job at once.
 //!
 //! Stopping: once [`Flows::stop`] is called, queued jobs are dropped without running and a
-//! running one ends at its next failure. Nothing is lost: a job's value lives in the journal,
-//! and the next start's reconciliation finds every stock total and seller score a product does
-//! not have.
+//! running one ends at its next failure; both are counted (`FlowStats::dropped`). Nothing is
+//! lost: a job's value lives in the journal, and a start after a stop that dropped any (or
+//! after a crash) reconciles every stock total and seller score a product does not have.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -32,10 +32,13 @@ use bazaar_actors::product::{Product, ProductCommand};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) enum Job {
-    /// Tell the product offering this SKU its total stock.
+    /// Tell every product offering this SKU its total stock.
     Stock { tenant: Tenant, seller: SellerId, sku: Sku },
-    /// Tell the product offering this SKU the seller's latest score.
-    Score { tenant: Tenant, seller: SellerId, sku: Sku },
+    /// Tell the product this offer (the seller's SKU on it) is on the seller's latest score.
+    Score { tenant: Tenant, seller: SellerId, sku: Sku, asin: Asin },
+    /// The seller's score changed: queue `Score` for each of its offers (a scan of its
+    /// offers, kept off the journal's thread that publishes the change).
+    Seller { tenant: Tenant, seller: SellerId },
 }
 
 /// Counts of what the flows did.
@@ -43,6 +46,8 @@ pub(super) enum Job {
 pub struct FlowStats {
     pub asked: u64,
     pub skipped: u64,
+    /// Jobs that ended without running because the node was stopping.
+    pub dropped: u64,
     pub failed: u64,
 }
 
@@ -58,6 +63,7 @@ pub(super) struct Flows {
     outstanding: AtomicUsize,
     asked: AtomicU64,
     skipped: AtomicU64,
+    dropped: AtomicU64,
     failed: AtomicU64,
     /// Set once the node stops: queued jobs are dropped, retries end.
     stopping: AtomicBool,
@@ -75,6 +81,7 @@ impl Flows {
             outstanding: AtomicUsize::new(0),
             asked: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
         }
@@ -90,6 +97,7 @@ impl Flows {
                 let flows = &flows.flows;
                 flows.queued.remove(&job);
                 if flows.stopping.load(Ordering::Acquire) {
+                    flows.dropped.fetch_add(1, Ordering::Relaxed);
                     flows.outstanding.fetch_sub(1, Ordering::AcqRel);
                     continue;
                 }
@@ -129,6 +137,7 @@ impl Flows {
         FlowStats {
             asked: self.asked.load(Ordering::Relaxed),
             skipped: self.skipped.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
         }
     }
@@ -161,7 +170,9 @@ impl Shared {
     async fn run_until_current(&self, job: Job) {
         let mut covers = 1;
         loop {
-            if !self.flows.stopping.load(Ordering::Acquire) {
+            if self.flows.stopping.load(Ordering::Acquire) {
+                self.flows.dropped.fetch_add(1, Ordering::Relaxed);
+            } else {
                 self.run(&job).await;
             }
             let again = match self.flows.running.entry(job.clone()) {
@@ -181,14 +192,27 @@ impl Shared {
     }
 
     async fn run(&self, job: &Job) {
+        if let Job::Seller { tenant, seller } = job {
+            self.queue_scores(tenant, seller);
+            return;
+        }
+        let commands = self.next_commands(job);
+        if commands.is_empty() {
+            self.flows.skipped.fetch_add(1, Ordering::Relaxed);
+        }
+        for (asin, command) in commands {
+            self.tell(job, &asin, command).await;
+        }
+    }
+
+    /// Asks the product `asin` of `job`'s tenant `command`, retrying what may pass.
+    async fn tell(&self, job: &Job, asin: &Asin, command: ProductCommand) {
+        let (Job::Stock { tenant, .. } | Job::Score { tenant, .. } | Job::Seller { tenant, .. }) =
+            job;
         let mut backoff_ms = 10;
         for attempt in 1..=FLOW_ATTEMPTS_MAX {
-            let Some((asin, command)) = self.next_command(job) else {
-                self.flows.skipped.fetch_add(1, Ordering::Relaxed);
-                return;
-            };
-            let (Job::Stock { tenant, .. } | Job::Score { tenant, .. }) = job;
-            match self.flows.engine.ask::<Product>(&keys::product(tenant, &asin), command).await {
+            let id = keys::product(tenant, asin);
+            match self.flows.engine.ask::<Product>(&id, command.clone()).await {
                 Ok(Ok(_)) => {
                     self.flows.asked.fetch_add(1, Ordering::Relaxed);
                     return;
@@ -207,8 +231,9 @@ impl Shared {
                     backoff_ms = (backoff_ms * 4).min(FLOW_BACKOFF_MS_MAX);
                 }
                 Err(EngineError::ShuttingDown) => {
-                    // The next start queues it again (see the module doc).
+                    // The next start reconciles it (see the module doc).
                     tracing::debug!(?job, "flow left for the next start");
+                    self.flows.dropped.fetch_add(1, Ordering::Relaxed);
                     return;
                 }
                 Err(error) => {
@@ -220,23 +245,37 @@ impl Shared {
         }
     }
 
-    /// The product to tell, and what it must be told now; `None` when it already knows.
-    /// Reads the index (what the product has, what the stock is) and the seller's score, not
-    /// the product itself.
-    fn next_command(&self, job: &Job) -> Option<(Asin, ProductCommand)> {
+    /// The products to tell, and what each must be told now; none when they already know.
+    /// Reads the index (what each offer has, what the stock is) and the seller's score, not
+    /// the products themselves.
+    fn next_commands(&self, job: &Job) -> Vec<(Asin, ProductCommand)> {
         match job {
             Job::Stock { tenant, seller, sku } => {
-                let offer = self.offer_of_sku(tenant, seller, sku)?;
-                let available = self.stock_total(tenant, seller, sku)?;
+                let Some(available) = self.stock_total(tenant, seller, sku) else {
+                    return Vec::new();
+                };
                 let command = ProductCommand::SetOfferStock { seller: seller.clone(), available };
-                (offer.units != available).then_some((offer.asin, command))
+                self.offers_of_sku(tenant, seller, sku)
+                    .into_iter()
+                    .filter(|offer| offer.units != available)
+                    .map(|offer| (offer.asin, command.clone()))
+                    .collect()
             }
-            Job::Score { tenant, seller, sku } => {
-                let score = self.sellers.get(&(tenant.clone(), seller.clone()))?.score;
-                let offer = self.offer_of_sku(tenant, seller, sku)?;
+            Job::Score { tenant, seller, sku, asin } => {
+                let Some(score) =
+                    self.sellers.get(&(tenant.clone(), seller.clone())).map(|s| s.score)
+                else {
+                    return Vec::new();
+                };
+                let key = bazaar_actors::index::offer_key(tenant, seller, sku, asin);
+                let has = self.engine.journal().index_get(&key).ok().flatten();
+                let behind = has
+                    .and_then(|value| bazaar_actors::index::parse_offer_value(&value))
+                    .is_some_and(|(_, version)| version < score.version);
                 let command = ProductCommand::SetSellerScore { seller: seller.clone(), score };
-                (offer.score_version < score.version).then_some((offer.asin, command))
+                if behind { vec![(asin.clone(), command)] } else { Vec::new() }
             }
+            Job::Seller { .. } => Vec::new(),
         }
     }
 }

@@ -6,7 +6,8 @@
 //! - which product offers a seller's SKU, a SKU's stock by location, the products a seller
 //!   offers on, and what search should hold: rows of the journal's index
 //!   ([`bazaar_actors::index`]), written by the engine with the events they derive from, so
-//!   they are on disk, never stale, and need no rebuild at start;
+//!   they are on disk, never stale, and built from the streams only when their layout
+//!   changes;
 //! - every seller's score and every promotion (one per seller or promotion, not per product),
 //!   and the search index of each tenant, in memory and folded at start.
 //!
@@ -15,9 +16,9 @@
 //! (`SetOfferStock`); when a seller's score changes, every product it offers is told
 //! (`SetSellerScore`). Each flow is keyed and coalesced: a key is queued at most once, and its
 //! worker reads the latest value when it runs, so a storm of changes costs one ask per key
-//! and the last value always lands. After a start, a reconciliation in the background walks
-//! the index and re-sends any total or score a product does not have yet (a crash may have
-//! come between a change and its flow).
+//! and the last value always lands. After a start that follows a crash (or a stop that left
+//! flows), a reconciliation in the background walks the index and re-sends any total or
+//! score a product does not have yet.
 //!
 //! Hold expiry (`expiry.rs`): every inventory with holds is sent `ExpireDue` when its earliest
 //! hold falls due, scheduled from each durable change and, at start, from the index's hold
@@ -41,6 +42,7 @@ mod views;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bazaar_engine::{Engine, EngineError};
 use bazaar_persistence::IndexRow;
@@ -83,6 +85,10 @@ struct Shared {
     expiry: Arc<expiry::Expiry>,
     /// False while the start's reconciliation is still queueing flows.
     reconciled: tokio::sync::watch::Sender<bool>,
+    /// False once a start's reconciliation began, until it ended having queued all it found.
+    reconciliation_ok: AtomicBool,
+    /// Whether `stop` found every flow settled within its grace.
+    settled_at_stop: AtomicBool,
 }
 
 impl Catalog {
@@ -98,6 +104,8 @@ impl Catalog {
             flows: flows::Flows::start(engine.clone()),
             expiry: Arc::default(),
             reconciled: tokio::sync::watch::Sender::new(true),
+            reconciliation_ok: AtomicBool::new(true),
+            settled_at_stop: AtomicBool::new(false),
         });
         shared.flows.spawn_dispatcher(Arc::downgrade(&shared));
         expiry::spawn_driver(Arc::downgrade(&shared), shared.expiry.clone());
@@ -134,20 +142,17 @@ impl Catalog {
 
     /// The products `seller` offers on.
     pub fn offers_of(&self, tenant: &str, seller: &SellerId) -> Vec<Asin> {
-        let mut asins: Vec<Asin> = self
-            .shared
-            .offers_of(tenant, seller)
-            .into_iter()
-            .map(|(_, offer)| offer.asin)
-            .collect();
+        let mut asins: Vec<Asin> =
+            self.shared.offers_of(tenant, seller).into_iter().map(|offer| offer.asin).collect();
         asins.sort();
         asins.dedup();
         asins
     }
 
-    /// The product a seller's SKU is offered on.
+    /// A product a seller's SKU is offered on (the first by ASIN, if several are).
     pub fn product_of_sku(&self, tenant: &str, seller: &SellerId, sku: &Sku) -> Option<Asin> {
-        Some(self.shared.offer_of_sku(tenant, seller, sku)?.asin)
+        let offers = self.shared.offers_of_sku(tenant, seller, sku);
+        offers.into_iter().next().map(|offer| offer.asin)
     }
 
     /// The promotions of `tenant` (ended and future ones included: pricing checks windows).
@@ -201,13 +206,10 @@ impl Catalog {
 
     /// The node is stopping: lets the queued flows run for up to `grace`, then drops what is
     /// still queued and stops driving hold expiry, so a stop takes bounded time whatever is
-    /// queued. Nothing is lost: both are derived from the journal, and the next start's
-    /// [`Catalog::rebuild`] queues every stock total and seller score again and schedules
-    /// every hold. Call before the engine shuts down.
-    ///
-    /// When the start's reconciliation and every flow ended within `grace`, and no flow
-    /// failed, the journal's index records that the flows settled, so the next start has
-    /// nothing to reconcile (`rebuild.rs`).
+    /// queued. Nothing is lost: both are derived from the journal; the next start's
+    /// [`Catalog::rebuild`] schedules every hold again and, unless every flow settled here
+    /// (see [`close`](Catalog::close)), reconciles every stock total and seller score. Call
+    /// before the engine shuts down.
     pub async fn stop(&self, grace: std::time::Duration) {
         let settled = tokio::time::timeout(grace, self.settle()).await.is_ok();
         if !settled {
@@ -216,20 +218,31 @@ impl Catalog {
                 "flows left for the next start"
             );
         }
+        let reconciled = self.shared.reconciliation_ok.load(Ordering::Acquire);
+        self.shared.settled_at_stop.store(settled && reconciled, Ordering::Release);
         self.shared.flows.stop();
         self.shared.expiry.stop();
         self.shared.flows.settle().await;
-        if settled && self.shared.flows.stats().failed == 0 {
+    }
+
+    /// Commits and closes every search index, marking its files clean (a later start then
+    /// needs no rebuild). Call after the engine has stopped.
+    ///
+    /// When [`stop`](Catalog::stop) found every flow settled (the start's reconciliation
+    /// included) and since then no flow was dropped and none failed, the journal's index
+    /// records it, so the next start has nothing to reconcile (`rebuild.rs`). Only now, with
+    /// the engine stopped, can no later write leave a flow behind.
+    pub fn close(&self) {
+        let stats = self.shared.flows.stats();
+        if self.shared.settled_at_stop.load(Ordering::Acquire)
+            && stats.dropped == 0
+            && stats.failed == 0
+        {
             // Durable before the journal closes (it drains every write), or lost with
             // everything after it: either way the row never claims more than was settled.
             let row = (index::FLOWS_SETTLED_ROW.to_vec(), Some(Vec::new()));
             self.shared.engine.journal().write_index(vec![row], Box::new(|_| {}));
         }
-    }
-
-    /// Commits and closes every search index, marking its files clean (a later start then
-    /// needs no rebuild). Call after the engine has stopped.
-    pub fn close(&self) {
         let tenants: Vec<Tenant> =
             self.shared.search.iter().map(|entry| entry.key().clone()).collect();
         for tenant in tenants {
@@ -293,23 +306,20 @@ impl Shared {
             .collect()
     }
 
-    /// Every offer of `seller`, by SKU, as the index keeps it.
-    fn offers_of(&self, tenant: &str, seller: &SellerId) -> Vec<(Sku, index::OfferRow)> {
-        let prefix = index::offer_prefix(tenant, seller);
-        let rows = self.scan(&prefix);
-        rows.iter().filter_map(|row| index::parse_offer_row(&prefix, row)).collect()
+    /// Every offer of `seller`, as the index keeps it.
+    fn offers_of(&self, tenant: &str, seller: &SellerId) -> Vec<index::OfferRow> {
+        self.offers_under(&index::offer_prefix(tenant, seller), tenant, seller)
     }
 
-    /// The offer of a seller's SKU, as the index keeps it.
-    fn offer_of_sku(&self, tenant: &str, seller: &SellerId, sku: &Sku) -> Option<index::OfferRow> {
-        let key = index::offer_key(tenant, seller, sku);
-        match self.engine.journal().index_get(&key) {
-            Ok(value) => index::parse_offer(&value?),
-            Err(error) => {
-                tracing::error!(error = %error, "journal index unreadable");
-                None
-            }
-        }
+    /// Every offer of a seller's SKU (one per product offering it), as the index keeps it.
+    fn offers_of_sku(&self, tenant: &str, seller: &SellerId, sku: &Sku) -> Vec<index::OfferRow> {
+        self.offers_under(&index::sku_prefix(tenant, seller, sku), tenant, seller)
+    }
+
+    fn offers_under(&self, prefix: &[u8], tenant: &str, seller: &SellerId) -> Vec<index::OfferRow> {
+        let seller_prefix = index::offer_prefix(tenant, seller);
+        let rows = self.scan(prefix);
+        rows.iter().filter_map(|row| index::parse_offer(&seller_prefix, row)).collect()
     }
 
     fn stock_of(&self, tenant: &str, seller: &SellerId, sku: &Sku) -> Vec<(LocationCode, u32)> {

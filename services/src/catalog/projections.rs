@@ -83,7 +83,7 @@ impl Projection<Seller> for Sellers {
         Some(Box::new(move || {
             shared.sellers.insert((tenant.clone(), seller.clone()), view);
             if rescored {
-                shared.queue_scores(&tenant, &seller);
+                shared.flows.queue(Job::Seller { tenant, seller });
             }
         }))
     }
@@ -114,10 +114,9 @@ impl Shared {
         view: Arc<ProductView>,
     ) {
         let fingerprint = SearchDoc::fingerprint_of(&asin, &view);
-        let before = self.views.publish(tenant.clone(), asin.clone(), view.clone());
         // Most changes (a stock count, a hold) leave what search sees as it was: indexing the
         // same document again would cost a tantivy write for nothing.
-        if before.is_some_and(|before| SearchDoc::fingerprint_of(&asin, &before) == fingerprint) {
+        if !self.views.publish(tenant.clone(), asin.clone(), view.clone(), fingerprint) {
             return;
         }
         match self.search_index(&tenant) {
@@ -143,10 +142,17 @@ impl Shared {
         self.promotions.entry(tenant).or_default().insert(candidate.id.clone(), candidate);
     }
 
-    /// Queues the score flow of every offer of `seller`.
+    /// Queues the score flow of every offer of `seller` (on a flow worker, never on the
+    /// journal's thread: it scans the seller's offers).
     pub(super) fn queue_scores(&self, tenant: &Tenant, seller: &bazaar_actors::ids::SellerId) {
-        for (sku, _) in self.offers_of(tenant, seller) {
-            self.flows.queue(Job::Score { tenant: tenant.clone(), seller: seller.clone(), sku });
+        for offer in self.offers_of(tenant, seller) {
+            let (sku, asin) = (offer.sku, offer.asin);
+            self.flows.queue(Job::Score {
+                tenant: tenant.clone(),
+                seller: seller.clone(),
+                sku,
+                asin,
+            });
         }
     }
 }

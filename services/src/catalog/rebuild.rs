@@ -14,6 +14,7 @@
 //!    waits for it.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use bazaar_engine::EngineError;
 use bazaar_engine::replay::{fold_kind, index_kind};
@@ -82,7 +83,7 @@ pub(super) fn rebuild(catalog: &Catalog) -> Result<Rebuilt, EngineError> {
         rebuilt.holds += 1;
     }
 
-    for tenant in tenants(shared) {
+    for tenant in tenants(shared)? {
         let index = shared.search_index(&tenant).map_err(|e| search_failure(&tenant, &e))?;
         if !index.needs_rebuild() {
             continue;
@@ -138,43 +139,61 @@ fn clear_index(shared: &Shared) -> Result<(), EngineError> {
     Ok(())
 }
 
-/// The tenants that may have products: those with sellers (every document has one), and
-/// those with a search index on disk.
-fn tenants(shared: &Shared) -> std::collections::BTreeSet<String> {
-    let mut tenants: std::collections::BTreeSet<String> =
-        shared.sellers.iter().map(|entry| entry.key().0.to_string()).collect();
+/// The tenants that have products (a row under `search/{tenant}/`: found by skipping from
+/// one tenant's rows to the next, one read each), and those with a search index on disk.
+fn tenants(shared: &Shared) -> Result<std::collections::BTreeSet<String>, EngineError> {
+    let namespace = index::SEARCH_NAMESPACE;
+    let mut tenants = std::collections::BTreeSet::new();
+    let mut after: Option<Vec<u8>> = None;
+    while let Some((key, _)) =
+        shared.engine.journal().index_scan(namespace, after.as_deref(), 1)?.pop()
+    {
+        let rest = key.strip_prefix(namespace).unwrap_or_default();
+        let tenant = rest.split(|&b| b == b'/').next().unwrap_or_default();
+        let tenant = String::from_utf8(tenant.to_vec()).map_err(|_| bad_row("search"))?;
+        // Past every row of this tenant: its rows are `search/{tenant}/{ASIN}`, ASCII.
+        after = Some([namespace, tenant.as_bytes(), b"/\xff"].concat());
+        tenants.insert(tenant);
+    }
     if let Some(dir) = &shared.search_dir
         && let Ok(entries) = std::fs::read_dir(dir)
     {
         let names = entries.filter_map(|entry| entry.ok()?.file_name().into_string().ok());
         tenants.extend(names.filter(|name| keys::is_tenant(name)));
     }
-    tenants
+    Ok(tenants)
 }
 
 /// A crash may have come between a durable change and the flow that follows it: queues the
 /// stock flow of every SKU whose offer does not have its total, and the score flow of every
 /// product whose offer has an older score than its seller, from a thread of its own.
 fn start_reconciliation(shared: Arc<Shared>) {
+    shared.reconciliation_ok.store(false, Ordering::Release);
     shared.reconciled.send_replace(false);
-    let spawned = std::thread::Builder::new().name("reconcile".into()).spawn({
-        let shared = shared.clone();
-        move || {
-            let started = std::time::Instant::now();
-            match reconcile(&shared) {
-                Ok(queued) => tracing::info!(
-                    queued,
-                    ms = started.elapsed().as_millis() as u64,
-                    "stock and scores reconciled"
-                ),
-                Err(error) => tracing::error!(error = %error, "reconciliation stopped"),
+    /// Says the reconciliation ended however it ended (a panic included), so `settle`
+    /// never waits for it forever; only a success sets `reconciliation_ok`.
+    struct Ended(Arc<Shared>);
+    impl Drop for Ended {
+        fn drop(&mut self) {
+            self.0.reconciled.send_replace(true);
+        }
+    }
+    let ended = Ended(shared);
+    let spawned = std::thread::Builder::new().name("reconcile".into()).spawn(move || {
+        let shared = &ended.0;
+        let started = std::time::Instant::now();
+        match reconcile(shared) {
+            Ok(queued) if !shared.flows.stopping() => {
+                shared.reconciliation_ok.store(true, Ordering::Release);
+                let ms = started.elapsed().as_millis() as u64;
+                tracing::info!(queued, ms, "stock and scores reconciled");
             }
-            shared.reconciled.send_replace(true);
+            Ok(_) => tracing::info!("reconciliation left for the next start"),
+            Err(error) => tracing::error!(error = %error, "reconciliation stopped"),
         }
     });
     if let Err(error) = spawned {
         tracing::error!(error = %error, "reconciliation not started");
-        shared.reconciled.send_replace(true);
     }
 }
 
@@ -186,7 +205,7 @@ fn reconcile(shared: &Shared) -> Result<usize, EngineError> {
     let mut check = |sku: Option<(String, _, _)>, total: u64| {
         let Some((tenant, seller, sku)) = sku else { return };
         let total = total.min(u64::from(bazaar_actors::limits::QUANTITY_MAX)) as u32;
-        if shared.offer_of_sku(&tenant, &seller, &sku).is_some_and(|offer| offer.units != total) {
+        if shared.offers_of_sku(&tenant, &seller, &sku).iter().any(|offer| offer.units != total) {
             shared.flows.queue(Job::Stock { tenant: Tenant::from(tenant), seller, sku });
             queued += 1;
         }
@@ -210,11 +229,13 @@ fn reconcile(shared: &Shared) -> Result<usize, EngineError> {
     for ((tenant, seller), version) in sellers {
         let prefix = index::offer_prefix(&tenant, &seller);
         for row in shared.pages(&prefix) {
-            let (sku, offer) =
-                index::parse_offer_row(&prefix, &row?).ok_or_else(|| bad_row("offer"))?;
-            if offer.score_version < version && !shared.flows.stopping() {
-                let job = Job::Score { tenant: tenant.clone(), seller: seller.clone(), sku };
-                shared.flows.queue(job);
+            if shared.flows.stopping() {
+                return Ok(queued);
+            }
+            let offer = index::parse_offer(&prefix, &row?).ok_or_else(|| bad_row("offer"))?;
+            if offer.score_version < version {
+                let (seller, sku, asin) = (seller.clone(), offer.sku, offer.asin);
+                shared.flows.queue(Job::Score { tenant: tenant.clone(), seller, sku, asin });
                 queued += 1;
             }
         }

@@ -5,9 +5,13 @@
 //! product projection puts every durable change's view in the cache. So memory holds the
 //! products read or changed lately, whatever the catalogue's size, and a start loads none.
 //!
-//! Invariant: the cache never holds a view older than one it held or published before: a
-//! publish and a read-through's insert of the same product are serialized (a lock stripe per
-//! key), and a read-through inserts only a view newer than the one cached.
+//! Each entry also keeps the fingerprint of the search document the product projection last
+//! gave search (none for a view only read through), so a publish tells search exactly when
+//! the document differs from what search has, whoever filled the cache.
+//!
+//! Invariant: the cache never holds a view older than one it held before: a publish and a
+//! read-through's insert of the same product are serialized (a lock stripe per key), and
+//! each replaces the cached view only with a newer revision.
 
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -27,9 +31,22 @@ type ViewKey = (Tenant, Asin);
 const STRIPES: usize = 64;
 
 pub(super) struct Views {
-    cache: BoundedCache<ViewKey, Arc<ProductView>>,
+    cache: BoundedCache<ViewKey, Cached>,
     stripes: Box<[Mutex<()>]>,
     hasher: RandomState,
+}
+
+/// A cached view, and the fingerprint of the search document search last got for it.
+#[derive(Clone)]
+struct Cached {
+    view: Arc<ProductView>,
+    indexed: Option<u64>,
+}
+
+impl Weigh for Cached {
+    fn weigh(&self) -> u64 {
+        16 + self.view.weigh()
+    }
 }
 
 impl Default for Views {
@@ -60,33 +77,35 @@ impl Views {
         asin: &Asin,
     ) -> Result<Option<Arc<ProductView>>, EngineError> {
         let key = (Tenant::from(tenant), asin.clone());
-        if let Some(view) = self.cache.get_if(&key, |_| true) {
-            return Ok(Some(view));
+        if let Some(cached) = self.cache.get_if(&key, |_| true) {
+            return Ok(Some(cached.view));
         }
         let product = engine.durable_state::<Product>(&keys::product(tenant, asin))?;
         let Some(view) = product.view().map(Arc::new) else { return Ok(None) };
         let _writing = self.stripe(&key);
-        match self.cache.peek(&key) {
-            Some(cached) if cached.revision >= view.revision => Ok(Some(cached)),
-            _ => {
-                self.cache.insert(key, view.clone());
-                Ok(Some(view))
-            }
-        }
+        let indexed = match self.cache.peek(&key) {
+            Some(cached) if cached.view.revision >= view.revision => return Ok(Some(cached.view)),
+            Some(cached) => cached.indexed,
+            None => None,
+        };
+        self.cache.insert(key, Cached { view: view.clone(), indexed });
+        Ok(Some(view))
     }
 
-    /// Puts a durable change's view in the cache; returns the view it replaces, if cached.
-    pub fn publish(
-        &self,
-        tenant: Tenant,
-        asin: Asin,
-        view: Arc<ProductView>,
-    ) -> Option<Arc<ProductView>> {
+    /// Puts a durable change's view in the cache (unless a newer one is there already) and
+    /// records that search is given the document of fingerprint `search`. True when search
+    /// must be told: the document differs from the one it last got, or that is not known.
+    pub fn publish(&self, tenant: Tenant, asin: Asin, view: Arc<ProductView>, search: u64) -> bool {
         let key = (tenant, asin);
         let _writing = self.stripe(&key);
         let previous = self.cache.peek(&key);
-        self.cache.insert(key, view);
-        previous
+        let changed = previous.as_ref().and_then(|cached| cached.indexed) != Some(search);
+        let view = match previous {
+            Some(cached) if cached.view.revision > view.revision => cached.view,
+            _ => view,
+        };
+        self.cache.insert(key, Cached { view, indexed: Some(search) });
+        changed
     }
 
     /// Views cached.
@@ -114,5 +133,48 @@ impl Weigh for ProductView {
             })
             .sum::<usize>();
         (std::mem::size_of::<ProductView>() + strings + offers) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bazaar_actors::product::{CatalogDocument, ProductCommand, SearchDoc};
+    use bazaar_actors::{Currency, SellerId};
+    use bazaar_engine::EngineConfig;
+    use bazaar_engine::testkit::single_node;
+
+    /// A view the cache read through was never given to search: its first publish tells
+    /// search even when the document equals it; the next equal one does not; an older
+    /// revision's publish never replaces a newer cached view.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn only_what_search_was_given_spares_it_a_write() {
+        let engine = single_node(
+            Arc::new(bazaar_persistence::MemJournal::default()),
+            EngineConfig::default(),
+        );
+        crate::register(&engine);
+        let asin = Asin::parse("B000000001").unwrap();
+        let document = CatalogDocument {
+            title: "A lamp".into(),
+            brand: "Lumo".into(),
+            category_path: vec!["Home".into()],
+            ..CatalogDocument::default()
+        };
+        let by = SellerId::parse("s1").unwrap();
+        let create =
+            ProductCommand::CreateOrUpdateDocument { document, currency: Currency::EUR, by };
+        engine.ask::<Product>(&keys::product("t", &asin), create).await.unwrap().unwrap();
+
+        let views = Views::default();
+        let view = views.get(&engine, "t", &asin).unwrap().expect("read through");
+        let search = SearchDoc::fingerprint_of(&asin, &view);
+        let (tenant, older) =
+            (Tenant::from("t"), Arc::new(ProductView { revision: 0, ..(*view).clone() }));
+        assert!(views.publish(tenant.clone(), asin.clone(), view.clone(), search), "never given");
+        assert!(!views.publish(tenant.clone(), asin.clone(), view.clone(), search), "given");
+        views.publish(tenant, asin.clone(), older, search);
+        let cached = views.get(&engine, "t", &asin).unwrap().unwrap();
+        assert_eq!(cached.revision, view.revision, "an older view never replaces a newer one");
     }
 }
