@@ -126,7 +126,8 @@ pub trait Journal: Send + Sync + 'static {
     fn index_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, JournalError>;
 
     /// Up to `limit` index rows whose keys begin with `prefix`, in key order, after `after`
-    /// (from the first, for `None`): a page of a prefix scan.
+    /// (from the first, for `None`): a page of a prefix scan. A page of fewer than `limit`
+    /// rows is the last.
     fn index_scan(
         &self,
         prefix: &[u8],

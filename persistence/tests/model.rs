@@ -338,7 +338,14 @@ fn check_index(journal: &dyn Journal, model: &Model, step: usize) -> Result<(), 
             prop_assert!(page.len() <= 2, "step {}: a page longer than its limit", step);
             let Some((last, _)) = page.last() else { break };
             after = Some(last.clone());
+            let last_page = page.len() < 2;
             scanned.extend(page);
+            if last_page {
+                // A short page is the last: nothing may follow it.
+                let next = journal.index_scan(prefix, after.as_deref(), 2).map_err(fail)?;
+                prop_assert!(next.is_empty(), "step {}: rows after a short page", step);
+                break;
+            }
         }
         let expected: Vec<_> = model
             .index

@@ -282,7 +282,8 @@ impl Shared {
                 return None;
             }
             let page = journal.index_scan(prefix, after.as_deref(), INDEX_PAGE_ROWS);
-            done = page.as_ref().is_ok_and(Vec::is_empty) || page.is_err();
+            // A page shorter than asked for is the last.
+            done = page.as_ref().map_or(true, |rows| rows.len() < INDEX_PAGE_ROWS);
             match page {
                 Ok(rows) if rows.is_empty() => None,
                 Ok(rows) => {
