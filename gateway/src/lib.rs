@@ -45,7 +45,11 @@ pub use state::AppState;
     paths(ops::healthz, ops::readyz, ops::metrics, openapi_json),
     components(schemas(Problem)),
     tags(
-        (name = "catalog", description = "Products and search, for every principal of a tenant"),
+        (name = "catalog", description = "Products and search, for every principal of a tenant. \
+A product read shows every acknowledged change of the product itself. Two parts follow other \
+entities and may lag: a product's available units and buy box follow its SKUs' inventory \
+(a stock change reaches them within a second, typically tens of milliseconds), and search \
+follows products (refreshed at least every 500 ms, after that lag for stock)."),
         (name = "carts", description = "A customer's carts, priced and held"),
         (name = "checkout", description = "Checking out a cart, once per Idempotency-Key"),
         (name = "orders", description = "A customer's orders, with payment and tracking"),
