@@ -3,7 +3,8 @@
 //! (`baseline_fsync_`, as durable as the journal), at 1, 8, 64 and 256 writer threads; then
 //! recovery speed, `replay_kind` with decoding against a plain scan of the same events in sled
 //! (one key per event), and
-//! the speed of replaying the write-ahead log into sled when opening after a crash.
+//! the speed of replaying the write-ahead log into sled when opening after a crash; last, the
+//! journal's size on disk with compaction against the whole history (`compaction.rs`).
 //!
 //! `okaywal_` is okaywal 0.3, a write-ahead log crate with group commit, measured as the
 //! candidate for the journal's log that we did not take (BENCHMARKS.md says why).
@@ -19,6 +20,8 @@
 //! Every figure runs on a fresh directory under `target/bench/tmp` (a real disk: /tmp may be
 //! tmpfs, where fsync costs nothing). `cargo bench --bench journal -- --quick` for a short run.
 
+#[path = "journal/compaction.rs"]
+mod compaction;
 #[path = "support/mod.rs"]
 mod support;
 
@@ -30,7 +33,9 @@ use std::time::{Duration, Instant};
 
 use bazaar_persistence::codec::{self, HEADER_BYTES};
 use bazaar_persistence::keys::{event_key, stream_prefix};
-use bazaar_persistence::{Journal, JournalConfig, JournalExt, Record, SledJournal, Stream};
+use bazaar_persistence::{
+    Journal, JournalConfig, JournalExt, Record, Replayed, SledJournal, Stream,
+};
 use hdrhistogram::Histogram;
 use support::Report;
 
@@ -84,6 +89,7 @@ fn main() {
     }
     recovery(&mut report, &fresh_dir(&base));
     report.ratio("recovery_vs_scan_ratio", "recovery_events_per_s", "baseline_scan_per_s");
+    compaction::compaction(&mut report, &base);
     report.finish();
 }
 
@@ -309,7 +315,7 @@ fn log_replay(report: &mut Report, dir: &Path, events_total: usize) {
     let started = Instant::now();
     let reopened = SledJournal::open(lazy(&image)).expect("reopen after the crash");
     let elapsed = started.elapsed();
-    let visited = reopened.replay_kind(KIND, &mut |_, _, _| {}).expect("replay");
+    let visited = reopened.replay_kind(KIND, &mut |_, _| {}).expect("replay");
     assert_eq!(visited, (per_stream * RECOVERY_STREAMS) as u64, "every event is back");
     report.record("log_replay_events_per_s", visited as f64 / elapsed.as_secs_f64());
 }
@@ -359,8 +365,10 @@ fn time_replay(dir: &Path, written: u64) -> f64 {
     let mut bytes = 0usize;
     let started = Instant::now();
     let visited = journal
-        .replay_kind(KIND, &mut |_, _, payload| {
-            bytes += codec::decode_payload::<Vec<u8>>(payload).expect("decode").len();
+        .replay_kind(KIND, &mut |_, item| {
+            if let Replayed::Event { payload, .. } = item {
+                bytes += codec::decode_payload::<Vec<u8>>(payload).expect("decode").len();
+            }
         })
         .expect("replay");
     let elapsed = started.elapsed();

@@ -86,6 +86,7 @@ impl Rejection for AuditRejection {
 
 impl Entity for AuditTrail {
     const KIND: Kind = kinds::AUDIT;
+    const KEEPS_HISTORY: bool = true;
     type Command = AuditCommand;
     type Event = AuditEvent;
     type Reply = AuditReply;

@@ -274,7 +274,7 @@ impl<E: Entity> Incarnation<E> {
             }
         };
         live.snapshot_seq = live.next_seq - 1;
-        let compact = self.rt.config.compact_on_snapshot;
+        let compact = self.rt.config.compacts::<E>();
         let done = on_durable(live, myself, false, |_| ());
         self.rt.journal.save_snapshot(
             crate::entity::stream(&self.key),
@@ -374,7 +374,7 @@ impl<E: Entity> Actor for EntityActor<E> {
             Ok(live) if live.next_seq > live.snapshot_seq + PASSIVATION_SNAPSHOT_EVENTS_MIN => {
                 Some(match codec::encode(&live.entity) {
                     Ok(record) if record.len() <= bazaar_persistence::limits::RECORD_BYTES_MAX => {
-                        let compact = state.rt.config.compact_on_snapshot;
+                        let compact = state.rt.config.compacts::<E>();
                         state.rt.journal.snapshot_receipt(
                             crate::entity::stream(&state.key),
                             live.next_seq - 1,

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Entity;
 use crate::limits;
 use crate::shard::NodeId;
 
@@ -18,8 +19,11 @@ pub struct EngineConfig {
     /// A snapshot is written every this many events of an entity (0: only on passivation);
     /// a state whose encoding is over 256 bytes per such event waits one event per 256 bytes.
     pub snapshot_every_events: u64,
-    /// Remove the events a snapshot covers. Off by default: the full history stays, for
-    /// audit and for rebuilding projections.
+    /// Remove the events a snapshot covers, in the snapshot's own journal entry, so the
+    /// journal holds each entity's latest snapshot and the events after it: its size follows
+    /// the live state, not the history. Kinds that keep their history
+    /// ([`Entity::KEEPS_HISTORY`], the audit trail) never compact. Read models and indexes
+    /// are rebuilt from snapshots and the events after them, so nothing needs the rest.
     pub compact_on_snapshot: bool,
     /// Longest an ask waits for its answer.
     pub ask_timeout_ms: u64,
@@ -34,7 +38,7 @@ impl Default for EngineConfig {
             active_entities_max: 200_000,
             idle_ms: 600_000,
             snapshot_every_events: 1_000,
-            compact_on_snapshot: false,
+            compact_on_snapshot: true,
             ask_timeout_ms: 5_000,
             shard_asks_in_flight_max: 4_096,
         }
@@ -42,6 +46,11 @@ impl Default for EngineConfig {
 }
 
 impl EngineConfig {
+    /// Whether a snapshot of kind `E` removes the events it covers.
+    pub fn compacts<E: Entity>(&self) -> bool {
+        self.compact_on_snapshot && !E::KEEPS_HISTORY
+    }
+
     /// Checks every value against its limit.
     pub fn validate(&self) -> Result<(), String> {
         let check = |name: &str, value: u64, max: u64| {

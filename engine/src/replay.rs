@@ -1,11 +1,11 @@
 //! Entities read from the journal without an actor: one (a read model's cold read, an
 //! activation), or every entity of a kind (rebuilding a read model or an index).
 //!
-//! Invariant: this sees exactly the events the journal holds. With `compact_on_snapshot` on,
-//! events a snapshot covers are gone and a fold from events alone would be wrong, so the
-//! engine refuses to fold a kind then (projections are rebuilt from full history).
+//! Invariant: an entity read here is the state its actor would activate with: its latest
+//! snapshot with the events after it applied, so a compacted journal (the events a snapshot
+//! covers removed) folds to the same states as a full one.
 
-use bazaar_persistence::{IndexWrite, Journal, JournalExt, Seq, codec};
+use bazaar_persistence::{IndexWrite, Journal, JournalExt, Replayed, Seq, codec};
 
 use crate::entity::{Entity, EntityKey};
 use crate::error::EngineError;
@@ -44,10 +44,10 @@ pub fn load_entity<E: Entity>(
 /// Writes the index rows (`Entity::index_rows`) of every stored entity of kind `E`: builds
 /// the index of a journal written before the kind had rows. Returns how many rows, once they
 /// are durable (readable), so it blocks: never call it on an async task.
-pub fn index_kind<E: Entity>(journal: &dyn Journal, compacting: bool) -> Result<u64, EngineError> {
+pub fn index_kind<E: Entity>(journal: &dyn Journal) -> Result<u64, EngineError> {
     // Gathered first: `fold_kind`'s visitor may not call back into the journal.
     let mut rows = Vec::<IndexWrite>::new();
-    fold_kind::<E>(journal, compacting, |id, state| {
+    fold_kind::<E>(journal, |id, state| {
         rows.extend(state.index_rows(id).into_iter().map(|(key, value)| (key, Some(value))));
     })?;
     let written = rows.len() as u64;
@@ -62,22 +62,15 @@ pub fn index_kind<E: Entity>(journal: &dyn Journal, compacting: bool) -> Result<
     Ok(written)
 }
 
-/// Folds every stored entity of kind `E` from its events and hands each final state to
-/// `visit` with the entity's id. Returns how many events were read.
+/// Folds every stored entity of kind `E` (its snapshot, then the events after it) and hands
+/// each final state to `visit` with the entity's id. Returns how many events were read.
 pub fn fold_kind<E: Entity>(
     journal: &dyn Journal,
-    compacting: bool,
     mut visit: impl FnMut(&str, &E),
 ) -> Result<u64, EngineError> {
-    if compacting {
-        return Err(EngineError::Recovery {
-            key: E::KIND.name.to_string(),
-            reason: "read models cannot be rebuilt from a compacted journal".into(),
-        });
-    }
     let mut current: Option<(String, E)> = None;
     let mut failure = None;
-    let read = journal.replay_kind(E::KIND.code, &mut |id, _seq, payload| {
+    let read = journal.replay_kind(E::KIND.code, &mut |id, item| {
         if failure.is_some() {
             return;
         }
@@ -87,12 +80,18 @@ pub fn fold_kind<E: Entity>(
             }
             current = Some((id.to_string(), E::default()));
         }
-        match codec::decode_payload::<E::Event>(payload) {
-            Ok(event) => current.as_mut().expect("set above").1.apply(&event),
-            Err(source) => {
-                let key = EntityKey::new(E::KIND, id).to_string();
-                failure = Some(EngineError::Codec { key, source });
+        let state = &mut current.as_mut().expect("set above").1;
+        let decoded = match item {
+            Replayed::Snapshot { state: snapshot, .. } => {
+                codec::decode_payload::<E>(snapshot).map(|snapshot| *state = snapshot)
             }
+            Replayed::Event { payload, .. } => {
+                codec::decode_payload::<E::Event>(payload).map(|event| state.apply(&event))
+            }
+        };
+        if let Err(source) = decoded {
+            failure =
+                Some(EngineError::Codec { key: EntityKey::new(E::KIND, id).to_string(), source });
         }
     })?;
     if let Some(error) = failure {

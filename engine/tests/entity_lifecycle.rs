@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bazaar_engine::testkit::{Counter, CounterCommand, CounterRejection, add, single_node};
-use bazaar_engine::{EngineConfig, EngineError, ErrorKind};
+use bazaar_engine::{Decision, EngineConfig, EngineError, Entity, ErrorKind};
 use bazaar_persistence::memory::FlushPolicy;
 use bazaar_persistence::{Journal, MemJournal};
 
@@ -303,21 +303,68 @@ async fn projections_publish_only_durable_changes_in_order() {
 
 #[tokio::test]
 async fn read_models_fold_every_entity_of_a_kind_from_the_journal() {
+    // Snapshots every 4 events: "c" is snapshotted at 4 and, compacting, keeps 3 events.
+    let mut folds = Vec::new();
+    for compact_on_snapshot in [false, true] {
+        let journal = Arc::new(MemJournal::new(FlushPolicy::Immediate));
+        let engine = single_node(journal.clone(), EngineConfig { compact_on_snapshot, ..config() });
+        for (id, adds) in [("a", 3), ("b", 1), ("c", 7)] {
+            for _ in 0..adds {
+                engine.ask::<Counter>(id, add(10)).await.unwrap().unwrap();
+            }
+        }
+        let mut seen = Vec::new();
+        let read = bazaar_engine::replay::fold_kind::<Counter>(&*journal, |id, state| {
+            seen.push((id.to_string(), state.value, state.applied));
+        })
+        .unwrap();
+        let stored = journal.stored_seqs(bazaar_persistence::Stream::new(Counter::KIND.code, "c"));
+        folds.push((read, seen, stored));
+    }
+    let states = vec![("a".into(), 30, 3), ("b".into(), 10, 1), ("c".into(), 70, 7)];
+    // Both read "c" from its snapshot and the 3 events after it.
+    assert_eq!(folds[0], (7, states.clone(), (1..=7).collect()), "the full history");
+    let compacted = (7, states, vec![5, 6, 7]);
+    assert_eq!(folds[1], compacted, "a compacted journal folds to the same states");
+}
+
+/// A trail of records whose events are the record: its kind keeps its history.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Trail {
+    records: u64,
+}
+
+impl Entity for Trail {
+    const KIND: bazaar_engine::Kind = bazaar_engine::Kind::new(0xFFF1, "trail");
+    const KEEPS_HISTORY: bool = true;
+    type Command = ();
+    type Event = ();
+    type Reply = u64;
+    type Rejection = ();
+
+    fn decide(&self, _: (), _: &bazaar_engine::Ctx<'_>) -> Result<Decision<Self>, ()> {
+        Ok((vec![()], self.records + 1))
+    }
+
+    fn apply(&mut self, _: &()) {
+        self.records += 1;
+    }
+}
+
+#[tokio::test]
+async fn a_kind_that_keeps_its_history_is_snapshotted_but_never_compacted() {
     let journal = Arc::new(MemJournal::new(FlushPolicy::Immediate));
     let engine = single_node(journal.clone(), config());
-    for (id, adds) in [("a", 3), ("b", 1), ("c", 7)] {
-        for _ in 0..adds {
-            engine.ask::<Counter>(id, add(10)).await.unwrap().unwrap();
-        }
+    for _ in 0..10 {
+        engine.ask::<Trail>("t", ()).await.unwrap().unwrap();
+        engine.ask::<Counter>("c", add(1)).await.unwrap().unwrap();
     }
-    let mut seen = Vec::new();
-    let read = bazaar_engine::replay::fold_kind::<Counter>(&*journal, false, |id, state| {
-        seen.push((id.to_string(), state.value));
-    })
-    .unwrap();
-    assert_eq!(read, 11);
-    assert_eq!(seen, vec![("a".into(), 30), ("b".into(), 10), ("c".into(), 70)]);
-    assert!(bazaar_engine::replay::fold_kind::<Counter>(&*journal, true, |_, _| {}).is_err());
+    let stream = |kind: bazaar_engine::Kind| bazaar_persistence::Stream::new(kind.code, "t");
+    let trail = journal.load(stream(Trail::KIND)).unwrap();
+    assert_eq!(trail.snapshot.map(|(seq, _)| seq), Some(8), "snapshots every 4 events");
+    assert_eq!(journal.stored_seqs(stream(Trail::KIND)), (1..=10).collect::<Vec<_>>());
+    let counter = bazaar_persistence::Stream::new(Counter::KIND.code, "c");
+    assert_eq!(journal.stored_seqs(counter), vec![9, 10], "other kinds compact");
 }
 
 // postmortem: a hot SKU's snapshot outgrew RECORD_BYTES_MAX; the refused snapshot poisoned the

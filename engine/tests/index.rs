@@ -52,7 +52,7 @@ fn an_index_is_built_for_streams_written_before_their_kind_had_rows() {
             .wait()
             .unwrap();
     }
-    assert_eq!(index_kind::<Counter>(&journal, false).unwrap(), 1);
+    assert_eq!(index_kind::<Counter>(&journal).unwrap(), 1);
     assert_eq!(row(&journal, "indexed-c"), Some(2));
     assert_eq!(journal.index_scan(b"", None, 10).unwrap().len(), 1);
 }

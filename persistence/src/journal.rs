@@ -67,6 +67,17 @@ pub struct StoredEvent {
     pub payload: Vec<u8>,
 }
 
+/// One item of a kind's replay ([`Journal::replay_kind`]): a stream's latest snapshot, or an
+/// event after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replayed<'a> {
+    /// The state as of `seq` (a verified payload); the stream's events up to `seq` are not
+    /// visited.
+    Snapshot { seq: Seq, state: &'a [u8] },
+    /// An event's verified payload.
+    Event { seq: Seq, payload: &'a [u8] },
+}
+
 /// A stream as recovered: the latest snapshot, then the events after it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Loaded {
@@ -146,13 +157,15 @@ pub trait Journal: Send + Sync + 'static {
     /// tail is dropped with a warning; one followed by valid records is an error.
     fn load(&self, stream: Stream<'_>) -> Result<Loaded, JournalError>;
 
-    /// Visits every stored event of one kind, stream by stream, in sequence order: the read
-    /// path that rebuilds projections. Returns how many events were visited. `visit` must not
-    /// call back into the journal (a journal may hold its checkpoints back while it reads).
+    /// Visits every stream of one kind as [`load`](Journal::load) reads it, stream by stream
+    /// in key order: its latest snapshot, if any, then the events after it in sequence order
+    /// (a compacted stream may be a snapshot alone). The read path that rebuilds read models
+    /// and indexes. Returns how many events were visited. `visit` must not call back into
+    /// the journal (a journal may hold its checkpoints back while it reads).
     fn replay_kind(
         &self,
         kind: u16,
-        visit: &mut dyn FnMut(&str, Seq, &[u8]),
+        visit: &mut dyn FnMut(&str, Replayed<'_>),
     ) -> Result<u64, JournalError>;
 
     /// Waits until everything submitted so far is durable (used at shutdown).

@@ -59,12 +59,25 @@ pub fn event_key(prefix: &[u8], seq: Seq) -> Vec<u8> {
 
 /// Splits a journal key back into its kind, id and sequence number.
 pub fn parse_event_key(key: &[u8]) -> Option<(u16, &str, Seq)> {
+    let (kind, id, rest) = split_prefix(key)?;
+    let seq = u64::from_be_bytes(rest.try_into().ok()?);
+    Some((kind, id, seq))
+}
+
+/// Splits a stream's prefix (also its snapshot key) back into its kind and id.
+pub fn parse_stream_prefix(prefix: &[u8]) -> Option<(u16, &str)> {
+    match split_prefix(prefix)? {
+        (kind, id, []) => Some((kind, id)),
+        _ => None,
+    }
+}
+
+/// A key's kind, id, and the bytes after its stream prefix.
+fn split_prefix(key: &[u8]) -> Option<(u16, &str, &[u8])> {
     let kind = u16::from_be_bytes(key.get(0..2)?.try_into().ok()?);
     let len = u16::from_be_bytes(key.get(2..4)?.try_into().ok()?) as usize;
     let id = std::str::from_utf8(key.get(4..4 + len)?).ok()?;
-    let seq_bytes = key.get(4 + len..)?;
-    let seq = u64::from_be_bytes(seq_bytes.try_into().ok()?);
-    Some((kind, id, seq))
+    Some((kind, id, key.get(4 + len..)?))
 }
 
 #[cfg(test)]
@@ -78,6 +91,8 @@ mod tests {
         let b = event_key(&prefix, 10);
         assert!(a < b);
         assert_eq!(parse_event_key(&b), Some((7, "sku-1@fra", 10)));
+        assert_eq!(parse_stream_prefix(&prefix), Some((7, "sku-1@fra")));
+        assert_eq!(parse_stream_prefix(&b), None);
     }
 
     #[test]

@@ -31,7 +31,8 @@ pub mod wal;
 
 pub use codec::{CodecError, Record};
 pub use journal::{
-    Done, IndexRow, IndexWrite, Journal, JournalError, JournalExt, Loaded, Receipt, StoredEvent,
+    Done, IndexRow, IndexWrite, Journal, JournalError, JournalExt, Loaded, Receipt, Replayed,
+    StoredEvent,
 };
 pub use keys::{Seq, Stream};
 pub use memory::MemJournal;

@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::codec::Record;
-use crate::journal::{Done, IndexRow, IndexWrite, Journal, JournalError, Loaded};
+use crate::journal::{Done, IndexRow, IndexWrite, Journal, JournalError, Loaded, Replayed};
 use crate::keys::{self, Seq, Stream};
 use crate::recovery;
 
@@ -164,6 +164,17 @@ impl MemJournal {
         self.lock().flushes
     }
 
+    /// The sequence numbers of the events the journal holds of `stream` (durable ones): what
+    /// a compaction left, for tests of what removes events.
+    pub fn stored_seqs(&self, stream: Stream<'_>) -> Vec<Seq> {
+        let prefix = keys::stream_prefix(stream);
+        let range = keys::event_key(&prefix, 0)..=keys::event_key(&prefix, Seq::MAX);
+        let state = self.lock();
+        let events =
+            state.applied.events.range(range).filter_map(|(key, _)| keys::parse_event_key(key));
+        events.map(|(_, _, seq)| seq).collect()
+    }
+
     fn submit(&self, op: Op, done: Done) {
         {
             let mut state = self.lock();
@@ -295,15 +306,25 @@ impl Journal for MemJournal {
     fn replay_kind(
         &self,
         kind: u16,
-        visit: &mut dyn FnMut(&str, Seq, &[u8]),
+        visit: &mut dyn FnMut(&str, Replayed<'_>),
     ) -> Result<u64, JournalError> {
         let state = self.readable()?;
         let prefix = keys::kind_prefix(kind).to_vec();
-        let entries = state
-            .applied
-            .events
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix));
-        recovery::replay(kind, entries.map(Ok), visit)
+        let mut streams = BTreeMap::<Vec<u8>, recovery::KindStream>::new();
+        let of_kind = |(key, _): &(&Vec<u8>, &Vec<u8>)| key.starts_with(&prefix);
+        for (key, record) in state.applied.events.range(prefix.clone()..).take_while(of_kind) {
+            let (_, _, seq) = keys::parse_event_key(key).expect("keys are written by this module");
+            let stream = streams.entry(key[..key.len() - 8].to_vec()).or_default();
+            stream.events.push((seq, record.clone()));
+        }
+        for (key, record) in state.applied.snapshots.range(prefix.clone()..).take_while(of_kind) {
+            streams.entry(key.clone()).or_default().snapshot = Some(record.clone());
+        }
+        let mut visited = 0;
+        for (prefix, mut stream) in streams {
+            stream.prefix = prefix;
+            visited += recovery::replay_stream(kind, &stream, visit)?;
+        }
+        Ok(visited)
     }
 }

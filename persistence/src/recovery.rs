@@ -8,7 +8,7 @@
 //!   never silently skipped.
 
 use crate::codec::{self, CodecError};
-use crate::journal::{JournalError, Loaded, StoredEvent};
+use crate::journal::{JournalError, Loaded, Replayed, StoredEvent};
 use crate::keys::{self, Seq, Stream};
 
 /// Decodes a snapshot record: its payload is `seq (u64 BE) | state`.
@@ -124,41 +124,43 @@ pub fn load_stream<'r>(
     Ok(loaded)
 }
 
-/// Visits every event of one kind in key order, checking each stream as [`load_stream`]
-/// does. `entries` are the journal's `(key, record)` pairs under the kind's prefix.
-pub fn replay<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+/// One stream of a kind as a journal holds it, for [`replay_stream`]: its key prefix, its
+/// latest snapshot record, and its event records in order (the snapshot may cover the first
+/// of them; a compaction may have removed them).
+#[derive(Debug, Default)]
+pub struct KindStream {
+    pub prefix: Vec<u8>,
+    pub snapshot: Option<Vec<u8>>,
+    pub events: Vec<(Seq, Vec<u8>)>,
+}
+
+/// Visits one stream of `kind` as [`load_stream`] reads it: its snapshot, if any, then the
+/// events after it, checked the same way. Returns how many events were visited.
+pub fn replay_stream(
     kind: u16,
-    entries: impl Iterator<Item = Result<(K, V), JournalError>>,
-    visit: &mut dyn FnMut(&str, Seq, &[u8]),
+    stored: &KindStream,
+    visit: &mut dyn FnMut(&str, Replayed<'_>),
 ) -> Result<u64, JournalError> {
-    let mut visited = 0;
-    let mut current: Option<(Vec<u8>, StreamReader)> = None;
-    for entry in entries {
-        let (key, value) = entry?;
-        let key = key.as_ref();
-        let (_, id, seq) = keys::parse_event_key(key).ok_or_else(|| {
-            JournalError::Io(format!("unparsable journal key of kind {kind}").into())
-        })?;
-        let prefix = &key[..key.len() - 8];
-        if current.as_ref().is_none_or(|(p, _)| p.as_slice() != prefix) {
-            if let Some((_, reader)) = current.take() {
-                reader.finish();
-            }
-            // Compaction may have removed a stream's first events: it starts where it starts.
-            current = Some((
-                prefix.to_vec(),
-                StreamReader::new(Stream::new(kind, id), seq.saturating_sub(1)),
-            ));
+    let (_, id) = keys::parse_stream_prefix(&stored.prefix)
+        .ok_or_else(|| JournalError::Io(format!("unparsable journal key of kind {kind}").into()))?;
+    let stream = Stream::new(kind, id);
+    let after = match &stored.snapshot {
+        Some(record) => {
+            let (seq, state) = read_snapshot(stream, record)?;
+            visit(id, Replayed::Snapshot { seq, state: &state });
+            seq
         }
-        let (_, reader) = current.as_mut().expect("set above");
-        if let Some(payload) = reader.next(seq, value.as_ref())? {
-            visit(id, seq, payload);
+        None => 0,
+    };
+    let mut reader = StreamReader::new(stream, after);
+    let mut visited = 0;
+    for (seq, record) in stored.events.iter().filter(|(seq, _)| *seq > after) {
+        if let Some(payload) = reader.next(*seq, record)? {
+            visit(id, Replayed::Event { seq: *seq, payload });
             visited += 1;
         }
     }
-    if let Some((_, reader)) = current {
-        reader.finish();
-    }
+    reader.finish();
     Ok(visited)
 }
 

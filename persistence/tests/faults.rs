@@ -12,7 +12,8 @@ use std::time::Duration;
 use bazaar_persistence::keys::{event_key, stream_prefix};
 use bazaar_persistence::sled_journal::SCHEMA_VERSION;
 use bazaar_persistence::{
-    Journal, JournalConfig, JournalError, JournalExt, Loaded, Record, Seq, SledJournal, Stream,
+    Journal, JournalConfig, JournalError, JournalExt, Loaded, Record, Replayed, Seq, SledJournal,
+    Stream,
 };
 use fail::FailScenario;
 
@@ -39,7 +40,11 @@ fn seqs(loaded: &Loaded) -> Vec<Seq> {
 
 fn replay(journal: &SledJournal, kind: u16) -> Result<Vec<(String, Seq)>, JournalError> {
     let mut visited = Vec::new();
-    journal.replay_kind(kind, &mut |id, seq, _| visited.push((id.to_string(), seq)))?;
+    journal.replay_kind(kind, &mut |id, item| {
+        if let Replayed::Event { seq, .. } = item {
+            visited.push((id.to_string(), seq));
+        }
+    })?;
     Ok(visited)
 }
 

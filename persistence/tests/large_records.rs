@@ -2,7 +2,9 @@
 //! inventory record's could be) go through the disk journal whole, survive a reopen, compact
 //! away completely, and never become one of sled's blob files, which sled does not sync.
 
-use bazaar_persistence::{Journal, JournalConfig, JournalExt, Record, SledJournal, Stream};
+use bazaar_persistence::{
+    Journal, JournalConfig, JournalExt, Record, Replayed, SledJournal, Stream,
+};
 
 fn payload(len: usize, seed: u8) -> Vec<u8> {
     (0..len).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect()
@@ -34,18 +36,30 @@ fn large_records_are_whole_after_a_reopen_and_never_sled_blobs() {
     assert_eq!(loaded.snapshot, Some((30, state.clone())));
     let tail: Vec<&Vec<u8>> = loaded.events.iter().map(|event| &event.payload).collect();
     assert_eq!(tail, events[30..].iter().collect::<Vec<_>>());
-    let mut replayed = Vec::new();
-    journal.replay_kind(3, &mut |_, seq, payload| replayed.push((seq, payload.to_vec()))).unwrap();
-    assert_eq!(replayed.len(), 40);
-    assert!(replayed.iter().zip(&events).all(|((_, read), written)| read == written));
+    let (mut replayed, mut snapshot) = (Vec::<(u64, Vec<u8>)>::new(), None);
+    journal
+        .replay_kind(3, &mut |_, item| match item {
+            Replayed::Snapshot { seq, state } => snapshot = Some((seq, state.to_vec())),
+            Replayed::Event { seq, payload } => replayed.push((seq, payload.to_vec())),
+        })
+        .unwrap();
+    assert_eq!(snapshot, Some((30, state.clone())), "the chunked snapshot comes first");
+    assert_eq!(replayed.len(), 10, "then the events after it");
+    assert!(replayed.iter().zip(&events[30..]).all(|((_, read), written)| read == written));
 
     // A smaller snapshot replaces the chunked one, and a compaction removes every event with
-    // its chunks: replay then visits nothing, which a stray chunk would break.
+    // its chunks: replay then visits the snapshot alone, which a stray chunk would break.
     let small = Record::from_payload(b"small");
     journal.snapshot_receipt(stream, 40, small, true).wait().unwrap();
     let loaded = journal.load(stream).unwrap();
     assert_eq!((loaded.snapshot, loaded.events.len()), (Some((40, b"small".to_vec())), 0));
-    assert_eq!(journal.replay_kind(3, &mut |_, _, _| {}).unwrap(), 0);
+    let mut snapshots = 0;
+    let events = journal
+        .replay_kind(3, &mut |_, item| {
+            snapshots += matches!(item, Replayed::Snapshot { .. }) as u32
+        })
+        .unwrap();
+    assert_eq!((snapshots, events), (1, 0));
     drop(journal);
     assert_eq!(blob_files(dir.path()), 0, "sled wrote a blob file");
 }

@@ -24,8 +24,8 @@ use bazaar_persistence::limits::VALUE_BYTES_MAX;
 use bazaar_persistence::memory::FlushPolicy;
 use bazaar_persistence::testkit::lazy_checkpoints;
 use bazaar_persistence::{
-    Journal, JournalConfig, JournalExt, Loaded, MemJournal, Receipt, Record, Seq, SledJournal,
-    StoredEvent, Stream,
+    Journal, JournalConfig, JournalExt, Loaded, MemJournal, Receipt, Record, Replayed, Seq,
+    SledJournal, StoredEvent, Stream,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -150,8 +150,8 @@ struct Model {
     index: BTreeMap<Vec<u8>, Vec<u8>>,
 }
 
-/// One event as `replay_kind` visits it.
-type Visited = (String, Seq, Vec<u8>);
+/// One item as `replay_kind` visits it: a snapshot (`true`) or an event, its seq and bytes.
+type Visited = (String, bool, Seq, Vec<u8>);
 
 impl Model {
     fn append(&mut self, index: usize, events: &[Vec<u8>]) {
@@ -179,18 +179,19 @@ impl Model {
         }
     }
 
-    /// Every stored event of one kind, in key order (stream prefix, then seq).
+    /// Every stream of one kind as `load` reads it, in key order (stream prefix, then seq).
     fn replay(&self, kind: u16) -> Vec<Visited> {
         let mut indices: Vec<usize> = (0..STREAMS).filter(|i| stream(*i).kind == kind).collect();
         indices.sort_by_key(|i| stream_prefix(stream(*i)));
         indices
             .into_iter()
             .flat_map(|i| {
-                let id = stream(i).id;
-                self.streams[i]
-                    .events
-                    .iter()
-                    .map(move |(seq, payload)| (id.to_string(), *seq, payload.clone()))
+                let id = stream(i).id.to_string();
+                let loaded = self.streams[i].loaded();
+                let snapshot = loaded.snapshot.map(|(seq, state)| (id.clone(), true, seq, state));
+                let events =
+                    loaded.events.into_iter().map(move |e| (id.clone(), false, e.seq, e.payload));
+                snapshot.into_iter().chain(events)
             })
             .collect()
     }
@@ -291,11 +292,15 @@ impl Subject for InMemory {
 fn replay(journal: &dyn Journal, kind: u16) -> Result<Vec<Visited>, TestCaseError> {
     let mut visited = Vec::new();
     let count = journal
-        .replay_kind(kind, &mut |id, seq, payload| {
-            visited.push((id.to_string(), seq, payload.to_vec()));
+        .replay_kind(kind, &mut |id, item| {
+            visited.push(match item {
+                Replayed::Snapshot { seq, state } => (id.to_string(), true, seq, state.to_vec()),
+                Replayed::Event { seq, payload } => (id.to_string(), false, seq, payload.to_vec()),
+            });
         })
         .map_err(|e| TestCaseError::fail(format!("replay_kind({kind}): {e}")))?;
-    prop_assert_eq!(count, visited.len() as u64, "replay_kind({}) count", kind);
+    let events = visited.iter().filter(|(_, snapshot, ..)| !snapshot).count();
+    prop_assert_eq!(count, events as u64, "replay_kind({}) count", kind);
     Ok(visited)
 }
 

@@ -84,6 +84,11 @@ pub type Decision<E> = (Vec<<E as Entity>::Event>, <E as Entity>::Reply);
 /// entity, and the state is serialized whole for snapshots.
 pub trait Entity: Default + Serialize + DeserializeOwned + Send + 'static {
     const KIND: Kind;
+    /// Whether the journal keeps every event of this kind for good: an audit trail, whose
+    /// events are the record. Other kinds' events are removed once a durable snapshot covers
+    /// them (with the engine's `compact_on_snapshot`, on by default), so their journal
+    /// follows the live state, not the history. The default: the history goes.
+    const KEEPS_HISTORY: bool = false;
     /// What callers ask (imperative).
     type Command: Clone + Serialize + DeserializeOwned + Send + 'static;
     /// What happened (past tense); the journal holds these.

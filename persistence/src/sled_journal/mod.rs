@@ -48,7 +48,7 @@ use crossbeam_channel::Sender;
 use crate::chunks;
 use crate::codec::Record;
 use crate::fsync::{self, DirSync};
-use crate::journal::{Done, IndexRow, IndexWrite, Journal, JournalError, Loaded};
+use crate::journal::{Done, IndexRow, IndexWrite, Journal, JournalError, Loaded, Replayed};
 use crate::keys::{self, Seq, Stream};
 use crate::limits;
 use crate::recovery;
@@ -480,14 +480,12 @@ impl Journal for SledJournal {
     fn replay_kind(
         &self,
         kind: u16,
-        visit: &mut dyn FnMut(&str, Seq, &[u8]),
+        visit: &mut dyn FnMut(&str, Replayed<'_>),
     ) -> Result<u64, JournalError> {
         self.shared.check()?;
         // Every stripe is held against checkpoints for the whole read, so `visit` must not
         // call back into the journal (the trait says so): a rebuild, not a live path.
         let _stripes = self.shared.stripes.read_all();
-        let tail = self.shared.tails.read_kind(kind);
-        let events = store::with_tail(store::kind_events(&self.shared.trees.events, kind), tail);
-        recovery::replay(kind, events, visit)
+        store::replay_kind(&self.shared.trees, kind, self.shared.tails.read_kind(kind), visit)
     }
 }

@@ -32,9 +32,10 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 use super::tail::{StreamTail, Tail, TailRead};
 use crate::chunks;
 use crate::codec;
-use crate::journal::JournalError;
+use crate::journal::{JournalError, Replayed};
 use crate::keys::{self, Seq};
 use crate::limits::VALUE_BYTES_MAX;
+use crate::recovery::KindStream;
 
 /// First byte of a run of records.
 pub const RUN: u8 = 0xFE;
@@ -163,46 +164,67 @@ pub fn kind_events(
     })
 }
 
-/// `stored` (a kind's events in sled, from [`kind_events`]) with the tail's writes of the
-/// kind over them ([`TailRead::over`]), stream by stream in key order.
-pub fn with_tail(
-    stored: impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), JournalError>>,
+/// Visits every stream of one kind as sled and `tail` hold it ([`Journal::replay_kind`]).
+///
+/// [`Journal::replay_kind`]: crate::Journal::replay_kind
+pub fn replay_kind(
+    trees: &Trees,
+    kind: u16,
     tail: BTreeMap<Vec<u8>, TailRead>,
-) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), JournalError>> {
+    visit: &mut dyn FnMut(&str, Replayed<'_>),
+) -> Result<u64, JournalError> {
+    let events = kind_events(&trees.events, kind);
+    let snapshots = chunks::records(trees.snapshots.scan_prefix(keys::kind_prefix(kind)));
+    let mut visited = 0;
+    for stream in kind_streams(events, snapshots, tail) {
+        visited += crate::recovery::replay_stream(kind, &stream?, visit)?;
+    }
+    Ok(visited)
+}
+
+/// Every stream of one kind as sled and the tail hold it, in key order: the union of the
+/// streams with events (`stored`, from [`kind_events`]), with a snapshot in sled
+/// (`snapshots`) and with writes in the tail. Each stream's events
+/// are sled's with the tail's laid over them ([`TailRead::over`]); its snapshot is the
+/// tail's newest, else sled's.
+fn kind_streams(
+    stored: impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), JournalError>>,
+    snapshots: impl Iterator<Item = Result<(sled::IVec, sled::IVec), JournalError>>,
+    tail: BTreeMap<Vec<u8>, TailRead>,
+) -> impl Iterator<Item = Result<KindStream, JournalError>> {
     let mut stored = stored.peekable();
+    let mut snapshots = snapshots.peekable();
     let mut tail = tail.into_iter().peekable();
-    let mut ready = std::collections::VecDeque::new();
     std::iter::from_fn(move || {
-        loop {
-            if let Some(event) = ready.pop_front() {
-                return Some(Ok(event));
-            }
-            let stored_prefix = match stored.peek() {
-                Some(Ok((key, _))) => Some(key[..key.len() - 8].to_vec()),
-                Some(Err(_)) => return stored.next(),
-                None => None,
-            };
-            let prefix = match (stored_prefix, tail.peek()) {
-                (None, None) => return None,
-                (Some(stored), None) => stored,
-                (None, Some((tail, _))) => tail.clone(),
-                (Some(stored), Some((tail, _))) => stored.min(tail.clone()),
-            };
-            let read = tail
-                .next_if(|(p, _)| *p == prefix)
-                .map_or_else(TailRead::default, |(_, read)| read);
-            let mut stored_events = Vec::new();
-            while let Some(Ok((key, record))) = stored.next_if(|entry| {
-                matches!(entry, Ok((key, _)) if key.len() == prefix.len() + 8 && key.starts_with(&prefix))
-            }) {
-                let seq = Seq::from_be_bytes(key[prefix.len()..].try_into().unwrap_or_default());
-                stored_events.push((seq, record));
-            }
-            let events = read.over(stored_events);
-            ready.extend(
-                events.into_iter().map(|(seq, record)| (keys::event_key(&prefix, seq), record)),
-            );
+        let stored_prefix = match stored.peek() {
+            Some(Ok((key, _))) => Some(key[..key.len() - 8].to_vec()),
+            Some(Err(error)) => return Some(Err(error.clone())),
+            None => None,
+        };
+        let snapshot_prefix = match snapshots.peek() {
+            Some(Ok((key, _))) => Some(key.to_vec()),
+            Some(Err(error)) => return Some(Err(error.clone())),
+            None => None,
+        };
+        let tail_prefix = tail.peek().map(|(prefix, _)| prefix.clone());
+        let prefix = [stored_prefix, snapshot_prefix, tail_prefix].into_iter().flatten().min()?;
+        let mut read =
+            tail.next_if(|(p, _)| *p == prefix).map_or_else(TailRead::default, |(_, r)| r);
+        let stored_snapshot = match snapshots
+            .next_if(|entry| matches!(entry, Ok((key, _)) if key.as_ref() == prefix.as_slice()))
+        {
+            Some(Ok((_, record))) => Some(record.to_vec()),
+            _ => None,
+        };
+        let mut stored_events = Vec::new();
+        while let Some(Ok((key, record))) = stored.next_if(|entry| {
+            matches!(entry, Ok((key, _)) if key.len() == prefix.len() + 8 && key.starts_with(&prefix))
+        }) {
+            let seq = Seq::from_be_bytes(key[prefix.len()..].try_into().unwrap_or_default());
+            stored_events.push((seq, record));
         }
+        let snapshot = read.snapshot.take().or(stored_snapshot);
+        Some(Ok(KindStream { prefix, snapshot, events: read.over(stored_events) }))
     })
 }
 

@@ -50,27 +50,26 @@ pub struct Rebuilt {
 pub(super) fn rebuild(catalog: &Catalog) -> Result<Rebuilt, EngineError> {
     let shared = &catalog.shared;
     let journal = shared.engine.journal().clone();
-    let compacting = shared.engine.config().compact_on_snapshot;
     let mut rebuilt = Rebuilt::default();
 
     let version = INDEX_VERSION.to_le_bytes().to_vec();
     if journal.index_get(VERSION_ROW)?.as_ref() != Some(&version) {
         clear_index(shared)?;
-        rebuilt.indexed_rows = index_kind::<Product>(&*journal, compacting)?
-            + index_kind::<Inventory>(&*journal, compacting)?;
+        rebuilt.indexed_rows =
+            index_kind::<Product>(&*journal)? + index_kind::<Inventory>(&*journal)?;
         // Not waited for: the journal makes writes durable in order, so the version is never
         // durable without the rows it stands for (a crash before it means a build again).
         journal.write_index(vec![(VERSION_ROW.to_vec(), Some(version))], Box::new(|_| {}));
         tracing::info!(rows = rebuilt.indexed_rows, "journal index built from the streams");
     }
 
-    fold_kind::<Seller>(&*journal, compacting, |id, state| {
+    fold_kind::<Seller>(&*journal, |id, state| {
         if let (Some((tenant, seller)), Some(view)) = (keys::parse_seller(id), state.view()) {
             shared.sellers.insert((Tenant::from(tenant), seller), view);
             rebuilt.sellers += 1;
         }
     })?;
-    fold_kind::<Promotion>(&*journal, compacting, |id, state| {
+    fold_kind::<Promotion>(&*journal, |id, state| {
         if let (Some((tenant, _)), Some(candidate)) = (keys::split_tenant(id), state.candidate()) {
             shared.publish_promotion(Tenant::from(tenant), candidate);
         }

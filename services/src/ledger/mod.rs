@@ -110,7 +110,7 @@ impl Ledger {
         let ledger = Ledger::default();
         ledger.register(engine);
         let journal = engine.journal().clone();
-        fold_kind::<Order>(&*journal, engine.config().compact_on_snapshot, |id, state| {
+        fold_kind::<Order>(&*journal, |id, state| {
             ledger.fold(id, state);
         })?;
         Ok(ledger)
@@ -173,7 +173,7 @@ pub fn start_with_orders(engine: &Engine) -> Result<(OrderBook, Ledger), EngineE
     book.register(engine);
     ledger.register(engine);
     let journal = engine.journal().clone();
-    fold_kind::<Order>(&*journal, engine.config().compact_on_snapshot, |id, state| {
+    fold_kind::<Order>(&*journal, |id, state| {
         book.fold(id, state);
         ledger.fold(id, state);
     })?;

@@ -173,7 +173,7 @@ impl OrderBook {
         let book = OrderBook::default();
         book.register(engine);
         let journal = engine.journal().clone();
-        fold_kind::<Order>(&*journal, engine.config().compact_on_snapshot, |id, state| {
+        fold_kind::<Order>(&*journal, |id, state| {
             book.fold(id, state);
         })?;
         Ok(book)
