@@ -1,7 +1,9 @@
-//! What compaction saves on disk: `streams` entities each written `events` events of
-//! `EVENT_BYTES`, with a snapshot of `STATE_BYTES` every `SNAPSHOT_EVERY` events, once keeping
-//! the whole history and once compacting (the engine's default). Each journal is then
-//! checkpointed, closed and reopened, and measured (`size_on_disk`: sled's files and the log).
+//! Whether the journal's size follows the live state or the history: `streams` entities
+//! each written `SNAPSHOTS` x `SNAPSHOT_EVERY` events of `EVENT_BYTES`, with a snapshot of
+//! `STATE_BYTES` every `SNAPSHOT_EVERY` events, then as many again; once keeping the whole
+//! history and once compacting (the engine's default). The size on disk (sled's files and the
+//! log, after a checkpoint) is taken after each half: a journal that follows the live state
+//! stops growing (`compacted_disk_growth_ratio` near 1), one that keeps the history doubles.
 
 use std::path::Path;
 
@@ -12,43 +14,56 @@ use super::{EVENT_BYTES, KIND, fresh_dir};
 
 /// Events between two snapshots of one entity (the engine's default).
 const SNAPSHOT_EVERY: u64 = 1_000;
+/// Snapshots of each entity in each half.
+const SNAPSHOTS: u64 = 3;
+/// Events of one entity in one append.
+const APPEND_EVENTS: u64 = 10;
 /// Bytes of a snapshot's state.
 const STATE_BYTES: usize = 2_048;
 
 pub fn compaction(report: &mut Report, base: &Path) {
     let streams = report.size(100, 400);
-    let events = 5 * SNAPSHOT_EVERY;
-    let event = Record::from_payload(&[7u8; EVENT_BYTES]);
-    let state = Record::from_payload(&[9u8; STATE_BYTES]);
     let ids: Vec<String> = (0..streams).map(|i| format!("entity-{i}")).collect();
     for (name, compact) in [("history", false), ("compacted", true)] {
         let dir = fresh_dir(base);
         let journal = SledJournal::open(JournalConfig::new(dir.path())).expect("open journal");
-        for seq in 1..=events {
-            let receipts: Vec<_> = ids
-                .iter()
-                .map(|id| journal.append_receipt(Stream::new(KIND, id), seq, vec![event.clone()]))
-                .collect();
-            receipts.into_iter().for_each(|r| r.wait().expect("append"));
-            if seq % SNAPSHOT_EVERY == 0 {
-                let receipts: Vec<_> = ids
-                    .iter()
-                    .map(|id| {
-                        journal.snapshot_receipt(Stream::new(KIND, id), seq, state.clone(), compact)
-                    })
-                    .collect();
-                receipts.into_iter().for_each(|r| r.wait().expect("snapshot"));
-            }
-        }
+        let half = SNAPSHOTS * SNAPSHOT_EVERY;
+        write(&journal, &ids, 1, half, compact);
+        let first = journal.size_on_disk().expect("size on disk");
+        write(&journal, &ids, half + 1, 2 * half, compact);
+        let second = journal.size_on_disk().expect("size on disk");
+        report.record(format!("{name}_disk_per_entity_bytes"), second as f64 / streams as f64);
+        report.record(format!("{name}_disk_growth_ratio"), second as f64 / first as f64);
         journal.close().expect("close");
-        drop(journal);
-        let reopened = SledJournal::open(JournalConfig::new(dir.path())).expect("reopen");
-        let bytes = reopened.size_on_disk().expect("size on disk");
-        report.record(format!("{name}_disk_per_entity_bytes"), bytes as f64 / streams as f64);
     }
     report.ratio(
         "compacted_vs_history_disk_ratio",
         "compacted_disk_per_entity_bytes",
         "history_disk_per_entity_bytes",
     );
+}
+
+/// Writes events `from..=to` of every stream, a snapshot at each multiple of
+/// `SNAPSHOT_EVERY`, then checkpoints.
+fn write(journal: &SledJournal, ids: &[String], from: u64, to: u64, compact: bool) {
+    let event = Record::from_payload(&[7u8; EVENT_BYTES]);
+    let state = Record::from_payload(&[9u8; STATE_BYTES]);
+    for first in (from..=to).step_by(APPEND_EVENTS as usize) {
+        let last = first + APPEND_EVENTS - 1;
+        let receipts: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                let events = vec![event.clone(); APPEND_EVENTS as usize];
+                journal.append_receipt(Stream::new(KIND, id), first, events)
+            })
+            .collect();
+        receipts.into_iter().for_each(|r| r.wait().expect("append"));
+        if last.is_multiple_of(SNAPSHOT_EVERY) {
+            let snapshot =
+                |id| journal.snapshot_receipt(Stream::new(KIND, id), last, state.clone(), compact);
+            let receipts: Vec<_> = ids.iter().map(|id| snapshot(id.as_str())).collect();
+            receipts.into_iter().for_each(|r| r.wait().expect("snapshot"));
+        }
+    }
+    journal.checkpoint().expect("checkpoint");
 }
