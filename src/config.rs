@@ -27,6 +27,8 @@ pub struct ClusterFile {
     pub payments: bazaar_services::payments::PaymentsConfig,
     #[serde(default)]
     pub checkout: bazaar_services::saga::SagasConfig,
+    #[serde(default)]
+    pub catalog: bazaar_services::catalog::CatalogConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -77,6 +79,7 @@ impl ClusterFile {
         self.engine.validate().map_err(anyhow::Error::msg)?;
         self.payments.validate().map_err(anyhow::Error::msg)?;
         self.checkout.validate().map_err(anyhow::Error::msg)?;
+        self.catalog.validate().map_err(anyhow::Error::msg)?;
         self.gateway.validate().map_err(anyhow::Error::msg)
     }
 

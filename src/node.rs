@@ -38,7 +38,7 @@ use bazaar_gateway::rate_limit::RateLimits;
 use bazaar_gateway::state::{OrderSide, RenderedProducts};
 use bazaar_gateway::{AppState, GatewayConfig, OpsState, Problem, Readiness};
 use bazaar_persistence::{Journal, JournalConfig, SledJournal};
-use bazaar_services::catalog::Catalog;
+use bazaar_services::catalog::{Catalog, CatalogConfig};
 use bazaar_services::payments::PaymentsConfig;
 use bazaar_services::saga::{Sagas, SagasConfig};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -78,6 +78,7 @@ pub struct NodeConfig {
     /// The payment providers and the client's time-outs.
     pub payments: PaymentsConfig,
     pub checkout: SagasConfig,
+    pub catalog: CatalogConfig,
     /// What `/metrics` renders: the process's installed recorder ([`install_metrics`]), or a
     /// recorder of the node's own (a test's).
     pub metrics: PrometheusHandle,
@@ -244,7 +245,8 @@ impl Starting {
         }
         bazaar_services::register(&engine);
         engine.register::<bazaar_gateway::idempotency::IdempotencyKey>();
-        let catalog = Catalog::new(engine.clone(), Some(config.data_dir.join("search")));
+        let search_dir = Some(config.data_dir.join("search"));
+        let catalog = Catalog::configured(engine.clone(), search_dir, &config.catalog);
         let folding = std::time::Instant::now();
         let rebuilt = {
             let catalog = catalog.clone();

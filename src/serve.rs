@@ -38,6 +38,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         pricing: file.pricing.clone(),
         payments,
         checkout: file.checkout.clone(),
+        catalog: file.catalog.clone(),
         metrics,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

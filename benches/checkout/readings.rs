@@ -5,12 +5,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::support::node::{metrics, process_cpu};
 use anyhow::{Context, ensure};
 use bazaar::testkit::{PspProcess, Server};
-use hyper::{Method, StatusCode};
-
-use crate::support::http::Connection;
-use crate::support::node::process_cpu;
 
 pub struct Sample {
     pub node_cpu: Duration,
@@ -41,11 +38,7 @@ impl Sample {
                 .join(" "),
             metrics: BTreeMap::new(),
         };
-        let mut http = Connection::open(node.address()).await?;
-        let reply = http.call(Method::GET, "/metrics", None, &[], None).await?;
-        ensure!(reply.status == StatusCode::OK, "GET /metrics: {}", reply.status);
-        let metrics = parse_metrics(&String::from_utf8_lossy(&reply.body));
-        Ok(Sample { metrics, ..sample })
+        Ok(Sample { metrics: metrics(node.address()).await?, ..sample })
     }
 }
 
@@ -58,17 +51,6 @@ pub fn machine_jiffies() -> anyhow::Result<(u64, u64)> {
     // user nice system idle iowait irq softirq steal (guest time is inside user).
     let total: u64 = values.iter().take(8).sum();
     Ok((total - values[3] - values[4], total))
-}
-
-/// Prometheus text as `series -> value` (comments skipped).
-fn parse_metrics(text: &str) -> BTreeMap<String, f64> {
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| {
-            let (series, value) = line.rsplit_once(' ')?;
-            Some((series.to_string(), value.parse().ok()?))
-        })
-        .collect()
 }
 
 /// Per checkout over the window: engine asks of every kind, journal events and journal syncs.

@@ -72,6 +72,7 @@ impl BenchNode {
             pricing: PricingConfig::default(),
             payments: Default::default(),
             checkout: Default::default(),
+            catalog: Default::default(),
             metrics: bazaar::node::install_metrics()?,
         })
         .await?;

@@ -18,7 +18,9 @@
 //!   `stock_to_buy_box_p50_ms`, `_p99_ms` and `_max_ms` (from the feed's answer to the first
 //!   read that shows the stock), `stock_feed_answer_ms` (the slowest feed's answer), and
 //!   `stock_lines_per_s` (lines over the whole phase, from the first feed sent to the last
-//!   sampled product stocked).
+//!   sampled product stocked). `load_product_activations_per_product`: product actors started
+//!   during load and stock (`/metrics`), per product; 1 means none was evicted and activated
+//!   again for its stock (the default `active_entities_max` is 200,000).
 //! - **Clean restart**: SIGTERM, then `serve` again: `restart_ready_ms` (spawn to ready),
 //!   `rss_after_restart_bytes` and `rss_per_product_bytes` (that RSS over the catalogue).
 //! - **Reads**, each for a few seconds over [`READ_CONNECTIONS`] connections in a closed loop:
@@ -126,6 +128,11 @@ impl Phases<'_> {
         let mut rng = ChaCha8Rng::seed_from_u64(13);
         let stocked = catalogue::stock(node.address(), seller, customer, count, &mut rng).await?;
         eprintln!("  stocked in {:.1} s", stocked.total.as_secs_f64());
+        // Admission measured: products activated while listed and stocked, against one each.
+        let activations = node::metrics(node.address()).await?;
+        let products = activations.get(r#"engine_activations_total{kind="product"}"#);
+        let per_product = products.copied().unwrap_or_default() / count as f64;
+        self.report.record("load_product_activations_per_product", per_product);
         let lag = |q| support::quantile_ms(&stocked.lag_us, q);
         self.report.record("stock_to_buy_box_p50_ms", lag(0.50));
         self.report.record("stock_to_buy_box_p99_ms", lag(0.99));

@@ -1,8 +1,10 @@
 //! A node as a process, for the benches that load one over HTTP: its configuration (the
 //! repository's `cluster.toml` with a bench's changes), its start with its log in
-//! `target/bench`, its stop, and its CPU time.
+//! `target/bench`, its stop, its CPU time and its `/metrics`.
 
+use std::collections::BTreeMap;
 use std::fs::File;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -100,4 +102,17 @@ pub fn process_rss(pid: u32) -> anyhow::Result<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:")).context("no VmRSS")?;
     let kib: u64 = line.split_whitespace().nth(1).context("a VmRSS value")?.parse()?;
     Ok(kib * 1024)
+}
+
+/// The node's `/metrics` at `address`, by series (name and labels; comments skipped).
+pub async fn metrics(address: SocketAddr) -> anyhow::Result<BTreeMap<String, f64>> {
+    let mut http = super::http::Connection::open(address).await?;
+    let reply = http.call(hyper::Method::GET, "/metrics", None, &[], None).await?;
+    ensure!(reply.status == hyper::StatusCode::OK, "GET /metrics: {}", reply.status);
+    let text = String::from_utf8_lossy(&reply.body);
+    let series = text.lines().filter(|line| !line.starts_with('#')).filter_map(|line| {
+        let (series, value) = line.rsplit_once(' ')?;
+        Some((series.to_string(), value.parse().ok()?))
+    });
+    Ok(series.collect())
 }

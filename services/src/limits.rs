@@ -19,9 +19,13 @@ pub const FLOW_BACKOFF_MS_MAX: u64 = 2_000;
 /// Flow jobs running at once: enough that a large feed's product writes share their syncs.
 pub const FLOW_IN_FLIGHT_MAX: usize = 256;
 
-/// Bytes of product views the catalogue keeps in memory (`catalog/views.rs`); the rest are
-/// read from the journal when asked for.
+/// Bytes of product views the catalogue keeps in memory by default (`[catalog]
+/// product_view_cache_bytes`, `catalog/views.rs`); the rest are read from the journal when
+/// asked for.
 pub const PRODUCT_VIEW_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The most `[catalog] product_view_cache_bytes` may be.
+pub const PRODUCT_VIEW_CACHE_BYTES_MAX: u64 = 64 * 1024 * 1024 * 1024;
 
 /// A product view of an average size: how many entries that cache sizes its table for.
 pub const PRODUCT_VIEW_BYTES_TYPICAL: u64 = 2_048;

@@ -48,6 +48,7 @@ async fn node(config: EngineConfig) -> TestNode {
         pricing: Default::default(),
         payments: Default::default(),
         checkout: Default::default(),
+        catalog: Default::default(),
         metrics: metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder().handle(),
     })
     .await

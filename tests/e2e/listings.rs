@@ -3,8 +3,8 @@
 //! the seller's listing limit, not the price-update limit.
 
 use crate::support::{
-    Auth, Body, CUSTOMER, Market, Reply, SELLER_1, assert_problem, document, eventually, offer,
-    refused_lines, shipped_config,
+    Auth, Body, CUSTOMER, Market, Reply, SELLER_1, assert_problem, config_with, document,
+    eventually, offer, refused_lines,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -18,17 +18,11 @@ const LINES: usize = 9;
 /// The shipped configuration with a seller's listing limit at 1 line a second, [`BURST`] at
 /// once.
 fn small_listing_limit(dir: &std::path::Path) -> std::path::PathBuf {
-    let mut config = std::fs::read_to_string(shipped_config()).unwrap();
-    for (key, value) in [
+    let knobs = [
         ("seller_listing_lines_per_s", "1".to_string()),
         ("seller_listing_lines_burst", BURST.to_string()),
-    ] {
-        let line = config.lines().find(|line| line.starts_with(key)).expect("a gateway knob");
-        config = config.replace(line, &format!("{key} = {value}"));
-    }
-    let path = dir.join("cluster.toml");
-    std::fs::write(&path, config).unwrap();
-    path
+    ];
+    config_with(dir, &knobs)
 }
 
 async fn feed(m: &Market, auth: Auth<'_>, lines: &[String]) -> Reply {

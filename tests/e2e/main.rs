@@ -30,5 +30,6 @@ mod security;
 mod seller_isolation;
 mod serve;
 mod sim;
+mod small_memory;
 mod stock;
 mod stopping;

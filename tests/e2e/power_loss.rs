@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use crate::support::checkout::{Listing, SETTLES, Shopper, customer_tokens, minor, psp_args};
 use crate::support::lazyfs::LazyFs;
 use crate::support::psp::Psp;
-use crate::support::{Auth, Body, Client, Market, Reply, SELLER_1, offers, shipped_config};
+use crate::support::{Auth, Body, Client, Market, Reply, SELLER_1, config_with, offers};
 
 const HOT: &str = "B0000POWER";
 const HOT_SKU: &str = "pw-hot";
@@ -93,18 +93,12 @@ async fn move_price_and_stock(client: Client, acks: Arc<SellerAcks>, stop: Arc<A
 /// The repository's `cluster.toml`, written to `dir` with a journal that checkpoints every
 /// 100 ms over 64 KiB log segments.
 fn busy_checkpoints(dir: &std::path::Path) -> std::path::PathBuf {
-    let mut config = std::fs::read_to_string(shipped_config()).unwrap();
-    for (key, value) in [
-        ("segment_bytes", "65536"),
-        ("checkpoint_bytes", "262144"),
-        ("checkpoint_interval_ms", "100"),
-    ] {
-        let line = config.lines().find(|line| line.starts_with(key)).expect("a journal knob");
-        config = config.replace(line, &format!("{key} = {value}"));
-    }
-    let path = dir.join("cluster.toml");
-    std::fs::write(&path, config).unwrap();
-    path
+    let knobs = [
+        ("segment_bytes", "65536".to_string()),
+        ("checkpoint_bytes", "262144".to_string()),
+        ("checkpoint_interval_ms", "100".to_string()),
+    ];
+    config_with(dir, &knobs)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -30,6 +30,7 @@
 //!   from the journal, which holds only what is durable).
 //! - A flow never sends a value the product already has (no event loops).
 
+mod config;
 mod expiry;
 mod flows;
 mod hold;
@@ -57,6 +58,7 @@ use bazaar_actors::product::ProductView;
 use bazaar_actors::promotion::{CandidatePromotion, PromotionId};
 use bazaar_actors::seller::SellerView;
 
+pub use config::CatalogConfig;
 pub use flows::FlowStats;
 pub use hold::Item;
 pub use pricing::{CartPricing, PriceTerms};
@@ -92,11 +94,21 @@ struct Shared {
 }
 
 impl Catalog {
-    /// A catalog over `engine`; registers its projections, so call it before the first ask.
+    /// A catalog over `engine` with the default knobs; registers its projections, so call it
+    /// before the first ask.
     pub fn new(engine: Engine, search_dir: Option<PathBuf>) -> Catalog {
+        Catalog::configured(engine, search_dir, &CatalogConfig::default())
+    }
+
+    /// A catalogue as [`Catalog::new`] makes it, with the `[catalog]` knobs of `config`.
+    pub fn configured(
+        engine: Engine,
+        search_dir: Option<PathBuf>,
+        config: &CatalogConfig,
+    ) -> Catalog {
         let shared = Arc::new(Shared {
             engine: engine.clone(),
-            views: views::Views::default(),
+            views: views::Views::new(config.product_view_cache_bytes),
             sellers: DashMap::new(),
             search: DashMap::new(),
             promotions: DashMap::new(),

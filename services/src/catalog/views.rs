@@ -20,7 +20,7 @@ use bazaar_engine::{Engine, EngineError};
 
 use super::Tenant;
 use crate::cache::{BoundedCache, Weigh};
-use crate::limits::{PRODUCT_VIEW_BYTES_TYPICAL, PRODUCT_VIEW_CACHE_BYTES};
+use crate::limits::PRODUCT_VIEW_BYTES_TYPICAL;
 use bazaar_actors::ids::Asin;
 use bazaar_actors::keys;
 use bazaar_actors::product::{Offer, Product, ProductView};
@@ -49,14 +49,11 @@ impl Weigh for Cached {
     }
 }
 
-impl Default for Views {
-    fn default() -> Views {
+impl Views {
+    /// Views of at most `bytes` in memory.
+    pub fn new(bytes: u64) -> Views {
         Views {
-            cache: BoundedCache::new(
-                "product_view_cache",
-                PRODUCT_VIEW_CACHE_BYTES,
-                PRODUCT_VIEW_BYTES_TYPICAL,
-            ),
+            cache: BoundedCache::new("product_view_cache", bytes, PRODUCT_VIEW_BYTES_TYPICAL),
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             hasher: RandomState::new(),
         }
@@ -166,7 +163,7 @@ mod tests {
             ProductCommand::CreateOrUpdateDocument { document, currency: Currency::EUR, by };
         engine.ask::<Product>(&keys::product("t", &asin), create).await.unwrap().unwrap();
 
-        let views = Views::default();
+        let views = Views::new(crate::limits::PRODUCT_VIEW_CACHE_BYTES);
         let view = views.get(&engine, "t", &asin).unwrap().expect("read through");
         let search = SearchDoc::fingerprint_of(&asin, &view);
         let (tenant, older) =

@@ -34,6 +34,20 @@ pub fn shipped_config() -> PathBuf {
     root().join("cluster.toml")
 }
 
+/// The shipped configuration with each `(knob, value)` set in place (each knob must be a line
+/// of it), written as `dir/cluster.toml`.
+pub fn config_with(dir: &Path, knobs: &[(&str, String)]) -> PathBuf {
+    let mut config = std::fs::read_to_string(shipped_config()).unwrap();
+    for (knob, value) in knobs {
+        let prefix = format!("{knob} = ");
+        let line = config.lines().find(|line| line.starts_with(&prefix)).expect("a shipped knob");
+        config = config.replace(line, &format!("{prefix}{value}"));
+    }
+    let path = dir.join("cluster.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
 /// `bazaar token add`: mints a token of the default tenant for `principal` and returns it.
 /// A running `serve` reads credentials only at start, so mint before starting it; and a
 /// first start generates the initial tokens only when no credential exists yet.
