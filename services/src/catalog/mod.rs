@@ -211,7 +211,7 @@ impl Catalog {
         self.shared.flows.settle().await;
     }
 
-    /// Product views held in memory now (bounded: `PRODUCT_VIEW_CACHE_BYTES`).
+    /// Product views held in memory now (bounded: `[catalog] product_view_cache_bytes`).
     pub fn views_cached(&self) -> usize {
         self.shared.views.cached()
     }
