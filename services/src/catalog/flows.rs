@@ -49,6 +49,9 @@ pub struct FlowStats {
     /// Jobs that ended without running because the node was stopping.
     pub dropped: u64,
     pub failed: u64,
+    /// Runs that began while another run of the same key was going: always 0 (the module
+    /// doc's "one key never runs twice at once"), counted so that a test can see it hold.
+    pub overlapped: u64,
 }
 
 pub(super) struct Flows {
@@ -59,12 +62,15 @@ pub(super) struct Flows {
     queued: DashSet<Job>,
     /// Jobs running, each with how many times it was taken again meanwhile (run once more).
     running: DashMap<Job, usize>,
+    /// Runs going now, by key: how many (never more than one).
+    in_flight: DashMap<Job, usize>,
     /// Jobs queued or running.
     outstanding: AtomicUsize,
     asked: AtomicU64,
     skipped: AtomicU64,
     dropped: AtomicU64,
     failed: AtomicU64,
+    overlapped: AtomicU64,
     /// Set once the node stops: queued jobs are dropped, retries end.
     stopping: AtomicBool,
 }
@@ -78,11 +84,13 @@ impl Flows {
             receiver: Mutex::new(Some(receiver)),
             queued: DashSet::new(),
             running: DashMap::new(),
+            in_flight: DashMap::new(),
             outstanding: AtomicUsize::new(0),
             asked: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            overlapped: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
         }
     }
@@ -139,6 +147,7 @@ impl Flows {
             skipped: self.skipped.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
+            overlapped: self.overlapped.load(Ordering::Relaxed),
         }
     }
 
@@ -173,7 +182,7 @@ impl Shared {
             if self.flows.stopping.load(Ordering::Acquire) {
                 self.flows.dropped.fetch_add(1, Ordering::Relaxed);
             } else {
-                self.run(&job).await;
+                self.run_counted(&job).await;
             }
             let again = match self.flows.running.entry(job.clone()) {
                 Entry::Occupied(mut entry) if *entry.get() > 0 => std::mem::take(entry.get_mut()),
@@ -189,6 +198,23 @@ impl Shared {
             }
             covers = again;
         }
+    }
+
+    /// [`Shared::run`], counted in `in_flight` (and in `overlapped` if its key was running).
+    async fn run_counted(&self, job: &Job) {
+        let runs = {
+            let mut runs = self.flows.in_flight.entry(job.clone()).or_insert(0);
+            *runs += 1;
+            *runs
+        };
+        if runs > 1 {
+            self.flows.overlapped.fetch_add(1, Ordering::Relaxed);
+        }
+        self.run(job).await;
+        self.flows.in_flight.remove_if_mut(job, |_, runs| {
+            *runs -= 1;
+            *runs == 0
+        });
     }
 
     async fn run(&self, job: &Job) {
