@@ -130,8 +130,9 @@ impl Phases<'_> {
         eprintln!("  stocked in {:.1} s", stocked.total.as_secs_f64());
         // Admission measured: products activated while listed and stocked, against one each.
         let activations = node::metrics(node.address()).await?;
-        let products = activations.get(r#"engine_activations_total{kind="product"}"#);
-        let per_product = products.copied().unwrap_or_default() / count as f64;
+        let series = r#"engine_activations_total{kind="product"}"#;
+        let products = activations.get(series).with_context(|| format!("no {series}"))?;
+        let per_product = products / count as f64;
         self.report.record("load_product_activations_per_product", per_product);
         let lag = |q| support::quantile_ms(&stocked.lag_us, q);
         self.report.record("stock_to_buy_box_p50_ms", lag(0.50));

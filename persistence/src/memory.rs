@@ -164,8 +164,9 @@ impl MemJournal {
         self.lock().flushes
     }
 
-    /// The sequence numbers of the events the journal holds of `stream` (durable ones): what
-    /// a compaction left, for tests of what removes events.
+    /// The sequence numbers of the events the journal holds of `stream` (written ones, durable
+    /// or not), those a snapshot covers included: what a compaction left, for tests of what
+    /// removes events.
     pub fn stored_seqs(&self, stream: Stream<'_>) -> Vec<Seq> {
         let prefix = keys::stream_prefix(stream);
         let range = keys::event_key(&prefix, 0)..=keys::event_key(&prefix, Seq::MAX);

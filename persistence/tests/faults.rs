@@ -147,6 +147,8 @@ fn regression_01_compaction_removes_events_of_its_own_batch() {
         let loaded = journal.load(STREAM).expect("load");
         assert_eq!(loaded.snapshot, Some((3, b"state".to_vec())), "{when}");
         assert_eq!(seqs(&loaded), Vec::<Seq>::new(), "{when}");
+        // Not only hidden by the snapshot: gone.
+        assert_eq!(journal.stored_seqs(STREAM).expect("stored"), Vec::<Seq>::new(), "{when}");
         journal.checkpoint().expect("checkpoint");
     }
     // Only the other stream's event is left to replay.
@@ -177,6 +179,7 @@ fn a_compaction_removes_what_earlier_checkpoints_stored() {
     assert_eq!(loaded.events[0].payload, event(5).payload());
     let visited = replay(&journal, STREAM.kind).expect("replay");
     assert_eq!(visited, [(STREAM.id.to_string(), 5), (STREAM.id.to_string(), 6)]);
+    assert_eq!(journal.stored_seqs(STREAM).expect("stored"), [5, 6], "1 to 4 are gone");
     scenario.teardown();
 }
 

@@ -27,6 +27,8 @@ pub const PRODUCT_VIEW_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// The most `[catalog] product_view_cache_bytes` may be.
 pub const PRODUCT_VIEW_CACHE_BYTES_MAX: u64 = 64 * 1024 * 1024 * 1024;
 
+const _: () = assert!(PRODUCT_VIEW_CACHE_BYTES <= PRODUCT_VIEW_CACHE_BYTES_MAX);
+
 /// A product view of an average size: how many entries that cache sizes its table for.
 pub const PRODUCT_VIEW_BYTES_TYPICAL: u64 = 2_048;
 

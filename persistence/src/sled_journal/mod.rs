@@ -55,6 +55,8 @@ use crate::recovery;
 use crate::wal::{Payload, Wal};
 
 mod index;
+#[cfg(feature = "testkit")]
+mod inspect;
 mod ops;
 mod pipeline;
 mod store;
