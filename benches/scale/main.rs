@@ -18,7 +18,7 @@
 //!   `stock_to_buy_box_p50_ms`, `_p99_ms` and `_max_ms` (from the feed's answer to the first
 //!   read that shows the stock), `stock_feed_answer_ms` (the slowest feed's answer), and
 //!   `stock_lines_per_s` (lines over the whole phase, from the first feed sent to the last
-//!   sampled product stocked). `load_product_activations_per_product`: product actors started
+//!   sampled product stocked). `load_product_activations_ratio`: product actors started
 //!   during load and stock (`/metrics`), per product; 1 means none was evicted and activated
 //!   again for its stock (the default `active_entities_max` is 200,000).
 //! - **Clean restart**: SIGTERM, then `serve` again: `restart_ready_ms` (spawn to ready),
@@ -133,7 +133,7 @@ impl Phases<'_> {
         let series = r#"engine_activations_total{kind="product"}"#;
         let products = activations.get(series).with_context(|| format!("no {series}"))?;
         let per_product = products / count as f64;
-        self.report.record("load_product_activations_per_product", per_product);
+        self.report.record("load_product_activations_ratio", per_product);
         let lag = |q| support::quantile_ms(&stocked.lag_us, q);
         self.report.record("stock_to_buy_box_p50_ms", lag(0.50));
         self.report.record("stock_to_buy_box_p99_ms", lag(0.99));
