@@ -349,23 +349,26 @@ fn write_schema_version(dir: &tempfile::TempDir, version: u32) {
     db.flush().expect("flush");
 }
 
-/// A journal of schema 1 (one event per key) reads as it is, and opening it stamps it with
-/// this build's schema, so a build of schema 1 will not misread the runs written since.
+/// A journal of any older schema (1: one event per key; 2: no index; 3: no compaction by
+/// default) reads as it is, and opening it stamps it with this build's schema, so an older
+/// build refuses what this one writes (runs, rows, streams that begin with a snapshot).
 #[test]
-fn a_journal_of_schema_1_opens_and_is_stamped_with_this_schema() {
+fn a_journal_of_an_older_schema_opens_and_is_stamped_with_this_schema() {
     let scenario = FailScenario::setup();
     let dir = tempfile::tempdir().expect("tempdir");
     let journal = open(&dir);
     append(&journal, STREAM, 1, 2);
     drop(journal);
 
-    write_schema_version(&dir, 1);
-    let journal = open(&dir);
-    assert_eq!(seqs(&journal.load(STREAM).expect("load")), [1, 2]);
-    drop(journal);
-    let db = sled::open(dir.path()).expect("open sled");
-    let stamped = db.open_tree("meta").expect("meta").get(b"schema_version").expect("get");
-    assert_eq!(stamped.as_deref(), Some(&SCHEMA_VERSION.to_be_bytes()[..]));
+    for older in 1..SCHEMA_VERSION {
+        write_schema_version(&dir, older);
+        let journal = open(&dir);
+        assert_eq!(seqs(&journal.load(STREAM).expect("load")), [1, 2], "schema {older}");
+        drop(journal);
+        let db = sled::open(dir.path()).expect("open sled");
+        let stamped = db.open_tree("meta").expect("meta").get(b"schema_version").expect("get");
+        assert_eq!(stamped.as_deref(), Some(&SCHEMA_VERSION.to_be_bytes()[..]), "{older}");
+    }
     scenario.teardown();
 }
 

@@ -71,12 +71,14 @@ use tail::Tail;
 /// events under one key (`store.rs`), which a build of version 1 would misread as torn
 /// records; a journal of version 1 (one event per key) reads as runs of one. Version 3 keeps
 /// the index (rows written with the events): a build of version 2 would write events without
-/// their rows, leaving the index stale. Opening an older journal stamps it 3, and an older
-/// build then refuses it.
-pub const SCHEMA_VERSION: u32 = 3;
+/// their rows, leaving the index stale. Version 4 compacts by default, so a stream may begin
+/// with a snapshot and no event before it: a build of version 3 folds a kind from its events
+/// alone (`replay_kind` visited no snapshot) and would build its read models from the middle
+/// of such streams. Opening an older journal stamps it 4, and an older build then refuses it.
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Older schemas this build reads as they are.
-const SCHEMA_VERSIONS_READ: [u32; 2] = [1, 2];
+const SCHEMA_VERSIONS_READ: [u32; 3] = [1, 2, 3];
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 
