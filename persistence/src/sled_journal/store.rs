@@ -184,9 +184,9 @@ pub fn replay_kind(
 
 /// Every stream of one kind as sled and the tail hold it, in key order: the union of the
 /// streams with events (`stored`, from [`kind_events`]), with a snapshot in sled
-/// (`snapshots`) and with writes in the tail. Each stream's events
-/// are sled's with the tail's laid over them ([`TailRead::over`]); its snapshot is the
-/// tail's newest, else sled's.
+/// (`snapshots`) and with writes in the tail. Each stream's events are sled's with the
+/// tail's laid over them ([`TailRead::over`]); its snapshot is the tail's newest, else
+/// sled's.
 fn kind_streams(
     stored: impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), JournalError>>,
     snapshots: impl Iterator<Item = Result<(sled::IVec, sled::IVec), JournalError>>,
