@@ -227,6 +227,18 @@ impl Drop for PspProcess {
     }
 }
 
+/// Prometheus text (`/metrics`) as `series -> value`, each series its name and labels as
+/// written (`engine_activations_total{kind="product"}`); comments are skipped.
+pub fn parse_metrics(text: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            Some((series.to_string(), value.parse().ok()?))
+        })
+        .collect()
+}
+
 /// The tokens a first start wrote to `DATA_DIR/initial-tokens.txt`, by principal
 /// (`customer-1`, `seller-1`, `support-1`, `operator-1`).
 pub fn initial_tokens(data_dir: &Path) -> BTreeMap<String, String> {

@@ -109,10 +109,5 @@ pub async fn metrics(address: SocketAddr) -> anyhow::Result<BTreeMap<String, f64
     let mut http = super::http::Connection::open(address).await?;
     let reply = http.call(hyper::Method::GET, "/metrics", None, &[], None).await?;
     ensure!(reply.status == hyper::StatusCode::OK, "GET /metrics: {}", reply.status);
-    let text = String::from_utf8_lossy(&reply.body);
-    let series = text.lines().filter(|line| !line.starts_with('#')).filter_map(|line| {
-        let (series, value) = line.rsplit_once(' ')?;
-        Some((series.to_string(), value.parse().ok()?))
-    });
-    Ok(series.collect())
+    Ok(bazaar::testkit::parse_metrics(&String::from_utf8_lossy(&reply.body)))
 }

@@ -2,8 +2,6 @@
 //! (issue 13): product views and pages read through from the journal, entities activated on
 //! demand, and every bounded cache within its bound, as `/metrics` shows.
 
-use std::collections::BTreeMap;
-
 use reqwest::Method;
 use serde_json::json;
 
@@ -27,15 +25,6 @@ fn price(n: usize) -> i64 {
 
 fn units(n: usize) -> u64 {
     (n % 7) as u64 + 1
-}
-
-/// Each sample of a Prometheus text without labels, by name.
-fn metrics(text: &str) -> BTreeMap<String, f64> {
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| line.split_once(' '))
-        .filter_map(|(name, value)| Some((name.to_string(), value.trim().parse().ok()?)))
-        .collect()
 }
 
 async fn feed(m: &Market, path: &str, lines: Vec<String>) {
@@ -99,7 +88,7 @@ async fn a_node_with_small_caches_serves_a_catalogue_many_times_larger() {
     check_every_product(&m).await;
 
     let text = m.get(CUSTOMER, "/metrics").await.text;
-    let metrics = metrics(&text);
+    let metrics = bazaar::testkit::parse_metrics(&text);
     let metric = |name: &str| *metrics.get(name).unwrap_or_else(|| panic!("{name} in {text}"));
     for cache in ["product_view_cache", "product_page_cache"] {
         let bytes = metric(&format!("{cache}_bytes"));
