@@ -5,7 +5,7 @@
 //! snapshot with the events after it applied, so a compacted journal (the events a snapshot
 //! covers removed) folds to the same states as a full one.
 
-use bazaar_persistence::{IndexWrite, Journal, JournalExt, Replayed, Seq, codec};
+use bazaar_persistence::{CodecError, IndexWrite, Journal, JournalExt, Replayed, Seq, codec};
 
 use crate::entity::{Entity, EntityKey};
 use crate::error::EngineError;
@@ -28,17 +28,28 @@ pub fn load_entity<E: Entity>(
 ) -> Result<Stored<E>, EngineError> {
     let codec_error = |source| EngineError::Codec { key: key.to_string(), source };
     let loaded = journal.load(crate::entity::stream(key))?;
-    let (mut entity, snapshot_seq, snapshot_bytes) = match &loaded.snapshot {
-        Some((seq, payload)) => {
-            (codec::decode_payload::<E>(payload).map_err(codec_error)?, *seq, payload.len())
+    let mut entity = E::default();
+    let (snapshot_seq, snapshot_bytes) = match &loaded.snapshot {
+        Some((seq, state)) => {
+            fold(&mut entity, Replayed::Snapshot { seq: *seq, state }).map_err(codec_error)?;
+            (*seq, state.len())
         }
-        None => (E::default(), 0, 0),
+        None => (0, 0),
     };
     for stored in &loaded.events {
-        let event: E::Event = codec::decode_payload(&stored.payload).map_err(codec_error)?;
-        entity.apply(&event);
+        let event = Replayed::Event { seq: stored.seq, payload: &stored.payload };
+        fold(&mut entity, event).map_err(codec_error)?;
     }
     Ok(Stored { entity, last_seq: loaded.last_seq(), snapshot_seq, snapshot_bytes })
+}
+
+/// Folds one item of a stream into `state`: a snapshot replaces it, an event is applied.
+fn fold<E: Entity>(state: &mut E, item: Replayed<'_>) -> Result<(), CodecError> {
+    match item {
+        Replayed::Snapshot { state: snapshot, .. } => *state = codec::decode_payload(snapshot)?,
+        Replayed::Event { payload, .. } => state.apply(&codec::decode_payload(payload)?),
+    }
+    Ok(())
 }
 
 /// Writes the index rows (`Entity::index_rows`) of every stored entity of kind `E`: builds
@@ -80,16 +91,7 @@ pub fn fold_kind<E: Entity>(
             }
             current = Some((id.to_string(), E::default()));
         }
-        let state = &mut current.as_mut().expect("set above").1;
-        let decoded = match item {
-            Replayed::Snapshot { state: snapshot, .. } => {
-                codec::decode_payload::<E>(snapshot).map(|snapshot| *state = snapshot)
-            }
-            Replayed::Event { payload, .. } => {
-                codec::decode_payload::<E::Event>(payload).map(|event| state.apply(&event))
-            }
-        };
-        if let Err(source) = decoded {
+        if let Err(source) = fold(&mut current.as_mut().expect("set above").1, item) {
             failure =
                 Some(EngineError::Codec { key: EntityKey::new(E::KIND, id).to_string(), source });
         }
