@@ -1,6 +1,7 @@
 //! The stock flow under a storm: many SKUs' stock changing at once, faster than the journal
 //! syncs, while the flow runs many jobs at once. However the changes interleave, every
-//! product ends with its SKU's last total, and one SKU's flow never runs twice at once.
+//! product ends with its SKU's last total, and one SKU's flow never runs twice at once. And
+//! the score flow: an offer ends with its seller's latest score.
 
 mod common;
 
@@ -9,6 +10,7 @@ use std::time::Duration;
 
 use bazaar_actors::keys;
 use bazaar_actors::product::{Product, ProductCommand};
+use bazaar_actors::seller::{Seller, SellerCommand};
 use bazaar_actors::{Asin, SellerId, Sku};
 use bazaar_engine::EngineConfig;
 use bazaar_engine::testkit::single_node;
@@ -95,4 +97,31 @@ async fn one_sku_offered_on_two_products_reaches_both_and_outlives_one_withdrawa
     common::set_on_hand(&engine, &seller, &sku, 4, 2).await;
     settle().await.expect("flows settle");
     assert_eq!((available(&a), available(&b)), (None, Some(4)));
+}
+
+/// An offer listed with a score older than its seller's (the seller was rescored before the
+/// offer had a row, so the rescore could not find it) is told the latest score.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offer_listed_with_a_stale_score_is_told_its_sellers_latest() {
+    let journal = Arc::new(MemJournal::default());
+    let engine = single_node(journal, EngineConfig::default());
+    bazaar_services::register(&engine);
+    let catalog = Catalog::new(engine.clone(), None);
+    let (seller, sku) = (SellerId::parse("s1").unwrap(), Sku::parse("K1").unwrap());
+    let asin = Asin::parse("B00000000A").unwrap();
+    common::register(&engine, &seller).await;
+    let rescore = SellerCommand::UpdateScore { rating_hundredths: 450, defect_bps: 20 };
+    common::ask::<Seller>(&engine, &keys::seller(TENANT, &seller), rescore).await;
+    let settle = || tokio::time::timeout(Duration::from_secs(30), catalog.settle());
+    settle().await.expect("flows settle");
+    let latest = catalog.seller(TENANT, &seller).expect("registered").score.version;
+    assert!(latest > 0);
+
+    // Listed with the default score (version 0), as a request that read the seller before
+    // its rescore would list it.
+    common::list(&engine, &asin, &seller, &sku).await;
+    settle().await.expect("flows settle");
+    let view = catalog.product(TENANT, &asin).expect("listed");
+    let offer = view.offers.iter().find(|offer| offer.seller == seller).expect("offered");
+    assert_eq!(offer.score.version, latest);
 }

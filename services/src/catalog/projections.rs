@@ -51,18 +51,23 @@ impl Projection<Product> for Products {
         let (tenant, asin) = keys::parse_product(&key.id)?;
         let view = Arc::new(state.view()?);
         let (shared, tenant) = (self.0.upgrade()?, Tenant::from(tenant));
-        // An offer listed, or revised (perhaps to another SKU), is told its SKU's stock.
+        // An offer listed, or revised (perhaps to another SKU), is told its SKU's stock and
+        // its seller's latest score: the score it was listed with may be older than one whose
+        // rescore scanned the seller's offers before this one had its row (or under its old
+        // SKU, whose row is gone).
         let listed: Vec<Job> = events
             .iter()
             .filter_map(|event| match event {
                 ProductEvent::OfferListed { offer } | ProductEvent::OfferRevised { offer } => {
-                    Some(Job::Stock {
-                        tenant: tenant.clone(),
-                        seller: offer.seller.clone(),
-                        sku: offer.terms.sku.clone(),
-                    })
+                    Some(offer)
                 }
                 _ => None,
+            })
+            .flat_map(|offer| {
+                let (seller, sku) = (offer.seller.clone(), offer.terms.sku.clone());
+                let score = Job::Score { tenant: tenant.clone(), seller, sku, asin: asin.clone() };
+                let (seller, sku) = (offer.seller.clone(), offer.terms.sku.clone());
+                [Job::Stock { tenant: tenant.clone(), seller, sku }, score]
             })
             .collect();
         Some(Box::new(move || {
