@@ -50,8 +50,10 @@ pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(30);
 /// Longest shutdown lets the catalogue's queued flows run before leaving the rest to the
 /// next start.
 pub const FLOWS_GRACE: Duration = Duration::from_secs(2);
-/// Longest shutdown waits for requests that go on apart from their connection: an audited
-/// change and its record (whose writes retry for up to `AUDIT_RETRY_MS_MAX` themselves).
+/// Longest shutdown waits for requests in flight, from when it stops taking new ones: their
+/// connections' answers, then what goes on apart from a connection (an audited change and
+/// its record, whose writes retry for up to `AUDIT_RETRY_MS_MAX` themselves). A feed's own
+/// time limit (`FEED_TIMEOUT_MS`, 120 s) is longer: a stop does not wait it out.
 pub const REQUESTS_GRACE: Duration = Duration::from_secs(30);
 /// How often the metrics recorder drains its histograms: without upkeep it keeps every
 /// sample until a scrape.
@@ -177,11 +179,19 @@ impl Node {
         );
         self.readiness.set(false);
         let _ = self.http.stop.send(true);
-        self.http.server.await??;
+        let deadline = tokio::time::Instant::now() + REQUESTS_GRACE;
+        let mut server = self.http.server;
+        match tokio::time::timeout_at(deadline, &mut server).await {
+            Ok(served) => served??,
+            Err(_) => {
+                tracing::warn!(target: LOG_TARGET, "connections still open at shutdown; closing them");
+                server.abort();
+            }
+        }
         // A change whose client went away (or that outlived the time limit) still runs: it
         // ends, with its audit record, before the engine stops taking asks.
         self.requests.close();
-        if tokio::time::timeout(REQUESTS_GRACE, self.requests.wait()).await.is_err() {
+        if tokio::time::timeout_at(deadline, self.requests.wait()).await.is_err() {
             tracing::warn!(
                 target: LOG_TARGET,
                 running = self.requests.len(),
