@@ -22,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bazaar_engine::testkit::{Counter, CounterCommand, CounterEvent};
 use bazaar_engine::{Engine, EngineConfig, EngineParts, Entity, NodeId, ShardTable, SystemClock};
-use bazaar_persistence::{JournalConfig, SledJournal, codec};
+use bazaar_persistence::{JournalConfig, SledJournal, Stream, codec};
 
 const CHILD_ENV: &str = "BAZAAR_CRASH_CHILD";
 const TEST_NAME: &str = "sigkill_at_random_moments_loses_no_acknowledged_event";

@@ -81,20 +81,29 @@ async fn a_node_with_small_caches_serves_a_catalogue_many_times_larger() {
     })
     .await;
     check_every_product(&m).await;
+    // Loading 1,200 products went through a set of at most 100 active entities.
+    let loaded = metrics(&m).await;
+    let products = r#"engine_activations_total{kind="product"}"#;
+    assert!(loaded(products) > ACTIVE_MAX as f64, "products were activated past the cap");
+    assert!(loaded("engine_active_entities") <= ACTIVE_MAX as f64);
 
     // After a restart nothing is in memory: every read goes to the journal, and is right.
     m.restart();
     check_every_product(&m).await;
     check_every_product(&m).await;
 
-    let text = m.get(CUSTOMER, "/metrics").await.text;
-    let metrics = bazaar::testkit::parse_metrics(&text);
-    let metric = |name: &str| *metrics.get(name).unwrap_or_else(|| panic!("{name} in {text}"));
+    let metric = metrics(&m).await;
     for cache in ["product_view_cache", "product_page_cache"] {
         let bytes = metric(&format!("{cache}_bytes"));
         assert!(bytes > 0.0 && bytes <= CACHE_BYTES as f64, "{cache}: {bytes} bytes");
         assert!(metric(&format!("{cache}_evictions_total")) > 0.0, "{cache} never evicted");
         assert!(metric(&format!("{cache}_misses_total")) >= PRODUCTS as f64, "{cache} misses");
     }
-    assert!(metric("engine_active_entities") <= ACTIVE_MAX as f64);
+}
+
+/// The node's `/metrics`, as a lookup that fails the test on a missing series.
+async fn metrics(m: &Market) -> impl Fn(&str) -> f64 + use<> {
+    let text = m.get(CUSTOMER, "/metrics").await.text;
+    let series = bazaar::testkit::parse_metrics(&text);
+    move |name| *series.get(name).unwrap_or_else(|| panic!("{name} in {text}"))
 }
