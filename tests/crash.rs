@@ -156,6 +156,10 @@ fn verify(
         let expected: Vec<u64> = (solo.covered + 1..=solo.total()).collect();
         assert_eq!(solo.after, expected, "round {round}: solo-{entity} is not a gap-free prefix");
         assert!(solo.total() >= best, "round {round}: solo-{entity} lost acknowledged {best}");
+        // Compaction ran with its snapshot (one log entry): nothing it covers is still held.
+        let id = format!("solo-{entity}");
+        let held = journal.stored_seqs(Stream::new(Counter::KIND.code, &id)).unwrap();
+        assert!(held.iter().all(|&seq| seq > solo.covered), "round {round}: {id} not compacted");
     }
     let hot = read.remove("hot").unwrap_or_default();
     let stored: BTreeSet<u64> = hot.tags.iter().copied().collect();
