@@ -86,7 +86,9 @@ pub fn layered(router: Router) -> Router {
 }
 
 /// Answers a request that runs past its route's time limit (`RouteLimits`) 503
-/// `request_timeout`; what it was doing is dropped.
+/// `request_timeout`. Its handler is dropped, but an audited change (a seller's, support's or
+/// operator's) runs apart from it (`audit.rs`) and may still finish: a client retries it with
+/// the same `Idempotency-Key`.
 async fn time_limit(request: Request<Body>, next: Next) -> Response {
     let limit = RouteLimits::of(request.uri().path()).time_ms;
     match tokio::time::timeout(Duration::from_millis(limit), next.run(request)).await {

@@ -101,8 +101,8 @@ impl Loaded {
 /// One change to the journal's index: a row put (`Some(value)`) or removed (`None`).
 ///
 /// The index is a sorted key-value table beside the streams, written in the same entry as
-/// the events it derives from (or by [`Journal::write_index`], for rows no entity owns): the
-/// secondary indexes of read models that must not live in memory.
+/// the events it derives from (or by [`Journal::write_index`], for rows written apart from
+/// events): the secondary indexes of read models that must not live in memory.
 pub type IndexWrite = (Vec<u8>, Option<Vec<u8>>);
 
 /// One index row as read: its key and value.
@@ -126,8 +126,9 @@ pub trait Journal: Send + Sync + 'static {
         done: Done,
     );
 
-    /// Queues index rows alone (rows no entity owns: an index built from the streams, markers
-    /// of the index's own state); `done` runs once durable.
+    /// Queues index rows alone, apart from any event: an entity kind's rows built from its
+    /// streams (which its entities then keep up to date), markers of the index's own state;
+    /// `done` runs once durable.
     fn write_index(&self, index: Vec<IndexWrite>, done: Done) {
         // An append of no events writes no stream: only the rows.
         self.append_indexed(Stream::new(0, ""), 1, Vec::new(), index, done)

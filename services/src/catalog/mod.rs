@@ -12,9 +12,9 @@
 //!   and the search index of each tenant, in memory and folded at start.
 //!
 //! Flows: stock and seller scores live in their own aggregates, and the buy box must follow
-//! them. When a SKU's stock changes, the product offering it is told the new total
+//! them. When a SKU's stock changes, every product offering it is told the new total
 //! (`SetOfferStock`); when a seller's score changes, every product it offers is told
-//! (`SetSellerScore`). Each flow is keyed and coalesced: a key is queued at most once, and its
+//! (`SetSellerScore`), and so is an offer listed or moved to another SKU. Each flow is keyed and coalesced: a key is queued at most once, and its
 //! worker reads the latest value when it runs, so a storm of changes costs one ask per key
 //! and the last value always lands. After a start that follows a crash (or a stop that left
 //! flows), a reconciliation in the background walks the index and re-sends any total or
@@ -241,7 +241,7 @@ impl Catalog {
     /// needs no rebuild). Call after the engine has stopped.
     ///
     /// When [`stop`](Catalog::stop) found every flow settled (the start's reconciliation
-    /// included) and since then no flow was dropped and none failed, the journal's index
+    /// included) and no flow was dropped or failed while the node ran, the journal's index
     /// records it, so the next start has nothing to reconcile (`rebuild.rs`). Only now, with
     /// the engine stopped, can no later write leave a flow behind.
     pub fn close(&self) {
@@ -274,8 +274,9 @@ impl Catalog {
 
     /// Makes the read models ready at start: builds the journal's index if it was built by
     /// another layout, folds sellers and promotions, schedules every hold, brings search
-    /// indexes not closed cleanly up to the index (only what differs), and starts the
-    /// reconciliation of stock totals and seller scores in the background. Reads no product.
+    /// indexes not closed cleanly up to the index (only what differs), and, unless the last
+    /// stop settled every flow, starts the reconciliation of stock totals and seller scores
+    /// in the background. Reads no product.
     pub fn rebuild(&self) -> Result<Rebuilt, bazaar_engine::EngineError> {
         rebuild::rebuild(self)
     }

@@ -8,7 +8,7 @@
 //!    index's search rows: only the products whose fingerprint differs are read and indexed
 //!    again, and documents of products the index no longer has are removed.
 //! 5. Unless the node stopped with its flows settled (`FLOWS_SETTLED_ROW`, written by
-//!    [`Catalog::stop`](super::Catalog::stop)), a reconciliation starts in the background:
+//!    [`Catalog::close`](super::Catalog::close)), a reconciliation starts in the background:
 //!    it walks the stock rows and the sellers' offer rows and queues the flow of every total
 //!    or score a product does not have yet. [`Catalog::settle`](super::Catalog::settle)
 //!    waits for it.

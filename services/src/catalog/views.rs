@@ -6,8 +6,9 @@
 //! products read or changed lately, whatever the catalogue's size, and a start loads none.
 //!
 //! Each entry also keeps the fingerprint of the search document the product projection last
-//! gave search (none for a view only read through), so a publish tells search exactly when
-//! the document differs from what search has, whoever filled the cache.
+//! gave search (none for a view only read through, or evicted), so a publish tells search
+//! whenever the document may differ from what search has, whoever filled the cache, and
+//! spares it only a document search is known to hold.
 //!
 //! Invariant: the cache never holds a view older than one it held before: a publish and a
 //! read-through's insert of the same product are serialized (a lock stripe per key), and
