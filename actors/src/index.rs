@@ -124,6 +124,13 @@ pub fn search_row(tenant: &str, asin: &Asin, fingerprint: u64) -> Row {
     (key("search", &[tenant, asin.as_str()]), fingerprint.to_le_bytes().to_vec())
 }
 
+/// The tenant of any search row (all tenants), if it names a valid one.
+pub fn parse_search_tenant(key: &[u8]) -> Option<&str> {
+    let rest = std::str::from_utf8(key.strip_prefix(SEARCH_NAMESPACE)?).ok()?;
+    let tenant = rest.split(SEPARATOR).next()?;
+    keys::is_tenant(tenant).then_some(tenant)
+}
+
 /// A search row: the product, and its search document's fingerprint.
 pub fn parse_search(prefix: &[u8], (key, value): &Row) -> Option<(Asin, u64)> {
     Some((Asin::parse(last_part(prefix, key)?).ok()?, u64_of(value)?))
@@ -196,6 +203,7 @@ mod tests {
         let prefix = search_prefix("t1");
         let row = search_row("t1", &asin, u64::MAX);
         assert_eq!(parse_search(&prefix, &row), Some((asin, u64::MAX)));
+        assert_eq!(parse_search_tenant(&row.0), Some("t1"));
 
         let prefix = stock_prefix("t1", &seller, &sku);
         let row = stock_row("t1", &seller, &inventory, 5);

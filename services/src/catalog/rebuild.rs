@@ -141,18 +141,15 @@ fn clear_index(shared: &Shared) -> Result<(), EngineError> {
 /// The tenants that have products (a row under `search/{tenant}/`: found by skipping from
 /// one tenant's rows to the next, one read each), and those with a search index on disk.
 fn tenants(shared: &Shared) -> Result<std::collections::BTreeSet<String>, EngineError> {
-    let namespace = index::SEARCH_NAMESPACE;
     let mut tenants = std::collections::BTreeSet::new();
     let mut after: Option<Vec<u8>> = None;
     while let Some((key, _)) =
-        shared.engine.journal().index_scan(namespace, after.as_deref(), 1)?.pop()
+        shared.engine.journal().index_scan(index::SEARCH_NAMESPACE, after.as_deref(), 1)?.pop()
     {
-        let rest = key.strip_prefix(namespace).unwrap_or_default();
-        let tenant = rest.split(|&b| b == b'/').next().unwrap_or_default();
-        let tenant = String::from_utf8(tenant.to_vec()).map_err(|_| bad_row("search"))?;
+        let tenant = index::parse_search_tenant(&key).ok_or_else(|| bad_row("search"))?;
         // Past every row of this tenant: its rows are `search/{tenant}/{ASIN}`, ASCII.
-        after = Some([namespace, tenant.as_bytes(), b"/\xff"].concat());
-        tenants.insert(tenant);
+        after = Some([index::search_prefix(tenant).as_slice(), b"\xff"].concat());
+        tenants.insert(tenant.to_string());
     }
     if let Some(dir) = &shared.search_dir
         && let Ok(entries) = std::fs::read_dir(dir)
