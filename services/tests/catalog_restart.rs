@@ -13,6 +13,7 @@ use std::time::Duration;
 use bazaar_actors::{Asin, SellerId, Sku};
 use bazaar_engine::testkit::single_node;
 use bazaar_engine::{Engine, EngineConfig};
+use bazaar_persistence::memory::FlushPolicy;
 use bazaar_persistence::{Journal, MemJournal};
 use bazaar_services::catalog::{Catalog, Rebuilt};
 use common::TENANT;
@@ -154,6 +155,31 @@ async fn a_start_after_a_clean_stop_has_nothing_to_reconcile() {
     // The row is spent: a start after one that ended without a clean stop reconciles again.
     let (_, rebuilt) = start(&engine_over(&journal), dir.path()).await;
     assert!(!rebuilt.flows_settled);
+}
+
+/// A stop that left flows queued claims nothing: the next start reconciles.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_that_left_flows_behind_claims_nothing() {
+    // A slow disk: every product write waits for a sync, so the flows are still queued.
+    let journal = Arc::new(MemJournal::new(FlushPolicy::Every(Duration::from_millis(20))));
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_over(&journal);
+    let (catalog, _) = start(&engine, dir.path()).await;
+    settle(&catalog).await;
+    common::register(&engine, &seller()).await;
+    for n in 0..PRODUCTS {
+        let (asin, sku) = item(n);
+        common::list(&engine, &asin, &seller(), &sku).await;
+    }
+    for n in 0..PRODUCTS {
+        common::set_on_hand(&engine, &seller(), &item(n).1, 7, 1).await;
+    }
+    catalog.stop(Duration::ZERO).await;
+    let stats = catalog.flow_stats();
+    engine.shutdown(Duration::from_secs(5)).await.unwrap();
+    catalog.close();
+    let (_, rebuilt) = start(&engine_over(&journal), dir.path()).await;
+    assert!(!rebuilt.flows_settled, "{stats:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
