@@ -219,7 +219,10 @@ impl Shared {
 
     async fn run(&self, job: &Job) {
         if let Job::Seller { tenant, seller } = job {
-            self.queue_scores(tenant, seller);
+            if let Err(error) = self.queue_scores(tenant, seller) {
+                tracing::error!(?job, error = %error, "a seller's offers unreadable");
+                self.flows.failed.fetch_add(1, Ordering::Relaxed);
+            }
             return;
         }
         let commands = self.next_commands(job);

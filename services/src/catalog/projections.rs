@@ -147,17 +147,33 @@ impl Shared {
         self.promotions.entry(tenant).or_default().insert(candidate.id.clone(), candidate);
     }
 
-    /// Queues the score flow of every offer of `seller` (on a flow worker, never on the
-    /// journal's thread: it scans the seller's offers).
-    pub(super) fn queue_scores(&self, tenant: &Tenant, seller: &bazaar_actors::ids::SellerId) {
-        for offer in self.offers_of(tenant, seller) {
-            let (sku, asin) = (offer.sku, offer.asin);
-            self.flows.queue(Job::Score {
-                tenant: tenant.clone(),
-                seller: seller.clone(),
-                sku,
-                asin,
-            });
+    /// Queues the score flow of every offer of `seller` whose score is older than the
+    /// seller's latest; returns how many. It scans the seller's offers a page at a time, so
+    /// call it on a flow worker or the start's reconciliation, never on the journal's thread.
+    /// It ends early once the flows stop (the next start reconciles).
+    pub(super) fn queue_scores(
+        &self,
+        tenant: &Tenant,
+        seller: &bazaar_actors::ids::SellerId,
+    ) -> Result<usize, bazaar_engine::EngineError> {
+        let key = (tenant.clone(), seller.clone());
+        let Some(version) = self.sellers.get(&key).map(|view| view.score.version) else {
+            return Ok(0);
+        };
+        let prefix = bazaar_actors::index::offer_prefix(tenant, seller);
+        let mut queued = 0;
+        for row in self.pages(&prefix) {
+            if self.flows.stopping() {
+                break;
+            }
+            let offer = bazaar_actors::index::parse_offer(&prefix, &row?)
+                .ok_or_else(|| super::rebuild::bad_row("offer"))?;
+            if offer.score_version < version {
+                let (seller, sku, asin) = (seller.clone(), offer.sku, offer.asin);
+                self.flows.queue(Job::Score { tenant: tenant.clone(), seller, sku, asin });
+                queued += 1;
+            }
         }
+        Ok(queued)
     }
 }

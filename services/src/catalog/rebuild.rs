@@ -220,26 +220,14 @@ fn reconcile(shared: &Shared) -> Result<usize, EngineError> {
     }
     check(sku, total);
 
-    let sellers: Vec<_> =
-        shared.sellers.iter().map(|e| (e.key().clone(), e.score.version)).collect();
-    for ((tenant, seller), version) in sellers {
-        let prefix = index::offer_prefix(&tenant, &seller);
-        for row in shared.pages(&prefix) {
-            if shared.flows.stopping() {
-                return Ok(queued);
-            }
-            let offer = index::parse_offer(&prefix, &row?).ok_or_else(|| bad_row("offer"))?;
-            if offer.score_version < version {
-                let (seller, sku, asin) = (seller.clone(), offer.sku, offer.asin);
-                shared.flows.queue(Job::Score { tenant: tenant.clone(), seller, sku, asin });
-                queued += 1;
-            }
-        }
+    let sellers: Vec<_> = shared.sellers.iter().map(|entry| entry.key().clone()).collect();
+    for (tenant, seller) in sellers {
+        queued += shared.queue_scores(&tenant, &seller)?;
     }
     Ok(queued)
 }
 
-fn bad_row(namespace: &str) -> EngineError {
+pub(super) fn bad_row(namespace: &str) -> EngineError {
     EngineError::Recovery {
         key: format!("index/{namespace}"),
         reason: "a row of the journal's index does not parse".into(),
