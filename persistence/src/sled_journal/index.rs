@@ -22,7 +22,7 @@ use crate::journal::{IndexRow, JournalError};
 /// The value of the row at `key`.
 pub(super) fn get(shared: &Shared, key: &[u8]) -> Result<Option<Vec<u8>>, JournalError> {
     shared.check()?;
-    match shared.tails.read_index((Bound::Included(key), Bound::Included(key))).0.remove(key) {
+    match shared.tails.index_row(key) {
         Some(written) => Ok(written),
         None => Ok(shared.trees.index.get(key)?.map(|value| value.to_vec())),
     }

@@ -112,6 +112,14 @@ impl Tails {
         (read, state.checkpointed)
     }
 
+    /// The tail's last write of the index row at `key` (`Some(None)`: removed), the active
+    /// tail's over the frozen one's; `None` when no tail wrote it.
+    pub fn index_row(&self, key: &[u8]) -> Option<Option<Vec<u8>>> {
+        let state = self.lock();
+        let newest = state.active.index.get(key);
+        newest.or_else(|| state.frozen.as_ref()?.index.get(key)).cloned()
+    }
+
     /// The last entry a completed checkpoint covers.
     pub fn checkpointed(&self) -> u64 {
         self.lock().checkpointed
