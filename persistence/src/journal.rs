@@ -207,7 +207,7 @@ pub fn check_write(records: &[Record], index: &[IndexWrite]) -> Result<(), Journ
 
 /// Refuses a write holding an index row over
 /// [`INDEX_ROW_BYTES_MAX`](crate::limits::INDEX_ROW_BYTES_MAX).
-pub fn check_index_rows(rows: &[IndexWrite]) -> Result<(), JournalError> {
+fn check_index_rows(rows: &[IndexWrite]) -> Result<(), JournalError> {
     let max = crate::limits::INDEX_ROW_BYTES_MAX;
     let size = |(key, value): &IndexWrite| key.len() + value.as_ref().map_or(0, Vec::len);
     match rows.iter().map(size).find(|&bytes| bytes > max) {
