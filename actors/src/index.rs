@@ -220,6 +220,49 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// `Entity::index_rows`'s rule, for every kind of row: keys of different entities (a
+        /// product's offers and search row, an inventory's stock and hold rows) never meet.
+        #[test]
+        fn rows_of_different_entities_have_different_keys(
+            a in ("[ab]{1,2}", "[ab]{1,2}", "[AB1-]{1,3}", "B00000000[0-2]", "[AB]{2}[0-2]"),
+            b in ("[ab]{1,2}", "[ab]{1,2}", "[AB1-]{1,3}", "B00000000[0-2]", "[AB]{2}[0-2]"),
+        ) {
+            let (Some(x), Some(y)) = (entities(&a), entities(&b)) else { return Ok(()) };
+            for (owner_x, key_x) in keys_of(&x) {
+                for (owner_y, key_y) in keys_of(&y) {
+                    if key_x == key_y {
+                        proptest::prop_assert_eq!(&owner_x, &owner_y, "a key of two entities");
+                    }
+                }
+            }
+        }
+    }
+
+    type Parts = (String, SellerId, Sku, Asin, LocationCode);
+
+    fn entities(
+        (tenant, seller, sku, asin, location): &(String, String, String, String, String),
+    ) -> Option<Parts> {
+        let (seller, sku) = (SellerId::parse(seller).ok()?, Sku::parse(sku).ok()?);
+        let (asin, location) = (Asin::parse(asin).ok()?, LocationCode::parse(location).ok()?);
+        Some((tenant.clone(), seller, sku, asin, location))
+    }
+
+    /// Every row key a product and an inventory of these parts write, with its owner.
+    fn keys_of((tenant, seller, sku, asin, location): &Parts) -> [(String, Vec<u8>); 4] {
+        let offer = OfferRow { sku: sku.clone(), asin: asin.clone(), units: 1, score_version: 1 };
+        let inventory = InventoryId::new(sku.clone(), location.clone());
+        let (product, stock) =
+            (keys::product(tenant, asin), keys::inventory(tenant, seller, &inventory));
+        [
+            (product.clone(), offer_row(tenant, seller, &offer).0),
+            (product, search_row(tenant, asin, 1).0),
+            (stock.clone(), stock_row(tenant, seller, &inventory, 1).0),
+            (stock.clone(), hold_row(&stock, 1).0),
+        ]
+    }
+
     #[test]
     fn a_prefix_holds_the_rows_of_its_parts_only() {
         let (seller, _, _, inventory) = ids();
