@@ -1,7 +1,10 @@
 //! Keyed, coalesced flows from stock and seller scores to the products they affect.
 //!
 //! A job names a key (for a score, the offer's seller, SKU and product), never the value to
-//! send: its run reads the latest value from the read models when it starts. A key already queued is not queued again. Many jobs run at once (up to
+//! send: its run reads the latest value from the read models when it starts. A key part
+//! that can change (an offer's SKU) is queued again where it changes: the product
+//! projection queues both jobs of every offer listed or revised, so a job left with a stale
+//! key never leaves an offer behind. A key already queued is not queued again. Many jobs run at once (up to
 //! `FLOW_IN_FLIGHT_MAX`), so a large feed's stock reaches the buy boxes in about the time the
 //! journal takes to make their writes durable together, not one durable write after another.
 //! One key never runs twice at once: a key queued again while it runs is run once more after
