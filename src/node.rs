@@ -258,9 +258,13 @@ impl Starting {
         let search_dir = Some(config.data_dir.join("search"));
         let catalog = Catalog::configured(engine.clone(), search_dir, &config.catalog);
         let folding = std::time::Instant::now();
-        let rebuilt = {
-            let catalog = catalog.clone();
-            tokio::task::spawn_blocking(move || catalog.rebuild()).await??
+        let (indexed_rows, rebuilt) = {
+            let (catalog, journal) = (catalog.clone(), engine.journal().clone());
+            tokio::task::spawn_blocking(move || {
+                let indexed_rows = bazaar_services::build_index(&journal)?;
+                anyhow::Ok((indexed_rows, catalog.rebuild()?))
+            })
+            .await??
         };
         // How long each step of a start took: the journal's recovery, then the read models.
         tracing::info!(
@@ -269,7 +273,7 @@ impl Starting {
             read_models_ms = folding.elapsed().as_millis() as u64,
             sellers = rebuilt.sellers,
             holds = rebuilt.holds,
-            indexed_rows = rebuilt.indexed_rows,
+            indexed_rows,
             search_caught_up = ?rebuilt.search_caught_up,
             search_reindexed = rebuilt.search_reindexed,
             flows_settled = rebuilt.flows_settled,

@@ -9,6 +9,7 @@
 //! search/{tenant}/{ASIN}                    its search document's fingerprint (u64 LE)
 //! stock/{tenant}/{seller}/{SKU}/{LOCATION}  units available (u32 LE)               inventory
 //! hold/{inventory entity id}                when its earliest hold falls due (u64 LE, ms)
+//! saga/{checkout entity id}                 when the unfinished saga began (u64 LE, ms)   checkout
 //! ```
 //!
 //! Every part is composed by [`keys::compose`] (escaped), so a key is injective in its parts
@@ -25,7 +26,7 @@ use crate::keys::{self, SEPARATOR};
 
 /// The version of the rows' layout; a journal whose index was built by another is indexed
 /// again at start.
-pub const INDEX_VERSION: u32 = 3;
+pub const INDEX_VERSION: u32 = 4;
 
 /// The row that records which [`INDEX_VERSION`] built the index.
 pub const VERSION_ROW: &[u8] = b"meta/index-version";
@@ -181,6 +182,19 @@ pub fn parse_hold((key, value): &Row) -> Option<(String, u64)> {
     Some((id.to_string(), u64_of(value)?))
 }
 
+/// Every saga row: checkouts not finished yet, which a start resumes.
+pub const SAGA_NAMESPACE: &[u8] = b"saga/";
+
+pub fn saga_row(checkout_entity: &str, started_at_ms: u64) -> Row {
+    ([SAGA_NAMESPACE, checkout_entity.as_bytes()].concat(), started_at_ms.to_le_bytes().to_vec())
+}
+
+/// A saga row: the checkout's entity id and when it began.
+pub fn parse_saga((key, value): &Row) -> Option<(String, u64)> {
+    let id = std::str::from_utf8(key.strip_prefix(SAGA_NAMESPACE)?).ok()?;
+    Some((id.to_string(), u64_of(value)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,6 +232,7 @@ mod tests {
             parse_hold(&hold_row("t1/acme/SKU-1@FRA1", 9)),
             Some(("t1/acme/SKU-1@FRA1".into(), 9))
         );
+        assert_eq!(parse_saga(&saga_row("t1/c1/k-1", 7)), Some(("t1/c1/k-1".into(), 7)));
     }
 
     proptest::proptest! {

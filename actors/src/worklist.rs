@@ -1,4 +1,5 @@
-//! Worklists: durable sets of unfinished work (open checkout sagas, voids no provider answered),
+//! Worklists: durable sets of unfinished work (voids no provider answered; open checkout sagas
+//! before the journal's index listed them),
 //! so that a restarted node finds what it must resume without scanning every entity.
 //!
 //! A worklist is spread over [`WORKLIST_BUCKETS`] entities keyed `{queue}/{bucket}` (bucket =

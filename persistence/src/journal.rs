@@ -283,3 +283,31 @@ pub trait JournalExt: Journal {
 }
 
 impl<J: Journal + ?Sized> JournalExt for J {}
+
+/// Every index row under `prefix`, in key order, read `page_rows` at a time: each page is a
+/// scan after the last key read, so rows written meanwhile after it are met too. A failure
+/// is the last item.
+pub fn index_pages(
+    journal: Arc<dyn Journal>,
+    prefix: &[u8],
+    page_rows: usize,
+) -> impl Iterator<Item = Result<IndexRow, JournalError>> + '_ {
+    let (mut after, mut done) = (None::<Vec<u8>>, false);
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let page = journal.index_scan(prefix, after.as_deref(), page_rows);
+        // A page shorter than asked for is the last.
+        done = page.as_ref().map_or(true, |rows| rows.len() < page_rows);
+        match page {
+            Ok(rows) if rows.is_empty() => None,
+            Ok(rows) => {
+                after = rows.last().map(|(key, _)| key.clone());
+                Some(rows.into_iter().map(Ok).collect::<Vec<_>>())
+            }
+            Err(error) => Some(vec![Err(error)]),
+        }
+    })
+    .flatten()
+}

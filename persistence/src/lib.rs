@@ -32,7 +32,7 @@ pub mod wal;
 pub use codec::{CodecError, Record};
 pub use journal::{
     Done, IndexRow, IndexWrite, Journal, JournalError, JournalExt, Loaded, Receipt, Replayed,
-    StoredEvent,
+    StoredEvent, index_pages,
 };
 pub use keys::{Seq, Stream};
 pub use memory::MemJournal;

@@ -32,9 +32,15 @@ pub mod payments;
 pub mod saga;
 pub mod search;
 
+use std::sync::Arc;
+
+use bazaar_actors::index::{INDEX_VERSION, VERSION_ROW};
 use bazaar_actors::{
     audit, cart, checkout, inventory, order, product, promotion, seller, worklist,
 };
+use bazaar_engine::EngineError;
+use bazaar_engine::replay::index_kind;
+use bazaar_persistence::{Journal, JournalExt};
 
 /// Registers every aggregate of the domain with `engine`, so that a kind code used twice
 /// fails at start, not in the middle of a request.
@@ -48,4 +54,37 @@ pub fn register(engine: &bazaar_engine::Engine) {
     engine.register::<worklist::Worklist>();
     engine.register::<order::Order>();
     engine.register::<checkout::Checkout>();
+}
+
+/// Builds the journal's index (`bazaar_actors::index`) from the streams of every kind that
+/// keeps rows, if another layout built it (or none did: a journal written before the index
+/// existed); the rows written, 0 when the index was already built. The first step of a
+/// start, before any read model or the sagas' resumption reads the index. Blocks: run it
+/// off the async workers.
+pub fn build_index(journal: &Arc<dyn Journal>) -> Result<u64, EngineError> {
+    let version = INDEX_VERSION.to_le_bytes().to_vec();
+    if journal.index_get(VERSION_ROW)?.as_ref() == Some(&version) {
+        return Ok(0);
+    }
+    clear_index(journal)?;
+    let rows = index_kind::<product::Product>(&**journal)?
+        + index_kind::<inventory::Inventory>(&**journal)?
+        + index_kind::<checkout::Checkout>(&**journal)?;
+    // Not waited for: the journal makes writes durable in order, so the version is never
+    // durable without the rows it stands for (a crash before it means a build again).
+    journal.write_index(vec![(VERSION_ROW.to_vec(), Some(version))], Box::new(|_| {}));
+    tracing::info!(rows, "journal index built from the streams");
+    Ok(rows)
+}
+
+/// Removes every row of the index (another layout's), waiting until the removals are read.
+fn clear_index(journal: &Arc<dyn Journal>) -> Result<(), EngineError> {
+    let page_rows = bazaar_engine::limits::INDEX_BUILD_BATCH_ROWS;
+    let rows: Vec<_> = bazaar_persistence::index_pages(journal.clone(), b"", page_rows)
+        .map(|row| Ok((row?.0, None)))
+        .collect::<Result<_, EngineError>>()?;
+    for batch in rows.chunks(page_rows) {
+        journal.write_index_receipt(batch.to_vec()).wait()?;
+    }
+    Ok(())
 }

@@ -35,17 +35,17 @@ fn engine_over(journal: &Arc<MemJournal>) -> Engine {
 }
 
 /// A catalogue over `engine` with its search indexes in `dir`, readied as a node's start
-/// readies it.
-async fn start(engine: &Engine, dir: &Path) -> (Catalog, Rebuilt) {
+/// readies it (the journal's index built first), and the index rows that start built.
+async fn start(engine: &Engine, dir: &Path) -> (Catalog, Rebuilt, u64) {
     let catalog = Catalog::new(engine.clone(), Some(dir.to_path_buf()));
-    let rebuilt = tokio::task::spawn_blocking({
-        let catalog = catalog.clone();
-        move || catalog.rebuild()
+    let (journal, ready) = (engine.journal().clone(), catalog.clone());
+    let (rebuilt, indexed_rows) = tokio::task::spawn_blocking(move || {
+        let indexed_rows = bazaar_services::build_index(&journal).expect("the index is built");
+        (ready.rebuild().expect("the catalogue starts"), indexed_rows)
     })
     .await
-    .unwrap()
-    .expect("the catalogue starts");
-    (catalog, rebuilt)
+    .unwrap();
+    (catalog, rebuilt, indexed_rows)
 }
 
 async fn settle(catalog: &Catalog) {
@@ -56,7 +56,7 @@ async fn settle(catalog: &Catalog) {
 /// node stopped cleanly (its search indexes closed).
 async fn stocked_catalogue(journal: &Arc<MemJournal>, dir: &Path) {
     let engine = engine_over(journal);
-    let (catalog, _) = start(&engine, dir).await;
+    let (catalog, ..) = start(&engine, dir).await;
     common::register(&engine, &seller()).await;
     for n in 0..PRODUCTS {
         let (asin, sku) = item(n);
@@ -79,8 +79,8 @@ async fn a_restarted_catalogue_reads_every_product_without_loading_any() {
     stocked_catalogue(&journal, dir.path()).await;
 
     let engine = engine_over(&journal);
-    let (catalog, rebuilt) = start(&engine, dir.path()).await;
-    assert_eq!(rebuilt.indexed_rows, 0, "the index is kept, not built again");
+    let (catalog, _, indexed_rows) = start(&engine, dir.path()).await;
+    assert_eq!(indexed_rows, 0, "the index is kept, not built again");
     assert_eq!(catalog.views_cached(), 0, "a start reads no product");
     let mut listed = Vec::new();
     for n in 0..PRODUCTS {
@@ -105,15 +105,15 @@ async fn a_journal_without_an_index_is_indexed_once() {
     let removals = rows.into_iter().map(|(key, _)| (key, None)).collect();
     bazaar_persistence::JournalExt::write_index_receipt(&*journal, removals).await.unwrap();
 
-    let (catalog, rebuilt) = start(&engine_over(&journal), dir.path()).await;
-    assert!(rebuilt.indexed_rows > PRODUCTS as u64, "{rebuilt:?}");
+    let (catalog, _, indexed_rows) = start(&engine_over(&journal), dir.path()).await;
+    assert!(indexed_rows > PRODUCTS as u64, "{indexed_rows}");
     let (asin, sku) = item(1);
     assert_eq!(catalog.product_of_sku(TENANT, &seller(), &sku), Some(asin));
     assert_eq!(catalog.stock_total(TENANT, &seller(), &sku), Some(6));
     catalog.close();
 
-    let (_, rebuilt) = start(&engine_over(&journal), dir.path()).await;
-    assert_eq!(rebuilt.indexed_rows, 0, "built once");
+    let (.., indexed_rows) = start(&engine_over(&journal), dir.path()).await;
+    assert_eq!(indexed_rows, 0, "built once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -127,7 +127,7 @@ async fn the_start_tells_a_product_the_stock_a_crash_kept_from_it() {
     common::set_on_hand(&engine, &seller(), &sku, 40, 2).await;
     engine.shutdown(Duration::from_secs(5)).await.unwrap();
 
-    let (catalog, _) = start(&engine_over(&journal), dir.path()).await;
+    let (catalog, ..) = start(&engine_over(&journal), dir.path()).await;
     settle(&catalog).await;
     assert_eq!(available(&catalog, &asin), 40);
     assert_eq!(available(&catalog, &item(0).0), 5, "a product that had its total is left");
@@ -138,22 +138,22 @@ async fn the_start_tells_a_product_the_stock_a_crash_kept_from_it() {
 async fn a_start_after_a_clean_stop_has_nothing_to_reconcile() {
     let (journal, dir) = (Arc::new(MemJournal::default()), tempfile::tempdir().unwrap());
     stocked_catalogue(&journal, dir.path()).await;
-    let (catalog, rebuilt) = start(&engine_over(&journal), dir.path()).await;
+    let (catalog, rebuilt, _) = start(&engine_over(&journal), dir.path()).await;
     assert!(!rebuilt.flows_settled, "stopped without `Catalog::stop`: reconciled");
     settle(&catalog).await;
     catalog.close();
 
     let engine = engine_over(&journal);
-    let (catalog, _) = start(&engine, dir.path()).await;
+    let (catalog, ..) = start(&engine, dir.path()).await;
     catalog.stop(Duration::from_secs(5)).await;
     engine.shutdown(Duration::from_secs(5)).await.unwrap();
     catalog.close();
-    let (catalog, rebuilt) = start(&engine_over(&journal), dir.path()).await;
+    let (catalog, rebuilt, _) = start(&engine_over(&journal), dir.path()).await;
     assert!(rebuilt.flows_settled, "{rebuilt:?}");
     catalog.close();
 
     // The row is spent: a start after one that ended without a clean stop reconciles again.
-    let (_, rebuilt) = start(&engine_over(&journal), dir.path()).await;
+    let (_, rebuilt, _) = start(&engine_over(&journal), dir.path()).await;
     assert!(!rebuilt.flows_settled);
 }
 
@@ -164,7 +164,7 @@ async fn a_stop_that_left_flows_behind_claims_nothing() {
     let journal = Arc::new(MemJournal::new(FlushPolicy::Every(Duration::from_millis(20))));
     let dir = tempfile::tempdir().unwrap();
     let engine = engine_over(&journal);
-    let (catalog, _) = start(&engine, dir.path()).await;
+    let (catalog, ..) = start(&engine, dir.path()).await;
     settle(&catalog).await;
     common::register(&engine, &seller()).await;
     for n in 0..PRODUCTS {
@@ -178,7 +178,7 @@ async fn a_stop_that_left_flows_behind_claims_nothing() {
     let stats = catalog.flow_stats();
     engine.shutdown(Duration::from_secs(5)).await.unwrap();
     catalog.close();
-    let (_, rebuilt) = start(&engine_over(&journal), dir.path()).await;
+    let (_, rebuilt, _) = start(&engine_over(&journal), dir.path()).await;
     assert!(!rebuilt.flows_settled, "{stats:?}");
 }
 
@@ -187,7 +187,7 @@ async fn a_search_index_whose_files_are_gone_is_built_from_the_index_rows() {
     let (journal, dir) = (Arc::new(MemJournal::default()), tempfile::tempdir().unwrap());
     // Products whose seller never registered: a tenant known only by its products.
     let engine = engine_over(&journal);
-    let (catalog, _) = start(&engine, dir.path()).await;
+    let (catalog, ..) = start(&engine, dir.path()).await;
     for n in 0..PRODUCTS {
         let (asin, sku) = item(n);
         common::list(&engine, &asin, &seller(), &sku).await;
@@ -197,7 +197,7 @@ async fn a_search_index_whose_files_are_gone_is_built_from_the_index_rows() {
     catalog.close();
     std::fs::remove_dir_all(dir.path().join(TENANT)).unwrap();
 
-    let (catalog, rebuilt) = start(&engine_over(&journal), dir.path()).await;
+    let (catalog, rebuilt, _) = start(&engine_over(&journal), dir.path()).await;
     assert_eq!(rebuilt.search_caught_up, [TENANT.to_string()]);
     assert_eq!(rebuilt.search_reindexed, PRODUCTS);
     catalog.close();

@@ -351,4 +351,13 @@ impl Entity for Checkout {
     fn at_rest(&self) -> bool {
         self.finished_at_ms.is_some()
     }
+
+    /// A begun saga not finished yet has its row (`crate::index::saga_row`): a start resumes
+    /// every saga the index lists, and a saga leaves it with the write that finishes it.
+    fn index_rows(&self, id: &str) -> Vec<crate::index::Row> {
+        match (&self.request, self.finished_at_ms) {
+            (Some(_), None) => vec![crate::index::saga_row(id, self.started_at_ms)],
+            _ => Vec::new(),
+        }
+    }
 }

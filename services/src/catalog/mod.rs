@@ -289,24 +289,8 @@ impl Shared {
         prefix: &'a [u8],
     ) -> impl Iterator<Item = Result<IndexRow, EngineError>> + 'a {
         let journal = self.engine.journal().clone();
-        let (mut after, mut done) = (None::<Vec<u8>>, false);
-        std::iter::from_fn(move || {
-            if done {
-                return None;
-            }
-            let page = journal.index_scan(prefix, after.as_deref(), INDEX_PAGE_ROWS);
-            // A page shorter than asked for is the last.
-            done = page.as_ref().map_or(true, |rows| rows.len() < INDEX_PAGE_ROWS);
-            match page {
-                Ok(rows) if rows.is_empty() => None,
-                Ok(rows) => {
-                    after = rows.last().map(|(key, _)| key.clone());
-                    Some(rows.into_iter().map(Ok).collect::<Vec<_>>())
-                }
-                Err(error) => Some(vec![Err(error.into())]),
-            }
-        })
-        .flatten()
+        bazaar_persistence::index_pages(journal, prefix, INDEX_PAGE_ROWS)
+            .map(|row| row.map_err(EngineError::from))
     }
 
     /// Every index row under `prefix`; a journal failure reads as none (the journal has

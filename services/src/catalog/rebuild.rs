@@ -1,13 +1,13 @@
 //! Start-up: what the read models need before the node is ready, reading no product.
 //!
-//! 1. The journal's index is built from the streams if another layout built it (or none: a
-//!    journal written before the index existed), once.
-//! 2. Sellers and promotions are folded from the journal (one per seller or promotion).
-//! 3. Every inventory with a hold is scheduled for expiry, from the index's hold rows.
-//! 4. A search index whose files were missing or not closed cleanly is brought up to the
+//! The journal's index is built first (`crate::build_index`).
+//!
+//! 1. Sellers and promotions are folded from the journal (one per seller or promotion).
+//! 2. Every inventory with a hold is scheduled for expiry, from the index's hold rows.
+//! 3. A search index whose files were missing or not closed cleanly is brought up to the
 //!    index's search rows: only the products whose fingerprint differs are read and indexed
 //!    again, and documents of products the index no longer has are removed.
-//! 5. Unless the node stopped with its flows settled (`FLOWS_SETTLED_ROW`, written by
+//! 4. Unless the node stopped with its flows settled (`FLOWS_SETTLED_ROW`, written by
 //!    [`Catalog::close`](super::Catalog::close)), a reconciliation starts in the background:
 //!    it walks the stock rows and the sellers' offer rows and queues the flow of every total
 //!    or score a product does not have yet. [`Catalog::settle`](super::Catalog::settle)
@@ -17,15 +17,14 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use bazaar_engine::EngineError;
-use bazaar_engine::replay::{fold_kind, index_kind};
+use bazaar_engine::replay::fold_kind;
 
 use super::flows::Job;
 use super::{Catalog, Shared, Tenant};
 use crate::search::SearchError;
-use bazaar_actors::index::{self, INDEX_VERSION, VERSION_ROW};
-use bazaar_actors::inventory::Inventory;
+use bazaar_actors::index;
 use bazaar_actors::keys;
-use bazaar_actors::product::{Product, SearchDoc};
+use bazaar_actors::product::SearchDoc;
 use bazaar_actors::promotion::Promotion;
 use bazaar_actors::seller::Seller;
 
@@ -33,8 +32,6 @@ use bazaar_actors::seller::Seller;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rebuilt {
     pub sellers: usize,
-    /// Index rows written because the index was built from the streams (0 once built).
-    pub indexed_rows: u64,
     /// Inventories with holds, scheduled for expiry.
     pub holds: usize,
     /// Tenants whose search index was not closed cleanly (or was missing) and was brought up
@@ -51,17 +48,6 @@ pub(super) fn rebuild(catalog: &Catalog) -> Result<Rebuilt, EngineError> {
     let shared = &catalog.shared;
     let journal = shared.engine.journal().clone();
     let mut rebuilt = Rebuilt::default();
-
-    let version = INDEX_VERSION.to_le_bytes().to_vec();
-    if journal.index_get(VERSION_ROW)?.as_ref() != Some(&version) {
-        clear_index(shared)?;
-        rebuilt.indexed_rows =
-            index_kind::<Product>(&*journal)? + index_kind::<Inventory>(&*journal)?;
-        // Not waited for: the journal makes writes durable in order, so the version is never
-        // durable without the rows it stands for (a crash before it means a build again).
-        journal.write_index(vec![(VERSION_ROW.to_vec(), Some(version))], Box::new(|_| {}));
-        tracing::info!(rows = rebuilt.indexed_rows, "journal index built from the streams");
-    }
 
     fold_kind::<Seller>(&*journal, |id, state| {
         if let (Some((tenant, seller)), Some(view)) = (keys::parse_seller(id), state.view()) {
@@ -122,20 +108,6 @@ pub(super) fn rebuild(catalog: &Catalog) -> Result<Rebuilt, EngineError> {
         start_reconciliation(shared.clone());
     }
     Ok(rebuilt)
-}
-
-/// Removes every row of the index (another layout's), waiting until the removals are read.
-fn clear_index(shared: &Shared) -> Result<(), EngineError> {
-    let rows: Vec<_> =
-        shared.pages(b"").map(|row| Ok((row?.0, None))).collect::<Result<_, EngineError>>()?;
-    for batch in rows.chunks(bazaar_engine::limits::INDEX_BUILD_BATCH_ROWS) {
-        bazaar_persistence::JournalExt::write_index_receipt(
-            &**shared.engine.journal(),
-            batch.to_vec(),
-        )
-        .wait()?;
-    }
-    Ok(())
 }
 
 /// The tenants that have products (a row under `search/{tenant}/`: found by skipping from

@@ -67,9 +67,6 @@ pub fn describe_metrics() {
     );
 }
 
-/// The worklist of unfinished sagas.
-pub const CHECKOUT_QUEUE: &str = "checkout";
-
 /// How a node runs checkouts (`[checkout]` in the cluster configuration).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -141,7 +138,7 @@ struct Inner {
     /// The sagas running here, and the latest view of each for those waiting on it.
     running: DashMap<String, watch::Sender<CheckoutView>>,
     payment_job: PaymentJob,
-    /// Set once the node stops: runners leave their sagas listed for the next start.
+    /// Set once the node stops: runners leave their sagas in the index for the next start.
     stopping: AtomicBool,
 }
 

@@ -3,8 +3,11 @@
 //! the end, and resumes unfinished sagas at start.
 //!
 //! Invariants:
-//! - A saga is listed on the `checkout` worklist before it begins and leaves it only once
-//!   finished, so [`Sagas::resume`] finds every unfinished saga after a crash.
+//! - A begun saga has a row in the journal's index until the write that finishes it
+//!   (`bazaar_actors::index::saga_row`, written with its events), so [`Sagas::resume`]
+//!   finds every unfinished saga after a crash. (Before index version 4 sagas were listed on
+//!   a `checkout` worklist instead; a start that builds the index gives every unfinished one
+//!   its row, and the worklist is read no more.)
 //! - At most one runner per saga in this process (`running`); a second one elsewhere would be
 //!   harmless, since every outcome is recorded in step order and every effect is idempotent
 //!   by an id derived from the saga's key.
@@ -12,11 +15,11 @@
 //!   is retried with capped backoff; only business outcomes (out of stock, declined...) end
 //!   a saga. Compensations never give up. What cannot happen is never retried: a step's
 //!   facts come with the step ([`NextStep`]); a checkout gone after it answered, or an id
-//!   without a tenant, stops its runner with an error log (the saga stays listed).
+//!   without a tenant, stops its runner with an error log (the saga keeps its row).
 //! - A checkout waits for the journal twice on its way forward: `Scored` is durable before
 //!   the payment provider is asked anything, `Committed` (the last step) once it has
 //!   answered. Everything else, the saga's own records and the other entities' writes
-//!   (listing, `Begin`, promotions, holds, the order, its plan, the cart, the commit), is
+//!   (`Begin`, promotions, holds, the order, its plan, the cart, the commit), is
 //!   asked with [`Ack::Appended`]: answered once the journal has it. The journal is one log
 //!   kept in order, failing every write after a failed one, so a durable write makes every
 //!   write submitted before it durable too, and each of these was submitted before the
@@ -44,17 +47,17 @@ use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
 use tokio::sync::watch;
 
-use super::{Attempt, CHECKOUT_QUEUE, Inner, PaymentJob, Retry, Run, SagasConfig, StepResult};
+use super::{Attempt, Inner, PaymentJob, Retry, Run, SagasConfig, StepResult};
 use crate::catalog::Catalog;
+use crate::limits::{SAGA_PAGE_ROWS, SAGAS_RUNNING_MAX};
 use crate::orders::OrderBook;
 use crate::payments::Payments;
 use bazaar_actors::checkout::{
     Checkout, CheckoutCommand, CheckoutRejection, CheckoutReply, CheckoutRequest, CheckoutStatus,
     CheckoutView, NextStep, Outcome, Step,
 };
-use bazaar_actors::keys;
 use bazaar_actors::pricing::VatTable;
-use bazaar_actors::worklist::{self, Worklist, WorklistCommand};
+use bazaar_actors::{index, keys};
 
 /// Runs sagas and lets requests wait for their outcome.
 #[derive(Clone)]
@@ -107,7 +110,7 @@ impl Sagas {
     }
 
     /// Stops driving sagas and settling payments (the node is stopping): each runner ends
-    /// after its current step, leaving its saga listed for the next start to resume.
+    /// after its current step, leaving its saga in the index for the next start to resume.
     pub fn stop(&self) {
         self.inner.stopping.store(true, Ordering::Relaxed);
         self.inner.payment_job.stop();
@@ -122,15 +125,16 @@ impl Sagas {
         request: CheckoutRequest,
         wait: Duration,
     ) -> Result<CheckoutView, BeginError> {
+        let running = &self.inner.running;
+        if running.len() >= SAGAS_RUNNING_MAX && !running.contains_key(id) {
+            return Err(BeginError::Busy);
+        }
         let engine = &self.inner.engine;
-        let listed = WorklistCommand::Add { item: id.to_owned() };
-        let bucket = worklist::bucket_of(CHECKOUT_QUEUE, id);
         let begin = CheckoutCommand::Begin(Box::new(request));
-        // Listed before it begins, both only appended: every later write of the saga (the
-        // first durable one is `Scored`) makes them durable, in this order.
-        engine.ask_appended::<Worklist>(&bucket, listed).await?.map_err(|_| BeginError::Busy)?;
+        // Only appended, with its saga row: every later write of the saga (the first durable
+        // one is `Scored`) makes it durable.
         let reply = engine.ask_appended::<Checkout>(id, begin).await??;
-        let view = self.wait(id, reply, wait, Listed::Yes).await;
+        let view = self.wait(id, reply, wait).await;
         if matches!(view.status, CheckoutStatus::Running { .. }) {
             // Answered before the end: the client learns of a checkout a crash must not
             // take back. A read is answered once the saga's earlier writes are durable.
@@ -143,14 +147,14 @@ impl Sagas {
     /// and has not resumed it yet) gets a runner.
     pub async fn status(&self, id: &str) -> Result<Option<CheckoutView>, EngineError> {
         match self.inner.engine.ask::<Checkout>(id, CheckoutCommand::Get).await? {
-            Ok(reply) => Ok(Some(self.wait(id, reply, Duration::ZERO, Listed::Unknown).await)),
+            Ok(reply) => Ok(Some(self.wait(id, reply, Duration::ZERO).await)),
             Err(_) => Ok(None),
         }
     }
 
     /// Runs every saga left unfinished by the last run of this node; the number resumed. A
     /// passing failure (an overloaded shard at start) is retried with capped backoff until
-    /// the node stops: no listed saga may be left without a runner.
+    /// the node stops: no unfinished saga may be left without a runner.
     pub async fn resume(&self) -> Result<usize, EngineError> {
         let mut pause = Duration::from_millis(100);
         loop {
@@ -166,16 +170,17 @@ impl Sagas {
     }
 
     async fn resume_once(&self) -> Result<usize, EngineError> {
+        let journal = self.inner.engine.journal().clone();
         let mut resumed = 0;
-        for bucket in worklist::buckets(CHECKOUT_QUEUE) {
-            let reply = self.inner.engine.ask::<Worklist>(&bucket, WorklistCommand::List).await?;
-            for id in reply.map(|reply| reply.items).unwrap_or_default() {
-                match self.inner.engine.ask::<Checkout>(&id, CheckoutCommand::Get).await? {
-                    Ok(reply) => {
-                        self.wait(&id, reply, Duration::ZERO, Listed::Yes).await;
-                    }
-                    Err(_) => self.unlist(&id).await?,
-                }
+        for row in bazaar_persistence::index_pages(journal, index::SAGA_NAMESPACE, SAGA_PAGE_ROWS) {
+            let row = row?;
+            let Some((id, _began_at_ms)) = index::parse_saga(&row) else {
+                // Rows are written by `Checkout::index_rows` alone: a bug, not input.
+                tracing::error!(key = %String::from_utf8_lossy(&row.0), "unreadable saga row");
+                continue;
+            };
+            if let Ok(reply) = self.inner.engine.ask::<Checkout>(&id, CheckoutCommand::Get).await? {
+                self.wait(&id, reply, Duration::ZERO).await;
                 resumed += 1;
             }
         }
@@ -184,19 +189,8 @@ impl Sagas {
     }
 
     /// Makes sure a runner drives `id`, then waits up to `wait` for its end.
-    async fn wait(
-        &self,
-        id: &str,
-        reply: CheckoutReply,
-        wait: Duration,
-        listed: Listed,
-    ) -> CheckoutView {
+    async fn wait(&self, id: &str, reply: CheckoutReply, wait: Duration) -> CheckoutView {
         if !matches!(reply.checkout.status, CheckoutStatus::Running { .. }) {
-            if listed == Listed::Yes {
-                // Finished (maybe just before a crash, or a retry listed it again): it leaves
-                // the worklist now. A plain status read writes nothing.
-                let _ = self.unlist(id).await;
-            }
             return reply.checkout;
         }
         let mut watching = match self.inner.running.entry(id.to_owned()) {
@@ -243,7 +237,7 @@ impl Sagas {
         let mut tried: Vec<Step> = Vec::new();
         loop {
             if self.inner.stopping.load(Ordering::Relaxed) {
-                // Still listed: the next start resumes it.
+                // Still in the index: the next start resumes it.
                 self.inner.running.remove(&id);
                 return;
             }
@@ -271,7 +265,7 @@ impl Sagas {
                     (view, next) = (reply.checkout, reply.next);
                 }
                 Err(Retry::Engine(EngineError::ShuttingDown)) => {
-                    // Never passes; still listed: the next start resumes it.
+                    // Never passes; still in the index: the next start resumes it.
                     self.inner.running.remove(&id);
                     return;
                 }
@@ -284,8 +278,7 @@ impl Sagas {
                     match self.inner.engine.ask::<Checkout>(&id, CheckoutCommand::Get).await {
                         Ok(Ok(reply)) => (view, next) = (reply.checkout, reply.next),
                         // It answered this runner before, and a journal never forgets a
-                        // durable `Begin`: no retry can bring it back. Still listed: the next
-                        // start meets the same and unlists it.
+                        // durable `Begin`: no retry can bring it back.
                         Ok(Err(rejection)) => {
                             tracing::error!(checkout = %id, error = %rejection, "checkout no longer found; its runner stops");
                             self.inner.running.remove(&id);
@@ -297,11 +290,12 @@ impl Sagas {
                 }
             }
         }
-        self.finish(&id, view).await;
+        self.finish(&id, view);
     }
 
-    /// Counts the finished saga, takes it off the worklist and tells its waiters.
-    async fn finish(&self, id: &str, view: CheckoutView) {
+    /// Counts the finished saga and tells its waiters (its saga row left the index with the
+    /// write that finished it).
+    fn finish(&self, id: &str, view: CheckoutView) {
         let (outcome, code) = match &view.failure {
             None => ("completed", "none"),
             Some(failure) => ("failed", failure.code.code()),
@@ -311,10 +305,6 @@ impl Sagas {
         let took_ms =
             view.finished_at_ms.unwrap_or(view.started_at_ms).saturating_sub(view.started_at_ms);
         metrics::histogram!("checkout_saga_seconds").record(took_ms as f64 / 1000.0);
-        if let Err(error) = self.unlist(id).await {
-            // Still listed: the next start resumes it and finds nothing to do.
-            tracing::warn!(checkout = %id, error = %error, "finished checkout not unlisted");
-        }
         if let Some((_, running)) = self.inner.running.remove(id) {
             running.send_replace(view);
         }
@@ -330,13 +320,6 @@ impl Sagas {
             Ack::Durable => engine.ask::<Checkout>(id, command).await?,
         };
         answer.map_err(|rejection| Retry::Refused(rejection.to_string()))
-    }
-
-    async fn unlist(&self, id: &str) -> Result<(), EngineError> {
-        let bucket = worklist::bucket_of(CHECKOUT_QUEUE, id);
-        let remove = WorklistCommand::Remove { item: id.to_owned() };
-        self.inner.engine.ask::<Worklist>(&bucket, remove).await?.ok();
-        Ok(())
     }
 }
 
@@ -357,13 +340,6 @@ impl Run<'_> {
             NextStep::Unredeem { promotions } => self.unredeem(promotions).await,
         }
     }
-}
-
-/// Whether the caller of [`Sagas::wait`] may have left a finished saga on the worklist.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Listed {
-    Yes,
-    Unknown,
 }
 
 /// How the outcome is recorded: see the module doc for which may be appended and why.
