@@ -1,7 +1,7 @@
 //! The catalogue over a journal it did not load: after a restart it serves every product,
 //! SKU, stock count and seller's listing from the journal's index and the products' durable
 //! state, having read no product at start; a journal written before the index existed is
-//! indexed once; and the start's reconciliation tells a product the stock total a crash kept
+//! indexed once (an unfinished checkout's saga row too); and the start's reconciliation tells a product the stock total a crash kept
 //! from it, which a start after a clean stop, with every flow settled, need not look for.
 
 mod common;
@@ -10,7 +10,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bazaar_actors::{Asin, SellerId, Sku};
+use bazaar_actors::checkout::{Checkout, CheckoutCommand, CheckoutRequest};
+use bazaar_actors::ids::CustomerId;
+use bazaar_actors::order::ShipTo;
+use bazaar_actors::{Asin, CountryCode, SellerId, Sku, index};
 use bazaar_engine::testkit::single_node;
 use bazaar_engine::{Engine, EngineConfig};
 use bazaar_persistence::memory::FlushPolicy;
@@ -99,6 +102,8 @@ async fn a_restarted_catalogue_reads_every_product_without_loading_any() {
 async fn a_journal_without_an_index_is_indexed_once() {
     let (journal, dir) = (Arc::new(MemJournal::default()), tempfile::tempdir().unwrap());
     stocked_catalogue(&journal, dir.path()).await;
+    let checkout = format!("{TENANT}/alice/key-1");
+    let began = begin_checkout(&engine_over(&journal), &checkout).await;
     // What a journal written before the index existed holds: no row at all.
     let rows = journal.index_scan(b"", None, usize::MAX).unwrap();
     assert!(rows.len() > PRODUCTS, "products and inventories keep rows");
@@ -110,10 +115,36 @@ async fn a_journal_without_an_index_is_indexed_once() {
     let (asin, sku) = item(1);
     assert_eq!(catalog.product_of_sku(TENANT, &seller(), &sku), Some(asin));
     assert_eq!(catalog.stock_total(TENANT, &seller(), &sku), Some(6));
+    let sagas = journal.index_scan(index::SAGA_NAMESPACE, None, usize::MAX).unwrap();
+    assert_eq!(sagas, [index::saga_row(&checkout, began)], "the unfinished saga, to resume");
     catalog.close();
 
     let (.., indexed_rows) = start(&engine_over(&journal), dir.path()).await;
     assert_eq!(indexed_rows, 0, "built once");
+}
+
+/// Begins checkout `id` (no runner performs its steps); when it began.
+async fn begin_checkout(engine: &Engine, id: &str) -> u64 {
+    let country = CountryCode::parse("DE").unwrap();
+    let request = CheckoutRequest {
+        customer: CustomerId::parse("alice").unwrap(),
+        cart: "c-1".into(),
+        ship_to: ShipTo {
+            country: country.clone(),
+            postal_code: "10115".into(),
+            city: "Berlin".into(),
+            line1: "Invalidenstr. 1".into(),
+            name: "Alice".into(),
+        },
+        bill_country: country,
+        card: "tok_visa".into(),
+        coupons: Vec::new(),
+        fingerprint: [1; 32],
+    };
+    let begin = CheckoutCommand::Begin(Box::new(request));
+    let began = common::ask::<Checkout>(engine, id, begin).await.checkout.started_at_ms;
+    engine.shutdown(Duration::from_secs(5)).await.unwrap();
+    began
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -88,6 +88,11 @@ fn failure(step: Step, code: FailureCode) -> Outcome {
     Outcome::Failed(Failure { step, code, detail: String::new() })
 }
 
+/// The index row of the saga [`begun`] while it runs.
+fn saga_row() -> crate::index::Row {
+    crate::index::saga_row(ID, 1_000)
+}
+
 fn begun() -> Checkout {
     let mut checkout = Checkout::default();
     let reply = run(&mut checkout, CheckoutCommand::Begin(Box::new(request(1)))).unwrap();
@@ -108,6 +113,7 @@ fn the_same_key_meets_the_same_saga_and_another_request_is_refused() {
     let other = run(&mut checkout, CheckoutCommand::Begin(Box::new(request(2))));
     assert_eq!(other.unwrap_err(), CheckoutRejection::KeyReused);
     assert_eq!(Checkout::default().next_step(), Step::Done, "nothing to run before Begin");
+    assert_eq!(Checkout::default().index_rows(ID), [], "nothing to resume before Begin");
 }
 
 #[test]
@@ -125,11 +131,13 @@ fn forward_steps_run_in_order_and_complete() {
     for (step, outcome) in outcomes {
         assert_eq!(checkout.next_step(), step);
         assert!(!checkout.at_rest(), "running");
+        assert_eq!(checkout.index_rows(ID), [saga_row()], "listed for a start to resume");
         let reply = record(&mut checkout, outcome).unwrap();
         assert!(!reply.began);
     }
     assert_eq!(checkout.next_step(), Step::Done);
     assert!(checkout.at_rest(), "completed");
+    assert_eq!(checkout.index_rows(ID), [], "finished: nothing to resume");
     let view = checkout.view().unwrap();
     assert_eq!(view.status, CheckoutStatus::Completed);
     assert_eq!(view.finished_at_ms, Some(1_000));
@@ -166,10 +174,12 @@ fn a_failure_compensates_in_reverse_and_ends_failed() {
         assert_eq!(checkout.next_step(), step);
         assert!(matches!(checkout.view().unwrap().status, CheckoutStatus::Running { .. }));
         assert!(!checkout.at_rest(), "compensating");
+        assert_eq!(checkout.index_rows(ID), [saga_row()], "listed for a start to resume");
         record(&mut checkout, outcome).unwrap();
     }
     assert_eq!(checkout.next_step(), Step::Done, "nothing was redeemed: no unredeem");
     assert!(checkout.at_rest(), "failed and compensated");
+    assert_eq!(checkout.index_rows(ID), [], "finished: nothing to resume");
     let CheckoutStatus::Failed(failure) = checkout.view().unwrap().status else {
         panic!("failed");
     };
