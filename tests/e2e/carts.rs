@@ -200,8 +200,19 @@ async fn customers_only_touch_their_own_carts_and_keys_replay() {
             format!("/v1/carts/{cart}/items"),
             Body::Json(json!({"asin": "B0000000CC", "quantity": 1})),
         ),
+        (
+            Method::PUT,
+            format!("/v1/carts/{cart}/items/B0000000CC"),
+            Body::Json(json!({"quantity": 2})),
+        ),
+        (Method::DELETE, format!("/v1/carts/{cart}/items/B0000000CC"), Body::None),
         (Method::POST, format!("/v1/carts/{cart}/reservation"), Body::None),
         (Method::GET, "/v1/carts/c-doesnotexist".to_string(), Body::None),
+        (
+            Method::POST,
+            "/v1/carts/c-doesnotexist/items".to_string(),
+            Body::Json(json!({"asin": "B0000000CC", "quantity": 1})),
+        ),
     ] {
         let reply = m.call(method, &path, OTHER_CUSTOMER, body).await;
         assert_eq!(

@@ -66,6 +66,12 @@ pub(super) fn decide(state: &Cart, command: CartCommand, ctx: &Ctx<'_>) -> Decid
             answer(state, events, None)
         }
         CartCommand::Get => answer(state, Vec::new(), None),
+        CartCommand::AsOwner { owner, command } => {
+            if state.owner.as_ref() != Some(&owner) {
+                return Err(CartRejection::UnknownCart);
+            }
+            decide(state, *command, ctx)
+        }
         CartCommand::RecordHolds { add, forget } => record_holds(state, add, forget),
     }
 }

@@ -152,6 +152,13 @@ pub enum CartCommand {
         add: Vec<HoldRecord>,
         forget: Vec<HoldRecord>,
     },
+    /// `command`, if the cart is `owner`'s: another's cart is [`CartRejection::UnknownCart`],
+    /// as no cart is, so a shopper learns nothing of a cart that is not theirs. A request's
+    /// ownership check and its change in one ask.
+    AsOwner {
+        owner: CartOwner,
+        command: Box<CartCommand>,
+    },
 }
 
 /// What happened to a cart. Variants are append-only.

@@ -144,6 +144,36 @@ fn limits_and_bad_prices_are_refused_not_clamped() {
 }
 
 #[test]
+fn a_command_as_its_owner_runs_only_on_the_owners_cart() {
+    let as_owner = |owner, command| CartCommand::AsOwner { owner, command: Box::new(command) };
+    let fresh = Harness::<Cart>::new(KEY);
+    let add_one = || add(1, OfferChoice::BuyBox, 1, 100);
+    assert_eq!(fresh.decide(as_owner(customer("c1"), add_one())), Err(CartRejection::UnknownCart));
+    let mut cart = created();
+    for stranger in
+        [customer("c2"), CartOwner::Guest(GuestToken::parse("guest-token-0123456789").unwrap())]
+    {
+        assert_eq!(
+            cart.decide(as_owner(stranger, add_one())),
+            Err(CartRejection::UnknownCart),
+            "another's cart reads as none"
+        );
+    }
+    let (events, reply) = cart.run(as_owner(customer("c1"), add_one())).unwrap();
+    assert_eq!(
+        events,
+        [CartEvent::LineAdded { line: cart_line(1, OfferChoice::BuyBox, 1, 100, 0) }]
+    );
+    assert_eq!(reply.cart.lines.len(), 1);
+    let remove = CartCommand::RemoveLine { asin: asin(2), offer: OfferChoice::BuyBox };
+    assert_eq!(
+        cart.decide(as_owner(customer("c1"), remove)),
+        Err(CartRejection::UnknownLine),
+        "the owner's command is decided as itself"
+    );
+}
+
+#[test]
 fn change_remove_and_clear() {
     let mut cart = created();
     cart.run(add(1, OfferChoice::BuyBox, 2, 500)).unwrap();

@@ -18,7 +18,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use bazaar_actors::cart::{
-    Cart, CartCommand, CartOwner, CartReply, CartView, GuestToken, OfferChoice, ProductFacts,
+    Cart, CartCommand, CartOwner, CartRejection, CartReply, CartView, GuestToken, OfferChoice,
+    ProductFacts,
 };
 use bazaar_actors::keys;
 use bazaar_actors::promotion::CouponCode;
@@ -184,13 +185,20 @@ fn line_of(
     Ok((asin, offer, quantity))
 }
 
+/// Runs `command` on cart `id` if it is `holder`'s, in one ask (`CartCommand::AsOwner`):
+/// another's cart is not found, as no cart is.
 async fn write(
     state: &AppState,
-    key: &str,
+    holder: &Holder,
     id: &str,
     command: CartCommand,
 ) -> Result<Json<CartWritten>, Problem> {
-    let reply = answer(state.engine.ask::<Cart>(key, command).await)?;
+    let key = cart_key(&holder.tenant, id)?;
+    let command = CartCommand::AsOwner { owner: holder.owner.clone(), command: Box::new(command) };
+    let reply = match state.engine.ask::<Cart>(&key, command).await {
+        Ok(Err(CartRejection::UnknownCart)) => return Err(not_found("cart")),
+        other => answer(other)?,
+    };
     Ok(Json(written(id, &reply)))
 }
 
@@ -216,12 +224,11 @@ async fn add(
     id: &str,
     item: NewItem,
 ) -> Result<Json<CartWritten>, Problem> {
-    let (key, _) = held_cart(state, holder, id).await?;
     let (asin, offer, quantity) = line_of(&item.asin, item.seller.as_deref(), item.quantity)?;
     let (seen_unit_price, seen_available) = seen(state, &holder.tenant, &asin, &offer)?;
     write(
         state,
-        &key,
+        holder,
         id,
         CartCommand::AddLine { asin, offer, quantity, seen_unit_price, seen_available },
     )
@@ -240,12 +247,11 @@ async fn change_item(
     Path((id, asin)): Path<(String, String)>,
     Body(change): Body<ItemChange>,
 ) -> Result<Json<CartWritten>, Problem> {
-    let (key, _) = own_cart(&state, &principal, &id).await?;
     let (asin, offer, quantity) = line_of(&asin, change.seller.as_deref(), change.quantity)?;
     let (seen_unit_price, seen_available) = seen(&state, &principal.tenant, &asin, &offer)?;
     write(
         &state,
-        &key,
+        &Holder::customer(&principal)?,
         &id,
         CartCommand::ChangeQuantity { asin, offer, quantity, seen_unit_price, seen_available },
     )
@@ -263,9 +269,9 @@ async fn remove_item(
     Path((id, asin)): Path<(String, String)>,
     Query(params): Query<LineParams>,
 ) -> Result<Json<CartWritten>, Problem> {
-    let (key, _) = own_cart(&state, &principal, &id).await?;
     let (asin, offer, _) = line_of(&asin, params.seller.as_deref(), 1)?;
-    write(&state, &key, &id, CartCommand::RemoveLine { asin, offer }).await
+    let remove = CartCommand::RemoveLine { asin, offer };
+    write(&state, &Holder::customer(&principal)?, &id, remove).await
 }
 
 /// Merges another cart into this one (quantities add up, capped at the line limit), then
