@@ -27,6 +27,7 @@ impl Checkout {
             Outcome::Released => self.released,
             Outcome::Unredeemed => self.unredeemed,
             Outcome::VoidDeferred => self.void_deferred,
+            Outcome::PlacedAndPlanned => self.placed,
         }
     }
 
@@ -100,6 +101,7 @@ impl Checkout {
             Outcome::Released => self.released = true,
             Outcome::Unredeemed => self.unredeemed = true,
             Outcome::VoidDeferred => self.void_deferred = true,
+            Outcome::PlacedAndPlanned => (self.placed, self.planned) = (true, true),
         }
     }
 }

@@ -10,7 +10,8 @@
 //!
 //! Forward steps, in order: `Price` (the cart's priced view; promotions redeemed for the
 //! order) → `Reserve` (every line, with expiry) → `Score` (fraud) → `Authorize` (payment) →
-//! `Place` (the order) → `Plan` (the shipments' promises; the cart is emptied alongside) →
+//! `Place` (the order with its shipments' promises, in one ask; the cart is emptied alongside;
+//! sagas begun before that recorded `Placed` and then took a `Plan` step for the promises) →
 //! `Commit` (the reservations become sales; last, so that its durable record is the one
 //! journal wait after the payment provider answers). A failed step records `Failed { step, code }`; compensations
 //! then run in reverse: `CancelOrder` (if placed), `Void` (if authorization was attempted;
@@ -192,6 +193,10 @@ pub enum Outcome {
     /// The providers could not be reached to void: the payment job voids later, so the
     /// saga can release the stock and answer now.
     VoidDeferred,
+    /// The order was placed with its shipments planned, and the cart emptied alongside: the
+    /// `Place` step of sagas begun since both were one ask, which leaves no `Plan` step.
+    /// (`Placed` alone, recorded by sagas begun before, is followed by `Plan`.)
+    PlacedAndPlanned,
 }
 
 impl Outcome {
@@ -211,6 +216,7 @@ impl Outcome {
             Outcome::Released => Step::Release,
             Outcome::Unredeemed => Step::Unredeem,
             Outcome::VoidDeferred => Step::Void,
+            Outcome::PlacedAndPlanned => Step::Place,
         }
     }
 }

@@ -145,6 +145,22 @@ fn forward_steps_run_in_order_and_complete() {
 }
 
 #[test]
+fn a_placement_with_its_plan_leaves_no_plan_step() {
+    let mut checkout = begun();
+    record(&mut checkout, priced()).unwrap();
+    record(&mut checkout, Outcome::Reserved { held: Vec::new() }).unwrap();
+    record(&mut checkout, scored(FraudDecision::Accept)).unwrap();
+    record(&mut checkout, authorized()).unwrap();
+    assert_eq!(checkout.next_step(), Step::Place);
+    record(&mut checkout, Outcome::PlacedAndPlanned).unwrap();
+    assert_eq!(checkout.next_step(), Step::Commit, "planned with the placement");
+    let repeat = record(&mut checkout, Outcome::PlacedAndPlanned).unwrap();
+    assert_eq!(repeat.checkout.status, CheckoutStatus::Running { step: Step::Commit });
+    record(&mut checkout, Outcome::Committed).unwrap();
+    assert_eq!(checkout.view().unwrap().status, CheckoutStatus::Completed);
+}
+
+#[test]
 fn an_outcome_out_of_order_is_refused_and_a_repeat_answers_from_state() {
     let mut checkout = begun();
     let refused = record(&mut checkout, Outcome::Placed).unwrap_err();

@@ -116,7 +116,7 @@ proptest! {
     ) {
         let mut harness = Harness::<Order>::new(&key());
         let (events, _) = harness
-            .run(OrderCommand::Place(Box::new(order_of(&specs, commission_bps))))
+            .run(OrderCommand::Place { order: Box::new(order_of(&specs, commission_bps)), transit_days: None })
             .unwrap();
         harness.run(OrderCommand::PlanShipments { transit_days: 1 }).unwrap();
         let mut journal: Vec<OrderEvent> = events;

@@ -11,7 +11,7 @@ use crate::testing::Harness;
 
 fn placed() -> Harness<Order> {
     let mut harness = Harness::<Order>::new(&key());
-    harness.run(OrderCommand::Place(Box::new(order()))).unwrap();
+    harness.run(OrderCommand::Place { order: Box::new(order()), transit_days: None }).unwrap();
     harness
 }
 

@@ -14,12 +14,12 @@ use crate::payment::{Capture, Refund};
 type Decided = Result<(Vec<OrderEvent>, OrderReply), OrderRejection>;
 
 pub(super) fn decide(state: &Order, command: OrderCommand, key: &str, now_ms: u64) -> Decided {
-    if let OrderCommand::Place(order) = command {
-        return place(state, *order, key, now_ms);
+    if let OrderCommand::Place { order, transit_days } = command {
+        return place(state, *order, transit_days, key, now_ms);
     }
     let view = state.view.as_ref().ok_or(OrderRejection::UnknownOrder)?;
     match command {
-        OrderCommand::Place(_) | OrderCommand::Get => answer(state, Vec::new()),
+        OrderCommand::Place { .. } | OrderCommand::Get => answer(state, Vec::new()),
         OrderCommand::PlanShipments { transit_days } => {
             plan_shipments(state, view, transit_days, now_ms)
         }
@@ -38,17 +38,37 @@ pub(super) fn decide(state: &Order, command: OrderCommand, key: &str, now_ms: u6
     }
 }
 
-fn place(state: &Order, order: NewOrder, key: &str, now_ms: u64) -> Decided {
-    if let Some(view) = &state.view {
-        if view.checkout == order.checkout {
-            return answer(state, Vec::new());
+fn place(
+    state: &Order,
+    order: NewOrder,
+    transit_days: Option<u8>,
+    key: &str,
+    now_ms: u64,
+) -> Decided {
+    let mut events = Vec::new();
+    let placed = match &state.view {
+        Some(view) if view.checkout == order.checkout => view.clone(),
+        Some(_) => return Err(OrderRejection::AlreadyPlaced),
+        None => {
+            let (_, id) = parse_entity_id(key).ok_or(OrderRejection::InvalidOrderId)?;
+            validate::new_order(&order)?;
+            let placed = OrderEvent::Placed(Box::new(PlacedOrder { id, order, at_ms: now_ms }));
+            let mut after = state.clone();
+            after.apply_event(&placed);
+            events.push(placed);
+            after.view.ok_or(OrderRejection::UnknownOrder)?
         }
-        return Err(OrderRejection::AlreadyPlaced);
+    };
+    // Planned with the placement; a repeat plans only an order placed without a plan (and
+    // never one cancelled since).
+    if let Some(transit_days) = transit_days
+        && placed.shipments.is_empty()
+        && live(&placed).is_ok()
+    {
+        let shipments = shipments_of(&placed, transit_days, now_ms)?;
+        events.push(OrderEvent::ShipmentsPlanned { shipments });
     }
-    let (_, id) = parse_entity_id(key).ok_or(OrderRejection::InvalidOrderId)?;
-    validate::new_order(&order)?;
-    let placed = PlacedOrder { id, order, at_ms: now_ms };
-    answer(state, vec![OrderEvent::Placed(Box::new(placed))])
+    answer(state, events)
 }
 
 fn plan_shipments(state: &Order, view: &OrderView, transit_days: u8, now_ms: u64) -> Decided {
@@ -56,6 +76,18 @@ fn plan_shipments(state: &Order, view: &OrderView, transit_days: u8, now_ms: u64
         return answer(state, Vec::new());
     }
     live(view)?;
+    let shipments = shipments_of(view, transit_days, now_ms)?;
+    answer(state, vec![OrderEvent::ShipmentsPlanned { shipments }])
+}
+
+/// The order's lines grouped into shipments by (seller, location), numbered from 1 in the
+/// order of their first line, each promised by `now + (its largest handling days + transit
+/// days)` days.
+fn shipments_of(
+    view: &OrderView,
+    transit_days: u8,
+    now_ms: u64,
+) -> Result<Vec<PlannedShipment>, OrderRejection> {
     let mut shipments: Vec<PlannedShipment> = Vec::new();
     let mut handling: Vec<u8> = Vec::new();
     for (n, line) in view.lines.iter().enumerate() {
@@ -84,7 +116,7 @@ fn plan_shipments(state: &Order, view: &OrderView, transit_days: u8, now_ms: u64
         let days = u64::from(days) + u64::from(transit_days);
         shipment.promised_by_ms = now_ms.saturating_add(days.saturating_mul(DAY_MS));
     }
-    answer(state, vec![OrderEvent::ShipmentsPlanned { shipments }])
+    Ok(shipments)
 }
 
 /// Refuses commands that need an order neither cancelled nor refunded.

@@ -8,7 +8,8 @@
 //!   shipping` (shipping after any waiver) and `total = net + vat`; the lines add up to the
 //!   totals; the authorization holds exactly the total, at a named provider; the fraud
 //!   verdict is not `Reject`. It is idempotent: the same checkout answers from state, another
-//!   checkout is `AlreadyPlaced`.
+//!   checkout is `AlreadyPlaced`. With transit days it also plans the shipments, as
+//!   `PlanShipments` does (a repeat plans an order placed without a plan).
 //! - `PlanShipments` groups lines by (seller, location) into shipments numbered from 1, in
 //!   the order of the lines' first appearance; a shipment is promised by `now + (its largest
 //!   handling days + transit days)` days. Once planned, a second call answers from state.
@@ -145,7 +146,12 @@ pub struct NewOrder {
 /// What callers ask of an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OrderCommand {
-    Place(Box<NewOrder>),
+    /// Places the order; with `transit_days`, plans its shipments in the same decision (as
+    /// `PlanShipments` would): the checkout saga's one ask for both.
+    Place {
+        order: Box<NewOrder>,
+        transit_days: Option<u8>,
+    },
     PlanShipments {
         transit_days: u8,
     },

@@ -23,7 +23,7 @@ fn command() -> impl Strategy<Value = OrderCommand> {
             if later {
                 new.capture = CapturePolicy::AtShipment;
             }
-            OrderCommand::Place(Box::new(new))
+            OrderCommand::Place { order: Box::new(new), transit_days: None }
         }),
         2 => (0u8..3).prop_map(|transit_days| OrderCommand::PlanShipments { transit_days }),
         4 => (id.clone(), amount.clone()).prop_map(|(id, minor)| {

@@ -8,7 +8,7 @@ use crate::testing::Harness;
 fn placed() -> Harness<Order> {
     let mut harness = Harness::<Order>::new(&key());
     harness.now_ms = 1_000;
-    harness.run(OrderCommand::Place(Box::new(order()))).unwrap();
+    harness.run(OrderCommand::Place { order: Box::new(order()), transit_days: None }).unwrap();
     harness
 }
 
@@ -40,7 +40,10 @@ fn quiet(harness: &Harness<Order>, command: OrderCommand) -> OrderView {
 fn place_with(change: impl FnOnce(&mut NewOrder)) -> OrderRejection {
     let mut new = order();
     change(&mut new);
-    refused(&Harness::<Order>::new(&key()), OrderCommand::Place(Box::new(new)))
+    refused(
+        &Harness::<Order>::new(&key()),
+        OrderCommand::Place { order: Box::new(new), transit_days: None },
+    )
 }
 
 #[test]
@@ -57,12 +60,13 @@ fn placing_records_the_order() {
 #[test]
 fn placing_again_answers_from_state_and_another_checkout_is_refused() {
     let harness = placed();
-    let view = quiet(&harness, OrderCommand::Place(Box::new(order())));
+    let view =
+        quiet(&harness, OrderCommand::Place { order: Box::new(order()), transit_days: None });
     assert_eq!(Some(&view), harness.state.view());
     let mut other = order();
     other.checkout = "eu/c1/key-2".into();
     assert_eq!(
-        refused(&harness, OrderCommand::Place(Box::new(other))),
+        refused(&harness, OrderCommand::Place { order: Box::new(other), transit_days: None }),
         OrderRejection::AlreadyPlaced
     );
 }
@@ -71,7 +75,7 @@ fn placing_again_answers_from_state_and_another_checkout_is_refused() {
 fn an_order_lives_under_an_order_key() {
     let harness = Harness::<Order>::new("eu/not-an-order");
     assert_eq!(
-        refused(&harness, OrderCommand::Place(Box::new(order()))),
+        refused(&harness, OrderCommand::Place { order: Box::new(order()), transit_days: None }),
         OrderRejection::InvalidOrderId
     );
 }
@@ -179,6 +183,31 @@ fn shipments_group_lines_by_seller_and_location() {
 }
 
 #[test]
+fn placing_with_transit_days_plans_the_shipments_in_the_same_decision() {
+    let place = |transit_days| OrderCommand::Place { order: Box::new(order()), transit_days };
+    let mut harness = Harness::<Order>::new(&key());
+    harness.now_ms = 5_000;
+    let (events, reply) = harness.run(place(Some(2))).unwrap();
+    assert!(
+        matches!(events.as_slice(), [OrderEvent::Placed(_), OrderEvent::ShipmentsPlanned { .. }]),
+        "{events:?}"
+    );
+    let mut separately = placed();
+    separately.now_ms = 5_000;
+    let (_, planned) = separately.run(OrderCommand::PlanShipments { transit_days: 2 }).unwrap();
+    assert_eq!(reply.order.shipments, planned.order.shipments, "as PlanShipments plans");
+    assert_eq!(quiet(&harness, place(Some(9))).shipments, reply.order.shipments, "planned once");
+
+    // A repeat plans an order placed without a plan, unless it was cancelled since.
+    let mut unplanned = placed();
+    let (events, _) = unplanned.run(place(Some(2))).unwrap();
+    assert!(matches!(events.as_slice(), [OrderEvent::ShipmentsPlanned { .. }]), "{events:?}");
+    let mut cancelled = placed();
+    cancelled.run(OrderCommand::Cancel { reason: "customer".into() }).unwrap();
+    assert!(quiet(&cancelled, place(Some(2))).shipments.is_empty());
+}
+
+#[test]
 fn lines_of_one_seller_at_one_location_share_a_shipment() {
     use super::fixtures::{LineSpec, order_of};
     let specs = [
@@ -187,7 +216,9 @@ fn lines_of_one_seller_at_one_location_share_a_shipment() {
         LineSpec { handling_days: 4, ..LineSpec::new("s1", "FRA1", 100) },
     ];
     let mut harness = Harness::<Order>::new(&key());
-    harness.run(OrderCommand::Place(Box::new(order_of(&specs, 0)))).unwrap();
+    harness
+        .run(OrderCommand::Place { order: Box::new(order_of(&specs, 0)), transit_days: None })
+        .unwrap();
     let (_, reply) = harness.run(OrderCommand::PlanShipments { transit_days: 0 }).unwrap();
     let first = &reply.order.shipments[0];
     assert_eq!((first.lines.clone(), first.promised_by_ms), (vec![0, 2], 4 * DAY_MS));
@@ -424,7 +455,7 @@ fn capture_is_due_by_policy() {
     let mut new = order();
     new.capture = CapturePolicy::AtShipment;
     let mut later = Harness::<Order>::new(&key());
-    later.run(OrderCommand::Place(Box::new(new))).unwrap();
+    later.run(OrderCommand::Place { order: Box::new(new), transit_days: None }).unwrap();
     later.run(OrderCommand::PlanShipments { transit_days: 1 }).unwrap();
     assert!(!later.state.view().unwrap().capture_due(), "nothing shipped yet");
     later.run(ship(2, "s2", "t")).unwrap();
@@ -447,7 +478,7 @@ fn the_payment_action_follows_the_order() {
     let mut at_shipment = Harness::<Order>::new(&key());
     let mut deferred = order();
     deferred.capture = CapturePolicy::AtShipment;
-    at_shipment.run(OrderCommand::Place(Box::new(deferred))).unwrap();
+    at_shipment.run(OrderCommand::Place { order: Box::new(deferred), transit_days: None }).unwrap();
     at_shipment.run(OrderCommand::PlanShipments { transit_days: 2 }).unwrap();
     assert_eq!(view(&at_shipment).payment_action(), PaymentAction::Wait, "auth-only: not shipped");
     let first = view(&at_shipment).shipments[0].clone();

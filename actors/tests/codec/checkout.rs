@@ -148,6 +148,7 @@ fn checkout_variants_keep_their_positions() {
         Outcome::Released,
         Outcome::Unredeemed,
         Outcome::VoidDeferred,
+        Outcome::PlacedAndPlanned,
     ]);
     pin_positions(&[
         Step::Price,

@@ -220,7 +220,7 @@ fn order_survives_the_codec() {
     let refund =
         Refund { psp: "psp-a".into(), id: "ref-1".into(), key: "k".into(), amount: eur(261) };
     let commands = vec![
-        OrderCommand::Place(Box::new(new_order())),
+        OrderCommand::Place { order: Box::new(new_order()), transit_days: None },
         OrderCommand::PlanShipments { transit_days: 2 },
         OrderCommand::RecordCapture { capture: capture.clone() },
         OrderCommand::Ship {

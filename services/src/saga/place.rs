@@ -1,5 +1,6 @@
-//! The last forward steps: place the order, commit its holds (they become sales), plan its
-//! shipments.
+//! The last forward steps: place the order with its shipments planned and empty the cart,
+//! commit its holds (they become sales); and plan the shipments of an order a saga placed
+//! before placements planned too.
 //!
 //! Invariants:
 //! - The order's id derives from the saga's key and a repeated `Place` is answered from the
@@ -65,15 +66,17 @@ impl Run<'_> {
             fraud: fraud.clone(),
             ship_to: self.request.ship_to.clone(),
         };
-        match self
-            .engine()
-            .ask_appended::<Order>(&self.order_key, OrderCommand::Place(Box::new(new)))
-            .await?
-        {
+        let transit_days = Some(self.inner.config.transit_days);
+        let place = OrderCommand::Place { order: Box::new(new), transit_days };
+        match self.engine().ask_appended::<Order>(&self.order_key, place).await? {
             Ok(_) => {
-                // Captured (when due) while the saga commits and plans.
+                // Captured (when due) while the saga commits.
                 self.inner.payment_job.kick(&self.order_key);
-                Ok(Outcome::Placed)
+                // Emptied once the order has its lines (a cart already empty, or gone, is
+                // fine); never for a checkout that fails.
+                let cart_key = keys::cart(self.tenant, &self.request.cart);
+                self.engine().ask_appended::<Cart>(&cart_key, CartCommand::Clear).await?.ok();
+                Ok(Outcome::PlacedAndPlanned)
             }
             Err(rejection) => {
                 Ok(failed(Step::Place, FailureCode::OrderRefused, rejection.to_string()))
@@ -96,7 +99,8 @@ impl Run<'_> {
     }
 
     /// Plans the shipments (promised-by dates) and, alongside, empties the cart (a cart
-    /// already empty, or gone, is fine: the order has its lines). The last forward step.
+    /// already empty, or gone, is fine: the order has its lines): the step of a saga that
+    /// recorded `Placed` before placements planned too (`Outcome::PlacedAndPlanned`).
     pub(super) async fn plan(&self) -> StepResult {
         let plan = OrderCommand::PlanShipments { transit_days: self.inner.config.transit_days };
         let cart_key = keys::cart(self.tenant, &self.request.cart);

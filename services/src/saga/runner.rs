@@ -349,6 +349,7 @@ fn ack_of(outcome: &Outcome) -> Ack {
         | Outcome::Reserved { .. }
         | Outcome::Authorized { .. }
         | Outcome::Placed
+        | Outcome::PlacedAndPlanned
         | Outcome::Planned => Ack::Appended,
         Outcome::Committed
         | Outcome::Scored { .. }
