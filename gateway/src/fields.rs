@@ -200,6 +200,8 @@ bounded! {
     search_page: u32 = 1, bazaar_services::search::limits::RESULT_WINDOW_MAX;
     /// A search's page size.
     search_page_size: u32 = 1, bazaar_services::search::limits::PAGE_SIZE_MAX;
+    /// How many products each list of a product's recommendations shows.
+    recommendations_limit: u32 = 1, crate::limits::RECOMMENDATIONS_MAX;
     /// How many audit records to list (more than the trail keeps lists all it keeps).
     audit_limit: u32 = 0, u32::MAX;
     /// A shipment's number within its order.

@@ -65,3 +65,9 @@ const _: () = assert!(LISTINGS_FEED_BODY_BYTES_MAX >= FEED_BODY_BYTES_MAX);
 const _: () = assert!(IDEMPOTENT_BODY_BYTES_MAX <= BODY_BYTES_MAX);
 // A feed's answer: its refused lines and a few counters.
 const _: () = assert!(FEED_REFUSALS_BYTES_MAX + 1024 <= IDEMPOTENT_BODY_BYTES_MAX);
+
+/// Most products in each list of a product's recommendations (`limit`, default
+/// [`RECOMMENDATIONS_DEFAULT`]).
+pub const RECOMMENDATIONS_MAX: u32 = 20;
+
+pub const RECOMMENDATIONS_DEFAULT: u32 = 5;

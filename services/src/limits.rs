@@ -52,6 +52,13 @@ pub const FRAUD_KEYS_MAX: usize = 200_000;
 /// Most order summaries kept per customer, newest first.
 pub const ORDERS_PER_CUSTOMER_MAX: usize = 1_000;
 
+/// Most candidates a product keeps in each recommendation list ("bought together", "also
+/// bought"); past it the least counted makes room (`orders/recommendations.rs`).
+pub const RECOMMENDATION_CANDIDATES_MAX: usize = 32;
+
+/// Most of a customer's products remembered for "also bought", the newest.
+pub const CUSTOMER_PRODUCTS_MAX: usize = 32;
+
 /// Most orders kept per seller, newest first.
 pub const ORDERS_PER_SELLER_MAX: usize = 10_000;
 

@@ -23,6 +23,7 @@ mod listings;
 mod new_user;
 mod power_loss;
 mod psp;
+mod recommendations;
 mod regressions;
 mod restart;
 mod search_api;

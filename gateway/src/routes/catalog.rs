@@ -1,5 +1,6 @@
 //! What every principal of a tenant may read: products (from memory, never through an
-//! entity's mailbox) and search.
+//! entity's mailbox), what was bought with them (the order book's recommendations) and
+//! search.
 
 use crate::openapi::routes;
 use axum::Json;
@@ -14,11 +15,15 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::auth::Principal;
 use crate::dto::{MoneyDto, ProductDto};
 use crate::extract::{Path, Query};
+use crate::limits::{RECOMMENDATIONS_DEFAULT, RECOMMENDATIONS_MAX};
 use crate::problem::{Problem, bad_request, internal, not_found};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_product)).routes(routes!(search))
+    OpenApiRouter::new()
+        .routes(routes!(get_product))
+        .routes(routes!(recommendations))
+        .routes(routes!(search))
 }
 
 /// A product with its buy box and offers.
@@ -46,6 +51,96 @@ async fn get_product(
     });
     let content_type = [(axum::http::header::CONTENT_TYPE, "application/json")];
     Ok(axum::response::IntoResponse::into_response((content_type, body)))
+}
+
+/// Recommendation parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RecommendationParams {
+    /// Products in each list, from 1 to 20 (default 5).
+    #[serde(
+        default,
+        deserialize_with = "crate::fields::recommendations_limit::deserialize_option"
+    )]
+    #[param(schema_with = crate::fields::recommendations_limit::schema)]
+    limit: Option<u32>,
+}
+
+/// What shoppers bought with a product, most often first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecommendationsDto {
+    pub asin: String,
+    /// Products bought in the same order.
+    pub bought_together: Vec<RecommendedDto>,
+    /// Products the same customers bought in their other orders.
+    pub also_bought: Vec<RecommendedDto>,
+}
+
+/// A recommended product: in stock, with its buy box's landed price.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecommendedDto {
+    pub asin: String,
+    pub title: String,
+    pub price: MoneyDto,
+    /// How many orders (for "also bought": customers' later orders) had both products: an
+    /// estimate, never below the truth.
+    pub orders: u32,
+}
+
+/// What shoppers bought with this product: in the same order ("bought together") and in
+/// their other orders ("also bought"), most often first. Only products in stock now are
+/// shown. Learnt from every placed order as soon as it is durable, and rebuilt from the
+/// journal at start.
+#[utoipa::path(
+    get,
+    path = "/v1/products/{asin}/recommendations",
+    tag = "catalog",
+    params(("asin" = String, Path, description = "The product's ASIN"), RecommendationParams),
+    responses(
+        (status = 200, body = RecommendationsDto),
+        (status = 400, description = "`invalid_limit`, or an unknown parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+async fn recommendations(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(asin): Path<String>,
+    Query(params): Query<RecommendationParams>,
+) -> Result<Json<RecommendationsDto>, Problem> {
+    let asin = Asin::parse(&asin).map_err(|_| not_found("product"))?;
+    let tenant = &principal.tenant;
+    state.catalog.product(tenant, &asin).ok_or_else(|| not_found("product"))?;
+    let limit = params.limit.unwrap_or(RECOMMENDATIONS_DEFAULT);
+    if !(1..=RECOMMENDATIONS_MAX).contains(&limit) {
+        let detail = format!("limit must be 1 to {RECOMMENDATIONS_MAX}");
+        return Err(bad_request("invalid_limit", detail));
+    }
+    let found = state.orders.recommendations(tenant, &asin);
+    let in_stock = |candidates: Vec<(Asin, u32)>| -> Vec<RecommendedDto> {
+        candidates
+            .into_iter()
+            .filter_map(|(asin, orders)| {
+                let view = state.catalog.product(tenant, &asin)?;
+                let buy_box = view.buy_box.as_ref().filter(|buy_box| buy_box.available > 0)?;
+                let title = view.document.title.clone();
+                Some(RecommendedDto {
+                    asin: asin.to_string(),
+                    title,
+                    price: buy_box.landed.into(),
+                    orders,
+                })
+            })
+            .take(limit as usize)
+            .collect()
+    };
+    Ok(Json(RecommendationsDto {
+        asin: asin.to_string(),
+        bought_together: in_stock(found.bought_together),
+        also_bought: in_stock(found.also_bought),
+    }))
 }
 
 /// Search parameters.

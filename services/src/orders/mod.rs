@@ -9,6 +9,8 @@
 //! - A customer keeps at most [`ORDERS_PER_CUSTOMER_MAX`] summaries and a seller at most
 //!   [`ORDERS_PER_SELLER_MAX`] orders, the newest; a customer's history counts every order.
 //! - Memory grows with the number of orders: one index entry (a revision) per order.
+//! - Each order is learnt from once, the first time it is seen, for recommendations
+//!   (`recommendations.rs`).
 //!
 //! Locks: an update holds the order's index entry while it touches the customer's and the
 //! sellers' maps, always in that order; queries hold one map entry at a time.
@@ -33,8 +35,11 @@ use bazaar_actors::order::{
     Order, OrderEvent, OrderId, OrderLine, OrderStatus, OrderView, ShipmentView,
 };
 
+mod recommendations;
 #[cfg(test)]
 mod tests;
+
+pub use recommendations::Recommended;
 
 type Tenant = Arc<str>;
 /// Newest first, then by id.
@@ -158,6 +163,7 @@ struct Shared {
     /// What the payment job works through, rebuilt with the rest at start, so a capture or a
     /// restock due before a crash is found again after it.
     unsettled: dashmap::DashSet<String>,
+    recommendations: recommendations::Recommendations,
 }
 
 /// Orders by customer and seller; cheap to clone.
@@ -226,6 +232,12 @@ impl OrderBook {
         self.shared.unsettled.iter().map(|id| id.key().clone()).collect()
     }
 
+    /// What orders bought with `asin` (in one order, or by one customer in others), most
+    /// often first; products since removed or out of stock included (the caller filters).
+    pub fn recommendations(&self, tenant: &str, asin: &bazaar_actors::Asin) -> Recommended {
+        self.shared.recommendations.of(tenant, asin)
+    }
+
     /// What the fraud check takes about `customer` for an order in `currency`.
     pub fn customer_facts(
         &self,
@@ -281,6 +293,10 @@ impl Shared {
                 customer.history.count(view);
             }
             keep_newest(&mut customer.summaries, newest.clone(), summary, ORDERS_PER_CUSTOMER_MAX);
+        }
+        if first_seen {
+            // Once per order, with the order's index entry held (see `publish`).
+            self.recommendations.learn(tenant, view);
         }
         for seller in view.sellers() {
             let entry = SellerOrderLines::of(view, seller);

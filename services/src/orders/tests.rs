@@ -17,6 +17,20 @@ fn placed(customer: &str, checkout: &str, at_ms: u64) -> (String, Order) {
     (key, harness.state)
 }
 
+/// The view of an order of `customer` with one line of each product `B{n:09}` in `asins`.
+pub(super) fn order_of(customer: &str, asins: &[u32]) -> OrderView {
+    use bazaar_actors::order::fixtures::{LineSpec, order_of};
+    let specs: Vec<LineSpec> = asins.iter().map(|_| LineSpec::new("s1", "FRA1", 100)).collect();
+    let mut new = order_of(&specs, 0);
+    new.customer = c(customer);
+    for (line, n) in new.lines.iter_mut().zip(asins) {
+        line.asin = bazaar_actors::Asin::parse(&format!("B{n:09}")).unwrap();
+    }
+    let mut harness = Harness::<Order>::new(&entity_id("t", &OrderId::for_checkout(CHECKOUT)));
+    harness.run(OrderCommand::Place { order: Box::new(new), transit_days: None }).unwrap();
+    harness.state.view().unwrap().clone()
+}
+
 fn c(name: &str) -> CustomerId {
     CustomerId::parse(name).unwrap()
 }
