@@ -124,7 +124,8 @@ async fn recommendations(
             .into_iter()
             .filter_map(|(asin, orders)| {
                 let view = state.catalog.product(tenant, &asin)?;
-                let buy_box = view.buy_box.as_ref().filter(|buy_box| buy_box.available > 0)?;
+                // Only offers with units available compete for the buy box: none, no stock.
+                let buy_box = view.buy_box.as_ref()?;
                 let title = view.document.title.clone();
                 Some(RecommendedDto {
                     asin: asin.to_string(),
