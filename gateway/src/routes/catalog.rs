@@ -77,7 +77,7 @@ pub struct RecommendationsDto {
     pub also_bought: Vec<RecommendedDto>,
 }
 
-/// A recommended product: in stock, with its buy box's landed price.
+/// A recommended product: one with a buy box, at its landed price.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RecommendedDto {
     pub asin: String,
@@ -89,8 +89,8 @@ pub struct RecommendedDto {
 }
 
 /// What shoppers bought with this product: in the same order ("bought together") and in
-/// their other orders ("also bought"), most often first. Only products in stock now are
-/// shown. Learnt from every placed order as soon as it is durable, and rebuilt from the
+/// their other orders ("also bought"), most often first. Only products with a buy box now
+/// (an eligible offer with units) are shown. Learnt from every placed order as soon as it is durable, and rebuilt from the
 /// journal at start.
 #[utoipa::path(
     get,
