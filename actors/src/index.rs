@@ -169,30 +169,39 @@ pub fn parse_any_stock((key, value): &Row) -> Option<(String, SellerId, Sku, Loc
     Some((tenant, seller, sku, location, u32_of(value)?))
 }
 
+/// A row keyed by an entity's whole id under `namespace`, holding a time in ms.
+fn timed_row(namespace: &[u8], entity: &str, at_ms: u64) -> Row {
+    ([namespace, entity.as_bytes()].concat(), at_ms.to_le_bytes().to_vec())
+}
+
+/// A [`timed_row`] of `namespace`: the entity's id and the time.
+fn parse_timed(namespace: &[u8], (key, value): &Row) -> Option<(String, u64)> {
+    let id = std::str::from_utf8(key.strip_prefix(namespace)?).ok()?;
+    Some((id.to_string(), u64_of(value)?))
+}
+
 /// Every hold row: inventories with holds, and when the first falls due.
 pub const HOLD_NAMESPACE: &[u8] = b"hold/";
 
 pub fn hold_row(inventory_entity: &str, due_ms: u64) -> Row {
-    ([HOLD_NAMESPACE, inventory_entity.as_bytes()].concat(), due_ms.to_le_bytes().to_vec())
+    timed_row(HOLD_NAMESPACE, inventory_entity, due_ms)
 }
 
 /// A hold row: the inventory's entity id and when its first hold falls due.
-pub fn parse_hold((key, value): &Row) -> Option<(String, u64)> {
-    let id = std::str::from_utf8(key.strip_prefix(HOLD_NAMESPACE)?).ok()?;
-    Some((id.to_string(), u64_of(value)?))
+pub fn parse_hold(row: &Row) -> Option<(String, u64)> {
+    parse_timed(HOLD_NAMESPACE, row)
 }
 
 /// Every saga row: checkouts not finished yet, which a start resumes.
 pub const SAGA_NAMESPACE: &[u8] = b"saga/";
 
 pub fn saga_row(checkout_entity: &str, started_at_ms: u64) -> Row {
-    ([SAGA_NAMESPACE, checkout_entity.as_bytes()].concat(), started_at_ms.to_le_bytes().to_vec())
+    timed_row(SAGA_NAMESPACE, checkout_entity, started_at_ms)
 }
 
 /// A saga row: the checkout's entity id and when it began.
-pub fn parse_saga((key, value): &Row) -> Option<(String, u64)> {
-    let id = std::str::from_utf8(key.strip_prefix(SAGA_NAMESPACE)?).ok()?;
-    Some((id.to_string(), u64_of(value)?))
+pub fn parse_saga(row: &Row) -> Option<(String, u64)> {
+    parse_timed(SAGA_NAMESPACE, row)
 }
 
 #[cfg(test)]
