@@ -130,7 +130,7 @@ async fn begin_checkout(engine: &Engine, id: &str) -> u64 {
         customer: CustomerId::parse("alice").unwrap(),
         cart: "c-1".into(),
         ship_to: ShipTo {
-            country: country.clone(),
+            country,
             postal_code: "10115".into(),
             city: "Berlin".into(),
             line1: "Invalidenstr. 1".into(),
