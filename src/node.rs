@@ -14,7 +14,7 @@
 //!   meets "not ready": the full router is set before readiness turns true.
 //! - [`Node::stop`] stops in this order, in bounded time whatever is queued: readiness false;
 //!   the HTTP server stops taking connections and drains those in flight; sagas stop after
-//!   their current step (the unfinished stay listed); the catalogue's flows get
+//!   their current step (the unfinished keep their saga rows); the catalogue's flows get
 //!   [`FLOWS_GRACE`], then what is still queued is dropped and hold expiry stops (all derived
 //!   from the journal: the next start reconciles it); the engine snapshots its entities and
 //!   stops; the search indexes close (and, if every flow settled, the catalogue records it);
@@ -198,7 +198,7 @@ impl Node {
                 "requests still running at shutdown; stopping without them"
             );
         }
-        // Unfinished sagas stay listed; the next start resumes them.
+        // Unfinished sagas keep their rows in the index; the next start resumes them.
         self.sagas.stop();
         // Flows and hold expiry stop before the engine does, in bounded time; what they had
         // queued is derived from the journal, so the next start reconciles it.

@@ -128,6 +128,12 @@ impl Weigh for bazaar_actors::Asin {
     }
 }
 
+impl Weigh for bazaar_actors::CustomerId {
+    fn weigh(&self) -> u64 {
+        std::mem::size_of::<Self>() as u64 + self.as_str().len() as u64
+    }
+}
+
 impl<A: Weigh, B: Weigh> Weigh for (A, B) {
     fn weigh(&self) -> u64 {
         self.0.weigh() + self.1.weigh()

@@ -59,6 +59,17 @@ pub const RECOMMENDATION_CANDIDATES_MAX: usize = 32;
 /// Most of a customer's products remembered for "also bought", the newest.
 pub const CUSTOMER_PRODUCTS_MAX: usize = 32;
 
+/// Most distinct products of one order learnt from (the first ones): bounds the work of
+/// learning, which runs on the journal's callback thread.
+pub const ORDER_PRODUCTS_LEARNT_MAX: usize = 16;
+
+/// Bytes of recommendation lists and customers' products kept in memory, in all.
+pub const RECOMMENDATIONS_BYTES: u64 = 96 * 1024 * 1024;
+
+/// Fewest orders (or customers) a pair must have been seen in to be recommended: a pair
+/// seen once would tell anyone what one shopper bought.
+pub const RECOMMENDATION_SUPPORT_MIN: u32 = 2;
+
 /// Most orders kept per seller, newest first.
 pub const ORDERS_PER_SELLER_MAX: usize = 10_000;
 

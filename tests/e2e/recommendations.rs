@@ -1,6 +1,6 @@
 //! Recommendations learnt from real checkouts: what was bought in the same order, what the
-//! same customer bought in another, only products in stock, and the same answers after a
-//! restart (rebuilt from the journal).
+//! same customers bought in others, only pairs seen twice and products in stock, and the
+//! same answers after a restart (rebuilt from the journal).
 
 use crate::support::checkout::{A, B, Listing, SETTLES, Shop, Shopper};
 use crate::support::{CUSTOMER, SELLER_1, eventually_within};
@@ -9,23 +9,22 @@ use serde_json::{Value, json};
 const C: &str = "B0000CHKC1";
 const SKU_C: &str = "sku-c";
 
-/// The ASINs of one list of an answer, each with its order count.
-fn listed(answer: &Value, list: &str) -> Vec<(String, u64)> {
+/// The ASINs of one list of an answer, in its order.
+fn listed(answer: &Value, list: &str) -> Vec<String> {
     let items = answer[list].as_array().unwrap_or_else(|| panic!("{list}: {answer}"));
-    items
-        .iter()
-        .map(|item| (item["asin"].as_str().unwrap().to_string(), item["orders"].as_u64().unwrap()))
-        .collect()
+    items.iter().map(|item| item["asin"].as_str().unwrap().to_string()).collect()
 }
 
-fn one(asin: &str) -> Vec<(String, u64)> {
-    vec![(asin.to_string(), 1)]
+fn one(asin: &str) -> Vec<String> {
+    vec![asin.to_string()]
 }
+
+const NONE: Vec<String> = Vec::new();
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_teach_what_is_bought_together_and_it_survives_a_restart() {
-    let (alice, bob) = (Shopper::new(1), Shopper::new(2));
-    let mut shop = Shop::open(&[Shopper::new(1), Shopper::new(2)], 50, 50).await;
+    let shoppers: Vec<Shopper> = (1..=4).map(Shopper::new).collect();
+    let mut shop = Shop::open(&shoppers, 50, 50).await;
     let c = Listing {
         seller: SELLER_1,
         seller_id: "seller-1",
@@ -46,13 +45,23 @@ async fn orders_teach_what_is_bought_together_and_it_survives_a_restart() {
         "nothing ordered yet"
     );
 
-    // Alice buys A and B in one order; Bob buys A, then C in a later order.
-    let cart = m.cart_with(alice.auth(), &[(A, "seller-1", 1), (B, "seller-2", 1)]).await;
-    m.checkout_completes(alice.auth(), "reco-1", alice.body(&cart)).await;
-    let cart = m.cart_with(bob.auth(), &[(A, "seller-1", 1)]).await;
-    m.checkout_completes(bob.auth(), "reco-2", bob.body(&cart)).await;
-    let cart = m.cart_with(bob.auth(), &[(C, "seller-1", 1)]).await;
-    m.checkout_completes(bob.auth(), "reco-3", bob.body(&cart)).await;
+    // Shoppers 1 and 3 buy A and B in one order; 2 and 4 buy A, then C in a later order.
+    let order = async |shopper: &Shopper, key: &str, items: &[(&str, &str, u32)]| {
+        let cart = m.cart_with(shopper.auth(), items).await;
+        m.checkout_completes(shopper.auth(), key, shopper.body(&cart)).await;
+    };
+    order(&shoppers[0], "reco-1", &[(A, "seller-1", 1), (B, "seller-2", 1)]).await;
+    order(&shoppers[1], "reco-2", &[(A, "seller-1", 1)]).await;
+    order(&shoppers[1], "reco-3", &[(C, "seller-1", 1)]).await;
+    let of_a = m.read(CUSTOMER, &path(A)).await;
+    assert_eq!(
+        (listed(&of_a, "bought_together"), listed(&of_a, "also_bought")),
+        (NONE, NONE),
+        "each pair seen once: it would tell what one shopper bought"
+    );
+    order(&shoppers[2], "reco-4", &[(A, "seller-1", 1), (B, "seller-2", 1)]).await;
+    order(&shoppers[3], "reco-5", &[(A, "seller-1", 1)]).await;
+    order(&shoppers[3], "reco-6", &[(C, "seller-1", 1)]).await;
 
     // Learnt as each order became durable: a completed checkout's order is.
     let of_a = m.read(CUSTOMER, &path(A)).await;
@@ -63,7 +72,7 @@ async fn orders_teach_what_is_bought_together_and_it_survives_a_restart() {
         (&json!(format!("Item {B}")), &json!(1250))
     );
     let of_c = m.read(SELLER_1, &path(C)).await;
-    assert_eq!((listed(&of_c, "bought_together"), listed(&of_c, "also_bought")), (vec![], one(A)));
+    assert_eq!((listed(&of_c, "bought_together"), listed(&of_c, "also_bought")), (NONE, one(A)));
 
     // Out of stock, C is not recommended; back in stock, it is again.
     m.set_stock(SELLER_1, SKU_C, "FRA1", 0, 2).await;

@@ -6,8 +6,9 @@
 //! - `Create { owner, currency }` comes first; every other command on a cart not created is
 //!   `UnknownCart`. Creating again with the same owner and currency answers from state;
 //!   anything else is `AlreadyCreated`. The owner never changes: a guest cart is merged into
-//!   the customer's (`MergeFrom`), not handed over. Only the owner may change a cart; the
-//!   gateway checks [`CartView::owner`] before it asks.
+//!   the customer's (`MergeFrom`), not handed over. Only the owner may change a cart: the
+//!   gateway sends its changes `AsOwner`, which the cart refuses for anyone else as it
+//!   refuses a cart that does not exist.
 //! - A line is identified by (ASIN, offer choice): `BuyBox` (whoever wins at checkout) and
 //!   `Seller(id)` are different lines, even when that seller holds the buy box.
 //! - `AddLine` of an existing line adds to its quantity; `ChangeQuantity` sets it. Both

@@ -10,11 +10,11 @@
 //!
 //! Forward steps, in order: `Price` (the cart's priced view; promotions redeemed for the
 //! order) → `Reserve` (every line, with expiry) → `Score` (fraud) → `Authorize` (payment) →
-//! `Place` (the order with its shipments' promises, in one ask; the cart is emptied alongside;
-//! sagas begun before that recorded `Placed` and then took a `Plan` step for the promises) →
-//! `Commit` (the reservations become sales; last, so that its durable record is the one
-//! journal wait after the payment provider answers). A failed step records `Failed { step, code }`; compensations
-//! then run in reverse: `CancelOrder` (if placed), `Void` (if authorization was attempted;
+//! `Place` (the order with its shipments' promises, in one ask; sagas begun before that
+//! recorded `Placed` and then took a `Plan` step for the promises) → `Commit` (the
+//! reservations become sales, then the cart is emptied; last, so that its durable record is
+//! the one journal wait after the payment provider answers). A failed step records
+//! `Failed { step, code }`; compensations then run in reverse: `CancelOrder` (if placed), `Void` (if authorization was attempted;
 //! handed to the payment job when no provider answers, so that stock is never held hostage by
 //! an outage), `Release` (the holds), `Unredeem` (the promotions), and the saga ends failed.
 //!
@@ -193,9 +193,9 @@ pub enum Outcome {
     /// The providers could not be reached to void: the payment job voids later, so the
     /// saga can release the stock and answer now.
     VoidDeferred,
-    /// The order was placed with its shipments planned, and the cart emptied alongside: the
-    /// `Place` step of sagas begun since both were one ask, which leaves no `Plan` step.
-    /// (`Placed` alone, recorded by sagas begun before, is followed by `Plan`.)
+    /// The order was placed with its shipments planned: the `Place` step of sagas begun since
+    /// both were one ask, which leaves no `Plan` step. (`Placed` alone, recorded by sagas
+    /// begun before, is followed by `Plan`.)
     PlacedAndPlanned,
 }
 

@@ -83,13 +83,11 @@ pub struct RecommendedDto {
     pub asin: String,
     pub title: String,
     pub price: MoneyDto,
-    /// How many orders (for "also bought": customers' later orders) had both products: an
-    /// estimate, never below the truth.
-    pub orders: u32,
 }
 
 /// What shoppers bought with this product: in the same order ("bought together") and in
-/// their other orders ("also bought"), most often first. Only products with a buy box now
+/// their other orders ("also bought"), most often first, each seen in two orders (or of two
+/// customers) at least, so that no answer tells what one shopper bought. Only products with a buy box now
 /// (an eligible offer with units) are shown. Learnt from every placed order as soon as it is durable, and rebuilt from the
 /// journal at start.
 #[utoipa::path(
@@ -122,17 +120,12 @@ async fn recommendations(
     let in_stock = |candidates: Vec<(Asin, u32)>| -> Vec<RecommendedDto> {
         candidates
             .into_iter()
-            .filter_map(|(asin, orders)| {
+            .filter_map(|(asin, _)| {
                 let view = state.catalog.product(tenant, &asin)?;
                 // Only offers with units available compete for the buy box: none, no stock.
                 let buy_box = view.buy_box.as_ref()?;
                 let title = view.document.title.clone();
-                Some(RecommendedDto {
-                    asin: asin.to_string(),
-                    title,
-                    price: buy_box.landed.into(),
-                    orders,
-                })
+                Some(RecommendedDto { asin: asin.to_string(), title, price: buy_box.landed.into() })
             })
             .take(limit as usize)
             .collect()

@@ -25,8 +25,8 @@ use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
 use serde::{Deserialize, Serialize};
 
-use crate::limits::ORDERS_PER_CUSTOMER_MAX;
 use crate::limits::ORDERS_PER_SELLER_MAX;
+use crate::limits::{ORDERS_PER_CUSTOMER_MAX, RECOMMENDATION_SUPPORT_MIN};
 use bazaar_actors::cart::CustomerId;
 use bazaar_actors::fraud::CustomerFacts;
 use bazaar_actors::ids::SellerId;
@@ -233,9 +233,14 @@ impl OrderBook {
     }
 
     /// What orders bought with `asin` (in one order, or by one customer in others), most
-    /// often first; products since removed or out of stock included (the caller filters).
+    /// often first, each pair seen at least [`RECOMMENDATION_SUPPORT_MIN`] times; products
+    /// since removed or out of stock included (the caller filters).
     pub fn recommendations(&self, tenant: &str, asin: &bazaar_actors::Asin) -> Recommended {
-        self.shared.recommendations.of(tenant, asin)
+        let mut found = self.shared.recommendations.of(tenant, asin);
+        for list in [&mut found.bought_together, &mut found.also_bought] {
+            list.retain(|(_, seen)| *seen >= RECOMMENDATION_SUPPORT_MIN);
+        }
+        found
     }
 
     /// What the fraud check takes about `customer` for an order in `currency`.
@@ -263,6 +268,10 @@ impl Shared {
         // order never interleave.
         self.store(&tenant, view, first_seen);
         drop(held);
+        if first_seen {
+            // Once per order; needs no lock of the book's.
+            self.recommendations.learn(&tenant, view);
+        }
     }
 
     fn store(&self, tenant: &Tenant, view: &OrderView, first_seen: bool) {
@@ -293,10 +302,6 @@ impl Shared {
                 customer.history.count(view);
             }
             keep_newest(&mut customer.summaries, newest.clone(), summary, ORDERS_PER_CUSTOMER_MAX);
-        }
-        if first_seen {
-            // Once per order, with the order's index entry held (see `publish`).
-            self.recommendations.learn(tenant, view);
         }
         for seller in view.sellers() {
             let entry = SellerOrderLines::of(view, seller);

@@ -3,26 +3,34 @@
 //!
 //! - **Bought together**: two products in one order. Each order counts once (the order book
 //!   hands an order over the first time it sees it, from the journal's fold at start or from
-//!   its projection), each pair of distinct products in it once.
-//! - **Also bought**: two products one customer bought in different orders. A new order's
-//!   products pair with those of the customer's earlier orders (the newest
-//!   [`CUSTOMER_PRODUCTS_MAX`] remembered).
-//! - Memory is bounded per product: at most [`RECOMMENDATION_CANDIDATES_MAX`] candidates in
-//!   each list, counted with the space-saving algorithm (a new candidate past the bound takes
-//!   the place of the least counted, and its count plus one), so the products most often
-//!   bought together stay while the tail churns, and no count is below the truth. A customer
-//!   who ordered keeps the list of their newest products.
+//!   its projection), each pair of distinct products in it once; of a large order, its first
+//!   [`ORDER_PRODUCTS_LEARNT_MAX`] products.
+//! - **Also bought**: two products one customer bought in different orders, once per customer:
+//!   only the products new to the customer pair with those of their earlier orders (the newest
+//!   [`CUSTOMER_PRODUCTS_MAX`] remembered), so buying the same thing again counts nothing.
+//! - Each list keeps at most [`RECOMMENDATION_CANDIDATES_MAX`] candidates, counted with the
+//!   space-saving algorithm (a new candidate past the bound takes the place of the least
+//!   counted, and its count plus one), so the products most often bought together stay while
+//!   the tail churns, and no count is below the truth.
+//! - Memory is bounded by bytes: the lists and the customers' products are [`BoundedCache`]s
+//!   (`recommendations_*` in `/metrics`) of [`RECOMMENDATIONS_BYTES`] in all; a product or a
+//!   customer evicted starts again from nothing. Counts are estimates: besides eviction, two
+//!   learners at once (the fold at start beside the projection) may lose a count.
 //! - Every order counts, whatever became of it later (a cancelled order still says what a
 //!   shopper wanted together). Rebuilt with the order book at start.
-//!
-//! Locks: one map entry at a time, never two.
+//! - Learning runs on the journal's callback thread, so it is bounded per order: at most
+//!   `ORDER_PRODUCTS_LEARNT_MAX` products, each paired with at most that many and with
+//!   `CUSTOMER_PRODUCTS_MAX` earlier ones, each pairing a scan of at most
+//!   `RECOMMENDATION_CANDIDATES_MAX` candidates.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use dashmap::DashMap;
-
-use crate::limits::{CUSTOMER_PRODUCTS_MAX, RECOMMENDATION_CANDIDATES_MAX};
+use crate::cache::{BoundedCache, Weigh};
+use crate::limits::{
+    CUSTOMER_PRODUCTS_MAX, ORDER_PRODUCTS_LEARNT_MAX, RECOMMENDATION_CANDIDATES_MAX,
+    RECOMMENDATIONS_BYTES,
+};
 use bazaar_actors::Asin;
 use bazaar_actors::cart::CustomerId;
 use bazaar_actors::order::OrderView;
@@ -56,6 +64,23 @@ impl TopCounts {
     }
 }
 
+impl Weigh for TopCounts {
+    fn weigh(&self) -> u64 {
+        let each = std::mem::size_of::<(Asin, u32)>() as u64;
+        24 + self.counts.iter().map(|(asin, _)| each + asin.as_str().len() as u64).sum::<u64>()
+    }
+}
+
+/// A customer's newest products, newest last.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Bought(VecDeque<Asin>);
+
+impl Weigh for Bought {
+    fn weigh(&self) -> u64 {
+        32 + self.0.iter().map(Weigh::weigh).sum::<u64>()
+    }
+}
+
 /// A product's candidates, most counted first: ASIN and how many orders (or customers) had
 /// both, an estimate never below the truth.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -64,54 +89,83 @@ pub struct Recommended {
     pub also_bought: Vec<(Asin, u32)>,
 }
 
+type Lists = BoundedCache<(Tenant, Asin), TopCounts>;
+
 /// What the orders say about which products go together, per tenant.
-#[derive(Default)]
 pub(super) struct Recommendations {
-    together: DashMap<(Tenant, Asin), TopCounts>,
-    also: DashMap<(Tenant, Asin), TopCounts>,
-    /// Each customer's newest products, newest last.
-    customers: DashMap<(Tenant, CustomerId), VecDeque<Asin>>,
+    together: Lists,
+    also: Lists,
+    customers: BoundedCache<(Tenant, CustomerId), Bought>,
+}
+
+impl Default for Recommendations {
+    fn default() -> Recommendations {
+        // A third of the bytes each; entries sized for a list of a dozen candidates.
+        let (third, typical) = (RECOMMENDATIONS_BYTES / 3, 512);
+        Recommendations {
+            together: BoundedCache::new("recommendations_together", third, typical),
+            also: BoundedCache::new("recommendations_also_bought", third, typical),
+            customers: BoundedCache::new("recommendations_customers", third, typical),
+        }
+    }
 }
 
 impl Recommendations {
     /// Learns from an order placed in `tenant`: call once per order.
     pub(super) fn learn(&self, tenant: &Tenant, order: &OrderView) {
-        let mut products: Vec<Asin> = order.lines.iter().map(|line| line.asin.clone()).collect();
-        products.sort();
-        products.dedup();
-        for asin in &products {
-            let mut counts = self.together.entry((tenant.clone(), asin.clone())).or_default();
-            products.iter().filter(|other| *other != asin).for_each(|other| counts.bump(other));
+        let mut products: Vec<Asin> = Vec::new();
+        for line in &order.lines {
+            if !products.contains(&line.asin) && products.len() < ORDER_PRODUCTS_LEARNT_MAX {
+                products.push(line.asin.clone());
+            }
         }
-        let earlier: Vec<Asin> = {
-            let key = (tenant.clone(), order.customer.clone());
-            let mut bought = self.customers.entry(key).or_default();
-            let earlier = bought.iter().filter(|asin| !products.contains(asin)).cloned().collect();
-            for asin in &products {
-                bought.retain(|known| known != asin);
-                bought.push_back(asin.clone());
-            }
-            while bought.len() > CUSTOMER_PRODUCTS_MAX {
-                bought.pop_front();
-            }
-            earlier
-        };
-        for (asin, others) in [(&products, &earlier), (&earlier, &products)] {
-            for one in asin {
-                let mut counts = self.also.entry((tenant.clone(), one.clone())).or_default();
-                others.iter().for_each(|other| counts.bump(other));
-            }
+        for asin in &products {
+            let others = products.iter().filter(|other| *other != asin);
+            bump(&self.together, tenant, asin, others);
+        }
+        let key = (tenant.clone(), order.customer.clone());
+        let Bought(mut bought) = self.customers.peek(&key).unwrap_or_default();
+        let earlier: Vec<Asin> =
+            bought.iter().filter(|asin| !products.contains(asin)).cloned().collect();
+        let new: Vec<Asin> =
+            products.iter().filter(|asin| !bought.contains(asin)).cloned().collect();
+        for asin in &products {
+            bought.retain(|known| known != asin);
+            bought.push_back(asin.clone());
+        }
+        while bought.len() > CUSTOMER_PRODUCTS_MAX {
+            bought.pop_front();
+        }
+        self.customers.insert(key, Bought(bought));
+        for asin in &new {
+            bump(&self.also, tenant, asin, earlier.iter());
+        }
+        for asin in &earlier {
+            bump(&self.also, tenant, asin, new.iter());
         }
     }
 
     /// What goes with `asin` in `tenant`, most counted first.
     pub(super) fn of(&self, tenant: &str, asin: &Asin) -> Recommended {
         let key = (Tenant::from(tenant), asin.clone());
-        let ranked = |map: &DashMap<(Tenant, Asin), TopCounts>| {
-            map.get(&key).map(|counts| counts.ranked()).unwrap_or_default()
-        };
-        Recommended { bought_together: ranked(&self.together), also_bought: ranked(&self.also) }
+        let ranked = |lists: &Lists| lists.peek(&key).map(|counts| counts.ranked());
+        Recommended {
+            bought_together: ranked(&self.together).unwrap_or_default(),
+            also_bought: ranked(&self.also).unwrap_or_default(),
+        }
     }
+}
+
+/// Counts each of `others` once more in `asin`'s list.
+fn bump<'a>(lists: &Lists, tenant: &Tenant, asin: &Asin, others: impl Iterator<Item = &'a Asin>) {
+    let mut others = others.peekable();
+    if others.peek().is_none() {
+        return;
+    }
+    let key = (tenant.clone(), asin.clone());
+    let mut counts = lists.peek(&key).unwrap_or_default();
+    others.for_each(|other| counts.bump(other));
+    lists.insert(key, counts);
 }
 
 #[cfg(test)]
@@ -141,6 +195,16 @@ mod tests {
     }
 
     #[test]
+    fn of_a_large_order_only_its_first_products_are_learnt() {
+        let model = Recommendations::default();
+        let many: Vec<u32> = (0..ORDER_PRODUCTS_LEARNT_MAX as u32 + 4).collect();
+        model.learn(&Tenant::from("t"), &order_of("alice", &many));
+        let with_first = model.of("t", &asin(0)).bought_together;
+        assert_eq!(with_first.len(), ORDER_PRODUCTS_LEARNT_MAX - 1);
+        assert_eq!(model.of("t", &asin(many[many.len() - 1])), Recommended::default());
+    }
+
+    #[test]
     fn a_customers_later_order_pairs_with_their_earlier_products_both_ways() {
         let model = Recommendations::default();
         let tenant = Tenant::from("t");
@@ -153,6 +217,13 @@ mod tests {
         assert_eq!(asins(&model.of("t", &asin(4)).also_bought), [(1, 1), (2, 1)]);
         assert_eq!(asins(&model.of("t", &asin(1)).also_bought), [(4, 1)]);
         assert!(model.of("t", &asin(3)).also_bought.is_empty(), "bob's alone");
+        model.learn(&tenant, &order_of("alice", &[4]));
+        model.learn(&tenant, &order_of("alice", &[1, 4]));
+        assert_eq!(
+            asins(&model.of("t", &asin(4)).also_bought),
+            [(1, 1), (2, 1)],
+            "once per customer: buying again counts nothing"
+        );
     }
 
     #[test]
@@ -167,6 +238,8 @@ mod tests {
         let also = model.of("t", &asin(1_000)).also_bought;
         assert_eq!(also.len(), CUSTOMER_PRODUCTS_MAX);
         assert!(!also.iter().any(|(asin, _)| *asin == self::asin(0)), "the oldest is forgotten");
+        let oldest = model.of("t", &asin(0)).also_bought;
+        assert!(!oldest.iter().any(|(asin, _)| *asin == self::asin(1_000)), "{oldest:?}");
     }
 
     proptest::proptest! {

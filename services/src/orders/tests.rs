@@ -136,3 +136,24 @@ fn an_order_stays_unsettled_until_paid_and_restocked() {
     book.fold(&key, &harness.state);
     assert!(book.unsettled().is_empty(), "refunded and restocked");
 }
+
+#[test]
+fn a_pair_is_recommended_once_two_orders_had_it() {
+    let book = OrderBook::default();
+    let a = bazaar_actors::Asin::parse("B000000001").unwrap();
+    let learn = |customer: &str, checkout: &str| {
+        let mut view = order_of(customer, &[1, 2]);
+        view.id = OrderId::for_checkout(checkout);
+        let tenant = Tenant::from("t");
+        book.shared.publish(tenant, &view);
+    };
+    learn("alice", "k1");
+    learn("alice", "k1");
+    assert!(
+        book.recommendations("t", &a).bought_together.is_empty(),
+        "one order: nobody's business"
+    );
+    learn("bob", "k2");
+    let together = book.recommendations("t", &a).bought_together;
+    assert_eq!(together.len(), 1, "two orders: {together:?}");
+}

@@ -1,5 +1,5 @@
-//! The last forward steps: place the order with its shipments planned and empty the cart,
-//! commit its holds (they become sales); and plan the shipments of an order a saga placed
+//! The last forward steps: place the order with its shipments planned, commit its holds
+//! (they become sales) and empty the cart; and plan the shipments of an order a saga placed
 //! before placements planned too.
 //!
 //! Invariants:
@@ -72,10 +72,6 @@ impl Run<'_> {
             Ok(_) => {
                 // Captured (when due) while the saga commits.
                 self.inner.payment_job.kick(&self.order_key);
-                // Emptied once the order has its lines (a cart already empty, or gone, is
-                // fine); never for a checkout that fails.
-                let cart_key = keys::cart(self.tenant, &self.request.cart);
-                self.engine().ask_appended::<Cart>(&cart_key, CartCommand::Clear).await?.ok();
                 Ok(Outcome::PlacedAndPlanned)
             }
             Err(rejection) => {
@@ -95,21 +91,19 @@ impl Run<'_> {
                 return Ok(failed(Step::Commit, FailureCode::ReservationExpired, detail));
             }
         }
+        // Emptied once the sale is certain (a cart already empty, or gone, is fine: the
+        // order has its lines); never for a checkout that fails.
+        let cart_key = keys::cart(self.tenant, &self.request.cart);
+        self.engine().ask_appended::<Cart>(&cart_key, CartCommand::Clear).await?.ok();
         Ok(Outcome::Committed)
     }
 
-    /// Plans the shipments (promised-by dates) and, alongside, empties the cart (a cart
-    /// already empty, or gone, is fine: the order has its lines): the step of a saga that
-    /// recorded `Placed` before placements planned too (`Outcome::PlacedAndPlanned`).
+    /// Plans the shipments (promised-by dates): the step of a saga that recorded `Placed`
+    /// before placements planned too (`Outcome::PlacedAndPlanned`). Its commit empties the
+    /// cart.
     pub(super) async fn plan(&self) -> StepResult {
         let plan = OrderCommand::PlanShipments { transit_days: self.inner.config.transit_days };
-        let cart_key = keys::cart(self.tenant, &self.request.cart);
-        let (planned, cleared) = tokio::join!(
-            self.engine().ask_appended::<Order>(&self.order_key, plan),
-            self.engine().ask_appended::<Cart>(&cart_key, CartCommand::Clear),
-        );
-        cleared?.ok();
-        match planned? {
+        match self.engine().ask_appended::<Order>(&self.order_key, plan).await? {
             // Cancelled by the customer since it was placed (and maybe refunded already):
             // nothing left to plan; the order's own lifecycle (void or refund, restock) takes
             // it from here.

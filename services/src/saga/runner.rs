@@ -125,11 +125,18 @@ impl Sagas {
         request: CheckoutRequest,
         wait: Duration,
     ) -> Result<CheckoutView, BeginError> {
-        let running = &self.inner.running;
+        let (running, engine) = (&self.inner.running, &self.inner.engine);
         if running.len() >= SAGAS_RUNNING_MAX && !running.contains_key(id) {
-            return Err(BeginError::Busy);
+            // At capacity: a checkout begun before (a retry with its key) is answered; only a
+            // new one waits.
+            return match engine.ask::<Checkout>(id, CheckoutCommand::Get).await? {
+                Ok(reply) if reply.request.fingerprint != request.fingerprint => {
+                    Err(CheckoutRejection::KeyReused.into())
+                }
+                Ok(reply) => Ok(self.wait(id, reply, wait).await),
+                Err(_) => Err(BeginError::Busy),
+            };
         }
-        let engine = &self.inner.engine;
         let begin = CheckoutCommand::Begin(Box::new(request));
         // Only appended, with its saga row: every later write of the saga (the first durable
         // one is `Scored`) makes it durable.
