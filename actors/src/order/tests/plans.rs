@@ -1,0 +1,70 @@
+//! Shipment plans: lines grouped by seller and location, promised-by dates, planned once,
+//! and planned with the placement.
+
+use super::*;
+
+#[test]
+fn shipments_group_lines_by_seller_and_location() {
+    let mut harness = placed();
+    harness.now_ms = 5_000;
+    let (events, reply) = harness.run(OrderCommand::PlanShipments { transit_days: 2 }).unwrap();
+    assert_eq!(events.len(), 1);
+    let plan: Vec<_> = reply
+        .order
+        .shipments
+        .iter()
+        .map(|s| (s.number, s.seller.as_str(), s.location.as_str(), s.lines.clone()))
+        .collect();
+    assert_eq!(
+        plan,
+        [(1, "s1", "FRA1", vec![0]), (2, "s2", "FRA1", vec![1]), (3, "s1", "BER1", vec![2])]
+    );
+    let promised: Vec<u64> = reply.order.shipments.iter().map(|s| s.promised_by_ms).collect();
+    assert_eq!(promised, [5_000 + 3 * DAY_MS, 5_000 + 3 * DAY_MS, 5_000 + 5 * DAY_MS]);
+    // Planned once: the second call answers the first plan.
+    let again = quiet(&harness, OrderCommand::PlanShipments { transit_days: 9 });
+    assert_eq!(again.shipments, reply.order.shipments);
+}
+
+#[test]
+fn placing_with_transit_days_plans_the_shipments_in_the_same_decision() {
+    let place = |transit_days| OrderCommand::Place { order: Box::new(order()), transit_days };
+    let mut harness = Harness::<Order>::new(&key());
+    harness.now_ms = 5_000;
+    let (events, reply) = harness.run(place(Some(2))).unwrap();
+    assert!(
+        matches!(events.as_slice(), [OrderEvent::Placed(_), OrderEvent::ShipmentsPlanned { .. }]),
+        "{events:?}"
+    );
+    let mut separately = placed();
+    separately.now_ms = 5_000;
+    let (_, planned) = separately.run(OrderCommand::PlanShipments { transit_days: 2 }).unwrap();
+    assert_eq!(reply.order.shipments, planned.order.shipments, "as PlanShipments plans");
+    assert_eq!(quiet(&harness, place(Some(9))).shipments, reply.order.shipments, "planned once");
+
+    // A repeat plans an order placed without a plan, unless it was cancelled since.
+    let mut unplanned = placed();
+    let (events, _) = unplanned.run(place(Some(2))).unwrap();
+    assert!(matches!(events.as_slice(), [OrderEvent::ShipmentsPlanned { .. }]), "{events:?}");
+    let mut cancelled = placed();
+    cancelled.run(OrderCommand::Cancel { reason: "customer".into() }).unwrap();
+    assert!(quiet(&cancelled, place(Some(2))).shipments.is_empty());
+}
+
+#[test]
+fn lines_of_one_seller_at_one_location_share_a_shipment() {
+    use super::fixtures::{LineSpec, order_of};
+    let specs = [
+        LineSpec::new("s1", "FRA1", 100),
+        LineSpec::new("s2", "FRA1", 100),
+        LineSpec { handling_days: 4, ..LineSpec::new("s1", "FRA1", 100) },
+    ];
+    let mut harness = Harness::<Order>::new(&key());
+    harness
+        .run(OrderCommand::Place { order: Box::new(order_of(&specs, 0)), transit_days: None })
+        .unwrap();
+    let (_, reply) = harness.run(OrderCommand::PlanShipments { transit_days: 0 }).unwrap();
+    let first = &reply.order.shipments[0];
+    assert_eq!((first.lines.clone(), first.promised_by_ms), (vec![0, 2], 4 * DAY_MS));
+    assert_eq!(reply.order.shipments.len(), 2);
+}
