@@ -29,6 +29,9 @@ pub struct ClusterFile {
     pub checkout: bazaar_services::saga::SagasConfig,
     #[serde(default)]
     pub catalog: bazaar_services::catalog::CatalogConfig,
+    /// How a seller's standing follows its score (`[sellers]`).
+    #[serde(default)]
+    pub sellers: bazaar_actors::seller::StandingRules,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -80,6 +83,7 @@ impl ClusterFile {
         self.payments.validate().map_err(anyhow::Error::msg)?;
         self.checkout.validate().map_err(anyhow::Error::msg)?;
         self.catalog.validate().map_err(anyhow::Error::msg)?;
+        self.sellers.validate().map_err(anyhow::Error::msg)?;
         self.gateway.validate().map_err(anyhow::Error::msg)
     }
 

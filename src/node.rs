@@ -81,6 +81,8 @@ pub struct NodeConfig {
     pub payments: PaymentsConfig,
     pub checkout: SagasConfig,
     pub catalog: CatalogConfig,
+    /// How a seller's standing follows its score.
+    pub sellers: bazaar_actors::seller::StandingRules,
     /// What `/metrics` renders: the process's installed recorder ([`install_metrics`]), or a
     /// recorder of the node's own (a test's).
     pub metrics: PrometheusHandle,
@@ -304,6 +306,7 @@ impl Starting {
             orders,
             ledger,
             rendered: Arc::new(RenderedProducts::new(config.gateway.product_page_cache_bytes)),
+            sellers: config.sellers,
             requests: requests.clone(),
         });
         // In place before anyone hears "ready": no request after it meets "not ready".

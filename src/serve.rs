@@ -39,6 +39,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         payments,
         checkout: file.checkout.clone(),
         catalog: file.catalog.clone(),
+        sellers: file.sellers,
         metrics,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

@@ -11,8 +11,11 @@
 //! - `score_version` grows by one with every change of standing or score, and only then. It
 //!   travels in every [`SellerScore`] handed to products, which keep the newest they were
 //!   told, so a late, stale snapshot never overwrites a newer one.
-//! - The standing changes only by `SetStanding`; how an operator or a policy picks it is
-//!   outside this entity.
+//! - The standing changes by `SetStanding` (an operator) or by the marketplace's
+//!   [`StandingRules`], which every `UpdateScore` carries: past a defect rate a seller in
+//!   good standing is put at risk (it keeps selling, off the buy box), past a higher one it
+//!   is suspended, in the same decision as the score (`StandingRuled`). A rule only ever
+//!   lowers a standing; an operator restores it.
 
 use bazaar_entity::{Ctx, Decision, Entity, Kind};
 use serde::{Deserialize, Serialize};
@@ -95,6 +98,46 @@ pub enum Standing {
     Suspended,
 }
 
+/// The marketplace's rules for a seller's standing from its score (`[sellers]` in the
+/// configuration), in basis points of order defect rate: at `at_risk_defect_bps` or more a
+/// seller in good standing is put at risk, at `suspend_defect_bps` or more suspended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StandingRules {
+    pub at_risk_defect_bps: u16,
+    pub suspend_defect_bps: u16,
+}
+
+impl Default for StandingRules {
+    /// At risk from 1 % of orders with a defect, suspended from 2 %.
+    fn default() -> StandingRules {
+        StandingRules { at_risk_defect_bps: 100, suspend_defect_bps: 200 }
+    }
+}
+
+impl StandingRules {
+    /// Checks what serde cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        let (at_risk, suspend) = (self.at_risk_defect_bps, self.suspend_defect_bps);
+        if at_risk > suspend || suspend > DEFECT_BPS_MAX {
+            return Err(format!(
+                "sellers: at_risk_defect_bps ({at_risk}) must not exceed suspend_defect_bps \
+                 ({suspend}), nor that {DEFECT_BPS_MAX}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The standing a seller at `current` should have with `defect_rate`: never higher.
+    pub fn standing_for(&self, current: Standing, defect_rate: DefectRate) -> Standing {
+        match current {
+            _ if defect_rate.bps() >= self.suspend_defect_bps => Standing::Suspended,
+            Standing::Good if defect_rate.bps() >= self.at_risk_defect_bps => Standing::AtRisk,
+            current => current,
+        }
+    }
+}
+
 /// What a product knows of a seller: a snapshot, as last told, ordered by `version`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SellerScore {
@@ -114,10 +157,12 @@ pub enum SellerCommand {
     UpdateProfile {
         name: String,
     },
-    /// New score inputs: rating in hundredths of a star, defect rate in basis points.
+    /// New score inputs: rating in hundredths of a star, defect rate in basis points; the
+    /// standing follows `rules`.
     UpdateScore {
         rating_hundredths: u16,
         defect_bps: u16,
+        rules: StandingRules,
     },
     SetStanding {
         standing: Standing,
@@ -128,10 +173,39 @@ pub enum SellerCommand {
 /// What happened to a seller. Variants are append-only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SellerEvent {
-    Registered { name: String, at_ms: u64 },
-    ProfileUpdated { name: String },
-    ScoreUpdated { rating: Rating, defect_rate: DefectRate },
-    StandingChanged { from: Standing, to: Standing },
+    Registered {
+        name: String,
+        at_ms: u64,
+    },
+    ProfileUpdated {
+        name: String,
+    },
+    ScoreUpdated {
+        rating: Rating,
+        defect_rate: DefectRate,
+    },
+    StandingChanged {
+        from: Standing,
+        to: Standing,
+    },
+    /// The [`StandingRules`] lowered the standing for this defect rate.
+    StandingRuled {
+        from: Standing,
+        to: Standing,
+        defect_rate: DefectRate,
+    },
+}
+
+impl SellerEvent {
+    /// Whether it changes what products are told of the seller (its [`SellerScore`]).
+    pub fn changes_score(&self) -> bool {
+        match self {
+            SellerEvent::ScoreUpdated { .. }
+            | SellerEvent::StandingChanged { .. }
+            | SellerEvent::StandingRuled { .. } => true,
+            SellerEvent::Registered { .. } | SellerEvent::ProfileUpdated { .. } => false,
+        }
+    }
 }
 
 /// Why a seller command was refused. Variants are append-only; see [`Rejection`].
@@ -251,14 +325,20 @@ impl Entity for Seller {
                 }
                 self.answer(vec![SellerEvent::ProfileUpdated { name }])
             }
-            SellerCommand::UpdateScore { rating_hundredths, defect_bps } => {
+            SellerCommand::UpdateScore { rating_hundredths, defect_bps, rules } => {
                 self.registered()?;
                 let rating = Rating::try_from(rating_hundredths)?;
                 let defect_rate = DefectRate::try_from(defect_bps)?;
-                if (rating, defect_rate) == (self.score.rating, self.score.defect_rate) {
-                    return self.answer(Vec::new());
+                let mut events = Vec::new();
+                if (rating, defect_rate) != (self.score.rating, self.score.defect_rate) {
+                    events.push(SellerEvent::ScoreUpdated { rating, defect_rate });
                 }
-                self.answer(vec![SellerEvent::ScoreUpdated { rating, defect_rate }])
+                let from = self.score.standing;
+                let to = rules.standing_for(from, defect_rate);
+                if to != from {
+                    events.push(SellerEvent::StandingRuled { from, to, defect_rate });
+                }
+                self.answer(events)
             }
             SellerCommand::SetStanding { standing } => {
                 self.registered()?;
@@ -289,7 +369,7 @@ impl Entity for Seller {
                 self.score.defect_rate = *defect_rate;
                 self.score.version += 1;
             }
-            SellerEvent::StandingChanged { to, .. } => {
+            SellerEvent::StandingChanged { to, .. } | SellerEvent::StandingRuled { to, .. } => {
                 self.score.standing = *to;
                 self.score.version += 1;
             }
@@ -301,6 +381,59 @@ impl Entity for Seller {
 mod tests {
     use super::*;
     use crate::testing::Harness;
+
+    fn update(rating_hundredths: u16, defect_bps: u16) -> SellerCommand {
+        let rules = StandingRules::default();
+        SellerCommand::UpdateScore { rating_hundredths, defect_bps, rules }
+    }
+
+    #[test]
+    fn a_defect_rate_past_the_rules_lowers_the_standing_and_never_raises_it() {
+        let mut seller = registered();
+        let (events, view) = seller.run(update(450, 150)).unwrap();
+        let at = |bps| DefectRate::new(bps).unwrap();
+        assert_eq!(
+            events[1..],
+            [SellerEvent::StandingRuled {
+                from: Standing::Good,
+                to: Standing::AtRisk,
+                defect_rate: at(150)
+            }]
+        );
+        assert_eq!((view.score.standing, view.score.version), (Standing::AtRisk, 2));
+        let (events, view) = seller.run(update(450, 20)).unwrap();
+        assert_eq!(events.len(), 1, "a better score restores nothing: {events:?}");
+        assert_eq!(view.score.standing, Standing::AtRisk);
+        let (events, view) = seller.run(update(450, 250)).unwrap();
+        assert_eq!(
+            events[1..],
+            [SellerEvent::StandingRuled {
+                from: Standing::AtRisk,
+                to: Standing::Suspended,
+                defect_rate: at(250)
+            }]
+        );
+        assert_eq!(view.score.standing, Standing::Suspended);
+        let (events, _) = seller.run(update(450, 250)).unwrap();
+        assert!(events.is_empty(), "the same score again: {events:?}");
+        seller.run(SellerCommand::SetStanding { standing: Standing::Good }).unwrap();
+        let strict = StandingRules { at_risk_defect_bps: 10, suspend_defect_bps: 5_000 };
+        let rescore =
+            SellerCommand::UpdateScore { rating_hundredths: 450, defect_bps: 250, rules: strict };
+        let (events, view) = seller.run(rescore).unwrap();
+        assert_eq!(
+            view.score.standing,
+            Standing::AtRisk,
+            "the same score under other rules: {events:?}"
+        );
+        assert!(
+            StandingRules { at_risk_defect_bps: 300, suspend_defect_bps: 200 }.validate().is_err()
+        );
+        assert!(
+            StandingRules { at_risk_defect_bps: 0, suspend_defect_bps: 10_001 }.validate().is_err()
+        );
+        assert!(StandingRules::default().validate().is_ok());
+    }
 
     fn registered() -> Harness<Seller> {
         let event = SellerEvent::Registered { name: "Acme Books".into(), at_ms: 5 };
@@ -330,7 +463,7 @@ mod tests {
         for command in [
             SellerCommand::Get,
             SellerCommand::UpdateProfile { name: "x".into() },
-            SellerCommand::UpdateScore { rating_hundredths: 400, defect_bps: 10 },
+            update(400, 10),
             SellerCommand::SetStanding { standing: Standing::Suspended },
         ] {
             assert_eq!(seller.decide(command), Err(SellerRejection::NotRegistered));
@@ -347,11 +480,11 @@ mod tests {
             );
         }
         assert_eq!(
-            seller.decide(SellerCommand::UpdateScore { rating_hundredths: 501, defect_bps: 0 }),
+            seller.decide(update(501, 0)),
             Err(SellerRejection::RatingOutOfRange { max: 500 })
         );
         assert_eq!(
-            seller.decide(SellerCommand::UpdateScore { rating_hundredths: 0, defect_bps: 10_001 }),
+            seller.decide(update(0, 10_001)),
             Err(SellerRejection::DefectRateOutOfRange { max: 10_000 })
         );
     }
@@ -359,9 +492,7 @@ mod tests {
     #[test]
     fn score_and_standing_changes_bump_the_version_once_each() {
         let mut seller = registered();
-        let (events, view) = seller
-            .run(SellerCommand::UpdateScore { rating_hundredths: 480, defect_bps: 35 })
-            .unwrap();
+        let (events, view) = seller.run(update(480, 35)).unwrap();
         assert_eq!(
             events,
             [SellerEvent::ScoreUpdated {

@@ -73,6 +73,7 @@ impl BenchNode {
             payments: Default::default(),
             checkout: Default::default(),
             catalog: Default::default(),
+            sellers: Default::default(),
             metrics: bazaar::node::install_metrics()?,
         })
         .await?;

@@ -54,6 +54,8 @@ pub struct Parts {
     /// Each product's JSON as last served, by revision: the hottest read is encoded once per
     /// change, not once per request.
     pub rendered: Arc<RenderedProducts>,
+    /// How a seller's standing follows its score (`[sellers]`).
+    pub sellers: bazaar_actors::seller::StandingRules,
     /// Requests that go on apart from their connection (audited changes): a stopping node
     /// waits for them before its engine stops, so a change it began ends with its record.
     pub requests: TaskTracker,

@@ -1,13 +1,14 @@
 //! The buy box over real HTTP, across three sellers: it follows price drops, stock-outs and
 //! seller standing, and settles ties in the documented order (actors/src/product/mod.rs, "The
-//! buy box"); the offers list the eligible ones in buy box order.
+//! buy box"); the offers list the eligible ones in buy box order. A defect rate past the
+//! standing rules (`[sellers]`) takes a seller off the buy box with no operator's say.
 //!
 //! Stock travels from inventory to the product's offer and seller scores to the products they
 //! offer: those are polled with a deadline ([`eventually`]), never slept on.
 
 use crate::support::{
-    Market, SELLER_1, SELLER_2, SELLER_3, document, eventually, offer, offer_with, offers,
-    offers_line, winner,
+    Market, OPERATOR, SELLER_1, SELLER_2, SELLER_3, document, eventually, offer, offer_with,
+    offers, offers_line, winner,
 };
 use serde_json::{Value, json};
 
@@ -109,8 +110,8 @@ async fn the_buy_box_follows_prices_stock_standing_and_the_documented_tie_order(
     // Equal ratings and defect rates: the id again.
     m.set_score("seller-1", 450, 0).await;
     m.buy_box_settles(ASIN, Some(("seller-1", 2500))).await;
-    // Equal ratings: a lower order defect rate wins.
-    m.set_score("seller-1", 450, 200).await;
+    // Equal ratings: a lower order defect rate wins (under the standing rules' 1 %).
+    m.set_score("seller-1", 450, 50).await;
     m.buy_box_settles(ASIN, Some(("seller-3", 2500))).await;
     // Fewer delivery days beat rating and defects: the marketplace ships at once.
     let fulfilled = offer_with("S1-KETTLE", 2400, 100, "marketplace", 1, 4);
@@ -138,4 +139,37 @@ async fn the_buy_box_follows_prices_stock_standing_and_the_documented_tie_order(
             ("seller-3".into(), 900, 10, false),
         ]
     );
+}
+
+#[tokio::test]
+async fn a_defect_rate_past_the_rules_suspends_the_seller_and_the_buy_box_moves() {
+    let m = Market::open(&[("seller", "seller-2")]);
+    const ASIN: &str = "B0BUYBOX02";
+    m.register(SELLER_1, "Kettles & Co").await;
+    m.register(SELLER_2, "Marketplace Kettles").await;
+    m.create_product(SELLER_1, ASIN, document("Glass kettle", "Acme", &["Home", "Kitchen"])).await;
+    m.put_offer(SELLER_1, ASIN, offer("S1-GLASS", 2000, 0, "seller", 1)).await;
+    m.put_offer(SELLER_2, ASIN, offer("S2-GLASS", 2600, 0, "seller", 1)).await;
+    m.set_stock(SELLER_1, "S1-GLASS", "FRA1", 5, 1).await;
+    m.set_stock(SELLER_2, "S2-GLASS", "FRA1", 5, 1).await;
+    m.buy_box_settles(ASIN, Some(("seller-1", 2000))).await;
+
+    // Under the rules' 1 %: nothing changes. At 2.5 % (cluster.toml suspends from 2 %) the
+    // same answer says the seller is suspended, and the buy box moves.
+    let scored = |defect_bps: u16| {
+        let body = json!({ "rating_hundredths": 480, "defect_bps": defect_bps });
+        m.write(200, reqwest::Method::PUT, "/admin/sellers/seller-1/score", OPERATOR, body)
+    };
+    assert_eq!(scored(50).await["standing"], "good");
+    assert_eq!(scored(250).await["standing"], "suspended");
+    let product = m.buy_box_settles(ASIN, Some(("seller-2", 2600))).await;
+    assert!(
+        offers(&product).iter().any(|o| o.0 == "seller-1" && !o.3),
+        "{}",
+        offers_line(&product)
+    );
+    // A better score restores nothing: an operator does.
+    assert_eq!(scored(0).await["standing"], "suspended");
+    m.set_standing("seller-1", "good").await;
+    m.buy_box_settles(ASIN, Some(("seller-1", 2000))).await;
 }

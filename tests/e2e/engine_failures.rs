@@ -49,6 +49,7 @@ async fn node(config: EngineConfig) -> TestNode {
         payments: Default::default(),
         checkout: Default::default(),
         catalog: Default::default(),
+        sellers: Default::default(),
         metrics: metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder().handle(),
     })
     .await

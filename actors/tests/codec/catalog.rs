@@ -15,6 +15,7 @@ use bazaar_actors::product::{
 };
 use bazaar_actors::seller::{
     DefectRate, Rating, Seller, SellerCommand, SellerEvent, SellerRejection, SellerScore, Standing,
+    StandingRules,
 };
 use bazaar_actors::{Asin, Currency, Quantity, SellerId, Sku, kinds};
 use bazaar_entity::Entity;
@@ -188,7 +189,11 @@ fn seller_survives_the_codec() {
     let commands = vec![
         SellerCommand::Register { name: "Acme".into() },
         SellerCommand::UpdateProfile { name: "Acme Books".into() },
-        SellerCommand::UpdateScore { rating_hundredths: 470, defect_bps: 12 },
+        SellerCommand::UpdateScore {
+            rating_hundredths: 470,
+            defect_bps: 150,
+            rules: StandingRules::default(),
+        },
         SellerCommand::SetStanding { standing: Standing::AtRisk },
         SellerCommand::Get,
     ];
@@ -199,6 +204,11 @@ fn seller_survives_the_codec() {
         SellerEvent::ProfileUpdated { name: "Acme".into() },
         SellerEvent::ScoreUpdated { rating: Rating::MAX, defect_rate: DefectRate::new(0).unwrap() },
         SellerEvent::StandingChanged { from: Standing::Good, to: Standing::Suspended },
+        SellerEvent::StandingRuled {
+            from: Standing::Good,
+            to: Standing::AtRisk,
+            defect_rate: DefectRate::new(150).unwrap(),
+        },
     ];
     let rejections = [
         SellerRejection::NotRegistered,

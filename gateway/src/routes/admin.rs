@@ -152,7 +152,10 @@ async fn put_standing(
     ask(&state, &key, &seller, SellerCommand::SetStanding { standing }).await
 }
 
-/// Sets a seller's score inputs.
+/// Sets a seller's score inputs. The standing follows the marketplace's rules (`[sellers]`):
+/// a defect rate at `at_risk_defect_bps` or more puts a seller in good standing at risk (off
+/// the buy box), at `suspend_defect_bps` or more suspends it; a rule never restores a
+/// standing (`PUT .../standing` does).
 #[utoipa::path(put, path = "/admin/sellers/{seller}/score", tag = "admin", request_body = ScoreChange,
     params(("seller" = String, Path)),
     responses((status = 200, body = SellerDto), (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -168,6 +171,7 @@ async fn put_score(
     let command = SellerCommand::UpdateScore {
         rating_hundredths: change.rating_hundredths,
         defect_bps: change.defect_bps,
+        rules: state.sellers,
     };
     ask(&state, &key, &seller, command).await
 }

@@ -81,9 +81,7 @@ impl Projection<Seller> for Sellers {
     fn prepare(&self, key: &EntityKey, state: &Seller, events: &[SellerEvent]) -> Option<Publish> {
         let (tenant, seller) = keys::parse_seller(&key.id)?;
         let view = state.view()?;
-        let rescored = events.iter().any(|e| {
-            matches!(e, SellerEvent::ScoreUpdated { .. } | SellerEvent::StandingChanged { .. })
-        });
+        let rescored = events.iter().any(SellerEvent::changes_score);
         let (shared, tenant) = (self.0.upgrade()?, Tenant::from(tenant));
         Some(Box::new(move || {
             shared.sellers.insert((tenant.clone(), seller.clone()), view);
