@@ -1,0 +1,131 @@
+//! What products are told of a seller (its [`SellerScore`]: standing, rating, defect rate),
+//! the bounded score types, and the rules that lower a standing from the defect rate.
+
+use serde::{Deserialize, Serialize};
+
+use super::SellerRejection;
+use crate::limits::{DEFECT_BPS_MAX, RATING_MAX};
+
+/// A seller's rating in hundredths of a star, `0..=500`.
+#[derive(
+    Debug, Default, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(try_from = "u16", into = "u16")]
+pub struct Rating(u16);
+
+impl Rating {
+    pub const MAX: Rating = Rating(RATING_MAX);
+
+    pub fn new(hundredths: u16) -> Option<Rating> {
+        (hundredths <= RATING_MAX).then_some(Rating(hundredths))
+    }
+
+    pub fn hundredths(self) -> u16 {
+        self.0
+    }
+}
+
+impl TryFrom<u16> for Rating {
+    type Error = SellerRejection;
+    fn try_from(hundredths: u16) -> Result<Rating, SellerRejection> {
+        Rating::new(hundredths).ok_or(SellerRejection::RatingOutOfRange { max: RATING_MAX })
+    }
+}
+
+impl From<Rating> for u16 {
+    fn from(rating: Rating) -> u16 {
+        rating.0
+    }
+}
+
+/// An order defect rate in basis points, `0..=10_000`.
+#[derive(
+    Debug, Default, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(try_from = "u16", into = "u16")]
+pub struct DefectRate(u16);
+
+impl DefectRate {
+    pub fn new(bps: u16) -> Option<DefectRate> {
+        (bps <= DEFECT_BPS_MAX).then_some(DefectRate(bps))
+    }
+
+    pub fn bps(self) -> u16 {
+        self.0
+    }
+}
+
+impl TryFrom<u16> for DefectRate {
+    type Error = SellerRejection;
+    fn try_from(bps: u16) -> Result<DefectRate, SellerRejection> {
+        DefectRate::new(bps).ok_or(SellerRejection::DefectRateOutOfRange { max: DEFECT_BPS_MAX })
+    }
+}
+
+impl From<DefectRate> for u16 {
+    fn from(rate: DefectRate) -> u16 {
+        rate.0
+    }
+}
+
+/// Whether a seller may sell, and win the buy box. Variants are append-only.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Standing {
+    /// Selling normally; eligible for the buy box.
+    #[default]
+    Good,
+    /// Warned: still selling, not eligible for the buy box.
+    AtRisk,
+    /// Not selling.
+    Suspended,
+}
+
+/// The marketplace's rules for a seller's standing from its score (`[sellers]` in the
+/// configuration), in basis points of order defect rate: at `at_risk_defect_bps` or more a
+/// seller in good standing is put at risk, at `suspend_defect_bps` or more suspended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StandingRules {
+    pub at_risk_defect_bps: u16,
+    pub suspend_defect_bps: u16,
+}
+
+impl Default for StandingRules {
+    /// At risk from 1 % of orders with a defect, suspended from 2 %.
+    fn default() -> StandingRules {
+        StandingRules { at_risk_defect_bps: 100, suspend_defect_bps: 200 }
+    }
+}
+
+impl StandingRules {
+    /// Checks what serde cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        let (at_risk, suspend) = (self.at_risk_defect_bps, self.suspend_defect_bps);
+        if at_risk > suspend || suspend > DEFECT_BPS_MAX {
+            return Err(format!(
+                "sellers: at_risk_defect_bps ({at_risk}) must not exceed suspend_defect_bps \
+                 ({suspend}), nor that {DEFECT_BPS_MAX}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The standing a seller at `current` should have with `defect_rate`: never higher.
+    pub fn standing_for(&self, current: Standing, defect_rate: DefectRate) -> Standing {
+        match current {
+            _ if defect_rate.bps() >= self.suspend_defect_bps => Standing::Suspended,
+            Standing::Good if defect_rate.bps() >= self.at_risk_defect_bps => Standing::AtRisk,
+            current => current,
+        }
+    }
+}
+
+/// What a product knows of a seller: a snapshot, as last told, ordered by `version`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SellerScore {
+    pub standing: Standing,
+    pub rating: Rating,
+    pub defect_rate: DefectRate,
+    /// The seller's `score_version` when the snapshot was taken.
+    pub version: u64,
+}
