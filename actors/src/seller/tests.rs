@@ -138,3 +138,20 @@ fn score_types_refuse_out_of_range_values() {
     assert_eq!(DefectRate::new(10_000).map(DefectRate::bps), Some(10_000));
     assert_eq!(DefectRate::new(10_001), None);
 }
+
+#[test]
+fn products_hear_of_every_change_of_standing_or_score_and_nothing_else() {
+    let (good, at_risk) = (Standing::Good, Standing::AtRisk);
+    let defect_rate = DefectRate::new(150).unwrap();
+    let told = [
+        SellerEvent::ScoreUpdated { rating: Rating::MAX, defect_rate },
+        SellerEvent::StandingChanged { from: good, to: at_risk },
+        SellerEvent::StandingRuled { from: good, to: at_risk, defect_rate },
+    ];
+    assert!(told.iter().all(SellerEvent::changes_score));
+    let untold = [
+        SellerEvent::Registered { name: "Acme".into(), at_ms: 1 },
+        SellerEvent::ProfileUpdated { name: "Acme".into() },
+    ];
+    assert!(!untold.iter().any(SellerEvent::changes_score));
+}
