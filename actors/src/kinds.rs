@@ -40,8 +40,11 @@ pub const AUDIT: Kind = Kind::new(13, "audit");
 /// One bucket of a worklist: unfinished work to resume after a restart.
 pub const WORKLIST: Kind = Kind::new(14, "worklist");
 
+/// Support's notes on an order, keyed as the order is.
+pub const ORDER_NOTES: Kind = Kind::new(15, "order-notes");
+
 /// Every kind of the domain, in code order.
-pub const ALL: [Kind; 14] = [
+pub const ALL: [Kind; 15] = [
     PRODUCT,
     INVENTORY,
     CART,
@@ -56,6 +59,7 @@ pub const ALL: [Kind; 14] = [
     IDEMPOTENCY,
     AUDIT,
     WORKLIST,
+    ORDER_NOTES,
 ];
 
 const fn codes_are_unique_and_in_range(kinds: &[Kind]) -> bool {
@@ -102,6 +106,7 @@ mod tests {
                 (12, "idempotency"),
                 (13, "audit"),
                 (14, "worklist"),
+                (15, "order-notes"),
             ]
         );
     }

@@ -154,6 +154,15 @@ pub const ORDER_REFUNDS_MAX: usize = 64;
 /// carrier, tracking number, cancellation reason), in bytes.
 pub const ORDER_TEXT_BYTES_MAX: usize = 256;
 
+/// Most notes support keeps on one order.
+pub const ORDER_NOTES_MAX: usize = 200;
+
+/// Longest note on an order, in bytes.
+pub const ORDER_NOTE_BYTES_MAX: usize = 2_000;
+
+/// Longest name of a note's author (a principal's), in bytes.
+pub const NOTE_AUTHOR_BYTES_MAX: usize = 64;
+
 /// Most items in one bucket (so most per queue is 16 times this).
 pub const WORKLIST_BUCKET_ITEMS_MAX: usize = 16_384;
 

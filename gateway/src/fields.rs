@@ -402,6 +402,11 @@ pub fn order_text() -> Object {
     trimmed_text(bazaar_actors::limits::DISPATCH_TEXT_BYTES_MAX)
 }
 
+/// Support's note on an order.
+pub fn note_text() -> Object {
+    trimmed_text(bazaar_actors::limits::ORDER_NOTE_BYTES_MAX)
+}
+
 pub fn order_text_option() -> Object {
     let mut schema = order_text();
     schema.schema_type = kind(Type::String, true);

@@ -94,6 +94,7 @@ fn route_groups() -> Vec<(Option<Role>, bool, OpenApiRouter<AppState>)> {
         (Some(Role::Seller), true, seller::router()),
         (Some(Role::Seller), true, orders::seller_router()),
         (Some(Role::Seller), true, promotions::seller_router()),
+        (Some(Role::Support), true, support::router()),
         (Some(Role::Operator), true, admin::router()),
         (Some(Role::Operator), true, payments::router()),
         (Some(Role::Operator), true, promotions::admin_router()),

@@ -59,6 +59,9 @@ pub const FEED_CONCURRENCY_MAX: usize = 64;
 /// Longest principal name a token stands for (a customer id, a seller id, an agent's name).
 pub const PRINCIPAL_BYTES_MAX: usize = 64;
 
+// Every principal's name fits as the author of a note on an order.
+const _: () = assert!(PRINCIPAL_BYTES_MAX <= bazaar_actors::limits::NOTE_AUTHOR_BYTES_MAX);
+
 const _: () = assert!(FEED_BODY_BYTES_MAX >= BODY_BYTES_MAX);
 const _: () = assert!(FEED_TIMEOUT_MS >= REQUEST_TIMEOUT_MS);
 const _: () = assert!(LISTINGS_FEED_BODY_BYTES_MAX >= FEED_BODY_BYTES_MAX);

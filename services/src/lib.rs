@@ -54,6 +54,7 @@ pub fn register(engine: &bazaar_engine::Engine) {
     engine.register::<worklist::Worklist>();
     engine.register::<order::Order>();
     engine.register::<checkout::Checkout>();
+    engine.register::<order::notes::OrderNotes>();
 }
 
 /// Builds the journal's index (`bazaar_actors::index`) from the streams of every kind that

@@ -33,6 +33,7 @@ fn role_of(path: &str) -> Option<&'static str> {
         ("/v1/carts", "customer"),
         ("/v1/checkouts", "customer"),
         ("/v1/orders", "customer"),
+        ("/v1/support/", "support"),
     ];
     if any.iter().any(|prefix| path.starts_with(prefix)) {
         return None;

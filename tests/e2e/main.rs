@@ -17,6 +17,7 @@ mod checkout;
 mod checkout_crash;
 mod checkout_payments;
 mod contract;
+mod customer_service;
 mod engine_failures;
 mod input;
 mod listings;

@@ -53,6 +53,7 @@ mod decide;
 #[cfg(any(test, feature = "testkit"))]
 pub mod fixtures;
 mod id;
+pub mod notes;
 #[cfg(test)]
 mod proptests;
 mod rejection;

@@ -360,3 +360,20 @@ fn fraud_and_ledger_values_survive_the_codec() {
         ],
     });
 }
+
+#[test]
+fn order_notes_survive_the_codec() {
+    use bazaar_actors::order::notes::{
+        Note, OrderNotes, OrderNotesCommand, OrderNotesEvent, OrderNotesRejection,
+    };
+    let add = OrderNotesCommand::Add { by: "agent-7".into(), text: "called back".into() };
+    let (notes, _) = run::<OrderNotes>("eu/o-1", vec![add, OrderNotesCommand::Get]);
+    assert_eq!(notes.notes().len(), 1);
+    let note = Note { by: "agent-7".into(), text: "x".into(), at_ms: 1 };
+    pin_positions(&[OrderNotesEvent::Added(note)]);
+    pin_rejections(&[
+        OrderNotesRejection::NoteInvalid { bytes_max: 1 },
+        OrderNotesRejection::TooManyNotes { max: 1 },
+    ]);
+    assert_eq!(OrderNotes::KIND, kinds::ORDER_NOTES);
+}

@@ -9,6 +9,7 @@ pub mod orders;
 pub mod payments;
 pub mod promotions;
 pub mod seller;
+pub mod support;
 
 use bazaar_actors::{Rejection, RejectionKind};
 use bazaar_engine::{EngineError, ErrorKind};

@@ -190,7 +190,7 @@ pub(crate) fn order_dto(order: &OrderView) -> OrderDto {
     }
 }
 
-fn summary_dto(summary: &OrderSummary) -> OrderSummaryDto {
+pub(crate) fn summary_dto(summary: &OrderSummary) -> OrderSummaryDto {
     OrderSummaryDto {
         id: summary.id.to_string(),
         status: summary.status.as_str().to_owned(),
@@ -211,7 +211,7 @@ fn seller_order_dto(order: &SellerOrderLines) -> SellerOrderDto {
 }
 
 /// The order `id` of the tenant; an id that does not parse is simply not found.
-async fn order_of(
+pub(super) async fn order_of(
     state: &AppState,
     principal: &Principal,
     id: &str,
@@ -233,7 +233,7 @@ async fn own_order(
     if order.customer == customer { Ok((key, order)) } else { Err(not_found("order")) }
 }
 
-fn text(field: &str, value: &str) -> Result<String, Problem> {
+pub(super) fn text(field: &str, value: &str) -> Result<String, Problem> {
     dto::text("text_invalid", field, value, DISPATCH_TEXT_BYTES_MAX)
 }
 

@@ -1,0 +1,138 @@
+//! Customer service: a support agent finds a customer's orders, reads any order of the
+//! tenant with support's notes on it, cancels one before it ships (the payment job voids or
+//! refunds it, and puts its units back), and writes notes on it. Every change is audited
+//! under the agent's name (the audit layer, as for sellers and operators). An order of
+//! another tenant, or none, answers 404.
+
+use crate::openapi::routes;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use bazaar_actors::CustomerId;
+use bazaar_actors::order::notes::{Note, OrderNotes, OrderNotesCommand};
+use bazaar_actors::order::{Order, OrderCommand};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+
+use super::answer;
+use super::orders::{OrderDto, OrderSummaryDto, order_dto, order_of, summary_dto, text};
+use crate::auth::Principal;
+use crate::extract::Path;
+use crate::json::{Body, reply};
+use crate::problem::{Problem, not_found};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(customer_orders))
+        .routes(routes!(get_order))
+        .routes(routes!(cancel_order))
+        .routes(routes!(add_note))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoteDto {
+    /// The agent (or operator) who wrote it.
+    pub by: String,
+    pub text: String,
+    pub at_ms: u64,
+}
+
+/// An order as support sees it: the order, and support's notes on it, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SupportOrderDto {
+    pub order: OrderDto,
+    pub notes: Vec<NoteDto>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SupportCancellation {
+    /// Why support cancels it (shown to the customer on the order).
+    #[schema(schema_with = crate::fields::order_text)]
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewNote {
+    #[schema(schema_with = crate::fields::note_text)]
+    pub text: String,
+}
+
+fn notes_dto(notes: &[Note]) -> Vec<NoteDto> {
+    let dto =
+        |note: &Note| NoteDto { by: note.by.clone(), text: note.text.clone(), at_ms: note.at_ms };
+    notes.iter().map(dto).collect()
+}
+
+/// A customer's orders, newest first (none for a customer who never ordered).
+#[utoipa::path(get, path = "/v1/support/customers/{customer}/orders", tag = "support",
+    params(("customer" = String, Path)),
+    responses((status = 200, body = Vec<OrderSummaryDto>), (status = 404, description = "Not a customer id", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn customer_orders(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(customer): Path<String>,
+) -> Result<Json<Vec<OrderSummaryDto>>, Problem> {
+    let customer = CustomerId::parse(&customer).map_err(|_| not_found("customer"))?;
+    let orders = state.orders.customer_orders(&principal.tenant, &customer);
+    Ok(Json(orders.iter().map(summary_dto).collect()))
+}
+
+/// Any order of the tenant, with support's notes.
+#[utoipa::path(get, path = "/v1/support/orders/{id}", tag = "support", params(("id" = String, Path)),
+    responses((status = 200, body = SupportOrderDto), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn get_order(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<SupportOrderDto>, Problem> {
+    let (key, order) = order_of(&state, &principal, &id).await?;
+    let notes = answer(state.engine.ask::<OrderNotes>(&key, OrderNotesCommand::Get).await)?;
+    Ok(Json(SupportOrderDto { order: order_dto(&order), notes: notes_dto(&notes) }))
+}
+
+/// Cancels an order before anything shipped, with a reason; the payment job voids the
+/// payment (or refunds it, if captured) and puts the units back on hand.
+#[utoipa::path(post, path = "/v1/support/orders/{id}/cancellation", tag = "support", params(("id" = String, Path)),
+    request_body = SupportCancellation,
+    responses((status = 200, body = OrderDto), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Something shipped already", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn cancel_order(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Body(cancellation): Body<SupportCancellation>,
+) -> Result<Json<OrderDto>, Problem> {
+    let (key, _) = order_of(&state, &principal, &id).await?;
+    let reason = text("reason", &cancellation.reason)?;
+    let reply = answer(state.engine.ask::<Order>(&key, OrderCommand::Cancel { reason }).await)?;
+    state.sagas.payment_job().kick(&key);
+    Ok(Json(order_dto(&reply.order)))
+}
+
+/// Writes a note on an order (at most 200 an order); answers every note, oldest first.
+#[utoipa::path(post, path = "/v1/support/orders/{id}/notes", tag = "support", params(("id" = String, Path)),
+    request_body = NewNote,
+    responses((status = 201, body = Vec<NoteDto>), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`too_many_notes`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`note_invalid`", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn add_note(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Body(note): Body<NewNote>,
+) -> Result<Response, Problem> {
+    let (key, _) = order_of(&state, &principal, &id).await?;
+    let add = OrderNotesCommand::Add { by: principal.id.to_string(), text: note.text };
+    let notes = answer(state.engine.ask::<OrderNotes>(&key, add).await)?;
+    Ok(reply(StatusCode::CREATED, &notes_dto(&notes)))
+}
