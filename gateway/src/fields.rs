@@ -274,6 +274,12 @@ pub fn asin() -> Object {
     string(&asin_pattern(), ASIN_BYTES, ASIN_BYTES, false)
 }
 
+/// A customer id.
+pub fn customer_id() -> Object {
+    let max = bazaar_actors::limits::CUSTOMER_ID_BYTES_MAX;
+    string(&name_pattern(max), 1, max, false)
+}
+
 /// A seller id.
 pub fn seller_id() -> Object {
     string(&name_pattern(ID_BYTES_MAX), 1, ID_BYTES_MAX, false)
@@ -374,8 +380,12 @@ pub fn path_parameter(path: &str, name: &str) -> Option<Object> {
         "number" => shipment_number::schema(),
         "role" => role(),
         "principal" => principal(),
+        "customer" => customer_id(),
         "id" if path.starts_with("/v1/carts/") || path.starts_with("/v1/guest/carts/") => cart_id(),
-        "id" if path.starts_with("/v1/orders/") || path.starts_with("/v1/seller/orders/") => {
+        "id" if ["/v1/orders/", "/v1/seller/orders/", "/v1/support/orders/"]
+            .iter()
+            .any(|prefix| path.starts_with(prefix)) =>
+        {
             order_id()
         }
         "id" if path.starts_with("/admin/promotions/") => promotion_id(),

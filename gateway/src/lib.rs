@@ -55,6 +55,8 @@ follows products (refreshed at least every 500 ms, after that lag for stock)."),
         (name = "checkout", description = "Checking out a cart, once per Idempotency-Key"),
         (name = "orders", description = "A customer's orders, with payment and tracking"),
         (name = "seller", description = "A seller's profile, offers, inventory and orders"),
+        (name = "support", description = "Customer service: a customer's orders, notes on an \
+order, cancelling one before it ships"),
         (name = "admin", description = "Operators"),
         (name = "ops", description = "Health, readiness, metrics and this document"),
     )

@@ -32,10 +32,7 @@ async fn support_finds_notes_and_cancels_a_customers_order_and_is_audited() {
     let notes_path = format!("{path}/notes");
     let noted =
         m.write(201, Method::POST, &notes_path, AGENT, json!({"text": "  asked to cancel "})).await;
-    assert_eq!(
-        (&noted[0]["by"], &noted[0]["text"]),
-        (&json!("support-1"), &json!("asked to cancel"))
-    );
+    assert_eq!((&noted["by"], &noted["text"]), (&json!("support-1"), &json!("asked to cancel")));
     let bad = m.post(AGENT, &notes_path, json!({"text": "a\u{7}b"})).await;
     assert_eq!(
         (bad.status, bad.json["code"].as_str()),
@@ -43,7 +40,16 @@ async fn support_finds_notes_and_cancels_a_customers_order_and_is_audited() {
         "{}",
         bad.text
     );
-    m.write(201, Method::POST, &notes_path, AGENT, json!({"text": "refund promised"})).await;
+    // A retried note with its Idempotency-Key is written once, and answered the same.
+    let keyed = async || {
+        let body = crate::support::Body::Json(json!({"text": "refund promised"}));
+        let key = [("idempotency-key", "note-2")];
+        m.call_with_headers(Method::POST, &notes_path, AGENT, &key, body).await
+    };
+    let (first, again) = (keyed().await, keyed().await);
+    assert_eq!((first.status, again.status), (201, 201), "{}", again.text);
+    assert_eq!(again.json, first.json);
+    assert!(again.headers.contains_key("idempotent-replayed"), "{:?}", again.headers);
     let texts: Vec<_> = m.read(AGENT, &path).await["notes"]
         .as_array()
         .unwrap()
@@ -77,9 +83,13 @@ async fn support_finds_notes_and_cancels_a_customers_order_and_is_audited() {
     assert_eq!(m.get(me, &path).await.status, 403);
     assert_eq!(m.post(me, &notes_path, json!({"text": "mine"})).await.status, 403);
     assert_eq!(m.get(AGENT, "/v1/support/orders/o-doesnotexist").await.status, 404);
+    let unknown = format!("/v1/support/orders/o-{}", "0".repeat(32));
+    assert_eq!(m.get(AGENT, &unknown).await.status, 404, "a well-formed id of no order");
+    let note = json!({"text": "lost"});
+    assert_eq!(m.post(AGENT, &format!("{unknown}/notes"), note).await.status, 404);
     assert_eq!(m.get(AGENT, "/v1/support/customers/bad%20id/orders").await.status, 404);
 
-    // Every change is in the agent's trail (reads are not), the refused note too.
+    // Every change the agent asked for is in its trail (reads are not), refused ones too.
     let trail = m.read(OPERATOR, "/admin/audit/support/support-1").await;
     let changes: Vec<(u64, String)> = trail["records"]
         .as_array()
@@ -91,7 +101,9 @@ async fn support_finds_notes_and_cancels_a_customers_order_and_is_audited() {
     assert_eq!(
         changes,
         [
+            (404, format!("{unknown}/notes")),
             (200, cancellation),
+            (201, notes_path.clone()), // the replay, answered from the key
             (201, notes_path.clone()),
             (422, notes_path.clone()),
             (201, notes_path)

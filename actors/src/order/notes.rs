@@ -17,7 +17,7 @@ use crate::rejection::{Rejection, RejectionKind};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Note {
-    /// The support agent (or operator) who wrote it.
+    /// The support agent who wrote it.
     pub by: String,
     pub text: String,
     pub at_ms: u64,

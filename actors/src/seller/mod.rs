@@ -12,10 +12,11 @@
 //!   travels in every [`SellerScore`] handed to products, which keep the newest they were
 //!   told, so a late, stale snapshot never overwrites a newer one.
 //! - The standing changes by `SetStanding` (an operator) or by the marketplace's
-//!   [`StandingRules`], which every `UpdateScore` carries: past a defect rate a seller in
-//!   good standing is put at risk (it keeps selling, off the buy box), past a higher one it
-//!   is suspended, in the same decision as the score (`StandingRuled`). A rule only ever
-//!   lowers a standing; an operator restores it.
+//!   [`StandingRules`], which every `UpdateScore` carries: a new defect rate past one
+//!   threshold puts a seller in good standing at risk (it keeps selling, off the buy box),
+//!   past the other suspends it, in the same decision as the score (`StandingRuled`). A rule
+//!   only ever lowers a standing, and judges only a defect rate that changed, so a standing
+//!   an operator restored holds until the rate changes again.
 
 use bazaar_entity::{Ctx, Decision, Entity, Kind};
 use serde::{Deserialize, Serialize};
@@ -213,9 +214,11 @@ impl Entity for Seller {
                 if (rating, defect_rate) != (self.score.rating, self.score.defect_rate) {
                     events.push(SellerEvent::ScoreUpdated { rating, defect_rate });
                 }
+                // Only a new defect rate is judged: a standing an operator restored stays
+                // until the rate changes again.
                 let from = self.score.standing;
                 let to = rules.standing_for(from, defect_rate);
-                if to != from {
+                if defect_rate != self.score.defect_rate && to != from {
                     events.push(SellerEvent::StandingRuled { from, to, defect_rate });
                 }
                 self.answer(events)

@@ -82,39 +82,47 @@ pub enum Standing {
 
 /// The marketplace's rules for a seller's standing from its score (`[sellers]` in the
 /// configuration), in basis points of order defect rate: at `at_risk_defect_bps` or more a
-/// seller in good standing is put at risk, at `suspend_defect_bps` or more suspended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// seller in good standing is put at risk, at `suspend_defect_bps` or more suspended. Each
+/// rule is off when absent (the default: operators alone set standings).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StandingRules {
-    pub at_risk_defect_bps: u16,
-    pub suspend_defect_bps: u16,
-}
-
-impl Default for StandingRules {
-    /// At risk from 1 % of orders with a defect, suspended from 2 %.
-    fn default() -> StandingRules {
-        StandingRules { at_risk_defect_bps: 100, suspend_defect_bps: 200 }
-    }
+    pub at_risk_defect_bps: Option<u16>,
+    pub suspend_defect_bps: Option<u16>,
 }
 
 impl StandingRules {
+    /// The repository's `cluster.toml`: at risk from 1 % of orders with a defect, suspended
+    /// from 2 %.
+    pub const MARKETPLACE: StandingRules =
+        StandingRules { at_risk_defect_bps: Some(100), suspend_defect_bps: Some(200) };
+
     /// Checks what serde cannot.
     pub fn validate(&self) -> Result<(), String> {
-        let (at_risk, suspend) = (self.at_risk_defect_bps, self.suspend_defect_bps);
-        if at_risk > suspend || suspend > DEFECT_BPS_MAX {
-            return Err(format!(
-                "sellers: at_risk_defect_bps ({at_risk}) must not exceed suspend_defect_bps \
-                 ({suspend}), nor that {DEFECT_BPS_MAX}"
-            ));
+        for (name, bps) in [
+            ("at_risk_defect_bps", self.at_risk_defect_bps),
+            ("suspend_defect_bps", self.suspend_defect_bps),
+        ] {
+            if bps.is_some_and(|bps| bps == 0 || bps > DEFECT_BPS_MAX) {
+                return Err(format!("sellers.{name} must be 1 to {DEFECT_BPS_MAX}"));
+            }
+        }
+        if let (Some(at_risk), Some(suspend)) = (self.at_risk_defect_bps, self.suspend_defect_bps)
+            && at_risk > suspend
+        {
+            return Err("sellers.at_risk_defect_bps must not exceed suspend_defect_bps".into());
         }
         Ok(())
     }
 
     /// The standing a seller at `current` should have with `defect_rate`: never higher.
     pub fn standing_for(&self, current: Standing, defect_rate: DefectRate) -> Standing {
+        let past = |threshold: Option<u16>| threshold.is_some_and(|bps| defect_rate.bps() >= bps);
         match current {
-            _ if defect_rate.bps() >= self.suspend_defect_bps => Standing::Suspended,
-            Standing::Good if defect_rate.bps() >= self.at_risk_defect_bps => Standing::AtRisk,
+            Standing::Good | Standing::AtRisk if past(self.suspend_defect_bps) => {
+                Standing::Suspended
+            }
+            Standing::Good if past(self.at_risk_defect_bps) => Standing::AtRisk,
             current => current,
         }
     }

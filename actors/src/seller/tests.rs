@@ -4,54 +4,54 @@ use super::*;
 use crate::testing::Harness;
 
 fn update(rating_hundredths: u16, defect_bps: u16) -> SellerCommand {
-    let rules = StandingRules::default();
+    let rules = StandingRules::MARKETPLACE;
     SellerCommand::UpdateScore { rating_hundredths, defect_bps, rules }
 }
 
 #[test]
-fn a_defect_rate_past_the_rules_lowers_the_standing_and_never_raises_it() {
+fn a_new_defect_rate_past_the_rules_lowers_the_standing_and_never_raises_it() {
     let mut seller = registered();
     let (events, view) = seller.run(update(450, 150)).unwrap();
     let at = |bps| DefectRate::new(bps).unwrap();
-    assert_eq!(
-        events[1..],
-        [SellerEvent::StandingRuled {
-            from: Standing::Good,
-            to: Standing::AtRisk,
-            defect_rate: at(150)
-        }]
-    );
+    let ruled = |from, to, bps| SellerEvent::StandingRuled { from, to, defect_rate: at(bps) };
+    assert_eq!(events[1..], [ruled(Standing::Good, Standing::AtRisk, 150)]);
     assert_eq!((view.score.standing, view.score.version), (Standing::AtRisk, 2));
     let (events, view) = seller.run(update(450, 20)).unwrap();
     assert_eq!(events.len(), 1, "a better score restores nothing: {events:?}");
     assert_eq!(view.score.standing, Standing::AtRisk);
     let (events, view) = seller.run(update(450, 250)).unwrap();
-    assert_eq!(
-        events[1..],
-        [SellerEvent::StandingRuled {
-            from: Standing::AtRisk,
-            to: Standing::Suspended,
-            defect_rate: at(250)
-        }]
-    );
+    assert_eq!(events[1..], [ruled(Standing::AtRisk, Standing::Suspended, 250)]);
     assert_eq!(view.score.standing, Standing::Suspended);
     let (events, _) = seller.run(update(450, 250)).unwrap();
     assert!(events.is_empty(), "the same score again: {events:?}");
+
+    // An operator restores it: the same rate again, or another rating, leaves it restored;
+    // a new rate past the threshold is judged again.
     seller.run(SellerCommand::SetStanding { standing: Standing::Good }).unwrap();
-    let strict = StandingRules { at_risk_defect_bps: 10, suspend_defect_bps: 5_000 };
-    let rescore =
-        SellerCommand::UpdateScore { rating_hundredths: 450, defect_bps: 250, rules: strict };
-    let (events, view) = seller.run(rescore).unwrap();
-    assert_eq!(
-        view.score.standing,
-        Standing::AtRisk,
-        "the same score under other rules: {events:?}"
-    );
-    assert!(StandingRules { at_risk_defect_bps: 300, suspend_defect_bps: 200 }.validate().is_err());
-    assert!(
-        StandingRules { at_risk_defect_bps: 0, suspend_defect_bps: 10_001 }.validate().is_err()
-    );
-    assert!(StandingRules::default().validate().is_ok());
+    let (_, view) = seller.run(update(470, 250)).unwrap();
+    assert_eq!(view.score.standing, Standing::Good, "restored by an operator");
+    let (_, view) = seller.run(update(470, 300)).unwrap();
+    assert_eq!(view.score.standing, Standing::Suspended);
+
+    // No rules (the default): operators alone set standings.
+    seller.run(SellerCommand::SetStanding { standing: Standing::Good }).unwrap();
+    let rules = StandingRules::default();
+    let rescore = SellerCommand::UpdateScore { rating_hundredths: 470, defect_bps: 9_000, rules };
+    assert_eq!(seller.run(rescore).unwrap().1.score.standing, Standing::Good);
+}
+
+#[test]
+fn standing_rules_are_checked() {
+    let rules = |at_risk, suspend| StandingRules {
+        at_risk_defect_bps: at_risk,
+        suspend_defect_bps: suspend,
+    };
+    assert!(rules(Some(300), Some(200)).validate().is_err(), "at risk past suspended");
+    assert!(rules(Some(0), None).validate().is_err(), "0 would put every seller at risk");
+    assert!(rules(None, Some(10_001)).validate().is_err());
+    for fine in [StandingRules::MARKETPLACE, StandingRules::default(), rules(None, Some(500))] {
+        assert!(fine.validate().is_ok(), "{fine:?}");
+    }
 }
 
 fn registered() -> Harness<Seller> {

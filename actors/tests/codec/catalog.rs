@@ -192,7 +192,7 @@ fn seller_survives_the_codec() {
         SellerCommand::UpdateScore {
             rating_hundredths: 470,
             defect_bps: 150,
-            rules: StandingRules::default(),
+            rules: StandingRules::MARKETPLACE,
         },
         SellerCommand::SetStanding { standing: Standing::AtRisk },
         SellerCommand::Get,

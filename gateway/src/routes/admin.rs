@@ -153,9 +153,9 @@ async fn put_standing(
 }
 
 /// Sets a seller's score inputs. The standing follows the marketplace's rules (`[sellers]`):
-/// a defect rate at `at_risk_defect_bps` or more puts a seller in good standing at risk (off
-/// the buy box), at `suspend_defect_bps` or more suspends it; a rule never restores a
-/// standing (`PUT .../standing` does).
+/// a new defect rate at `at_risk_defect_bps` or more puts a seller in good standing at risk
+/// (off the buy box), at `suspend_defect_bps` or more suspends it; a rule never restores a
+/// standing (`PUT .../standing` does, and it holds until the rate changes again).
 #[utoipa::path(put, path = "/admin/sellers/{seller}/score", tag = "admin", request_body = ScoreChange,
     params(("seller" = String, Path)),
     responses((status = 200, body = SellerDto), (status = 404, body = Problem, content_type = "application/problem+json"),

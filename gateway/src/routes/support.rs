@@ -21,7 +21,7 @@ use super::orders::{OrderDto, OrderSummaryDto, order_dto, order_of, summary_dto,
 use crate::auth::Principal;
 use crate::extract::Path;
 use crate::json::{Body, reply};
-use crate::problem::{Problem, not_found};
+use crate::problem::{Problem, internal, not_found};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -34,7 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NoteDto {
-    /// The agent (or operator) who wrote it.
+    /// The support agent who wrote it.
     pub by: String,
     pub text: String,
     pub at_ms: u64,
@@ -50,7 +50,8 @@ pub struct SupportOrderDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SupportCancellation {
-    /// Why support cancels it (shown to the customer on the order).
+    /// Why support cancels it, recorded on the order: 1 to 128 bytes of UTF-8 once trimmed,
+    /// no control characters.
     #[schema(schema_with = crate::fields::order_text)]
     pub reason: String,
 }
@@ -58,14 +59,13 @@ pub struct SupportCancellation {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewNote {
+    /// 1 to 2,000 bytes of UTF-8 once trimmed, no control characters (so no line breaks).
     #[schema(schema_with = crate::fields::note_text)]
     pub text: String,
 }
 
-fn notes_dto(notes: &[Note]) -> Vec<NoteDto> {
-    let dto =
-        |note: &Note| NoteDto { by: note.by.clone(), text: note.text.clone(), at_ms: note.at_ms };
-    notes.iter().map(dto).collect()
+fn note_dto(note: &Note) -> NoteDto {
+    NoteDto { by: note.by.clone(), text: note.text.clone(), at_ms: note.at_ms }
 }
 
 /// A customer's orders, newest first (none for a customer who never ordered).
@@ -94,7 +94,8 @@ async fn get_order(
 ) -> Result<Json<SupportOrderDto>, Problem> {
     let (key, order) = order_of(&state, &principal, &id).await?;
     let notes = answer(state.engine.ask::<OrderNotes>(&key, OrderNotesCommand::Get).await)?;
-    Ok(Json(SupportOrderDto { order: order_dto(&order), notes: notes_dto(&notes) }))
+    let notes = notes.iter().map(note_dto).collect();
+    Ok(Json(SupportOrderDto { order: order_dto(&order), notes }))
 }
 
 /// Cancels an order before anything shipped, with a reason; the payment job voids the
@@ -118,10 +119,10 @@ async fn cancel_order(
     Ok(Json(order_dto(&reply.order)))
 }
 
-/// Writes a note on an order (at most 200 an order); answers every note, oldest first.
+/// Writes a note on an order (at most 200 an order); answers the note.
 #[utoipa::path(post, path = "/v1/support/orders/{id}/notes", tag = "support", params(("id" = String, Path)),
     request_body = NewNote,
-    responses((status = 201, body = Vec<NoteDto>), (status = 404, body = Problem, content_type = "application/problem+json"),
+    responses((status = 201, body = NoteDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`too_many_notes`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`note_invalid`", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -134,5 +135,7 @@ async fn add_note(
     let (key, _) = order_of(&state, &principal, &id).await?;
     let add = OrderNotesCommand::Add { by: principal.id.to_string(), text: note.text };
     let notes = answer(state.engine.ask::<OrderNotes>(&key, add).await)?;
-    Ok(reply(StatusCode::CREATED, &notes_dto(&notes)))
+    // The last is the one written (notes are only ever added, one an ask).
+    let written = notes.last().ok_or_else(|| internal("no note after a note"))?;
+    Ok(reply(StatusCode::CREATED, &note_dto(written)))
 }
