@@ -36,8 +36,8 @@ pub const PRODUCT_VIEW_BYTES_TYPICAL: u64 = 2_048;
 /// reconciliation and search catch-up).
 pub const INDEX_PAGE_ROWS: usize = 1_024;
 
-/// Sagas running at once in one process (each a runner task and its watch); a checkout
-/// begun beyond it is refused with `checkouts_busy`, to be retried with the same key.
+/// The most `[checkout] running_max` may be, and its default: sagas running at once in one
+/// process (each a runner task and its watch).
 pub const SAGAS_RUNNING_MAX: usize = 262_144;
 
 /// Saga rows read in one page of the start's scan for unfinished checkouts.

@@ -4,7 +4,9 @@
 //! - the backup authorizes while the primary is down, whose breaker opens;
 //! - with both down the checkout fails at `authorize` and holds nothing, and once they are
 //!   back the deferred void gets through and the unit sells;
-//! - in auth-only mode the payment is captured at shipment, not before.
+//! - in auth-only mode the payment is captured at shipment, not before;
+//! - past `[checkout] running_max` sagas a new checkout is busy, while a retry of one begun is
+//!   answered.
 
 use std::time::Duration;
 
@@ -157,4 +159,42 @@ async fn in_auth_only_mode_the_payment_is_captured_when_the_order_ships() {
     assert_trial_balance_zero(&ledger);
     assert_eq!(balance(&ledger, "customer:cust-1"), 0, "{ledger}");
     m.reconciled().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_running_bound_a_new_checkout_is_busy_and_a_retry_is_answered() {
+    let shoppers: Vec<Shopper> = (1..=3).map(Shopper::new).collect();
+    let knobs = [("running_max", "1".to_string())];
+    let shop = Shop::open_configured(&shoppers, 10, 10, &knobs).await;
+    let m = &shop.m;
+    // A slow provider keeps a saga running while other requests arrive.
+    let slow = json!({"latency_p50_ms": 1500, "latency_p99_ms": 1500});
+    for psp in shop.psps() {
+        psp.knobs(slow.clone()).await;
+    }
+    let checkout = async |shopper: &Shopper, key: &str| {
+        let cart = m.cart_with(shopper.auth(), &[(A, "seller-1", 1)]).await;
+        (m.checkout(shopper.auth(), key, shopper.body(&cart)).await, shopper.body(&cart))
+    };
+    let (done, done_body) = checkout(&shoppers[0], "busy-1").await;
+    assert_eq!(done.status, 201, "{}", done.text);
+
+    // The one slot taken by a running saga: a new checkout is busy; retries of the finished
+    // saga and of the running one are answered.
+    let running = checkout(&shoppers[1], "busy-2");
+    let others = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (busy, body) = checkout(&shoppers[2], "busy-3").await;
+        let finished = m.checkout(shoppers[0].auth(), "busy-1", done_body.clone()).await;
+        (busy, body, finished)
+    };
+    let ((answered, body_2), (busy, body_3, finished)) = tokio::join!(running, others);
+    assert_problem(&busy, 503, "checkouts_busy");
+    assert_eq!(busy.headers["retry-after"], "1");
+    assert_eq!((finished.status, &finished.json), (201, &done.json), "{}", finished.text);
+    assert_eq!(answered.status, 201, "{}", answered.text);
+    let again = m.checkout(shoppers[1].auth(), "busy-2", body_2).await;
+    assert_eq!(again.json["order_id"], answered.json["order_id"]);
+    // Room again: the refused checkout goes through with its key.
+    m.checkout_completes(shoppers[2].auth(), "busy-3", body_3).await;
 }

@@ -79,6 +79,10 @@ pub struct SagasConfig {
     pub transit_days: u8,
     /// Longest pause between two attempts of a step that failed for a passing reason.
     pub retry_max_ms: u64,
+    /// Sagas running at once in this process: a new checkout past it is refused with
+    /// `checkouts_busy` (a retry of one begun is answered), and a start resumes unfinished
+    /// ones no faster than they make room.
+    pub running_max: usize,
     /// Fraud thresholds and points (`[checkout.fraud]`).
     pub fraud: FraudPolicy,
 }
@@ -90,6 +94,7 @@ impl Default for SagasConfig {
             commission_bps: 1500,
             transit_days: 2,
             retry_max_ms: 5000,
+            running_max: crate::limits::SAGAS_RUNNING_MAX,
             fraud: FraudPolicy::default(),
         }
     }
@@ -107,6 +112,10 @@ impl SagasConfig {
         }
         if self.retry_max_ms == 0 {
             return Err("checkout.retry_max_ms must be > 0".into());
+        }
+        let running_max = crate::limits::SAGAS_RUNNING_MAX;
+        if self.running_max == 0 || self.running_max > running_max {
+            return Err(format!("checkout.running_max must be 1 to {running_max}"));
         }
         if self.fraud.review_at > self.fraud.reject_at {
             return Err("checkout.fraud.review_at must not exceed reject_at".into());

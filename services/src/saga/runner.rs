@@ -49,7 +49,10 @@ use tokio::sync::watch;
 
 use super::{Attempt, Inner, PaymentJob, Retry, Run, SagasConfig, StepResult};
 use crate::catalog::Catalog;
-use crate::limits::{SAGA_PAGE_ROWS, SAGAS_RUNNING_MAX};
+use crate::limits::SAGA_PAGE_ROWS;
+
+/// How long a start's resumption waits for room among the running sagas before it looks again.
+const RESUME_WAIT: Duration = Duration::from_millis(20);
 use crate::orders::OrderBook;
 use crate::payments::Payments;
 use bazaar_actors::checkout::{
@@ -126,7 +129,7 @@ impl Sagas {
         wait: Duration,
     ) -> Result<CheckoutView, BeginError> {
         let (running, engine) = (&self.inner.running, &self.inner.engine);
-        if running.len() >= SAGAS_RUNNING_MAX && !running.contains_key(id) {
+        if running.len() >= self.inner.config.running_max && !running.contains_key(id) {
             // At capacity: a checkout begun before (a retry with its key) is answered; only a
             // new one waits.
             return match engine.ask::<Checkout>(id, CheckoutCommand::Get).await? {
@@ -186,6 +189,13 @@ impl Sagas {
                 tracing::error!(key = %String::from_utf8_lossy(&row.0), "unreadable saga row");
                 continue;
             };
+            // No faster than the sagas already running make room.
+            while self.inner.running.len() >= self.inner.config.running_max {
+                if self.inner.stopping.load(Ordering::Relaxed) {
+                    return Err(EngineError::ShuttingDown);
+                }
+                tokio::time::sleep(RESUME_WAIT).await;
+            }
             if let Ok(reply) = self.inner.engine.ask::<Checkout>(&id, CheckoutCommand::Get).await? {
                 self.wait(&id, reply, Duration::ZERO).await;
                 resumed += 1;

@@ -330,11 +330,25 @@ pub struct Shop {
 
 impl Shop {
     pub async fn open(shoppers: &[Shopper], stock_a: u32, stock_b: u32) -> Shop {
+        Shop::open_configured(shoppers, stock_a, stock_b, &[]).await
+    }
+
+    /// [`Shop::open`] on the shipped configuration with `knobs` changed (`config_with`).
+    pub async fn open_configured(
+        shoppers: &[Shopper],
+        stock_a: u32,
+        stock_b: u32,
+        knobs: &[(&str, String)],
+    ) -> Shop {
         let primary = Psp::start("primary", &[]);
         let backup = Psp::start("backup", &[]);
         let mut principals = customer_tokens(shoppers);
         principals.push(("seller", "seller-2"));
-        let m = Market::open_with(&principals, &psp_args(&[&primary, &backup]));
+        let dir = tempfile::tempdir().unwrap();
+        let config = super::config_with(dir.path(), knobs);
+        let args = psp_args(&[&primary, &backup]);
+        let mut m = Market::open_configured(dir.path().join("data"), config, &principals, &args);
+        m._dir = Some(dir);
         m.register(SELLER_1, "First").await;
         m.register(SELLER_2, "Second").await;
         let a = Listing {
