@@ -25,7 +25,8 @@ use crate::inventory::InventoryId;
 use crate::keys::{self, SEPARATOR};
 
 /// The version of the rows' layout; a journal whose index was built by another is indexed
-/// again at start.
+/// again at start. Version 4 added the saga rows alone, so a start on version 3 only adds
+/// those (`bazaar_services::build_index`).
 pub const INDEX_VERSION: u32 = 4;
 
 /// The row that records which [`INDEX_VERSION`] built the index.

@@ -64,13 +64,20 @@ pub fn register(engine: &bazaar_engine::Engine) {
 /// off the async workers.
 pub fn build_index(journal: &Arc<dyn Journal>) -> Result<u64, EngineError> {
     let version = INDEX_VERSION.to_le_bytes().to_vec();
-    if journal.index_get(VERSION_ROW)?.as_ref() == Some(&version) {
+    let found = journal.index_get(VERSION_ROW)?;
+    if found.as_ref() == Some(&version) {
         return Ok(0);
     }
-    clear_index(journal)?;
-    let rows = index_kind::<product::Product>(&**journal)?
-        + index_kind::<inventory::Inventory>(&**journal)?
-        + index_kind::<checkout::Checkout>(&**journal)?;
+    let rows = if found.as_deref() == Some(&3u32.to_le_bytes()[..]) {
+        // Version 4 added the checkouts' saga rows and changed nothing else: a catalogue's
+        // rows stay, so an upgrade does not read every product.
+        index_kind::<checkout::Checkout>(&**journal)?
+    } else {
+        clear_index(journal)?;
+        index_kind::<product::Product>(&**journal)?
+            + index_kind::<inventory::Inventory>(&**journal)?
+            + index_kind::<checkout::Checkout>(&**journal)?
+    };
     // Not waited for: the journal makes writes durable in order, so the version is never
     // durable without the rows it stands for (a crash before it means a build again).
     journal.write_index(vec![(VERSION_ROW.to_vec(), Some(version))], Box::new(|_| {}));

@@ -123,6 +123,28 @@ async fn a_journal_without_an_index_is_indexed_once() {
     assert_eq!(indexed_rows, 0, "built once");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_index_of_version_3_gains_the_saga_rows_and_keeps_the_rest() {
+    let (journal, dir) = (Arc::new(MemJournal::default()), tempfile::tempdir().unwrap());
+    stocked_catalogue(&journal, dir.path()).await;
+    let checkout = format!("{TENANT}/alice/key-1");
+    let began = begin_checkout(&engine_over(&journal), &checkout).await;
+    // What version 3 wrote: the same rows but the saga's.
+    let version_3 = (index::VERSION_ROW.to_vec(), Some(3u32.to_le_bytes().to_vec()));
+    let saga = (index::saga_row(&checkout, began).0, None);
+    bazaar_persistence::JournalExt::write_index_receipt(&*journal, vec![version_3, saga])
+        .await
+        .unwrap();
+
+    let (catalog, _, indexed_rows) = start(&engine_over(&journal), dir.path()).await;
+    assert_eq!(indexed_rows, 1, "the saga row alone, no product read");
+    let sagas = journal.index_scan(index::SAGA_NAMESPACE, None, usize::MAX).unwrap();
+    assert_eq!(sagas, [index::saga_row(&checkout, began)]);
+    let (asin, sku) = item(2);
+    assert_eq!(catalog.product_of_sku(TENANT, &seller(), &sku), Some(asin));
+    catalog.close();
+}
+
 /// Begins checkout `id` (no runner performs its steps); when it began.
 async fn begin_checkout(engine: &Engine, id: &str) -> u64 {
     let country = CountryCode::parse("DE").unwrap();
