@@ -288,8 +288,18 @@ async fn cancel_order(
         Some(reason) => text("reason", &reason)?,
         None => "cancelled by the customer".to_owned(),
     };
-    let reply = answer(state.engine.ask::<Order>(&key, OrderCommand::Cancel { reason }).await)?;
-    state.sagas.payment_job().kick(&key);
+    cancel(&state, &key, reason).await
+}
+
+/// Cancels the order `key` and tells the payment job at once (it voids or refunds the
+/// payment and puts the units back): every route that cancels an order goes through here.
+pub(super) async fn cancel(
+    state: &AppState,
+    key: &str,
+    reason: String,
+) -> Result<Json<OrderDto>, Problem> {
+    let reply = answer(state.engine.ask::<Order>(key, OrderCommand::Cancel { reason }).await)?;
+    state.sagas.payment_job().kick(key);
     Ok(Json(order_dto(&reply.order)))
 }
 

@@ -11,13 +11,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use bazaar_actors::CustomerId;
 use bazaar_actors::order::notes::{Note, OrderNotes, OrderNotesCommand};
-use bazaar_actors::order::{Order, OrderCommand};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 
 use super::answer;
-use super::orders::{OrderDto, OrderSummaryDto, order_dto, order_of, summary_dto, text};
+use super::orders::{OrderDto, OrderSummaryDto, cancel, order_dto, order_of, summary_dto, text};
 use crate::auth::Principal;
 use crate::extract::Path;
 use crate::json::{Body, reply};
@@ -114,9 +113,7 @@ async fn cancel_order(
 ) -> Result<Json<OrderDto>, Problem> {
     let (key, _) = order_of(&state, &principal, &id).await?;
     let reason = text("reason", &cancellation.reason)?;
-    let reply = answer(state.engine.ask::<Order>(&key, OrderCommand::Cancel { reason }).await)?;
-    state.sagas.payment_job().kick(&key);
-    Ok(Json(order_dto(&reply.order)))
+    cancel(&state, &key, reason).await
 }
 
 /// Writes a note on an order (at most 200 an order); answers the note.
