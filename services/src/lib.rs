@@ -7,8 +7,9 @@
 //! - [`search`]: the catalogue's tantivy index.
 //! - [`saga`]: the checkout saga's runner and the payment job.
 //! - [`payments`]: the payment providers' client (failover, retries, breakers, auth-only).
-//! - [`orders`] and [`ledger`]: the order book and the ledger book, projections of order
-//!   events. [`fraud`]: the velocity signals the fraud rules read.
+//! - [`orders`] and [`ledger`]: the order book (with what was bought together) and the ledger
+//!   book, projections of order events. [`fraud`]: the velocity signals the fraud rules read.
+//! - [`build_index`]: the journal's index built at start when its layout changed.
 //!
 //! Architecture invariants:
 //! - Business rules live in the domain: a service decides nothing a `decide` could; it
