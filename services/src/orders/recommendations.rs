@@ -11,7 +11,8 @@
 //! - Each list keeps at most [`RECOMMENDATION_CANDIDATES_MAX`] candidates, counted with the
 //!   space-saving algorithm (a new candidate past the bound takes the place of the least
 //!   counted, and its count plus one), so the products most often bought together stay while
-//!   the tail churns, and no count is below the truth.
+//!   the tail churns. Each candidate remembers the count it inherited: what it shows is how
+//!   often it was seen at least, never more than the truth.
 //! - Memory is bounded by bytes: the lists and the customers' products are [`BoundedCache`]s
 //!   (`recommendations_*` in `/metrics`) of [`RECOMMENDATIONS_BYTES`] in all; a product or a
 //!   customer evicted starts again from nothing. Counts are estimates: besides eviction, two
@@ -37,37 +38,52 @@ use bazaar_actors::order::OrderView;
 
 type Tenant = Arc<str>;
 
+/// One candidate: its count, and how much of it was inherited from the candidate it
+/// replaced (so it was seen at least `count - inherited` times).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Candidate {
+    asin: Asin,
+    count: u32,
+    inherited: u32,
+}
+
 /// Candidates for one product with how often each was bought with it, bounded by
 /// [`RECOMMENDATION_CANDIDATES_MAX`].
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(super) struct TopCounts {
-    counts: Vec<(Asin, u32)>,
+    candidates: Vec<Candidate>,
 }
 
 impl TopCounts {
     /// Counts `asin` once more; past the bound it replaces the least counted candidate.
     fn bump(&mut self, asin: &Asin) {
-        if let Some((_, count)) = self.counts.iter_mut().find(|(known, _)| known == asin) {
-            *count = count.saturating_add(1);
-        } else if self.counts.len() < RECOMMENDATION_CANDIDATES_MAX {
-            self.counts.push((asin.clone(), 1));
-        } else if let Some(least) = self.counts.iter_mut().min_by_key(|(_, count)| *count) {
-            *least = (asin.clone(), least.1.saturating_add(1));
+        let candidates = &mut self.candidates;
+        if let Some(known) = candidates.iter_mut().find(|known| known.asin == *asin) {
+            known.count = known.count.saturating_add(1);
+        } else if candidates.len() < RECOMMENDATION_CANDIDATES_MAX {
+            candidates.push(Candidate { asin: asin.clone(), count: 1, inherited: 0 });
+        } else if let Some(least) = candidates.iter_mut().min_by_key(|known| known.count) {
+            let inherited = least.count;
+            *least =
+                Candidate { asin: asin.clone(), count: inherited.saturating_add(1), inherited };
         }
     }
 
-    /// The candidates, most counted first (then by ASIN), each with its count.
+    /// The candidates, most counted first (then by ASIN), each with how often it was seen
+    /// at least: never more than the truth, so a bound on it (`RECOMMENDATION_SUPPORT_MIN`)
+    /// holds for the truth too.
     fn ranked(&self) -> Vec<(Asin, u32)> {
-        let mut ranked = self.counts.clone();
-        ranked.sort_by(|(a, x), (b, y)| y.cmp(x).then_with(|| a.cmp(b)));
-        ranked
+        let mut ranked = self.candidates.clone();
+        ranked.sort_by(|x, y| y.count.cmp(&x.count).then_with(|| x.asin.cmp(&y.asin)));
+        ranked.into_iter().map(|c| (c.asin, c.count - c.inherited)).collect()
     }
 }
 
 impl Weigh for TopCounts {
     fn weigh(&self) -> u64 {
-        let each = std::mem::size_of::<(Asin, u32)>() as u64;
-        24 + self.counts.iter().map(|(asin, _)| each + asin.as_str().len() as u64).sum::<u64>()
+        let each = std::mem::size_of::<Candidate>() as u64;
+        let heap = |c: &Candidate| each + c.asin.as_str().len() as u64;
+        24 + self.candidates.iter().map(heap).sum::<u64>()
     }
 }
 
@@ -82,7 +98,7 @@ impl Weigh for Bought {
 }
 
 /// A product's candidates, most counted first: ASIN and how many orders (or customers) had
-/// both, an estimate never below the truth.
+/// both at least (never more than the truth).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Recommended {
     pub bought_together: Vec<(Asin, u32)>,
@@ -195,6 +211,18 @@ mod tests {
     }
 
     #[test]
+    fn a_candidate_past_the_bound_shows_only_what_it_was_seen() {
+        let mut counts = TopCounts::default();
+        for n in 0..=RECOMMENDATION_CANDIDATES_MAX as u32 {
+            counts.bump(&asin(n));
+        }
+        let ranked = counts.ranked();
+        let newest = ranked.iter().find(|(a, _)| *a == asin(RECOMMENDATION_CANDIDATES_MAX as u32));
+        assert_eq!(newest, Some(&(asin(RECOMMENDATION_CANDIDATES_MAX as u32), 1)), "{ranked:?}");
+        assert!(ranked.iter().all(|(_, seen)| *seen == 1), "each seen once: {ranked:?}");
+    }
+
+    #[test]
     fn of_a_large_order_only_its_first_products_are_learnt() {
         let model = Recommendations::default();
         let many: Vec<u32> = (0..ORDER_PRODUCTS_LEARNT_MAX as u32 + 4).collect();
@@ -244,8 +272,8 @@ mod tests {
 
     proptest::proptest! {
         /// Space-saving: within the bound every count is exact; past it the most counted
-        /// candidate is never displaced by ones counted less, and no count is below the
-        /// truth.
+        /// candidate is never displaced by ones counted less; every kept count is at least
+        /// the truth, and every count shown (less what was inherited) at most the truth.
         #[test]
         fn top_counts_keep_the_most_counted(bumps in proptest::collection::vec(0u32..60, 1..400)) {
             let mut counts = TopCounts::default();
@@ -256,9 +284,11 @@ mod tests {
             }
             let ranked = counts.ranked();
             proptest::prop_assert!(ranked.len() <= RECOMMENDATION_CANDIDATES_MAX);
-            for (asin, count) in &ranked {
-                let n: u32 = asin.as_str()[1..].parse().unwrap();
-                proptest::prop_assert!(*count >= truth[&n], "{n}: {count} < {}", truth[&n]);
+            for candidate in &counts.candidates {
+                let n: u32 = candidate.asin.as_str()[1..].parse().unwrap();
+                let (count, seen) = (candidate.count, truth[&n]);
+                proptest::prop_assert!(count >= seen, "{n}: {count} < {seen}");
+                proptest::prop_assert!(count - candidate.inherited <= seen, "{n}: more than seen");
             }
             let (top, top_count) = truth.iter().max_by_key(|(n, c)| (**c, std::cmp::Reverse(**n))).unwrap();
             let kept = ranked.iter().any(|(a, _)| *a == asin(*top));

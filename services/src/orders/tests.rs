@@ -157,3 +157,18 @@ fn a_pair_is_recommended_once_two_orders_had_it() {
     let together = book.recommendations("t", &a).bought_together;
     assert_eq!(together.len(), 1, "two orders: {together:?}");
 }
+
+#[test]
+fn a_pair_seen_once_stays_hidden_past_the_candidates_bound() {
+    use crate::limits::RECOMMENDATION_CANDIDATES_MAX;
+    let book = OrderBook::default();
+    let a = bazaar_actors::Asin::parse("B000000000").unwrap();
+    // Product 0 bought once with each of more partners than a list keeps.
+    for n in 1..=RECOMMENDATION_CANDIDATES_MAX as u32 + 1 {
+        let mut view = order_of(&format!("c{n}"), &[0, n]);
+        view.id = OrderId::for_checkout(&format!("k{n}"));
+        book.shared.publish(Tenant::from("t"), &view);
+    }
+    let together = book.recommendations("t", &a).bought_together;
+    assert!(together.is_empty(), "each pair was seen once: {together:?}");
+}
