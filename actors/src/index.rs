@@ -247,7 +247,8 @@ mod tests {
 
     proptest::proptest! {
         /// `Entity::index_rows`'s rule, for every kind of row: keys of different entities (a
-        /// product's offers and search row, an inventory's stock and hold rows) never meet.
+        /// product's offers and search row, an inventory's stock and hold rows, a checkout's
+        /// saga row) never meet.
         #[test]
         fn rows_of_different_entities_have_different_keys(
             a in ("[ab]{1,2}", "[ab]{1,2}", "[AB1-]{1,3}", "B00000000[0-2]", "[AB]{2}[0-2]"),
@@ -275,16 +276,20 @@ mod tests {
     }
 
     /// Every row key a product and an inventory of these parts write, with its owner.
-    fn keys_of((tenant, seller, sku, asin, location): &Parts) -> [(String, Vec<u8>); 4] {
+    fn keys_of((tenant, seller, sku, asin, location): &Parts) -> [(String, Vec<u8>); 5] {
         let offer = OfferRow { sku: sku.clone(), asin: asin.clone(), units: 1, score_version: 1 };
         let inventory = InventoryId::new(sku.clone(), location.clone());
         let (product, stock) =
             (keys::product(tenant, asin), keys::inventory(tenant, seller, &inventory));
+        // A checkout of a customer named as the seller, keyed by the SKU's text.
+        let customer = crate::CustomerId::parse(seller.as_str()).expect("the same alphabet");
+        let checkout = keys::checkout(tenant, &customer, sku.as_str());
         [
             (product.clone(), offer_row(tenant, seller, &offer).0),
             (product, search_row(tenant, asin, 1).0),
             (stock.clone(), stock_row(tenant, seller, &inventory, 1).0),
             (stock.clone(), hold_row(&stock, 1).0),
+            (checkout.clone(), saga_row(&checkout, 1).0),
         ]
     }
 

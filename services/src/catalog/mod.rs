@@ -272,8 +272,8 @@ impl Catalog {
         }
     }
 
-    /// Makes the read models ready at start: builds the journal's index if it was built by
-    /// another layout, folds sellers and promotions, schedules every hold, brings search
+    /// Makes the read models ready at start, once the journal's index is built
+    /// (`crate::build_index`, the step before): folds sellers and promotions, schedules every hold, brings search
     /// indexes not closed cleanly up to the index (only what differs), and, unless the last
     /// stop settled every flow, starts the reconciliation of stock totals and seller scores
     /// in the background. Reads no product.
