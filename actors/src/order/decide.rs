@@ -59,25 +59,33 @@ fn place(
             after.view.ok_or(OrderRejection::UnknownOrder)?
         }
     };
-    // Planned with the placement; a repeat plans only an order placed without a plan (and
-    // never one cancelled since).
+    // Planned with the placement; a repeat plans an order placed without a plan, and
+    // answers one cancelled since as it stands.
     if let Some(transit_days) = transit_days
-        && placed.shipments.is_empty()
         && live(&placed).is_ok()
     {
-        let shipments = shipments_of(&placed, transit_days, now_ms)?;
-        events.push(OrderEvent::ShipmentsPlanned { shipments });
+        events.extend(planned(&placed, transit_days, now_ms)?);
     }
     answer(state, events)
 }
 
 fn plan_shipments(state: &Order, view: &OrderView, transit_days: u8, now_ms: u64) -> Decided {
+    answer(state, planned(view, transit_days, now_ms)?)
+}
+
+/// The event that plans `view`'s shipments; none once they are planned (a plan is made
+/// once), and refused for an order cancelled or refunded.
+fn planned(
+    view: &OrderView,
+    transit_days: u8,
+    now_ms: u64,
+) -> Result<Vec<OrderEvent>, OrderRejection> {
     if !view.shipments.is_empty() {
-        return answer(state, Vec::new());
+        return Ok(Vec::new());
     }
     live(view)?;
     let shipments = shipments_of(view, transit_days, now_ms)?;
-    answer(state, vec![OrderEvent::ShipmentsPlanned { shipments }])
+    Ok(vec![OrderEvent::ShipmentsPlanned { shipments }])
 }
 
 /// The order's lines grouped into shipments by (seller, location), numbered from 1 in the
