@@ -183,7 +183,15 @@ async fn past_the_running_bound_a_new_checkout_is_busy_and_a_retry_is_answered()
     // saga and of the running one are answered.
     let running = checkout(&shoppers[1], "busy-2");
     let others = async {
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Once busy-2 has begun (it holds the slot while the provider takes 1.5 s).
+        eventually("busy-2 runs", async || {
+            let status = m.checkout_status(shoppers[1].auth(), "busy-2").await;
+            match status.json["status"].as_str() {
+                Some("pending") => Ok(()),
+                _ => Err(status.text),
+            }
+        })
+        .await;
         let (busy, body) = checkout(&shoppers[2], "busy-3").await;
         let finished = m.checkout(shoppers[0].auth(), "busy-1", done_body.clone()).await;
         (busy, body, finished)
