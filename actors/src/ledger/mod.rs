@@ -35,13 +35,17 @@
 //!   component what remains of it (`T − F` in all); Cr Customer `T − K` (the receivable that
 //!   will never be collected); Cr Refunds `K − F` (what must go back).
 //! - **Refunded** `r` after a cancellation: Dr Refunds `r`; Cr PspClearing `r`.
+//! - **Refunded** `r` for a return: Dr VatPayable, Commission and the return's
+//!   SellerPayable(s) its lines' shares of each (they add up to `r`; see
+//!   [`crate::order::returns`]); Cr PspClearing `r`. The seller whose units came back bears
+//!   the refund, and a later refund of the other kind counts these as taken back.
 //! - Shipping, delivery and voids post nothing.
 //!
 //! # Balances an order leaves
 //!
 //! - Placed and fully captured: Customer 0, PspClearing `T`, components in full, Refunds 0.
 //! - Placed, captured `K < T`: Customer `T − K`, PspClearing `K`, components in full.
-//! - Fully refunded (captured `T`, refunded `T`), or cancelled with everything captured given
+//! - Fully refunded (captured `T`, refunded `T`, by any mix of refunds and returns), or cancelled with everything captured given
 //!   back, or cancelled with nothing captured: every account of the order is zero.
 //!
 //! The property test checks these after random lifecycles, and that every set sums to zero.

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{Account, EntryKind, Posting, PostingSet};
 use crate::order::{OrderEvent, OrderView};
+use crate::payment::Refund;
 
 /// The marketplace's commission on a line's `net`: `net × bps / 10 000`, a half rounded up.
 pub fn commission(net_minor: i64, bps: u16) -> i64 {
@@ -23,7 +24,7 @@ pub fn postings(order: &OrderView, event: &OrderEvent) -> Option<PostingSet> {
             captured(order, at)
         }
         OrderEvent::Cancelled { .. } => cancelled(order),
-        OrderEvent::PaymentRefunded { refund, .. } => {
+        OrderEvent::PaymentRefunded { refund, .. } | OrderEvent::ReturnRefunded { refund, .. } => {
             let at = order.refunds.iter().position(|known| known.id == refund.id)?;
             refunded(order, at)
         }
@@ -32,7 +33,12 @@ pub fn postings(order: &OrderView, event: &OrderEvent) -> Option<PostingSet> {
         | OrderEvent::ShipmentDelivered { .. }
         | OrderEvent::PaymentVoided { .. }
         | OrderEvent::Restocked { .. }
-        | OrderEvent::LineRestocked { .. } => None,
+        | OrderEvent::LineRestocked { .. }
+        | OrderEvent::ReturnRequested(_)
+        | OrderEvent::ReturnApproved { .. }
+        | OrderEvent::ReturnRejected { .. }
+        | OrderEvent::ReturnReceived { .. }
+        | OrderEvent::ReturnRestocked { .. } => None,
     }
 }
 
@@ -97,12 +103,36 @@ fn components(order: &OrderView) -> Vec<(Account, i64)> {
 fn remaining(order: &OrderView, refunds: usize) -> Vec<(Account, i64)> {
     let mut left = components(order);
     for refund in order.refunds.iter().take(refunds) {
-        let amounts: Vec<i64> = left.iter().map(|(_, amount)| *amount).collect();
-        for ((_, amount), share) in left.iter_mut().zip(allocate(refund.amount.minor, &amounts)) {
+        let takes = taken(order, &left, refund);
+        for ((_, amount), share) in left.iter_mut().zip(takes) {
             *amount -= share;
         }
     }
     left
+}
+
+/// What `refund` (before any cancellation) takes back from each component of `left` (what
+/// remains of them): a return's line shares, as far as each component still holds them,
+/// anything short (a component an earlier refund of the other kind reduced) split over
+/// what remains of the others in proportion; any other refund, in proportion to all.
+fn taken(order: &OrderView, left: &[(Account, i64)], refund: &Refund) -> Vec<i64> {
+    let amounts: Vec<i64> = left.iter().map(|(_, amount)| *amount).collect();
+    let Some(shares) = return_shares(order, &refund.id) else {
+        return allocate(refund.amount.minor, &amounts);
+    };
+    let mut takes: Vec<i64> = left
+        .iter()
+        .map(|(account, amount)| {
+            let share = shares.iter().find(|(known, _)| known == account).map_or(0, |s| s.1);
+            share.min((*amount).max(0))
+        })
+        .collect();
+    let short = refund.amount.minor - takes.iter().sum::<i64>();
+    let rest: Vec<i64> = amounts.iter().zip(&takes).map(|(amount, take)| amount - take).collect();
+    for (take, more) in takes.iter_mut().zip(allocate(short, &rest)) {
+        *take += more;
+    }
+    takes
 }
 
 /// Splits `amount` over `weights` in proportion, largest remainder, ties to the earlier
@@ -156,7 +186,8 @@ fn captured(order: &OrderView, at: usize) -> Option<PostingSet> {
 }
 
 fn refunded(order: &OrderView, at: usize) -> Option<PostingSet> {
-    let amount = order.refunds.get(at)?.amount.minor;
+    let refund = order.refunds.get(at)?;
+    let amount = refund.amount.minor;
     if at >= before_cancellation(order).1 {
         return set(
             order,
@@ -165,11 +196,26 @@ fn refunded(order: &OrderView, at: usize) -> Option<PostingSet> {
         );
     }
     let left = remaining(order, at);
-    let weights: Vec<i64> = left.iter().map(|(_, amount)| *amount).collect();
+    let takes = taken(order, &left, refund);
     let mut postings: Vec<(Account, i64)> =
-        left.into_iter().map(|(account, _)| account).zip(allocate(amount, &weights)).collect();
+        left.into_iter().map(|(account, _)| account).zip(takes).collect();
     postings.push((psp(order), -amount));
     set(order, EntryKind::Refunded, postings)
+}
+
+/// What the return refunded by `refund` takes back from each component: its lines' shares
+/// (see [`crate::order::returns`]); `None` if `refund` refunded no return.
+fn return_shares(order: &OrderView, refund: &str) -> Option<Vec<(Account, i64)>> {
+    let paid = order.returns.iter().find(|r| r.refund.as_deref() == Some(refund))?;
+    let mut shares = vec![(Account::VatPayable, 0), (Account::Commission, 0)];
+    let payable = Account::SellerPayable(paid.request.seller.clone());
+    shares.push((payable, 0));
+    for line in &paid.request.lines {
+        shares[0].1 += line.shares.vat;
+        shares[1].1 += line.shares.commission;
+        shares[2].1 += line.shares.payable;
+    }
+    Some(shares)
 }
 
 fn cancelled(order: &OrderView) -> Option<PostingSet> {

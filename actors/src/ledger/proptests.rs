@@ -1,5 +1,5 @@
-//! Random order flows (random lines and commission; captures, cancellations and partial
-//! refunds in random order) through the order entity; after every event its posting set
+//! Random order flows (random lines and commission; captures, cancellations, partial refunds,
+//! deliveries and returns refunded in random order) through the order entity; after every event its posting set
 //! must sum to zero, and at the end the balances must be what the module doc says.
 
 use std::collections::BTreeMap;
@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 
 use super::*;
-use crate::order::fixtures::{LineSpec, capture, key, order_of, refund};
+use crate::order::fixtures::{self, LineSpec, capture, key, order_of, refund};
 use crate::order::{Order, OrderCommand, OrderEvent, OrderView};
 use crate::testing::Harness;
 
@@ -37,10 +37,21 @@ fn spec() -> impl Strategy<Value = LineSpec> {
 
 #[derive(Debug, Clone)]
 enum Step {
-    Capture { percent: i64 },
-    Refund { percent: i64 },
+    Capture {
+        percent: i64,
+    },
+    Refund {
+        percent: i64,
+    },
     Cancel,
     Ship,
+    /// Ships and delivers every shipment.
+    Deliver,
+    /// Returns `units` of line `line` (modulo the lines), received and refunded at once.
+    Return {
+        line: usize,
+        units: u32,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -50,7 +61,37 @@ fn step() -> impl Strategy<Value = Step> {
         4 => percent.prop_map(|percent| Step::Refund { percent }),
         1 => Just(Step::Cancel),
         1 => Just(Step::Ship),
+        1 => Just(Step::Deliver),
+        3 => (0usize..5, 1u32..4).prop_map(|(line, units)| Step::Return { line, units }),
     ]
+}
+
+/// The commands for `step`, its amount a percentage of what may be captured or refunded.
+fn commands(view: &OrderView, n: usize, step: &Step) -> Vec<OrderCommand> {
+    match step {
+        Step::Deliver => view
+            .shipments
+            .iter()
+            .flat_map(|s| {
+                let (seller, carrier, tracking) = (s.seller.clone(), "c".into(), "t".into());
+                let ship = OrderCommand::Ship { shipment: s.number, seller, carrier, tracking };
+                [ship, OrderCommand::Deliver { shipment: s.number }]
+            })
+            .collect(),
+        Step::Return { line, units } => {
+            let line = (*line % view.lines.len()) as u16;
+            let number = view.returns.len() as u16 + 1;
+            let request = fixtures::return_request(&[(line, *units)]);
+            let seller = view.lines[usize::from(line)].seller.clone();
+            vec![
+                OrderCommand::RequestReturn { request: Box::new(request) },
+                OrderCommand::ReceiveReturn { number, seller, sellable: vec![0] },
+                // The amount is checked against the return's; a wrong one is refused.
+                OrderCommand::RecordReturnRefund { number, refund: refund(&format!("x{n}"), 0) },
+            ]
+        }
+        _ => vec![command(view, n, step)],
+    }
 }
 
 /// The command for `step`, its amount a percentage of what may be captured or refunded.
@@ -64,6 +105,7 @@ fn command(view: &OrderView, n: usize, step: &Step) -> OrderCommand {
             refund: refund(&format!("r{n}"), part(view.refundable().minor, *percent)),
         },
         Step::Cancel => OrderCommand::Cancel { reason: "test".into() },
+        Step::Deliver | Step::Return { .. } => unreachable!("more than one command"),
         Step::Ship => {
             let first = view.shipments.first();
             let seller = first.map_or(view.lines[0].seller.clone(), |s| s.seller.clone());
@@ -97,6 +139,13 @@ fn check_final(view: &OrderView, balances: &BTreeMap<Account, i64>) {
         assert_eq!(get(&customer), total - captured, "the customer owes the rest");
         assert_eq!(get(&Account::Refunds), 0);
         assert_eq!(components_of(balances), total - refunded);
+    }
+    for (account, balance) in balances {
+        let component = matches!(
+            account,
+            Account::VatPayable | Account::Commission | Account::SellerPayable(_)
+        );
+        assert!(!component || *balance <= 0, "no component changes sign: {balances:?}");
     }
     let settled = refunded == captured && (captured == total || view.cancellation.is_some());
     if settled {
@@ -137,11 +186,18 @@ proptest! {
             Vec::new()
         };
         for (n, step) in steps.iter().chain(tail.iter()).enumerate() {
-            let command = command(harness.state.view().unwrap(), n, step);
-            let Ok((events, _)) = harness.run(command) else { continue };
-            for event in events {
-                post(harness.state.view().unwrap(), &event);
-                journal.push(event);
+            for mut command in commands(harness.state.view().unwrap(), n, step) {
+                let view = harness.state.view().unwrap();
+                if let OrderCommand::RecordReturnRefund { number, refund } = &mut command
+                    && let Some(known) = view.return_of(*number)
+                {
+                    refund.amount = known.request.amount;
+                }
+                let Ok((events, _)) = harness.run(command) else { break };
+                for event in events {
+                    post(harness.state.view().unwrap(), &event);
+                    journal.push(event);
+                }
             }
         }
         let view = harness.state.view().unwrap().clone();

@@ -1,6 +1,7 @@
 //! The order's rules: every command is validated here and either refused or turned into
 //! events. Nothing here mutates; the reply is the order after the events.
 
+use super::returns;
 use super::state::Order;
 use super::validate::{self, text};
 use super::{
@@ -11,7 +12,7 @@ use crate::ids::SellerId;
 use crate::limits::{ORDER_CAPTURES_MAX, ORDER_REFUNDS_MAX};
 use crate::payment::{Capture, Refund};
 
-type Decided = Result<(Vec<OrderEvent>, OrderReply), OrderRejection>;
+pub(super) type Decided = Result<(Vec<OrderEvent>, OrderReply), OrderRejection>;
 
 pub(super) fn decide(state: &Order, command: OrderCommand, key: &str, now_ms: u64) -> Decided {
     if let OrderCommand::Place { order, transit_days } = command {
@@ -34,6 +35,19 @@ pub(super) fn decide(state: &Order, command: OrderCommand, key: &str, now_ms: u6
         OrderCommand::RecordRestock => record_restock(state, view, now_ms),
         OrderCommand::RecordLineRestocked { line } => {
             record_line_restocked(state, view, line, now_ms)
+        }
+        OrderCommand::RequestReturn { request } => returns::request(state, view, *request, now_ms),
+        OrderCommand::DecideReturn { number, approve, note } => {
+            returns::decide_return(state, view, number, approve, note, now_ms)
+        }
+        OrderCommand::ReceiveReturn { number, seller, sellable } => {
+            returns::receive(state, view, (number, &seller), sellable, now_ms)
+        }
+        OrderCommand::RecordReturnRefund { number, refund } => {
+            returns::record_refund(state, view, number, refund, now_ms)
+        }
+        OrderCommand::RecordReturnRestocked { number } => {
+            returns::record_restocked(state, view, number, now_ms)
         }
     }
 }
@@ -128,7 +142,7 @@ fn shipments_of(
 }
 
 /// Refuses commands that need an order neither cancelled nor refunded.
-fn live(view: &OrderView) -> Result<(), OrderRejection> {
+pub(super) fn live(view: &OrderView) -> Result<(), OrderRejection> {
     match view.status {
         OrderStatus::Refunded => Err(OrderRejection::OrderRefunded),
         _ if view.cancellation.is_some() => Err(OrderRejection::OrderCancelled),
@@ -279,14 +293,14 @@ fn record_line_restocked(state: &Order, view: &OrderView, line: u16, now_ms: u64
     answer(state, vec![OrderEvent::LineRestocked { line, at_ms: now_ms }])
 }
 
-fn payment_text(what: &str, id: &str, key: &str) -> Result<(), OrderRejection> {
+pub(super) fn payment_text(what: &str, id: &str, key: &str) -> Result<(), OrderRejection> {
     text(&format!("{what}.id"), id, 1)?;
     text(&format!("{what}.key"), key, 1)
 }
 
 /// The reply for `events`: the order once they are applied (an order is small: at most
 /// `CART_LINES_MAX` lines and bounded payment lists, so a copy is cheap).
-fn answer(state: &Order, events: Vec<OrderEvent>) -> Decided {
+pub(super) fn answer(state: &Order, events: Vec<OrderEvent>) -> Decided {
     let order = if events.is_empty() {
         state.view.clone()
     } else {

@@ -141,3 +141,23 @@ pub fn capture(id: &str, minor: i64) -> Capture {
 pub fn refund(id: &str, minor: i64) -> Refund {
     Refund { psp: PSP.into(), id: id.into(), key: format!("k-{id}"), amount: eur(minor) }
 }
+
+/// A return of `(line, units)` pairs, 30-day windows, approved by rule whatever its amount.
+pub fn return_request(lines: &[(u16, u32)]) -> super::returns::ReturnRequest {
+    use super::returns::{ReturnLine, ReturnReason, ReturnRequest};
+    let lines = lines
+        .iter()
+        .map(|&(line, units)| ReturnLine {
+            line,
+            quantity: crate::quantity::Quantity::new(units).expect("at least one unit"),
+            window_days: 30,
+        })
+        .collect();
+    ReturnRequest {
+        lines,
+        reason: ReturnReason::Damaged,
+        comment: String::new(),
+        auto_approve_up_to: Some(eur(i64::MAX)),
+        carrier: "returns-post".into(),
+    }
+}

@@ -6,7 +6,9 @@
 //!   retries after a crash meets the same order rather than placing a second one.
 //! - The ids the checkout derives from an order id are made here only, so they cannot fail
 //!   to parse: line `i`'s reservation id ([`OrderId::line_reservation`], `{order}.{i}`, the
-//!   id the checkout holds and commits the line under and the payment job restocks), and the
+//!   id the checkout holds and commits the line under and the payment job restocks), the id
+//!   a return's line is restocked under ([`OrderId::return_reservation`], `{order}.r{n}.{i}`,
+//!   never held: the inventory takes the order's word for its units), and the
 //!   order a promotion's redemption names ([`OrderId::redemption`]). Their bounds are checked
 //!   at compile time; their alphabets (`o`, `-`, hex and decimal digits, `.`) are visible
 //!   ASCII without `@` or `/`, which every reservation and redemption id may hold.
@@ -23,6 +25,8 @@ const HEX_DIGITS: usize = 32;
 // A line's reservation id fits: an order id, `.` and a line index (a `usize` has at most 20
 // decimal digits).
 const _: () = assert!(PREFIX.len() + HEX_DIGITS + 1 + 20 <= RESERVATION_ID_BYTES_MAX);
+// A returned line's: an order id, `.r`, a return number (a `u16`: 5 digits), `.`, a line index.
+const _: () = assert!(PREFIX.len() + HEX_DIGITS + 2 + 5 + 1 + 20 <= RESERVATION_ID_BYTES_MAX);
 const _: () = assert!(PREFIX.len() + HEX_DIGITS <= ORDER_ID_BYTES_MAX);
 
 /// An order's id: `o-` and 32 lowercase hex digits.
@@ -51,6 +55,13 @@ impl OrderId {
     pub fn line_reservation(&self, index: usize) -> ReservationId {
         ReservationId::parse(&format!("{}.{index}", self.0))
             .expect("an order id, '.' and a decimal index form a reservation id")
+    }
+
+    /// The id line `index` of return `number` is restocked under: `{order}.r{number}.{index}`
+    /// (see the module doc for why it always parses).
+    pub fn return_reservation(&self, number: u16, index: u16) -> ReservationId {
+        ReservationId::parse(&format!("{}.r{number}.{index}", self.0))
+            .expect("an order id, '.r', a number, '.' and an index form a reservation id")
     }
 
     /// This order as a promotion's redemption names it (one redemption per order and
@@ -128,6 +139,9 @@ mod tests {
         let last = id.line_reservation(usize::MAX);
         assert_eq!(last.as_str().len(), PREFIX.len() + HEX_DIGITS + 1 + 20, "the longest one");
         assert_ne!(id.line_reservation(1), id.line_reservation(10));
+        let longest = id.return_reservation(u16::MAX, u16::MAX);
+        assert_eq!(longest.as_str(), format!("{id}.r65535.65535"));
+        assert_ne!(id.return_reservation(1, 12), id.return_reservation(11, 2));
         assert_eq!(id.redemption().as_str(), id.as_str());
     }
 

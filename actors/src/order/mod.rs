@@ -57,6 +57,7 @@ pub mod notes;
 #[cfg(test)]
 mod proptests;
 mod rejection;
+pub mod returns;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -182,6 +183,30 @@ pub enum OrderCommand {
     RecordLineRestocked {
         line: u16,
     },
+    /// The customer asks to send delivered units back (see [`returns`]).
+    RequestReturn {
+        request: Box<returns::ReturnRequest>,
+    },
+    /// Support approves return `number` (`approve`: the label's carrier) or rejects it.
+    DecideReturn {
+        number: u16,
+        approve: Option<String>,
+        note: String,
+    },
+    /// The shipment's seller received return `number`: per returned line, the units sellable.
+    ReceiveReturn {
+        number: u16,
+        seller: SellerId,
+        sellable: Vec<u32>,
+    },
+    RecordReturnRefund {
+        number: u16,
+        refund: Refund,
+    },
+    /// Return `number`'s sellable units are back on hand.
+    RecordReturnRestocked {
+        number: u16,
+    },
 }
 
 /// The placement, as journaled.
@@ -206,15 +231,68 @@ pub struct PlannedShipment {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OrderEvent {
     Placed(Box<PlacedOrder>),
-    ShipmentsPlanned { shipments: Vec<PlannedShipment> },
-    PaymentCaptured { capture: Capture, at_ms: u64 },
-    ShipmentShipped { shipment: u16, carrier: String, tracking: String, at_ms: u64 },
-    ShipmentDelivered { shipment: u16, at_ms: u64 },
-    Cancelled { reason: String, at_ms: u64 },
-    PaymentVoided { at_ms: u64 },
-    PaymentRefunded { refund: Refund, at_ms: u64 },
-    Restocked { at_ms: u64 },
-    LineRestocked { line: u16, at_ms: u64 },
+    ShipmentsPlanned {
+        shipments: Vec<PlannedShipment>,
+    },
+    PaymentCaptured {
+        capture: Capture,
+        at_ms: u64,
+    },
+    ShipmentShipped {
+        shipment: u16,
+        carrier: String,
+        tracking: String,
+        at_ms: u64,
+    },
+    ShipmentDelivered {
+        shipment: u16,
+        at_ms: u64,
+    },
+    Cancelled {
+        reason: String,
+        at_ms: u64,
+    },
+    PaymentVoided {
+        at_ms: u64,
+    },
+    PaymentRefunded {
+        refund: Refund,
+        at_ms: u64,
+    },
+    Restocked {
+        at_ms: u64,
+    },
+    LineRestocked {
+        line: u16,
+        at_ms: u64,
+    },
+    ReturnRequested(Box<returns::RequestedReturn>),
+    ReturnApproved {
+        number: u16,
+        label: returns::ReturnLabel,
+        by_rule: bool,
+        at_ms: u64,
+    },
+    ReturnRejected {
+        number: u16,
+        note: String,
+        at_ms: u64,
+    },
+    ReturnReceived {
+        number: u16,
+        sellable: Vec<u32>,
+        at_ms: u64,
+    },
+    /// Also one of the order's refunds.
+    ReturnRefunded {
+        number: u16,
+        refund: Refund,
+        at_ms: u64,
+    },
+    ReturnRestocked {
+        number: u16,
+        at_ms: u64,
+    },
 }
 
 /// The answer to every order command: the order after it.
@@ -243,12 +321,9 @@ impl Entity for Order {
     }
 
     /// Placed with its shipments planned and nothing owed to its payment or its stock: what
-    /// comes next (a shipment, a delivery, a cancellation) is a person's or a carrier's doing.
+    /// comes next (a shipment, a delivery, a cancellation, a return) is a person's or a
+    /// carrier's doing.
     fn at_rest(&self) -> bool {
-        self.view.as_ref().is_some_and(|view| {
-            !view.shipments.is_empty()
-                && matches!(view.payment_action(), PaymentAction::Done | PaymentAction::Wait)
-                && !view.restock_due()
-        })
+        self.view.as_ref().is_some_and(|view| !view.shipments.is_empty() && view.idle())
     }
 }

@@ -73,6 +73,30 @@ pub enum OrderRejection {
     TooManyCaptures { max: u32 },
     #[error("an order records at most {max} refunds")]
     TooManyRefunds { max: u32 },
+    #[error("no such return")]
+    UnknownReturn,
+    #[error("another return awaits a decision")]
+    ReturnPending,
+    #[error("an order has at most {max} returns")]
+    TooManyReturns { max: u32 },
+    #[error("a return names one to as many lines as the order has, each once, of one shipment")]
+    ReturnLinesInvalid,
+    #[error("line {line} has not been delivered")]
+    NotDelivered { line: u16 },
+    #[error("line {line}'s return window has closed")]
+    ReturnWindowClosed { line: u16 },
+    #[error("a return's lines must come from one shipment")]
+    ReturnSpansShipments,
+    #[error("line {line}: only {returnable} units can still be returned")]
+    ReturnExceedsLine { line: u16, returnable: u32 },
+    #[error("the return was decided otherwise")]
+    ReturnAlreadyDecided,
+    #[error("the return is not approved")]
+    ReturnNotApproved,
+    #[error("the return was received with other sellable units")]
+    ReturnAlreadyReceived,
+    #[error("the return has not been received")]
+    ReturnNotReceived,
 }
 
 impl Rejection for OrderRejection {
@@ -110,14 +134,26 @@ impl Rejection for OrderRejection {
             OrderRejection::PspMismatch => "psp_mismatch",
             OrderRejection::TooManyCaptures { .. } => "too_many_captures",
             OrderRejection::TooManyRefunds { .. } => "too_many_refunds",
+            OrderRejection::UnknownReturn => "unknown_return",
+            OrderRejection::ReturnPending => "return_pending",
+            OrderRejection::TooManyReturns { .. } => "too_many_returns",
+            OrderRejection::ReturnLinesInvalid => "return_lines_invalid",
+            OrderRejection::NotDelivered { .. } => "not_delivered",
+            OrderRejection::ReturnWindowClosed { .. } => "return_window_closed",
+            OrderRejection::ReturnSpansShipments => "return_spans_shipments",
+            OrderRejection::ReturnExceedsLine { .. } => "return_exceeds_line",
+            OrderRejection::ReturnAlreadyDecided => "return_already_decided",
+            OrderRejection::ReturnNotApproved => "return_not_approved",
+            OrderRejection::ReturnAlreadyReceived => "return_already_received",
+            OrderRejection::ReturnNotReceived => "return_not_received",
         }
     }
 
     fn kind(&self) -> RejectionKind {
         match self {
-            OrderRejection::UnknownOrder | OrderRejection::UnknownShipment => {
-                RejectionKind::NotFound
-            }
+            OrderRejection::UnknownOrder
+            | OrderRejection::UnknownShipment
+            | OrderRejection::UnknownReturn => RejectionKind::NotFound,
             OrderRejection::InvalidOrderId
             | OrderRejection::NoLines
             | OrderRejection::TooManyLines { .. }
@@ -131,7 +167,9 @@ impl Rejection for OrderRejection {
             | OrderRejection::TextInvalid { .. }
             | OrderRejection::TooManyPromotions { .. }
             | OrderRejection::FraudRejected
-            | OrderRejection::PspMismatch => RejectionKind::Invalid,
+            | OrderRejection::PspMismatch
+            | OrderRejection::ReturnLinesInvalid
+            | OrderRejection::ReturnSpansShipments => RejectionKind::Invalid,
             OrderRejection::AlreadyPlaced
             | OrderRejection::OrderCancelled
             | OrderRejection::OrderRefunded
@@ -147,7 +185,16 @@ impl Rejection for OrderRejection {
             | OrderRejection::RefundExceedsCaptured { .. }
             | OrderRejection::RefundConflict
             | OrderRejection::TooManyCaptures { .. }
-            | OrderRejection::TooManyRefunds { .. } => RejectionKind::Conflict,
+            | OrderRejection::TooManyRefunds { .. }
+            | OrderRejection::ReturnPending
+            | OrderRejection::TooManyReturns { .. }
+            | OrderRejection::NotDelivered { .. }
+            | OrderRejection::ReturnWindowClosed { .. }
+            | OrderRejection::ReturnExceedsLine { .. }
+            | OrderRejection::ReturnAlreadyDecided
+            | OrderRejection::ReturnNotApproved
+            | OrderRejection::ReturnAlreadyReceived
+            | OrderRejection::ReturnNotReceived => RejectionKind::Conflict,
         }
     }
 }

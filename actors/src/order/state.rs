@@ -75,6 +75,12 @@ impl Order {
                     view.restocked_lines.insert(at, *line);
                 }
             }
+            OrderEvent::ReturnRequested(_)
+            | OrderEvent::ReturnApproved { .. }
+            | OrderEvent::ReturnRejected { .. }
+            | OrderEvent::ReturnReceived { .. }
+            | OrderEvent::ReturnRefunded { .. }
+            | OrderEvent::ReturnRestocked { .. } => super::returns::apply(view, event),
         }
         let status = status_of(view);
         if status.rank() > view.status.rank() {
@@ -132,6 +138,7 @@ fn placed_view(placed: &PlacedOrder) -> OrderView {
         revision: 1,
         restocked: false,
         restocked_lines: Vec::new(),
+        returns: Vec::new(),
     }
 }
 

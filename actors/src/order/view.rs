@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::returns::ReturnView;
 use super::{CapturePolicy, OrderId, OrderLine, ShipTo};
 use crate::fraud::FraudAssessment;
 use crate::ids::CustomerId;
@@ -85,7 +86,7 @@ pub struct Cancellation {
 }
 
 /// A placed order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OrderView {
     pub id: OrderId,
     pub customer: CustomerId,
@@ -119,7 +120,16 @@ pub struct OrderView {
     pub restocked: bool,
     /// The lines whose units went back on hand so far, ascending.
     pub restocked_lines: Vec<u16>,
+    /// In the order requested.
+    pub returns: Vec<ReturnView>,
 }
+
+// Snapshots written before returns existed end after `restocked_lines`.
+crate::snapshot::grown_state!(OrderView {
+    id, customer, checkout, currency, status, placed_at_ms, lines, totals, promotions,
+    authorization, capture, commission_bps, captured, captures, voided, refunded, refunds,
+    fraud, ship_to, shipments, cancellation, revision, restocked, restocked_lines,
+} added { returns });
 
 /// What an order's payment needs next (the payment job carries it out).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +137,11 @@ pub enum PaymentAction {
     Capture(Money),
     Void,
     Refund(Money),
+    /// Refund return `number` (received) of its `amount`.
+    RefundReturn {
+        number: u16,
+        amount: Money,
+    },
     /// Nothing yet (an order captured at shipment that has not shipped).
     Wait,
     /// Settled for good.
@@ -148,10 +163,26 @@ impl OrderView {
                 PaymentAction::Void
             }
             super::OrderStatus::Cancelled => PaymentAction::Done,
-            _ if captured.minor >= authorized.minor || self.voided => PaymentAction::Done,
             _ if self.capture_due() => PaymentAction::Capture(self.capturable()),
-            _ => PaymentAction::Wait,
+            _ => match self.return_refund_due() {
+                // A return is refunded from what was captured (all of it is, by now, unless
+                // the provider has not answered a capture yet).
+                Some(due) if due.request.amount.minor <= self.refundable().minor => {
+                    let (number, amount) = (due.request.number, due.request.amount);
+                    PaymentAction::RefundReturn { number, amount }
+                }
+                Some(_) => PaymentAction::Wait,
+                None if captured.minor >= authorized.minor || self.voided => PaymentAction::Done,
+                None => PaymentAction::Wait,
+            },
         }
+    }
+
+    /// Nothing for the payment job to do now: no payment action and no units to restock.
+    pub fn idle(&self) -> bool {
+        matches!(self.payment_action(), PaymentAction::Done | PaymentAction::Wait)
+            && !self.restock_due()
+            && self.return_restock_due().is_none()
     }
 
     /// Whether the checkout should capture now: the order is live (not cancelled, voided or

@@ -4,6 +4,9 @@
 
 use bazaar_actors::fraud::{FraudAssessment, FraudDecision, FraudReason};
 use bazaar_actors::ledger::{Account, EntryKind, MismatchKind, Posting, PostingSet};
+use bazaar_actors::order::returns::{
+    LineShares, RequestedReturn, ReturnLabel, ReturnLine, ReturnReason, ReturnRequest, ReturnedLine,
+};
 use bazaar_actors::order::{
     CapturePolicy, NewOrder, Order, OrderCommand, OrderEvent, OrderId, OrderLine, OrderRejection,
     OrderStatus, PlacedOrder, PlannedShipment, entity_id,
@@ -237,6 +240,20 @@ fn order_survives_the_codec() {
     round_trip(&OrderCommand::RecordVoid);
     round_trip(&OrderCommand::RecordRestock);
     round_trip(&OrderCommand::RecordLineRestocked { line: 3 });
+    let request = ReturnRequest {
+        lines: vec![ReturnLine { line: 0, quantity: qty(1), window_days: 30 }],
+        reason: ReturnReason::Defective,
+        comment: "c".into(),
+        auto_approve_up_to: Some(eur(1)),
+        carrier: "returns-post".into(),
+    };
+    round_trip(&OrderCommand::RequestReturn { request: Box::new(request) });
+    round_trip(&OrderCommand::DecideReturn { number: 1, approve: None, note: "n".into() });
+    let sellable = vec![0];
+    round_trip(&OrderCommand::ReceiveReturn { number: 1, seller: s1.clone(), sellable });
+    round_trip(&OrderCommand::RecordReturnRefund { number: 1, refund: refund_of() });
+    round_trip(&OrderCommand::RecordReturnRestocked { number: 1 });
+    pin_positions(&ReturnReason::ALL);
     let id = OrderId::for_checkout("eu/c1/key-1");
     let (_, replies) = run::<Order>(&entity_id("eu", &id), commands);
     assert_eq!(replies.last().unwrap().order.status, OrderStatus::Delivered);
@@ -265,6 +282,21 @@ fn order_survives_the_codec() {
         OrderEvent::PaymentRefunded { refund, at_ms: 1 },
         OrderEvent::Restocked { at_ms: 1 },
         OrderEvent::LineRestocked { line: 0, at_ms: 1 },
+        OrderEvent::ReturnRequested(Box::new(requested_return())),
+        OrderEvent::ReturnApproved {
+            number: 1,
+            label: ReturnLabel {
+                carrier: "returns-post".into(),
+                tracking: "RMA-1".into(),
+                to: LocationCode::parse("FRA1").unwrap(),
+            },
+            by_rule: true,
+            at_ms: 1,
+        },
+        OrderEvent::ReturnRejected { number: 1, note: "n".into(), at_ms: 1 },
+        OrderEvent::ReturnReceived { number: 1, sellable: vec![1], at_ms: 1 },
+        OrderEvent::ReturnRefunded { number: 1, refund: refund_of(), at_ms: 1 },
+        OrderEvent::ReturnRestocked { number: 1, at_ms: 1 },
     ];
     let rejections = [
         OrderRejection::UnknownOrder,
@@ -299,6 +331,18 @@ fn order_survives_the_codec() {
         OrderRejection::PspMismatch,
         OrderRejection::TooManyCaptures { max: 1 },
         OrderRejection::TooManyRefunds { max: 1 },
+        OrderRejection::UnknownReturn,
+        OrderRejection::ReturnPending,
+        OrderRejection::TooManyReturns { max: 1 },
+        OrderRejection::ReturnLinesInvalid,
+        OrderRejection::NotDelivered { line: 1 },
+        OrderRejection::ReturnWindowClosed { line: 1 },
+        OrderRejection::ReturnSpansShipments,
+        OrderRejection::ReturnExceedsLine { line: 1, returnable: 1 },
+        OrderRejection::ReturnAlreadyDecided,
+        OrderRejection::ReturnNotApproved,
+        OrderRejection::ReturnAlreadyReceived,
+        OrderRejection::ReturnNotReceived,
     ];
     pin_positions(&events);
     pin_rejections(&rejections);
@@ -319,6 +363,42 @@ fn order_survives_the_codec() {
     // An order id is only ever the canonical spelling.
     let bad = codec::encode("o-1").unwrap();
     assert!(codec::decode::<OrderId>(bad.as_bytes()).is_err());
+}
+
+fn refund_of() -> Refund {
+    Refund { psp: "psp-a".into(), id: "ref-2".into(), key: "k2".into(), amount: eur(100) }
+}
+
+fn requested_return() -> RequestedReturn {
+    let shares = LineShares { vat: 16, commission: 10, payable: 74 };
+    RequestedReturn {
+        number: 1,
+        shipment: 1,
+        seller: SellerId::parse("s1").unwrap(),
+        lines: vec![ReturnedLine { line: 0, quantity: 1, after: 0, shares }],
+        reason: ReturnReason::Damaged,
+        comment: String::new(),
+        amount: eur(100),
+        at_ms: 1,
+    }
+}
+
+/// An order snapshot written before returns existed (it ends before `returns`) still
+/// decodes, with none.
+#[test]
+fn an_order_snapshot_from_before_returns_decodes() {
+    let id = OrderId::for_checkout("eu/c1/key-1");
+    let mut legacy = Order::default();
+    legacy.apply(&OrderEvent::Placed(Box::new(PlacedOrder { id, order: new_order(), at_ms: 1 })));
+    let record = codec::encode(&legacy).expect("encodes");
+    let payload = record.payload();
+    assert!(payload.ends_with(&[0, 0]), "restocked lines (none), then returns (none)");
+    let old: Order = codec::decode_payload(&payload[..payload.len() - 1]).expect("decodes");
+    assert_eq!(old, legacy);
+    let mut returned = legacy.clone();
+    returned.apply(&OrderEvent::ReturnRequested(Box::new(requested_return())));
+    round_trip(&returned);
+    assert!(codec::decode_payload::<Order>(&payload[..payload.len() - 2]).is_err());
 }
 
 #[test]

@@ -159,7 +159,7 @@ struct Shared {
     customers: DashMap<(Tenant, CustomerId), CustomerOrders>,
     sellers: DashMap<(Tenant, SellerId), BTreeMap<Newest, SellerOrderLines>>,
     /// Entity ids of the orders not settled: payment not done (see
-    /// [`OrderView::payment_action`]) or units to restock (see [`OrderView::restock_due`]).
+    /// [`OrderView::payment_action`]) or units to restock: every order not [`OrderView::idle`].
     /// What the payment job works through, rebuilt with the rest at start, so a capture or a
     /// restock due before a crash is found again after it.
     unsettled: dashmap::DashSet<String>,
@@ -278,11 +278,7 @@ impl Shared {
         let entity_id = bazaar_actors::order::entity_id(tenant, &view.id);
         // An order waiting for its first shipment (captured at shipment) has nothing to do
         // until then: the dispatch kicks the job, and the shipped order lands here again.
-        let idle = matches!(
-            view.payment_action(),
-            bazaar_actors::order::PaymentAction::Done | bazaar_actors::order::PaymentAction::Wait
-        );
-        if idle && !view.restock_due() {
+        if view.idle() {
             self.unsettled.remove(&entity_id);
         } else {
             self.unsettled.insert(entity_id);

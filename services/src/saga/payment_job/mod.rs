@@ -27,7 +27,14 @@
 //! - A void a saga could not finish (no provider answered) is listed on the `void` worklist
 //!   and retried until every provider has answered; a void that arrives before a late
 //!   authorization still wins (the providers tombstone the key).
+//! - A received return is refunded under the key `{order}.return-{n}` and recorded with
+//!   `RecordReturnRefund`; its sellable units go back on hand by `Restock` of the id
+//!   `{order}.r{n}.{line}` (never held: the inventory takes the return's word for the units,
+//!   and remembers the id, so a retry gives nothing twice), then `RecordReturnRestocked`.
+//!   See `returns.rs`.
 //! - One settlement per order (or void per key) at a time in this process (`busy`).
+
+mod returns;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -238,6 +245,9 @@ impl PaymentJob {
         let engine = &self.inner.engine;
         let payments = &self.inner.payments;
         let mut restock: Option<Result<(), String>> = None;
+        // A return restock that failed: the rest of the settlement goes on, the error is
+        // reported at the end (the next sweep tries again).
+        let mut returns_restock: Option<Result<(), String>> = None;
         let read = || async {
             match engine.ask::<Order>(order, OrderCommand::Get).await {
                 Ok(Ok(reply)) => Ok(Some(reply.order)),
@@ -259,10 +269,20 @@ impl PaymentJob {
                     continue;
                 }
             }
+            if returns_restock.is_none()
+                && let Some(due) = view.return_restock_due()
+            {
+                let number = due.request.number;
+                match self.restock_return(order, &view, number).await {
+                    Ok(restocked) => view = restocked,
+                    Err(error) => returns_restock = Some(Err(error)),
+                }
+                continue;
+            }
             let authorization = &view.authorization;
             let command = match view.payment_action() {
                 PaymentAction::Wait | PaymentAction::Done => {
-                    return restock.unwrap_or(Ok(()));
+                    return restock.or(returns_restock).unwrap_or(Ok(()));
                 }
                 PaymentAction::Capture(amount) => {
                     let key = format!("{}.capture", view.id);
@@ -273,6 +293,12 @@ impl PaymentJob {
                     let key = format!("{}.refund", view.id);
                     let refund = payments.refund(authorization, &key, amount).await;
                     OrderCommand::RecordRefund { refund: refund.map_err(|e| e.to_string())? }
+                }
+                PaymentAction::RefundReturn { number, amount } => {
+                    let key = format!("{}.return-{number}", view.id);
+                    let refund = payments.refund(authorization, &key, amount).await;
+                    let refund = refund.map_err(|e| e.to_string())?;
+                    OrderCommand::RecordReturnRefund { number, refund }
                 }
                 PaymentAction::Void => match payments.void(&authorization.key).await {
                     Ok(()) => OrderCommand::RecordVoid,
@@ -291,6 +317,7 @@ impl PaymentJob {
             let action = match &command {
                 OrderCommand::RecordCapture { .. } => "capture",
                 OrderCommand::RecordRefund { .. } => "refund",
+                OrderCommand::RecordReturnRefund { .. } => "return_refund",
                 _ => "void",
             };
             metrics::counter!("payment_job_actions_total", "action" => action).increment(1);

@@ -1,0 +1,252 @@
+//! The rules of returns, as the module doc of [`super`] states them, and their `apply`.
+
+use super::{
+    ReceivedReturn, RequestedReturn, ReturnDecision, ReturnLabel, ReturnRequest, ReturnStatus,
+    ReturnView, ReturnedLine, line_shares,
+};
+use crate::ids::{LocationCode, SellerId};
+use crate::limits::{CART_LINES_MAX, ORDER_REFUNDS_MAX, ORDER_RETURNS_MAX};
+use crate::money::Money;
+use crate::order::decide::{Decided, answer, live, payment_text};
+use crate::order::validate::text;
+use crate::order::{DAY_MS, Order, OrderEvent, OrderRejection, OrderView};
+use crate::payment::Refund;
+
+pub(in crate::order) fn request(
+    state: &Order,
+    view: &OrderView,
+    request: ReturnRequest,
+    now: u64,
+) -> Decided {
+    live(view)?;
+    if view.returns.iter().any(|r| r.decision.is_none()) {
+        return Err(OrderRejection::ReturnPending);
+    }
+    if view.returns.len() >= ORDER_RETURNS_MAX {
+        return Err(OrderRejection::TooManyReturns { max: ORDER_RETURNS_MAX as u32 });
+    }
+    text("comment", &request.comment, 0)?;
+    text("carrier", &request.carrier, 1)?;
+    if request.lines.is_empty() || request.lines.len() > CART_LINES_MAX {
+        return Err(OrderRejection::ReturnLinesInvalid);
+    }
+    let mut shipment_of_return = None;
+    let mut lines = Vec::with_capacity(request.lines.len());
+    for asked in &request.lines {
+        let line = view
+            .lines
+            .get(usize::from(asked.line))
+            .ok_or(OrderRejection::LineInvalid { line: asked.line })?;
+        if lines.iter().any(|l: &ReturnedLine| l.line == asked.line) {
+            return Err(OrderRejection::ReturnLinesInvalid);
+        }
+        let shipment = view
+            .shipments
+            .iter()
+            .find(|s| s.lines.contains(&asked.line))
+            .ok_or(OrderRejection::NotDelivered { line: asked.line })?;
+        let delivered =
+            shipment.delivered_at_ms.ok_or(OrderRejection::NotDelivered { line: asked.line })?;
+        let closes = delivered.saturating_add(u64::from(asked.window_days).saturating_mul(DAY_MS));
+        if now > closes {
+            return Err(OrderRejection::ReturnWindowClosed { line: asked.line });
+        }
+        if *shipment_of_return.get_or_insert(shipment) != shipment {
+            return Err(OrderRejection::ReturnSpansShipments);
+        }
+        let after = view.returned_units(asked.line);
+        let returnable = line.quantity.get().saturating_sub(after);
+        if asked.quantity.get() > returnable {
+            return Err(OrderRejection::ReturnExceedsLine { line: asked.line, returnable });
+        }
+        let quantity = asked.quantity.get();
+        let shares = line_shares(line, view.commission_bps, after, quantity);
+        lines.push(ReturnedLine { line: asked.line, quantity, after, shares });
+    }
+    let shipment = shipment_of_return.ok_or(OrderRejection::ReturnLinesInvalid)?;
+    let amount = lines.iter().map(|l| l.shares.total()).fold(0i64, i64::saturating_add);
+    let amount = Money::new(amount, view.currency);
+    let number = u16::try_from(view.returns.len() + 1).unwrap_or(u16::MAX);
+    let approve = request.auto_approve_up_to.is_some_and(|max| amount.minor <= max.minor);
+    let requested = RequestedReturn {
+        number,
+        shipment: shipment.number,
+        seller: shipment.seller.clone(),
+        lines,
+        reason: request.reason,
+        comment: request.comment,
+        amount,
+        at_ms: now,
+    };
+    let to = shipment.location.clone();
+    let mut events = vec![OrderEvent::ReturnRequested(Box::new(requested))];
+    if approve {
+        let label = label_of(view, number, request.carrier, to);
+        events.push(OrderEvent::ReturnApproved { number, label, by_rule: true, at_ms: now });
+    }
+    answer(state, events)
+}
+
+/// The label of return `number`: its tracking number names the order and the return.
+fn label_of(view: &OrderView, number: u16, carrier: String, to: LocationCode) -> ReturnLabel {
+    ReturnLabel { carrier, tracking: format!("RMA-{}-{number}", view.id), to }
+}
+
+/// Support's decision on return `number`: `Some(carrier)` approves it, `None` rejects it.
+pub(in crate::order) fn decide_return(
+    state: &Order,
+    view: &OrderView,
+    number: u16,
+    approve: Option<String>,
+    note: String,
+    now: u64,
+) -> Decided {
+    let known = view.return_of(number).ok_or(OrderRejection::UnknownReturn)?;
+    text("note", &note, 0)?;
+    match (&known.decision, &approve) {
+        (None, _) => {}
+        (Some(ReturnDecision::Approved { .. }), Some(_))
+        | (Some(ReturnDecision::Rejected { .. }), None) => return answer(state, Vec::new()),
+        (Some(_), _) => return Err(OrderRejection::ReturnAlreadyDecided),
+    }
+    let event = match approve {
+        Some(carrier) => {
+            text("carrier", &carrier, 1)?;
+            let to = view
+                .shipment(known.request.shipment)
+                .map(|s| s.location.clone())
+                .ok_or(OrderRejection::UnknownShipment)?;
+            let label = label_of(view, number, carrier, to);
+            OrderEvent::ReturnApproved { number, label, by_rule: false, at_ms: now }
+        }
+        None => OrderEvent::ReturnRejected { number, note, at_ms: now },
+    };
+    answer(state, vec![event])
+}
+
+/// `seller` received return `number`; `sellable` per returned line.
+pub(in crate::order) fn receive(
+    state: &Order,
+    view: &OrderView,
+    (number, seller): (u16, &SellerId),
+    sellable: Vec<u32>,
+    now: u64,
+) -> Decided {
+    let known = view
+        .return_of(number)
+        .filter(|r| r.request.seller == *seller)
+        .ok_or(OrderRejection::UnknownReturn)?;
+    if let Some(received) = &known.received {
+        if received.sellable == sellable {
+            return answer(state, Vec::new());
+        }
+        return Err(OrderRejection::ReturnAlreadyReceived);
+    }
+    if known.status() != ReturnStatus::Approved {
+        return Err(OrderRejection::ReturnNotApproved);
+    }
+    let lines = &known.request.lines;
+    if sellable.len() != lines.len() || sellable.iter().zip(lines).any(|(s, l)| *s > l.quantity) {
+        return Err(OrderRejection::ReturnLinesInvalid);
+    }
+    answer(state, vec![OrderEvent::ReturnReceived { number, sellable, at_ms: now }])
+}
+
+pub(in crate::order) fn record_refund(
+    state: &Order,
+    view: &OrderView,
+    number: u16,
+    refund: Refund,
+    now: u64,
+) -> Decided {
+    let known = view.return_of(number).ok_or(OrderRejection::UnknownReturn)?;
+    if let Some(id) = &known.refund {
+        let same = view.refunds.iter().any(|r| r.id == *id && *r == refund);
+        return if same { answer(state, Vec::new()) } else { Err(OrderRejection::RefundConflict) };
+    }
+    if view.refunds.iter().any(|known| known.id == refund.id) {
+        return Err(OrderRejection::RefundConflict);
+    }
+    if known.received.is_none() {
+        return Err(OrderRejection::ReturnNotReceived);
+    }
+    payment_text("refund", &refund.id, &refund.key)?;
+    if refund.psp != view.authorization.psp {
+        return Err(OrderRejection::PspMismatch);
+    }
+    if refund.amount != known.request.amount {
+        return Err(OrderRejection::AmountInvalid);
+    }
+    if refund.amount.minor > view.refundable().minor {
+        return Err(OrderRejection::RefundExceedsCaptured { refundable: view.refundable() });
+    }
+    if view.refunds.len() >= ORDER_REFUNDS_MAX {
+        return Err(OrderRejection::TooManyRefunds { max: ORDER_REFUNDS_MAX as u32 });
+    }
+    answer(state, vec![OrderEvent::ReturnRefunded { number, refund, at_ms: now }])
+}
+
+pub(in crate::order) fn record_restocked(
+    state: &Order,
+    view: &OrderView,
+    number: u16,
+    now: u64,
+) -> Decided {
+    let known = view.return_of(number).ok_or(OrderRejection::UnknownReturn)?;
+    if known.restocked {
+        return answer(state, Vec::new());
+    }
+    if known.received.is_none() {
+        return Err(OrderRejection::ReturnNotReceived);
+    }
+    answer(state, vec![OrderEvent::ReturnRestocked { number, at_ms: now }])
+}
+
+/// Folds a return event into the view (`apply`).
+pub(in crate::order) fn apply(view: &mut OrderView, event: &OrderEvent) {
+    let find = |view: &mut OrderView, number: u16| {
+        view.returns.iter_mut().position(|r| r.request.number == number)
+    };
+    match event {
+        OrderEvent::ReturnRequested(requested) => view.returns.push(ReturnView {
+            request: (**requested).clone(),
+            decision: None,
+            received: None,
+            refund: None,
+            restocked: false,
+        }),
+        OrderEvent::ReturnApproved { number, label, by_rule, at_ms } => {
+            if let Some(at) = find(view, *number) {
+                let (label, by_rule, at_ms) = (label.clone(), *by_rule, *at_ms);
+                view.returns[at].decision =
+                    Some(ReturnDecision::Approved { label, by_rule, at_ms });
+            }
+        }
+        OrderEvent::ReturnRejected { number, note, at_ms } => {
+            if let Some(at) = find(view, *number) {
+                let note = note.clone();
+                view.returns[at].decision = Some(ReturnDecision::Rejected { note, at_ms: *at_ms });
+            }
+        }
+        OrderEvent::ReturnReceived { number, sellable, at_ms } => {
+            if let Some(at) = find(view, *number) {
+                let sellable = sellable.clone();
+                view.returns[at].received = Some(ReceivedReturn { sellable, at_ms: *at_ms });
+            }
+        }
+        OrderEvent::ReturnRefunded { number, refund, .. } => {
+            if let Some(at) = find(view, *number) {
+                view.returns[at].refund = Some(refund.id.clone());
+            }
+            view.refunded =
+                Money::new(view.refunded.minor.saturating_add(refund.amount.minor), view.currency);
+            view.refunds.push(refund.clone());
+        }
+        OrderEvent::ReturnRestocked { number, .. } => {
+            if let Some(at) = find(view, *number) {
+                view.returns[at].restocked = true;
+            }
+        }
+        _ => {}
+    }
+}
