@@ -32,6 +32,9 @@ pub struct ClusterFile {
     /// How a seller's standing follows its score (`[sellers]`).
     #[serde(default)]
     pub sellers: bazaar_actors::seller::StandingRules,
+    /// Return windows by category, automatic approval and the labels' carrier (`[returns]`).
+    #[serde(default)]
+    pub returns: bazaar_actors::order::returns::ReturnRules,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -84,6 +87,7 @@ impl ClusterFile {
         self.checkout.validate().map_err(anyhow::Error::msg)?;
         self.catalog.validate().map_err(anyhow::Error::msg)?;
         self.sellers.validate().map_err(anyhow::Error::msg)?;
+        self.returns.validate().map_err(anyhow::Error::msg)?;
         self.gateway.validate().map_err(anyhow::Error::msg)
     }
 

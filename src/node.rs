@@ -83,6 +83,8 @@ pub struct NodeConfig {
     pub catalog: CatalogConfig,
     /// How a seller's standing follows its score.
     pub sellers: bazaar_actors::seller::StandingRules,
+    /// Return windows, automatic approval, labels.
+    pub returns: bazaar_actors::order::returns::ReturnRules,
     /// What `/metrics` renders: the process's installed recorder ([`install_metrics`]), or a
     /// recorder of the node's own (a test's).
     pub metrics: PrometheusHandle,
@@ -307,6 +309,7 @@ impl Starting {
             ledger,
             rendered: Arc::new(RenderedProducts::new(config.gateway.product_page_cache_bytes)),
             sellers: config.sellers,
+            returns: config.returns,
             requests: requests.clone(),
         });
         // In place before anyone hears "ready": no request after it meets "not ready".

@@ -40,6 +40,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         checkout: file.checkout.clone(),
         catalog: file.catalog.clone(),
         sellers: file.sellers,
+        returns: file.returns.clone(),
         metrics,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

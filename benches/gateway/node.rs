@@ -74,6 +74,7 @@ impl BenchNode {
             checkout: Default::default(),
             catalog: Default::default(),
             sellers: Default::default(),
+            returns: Default::default(),
             metrics: bazaar::node::install_metrics()?,
         })
         .await?;

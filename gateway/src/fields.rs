@@ -206,6 +206,10 @@ bounded! {
     audit_limit: u32 = 0, u32::MAX;
     /// A shipment's number within its order.
     shipment_number: u16 = 0, u16::MAX;
+    /// An order line's index, from 0.
+    line_index: u16 = 0, u16::MAX;
+    /// Units of a returned line that arrived sellable.
+    sellable_units: u32 = 0, bazaar_actors::limits::CART_LINE_QUANTITY_MAX;
 }
 
 /// A string schema: `pattern`, and lengths in characters.
@@ -219,7 +223,7 @@ fn string(pattern: &str, min: usize, max: usize, nullable: bool) -> Object {
 }
 
 /// One of a closed list of codes.
-fn one_of(codes: &[&str], nullable: bool) -> Object {
+pub(crate) fn one_of(codes: &[&str], nullable: bool) -> Object {
     let mut values: Vec<serde_json::Value> = codes.iter().map(|c| (*c).into()).collect();
     if nullable {
         values.push(serde_json::Value::Null);
@@ -480,7 +484,7 @@ pub fn checkout_key() -> Object {
     string(&not_dots("[A-Za-z0-9_:-]", "[A-Za-z0-9._:-]", max), 1, max, false)
 }
 
-fn array(items: Object, min: usize, max: usize) -> Array {
+pub(crate) fn array(items: Object, min: usize, max: usize) -> Array {
     ArrayBuilder::new().items(items).min_items(Some(min)).max_items(Some(max)).build()
 }
 

@@ -56,6 +56,8 @@ pub struct Parts {
     pub rendered: Arc<RenderedProducts>,
     /// How a seller's standing follows its score (`[sellers]`).
     pub sellers: bazaar_actors::seller::StandingRules,
+    /// Return windows, automatic approval and the labels' carrier (`[returns]`).
+    pub returns: bazaar_actors::order::returns::ReturnRules,
     /// Requests that go on apart from their connection (audited changes): a stopping node
     /// waits for them before its engine stops, so a change it began ends with its record.
     pub requests: TaskTracker,

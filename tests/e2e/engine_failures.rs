@@ -50,6 +50,7 @@ async fn node(config: EngineConfig) -> TestNode {
         checkout: Default::default(),
         catalog: Default::default(),
         sellers: Default::default(),
+        returns: Default::default(),
         metrics: metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder().handle(),
     })
     .await

@@ -27,6 +27,7 @@ mod psp;
 mod recommendations;
 mod regressions;
 mod restart;
+mod returns;
 mod search_api;
 mod security;
 mod seller_isolation;

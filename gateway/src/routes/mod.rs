@@ -8,6 +8,7 @@ pub mod checkouts;
 pub mod orders;
 pub mod payments;
 pub mod promotions;
+pub mod returns;
 pub mod seller;
 pub mod support;
 

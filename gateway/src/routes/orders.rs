@@ -66,6 +66,8 @@ pub struct OrderDto {
     pub shipments: Vec<ShipmentDto>,
     /// A cancelled order's units are back on hand.
     pub restocked: bool,
+    /// In the order requested.
+    pub returns: Vec<super::returns::ReturnDto>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -124,6 +126,8 @@ pub struct SellerOrderDto {
     /// This seller's shipments only (numbered as in the order; their `lines` index this
     /// seller's `lines`).
     pub shipments: Vec<ShipmentDto>,
+    /// The returns of this seller's shipments (their `lines` index this seller's `lines`).
+    pub returns: Vec<super::returns::ReturnDto>,
 }
 
 fn line_dto(line: &OrderLine) -> OrderLineDto {
@@ -187,6 +191,7 @@ pub(crate) fn order_dto(order: &OrderView) -> OrderDto {
         },
         shipments: order.shipments.iter().map(shipment_dto).collect(),
         restocked: order.restocked,
+        returns: order.returns.iter().map(super::returns::return_dto).collect(),
     }
 }
 
@@ -207,6 +212,7 @@ fn seller_order_dto(order: &SellerOrderLines) -> SellerOrderDto {
         placed_at_ms: order.placed_at_ms,
         lines: order.lines.iter().map(line_dto).collect(),
         shipments: order.shipments.iter().map(shipment_dto).collect(),
+        returns: order.returns.iter().map(super::returns::return_dto).collect(),
     }
 }
 
@@ -223,7 +229,7 @@ pub(super) async fn order_of(
 }
 
 /// The customer's own order, or not found.
-async fn own_order(
+pub(super) async fn own_order(
     state: &AppState,
     principal: &Principal,
     id: &str,
@@ -375,7 +381,7 @@ async fn deliver(
 
 /// The order `id` if `seller` has lines in it; an order of other sellers only answers
 /// exactly as an unknown one does (ids do not leak). Every seller order route starts here.
-async fn seller_order(
+pub(super) async fn seller_order(
     state: &AppState,
     principal: &Principal,
     seller: &SellerId,

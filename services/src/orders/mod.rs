@@ -31,6 +31,7 @@ use bazaar_actors::cart::CustomerId;
 use bazaar_actors::fraud::CustomerFacts;
 use bazaar_actors::ids::SellerId;
 use bazaar_actors::money::{Currency, Money};
+use bazaar_actors::order::returns::ReturnView;
 use bazaar_actors::order::{
     Order, OrderEvent, OrderId, OrderLine, OrderStatus, OrderView, ShipmentView,
 };
@@ -66,6 +67,8 @@ pub struct SellerOrderLines {
     pub placed_at_ms: u64,
     pub lines: Vec<OrderLine>,
     pub shipments: Vec<ShipmentView>,
+    /// The returns of this seller's shipments (their lines index this seller's `lines`).
+    pub returns: Vec<ReturnView>,
 }
 
 impl SellerOrderLines {
@@ -87,12 +90,25 @@ impl SellerOrderLines {
                 mine
             })
             .collect();
+        let returns = order
+            .returns
+            .iter()
+            .filter(|returned| returned.request.seller == *seller)
+            .map(|returned| {
+                let mut mine = returned.clone();
+                for line in &mut mine.request.lines {
+                    line.line = local(&line.line).unwrap_or(line.line);
+                }
+                mine
+            })
+            .collect();
         SellerOrderLines {
             id: order.id.clone(),
             status: order.status,
             placed_at_ms: order.placed_at_ms,
             lines: own.iter().map(|&index| order.lines[index].clone()).collect(),
             shipments,
+            returns,
         }
     }
 }
