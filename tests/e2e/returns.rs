@@ -149,3 +149,46 @@ async fn captured_refunded(shop: &Shop, order: &str) -> (String, Value) {
     let live: Vec<_> = records.into_iter().filter(|(_, r)| r["status"] != "voided").collect();
     live.into_iter().next().expect("an authorization")
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn support_refunds_a_lost_parcel_without_a_return_and_its_seller_bears_it() {
+    let shopper = Shopper::new(1);
+    let shop = Shop::open(std::slice::from_ref(&shopper), 10, 10).await;
+    let (m, me) = (&shop.m, shopper.auth());
+    let cart = m.cart_with(me, &[(A, "seller-1", 1), (B, "seller-2", 1)]).await;
+    let view = m.checkout_completes(me, "lost-1", shopper.body(&cart)).await;
+    let (id, total) = (view["order_id"].as_str().unwrap().to_string(), minor(&view["total"]));
+    captured_once(&shop, &id, total).await;
+    let order = m.order(me, &id).await;
+    let b = line_of(&order, B);
+    let refunds = format!("/v1/support/orders/{id}/refunds");
+    let lost = json!({"lines": [{"line": b, "quantity": 1}], "reason": "lost_in_transit",
+        "comment": "carrier lost it"});
+    let early = m.post(AGENT, &refunds, lost.clone()).await;
+    assert_eq!(early.json["code"], "not_shipped", "{}", early.text);
+    dispatch_all(m, &order).await;
+    assert_eq!(m.post(me, &refunds, lost.clone()).await.status, 403, "support's route");
+    let refunded = m.write(201, Method::POST, &refunds, AGENT, lost).await;
+    assert_eq!((refunded["returnless"].as_bool(), &refunded["label"]), (Some(true), &Value::Null));
+    assert_eq!(refunded["lines"][0]["sellable"], 0, "{refunded}");
+    let line_b_total = minor(&order["lines"][b as usize]["total"]);
+
+    eventually_within(SETTLES, "the lost line refunded", async || {
+        let order = m.order(me, &id).await;
+        let refunded = minor(&order["payment"]["refunded"]);
+        let returned = &order["returns"][0];
+        match (refunded, returned["status"].as_str(), returned["restocked"].as_bool()) {
+            (r, Some("refunded"), Some(true)) if r == line_b_total => Ok(()),
+            _ => Err(order.to_string()),
+        }
+    })
+    .await;
+    // Nothing came back: seller-2's stock is as sold, and seller-2 alone bears the refund.
+    assert_eq!(m.stock_level(SELLER_2, SKU_B).await, (9, 0, 9));
+    let ledger = m.ledger().await;
+    assert_eq!(balance(&ledger, "seller_payable:seller-2"), 0, "{ledger}");
+    assert!(balance(&ledger, "seller_payable:seller-1") < 0, "seller-1 is still owed: {ledger}");
+    assert_trial_balance_zero(&ledger);
+    m.reconciled().await;
+    shop.m.shut_down();
+}

@@ -159,5 +159,6 @@ pub fn return_request(lines: &[(u16, u32)]) -> super::returns::ReturnRequest {
         comment: String::new(),
         auto_approve_up_to: Some(eur(i64::MAX)),
         carrier: "returns-post".into(),
+        returnless: false,
     }
 }

@@ -269,7 +269,8 @@ pub enum OrderEvent {
     ReturnRequested(Box<returns::RequestedReturn>),
     ReturnApproved {
         number: u16,
-        label: returns::ReturnLabel,
+        /// None for a return nothing travels with (`returnless`).
+        label: Option<returns::ReturnLabel>,
         by_rule: bool,
         at_ms: u64,
     },

@@ -246,6 +246,7 @@ fn order_survives_the_codec() {
         comment: "c".into(),
         auto_approve_up_to: Some(eur(1)),
         carrier: "returns-post".into(),
+        returnless: true,
     };
     round_trip(&OrderCommand::RequestReturn { request: Box::new(request) });
     round_trip(&OrderCommand::DecideReturn { number: 1, approve: None, note: "n".into() });
@@ -285,11 +286,11 @@ fn order_survives_the_codec() {
         OrderEvent::ReturnRequested(Box::new(requested_return())),
         OrderEvent::ReturnApproved {
             number: 1,
-            label: ReturnLabel {
+            label: Some(ReturnLabel {
                 carrier: "returns-post".into(),
                 tracking: "RMA-1".into(),
                 to: LocationCode::parse("FRA1").unwrap(),
-            },
+            }),
             by_rule: true,
             at_ms: 1,
         },
@@ -379,6 +380,7 @@ fn requested_return() -> RequestedReturn {
         reason: ReturnReason::Damaged,
         comment: String::new(),
         amount: eur(100),
+        returnless: false,
         at_ms: 1,
     }
 }

@@ -33,7 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Support's side.
 pub fn support_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(decide_return))
+    OpenApiRouter::new().routes(routes!(decide_return)).routes(routes!(refund_lines))
 }
 
 /// The seller's side.
@@ -52,6 +52,8 @@ pub struct ReturnDto {
     pub comment: String,
     /// The shipment the units came in.
     pub shipment: u16,
+    /// Refunded by support without the units coming back (no label, nothing received).
+    pub returnless: bool,
     pub lines: Vec<ReturnedLineDto>,
     /// What the return refunds (the sum of its lines').
     pub amount: MoneyDto,
@@ -101,6 +103,7 @@ pub(crate) fn return_dto(returned: &ReturnView) -> ReturnDto {
         reason: request.reason.as_str().to_owned(),
         comment: request.comment.clone(),
         shipment: request.shipment,
+        returnless: request.returnless,
         lines: request
             .lines
             .iter()
@@ -169,37 +172,83 @@ async fn request_return(
     Body(asked): Body<NewReturn>,
 ) -> Result<Response, Problem> {
     let (key, order) = own_order(&state, &principal, &id).await?;
-    let reason = ReturnReason::parse(&asked.reason)
-        .ok_or_else(|| invalid("invalid_reason", "reason is not a return reason code"))?;
-    let comment = match asked.comment {
-        Some(comment) => text("comment", &comment)?,
-        None => String::new(),
-    };
-    let mut lines = Vec::with_capacity(asked.lines.len());
-    for line in asked.lines {
-        let quantity = Quantity::new(line.quantity)
-            .filter(|q| q.get() <= CART_LINE_QUANTITY_MAX)
-            .ok_or_else(|| {
-            invalid("invalid_quantity", format!("quantity must be 1 to {CART_LINE_QUANTITY_MAX}"))
-        })?;
-        let window_days = match order.lines.get(usize::from(line.line)) {
-            Some(ordered) => state
-                .catalog
-                .product(&principal.tenant, &ordered.asin)
-                .map_or(state.returns.window_days, |product| {
-                    state.returns.window_days(&product.document.category_path)
-                }),
-            // The order refuses it (`line_invalid`).
-            None => state.returns.window_days,
-        };
-        lines.push(ReturnLine { line: line.line, quantity, window_days });
-    }
+    let (lines, reason, comment) = asked.read(&state, &principal, &order)?;
     let request = state.returns.request(lines, reason, comment, order.currency);
+    requested(&state, &key, request).await
+}
+
+/// Asks the order `key` for `request`; answers 201 with the return.
+async fn requested(
+    state: &AppState,
+    key: &str,
+    request: bazaar_actors::order::returns::ReturnRequest,
+) -> Result<Response, Problem> {
     let command = OrderCommand::RequestReturn { request: Box::new(request) };
-    let order = answer(state.engine.ask::<Order>(&key, command).await)?.order;
+    let order = answer(state.engine.ask::<Order>(key, command).await)?.order;
+    // Settled at once when nothing travels: the payment job refunds it.
+    state.sagas.payment_job().kick(key);
     // The last is the one requested (one an ask).
     let number = order.returns.last().map_or(0, |returned| returned.request.number);
     Ok(reply(StatusCode::CREATED, &answered(&order, number)?))
+}
+
+impl NewReturn {
+    /// The lines (each with its window, from the product's category), reason and comment.
+    fn read(
+        self,
+        state: &AppState,
+        principal: &Principal,
+        order: &OrderView,
+    ) -> Result<(Vec<ReturnLine>, ReturnReason, String), Problem> {
+        let reason = ReturnReason::parse(&self.reason)
+            .ok_or_else(|| invalid("invalid_reason", "reason is not a return reason code"))?;
+        let comment = match self.comment {
+            Some(comment) => text("comment", &comment)?,
+            None => String::new(),
+        };
+        let mut lines = Vec::with_capacity(self.lines.len());
+        for line in self.lines {
+            let quantity = Quantity::new(line.quantity)
+                .filter(|q| q.get() <= CART_LINE_QUANTITY_MAX)
+                .ok_or_else(|| {
+                    let detail = format!("quantity must be 1 to {CART_LINE_QUANTITY_MAX}");
+                    invalid("invalid_quantity", detail)
+                })?;
+            let window_days = match order.lines.get(usize::from(line.line)) {
+                Some(ordered) => state
+                    .catalog
+                    .product(&principal.tenant, &ordered.asin)
+                    .map_or(state.returns.window_days, |product| {
+                        state.returns.window_days(&product.document.category_path)
+                    }),
+                // The order refuses it (`line_invalid`).
+                None => state.returns.window_days,
+            };
+            lines.push(ReturnLine { line: line.line, quantity, window_days });
+        }
+        Ok((lines, reason, comment))
+    }
+}
+
+/// Refunds units of one shipment that need not come back (a parcel lost in transit, an item
+/// not worth returning): shipped is enough, no window applies, and the seller bears it as a
+/// return. The payment job refunds it at once; `comment` says why.
+#[utoipa::path(post, path = "/v1/support/orders/{id}/refunds", tag = "support", params(("id" = String, Path)),
+    request_body = NewReturn,
+    responses((status = 201, body = ReturnDto), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`not_shipped`, `return_exceeds_line`, `return_pending`, `order_cancelled`, `order_refunded`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_reason`, `invalid_quantity`, `return_lines_invalid`, `return_spans_shipments`, `line_invalid`", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn refund_lines(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Body(asked): Body<NewReturn>,
+) -> Result<Response, Problem> {
+    let (key, order) = super::orders::order_of(&state, &principal, &id).await?;
+    let (lines, reason, comment) = asked.read(&state, &principal, &order)?;
+    let request = state.returns.refund_without_return(lines, reason, comment);
+    requested(&state, &key, request).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

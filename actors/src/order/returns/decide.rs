@@ -40,16 +40,21 @@ pub(in crate::order) fn request(
         if lines.iter().any(|l: &ReturnedLine| l.line == asked.line) {
             return Err(OrderRejection::ReturnLinesInvalid);
         }
+        let not_delivered = || OrderRejection::NotDelivered { line: asked.line };
         let shipment = view
             .shipments
             .iter()
             .find(|s| s.lines.contains(&asked.line))
-            .ok_or(OrderRejection::NotDelivered { line: asked.line })?;
-        let delivered =
-            shipment.delivered_at_ms.ok_or(OrderRejection::NotDelivered { line: asked.line })?;
-        let closes = delivered.saturating_add(u64::from(asked.window_days).saturating_mul(DAY_MS));
-        if now > closes {
-            return Err(OrderRejection::ReturnWindowClosed { line: asked.line });
+            .ok_or_else(not_delivered)?;
+        if request.returnless {
+            // Support's refund of units that need not come back: shipped is enough.
+            shipment.shipped.as_ref().ok_or(OrderRejection::NotShipped)?;
+        } else {
+            let delivered = shipment.delivered_at_ms.ok_or_else(not_delivered)?;
+            let days = u64::from(asked.window_days);
+            if now > delivered.saturating_add(days.saturating_mul(DAY_MS)) {
+                return Err(OrderRejection::ReturnWindowClosed { line: asked.line });
+            }
         }
         if *shipment_of_return.get_or_insert(shipment) != shipment {
             return Err(OrderRejection::ReturnSpansShipments);
@@ -76,12 +81,19 @@ pub(in crate::order) fn request(
         reason: request.reason,
         comment: request.comment,
         amount,
+        returnless: request.returnless,
         at_ms: now,
     };
     let to = shipment.location.clone();
+    let units = requested.lines.len();
     let mut events = vec![OrderEvent::ReturnRequested(Box::new(requested))];
-    if approve {
-        let label = label_of(view, number, request.carrier, to);
+    if request.returnless {
+        // Nothing travels: approved, and settled as received with nothing sellable.
+        events.push(OrderEvent::ReturnApproved { number, label: None, by_rule: false, at_ms: now });
+        let sellable = vec![0; units];
+        events.push(OrderEvent::ReturnReceived { number, sellable, at_ms: now });
+    } else if approve {
+        let label = Some(label_of(view, number, request.carrier, to));
         events.push(OrderEvent::ReturnApproved { number, label, by_rule: true, at_ms: now });
     }
     answer(state, events)
@@ -116,7 +128,7 @@ pub(in crate::order) fn decide_return(
                 .shipment(known.request.shipment)
                 .map(|s| s.location.clone())
                 .ok_or(OrderRejection::UnknownShipment)?;
-            let label = label_of(view, number, carrier, to);
+            let label = Some(label_of(view, number, carrier, to));
             OrderEvent::ReturnApproved { number, label, by_rule: false, at_ms: now }
         }
         None => OrderEvent::ReturnRejected { number, note, at_ms: now },

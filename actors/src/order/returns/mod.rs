@@ -9,7 +9,9 @@
 //!   returns not rejected never exceed its quantity. At most one return awaits a decision at
 //!   a time, and an order has at most `ORDER_RETURNS_MAX`. Not on a cancelled or refunded
 //!   order. With `auto_approve_up_to` (the reason is one the rules approve) and an amount
-//!   within it, the return is approved in the same decision.
+//!   within it, the return is approved in the same decision. A `returnless` one (support's
+//!   refund of units that need not come back) needs its lines shipped, not delivered, has
+//!   no window, and is approved and received (nothing sellable) in the same decision.
 //! - `DecideReturn` approves (with a label) or rejects a return awaiting a decision; the
 //!   same decision again answers from state, the other is `ReturnAlreadyDecided`.
 //! - `ReceiveReturn`, by the seller of the shipment, records which units arrived sellable;
@@ -52,16 +54,19 @@ pub enum ReturnReason {
     NotAsDescribed,
     NoLongerNeeded,
     ArrivedLate,
+    /// The parcel never arrived (support's refund without a return).
+    LostInTransit,
 }
 
 impl ReturnReason {
-    pub const ALL: [ReturnReason; 6] = [
+    pub const ALL: [ReturnReason; 7] = [
         ReturnReason::Damaged,
         ReturnReason::Defective,
         ReturnReason::WrongItem,
         ReturnReason::NotAsDescribed,
         ReturnReason::NoLongerNeeded,
         ReturnReason::ArrivedLate,
+        ReturnReason::LostInTransit,
     ];
 
     /// A stable snake_case code.
@@ -73,6 +78,7 @@ impl ReturnReason {
             ReturnReason::NotAsDescribed => "not_as_described",
             ReturnReason::NoLongerNeeded => "no_longer_needed",
             ReturnReason::ArrivedLate => "arrived_late",
+            ReturnReason::LostInTransit => "lost_in_transit",
         }
     }
 
@@ -101,6 +107,10 @@ pub struct ReturnRequest {
     pub auto_approve_up_to: Option<Money>,
     /// The carrier of the return label.
     pub carrier: String,
+    /// Support refunds units that need not come back (a parcel lost, an item not worth
+    /// sending back): no window, shipped is enough, approved and received (nothing
+    /// sellable) in the same decision, so the seller bears it as a return.
+    pub returnless: bool,
 }
 
 /// A returned line, as recorded: which units of the order's line, and what they refund.
@@ -151,6 +161,8 @@ pub struct RequestedReturn {
     pub comment: String,
     /// The sum of the lines' shares: what the return refunds.
     pub amount: Money,
+    /// Nothing travels (see [`ReturnRequest::returnless`]).
+    pub returnless: bool,
     pub at_ms: u64,
 }
 
@@ -169,8 +181,16 @@ pub struct ReturnView {
 /// How a return was decided.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ReturnDecision {
-    Approved { label: ReturnLabel, by_rule: bool, at_ms: u64 },
-    Rejected { note: String, at_ms: u64 },
+    /// `label` is none for a return nothing travels with.
+    Approved {
+        label: Option<ReturnLabel>,
+        by_rule: bool,
+        at_ms: u64,
+    },
+    Rejected {
+        note: String,
+        at_ms: u64,
+    },
 }
 
 /// A return's receipt at its location.
@@ -216,7 +236,7 @@ impl ReturnView {
 
     pub fn label(&self) -> Option<&ReturnLabel> {
         match &self.decision {
-            Some(ReturnDecision::Approved { label, .. }) => Some(label),
+            Some(ReturnDecision::Approved { label, .. }) => label.as_ref(),
             _ => None,
         }
     }

@@ -84,6 +84,25 @@ impl ReturnRules {
             auto_approve_up_to: automatic
                 .then(|| Money::new(self.auto_approve_max_minor, currency)),
             carrier: self.carrier.clone(),
+            returnless: false,
+        }
+    }
+
+    /// Support's refund of `lines` whose units need not come back (see
+    /// [`ReturnRequest::returnless`]).
+    pub fn refund_without_return(
+        &self,
+        lines: Vec<ReturnLine>,
+        reason: ReturnReason,
+        comment: String,
+    ) -> ReturnRequest {
+        ReturnRequest {
+            lines,
+            reason,
+            comment,
+            auto_approve_up_to: None,
+            carrier: self.carrier.clone(),
+            returnless: true,
         }
     }
 }

@@ -202,3 +202,24 @@ fn a_line_split_into_returns_refunds_exactly_its_components() {
     assert_eq!(whole.total(), line.total.minor);
     assert_eq!(whole.vat, line.vat.minor);
 }
+
+#[test]
+fn support_refunds_shipped_units_that_never_come_back() {
+    let mut harness = planned();
+    harness.run(OrderCommand::RecordCapture { capture: capture("c1", 3_510) }).unwrap();
+    let mut request = fixtures::return_request(&[(1, 1)]);
+    request.returnless = true;
+    let lost = OrderCommand::RequestReturn { request: Box::new(request) };
+    assert_eq!(refused(&harness, lost.clone()), OrderRejection::NotShipped);
+    harness.run(ship(2, "s2", "t2")).unwrap();
+    harness.now_ms = 1_000 + 400 * DAY_MS; // no window: the parcel never arrived
+    let (events, reply) = harness.run(lost).unwrap();
+    assert_eq!(events.len(), 3, "requested, approved and received at once: {events:?}");
+    let returned = &reply.order.returns[0];
+    assert!(returned.request.returnless && returned.label().is_none());
+    assert_eq!(returned.received.as_ref().unwrap().sellable, [0]);
+    assert_eq!(
+        reply.order.payment_action(),
+        PaymentAction::RefundReturn { number: 1, amount: eur(595) }
+    );
+}
