@@ -6,7 +6,7 @@
 
 use crate::support::checkout::{
     A, B, SETTLES, SKU_A, SKU_B, Shop, Shopper, assert_trial_balance_zero, balance, captured_once,
-    dispatch_all, minor, seller_auth, shipments,
+    commission, dispatch_all, minor, seller_auth, shipments,
 };
 use crate::support::{Auth, SELLER_1, SELLER_2, eventually_within};
 use reqwest::Method;
@@ -140,6 +140,26 @@ async fn returned_lines_are_refunded_to_the_customer_restocked_and_charged_to_th
         theirs[0]["returns"][0]["lines"][0]["line"], 0,
         "indexes the seller's lines: {theirs}"
     );
+
+    // Seller-1's statement: the sale, then its refund; before the refund it was owed.
+    let line = &order["lines"][a as usize];
+    let net = minor(&line["total"]) - minor(&line["vat"]);
+    let cut = commission(net);
+    let all = m.read(SELLER_1, "/v1/seller/statement").await;
+    let figures = |answer: &Value| {
+        let s = &answer["statements"][0];
+        let get = |name: &str| minor(&s[name]);
+        let refunds = (get("refunded"), get("commission_refunded"));
+        (s["orders"].as_u64(), get("sales"), get("commission"), refunds, get("net_payable"))
+    };
+    assert_eq!(figures(&all), (Some(1), net, cut, (net, cut), 0), "{all}");
+    let received_at = m.order(me, &id).await["returns"][0]["received_at_ms"].as_u64().unwrap();
+    let before = m.read(SELLER_1, &format!("/v1/seller/statement?to_ms={received_at}")).await;
+    assert_eq!(figures(&before), (Some(1), net, cut, (0, 0), net - cut), "{before}");
+    let later = m.read(SELLER_1, &format!("/v1/seller/statement?from_ms={}", u64::MAX >> 2)).await;
+    assert_eq!(later["statements"], json!([]));
+    let bad = m.get(SELLER_1, "/v1/seller/statement?from_ms=5&to_ms=5").await;
+    assert_eq!((bad.status, bad.json["code"].as_str()), (422, Some("invalid_period")));
     shop.m.shut_down();
 }
 

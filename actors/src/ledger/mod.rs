@@ -59,6 +59,7 @@ mod postings;
 #[cfg(test)]
 mod proptests;
 mod reconcile;
+pub mod statement;
 #[cfg(test)]
 mod tests;
 

@@ -147,6 +147,23 @@ fn check_final(view: &OrderView, balances: &BTreeMap<Account, i64>) {
         );
         assert!(!component || *balance <= 0, "no component changes sign: {balances:?}");
     }
+    // Whenever every refund is a return's or follows the cancellation (the engine's only
+    // refunds), each seller's statement over all time says what the ledger owes it.
+    let (_, refunds_before) = view.cancellation.as_ref().map_or((0, view.refunds.len()), |c| {
+        (usize::from(c.captures_before), usize::from(c.refunds_before))
+    });
+    let returned = |id: &str| view.returns.iter().any(|r| r.refund.as_deref() == Some(id));
+    if view.refunds[..refunds_before].iter().all(|r| returned(&r.id)) {
+        for seller in view.sellers() {
+            let owed: i64 =
+                statement::seller_entries(view, seller).iter().map(|e| e.payable()).sum();
+            assert_eq!(
+                owed,
+                -get(&Account::SellerPayable(seller.clone())),
+                "{seller:?} {balances:?}"
+            );
+        }
+    }
     let settled = refunded == captured && (captured == total || view.cancellation.is_some());
     if settled {
         assert!(balances.is_empty(), "a settled order leaves nothing: {balances:?}");

@@ -30,6 +30,7 @@ use crate::limits::{ORDERS_PER_CUSTOMER_MAX, RECOMMENDATION_SUPPORT_MIN};
 use bazaar_actors::cart::CustomerId;
 use bazaar_actors::fraud::CustomerFacts;
 use bazaar_actors::ids::SellerId;
+use bazaar_actors::ledger::statement::{SellerEntry, Statement, seller_entries};
 use bazaar_actors::money::{Currency, Money};
 use bazaar_actors::order::returns::ReturnView;
 use bazaar_actors::order::{
@@ -69,6 +70,9 @@ pub struct SellerOrderLines {
     pub shipments: Vec<ShipmentView>,
     /// The returns of this seller's shipments (their lines index this seller's `lines`).
     pub returns: Vec<ReturnView>,
+    pub currency: Currency,
+    /// What this order moved of the seller's money, oldest first (its statement's part).
+    pub entries: Vec<SellerEntry>,
 }
 
 impl SellerOrderLines {
@@ -109,6 +113,8 @@ impl SellerOrderLines {
             lines: own.iter().map(|&index| order.lines[index].clone()).collect(),
             shipments,
             returns,
+            currency: order.currency,
+            entries: seller_entries(order, seller),
         }
     }
 }
@@ -234,6 +240,27 @@ impl OrderBook {
             .get(&key)
             .map(|orders| orders.values().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// The seller's statement for `from_ms..to_ms`, per currency: every movement of its
+    /// orders dated in the period (a sale of last period refunded in this one counts here).
+    pub fn seller_statement(
+        &self,
+        tenant: &str,
+        seller: &SellerId,
+        (from_ms, to_ms): (u64, u64),
+    ) -> BTreeMap<Currency, Statement> {
+        let key = (Tenant::from(tenant), seller.clone());
+        let mut statements: BTreeMap<Currency, Statement> = BTreeMap::new();
+        if let Some(orders) = self.shared.sellers.get(&key) {
+            for order in orders.values() {
+                let dated = order.entries.iter().filter(|e| (from_ms..to_ms).contains(&e.at_ms));
+                for entry in dated {
+                    statements.entry(order.currency).or_default().add(entry);
+                }
+            }
+        }
+        statements
     }
 
     /// A customer's history; empty for a customer who never ordered.

@@ -225,6 +225,7 @@ pub(in crate::order) fn apply(view: &mut OrderView, event: &OrderEvent) {
             decision: None,
             received: None,
             refund: None,
+            refunded_at_ms: None,
             restocked: false,
         }),
         OrderEvent::ReturnApproved { number, label, by_rule, at_ms } => {
@@ -246,9 +247,10 @@ pub(in crate::order) fn apply(view: &mut OrderView, event: &OrderEvent) {
                 view.returns[at].received = Some(ReceivedReturn { sellable, at_ms: *at_ms });
             }
         }
-        OrderEvent::ReturnRefunded { number, refund, .. } => {
+        OrderEvent::ReturnRefunded { number, refund, at_ms } => {
             if let Some(at) = find(view, *number) {
                 view.returns[at].refund = Some(refund.id.clone());
+                view.returns[at].refunded_at_ms = Some(*at_ms);
             }
             view.refunded =
                 Money::new(view.refunded.minor.saturating_add(refund.amount.minor), view.currency);

@@ -175,6 +175,7 @@ pub struct ReturnView {
     pub received: Option<ReceivedReturn>,
     /// The refund's id at the provider, once refunded.
     pub refund: Option<String>,
+    pub refunded_at_ms: Option<u64>,
     pub restocked: bool,
 }
 

@@ -5,6 +5,7 @@
 mod feed;
 mod inventory;
 mod listings;
+mod statement;
 
 pub use feed::{FEED_PATH, FeedAnswer, FeedLine, FeedLineResult, RefusedLine};
 pub use inventory::{OnHandDto, StockDto};
@@ -68,6 +69,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(inventory::router())
         .merge(feed::router())
         .merge(listings::router())
+        .merge(statement::router())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
