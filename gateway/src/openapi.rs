@@ -219,6 +219,15 @@ pub fn keyed(openapi: &mut OpenApi) {
     for item in openapi.paths.paths.values_mut() {
         let mutations = [&mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
         for operation in mutations.into_iter().flatten() {
+            // A route that requires the key declares it (required, with its own words); it
+            // gets the key's form here.
+            for parameter in operation.parameters.iter_mut().flatten() {
+                if let RefOr::T(parameter) = parameter
+                    && parameter.name.eq_ignore_ascii_case(IDEMPOTENCY_KEY)
+                {
+                    parameter.schema = Some(crate::fields::idempotency_key().into());
+                }
+            }
             let header = ParameterBuilder::new()
                 .name(IDEMPOTENCY_KEY)
                 .parameter_in(ParameterIn::Header)

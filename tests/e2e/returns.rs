@@ -8,7 +8,7 @@ use crate::support::checkout::{
     A, B, SETTLES, SKU_A, SKU_B, Shop, Shopper, assert_trial_balance_zero, balance, captured_once,
     commission, dispatch_all, minor, seller_auth, shipments,
 };
-use crate::support::{Auth, SELLER_1, SELLER_2, eventually_within};
+use crate::support::{Auth, Body, SELLER_1, SELLER_2, eventually_within};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -184,11 +184,28 @@ async fn support_refunds_a_lost_parcel_without_a_return_and_its_seller_bears_it(
     let refunds = format!("/v1/support/orders/{id}/refunds");
     let lost = json!({"lines": [{"line": b, "quantity": 1}], "reason": "lost_in_transit",
         "comment": "carrier lost it"});
-    let early = m.post(AGENT, &refunds, lost.clone()).await;
+    let keyed = async |key: &str| {
+        let (headers, body) = ([("idempotency-key", key)], Body::Json(lost.clone()));
+        m.call_with_headers(Method::POST, &refunds, AGENT, &headers, body).await
+    };
+    let early = keyed("lost-0").await;
     assert_eq!(early.json["code"], "not_shipped", "{}", early.text);
     dispatch_all(m, &order).await;
     assert_eq!(m.post(me, &refunds, lost.clone()).await.status, 403, "support's route");
-    let refunded = m.write(201, Method::POST, &refunds, AGENT, lost).await;
+    let unkeyed = m.post(AGENT, &refunds, lost.clone()).await;
+    assert_eq!(
+        (unkeyed.status, unkeyed.json["code"].as_str()),
+        (400, Some("idempotency_key_required"))
+    );
+    // A retry (a double click) meets the first: one refund.
+    let (first, again) = (keyed("lost-1").await, keyed("lost-1").await);
+    assert_eq!(
+        (first.status, again.status, &again.json),
+        (201, 201, &first.json),
+        "{}",
+        again.text
+    );
+    let refunded = first.json;
     assert_eq!((refunded["returnless"].as_bool(), &refunded["label"]), (Some(true), &Value::Null));
     assert_eq!(refunded["lines"][0]["sellable"], 0, "{refunded}");
     let line_b_total = minor(&order["lines"][b as usize]["total"]);
@@ -203,6 +220,7 @@ async fn support_refunds_a_lost_parcel_without_a_return_and_its_seller_bears_it(
         }
     })
     .await;
+    assert_eq!(m.order(me, &id).await["returns"].as_array().map(Vec::len), Some(1));
     // Nothing came back: seller-2's stock is as sold, and seller-2 alone bears the refund.
     assert_eq!(m.stock_level(SELLER_2, SKU_B).await, (9, 0, 9));
     let ledger = m.ledger().await;

@@ -38,7 +38,8 @@ pub fn postings(order: &OrderView, event: &OrderEvent) -> Option<PostingSet> {
         | OrderEvent::ReturnApproved { .. }
         | OrderEvent::ReturnRejected { .. }
         | OrderEvent::ReturnReceived { .. }
-        | OrderEvent::ReturnRestocked { .. } => None,
+        | OrderEvent::ReturnRestocked { .. }
+        | OrderEvent::ReturnLineRestocked { .. } => None,
     }
 }
 

@@ -49,6 +49,9 @@ pub(super) fn decide(state: &Order, command: OrderCommand, key: &str, now_ms: u6
         OrderCommand::RecordReturnRestocked { number } => {
             returns::record_restocked(state, view, number, now_ms)
         }
+        OrderCommand::RecordReturnLineRestocked { number, line } => {
+            returns::record_line_restocked(state, view, (number, line), now_ms)
+        }
     }
 }
 

@@ -207,6 +207,12 @@ pub enum OrderCommand {
     RecordReturnRestocked {
         number: u16,
     },
+    /// Line `line` (an order line index) of return `number` is back on hand: recorded line
+    /// by line, so a restock retried after a failure never gives a line back twice.
+    RecordReturnLineRestocked {
+        number: u16,
+        line: u16,
+    },
 }
 
 /// The placement, as journaled.
@@ -292,6 +298,11 @@ pub enum OrderEvent {
     },
     ReturnRestocked {
         number: u16,
+        at_ms: u64,
+    },
+    ReturnLineRestocked {
+        number: u16,
+        line: u16,
         at_ms: u64,
     },
 }

@@ -80,7 +80,8 @@ impl Order {
             | OrderEvent::ReturnRejected { .. }
             | OrderEvent::ReturnReceived { .. }
             | OrderEvent::ReturnRefunded { .. }
-            | OrderEvent::ReturnRestocked { .. } => super::returns::apply(view, event),
+            | OrderEvent::ReturnRestocked { .. }
+            | OrderEvent::ReturnLineRestocked { .. } => super::returns::apply(view, event),
         }
         let status = status_of(view);
         if status.rank() > view.status.rank() {

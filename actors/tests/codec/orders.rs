@@ -254,6 +254,7 @@ fn order_survives_the_codec() {
     round_trip(&OrderCommand::ReceiveReturn { number: 1, seller: s1.clone(), sellable });
     round_trip(&OrderCommand::RecordReturnRefund { number: 1, refund: refund_of() });
     round_trip(&OrderCommand::RecordReturnRestocked { number: 1 });
+    round_trip(&OrderCommand::RecordReturnLineRestocked { number: 1, line: 0 });
     pin_positions(&ReturnReason::ALL);
     let id = OrderId::for_checkout("eu/c1/key-1");
     let (_, replies) = run::<Order>(&entity_id("eu", &id), commands);
@@ -298,6 +299,7 @@ fn order_survives_the_codec() {
         OrderEvent::ReturnReceived { number: 1, sellable: vec![1], at_ms: 1 },
         OrderEvent::ReturnRefunded { number: 1, refund: refund_of(), at_ms: 1 },
         OrderEvent::ReturnRestocked { number: 1, at_ms: 1 },
+        OrderEvent::ReturnLineRestocked { number: 1, line: 0, at_ms: 1 },
     ];
     let rejections = [
         OrderRejection::UnknownOrder,

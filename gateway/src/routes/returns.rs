@@ -162,8 +162,8 @@ pub struct NewReturnLine {
 #[utoipa::path(post, path = "/v1/orders/{id}/returns", tag = "orders", params(("id" = String, Path)),
     request_body = NewReturn,
     responses((status = 201, body = ReturnDto), (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`not_delivered`, `return_window_closed`, `return_exceeds_line`, `return_pending`, `order_cancelled`, `order_refunded`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_reason`, `invalid_quantity`, `return_lines_invalid`, `return_spans_shipments`, `line_invalid`", body = Problem, content_type = "application/problem+json")),
+        (status = 409, description = "`not_delivered`, `return_window_closed`, `return_exceeds_line`, `return_pending`, `too_many_returns`, `order_cancelled`, `order_refunded`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_reason`, `invalid_quantity`, `return_lines_invalid`, `return_spans_shipments`, `line_invalid`, `text_invalid`", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn request_return(
     State(state): State<AppState>,
@@ -233,18 +233,27 @@ impl NewReturn {
 /// Refunds units of one shipment that need not come back (a parcel lost in transit, an item
 /// not worth returning): shipped is enough, no window applies, and the seller bears it as a
 /// return. The payment job refunds it at once; `comment` says why.
-#[utoipa::path(post, path = "/v1/support/orders/{id}/refunds", tag = "support", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/support/orders/{id}/refunds", tag = "support",
+    params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "Required: money moves, so a retry (a double click, a time-out) must meet the first request")),
     request_body = NewReturn,
-    responses((status = 201, body = ReturnDto), (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`not_shipped`, `return_exceeds_line`, `return_pending`, `order_cancelled`, `order_refunded`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_reason`, `invalid_quantity`, `return_lines_invalid`, `return_spans_shipments`, `line_invalid`", body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = ReturnDto), (status = 400, description = "`idempotency_key_required`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`not_shipped`, `return_exceeds_line`, `return_pending`, `too_many_returns`, `order_cancelled`, `order_refunded`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_reason`, `invalid_quantity`, `return_lines_invalid`, `return_spans_shipments`, `line_invalid`, `text_invalid`", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn refund_lines(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
     Body(asked): Body<NewReturn>,
 ) -> Result<Response, Problem> {
+    // The idempotency layer answers a retry with its key; without one, nothing could.
+    if crate::idempotency::key_of(&headers)?.is_none() {
+        let detail =
+            "a refund needs an Idempotency-Key header, so that a retry cannot refund twice";
+        return Err(crate::problem::bad_request("idempotency_key_required", detail));
+    }
     let (key, order) = super::orders::order_of(&state, &principal, &id).await?;
     let (lines, reason, comment) = asked.read(&state, &principal, &order)?;
     let request = state.returns.refund_without_return(lines, reason, comment);

@@ -40,7 +40,10 @@ pub(in crate::order) fn request(
         if lines.iter().any(|l: &ReturnedLine| l.line == asked.line) {
             return Err(OrderRejection::ReturnLinesInvalid);
         }
-        let not_delivered = || OrderRejection::NotDelivered { line: asked.line };
+        let not_delivered = || match request.returnless {
+            true => OrderRejection::NotShipped,
+            false => OrderRejection::NotDelivered { line: asked.line },
+        };
         let shipment = view
             .shipments
             .iter()
@@ -198,6 +201,26 @@ pub(in crate::order) fn record_refund(
     answer(state, vec![OrderEvent::ReturnRefunded { number, refund, at_ms: now }])
 }
 
+/// Line `line` of return `number` is back on hand.
+pub(in crate::order) fn record_line_restocked(
+    state: &Order,
+    view: &OrderView,
+    (number, line): (u16, u16),
+    now: u64,
+) -> Decided {
+    let known = view.return_of(number).ok_or(OrderRejection::UnknownReturn)?;
+    if known.received.is_none() {
+        return Err(OrderRejection::ReturnNotReceived);
+    }
+    if !known.request.lines.iter().any(|returned| returned.line == line) {
+        return Err(OrderRejection::LineInvalid { line });
+    }
+    if known.restocked || known.restocked_lines.binary_search(&line).is_ok() {
+        return answer(state, Vec::new());
+    }
+    answer(state, vec![OrderEvent::ReturnLineRestocked { number, line, at_ms: now }])
+}
+
 pub(in crate::order) fn record_restocked(
     state: &Order,
     view: &OrderView,
@@ -226,6 +249,7 @@ pub(in crate::order) fn apply(view: &mut OrderView, event: &OrderEvent) {
             received: None,
             refund: None,
             refunded_at_ms: None,
+            restocked_lines: Vec::new(),
             restocked: false,
         }),
         OrderEvent::ReturnApproved { number, label, by_rule, at_ms } => {
@@ -255,6 +279,14 @@ pub(in crate::order) fn apply(view: &mut OrderView, event: &OrderEvent) {
             view.refunded =
                 Money::new(view.refunded.minor.saturating_add(refund.amount.minor), view.currency);
             view.refunds.push(refund.clone());
+        }
+        OrderEvent::ReturnLineRestocked { number, line, .. } => {
+            if let Some(at) = find(view, *number) {
+                let restocked = &mut view.returns[at].restocked_lines;
+                if let Err(place) = restocked.binary_search(line) {
+                    restocked.insert(place, *line);
+                }
+            }
         }
         OrderEvent::ReturnRestocked { number, .. } => {
             if let Some(at) = find(view, *number) {

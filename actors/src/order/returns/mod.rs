@@ -41,7 +41,9 @@ use crate::ledger::commission;
 use crate::money::Money;
 use crate::quantity::Quantity;
 
-pub(super) use decide::{apply, decide_return, receive, record_refund, record_restocked, request};
+pub(super) use decide::{
+    apply, decide_return, receive, record_line_restocked, record_refund, record_restocked, request,
+};
 pub use rules::ReturnRules;
 
 /// Why a customer sends units back. Variants are append-only (journaled by position).
@@ -166,7 +168,9 @@ pub struct RequestedReturn {
     pub at_ms: u64,
 }
 
-/// A return and what happened to it since.
+/// A return and what happened to it since. Its shape is fixed once journaled (it sits in a
+/// list inside the order's snapshot, where a grown field cannot be told from the next
+/// element): what a later version adds goes to a new field of `OrderView`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReturnView {
     pub request: RequestedReturn,
@@ -177,6 +181,9 @@ pub struct ReturnView {
     pub refund: Option<String>,
     pub refunded_at_ms: Option<u64>,
     pub restocked: bool,
+    /// The returned lines (order line indexes) whose sellable units are back on hand so
+    /// far, ascending; recorded one by one, so a retry never gives a line back twice.
+    pub restocked_lines: Vec<u16>,
 }
 
 /// How a return was decided.
@@ -230,6 +237,8 @@ impl ReturnView {
             (None, _, _) => ReturnStatus::Requested,
             (Some(ReturnDecision::Rejected { .. }), _, _) => ReturnStatus::Rejected,
             (Some(_), None, _) => ReturnStatus::Approved,
+            // A return worth nothing (its lines were free) has nothing to refund.
+            (Some(_), Some(_), None) if self.request.amount.is_zero() => ReturnStatus::Refunded,
             (Some(_), Some(_), None) => ReturnStatus::Received,
             (Some(_), Some(_), Some(_)) => ReturnStatus::Refunded,
         }

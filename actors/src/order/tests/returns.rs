@@ -223,3 +223,40 @@ fn support_refunds_shipped_units_that_never_come_back() {
         PaymentAction::RefundReturn { number: 1, amount: eur(595) }
     );
 }
+
+#[test]
+fn a_return_worth_nothing_is_settled_once_received_and_holds_up_no_other() {
+    let free = fixtures::LineSpec { vat_rate_bps: 0, ..fixtures::LineSpec::new("s1", "FRA1", 0) };
+    let paid = fixtures::LineSpec::new("s1", "FRA1", 1_000);
+    let mut harness = Harness::<Order>::new(&key());
+    let new = fixtures::order_of(&[free, paid], 1_200);
+    harness.run(OrderCommand::Place { order: Box::new(new), transit_days: Some(1) }).unwrap();
+    harness.run(OrderCommand::RecordCapture { capture: capture("c1", 1_190) }).unwrap();
+    harness.run(ship(1, "s1", "t1")).unwrap();
+    harness.run(OrderCommand::Deliver { shipment: 1 }).unwrap();
+    harness.run(ask(&[(0, 1)])).unwrap();
+    let view = harness.run(receive(1, "s1", vec![1])).unwrap().1.order;
+    assert_eq!(view.returns[0].status(), ReturnStatus::Refunded, "nothing to refund");
+    harness.run(ask(&[(1, 1)])).unwrap();
+    let view = harness.run(receive(2, "s1", vec![1])).unwrap().1.order;
+    assert_eq!(
+        view.payment_action(),
+        PaymentAction::RefundReturn { number: 2, amount: eur(1_190) }
+    );
+}
+
+#[test]
+fn a_returned_line_is_restocked_once_and_only_a_returned_one() {
+    let mut harness = delivered();
+    harness.run(ask(&[(0, 2)])).unwrap();
+    let line = |line| OrderCommand::RecordReturnLineRestocked { number: 1, line };
+    assert_eq!(refused(&harness, line(0)), OrderRejection::ReturnNotReceived);
+    harness.run(receive(1, "s1", vec![2])).unwrap();
+    assert_eq!(refused(&harness, line(1)), OrderRejection::LineInvalid { line: 1 });
+    let view = harness.run(line(0)).unwrap().1.order;
+    assert_eq!(view.returns[0].restocked_lines, [0]);
+    quiet(&harness, line(0));
+    let view = harness.run(OrderCommand::RecordReturnRestocked { number: 1 }).unwrap().1.order;
+    assert!(view.returns[0].restocked);
+    quiet(&harness, line(0));
+}

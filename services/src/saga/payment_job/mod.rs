@@ -28,10 +28,11 @@
 //!   and retried until every provider has answered; a void that arrives before a late
 //!   authorization still wins (the providers tombstone the key).
 //! - A received return is refunded under the key `{order}.return-{n}` and recorded with
-//!   `RecordReturnRefund`; its sellable units go back on hand by `Restock` of the id
-//!   `{order}.r{n}.{line}` (never held: the inventory takes the return's word for the units,
-//!   and remembers the id, so a retry gives nothing twice), then `RecordReturnRestocked`.
-//!   See `returns.rs`.
+//!   `RecordReturnRefund` (a return worth nothing is settled without the provider); its
+//!   sellable units go back on hand line by line by `Restock` of the id `{order}.r{n}.{line}`
+//!   (never held: the inventory takes the return's word for the units), each line recorded
+//!   with `RecordReturnLineRestocked` before the next, as a cancellation's are and for the
+//!   same reason; then `RecordReturnRestocked`. See `returns.rs`.
 //! - One settlement per order (or void per key) at a time in this process (`busy`).
 
 mod returns;
@@ -348,7 +349,10 @@ impl PaymentJob {
                 continue;
             }
             let restocked = match self.restock_line(tenant, view, index, &mut committed).await {
-                Ok(()) => self.record_line_restocked(order, line_no).await,
+                Ok(()) => {
+                    let record = || OrderCommand::RecordLineRestocked { line: line_no };
+                    self.record_restocked_line(order, line_no, record).await
+                }
                 Err(error) => Err(error),
             };
             if let Err(error) = restocked {
@@ -419,11 +423,15 @@ impl PaymentJob {
     /// Records that line `line` went back on hand. Retried here until it lands (or the node
     /// stops): the inventory's memory of the restock is bounded, so the sooner the order
     /// knows, the smaller the window in which a later attempt could vouch for it again.
-    async fn record_line_restocked(&self, order: &str, line: u16) -> Result<(), String> {
+    async fn record_restocked_line(
+        &self,
+        order: &str,
+        line: u16,
+        record: impl Fn() -> OrderCommand,
+    ) -> Result<(), String> {
         let mut pause = Duration::from_millis(10);
         loop {
-            let record = OrderCommand::RecordLineRestocked { line };
-            match self.inner.engine.ask::<Order>(order, record).await {
+            match self.inner.engine.ask::<Order>(order, record()).await {
                 Ok(Ok(_)) => return Ok(()),
                 Ok(Err(rejection)) => return Err(rejection.to_string()),
                 Err(error)

@@ -9,8 +9,9 @@ use bazaar_actors::quantity::Quantity;
 use super::PaymentJob;
 
 impl PaymentJob {
-    /// Puts return `number`'s sellable units back on hand, line by line, then records it on
-    /// the order; the order after the record.
+    /// Puts return `number`'s sellable units back on hand, line by line (each recorded on the
+    /// order before the next; one recorded is never asked again), then records the whole;
+    /// the order after the record.
     pub(super) async fn restock_return(
         &self,
         order: &str,
@@ -22,16 +23,23 @@ impl PaymentJob {
         let known = view.return_of(number).ok_or("no such return")?;
         let sellable = known.received.as_ref().map(|r| r.sellable.as_slice()).unwrap_or(&[]);
         for (returned, units) in known.request.lines.iter().zip(sellable) {
-            let Some(units) = Quantity::new(*units) else { continue };
+            if known.restocked_lines.binary_search(&returned.line).is_ok() {
+                continue;
+            }
             let line = view.lines.get(usize::from(returned.line)).ok_or("no such line")?;
             let id = InventoryId::new(line.sku.clone(), line.location.clone());
             let key = keys::inventory(tenant, &line.seller, &id);
             let reservation_id = view.id.return_reservation(number, returned.line);
-            let command = InventoryCommand::Restock { reservation_id, sold: Some(units) };
-            match engine.ask::<Inventory>(&key, command).await.map_err(|e| e.to_string())? {
-                Ok(_) => {}
-                Err(rejection) => return Err(format!("return {number} at {key}: {rejection}")),
+            if let Some(units) = Quantity::new(*units) {
+                let command = InventoryCommand::Restock { reservation_id, sold: Some(units) };
+                let answer = engine.ask::<Inventory>(&key, command).await;
+                if let Err(rejection) = answer.map_err(|e| e.to_string())? {
+                    return Err(format!("return {number} at {key}: {rejection}"));
+                }
             }
+            let line = returned.line;
+            let record = || OrderCommand::RecordReturnLineRestocked { number, line };
+            self.record_restocked_line(order, line, record).await?;
         }
         let record = OrderCommand::RecordReturnRestocked { number };
         match engine.ask::<Order>(order, record).await.map_err(|e| e.to_string())? {
