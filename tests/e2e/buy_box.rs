@@ -10,6 +10,7 @@ use crate::support::{
     Market, OPERATOR, SELLER_1, SELLER_2, SELLER_3, document, eventually, offer, offer_with,
     offers, offers_line, winner,
 };
+use reqwest::Method;
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -172,4 +173,42 @@ async fn a_defect_rate_past_the_rules_suspends_the_seller_and_the_buy_box_moves(
     assert_eq!(scored(0).await["standing"], "suspended");
     m.set_standing("seller-1", "good").await;
     m.buy_box_settles(ASIN, Some(("seller-1", 2000))).await;
+}
+
+/// Onboarding (`[sellers] verification_required`): a seller that registers starts
+/// `applied`; it lists and stocks its offer, which never wins the buy box until an operator
+/// verifies it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_applicant_lists_but_wins_the_buy_box_only_once_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        crate::support::config_with(dir.path(), &[("verification_required", "true".into())]);
+    let m = Market::open_configured(dir.path().join("data"), config, &[], &[]);
+    const ASIN: &str = "B0APPLIED1";
+    let profile = json!({ "name": "New Kettles" });
+    let applied = m.write(200, Method::PUT, "/v1/seller/profile", SELLER_1, profile).await;
+    assert_eq!(applied["standing"], "applied", "{applied}");
+    m.create_product(SELLER_1, ASIN, document("Copper kettle", "Acme", &["Home"])).await;
+    m.put_offer(SELLER_1, ASIN, offer("NEW-KETTLE", 2000, 0, "seller", 1)).await;
+    m.set_stock(SELLER_1, "NEW-KETTLE", "FRA1", 5, 1).await;
+    let product = eventually("the applicant's offer stocked", async || {
+        let product = m.product(ASIN).await;
+        let stocked = offers(&product).iter().any(|o| o.2 == 5);
+        if stocked { Ok(product) } else { Err(offers_line(&product)) }
+    })
+    .await;
+    assert_eq!(product["buy_box"], Value::Null, "not verified: {}", offers_line(&product));
+
+    m.set_standing("seller-1", "good").await;
+    eventually("the verified seller wins the buy box", async || {
+        let product = m.product(ASIN).await;
+        if winner(&product) == Some(("seller-1".into(), 2000)) {
+            Ok(())
+        } else {
+            Err(offers_line(&product))
+        }
+    })
+    .await;
+    let profile = m.read(SELLER_1, "/v1/seller/profile").await;
+    assert_eq!(profile["standing"], "good", "{profile}");
 }

@@ -11,6 +11,10 @@
 //! - `score_version` grows by one with every change of standing or score, and only then. It
 //!   travels in every [`SellerScore`] handed to products, which keep the newest they were
 //!   told, so a late, stale snapshot never overwrites a newer one.
+//! - Onboarding: `Register` makes an active seller (`Good`); `Apply` one that must be
+//!   verified first (`Applied`: it may list, never on the buy box), which an operator's
+//!   `SetStanding` to `Good` verifies. The gateway asks `Apply` when the marketplace's rules
+//!   require verification.
 //! - The standing changes by `SetStanding` (an operator) or by the marketplace's
 //!   [`StandingRules`], which every `UpdateScore` carries: a new defect rate past one
 //!   threshold puts a seller in good standing at risk (it keeps selling, off the buy box),
@@ -33,6 +37,11 @@ pub use score::{DefectRate, Rating, SellerScore, Standing, StandingRules};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SellerCommand {
     Register {
+        name: String,
+    },
+    /// Registers a seller that must be verified before it wins the buy box (it starts
+    /// `Applied`); again with the same name answers from state, as `Register` does.
+    Apply {
         name: String,
     },
     UpdateProfile {
@@ -157,6 +166,29 @@ impl Seller {
         })
     }
 
+    /// Registers the seller (`applied`: to be verified first), or answers one registered
+    /// under the same name from state.
+    fn register(
+        &self,
+        name: String,
+        at_ms: u64,
+        applied: bool,
+    ) -> Result<Decision<Self>, SellerRejection> {
+        valid_name(&name)?;
+        match &self.profile {
+            Some(profile) if profile.name == name => self.answer(Vec::new()),
+            Some(_) => Err(SellerRejection::AlreadyRegistered),
+            None => {
+                let mut events = vec![SellerEvent::Registered { name, at_ms }];
+                if applied {
+                    let (from, to) = (self.score.standing, Standing::Applied);
+                    events.push(SellerEvent::StandingChanged { from, to });
+                }
+                self.answer(events)
+            }
+        }
+    }
+
     fn registered(&self) -> Result<&Profile, SellerRejection> {
         self.profile.as_ref().ok_or(SellerRejection::NotRegistered)
     }
@@ -191,14 +223,8 @@ impl Entity for Seller {
         ctx: &Ctx<'_>,
     ) -> Result<Decision<Self>, SellerRejection> {
         match command {
-            SellerCommand::Register { name } => {
-                valid_name(&name)?;
-                match &self.profile {
-                    Some(profile) if profile.name == name => self.answer(Vec::new()),
-                    Some(_) => Err(SellerRejection::AlreadyRegistered),
-                    None => self.answer(vec![SellerEvent::Registered { name, at_ms: ctx.now_ms }]),
-                }
-            }
+            SellerCommand::Register { name } => self.register(name, ctx.now_ms, false),
+            SellerCommand::Apply { name } => self.register(name, ctx.now_ms, true),
             SellerCommand::UpdateProfile { name } => {
                 valid_name(&name)?;
                 if self.registered()?.name == name {

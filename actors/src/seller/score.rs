@@ -78,6 +78,10 @@ pub enum Standing {
     AtRisk,
     /// Not selling.
     Suspended,
+    /// Applied, not verified yet (onboarding, when the marketplace requires verification):
+    /// may list offers, never on the buy box, until an operator verifies it (`Good`). No
+    /// rule changes it.
+    Applied,
 }
 
 /// The marketplace's rules for a seller's standing from its score (`[sellers]` in the
@@ -89,13 +93,19 @@ pub enum Standing {
 pub struct StandingRules {
     pub at_risk_defect_bps: Option<u16>,
     pub suspend_defect_bps: Option<u16>,
+    /// A new seller starts `Applied` and sells on the buy box only once an operator has
+    /// verified it (`PUT /admin/sellers/{seller}/standing` to `good`).
+    pub verification_required: bool,
 }
 
 impl StandingRules {
     /// The repository's `cluster.toml`: at risk from 1 % of orders with a defect, suspended
     /// from 2 %.
-    pub const MARKETPLACE: StandingRules =
-        StandingRules { at_risk_defect_bps: Some(100), suspend_defect_bps: Some(200) };
+    pub const MARKETPLACE: StandingRules = StandingRules {
+        at_risk_defect_bps: Some(100),
+        suspend_defect_bps: Some(200),
+        verification_required: false,
+    };
 
     /// Checks what serde cannot.
     pub fn validate(&self) -> Result<(), String> {

@@ -45,6 +45,7 @@ fn standing_rules_are_checked() {
     let rules = |at_risk, suspend| StandingRules {
         at_risk_defect_bps: at_risk,
         suspend_defect_bps: suspend,
+        verification_required: false,
     };
     assert!(rules(Some(300), Some(200)).validate().is_err(), "at risk past suspended");
     assert!(rules(Some(0), None).validate().is_err(), "0 would put every seller at risk");
@@ -154,4 +155,22 @@ fn products_hear_of_every_change_of_standing_or_score_and_nothing_else() {
         SellerEvent::ProfileUpdated { name: "Acme".into() },
     ];
     assert!(!untold.iter().any(SellerEvent::changes_score));
+}
+
+#[test]
+fn an_applicant_waits_for_verification_and_no_rule_verifies_it() {
+    let mut seller = Harness::<Seller>::new("eu/s-new");
+    let (events, view) = seller.run(SellerCommand::Apply { name: "New".into() }).unwrap();
+    assert_eq!(events.len(), 2, "registered, then applied: {events:?}");
+    assert_eq!((view.score.standing, view.score.version), (Standing::Applied, 1));
+    let (events, _) = seller.run(SellerCommand::Apply { name: "New".into() }).unwrap();
+    assert!(events.is_empty(), "answered from state");
+    let rescore = SellerCommand::UpdateScore {
+        rating_hundredths: 100,
+        defect_bps: 9_000,
+        rules: StandingRules::MARKETPLACE,
+    };
+    assert_eq!(seller.run(rescore).unwrap().1.score.standing, Standing::Applied);
+    let verify = SellerCommand::SetStanding { standing: Standing::Good };
+    assert_eq!(seller.run(verify).unwrap().1.score.standing, Standing::Good);
 }

@@ -198,6 +198,7 @@ fn seller_survives_the_codec() {
         SellerCommand::Get,
     ];
     run::<Seller>("acme", commands);
+    run::<Seller>("new", vec![SellerCommand::Apply { name: "New".into() }]);
 
     let events = [
         SellerEvent::Registered { name: "Acme".into(), at_ms: 1 },
@@ -219,7 +220,7 @@ fn seller_survives_the_codec() {
     ];
     pin_positions(&events);
     pin_rejections(&rejections);
-    let standings = [Standing::Good, Standing::AtRisk, Standing::Suspended];
+    let standings = [Standing::Good, Standing::AtRisk, Standing::Suspended, Standing::Applied];
     pin_positions(&standings);
 }
 

@@ -93,9 +93,12 @@ async fn get_audit(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub enum StandingDto {
+    /// Active (and verified): eligible for the buy box.
     Good,
     AtRisk,
     Suspended,
+    /// Back to awaiting verification.
+    Applied,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -148,6 +151,7 @@ async fn put_standing(
         StandingDto::Good => Standing::Good,
         StandingDto::AtRisk => Standing::AtRisk,
         StandingDto::Suspended => Standing::Suspended,
+        StandingDto::Applied => Standing::Applied,
     };
     ask(&state, &key, &seller, SellerCommand::SetStanding { standing }).await
 }

@@ -109,7 +109,11 @@ async fn put_profile(
 ) -> Result<Json<SellerDto>, Problem> {
     let seller = principal.seller()?;
     let id = keys::seller(&principal.tenant, &seller);
-    let register = SellerCommand::Register { name: profile.name.clone() };
+    let name = profile.name.clone();
+    let register = match state.sellers.verification_required {
+        true => SellerCommand::Apply { name },
+        false => SellerCommand::Register { name },
+    };
     let view = match state.engine.ask::<Seller>(&id, register).await {
         Ok(Err(SellerRejection::AlreadyRegistered)) => answer(
             state
@@ -143,6 +147,7 @@ fn standing_name(standing: bazaar_actors::seller::Standing) -> &'static str {
         Standing::Good => "good",
         Standing::AtRisk => "at_risk",
         Standing::Suspended => "suspended",
+        Standing::Applied => "applied",
     }
 }
 
