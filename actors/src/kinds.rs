@@ -43,8 +43,11 @@ pub const WORKLIST: Kind = Kind::new(14, "worklist");
 /// Support's notes on an order, keyed as the order is.
 pub const ORDER_NOTES: Kind = Kind::new(15, "order-notes");
 
+/// A tenant's support cases, raised by seller signals.
+pub const SUPPORT_CASES: Kind = Kind::new(16, "support-cases");
+
 /// Every kind of the domain, in code order.
-pub const ALL: [Kind; 15] = [
+pub const ALL: [Kind; 16] = [
     PRODUCT,
     INVENTORY,
     CART,
@@ -60,6 +63,7 @@ pub const ALL: [Kind; 15] = [
     AUDIT,
     WORKLIST,
     ORDER_NOTES,
+    SUPPORT_CASES,
 ];
 
 const fn codes_are_unique_and_in_range(kinds: &[Kind]) -> bool {
@@ -107,6 +111,7 @@ mod tests {
                 (13, "audit"),
                 (14, "worklist"),
                 (15, "order-notes"),
+                (16, "support-cases"),
             ]
         );
     }

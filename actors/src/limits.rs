@@ -153,6 +153,15 @@ pub const ORDER_REFUNDS_MAX: usize = 64;
 /// Longest return window, in days.
 pub const RETURN_WINDOW_DAYS_MAX: u16 = 365;
 
+/// Most support cases open at once in a tenant.
+pub const CASES_OPEN_MAX: usize = 1_000;
+
+/// Closed support cases a tenant keeps (the oldest are forgotten).
+pub const CASES_CLOSED_KEPT: usize = 200;
+
+/// Longest text of a support case (subject, detail, closing note), in bytes.
+pub const CASE_TEXT_BYTES_MAX: usize = 512;
+
 /// Most returns one order records (each is also a refund, so fewer than the refunds).
 pub const ORDER_RETURNS_MAX: usize = 32;
 

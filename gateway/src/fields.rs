@@ -206,6 +206,8 @@ bounded! {
     audit_limit: u32 = 0, u32::MAX;
     /// A shipment's number within its order.
     shipment_number: u16 = 0, u16::MAX;
+    /// A support case's number.
+    case_number: u32 = 1, u32::MAX;
     /// An order line's index, from 0.
     line_index: u16 = 0, u16::MAX;
     /// Units of a returned line that arrived sellable.
@@ -381,6 +383,7 @@ pub fn path_parameter(path: &str, name: &str) -> Option<Object> {
         "location" => location(),
         "seller" => seller_id(),
         "key" => checkout_key(),
+        "number" if path.starts_with("/v1/support/cases/") => case_number::schema(),
         "number" => shipment_number::schema(),
         "role" => role(),
         "principal" => principal(),

@@ -100,6 +100,7 @@ fn route_groups() -> Vec<(Option<Role>, bool, OpenApiRouter<AppState>)> {
         (Some(Role::Seller), true, promotions::seller_router()),
         (Some(Role::Support), true, support::router()),
         (Some(Role::Support), true, returns::support_router()),
+        (Some(Role::Support), true, cases::router()),
         (Some(Role::Operator), true, admin::router()),
         (Some(Role::Operator), true, payments::router()),
         (Some(Role::Operator), true, promotions::admin_router()),

@@ -56,6 +56,7 @@ pub fn register(engine: &bazaar_engine::Engine) {
     engine.register::<order::Order>();
     engine.register::<checkout::Checkout>();
     engine.register::<order::notes::OrderNotes>();
+    engine.register::<seller::cases::SupportCases>();
 }
 
 /// Builds the journal's index (`bazaar_actors::index`) from the streams of every kind that

@@ -173,7 +173,40 @@ async fn a_defect_rate_past_the_rules_suspends_the_seller_and_the_buy_box_moves(
     assert_eq!(scored(0).await["standing"], "suspended");
     m.set_standing("seller-1", "good").await;
     m.buy_box_settles(ASIN, Some(("seller-1", 2000))).await;
+
+    // The rate past the threshold raised one case for support (the 0.5 % one none).
+    let cases = m.read(AGENT, "/v1/support/cases").await;
+    let listed = |cases: &Value| -> Vec<(String, String, String)> {
+        let all = cases.as_array().unwrap().iter();
+        let field = |case: &Value, name: &str| case[name].as_str().unwrap().to_string();
+        all.map(|c| (field(c, "kind"), field(c, "seller"), field(c, "status"))).collect()
+    };
+    let defect = ("defect_rate".to_string(), "seller-1".to_string(), "open".to_string());
+    assert_eq!(listed(&cases), std::slice::from_ref(&defect), "{cases}");
+
+    // Seller-2 halves its price: a price-drop case about that product.
+    m.put_offer(SELLER_2, ASIN, offer("S2-GLASS", 1300, 0, "seller", 1)).await;
+    let cases = m.read(AGENT, "/v1/support/cases").await;
+    assert_eq!(
+        (cases[0]["kind"].as_str(), cases[0]["subject"].as_str()),
+        (Some("price_drop"), Some(ASIN))
+    );
+    assert_eq!(m.get(SELLER_2, "/v1/support/cases").await.status, 403, "support's");
+    let number = cases[0]["number"].as_u64().unwrap();
+    let path = format!("/v1/support/cases/{number}/closure");
+    let closed =
+        m.write(200, reqwest::Method::POST, &path, AGENT, json!({"note": "clearance sale"})).await;
+    assert_eq!(
+        (closed["status"].as_str(), closed["closed_by"].as_str()),
+        (Some("closed"), Some("support-1"))
+    );
+    assert_eq!(m.post(AGENT, "/v1/support/cases/999/closure", json!({})).await.status, 404);
+    let cases = m.read(AGENT, "/v1/support/cases").await;
+    let drop = ("price_drop".to_string(), "seller-2".to_string(), "closed".to_string());
+    assert_eq!(listed(&cases), [drop, defect], "newest first: {cases}");
 }
+
+const AGENT: crate::support::Auth<'static> = crate::support::Auth::As("support-1");
 
 /// Onboarding (`[sellers] verification_required`): a seller that registers starts
 /// `applied`; it lists and stocks its offer, which never wins the buy box until an operator

@@ -158,8 +158,8 @@ async fn returned_lines_are_refunded_to_the_customer_restocked_and_charged_to_th
     assert_eq!(figures(&before), (Some(1), net, cut, (0, 0), net - cut), "{before}");
     let later = m.read(SELLER_1, &format!("/v1/seller/statement?from_ms={}", u64::MAX >> 2)).await;
     assert_eq!(later["statements"], json!([]));
-    let bad = m.get(SELLER_1, "/v1/seller/statement?from_ms=5&to_ms=5").await;
-    assert_eq!((bad.status, bad.json["code"].as_str()), (422, Some("invalid_period")));
+    let empty = m.read(SELLER_1, "/v1/seller/statement?from_ms=5&to_ms=5").await;
+    assert_eq!(empty["statements"], json!([]), "an empty period");
     shop.m.shut_down();
 }
 

@@ -29,7 +29,9 @@ use crate::kinds;
 use crate::limits::SELLER_NAME_BYTES_MAX;
 use crate::rejection::{Rejection, RejectionKind};
 
+pub mod cases;
 mod score;
+pub mod signals;
 
 pub use score::{DefectRate, Rating, SellerScore, Standing, StandingRules};
 

@@ -96,15 +96,19 @@ pub struct StandingRules {
     /// A new seller starts `Applied` and sells on the buy box only once an operator has
     /// verified it (`PUT /admin/sellers/{seller}/standing` to `good`).
     pub verification_required: bool,
+    /// A price-drop case for support when an offer falls to at most `100 − this` % of its
+    /// previous price or of the other offers' median (see `signals`); off when absent.
+    pub price_drop_case_pct: Option<u8>,
 }
 
 impl StandingRules {
     /// The repository's `cluster.toml`: at risk from 1 % of orders with a defect, suspended
-    /// from 2 %.
+    /// from 2 %, a case for a price halved.
     pub const MARKETPLACE: StandingRules = StandingRules {
         at_risk_defect_bps: Some(100),
         suspend_defect_bps: Some(200),
         verification_required: false,
+        price_drop_case_pct: Some(50),
     };
 
     /// Checks what serde cannot.
@@ -116,6 +120,9 @@ impl StandingRules {
             if bps.is_some_and(|bps| bps == 0 || bps > DEFECT_BPS_MAX) {
                 return Err(format!("sellers.{name} must be 1 to {DEFECT_BPS_MAX}"));
             }
+        }
+        if self.price_drop_case_pct.is_some_and(|pct| pct == 0 || pct > 100) {
+            return Err("sellers.price_drop_case_pct must be 1 to 100".into());
         }
         if let (Some(at_risk), Some(suspend)) = (self.at_risk_defect_bps, self.suspend_defect_bps)
             && at_risk > suspend

@@ -7,7 +7,7 @@ use axum::extract::State;
 use bazaar_actors::SellerId;
 use bazaar_actors::audit::{AuditCommand, AuditTrail};
 use bazaar_actors::keys;
-use bazaar_actors::seller::{Seller, SellerCommand, Standing};
+use bazaar_actors::seller::{DefectRate, Seller, SellerCommand, Standing, signals};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -177,5 +177,16 @@ async fn put_score(
         defect_bps: change.defect_bps,
         rules: state.sellers,
     };
-    ask(&state, &key, &seller, command).await
+    let before = SellerId::parse(&seller)
+        .ok()
+        .and_then(|id| state.catalog.seller(&principal.tenant, &id).map(|view| (id, view)));
+    let answered = ask(&state, &key, &seller, command).await?;
+    if let Some((id, view)) = before
+        && let Ok(rate) = DefectRate::try_from(change.defect_bps)
+        && let Some(signal) =
+            signals::defect_rate(&state.sellers, &id, view.score.defect_rate, rate)
+    {
+        super::cases::raise(&state, &principal.tenant, signal).await;
+    }
+    Ok(answered)
 }

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod carts;
+pub mod cases;
 pub mod catalog;
 pub mod checkouts;
 pub mod orders;

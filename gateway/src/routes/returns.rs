@@ -150,8 +150,10 @@ pub struct NewReturn {
 #[serde(deny_unknown_fields)]
 pub struct NewReturnLine {
     /// Index into the order's lines, from 0.
+    #[serde(deserialize_with = "crate::fields::line_index::deserialize")]
     #[schema(schema_with = crate::fields::line_index::schema)]
     pub line: u16,
+    #[serde(deserialize_with = "crate::fields::cart_quantity::deserialize")]
     #[schema(schema_with = crate::fields::cart_quantity::schema)]
     pub quantity: u32,
 }
@@ -301,8 +303,13 @@ pub struct ReturnReceipt {
     /// Per returned line, in the return's order, the units that arrived sellable; all of
     /// them when left out.
     #[schema(schema_with = sellable_list)]
-    pub sellable: Option<Vec<u32>>,
+    pub sellable: Option<Vec<Units>>,
 }
+
+/// A count of units, read as the fields' rules read every integer (an exact float too).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(transparent)]
+pub struct Units(#[serde(deserialize_with = "crate::fields::sellable_units::deserialize")] u32);
 
 /// Records that a return of one of the calling seller's shipments arrived; the payment job
 /// then refunds it and puts its sellable units back on hand at the return's location.
@@ -326,7 +333,8 @@ async fn receive_return(
         .filter(|returned| returned.request.seller == seller)
         .ok_or_else(|| not_found("return"))?;
     let all = || returned.request.lines.iter().map(|line| line.quantity).collect();
-    let sellable = receipt.and_then(|receipt| receipt.sellable).unwrap_or_else(all);
+    let given = receipt.and_then(|receipt| receipt.sellable);
+    let sellable = given.map_or_else(all, |units| units.iter().map(|u| u.0).collect());
     let command = OrderCommand::ReceiveReturn { number, seller: seller.clone(), sellable };
     let reply = answer(state.engine.ask::<Order>(&key, command).await)?;
     state.sagas.payment_job().kick(&key);

@@ -216,15 +216,36 @@ async fn put_offer(
     let asin = Asin::parse(&asin).map_err(|_| not_found("product"))?;
     let (terms, score) = offer_terms(&state, &principal.tenant, &seller, offer)?;
     state.limits.seller_price(&principal.tenant, &Arc::from(seller.as_str()))?;
+    let signal = price_signal(&state, &principal.tenant, (&seller, &asin), terms.price);
     let command = ProductCommand::PutOffer { seller, terms, score };
     let change = changed(answer(
         state.engine.ask::<Product>(&keys::product(&principal.tenant, &asin), command).await,
     )?)?;
+    if let Some(signal) = signal {
+        super::cases::raise(&state, &principal.tenant, signal).await;
+    }
     Ok(Json(OfferWritten {
         asin: asin.to_string(),
         revision: change.revision,
         buy_box: change.buy_box.as_ref().map(BuyBoxView::from),
     }))
+}
+
+/// The price-drop signal of `seller` pricing its offer on `asin` at `price`, against the
+/// product as last read (its offer's previous price, the other offers' prices).
+fn price_signal(
+    state: &AppState,
+    tenant: &str,
+    (seller, asin): (&SellerId, &Asin),
+    price: bazaar_actors::Money,
+) -> Option<bazaar_actors::seller::cases::Signal> {
+    let product = state.catalog.product(tenant, asin);
+    let offers = product.as_ref().map(|product| product.offers.as_slice()).unwrap_or_default();
+    let previous = offers.iter().find(|o| o.seller == *seller).map(|o| o.terms.price);
+    let others: Vec<_> =
+        offers.iter().filter(|o| o.seller != *seller).map(|o| o.terms.price).collect();
+    let subject = (seller, asin.as_str());
+    bazaar_actors::seller::signals::price_drop(&state.sellers, subject, previous, price, &others)
 }
 
 /// The terms of `seller`'s offer as `offer` asks, with its units from inventory when the

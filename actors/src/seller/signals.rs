@@ -1,0 +1,115 @@
+//! Seller signals: pure rules that tell when something a seller did should be looked at by
+//! support (a case, see [`super::cases`]). The marketplace's thresholds are in
+//! [`StandingRules`] (`[sellers]`); a rule whose threshold is absent is off.
+//!
+//! - **Price drop**: an offer repriced to at most `100 − price_drop_case_pct` % of its
+//!   previous price, or a new or repriced offer at most that share of the median of the
+//!   product's other offers (at least two of them, so one cheap rival is not a "range").
+//! - **Defect rate**: a new order defect rate at or past `at_risk_defect_bps`.
+
+use super::cases::{CaseKind, Signal};
+use super::{DefectRate, StandingRules};
+use crate::ids::SellerId;
+use crate::money::Money;
+
+/// The price-drop signal of `seller`'s offer on `asin` priced `new` (was `previous`; the
+/// other sellers' offers on the product are priced `others`).
+pub fn price_drop(
+    rules: &StandingRules,
+    (seller, asin): (&SellerId, &str),
+    previous: Option<Money>,
+    new: Money,
+    others: &[Money],
+) -> Option<Signal> {
+    let pct = rules.price_drop_case_pct?;
+    // `new` at most (100 − pct) % of `reference`.
+    let far_below = |reference: i64| {
+        i128::from(new.minor) * 100 <= i128::from(reference) * i128::from(100 - pct.min(100))
+    };
+    let detail = match previous {
+        Some(before) if before.currency == new.currency && far_below(before.minor) => {
+            format!("price fell from {before} to {new}")
+        }
+        _ => {
+            let mut rivals: Vec<i64> =
+                others.iter().filter(|o| o.currency == new.currency).map(|o| o.minor).collect();
+            if rivals.len() < 2 {
+                return None;
+            }
+            rivals.sort_unstable();
+            let median = rivals[rivals.len() / 2];
+            if !far_below(median) {
+                return None;
+            }
+            format!(
+                "price {new} against a median of {} for the other offers",
+                Money::new(median, new.currency)
+            )
+        }
+    };
+    let (kind, seller, subject) = (CaseKind::PriceDrop, seller.clone(), asin.to_owned());
+    Some(Signal { kind, seller, subject, detail })
+}
+
+/// The defect-rate signal of `seller`, whose rate is now `defect_rate` (was `previous`).
+pub fn defect_rate(
+    rules: &StandingRules,
+    seller: &SellerId,
+    previous: DefectRate,
+    defect_rate: DefectRate,
+) -> Option<Signal> {
+    let threshold = rules.at_risk_defect_bps?;
+    if defect_rate == previous || defect_rate.bps() < threshold {
+        return None;
+    }
+    let detail = format!("order defect rate {} bps (threshold {threshold})", defect_rate.bps());
+    Some(Signal {
+        kind: CaseKind::DefectRate,
+        seller: seller.clone(),
+        subject: String::new(),
+        detail,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+
+    fn eur(minor: i64) -> Money {
+        Money::new(minor, Currency::EUR)
+    }
+
+    fn rules() -> StandingRules {
+        StandingRules { price_drop_case_pct: Some(50), ..StandingRules::MARKETPLACE }
+    }
+
+    fn drop(previous: Option<i64>, new: i64, others: &[i64]) -> Option<String> {
+        let seller = SellerId::parse("s1").unwrap();
+        let others: Vec<Money> = others.iter().map(|&o| eur(o)).collect();
+        price_drop(&rules(), (&seller, "B000000001"), previous.map(eur), eur(new), &others)
+            .map(|signal| signal.detail)
+    }
+
+    #[test]
+    fn a_price_halved_or_half_the_others_median_is_a_signal() {
+        assert!(drop(Some(2_000), 1_000, &[]).is_some(), "halved");
+        assert!(drop(Some(2_000), 1_001, &[]).is_none(), "just short of half");
+        assert!(drop(None, 1_000, &[2_000, 2_100, 1_900]).is_some(), "half the median");
+        assert!(drop(None, 1_000, &[2_000]).is_none(), "one rival is no range");
+        assert!(drop(Some(1_100), 1_000, &[1_200, 1_300]).is_none(), "a small cut");
+        let off = StandingRules { price_drop_case_pct: None, ..rules() };
+        let seller = SellerId::parse("s1").unwrap();
+        assert!(price_drop(&off, (&seller, "B1"), Some(eur(2_000)), eur(1), &[]).is_none());
+    }
+
+    #[test]
+    fn a_new_defect_rate_at_the_threshold_is_a_signal() {
+        let seller = SellerId::parse("s1").unwrap();
+        let rate = |bps| DefectRate::try_from(bps).unwrap();
+        let rules = StandingRules::MARKETPLACE;
+        assert!(defect_rate(&rules, &seller, rate(0), rate(100)).is_some());
+        assert!(defect_rate(&rules, &seller, rate(0), rate(99)).is_none());
+        assert!(defect_rate(&rules, &seller, rate(150), rate(150)).is_none(), "unchanged");
+    }
+}

@@ -1,0 +1,119 @@
+//! Support cases raised by seller signals (`bazaar_actors::seller::signals`): support lists
+//! them and closes them with a note. Routes that see a signal raise it here ([`raise`]).
+
+use crate::openapi::routes;
+use axum::Json;
+use axum::extract::State;
+use bazaar_actors::seller::cases::{Case, CasesCommand, Signal, SupportCases, entity_id};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+
+use super::answer;
+use crate::auth::Principal;
+use crate::extract::Path;
+use crate::json::Optional;
+use crate::problem::{Problem, not_found};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_cases)).routes(routes!(close_case))
+}
+
+/// Raises `signal` as a case of `tenant` (or counts it on the open one). A signal is advice:
+/// a failure to record it is logged, never the answer of the request that saw it.
+pub(crate) async fn raise(state: &AppState, tenant: &str, signal: Signal) {
+    let (seller, kind) = (signal.seller.to_string(), signal.kind.as_str());
+    let key = entity_id(tenant);
+    match state.engine.ask::<SupportCases>(&key, CasesCommand::Raise(signal)).await {
+        Ok(Ok(_)) => tracing::info!(tenant, seller, kind, "support case raised"),
+        Ok(Err(refused)) => {
+            tracing::warn!(tenant, seller, kind, error = %refused, "support case not raised")
+        }
+        Err(error) => {
+            tracing::warn!(tenant, seller, kind, error = %error, "support case not raised")
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CaseDto {
+    pub number: u32,
+    /// `price_drop` or `defect_rate`.
+    pub kind: String,
+    pub seller: String,
+    /// What it is about within the seller (an ASIN), or empty.
+    pub subject: String,
+    /// The latest signal's words.
+    pub detail: String,
+    pub opened_at_ms: u64,
+    /// Signals it has had, the first included.
+    pub occurrences: u32,
+    pub last_at_ms: u64,
+    /// `open` or `closed`.
+    pub status: String,
+    pub closed_by: Option<String>,
+    pub closing_note: Option<String>,
+}
+
+fn case_dto(case: &Case) -> CaseDto {
+    let closed = case.closed.as_ref();
+    CaseDto {
+        number: case.number,
+        kind: case.signal.kind.as_str().to_owned(),
+        seller: case.signal.seller.to_string(),
+        subject: case.signal.subject.clone(),
+        detail: case.signal.detail.clone(),
+        opened_at_ms: case.opened_at_ms,
+        occurrences: case.occurrences,
+        last_at_ms: case.last_at_ms,
+        status: if closed.is_some() { "closed" } else { "open" }.to_owned(),
+        closed_by: closed.map(|c| c.by.clone()),
+        closing_note: closed.map(|c| c.note.clone()),
+    }
+}
+
+/// The tenant's cases, newest first: every open one, and the latest closed ones.
+#[utoipa::path(get, path = "/v1/support/cases", tag = "support",
+    responses((status = 200, body = Vec<CaseDto>)), security(("bearer" = [])))]
+async fn list_cases(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Vec<CaseDto>>, Problem> {
+    let key = entity_id(&principal.tenant);
+    let cases = answer(state.engine.ask::<SupportCases>(&key, CasesCommand::List).await)?;
+    Ok(Json(cases.iter().rev().map(case_dto).collect()))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseClosure {
+    /// What support found or did.
+    #[schema(schema_with = crate::fields::order_text_option)]
+    pub note: Option<String>,
+}
+
+/// Closes a case with a note (closing it again answers it as it stands); a later signal of
+/// the same kind about the same seller and subject opens a new one.
+#[utoipa::path(post, path = "/v1/support/cases/{number}/closure", tag = "support",
+    params(("number" = u32, Path)), request_body = CaseClosure,
+    responses((status = 200, body = CaseDto), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`text_invalid`", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn close_case(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(number): Path<String>,
+    Optional(closure): Optional<CaseClosure>,
+) -> Result<Json<CaseDto>, Problem> {
+    let number: u32 = number.parse().map_err(|_| not_found("case"))?;
+    let note = match closure.and_then(|closure| closure.note) {
+        Some(note) => super::orders::text("note", &note)?,
+        None => String::new(),
+    };
+    let close = CasesCommand::Close { number, by: principal.id.to_string(), note };
+    let key = entity_id(&principal.tenant);
+    let cases = super::found(state.engine.ask::<SupportCases>(&key, close).await, "case")?;
+    let case = cases.iter().find(|case| case.number == number).ok_or_else(|| not_found("case"))?;
+    Ok(Json(case_dto(case)))
+}
