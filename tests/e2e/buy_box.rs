@@ -175,7 +175,16 @@ async fn a_defect_rate_past_the_rules_suspends_the_seller_and_the_buy_box_moves(
     m.buy_box_settles(ASIN, Some(("seller-1", 2000))).await;
 
     // The rate past the threshold raised one case for support (the 0.5 % one none).
-    let cases = m.read(AGENT, "/v1/support/cases").await;
+    // Raised apart from the request that saw the signal: read until there.
+    let cases_are = async |count: usize| {
+        eventually("the support cases", async || {
+            let cases = m.read(AGENT, "/v1/support/cases").await;
+            let n = cases.as_array().map_or(0, Vec::len);
+            if n == count { Ok(cases) } else { Err(cases.to_string()) }
+        })
+        .await
+    };
+    let cases = cases_are(1).await;
     let listed = |cases: &Value| -> Vec<(String, String, String)> {
         let all = cases.as_array().unwrap().iter();
         let field = |case: &Value, name: &str| case[name].as_str().unwrap().to_string();
@@ -186,7 +195,7 @@ async fn a_defect_rate_past_the_rules_suspends_the_seller_and_the_buy_box_moves(
 
     // Seller-2 halves its price: a price-drop case about that product.
     m.put_offer(SELLER_2, ASIN, offer("S2-GLASS", 1300, 0, "seller", 1)).await;
-    let cases = m.read(AGENT, "/v1/support/cases").await;
+    let cases = cases_are(2).await;
     assert_eq!(
         (cases[0]["kind"].as_str(), cases[0]["subject"].as_str()),
         (Some("price_drop"), Some(ASIN))

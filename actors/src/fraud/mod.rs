@@ -234,7 +234,8 @@ pub fn assess(input: &FraudInput, policy: &FraudPolicy) -> FraudAssessment {
     if any(|seller, _| seller.standing == Standing::Suspended) {
         add("seller_suspended", policy.seller_suspended_points);
     }
-    if any(|seller, _| seller.standing == Standing::AtRisk) {
+    // An unverified seller is as risky as one at risk.
+    if any(|seller, _| matches!(seller.standing, Standing::AtRisk | Standing::Applied)) {
         add("seller_at_risk", policy.seller_at_risk_points);
     }
     if any(|seller, policy| seller.defect_bps > policy.seller_defect_bps_max) {

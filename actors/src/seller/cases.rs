@@ -8,7 +8,8 @@
 //!   on it (`Recurred`: occurrences, latest detail and time), never a second case.
 //! - Cases are numbered from 1 in the order raised; a number is never reused.
 //! - At most [`CASES_OPEN_MAX`] open (then `TooManyOpenCases`: support must close some); of
-//!   the closed, the newest [`CASES_CLOSED_KEPT`] are kept, older ones forgotten.
+//!   the closed, the [`CASES_CLOSED_KEPT`] closed last are kept (the one just closed among
+//!   them), the others forgotten.
 //! - Closing is by a support agent, with a note; closing again answers from state.
 
 use bazaar_entity::{Ctx, Decision, Entity, Kind};
@@ -221,14 +222,17 @@ impl Entity for SupportCases {
                 if let Some(case) = self.cases.iter_mut().find(|case| case.number == *number) {
                     case.closed = Some(closure.clone());
                 }
-                // Forget the oldest closed cases past the bound.
-                let closed = self.cases.iter().filter(|case| case.closed.is_some()).count();
-                let mut extra = closed.saturating_sub(CASES_CLOSED_KEPT);
-                self.cases.retain(|case| {
-                    let drop = extra > 0 && case.closed.is_some();
-                    extra -= usize::from(drop);
-                    !drop
-                });
+                // Forget the cases closed longest ago past the bound, never this one.
+                let mut closed: Vec<(u64, u32)> = self
+                    .cases
+                    .iter()
+                    .filter_map(|case| case.closed.as_ref().map(|c| (c.at_ms, case.number)))
+                    .filter(|(_, closed)| closed != number)
+                    .collect();
+                let extra = (closed.len() + 1).saturating_sub(CASES_CLOSED_KEPT);
+                closed.sort_unstable();
+                let forget: Vec<u32> = closed.iter().take(extra).map(|(_, n)| *n).collect();
+                self.cases.retain(|case| !forget.contains(&case.number));
             }
         }
     }
@@ -288,5 +292,17 @@ mod tests {
         let kept = cases.state.cases();
         assert_eq!(kept.iter().filter(|c| c.closed.is_some()).count(), CASES_CLOSED_KEPT);
         assert_eq!(kept[0].number, 6, "the oldest closed went first");
+        // Closing a case raised long ago keeps it: the one closed longest ago goes.
+        cases.now_ms += 1;
+        let last = CASES_OPEN_MAX as u32;
+        let (_, kept) = cases
+            .run(CasesCommand::Close { number: last, by: "agent".into(), note: String::new() })
+            .unwrap();
+        assert!(kept.iter().any(|c| c.number == last && c.closed.is_some()));
+        assert!(!kept.iter().any(|c| c.number == 6), "{:?}", kept.first().map(|c| c.number));
+        cases.now_ms += 1;
+        let early = CasesCommand::Close { number: 300, by: "agent".into(), note: String::new() };
+        let (_, kept) = cases.run(early).unwrap();
+        assert!(kept.iter().any(|c| c.number == 300 && c.closed.is_some()), "just closed, kept");
     }
 }

@@ -41,11 +41,6 @@ pub enum SellerCommand {
     Register {
         name: String,
     },
-    /// Registers a seller that must be verified before it wins the buy box (it starts
-    /// `Applied`); again with the same name answers from state, as `Register` does.
-    Apply {
-        name: String,
-    },
     UpdateProfile {
         name: String,
     },
@@ -60,6 +55,11 @@ pub enum SellerCommand {
         standing: Standing,
     },
     Get,
+    /// Registers a seller that must be verified before it wins the buy box (it starts
+    /// `Applied`); again with the same name answers from state, as `Register` does.
+    Apply {
+        name: String,
+    },
 }
 
 /// What happened to a seller. Variants are append-only.

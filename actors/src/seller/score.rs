@@ -80,7 +80,7 @@ pub enum Standing {
     Suspended,
     /// Applied, not verified yet (onboarding, when the marketplace requires verification):
     /// may list offers, never on the buy box, until an operator verifies it (`Good`). No
-    /// rule changes it.
+    /// rule but suspension changes it.
     Applied,
 }
 
@@ -136,7 +136,9 @@ impl StandingRules {
     pub fn standing_for(&self, current: Standing, defect_rate: DefectRate) -> Standing {
         let past = |threshold: Option<u16>| threshold.is_some_and(|bps| defect_rate.bps() >= bps);
         match current {
-            Standing::Good | Standing::AtRisk if past(self.suspend_defect_bps) => {
+            Standing::Good | Standing::AtRisk | Standing::Applied
+                if past(self.suspend_defect_bps) =>
+            {
                 Standing::Suspended
             }
             Standing::Good if past(self.at_risk_defect_bps) => Standing::AtRisk,

@@ -22,6 +22,10 @@ pub fn price_drop(
     others: &[Money],
 ) -> Option<Signal> {
     let pct = rules.price_drop_case_pct?;
+    // Only a new offer or a cut can drop a price (a stock or terms update keeps it).
+    if previous.is_some_and(|before| before.currency == new.currency && new.minor >= before.minor) {
+        return None;
+    }
     // `new` at most (100 − pct) % of `reference`.
     let far_below = |reference: i64| {
         i128::from(new.minor) * 100 <= i128::from(reference) * i128::from(100 - pct.min(100))
@@ -98,6 +102,8 @@ mod tests {
         assert!(drop(None, 1_000, &[2_000, 2_100, 1_900]).is_some(), "half the median");
         assert!(drop(None, 1_000, &[2_000]).is_none(), "one rival is no range");
         assert!(drop(Some(1_100), 1_000, &[1_200, 1_300]).is_none(), "a small cut");
+        assert!(drop(Some(500), 500, &[2_000, 2_100]).is_none(), "unchanged: no new signal");
+        assert!(drop(Some(600), 500, &[2_000, 2_100]).is_some(), "cut, far below the others");
         let off = StandingRules { price_drop_case_pct: None, ..rules() };
         let seller = SellerId::parse("s1").unwrap();
         assert!(price_drop(&off, (&seller, "B1"), Some(eur(2_000)), eur(1), &[]).is_none());

@@ -159,19 +159,23 @@ fn products_hear_of_every_change_of_standing_or_score_and_nothing_else() {
 }
 
 #[test]
-fn an_applicant_waits_for_verification_and_no_rule_verifies_it() {
+fn an_applicant_waits_for_verification_no_rule_verifies_it_and_suspension_applies() {
     let mut seller = Harness::<Seller>::new("eu/s-new");
     let (events, view) = seller.run(SellerCommand::Apply { name: "New".into() }).unwrap();
     assert_eq!(events.len(), 2, "registered, then applied: {events:?}");
     assert_eq!((view.score.standing, view.score.version), (Standing::Applied, 1));
     let (events, _) = seller.run(SellerCommand::Apply { name: "New".into() }).unwrap();
     assert!(events.is_empty(), "answered from state");
-    let rescore = SellerCommand::UpdateScore {
+    let rescore = |defect_bps| SellerCommand::UpdateScore {
         rating_hundredths: 100,
-        defect_bps: 9_000,
+        defect_bps,
         rules: StandingRules::MARKETPLACE,
     };
-    assert_eq!(seller.run(rescore).unwrap().1.score.standing, Standing::Applied);
+    // Past at-risk, an applicant stays applied (off the buy box either way)...
+    assert_eq!(seller.run(rescore(150)).unwrap().1.score.standing, Standing::Applied);
     let verify = SellerCommand::SetStanding { standing: Standing::Good };
-    assert_eq!(seller.run(verify).unwrap().1.score.standing, Standing::Good);
+    assert_eq!(seller.run(verify.clone()).unwrap().1.score.standing, Standing::Good);
+    // ...but past suspension it is suspended, verified or not.
+    seller.run(SellerCommand::SetStanding { standing: Standing::Applied }).unwrap();
+    assert_eq!(seller.run(rescore(9_000)).unwrap().1.score.standing, Standing::Suspended);
 }

@@ -186,7 +186,7 @@ async fn put_score(
         && let Some(signal) =
             signals::defect_rate(&state.sellers, &id, view.score.defect_rate, rate)
     {
-        super::cases::raise(&state, &principal.tenant, signal).await;
+        super::cases::raise(&state, &principal.tenant, signal);
     }
     Ok(answered)
 }

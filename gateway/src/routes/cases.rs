@@ -20,20 +20,23 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_cases)).routes(routes!(close_case))
 }
 
-/// Raises `signal` as a case of `tenant` (or counts it on the open one). A signal is advice:
-/// a failure to record it is logged, never the answer of the request that saw it.
-pub(crate) async fn raise(state: &AppState, tenant: &str, signal: Signal) {
-    let (seller, kind) = (signal.seller.to_string(), signal.kind.as_str());
-    let key = entity_id(tenant);
-    match state.engine.ask::<SupportCases>(&key, CasesCommand::Raise(signal)).await {
-        Ok(Ok(_)) => tracing::info!(tenant, seller, kind, "support case raised"),
-        Ok(Err(refused)) => {
-            tracing::warn!(tenant, seller, kind, error = %refused, "support case not raised")
+/// Raises `signal` as a case of `tenant` (or counts it on the open one), apart from the
+/// request that saw it (a stopping node waits for it). A signal is advice: a failure to
+/// record it is logged, never the answer of that request.
+pub(crate) fn raise(state: &AppState, tenant: &str, signal: Signal) {
+    let (engine, key) = (state.engine.clone(), entity_id(tenant));
+    state.requests.spawn(async move {
+        let (seller, kind) = (signal.seller.to_string(), signal.kind.as_str());
+        match engine.ask::<SupportCases>(&key, CasesCommand::Raise(signal)).await {
+            Ok(Ok(_)) => tracing::info!(key, seller, kind, "support case raised"),
+            Ok(Err(refused)) => {
+                tracing::warn!(key, seller, kind, error = %refused, "support case not raised")
+            }
+            Err(error) => {
+                tracing::warn!(key, seller, kind, error = %error, "support case not raised")
+            }
         }
-        Err(error) => {
-            tracing::warn!(tenant, seller, kind, error = %error, "support case not raised")
-        }
-    }
+    });
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -242,25 +242,27 @@ impl OrderBook {
             .unwrap_or_default()
     }
 
-    /// The seller's statement for `from_ms..to_ms`, per currency: every movement of its
-    /// orders dated in the period (a sale of last period refunded in this one counts here).
+    /// The seller's statement for `from_ms..to_ms`, per currency: every movement of the
+    /// seller's orders the book keeps dated in the period (a sale of last period refunded
+    /// in this one counts here), and whether that is all of them: the book keeps a seller's
+    /// newest [`ORDERS_PER_SELLER_MAX`] orders, so once it has had to forget one, a movement
+    /// of a forgotten order is missing (the ledger has every one).
     pub fn seller_statement(
         &self,
         tenant: &str,
         seller: &SellerId,
         (from_ms, to_ms): (u64, u64),
-    ) -> BTreeMap<Currency, Statement> {
+    ) -> (BTreeMap<Currency, Statement>, bool) {
         let key = (Tenant::from(tenant), seller.clone());
         let mut statements: BTreeMap<Currency, Statement> = BTreeMap::new();
-        if let Some(orders) = self.shared.sellers.get(&key) {
-            for order in orders.values() {
-                let dated = order.entries.iter().filter(|e| (from_ms..to_ms).contains(&e.at_ms));
-                for entry in dated {
-                    statements.entry(order.currency).or_default().add(entry);
-                }
+        let Some(orders) = self.shared.sellers.get(&key) else { return (statements, true) };
+        for order in orders.values() {
+            let dated = order.entries.iter().filter(|e| (from_ms..to_ms).contains(&e.at_ms));
+            for entry in dated {
+                statements.entry(order.currency).or_default().add(entry);
             }
         }
-        statements
+        (statements, orders.len() < ORDERS_PER_SELLER_MAX)
     }
 
     /// A customer's history; empty for a customer who never ordered.

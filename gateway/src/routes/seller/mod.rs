@@ -222,7 +222,7 @@ async fn put_offer(
         state.engine.ask::<Product>(&keys::product(&principal.tenant, &asin), command).await,
     )?)?;
     if let Some(signal) = signal {
-        super::cases::raise(&state, &principal.tenant, signal).await;
+        super::cases::raise(&state, &principal.tenant, signal);
     }
     Ok(Json(OfferWritten {
         asin: asin.to_string(),

@@ -40,6 +40,9 @@ pub struct StatementAnswer {
     pub to_ms: Option<u64>,
     /// One per currency the seller sold in during the period.
     pub statements: Vec<StatementDto>,
+    /// False once the node keeps only the seller's newest 10,000 orders: a movement of an
+    /// older one is then missing here (the ledger, `GET /admin/ledger`, has every one).
+    pub complete: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -52,7 +55,7 @@ pub struct StatementDto {
     pub commission: MoneyDto,
     /// VAT collected on them (owed to the tax authority, not the seller).
     pub vat: MoneyDto,
-    /// Given back to customers in the period (returns, cancellations), VAT exclusive.
+    /// Sales reversed in the period (returns refunded, orders cancelled), VAT exclusive.
     pub refunded: MoneyDto,
     /// The commission the marketplace gave back with those refunds.
     pub commission_refunded: MoneyDto,
@@ -63,7 +66,7 @@ pub struct StatementDto {
 }
 
 /// The calling seller's statement for a period: every movement of its orders dated in it (a
-/// sale of an earlier period refunded in this one counts in this one).
+/// sale of an earlier period refunded in this one counts in this one); see `complete`.
 #[utoipa::path(get, path = "/v1/seller/statement", tag = "seller", params(Period),
     responses((status = 200, body = StatementAnswer)),
     security(("bearer" = [])))]
@@ -75,7 +78,8 @@ async fn get_statement(
     let seller = principal.seller()?;
     // An empty period (`to_ms` not after `from_ms`) has nothing in it.
     let (from, to) = (period.from_ms.unwrap_or(0), period.to_ms.unwrap_or(u64::MAX));
-    let statements = state.orders.seller_statement(&principal.tenant, &seller, (from, to));
+    let (statements, complete) =
+        state.orders.seller_statement(&principal.tenant, &seller, (from, to));
     let statements = statements
         .into_iter()
         .map(|(currency, s)| {
@@ -97,5 +101,6 @@ async fn get_statement(
         from_ms: period.from_ms,
         to_ms: period.to_ms,
         statements,
+        complete,
     }))
 }
