@@ -150,6 +150,9 @@ pub const ORDER_CAPTURES_MAX: usize = 64;
 /// Most refunds one order records.
 pub const ORDER_REFUNDS_MAX: usize = 64;
 
+/// Most appeasements one order records (each is also a refund).
+pub const ORDER_APPEASEMENTS_MAX: usize = 16;
+
 /// Longest return window, in days.
 pub const RETURN_WINDOW_DAYS_MAX: u16 = 365;
 
@@ -223,7 +226,7 @@ const _: () = assert!(CART_LINE_QUANTITY_MAX <= QUANTITY_MAX);
 const _: () = assert!(CART_HOLD_TTL_S_DEFAULT <= CART_HOLD_TTL_S_MAX);
 const _: () = assert!(CART_HOLD_TTL_S_MAX * 1_000 <= RESERVATION_TTL_MS_MAX);
 // What a client writes on an order fits what the order keeps.
-const _: () = assert!(ORDER_RETURNS_MAX < ORDER_REFUNDS_MAX);
+const _: () = assert!(ORDER_RETURNS_MAX + ORDER_APPEASEMENTS_MAX < ORDER_REFUNDS_MAX);
 const _: () = assert!(ADDRESS_FIELD_BYTES_MAX <= ORDER_TEXT_BYTES_MAX);
 const _: () = assert!(DISPATCH_TEXT_BYTES_MAX <= ORDER_TEXT_BYTES_MAX);
 const _: () = assert!(CARD_TOKEN_BYTES_MAX <= ORDER_TEXT_BYTES_MAX);

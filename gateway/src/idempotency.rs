@@ -257,6 +257,17 @@ pub fn key_reused(detail: impl Into<String>) -> Problem {
     Problem::of(ProblemKind::Invalid, "idempotency_key_reused", "Idempotency-Key reused", detail)
 }
 
+/// Refuses a request without a key on a route that moves money at once (400
+/// `idempotency_key_required`): the layer answers a retry with its key; without one, nothing
+/// could tell a retry from a second request.
+pub fn required(headers: &HeaderMap) -> Result<(), Problem> {
+    if key_of(headers)?.is_some() {
+        return Ok(());
+    }
+    let detail = "this request moves money: it needs an Idempotency-Key header, so that a retry cannot act twice";
+    Err(crate::problem::bad_request("idempotency_key_required", detail))
+}
+
 /// The client's key, if it sent one; a malformed key is a 400.
 pub fn key_of(headers: &HeaderMap) -> Result<Option<String>, Problem> {
     let Some(value) = headers.get(HEADER) else { return Ok(None) };

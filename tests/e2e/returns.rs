@@ -230,3 +230,55 @@ async fn support_refunds_a_lost_parcel_without_a_return_and_its_seller_bears_it(
     m.reconciled().await;
     shop.m.shut_down();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn support_appeases_with_goodwill_the_marketplace_bears() {
+    let shopper = Shopper::new(1);
+    let shop = Shop::open(std::slice::from_ref(&shopper), 10, 10).await;
+    let (m, me) = (&shop.m, shopper.auth());
+    let cart = m.cart_with(me, &[(A, "seller-1", 1)]).await;
+    let view = m.checkout_completes(me, "goodwill-1", shopper.body(&cart)).await;
+    let (id, total) = (view["order_id"].as_str().unwrap().to_string(), minor(&view["total"]));
+    captured_once(&shop, &id, total).await;
+    let path = format!("/v1/support/orders/{id}/appeasements");
+    let body = json!({"amount_minor": 300, "reason": "parcel two days late"});
+    let keyed = async |key: &str, body: &Value| {
+        let (headers, body) = ([("idempotency-key", key)], Body::Json(body.clone()));
+        m.call_with_headers(Method::POST, &path, AGENT, &headers, body).await
+    };
+    let unkeyed = m.post(AGENT, &path, body.clone()).await;
+    assert_eq!(unkeyed.json["code"], "idempotency_key_required", "{}", unkeyed.text);
+    let too_much = keyed("g-0", &json!({"amount_minor": total + 1, "reason": "x"})).await;
+    assert_eq!(
+        (too_much.status, too_much.json["code"].as_str()),
+        (409, Some("refund_exceeds_captured"))
+    );
+    let (first, again) = (keyed("g-1", &body).await, keyed("g-1", &body).await);
+    assert_eq!(
+        (first.status, again.status, &again.json),
+        (201, 201, &first.json),
+        "{}",
+        again.text
+    );
+    assert_eq!((minor(&first.json["amount"]), first.json["by"].as_str()), (300, Some("support-1")));
+
+    // Refunded at once through the provider; the marketplace bears it, not the seller.
+    eventually_within(SETTLES, "the goodwill refunded", async || {
+        let order = m.order(me, &id).await;
+        let done = order["appeasements"][0]["refunded_at_ms"].is_u64();
+        if done && minor(&order["payment"]["refunded"]) == 300 {
+            Ok(())
+        } else {
+            Err(order.to_string())
+        }
+    })
+    .await;
+    let ledger = m.ledger().await;
+    assert_eq!(balance(&ledger, "appeasements"), 300, "{ledger}");
+    let line = &m.order(me, &id).await["lines"][0];
+    let net = minor(&line["total"]) - minor(&line["vat"]);
+    assert_eq!(balance(&ledger, "seller_payable:seller-1"), -(net - commission(net)), "untouched");
+    assert_trial_balance_zero(&ledger);
+    m.reconciled().await;
+    shop.m.shut_down();
+}

@@ -10,6 +10,7 @@
 //! - `SellerPayable(s)`: what we owe seller `s`.
 //! - `Commission`: the marketplace's revenue. `VatPayable`: VAT owed to the tax authority.
 //! - `Refunds`: money owed back to customers of cancelled orders, not yet returned.
+//! - `Appeasements`: goodwill given back, which the marketplace bears.
 //!
 //! Amounts are signed: a debit is positive, a credit negative. Every posting set sums to
 //! zero, so every tenant's balances sum to zero per currency (the trial balance).
@@ -35,6 +36,10 @@
 //!   component what remains of it (`T − F` in all); Cr Customer `T − K` (the receivable that
 //!   will never be collected); Cr Refunds `K − F` (what must go back).
 //! - **Refunded** `r` after a cancellation: Dr Refunds `r`; Cr PspClearing `r`.
+//! - **Appeased** (refunded `r` for an appeasement): Dr Appeasements `r`; Cr PspClearing
+//!   `r`. A return refunded afterwards gets at most what is left (`r' ≤` its shares `s`):
+//!   Dr its shares, Cr PspClearing `r'`, Cr Appeasements `s − r'`; a cancellation credits
+//!   Appeasements with every appeasement refunded before it.
 //! - **Refunded** `r` for a return: Dr VatPayable, Commission and the return's
 //!   SellerPayable(s) its lines' shares of each (they add up to `r`; see
 //!   [`crate::order::returns`]); Cr PspClearing `r`. The seller whose units came back bears
@@ -84,6 +89,8 @@ pub enum Account {
     Commission,
     VatPayable,
     Refunds,
+    /// Goodwill given back to customers, which the marketplace bears (an expense).
+    Appeasements,
 }
 
 impl fmt::Display for Account {
@@ -97,6 +104,7 @@ impl fmt::Display for Account {
             Account::Commission => f.write_str("commission"),
             Account::VatPayable => f.write_str("vat_payable"),
             Account::Refunds => f.write_str("refunds"),
+            Account::Appeasements => f.write_str("appeasements"),
         }
     }
 }

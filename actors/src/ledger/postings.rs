@@ -24,7 +24,9 @@ pub fn postings(order: &OrderView, event: &OrderEvent) -> Option<PostingSet> {
             captured(order, at)
         }
         OrderEvent::Cancelled { .. } => cancelled(order),
-        OrderEvent::PaymentRefunded { refund, .. } | OrderEvent::ReturnRefunded { refund, .. } => {
+        OrderEvent::PaymentRefunded { refund, .. }
+        | OrderEvent::ReturnRefunded { refund, .. }
+        | OrderEvent::AppeasementRefunded { refund, .. } => {
             let at = order.refunds.iter().position(|known| known.id == refund.id)?;
             refunded(order, at)
         }
@@ -39,7 +41,8 @@ pub fn postings(order: &OrderView, event: &OrderEvent) -> Option<PostingSet> {
         | OrderEvent::ReturnRejected { .. }
         | OrderEvent::ReturnReceived { .. }
         | OrderEvent::ReturnRestocked { .. }
-        | OrderEvent::ReturnLineRestocked { .. } => None,
+        | OrderEvent::ReturnLineRestocked { .. }
+        | OrderEvent::Appeased(_) => None,
     }
 }
 
@@ -118,7 +121,10 @@ fn remaining(order: &OrderView, refunds: usize) -> Vec<(Account, i64)> {
 /// what remains of the others in proportion; any other refund, in proportion to all.
 fn taken(order: &OrderView, left: &[(Account, i64)], refund: &Refund) -> Vec<i64> {
     let amounts: Vec<i64> = left.iter().map(|(_, amount)| *amount).collect();
-    let Some(shares) = return_shares(order, &refund.id) else {
+    if appeasement(order, &refund.id) {
+        return vec![0; left.len()];
+    }
+    let Some((shares, target)) = return_shares(order, &refund.id) else {
         return allocate(refund.amount.minor, &amounts);
     };
     let mut takes: Vec<i64> = left
@@ -128,7 +134,7 @@ fn taken(order: &OrderView, left: &[(Account, i64)], refund: &Refund) -> Vec<i64
             share.min((*amount).max(0))
         })
         .collect();
-    let short = refund.amount.minor - takes.iter().sum::<i64>();
+    let short = target - takes.iter().sum::<i64>();
     let rest: Vec<i64> = amounts.iter().zip(&takes).map(|(amount, take)| amount - take).collect();
     for (take, more) in takes.iter_mut().zip(allocate(short, &rest)) {
         *take += more;
@@ -196,17 +202,30 @@ fn refunded(order: &OrderView, at: usize) -> Option<PostingSet> {
             vec![(Account::Refunds, amount), (psp(order), -amount)],
         );
     }
+    if appeasement(order, &refund.id) {
+        let postings = vec![(Account::Appeasements, amount), (psp(order), -amount)];
+        return set(order, EntryKind::Refunded, postings);
+    }
     let left = remaining(order, at);
     let takes = taken(order, &left, refund);
     let mut postings: Vec<(Account, i64)> =
         left.into_iter().map(|(account, _)| account).zip(takes).collect();
     postings.push((psp(order), -amount));
+    if let Some((_, target)) = return_shares(order, &refund.id) {
+        // Short of the lines' shares: paid ahead by an appeasement, credited back to it.
+        postings.push((Account::Appeasements, amount - target));
+    }
     set(order, EntryKind::Refunded, postings)
 }
 
+/// Whether `refund` refunded an appeasement.
+fn appeasement(order: &OrderView, refund: &str) -> bool {
+    order.appeasements.iter().any(|a| a.refund.as_deref() == Some(refund))
+}
+
 /// What the return refunded by `refund` takes back from each component: its lines' shares
-/// (see [`crate::order::returns`]); `None` if `refund` refunded no return.
-fn return_shares(order: &OrderView, refund: &str) -> Option<Vec<(Account, i64)>> {
+/// (see [`crate::order::returns`]), and their sum; `None` if `refund` refunded no return.
+fn return_shares(order: &OrderView, refund: &str) -> Option<(Vec<(Account, i64)>, i64)> {
     let paid = order.returns.iter().find(|r| r.refund.as_deref() == Some(refund))?;
     let mut shares = vec![(Account::VatPayable, 0), (Account::Commission, 0)];
     let payable = Account::SellerPayable(paid.request.seller.clone());
@@ -216,7 +235,7 @@ fn return_shares(order: &OrderView, refund: &str) -> Option<Vec<(Account, i64)>>
         shares[1].1 += line.shares.commission;
         shares[2].1 += line.shares.payable;
     }
-    Some(shares)
+    Some((shares, paid.request.amount.minor))
 }
 
 fn cancelled(order: &OrderView) -> Option<PostingSet> {
@@ -225,9 +244,15 @@ fn cancelled(order: &OrderView) -> Option<PostingSet> {
     let sum = |amounts: &mut dyn Iterator<Item = i64>| amounts.map(i128::from).sum::<i128>();
     let captured = sum(&mut order.captures[..captures_before].iter().map(|c| c.amount.minor));
     let refunded = sum(&mut order.refunds[..refunds_before].iter().map(|r| r.amount.minor));
+    let appeased = sum(&mut order.refunds[..refunds_before]
+        .iter()
+        .filter(|r| appeasement(order, &r.id))
+        .map(|r| r.amount.minor));
     let mut postings = remaining(order, refunds_before);
     postings.push((customer(order), clamp(captured - i128::from(total(order)))));
     postings.push((Account::Refunds, clamp(refunded - captured)));
+    // The cancellation gives everything back: the goodwill paid ahead is part of it.
+    postings.push((Account::Appeasements, clamp(-appeased)));
     set(order, EntryKind::Cancelled, postings)
 }
 

@@ -1,13 +1,13 @@
 //! The order's rules: every command is validated here and either refused or turned into
 //! events. Nothing here mutates; the reply is the order after the events.
 
-use super::returns;
 use super::state::Order;
 use super::validate::{self, text};
 use super::{
     DAY_MS, NewOrder, OrderCommand, OrderEvent, OrderRejection, OrderReply, OrderStatus, OrderView,
     PlacedOrder, PlannedShipment, parse_entity_id,
 };
+use super::{appeasements, returns};
 use crate::ids::SellerId;
 use crate::limits::{ORDER_CAPTURES_MAX, ORDER_REFUNDS_MAX};
 use crate::payment::{Capture, Refund};
@@ -51,6 +51,12 @@ pub(super) fn decide(state: &Order, command: OrderCommand, key: &str, now_ms: u6
         }
         OrderCommand::RecordReturnLineRestocked { number, line } => {
             returns::record_line_restocked(state, view, (number, line), now_ms)
+        }
+        OrderCommand::Appease { amount, reason, by } => {
+            appeasements::appease(state, view, (amount, reason, by), now_ms)
+        }
+        OrderCommand::RecordAppeasementRefund { number, refund } => {
+            appeasements::record_refund(state, view, number, refund, now_ms)
         }
     }
 }

@@ -49,6 +49,7 @@
 //! - lists are bounded (bounds in [`crate::limits`]): `CART_LINES_MAX` lines (so shipments),
 //!   `ORDER_CAPTURES_MAX`, `ORDER_REFUNDS_MAX`, `ORDER_TEXT_BYTES_MAX` per text.
 
+pub mod appeasements;
 mod decide;
 #[cfg(any(test, feature = "testkit"))]
 pub mod fixtures;
@@ -213,6 +214,17 @@ pub enum OrderCommand {
         number: u16,
         line: u16,
     },
+    /// Support gives `amount` back as goodwill, which the marketplace bears (see
+    /// [`appeasements`]).
+    Appease {
+        amount: Money,
+        reason: String,
+        by: String,
+    },
+    RecordAppeasementRefund {
+        number: u16,
+        refund: Refund,
+    },
 }
 
 /// The placement, as journaled.
@@ -303,6 +315,13 @@ pub enum OrderEvent {
     ReturnLineRestocked {
         number: u16,
         line: u16,
+        at_ms: u64,
+    },
+    Appeased(Box<appeasements::Appeasement>),
+    /// Also one of the order's refunds.
+    AppeasementRefunded {
+        number: u16,
+        refund: Refund,
         at_ms: u64,
     },
 }

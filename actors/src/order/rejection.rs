@@ -97,6 +97,10 @@ pub enum OrderRejection {
     ReturnAlreadyReceived,
     #[error("the return has not been received")]
     ReturnNotReceived,
+    #[error("no such appeasement")]
+    UnknownAppeasement,
+    #[error("an order has at most {max} appeasements")]
+    TooManyAppeasements { max: u32 },
 }
 
 impl Rejection for OrderRejection {
@@ -146,6 +150,8 @@ impl Rejection for OrderRejection {
             OrderRejection::ReturnNotApproved => "return_not_approved",
             OrderRejection::ReturnAlreadyReceived => "return_already_received",
             OrderRejection::ReturnNotReceived => "return_not_received",
+            OrderRejection::UnknownAppeasement => "unknown_appeasement",
+            OrderRejection::TooManyAppeasements { .. } => "too_many_appeasements",
         }
     }
 
@@ -153,7 +159,8 @@ impl Rejection for OrderRejection {
         match self {
             OrderRejection::UnknownOrder
             | OrderRejection::UnknownShipment
-            | OrderRejection::UnknownReturn => RejectionKind::NotFound,
+            | OrderRejection::UnknownReturn
+            | OrderRejection::UnknownAppeasement => RejectionKind::NotFound,
             OrderRejection::InvalidOrderId
             | OrderRejection::NoLines
             | OrderRejection::TooManyLines { .. }
@@ -194,7 +201,8 @@ impl Rejection for OrderRejection {
             | OrderRejection::ReturnAlreadyDecided
             | OrderRejection::ReturnNotApproved
             | OrderRejection::ReturnAlreadyReceived
-            | OrderRejection::ReturnNotReceived => RejectionKind::Conflict,
+            | OrderRejection::ReturnNotReceived
+            | OrderRejection::TooManyAppeasements { .. } => RejectionKind::Conflict,
         }
     }
 }

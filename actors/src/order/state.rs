@@ -82,6 +82,9 @@ impl Order {
             | OrderEvent::ReturnRefunded { .. }
             | OrderEvent::ReturnRestocked { .. }
             | OrderEvent::ReturnLineRestocked { .. } => super::returns::apply(view, event),
+            OrderEvent::Appeased(_) | OrderEvent::AppeasementRefunded { .. } => {
+                super::appeasements::apply(view, event)
+            }
         }
         let status = status_of(view);
         if status.rank() > view.status.rank() {
@@ -140,6 +143,7 @@ fn placed_view(placed: &PlacedOrder) -> OrderView {
         restocked: false,
         restocked_lines: Vec::new(),
         returns: Vec::new(),
+        appeasements: Vec::new(),
     }
 }
 

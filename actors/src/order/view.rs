@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::appeasements::Appeasement;
 use super::returns::ReturnView;
 use super::{CapturePolicy, OrderId, OrderLine, ShipTo};
 use crate::fraud::FraudAssessment;
@@ -122,6 +123,8 @@ pub struct OrderView {
     pub restocked_lines: Vec<u16>,
     /// In the order requested.
     pub returns: Vec<ReturnView>,
+    /// In the order granted.
+    pub appeasements: Vec<Appeasement>,
 }
 
 // Snapshots written before returns existed end after `restocked_lines`.
@@ -129,7 +132,7 @@ crate::snapshot::grown_state!(OrderView {
     id, customer, checkout, currency, status, placed_at_ms, lines, totals, promotions,
     authorization, capture, commission_bps, captured, captures, voided, refunded, refunds,
     fraud, ship_to, shipments, cancellation, revision, restocked, restocked_lines,
-} added { returns });
+} added { returns, appeasements });
 
 /// What an order's payment needs next (the payment job carries it out).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,6 +142,11 @@ pub enum PaymentAction {
     Refund(Money),
     /// Refund return `number` (received) of its `amount`.
     RefundReturn {
+        number: u16,
+        amount: Money,
+    },
+    /// Refund appeasement `number` of its `amount`.
+    RefundAppeasement {
         number: u16,
         amount: Money,
     },
@@ -164,18 +172,37 @@ impl OrderView {
             }
             super::OrderStatus::Cancelled => PaymentAction::Done,
             _ if self.capture_due() => PaymentAction::Capture(self.capturable()),
-            _ => match self.return_refund_due() {
-                // A return is refunded from what was captured (all of it is, by now, unless
-                // the provider has not answered a capture yet).
-                Some(due) if due.request.amount.minor <= self.refundable().minor => {
-                    let (number, amount) = (due.request.number, due.request.amount);
-                    PaymentAction::RefundReturn { number, amount }
+            _ if let Some(due) = self.appeasement_refund_due() => {
+                let (number, amount) = (due.number, due.amount);
+                if amount.minor <= self.refundable().minor {
+                    PaymentAction::RefundAppeasement { number, amount }
+                } else {
+                    PaymentAction::Wait
                 }
-                Some(_) => PaymentAction::Wait,
+            }
+            _ => match self.return_refund_due() {
+                // A return is refunded what is left to refund, at most its amount (less
+                // only when an appeasement paid part of it ahead; see `appeasements`).
+                Some(due) => match self.return_refund(due) {
+                    Some(amount) => {
+                        PaymentAction::RefundReturn { number: due.request.number, amount }
+                    }
+                    None => PaymentAction::Wait,
+                },
                 None if captured.minor >= authorized.minor || self.voided => PaymentAction::Done,
                 None => PaymentAction::Wait,
             },
         }
+    }
+
+    /// What return `due` refunds: its amount, or what is left to refund if less and the
+    /// goodwill refunded ahead covers the difference (see `appeasements`); none while
+    /// neither holds (a capture the provider has not answered yet).
+    pub fn return_refund(&self, due: &ReturnView) -> Option<Money> {
+        let amount = due.request.amount.minor;
+        let refund = amount.min(self.refundable().minor);
+        let covered = amount - refund <= self.goodwill_outstanding();
+        (refund > 0 && covered).then(|| Money::new(refund, self.currency))
     }
 
     /// Nothing for the payment job to do now: no payment action and no units to restock.

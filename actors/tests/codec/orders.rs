@@ -4,6 +4,7 @@
 
 use bazaar_actors::fraud::{FraudAssessment, FraudDecision, FraudReason};
 use bazaar_actors::ledger::{Account, EntryKind, MismatchKind, Posting, PostingSet};
+use bazaar_actors::order::appeasements::Appeasement;
 use bazaar_actors::order::returns::{
     LineShares, RequestedReturn, ReturnLabel, ReturnLine, ReturnReason, ReturnRequest, ReturnedLine,
 };
@@ -255,6 +256,9 @@ fn order_survives_the_codec() {
     round_trip(&OrderCommand::RecordReturnRefund { number: 1, refund: refund_of() });
     round_trip(&OrderCommand::RecordReturnRestocked { number: 1 });
     round_trip(&OrderCommand::RecordReturnLineRestocked { number: 1, line: 0 });
+    let (amount, reason, by) = (eur(100), "late".to_string(), "agent".to_string());
+    round_trip(&OrderCommand::Appease { amount, reason, by });
+    round_trip(&OrderCommand::RecordAppeasementRefund { number: 1, refund: refund_of() });
     pin_positions(&ReturnReason::ALL);
     let id = OrderId::for_checkout("eu/c1/key-1");
     let (_, replies) = run::<Order>(&entity_id("eu", &id), commands);
@@ -300,6 +304,16 @@ fn order_survives_the_codec() {
         OrderEvent::ReturnRefunded { number: 1, refund: refund_of(), at_ms: 1 },
         OrderEvent::ReturnRestocked { number: 1, at_ms: 1 },
         OrderEvent::ReturnLineRestocked { number: 1, line: 0, at_ms: 1 },
+        OrderEvent::Appeased(Box::new(Appeasement {
+            number: 1,
+            amount: eur(100),
+            reason: "late".into(),
+            by: "agent".into(),
+            at_ms: 1,
+            refund: None,
+            refunded_at_ms: None,
+        })),
+        OrderEvent::AppeasementRefunded { number: 1, refund: refund_of(), at_ms: 1 },
     ];
     let rejections = [
         OrderRejection::UnknownOrder,
@@ -346,6 +360,8 @@ fn order_survives_the_codec() {
         OrderRejection::ReturnNotApproved,
         OrderRejection::ReturnAlreadyReceived,
         OrderRejection::ReturnNotReceived,
+        OrderRejection::UnknownAppeasement,
+        OrderRejection::TooManyAppeasements { max: 1 },
     ];
     pin_positions(&events);
     pin_rejections(&rejections);
@@ -387,22 +403,33 @@ fn requested_return() -> RequestedReturn {
     }
 }
 
-/// An order snapshot written before returns existed (it ends before `returns`) still
-/// decodes, with none.
+/// An order snapshot written before returns existed (it ends before `returns`), or before
+/// appeasements did, still decodes, with none.
 #[test]
-fn an_order_snapshot_from_before_returns_decodes() {
+fn an_order_snapshot_from_before_returns_or_appeasements_decodes() {
     let id = OrderId::for_checkout("eu/c1/key-1");
     let mut legacy = Order::default();
     legacy.apply(&OrderEvent::Placed(Box::new(PlacedOrder { id, order: new_order(), at_ms: 1 })));
     let record = codec::encode(&legacy).expect("encodes");
     let payload = record.payload();
-    assert!(payload.ends_with(&[0, 0]), "restocked lines (none), then returns (none)");
-    let old: Order = codec::decode_payload(&payload[..payload.len() - 1]).expect("decodes");
-    assert_eq!(old, legacy);
+    assert!(payload.ends_with(&[0, 0, 0]), "restocked lines, returns, appeasements (none)");
+    for older in 1..=2 {
+        let old: Order = codec::decode_payload(&payload[..payload.len() - older]).expect("decodes");
+        assert_eq!(old, legacy);
+    }
     let mut returned = legacy.clone();
     returned.apply(&OrderEvent::ReturnRequested(Box::new(requested_return())));
+    returned.apply(&OrderEvent::Appeased(Box::new(Appeasement {
+        number: 1,
+        amount: eur(100),
+        reason: "late".into(),
+        by: "agent".into(),
+        at_ms: 1,
+        refund: None,
+        refunded_at_ms: None,
+    })));
     round_trip(&returned);
-    assert!(codec::decode_payload::<Order>(&payload[..payload.len() - 2]).is_err());
+    assert!(codec::decode_payload::<Order>(&payload[..payload.len() - 3]).is_err());
 }
 
 #[test]
@@ -420,6 +447,7 @@ fn fraud_and_ledger_values_survive_the_codec() {
         Account::Commission,
         Account::VatPayable,
         Account::Refunds,
+        Account::Appeasements,
     ];
     pin_positions(&accounts);
     pin_positions(&[

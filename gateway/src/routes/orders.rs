@@ -68,6 +68,8 @@ pub struct OrderDto {
     pub restocked: bool,
     /// In the order requested.
     pub returns: Vec<super::returns::ReturnDto>,
+    /// Goodwill support gave back, in the order granted.
+    pub appeasements: Vec<super::support::AppeasementDto>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -192,6 +194,7 @@ pub(crate) fn order_dto(order: &OrderView) -> OrderDto {
         shipments: order.shipments.iter().map(shipment_dto).collect(),
         restocked: order.restocked,
         returns: order.returns.iter().map(super::returns::return_dto).collect(),
+        appeasements: order.appeasements.iter().map(super::support::appeasement_dto).collect(),
     }
 }
 

@@ -250,12 +250,7 @@ async fn refund_lines(
     headers: axum::http::HeaderMap,
     Body(asked): Body<NewReturn>,
 ) -> Result<Response, Problem> {
-    // The idempotency layer answers a retry with its key; without one, nothing could.
-    if crate::idempotency::key_of(&headers)?.is_none() {
-        let detail =
-            "a refund needs an Idempotency-Key header, so that a retry cannot refund twice";
-        return Err(crate::problem::bad_request("idempotency_key_required", detail));
-    }
+    crate::idempotency::required(&headers)?;
     let (key, order) = super::orders::order_of(&state, &principal, &id).await?;
     let (lines, reason, comment) = asked.read(&state, &principal, &order)?;
     let request = state.returns.refund_without_return(lines, reason, comment);

@@ -10,7 +10,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use bazaar_actors::CustomerId;
+use bazaar_actors::Money;
+use bazaar_actors::order::appeasements::Appeasement;
 use bazaar_actors::order::notes::{Note, OrderNotes, OrderNotesCommand};
+use bazaar_actors::order::{Order, OrderCommand};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -18,6 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use super::answer;
 use super::orders::{OrderDto, OrderSummaryDto, cancel, order_dto, order_of, summary_dto, text};
 use crate::auth::Principal;
+use crate::dto::MoneyDto;
 use crate::extract::Path;
 use crate::json::{Body, reply};
 use crate::problem::{Problem, internal, not_found};
@@ -29,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_order))
         .routes(routes!(cancel_order))
         .routes(routes!(add_note))
+        .routes(routes!(appease))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -135,4 +140,70 @@ async fn add_note(
     // The last is the one written (notes are only ever added, one an ask).
     let written = notes.last().ok_or_else(|| internal("no note after a note"))?;
     Ok(reply(StatusCode::CREATED, &note_dto(written)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAppeasement {
+    /// Minor units of the order's currency, at most what was captured and is not refunded
+    /// or owed to a return yet.
+    #[serde(deserialize_with = "crate::fields::price_minor::deserialize")]
+    #[schema(schema_with = crate::fields::price_minor::schema)]
+    pub amount_minor: i64,
+    /// Why, recorded on the order.
+    #[schema(schema_with = crate::fields::order_text)]
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AppeasementDto {
+    pub number: u16,
+    pub amount: MoneyDto,
+    pub reason: String,
+    /// The agent who granted it.
+    pub by: String,
+    pub at_ms: u64,
+    /// Once the payment provider gave it back.
+    pub refunded_at_ms: Option<u64>,
+}
+
+pub(crate) fn appeasement_dto(granted: &Appeasement) -> AppeasementDto {
+    AppeasementDto {
+        number: granted.number,
+        amount: granted.amount.into(),
+        reason: granted.reason.clone(),
+        by: granted.by.clone(),
+        at_ms: granted.at_ms,
+        refunded_at_ms: granted.refunded_at_ms,
+    }
+}
+
+/// Gives money back as goodwill (a late parcel, a scratch the customer keeps), which the
+/// marketplace bears; the payment job refunds it at once. A return refunded later gets what
+/// is left. Needs an `Idempotency-Key`: a retry meets the first.
+#[utoipa::path(post, path = "/v1/support/orders/{id}/appeasements", tag = "support",
+    params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "Required: money moves, so a retry (a double click, a time-out) must meet the first request")),
+    request_body = NewAppeasement,
+    responses((status = 201, body = AppeasementDto), (status = 400, description = "`idempotency_key_required`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`refund_exceeds_captured`, `too_many_appeasements`, `order_cancelled`, `order_refunded`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`amount_invalid`, `text_invalid`", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn appease(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    Body(asked): Body<NewAppeasement>,
+) -> Result<Response, Problem> {
+    crate::idempotency::required(&headers)?;
+    let (key, order) = order_of(&state, &principal, &id).await?;
+    let reason = text("reason", &asked.reason)?;
+    let amount = Money::new(asked.amount_minor, order.currency);
+    let command = OrderCommand::Appease { amount, reason, by: principal.id.to_string() };
+    let order = answer(state.engine.ask::<Order>(&key, command).await)?.order;
+    state.sagas.payment_job().kick(&key);
+    // The last is the one granted (one an ask).
+    let granted = order.appeasements.last().ok_or_else(|| internal("no appeasement after one"))?;
+    Ok(reply(StatusCode::CREATED, &appeasement_dto(granted)))
 }

@@ -189,8 +189,12 @@ pub(in crate::order) fn record_refund(
     if refund.psp != view.authorization.psp {
         return Err(OrderRejection::PspMismatch);
     }
-    if refund.amount != known.request.amount {
-        return Err(OrderRejection::AmountInvalid);
+    match view.return_refund(known) {
+        Some(expected) if expected == refund.amount => {}
+        Some(_) => return Err(OrderRejection::AmountInvalid),
+        None => {
+            return Err(OrderRejection::RefundExceedsCaptured { refundable: view.refundable() });
+        }
     }
     if refund.amount.minor > view.refundable().minor {
         return Err(OrderRejection::RefundExceedsCaptured { refundable: view.refundable() });

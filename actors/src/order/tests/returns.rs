@@ -260,3 +260,83 @@ fn a_returned_line_is_restocked_once_and_only_a_returned_one() {
     assert!(view.returns[0].restocked);
     quiet(&harness, line(0));
 }
+
+fn appease(minor: i64) -> OrderCommand {
+    OrderCommand::Appease { amount: eur(minor), reason: "late".into(), by: "agent".into() }
+}
+
+#[test]
+fn goodwill_is_refunded_first_and_a_later_return_gets_what_is_left() {
+    let mut harness = delivered();
+    assert_eq!(
+        refused(&harness, appease(3_511)),
+        OrderRejection::RefundExceedsCaptured { refundable: eur(3_510) }
+    );
+    assert_eq!(refused(&harness, appease(0)), OrderRejection::AmountInvalid);
+    let view = harness.run(appease(500)).unwrap().1.order;
+    assert_eq!(
+        view.payment_action(),
+        PaymentAction::RefundAppeasement { number: 1, amount: eur(500) }
+    );
+    let (events, view) = {
+        let record = OrderCommand::RecordAppeasementRefund { number: 1, refund: refund("g1", 500) };
+        let (events, reply) = harness.run(record).unwrap();
+        (events, reply.order)
+    };
+    let set = crate::ledger::postings(&view, &events[0]).unwrap();
+    let debited: Vec<_> = set.postings.iter().map(|p| (p.account.to_string(), p.amount)).collect();
+    assert_eq!(
+        debited,
+        [("appeasements".to_string(), 500), ("psp_clearing:psp-a".to_string(), -500)]
+    );
+    // Lines 0 and 1 come back: the first return gets its 2 559 in full, the second only
+    // the 451 left (the goodwill paid its other 144 ahead, credited back to it).
+    let mut refunds = Vec::new();
+    for (number, (line, units, by)) in [(0, 2, "s1"), (1, 1, "s2")].into_iter().enumerate() {
+        let number = number as u16 + 1;
+        harness.run(ask(&[(line, units)])).unwrap();
+        let received = harness.run(receive(number, by, vec![units])).unwrap().1.order;
+        let PaymentAction::RefundReturn { amount, .. } = received.payment_action() else {
+            panic!("a return refund is due: {:?}", received.payment_action());
+        };
+        refunds.push(amount.minor);
+        let refund = refund(&format!("r{number}"), amount.minor);
+        harness.run(OrderCommand::RecordReturnRefund { number, refund }).unwrap();
+    }
+    assert_eq!(refunds, [2_559, 451]);
+    let view = harness.state.view().unwrap().clone();
+    assert_eq!((view.refunded, view.status), (eur(3_510), OrderStatus::Refunded));
+    // What is left: line 2 (356, s1's) is paid for, by the marketplace's goodwill.
+    let balances = crate::ledger::balances_of(&view);
+    let shown: Vec<_> = balances.iter().map(|(a, v)| (a.to_string(), *v)).collect();
+    assert_eq!(
+        shown,
+        [
+            ("seller_payable:s1".to_string(), -293),
+            ("commission".to_string(), -40),
+            ("vat_payable".to_string(), -23),
+            ("appeasements".to_string(), 356)
+        ]
+    );
+    assert_eq!(refused(&harness, ask(&[(2, 1)])), OrderRejection::OrderRefunded);
+    assert_eq!(refused(&harness, appease(1)), OrderRejection::OrderRefunded);
+}
+
+#[test]
+fn goodwill_refunded_before_a_cancellation_is_part_of_its_refund() {
+    let mut harness = planned();
+    harness.run(OrderCommand::RecordCapture { capture: capture("c1", 3_510) }).unwrap();
+    harness.run(appease(300)).unwrap();
+    let record = OrderCommand::RecordAppeasementRefund { number: 1, refund: refund("g1", 300) };
+    harness.run(record).unwrap();
+    let view = harness.run(OrderCommand::Cancel { reason: "customer".into() }).unwrap().1.order;
+    assert_eq!(view.payment_action(), PaymentAction::Refund(eur(3_210)));
+    let view =
+        harness.run(OrderCommand::RecordRefund { refund: refund("r1", 3_210) }).unwrap().1.order;
+    assert!(
+        crate::ledger::balances_of(&view).is_empty(),
+        "{:?}",
+        crate::ledger::balances_of(&view)
+    );
+    assert_eq!(refused(&harness, appease(1)), OrderRejection::OrderRefunded);
+}

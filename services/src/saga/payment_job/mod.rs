@@ -27,6 +27,8 @@
 //! - A void a saga could not finish (no provider answered) is listed on the `void` worklist
 //!   and retried until every provider has answered; a void that arrives before a late
 //!   authorization still wins (the providers tombstone the key).
+//! - An appeasement is refunded under the key `{order}.appeasement-{n}` (before any return,
+//!   which then gets what is left) and recorded with `RecordAppeasementRefund`.
 //! - A received return is refunded under the key `{order}.return-{n}` and recorded with
 //!   `RecordReturnRefund` (a return worth nothing is settled without the provider); its
 //!   sellable units go back on hand line by line by `Restock` of the id `{order}.r{n}.{line}`
@@ -301,6 +303,12 @@ impl PaymentJob {
                     let refund = refund.map_err(|e| e.to_string())?;
                     OrderCommand::RecordReturnRefund { number, refund }
                 }
+                PaymentAction::RefundAppeasement { number, amount } => {
+                    let key = format!("{}.appeasement-{number}", view.id);
+                    let refund = payments.refund(authorization, &key, amount).await;
+                    let refund = refund.map_err(|e| e.to_string())?;
+                    OrderCommand::RecordAppeasementRefund { number, refund }
+                }
                 PaymentAction::Void => match payments.void(&authorization.key).await {
                     Ok(()) => OrderCommand::RecordVoid,
                     // The provider refuses to void a captured authorization: a capture reached
@@ -319,6 +327,7 @@ impl PaymentJob {
                 OrderCommand::RecordCapture { .. } => "capture",
                 OrderCommand::RecordRefund { .. } => "refund",
                 OrderCommand::RecordReturnRefund { .. } => "return_refund",
+                OrderCommand::RecordAppeasementRefund { .. } => "appeasement_refund",
                 _ => "void",
             };
             metrics::counter!("payment_job_actions_total", "action" => action).increment(1);
