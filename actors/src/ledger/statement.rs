@@ -142,7 +142,8 @@ mod tests {
     fn a_sale_a_return_and_what_the_seller_is_owed() {
         let mut harness = Harness::<Order>::new(&key());
         harness.now_ms = 1_000;
-        let place = OrderCommand::Place { order: Box::new(order()), transit_days: Some(2) };
+        let place =
+            OrderCommand::Place { order: Box::new(order()), plan: Some(fixtures::terms(2)) };
         harness.run(place).unwrap();
         harness.run(OrderCommand::RecordCapture { capture: capture("c1", 3_510) }).unwrap();
         let (s2, carrier, tracking) = (seller("s2"), "c".to_string(), "t".to_string());

@@ -11,7 +11,7 @@ use crate::testing::Harness;
 
 fn placed() -> Harness<Order> {
     let mut harness = Harness::<Order>::new(&key());
-    harness.run(OrderCommand::Place { order: Box::new(order()), transit_days: None }).unwrap();
+    harness.run(OrderCommand::Place { order: Box::new(order()), plan: None }).unwrap();
     harness
 }
 
@@ -161,7 +161,9 @@ fn cancelling_after_capture_owes_the_rest_back_until_refunded() {
 #[test]
 fn shipping_posts_nothing_and_accounts_print_stably() {
     let mut harness = placed();
-    let (events, _) = harness.run(OrderCommand::PlanShipments { transit_days: 1 }).unwrap();
+    let (events, _) = harness
+        .run(OrderCommand::PlanShipments { terms: crate::order::fixtures::terms(1) })
+        .unwrap();
     assert_eq!(postings(view(&harness), &events[0]), None);
     let names: Vec<String> = [customer(), psp(), s1(), Account::Commission, Account::VatPayable]
         .iter()

@@ -1,10 +1,11 @@
 //! The order's rules: every command is validated here and either refused or turned into
 //! events. Nothing here mutates; the reply is the order after the events.
 
+use super::promise::{DeliveryTerms, promised_by};
 use super::state::Order;
 use super::validate::{self, text};
 use super::{
-    DAY_MS, NewOrder, OrderCommand, OrderEvent, OrderRejection, OrderReply, OrderStatus, OrderView,
+    NewOrder, OrderCommand, OrderEvent, OrderRejection, OrderReply, OrderStatus, OrderView,
     PlacedOrder, PlannedShipment, parse_entity_id,
 };
 use super::{appeasements, returns};
@@ -15,15 +16,13 @@ use crate::payment::{Capture, Refund};
 pub(super) type Decided = Result<(Vec<OrderEvent>, OrderReply), OrderRejection>;
 
 pub(super) fn decide(state: &Order, command: OrderCommand, key: &str, now_ms: u64) -> Decided {
-    if let OrderCommand::Place { order, transit_days } = command {
-        return place(state, *order, transit_days, key, now_ms);
+    if let OrderCommand::Place { order, plan } = command {
+        return place(state, *order, plan, key, now_ms);
     }
     let view = state.view.as_ref().ok_or(OrderRejection::UnknownOrder)?;
     match command {
         OrderCommand::Place { .. } | OrderCommand::Get => answer(state, Vec::new()),
-        OrderCommand::PlanShipments { transit_days } => {
-            plan_shipments(state, view, transit_days, now_ms)
-        }
+        OrderCommand::PlanShipments { terms } => plan_shipments(state, view, terms, now_ms),
         OrderCommand::RecordCapture { capture } => record_capture(state, view, capture, now_ms),
         OrderCommand::Ship { shipment, seller, carrier, tracking } => {
             ship(state, view, (shipment, &seller), carrier, tracking, now_ms)
@@ -64,7 +63,7 @@ pub(super) fn decide(state: &Order, command: OrderCommand, key: &str, now_ms: u6
 fn place(
     state: &Order,
     order: NewOrder,
-    transit_days: Option<u8>,
+    plan: Option<DeliveryTerms>,
     key: &str,
     now_ms: u64,
 ) -> Decided {
@@ -84,39 +83,38 @@ fn place(
     };
     // Planned with the placement; a repeat plans an order placed without a plan, and
     // answers one cancelled since as it stands.
-    if let Some(transit_days) = transit_days
+    if let Some(terms) = plan
         && live(&placed).is_ok()
     {
-        events.extend(planned(&placed, transit_days, now_ms)?);
+        events.extend(planned(&placed, terms, now_ms)?);
     }
     answer(state, events)
 }
 
-fn plan_shipments(state: &Order, view: &OrderView, transit_days: u8, now_ms: u64) -> Decided {
-    answer(state, planned(view, transit_days, now_ms)?)
+fn plan_shipments(state: &Order, view: &OrderView, terms: DeliveryTerms, now_ms: u64) -> Decided {
+    answer(state, planned(view, terms, now_ms)?)
 }
 
 /// The event that plans `view`'s shipments; none once they are planned (a plan is made
 /// once), and refused for an order cancelled or refunded.
 fn planned(
     view: &OrderView,
-    transit_days: u8,
+    terms: DeliveryTerms,
     now_ms: u64,
 ) -> Result<Vec<OrderEvent>, OrderRejection> {
     if !view.shipments.is_empty() {
         return Ok(Vec::new());
     }
     live(view)?;
-    let shipments = shipments_of(view, transit_days, now_ms)?;
+    let shipments = shipments_of(view, terms, now_ms)?;
     Ok(vec![OrderEvent::ShipmentsPlanned { shipments }])
 }
 
 /// The order's lines grouped into shipments by (seller, location), numbered from 1 in the
-/// order of their first line, each promised by `now + (its largest handling days + transit
-/// days)` days.
+/// order of their first line, each promised for its largest handling days ([`promised_by`]).
 fn shipments_of(
     view: &OrderView,
-    transit_days: u8,
+    terms: DeliveryTerms,
     now_ms: u64,
 ) -> Result<Vec<PlannedShipment>, OrderRejection> {
     let mut shipments: Vec<PlannedShipment> = Vec::new();
@@ -144,8 +142,7 @@ fn shipments_of(
         }
     }
     for (shipment, days) in shipments.iter_mut().zip(handling) {
-        let days = u64::from(days) + u64::from(transit_days);
-        shipment.promised_by_ms = now_ms.saturating_add(days.saturating_mul(DAY_MS));
+        shipment.promised_by_ms = promised_by(now_ms, days, terms);
     }
     Ok(shipments)
 }

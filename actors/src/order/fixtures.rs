@@ -162,3 +162,8 @@ pub fn return_request(lines: &[(u16, u32)]) -> super::returns::ReturnRequest {
         returnless: false,
     }
 }
+
+/// Delivery terms of `transit_days`, with no cut-off.
+pub fn terms(transit_days: u8) -> super::promise::DeliveryTerms {
+    super::promise::DeliveryTerms { transit_days, cutoff_hour_utc: 24 }
+}

@@ -11,8 +11,9 @@
 //!   checkout is `AlreadyPlaced`. With transit days it also plans the shipments, as
 //!   `PlanShipments` does (a repeat plans an order placed without a plan).
 //! - `PlanShipments` groups lines by (seller, location) into shipments numbered from 1, in
-//!   the order of the lines' first appearance; a shipment is promised by `now + (its largest
-//!   handling days + transit days)` days. Once planned, a second call answers from state.
+//!   the order of the lines' first appearance; a shipment is promised for its largest
+//!   handling days under the delivery terms (cut-off, transit days to the destination,
+//!   weekends: [`promise`]). Once planned, a second call answers from state.
 //! - `RecordCapture` is idempotent by capture id (the same capture answers from state, another
 //!   one under the same id is `CaptureConflict`); it must come from the authorization's
 //!   provider, be positive, and keep the captured sum within the authorization. It is refused
@@ -55,6 +56,7 @@ mod decide;
 pub mod fixtures;
 mod id;
 pub mod notes;
+pub mod promise;
 #[cfg(test)]
 mod proptests;
 mod rejection;
@@ -149,14 +151,14 @@ pub struct NewOrder {
 /// What callers ask of an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OrderCommand {
-    /// Places the order; with `transit_days`, plans its shipments in the same decision (as
+    /// Places the order; with `plan`, plans its shipments in the same decision (as
     /// `PlanShipments` would): the checkout saga's one ask for both.
     Place {
         order: Box<NewOrder>,
-        transit_days: Option<u8>,
+        plan: Option<promise::DeliveryTerms>,
     },
     PlanShipments {
-        transit_days: u8,
+        terms: promise::DeliveryTerms,
     },
     RecordCapture {
         capture: Capture,

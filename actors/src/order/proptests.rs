@@ -23,9 +23,9 @@ fn command() -> impl Strategy<Value = OrderCommand> {
             if later {
                 new.capture = CapturePolicy::AtShipment;
             }
-            OrderCommand::Place { order: Box::new(new), transit_days: None }
+            OrderCommand::Place { order: Box::new(new), plan: None }
         }),
-        2 => (0u8..3).prop_map(|transit_days| OrderCommand::PlanShipments { transit_days }),
+        2 => (0u8..3).prop_map(|days| OrderCommand::PlanShipments { terms: fixtures::terms(days) }),
         4 => (id.clone(), amount.clone()).prop_map(|(id, minor)| {
             OrderCommand::RecordCapture { capture: capture(&id, minor) }
         }),

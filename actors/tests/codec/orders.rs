@@ -5,6 +5,7 @@
 use bazaar_actors::fraud::{FraudAssessment, FraudDecision, FraudReason};
 use bazaar_actors::ledger::{Account, EntryKind, MismatchKind, Posting, PostingSet};
 use bazaar_actors::order::appeasements::Appeasement;
+use bazaar_actors::order::promise::DeliveryTerms;
 use bazaar_actors::order::returns::{
     LineShares, RequestedReturn, ReturnLabel, ReturnLine, ReturnReason, ReturnRequest, ReturnedLine,
 };
@@ -224,8 +225,10 @@ fn order_survives_the_codec() {
     let refund =
         Refund { psp: "psp-a".into(), id: "ref-1".into(), key: "k".into(), amount: eur(261) };
     let commands = vec![
-        OrderCommand::Place { order: Box::new(new_order()), transit_days: None },
-        OrderCommand::PlanShipments { transit_days: 2 },
+        OrderCommand::Place { order: Box::new(new_order()), plan: None },
+        OrderCommand::PlanShipments {
+            terms: DeliveryTerms { transit_days: 2, cutoff_hour_utc: 14 },
+        },
         OrderCommand::RecordCapture { capture: capture.clone() },
         OrderCommand::Ship {
             shipment: 1,

@@ -13,7 +13,7 @@ use super::Ledger;
 
 fn placed() -> Harness<Order> {
     let mut harness = Harness::<Order>::new(&key());
-    harness.run(OrderCommand::Place { order: Box::new(order()), transit_days: None }).unwrap();
+    harness.run(OrderCommand::Place { order: Box::new(order()), plan: None }).unwrap();
     harness
 }
 

@@ -13,7 +13,7 @@ fn placed(customer: &str, checkout: &str, at_ms: u64) -> (String, Order) {
     let key = entity_id("eu", &OrderId::for_checkout(checkout));
     let mut harness = Harness::<Order>::new(&key);
     harness.now_ms = at_ms;
-    harness.run(OrderCommand::Place { order: Box::new(new), transit_days: None }).unwrap();
+    harness.run(OrderCommand::Place { order: Box::new(new), plan: None }).unwrap();
     (key, harness.state)
 }
 
@@ -27,7 +27,7 @@ pub(super) fn order_of(customer: &str, asins: &[u32]) -> OrderView {
         line.asin = bazaar_actors::Asin::parse(&format!("B{n:09}")).unwrap();
     }
     let mut harness = Harness::<Order>::new(&entity_id("t", &OrderId::for_checkout(CHECKOUT)));
-    harness.run(OrderCommand::Place { order: Box::new(new), transit_days: None }).unwrap();
+    harness.run(OrderCommand::Place { order: Box::new(new), plan: None }).unwrap();
     harness.state.view().unwrap().clone()
 }
 
@@ -66,8 +66,10 @@ fn sellers_see_only_their_lines_and_shipments() {
     let book = OrderBook::default();
     let key = entity_id("eu", &OrderId::for_checkout(CHECKOUT));
     let mut harness = Harness::<Order>::new(&key);
-    harness.run(OrderCommand::Place { order: Box::new(order()), transit_days: None }).unwrap();
-    harness.run(OrderCommand::PlanShipments { transit_days: 1 }).unwrap();
+    harness.run(OrderCommand::Place { order: Box::new(order()), plan: None }).unwrap();
+    harness
+        .run(OrderCommand::PlanShipments { terms: bazaar_actors::order::fixtures::terms(1) })
+        .unwrap();
     book.fold(&key, &harness.state);
     let s1 = book.seller_orders("eu", &seller("s1"));
     assert_eq!(s1.len(), 1);
@@ -84,7 +86,7 @@ fn an_older_revision_never_replaces_a_newer_one() {
     let book = OrderBook::default();
     let key = entity_id("eu", &OrderId::for_checkout(CHECKOUT));
     let mut harness = Harness::<Order>::new(&key);
-    harness.run(OrderCommand::Place { order: Box::new(order()), transit_days: None }).unwrap();
+    harness.run(OrderCommand::Place { order: Box::new(order()), plan: None }).unwrap();
     let old = harness.state.clone();
     harness.run(OrderCommand::RecordCapture { capture: capture("c1", 10) }).unwrap();
     harness.run(OrderCommand::Cancel { reason: String::new() }).unwrap();
@@ -118,7 +120,7 @@ fn an_order_stays_unsettled_until_paid_and_restocked() {
     let listed = [key.clone()];
     let mut harness = Harness::<Order>::new(&key);
     let total = order().totals.total.minor;
-    harness.run(OrderCommand::Place { order: Box::new(order()), transit_days: None }).unwrap();
+    harness.run(OrderCommand::Place { order: Box::new(order()), plan: None }).unwrap();
     book.fold(&key, &harness.state);
     assert_eq!(book.unsettled(), listed, "a capture is due");
     harness.run(OrderCommand::RecordCapture { capture: capture("c1", total) }).unwrap();

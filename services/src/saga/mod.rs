@@ -75,8 +75,14 @@ pub struct SagasConfig {
     pub hold_ttl_ms: u64,
     /// The marketplace's commission on each line's net, in basis points.
     pub commission_bps: u16,
-    /// Days a parcel travels, added to the offer's handling days for the promise.
+    /// Business days a parcel travels, after the offer's handling days, for the promise
+    /// (`bazaar_actors::order::promise`); per destination country in
+    /// `[checkout.transit_days_by_country]`, this for the others.
     pub transit_days: u8,
+    pub transit_days_by_country: std::collections::BTreeMap<String, u8>,
+    /// The locations' daily cut-off (UTC hour, 0 to 24; 24: none): an order placed after it
+    /// is handled from the next business day.
+    pub cutoff_hour_utc: u8,
     /// Longest pause between two attempts of a step that failed for a passing reason.
     pub retry_max_ms: u64,
     /// Sagas running at once in this process: a new checkout past it is refused with
@@ -93,6 +99,8 @@ impl Default for SagasConfig {
             hold_ttl_ms: 30 * 60 * 1000,
             commission_bps: 1500,
             transit_days: 2,
+            transit_days_by_country: std::collections::BTreeMap::new(),
+            cutoff_hour_utc: 14,
             retry_max_ms: 5000,
             running_max: crate::limits::SAGAS_RUNNING_MAX,
             fraud: FraudPolicy::default(),
@@ -110,6 +118,16 @@ impl SagasConfig {
         if self.commission_bps > 10_000 {
             return Err("checkout.commission_bps is at most 10000 (100 %)".into());
         }
+        if self.cutoff_hour_utc > 24 {
+            return Err("checkout.cutoff_hour_utc must be 0 to 24".into());
+        }
+        if let Some(code) = self
+            .transit_days_by_country
+            .keys()
+            .find(|code| bazaar_actors::pricing::CountryCode::parse(code).is_err())
+        {
+            return Err(format!("checkout.transit_days_by_country: {code} is not a country code"));
+        }
         if self.retry_max_ms == 0 {
             return Err("checkout.retry_max_ms must be > 0".into());
         }
@@ -121,6 +139,18 @@ impl SagasConfig {
             return Err("checkout.fraud.review_at must not exceed reject_at".into());
         }
         Ok(())
+    }
+}
+
+impl SagasConfig {
+    /// The delivery terms of an order shipped to `country`.
+    pub fn delivery_terms(&self, country: &str) -> bazaar_actors::order::promise::DeliveryTerms {
+        let transit_days =
+            self.transit_days_by_country.get(country).copied().unwrap_or(self.transit_days);
+        bazaar_actors::order::promise::DeliveryTerms {
+            transit_days,
+            cutoff_hour_utc: self.cutoff_hour_utc,
+        }
     }
 }
 

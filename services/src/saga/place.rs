@@ -66,8 +66,8 @@ impl Run<'_> {
             fraud: fraud.clone(),
             ship_to: self.request.ship_to.clone(),
         };
-        let transit_days = Some(self.inner.config.transit_days);
-        let place = OrderCommand::Place { order: Box::new(new), transit_days };
+        let plan = Some(self.inner.config.delivery_terms(new.ship_to.country.as_str()));
+        let place = OrderCommand::Place { order: Box::new(new), plan };
         match self.engine().ask_appended::<Order>(&self.order_key, place).await? {
             Ok(_) => {
                 // Captured (when due) while the saga commits.
@@ -102,7 +102,8 @@ impl Run<'_> {
     /// before placements planned too (`Outcome::PlacedAndPlanned`). Its commit empties the
     /// cart.
     pub(super) async fn plan(&self) -> StepResult {
-        let plan = OrderCommand::PlanShipments { transit_days: self.inner.config.transit_days };
+        let terms = self.inner.config.delivery_terms(self.request.ship_to.country.as_str());
+        let plan = OrderCommand::PlanShipments { terms };
         match self.engine().ask_appended::<Order>(&self.order_key, plan).await? {
             // Cancelled by the customer since it was placed (and maybe refunded already):
             // nothing left to plan; the order's own lifecycle (void or refund, restock) takes

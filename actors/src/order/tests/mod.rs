@@ -8,13 +8,13 @@ use crate::testing::Harness;
 fn placed() -> Harness<Order> {
     let mut harness = Harness::<Order>::new(&key());
     harness.now_ms = 1_000;
-    harness.run(OrderCommand::Place { order: Box::new(order()), transit_days: None }).unwrap();
+    harness.run(OrderCommand::Place { order: Box::new(order()), plan: None }).unwrap();
     harness
 }
 
 fn planned() -> Harness<Order> {
     let mut harness = placed();
-    harness.run(OrderCommand::PlanShipments { transit_days: 2 }).unwrap();
+    harness.run(OrderCommand::PlanShipments { terms: fixtures::terms(2) }).unwrap();
     harness
 }
 
@@ -42,7 +42,7 @@ fn place_with(change: impl FnOnce(&mut NewOrder)) -> OrderRejection {
     change(&mut new);
     refused(
         &Harness::<Order>::new(&key()),
-        OrderCommand::Place { order: Box::new(new), transit_days: None },
+        OrderCommand::Place { order: Box::new(new), plan: None },
     )
 }
 
@@ -60,13 +60,12 @@ fn placing_records_the_order() {
 #[test]
 fn placing_again_answers_from_state_and_another_checkout_is_refused() {
     let harness = placed();
-    let view =
-        quiet(&harness, OrderCommand::Place { order: Box::new(order()), transit_days: None });
+    let view = quiet(&harness, OrderCommand::Place { order: Box::new(order()), plan: None });
     assert_eq!(Some(&view), harness.state.view());
     let mut other = order();
     other.checkout = "eu/c1/key-2".into();
     assert_eq!(
-        refused(&harness, OrderCommand::Place { order: Box::new(other), transit_days: None }),
+        refused(&harness, OrderCommand::Place { order: Box::new(other), plan: None }),
         OrderRejection::AlreadyPlaced
     );
 }
@@ -75,7 +74,7 @@ fn placing_again_answers_from_state_and_another_checkout_is_refused() {
 fn an_order_lives_under_an_order_key() {
     let harness = Harness::<Order>::new("eu/not-an-order");
     assert_eq!(
-        refused(&harness, OrderCommand::Place { order: Box::new(order()), transit_days: None }),
+        refused(&harness, OrderCommand::Place { order: Box::new(order()), plan: None }),
         OrderRejection::InvalidOrderId
     );
 }
@@ -85,7 +84,7 @@ fn commands_before_placement_name_no_order() {
     let harness = Harness::<Order>::new(&key());
     for command in [
         OrderCommand::Get,
-        OrderCommand::PlanShipments { transit_days: 1 },
+        OrderCommand::PlanShipments { terms: fixtures::terms(1) },
         OrderCommand::RecordCapture { capture: capture("c1", 1) },
         OrderCommand::Cancel { reason: String::new() },
         OrderCommand::RecordVoid,
@@ -250,7 +249,7 @@ fn an_order_is_cancelled_only_before_anything_ships() {
     let mut unplanned = placed();
     unplanned.run(cancel()).unwrap();
     assert_eq!(
-        refused(&unplanned, OrderCommand::PlanShipments { transit_days: 1 }),
+        refused(&unplanned, OrderCommand::PlanShipments { terms: fixtures::terms(1) }),
         OrderRejection::OrderCancelled
     );
 }
@@ -389,8 +388,8 @@ fn capture_is_due_by_policy() {
     let mut new = order();
     new.capture = CapturePolicy::AtShipment;
     let mut later = Harness::<Order>::new(&key());
-    later.run(OrderCommand::Place { order: Box::new(new), transit_days: None }).unwrap();
-    later.run(OrderCommand::PlanShipments { transit_days: 1 }).unwrap();
+    later.run(OrderCommand::Place { order: Box::new(new), plan: None }).unwrap();
+    later.run(OrderCommand::PlanShipments { terms: fixtures::terms(1) }).unwrap();
     assert!(!later.state.view().unwrap().capture_due(), "nothing shipped yet");
     later.run(ship(2, "s2", "t")).unwrap();
     assert!(later.state.view().unwrap().capture_due(), "a shipment left");
@@ -412,8 +411,8 @@ fn the_payment_action_follows_the_order() {
     let mut at_shipment = Harness::<Order>::new(&key());
     let mut deferred = order();
     deferred.capture = CapturePolicy::AtShipment;
-    at_shipment.run(OrderCommand::Place { order: Box::new(deferred), transit_days: None }).unwrap();
-    at_shipment.run(OrderCommand::PlanShipments { transit_days: 2 }).unwrap();
+    at_shipment.run(OrderCommand::Place { order: Box::new(deferred), plan: None }).unwrap();
+    at_shipment.run(OrderCommand::PlanShipments { terms: fixtures::terms(2) }).unwrap();
     assert_eq!(view(&at_shipment).payment_action(), PaymentAction::Wait, "auth-only: not shipped");
     let first = view(&at_shipment).shipments[0].clone();
     at_shipment.run(ship(first.number, first.seller.as_str(), "T-1")).unwrap();
@@ -430,7 +429,7 @@ fn the_payment_action_follows_the_order() {
 fn an_order_comes_to_rest_once_planned_and_paid_for() {
     let mut harness = placed();
     assert!(!harness.state.at_rest(), "shipments to plan");
-    harness.run(OrderCommand::PlanShipments { transit_days: 2 }).unwrap();
+    harness.run(OrderCommand::PlanShipments { terms: fixtures::terms(2) }).unwrap();
     assert!(!harness.state.at_rest(), "captured at placement: the capture is due");
     harness.run(OrderCommand::RecordCapture { capture: capture("c1", 3_510) }).unwrap();
     assert!(harness.state.at_rest(), "waits for its shipment");

@@ -7,7 +7,8 @@ use super::*;
 fn shipments_group_lines_by_seller_and_location() {
     let mut harness = placed();
     harness.now_ms = 5_000;
-    let (events, reply) = harness.run(OrderCommand::PlanShipments { transit_days: 2 }).unwrap();
+    let (events, reply) =
+        harness.run(OrderCommand::PlanShipments { terms: fixtures::terms(2) }).unwrap();
     assert_eq!(events.len(), 1);
     let plan: Vec<_> = reply
         .order
@@ -20,15 +21,21 @@ fn shipments_group_lines_by_seller_and_location() {
         [(1, "s1", "FRA1", vec![0]), (2, "s2", "FRA1", vec![1]), (3, "s1", "BER1", vec![2])]
     );
     let promised: Vec<u64> = reply.order.shipments.iter().map(|s| s.promised_by_ms).collect();
-    assert_eq!(promised, [5_000 + 3 * DAY_MS, 5_000 + 3 * DAY_MS, 5_000 + 5 * DAY_MS]);
+    // Thursday 1970-01-01: one day's handling leaves on Friday, two days' transit arrive on
+    // Tuesday (day 5) by its end; three days' handling leave on Tuesday and arrive on
+    // Thursday (day 7). Weekends count for neither.
+    assert_eq!(promised, [6 * DAY_MS - 1, 6 * DAY_MS - 1, 8 * DAY_MS - 1]);
     // Planned once: the second call answers the first plan.
-    let again = quiet(&harness, OrderCommand::PlanShipments { transit_days: 9 });
+    let again = quiet(&harness, OrderCommand::PlanShipments { terms: fixtures::terms(9) });
     assert_eq!(again.shipments, reply.order.shipments);
 }
 
 #[test]
-fn placing_with_transit_days_plans_the_shipments_in_the_same_decision() {
-    let place = |transit_days| OrderCommand::Place { order: Box::new(order()), transit_days };
+fn placing_with_delivery_terms_plans_the_shipments_in_the_same_decision() {
+    let place = |days: Option<u8>| OrderCommand::Place {
+        order: Box::new(order()),
+        plan: days.map(fixtures::terms),
+    };
     let mut harness = Harness::<Order>::new(&key());
     harness.now_ms = 5_000;
     let (events, reply) = harness.run(place(Some(2))).unwrap();
@@ -38,7 +45,8 @@ fn placing_with_transit_days_plans_the_shipments_in_the_same_decision() {
     );
     let mut separately = placed();
     separately.now_ms = 5_000;
-    let (_, planned) = separately.run(OrderCommand::PlanShipments { transit_days: 2 }).unwrap();
+    let (_, planned) =
+        separately.run(OrderCommand::PlanShipments { terms: fixtures::terms(2) }).unwrap();
     assert_eq!(reply.order.shipments, planned.order.shipments, "as PlanShipments plans");
     assert_eq!(quiet(&harness, place(Some(9))).shipments, reply.order.shipments, "planned once");
 
@@ -60,11 +68,11 @@ fn lines_of_one_seller_at_one_location_share_a_shipment() {
         LineSpec { handling_days: 4, ..LineSpec::new("s1", "FRA1", 100) },
     ];
     let mut harness = Harness::<Order>::new(&key());
-    harness
-        .run(OrderCommand::Place { order: Box::new(order_of(&specs, 0)), transit_days: None })
-        .unwrap();
-    let (_, reply) = harness.run(OrderCommand::PlanShipments { transit_days: 0 }).unwrap();
+    harness.run(OrderCommand::Place { order: Box::new(order_of(&specs, 0)), plan: None }).unwrap();
+    let (_, reply) =
+        harness.run(OrderCommand::PlanShipments { terms: fixtures::terms(0) }).unwrap();
     let first = &reply.order.shipments[0];
-    assert_eq!((first.lines.clone(), first.promised_by_ms), (vec![0, 2], 4 * DAY_MS));
+    // The slowest line's four days' handling from Thursday: out on Wednesday (day 6).
+    assert_eq!((first.lines.clone(), first.promised_by_ms), (vec![0, 2], 7 * DAY_MS - 1));
     assert_eq!(reply.order.shipments.len(), 2);
 }

@@ -230,7 +230,9 @@ fn a_return_worth_nothing_is_settled_once_received_and_holds_up_no_other() {
     let paid = fixtures::LineSpec::new("s1", "FRA1", 1_000);
     let mut harness = Harness::<Order>::new(&key());
     let new = fixtures::order_of(&[free, paid], 1_200);
-    harness.run(OrderCommand::Place { order: Box::new(new), transit_days: Some(1) }).unwrap();
+    harness
+        .run(OrderCommand::Place { order: Box::new(new), plan: Some(fixtures::terms(1)) })
+        .unwrap();
     harness.run(OrderCommand::RecordCapture { capture: capture("c1", 1_190) }).unwrap();
     harness.run(ship(1, "s1", "t1")).unwrap();
     harness.run(OrderCommand::Deliver { shipment: 1 }).unwrap();
