@@ -260,9 +260,11 @@ pub fn key_reused(detail: impl Into<String>) -> Problem {
 /// Refuses a request without a key on a route that moves money at once (400
 /// `idempotency_key_required`): the layer answers a retry with its key; without one, nothing
 /// could tell a retry from a second request.
-pub fn required(headers: &HeaderMap) -> Result<(), Problem> {
-    if key_of(headers)?.is_some() {
-        return Ok(());
+/// Answers the key, to name the request in the domain too (a retry that outlives the layer's
+/// memory, or meets a first attempt that failed after its write, is answered from state).
+pub fn required(headers: &HeaderMap) -> Result<String, Problem> {
+    if let Some(key) = key_of(headers)? {
+        return Ok(key);
     }
     let detail = "this request moves money: it needs an Idempotency-Key header, so that a retry cannot act twice";
     Err(crate::problem::bad_request("idempotency_key_required", detail))

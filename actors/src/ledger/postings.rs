@@ -43,6 +43,7 @@ pub fn postings(order: &OrderView, event: &OrderEvent) -> Option<PostingSet> {
         | OrderEvent::ReturnRestocked { .. }
         | OrderEvent::ReturnLineRestocked { .. }
         | OrderEvent::Appeased(_) => None,
+        OrderEvent::ReturnSettled { number, .. } => settled_by_goodwill(order, *number),
     }
 }
 
@@ -57,6 +58,8 @@ pub fn entries(order: &OrderView) -> Vec<PostingSet> {
     sets.push(cancelled(order));
     sets.extend((captures_before..order.captures.len()).map(|at| captured(order, at)));
     sets.extend((refunds_before..order.refunds.len()).map(|at| refunded(order, at)));
+    let settled = order.returns.iter().filter(|r| r.settled_by_goodwill);
+    sets.extend(settled.map(|r| settled_by_goodwill(order, r.request.number)));
     sets.into_iter().flatten().collect()
 }
 
@@ -218,6 +221,14 @@ fn refunded(order: &OrderView, at: usize) -> Option<PostingSet> {
     set(order, EntryKind::Refunded, postings)
 }
 
+/// A return settled by the goodwill refunded ahead: Dr its shares, Cr Appeasements all of it.
+fn settled_by_goodwill(order: &OrderView, number: u16) -> Option<PostingSet> {
+    let settled = order.return_of(number).filter(|r| r.settled_by_goodwill)?;
+    let mut postings = shares_of(settled);
+    postings.push((Account::Appeasements, -settled.request.amount.minor));
+    set(order, EntryKind::Refunded, postings)
+}
+
 /// Whether `refund` refunded an appeasement.
 fn appeasement(order: &OrderView, refund: &str) -> bool {
     order.appeasements.iter().any(|a| a.refund.as_deref() == Some(refund))
@@ -227,15 +238,19 @@ fn appeasement(order: &OrderView, refund: &str) -> bool {
 /// (see [`crate::order::returns`]), and their sum; `None` if `refund` refunded no return.
 fn return_shares(order: &OrderView, refund: &str) -> Option<(Vec<(Account, i64)>, i64)> {
     let paid = order.returns.iter().find(|r| r.refund.as_deref() == Some(refund))?;
+    Some((shares_of(paid), paid.request.amount.minor))
+}
+
+/// A return's lines' shares of VatPayable, Commission and its seller's payable.
+fn shares_of(returned: &crate::order::returns::ReturnView) -> Vec<(Account, i64)> {
     let mut shares = vec![(Account::VatPayable, 0), (Account::Commission, 0)];
-    let payable = Account::SellerPayable(paid.request.seller.clone());
-    shares.push((payable, 0));
-    for line in &paid.request.lines {
+    shares.push((Account::SellerPayable(returned.request.seller.clone()), 0));
+    for line in &returned.request.lines {
         shares[0].1 += line.shares.vat;
         shares[1].1 += line.shares.commission;
         shares[2].1 += line.shares.payable;
     }
-    Some((shares, paid.request.amount.minor))
+    shares
 }
 
 fn cancelled(order: &OrderView) -> Option<PostingSet> {

@@ -101,7 +101,7 @@ fn commands(view: &OrderView, n: usize, step: &Step) -> Vec<OrderCommand> {
             let number = view.appeasements.len() as u16 + 1;
             let refund = refund(&format!("a{n}"), amount.minor);
             vec![
-                OrderCommand::Appease { amount, reason, by },
+                OrderCommand::Appease { amount, reason, by, request_id: format!("g{n}") },
                 OrderCommand::RecordAppeasementRefund { number, refund },
             ]
         }
@@ -160,13 +160,6 @@ fn check_final(view: &OrderView, balances: &BTreeMap<Account, i64>) {
         assert_eq!(components_of(balances) - appeased, total - refunded);
     }
     assert!(get(&Account::Appeasements) >= 0, "goodwill is an expense: {balances:?}");
-    for (account, balance) in balances {
-        let component = matches!(
-            account,
-            Account::VatPayable | Account::Commission | Account::SellerPayable(_)
-        );
-        assert!(!component || *balance <= 0, "no component changes sign: {balances:?}");
-    }
     // Whenever every refund is a return's or follows the cancellation (the engine's only
     // refunds), each seller's statement over all time says what the ledger owes it.
     let (_, refunds_before) = view.cancellation.as_ref().map_or((0, view.refunds.len()), |c| {
@@ -176,6 +169,15 @@ fn check_final(view: &OrderView, balances: &BTreeMap<Account, i64>) {
     let appeased = |id: &str| view.appeasements.iter().any(|a| a.refund.as_deref() == Some(id));
     let engine_made =
         view.refunds[..refunds_before].iter().all(|r| returned(&r.id) || appeased(&r.id));
+    // With the engine's refunds only (the domain still takes a refund of a live order, which
+    // the engine never asks), no component changes sign.
+    for (account, balance) in balances.iter().filter(|_| engine_made) {
+        let component = matches!(
+            account,
+            Account::VatPayable | Account::Commission | Account::SellerPayable(_)
+        );
+        assert!(!component || *balance <= 0, "no component changes sign: {balances:?}");
+    }
     if engine_made {
         for seller in view.sellers() {
             let owed: i64 =
@@ -234,7 +236,11 @@ proptest! {
                 if let OrderCommand::RecordReturnRefund { number, refund } = &mut command
                     && let Some(known) = view.return_of(*number)
                 {
-                    refund.amount = view.return_refund(known).unwrap_or(refund.amount);
+                    if view.return_settles_by_goodwill(known) {
+                        command = OrderCommand::SettleReturn { number: *number };
+                    } else {
+                        refund.amount = view.return_refund(known).unwrap_or(refund.amount);
+                    }
                 }
                 let Ok((events, _)) = harness.run(command) else { break };
                 for event in events {

@@ -34,6 +34,8 @@ pub struct Appeasement {
     pub reason: String,
     /// The support agent who granted it.
     pub by: String,
+    /// The agent's request id (its `Idempotency-Key`): the same id again answers this one.
+    pub request_id: String,
     pub at_ms: u64,
     /// The refund's id at the provider, once refunded.
     pub refund: Option<String>,
@@ -63,10 +65,11 @@ impl OrderView {
             self.refunds.iter().find(|r| Some(r.id.as_str()) == id).map_or(0, |r| r.amount.minor)
         };
         let given: i64 = self.appeasements.iter().map(|a| refunded(&a.refund)).sum();
+        // A return refunded short, or settled with nothing refunded, counted the difference.
         let counted: i64 = self
             .returns
             .iter()
-            .filter(|r| r.refund.is_some())
+            .filter(|r| r.refund.is_some() || r.settled_by_goodwill)
             .map(|r| r.request.amount.minor - refunded(&r.refund))
             .sum();
         given - counted
@@ -81,9 +84,17 @@ impl OrderView {
 pub(super) fn appease(
     state: &Order,
     view: &OrderView,
-    (amount, reason, by): (Money, String, String),
+    (amount, reason, by, request_id): (Money, String, String, String),
     now: u64,
 ) -> Decided {
+    text("request_id", &request_id, 1)?;
+    if let Some(known) = view.appeasements.iter().find(|a| a.request_id == request_id) {
+        // A retry (a time-out, a crash): answered, never granted twice.
+        if known.amount == amount && known.reason == reason {
+            return answer(state, Vec::new());
+        }
+        return Err(OrderRejection::AppeasementConflict);
+    }
     live(view)?;
     text("reason", &reason, 1)?;
     text("by", &by, 1)?;
@@ -100,8 +111,16 @@ pub(super) fn appease(
         return Err(OrderRejection::TooManyAppeasements { max: ORDER_APPEASEMENTS_MAX as u32 });
     }
     let number = u16::try_from(view.appeasements.len() + 1).unwrap_or(u16::MAX);
-    let granted =
-        Appeasement { number, amount, reason, by, at_ms: now, refund: None, refunded_at_ms: None };
+    let granted = Appeasement {
+        number,
+        amount,
+        reason,
+        by,
+        request_id,
+        at_ms: now,
+        refund: None,
+        refunded_at_ms: None,
+    };
     answer(state, vec![OrderEvent::Appeased(Box::new(granted))])
 }
 

@@ -51,12 +51,13 @@ pub(super) fn decide(state: &Order, command: OrderCommand, key: &str, now_ms: u6
         OrderCommand::RecordReturnLineRestocked { number, line } => {
             returns::record_line_restocked(state, view, (number, line), now_ms)
         }
-        OrderCommand::Appease { amount, reason, by } => {
-            appeasements::appease(state, view, (amount, reason, by), now_ms)
+        OrderCommand::Appease { amount, reason, by, request_id } => {
+            appeasements::appease(state, view, (amount, reason, by, request_id), now_ms)
         }
         OrderCommand::RecordAppeasementRefund { number, refund } => {
             appeasements::record_refund(state, view, number, refund, now_ms)
         }
+        OrderCommand::SettleReturn { number } => returns::settle(state, view, number, now_ms),
     }
 }
 

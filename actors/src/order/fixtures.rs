@@ -160,6 +160,7 @@ pub fn return_request(lines: &[(u16, u32)]) -> super::returns::ReturnRequest {
         auto_approve_up_to: Some(eur(i64::MAX)),
         carrier: "returns-post".into(),
         returnless: false,
+        request_id: None,
     }
 }
 

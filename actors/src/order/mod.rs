@@ -222,10 +222,16 @@ pub enum OrderCommand {
         amount: Money,
         reason: String,
         by: String,
+        /// The agent's request id: the same again answers the appeasement it granted.
+        request_id: String,
     },
     RecordAppeasementRefund {
         number: u16,
         refund: Refund,
+    },
+    /// Settles received return `number` that the goodwill refunded ahead paid all of.
+    SettleReturn {
+        number: u16,
     },
 }
 
@@ -324,6 +330,11 @@ pub enum OrderEvent {
     AppeasementRefunded {
         number: u16,
         refund: Refund,
+        at_ms: u64,
+    },
+    /// A received return settled with nothing left to refund (goodwill paid it ahead).
+    ReturnSettled {
+        number: u16,
         at_ms: u64,
     },
 }

@@ -101,6 +101,8 @@ pub enum OrderRejection {
     UnknownAppeasement,
     #[error("an order has at most {max} appeasements")]
     TooManyAppeasements { max: u32 },
+    #[error("another appeasement was granted under this request id")]
+    AppeasementConflict,
 }
 
 impl Rejection for OrderRejection {
@@ -152,6 +154,7 @@ impl Rejection for OrderRejection {
             OrderRejection::ReturnNotReceived => "return_not_received",
             OrderRejection::UnknownAppeasement => "unknown_appeasement",
             OrderRejection::TooManyAppeasements { .. } => "too_many_appeasements",
+            OrderRejection::AppeasementConflict => "appeasement_conflict",
         }
     }
 
@@ -202,7 +205,8 @@ impl Rejection for OrderRejection {
             | OrderRejection::ReturnNotApproved
             | OrderRejection::ReturnAlreadyReceived
             | OrderRejection::ReturnNotReceived
-            | OrderRejection::TooManyAppeasements { .. } => RejectionKind::Conflict,
+            | OrderRejection::TooManyAppeasements { .. }
+            | OrderRejection::AppeasementConflict => RejectionKind::Conflict,
         }
     }
 }

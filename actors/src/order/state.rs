@@ -81,7 +81,8 @@ impl Order {
             | OrderEvent::ReturnReceived { .. }
             | OrderEvent::ReturnRefunded { .. }
             | OrderEvent::ReturnRestocked { .. }
-            | OrderEvent::ReturnLineRestocked { .. } => super::returns::apply(view, event),
+            | OrderEvent::ReturnLineRestocked { .. }
+            | OrderEvent::ReturnSettled { .. } => super::returns::apply(view, event),
             OrderEvent::Appeased(_) | OrderEvent::AppeasementRefunded { .. } => {
                 super::appeasements::apply(view, event)
             }
@@ -96,7 +97,10 @@ impl Order {
 /// The status the order's facts call for.
 pub(super) fn status_of(view: &OrderView) -> OrderStatus {
     let captured = view.captured.minor;
-    let settled = captured > 0 && view.refunded.minor >= captured;
+    // Goodwill no return has counted yet refunds nothing sold: alone, it settles nothing
+    // (a cancellation gives everything back, goodwill included).
+    let goodwill = if view.cancellation.is_some() { 0 } else { view.goodwill_outstanding() };
+    let settled = captured > 0 && view.refunded.minor.saturating_sub(goodwill) >= captured;
     let no_more_captures = captured >= view.totals.total.minor || view.cancellation.is_some();
     if settled && no_more_captures {
         return OrderStatus::Refunded;

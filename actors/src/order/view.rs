@@ -150,6 +150,10 @@ pub enum PaymentAction {
         number: u16,
         amount: Money,
     },
+    /// Settle return `number` without the provider (`SettleReturn`).
+    SettleReturn {
+        number: u16,
+    },
     /// Nothing yet (an order captured at shipment that has not shipped).
     Wait,
     /// Settled for good.
@@ -164,6 +168,15 @@ impl OrderView {
         let captured = self.captured;
         match self.status {
             super::OrderStatus::Refunded => PaymentAction::Done,
+            // Goodwill granted before the cancellation goes first, under its own key: the
+            // provider may have made it already (an answer lost), and refunding the rest
+            // under the cancellation's key would then ask more than was captured.
+            super::OrderStatus::Cancelled
+                if let Some(due) = self.appeasement_refund_due()
+                    && due.amount.minor <= self.refundable().minor =>
+            {
+                PaymentAction::RefundAppeasement { number: due.number, amount: due.amount }
+            }
             super::OrderStatus::Cancelled if captured.minor > self.refunded.minor => {
                 PaymentAction::Refund(self.refundable())
             }
@@ -187,6 +200,9 @@ impl OrderView {
                     Some(amount) => {
                         PaymentAction::RefundReturn { number: due.request.number, amount }
                     }
+                    None if self.return_settles_by_goodwill(due) => {
+                        PaymentAction::SettleReturn { number: due.request.number }
+                    }
                     None => PaymentAction::Wait,
                 },
                 None if captured.minor >= authorized.minor || self.voided => PaymentAction::Done,
@@ -198,6 +214,12 @@ impl OrderView {
     /// What return `due` refunds: its amount, or what is left to refund if less and the
     /// goodwill refunded ahead covers the difference (see `appeasements`); none while
     /// neither holds (a capture the provider has not answered yet).
+    /// Whether return `due` has nothing left to refund and the goodwill refunded ahead covers
+    /// all of it: it is settled without the provider.
+    pub fn return_settles_by_goodwill(&self, due: &ReturnView) -> bool {
+        self.refundable().minor == 0 && due.request.amount.minor <= self.goodwill_outstanding()
+    }
+
     pub fn return_refund(&self, due: &ReturnView) -> Option<Money> {
         let amount = due.request.amount.minor;
         let refund = amount.min(self.refundable().minor);

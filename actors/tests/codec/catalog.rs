@@ -343,37 +343,3 @@ fn a_cart_snapshot_from_before_merges_or_holds_decodes() {
     }
     assert!(codec::decode_payload::<Cart>(&payload[..payload.len() - 4]).is_err());
 }
-
-#[test]
-fn support_cases_survive_the_codec() {
-    use bazaar_actors::seller::cases::{
-        CaseKind, CasesCommand, CasesEvent, CasesRejection, Closure, Signal, SupportCases,
-    };
-    let signal = Signal {
-        kind: CaseKind::PriceDrop,
-        seller: SellerId::parse("s1").unwrap(),
-        subject: "B000000001".into(),
-        detail: "halved".into(),
-    };
-    let commands = vec![
-        CasesCommand::Raise(signal.clone()),
-        CasesCommand::Raise(signal.clone()),
-        CasesCommand::Close { number: 1, by: "agent".into(), note: "fine".into() },
-        CasesCommand::List,
-    ];
-    let (_, replies) = run::<SupportCases>("eu/cases", commands);
-    assert_eq!(replies.last().unwrap()[0].occurrences, 2);
-    let closure = Closure { by: "agent".into(), note: "n".into(), at_ms: 1 };
-    pin_positions(&[
-        CasesEvent::Raised { number: 1, signal, at_ms: 1 },
-        CasesEvent::Recurred { number: 1, detail: "d".into(), at_ms: 2 },
-        CasesEvent::Closed { number: 1, closure },
-    ]);
-    pin_positions(&[CaseKind::PriceDrop, CaseKind::DefectRate]);
-    pin_rejections(&[
-        CasesRejection::UnknownCase,
-        CasesRejection::TooManyOpenCases { max: 1 },
-        CasesRejection::TextInvalid { bytes_max: 1 },
-    ]);
-    assert_eq!(SupportCases::KIND, kinds::SUPPORT_CASES);
-}

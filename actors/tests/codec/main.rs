@@ -5,9 +5,11 @@
 //!
 //! One module per area of the domain: `catalog` (inventory, product, seller, cart), `orders`
 //! (promotion, priced cart, order, fraud, ledger), `checkout` (the saga, worklists); `support`
-//! holds the round trip, the position pin and the runner they share.
+//! holds the round trip, the position pin and the runner they share; `support_desk` the
+//! support agents' aggregates (order notes, cases).
 
 mod catalog;
 mod checkout;
 mod orders;
 mod support;
+mod support_desk;

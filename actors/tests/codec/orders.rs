@@ -251,6 +251,7 @@ fn order_survives_the_codec() {
         auto_approve_up_to: Some(eur(1)),
         carrier: "returns-post".into(),
         returnless: true,
+        request_id: Some("k-1".into()),
     };
     round_trip(&OrderCommand::RequestReturn { request: Box::new(request) });
     round_trip(&OrderCommand::DecideReturn { number: 1, approve: None, note: "n".into() });
@@ -260,7 +261,8 @@ fn order_survives_the_codec() {
     round_trip(&OrderCommand::RecordReturnRestocked { number: 1 });
     round_trip(&OrderCommand::RecordReturnLineRestocked { number: 1, line: 0 });
     let (amount, reason, by) = (eur(100), "late".to_string(), "agent".to_string());
-    round_trip(&OrderCommand::Appease { amount, reason, by });
+    round_trip(&OrderCommand::Appease { amount, reason, by, request_id: "k-2".into() });
+    round_trip(&OrderCommand::SettleReturn { number: 1 });
     round_trip(&OrderCommand::RecordAppeasementRefund { number: 1, refund: refund_of() });
     pin_positions(&ReturnReason::ALL);
     let id = OrderId::for_checkout("eu/c1/key-1");
@@ -312,11 +314,13 @@ fn order_survives_the_codec() {
             amount: eur(100),
             reason: "late".into(),
             by: "agent".into(),
+            request_id: "k-2".into(),
             at_ms: 1,
             refund: None,
             refunded_at_ms: None,
         })),
         OrderEvent::AppeasementRefunded { number: 1, refund: refund_of(), at_ms: 1 },
+        OrderEvent::ReturnSettled { number: 1, at_ms: 1 },
     ];
     let rejections = [
         OrderRejection::UnknownOrder,
@@ -365,6 +369,7 @@ fn order_survives_the_codec() {
         OrderRejection::ReturnNotReceived,
         OrderRejection::UnknownAppeasement,
         OrderRejection::TooManyAppeasements { max: 1 },
+        OrderRejection::AppeasementConflict,
     ];
     pin_positions(&events);
     pin_rejections(&rejections);
@@ -402,6 +407,7 @@ fn requested_return() -> RequestedReturn {
         comment: String::new(),
         amount: eur(100),
         returnless: false,
+        request_id: None,
         at_ms: 1,
     }
 }
@@ -427,6 +433,7 @@ fn an_order_snapshot_from_before_returns_or_appeasements_decodes() {
         amount: eur(100),
         reason: "late".into(),
         by: "agent".into(),
+        request_id: "k-2".into(),
         at_ms: 1,
         refund: None,
         refunded_at_ms: None,
@@ -474,21 +481,4 @@ fn fraud_and_ledger_values_survive_the_codec() {
             Posting { account: Account::Customer(CustomerId::parse("c1").unwrap()), amount: -5 },
         ],
     });
-}
-
-#[test]
-fn order_notes_survive_the_codec() {
-    use bazaar_actors::order::notes::{
-        Note, OrderNotes, OrderNotesCommand, OrderNotesEvent, OrderNotesRejection,
-    };
-    let add = OrderNotesCommand::Add { by: "agent-7".into(), text: "called back".into() };
-    let (notes, _) = run::<OrderNotes>("eu/o-1", vec![add, OrderNotesCommand::Get]);
-    assert_eq!(notes.notes().len(), 1);
-    let note = Note { by: "agent-7".into(), text: "x".into(), at_ms: 1 };
-    pin_positions(&[OrderNotesEvent::Added(note)]);
-    pin_rejections(&[
-        OrderNotesRejection::NoteInvalid { bytes_max: 1 },
-        OrderNotesRejection::TooManyNotes { max: 1 },
-    ]);
-    assert_eq!(OrderNotes::KIND, kinds::ORDER_NOTES);
 }

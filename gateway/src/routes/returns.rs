@@ -55,7 +55,9 @@ pub struct ReturnDto {
     /// Refunded by support without the units coming back (no label, nothing received).
     pub returnless: bool,
     pub lines: Vec<ReturnedLineDto>,
-    /// What the return refunds (the sum of its lines').
+    /// What the returned units are worth (the sum of its lines'): what the return refunds,
+    /// less any goodwill support paid ahead on the order (then less, or nothing, goes
+    /// back; the order's payment shows what was refunded).
     pub amount: MoneyDto,
     pub requested_at_ms: u64,
     pub label: Option<ReturnLabelDto>,
@@ -185,12 +187,18 @@ async fn requested(
     key: &str,
     request: bazaar_actors::order::returns::ReturnRequest,
 ) -> Result<Response, Problem> {
+    let request_id = request.request_id.clone();
     let command = OrderCommand::RequestReturn { request: Box::new(request) };
     let order = answer(state.engine.ask::<Order>(key, command).await)?.order;
     // Settled at once when nothing travels: the payment job refunds it.
     state.sagas.payment_job().kick(key);
-    // The last is the one requested (one an ask).
-    let number = order.returns.last().map_or(0, |returned| returned.request.number);
+    // Support's is the one of its request id (a retry answers the first); a customer's the
+    // last (one an ask).
+    let made = match &request_id {
+        Some(id) => order.returns.iter().find(|r| r.request.request_id.as_ref() == Some(id)),
+        None => order.returns.last(),
+    };
+    let number = made.map_or(0, |returned| returned.request.number);
     Ok(reply(StatusCode::CREATED, &answered(&order, number)?))
 }
 
@@ -250,10 +258,10 @@ async fn refund_lines(
     headers: axum::http::HeaderMap,
     Body(asked): Body<NewReturn>,
 ) -> Result<Response, Problem> {
-    crate::idempotency::required(&headers)?;
+    let request_id = format!("{}:{}", principal.id, crate::idempotency::required(&headers)?);
     let (key, order) = super::orders::order_of(&state, &principal, &id).await?;
     let (lines, reason, comment) = asked.read(&state, &principal, &order)?;
-    let request = state.returns.refund_without_return(lines, reason, comment);
+    let request = state.returns.refund_without_return(lines, (reason, comment), request_id);
     requested(&state, &key, request).await
 }
 

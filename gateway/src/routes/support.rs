@@ -186,7 +186,7 @@ pub(crate) fn appeasement_dto(granted: &Appeasement) -> AppeasementDto {
     request_body = NewAppeasement,
     responses((status = 201, body = AppeasementDto), (status = 400, description = "`idempotency_key_required`", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`refund_exceeds_captured`, `too_many_appeasements`, `order_cancelled`, `order_refunded`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`refund_exceeds_captured`, `too_many_appeasements`, `appeasement_conflict`, `order_cancelled`, `order_refunded`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`amount_invalid`, `text_invalid`", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn appease(
@@ -196,14 +196,15 @@ async fn appease(
     headers: axum::http::HeaderMap,
     Body(asked): Body<NewAppeasement>,
 ) -> Result<Response, Problem> {
-    crate::idempotency::required(&headers)?;
+    let request_id = format!("{}:{}", principal.id, crate::idempotency::required(&headers)?);
     let (key, order) = order_of(&state, &principal, &id).await?;
     let reason = text("reason", &asked.reason)?;
     let amount = Money::new(asked.amount_minor, order.currency);
-    let command = OrderCommand::Appease { amount, reason, by: principal.id.to_string() };
+    let by = principal.id.to_string();
+    let command = OrderCommand::Appease { amount, reason, by, request_id: request_id.clone() };
     let order = answer(state.engine.ask::<Order>(&key, command).await)?.order;
     state.sagas.payment_job().kick(&key);
-    // The last is the one granted (one an ask).
-    let granted = order.appeasements.last().ok_or_else(|| internal("no appeasement after one"))?;
+    let granted = order.appeasements.iter().find(|a| a.request_id == request_id);
+    let granted = granted.ok_or_else(|| internal("no appeasement after one"))?;
     Ok(reply(StatusCode::CREATED, &appeasement_dto(granted)))
 }

@@ -18,6 +18,13 @@ pub(in crate::order) fn request(
     request: ReturnRequest,
     now: u64,
 ) -> Decided {
+    if let Some(id) = &request.request_id {
+        // Support's retry (a time-out, a double click) meets the return it made.
+        text("request_id", id, 1)?;
+        if view.returns.iter().any(|r| r.request.request_id.as_ref() == Some(id)) {
+            return answer(state, Vec::new());
+        }
+    }
     live(view)?;
     if view.returns.iter().any(|r| r.decision.is_none()) {
         return Err(OrderRejection::ReturnPending);
@@ -85,6 +92,7 @@ pub(in crate::order) fn request(
         comment: request.comment,
         amount,
         returnless: request.returnless,
+        request_id: request.request_id.clone(),
         at_ms: now,
     };
     let to = shipment.location.clone();
@@ -225,6 +233,22 @@ pub(in crate::order) fn record_line_restocked(
     answer(state, vec![OrderEvent::ReturnLineRestocked { number, line, at_ms: now }])
 }
 
+/// Return `number`, received, with nothing left to refund and the goodwill refunded ahead
+/// covering all of it: settled without the provider.
+pub(in crate::order) fn settle(state: &Order, view: &OrderView, number: u16, now: u64) -> Decided {
+    let known = view.return_of(number).ok_or(OrderRejection::UnknownReturn)?;
+    if known.status() == ReturnStatus::Refunded {
+        return answer(state, Vec::new());
+    }
+    if known.received.is_none() {
+        return Err(OrderRejection::ReturnNotReceived);
+    }
+    if !view.return_settles_by_goodwill(known) {
+        return Err(OrderRejection::RefundExceedsCaptured { refundable: view.refundable() });
+    }
+    answer(state, vec![OrderEvent::ReturnSettled { number, at_ms: now }])
+}
+
 pub(in crate::order) fn record_restocked(
     state: &Order,
     view: &OrderView,
@@ -254,6 +278,7 @@ pub(in crate::order) fn apply(view: &mut OrderView, event: &OrderEvent) {
             refund: None,
             refunded_at_ms: None,
             restocked_lines: Vec::new(),
+            settled_by_goodwill: false,
             restocked: false,
         }),
         OrderEvent::ReturnApproved { number, label, by_rule, at_ms } => {
@@ -290,6 +315,12 @@ pub(in crate::order) fn apply(view: &mut OrderView, event: &OrderEvent) {
                 if let Err(place) = restocked.binary_search(line) {
                     restocked.insert(place, *line);
                 }
+            }
+        }
+        OrderEvent::ReturnSettled { number, at_ms } => {
+            if let Some(at) = find(view, *number) {
+                view.returns[at].settled_by_goodwill = true;
+                view.returns[at].refunded_at_ms = Some(*at_ms);
             }
         }
         OrderEvent::ReturnRestocked { number, .. } => {

@@ -43,6 +43,7 @@ use crate::quantity::Quantity;
 
 pub(super) use decide::{
     apply, decide_return, receive, record_line_restocked, record_refund, record_restocked, request,
+    settle,
 };
 pub use rules::ReturnRules;
 
@@ -105,6 +106,9 @@ pub struct ReturnRequest {
     pub lines: Vec<ReturnLine>,
     pub reason: ReturnReason,
     pub comment: String,
+    /// Support's request id (its `Idempotency-Key`) for a `returnless` refund: the same id
+    /// again answers the return it made.
+    pub request_id: Option<String>,
     /// Approve at once if the amount is at most this (the reason is one the rules approve).
     pub auto_approve_up_to: Option<Money>,
     /// The carrier of the return label.
@@ -165,6 +169,8 @@ pub struct RequestedReturn {
     pub amount: Money,
     /// Nothing travels (see [`ReturnRequest::returnless`]).
     pub returnless: bool,
+    /// See [`ReturnRequest::request_id`].
+    pub request_id: Option<String>,
     pub at_ms: u64,
 }
 
@@ -184,6 +190,9 @@ pub struct ReturnView {
     /// The returned lines (order line indexes) whose sellable units are back on hand so
     /// far, ascending; recorded one by one, so a retry never gives a line back twice.
     pub restocked_lines: Vec<u16>,
+    /// Settled with nothing left to refund: the goodwill refunded ahead paid it all (see
+    /// `appeasements`); `refunded_at_ms` is when.
+    pub settled_by_goodwill: bool,
 }
 
 /// How a return was decided.
@@ -238,7 +247,11 @@ impl ReturnView {
             (Some(ReturnDecision::Rejected { .. }), _, _) => ReturnStatus::Rejected,
             (Some(_), None, _) => ReturnStatus::Approved,
             // A return worth nothing (its lines were free) has nothing to refund.
-            (Some(_), Some(_), None) if self.request.amount.is_zero() => ReturnStatus::Refunded,
+            (Some(_), Some(_), None)
+                if self.request.amount.is_zero() || self.settled_by_goodwill =>
+            {
+                ReturnStatus::Refunded
+            }
             (Some(_), Some(_), None) => ReturnStatus::Received,
             (Some(_), Some(_), Some(_)) => ReturnStatus::Refunded,
         }

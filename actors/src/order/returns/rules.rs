@@ -85,6 +85,7 @@ impl ReturnRules {
                 .then(|| Money::new(self.auto_approve_max_minor, currency)),
             carrier: self.carrier.clone(),
             returnless: false,
+            request_id: None,
         }
     }
 
@@ -93,8 +94,8 @@ impl ReturnRules {
     pub fn refund_without_return(
         &self,
         lines: Vec<ReturnLine>,
-        reason: ReturnReason,
-        comment: String,
+        (reason, comment): (ReturnReason, String),
+        request_id: String,
     ) -> ReturnRequest {
         ReturnRequest {
             lines,
@@ -103,6 +104,7 @@ impl ReturnRules {
             auto_approve_up_to: None,
             carrier: self.carrier.clone(),
             returnless: true,
+            request_id: Some(request_id),
         }
     }
 }

@@ -264,7 +264,8 @@ fn a_returned_line_is_restocked_once_and_only_a_returned_one() {
 }
 
 fn appease(minor: i64) -> OrderCommand {
-    OrderCommand::Appease { amount: eur(minor), reason: "late".into(), by: "agent".into() }
+    let (reason, by) = ("late".to_string(), "agent".to_string());
+    OrderCommand::Appease { amount: eur(minor), reason, by, request_id: format!("k{minor}") }
 }
 
 #[test]
@@ -307,8 +308,9 @@ fn goodwill_is_refunded_first_and_a_later_return_gets_what_is_left() {
     }
     assert_eq!(refunds, [2_559, 451]);
     let view = harness.state.view().unwrap().clone();
-    assert_eq!((view.refunded, view.status), (eur(3_510), OrderStatus::Refunded));
-    // What is left: line 2 (356, s1's) is paid for, by the marketplace's goodwill.
+    // Everything captured went back, but line 2 (356, s1's) was paid for by goodwill, not
+    // returned: the order is not settled, and the ledger says so.
+    assert_eq!((view.refunded, view.status), (eur(3_510), OrderStatus::Delivered));
     let balances = crate::ledger::balances_of(&view);
     let shown: Vec<_> = balances.iter().map(|(a, v)| (a.to_string(), *v)).collect();
     assert_eq!(
@@ -320,7 +322,17 @@ fn goodwill_is_refunded_first_and_a_later_return_gets_what_is_left() {
             ("appeasements".to_string(), 356)
         ]
     );
-    assert_eq!(refused(&harness, ask(&[(2, 1)])), OrderRejection::OrderRefunded);
+    // Line 2 comes back too: nothing left to refund, the goodwill settles it.
+    harness.run(ask(&[(2, 1)])).unwrap();
+    let received = harness.run(receive(3, "s1", vec![1])).unwrap().1.order;
+    assert_eq!(received.payment_action(), PaymentAction::SettleReturn { number: 3 });
+    let view = harness.run(OrderCommand::SettleReturn { number: 3 }).unwrap().1.order;
+    assert_eq!(view.status, OrderStatus::Refunded);
+    assert!(
+        crate::ledger::balances_of(&view).is_empty(),
+        "{:?}",
+        crate::ledger::balances_of(&view)
+    );
     assert_eq!(refused(&harness, appease(1)), OrderRejection::OrderRefunded);
 }
 
@@ -341,4 +353,70 @@ fn goodwill_refunded_before_a_cancellation_is_part_of_its_refund() {
         crate::ledger::balances_of(&view)
     );
     assert_eq!(refused(&harness, appease(1)), OrderRejection::OrderRefunded);
+}
+
+#[test]
+fn goodwill_of_everything_settles_a_later_return_and_blocks_nothing() {
+    let mut harness = planned();
+    harness.run(OrderCommand::RecordCapture { capture: capture("c1", 3_510) }).unwrap();
+    let view = harness.run(appease(3_510)).unwrap().1.order;
+    let record = OrderCommand::RecordAppeasementRefund { number: 1, refund: refund("g1", 3_510) };
+    assert!(quiet(&harness, appease(3_510)).appeasements.len() == 1, "a retry is answered");
+    let changed = OrderCommand::Appease {
+        amount: eur(10),
+        reason: "late".into(),
+        by: "agent".into(),
+        request_id: "k3510".into(),
+    };
+    assert_eq!(refused(&harness, changed), OrderRejection::AppeasementConflict);
+    assert_eq!(view.appeasements.len(), 1);
+    let view = harness.run(record).unwrap().1.order;
+    assert_eq!(view.status, OrderStatus::Placed, "goodwill alone settles nothing");
+    // Still shipped and delivered; a return then has nothing left to refund: settled.
+    for (number, by) in [(1, "s1"), (2, "s2"), (3, "s1")] {
+        harness.run(ship(number, by, &format!("t{number}"))).unwrap();
+        harness.run(OrderCommand::Deliver { shipment: number }).unwrap();
+    }
+    harness.run(ask(&[(1, 1)])).unwrap();
+    let received = harness.run(receive(1, "s2", vec![1])).unwrap().1.order;
+    assert_eq!(received.payment_action(), PaymentAction::SettleReturn { number: 1 });
+    let (events, view) = {
+        let (events, reply) = harness.run(OrderCommand::SettleReturn { number: 1 }).unwrap();
+        (events, reply.order)
+    };
+    assert_eq!(view.returns[0].status(), ReturnStatus::Refunded);
+    let set = crate::ledger::postings(&view, &events[0]).unwrap();
+    let moved: Vec<_> = set.postings.iter().map(|p| (p.account.to_string(), p.amount)).collect();
+    assert_eq!(
+        moved,
+        [
+            ("vat_payable".to_string(), 95),
+            ("commission".to_string(), 60),
+            ("seller_payable:s2".to_string(), 440),
+            ("appeasements".to_string(), -595)
+        ]
+    );
+}
+
+#[test]
+fn a_cancellation_refunds_goodwill_not_yet_refunded_under_its_own_key_first() {
+    let mut harness = planned();
+    harness.run(OrderCommand::RecordCapture { capture: capture("c1", 3_510) }).unwrap();
+    harness.run(appease(300)).unwrap();
+    let view = harness.run(OrderCommand::Cancel { reason: "customer".into() }).unwrap().1.order;
+    assert_eq!(
+        view.payment_action(),
+        PaymentAction::RefundAppeasement { number: 1, amount: eur(300) }
+    );
+    let record = OrderCommand::RecordAppeasementRefund { number: 1, refund: refund("g1", 300) };
+    let view = harness.run(record).unwrap().1.order;
+    assert_eq!(view.payment_action(), PaymentAction::Refund(eur(3_210)));
+    let view =
+        harness.run(OrderCommand::RecordRefund { refund: refund("r1", 3_210) }).unwrap().1.order;
+    assert_eq!(view.status, OrderStatus::Refunded);
+    assert!(
+        crate::ledger::balances_of(&view).is_empty(),
+        "{:?}",
+        crate::ledger::balances_of(&view)
+    );
 }

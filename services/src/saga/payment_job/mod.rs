@@ -303,6 +303,7 @@ impl PaymentJob {
                     let refund = refund.map_err(|e| e.to_string())?;
                     OrderCommand::RecordReturnRefund { number, refund }
                 }
+                PaymentAction::SettleReturn { number } => OrderCommand::SettleReturn { number },
                 PaymentAction::RefundAppeasement { number, amount } => {
                     let key = format!("{}.appeasement-{number}", view.id);
                     let refund = payments.refund(authorization, &key, amount).await;
@@ -328,6 +329,7 @@ impl PaymentJob {
                 OrderCommand::RecordRefund { .. } => "refund",
                 OrderCommand::RecordReturnRefund { .. } => "return_refund",
                 OrderCommand::RecordAppeasementRefund { .. } => "appeasement_refund",
+                OrderCommand::SettleReturn { .. } => "return_settled",
                 _ => "void",
             };
             metrics::counter!("payment_job_actions_total", "action" => action).increment(1);
