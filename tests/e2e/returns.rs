@@ -26,11 +26,28 @@ async fn returned_lines_are_refunded_to_the_customer_restocked_and_charged_to_th
     let shop = Shop::open(std::slice::from_ref(&shopper), 10, 10).await;
     let (m, me) = (&shop.m, shopper.auth());
     let cart = m.cart_with(me, &[(A, "seller-1", 2), (B, "seller-2", 1)]).await;
+    // The priced cart promises each line as the order's shipments will be (end of a day).
+    let priced = m.read(me, &format!("/v1/carts/{cart}")).await;
+    let promise = |line: &Value| line["promised_by_ms"].as_u64().expect("a promise");
+    let day_ms = 24 * 60 * 60 * 1000;
+    let promised: Vec<u64> = priced["lines"].as_array().unwrap().iter().map(promise).collect();
+    assert!(promised.iter().all(|p| p % day_ms == day_ms - 1), "{priced}");
     let view = m.checkout_completes(me, "ret-1", shopper.body(&cart)).await;
     let (id, total) = (view["order_id"].as_str().unwrap().to_string(), minor(&view["total"]));
     captured_once(&shop, &id, total).await;
     let order = m.order(me, &id).await;
     let (a, b) = (line_of(&order, A), line_of(&order, B));
+    let shipped: Vec<u64> = order["shipments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["promised_by_ms"].as_u64().unwrap())
+        .collect();
+    // Placed moments later: the same promise, unless a cut-off or midnight fell between.
+    assert!(
+        shipped.iter().all(|p| promised.iter().any(|c| c.abs_diff(*p) <= 3 * day_ms)),
+        "{order}"
+    );
     let returns = format!("/v1/orders/{id}/returns");
     let ask = |line: u64, quantity: u32, reason: &str| json!({"lines": [{"line": line, "quantity": quantity}], "reason": reason});
 

@@ -36,6 +36,8 @@ pub struct OfferFacts {
     pub shipping: Money,
     /// Whether it can ship: in stock and its seller not suspended.
     pub available: bool,
+    /// Days the seller takes to hand it to the carrier (the order's plan promises with it).
+    pub handling_days: u8,
 }
 
 /// The current facts of one product.
@@ -49,7 +51,7 @@ pub struct ProductFacts {
 impl ProductFacts {
     /// The facts as a product's view tells them.
     pub fn of(view: &ProductView) -> ProductFacts {
-        let offers = view
+        let offers: BTreeMap<SellerId, OfferFacts> = view
             .offers
             .iter()
             .map(|offer| {
@@ -59,6 +61,7 @@ impl ProductFacts {
                     shipping: offer.terms.shipping,
                     available: offer.terms.available > 0
                         && offer.score.standing != Standing::Suspended,
+                    handling_days: handling(offer.terms.handling_days),
                 };
                 (offer.seller.clone(), facts)
             })
@@ -68,9 +71,15 @@ impl ProductFacts {
             unit_price: winner.price,
             shipping: winner.shipping,
             available: winner.available > 0,
+            handling_days: offers.get(&winner.seller).map_or(0, |offer| offer.handling_days),
         });
         ProductFacts { tax_class: view.document.tax_class, buy_box, offers }
     }
+}
+
+/// Handling days as an order line keeps them.
+fn handling(days: u16) -> u8 {
+    u8::try_from(days).unwrap_or(u8::MAX)
 }
 
 /// The current facts of the products in a cart, by ASIN.
@@ -95,6 +104,8 @@ pub struct ViewLine {
     pub flags: Vec<LineFlag>,
     /// `None` when the line cannot be bought.
     pub priced: Option<PricedLine>,
+    /// The offer's handling days, when it can be bought (for the delivery promise).
+    pub handling_days: Option<u8>,
 }
 
 /// A cart as the shopper sees it at checkout time.
@@ -125,7 +136,8 @@ pub fn priced_view(
         });
         let (Some(product), Some(offer)) = (product, offer.filter(|offer| offer.available)) else {
             let flags = vec![LineFlag::NoLongerAvailable];
-            lines.push(ViewLine { line: line.clone(), seller: None, flags, priced: None });
+            let (seller, priced, handling_days) = (None, None, None);
+            lines.push(ViewLine { line: line.clone(), seller, flags, priced, handling_days });
             continue;
         };
         let mut flags = Vec::new();
@@ -140,8 +152,8 @@ pub fn priced_view(
             quantity: line.quantity,
             tax_class: product.tax_class,
         });
-        let seller = Some(offer.seller.clone());
-        lines.push(ViewLine { line: line.clone(), seller, flags, priced: None });
+        let (seller, handling_days) = (Some(offer.seller.clone()), Some(offer.handling_days));
+        lines.push(ViewLine { line: line.clone(), seller, flags, priced: None, handling_days });
     }
     let input = PricingInput { currency: cart.currency, lines: &pricing_lines, context };
     let priced = price(&input)?;

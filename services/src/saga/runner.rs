@@ -108,6 +108,11 @@ impl Sagas {
         &self.inner.payments
     }
 
+    /// The delivery terms an order shipped to `country` is planned with.
+    pub fn delivery_terms(&self, country: &str) -> bazaar_actors::order::promise::DeliveryTerms {
+        self.inner.config.delivery_terms(country)
+    }
+
     pub fn payment_job(&self) -> &PaymentJob {
         &self.inner.payment_job
     }

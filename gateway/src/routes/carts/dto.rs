@@ -2,6 +2,7 @@
 
 use bazaar_actors::cart::{CartReply, CartView, LineFlag, OfferChoice, PricedCartView};
 use bazaar_actors::inventory::Held;
+use bazaar_actors::order::promise::{DeliveryTerms, promised_by};
 use bazaar_actors::pricing::Declined;
 use bazaar_actors::{CountryCode, Money};
 use serde::{Deserialize, Serialize};
@@ -64,6 +65,10 @@ pub struct CartLineDto {
     pub vat_rate_bps: Option<u16>,
     pub vat: Option<MoneyDto>,
     pub total: Option<MoneyDto>,
+    /// When the line would arrive if ordered now (end of that day, UTC): the seller's
+    /// handling days from the next cut-off, then the transit days to the cart's country,
+    /// business days only, as the order's shipment is promised.
+    pub promised_by_ms: Option<u64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -104,7 +109,7 @@ pub(super) fn money(m: Money) -> MoneyDto {
 pub(super) fn priced_dto(
     id: &str,
     cart: &CartView,
-    country: CountryCode,
+    (country, now_ms, terms): (CountryCode, u64, DeliveryTerms),
     view: PricedCartView,
 ) -> PricedCartDto {
     let lines = view
@@ -145,6 +150,7 @@ pub(super) fn priced_dto(
                 vat_rate_bps: priced.map(|p| p.vat_rate_bps),
                 vat: priced.map(|p| money(p.vat)),
                 total: priced.map(|p| money(p.total)),
+                promised_by_ms: line.handling_days.map(|days| promised_by(now_ms, days, terms)),
             }
         })
         .collect();

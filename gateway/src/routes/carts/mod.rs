@@ -139,18 +139,16 @@ async fn priced(
         .filter(|code| !code.trim().is_empty())
         .map(|code| crate::dto::id(CouponCode::normalize(code)))
         .collect::<Result<Vec<_>, _>>()?;
-    let terms = PriceTerms {
-        destination: country,
-        coupons: &coupons,
-        vat: &state.pricing.vat,
-        now_ms: state.engine.clock().now_ms(),
-    };
+    let now_ms = state.engine.clock().now_ms();
+    let terms =
+        PriceTerms { destination: country, coupons: &coupons, vat: &state.pricing.vat, now_ms };
     let view = state
         .catalog
         .pricing(&holder.tenant, &cart)
         .price(&cart, terms)
         .map_err(|rejection| crate::problem::rejection(&rejection))?;
-    Ok(Json(priced_dto(id, &cart, country, view)))
+    let delivery = state.sagas.delivery_terms(country.as_str());
+    Ok(Json(priced_dto(id, &cart, (country, now_ms, delivery), view)))
 }
 
 /// What the line's offer costs and whether it is available, as the shopper sees it now.
