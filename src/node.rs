@@ -310,6 +310,7 @@ impl Starting {
             rendered: Arc::new(RenderedProducts::new(config.gateway.product_page_cache_bytes)),
             sellers: config.sellers,
             returns: config.returns,
+            listing_bursts: Default::default(),
             requests: requests.clone(),
         });
         // In place before anyone hears "ready": no request after it meets "not ready".

@@ -58,6 +58,8 @@ pub struct Parts {
     pub sellers: bazaar_actors::seller::StandingRules,
     /// Return windows, automatic approval and the labels' carrier (`[returns]`).
     pub returns: bazaar_actors::order::returns::ReturnRules,
+    /// New listings per seller this minute (the listing-burst signal).
+    pub listing_bursts: crate::routes::cases::ListingBursts,
     /// Requests that go on apart from their connection (audited changes): a stopping node
     /// waits for them before its engine stops, so a change it began ends with its record.
     pub requests: TaskTracker,

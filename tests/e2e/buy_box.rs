@@ -254,3 +254,36 @@ async fn an_applicant_lists_but_wins_the_buy_box_only_once_verified() {
     let profile = m.read(SELLER_1, "/v1/seller/profile").await;
     assert_eq!(profile["standing"], "good", "{profile}");
 }
+
+/// A seller listing more new offers in a minute than `listing_burst_case_per_min` raises one
+/// case for support; revising an offer is not a new listing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_new_listings_raises_a_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let knobs = [("listing_burst_case_per_min", "2".to_string())];
+    let config = crate::support::config_with(dir.path(), &knobs);
+    let m = Market::open_configured(dir.path().join("data"), config, &[], &[]);
+    m.register(SELLER_1, "Fast Lister").await;
+    for n in 1..=2 {
+        let asin = format!("B0BURST00{n}");
+        m.create_product(SELLER_1, &asin, document("Mug", "Acme", &["Home"])).await;
+        m.put_offer(SELLER_1, &asin, offer(&format!("MUG-{n}"), 900, 0, "seller", 1)).await;
+        m.put_offer(SELLER_1, &asin, offer(&format!("MUG-{n}"), 950, 0, "seller", 1)).await;
+    }
+    assert_eq!(m.read(AGENT, "/v1/support/cases").await, json!([]), "two, and two revisions");
+    m.create_product(SELLER_1, "B0BURST003", document("Mug", "Acme", &["Home"])).await;
+    m.put_offer(SELLER_1, "B0BURST003", offer("MUG-3", 900, 0, "seller", 1)).await;
+    let cases = eventually("a listing-burst case", async || {
+        let cases = m.read(AGENT, "/v1/support/cases").await;
+        if cases.as_array().is_some_and(|c| c.len() == 1) {
+            Ok(cases)
+        } else {
+            Err(cases.to_string())
+        }
+    })
+    .await;
+    assert_eq!(
+        (cases[0]["kind"].as_str(), cases[0]["seller"].as_str()),
+        (Some("listing_burst"), Some("seller-1"))
+    );
+}

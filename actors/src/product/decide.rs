@@ -174,6 +174,7 @@ fn with_buy_box(
         revision: state.revision + events.len() as u64,
         buy_box: winner.map(BuyBox::of),
         buy_box_changed,
+        offer_added: after.is_some() && !state.offers.contains_key(seller),
     };
     (events, ProductReply::Changed(change))
 }
@@ -187,6 +188,7 @@ fn changed_without_buy_box(
         revision: state.revision + events.len() as u64,
         buy_box: state.buy_box(),
         buy_box_changed: false,
+        offer_added: false,
     };
     (events, ProductReply::Changed(change))
 }

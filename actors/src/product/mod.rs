@@ -257,6 +257,8 @@ pub struct ProductChange {
     pub buy_box: Option<BuyBox>,
     /// Whether the winning seller differs from the one before the command.
     pub buy_box_changed: bool,
+    /// Whether the command listed an offer of a seller that had none here (a new listing).
+    pub offer_added: bool,
 }
 
 /// The answer to a product command: `Get` answers `Product`, every other command `Changed`.

@@ -1,5 +1,6 @@
 //! Support cases: what the seller signals ([`super::signals`]) raise for support to look at
-//! (a sudden price drop, a defect rate over the marketplace's threshold). One aggregate per
+//! (a sudden price drop, a burst of new listings, a defect rate over the marketplace's
+//! threshold). One aggregate per
 //! tenant (kind [`kinds::SUPPORT_CASES`], id [`entity_id`]): cases are rare, and support
 //! reads them all at once.
 //!
@@ -34,6 +35,8 @@ pub enum CaseKind {
     PriceDrop,
     /// The seller's order defect rate reached the marketplace's at-risk threshold.
     DefectRate,
+    /// The seller listed more new offers in a minute than the marketplace's threshold.
+    ListingBurst,
 }
 
 impl CaseKind {
@@ -41,6 +44,7 @@ impl CaseKind {
         match self {
             CaseKind::PriceDrop => "price_drop",
             CaseKind::DefectRate => "defect_rate",
+            CaseKind::ListingBurst => "listing_burst",
         }
     }
 }

@@ -99,16 +99,20 @@ pub struct StandingRules {
     /// A price-drop case for support when an offer falls to at most `100 − this` % of its
     /// previous price or of the other offers' median (see `signals`); off when absent.
     pub price_drop_case_pct: Option<u8>,
+    /// A listing-burst case for support when a seller lists more new offers than this
+    /// within one minute (see `signals`); off when absent.
+    pub listing_burst_case_per_min: Option<u32>,
 }
 
 impl StandingRules {
     /// The repository's `cluster.toml`: at risk from 1 % of orders with a defect, suspended
-    /// from 2 %, a case for a price halved.
+    /// from 2 %, a case for a price halved or more than 1,000 new listings in a minute.
     pub const MARKETPLACE: StandingRules = StandingRules {
         at_risk_defect_bps: Some(100),
         suspend_defect_bps: Some(200),
         verification_required: false,
         price_drop_case_pct: Some(50),
+        listing_burst_case_per_min: Some(1_000),
     };
 
     /// Checks what serde cannot.

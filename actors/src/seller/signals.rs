@@ -5,6 +5,8 @@
 //! - **Price drop**: an offer repriced to at most `100 − price_drop_case_pct` % of its
 //!   previous price, or a new or repriced offer at most that share of the median of the
 //!   product's other offers (at least two of them, so one cheap rival is not a "range").
+//! - **Listing burst**: more than `listing_burst_case_per_min` new offers listed by one
+//!   seller within a minute (signalled once a minute, by the listing past the threshold).
 //! - **Defect rate**: a new order defect rate at or past `at_risk_defect_bps`.
 
 use super::cases::{CaseKind, Signal};
@@ -53,6 +55,26 @@ pub fn price_drop(
     };
     let (kind, seller, subject) = (CaseKind::PriceDrop, seller.clone(), asin.to_owned());
     Some(Signal { kind, seller, subject, detail })
+}
+
+/// The listing-burst signal of `seller`, which has listed `new_this_minute` new offers in the
+/// current minute (this one included).
+pub fn listing_burst(
+    rules: &StandingRules,
+    seller: &SellerId,
+    new_this_minute: u32,
+) -> Option<Signal> {
+    let threshold = rules.listing_burst_case_per_min?;
+    if new_this_minute != threshold.saturating_add(1) {
+        return None;
+    }
+    let detail = format!("more than {threshold} new listings within a minute");
+    Some(Signal {
+        kind: CaseKind::ListingBurst,
+        seller: seller.clone(),
+        subject: String::new(),
+        detail,
+    })
 }
 
 /// The defect-rate signal of `seller`, whose rate is now `defect_rate` (was `previous`).
@@ -107,6 +129,17 @@ mod tests {
         let off = StandingRules { price_drop_case_pct: None, ..rules() };
         let seller = SellerId::parse("s1").unwrap();
         assert!(price_drop(&off, (&seller, "B1"), Some(eur(2_000)), eur(1), &[]).is_none());
+    }
+
+    #[test]
+    fn the_listing_past_the_threshold_is_a_signal_once_a_minute() {
+        let seller = SellerId::parse("s1").unwrap();
+        let rules = StandingRules { listing_burst_case_per_min: Some(3), ..rules() };
+        let fired: Vec<u32> =
+            (1..=6).filter(|n| listing_burst(&rules, &seller, *n).is_some()).collect();
+        assert_eq!(fired, [4]);
+        let off = StandingRules { listing_burst_case_per_min: None, ..rules };
+        assert!(listing_burst(&off, &seller, 4).is_none());
     }
 
     #[test]

@@ -47,6 +47,7 @@ fn standing_rules_are_checked() {
         suspend_defect_bps: suspend,
         verification_required: false,
         price_drop_case_pct: None,
+        listing_burst_case_per_min: None,
     };
     assert!(rules(Some(300), Some(200)).validate().is_err(), "at risk past suspended");
     assert!(rules(Some(0), None).validate().is_err(), "0 would put every seller at risk");

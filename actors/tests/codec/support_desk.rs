@@ -48,7 +48,7 @@ fn support_cases_survive_the_codec() {
         CasesEvent::Recurred { number: 1, detail: "d".into(), at_ms: 2 },
         CasesEvent::Closed { number: 1, closure },
     ]);
-    pin_positions(&[CaseKind::PriceDrop, CaseKind::DefectRate]);
+    pin_positions(&[CaseKind::PriceDrop, CaseKind::DefectRate, CaseKind::ListingBurst]);
     pin_rejections(&[
         CasesRejection::UnknownCase,
         CasesRejection::TooManyOpenCases { max: 1 },

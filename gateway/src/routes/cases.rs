@@ -4,7 +4,12 @@
 use crate::openapi::routes;
 use axum::Json;
 use axum::extract::State;
+use std::sync::Arc;
+
+use bazaar_actors::SellerId;
 use bazaar_actors::seller::cases::{Case, CasesCommand, Signal, SupportCases, entity_id};
+use bazaar_actors::seller::signals;
+use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -39,10 +44,42 @@ pub(crate) fn raise(state: &AppState, tenant: &str, signal: Signal) {
     });
 }
 
+/// New listings per seller in its current minute (from its first listing after the last
+/// minute ran out), for the listing-burst signal. One entry per seller that has listed
+/// since the node started (a tenant's sellers are bounded).
+#[derive(Default)]
+pub struct ListingBursts {
+    minutes: DashMap<(Arc<str>, SellerId), (u64, u32)>,
+}
+
+impl ListingBursts {
+    /// Counts a new listing of `seller` at `now_ms`; the count in its minute, this one
+    /// included.
+    fn note(&self, tenant: &str, seller: &SellerId, now_ms: u64) -> u32 {
+        let key = (Arc::from(tenant), seller.clone());
+        let mut entry = self.minutes.entry(key).or_insert((now_ms, 0));
+        // A minute runs from the first listing after the last one ran out.
+        if now_ms.saturating_sub(entry.0) >= 60_000 {
+            *entry = (now_ms, 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
+        entry.1
+    }
+}
+
+/// `seller` listed a new offer: counted, and a burst past the rules' threshold raises its
+/// case.
+pub(crate) fn listed(state: &AppState, tenant: &str, seller: &SellerId) {
+    let count = state.listing_bursts.note(tenant, seller, state.engine.clock().now_ms());
+    if let Some(signal) = signals::listing_burst(&state.sellers, seller, count) {
+        raise(state, tenant, signal);
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CaseDto {
     pub number: u32,
-    /// `price_drop` or `defect_rate`.
+    /// `price_drop`, `listing_burst` or `defect_rate`.
     pub kind: String,
     pub seller: String,
     /// What it is about within the seller (an ASIN), or empty.

@@ -111,6 +111,9 @@ async fn list(
     }
     let command = ProductCommand::List { by: seller.clone(), document, offer };
     let key = keys::product(&principal.tenant, &asin);
-    changed(answer(state.engine.ask::<Product>(&key, command).await)?)?;
+    let change = changed(answer(state.engine.ask::<Product>(&key, command).await)?)?;
+    if change.offer_added {
+        crate::routes::cases::listed(state, &principal.tenant, seller);
+    }
     Ok(())
 }

@@ -217,12 +217,16 @@ async fn put_offer(
     let (terms, score) = offer_terms(&state, &principal.tenant, &seller, offer)?;
     state.limits.seller_price(&principal.tenant, &Arc::from(seller.as_str()))?;
     let signal = price_signal(&state, &principal.tenant, (&seller, &asin), terms.price);
+    let seller_id = seller.clone();
     let command = ProductCommand::PutOffer { seller, terms, score };
     let change = changed(answer(
         state.engine.ask::<Product>(&keys::product(&principal.tenant, &asin), command).await,
     )?)?;
     if let Some(signal) = signal {
         super::cases::raise(&state, &principal.tenant, signal);
+    }
+    if change.offer_added {
+        super::cases::listed(&state, &principal.tenant, &seller_id);
     }
     Ok(Json(OfferWritten {
         asin: asin.to_string(),
