@@ -36,7 +36,8 @@ pub struct OfferFacts {
     pub shipping: Money,
     /// Whether it can ship: in stock and its seller not suspended.
     pub available: bool,
-    /// Days the seller takes to hand it to the carrier (the order's plan promises with it).
+    /// Days until it leaves (none when the marketplace fulfils), as the buy box counts them
+    /// and the order's plan promises with them.
     pub handling_days: u8,
 }
 
@@ -61,7 +62,7 @@ impl ProductFacts {
                     shipping: offer.terms.shipping,
                     available: offer.terms.available > 0
                         && offer.score.standing != Standing::Suspended,
-                    handling_days: handling(offer.terms.handling_days),
+                    handling_days: handling(crate::product::delivery_days(&offer.terms)),
                 };
                 (offer.seller.clone(), facts)
             })

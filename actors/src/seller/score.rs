@@ -125,6 +125,9 @@ impl StandingRules {
                 return Err(format!("sellers.{name} must be 1 to {DEFECT_BPS_MAX}"));
             }
         }
+        if self.listing_burst_case_per_min.is_some_and(|n| n == 0 || n == u32::MAX) {
+            return Err("sellers.listing_burst_case_per_min must be 1 to 4294967294".into());
+        }
         if self.price_drop_case_pct.is_some_and(|pct| pct == 0 || pct > 100) {
             return Err("sellers.price_drop_case_pct must be 1 to 100".into());
         }

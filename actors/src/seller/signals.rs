@@ -6,7 +6,9 @@
 //!   previous price, or a new or repriced offer at most that share of the median of the
 //!   product's other offers (at least two of them, so one cheap rival is not a "range").
 //! - **Listing burst**: more than `listing_burst_case_per_min` new offers listed by one
-//!   seller within a minute (signalled once a minute, by the listing past the threshold).
+//!   seller within a minute (signalled once a minute, by the listing past the threshold). A
+//!   node counts what it serves (minutes back to back, from a seller's first listing); an
+//!   offer withdrawn and listed again counts as new.
 //! - **Defect rate**: a new order defect rate at or past `at_risk_defect_bps`.
 
 use super::cases::{CaseKind, Signal};

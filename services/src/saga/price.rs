@@ -133,7 +133,12 @@ impl Run<'_> {
                             product.offers.iter().find(|offer| offer.seller == line.seller).cloned()
                         });
                     let (sku, handling_days) = match offer {
-                        Some(offer) => (offer.terms.sku, offer.terms.handling_days),
+                        // The days the offer takes to leave (none when the marketplace
+                        // fulfils), as the buy box counts them.
+                        Some(offer) => {
+                            let days = bazaar_actors::product::delivery_days(&offer.terms);
+                            (offer.terms.sku, days)
+                        }
                         None => return Err(line.asin.clone()),
                     };
                     let handling_days = u8::try_from(handling_days).unwrap_or(u8::MAX);

@@ -65,9 +65,10 @@ pub struct CartLineDto {
     pub vat_rate_bps: Option<u16>,
     pub vat: Option<MoneyDto>,
     pub total: Option<MoneyDto>,
-    /// When the line would arrive if ordered now (end of that day, UTC): the seller's
-    /// handling days from the next cut-off, then the transit days to the cart's country,
-    /// business days only, as the order's shipment is promised.
+    /// When the line would arrive if ordered now (end of that day, UTC): the handling days
+    /// of the seller's slowest line in the cart from the next cut-off, then the transit days
+    /// to the cart's country, business days only; the order's shipment is promised no
+    /// earlier.
     pub promised_by_ms: Option<u64>,
 }
 
@@ -112,6 +113,19 @@ pub(super) fn priced_dto(
     (country, now_ms, terms): (CountryCode, u64, DeliveryTerms),
     view: PricedCartView,
 ) -> PricedCartDto {
+    // The order ships a seller's lines together, promised by the slowest: the cart promises
+    // each line by its seller's slowest line, so it never promises earlier than the order.
+    let mut slowest: std::collections::BTreeMap<bazaar_actors::SellerId, u8> = Default::default();
+    for line in &view.lines {
+        if let (Some(seller), Some(days)) = (&line.seller, line.handling_days) {
+            let entry = slowest.entry(seller.clone()).or_insert(days);
+            *entry = (*entry).max(days);
+        }
+    }
+    let promise = |line: &bazaar_actors::cart::ViewLine| {
+        let days = line.seller.as_ref().and_then(|seller| slowest.get(seller))?;
+        Some(promised_by(now_ms, *days, terms))
+    };
     let lines = view
         .lines
         .into_iter()
@@ -137,7 +151,7 @@ pub(super) fn priced_dto(
                     OfferChoice::BuyBox => None,
                     OfferChoice::Seller(seller) => Some(seller.to_string()),
                 },
-                seller: line.seller.map(|s| s.to_string()),
+                seller: line.seller.as_ref().map(|s| s.to_string()),
                 quantity: line.line.quantity.get(),
                 flags,
                 unit_price: priced.map(|p| money(p.unit_price)),
@@ -150,7 +164,7 @@ pub(super) fn priced_dto(
                 vat_rate_bps: priced.map(|p| p.vat_rate_bps),
                 vat: priced.map(|p| money(p.vat)),
                 total: priced.map(|p| money(p.total)),
-                promised_by_ms: line.handling_days.map(|days| promised_by(now_ms, days, terms)),
+                promised_by_ms: promise(&line),
             }
         })
         .collect();
