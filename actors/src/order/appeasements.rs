@@ -17,10 +17,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::decide::{Decided, answer, live, payment_text};
+use super::decide::{Decided, answer, live, refund_rules};
 use super::validate::{self, text};
 use super::{Order, OrderEvent, OrderRejection, OrderView};
-use crate::limits::{ORDER_APPEASEMENTS_MAX, ORDER_REFUNDS_MAX};
+use crate::limits::ORDER_APPEASEMENTS_MAX;
 use crate::money::Money;
 use crate::payment::Refund;
 
@@ -136,25 +136,11 @@ pub(super) fn record_refund(
         .iter()
         .find(|a| a.number == number)
         .ok_or(OrderRejection::UnknownAppeasement)?;
-    if let Some(id) = &known.refund {
-        let same = view.refunds.iter().any(|r| r.id == *id && *r == refund);
-        return if same { answer(state, Vec::new()) } else { Err(OrderRejection::RefundConflict) };
-    }
-    if view.refunds.iter().any(|r| r.id == refund.id) {
-        return Err(OrderRejection::RefundConflict);
-    }
-    payment_text("refund", &refund.id, &refund.key)?;
-    if refund.psp != view.authorization.psp {
-        return Err(OrderRejection::PspMismatch);
+    if refund_rules(view, known.refund.as_deref(), &refund)? {
+        return answer(state, Vec::new());
     }
     if refund.amount != known.amount {
         return Err(OrderRejection::AmountInvalid);
-    }
-    if refund.amount.minor > view.refundable().minor {
-        return Err(OrderRejection::RefundExceedsCaptured { refundable: view.refundable() });
-    }
-    if view.refunds.len() >= ORDER_REFUNDS_MAX {
-        return Err(OrderRejection::TooManyRefunds { max: ORDER_REFUNDS_MAX as u32 });
     }
     answer(state, vec![OrderEvent::AppeasementRefunded { number, refund, at_ms: now }])
 }

@@ -254,10 +254,28 @@ fn record_void(state: &Order, view: &OrderView, now_ms: u64) -> Decided {
 }
 
 fn record_refund(state: &Order, view: &OrderView, refund: Refund, now_ms: u64) -> Decided {
-    if let Some(known) = view.refunds.iter().find(|known| known.id == refund.id) {
-        if *known == refund {
-            return answer(state, Vec::new());
-        }
+    let recorded = view.refunds.iter().find(|known| known.id == refund.id);
+    if refund_rules(view, recorded.map(|known| known.id.as_str()), &refund)? {
+        return answer(state, Vec::new());
+    }
+    answer(state, vec![OrderEvent::PaymentRefunded { refund, at_ms: now_ms }])
+}
+
+/// The rules every recorded refund keeps, whatever it is for: `recorded` is the id of the
+/// refund already recorded for the same purpose (the same refund again is answered from
+/// state: `Ok(true)`; another is `RefundConflict`); otherwise its id is no other refund's,
+/// its texts and provider are the authorization's, and it is positive, within what was
+/// captured and not refunded, and within the bound on refunds.
+pub(super) fn refund_rules(
+    view: &OrderView,
+    recorded: Option<&str>,
+    refund: &Refund,
+) -> Result<bool, OrderRejection> {
+    if let Some(id) = recorded {
+        let same = view.refunds.iter().any(|known| known.id == id && known == refund);
+        return if same { Ok(true) } else { Err(OrderRejection::RefundConflict) };
+    }
+    if view.refunds.iter().any(|known| known.id == refund.id) {
         return Err(OrderRejection::RefundConflict);
     }
     payment_text("refund", &refund.id, &refund.key)?;
@@ -274,7 +292,7 @@ fn record_refund(state: &Order, view: &OrderView, refund: Refund, now_ms: u64) -
     if view.refunds.len() >= ORDER_REFUNDS_MAX {
         return Err(OrderRejection::TooManyRefunds { max: ORDER_REFUNDS_MAX as u32 });
     }
-    answer(state, vec![OrderEvent::PaymentRefunded { refund, at_ms: now_ms }])
+    Ok(false)
 }
 
 fn record_restock(state: &Order, view: &OrderView, now_ms: u64) -> Decided {
@@ -300,7 +318,7 @@ fn record_line_restocked(state: &Order, view: &OrderView, line: u16, now_ms: u64
     answer(state, vec![OrderEvent::LineRestocked { line, at_ms: now_ms }])
 }
 
-pub(super) fn payment_text(what: &str, id: &str, key: &str) -> Result<(), OrderRejection> {
+fn payment_text(what: &str, id: &str, key: &str) -> Result<(), OrderRejection> {
     text(&format!("{what}.id"), id, 1)?;
     text(&format!("{what}.key"), key, 1)
 }

@@ -309,16 +309,7 @@ fn order_survives_the_codec() {
         OrderEvent::ReturnRefunded { number: 1, refund: refund_of(), at_ms: 1 },
         OrderEvent::ReturnRestocked { number: 1, at_ms: 1 },
         OrderEvent::ReturnLineRestocked { number: 1, line: 0, at_ms: 1 },
-        OrderEvent::Appeased(Box::new(Appeasement {
-            number: 1,
-            amount: eur(100),
-            reason: "late".into(),
-            by: "agent".into(),
-            request_id: "k-2".into(),
-            at_ms: 1,
-            refund: None,
-            refunded_at_ms: None,
-        })),
+        OrderEvent::Appeased(Box::new(appeasement())),
         OrderEvent::AppeasementRefunded { number: 1, refund: refund_of(), at_ms: 1 },
         OrderEvent::ReturnSettled { number: 1, at_ms: 1 },
     ];
@@ -396,6 +387,19 @@ fn refund_of() -> Refund {
     Refund { psp: "psp-a".into(), id: "ref-2".into(), key: "k2".into(), amount: eur(100) }
 }
 
+fn appeasement() -> Appeasement {
+    Appeasement {
+        number: 1,
+        amount: eur(100),
+        reason: "late".into(),
+        by: "agent".into(),
+        request_id: "k-2".into(),
+        at_ms: 1,
+        refund: None,
+        refunded_at_ms: None,
+    }
+}
+
 fn requested_return() -> RequestedReturn {
     let shares = LineShares { vat: 16, commission: 10, payable: 74 };
     RequestedReturn {
@@ -428,16 +432,7 @@ fn an_order_snapshot_from_before_returns_or_appeasements_decodes() {
     }
     let mut returned = legacy.clone();
     returned.apply(&OrderEvent::ReturnRequested(Box::new(requested_return())));
-    returned.apply(&OrderEvent::Appeased(Box::new(Appeasement {
-        number: 1,
-        amount: eur(100),
-        reason: "late".into(),
-        by: "agent".into(),
-        request_id: "k-2".into(),
-        at_ms: 1,
-        refund: None,
-        refunded_at_ms: None,
-    })));
+    returned.apply(&OrderEvent::Appeased(Box::new(appeasement())));
     round_trip(&returned);
     assert!(codec::decode_payload::<Order>(&payload[..payload.len() - 3]).is_err());
 }

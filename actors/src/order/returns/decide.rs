@@ -5,9 +5,9 @@ use super::{
     ReturnView, ReturnedLine, line_shares,
 };
 use crate::ids::{LocationCode, SellerId};
-use crate::limits::{CART_LINES_MAX, ORDER_REFUNDS_MAX, ORDER_RETURNS_MAX};
+use crate::limits::{CART_LINES_MAX, ORDER_RETURNS_MAX};
 use crate::money::Money;
-use crate::order::decide::{Decided, answer, live, payment_text};
+use crate::order::decide::{Decided, answer, live, refund_rules};
 use crate::order::validate::text;
 use crate::order::{DAY_MS, Order, OrderEvent, OrderRejection, OrderView};
 use crate::payment::Refund;
@@ -183,19 +183,11 @@ pub(in crate::order) fn record_refund(
     now: u64,
 ) -> Decided {
     let known = view.return_of(number).ok_or(OrderRejection::UnknownReturn)?;
-    if let Some(id) = &known.refund {
-        let same = view.refunds.iter().any(|r| r.id == *id && *r == refund);
-        return if same { answer(state, Vec::new()) } else { Err(OrderRejection::RefundConflict) };
-    }
-    if view.refunds.iter().any(|known| known.id == refund.id) {
-        return Err(OrderRejection::RefundConflict);
-    }
     if known.received.is_none() {
         return Err(OrderRejection::ReturnNotReceived);
     }
-    payment_text("refund", &refund.id, &refund.key)?;
-    if refund.psp != view.authorization.psp {
-        return Err(OrderRejection::PspMismatch);
+    if refund_rules(view, known.refund.as_deref(), &refund)? {
+        return answer(state, Vec::new());
     }
     match view.return_refund(known) {
         Some(expected) if expected == refund.amount => {}
@@ -203,12 +195,6 @@ pub(in crate::order) fn record_refund(
         None => {
             return Err(OrderRejection::RefundExceedsCaptured { refundable: view.refundable() });
         }
-    }
-    if refund.amount.minor > view.refundable().minor {
-        return Err(OrderRejection::RefundExceedsCaptured { refundable: view.refundable() });
-    }
-    if view.refunds.len() >= ORDER_REFUNDS_MAX {
-        return Err(OrderRejection::TooManyRefunds { max: ORDER_REFUNDS_MAX as u32 });
     }
     answer(state, vec![OrderEvent::ReturnRefunded { number, refund, at_ms: now }])
 }
