@@ -240,6 +240,12 @@ async fn an_applicant_lists_but_wins_the_buy_box_only_once_verified() {
     })
     .await;
     assert_eq!(product["buy_box"], Value::Null, "not verified: {}", offers_line(&product));
+    let listing = m.read(SELLER_1, &format!("/v1/seller/offers/{ASIN}")).await;
+    assert_eq!(
+        (&listing["status"], &listing["suppressed_because"], &listing["sku"]),
+        (&json!("suppressed"), &json!(["seller_not_verified"]), &json!("NEW-KETTLE")),
+        "{listing}"
+    );
 
     m.set_standing("seller-1", "good").await;
     eventually("the verified seller wins the buy box", async || {
@@ -253,6 +259,11 @@ async fn an_applicant_lists_but_wins_the_buy_box_only_once_verified() {
     .await;
     let profile = m.read(SELLER_1, "/v1/seller/profile").await;
     assert_eq!(profile["standing"], "good", "{profile}");
+    let listing = m.read(SELLER_1, &format!("/v1/seller/offers/{ASIN}")).await;
+    assert_eq!(
+        (&listing["status"], &listing["suppressed_because"]),
+        (&json!("active"), &json!([]))
+    );
 }
 
 /// A seller listing more new offers in a minute than `listing_burst_case_per_min` raises one

@@ -53,6 +53,49 @@ pub fn is_eligible(offer: &Offer) -> bool {
         && offer.terms.condition == Condition::New
 }
 
+/// Why an offer is kept off the buy box (a suppressed listing): one reason per rule of
+/// [`is_eligible`] it breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Suppression {
+    OutOfStock,
+    SellerAtRisk,
+    SellerSuspended,
+    SellerNotVerified,
+    NotNew,
+}
+
+impl Suppression {
+    /// A stable snake_case code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Suppression::OutOfStock => "out_of_stock",
+            Suppression::SellerAtRisk => "seller_at_risk",
+            Suppression::SellerSuspended => "seller_suspended",
+            Suppression::SellerNotVerified => "seller_not_verified",
+            Suppression::NotNew => "condition_not_new",
+        }
+    }
+}
+
+/// Every reason `offer` is suppressed; none for an eligible offer (the property test checks
+/// they agree with [`is_eligible`]).
+pub fn suppressions(offer: &Offer) -> Vec<Suppression> {
+    let mut reasons = Vec::new();
+    if offer.terms.available == 0 {
+        reasons.push(Suppression::OutOfStock);
+    }
+    match offer.score.standing {
+        Standing::Good => {}
+        Standing::AtRisk => reasons.push(Suppression::SellerAtRisk),
+        Standing::Suspended => reasons.push(Suppression::SellerSuspended),
+        Standing::Applied => reasons.push(Suppression::SellerNotVerified),
+    }
+    if offer.terms.condition != Condition::New {
+        reasons.push(Suppression::NotNew);
+    }
+    reasons
+}
+
 /// 0 when the marketplace fulfils (the seller's handling days do not apply), otherwise the
 /// offer's handling days.
 pub fn delivery_days(terms: &OfferTerms) -> u16 {

@@ -57,7 +57,7 @@ use crate::money::{Currency, Money};
 use crate::rejection::{Rejection, RejectionKind};
 use crate::seller::SellerScore;
 
-pub use buy_box::{BuyBox, compare, delivery_days, is_eligible};
+pub use buy_box::{BuyBox, Suppression, compare, delivery_days, is_eligible, suppressions};
 pub use document::{CatalogDocument, TaxClass};
 pub use offer::{Condition, Fulfilment, Offer, OfferTerms};
 pub use search::SearchDoc;

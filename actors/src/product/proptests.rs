@@ -20,7 +20,7 @@ fn seller_id() -> impl Strategy<Value = SellerId> {
 
 fn score() -> impl Strategy<Value = SellerScore> {
     let standing = prop_oneof![6 => Just(Standing::Good), 1 => Just(Standing::AtRisk),
-        1 => Just(Standing::Suspended)];
+        1 => Just(Standing::Suspended), 1 => Just(Standing::Applied)];
     (
         standing,
         prop::sample::select(vec![450u16, 480, 500]),
@@ -176,6 +176,10 @@ proptest! {
             for other in product.state.offers().filter(|offer| is_eligible(offer)) {
                 prop_assert_ne!(compare(winner, other), std::cmp::Ordering::Greater);
             }
+        }
+        for offer in product.state.offers() {
+            // A listing is suppressed exactly when it may not win, and says why.
+            prop_assert_eq!(suppressions(offer).is_empty(), is_eligible(offer));
         }
         let reordered = listed(&shuffled);
         prop_assert_eq!(reordered.state.buy_box_winner(), product.state.buy_box_winner());

@@ -276,15 +276,27 @@ fn offer_terms(
     Ok((terms.terms, score))
 }
 
-/// The seller's own offer on a product.
+/// The seller's own offer on a product, as shoppers see it, with the listing's status.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListingView {
+    #[serde(flatten)]
+    pub offer: OfferView,
+    /// `active` (it may win the buy box) or `suppressed`.
+    pub status: String,
+    /// Why it is suppressed: `out_of_stock`, `seller_at_risk`, `seller_suspended`,
+    /// `seller_not_verified`, `condition_not_new`.
+    pub suppressed_because: Vec<String>,
+}
+
+/// The seller's own offer on a product, and whether it is active or suppressed (and why).
 #[utoipa::path(get, path = "/v1/seller/offers/{asin}", tag = "seller", params(("asin" = String, Path)),
-    responses((status = 200, body = OfferView), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = ListingView), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn get_offer(
     State(state): State<AppState>,
     principal: Principal,
     Path(asin): Path<String>,
-) -> Result<Json<OfferView>, Problem> {
+) -> Result<Json<ListingView>, Problem> {
     let seller = principal.seller()?;
     let asin = Asin::parse(&asin).map_err(|_| not_found("offer"))?;
     let view = state.catalog.product(&principal.tenant, &asin).ok_or_else(|| not_found("offer"))?;
@@ -293,7 +305,12 @@ async fn get_offer(
         .iter()
         .find(|offer| offer.seller == seller)
         .ok_or_else(|| not_found("offer"))?;
-    Ok(Json(OfferView::from(offer)))
+    let reasons = bazaar_actors::product::suppressions(offer);
+    Ok(Json(ListingView {
+        offer: OfferView::from(offer),
+        status: if reasons.is_empty() { "active" } else { "suppressed" }.to_owned(),
+        suppressed_because: reasons.iter().map(|r| r.code().to_owned()).collect(),
+    }))
 }
 
 /// Withdraws the seller's own offer.
