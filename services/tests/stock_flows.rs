@@ -110,7 +110,7 @@ async fn an_offer_listed_with_a_stale_score_is_told_its_sellers_latest() {
     let (seller, sku) = (SellerId::parse("s1").unwrap(), Sku::parse("K1").unwrap());
     let asin = Asin::parse("B00000000A").unwrap();
     common::register(&engine, &seller).await;
-    let rules = bazaar_actors::seller::StandingRules::MARKETPLACE;
+    let rules = bazaar_actors::seller::StandingRules::MARKETPLACE.defect_rules();
     let rescore = SellerCommand::UpdateScore { rating_hundredths: 450, defect_bps: 20, rules };
     common::ask::<Seller>(&engine, &keys::seller(TENANT, &seller), rescore).await;
     let settle = || tokio::time::timeout(Duration::from_secs(30), catalog.settle());

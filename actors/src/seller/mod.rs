@@ -16,8 +16,9 @@
 //!   `SetStanding` to `Good` verifies. The gateway asks `Apply` when the marketplace's rules
 //!   require verification.
 //! - The standing changes by `SetStanding` (an operator) or by the marketplace's
-//!   [`StandingRules`], which every `UpdateScore` carries: a new defect rate past one
-//!   threshold puts a seller in good standing at risk (it keeps selling, off the buy box),
+//!   [`StandingRules`], whose thresholds every `UpdateScore` carries ([`DefectRules`]): a
+//!   new defect rate past one threshold puts a seller in good standing at risk (it keeps
+//!   selling, off the buy box),
 //!   past the other suspends it, in the same decision as the score (`StandingRuled`). A rule
 //!   only ever lowers a standing, and judges only a defect rate that changed, so a standing
 //!   an operator restored holds until the rate changes again.
@@ -33,7 +34,7 @@ pub mod cases;
 mod score;
 pub mod signals;
 
-pub use score::{DefectRate, Rating, SellerScore, Standing, StandingRules};
+pub use score::{DefectRate, DefectRules, Rating, SellerScore, Standing, StandingRules};
 
 /// What callers ask of a seller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,7 +50,7 @@ pub enum SellerCommand {
     UpdateScore {
         rating_hundredths: u16,
         defect_bps: u16,
-        rules: StandingRules,
+        rules: DefectRules,
     },
     SetStanding {
         standing: Standing,

@@ -139,6 +139,24 @@ impl StandingRules {
         Ok(())
     }
 
+    /// The thresholds an `UpdateScore` judges by: all it needs, so the command stays as it
+    /// was when the other rules came (commands cross nodes by position).
+    pub fn defect_rules(&self) -> DefectRules {
+        DefectRules {
+            at_risk_defect_bps: self.at_risk_defect_bps,
+            suspend_defect_bps: self.suspend_defect_bps,
+        }
+    }
+}
+
+/// The defect-rate thresholds of [`StandingRules`], as a score update carries them.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefectRules {
+    pub at_risk_defect_bps: Option<u16>,
+    pub suspend_defect_bps: Option<u16>,
+}
+
+impl DefectRules {
     /// The standing a seller at `current` should have with `defect_rate`: never higher.
     pub fn standing_for(&self, current: Standing, defect_rate: DefectRate) -> Standing {
         let past = |threshold: Option<u16>| threshold.is_some_and(|bps| defect_rate.bps() >= bps);

@@ -4,7 +4,7 @@ use super::*;
 use crate::testing::Harness;
 
 fn update(rating_hundredths: u16, defect_bps: u16) -> SellerCommand {
-    let rules = StandingRules::MARKETPLACE;
+    let rules = StandingRules::MARKETPLACE.defect_rules();
     SellerCommand::UpdateScore { rating_hundredths, defect_bps, rules }
 }
 
@@ -35,7 +35,7 @@ fn a_new_defect_rate_past_the_rules_lowers_the_standing_and_never_raises_it() {
 
     // No rules (the default): operators alone set standings.
     seller.run(SellerCommand::SetStanding { standing: Standing::Good }).unwrap();
-    let rules = StandingRules::default();
+    let rules = DefectRules::default();
     let rescore = SellerCommand::UpdateScore { rating_hundredths: 470, defect_bps: 9_000, rules };
     assert_eq!(seller.run(rescore).unwrap().1.score.standing, Standing::Good);
 }
@@ -170,7 +170,7 @@ fn an_applicant_waits_for_verification_no_rule_verifies_it_and_suspension_applie
     let rescore = |defect_bps| SellerCommand::UpdateScore {
         rating_hundredths: 100,
         defect_bps,
-        rules: StandingRules::MARKETPLACE,
+        rules: StandingRules::MARKETPLACE.defect_rules(),
     };
     // Past at-risk, an applicant stays applied (off the buy box either way)...
     assert_eq!(seller.run(rescore(150)).unwrap().1.score.standing, Standing::Applied);

@@ -192,13 +192,18 @@ fn seller_survives_the_codec() {
         SellerCommand::UpdateScore {
             rating_hundredths: 470,
             defect_bps: 150,
-            rules: StandingRules::MARKETPLACE,
+            rules: StandingRules::MARKETPLACE.defect_rules(),
         },
         SellerCommand::SetStanding { standing: Standing::AtRisk },
         SellerCommand::Get,
     ];
     run::<Seller>("acme", commands);
     run::<Seller>("new", vec![SellerCommand::Apply { name: "New".into() }]);
+    // A score update carries the two thresholds alone, as it did before the other rules
+    // came: nodes of either version read each other's.
+    let thresholds = codec::encode(&StandingRules::MARKETPLACE.defect_rules()).unwrap();
+    let before = codec::encode(&(Some(100u16), Some(200u16))).unwrap();
+    assert_eq!(thresholds.payload(), before.payload());
 
     let events = [
         SellerEvent::Registered { name: "Acme".into(), at_ms: 1 },

@@ -175,7 +175,7 @@ async fn put_score(
     let command = SellerCommand::UpdateScore {
         rating_hundredths: change.rating_hundredths,
         defect_bps: change.defect_bps,
-        rules: state.sellers,
+        rules: state.sellers.defect_rules(),
     };
     let before = SellerId::parse(&seller)
         .ok()
