@@ -18,8 +18,8 @@
 //! - The standing changes by `SetStanding` (an operator) or by the marketplace's
 //!   [`StandingRules`], whose thresholds every `UpdateScore` carries ([`DefectRules`]): a
 //!   new defect rate past one threshold puts a seller in good standing at risk (it keeps
-//!   selling, off the buy box),
-//!   past the other suspends it, in the same decision as the score (`StandingRuled`). A rule
+//!   selling, off the buy box), past the other suspends it, in the same decision as the
+//!   score (`StandingRuled`). A rule
 //!   only ever lowers a standing, and judges only a defect rate that changed, so a standing
 //!   an operator restored holds until the rate changes again.
 
