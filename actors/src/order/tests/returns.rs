@@ -30,6 +30,18 @@ fn ask_support(lines: &[(u16, u32)]) -> OrderCommand {
     OrderCommand::RequestReturn { request: Box::new(request) }
 }
 
+/// What `event` posts, account by account (`account name`, amount).
+fn posted(view: &OrderView, event: &OrderEvent) -> Vec<(String, i64)> {
+    let set = crate::ledger::postings(view, event).expect("a posting set");
+    set.postings.iter().map(|p| (p.account.to_string(), p.amount)).collect()
+}
+
+/// The order's ledger balances, account by account.
+fn balances(view: &OrderView) -> Vec<(String, i64)> {
+    let balances = crate::ledger::balances_of(view);
+    balances.iter().map(|(account, amount)| (account.to_string(), *amount)).collect()
+}
+
 fn receive(number: u16, by: &str, sellable: Vec<u32>) -> OrderCommand {
     OrderCommand::ReceiveReturn { number, seller: seller(by), sellable }
 }
@@ -128,7 +140,7 @@ fn returning_every_unit_refunds_the_whole_order() {
     }
     let view = harness.state.view().unwrap();
     assert_eq!((view.refunded, view.status), (eur(3_510), OrderStatus::Refunded));
-    assert!(crate::ledger::balances_of(view).is_empty(), "{:?}", crate::ledger::balances_of(view));
+    assert_eq!(balances(view), [], "every account settled");
     assert_eq!(refused(&harness, ask(&[(0, 1)])), OrderRejection::OrderRefunded);
 }
 
@@ -140,8 +152,7 @@ fn a_returned_line_debits_its_own_seller() {
     let (events, reply) = harness
         .run(OrderCommand::RecordReturnRefund { number: 1, refund: refund("r1", 595) })
         .unwrap();
-    let set = crate::ledger::postings(&reply.order, &events[0]).unwrap();
-    let debited: Vec<_> = set.postings.iter().map(|p| (p.account.to_string(), p.amount)).collect();
+    let debited = posted(&reply.order, &events[0]);
     // Line 1: 500 net (60 commission, 440 payable to s2) and 95 VAT.
     assert_eq!(
         debited,
@@ -286,8 +297,7 @@ fn goodwill_is_refunded_first_and_a_later_return_gets_what_is_left() {
         let (events, reply) = harness.run(record).unwrap();
         (events, reply.order)
     };
-    let set = crate::ledger::postings(&view, &events[0]).unwrap();
-    let debited: Vec<_> = set.postings.iter().map(|p| (p.account.to_string(), p.amount)).collect();
+    let debited = posted(&view, &events[0]);
     assert_eq!(
         debited,
         [("appeasements".to_string(), 500), ("psp_clearing:psp-a".to_string(), -500)]
@@ -311,10 +321,8 @@ fn goodwill_is_refunded_first_and_a_later_return_gets_what_is_left() {
     // Everything captured went back, but line 2 (356, s1's) was paid for by goodwill, not
     // returned: the order is not settled, and the ledger says so.
     assert_eq!((view.refunded, view.status), (eur(3_510), OrderStatus::Delivered));
-    let balances = crate::ledger::balances_of(&view);
-    let shown: Vec<_> = balances.iter().map(|(a, v)| (a.to_string(), *v)).collect();
     assert_eq!(
-        shown,
+        balances(&view),
         [
             ("seller_payable:s1".to_string(), -293),
             ("commission".to_string(), -40),
@@ -328,11 +336,7 @@ fn goodwill_is_refunded_first_and_a_later_return_gets_what_is_left() {
     assert_eq!(received.payment_action(), PaymentAction::SettleReturn { number: 3 });
     let view = harness.run(OrderCommand::SettleReturn { number: 3 }).unwrap().1.order;
     assert_eq!(view.status, OrderStatus::Refunded);
-    assert!(
-        crate::ledger::balances_of(&view).is_empty(),
-        "{:?}",
-        crate::ledger::balances_of(&view)
-    );
+    assert_eq!(balances(&view), [], "every account settled");
     assert_eq!(refused(&harness, appease(1)), OrderRejection::OrderRefunded);
 }
 
@@ -347,11 +351,7 @@ fn goodwill_refunded_before_a_cancellation_is_part_of_its_refund() {
     assert_eq!(view.payment_action(), PaymentAction::Refund(eur(3_210)));
     let view =
         harness.run(OrderCommand::RecordRefund { refund: refund("r1", 3_210) }).unwrap().1.order;
-    assert!(
-        crate::ledger::balances_of(&view).is_empty(),
-        "{:?}",
-        crate::ledger::balances_of(&view)
-    );
+    assert_eq!(balances(&view), [], "every account settled");
     assert_eq!(refused(&harness, appease(1)), OrderRejection::OrderRefunded);
 }
 
@@ -385,8 +385,7 @@ fn goodwill_of_everything_settles_a_later_return_and_blocks_nothing() {
         (events, reply.order)
     };
     assert_eq!(view.returns[0].status(), ReturnStatus::Refunded);
-    let set = crate::ledger::postings(&view, &events[0]).unwrap();
-    let moved: Vec<_> = set.postings.iter().map(|p| (p.account.to_string(), p.amount)).collect();
+    let moved = posted(&view, &events[0]);
     assert_eq!(
         moved,
         [
@@ -414,9 +413,5 @@ fn a_cancellation_refunds_goodwill_not_yet_refunded_under_its_own_key_first() {
     let view =
         harness.run(OrderCommand::RecordRefund { refund: refund("r1", 3_210) }).unwrap().1.order;
     assert_eq!(view.status, OrderStatus::Refunded);
-    assert!(
-        crate::ledger::balances_of(&view).is_empty(),
-        "{:?}",
-        crate::ledger::balances_of(&view)
-    );
+    assert_eq!(balances(&view), [], "every account settled");
 }
