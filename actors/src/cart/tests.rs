@@ -381,6 +381,19 @@ fn the_priced_view_flags_changes_and_prices_what_can_be_bought() {
         ]
     );
     assert_eq!(priced.totals.total, eur(1_584));
+
+    // Promises: a line is promised by its seller's slowest buyable line (Thursday 1970-01-01,
+    // no cut-off, a day's transit); a line that cannot be bought has none.
+    let mut priced = priced;
+    priced.lines[0].handling_days = Some(3);
+    priced.lines[1].handling_days = Some(0);
+    let terms = crate::order::promise::DeliveryTerms { transit_days: 1, cutoff_hour_utc: 24 };
+    let day = crate::order::DAY_MS;
+    let end_of = |day_n: u64| Some((day_n + 1) * day - 1);
+    // s1, three days: out on Tuesday (day 5), in on Wednesday (6); s2, none: in on Friday.
+    assert_eq!(priced.promises(0, terms), [end_of(6), end_of(1), None, None, None]);
+    priced.lines[1].seller = priced.lines[0].seller.clone();
+    assert_eq!(priced.promises(0, terms)[..2], [end_of(6), end_of(6)], "the slowest of s1's");
 }
 
 fn hold(n: u32, generation: u32) -> HoldRecord {

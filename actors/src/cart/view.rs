@@ -13,6 +13,7 @@
 //! - Flags never change the cart: the shopper confirms by adding or changing the line again,
 //!   which records the new seen facts.
 
+use crate::order::promise::{DeliveryTerms, promised_by};
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -169,4 +170,26 @@ pub fn priced_view(
         applied: priced.applied,
         declined: priced.declined,
     })
+}
+
+impl PricedCartView {
+    /// When each line would arrive if ordered at `now_ms` under `terms`, in cart order (none
+    /// for a line that cannot be bought). The order ships a seller's lines together and
+    /// promises the shipment by its slowest line, so each line is promised by its seller's
+    /// slowest buyable line (the location is not known before the hold): never earlier
+    /// than the order will promise it.
+    pub fn promises(&self, now_ms: u64, terms: DeliveryTerms) -> Vec<Option<u64>> {
+        let mut slowest: BTreeMap<&SellerId, u8> = BTreeMap::new();
+        for line in &self.lines {
+            if let (Some(seller), Some(days)) = (&line.seller, line.handling_days) {
+                let entry = slowest.entry(seller).or_insert(days);
+                *entry = (*entry).max(days);
+            }
+        }
+        let promise = |line: &ViewLine| {
+            let days = line.seller.as_ref().and_then(|seller| slowest.get(seller))?;
+            Some(promised_by(now_ms, *days, terms))
+        };
+        self.lines.iter().map(promise).collect()
+    }
 }

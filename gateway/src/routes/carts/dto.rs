@@ -2,7 +2,7 @@
 
 use bazaar_actors::cart::{CartReply, CartView, LineFlag, OfferChoice, PricedCartView};
 use bazaar_actors::inventory::Held;
-use bazaar_actors::order::promise::{DeliveryTerms, promised_by};
+use bazaar_actors::order::promise::DeliveryTerms;
 use bazaar_actors::pricing::Declined;
 use bazaar_actors::{CountryCode, Money};
 use serde::{Deserialize, Serialize};
@@ -113,19 +113,7 @@ pub(super) fn priced_dto(
     (country, now_ms, terms): (CountryCode, u64, DeliveryTerms),
     view: PricedCartView,
 ) -> PricedCartDto {
-    // The order ships a seller's lines together, promised by the slowest: the cart promises
-    // each line by its seller's slowest line, so it never promises earlier than the order.
-    let mut slowest: std::collections::BTreeMap<bazaar_actors::SellerId, u8> = Default::default();
-    for line in &view.lines {
-        if let (Some(seller), Some(days)) = (&line.seller, line.handling_days) {
-            let entry = slowest.entry(seller.clone()).or_insert(days);
-            *entry = (*entry).max(days);
-        }
-    }
-    let promise = |line: &bazaar_actors::cart::ViewLine| {
-        let days = line.seller.as_ref().and_then(|seller| slowest.get(seller))?;
-        Some(promised_by(now_ms, *days, terms))
-    };
+    let mut promises = view.promises(now_ms, terms).into_iter();
     let lines = view
         .lines
         .into_iter()
@@ -164,7 +152,7 @@ pub(super) fn priced_dto(
                 vat_rate_bps: priced.map(|p| p.vat_rate_bps),
                 vat: priced.map(|p| money(p.vat)),
                 total: priced.map(|p| money(p.total)),
-                promised_by_ms: promise(&line),
+                promised_by_ms: promises.next().flatten(),
             }
         })
         .collect();
