@@ -50,8 +50,11 @@
 //!
 //! - Placed and fully captured: Customer 0, PspClearing `T`, components in full, Refunds 0.
 //! - Placed, captured `K < T`: Customer `T − K`, PspClearing `K`, components in full.
-//! - Fully refunded (captured `T`, refunded `T`, by any mix of refunds and returns), or cancelled with everything captured given
-//!   back, or cancelled with nothing captured: every account of the order is zero.
+//! - Fully refunded (captured `T`, refunded `T`, by any mix of the engine's refunds: returns,
+//!   goodwill every unit of which a return counted, refunds after a cancellation), or
+//!   cancelled with everything captured given back, or cancelled with nothing captured:
+//!   every account of the order is zero. Goodwill no return counted stays the marketplace's
+//!   expense (`Appeasements`), and what the sellers are owed for the units kept stays owed.
 //!
 //! The property test checks these after random lifecycles, and that every set sums to zero.
 //!

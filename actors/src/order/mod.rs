@@ -40,7 +40,11 @@
 //! Status ([`OrderStatus`]) only moves forward: Placed → PartlyShipped → Shipped → Delivered
 //! as shipments ship and arrive; Placed → Cancelled; any → Refunded once everything captured
 //! is refunded and nothing more can be captured (the whole total was captured, or the order
-//! was cancelled).
+//! was cancelled). Goodwill no return has counted yet is left out of "refunded": alone it
+//! refunds nothing sold (see [`appeasements`]).
+//!
+//! Returns and support's refunds without one are ruled in [`returns`], goodwill in
+//! [`appeasements`]; each is also one of the order's refunds.
 //!
 //! Invariants, checked by the property test after every step:
 //! - the status rank never decreases;
@@ -48,7 +52,9 @@
 //! - shipped shipments are planned ones, delivered ones were shipped;
 //! - captures and refunds have unique ids and add up to `captured` and `refunded`;
 //! - lists are bounded (bounds in [`crate::limits`]): `CART_LINES_MAX` lines (so shipments),
-//!   `ORDER_CAPTURES_MAX`, `ORDER_REFUNDS_MAX`, `ORDER_TEXT_BYTES_MAX` per text.
+//!   `ORDER_CAPTURES_MAX`, `ORDER_REFUNDS_MAX`, `ORDER_TEXT_BYTES_MAX` per text; returns and
+//!   appeasements are bounded too (`ORDER_RETURNS_MAX`, `ORDER_APPEASEMENTS_MAX`, unit
+//!   tests in `tests/returns.rs`).
 
 pub mod appeasements;
 mod decide;

@@ -415,3 +415,22 @@ fn a_cancellation_refunds_goodwill_not_yet_refunded_under_its_own_key_first() {
     assert_eq!(view.status, OrderStatus::Refunded);
     assert_eq!(balances(&view), [], "every account settled");
 }
+
+#[test]
+fn returns_and_appeasements_are_bounded() {
+    use crate::limits::{ORDER_APPEASEMENTS_MAX, ORDER_RETURNS_MAX};
+    let mut harness = delivered();
+    for number in 1..=ORDER_RETURNS_MAX as u16 {
+        harness.run(ask_support(&[(1, 1)])).unwrap();
+        let reject = OrderCommand::DecideReturn { number, approve: None, note: "no".into() };
+        harness.run(reject).unwrap();
+    }
+    let max = ORDER_RETURNS_MAX as u32;
+    assert_eq!(refused(&harness, ask(&[(1, 1)])), OrderRejection::TooManyReturns { max });
+    for _ in 0..ORDER_APPEASEMENTS_MAX {
+        let n = harness.state.view().unwrap().appeasements.len() as i64;
+        harness.run(appease(n + 1)).unwrap();
+    }
+    let max = ORDER_APPEASEMENTS_MAX as u32;
+    assert_eq!(refused(&harness, appease(100)), OrderRejection::TooManyAppeasements { max });
+}
