@@ -157,3 +157,19 @@ async fn close_case(
     let case = cases.iter().find(|case| case.number == number).ok_or_else(|| not_found("case"))?;
     Ok(Json(case_dto(case)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sellers_minute_runs_from_its_first_listing_and_counts_per_seller() {
+        let bursts = ListingBursts::default();
+        let (s1, s2) = (SellerId::parse("s1").unwrap(), SellerId::parse("s2").unwrap());
+        assert_eq!(bursts.note("eu", &s1, 30_000), 1);
+        assert_eq!(bursts.note("eu", &s1, 89_999), 2, "within the minute from the first");
+        assert_eq!(bursts.note("eu", &s2, 89_999), 1, "another seller");
+        assert_eq!(bursts.note("us", &s1, 89_999), 1, "another tenant");
+        assert_eq!(bursts.note("eu", &s1, 90_000), 1, "a new minute");
+    }
+}
