@@ -173,11 +173,16 @@ async fn request_return(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
     Body(asked): Body<NewReturn>,
 ) -> Result<Response, Problem> {
+    // With an Idempotency-Key, a retry the layer could not answer (a 5xx, a crash after the
+    // write) meets the return it made, as support's refunds do.
+    let request_id = crate::idempotency::key_of(&headers)?.map(|k| format!("{}:{k}", principal.id));
     let (key, order) = own_order(&state, &principal, &id).await?;
     let (lines, reason, comment) = asked.read(&state, &principal, &order)?;
-    let request = state.returns.request(lines, reason, comment, order.currency);
+    let mut request = state.returns.request(lines, reason, comment, order.currency);
+    request.request_id = request_id;
     requested(&state, &key, request).await
 }
 
@@ -192,8 +197,8 @@ async fn requested(
     let order = answer(state.engine.ask::<Order>(key, command).await)?.order;
     // Settled at once when nothing travels: the payment job refunds it.
     state.sagas.payment_job().kick(key);
-    // Support's is the one of its request id (a retry answers the first); a customer's the
-    // last (one an ask).
+    // The one of its request id (a retry answers the first); without one, the last (one an
+    // ask).
     let made = match &request_id {
         Some(id) => order.returns.iter().find(|r| r.request.request_id.as_ref() == Some(id)),
         None => order.returns.last(),

@@ -106,7 +106,7 @@ pub struct ReturnRequest {
     pub lines: Vec<ReturnLine>,
     pub reason: ReturnReason,
     pub comment: String,
-    /// Support's request id (its `Idempotency-Key`) for a `returnless` refund: the same id
+    /// The asker's request id (its `Idempotency-Key`, scoped by the asker): the same id
     /// again answers the return it made.
     pub request_id: Option<String>,
     /// Approve at once if the amount is at most this (the reason is one the rules approve).

@@ -434,3 +434,13 @@ fn returns_and_appeasements_are_bounded() {
     let max = ORDER_APPEASEMENTS_MAX as u32;
     assert_eq!(refused(&harness, appease(100)), OrderRejection::TooManyAppeasements { max });
 }
+
+#[test]
+fn a_request_asked_again_under_its_id_meets_the_return_it_made() {
+    let mut harness = delivered();
+    let mut request = fixtures::return_request(&[(0, 1)]);
+    request.request_id = Some("customer-1:key-1".into());
+    let asked = OrderCommand::RequestReturn { request: Box::new(request) };
+    harness.run(asked.clone()).unwrap();
+    assert_eq!(quiet(&harness, asked).returns.len(), 1, "answered from state, not a second");
+}
