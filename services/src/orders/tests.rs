@@ -174,3 +174,26 @@ fn a_pair_seen_once_stays_hidden_past_the_candidates_bound() {
     let together = book.recommendations("t", &a).bought_together;
     assert!(together.is_empty(), "each pair was seen once: {together:?}");
 }
+
+#[test]
+fn a_sellers_statement_sums_its_orders_and_says_when_the_book_forgot_some() {
+    let book = OrderBook::default();
+    let s1 = seller("s1");
+    for n in 0..3u64 {
+        let (key, state) = placed("c1", &format!("k{n}"), 10 + n);
+        book.fold(&key, &state);
+    }
+    // The fixture order: s1 sells 2 150 + 333 net at 12 % (258 + 40 commission).
+    let (all, complete) = book.seller_statement("eu", &s1, (0, u64::MAX));
+    let eur = &all[&Currency::EUR];
+    assert_eq!((eur.orders, eur.sales, eur.commission, complete), (3, 3 * 2_483, 3 * 298, true));
+    let (first, _) = book.seller_statement("eu", &s1, (0, 11));
+    assert_eq!(first[&Currency::EUR].orders, 1, "only what is dated in the period");
+    for n in 3..=crate::limits::ORDERS_PER_SELLER_MAX as u64 {
+        let (key, state) = placed("c1", &format!("k{n}"), 10 + n);
+        book.fold(&key, &state);
+    }
+    let (all, complete) = book.seller_statement("eu", &s1, (0, u64::MAX));
+    assert!(!complete, "the book kept the newest orders only");
+    assert_eq!(all[&Currency::EUR].orders, crate::limits::ORDERS_PER_SELLER_MAX as u64);
+}
