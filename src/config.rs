@@ -35,6 +35,41 @@ pub struct ClusterFile {
     /// Return windows by category, automatic approval and the labels' carrier (`[returns]`).
     #[serde(default)]
     pub returns: bazaar_actors::order::returns::ReturnRules,
+    /// Where the master key that wraps customers' data keys comes from (`[pii]`).
+    #[serde(default)]
+    pub pii: PiiSection,
+}
+
+/// `[pii]`: the master key comes from `BAZAAR_MASTER_KEY` (64 hex digits), else from
+/// `master_key_file`, else from `DIR/pii/master.key`, which the first start generates (mode
+/// 0600). Never commit a master key: a copy of it and of the data directory reads every
+/// customer's personal data that was not erased.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PiiSection {
+    pub master_key_file: Option<PathBuf>,
+}
+
+/// The environment variable that gives the master key.
+pub const MASTER_KEY_ENV: &str = "BAZAAR_MASTER_KEY";
+
+impl PiiSection {
+    /// The master key the environment or the configuration gives, if any.
+    pub fn master_key(&self) -> anyhow::Result<Option<bazaar_services::pii::Key>> {
+        let (text, from) = match (std::env::var(MASTER_KEY_ENV), &self.master_key_file) {
+            (Ok(text), _) => (text, MASTER_KEY_ENV.to_owned()),
+            (Err(_), Some(path)) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the master key {}", path.display()))?;
+                (text, path.display().to_string())
+            }
+            (Err(_), None) => return Ok(None),
+        };
+        match bazaar_services::pii::Key::from_hex(&text) {
+            Some(key) => Ok(Some(key)),
+            None => bail!("the master key from {from} is not 64 hex digits"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

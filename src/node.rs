@@ -23,6 +23,7 @@
 //!   the node itself, so that the filters naming it (operators', the tests' `LOG_FILTER`)
 //!   still show them.
 
+use bazaar_services::pii::Vault;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -85,6 +86,9 @@ pub struct NodeConfig {
     pub sellers: bazaar_actors::seller::StandingRules,
     /// Return windows, automatic approval, labels.
     pub returns: bazaar_actors::order::returns::ReturnRules,
+    /// The master key that wraps customers' data keys; `None`: `DIR/pii/master.key`, which
+    /// the first start generates.
+    pub master_key: Option<bazaar_services::pii::Key>,
     /// What `/metrics` renders: the process's installed recorder ([`install_metrics`]), or a
     /// recorder of the node's own (a test's).
     pub metrics: PrometheusHandle,
@@ -257,6 +261,10 @@ impl Starting {
         if let Some(path) = new_tokens {
             first_start(&path);
         }
+        let vault = Arc::new(
+            Vault::open(&config.data_dir.join("pii"), config.master_key)
+                .map_err(anyhow::Error::msg)?,
+        );
         bazaar_services::register(&engine);
         engine.register::<bazaar_gateway::idempotency::IdempotencyKey>();
         let search_dir = Some(config.data_dir.join("search"));
@@ -288,8 +296,9 @@ impl Starting {
             let (engine, catalog) = (engine.clone(), catalog.clone());
             let (payments, checkout) = (config.payments, config.checkout);
             let vat = Arc::new(config.pricing.vat.clone());
+            let vault = vault.clone();
             tokio::task::spawn_blocking(move || {
-                OrderSide::start(&engine, &catalog, payments, vat, checkout)
+                OrderSide::start(&engine, &catalog, payments, vat, checkout, vault)
             })
             .await??
         };
@@ -311,6 +320,7 @@ impl Starting {
             sellers: config.sellers,
             returns: config.returns,
             listing_bursts: Default::default(),
+            vault,
             requests: requests.clone(),
         });
         // In place before anyone hears "ready": no request after it meets "not ready".

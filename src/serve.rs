@@ -41,6 +41,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         catalog: file.catalog.clone(),
         sellers: file.sellers,
         returns: file.returns.clone(),
+        master_key: file.pii.master_key()?,
         metrics,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

@@ -71,6 +71,10 @@ pub fn product(tenant: &str, asin: &Asin) -> String {
     compose(&[tenant, asin.as_str()])
 }
 
+pub fn customer(tenant: &str, customer: &crate::CustomerId) -> String {
+    compose(&[tenant, customer.as_str()])
+}
+
 pub fn seller(tenant: &str, seller: &SellerId) -> String {
     compose(&[tenant, seller.as_str()])
 }

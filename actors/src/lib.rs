@@ -30,6 +30,7 @@
 pub mod audit;
 pub mod cart;
 pub mod checkout;
+pub mod customer;
 pub mod fraud;
 pub mod ids;
 pub mod index;
@@ -41,6 +42,7 @@ pub mod limits;
 pub mod money;
 pub mod order;
 pub mod payment;
+pub mod pii;
 pub mod pricing;
 pub mod product;
 pub mod promotion;

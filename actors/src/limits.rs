@@ -213,6 +213,13 @@ pub const CHECKOUT_KEY_BYTES_MAX: usize = 64;
 /// Longest address field, in bytes.
 pub const ADDRESS_FIELD_BYTES_MAX: usize = 128;
 
+/// Longest field of a customer's profile (name, e-mail, phone) before sealing, in bytes.
+pub const CUSTOMER_FIELD_BYTES_MAX: usize = 128;
+
+/// What sealing adds to a piece of personal data, in bytes: the tag, the format's version,
+/// a 24-byte nonce and a 16-byte authentication tag (`bazaar_services::pii`).
+pub const PII_SEAL_OVERHEAD_BYTES: usize = 42;
+
 /// Longest carrier name, tracking number or cancellation reason, in bytes.
 pub const DISPATCH_TEXT_BYTES_MAX: usize = 128;
 
@@ -227,7 +234,7 @@ const _: () = assert!(CART_HOLD_TTL_S_DEFAULT <= CART_HOLD_TTL_S_MAX);
 const _: () = assert!(CART_HOLD_TTL_S_MAX * 1_000 <= RESERVATION_TTL_MS_MAX);
 // What a client writes on an order fits what the order keeps.
 const _: () = assert!(ORDER_RETURNS_MAX + ORDER_APPEASEMENTS_MAX < ORDER_REFUNDS_MAX);
-const _: () = assert!(ADDRESS_FIELD_BYTES_MAX <= ORDER_TEXT_BYTES_MAX);
+const _: () = assert!(ADDRESS_FIELD_BYTES_MAX + PII_SEAL_OVERHEAD_BYTES <= ORDER_TEXT_BYTES_MAX);
 const _: () = assert!(DISPATCH_TEXT_BYTES_MAX <= ORDER_TEXT_BYTES_MAX);
 const _: () = assert!(CARD_TOKEN_BYTES_MAX <= ORDER_TEXT_BYTES_MAX);
 // A priced cart cannot overflow: (price + shipping) x quantity x lines, plus VAT of at most

@@ -411,10 +411,6 @@ pub fn trimmed_text(bytes_max: usize) -> Object {
     string(&trimmed_text_pattern(), 1, bytes_max, false)
 }
 
-pub fn address_line() -> Object {
-    trimmed_text(bazaar_actors::limits::ADDRESS_FIELD_BYTES_MAX)
-}
-
 pub fn order_text() -> Object {
     trimmed_text(bazaar_actors::limits::DISPATCH_TEXT_BYTES_MAX)
 }
@@ -490,6 +486,9 @@ pub fn checkout_key() -> Object {
 pub(crate) fn array(items: Object, min: usize, max: usize) -> Array {
     ArrayBuilder::new().items(items).min_items(Some(min)).max_items(Some(max)).build()
 }
+
+mod personal;
+pub use personal::*;
 
 #[cfg(test)]
 mod tests;

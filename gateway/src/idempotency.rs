@@ -5,7 +5,8 @@
 //! even a customer's and a seller's of the same name, holding the request's fingerprint and,
 //! once finished, the stored answer. The same key with the same request replays the answer;
 //! with another request it is 422; while the first is still running it is 409. A 5xx answer
-//! is not stored (the client should retry), nor is a 401 or 403 (a refusal of who is asking:
+//! is not stored (the client should retry), nor is an answer with personal data in clear
+//! ([`PersonalData`]), nor a 401 or 403 (a refusal of who is asking:
 //! the route's role check runs before this middleware, so this is a handler's own refusal,
 //! which the same principal should meet afresh) or a 429, and a request that died mid-way (a crash)
 //! releases its key after the lease, so the retry proceeds. Effects behind a key are
@@ -40,6 +41,12 @@ use crate::state::AppState;
 pub const KIND: Kind = bazaar_actors::kinds::IDEMPOTENCY;
 pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+
+/// Marks an answer that carries personal data in clear (a response extension): it is never
+/// stored under its key, which would put the data on disk, so a retry runs again. A route
+/// that answers with it must be idempotent by itself.
+#[derive(Debug, Clone, Copy)]
+pub struct PersonalData;
 
 /// A request's fingerprint: SHA-256 over method, path and body.
 pub type Fingerprint = [u8; 32];
@@ -372,7 +379,8 @@ where
         parts.status,
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS
     );
-    let command = if parts.status.is_server_error() || refused {
+    let personal = parts.extensions.get::<PersonalData>().is_some();
+    let command = if parts.status.is_server_error() || refused || personal {
         IdempotencyCommand::Release { fingerprint }
     } else {
         let content_type = parts

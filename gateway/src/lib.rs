@@ -54,9 +54,12 @@ follows products (refreshed at least every 500 ms, after that lag for stock)."),
         (name = "carts", description = "A customer's carts, priced and held"),
         (name = "checkout", description = "Checking out a cart, once per Idempotency-Key"),
         (name = "orders", description = "A customer's orders, with payment and tracking"),
+        (name = "customers", description = "A customer's own profile and the erasure of its \
+personal data (GDPR). Personal data is sealed with the customer's key before it is stored; \
+erasure destroys the key"),
         (name = "seller", description = "A seller's profile, offers, inventory and orders"),
-        (name = "support", description = "Customer service: a customer's orders, notes on an \
-order, cancelling one before it ships"),
+        (name = "support", description = "Customer service: a customer and its orders, notes on \
+an order, cancelling one before it ships, refunds and goodwill, erasure on a customer's request"),
         (name = "admin", description = "Operators"),
         (name = "ops", description = "Health, readiness, metrics and this document"),
     )
@@ -94,6 +97,7 @@ fn route_groups() -> Vec<(Option<Role>, bool, OpenApiRouter<AppState>)> {
         (Some(Role::Customer), true, orders::router()),
         (Some(Role::Customer), true, returns::router()),
         (Some(Role::Customer), false, checkouts::router()),
+        (Some(Role::Customer), true, customers::router()),
         (Some(Role::Seller), true, seller::router()),
         (Some(Role::Seller), true, orders::seller_router()),
         (Some(Role::Seller), true, returns::seller_router()),
@@ -101,6 +105,7 @@ fn route_groups() -> Vec<(Option<Role>, bool, OpenApiRouter<AppState>)> {
         (Some(Role::Support), true, support::router()),
         (Some(Role::Support), true, returns::support_router()),
         (Some(Role::Support), true, cases::router()),
+        (Some(Role::Support), true, customers::support_router()),
         (Some(Role::Operator), true, admin::router()),
         (Some(Role::Operator), true, payments::router()),
         (Some(Role::Operator), true, promotions::admin_router()),

@@ -18,6 +18,7 @@ use bazaar_actors::RejectionKind;
 use bazaar_actors::checkout::{Failure, FailureCode};
 use bazaar_engine::{EngineError, ErrorKind};
 use bazaar_services::catalog::ReserveFailure;
+use bazaar_services::pii::VaultError;
 use bazaar_services::search::{SearchError, SearchErrorKind};
 use serde::Serialize;
 
@@ -204,6 +205,24 @@ pub fn rejection<R: bazaar_actors::Rejection>(rejection: &R) -> Problem {
 
 /// The search index's failures: a query it cannot run is the client's (400), anything else
 /// is the index's own trouble (503, retry).
+impl From<VaultError> for Problem {
+    fn from(error: VaultError) -> Problem {
+        match error {
+            VaultError::Erased { .. } => conflict("customer_erased", error.to_string()),
+            VaultError::Io(_) => {
+                tracing::error!(%error, "the personal data vault failed");
+                Problem::of(
+                    ProblemKind::Unavailable,
+                    "vault_unavailable",
+                    "Unavailable",
+                    error.to_string(),
+                )
+                .retry_after(RETRY_AFTER_S)
+            }
+        }
+    }
+}
+
 impl From<&SearchError> for Problem {
     fn from(error: &SearchError) -> Problem {
         match error.kind() {

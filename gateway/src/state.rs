@@ -60,6 +60,8 @@ pub struct Parts {
     pub returns: bazaar_actors::order::returns::ReturnRules,
     /// New listings per seller this minute (the listing-burst signal).
     pub listing_bursts: crate::routes::cases::ListingBursts,
+    /// Seals customers' personal data and erases it (`DIR/pii`).
+    pub vault: Arc<bazaar_services::pii::Vault>,
     /// Requests that go on apart from their connection (audited changes): a stopping node
     /// waits for them before its engine stops, so a change it began ends with its record.
     pub requests: TaskTracker,
@@ -81,11 +83,19 @@ impl OrderSide {
         payments: bazaar_services::payments::PaymentsConfig,
         vat: Arc<bazaar_actors::pricing::VatTable>,
         checkout: bazaar_services::saga::SagasConfig,
+        vault: Arc<bazaar_services::pii::Vault>,
     ) -> Result<OrderSide, bazaar_engine::EngineError> {
         let (orders, ledger) = bazaar_services::ledger::start_with_orders(engine)?;
         let payments = bazaar_services::payments::Payments::new(payments);
-        let sagas =
-            Sagas::new(engine.clone(), catalog.clone(), payments, orders.clone(), vat, checkout);
+        let sagas = Sagas::new(
+            engine.clone(),
+            catalog.clone(),
+            payments,
+            orders.clone(),
+            vat,
+            checkout,
+            vault,
+        );
         Ok(OrderSide { sagas, orders, ledger })
     }
 }

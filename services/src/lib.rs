@@ -30,6 +30,7 @@ pub mod ledger;
 pub mod limits;
 pub mod orders;
 pub mod payments;
+pub mod pii;
 pub mod saga;
 pub mod search;
 
@@ -37,7 +38,7 @@ use std::sync::Arc;
 
 use bazaar_actors::index::{INDEX_VERSION, VERSION_ROW};
 use bazaar_actors::{
-    audit, cart, checkout, inventory, order, product, promotion, seller, worklist,
+    audit, cart, checkout, customer, inventory, order, product, promotion, seller, worklist,
 };
 use bazaar_engine::EngineError;
 use bazaar_engine::replay::index_kind;
@@ -57,6 +58,7 @@ pub fn register(engine: &bazaar_engine::Engine) {
     engine.register::<checkout::Checkout>();
     engine.register::<order::notes::OrderNotes>();
     engine.register::<seller::cases::SupportCases>();
+    engine.register::<customer::Customer>();
 }
 
 /// Builds the journal's index (`bazaar_actors::index`) from the streams of every kind that

@@ -76,3 +76,7 @@ pub const ORDERS_PER_SELLER_MAX: usize = 10_000;
 /// Rounds of a background void (each a full call with its retries) before giving up with a
 /// warning; rounds are a breaker-open period apart, so each gets a half-open probe.
 pub const BACKGROUND_VOID_ROUNDS_MAX: u32 = 5;
+
+/// Customers' data keys kept unwrapped in memory (about 100 bytes each); the others are read
+/// from their files and unwrapped again on use.
+pub const PII_KEYS_CACHED_MAX: usize = 100_000;

@@ -23,6 +23,7 @@ mod input;
 mod listings;
 mod new_user;
 mod power_loss;
+mod privacy;
 mod psp;
 mod recommendations;
 mod regressions;

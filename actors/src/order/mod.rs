@@ -82,6 +82,7 @@ use crate::ids::{Asin, LocationCode, SellerId, Sku};
 use crate::kinds;
 use crate::money::{Currency, Money};
 use crate::payment::{Authorization, Capture, Refund};
+use crate::pii::Pii;
 use crate::pricing::{AppliedPromotion, CartTotals, CountryCode};
 use crate::quantity::Quantity;
 
@@ -126,14 +127,25 @@ pub struct OrderLine {
     pub handling_days: u8,
 }
 
-/// Where the order goes. Validated by the gateway; here it is plain data of bounded size.
+/// Where the order goes. Validated by the gateway, which seals everything but the country
+/// (what taxes, promises and fraud rules read) with the customer's data key; here it is data
+/// of bounded size.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShipTo {
     pub country: CountryCode,
-    pub postal_code: String,
-    pub city: String,
-    pub line1: String,
-    pub name: String,
+    pub postal_code: Pii,
+    pub city: Pii,
+    pub line1: Pii,
+    pub name: Pii,
+}
+
+/// The names the personal fields of a [`ShipTo`] are sealed under: each sealed value is bound
+/// to its field's name, so the sealer and every reader use these.
+pub mod ship_to {
+    pub const POSTAL_CODE: &str = "ship_to.postal_code";
+    pub const CITY: &str = "ship_to.city";
+    pub const LINE1: &str = "ship_to.line1";
+    pub const NAME: &str = "ship_to.name";
 }
 
 /// Everything the checkout knows when it places an order.

@@ -17,10 +17,20 @@ pub(super) fn new_order(order: &NewOrder) -> Checked {
     text("authorization.id", &order.authorization.id, 1)?;
     text("authorization.key", &order.authorization.key, 1)?;
     let ship_to = &order.ship_to;
-    text("ship_to.postal_code", &ship_to.postal_code, 0)?;
-    text("ship_to.city", &ship_to.city, 0)?;
-    text("ship_to.line1", &ship_to.line1, 0)?;
-    text("ship_to.name", &ship_to.name, 0)?;
+    for (field, value) in [
+        (super::ship_to::POSTAL_CODE, &ship_to.postal_code),
+        (super::ship_to::CITY, &ship_to.city),
+        (super::ship_to::LINE1, &ship_to.line1),
+        (super::ship_to::NAME, &ship_to.name),
+    ] {
+        if value.encoded_len() > ORDER_TEXT_BYTES_MAX {
+            return Err(OrderRejection::TextInvalid {
+                field: field.to_string(),
+                min_bytes: 0,
+                max_bytes: bound(ORDER_TEXT_BYTES_MAX),
+            });
+        }
+    }
     if order.lines.is_empty() {
         return Err(OrderRejection::NoLines);
     }

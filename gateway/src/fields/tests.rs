@@ -72,6 +72,14 @@ proptest! {
     }
 
     #[test]
+    fn personal_patterns_say_what_the_parsers_take(
+        text in prop_oneof!["[ -~]{0,30}", "[a-z.]{0,6}@?[a-z@ \u{a0}\u{2028}é]{0,8}", "\\+?[0-9+ ]{0,24}"],
+    ) {
+        agree(&email(), is_email, &text);
+        agree(&phone_option(), is_phone, &text);
+    }
+
+    #[test]
     fn ids_the_patterns_generate_parse(
         asin_text in generated(asin_pattern()),
         name in generated(name_pattern(ID_BYTES_MAX)),

@@ -15,9 +15,11 @@ use bazaar_actors::checkout::{
 };
 use bazaar_actors::fraud::FraudDecision;
 use bazaar_actors::keys;
-use bazaar_actors::order::{CapturePolicy, ShipTo};
+use bazaar_actors::order::{CapturePolicy, ShipTo, ship_to};
+use bazaar_actors::pii::Pii;
 use bazaar_actors::promotion::CouponCode;
 use bazaar_actors::{CountryCode, CustomerId};
+use bazaar_services::pii::Sealer;
 use bazaar_services::saga::BeginError;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -137,18 +139,27 @@ fn address(field: &str, value: &str) -> Result<String, Problem> {
 }
 
 impl NewCheckout {
-    fn into_request(self, customer: CustomerId, body: &[u8]) -> Result<CheckoutRequest, Problem> {
+    /// The request, its delivery address sealed by `sealer` (the customer's).
+    fn into_request(
+        self,
+        customer: CustomerId,
+        sealer: &Sealer,
+        body: &[u8],
+    ) -> Result<CheckoutRequest, Problem> {
         if !bazaar_actors::keys::is_cart_id(&self.cart_id) {
             let code = FailureCode::CartNotFound;
             let failure = Failure { step: Step::Price, code, detail: "no such cart".into() };
             return Err(Problem::from(&failure));
         }
+        let seal = |name: &str, field: &str, value: &str| -> Result<Pii, Problem> {
+            Ok(sealer.seal(field, &address(name, value)?))
+        };
         let ship_to = ShipTo {
             country: dto::id(CountryCode::parse(&self.ship_to.country))?,
-            postal_code: address("postal_code", &self.ship_to.postal_code)?,
-            city: address("city", &self.ship_to.city)?,
-            line1: address("line1", &self.ship_to.line1)?,
-            name: address("name", &self.ship_to.name)?,
+            postal_code: seal("postal_code", ship_to::POSTAL_CODE, &self.ship_to.postal_code)?,
+            city: seal("city", ship_to::CITY, &self.ship_to.city)?,
+            line1: seal("line1", ship_to::LINE1, &self.ship_to.line1)?,
+            name: seal("name", ship_to::NAME, &self.ship_to.name)?,
         };
         if self.coupons.len() > COUPONS_PER_PRICING_MAX {
             return Err(invalid(
@@ -199,7 +210,7 @@ impl NewCheckout {
         (status = 401, description = "No or an unknown bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "fraud_rejected, or a principal who is not a customer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "cart_not_found", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "out_of_stock, line_unavailable, price_changed", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "out_of_stock, line_unavailable, price_changed; customer_erased (the customer's personal data was erased)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad request body, or the key reused for another request", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "payment_unavailable (final for this key: check out again with a new one); checkouts_busy or overloaded (retry with the same key)", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -212,7 +223,8 @@ async fn create_checkout(
     let customer = principal.customer()?;
     let key = checkout_key(&headers)?;
     let new: NewCheckout = crate::json::from_slice(&body)?;
-    let request = new.into_request(customer.clone(), &body)?;
+    let sealer = state.vault.sealer(&principal.tenant, customer.as_str()).await?;
+    let request = new.into_request(customer.clone(), &sealer, &body)?;
     let id = keys::checkout(&principal.tenant, &customer, &key);
     let wait = Duration::from_millis(CHECKOUT_WAIT_MS);
     let view = match state.sagas.checkout(&id, request, wait).await {

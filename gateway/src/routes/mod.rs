@@ -6,6 +6,7 @@ pub mod carts;
 pub mod cases;
 pub mod catalog;
 pub mod checkouts;
+pub mod customers;
 pub mod orders;
 pub mod payments;
 pub mod promotions;

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use bazaar_actors::SellerId;
 use bazaar_actors::order::{
-    Order, OrderCommand, OrderId, OrderLine, OrderView, ShipmentView, entity_id,
+    Order, OrderCommand, OrderId, OrderLine, OrderView, ShipmentView, entity_id, ship_to,
 };
 use bazaar_services::orders::{OrderSummary, SellerOrderLines};
 use serde::{Deserialize, Serialize};
@@ -70,6 +70,41 @@ pub struct OrderDto {
     pub returns: Vec<super::returns::ReturnDto>,
     /// Goodwill support gave back, in the order granted.
     pub appeasements: Vec<super::support::AppeasementDto>,
+    /// Where it goes. Only reads (`GET`) show it: the answer to a change leaves it `null`,
+    /// since that answer may be stored for an idempotent replay, and personal data is never
+    /// stored in clear.
+    pub ship_to: Option<ShipToDto>,
+}
+
+/// A delivery address, opened with its customer's key; after the customer's erasure only the
+/// country is left.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ShipToDto {
+    pub country: String,
+    pub name: Option<String>,
+    pub line1: Option<String>,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+    /// The customer's personal data was erased: the other fields are `null`.
+    pub erased: bool,
+}
+
+/// `order` as a read shows it: with its delivery address opened.
+pub(crate) async fn read_dto(
+    state: &AppState,
+    tenant: &str,
+    order: &OrderView,
+) -> Result<OrderDto, Problem> {
+    let reader = state.vault.reader(tenant, order.customer.as_str()).await?;
+    let address = &order.ship_to;
+    let open = |field, value| reader.open(field, value).text();
+    let (name, line1) = (open(ship_to::NAME, &address.name), open(ship_to::LINE1, &address.line1));
+    let (city, postal_code) =
+        (open(ship_to::CITY, &address.city), open(ship_to::POSTAL_CODE, &address.postal_code));
+    let erased = [&name, &line1, &city, &postal_code].iter().all(|field| field.is_none());
+    let ship_to =
+        ShipToDto { country: address.country.to_string(), name, line1, city, postal_code, erased };
+    Ok(OrderDto { ship_to: Some(ship_to), ..order_dto(order) })
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -195,6 +230,7 @@ pub(crate) fn order_dto(order: &OrderView) -> OrderDto {
         restocked: order.restocked,
         returns: order.returns.iter().map(super::returns::return_dto).collect(),
         appeasements: order.appeasements.iter().map(super::support::appeasement_dto).collect(),
+        ship_to: None,
     }
 }
 
@@ -268,7 +304,7 @@ async fn get_order(
     Path(id): Path<String>,
 ) -> Result<Json<OrderDto>, Problem> {
     let (_, order) = own_order(&state, &principal, &id).await?;
-    Ok(Json(order_dto(&order)))
+    Ok(Json(read_dto(&state, &principal.tenant, &order).await?))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

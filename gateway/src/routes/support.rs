@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 
 use super::answer;
-use super::orders::{OrderDto, OrderSummaryDto, cancel, order_dto, order_of, summary_dto, text};
+use super::orders::{OrderDto, OrderSummaryDto, cancel, order_of, read_dto, summary_dto, text};
 use crate::auth::Principal;
 use crate::dto::MoneyDto;
 use crate::extract::Path;
@@ -99,7 +99,8 @@ async fn get_order(
     let (key, order) = order_of(&state, &principal, &id).await?;
     let notes = answer(state.engine.ask::<OrderNotes>(&key, OrderNotesCommand::Get).await)?;
     let notes = notes.iter().map(note_dto).collect();
-    Ok(Json(SupportOrderDto { order: order_dto(&order), notes }))
+    let order = read_dto(&state, &principal.tenant, &order).await?;
+    Ok(Json(SupportOrderDto { order, notes }))
 }
 
 /// Cancels an order before anything shipped, with a reason; the payment job voids the

@@ -6,15 +6,34 @@ use super::Run;
 use crate::fraud::address_fingerprint;
 use bazaar_actors::checkout::{Outcome, Priced};
 use bazaar_actors::fraud::{self, FraudInput, SellerRisk};
+use bazaar_actors::order::ship_to;
 
 impl Run<'_> {
     /// The fraud score, from this checkout's velocity, the customer's history and the risk
     /// of the order's sellers.
-    pub(super) fn score(&self, priced: &Priced) -> Outcome {
+    pub(super) async fn score(&self, priced: &Priced) -> Outcome {
         let now_ms = self.engine().clock().now_ms();
         let ship_to = &self.request.ship_to;
         let country = ship_to.country.to_string();
-        let address = address_fingerprint(&country, &ship_to.postal_code, &ship_to.line1);
+        let (postal_code, line1) = match self
+            .inner
+            .vault
+            .reader(self.tenant, self.request.customer.as_str())
+            .await
+        {
+            Ok(reader) => {
+                let open = |field, value| reader.open(field, value).text().unwrap_or_default();
+                (
+                    open(ship_to::POSTAL_CODE, &ship_to.postal_code),
+                    open(ship_to::LINE1, &ship_to.line1),
+                )
+            }
+            Err(error) => {
+                tracing::warn!(%error, "the fraud rules score this checkout without its address");
+                Default::default()
+            }
+        };
+        let address = address_fingerprint(&country, &postal_code, &line1);
         let velocity = self.inner.signals.record(
             self.tenant,
             &self.request.customer,

@@ -174,6 +174,8 @@ struct Inner {
     signals: crate::fraud::FraudSignals,
     vat: Arc<VatTable>,
     config: SagasConfig,
+    /// Opens the delivery address for the fraud rules.
+    vault: Arc<crate::pii::Vault>,
     /// The sagas running here, and the latest view of each for those waiting on it.
     running: DashMap<String, watch::Sender<CheckoutView>>,
     payment_job: PaymentJob,

@@ -55,6 +55,7 @@ use crate::limits::SAGA_PAGE_ROWS;
 const RESUME_WAIT: Duration = Duration::from_millis(20);
 use crate::orders::OrderBook;
 use crate::payments::Payments;
+use crate::pii::Vault;
 use bazaar_actors::checkout::{
     Checkout, CheckoutCommand, CheckoutRejection, CheckoutReply, CheckoutRequest, CheckoutStatus,
     CheckoutView, NextStep, Outcome, Step,
@@ -87,6 +88,7 @@ impl Sagas {
         orders: OrderBook,
         vat: Arc<VatTable>,
         config: SagasConfig,
+        vault: Arc<Vault>,
     ) -> Sagas {
         let payment_job = PaymentJob::start(engine.clone(), payments.clone(), orders.clone());
         let inner = Inner {
@@ -97,6 +99,7 @@ impl Sagas {
             signals: crate::fraud::FraudSignals::default(),
             vat,
             config,
+            vault,
             running: DashMap::new(),
             payment_job,
             stopping: AtomicBool::new(false),
@@ -351,7 +354,7 @@ impl Run<'_> {
         match next {
             NextStep::Price => self.price().await,
             NextStep::Reserve { items } => self.reserve(items, attempt).await,
-            NextStep::Score { priced } => Ok(self.score(priced)),
+            NextStep::Score { priced } => Ok(self.score(priced).await),
             NextStep::Authorize { total, fraud } => self.authorize(*total, *fraud, attempt).await,
             NextStep::Place(placement) => self.place(placement).await,
             NextStep::Commit { held } => self.commit(held).await,

@@ -143,7 +143,7 @@ fn placement_checks_texts_promotions_and_fraud() {
     };
     assert_eq!(place_with(|o| o.checkout.clear()), text("checkout", 1));
     assert_eq!(place_with(|o| o.authorization.psp.clear()), text("authorization.psp", 1));
-    assert_eq!(place_with(|o| o.ship_to.city = "x".repeat(257)), text("ship_to.city", 0));
+    assert_eq!(place_with(|o| o.ship_to.city = "x".repeat(257).into()), text("ship_to.city", 0));
     let promotion = crate::pricing::AppliedPromotion {
         id: crate::promotion::PromotionId::parse("p").unwrap(),
         amount: eur(1),
