@@ -32,6 +32,7 @@ fn role_of(path: &str) -> Option<&'static str> {
         ("/v1/seller/", "seller"),
         ("/v1/carts", "customer"),
         ("/v1/checkouts", "customer"),
+        ("/v1/customers", "customer"),
         ("/v1/orders", "customer"),
         ("/v1/support/", "support"),
     ];

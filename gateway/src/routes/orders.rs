@@ -2,14 +2,16 @@
 //! shipping) and a seller's lines (its orders, shipping and delivering its shipments).
 //! Another principal's order answers 404.
 
+use crate::idempotency::PersonalData;
 use crate::openapi::routes;
-use axum::Json;
 use axum::extract::State;
+use axum::{Extension, Json};
 use bazaar_actors::SellerId;
 use bazaar_actors::order::{
     Order, OrderCommand, OrderId, OrderLine, OrderView, ShipmentView, entity_id, ship_to,
 };
 use bazaar_services::orders::{OrderSummary, SellerOrderLines};
+use bazaar_services::pii::Reader;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -70,10 +72,9 @@ pub struct OrderDto {
     pub returns: Vec<super::returns::ReturnDto>,
     /// Goodwill support gave back, in the order granted.
     pub appeasements: Vec<super::support::AppeasementDto>,
-    /// Where it goes. Only reads (`GET`) show it: the answer to a change leaves it `null`,
-    /// since that answer may be stored for an idempotent replay, and personal data is never
-    /// stored in clear.
-    pub ship_to: Option<ShipToDto>,
+    /// Where it goes. An answer that shows it is never stored under an `Idempotency-Key`
+    /// (personal data is not stored in clear): a retried change runs again.
+    pub ship_to: ShipToDto,
 }
 
 /// A delivery address, opened with its customer's key; after the customer's erasure only the
@@ -89,22 +90,24 @@ pub struct ShipToDto {
     pub erased: bool,
 }
 
-/// `order` as a read shows it: with its delivery address opened.
+/// `order` as its customer and support see it, its delivery address opened.
 pub(crate) async fn read_dto(
     state: &AppState,
     tenant: &str,
     order: &OrderView,
 ) -> Result<OrderDto, Problem> {
     let reader = state.vault.reader(tenant, order.customer.as_str()).await?;
+    Ok(order_dto(order, &reader))
+}
+
+fn ship_to_dto(order: &OrderView, reader: &Reader) -> ShipToDto {
     let address = &order.ship_to;
     let open = |field, value| reader.open(field, value).text();
     let (name, line1) = (open(ship_to::NAME, &address.name), open(ship_to::LINE1, &address.line1));
     let (city, postal_code) =
         (open(ship_to::CITY, &address.city), open(ship_to::POSTAL_CODE, &address.postal_code));
     let erased = [&name, &line1, &city, &postal_code].iter().all(|field| field.is_none());
-    let ship_to =
-        ShipToDto { country: address.country.to_string(), name, line1, city, postal_code, erased };
-    Ok(OrderDto { ship_to: Some(ship_to), ..order_dto(order) })
+    ShipToDto { country: address.country.to_string(), name, line1, city, postal_code, erased }
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -197,7 +200,7 @@ fn shipment_dto(shipment: &ShipmentView) -> ShipmentDto {
     }
 }
 
-pub(crate) fn order_dto(order: &OrderView) -> OrderDto {
+fn order_dto(order: &OrderView, reader: &Reader) -> OrderDto {
     let totals = &order.totals;
     OrderDto {
         id: order.id.to_string(),
@@ -230,7 +233,7 @@ pub(crate) fn order_dto(order: &OrderView) -> OrderDto {
         restocked: order.restocked,
         returns: order.returns.iter().map(super::returns::return_dto).collect(),
         appeasements: order.appeasements.iter().map(super::support::appeasement_dto).collect(),
-        ship_to: None,
+        ship_to: ship_to_dto(order, reader),
     }
 }
 
@@ -326,14 +329,14 @@ async fn cancel_order(
     principal: Principal,
     Path(id): Path<String>,
     Optional(cancellation): Optional<CancellationDto>,
-) -> Result<Json<OrderDto>, Problem> {
+) -> Result<(Extension<PersonalData>, Json<OrderDto>), Problem> {
     let (key, _) = own_order(&state, &principal, &id).await?;
     let cancellation = cancellation.unwrap_or_default();
     let reason = match cancellation.reason {
         Some(reason) => text("reason", &reason)?,
         None => "cancelled by the customer".to_owned(),
     };
-    cancel(&state, &key, reason).await
+    cancel(&state, &key, &principal.tenant, reason).await
 }
 
 /// Cancels the order `key` and tells the payment job at once (it voids or refunds the
@@ -341,11 +344,12 @@ async fn cancel_order(
 pub(super) async fn cancel(
     state: &AppState,
     key: &str,
+    tenant: &str,
     reason: String,
-) -> Result<Json<OrderDto>, Problem> {
+) -> Result<(Extension<PersonalData>, Json<OrderDto>), Problem> {
     let reply = answer(state.engine.ask::<Order>(key, OrderCommand::Cancel { reason }).await)?;
     state.sagas.payment_job().kick(key);
-    Ok(Json(order_dto(&reply.order)))
+    Ok((Extension(PersonalData), Json(read_dto(state, tenant, &reply.order).await?)))
 }
 
 /// The calling seller's order lines, newest first.

@@ -4,11 +4,12 @@
 //! under the agent's name (the audit layer, as for sellers and operators). An order of
 //! another tenant, or none, answers 404.
 
+use crate::idempotency::PersonalData;
 use crate::openapi::routes;
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use axum::{Extension, Json};
 use bazaar_actors::CustomerId;
 use bazaar_actors::Money;
 use bazaar_actors::order::appeasements::Appeasement;
@@ -116,10 +117,10 @@ async fn cancel_order(
     principal: Principal,
     Path(id): Path<String>,
     Body(cancellation): Body<SupportCancellation>,
-) -> Result<Json<OrderDto>, Problem> {
+) -> Result<(Extension<PersonalData>, Json<OrderDto>), Problem> {
     let (key, _) = order_of(&state, &principal, &id).await?;
     let reason = text("reason", &cancellation.reason)?;
-    cancel(&state, &key, reason).await
+    cancel(&state, &key, &principal.tenant, reason).await
 }
 
 /// Writes a note on an order (at most 200 an order); answers the note.
