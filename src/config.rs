@@ -35,6 +35,9 @@ pub struct ClusterFile {
     /// Return windows by category, automatic approval and the labels' carrier (`[returns]`).
     #[serde(default)]
     pub returns: bazaar_actors::order::returns::ReturnRules,
+    /// How orders' notices are delivered to webhooks (`[notifications]`).
+    #[serde(default)]
+    pub notifications: bazaar_services::notify::NotifyConfig,
     /// Where the master key that wraps customers' data keys comes from (`[pii]`).
     #[serde(default)]
     pub pii: PiiSection,

@@ -23,6 +23,7 @@
 //!   the node itself, so that the filters naming it (operators', the tests' `LOG_FILTER`)
 //!   still show them.
 
+use bazaar_services::notify::Notifier;
 use bazaar_services::pii::Vault;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -86,6 +87,8 @@ pub struct NodeConfig {
     pub sellers: bazaar_actors::seller::StandingRules,
     /// Return windows, automatic approval, labels.
     pub returns: bazaar_actors::order::returns::ReturnRules,
+    /// How orders' notices are delivered to webhooks (`[notifications]`).
+    pub notifications: bazaar_services::notify::NotifyConfig,
     /// The master key that wraps customers' data keys; `None`: `DIR/pii/master.key`, which
     /// the first start generates.
     pub master_key: Option<bazaar_services::pii::Key>,
@@ -135,6 +138,7 @@ pub struct Node {
     engine: Engine,
     catalog: Catalog,
     sagas: Sagas,
+    notifier: Notifier,
     readiness: Readiness,
     http: Http,
     /// Requests going on apart from their connection (audited changes), waited for at stop.
@@ -208,6 +212,7 @@ impl Node {
         }
         // Unfinished sagas keep their rows in the index; the next start resumes them.
         self.sagas.stop();
+        self.notifier.stop();
         // Flows and hold expiry stop before the engine does, in bounded time; what they had
         // queued is derived from the journal, so the next start reconciles it.
         self.catalog.stop(FLOWS_GRACE).await;
@@ -292,13 +297,13 @@ impl Starting {
             "read models rebuilt"
         );
         spawn_metrics_upkeep(ops.metrics.clone());
-        let OrderSide { sagas, orders, ledger } = {
+        let OrderSide { sagas, orders, ledger, notifier } = {
             let (engine, catalog) = (engine.clone(), catalog.clone());
             let (payments, checkout) = (config.payments, config.checkout);
             let vat = Arc::new(config.pricing.vat.clone());
-            let vault = vault.clone();
+            let private = (vault.clone(), config.notifications);
             tokio::task::spawn_blocking(move || {
-                OrderSide::start(&engine, &catalog, payments, vat, checkout, vault)
+                OrderSide::start(&engine, &catalog, payments, vat, checkout, private)
             })
             .await??
         };
@@ -321,6 +326,7 @@ impl Starting {
             returns: config.returns,
             listing_bursts: Default::default(),
             vault,
+            notifier: notifier.clone(),
             requests: requests.clone(),
         });
         // In place before anyone hears "ready": no request after it meets "not ready".
@@ -329,7 +335,9 @@ impl Starting {
         let shown = config.data_dir.display();
         tracing::info!(target: LOG_TARGET, node = node_id, data_dir = %shown, "recovered; ready");
         spawn_resume(sagas.clone());
-        Ok(Node { address, engine, catalog, sagas, readiness, http, requests, journal: opened })
+        spawn_notify(notifier.clone());
+        let journal = opened;
+        Ok(Node { address, engine, catalog, sagas, notifier, readiness, http, requests, journal })
     }
 }
 
@@ -351,6 +359,17 @@ async fn open_journal(
 }
 
 /// Sagas a crash interrupted finish (or compensate) now; new ones run alongside.
+/// Kicks every order whose notices are not delivered yet.
+fn spawn_notify(notifier: Notifier) {
+    tokio::task::spawn_blocking(move || match notifier.resume() {
+        Ok(kicked) => tracing::info!(target: LOG_TARGET, kicked, "undelivered notices resumed"),
+        Err(EngineError::ShuttingDown) => {}
+        Err(error) => {
+            tracing::error!(target: LOG_TARGET, error = %error, "cannot list undelivered notices")
+        }
+    });
+}
+
 fn spawn_resume(sagas: Sagas) {
     tokio::spawn(async move {
         match sagas.resume().await {

@@ -41,6 +41,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         catalog: file.catalog.clone(),
         sellers: file.sellers,
         returns: file.returns.clone(),
+        notifications: file.notifications.clone(),
         master_key: file.pii.master_key()?,
         metrics,
     };

@@ -10,6 +10,8 @@
 //! stock/{tenant}/{seller}/{SKU}/{LOCATION}  units available (u32 LE)               inventory
 //! hold/{inventory entity id}                when its earliest hold falls due (u64 LE, ms)
 //! saga/{checkout entity id}                 when the unfinished saga began (u64 LE, ms)   checkout
+//! outbox/{order entity id}                  when its oldest undelivered notice happened    order
+//!                                           (u64 LE, ms)
 //! ```
 //!
 //! Every part is composed by [`keys::compose`] (escaped), so a key is injective in its parts
@@ -25,9 +27,9 @@ use crate::inventory::InventoryId;
 use crate::keys::{self, SEPARATOR};
 
 /// The version of the rows' layout; a journal whose index was built by another is indexed
-/// again at start. Version 4 added the saga rows alone, so a start on version 3 only adds
-/// those (`bazaar_services::build_index`).
-pub const INDEX_VERSION: u32 = 4;
+/// again at start. Version 4 added the saga rows alone and version 5 the outbox rows alone, so
+/// a start on version 3 or 4 only adds those (`bazaar_services::build_index`).
+pub const INDEX_VERSION: u32 = 5;
 
 /// The row that records which [`INDEX_VERSION`] built the index.
 pub const VERSION_ROW: &[u8] = b"meta/index-version";
@@ -203,6 +205,18 @@ pub fn saga_row(checkout_entity: &str, started_at_ms: u64) -> Row {
 /// A saga row: the checkout's entity id and when it began.
 pub fn parse_saga(row: &Row) -> Option<(String, u64)> {
     parse_timed(SAGA_NAMESPACE, row)
+}
+
+/// Every outbox row: orders whose timeline has notices the tenant's webhooks lack.
+pub const OUTBOX_NAMESPACE: &[u8] = b"outbox/";
+
+pub fn outbox_row(order_entity: &str, oldest_at_ms: u64) -> Row {
+    timed_row(OUTBOX_NAMESPACE, order_entity, oldest_at_ms)
+}
+
+/// An outbox row: the order's entity id and when its oldest undelivered notice happened.
+pub fn parse_outbox(row: &Row) -> Option<(String, u64)> {
+    parse_timed(OUTBOX_NAMESPACE, row)
 }
 
 #[cfg(test)]

@@ -46,8 +46,11 @@ pub const ORDER_NOTES: Kind = Kind::new(15, "order-notes");
 /// A tenant's support cases, raised by seller signals.
 pub const SUPPORT_CASES: Kind = Kind::new(16, "support-cases");
 
+/// A tenant's webhook subscriptions.
+pub const WEBHOOKS: Kind = Kind::new(17, "webhooks");
+
 /// Every kind of the domain, in code order.
-pub const ALL: [Kind; 16] = [
+pub const ALL: [Kind; 17] = [
     PRODUCT,
     INVENTORY,
     CART,
@@ -64,6 +67,7 @@ pub const ALL: [Kind; 16] = [
     WORKLIST,
     ORDER_NOTES,
     SUPPORT_CASES,
+    WEBHOOKS,
 ];
 
 const fn codes_are_unique_and_in_range(kinds: &[Kind]) -> bool {
@@ -112,6 +116,7 @@ mod tests {
                 (14, "worklist"),
                 (15, "order-notes"),
                 (16, "support-cases"),
+                (17, "webhooks"),
             ]
         );
     }

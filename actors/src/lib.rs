@@ -53,6 +53,7 @@ mod snapshot;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testing;
 pub mod text;
+pub mod webhooks;
 pub mod worklist;
 
 pub use ids::{Asin, CustomerId, IdError, LocationCode, ReservationId, SellerId, Sku};

@@ -216,6 +216,15 @@ pub const ADDRESS_FIELD_BYTES_MAX: usize = 128;
 /// Longest field of a customer's profile (name, e-mail, phone) before sealing, in bytes.
 pub const CUSTOMER_FIELD_BYTES_MAX: usize = 128;
 
+/// Most webhook subscriptions one tenant has.
+pub const WEBHOOKS_PER_TENANT_MAX: usize = 16;
+
+/// Longest webhook URL, in bytes.
+pub const WEBHOOK_URL_BYTES_MAX: usize = 512;
+
+/// Longest webhook signing secret, in bytes.
+pub const WEBHOOK_SECRET_BYTES_MAX: usize = 128;
+
 /// What sealing adds to a piece of personal data, in bytes: the tag, the format's version,
 /// a 24-byte nonce and a 16-byte authentication tag (`bazaar_services::pii`).
 pub const PII_SEAL_OVERHEAD_BYTES: usize = 42;

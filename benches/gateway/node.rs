@@ -75,6 +75,7 @@ impl BenchNode {
             catalog: Default::default(),
             sellers: Default::default(),
             returns: Default::default(),
+            notifications: Default::default(),
             master_key: None,
             metrics: bazaar::node::install_metrics()?,
         })

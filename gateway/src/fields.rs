@@ -208,6 +208,8 @@ bounded! {
     shipment_number: u16 = 0, u16::MAX;
     /// A support case's number.
     case_number: u32 = 1, u32::MAX;
+    /// A webhook subscription's id.
+    webhook_id: u32 = 1, u32::MAX;
     /// An order line's index, from 0.
     line_index: u16 = 0, u16::MAX;
     /// Units of a returned line that arrived sellable.
@@ -396,6 +398,7 @@ pub fn path_parameter(path: &str, name: &str) -> Option<Object> {
             order_id()
         }
         "id" if path.starts_with("/admin/promotions/") => promotion_id(),
+        "id" if path.starts_with("/admin/webhooks/") => webhook_id::schema(),
         _ => return None,
     })
 }
@@ -488,7 +491,9 @@ pub(crate) fn array(items: Object, min: usize, max: usize) -> Array {
 }
 
 mod personal;
+mod webhooks;
 pub use personal::*;
+pub use webhooks::*;
 
 #[cfg(test)]
 mod tests;

@@ -95,6 +95,7 @@ fn route_groups() -> Vec<(Option<Role>, bool, OpenApiRouter<AppState>)> {
         (None, true, catalog::router()),
         (Some(Role::Customer), true, carts::router()),
         (Some(Role::Customer), true, orders::router()),
+        (Some(Role::Customer), true, webhooks::timeline_router()),
         (Some(Role::Customer), true, returns::router()),
         (Some(Role::Customer), false, checkouts::router()),
         (Some(Role::Customer), true, customers::router()),
@@ -108,6 +109,7 @@ fn route_groups() -> Vec<(Option<Role>, bool, OpenApiRouter<AppState>)> {
         (Some(Role::Support), true, customers::support_router()),
         (Some(Role::Operator), true, admin::router()),
         (Some(Role::Operator), true, payments::router()),
+        (Some(Role::Operator), true, webhooks::admin_router()),
         (Some(Role::Operator), true, promotions::admin_router()),
     ]
 }

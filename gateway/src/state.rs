@@ -1,5 +1,6 @@
 //! What every handler can reach.
 
+use bazaar_services::notify::{Notifier, NotifyConfig};
 use std::ops::Deref;
 use std::sync::Arc;
 
@@ -60,6 +61,8 @@ pub struct Parts {
     pub returns: bazaar_actors::order::returns::ReturnRules,
     /// New listings per seller this minute (the listing-burst signal).
     pub listing_bursts: crate::routes::cases::ListingBursts,
+    /// Delivers the orders' notices to the tenants' webhooks (and counts how that went).
+    pub notifier: Notifier,
     /// Seals customers' personal data and erases it (`DIR/pii`).
     pub vault: Arc<bazaar_services::pii::Vault>,
     /// Requests that go on apart from their connection (audited changes): a stopping node
@@ -74,6 +77,8 @@ pub struct OrderSide {
     pub sagas: Sagas,
     pub orders: OrderBook,
     pub ledger: Ledger,
+    /// Delivers the orders' notices to the tenants' webhooks.
+    pub notifier: Notifier,
 }
 
 impl OrderSide {
@@ -83,8 +88,10 @@ impl OrderSide {
         payments: bazaar_services::payments::PaymentsConfig,
         vat: Arc<bazaar_actors::pricing::VatTable>,
         checkout: bazaar_services::saga::SagasConfig,
-        vault: Arc<bazaar_services::pii::Vault>,
+        (vault, notifications): (Arc<bazaar_services::pii::Vault>, NotifyConfig),
     ) -> Result<OrderSide, bazaar_engine::EngineError> {
+        // Its projections are registered before the order book's fold activates any order.
+        let notifier = Notifier::start(engine, notifications);
         let (orders, ledger) = bazaar_services::ledger::start_with_orders(engine)?;
         let payments = bazaar_services::payments::Payments::new(payments);
         let sagas = Sagas::new(
@@ -96,7 +103,7 @@ impl OrderSide {
             checkout,
             vault,
         );
-        Ok(OrderSide { sagas, orders, ledger })
+        Ok(OrderSide { sagas, orders, ledger, notifier })
     }
 }
 

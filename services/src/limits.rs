@@ -80,3 +80,6 @@ pub const BACKGROUND_VOID_ROUNDS_MAX: u32 = 5;
 /// Customers' data keys kept unwrapped in memory (about 100 bytes each); the others are read
 /// from their files and unwrapped again on use.
 pub const PII_KEYS_CACHED_MAX: usize = 100_000;
+
+/// Outbox rows read per page when a start kicks the orders with undelivered notices.
+pub const OUTBOX_PAGE_ROWS: usize = 1_024;

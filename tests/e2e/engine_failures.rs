@@ -51,6 +51,7 @@ async fn node(config: EngineConfig) -> TestNode {
         catalog: Default::default(),
         sellers: Default::default(),
         returns: Default::default(),
+        notifications: Default::default(),
         master_key: None,
         metrics: metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder().handle(),
     })

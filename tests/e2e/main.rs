@@ -22,6 +22,7 @@ mod engine_failures;
 mod input;
 mod listings;
 mod new_user;
+mod notifications;
 mod power_loss;
 mod privacy;
 mod psp;

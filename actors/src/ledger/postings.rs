@@ -42,7 +42,8 @@ pub fn postings(order: &OrderView, event: &OrderEvent) -> Option<PostingSet> {
         | OrderEvent::ReturnReceived { .. }
         | OrderEvent::ReturnRestocked { .. }
         | OrderEvent::ReturnLineRestocked { .. }
-        | OrderEvent::Appeased(_) => None,
+        | OrderEvent::Appeased(_)
+        | OrderEvent::Published { .. } => None,
         OrderEvent::ReturnSettled { number, .. } => settled_by_goodwill(order, *number),
     }
 }

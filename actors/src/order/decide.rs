@@ -58,6 +58,11 @@ pub(super) fn decide(state: &Order, command: OrderCommand, key: &str, now_ms: u6
             appeasements::record_refund(state, view, number, refund, now_ms)
         }
         OrderCommand::SettleReturn { number } => returns::settle(state, view, number, now_ms),
+        OrderCommand::MarkPublished { through } => {
+            let events = super::timeline::mark_published(view, through)
+                .map_err(|known| OrderRejection::UnknownNotice { known })?;
+            answer(state, events)
+        }
     }
 }
 

@@ -70,6 +70,7 @@ pub mod returns;
 mod state;
 #[cfg(test)]
 mod tests;
+pub mod timeline;
 mod validate;
 mod view;
 
@@ -251,6 +252,11 @@ pub enum OrderCommand {
     SettleReturn {
         number: u16,
     },
+    /// The tenant's webhook subscribers have the timeline's notices up to `through` (see
+    /// [`timeline`]).
+    MarkPublished {
+        through: u32,
+    },
 }
 
 /// The placement, as journaled.
@@ -355,6 +361,10 @@ pub enum OrderEvent {
         number: u16,
         at_ms: u64,
     },
+    /// The tenant's webhook subscribers have the timeline's notices up to `through`.
+    Published {
+        through: u32,
+    },
 }
 
 /// The answer to every order command: the order after it.
@@ -380,6 +390,12 @@ impl Entity for Order {
 
     fn apply(&mut self, event: &OrderEvent) {
         self.apply_event(event);
+    }
+
+    /// `outbox/{id}` while the timeline has notices its subscribers do not have yet.
+    fn index_rows(&self, id: &str) -> Vec<crate::index::Row> {
+        let pending = self.view.as_ref().and_then(|view| view.unpublished().first());
+        pending.map(|notice| crate::index::outbox_row(id, notice.at_ms)).into_iter().collect()
     }
 
     /// Placed with its shipments planned and nothing owed to its payment or its stock: what

@@ -103,6 +103,8 @@ pub enum OrderRejection {
     TooManyAppeasements { max: u32 },
     #[error("another appeasement was granted under this request id")]
     AppeasementConflict,
+    #[error("the order's timeline has {known} notices")]
+    UnknownNotice { known: u32 },
 }
 
 impl Rejection for OrderRejection {
@@ -155,6 +157,7 @@ impl Rejection for OrderRejection {
             OrderRejection::UnknownAppeasement => "unknown_appeasement",
             OrderRejection::TooManyAppeasements { .. } => "too_many_appeasements",
             OrderRejection::AppeasementConflict => "appeasement_conflict",
+            OrderRejection::UnknownNotice { .. } => "unknown_notice",
         }
     }
 
@@ -179,7 +182,8 @@ impl Rejection for OrderRejection {
             | OrderRejection::FraudRejected
             | OrderRejection::PspMismatch
             | OrderRejection::ReturnLinesInvalid
-            | OrderRejection::ReturnSpansShipments => RejectionKind::Invalid,
+            | OrderRejection::ReturnSpansShipments
+            | OrderRejection::UnknownNotice { .. } => RejectionKind::Invalid,
             OrderRejection::AlreadyPlaced
             | OrderRejection::OrderCancelled
             | OrderRejection::OrderRefunded

@@ -30,7 +30,9 @@ impl Order {
         if let OrderEvent::Placed(placed) = event {
             // `decide` places an order once; a second placement would change nothing.
             if self.view.is_none() {
-                self.view = Some(placed_view(placed));
+                let mut view = placed_view(placed);
+                super::timeline::record(&mut view, event);
+                self.view = Some(view);
             }
             return;
         }
@@ -86,7 +88,9 @@ impl Order {
             OrderEvent::Appeased(_) | OrderEvent::AppeasementRefunded { .. } => {
                 super::appeasements::apply(view, event)
             }
+            OrderEvent::Published { through } => view.published = view.published.max(*through),
         }
+        super::timeline::record(view, event);
         let status = status_of(view);
         if status.rank() > view.status.rank() {
             view.status = status;
@@ -148,6 +152,8 @@ fn placed_view(placed: &PlacedOrder) -> OrderView {
         restocked_lines: Vec::new(),
         returns: Vec::new(),
         appeasements: Vec::new(),
+        timeline: Vec::new(),
+        published: 0,
     }
 }
 

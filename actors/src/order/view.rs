@@ -125,14 +125,19 @@ pub struct OrderView {
     pub returns: Vec<ReturnView>,
     /// In the order granted.
     pub appeasements: Vec<Appeasement>,
+    /// What happened to it, in order (see [`super::timeline`]).
+    pub timeline: Vec<super::timeline::Notice>,
+    /// How many of `timeline`'s notices the tenant's webhook subscribers have.
+    pub published: u32,
 }
 
-// Snapshots written before returns existed end after `restocked_lines`.
+// Snapshots written before returns existed end after `restocked_lines`, and those written
+// before the timeline after `appeasements`.
 crate::snapshot::grown_state!(OrderView {
     id, customer, checkout, currency, status, placed_at_ms, lines, totals, promotions,
     authorization, capture, commission_bps, captured, captures, voided, refunded, refunds,
     fraud, ship_to, shipments, cancellation, revision, restocked, restocked_lines,
-} added { returns, appeasements });
+} added { returns, appeasements, timeline, published });
 
 /// What an order's payment needs next (the payment job carries it out).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

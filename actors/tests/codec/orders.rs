@@ -416,25 +416,34 @@ fn requested_return() -> RequestedReturn {
     }
 }
 
-/// An order snapshot written before returns existed (it ends before `returns`), or before
-/// appeasements did, still decodes, with none.
+/// An order snapshot written before returns existed (it ends before `returns`), before
+/// appeasements did, or before the timeline did, still decodes, with none.
 #[test]
-fn an_order_snapshot_from_before_returns_or_appeasements_decodes() {
+fn an_order_snapshot_from_before_returns_appeasements_or_the_timeline_decodes() {
     let id = OrderId::for_checkout("eu/c1/key-1");
-    let mut legacy = Order::default();
-    legacy.apply(&OrderEvent::Placed(Box::new(PlacedOrder { id, order: new_order(), at_ms: 1 })));
-    let record = codec::encode(&legacy).expect("encodes");
+    let mut placed = Order::default();
+    placed.apply(&OrderEvent::Placed(Box::new(PlacedOrder { id, order: new_order(), at_ms: 1 })));
+    let view = placed.view().expect("placed").clone();
+    assert_eq!(view.timeline.len(), 1, "placing is the first notice");
+    let record = codec::encode(&placed).expect("encodes");
     let payload = record.payload();
-    assert!(payload.ends_with(&[0, 0, 0]), "restocked lines, returns, appeasements (none)");
-    for older in 1..=2 {
-        let old: Order = codec::decode_payload(&payload[..payload.len() - older]).expect("decodes");
-        assert_eq!(old, legacy);
+    let timeline = codec::encode(&view.timeline).expect("encodes").payload().len();
+    // `published` (0), then the timeline, end the snapshot; before them, no appeasements, no
+    // returns and no restocked lines.
+    let before_timeline = &payload[..payload.len() - 1 - timeline];
+    assert!(before_timeline.ends_with(&[0, 0, 0]), "restocked lines, returns, appeasements");
+    let legacy = bazaar_actors::order::OrderView { timeline: Vec::new(), published: 0, ..view };
+    for older in 0..=2 {
+        let shape = &before_timeline[..before_timeline.len() - older];
+        let old: Order = codec::decode_payload(shape).expect("decodes");
+        assert_eq!(old.view(), Some(&legacy));
     }
-    let mut returned = legacy.clone();
+    let mut returned = placed.clone();
     returned.apply(&OrderEvent::ReturnRequested(Box::new(requested_return())));
     returned.apply(&OrderEvent::Appeased(Box::new(appeasement())));
+    returned.apply(&OrderEvent::Published { through: 2 });
     round_trip(&returned);
-    assert!(codec::decode_payload::<Order>(&payload[..payload.len() - 3]).is_err());
+    assert!(codec::decode_payload::<Order>(&before_timeline[..before_timeline.len() - 3]).is_err());
 }
 
 #[test]

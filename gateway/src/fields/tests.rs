@@ -73,9 +73,15 @@ proptest! {
 
     #[test]
     fn personal_patterns_say_what_the_parsers_take(
-        text in prop_oneof!["[ -~]{0,30}", "[a-z.]{0,6}@?[a-z@ \u{a0}\u{2028}é]{0,8}", "\\+?[0-9+ ]{0,24}"],
+        text in prop_oneof![
+            "[ -~]{0,30}",
+            "[a-z.]{0,6}@?[a-z@ \u{a0}\u{2028}é]{0,8}",
+            "\\+?[0-9+ ]{0,24}",
+            "s?://[a-z0-9./ :\u{85}é]{0,8}",
+        ],
     ) {
         agree(&email(), is_email, &text);
+        agree(&webhook_url(), bazaar_actors::webhooks::is_webhook_url, &format!("http{text}"));
         agree(&phone_option(), is_phone, &text);
     }
 

@@ -13,6 +13,7 @@ pub mod promotions;
 pub mod returns;
 pub mod seller;
 pub mod support;
+pub mod webhooks;
 
 use bazaar_actors::{Rejection, RejectionKind};
 use bazaar_engine::{EngineError, ErrorKind};
