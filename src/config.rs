@@ -35,6 +35,9 @@ pub struct ClusterFile {
     /// Return windows by category, automatic approval and the labels' carrier (`[returns]`).
     #[serde(default)]
     pub returns: bazaar_actors::order::returns::ReturnRules,
+    /// The carriers labels are bought from, and where they call back (`[shipping]`).
+    #[serde(default)]
+    pub shipping: bazaar_services::carriers::ShippingConfig,
     /// How orders' notices are delivered to webhooks (`[notifications]`).
     #[serde(default)]
     pub notifications: bazaar_services::notify::NotifyConfig,

@@ -1,6 +1,7 @@
 //! The `bazaar` binary: the command line. `serve` runs a node (assembled by the library's
 //! `bazaar::node`), `sim` the load tester (`bazaar::sim`); the domain, engine and storage live in the workspace's crates.
 
+mod carrier;
 mod config;
 mod psp;
 mod reconcile;
@@ -39,6 +40,11 @@ enum Command {
     /// load test can change latency, declines, errors and outages from a script. Anyone who
     /// can reach it can do the same: listen on loopback or a test network only.
     Psp(psp::PspArgs),
+    /// Runs a parcel carrier simulator (in memory) until SIGTERM or Ctrl-C: it sells labels
+    /// and posts each parcel's tracking events, signed, to the label's callback on a schedule.
+    ///
+    /// A test tool that takes no token: listen on loopback or a test network only.
+    Carrier(carrier::CarrierArgs),
     /// Compares the payment providers' settlement reports with a running node's ledger and
     /// lists every mismatch (exit 1 when there is any).
     Reconcile(reconcile::ReconcileArgs),
@@ -110,6 +116,7 @@ fn main() -> std::process::ExitCode {
             token_add(&data_dir, &tenant, &role, &principal)
         }
         Command::Psp(args) => psp::run(args),
+        Command::Carrier(args) => carrier::run(args),
         Command::Reconcile(args) => reconcile::run(args),
         Command::Sim(_) => unreachable!("bazaar sim returned above"),
     };

@@ -87,6 +87,8 @@ pub struct NodeConfig {
     pub sellers: bazaar_actors::seller::StandingRules,
     /// Return windows, automatic approval, labels.
     pub returns: bazaar_actors::order::returns::ReturnRules,
+    /// The carriers labels are bought from (`[shipping]`).
+    pub shipping: bazaar_services::carriers::ShippingConfig,
     /// How orders' notices are delivered to webhooks (`[notifications]`).
     pub notifications: bazaar_services::notify::NotifyConfig,
     /// The master key that wraps customers' data keys; `None`: `DIR/pii/master.key`, which
@@ -326,6 +328,7 @@ impl Starting {
             returns: config.returns,
             listing_bursts: Default::default(),
             vault,
+            carriers: bazaar_services::carriers::Carriers::new(config.shipping),
             notifier: notifier.clone(),
             requests: requests.clone(),
         });

@@ -18,29 +18,40 @@ use anyhow::{Context, bail};
 /// stderr inherited, logging at `warn`) and waits for the line saying where it listens.
 /// Answers the child and its base URL `http://127.0.0.1:PORT`.
 pub fn spawn_psp(exe: &Path, name: &str, args: &[&str]) -> anyhow::Result<(Child, String)> {
+    spawn_simulator(exe, "psp", name, args)
+}
+
+/// Starts `bazaar TOOL --listen 127.0.0.1:0 --name NAME ARGS...` (a `psp` or a `carrier`) and
+/// waits for the line saying where it listens; answers the child and its base URL.
+pub fn spawn_simulator(
+    exe: &Path,
+    tool: &str,
+    name: &str,
+    args: &[&str],
+) -> anyhow::Result<(Child, String)> {
     let mut child = Command::new(exe)
-        .args(["psp", "--listen", "127.0.0.1:0", "--name", name])
+        .args([tool, "--listen", "127.0.0.1:0", "--name", name])
         .args(args)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .with_context(|| format!("cannot start {} psp", exe.display()))?;
-    let stdout = child.stdout.take().context("psp stdout is not piped")?;
+        .with_context(|| format!("cannot start {} {tool}", exe.display()))?;
+    let stdout = child.stdout.take().context("the simulator's stdout is not piped")?;
     let mut lines = BufReader::new(stdout).lines();
     let line = match lines.next() {
-        Some(line) => line.context("psp printed no utf-8 line")?,
+        Some(line) => line.context("the simulator printed no utf-8 line")?,
         None => {
             let _ = child.kill();
             let _ = child.wait();
-            bail!("psp {name} stopped before printing where it listens");
+            bail!("{tool} {name} stopped before printing where it listens");
         }
     };
-    let prefix = format!("bazaar psp {name} listening on ");
+    let prefix = format!("bazaar {tool} {name} listening on ");
     let Some(base) = line.strip_prefix(&prefix) else {
         let _ = child.kill();
         let _ = child.wait();
-        bail!("psp {name} printed {line:?}, not where it listens");
+        bail!("{tool} {name} printed {line:?}, not where it listens");
     };
     let base = base.to_string();
     drain(lines);

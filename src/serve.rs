@@ -42,6 +42,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         sellers: file.sellers,
         returns: file.returns.clone(),
         notifications: file.notifications.clone(),
+        shipping: file.shipping.clone(),
         master_key: file.pii.master_key()?,
         metrics,
     };

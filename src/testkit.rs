@@ -1,7 +1,7 @@
 //! The `bazaar` executable's processes for tests and benches (the `testkit` feature; never on
 //! in the shipped binary): `bazaar serve` started on a free loopback port and waited for
 //! until ready ([`Server`]), its stderr optionally kept ([`ServerLog`]); `bazaar psp`
-//! simulators ([`PspProcess`]); `bazaar token add` and the initial tokens a first start
+//! simulators ([`SimulatorProcess`]); `bazaar token add` and the initial tokens a first start
 //! writes.
 //!
 //! A test kit: every failure panics, saying what went wrong, as a test's assertion would.
@@ -60,11 +60,18 @@ impl Bazaar {
 
     /// Starts `bazaar psp --listen 127.0.0.1:0 --name NAME ARGS...` (its log at `warn`, on
     /// this process's stderr) and waits for the line saying where it listens.
-    pub fn psp(&self, name: &str, args: &[&str]) -> PspProcess {
+    /// `bazaar carrier --listen 127.0.0.1:0 --name NAME ARGS...`, once it listens.
+    pub fn carrier(&self, name: &str, args: &[&str]) -> SimulatorProcess {
+        let (child, base) = crate::process::spawn_simulator(&self.exe, "carrier", name, args)
+            .unwrap_or_else(|error| panic!("bazaar carrier {name}: {error:#}"));
+        SimulatorProcess { child, name: name.to_string(), base }
+    }
+
+    pub fn psp(&self, name: &str, args: &[&str]) -> SimulatorProcess {
         let (child, base) = crate::process::spawn_psp(&self.exe, name, args)
             .unwrap_or_else(|error| panic!("bazaar psp {name}: {error:#}"));
         assert!(base.starts_with("http://127.0.0.1:") && !base.ends_with(":0"), "{base:?}");
-        PspProcess { child, name: name.to_string(), base }
+        SimulatorProcess { child, name: name.to_string(), base }
     }
 
     /// `bazaar token add`: mints a token of the default tenant for `principal` and returns it.
@@ -203,14 +210,14 @@ impl ServerLog {
 }
 
 /// A running `bazaar psp` simulator ([`Bazaar::psp`]), killed when dropped.
-pub struct PspProcess {
+pub struct SimulatorProcess {
     child: Child,
     pub name: String,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
 }
 
-impl PspProcess {
+impl SimulatorProcess {
     pub fn address(&self) -> SocketAddr {
         address_of(&self.base)
     }
@@ -220,7 +227,7 @@ impl PspProcess {
     }
 }
 
-impl Drop for PspProcess {
+impl Drop for SimulatorProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -216,6 +216,9 @@ pub const ADDRESS_FIELD_BYTES_MAX: usize = 128;
 /// Longest field of a customer's profile (name, e-mail, phone) before sealing, in bytes.
 pub const CUSTOMER_FIELD_BYTES_MAX: usize = 128;
 
+/// Most tracking events one shipment keeps (a carrier's full journey is about ten).
+pub const TRACKING_EVENTS_MAX: usize = 32;
+
 /// Most webhook subscriptions one tenant has.
 pub const WEBHOOKS_PER_TENANT_MAX: usize = 16;
 

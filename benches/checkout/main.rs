@@ -67,7 +67,7 @@ use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
-use bazaar::testkit::{Bazaar, PspProcess, Server, initial_tokens};
+use bazaar::testkit::{Bazaar, Server, SimulatorProcess, initial_tokens};
 use hyper::{Method, StatusCode};
 use load::{
     Shopped, Window, authorizations, print_failures, probe_during, probe_idle, progress, shopper,
@@ -182,8 +182,8 @@ async fn run(report: &mut Report, dir: &Path, sizes: &Sizes) -> anyhow::Result<(
 async fn measure(
     report: &mut Report,
     node: &Server,
-    primary: &PspProcess,
-    backup: &PspProcess,
+    primary: &SimulatorProcess,
+    backup: &SimulatorProcess,
     sellers: &[String],
     customers: &[String],
     sizes: &Sizes,

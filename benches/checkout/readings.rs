@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::support::node::{metrics, process_cpu};
 use anyhow::{Context, ensure};
-use bazaar::testkit::{PspProcess, Server};
+use bazaar::testkit::{Server, SimulatorProcess};
 
 pub struct Sample {
     pub node_cpu: Duration,
@@ -23,8 +23,8 @@ pub struct Sample {
 impl Sample {
     pub async fn take(
         node: &Server,
-        primary: &PspProcess,
-        backup: &PspProcess,
+        primary: &SimulatorProcess,
+        backup: &SimulatorProcess,
     ) -> anyhow::Result<Sample> {
         let sample = Sample {
             node_cpu: process_cpu(node.pid())?,

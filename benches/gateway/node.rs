@@ -76,6 +76,7 @@ impl BenchNode {
             sellers: Default::default(),
             returns: Default::default(),
             notifications: Default::default(),
+            shipping: Default::default(),
             master_key: None,
             metrics: bazaar::node::install_metrics()?,
         })

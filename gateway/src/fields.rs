@@ -376,33 +376,6 @@ pub fn search_sort() -> Object {
     one_of(&["relevance", "price_asc", "price_desc", "newest"], false)
 }
 
-/// The schema of a path parameter, by the route and the parameter's name; `None` for one this
-/// table does not know (a test fails until it does).
-pub fn path_parameter(path: &str, name: &str) -> Option<Object> {
-    Some(match name {
-        "asin" => asin(),
-        "sku" => sku(),
-        "location" => location(),
-        "seller" => seller_id(),
-        "key" => checkout_key(),
-        "number" if path.starts_with("/v1/support/cases/") => case_number::schema(),
-        "number" => shipment_number::schema(),
-        "role" => role(),
-        "principal" => principal(),
-        "customer" => customer_id(),
-        "id" if path.starts_with("/v1/carts/") || path.starts_with("/v1/guest/carts/") => cart_id(),
-        "id" if ["/v1/orders/", "/v1/seller/orders/", "/v1/support/orders/"]
-            .iter()
-            .any(|prefix| path.starts_with(prefix)) =>
-        {
-            order_id()
-        }
-        "id" if path.starts_with("/admin/promotions/") => promotion_id(),
-        "id" if path.starts_with("/admin/webhooks/") => webhook_id::schema(),
-        _ => return None,
-    })
-}
-
 /// Free text of 1 to `bytes_max` bytes, no control characters.
 pub fn text(bytes_max: usize) -> Object {
     string(&text_pattern(), 1, bytes_max, false)
@@ -490,9 +463,13 @@ pub(crate) fn array(items: Object, min: usize, max: usize) -> Array {
     ArrayBuilder::new().items(items).min_items(Some(min)).max_items(Some(max)).build()
 }
 
+mod paths;
 mod personal;
+mod shipping;
 mod webhooks;
+pub use paths::*;
 pub use personal::*;
+pub use shipping::*;
 pub use webhooks::*;
 
 #[cfg(test)]

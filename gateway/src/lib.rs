@@ -101,6 +101,7 @@ fn route_groups() -> Vec<(Option<Role>, bool, OpenApiRouter<AppState>)> {
         (Some(Role::Customer), true, customers::router()),
         (Some(Role::Seller), true, seller::router()),
         (Some(Role::Seller), true, orders::seller_router()),
+        (Some(Role::Seller), true, shipping::seller_router()),
         (Some(Role::Seller), true, returns::seller_router()),
         (Some(Role::Seller), true, promotions::seller_router()),
         (Some(Role::Support), true, support::router()),
@@ -236,6 +237,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
     openapi::keyed(guests.get_openapi_mut());
     let mut document = ApiDoc::openapi();
     document.merge(guests.split_for_parts().1);
+    // Signed by the caller, not authenticated by a token: no security requirement.
+    document.merge(routes::shipping::callback_router().split_for_parts().1);
     for (role, keyed, mut group) in route_groups() {
         document_group(role, keyed, &mut group);
         document.merge(group.split_for_parts().1);
@@ -247,6 +250,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// The whole HTTP surface of a node.
 pub fn app(state: AppState) -> Router {
     let guests = guarded(&state, Audience::Guests, true, routes::carts::guest_router());
+    let callbacks = routes::shipping::callback_router().split_for_parts().0;
     let routes = route_groups().into_iter().fold(guests.split_for_parts().0, |all, group| {
         let (role, keyed, group) = group;
         all.merge(guarded(&state, Audience::Role(role), keyed, group).split_for_parts().0)
@@ -255,6 +259,7 @@ pub fn app(state: AppState) -> Router {
     let openapi = Arc::new(openapi);
     let ops = ops::router(state.ops.clone());
     let router = routes
+        .merge(callbacks)
         .route("/openapi.json", get(openapi_json).layer(axum::Extension(openapi)))
         .layer(axum::middleware::from_fn_with_state(state.clone(), audit::layer))
         .with_state(state)

@@ -164,10 +164,12 @@ fn problem_content() -> utoipa::openapi::Content {
     ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build()
 }
 
-/// Completes every operation under `/v1` and `/admin` with the answers its kind shares.
+/// Completes every operation under `/v1`, `/admin` and `/callbacks` with the answers its kind
+/// shares.
 pub fn complete(openapi: &mut OpenApi) {
     for (path, item) in openapi.paths.paths.iter_mut() {
-        if !(path.starts_with("/v1/") || path.starts_with("/admin/")) {
+        let served = ["/v1/", "/admin/", "/callbacks/"].iter().any(|p| path.starts_with(p));
+        if !served {
             operations(item).for_each(described);
             continue;
         }

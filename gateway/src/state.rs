@@ -61,6 +61,8 @@ pub struct Parts {
     pub returns: bazaar_actors::order::returns::ReturnRules,
     /// New listings per seller this minute (the listing-burst signal).
     pub listing_bursts: crate::routes::cases::ListingBursts,
+    /// The carriers labels are bought from (`[shipping]`).
+    pub carriers: bazaar_services::carriers::Carriers,
     /// Delivers the orders' notices to the tenants' webhooks (and counts how that went).
     pub notifier: Notifier,
     /// Seals customers' personal data and erases it (`DIR/pii`).

@@ -22,6 +22,7 @@
 //!   workers.
 
 pub mod cache;
+pub mod carriers;
 pub mod carts;
 pub mod catalog;
 pub mod fraud;
@@ -34,6 +35,7 @@ pub mod payments;
 pub mod pii;
 pub mod saga;
 pub mod search;
+pub mod signing;
 
 use std::sync::Arc;
 

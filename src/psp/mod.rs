@@ -32,7 +32,7 @@
 //! the server: bad JSON and bad values are problem+json answers.
 
 mod knobs;
-mod latency;
+pub(crate) mod latency;
 pub mod limits;
 mod state;
 
@@ -320,7 +320,7 @@ fn problem(status: u16, code: &str, detail: &str) -> Response {
     (status, [(header::CONTENT_TYPE, "application/problem+json")], Json(body)).into_response()
 }
 
-fn unix_ms() -> u64 {
+pub(crate) fn unix_ms() -> u64 {
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
     since.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).unwrap_or_default()
 }

@@ -150,7 +150,9 @@ async fn a_json_array_is_never_taken_for_an_object_and_a_feed_needs_lines() {
     let mut checked = 0;
     for op in operations(&doc) {
         let Some((media, schema)) = &op.body else { continue };
-        if media != "application/json" {
+        // A carrier's callback checks its signature before its body, as a secured route
+        // checks its token first (tests/e2e/tracking.rs signs its bodies).
+        if media != "application/json" || op.path.starts_with("/callbacks/") {
             continue;
         }
         let who = if op.secured { Auth::As(right_principal(&op.path)) } else { Auth::None };

@@ -52,6 +52,7 @@ async fn node(config: EngineConfig) -> TestNode {
         sellers: Default::default(),
         returns: Default::default(),
         notifications: Default::default(),
+        shipping: Default::default(),
         master_key: None,
         metrics: metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder().handle(),
     })

@@ -38,3 +38,4 @@ mod sim;
 mod small_memory;
 mod stock;
 mod stopping;
+mod tracking;

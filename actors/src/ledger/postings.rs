@@ -43,7 +43,9 @@ pub fn postings(order: &OrderView, event: &OrderEvent) -> Option<PostingSet> {
         | OrderEvent::ReturnRestocked { .. }
         | OrderEvent::ReturnLineRestocked { .. }
         | OrderEvent::Appeased(_)
-        | OrderEvent::Published { .. } => None,
+        | OrderEvent::Published { .. }
+        | OrderEvent::Labelled { .. }
+        | OrderEvent::TrackingRecorded { .. } => None,
         OrderEvent::ReturnSettled { number, .. } => settled_by_goodwill(order, *number),
     }
 }

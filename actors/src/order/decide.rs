@@ -58,6 +58,12 @@ pub(super) fn decide(state: &Order, command: OrderCommand, key: &str, now_ms: u6
             appeasements::record_refund(state, view, number, refund, now_ms)
         }
         OrderCommand::SettleReturn { number } => returns::settle(state, view, number, now_ms),
+        OrderCommand::ShipLabelled { shipment, seller, label } => {
+            super::tracking::ship_labelled(state, view, (shipment, &seller), label, now_ms)
+        }
+        OrderCommand::RecordTracking { tracking, event } => {
+            super::tracking::record(state, view, &tracking, event, now_ms)
+        }
         OrderCommand::MarkPublished { through } => {
             let events = super::timeline::mark_published(view, through)
                 .map_err(|known| OrderRejection::UnknownNotice { known })?;
@@ -192,7 +198,7 @@ fn record_capture(state: &Order, view: &OrderView, capture: Capture, now_ms: u64
     answer(state, vec![OrderEvent::PaymentCaptured { capture, at_ms: now_ms }])
 }
 
-fn ship(
+pub(super) fn ship(
     state: &Order,
     view: &OrderView,
     (number, seller): (u16, &SellerId),
@@ -221,7 +227,7 @@ fn ship(
     answer(state, vec![event])
 }
 
-fn deliver(state: &Order, view: &OrderView, number: u16, now_ms: u64) -> Decided {
+pub(super) fn deliver(state: &Order, view: &OrderView, number: u16, now_ms: u64) -> Decided {
     let shipment = view.shipment(number).ok_or(OrderRejection::UnknownShipment)?;
     if shipment.delivered_at_ms.is_some() {
         return answer(state, Vec::new());

@@ -71,6 +71,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 pub mod timeline;
+pub mod tracking;
 mod validate;
 mod view;
 
@@ -257,6 +258,17 @@ pub enum OrderCommand {
     MarkPublished {
         through: u32,
     },
+    /// Ships shipment `shipment` with a carrier's label (see [`tracking`]).
+    ShipLabelled {
+        shipment: u16,
+        seller: SellerId,
+        label: tracking::Label,
+    },
+    /// The carrier's event about the shipment with tracking number `tracking`.
+    RecordTracking {
+        tracking: String,
+        event: tracking::TrackingEvent,
+    },
 }
 
 /// The placement, as journaled.
@@ -364,6 +376,15 @@ pub enum OrderEvent {
     /// The tenant's webhook subscribers have the timeline's notices up to `through`.
     Published {
         through: u32,
+    },
+    /// Shipment `shipment` was shipped with a carrier's label of this service level.
+    Labelled {
+        shipment: u16,
+        service_level: String,
+    },
+    TrackingRecorded {
+        shipment: u16,
+        event: tracking::TrackingEvent,
     },
 }
 

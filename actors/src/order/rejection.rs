@@ -105,6 +105,8 @@ pub enum OrderRejection {
     AppeasementConflict,
     #[error("the order's timeline has {known} notices")]
     UnknownNotice { known: u32 },
+    #[error("a shipment keeps at most {max} tracking events")]
+    TooManyTrackingEvents { max: u32 },
 }
 
 impl Rejection for OrderRejection {
@@ -158,6 +160,7 @@ impl Rejection for OrderRejection {
             OrderRejection::TooManyAppeasements { .. } => "too_many_appeasements",
             OrderRejection::AppeasementConflict => "appeasement_conflict",
             OrderRejection::UnknownNotice { .. } => "unknown_notice",
+            OrderRejection::TooManyTrackingEvents { .. } => "too_many_tracking_events",
         }
     }
 
@@ -210,7 +213,8 @@ impl Rejection for OrderRejection {
             | OrderRejection::ReturnAlreadyReceived
             | OrderRejection::ReturnNotReceived
             | OrderRejection::TooManyAppeasements { .. }
-            | OrderRejection::AppeasementConflict => RejectionKind::Conflict,
+            | OrderRejection::AppeasementConflict
+            | OrderRejection::TooManyTrackingEvents { .. } => RejectionKind::Conflict,
         }
     }
 }

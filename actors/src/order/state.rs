@@ -89,6 +89,9 @@ impl Order {
                 super::appeasements::apply(view, event)
             }
             OrderEvent::Published { through } => view.published = view.published.max(*through),
+            OrderEvent::Labelled { .. } | OrderEvent::TrackingRecorded { .. } => {
+                super::tracking::apply(view, event)
+            }
         }
         super::timeline::record(view, event);
         let status = status_of(view);
@@ -154,6 +157,7 @@ fn placed_view(placed: &PlacedOrder) -> OrderView {
         appeasements: Vec::new(),
         timeline: Vec::new(),
         published: 0,
+        tracking: Vec::new(),
     }
 }
 

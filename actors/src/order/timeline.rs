@@ -15,6 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::tracking::TrackingStatus;
 use super::{OrderEvent, OrderView};
 use crate::money::Money;
 
@@ -68,6 +69,12 @@ pub enum Happened {
         number: u16,
         amount: Money,
     },
+    /// The carrier's word on a shipment.
+    Tracked {
+        shipment: u16,
+        status: TrackingStatus,
+        location: String,
+    },
 }
 
 impl Happened {
@@ -86,12 +93,13 @@ impl Happened {
             Happened::ReturnRejected { .. } => "return.rejected",
             Happened::ReturnReceived { .. } => "return.received",
             Happened::Appeased { .. } => "appeasement.granted",
+            Happened::Tracked { .. } => "shipment.tracking",
         }
     }
 }
 
 /// Every event type a notice can have (what a subscription may filter on).
-pub const EVENT_TYPES: [&str; 12] = [
+pub const EVENT_TYPES: [&str; 13] = [
     "order.placed",
     "payment.captured",
     "payment.voided",
@@ -104,6 +112,7 @@ pub const EVENT_TYPES: [&str; 12] = [
     "return.rejected",
     "return.received",
     "appeasement.granted",
+    "shipment.tracking",
 ];
 
 /// What `event` tells the timeline, and when, if anything.
@@ -147,7 +156,12 @@ pub(super) fn happened(event: &OrderEvent) -> Option<(u64, Happened)> {
             appeasement.at_ms,
             Happened::Appeased { number: appeasement.number, amount: appeasement.amount },
         ),
+        OrderEvent::TrackingRecorded { shipment, event } => {
+            let (status, location) = (event.status, event.location.clone());
+            (event.at_ms, Happened::Tracked { shipment: *shipment, status, location })
+        }
         OrderEvent::ShipmentsPlanned { .. }
+        | OrderEvent::Labelled { .. }
         | OrderEvent::Restocked { .. }
         | OrderEvent::LineRestocked { .. }
         | OrderEvent::ReturnRestocked { .. }

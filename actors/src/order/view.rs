@@ -129,6 +129,8 @@ pub struct OrderView {
     pub timeline: Vec<super::timeline::Notice>,
     /// How many of `timeline`'s notices the tenant's webhook subscribers have.
     pub published: u32,
+    /// The labelled or tracked shipments' tracking, in the order they were labelled.
+    pub tracking: Vec<super::tracking::ShipmentTracking>,
 }
 
 // Snapshots written before returns existed end after `restocked_lines`, and those written
@@ -137,7 +139,7 @@ crate::snapshot::grown_state!(OrderView {
     id, customer, checkout, currency, status, placed_at_ms, lines, totals, promotions,
     authorization, capture, commission_bps, captured, captures, voided, refunded, refunds,
     fraud, ship_to, shipments, cancellation, revision, restocked, restocked_lines,
-} added { returns, appeasements, timeline, published });
+} added { returns, appeasements, timeline, published, tracking });
 
 /// What an order's payment needs next (the payment job carries it out).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,6 +12,7 @@ pub mod payments;
 pub mod promotions;
 pub mod returns;
 pub mod seller;
+pub mod shipping;
 pub mod support;
 pub mod webhooks;
 

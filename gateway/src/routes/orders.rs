@@ -7,6 +7,7 @@ use crate::openapi::routes;
 use axum::extract::State;
 use axum::{Extension, Json};
 use bazaar_actors::SellerId;
+use bazaar_actors::order::tracking::{ShipmentTracking, TrackingEvent};
 use bazaar_actors::order::{
     Order, OrderCommand, OrderId, OrderLine, OrderView, ShipmentView, entity_id, ship_to,
 };
@@ -154,6 +155,20 @@ pub struct ShipmentDto {
     pub tracking: Option<String>,
     pub shipped_at_ms: Option<u64>,
     pub delivered_at_ms: Option<u64>,
+    /// With a label bought through the marketplace: `standard` or `express`.
+    pub service_level: Option<String>,
+    /// What its carrier reported, in the order it arrived.
+    pub tracking_events: Vec<TrackingEventDto>,
+}
+
+/// One event a carrier reported about a shipment.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TrackingEventDto {
+    /// `picked_up`, `in_transit`, `out_for_delivery`, `delivered` or `exception`.
+    pub status: String,
+    /// By the carrier's clock.
+    pub at_ms: u64,
+    pub location: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -185,8 +200,14 @@ fn line_dto(line: &OrderLine) -> OrderLineDto {
     }
 }
 
-fn shipment_dto(shipment: &ShipmentView) -> ShipmentDto {
+fn shipment_dto(shipment: &ShipmentView, tracking: &[ShipmentTracking]) -> ShipmentDto {
     let shipped = shipment.shipped.as_ref();
+    let tracking = tracking.iter().find(|tracking| tracking.shipment == shipment.number);
+    let event = |event: &TrackingEvent| TrackingEventDto {
+        status: event.status.as_str().to_owned(),
+        at_ms: event.at_ms,
+        location: event.location.clone(),
+    };
     ShipmentDto {
         number: shipment.number,
         seller: shipment.seller.to_string(),
@@ -197,6 +218,8 @@ fn shipment_dto(shipment: &ShipmentView) -> ShipmentDto {
         tracking: shipped.map(|s| s.tracking.clone()),
         shipped_at_ms: shipped.map(|s| s.at_ms),
         delivered_at_ms: shipment.delivered_at_ms,
+        service_level: tracking.map(|t| t.service_level.clone()).filter(|level| !level.is_empty()),
+        tracking_events: tracking.into_iter().flat_map(|t| t.events.iter().map(event)).collect(),
     }
 }
 
@@ -229,7 +252,7 @@ fn order_dto(order: &OrderView, reader: &Reader) -> OrderDto {
             decision: super::checkouts::fraud_name(order.fraud.decision).to_owned(),
             reasons: order.fraud.reasons.iter().map(|reason| reason.code.clone()).collect(),
         },
-        shipments: order.shipments.iter().map(shipment_dto).collect(),
+        shipments: order.shipments.iter().map(|s| shipment_dto(s, &order.tracking)).collect(),
         restocked: order.restocked,
         returns: order.returns.iter().map(super::returns::return_dto).collect(),
         appeasements: order.appeasements.iter().map(super::support::appeasement_dto).collect(),
@@ -253,7 +276,7 @@ fn seller_order_dto(order: &SellerOrderLines) -> SellerOrderDto {
         status: order.status.as_str().to_owned(),
         placed_at_ms: order.placed_at_ms,
         lines: order.lines.iter().map(line_dto).collect(),
-        shipments: order.shipments.iter().map(shipment_dto).collect(),
+        shipments: order.shipments.iter().map(|s| shipment_dto(s, &order.tracking)).collect(),
         returns: order.returns.iter().map(super::returns::return_dto).collect(),
     }
 }
@@ -439,11 +462,11 @@ pub(super) async fn seller_order(
 }
 
 /// A shipment number from a path; anything else names no shipment.
-fn shipment_number(text: &str) -> Result<u16, Problem> {
+pub(super) fn shipment_number(text: &str) -> Result<u16, Problem> {
     text.parse().map_err(|_| not_found("shipment"))
 }
 
 /// An order as one of its sellers may see it: its own lines and shipments.
-fn seller_view(order: &OrderView, seller: &SellerId) -> SellerOrderDto {
+pub(super) fn seller_view(order: &OrderView, seller: &SellerId) -> SellerOrderDto {
     seller_order_dto(&SellerOrderLines::of(order, seller))
 }

@@ -30,7 +30,8 @@ use dashmap::{DashMap, DashSet};
 use serde::Deserialize;
 use tokio::sync::{Semaphore, mpsc};
 
-pub use payload::{EVENT_ID_HEADER, SIGNATURE_HEADER, body, data, event_id, signature};
+use crate::signing::{SIGNATURE_HEADER, signature};
+pub use payload::{EVENT_ID_HEADER, body, data, event_id};
 pub use stats::{Attempt, DeliveryStats};
 
 /// `[notifications]`: how deliveries are attempted.

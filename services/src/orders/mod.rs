@@ -33,6 +33,7 @@ use bazaar_actors::ids::SellerId;
 use bazaar_actors::ledger::statement::{SellerEntry, Statement, seller_entries};
 use bazaar_actors::money::{Currency, Money};
 use bazaar_actors::order::returns::ReturnView;
+use bazaar_actors::order::tracking::ShipmentTracking;
 use bazaar_actors::order::{
     Order, OrderEvent, OrderId, OrderLine, OrderStatus, OrderView, ShipmentView,
 };
@@ -68,6 +69,8 @@ pub struct SellerOrderLines {
     pub placed_at_ms: u64,
     pub lines: Vec<OrderLine>,
     pub shipments: Vec<ShipmentView>,
+    /// The labels and tracking of this seller's shipments.
+    pub tracking: Vec<ShipmentTracking>,
     /// The returns of this seller's shipments (their lines index this seller's `lines`).
     pub returns: Vec<ReturnView>,
     pub currency: Currency,
@@ -106,7 +109,16 @@ impl SellerOrderLines {
                 mine
             })
             .collect();
+        let tracking = order
+            .tracking
+            .iter()
+            .filter(|tracking| {
+                order.shipment(tracking.shipment).is_some_and(|s| s.seller == *seller)
+            })
+            .cloned()
+            .collect();
         SellerOrderLines {
+            tracking,
             id: order.id.clone(),
             status: order.status,
             placed_at_ms: order.placed_at_ms,

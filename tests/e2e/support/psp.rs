@@ -1,7 +1,7 @@
 //! A `bazaar psp` payment provider simulator as a child process on a free loopback port
-//! (the test kit's [`PspProcess`]), killed when dropped, and plain JSON calls to it.
+//! (the test kit's [`SimulatorProcess`]), killed when dropped, and plain JSON calls to it.
 
-use bazaar::testkit::PspProcess;
+use bazaar::testkit::SimulatorProcess;
 use bazaar_services::payments::ProviderConfig;
 use serde_json::Value;
 
@@ -12,7 +12,7 @@ pub struct Psp {
     pub base: String,
     http: reqwest::Client,
     /// Killed when the simulator is dropped.
-    _process: PspProcess,
+    _process: SimulatorProcess,
 }
 
 impl Psp {

@@ -440,3 +440,4 @@ fn an_order_comes_to_rest_once_planned_and_paid_for() {
 mod plans;
 mod returns;
 mod timeline;
+mod tracking;
