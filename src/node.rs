@@ -4,17 +4,21 @@
 //! Start: [`Node::listen`] binds the gateway's address and serves health at once (every other
 //! request is answered 503 `not_ready` while recovering); [`Starting::recover`] opens the
 //! journal, starts the engine, loads the credentials (a first start writes one token per
-//! role), registers every entity kind, rebuilds the read models, starts the order side
-//! (orders, ledger, checkout sagas, payment job) and the rate limits, puts the whole API in
-//! place, and only then says ready; unfinished checkouts resume in the background.
+//! role), opens the personal-data vault, registers every entity kind, rebuilds the read
+//! models, starts the order side (orders, ledger, checkout sagas, payment job, notifier) and
+//! the rate limits, puts the whole API in place, and only then says ready; unfinished
+//! checkouts and undelivered notices resume in the background.
 //! [`Node::start`] does both.
 //!
 //! Invariants:
 //! - No request meets the API before it is wholly in place, and no request after readiness
 //!   meets "not ready": the full router is set before readiness turns true.
 //! - [`Node::stop`] stops in this order, in bounded time whatever is queued: readiness false;
-//!   the HTTP server stops taking connections and drains those in flight; sagas stop after
-//!   their current step (the unfinished keep their saga rows); the catalogue's flows get
+//!   the HTTP server stops taking connections and drains those in flight; changes going on
+//!   apart from a connection get [`REQUESTS_GRACE`], the last [`REQUESTS_WIND_DOWN`] of it
+//!   with long changes told to end early (a feed refuses its lines not begun), so each ends
+//!   with its audit record; sagas stop after their current step (the unfinished keep their
+//!   saga rows) and the notifier sends nothing new (the outboxes keep what is undelivered); the catalogue's flows get
 //!   [`FLOWS_GRACE`], then what is still queued is dropped and hold expiry stops (all derived
 //!   from the journal: the next start reconciles it); the engine snapshots its entities and
 //!   stops; the search indexes close (and, if every flow settled, the catalogue records it);
@@ -57,6 +61,9 @@ pub const FLOWS_GRACE: Duration = Duration::from_secs(2);
 /// its record, whose writes retry for up to `AUDIT_RETRY_MS_MAX` themselves). A feed's own
 /// time limit (`FEED_TIMEOUT_MS`, 120 s) is longer: a stop does not wait it out.
 pub const REQUESTS_GRACE: Duration = Duration::from_secs(30);
+/// The end of [`REQUESTS_GRACE`] kept for changes to end early (a feed refuses its lines not
+/// begun) and write their audit records, when they did not end before.
+pub const REQUESTS_WIND_DOWN: Duration = Duration::from_secs(5);
 /// How often the metrics recorder drains its histograms: without upkeep it keeps every
 /// sample until a scrape.
 const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(5);
@@ -145,6 +152,8 @@ pub struct Node {
     http: Http,
     /// Requests going on apart from their connection (audited changes), waited for at stop.
     requests: TaskTracker,
+    /// Tells long changes to end early when the stop runs short of time.
+    stopping: tokio_util::sync::CancellationToken,
     /// The journal the node opened, closed last at stop.
     journal: Option<Arc<SledJournal>>,
 }
@@ -205,6 +214,15 @@ impl Node {
         // A change whose client went away (or that outlived the time limit) still runs: it
         // ends, with its audit record, before the engine stops taking asks.
         self.requests.close();
+        let wind_down = deadline - REQUESTS_WIND_DOWN;
+        if tokio::time::timeout_at(wind_down, self.requests.wait()).await.is_err() {
+            tracing::warn!(
+                target: LOG_TARGET,
+                running = self.requests.len(),
+                "requests still running at shutdown; ending long changes early"
+            );
+            self.stopping.cancel();
+        }
         if tokio::time::timeout_at(deadline, self.requests.wait()).await.is_err() {
             tracing::warn!(
                 target: LOG_TARGET,
@@ -311,6 +329,7 @@ impl Starting {
         };
         let limits = Arc::new(RateLimits::new(&config.gateway));
         let requests = TaskTracker::new();
+        let stopping = tokio_util::sync::CancellationToken::new();
         spawn_rate_limit_janitor(limits.clone());
         let readiness = ops.readiness.clone();
         let state = AppState::new(bazaar_gateway::state::Parts {
@@ -328,6 +347,7 @@ impl Starting {
             returns: config.returns,
             listing_bursts: Default::default(),
             vault,
+            stopping: stopping.clone(),
             carriers: bazaar_services::carriers::Carriers::new(config.shipping),
             notifier: notifier.clone(),
             requests: requests.clone(),
@@ -340,7 +360,18 @@ impl Starting {
         spawn_resume(sagas.clone());
         spawn_notify(notifier.clone());
         let journal = opened;
-        Ok(Node { address, engine, catalog, sagas, notifier, readiness, http, requests, journal })
+        Ok(Node {
+            address,
+            engine,
+            catalog,
+            sagas,
+            notifier,
+            readiness,
+            http,
+            requests,
+            stopping,
+            journal,
+        })
     }
 }
 

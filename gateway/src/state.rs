@@ -67,6 +67,10 @@ pub struct Parts {
     pub notifier: Notifier,
     /// Seals customers' personal data and erases it (`DIR/pii`).
     pub vault: Arc<bazaar_services::pii::Vault>,
+    /// Cancelled when the node's stop is about to run out of time for requests: long changes
+    /// (feeds) end early then, so they still end, with their audit records, before the
+    /// engine stops taking asks.
+    pub stopping: tokio_util::sync::CancellationToken,
     /// Requests that go on apart from their connection (audited changes): a stopping node
     /// waits for them before its engine stops, so a change it began ends with its record.
     pub requests: TaskTracker,

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -147,7 +148,8 @@ async fn inventory_feed(
 ) -> Result<Response, Problem> {
     principal.seller()?;
     let lines = lines_of(&body)?;
-    let answer = apply_lines(lines, |line: &FeedLine| (line.sku.clone(), line.location.clone()), {
+    let key = |line: &FeedLine| (line.sku.clone(), line.location.clone());
+    let answer = apply_lines(&state.stopping.clone(), lines, key, {
         move |line: FeedLine| {
             let (state, principal) = (state.clone(), principal.clone());
             async move {
@@ -184,8 +186,11 @@ pub(super) fn lines_of(body: &[u8]) -> Result<Vec<(usize, &str)>, Problem> {
 /// Parses each line as an `L` and applies it with `apply`, every line on its own: a line that
 /// does not parse or is refused is answered as refused, and the others go on. Lines of one
 /// key (`key_of`) run in file order, one after the other; different keys run concurrently,
-/// at most [`FEED_CONCURRENCY_MAX`] at once.
+/// at most [`FEED_CONCURRENCY_MAX`] at once. Once `stopping` is cancelled (a stopping node
+/// ends long changes while it can still record them), each line not begun is refused with
+/// 503 `shutting_down`: sent again, it applies (feeds are idempotent).
 pub(super) async fn apply_lines<L, K, Fut>(
+    stopping: &CancellationToken,
     lines: Vec<(usize, &str)>,
     key_of: impl Fn(&L) -> K,
     apply: impl Fn(L) -> Fut + Clone + Send + 'static,
@@ -214,7 +219,7 @@ where
     let gate = Arc::new(tokio::sync::Semaphore::new(FEED_CONCURRENCY_MAX));
     let mut tasks = tokio::task::JoinSet::new();
     for group in groups {
-        let (apply, gate) = (apply.clone(), gate.clone());
+        let (apply, gate, stopping) = (apply.clone(), gate.clone(), stopping.clone());
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await;
             let mut results = Vec::with_capacity(group.len());
@@ -225,6 +230,12 @@ where
                         "invalid_line",
                         "Invalid line",
                         problem.detail,
+                    )),
+                    Ok(_) if stopping.is_cancelled() => Err(Problem::of(
+                        ProblemKind::Unavailable,
+                        "shutting_down",
+                        "Shutting down",
+                        "the node is stopping: send this line again",
                     )),
                     Ok(line) => apply(line).await,
                 };
@@ -245,5 +256,48 @@ fn line_result(number: usize, outcome: Result<(), Problem>) -> FeedLineResult {
             code: Some(problem.code.into()),
             detail: Some(problem.detail),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Line {
+        n: u32,
+    }
+
+    async fn run(stopping: &CancellationToken, applied: &Arc<AtomicUsize>) -> FeedAnswer {
+        let text: Vec<String> = (0..10).map(|n| format!(r#"{{"n":{n}}}"#)).collect();
+        let lines = text.iter().enumerate().map(|(at, line)| (at + 1, line.as_str())).collect();
+        let applied = applied.clone();
+        apply_lines(
+            stopping,
+            lines,
+            |line: &Line| line.n,
+            move |_: Line| {
+                let applied = applied.clone();
+                async move {
+                    applied.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                }
+            },
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_stopping_node_refuses_the_lines_not_begun_and_applies_none_of_them() {
+        let (stopping, applied) = (CancellationToken::new(), Arc::new(AtomicUsize::new(0)));
+        let answer = run(&stopping, &applied).await;
+        assert_eq!((answer.accepted, answer.refused, applied.load(Ordering::SeqCst)), (10, 0, 10));
+        stopping.cancel();
+        let answer = run(&stopping, &applied).await;
+        assert_eq!((answer.accepted, answer.refused, applied.load(Ordering::SeqCst)), (0, 10, 10));
+        let first = &answer.refused_lines[0];
+        assert_eq!((first.status, first.code.as_str()), (503, "shutting_down"));
     }
 }

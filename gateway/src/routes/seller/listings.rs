@@ -76,13 +76,14 @@ async fn listings_feed(
     let seller = principal.seller()?;
     let lines = lines_of(&body)?;
     state.limits.seller_listings(&principal.tenant, &Arc::from(seller.as_str()), lines.len())?;
-    let answer = apply_lines(lines, |line: &ListingLine| line.asin.clone(), {
-        move |line: ListingLine| {
-            let (state, principal, seller) = (state.clone(), principal.clone(), seller.clone());
-            async move { list(&state, &principal, &seller, line).await }
-        }
-    })
-    .await;
+    let answer =
+        apply_lines(&state.stopping.clone(), lines, |line: &ListingLine| line.asin.clone(), {
+            move |line: ListingLine| {
+                let (state, principal, seller) = (state.clone(), principal.clone(), seller.clone());
+                async move { list(&state, &principal, &seller, line).await }
+            }
+        })
+        .await;
     Ok(reply(StatusCode::OK, &answer).into_response())
 }
 
