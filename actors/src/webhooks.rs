@@ -61,6 +61,8 @@ pub enum WebhooksRejection {
     UnknownSubscription,
     #[error("a webhook secret is 16 to {max_bytes} bytes")]
     SecretInvalid { max_bytes: u32 },
+    #[error("an event type is listed twice: {event_type}")]
+    EventTypeRepeated { event_type: String },
 }
 
 impl Rejection for WebhooksRejection {
@@ -71,6 +73,7 @@ impl Rejection for WebhooksRejection {
             WebhooksRejection::TooManySubscriptions { .. } => "too_many_webhooks",
             WebhooksRejection::UnknownSubscription => "not_found",
             WebhooksRejection::SecretInvalid { .. } => "webhook_secret_invalid",
+            WebhooksRejection::EventTypeRepeated { .. } => "event_type_repeated",
         }
     }
 
@@ -78,7 +81,8 @@ impl Rejection for WebhooksRejection {
         match self {
             WebhooksRejection::UrlInvalid { .. }
             | WebhooksRejection::UnknownEventType { .. }
-            | WebhooksRejection::SecretInvalid { .. } => RejectionKind::Invalid,
+            | WebhooksRejection::SecretInvalid { .. }
+            | WebhooksRejection::EventTypeRepeated { .. } => RejectionKind::Invalid,
             WebhooksRejection::TooManySubscriptions { .. } => RejectionKind::Conflict,
             WebhooksRejection::UnknownSubscription => RejectionKind::NotFound,
         }
@@ -135,9 +139,11 @@ fn subscribe(
             max: WEBHOOKS_PER_TENANT_MAX as u32,
         });
     }
-    let mut events: Vec<String> = events;
-    events.sort();
-    events.dedup();
+    let mut sorted: Vec<&String> = events.iter().collect();
+    sorted.sort();
+    if let Some(pair) = sorted.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Err(WebhooksRejection::EventTypeRepeated { event_type: pair[0].clone() });
+    }
     let id = state.next_id.saturating_add(1);
     Ok(Subscription { id, url, events, secret, created_at_ms: now_ms })
 }
@@ -222,6 +228,9 @@ mod tests {
         for bad in ["ftp://example.test/x", "https://", "https:///path", "https://a b.test/x"] {
             assert_eq!(hooks.run(subscribe(bad, &[])), Err(url.clone()), "{bad}");
         }
+        let twice = hooks.run(subscribe("https://example.test/x", &["order.placed"; 2]));
+        let event_type = "order.placed".to_string();
+        assert_eq!(twice, Err(WebhooksRejection::EventTypeRepeated { event_type }));
         let unknown = hooks.run(subscribe("https://example.test/x", &["order.eaten"]));
         let event_type = "order.eaten".to_string();
         assert_eq!(unknown, Err(WebhooksRejection::UnknownEventType { event_type }));

@@ -21,6 +21,10 @@ pub struct Knobs {
     pub error_rate: f64,
     /// Every /v1 money call answers 503 at once.
     pub outage: bool,
+    /// Fraction of captured payments the customer disputes as `fraudulent` (chosen by a hash
+    /// of the authorization key): the provider takes the money back at once.
+    #[serde(default)]
+    pub dispute_rate: f64,
 }
 
 /// A partial update: absent fields keep their value.
@@ -32,11 +36,17 @@ pub struct KnobsUpdate {
     pub decline_rate: Option<f64>,
     pub error_rate: Option<f64>,
     pub outage: Option<bool>,
+    pub dispute_rate: Option<f64>,
 }
 
 impl Knobs {
     pub fn validate(&self) -> Result<(), String> {
-        for (name, rate) in [("decline_rate", self.decline_rate), ("error_rate", self.error_rate)] {
+        let rates = [
+            ("decline_rate", self.decline_rate),
+            ("error_rate", self.error_rate),
+            ("dispute_rate", self.dispute_rate),
+        ];
+        for (name, rate) in rates {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(format!("{name} must be within 0 and 1, got {rate}"));
             }
@@ -58,6 +68,7 @@ impl Knobs {
             decline_rate: update.decline_rate.unwrap_or(self.decline_rate),
             error_rate: update.error_rate.unwrap_or(self.error_rate),
             outage: update.outage.unwrap_or(self.outage),
+            dispute_rate: update.dispute_rate.unwrap_or(self.dispute_rate),
         };
         knobs.validate()?;
         Ok(knobs)
@@ -74,6 +85,7 @@ mod tests {
         decline_rate: 0.0,
         error_rate: 0.0,
         outage: false,
+        dispute_rate: 0.0,
     };
 
     #[test]
@@ -90,6 +102,7 @@ mod tests {
             KnobsUpdate { decline_rate: Some(1.5), ..KnobsUpdate::default() },
             KnobsUpdate { error_rate: Some(-0.1), ..KnobsUpdate::default() },
             KnobsUpdate { error_rate: Some(f64::NAN), ..KnobsUpdate::default() },
+            KnobsUpdate { dispute_rate: Some(2.0), ..KnobsUpdate::default() },
             KnobsUpdate { latency_p50_ms: Some(10), ..KnobsUpdate::default() },
             KnobsUpdate { latency_p99_ms: Some(LATENCY_MS_MAX + 1), ..KnobsUpdate::default() },
         ] {

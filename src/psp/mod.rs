@@ -84,6 +84,9 @@ pub struct PspArgs {
     /// Start in an outage: every money call answers 503.
     #[arg(long)]
     outage: bool,
+    /// Fraction of captured payments disputed as fraudulent at once, 0 to 1.
+    #[arg(long, default_value_t = 0.0)]
+    dispute_rate: f64,
 }
 
 /// One simulated provider.
@@ -117,6 +120,7 @@ pub fn run(args: PspArgs) -> anyhow::Result<()> {
         decline_rate: args.decline_rate,
         error_rate: args.error_rate,
         outage: args.outage,
+        dispute_rate: args.dispute_rate,
     };
     knobs.validate().map_err(anyhow::Error::msg)?;
     let simulator = Arc::new(Simulator {
@@ -165,6 +169,8 @@ fn router(simulator: Arc<Simulator>) -> Router {
         .route(wire::VOIDS_PATH, post(void))
         .route(wire::REFUNDS_PATH, post(refund))
         .route(wire::SETTLEMENT_PATH, get(settlement))
+        .route(wire::DISPUTES_PATH, get(disputes))
+        .route("/admin/disputes", post(raise_dispute))
         .route("/admin/knobs", get(get_knobs).put(put_knobs))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(simulator)
@@ -183,9 +189,41 @@ async fn authorize(State(simulator): State<Arc<Simulator>>, request: Request) ->
 
 async fn capture(State(simulator): State<Arc<Simulator>>, request: Request) -> Response {
     money(simulator, request, |simulator, body: wire::CaptureBody| {
-        answer(lock(&simulator.ledger).capture(&body))
+        let dispute_rate = simulator.knobs().dispute_rate;
+        let mut ledger = lock(&simulator.ledger);
+        let captured = ledger.capture(&body);
+        let key = &body.authorization_key;
+        if captured.is_ok() && state::disputed_at(key, dispute_rate) {
+            // Nothing captured may be left (a refund raced it): then nothing is disputed.
+            let _ = ledger.dispute(key, "fraudulent", unix_ms());
+        }
+        answer(captured)
     })
     .await
+}
+
+async fn disputes(State(simulator): State<Arc<Simulator>>) -> Json<Vec<wire::Dispute>> {
+    Json(lock(&simulator.ledger).disputes())
+}
+
+/// What `POST /admin/disputes` takes: the authorization disputed and why.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RaiseDispute {
+    authorization_key: String,
+    reason: String,
+}
+
+/// Raises a dispute on a captured payment (a test's or a load run's), as a card issuer would.
+async fn raise_dispute(
+    State(simulator): State<Arc<Simulator>>,
+    body: Result<Json<RaiseDispute>, JsonRejection>,
+) -> Response {
+    let Json(body) = match body {
+        Ok(body) => body,
+        Err(rejection) => return bad_json(rejection),
+    };
+    answer(lock(&simulator.ledger).dispute(&body.authorization_key, &body.reason, unix_ms()))
 }
 
 async fn void(State(simulator): State<Arc<Simulator>>, request: Request) -> Response {

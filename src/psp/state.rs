@@ -13,6 +13,8 @@
 //!   authorization wins). A captured authorization cannot be voided.
 //! - Money never appears from nowhere: captured <= authorized, refunded <= captured, only an
 //!   `authorized` authorization is captured.
+//! - A dispute takes back all that is captured and not refunded, once; a disputed
+//!   authorization is neither captured nor refunded again (`disputed`).
 //! - Ids grow with creation and are zero-padded, so sorting by id is sorting by age.
 //! - Every collection is bounded ([`RECORDS_MAX`], [`ENTRIES_PER_AUTHORIZATION_MAX`]); past a
 //!   bound a call is refused (507), never a panic.
@@ -22,10 +24,11 @@ use std::collections::{HashMap, HashSet};
 use crate::psp::limits::ENTRIES_PER_AUTHORIZATION_MAX;
 use crate::psp::limits::RECORDS_MAX;
 use crate::psp::limits::TEXT_BYTES_MAX;
+use bazaar_actors::order::chargebacks::REASONS as DISPUTE_REASONS;
 use bazaar_actors::payment::wire::{
     AuthorizationReply, AuthorizationStatus, AuthorizeBody, CaptureBody, CaptureReply,
-    CaptureStatus, RefundBody, RefundReply, RefundStatus, SettledAuthorization, SettledEntry,
-    SettlementReport, VoidReply, VoidStatus,
+    CaptureStatus, Dispute, RefundBody, RefundReply, RefundStatus, SettledAuthorization,
+    SettledEntry, SettlementReport, VoidReply, VoidStatus,
 };
 
 /// Why a call is refused: the HTTP status, a stable code and a detail.
@@ -47,6 +50,7 @@ struct Record {
     captures: Vec<SettledEntry>,
     refunds: Vec<SettledEntry>,
     created_at_ms: u64,
+    dispute: Option<Dispute>,
 }
 
 /// Every record of one simulated provider.
@@ -73,6 +77,13 @@ pub fn decline_reason(key: &str, card: &str, decline_rate: f64) -> Option<&'stat
             (position < decline_rate).then_some("do_not_honor")
         }
     }
+}
+
+/// Whether the payment under `authorization_key` is disputed at `dispute_rate` (a hash of the
+/// key, as declines are).
+pub fn disputed_at(authorization_key: &str, dispute_rate: f64) -> bool {
+    let seed = format!("{authorization_key}:dispute");
+    (xxhash_rust::xxh3::xxh3_64(seed.as_bytes()) as f64 / u64::MAX as f64) < dispute_rate
 }
 
 fn check_text(field: &str, text: &str, may_be_empty: bool) -> Result<(), Refusal> {
@@ -158,6 +169,7 @@ impl Ledger {
             captures: Vec::new(),
             refunds: Vec::new(),
             created_at_ms: now_ms,
+            dispute: None,
         };
         self.authorizations.insert(body.key.clone(), record);
         Ok(reply)
@@ -207,6 +219,9 @@ impl Ledger {
         let Some(record) = self.authorizations.get_mut(key) else {
             return refuse(404, "authorization_not_found", "no authorization has this key");
         };
+        if record.dispute.is_some() {
+            return refuse(409, "disputed", "the payment is disputed");
+        }
         match record.reply.status {
             AuthorizationStatus::Authorized => Ok(record),
             AuthorizationStatus::Declined => {
@@ -258,6 +273,9 @@ impl Ledger {
         if record.refunds.len() >= ENTRIES_PER_AUTHORIZATION_MAX {
             return refuse(507, "simulator_full", "too many refunds on one authorization");
         }
+        if record.dispute.is_some() {
+            return refuse(409, "disputed", "the payment is disputed: its chargeback settles it");
+        }
         let refunded = record.refunded_minor.checked_add(body.amount_minor);
         if refunded.is_none_or(|refunded| refunded > record.captured_minor) {
             return refuse(409, "over_refund", "refunds would exceed the captured amount");
@@ -279,6 +297,53 @@ impl Ledger {
         Ok(reply)
     }
 
+    /// Disputes the payment under `authorization_key` for `reason`: takes back what is
+    /// captured and not refunded. Disputing it again answers the first dispute.
+    pub fn dispute(
+        &mut self,
+        authorization_key: &str,
+        reason: &str,
+        now_ms: u64,
+    ) -> Result<Dispute, Refusal> {
+        check_text("authorization_key", authorization_key, false)?;
+        if !DISPUTE_REASONS.contains(&reason) {
+            return refuse(422, "invalid", format!("reason is one of {DISPUTE_REASONS:?}"));
+        }
+        let Some(record) = self.authorizations.get(authorization_key) else {
+            return refuse(404, "authorization_not_found", "no authorization has this key");
+        };
+        if let Some(dispute) = &record.dispute {
+            return Ok(dispute.clone());
+        }
+        let amount_minor = record.captured_minor - record.refunded_minor;
+        if amount_minor <= 0 {
+            return refuse(409, "nothing_to_dispute", "nothing captured is left to dispute");
+        }
+        let id = self.next_id("dsp");
+        let Some(record) = self.authorizations.get_mut(authorization_key) else {
+            return refuse(404, "authorization_not_found", "no authorization has this key");
+        };
+        let dispute = Dispute {
+            id,
+            authorization_key: authorization_key.to_string(),
+            reference: record.reply.reference.clone(),
+            amount_minor,
+            currency: record.reply.currency,
+            reason: reason.to_string(),
+            at_ms: now_ms,
+        };
+        record.dispute = Some(dispute.clone());
+        Ok(dispute)
+    }
+
+    /// Every dispute, sorted by id.
+    pub fn disputes(&self) -> Vec<Dispute> {
+        let mut disputes: Vec<Dispute> =
+            self.authorizations.values().filter_map(|record| record.dispute.clone()).collect();
+        disputes.sort_by(|a, b| a.id.cmp(&b.id));
+        disputes
+    }
+
     /// Every authorization with its captures and refunds, sorted by id.
     pub fn settlement(&self, psp: &str) -> SettlementReport {
         let mut authorizations: Vec<SettledAuthorization> = self
@@ -293,6 +358,7 @@ impl Ledger {
                 status: record.reply.status,
                 captured_minor: record.captured_minor,
                 refunded_minor: record.refunded_minor,
+                disputed_minor: record.dispute.as_ref().map_or(0, |d| d.amount_minor),
                 captures: record.captures.clone(),
                 refunds: record.refunds.clone(),
                 created_at_ms: record.created_at_ms,

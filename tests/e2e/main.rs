@@ -13,6 +13,7 @@ mod bodies;
 mod buy_box;
 mod cancellation;
 mod carts;
+mod chargebacks;
 mod checkout;
 mod checkout_crash;
 mod checkout_payments;

@@ -39,6 +39,7 @@ fn client(providers: &[&Psp], tune: impl FnOnce(&mut PaymentsConfig)) -> Payment
         backoff_max_ms: 5,
         breaker_failures: 2,
         breaker_open_ms: 60_000,
+        ..PaymentsConfig::default()
     };
     tune(&mut config);
     assert_eq!(config.validate(), Ok(()));

@@ -94,6 +94,8 @@ pub enum Account {
     Refunds,
     /// Goodwill given back to customers, which the marketplace bears (an expense).
     Appeasements,
+    /// Disputed payments the marketplace bears (an expense; see `order::chargebacks`).
+    Chargebacks,
 }
 
 impl fmt::Display for Account {
@@ -108,6 +110,7 @@ impl fmt::Display for Account {
             Account::VatPayable => f.write_str("vat_payable"),
             Account::Refunds => f.write_str("refunds"),
             Account::Appeasements => f.write_str("appeasements"),
+            Account::Chargebacks => f.write_str("chargebacks"),
         }
     }
 }
@@ -119,6 +122,7 @@ pub enum EntryKind {
     Captured,
     Cancelled,
     Refunded,
+    ChargedBack,
 }
 
 /// One account's side of a posting set: a debit if positive, a credit if negative.

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::{Account, EntryKind, Posting, PostingSet};
+use crate::order::chargebacks::Bearer;
 use crate::order::{OrderEvent, OrderView};
 use crate::payment::Refund;
 
@@ -47,6 +48,7 @@ pub fn postings(order: &OrderView, event: &OrderEvent) -> Option<PostingSet> {
         | OrderEvent::Labelled { .. }
         | OrderEvent::TrackingRecorded { .. } => None,
         OrderEvent::ReturnSettled { number, .. } => settled_by_goodwill(order, *number),
+        OrderEvent::ChargedBack(_) => charged_back(order),
     }
 }
 
@@ -63,6 +65,8 @@ pub fn entries(order: &OrderView) -> Vec<PostingSet> {
     sets.extend((refunds_before..order.refunds.len()).map(|at| refunded(order, at)));
     let settled = order.returns.iter().filter(|r| r.settled_by_goodwill);
     sets.extend(settled.map(|r| settled_by_goodwill(order, r.request.number)));
+    // Nothing moves after a chargeback: it is the order's last money.
+    sets.push(charged_back(order));
     sets.into_iter().flatten().collect()
 }
 
@@ -222,6 +226,32 @@ fn refunded(order: &OrderView, at: usize) -> Option<PostingSet> {
         postings.push((Account::Appeasements, amount - target));
     }
     set(order, EntryKind::Refunded, postings)
+}
+
+/// A chargeback: the provider took back what it held. Of a cancelled order, it pays back what
+/// the cancellation owes the customer (as a refund after it would); otherwise the marketplace
+/// books it as an expense, or its sellers bear it as a refund of what each still holds.
+pub(super) fn charged_back(order: &OrderView) -> Option<PostingSet> {
+    let chargeback = order.chargeback.as_ref()?;
+    let amount = chargeback.amount.minor;
+    let mut postings = match (&order.cancellation, chargeback.bearer) {
+        (Some(_), _) => vec![(Account::Refunds, amount)],
+        (None, Bearer::Marketplace) => vec![(Account::Chargebacks, amount)],
+        (None, Bearer::Sellers) => {
+            let left = remaining(order, order.refunds.len());
+            let weights: Vec<i64> = left.iter().map(|(_, amount)| *amount).collect();
+            let takes = allocate(amount, &weights);
+            // What the components no longer hold (never, by the refund rules) the marketplace
+            // bears, so the set still balances.
+            let short = amount - takes.iter().sum::<i64>();
+            let mut postings: Vec<(Account, i64)> =
+                left.into_iter().map(|(account, _)| account).zip(takes).collect();
+            postings.push((Account::Chargebacks, short));
+            postings
+        }
+    };
+    postings.push((psp(order), -amount));
+    set(order, EntryKind::ChargedBack, postings)
 }
 
 /// A return settled by the goodwill refunded ahead: Dr its shares, Cr Appeasements all of it.

@@ -1,5 +1,5 @@
 //! Random order flows (random lines and commission; captures, cancellations, partial refunds,
-//! deliveries and returns refunded in random order) through the order entity; after every event its posting set
+//! deliveries, returns refunded, goodwill and chargebacks in random order) through the order entity; after every event its posting set
 //! must sum to zero, and at the end the balances must be what the module doc says.
 
 use std::collections::BTreeMap;
@@ -56,6 +56,10 @@ enum Step {
     Appease {
         percent: i64,
     },
+    /// A dispute takes back what may still be refunded; `sellers`: for a reason they bear.
+    ChargeBack {
+        sellers: bool,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -68,6 +72,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => Just(Step::Ship),
         1 => Just(Step::Deliver),
         3 => (0usize..5, 1u32..4).prop_map(|(line, units)| Step::Return { line, units }),
+        1 => any::<bool>().prop_map(|sellers| Step::ChargeBack { sellers }),
     ]
 }
 
@@ -120,6 +125,12 @@ fn command(view: &OrderView, n: usize, step: &Step) -> OrderCommand {
             refund: refund(&format!("r{n}"), part(view.refundable().minor, *percent)),
         },
         Step::Cancel => OrderCommand::Cancel { reason: "test".into() },
+        Step::ChargeBack { sellers } => OrderCommand::RecordChargeback {
+            psp: view.authorization.psp.clone(),
+            id: format!("d{n}"),
+            amount: view.refundable(),
+            reason: if *sellers { "not_as_described" } else { "fraudulent" }.into(),
+        },
         Step::Deliver | Step::Return { .. } | Step::Appease { .. } => {
             unreachable!("more than one command")
         }
@@ -145,19 +156,22 @@ fn check_final(view: &OrderView, balances: &BTreeMap<Account, i64>) {
     let get = |account: &Account| balances.get(account).copied().unwrap_or(0);
     let total = view.totals.total.minor;
     let (captured, refunded) = (view.captured.minor, view.refunded.minor);
+    let disputed = view.chargeback.as_ref().map_or(0, |c| c.amount.minor);
     let customer = Account::Customer(view.customer.clone());
     let psp = Account::PspClearing(view.authorization.psp.clone());
-    assert_eq!(get(&psp), captured - refunded, "the provider holds what was kept");
+    assert_eq!(get(&psp), captured - refunded - disputed, "the provider holds what was kept");
+    assert!(get(&Account::Chargebacks) >= 0, "a chargeback is an expense: {balances:?}");
     if view.cancellation.is_some() {
         assert_eq!(get(&customer), 0, "a cancelled order is owed nothing");
-        assert_eq!(get(&Account::Refunds), refunded - captured, "owed back");
+        assert_eq!(get(&Account::Refunds), refunded + disputed - captured, "owed back");
         assert_eq!(components_of(balances), 0, "nothing is payable");
         assert_eq!(get(&Account::Appeasements), 0, "the cancellation gave it all back");
     } else {
         assert_eq!(get(&customer), total - captured, "the customer owes the rest");
         assert_eq!(get(&Account::Refunds), 0);
         let appeased = get(&Account::Appeasements);
-        assert_eq!(components_of(balances) - appeased, total - refunded);
+        let borne = get(&Account::Chargebacks);
+        assert_eq!(components_of(balances) - appeased, total - refunded - disputed + borne);
     }
     assert!(get(&Account::Appeasements) >= 0, "goodwill is an expense: {balances:?}");
     // Whenever every refund is a return's or follows the cancellation (the engine's only

@@ -10,6 +10,8 @@
 //! - `unknown_to_psp`: the ledger holds an authorization its provider has no record of.
 //! - `captured_differs`: both know it, the captured sums differ (whatever the refunds).
 //! - `refunded_differs`: both know it, the captured sums agree, the refunded sums differ.
+//! - `disputed_differs`: both know it, captures and refunds agree, the sums a chargeback
+//!   took back differ.
 //! - `unclaimed_authorization`: the provider holds a live authorization (authorized, nothing
 //!   captured) for a key no order of the ledger carries: money held for nothing, to void.
 //!   (A checkout still running shows here for a moment; reconcile settled data.)
@@ -27,6 +29,8 @@ use crate::payment::wire::{AuthorizationStatus, SettlementReport};
 pub struct Movement {
     pub captured: i64,
     pub refunded: i64,
+    /// Taken back by a chargeback.
+    pub disputed: i64,
 }
 
 /// What disagrees. Variants are append-only.
@@ -37,6 +41,7 @@ pub enum MismatchKind {
     CapturedDiffers,
     RefundedDiffers,
     UnclaimedAuthorization,
+    DisputedDiffers,
 }
 
 impl MismatchKind {
@@ -48,6 +53,7 @@ impl MismatchKind {
             MismatchKind::CapturedDiffers => "captured_differs",
             MismatchKind::RefundedDiffers => "refunded_differs",
             MismatchKind::UnclaimedAuthorization => "unclaimed_authorization",
+            MismatchKind::DisputedDiffers => "disputed_differs",
         }
     }
 }
@@ -91,6 +97,7 @@ pub fn reconcile(
             let movement = reported.entry(key).or_default();
             movement.captured = movement.captured.saturating_add(authorization.captured_minor);
             movement.refunded = movement.refunded.saturating_add(authorization.refunded_minor);
+            movement.disputed = movement.disputed.saturating_add(authorization.disputed_minor);
         }
     }
     let judged = |psp: &str| reports.iter().any(|report| report.psp == psp);
@@ -103,6 +110,7 @@ pub fn reconcile(
             None => Some(MismatchKind::MissingFromLedger),
             Some(ours) if ours.captured != theirs.captured => Some(MismatchKind::CapturedDiffers),
             Some(ours) if ours.refunded != theirs.refunded => Some(MismatchKind::RefundedDiffers),
+            Some(ours) if ours.disputed != theirs.disputed => Some(MismatchKind::DisputedDiffers),
             Some(_) => None,
         };
         if let Some(kind) = kind {
@@ -149,6 +157,7 @@ mod tests {
             status: AuthorizationStatus::Authorized,
             captured_minor: captured,
             refunded_minor: refunded,
+            disputed_minor: 0,
             captures: if captured > 0 { vec![entry("c", captured)] } else { Vec::new() },
             refunds: if refunded > 0 { vec![entry("r", refunded)] } else { Vec::new() },
             created_at_ms: 1,
@@ -156,7 +165,7 @@ mod tests {
     }
 
     fn moved(captured: i64, refunded: i64) -> Movement {
-        Movement { captured, refunded }
+        Movement { captured, refunded, disputed: 0 }
     }
 
     fn ledger(entries: &[(&str, &str, Movement)]) -> BTreeMap<(String, String), Movement> {

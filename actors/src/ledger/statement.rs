@@ -8,6 +8,9 @@
 //! - **Refund**, when a return of its shipment was refunded: the return's shares (net is
 //!   the commission's and the payable's shares, VAT the VAT's).
 //! - **Cancellation**, when the order was cancelled: what was left of the sale.
+//! - **Chargeback**, when a dispute its sellers bear took the payment back: the seller's
+//!   payable share, as the ledger posts it (counted as net; its commission and VAT shares are
+//!   the order's, not the seller's, so they are not split out).
 //!
 //! Invariant (the ledger's property test checks it): over all time, a seller's net payable
 //! (`net − commission` of sales, less that of refunds and cancellations) is what the ledger
@@ -26,6 +29,7 @@ pub enum SellerEntryKind {
     Sale,
     Refund,
     Cancellation,
+    Chargeback,
 }
 
 /// One movement of a seller's part of an order, in minor units of the order's currency.
@@ -89,6 +93,25 @@ pub fn seller_entries(order: &OrderView, seller: &SellerId) -> Vec<SellerEntry> 
             vat: left(|e| e.vat),
         });
     }
+    if let Some(chargeback) = order.chargeback.as_ref().filter(|_| order.cancellation.is_none()) {
+        let account = super::Account::SellerPayable(seller.clone());
+        let postings = super::postings::charged_back(order).map(|set| set.postings);
+        let share = postings
+            .into_iter()
+            .flatten()
+            .find(|posting| posting.account == account)
+            .map_or(0, |posting| posting.amount);
+        if share != 0 {
+            let kind = SellerEntryKind::Chargeback;
+            entries.push(SellerEntry {
+                at_ms: chargeback.at_ms,
+                kind,
+                net: share,
+                commission: 0,
+                vat: 0,
+            });
+        }
+    }
     entries.sort_by_key(|entry| entry.at_ms);
     entries
 }
@@ -121,7 +144,9 @@ impl Statement {
                 self.commission += entry.commission;
                 self.vat += entry.vat;
             }
-            SellerEntryKind::Refund | SellerEntryKind::Cancellation => {
+            SellerEntryKind::Refund
+            | SellerEntryKind::Cancellation
+            | SellerEntryKind::Chargeback => {
                 self.refunded += entry.net;
                 self.commission_refunded += entry.commission;
                 self.vat_refunded += entry.vat;

@@ -64,6 +64,9 @@ pub(super) fn decide(state: &Order, command: OrderCommand, key: &str, now_ms: u6
         OrderCommand::RecordTracking { tracking, event } => {
             super::tracking::record(state, view, &tracking, event, now_ms)
         }
+        OrderCommand::RecordChargeback { psp, id, amount, reason } => {
+            super::chargebacks::record(state, view, (psp, id, amount, reason), now_ms)
+        }
         OrderCommand::MarkPublished { through } => {
             let events = super::timeline::mark_published(view, through)
                 .map_err(|known| OrderRejection::UnknownNotice { known })?;
@@ -161,6 +164,9 @@ fn shipments_of(
 
 /// Refuses commands that need an order neither cancelled nor refunded.
 pub(super) fn live(view: &OrderView) -> Result<(), OrderRejection> {
+    if view.disputed() {
+        return Err(OrderRejection::PaymentDisputed);
+    }
     match view.status {
         OrderStatus::Refunded => Err(OrderRejection::OrderRefunded),
         _ if view.cancellation.is_some() => Err(OrderRejection::OrderCancelled),
@@ -288,6 +294,9 @@ pub(super) fn refund_rules(
     }
     if view.refunds.iter().any(|known| known.id == refund.id) {
         return Err(OrderRejection::RefundConflict);
+    }
+    if view.disputed() {
+        return Err(OrderRejection::PaymentDisputed);
     }
     payment_text("refund", &refund.id, &refund.key)?;
     if refund.psp != view.authorization.psp {

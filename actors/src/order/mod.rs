@@ -57,6 +57,7 @@
 //!   tests in `tests/returns.rs`).
 
 pub mod appeasements;
+pub mod chargebacks;
 mod decide;
 #[cfg(any(test, feature = "testkit"))]
 pub mod fixtures;
@@ -269,6 +270,13 @@ pub enum OrderCommand {
         tracking: String,
         event: tracking::TrackingEvent,
     },
+    /// The provider `psp` reports dispute `id`, which took `amount` back for `reason`.
+    RecordChargeback {
+        psp: String,
+        id: String,
+        amount: Money,
+        reason: String,
+    },
 }
 
 /// The placement, as journaled.
@@ -386,6 +394,8 @@ pub enum OrderEvent {
         shipment: u16,
         event: tracking::TrackingEvent,
     },
+    /// The payment provider took the disputed money back (see [`chargebacks`]).
+    ChargedBack(Box<chargebacks::Chargeback>),
 }
 
 /// The answer to every order command: the order after it.

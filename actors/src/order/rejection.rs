@@ -107,6 +107,10 @@ pub enum OrderRejection {
     UnknownNotice { known: u32 },
     #[error("a shipment keeps at most {max} tracking events")]
     TooManyTrackingEvents { max: u32 },
+    #[error("the order's payment is disputed: its chargeback settles it")]
+    PaymentDisputed,
+    #[error("a chargeback takes all that was captured and not refunded, for a known reason")]
+    ChargebackInvalid,
 }
 
 impl Rejection for OrderRejection {
@@ -161,6 +165,8 @@ impl Rejection for OrderRejection {
             OrderRejection::AppeasementConflict => "appeasement_conflict",
             OrderRejection::UnknownNotice { .. } => "unknown_notice",
             OrderRejection::TooManyTrackingEvents { .. } => "too_many_tracking_events",
+            OrderRejection::PaymentDisputed => "payment_disputed",
+            OrderRejection::ChargebackInvalid => "chargeback_invalid",
         }
     }
 
@@ -186,7 +192,8 @@ impl Rejection for OrderRejection {
             | OrderRejection::PspMismatch
             | OrderRejection::ReturnLinesInvalid
             | OrderRejection::ReturnSpansShipments
-            | OrderRejection::UnknownNotice { .. } => RejectionKind::Invalid,
+            | OrderRejection::UnknownNotice { .. }
+            | OrderRejection::ChargebackInvalid => RejectionKind::Invalid,
             OrderRejection::AlreadyPlaced
             | OrderRejection::OrderCancelled
             | OrderRejection::OrderRefunded
@@ -214,7 +221,8 @@ impl Rejection for OrderRejection {
             | OrderRejection::ReturnNotReceived
             | OrderRejection::TooManyAppeasements { .. }
             | OrderRejection::AppeasementConflict
-            | OrderRejection::TooManyTrackingEvents { .. } => RejectionKind::Conflict,
+            | OrderRejection::TooManyTrackingEvents { .. }
+            | OrderRejection::PaymentDisputed => RejectionKind::Conflict,
         }
     }
 }

@@ -92,6 +92,9 @@ impl Order {
             OrderEvent::Labelled { .. } | OrderEvent::TrackingRecorded { .. } => {
                 super::tracking::apply(view, event)
             }
+            OrderEvent::ChargedBack(chargeback) => {
+                view.chargeback.get_or_insert_with(|| (**chargeback).clone());
+            }
         }
         super::timeline::record(view, event);
         let status = status_of(view);
@@ -158,6 +161,7 @@ fn placed_view(placed: &PlacedOrder) -> OrderView {
         timeline: Vec::new(),
         published: 0,
         tracking: Vec::new(),
+        chargeback: None,
     }
 }
 

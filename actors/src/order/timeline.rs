@@ -75,6 +75,11 @@ pub enum Happened {
         status: TrackingStatus,
         location: String,
     },
+    /// The customer disputed the payment, and the provider took it back.
+    Disputed {
+        amount: Money,
+        reason: String,
+    },
 }
 
 impl Happened {
@@ -94,12 +99,13 @@ impl Happened {
             Happened::ReturnReceived { .. } => "return.received",
             Happened::Appeased { .. } => "appeasement.granted",
             Happened::Tracked { .. } => "shipment.tracking",
+            Happened::Disputed { .. } => "payment.disputed",
         }
     }
 }
 
 /// Every event type a notice can have (what a subscription may filter on).
-pub const EVENT_TYPES: [&str; 13] = [
+pub const EVENT_TYPES: [&str; 14] = [
     "order.placed",
     "payment.captured",
     "payment.voided",
@@ -113,6 +119,7 @@ pub const EVENT_TYPES: [&str; 13] = [
     "return.received",
     "appeasement.granted",
     "shipment.tracking",
+    "payment.disputed",
 ];
 
 /// What `event` tells the timeline, and when, if anything.
@@ -159,6 +166,10 @@ pub(super) fn happened(event: &OrderEvent) -> Option<(u64, Happened)> {
         OrderEvent::TrackingRecorded { shipment, event } => {
             let (status, location) = (event.status, event.location.clone());
             (event.at_ms, Happened::Tracked { shipment: *shipment, status, location })
+        }
+        OrderEvent::ChargedBack(chargeback) => {
+            let (amount, reason) = (chargeback.amount, chargeback.reason.clone());
+            (chargeback.at_ms, Happened::Disputed { amount, reason })
         }
         OrderEvent::ShipmentsPlanned { .. }
         | OrderEvent::Labelled { .. }

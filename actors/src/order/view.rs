@@ -131,6 +131,8 @@ pub struct OrderView {
     pub published: u32,
     /// The labelled or tracked shipments' tracking, in the order they were labelled.
     pub tracking: Vec<super::tracking::ShipmentTracking>,
+    /// The dispute that settled its payment, if any.
+    pub chargeback: Option<super::chargebacks::Chargeback>,
 }
 
 // Snapshots written before returns existed end after `restocked_lines`, and those written
@@ -139,7 +141,7 @@ crate::snapshot::grown_state!(OrderView {
     id, customer, checkout, currency, status, placed_at_ms, lines, totals, promotions,
     authorization, capture, commission_bps, captured, captures, voided, refunded, refunds,
     fraud, ship_to, shipments, cancellation, revision, restocked, restocked_lines,
-} added { returns, appeasements, timeline, published, tracking });
+} added { returns, appeasements, timeline, published, tracking, chargeback });
 
 /// What an order's payment needs next (the payment job carries it out).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,6 +176,8 @@ impl OrderView {
         let authorized = self.authorization.amount;
         let captured = self.captured;
         match self.status {
+            // The dispute settled the payment: nothing more to move.
+            _ if self.disputed() => PaymentAction::Done,
             super::OrderStatus::Refunded => PaymentAction::Done,
             // Goodwill granted before the cancellation goes first, under its own key: the
             // provider may have made it already (an answer lost), and refunding the rest

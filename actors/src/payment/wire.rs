@@ -24,6 +24,9 @@ pub const CAPTURES_PATH: &str = "/v1/captures";
 pub const VOIDS_PATH: &str = "/v1/voids";
 pub const REFUNDS_PATH: &str = "/v1/refunds";
 pub const SETTLEMENT_PATH: &str = "/v1/settlement";
+/// Every dispute the provider settled against the merchant (`GET`), and the simulator's admin
+/// call that raises one (`POST /admin/disputes`).
+pub const DISPUTES_PATH: &str = "/v1/disputes";
 
 /// Asks the provider to hold `amount_minor` of `currency` on `card`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,6 +145,21 @@ pub struct RefundReply {
     pub status: RefundStatus,
 }
 
+/// A dispute the provider settled against the merchant: it took `amount_minor` of the
+/// authorization's captured money back (a chargeback).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dispute {
+    pub id: String,
+    pub authorization_key: String,
+    /// The authorization's reference (the order's entity id).
+    pub reference: String,
+    pub amount_minor: i64,
+    pub currency: Currency,
+    /// `fraudulent`, `product_not_received`, `not_as_described`, `duplicate` or `other`.
+    pub reason: String,
+    pub at_ms: u64,
+}
+
 /// Every record a provider holds, for reconciliation: the judge of what really happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettlementReport {
@@ -161,6 +179,9 @@ pub struct SettledAuthorization {
     pub status: AuthorizationStatus,
     pub captured_minor: i64,
     pub refunded_minor: i64,
+    /// Taken back by a chargeback (a dispute the marketplace lost).
+    #[serde(default)]
+    pub disputed_minor: i64,
     /// Sorted by id.
     pub captures: Vec<SettledEntry>,
     /// Sorted by id.

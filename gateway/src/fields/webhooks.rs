@@ -11,8 +11,10 @@ pub fn webhook_url() -> Object {
     string(&format!(r"^https?://[^\s/{CONTROL}][^\s{CONTROL}]{{3,}}$"), 11, max, false)
 }
 
-/// Event types a webhook subscription filters on.
+/// Event types a webhook subscription filters on, each at most once.
 pub fn event_types() -> Array {
     let types = bazaar_actors::order::timeline::EVENT_TYPES;
-    array(one_of(&types, false), 0, types.len())
+    let mut listed = array(one_of(&types, false), 0, types.len());
+    listed.unique_items = true;
+    listed
 }

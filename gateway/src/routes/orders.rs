@@ -134,6 +134,21 @@ pub struct OrderPaymentDto {
     pub voided: bool,
     /// `at_placement`, or `at_shipment` (auth-only mode or a fraud review).
     pub capture: String,
+    /// The customer's dispute that the provider settled with a chargeback: the order's
+    /// payment is then final (nothing more is shipped, cancelled, returned or refunded).
+    pub chargeback: Option<ChargebackDto>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ChargebackDto {
+    /// The provider's id of the dispute.
+    pub id: String,
+    pub amount: MoneyDto,
+    /// `fraudulent`, `product_not_received`, `not_as_described`, `duplicate` or `other`.
+    pub reason: String,
+    /// `sellers` (for what their goods or delivery are blamed for) or `marketplace`.
+    pub borne_by: String,
+    pub at_ms: u64,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -246,6 +261,13 @@ fn order_dto(order: &OrderView, reader: &Reader) -> OrderDto {
             refunded: order.refunded.into(),
             voided: order.voided,
             capture: super::checkouts::capture_name(order.capture).to_owned(),
+            chargeback: order.chargeback.as_ref().map(|chargeback| ChargebackDto {
+                id: chargeback.id.clone(),
+                amount: chargeback.amount.into(),
+                reason: chargeback.reason.clone(),
+                borne_by: chargeback.bearer.as_str().to_owned(),
+                at_ms: chargeback.at_ms,
+            }),
         },
         fraud: FraudDto {
             score: order.fraud.score,

@@ -132,7 +132,7 @@ fn attempt_dto(attempt: &Attempt) -> AttemptDto {
 #[utoipa::path(post, path = "/admin/webhooks", tag = "admin", request_body = NewWebhook,
     responses((status = 201, body = WebhookDto),
         (status = 409, description = "`too_many_webhooks` (16 a tenant)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`webhook_url_invalid`, `unknown_event_type`", body = Problem, content_type = "application/problem+json")),
+        (status = 422, description = "`webhook_url_invalid`, `unknown_event_type`, `event_type_repeated`", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn subscribe(
     State(state): State<AppState>,

@@ -63,7 +63,11 @@ impl Contribution {
             currency: view.currency,
             balances: balances_of(view),
             authorization,
-            movement: Movement { captured: view.captured.minor, refunded: view.refunded.minor },
+            movement: Movement {
+                captured: view.captured.minor,
+                refunded: view.refunded.minor,
+                disputed: view.chargeback.as_ref().map_or(0, |c| c.amount.minor),
+            },
         }
     }
 }
@@ -71,7 +75,7 @@ impl Contribution {
 #[derive(Default)]
 struct TenantBook {
     balances: BTreeMap<(Account, Currency), i128>,
-    movements: BTreeMap<AuthorizationKey, (i128, i128)>,
+    movements: BTreeMap<AuthorizationKey, (i128, i128, i128)>,
 }
 
 impl TenantBook {
@@ -88,6 +92,7 @@ impl TenantBook {
         let moved = self.movements.entry(part.authorization.clone()).or_default();
         moved.0 += sign * i128::from(part.movement.captured);
         moved.1 += sign * i128::from(part.movement.refunded);
+        moved.2 += sign * i128::from(part.movement.disputed);
     }
 }
 
@@ -159,8 +164,10 @@ impl Ledger {
         let Some(book) = self.shared.tenants.get(tenant) else { return BTreeMap::new() };
         book.movements
             .iter()
-            .map(|(key, (captured, refunded))| {
-                let movement = Movement { captured: clamp(*captured), refunded: clamp(*refunded) };
+            .map(|(key, (captured, refunded, disputed))| {
+                let (captured, refunded, disputed) =
+                    (clamp(*captured), clamp(*refunded), clamp(*disputed));
+                let movement = Movement { captured, refunded, disputed };
                 (key.clone(), movement)
             })
             .collect()

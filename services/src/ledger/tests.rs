@@ -37,7 +37,7 @@ fn the_read_model_keeps_each_order_at_its_newest_revision() {
         ("psp-a".to_string(), harness.state.view().unwrap().authorization.key.clone());
     assert_eq!(
         ledger.psp_movements("eu"),
-        BTreeMap::from([(authorization, Movement { captured: 3_510, refunded: 0 })])
+        BTreeMap::from([(authorization, Movement { captured: 3_510, refunded: 0, disputed: 0 })])
     );
     harness.run(OrderCommand::RecordRefund { refund: refund("r1", 3_510) }).unwrap();
     ledger.fold(&key(), &harness.state);

@@ -38,6 +38,9 @@ pub fn data(what: &Happened) -> Value {
         Happened::Appeased { number, amount } => {
             json!({"appeasement": number, "amount": money(*amount)})
         }
+        Happened::Disputed { amount, reason } => {
+            json!({"amount": money(*amount), "reason": reason})
+        }
         Happened::Tracked { shipment, status, location } => {
             json!({"shipment": shipment, "status": status.as_str(), "location": location})
         }

@@ -355,6 +355,29 @@ impl Payments {
         Ok(reports)
     }
 
+    /// Every provider's disputes, with its name; a provider that does not answer is skipped
+    /// (asked again at the next poll).
+    pub async fn disputes(&self) -> Vec<(String, wire::Dispute)> {
+        let mut all = Vec::new();
+        for (at, provider) in self.inner.providers.iter().enumerate() {
+            match self.call::<Vec<wire::Dispute>>(at, wire::DISPUTES_PATH, None::<&()>).await {
+                Ok(disputes) => {
+                    all.extend(disputes.into_iter().map(|d| (provider.name.clone(), d)))
+                }
+                Err(error) => {
+                    let error = error.into_payment_error();
+                    tracing::warn!(psp = provider.name, %error, "disputes not listed");
+                }
+            }
+        }
+        all
+    }
+
+    /// How often to ask for disputes.
+    pub fn dispute_poll(&self) -> Duration {
+        Duration::from_millis(self.inner.config.dispute_poll_ms.max(100))
+    }
+
     /// Provider indices, the preferred one first, then the others in configuration order.
     /// The name of the provider tried first, if any is configured.
     pub fn preferred(&self) -> Option<&str> {

@@ -53,6 +53,8 @@ pub struct PaymentsConfig {
     pub breaker_failures: u32,
     /// How long an open breaker keeps calls away before letting one probe through.
     pub breaker_open_ms: u64,
+    /// How often the providers are asked for the disputes they settled (chargebacks).
+    pub dispute_poll_ms: u64,
 }
 
 impl Default for PaymentsConfig {
@@ -65,6 +67,7 @@ impl Default for PaymentsConfig {
             backoff_max_ms: 500,
             breaker_failures: 5,
             breaker_open_ms: 5_000,
+            dispute_poll_ms: 5_000,
         }
     }
 }

@@ -152,3 +152,22 @@ fn bad_input_is_refused_not_panicked_on() {
     assert_eq!(code(ledger.void("")), (422, "invalid"));
     assert!(ledger.settlement("p").authorizations.is_empty());
 }
+
+#[test]
+fn a_dispute_takes_back_what_is_left_once_and_freezes_the_payment() {
+    let mut ledger = Ledger::default();
+    ledger.authorize(&authorize_body("a", 500, "tok_ok"), 0.0, 1).unwrap();
+    assert_eq!(code(ledger.dispute("a", "fraudulent", 2)), (409, "nothing_to_dispute"));
+    assert_eq!(code(ledger.dispute("nope", "fraudulent", 2)), (404, "authorization_not_found"));
+    ledger.capture(&capture_body("c", "a", 500)).unwrap();
+    ledger.refund(&refund_body("r", "a", 100)).unwrap();
+    assert_eq!(code(ledger.dispute("a", "bored", 3)), (422, "invalid"));
+    let dispute = ledger.dispute("a", "not_as_described", 3).unwrap();
+    assert_eq!((dispute.amount_minor, dispute.reference.as_str()), (400, "order-a"));
+    assert_eq!(ledger.dispute("a", "fraudulent", 4), Ok(dispute.clone()), "once");
+    assert_eq!(code(ledger.refund(&refund_body("r2", "a", 1))), (409, "disputed"));
+    assert_eq!(ledger.disputes(), vec![dispute]);
+    let report = ledger.settlement("p");
+    assert_eq!(report.authorizations[0].disputed_minor, 400);
+    assert!(disputed_at("a", 1.0) && !disputed_at("a", 0.0));
+}

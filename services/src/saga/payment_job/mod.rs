@@ -35,8 +35,11 @@
 //!   (never held: the inventory takes the return's word for the units), each line recorded
 //!   with `RecordReturnLineRestocked` before the next, as a cancellation's are and for the
 //!   same reason; then `RecordReturnRestocked`. See `returns.rs`.
+//! - The providers' disputes are polled and recorded on their orders as chargebacks (see
+//!   `disputes.rs`); a disputed order's payment needs nothing more.
 //! - One settlement per order (or void per key) at a time in this process (`busy`).
 
+mod disputes;
 mod returns;
 
 use std::sync::Arc;
@@ -80,12 +83,17 @@ struct Inner {
     busy: DashSet<String>,
     /// Set once the node stops: nothing new starts (what is listed waits for the next start).
     stopping: AtomicBool,
+    /// A poll of the providers' disputes is running.
+    polling: AtomicBool,
+    /// Disputes recorded on their orders since this process started.
+    disputes_recorded: DashSet<String>,
 }
 
 enum Kick {
     Order(String),
     Void(String),
     Sweep,
+    Disputes,
     Stop,
 }
 
@@ -100,16 +108,21 @@ impl PaymentJob {
             kicks,
             busy: DashSet::new(),
             stopping: AtomicBool::new(false),
+            polling: AtomicBool::new(false),
+            disputes_recorded: DashSet::new(),
         });
         let job = PaymentJob { inner: inner.clone() };
         let weak = Arc::downgrade(&inner);
         drop(inner);
         tokio::spawn(async move {
             let mut sweep = tokio::time::interval(SWEEP_EVERY);
+            let poll = weak.upgrade().map(|inner| inner.payments.dispute_poll());
+            let mut disputes = tokio::time::interval(poll.unwrap_or(SWEEP_EVERY));
             loop {
                 let kick = tokio::select! {
                     kick = incoming.recv() => match kick { Some(kick) => kick, None => return },
                     _ = sweep.tick() => Kick::Sweep,
+                    _ = disputes.tick() => Kick::Disputes,
                 };
                 let Some(inner) = weak.upgrade() else { return };
                 if inner.stopping.load(Ordering::Relaxed) {
@@ -120,6 +133,7 @@ impl PaymentJob {
                     Kick::Stop => return,
                     Kick::Order(order) => job.spawn_settle(order),
                     Kick::Void(key) => job.spawn_void(key),
+                    Kick::Disputes => job.spawn_disputes(),
                     Kick::Sweep => match job.sweep().await {
                         Ok(()) | Err(EngineError::ShuttingDown) => {}
                         Err(error) => tracing::warn!(error = %error, "payment sweep failed"),
