@@ -427,12 +427,15 @@ fn an_order_snapshot_from_before_returns_appeasements_or_the_timeline_decodes() 
     assert_eq!(view.timeline.len(), 1, "placing is the first notice");
     let record = codec::encode(&placed).expect("encodes");
     let payload = record.payload();
-    let timeline = codec::encode(&view.timeline).expect("encodes").payload().len();
-    // `published` (0), then the timeline, end the snapshot; before them, no appeasements, no
-    // returns and no restocked lines.
-    let before_timeline = &payload[..payload.len() - 1 - timeline];
+    // The fields added since the timeline end the snapshot (the timeline, `published`, the
+    // tracking and the chargeback); before them, no appeasements, no returns and no
+    // restocked lines.
+    let since = (&view.timeline, view.published, &view.tracking, &view.chargeback);
+    let since = codec::encode(&since).expect("encodes").payload().len();
+    let before_timeline = &payload[..payload.len() - since];
     assert!(before_timeline.ends_with(&[0, 0, 0]), "restocked lines, returns, appeasements");
     let legacy = bazaar_actors::order::OrderView { timeline: Vec::new(), published: 0, ..view };
+    // (A placed order has no tracking and no chargeback: the legacy view's defaults.)
     for older in 0..=2 {
         let shape = &before_timeline[..before_timeline.len() - older];
         let old: Order = codec::decode_payload(shape).expect("decodes");
