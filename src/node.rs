@@ -348,7 +348,7 @@ impl Starting {
             listing_bursts: Default::default(),
             vault,
             stopping: stopping.clone(),
-            carriers: bazaar_services::carriers::Carriers::new(config.shipping),
+            carriers: bazaar_services::carriers::Carriers::new(config.shipping, address),
             notifier: notifier.clone(),
             requests: requests.clone(),
         });

@@ -48,6 +48,12 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 #[derive(Debug, Clone, Copy)]
 pub struct PersonalData;
 
+/// Marks an answer that reports work a stopping node cut short (a feed whose lines not begun
+/// were refused with `shutting_down`): not stored under its key, so a retry runs again and
+/// applies those lines (feeds are idempotent).
+#[derive(Debug, Clone, Copy)]
+pub struct Unfinished;
+
 /// A request's fingerprint: SHA-256 over method, path and body.
 pub type Fingerprint = [u8; 32];
 
@@ -379,7 +385,8 @@ where
         parts.status,
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS
     );
-    let personal = parts.extensions.get::<PersonalData>().is_some();
+    let personal = parts.extensions.get::<PersonalData>().is_some()
+        || parts.extensions.get::<Unfinished>().is_some();
     let command = if parts.status.is_server_error() || refused || personal {
         IdempotencyCommand::Release { fingerprint }
     } else {

@@ -73,7 +73,7 @@ pub struct ShippingConfig {
     /// The first is the one labels are bought from.
     pub carriers: Vec<CarrierConfig>,
     /// The base URL carriers reach this node at (its callback route is under it); unset: the
-    /// host the seller's request came to, over `http`.
+    /// node's own listening address, over `http` (right for a carrier on its network only).
     pub callback_base_url: Option<String>,
     /// How long a carrier has to answer a label request, in ms.
     pub timeout_ms: u64,
@@ -99,14 +99,21 @@ pub enum CarrierError {
 #[derive(Clone)]
 pub struct Carriers {
     config: ShippingConfig,
+    /// Where carriers call back: the configured base, or the node's own address.
+    callback_base: String,
     http: reqwest::Client,
 }
 
 impl Carriers {
-    pub fn new(config: ShippingConfig) -> Carriers {
+    /// The client of `config`'s carriers, for a node listening at `listening`.
+    pub fn new(config: ShippingConfig, listening: std::net::SocketAddr) -> Carriers {
+        let callback_base = match &config.callback_base_url {
+            Some(base) => base.trim_end_matches('/').to_owned(),
+            None => format!("http://{listening}"),
+        };
         let timeout = Duration::from_millis(config.timeout_ms.max(1));
         let http = reqwest::Client::builder().timeout(timeout).build().expect("an HTTP client");
-        Carriers { config, http }
+        Carriers { config, callback_base, http }
     }
 
     /// The carrier labels are bought from.
@@ -114,8 +121,9 @@ impl Carriers {
         self.config.carriers.first().map(|carrier| carrier.name.as_str())
     }
 
-    pub fn callback_base_url(&self) -> Option<&str> {
-        self.config.callback_base_url.as_deref()
+    /// Where carrier `name` posts its tracking events.
+    pub fn callback_url(&self, name: &str) -> String {
+        format!("{}/callbacks/carriers/{name}/events", self.callback_base)
     }
 
     /// The carrier named `name`.

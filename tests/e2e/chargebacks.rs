@@ -49,8 +49,10 @@ async fn a_chargeback_is_recorded_and_booked_to_whoever_the_rule_says_bears_it()
         captured_once(&shop, &id, minor(&view["total"])).await;
         orders.push((id, minor(&view["total"])));
     }
-    let before = m.ledger().await;
     let (goods, fraud) = (&orders[0], &orders[1]);
+    let held = goods.1 + fraud.1;
+    let before =
+        m.ledger_once("both captures are in the ledger", "psp_clearing:primary", held).await;
     for ((id, _), reason) in [(goods, "product_not_received"), (fraud, "fraudulent")] {
         let key = authorization_key(&shop, id).await;
         let (status, dispute) = shop

@@ -61,8 +61,8 @@ pub(super) fn decide(state: &Order, command: OrderCommand, key: &str, now_ms: u6
         OrderCommand::ShipLabelled { shipment, seller, label } => {
             super::tracking::ship_labelled(state, view, (shipment, &seller), label, now_ms)
         }
-        OrderCommand::RecordTracking { tracking, event } => {
-            super::tracking::record(state, view, &tracking, event, now_ms)
+        OrderCommand::RecordTracking { carrier, tracking, event } => {
+            super::tracking::record(state, view, (&carrier, &tracking), event, now_ms)
         }
         OrderCommand::RecordChargeback { psp, id, amount, reason } => {
             super::chargebacks::record(state, view, (psp, id, amount, reason), now_ms)

@@ -265,8 +265,10 @@ pub enum OrderCommand {
         seller: SellerId,
         label: tracking::Label,
     },
-    /// The carrier's event about the shipment with tracking number `tracking`.
+    /// Carrier `carrier`'s event about the shipment it carries under tracking number
+    /// `tracking`.
     RecordTracking {
+        carrier: String,
         tracking: String,
         event: tracking::TrackingEvent,
     },

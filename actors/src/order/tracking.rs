@@ -3,8 +3,9 @@
 //! events applied to it.
 //!
 //! Invariants:
-//! - A tracking event names the shipment by its tracking number (the carrier knows no other),
-//!   and is applied once: its id is remembered, so a carrier's retry or duplicate changes
+//! - A tracking event names the shipment by its carrier and tracking number (the carrier
+//!   knows no other id), so a carrier reports only on the parcels it carries; it is applied
+//!   once: its id is remembered, so a carrier's retry or duplicate changes
 //!   nothing. At most [`TRACKING_EVENTS_MAX`] events a shipment.
 //! - `delivered` delivers the shipment (as the seller's delivery would), once; `exception` is
 //!   told and changes nothing else. Events are kept in the order they arrived, whatever their
@@ -108,19 +109,20 @@ pub(super) fn ship_labelled(
     answer(state, events)
 }
 
-/// `RecordTracking`: the carrier's `event` about the shipment whose tracking number is
-/// `tracking`.
+/// `RecordTracking`: `carrier`'s `event` about the shipment it carries under `tracking`.
 pub(super) fn record(
     state: &Order,
     view: &OrderView,
-    tracking: &str,
+    (carrier, tracking): (&str, &str),
     event: TrackingEvent,
     now_ms: u64,
 ) -> Decided {
+    let carries =
+        |shipped: &super::Shipped| shipped.carrier == carrier && shipped.tracking == tracking;
     let shipment = view
         .shipments
         .iter()
-        .find(|s| s.shipped.as_ref().is_some_and(|shipped| shipped.tracking == tracking))
+        .find(|s| s.shipped.as_ref().is_some_and(carries))
         .ok_or(OrderRejection::UnknownShipment)?;
     let number = shipment.number;
     let known = view.tracking_of(number).map(|t| t.events.as_slice()).unwrap_or_default();

@@ -10,7 +10,7 @@
 use crate::openapi::routes;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use bazaar_actors::order::tracking::{Label, TrackingEvent, TrackingStatus};
 use bazaar_actors::order::{Order, OrderCommand, OrderId, entity_id};
 use bazaar_services::carriers::{CarrierError, wire};
@@ -24,7 +24,7 @@ use super::{answer, found};
 use crate::auth::Principal;
 use crate::extract::Path;
 use crate::json::{Optional, Raw};
-use crate::problem::{Problem, ProblemKind, bad_request, conflict, not_found, unauthenticated};
+use crate::problem::{Problem, ProblemKind, conflict, not_found, unauthenticated};
 use crate::state::AppState;
 
 /// The seller's label purchase.
@@ -79,22 +79,32 @@ fn carrier_problem(error: CarrierError) -> Problem {
 #[utoipa::path(post, path = "/v1/seller/orders/{id}/shipments/{number}/label", tag = "seller",
     params(("id" = String, Path), ("number" = u16, Path)), request_body = LabelOrder,
     responses((status = 200, body = SellerOrderDto), (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`no_carrier`, `carrier_refused`, or the shipment already shipped otherwise", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`no_carrier`, `carrier_refused`, `already_shipped` (with another carrier), `order_not_live` (cancelled or disputed)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`service_level_invalid`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`carrier_unavailable`: retry", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn buy_label(
     State(state): State<AppState>,
     principal: Principal,
-    headers: HeaderMap,
     Path((id, number)): Path<(String, String)>,
     Optional(order): Optional<LabelOrder>,
 ) -> Result<Json<SellerOrderDto>, Problem> {
     let seller = principal.seller()?;
     let (key, view) = seller_order(&state, &principal, &seller, &id).await?;
     let number = shipment_number(&number)?;
-    if view.shipment(number).is_none_or(|shipment| shipment.seller != seller) {
+    let Some(shipment) = view.shipment(number).filter(|shipment| shipment.seller == seller) else {
         return Err(not_found("shipment"));
+    };
+    // Nothing is bought for a shipment that cannot ship with it: labelled already (answered
+    // as it stands), shipped otherwise, or an order cancelled or disputed.
+    if view.tracking_of(number).is_some_and(|t| !t.service_level.is_empty()) {
+        return Ok(Json(seller_view(&view, &seller)));
+    }
+    if shipment.shipped.is_some() {
+        return Err(conflict("already_shipped", "the shipment shipped with another carrier"));
+    }
+    if view.cancellation.is_some() || view.disputed() {
+        return Err(conflict("order_not_live", "the order is cancelled or its payment disputed"));
     }
     let service_level = order.unwrap_or_default().service_level.unwrap_or("standard".into());
     if !wire::SERVICE_LEVELS.contains(&service_level.as_str()) {
@@ -102,18 +112,11 @@ async fn buy_label(
     }
     let carrier =
         state.carriers.default_name().ok_or_else(|| carrier_problem(CarrierError::NoCarrier))?;
-    let base = match state.carriers.callback_base_url() {
-        Some(base) => base.trim_end_matches('/').to_owned(),
-        None => {
-            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-            format!("http://{}", host.ok_or_else(|| bad_request("host_required", "no Host"))?)
-        }
-    };
     let request = wire::LabelRequest {
         reference: format!("{}/{}/{number}", principal.tenant, view.id),
         service_level,
         destination_country: view.ship_to.country.to_string(),
-        callback_url: format!("{base}/callbacks/carriers/{carrier}/events"),
+        callback_url: state.carriers.callback_url(carrier),
     };
     let label = state.carriers.buy_label(&request).await.map_err(carrier_problem)?;
     let label = Label {
@@ -162,7 +165,8 @@ async fn carrier_event(
     }
     let tracked =
         TrackingEvent { id: event.event_id, status, at_ms: event.at_ms, location: event.location };
-    let command = OrderCommand::RecordTracking { tracking: event.tracking_number, event: tracked };
+    let tracking = event.tracking_number;
+    let command = OrderCommand::RecordTracking { carrier, tracking, event: tracked };
     found(state.engine.ask::<Order>(&entity_id(tenant, &order), command).await, "shipment")?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -171,6 +171,7 @@ async fn unsubscribe(
     let id: u32 = id.parse().map_err(|_| not_found("webhook"))?;
     let command = WebhooksCommand::Unsubscribe { id };
     found(state.engine.ask::<Webhooks>(&principal.tenant, command).await, "webhook")?;
+    state.notifier.forget(&principal.tenant, id);
     Ok(StatusCode::NO_CONTENT)
 }
 

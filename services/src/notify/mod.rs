@@ -11,7 +11,10 @@
 //!   then does `MarkPublished` record them, so a crash re-sends, never skips: at least once,
 //!   and receivers deduplicate on the notice's stable id.
 //! - A failed attempt is retried after a backoff (doubling from `retry_base_ms` up to
-//!   `retry_max_ms`) without holding a worker; one order is worked on at a time here.
+//!   `retry_max_ms`) without holding a worker: an order waits out its backoff (a kick meanwhile
+//!   only makes sure one retry is scheduled), and each round tries every subscription still
+//!   owed the notice, so a dead receiver delays the others by one backoff, never by its
+//!   whole run of attempts. One order is worked on at a time here.
 
 mod payload;
 mod stats;
@@ -76,6 +79,10 @@ struct Inner {
     /// Orders being worked on, and those kicked meanwhile (worked on again after).
     busy: DashSet<String>,
     again: DashSet<String>,
+    /// Orders waiting out a backoff: not attempted before this time.
+    retry_at: DashMap<String, tokio::time::Instant>,
+    /// Orders with a retry timer running (at most one each).
+    scheduled: DashSet<String>,
     /// Each tenant's subscriptions, kept by a projection (loaded on first use).
     subscriptions: DashMap<Tenant, Arc<Vec<Subscription>>>,
     /// Per order and notice number: the subscriptions done with it, and attempts so far.
@@ -125,6 +132,8 @@ impl Notifier {
             kicks,
             busy: DashSet::new(),
             again: DashSet::new(),
+            retry_at: DashMap::new(),
+            scheduled: DashSet::new(),
             subscriptions: DashMap::new(),
             progress: DashMap::new(),
             stats: DashMap::new(),
@@ -173,7 +182,36 @@ impl Notifier {
         self.inner.stats.get(&key).map(|stats| stats.clone()).unwrap_or_default()
     }
 
+    /// Forgets the delivery counts of a subscription that was ended.
+    pub fn forget(&self, tenant: &str, subscription: u32) {
+        self.inner.stats.remove(&(Tenant::from(tenant), subscription));
+    }
+
+    /// Kicks `order` again in `after` (once: a timer already running for it is enough).
+    fn retry_later(&self, order: String, after: Duration) {
+        self.inner.retry_at.insert(order.clone(), tokio::time::Instant::now() + after);
+        self.schedule(order, after);
+    }
+
+    fn schedule(&self, order: String, after: Duration) {
+        if !self.inner.scheduled.insert(order.clone()) {
+            return;
+        }
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            inner.scheduled.remove(&order);
+            let _ = inner.kicks.send(Kick { order, through: u32::MAX });
+        });
+    }
+
     fn spawn(self, kick: Kick) {
+        let waiting = self.inner.retry_at.get(&kick.order).map(|at| *at);
+        if let Some(at) = waiting.filter(|at| *at > tokio::time::Instant::now()) {
+            // Backing off: the attempt waits for its time (a timer kicks it then).
+            self.schedule(kick.order, at - tokio::time::Instant::now());
+            return;
+        }
         if !self.inner.busy.insert(kick.order.clone()) {
             self.inner.again.insert(kick.order);
             return;
@@ -184,19 +222,14 @@ impl Notifier {
             let outcome = self.publish(&kick).await;
             self.inner.busy.remove(&order);
             match outcome {
-                Ok(()) => {}
-                Err(Stop::Later(after)) => {
-                    let kicks = self.inner.kicks.clone();
-                    let order = order.clone();
-                    tokio::spawn(async move {
-                        tokio::time::sleep(after).await;
-                        let _ = kicks.send(Kick { order, through: u32::MAX });
-                    });
+                Ok(()) => {
+                    self.inner.retry_at.remove(&order);
                 }
+                Err(Stop::Later(after)) => self.retry_later(order.clone(), after),
                 Err(Stop::Engine(EngineError::ShuttingDown)) => return,
                 Err(Stop::Engine(error)) => {
                     tracing::warn!(%error, order, "notices not published; retried");
-                    let _ = self.inner.kicks.send(Kick { order: order.clone(), through: u32::MAX });
+                    self.retry_later(order.clone(), self.backoff(1));
                 }
             }
             if self.inner.again.remove(&order).is_some() {
@@ -214,6 +247,9 @@ impl Notifier {
             // Nobody to tell: the notices are published as they are.
             let through = OrderCommand::MarkPublished { through: kick.through };
             let _ = engine.ask_appended::<Order>(&kick.order, through).await?;
+            for number in 1..=kick.through {
+                self.inner.progress.remove(&(kick.order.clone(), number));
+            }
             return Ok(());
         }
         let order = match engine.ask::<Order>(&kick.order, OrderCommand::Get).await? {
@@ -246,6 +282,7 @@ impl Notifier {
         let wanted = subscriptions.iter().filter(|s| s.wants(event_type, notice.at_ms));
         let body = serde_json::to_vec(&body(tenant, order, notice)).expect("JSON of a notice");
         let progress_key = (key.to_owned(), notice.number);
+        let mut retry: Option<Duration> = None;
         for subscription in wanted {
             let progress = self
                 .inner
@@ -297,10 +334,14 @@ impl Notifier {
                 .or_default()
                 .insert(subscription.id, Progress { attempts: attempt, done });
             if !done {
-                return Err(Stop::Later(self.backoff(attempt)));
+                let after = self.backoff(attempt);
+                retry = Some(retry.map_or(after, |sooner| sooner.min(after)));
             }
         }
-        Ok(())
+        match retry {
+            Some(after) => Err(Stop::Later(after)),
+            None => Ok(()),
+        }
     }
 
     /// One signed POST; the receiver's 2xx status, or what went wrong.

@@ -52,9 +52,14 @@ pub struct Vault {
     master: Key,
     store: KeyStore,
     cache: Cache<[u8; 32], KeyState>,
-    /// Held while a key is created or erased, so the cache cannot go back to an older state.
-    changing: Mutex<()>,
+    /// One is held while a customer's key is loaded, created or erased (the customer's, by
+    /// its file id), so the cache cannot go back to an older state; other customers' file
+    /// work goes on beside it.
+    stripes: Vec<Mutex<()>>,
 }
+
+/// How many customers' key work may run at once.
+const STRIPES: usize = 64;
 
 /// Seals values for one customer.
 pub struct Sealer {
@@ -94,13 +99,16 @@ impl Opened {
 
 impl Reader {
     pub fn open(&self, field: &str, value: &Pii) -> Opened {
-        let sealed = match value {
-            Pii::Clear(text) => return Opened::Text(text.clone()),
-            Pii::Sealed(sealed) => sealed,
-        };
-        let KeyState::Live(key) = &self.state else {
-            return Opened::Erased;
-        };
+        match (&self.state, value) {
+            // An erased customer's data reads as erased, even what an old journal kept clear.
+            (KeyState::Erased { .. }, _) => Opened::Erased,
+            (_, Pii::Clear(text)) => Opened::Text(text.clone()),
+            (KeyState::Live(key), Pii::Sealed(sealed)) => self.open_sealed(key, field, sealed),
+            (KeyState::Absent, Pii::Sealed(_)) => Opened::Erased,
+        }
+    }
+
+    fn open_sealed(&self, key: &Key, field: &str, sealed: &[u8]) -> Opened {
         let opened = key.open(&seal::field_aad(&self.scope, field), sealed);
         match opened.map(String::from_utf8) {
             Some(Ok(text)) => Opened::Text(text),
@@ -132,7 +140,8 @@ impl Vault {
         let store =
             KeyStore::open(dir).map_err(|e| format!("cannot open {}: {e}", dir.display()))?;
         let cache = Cache::new(PII_KEYS_CACHED_MAX);
-        Ok(Vault { master, store, cache, changing: Mutex::new(()) })
+        let stripes = (0..STRIPES).map(|_| Mutex::new(())).collect();
+        Ok(Vault { master, store, cache, stripes })
     }
 
     /// The sealer of a customer, creating its key on first use.
@@ -171,12 +180,17 @@ impl Vault {
         let id = KeyStore::id(&scope(tenant, customer));
         let vault = self.clone();
         blocking(move || {
-            let _changing = vault.changing.lock().unwrap_or_else(|e| e.into_inner());
+            let _changing = vault.lock(&id);
             let at_ms = vault.store.erase(&id, at_ms)?;
             vault.cache.insert(id, KeyState::Erased { at_ms });
             Ok(at_ms)
         })
         .await
+    }
+
+    fn lock(&self, id: &[u8; 32]) -> std::sync::MutexGuard<'_, ()> {
+        let stripe = &self.stripes[usize::from(id[0]) % STRIPES];
+        stripe.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     async fn state(self: &Arc<Self>, scope: &[u8], create: bool) -> Result<KeyState, VaultError> {
@@ -188,7 +202,7 @@ impl Vault {
         }
         let (vault, owner) = (self.clone(), scope.to_vec());
         blocking(move || {
-            let _changing = vault.changing.lock().unwrap_or_else(|e| e.into_inner());
+            let _changing = vault.lock(&id);
             let stored = match vault.store.load(&id)? {
                 None if create => {
                     let wrapped = vault.master.wrap(&owner, &Key::random());

@@ -41,6 +41,7 @@ impl KeyStore {
     pub(super) fn open(dir: &Path) -> io::Result<KeyStore> {
         let keys = dir.join("keys");
         fsync::create_dir_all(&keys)?;
+        sweep_staged(&keys)?;
         Ok(KeyStore { keys })
     }
 
@@ -105,6 +106,25 @@ impl KeyStore {
         fsync::sync_dir(dir)?;
         Ok(at_ms)
     }
+}
+
+/// Removes the staged files a crash left behind: one may hold a wrapped key that a later
+/// erasure must not leave on disk.
+fn sweep_staged(keys: &Path) -> io::Result<()> {
+    for shard in std::fs::read_dir(keys)? {
+        let shard = shard?.path();
+        if !shard.is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(&shard)? {
+            let file = file?.path();
+            if file.extension().is_some_and(|ext| ext == "tmp") {
+                std::fs::remove_file(&file)?;
+                fsync::sync_dir(&shard)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn staged(path: &Path) -> PathBuf {

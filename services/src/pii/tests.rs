@@ -53,6 +53,8 @@ async fn sealed_data_opens_after_a_restart_and_never_after_erasure() {
     for state in [&reopened, &vault(dir.path(), None)] {
         let reader = state.reader("t", "c-1").await.unwrap();
         assert_eq!(reader.open("name", &name), Opened::Erased);
+        let legacy = Pii::clear("kept in clear by an old journal");
+        assert_eq!(reader.open("name", &legacy), Opened::Erased);
         assert!(matches!(state.sealer("t", "c-1").await, Err(VaultError::Erased { at_ms: 77 })));
     }
     assert!(files(dir.path()).iter().all(|file| !contains(file, &wrapped)), "the key is gone");
@@ -101,4 +103,16 @@ async fn a_customer_without_a_key_reads_as_erased_and_gets_no_key_from_reading()
     let sealed = vault.sealer("t", "nobody").await.unwrap().seal("city", "Paris");
     let reader = vault.reader("t", "nobody").await.unwrap();
     assert_eq!(reader.open("city", &sealed), Opened::Text("Paris".into()));
+}
+
+#[tokio::test]
+async fn a_staged_key_file_a_crash_left_is_swept_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    vault(dir.path(), None).sealer("t", "c-1").await.unwrap();
+    let shard = std::fs::read_dir(dir.path().join("keys")).unwrap().next().unwrap().unwrap().path();
+    let left = shard.join("0123.abcd.tmp");
+    std::fs::write(&left, b"a wrapped key").unwrap();
+    vault(dir.path(), None);
+    assert!(!left.exists(), "swept");
+    assert_eq!(files(&dir.path().join("keys")).len(), 1, "the key itself stays");
 }

@@ -13,8 +13,12 @@ fn ship_labelled(number: u16, by: &str, tracking: &str) -> OrderCommand {
 }
 
 fn tracked(tracking: &str, id: &str, status: TrackingStatus) -> OrderCommand {
+    tracked_by("sim-post", tracking, id, status)
+}
+
+fn tracked_by(carrier: &str, tracking: &str, id: &str, status: TrackingStatus) -> OrderCommand {
     let event = TrackingEvent { id: id.into(), status, at_ms: 5, location: "Leipzig hub".into() };
-    OrderCommand::RecordTracking { tracking: tracking.into(), event }
+    OrderCommand::RecordTracking { carrier: carrier.into(), tracking: tracking.into(), event }
 }
 
 #[test]
@@ -38,6 +42,11 @@ fn each_tracking_event_applies_once_and_delivered_delivers() {
         OrderRejection::UnknownShipment
     );
     harness.run(ship_labelled(1, "s1", "SP-1")).unwrap();
+    // Another carrier knows nothing of this parcel.
+    assert_eq!(
+        refused(&harness, tracked_by("other-post", "SP-1", "e1", TrackingStatus::Delivered)),
+        OrderRejection::UnknownShipment
+    );
     harness.run(tracked("SP-1", "e1", TrackingStatus::PickedUp)).unwrap();
     quiet(&harness, tracked("SP-1", "e1", TrackingStatus::PickedUp));
     harness.run(tracked("SP-1", "e2", TrackingStatus::Exception)).unwrap();
@@ -61,14 +70,12 @@ fn each_tracking_event_applies_once_and_delivered_delivers() {
 fn a_shipment_keeps_a_bounded_number_of_tracking_events() {
     let mut harness = planned();
     harness.run(ship(1, "s1", "OWN-1")).unwrap();
+    let own = |id: &str| tracked_by("dhl", "OWN-1", id, TrackingStatus::InTransit);
     for n in 0..crate::limits::TRACKING_EVENTS_MAX {
-        harness.run(tracked("OWN-1", &format!("e{n}"), TrackingStatus::InTransit)).unwrap();
+        harness.run(own(&format!("e{n}"))).unwrap();
     }
     let max = crate::limits::TRACKING_EVENTS_MAX as u32;
-    assert_eq!(
-        refused(&harness, tracked("OWN-1", "late", TrackingStatus::InTransit)),
-        OrderRejection::TooManyTrackingEvents { max }
-    );
+    assert_eq!(refused(&harness, own("late")), OrderRejection::TooManyTrackingEvents { max });
     let view = harness.state.view().unwrap();
     assert_eq!(view.tracking_of(1).unwrap().service_level, "", "shipped without a label");
 }

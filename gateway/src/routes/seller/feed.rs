@@ -149,7 +149,8 @@ async fn inventory_feed(
     principal.seller()?;
     let lines = lines_of(&body)?;
     let key = |line: &FeedLine| (line.sku.clone(), line.location.clone());
-    let answer = apply_lines(&state.stopping.clone(), lines, key, {
+    let stopping = state.stopping.clone();
+    let answer = apply_lines(&stopping, lines, key, {
         move |line: FeedLine| {
             let (state, principal) = (state.clone(), principal.clone());
             async move {
@@ -160,7 +161,17 @@ async fn inventory_feed(
         }
     })
     .await;
-    Ok(reply(StatusCode::OK, &answer).into_response())
+    Ok(answered(&stopping, &answer))
+}
+
+/// A feed's answer: 200 with its lines' outcomes, not stored under an `Idempotency-Key` when
+/// the node's stop cut it short.
+pub(super) fn answered(stopping: &CancellationToken, answer: &FeedAnswer) -> Response {
+    let mut response = reply(StatusCode::OK, answer).into_response();
+    if stopping.is_cancelled() {
+        response.extensions_mut().insert(crate::idempotency::Unfinished);
+    }
+    response
 }
 
 /// The non-blank lines of an NDJSON feed, numbered from 1 (blank lines counted): refused as

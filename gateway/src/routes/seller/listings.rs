@@ -7,8 +7,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bazaar_actors::product::{Product, ProductCommand};
 use bazaar_actors::{Asin, SellerId, keys};
 use serde::Deserialize;
@@ -20,7 +19,6 @@ use super::{changed, offer_terms};
 use crate::auth::Principal;
 use crate::dto::{self, DocumentDto, OfferDto};
 use crate::extract::Ndjson;
-use crate::json::reply;
 use crate::limits::LISTINGS_FEED_BODY_BYTES_MAX;
 use crate::openapi::routes;
 use crate::problem::{Problem, invalid};
@@ -76,15 +74,15 @@ async fn listings_feed(
     let seller = principal.seller()?;
     let lines = lines_of(&body)?;
     state.limits.seller_listings(&principal.tenant, &Arc::from(seller.as_str()), lines.len())?;
-    let answer =
-        apply_lines(&state.stopping.clone(), lines, |line: &ListingLine| line.asin.clone(), {
-            move |line: ListingLine| {
-                let (state, principal, seller) = (state.clone(), principal.clone(), seller.clone());
-                async move { list(&state, &principal, &seller, line).await }
-            }
-        })
-        .await;
-    Ok(reply(StatusCode::OK, &answer).into_response())
+    let stopping = state.stopping.clone();
+    let answer = apply_lines(&stopping, lines, |line: &ListingLine| line.asin.clone(), {
+        move |line: ListingLine| {
+            let (state, principal, seller) = (state.clone(), principal.clone(), seller.clone());
+            async move { list(&state, &principal, &seller, line).await }
+        }
+    })
+    .await;
+    Ok(super::feed::answered(&stopping, &answer))
 }
 
 /// Writes one line: everything is checked first, then one command writes the document and
