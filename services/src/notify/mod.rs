@@ -49,6 +49,9 @@ pub struct NotifyConfig {
     pub timeout_ms: u64,
     /// Orders delivered at once.
     pub concurrency: usize,
+    /// How long a changed order waits before its notices go out, so the changes that follow
+    /// at once (a placement, then its capture) are published together, in ms.
+    pub coalesce_ms: u64,
 }
 
 impl Default for NotifyConfig {
@@ -59,6 +62,7 @@ impl Default for NotifyConfig {
             retry_max_ms: 60_000,
             timeout_ms: 5_000,
             concurrency: 32,
+            coalesce_ms: 100,
         }
     }
 }
@@ -76,6 +80,8 @@ struct Inner {
     http: reqwest::Client,
     config: NotifyConfig,
     kicks: mpsc::UnboundedSender<Kick>,
+    /// The furthest notice of each order kicked by a change and not worked on yet.
+    hints: DashMap<String, u32>,
     /// Orders being worked on, and those kicked meanwhile (worked on again after).
     busy: DashSet<String>,
     again: DashSet<String>,
@@ -102,6 +108,8 @@ struct Progress {
 struct Kick {
     order: String,
     through: u32,
+    /// Straight from a change: worked on after `coalesce_ms`, with the changes after it.
+    fresh: bool,
 }
 
 /// Why an order's delivery stopped before it was published.
@@ -134,6 +142,7 @@ impl Notifier {
             again: DashSet::new(),
             retry_at: DashMap::new(),
             scheduled: DashSet::new(),
+            hints: DashMap::new(),
             subscriptions: DashMap::new(),
             progress: DashMap::new(),
             stats: DashMap::new(),
@@ -164,7 +173,7 @@ impl Notifier {
             bazaar_persistence::index_pages(journal, namespace, crate::limits::OUTBOX_PAGE_ROWS)
         {
             if let Some((order, _)) = bazaar_actors::index::parse_outbox(&row?) {
-                let _ = self.inner.kicks.send(Kick { order, through: u32::MAX });
+                let _ = self.inner.kicks.send(Kick { order, through: u32::MAX, fresh: false });
                 kicked += 1;
             }
         }
@@ -201,11 +210,21 @@ impl Notifier {
         tokio::spawn(async move {
             tokio::time::sleep(after).await;
             inner.scheduled.remove(&order);
-            let _ = inner.kicks.send(Kick { order, through: u32::MAX });
+            let through = inner.hints.remove(&order).map_or(u32::MAX, |(_, through)| through);
+            let _ = inner.kicks.send(Kick { order, through, fresh: false });
         });
     }
 
     fn spawn(self, kick: Kick) {
+        if kick.fresh {
+            // A placement and its capture come moments apart: one round publishes both.
+            let mut hint = self.inner.hints.entry(kick.order.clone()).or_insert(kick.through);
+            *hint = (*hint).max(kick.through);
+            drop(hint);
+            let coalesce = Duration::from_millis(self.inner.config.coalesce_ms);
+            self.schedule(kick.order, coalesce);
+            return;
+        }
         let waiting = self.inner.retry_at.get(&kick.order).map(|at| *at);
         if let Some(at) = waiting.filter(|at| *at > tokio::time::Instant::now()) {
             // Backing off: the attempt waits for its time (a timer kicks it then).
@@ -233,7 +252,7 @@ impl Notifier {
                 }
             }
             if self.inner.again.remove(&order).is_some() {
-                let _ = self.inner.kicks.send(Kick { order, through: u32::MAX });
+                let _ = self.inner.kicks.send(Kick { order, through: u32::MAX, fresh: false });
             }
         });
     }
@@ -403,7 +422,7 @@ impl Projection<Order> for Outbox {
         let through = view.unpublished().last()?.number;
         let (kicks, order) = (self.0.clone(), key.id.to_string());
         Some(Box::new(move || {
-            let _ = kicks.send(Kick { order, through });
+            let _ = kicks.send(Kick { order, through, fresh: true });
         }))
     }
 }
