@@ -6,6 +6,7 @@ mod config;
 mod psp;
 mod reconcile;
 mod serve;
+mod simulator;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -17,12 +17,10 @@
 pub mod limits;
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use anyhow::Context;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -99,30 +97,12 @@ pub fn run(args: CarrierArgs) -> anyhow::Result<()> {
         http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?,
         rng: Rng::from_entropy(),
     });
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(async move {
-        let stop = crate::shutdown_signal()?;
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.listen))?;
-        let address = listener.local_addr()?;
-        let app = Router::new()
-            .route(wire::LABELS_PATH, post(buy_label))
-            .route("/v1/labels/{tracking}", get(get_label))
-            .route("/healthz", get(|| async { "ok" }))
-            .with_state(carrier);
-        let server =
-            tokio::spawn(
-                async move { axum::serve(listener, app).with_graceful_shutdown(stop).await },
-            );
-        {
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "bazaar carrier {name} listening on http://{address}")?;
-            out.flush()?;
-        }
-        server.await??;
-        anyhow::Ok(())
-    })
+    let app = Router::new()
+        .route(wire::LABELS_PATH, post(buy_label))
+        .route("/v1/labels/{tracking}", get(get_label))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(carrier);
+    crate::simulator::serve("carrier", &name, args.listen, app, Duration::from_secs(1))
 }
 
 fn problem(status: StatusCode, code: &str, detail: &str) -> Response {

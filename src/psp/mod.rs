@@ -36,18 +36,15 @@ pub(crate) mod latency;
 pub mod limits;
 mod state;
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use anyhow::Context;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use bazaar_actors::payment::wire;
 use serde::Serialize;
@@ -129,37 +126,8 @@ pub fn run(args: PspArgs) -> anyhow::Result<()> {
         knobs: Mutex::new(knobs),
         rng: Rng::from_entropy(),
     });
-    // One thread: see the module doc.
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(async move {
-        let stop = crate::shutdown_signal()?;
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.listen))?;
-        let address = listener.local_addr()?;
-        let listener = listener.tap_io(|connection| {
-            // Answers go out at once; a failure only costs latency.
-            let _ = connection.set_nodelay(true);
-        });
-        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = axum::serve(listener, router(simulator)).with_graceful_shutdown(async {
-            let _ = stopping_rx.await;
-        });
-        let server = tokio::spawn(async move { server.await });
-        {
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "bazaar psp {name} listening on http://{address}")?;
-            out.flush()?;
-        }
-        tracing::info!(psp = name, ?knobs, "payment provider simulator started");
-        stop.await;
-        let _ = stopping_tx.send(());
-        match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
-            Ok(joined) => joined??,
-            Err(_) => tracing::warn!("calls still in flight after {SHUTDOWN_GRACE:?}, stopping"),
-        }
-        Ok(())
-    })
+    tracing::info!(psp = name, ?knobs, "payment provider simulator starting");
+    crate::simulator::serve("psp", &name, args.listen, router(simulator), SHUTDOWN_GRACE)
 }
 
 fn router(simulator: Arc<Simulator>) -> Router {
