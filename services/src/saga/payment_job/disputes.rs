@@ -2,12 +2,12 @@
 //! its order (`RecordChargeback`, which the dispute's reference names). Recording is
 //! idempotent by the dispute's id, so a poll after a restart records nothing twice; one the
 //! order refuses now (a refund it has not recorded yet makes the amounts differ) is asked
-//! again at the next poll.
+//! again at the next poll; one it refuses for good is not.
 
 use std::sync::atomic::Ordering;
 
 use bazaar_actors::money::Money;
-use bazaar_actors::order::{Order, OrderCommand};
+use bazaar_actors::order::{Order, OrderCommand, OrderRejection};
 
 use super::PaymentJob;
 
@@ -36,8 +36,16 @@ impl PaymentJob {
                 Ok(Ok(_)) => {
                     self.inner.disputes_recorded.insert(dispute.id);
                 }
-                Ok(Err(refused)) => {
+                // The amounts differ while a refund the order has not recorded is in flight:
+                // asked again at the next poll.
+                Ok(Err(refused @ OrderRejection::ChargebackInvalid)) => {
                     tracing::debug!(dispute = dispute.id, %refused, "a chargeback not recorded yet");
+                }
+                // Refused for good (another dispute settled the order, no such order): never
+                // asked again.
+                Ok(Err(refused)) => {
+                    tracing::warn!(dispute = dispute.id, %refused, "a dispute no order takes");
+                    self.inner.disputes_recorded.insert(dispute.id);
                 }
                 Err(error) => {
                     tracing::warn!(dispute = dispute.id, %error, "a chargeback not recorded")
