@@ -283,13 +283,14 @@ impl Starting {
         })?;
         let (credentials, new_tokens) =
             Credentials::load_or_init(&config.data_dir).map_err(anyhow::Error::msg)?;
-        if let Some(path) = new_tokens {
-            first_start(&path);
-        }
+        // Opened before the first start is told, so that a master key it generated is there.
         let vault = Arc::new(
             Vault::open(&config.data_dir.join("pii"), config.master_key)
                 .map_err(anyhow::Error::msg)?,
         );
+        if let Some(path) = new_tokens {
+            first_start(&path);
+        }
         bazaar_services::register(&engine);
         engine.register::<bazaar_gateway::idempotency::IdempotencyKey>();
         let search_dir = Some(config.data_dir.join("search"));

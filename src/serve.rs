@@ -28,6 +28,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     if !args.psp.is_empty() {
         payments.providers = args.psp.clone();
     }
+    let master_key = file.pii.master_key()?;
+    let generated_key = master_key.is_none().then(|| args.data_dir.join("pii").join("master.key"));
     let config = NodeConfig {
         listen: args.listen.unwrap_or(node.http),
         data_dir: args.data_dir.clone(),
@@ -43,7 +45,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         returns: file.returns.clone(),
         notifications: file.notifications.clone(),
         shipping: file.shipping.clone(),
-        master_key: file.pii.master_key()?,
+        master_key,
         metrics,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -57,6 +59,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             .recover_with(|tokens| {
                 let tokens = tokens.display();
                 println!("first start: one bearer token per role written to {tokens} (mode 0600)");
+                if let Some(key) = generated_key.as_ref().filter(|key| key.exists()) {
+                    let key = key.display();
+                    println!(
+                        "first start: the master key of customers' personal data is {key} \
+                         (mode 0600): keep a copy apart from the data directory"
+                    );
+                }
             })
             .await?;
         println!("bazaar node {} ready", node.id);

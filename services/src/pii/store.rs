@@ -159,7 +159,7 @@ pub(super) fn master_key(dir: &Path, given: Option<Key>) -> Result<Key, String> 
             let key = Key::random();
             fsync::write(&file, format!("{}\n", key.to_hex()).as_bytes(), 0o600, false)
                 .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
-            tracing::warn!(
+            tracing::info!(
                 file = %file.display(),
                 "first start: a master key was generated; keep a copy apart from the data \
                  directory (without it no personal data here can be read)"
