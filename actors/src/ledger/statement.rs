@@ -124,7 +124,8 @@ pub struct Statement {
     pub sales: i64,
     pub commission: i64,
     pub vat: i64,
-    /// Net refunded to customers (returns and cancellations), the commission on it included.
+    /// Net refunded to customers (returns, cancellations, and chargebacks the sellers bear),
+    /// the commission on it included.
     pub refunded: i64,
     /// The commission the marketplace gave back with the refunds.
     pub commission_refunded: i64,
