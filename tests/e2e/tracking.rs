@@ -134,4 +134,18 @@ async fn an_order_is_shipped_with_a_label_and_tracked_to_delivery_by_the_carrier
         .unwrap();
     assert_eq!(answer.status().as_u16(), 204);
     assert_eq!(statuses(&m.order(me, &id).await["shipments"][0]), expected);
+
+    // No label is bought for a shipment that cannot ship with it: one its seller dispatched
+    // with its own carrier is refused before the carrier is asked.
+    let cart = m.cart_with(me, &[("B0000CHKA1", "seller-1", 1)]).await;
+    let other = m.checkout_completes(me, "track-2", shopper.body(&cart)).await;
+    let other = other["order_id"].as_str().unwrap().to_string();
+    let own = format!("/v1/seller/orders/{other}/shipments/1/dispatch");
+    m.write(200, Method::POST, &own, SELLER_1, json!({"carrier": "DHL", "tracking": "OWN-1"}))
+        .await;
+    let refused =
+        m.post(SELLER_1, &format!("/v1/seller/orders/{other}/shipments/1/label"), json!({})).await;
+    assert_eq!((refused.status, refused.json["code"].as_str()), (409, Some("already_shipped")));
+    let second = reqwest::get(format!("{}/v1/labels/SIMP0000000002", carrier.base)).await;
+    assert_eq!(second.unwrap().status().as_u16(), 404, "no second label was sold");
 }
