@@ -32,6 +32,7 @@ pub mod cart;
 pub mod checkout;
 pub mod customer;
 pub mod fraud;
+pub mod fulfilment;
 pub mod ids;
 pub mod index;
 pub mod inventory;

@@ -89,6 +89,22 @@ pub const HANDLING_DAYS_MAX: u16 = 30;
 /// Most lines in one cart, and most lines priced at once.
 pub const CART_LINES_MAX: usize = 100;
 
+/// Most locations one line ships from: a line no single location can serve is split over
+/// at most this many.
+pub const LINE_SOURCES_MAX: usize = 4;
+
+/// Most lines in one order: every cart line, each split over its most locations.
+pub const ORDER_LINES_MAX: usize = CART_LINES_MAX * LINE_SOURCES_MAX;
+
+/// Most business days a parcel may travel between two zones.
+pub const TRANSIT_DAYS_MAX: u16 = 30;
+
+/// Longest postal-code prefix a destination zone is named by, in bytes.
+pub const POSTAL_PREFIX_BYTES_MAX: usize = 10;
+
+/// Most entries in `[checkout.zones]` (locations, destinations and transit figures).
+pub const ZONE_ENTRIES_MAX: usize = 100_000;
+
 /// Most units of one cart line. Far below `QUANTITY_MAX`: a shopper's cart, not a feed.
 pub const CART_LINE_QUANTITY_MAX: u32 = 999;
 

@@ -190,6 +190,39 @@ impl fmt::Display for Money {
     }
 }
 
+/// Splits `amount` minor units over `weights` in proportion to them: each weight gets the
+/// floor of its exact share, and the units left over go one each to the largest remainders,
+/// equal remainders to the earlier weight. The shares add up to `amount` exactly, unless the
+/// weights add up to zero (then every share is zero). Callers pass the weights in a canonical
+/// order, so the split does not depend on the order of their input.
+pub fn apportion(amount: i64, weights: &[i64]) -> Vec<i64> {
+    assert!(amount >= 0 && weights.iter().all(|weight| *weight >= 0), "apportioning negatives");
+    let total: i128 = weights.iter().map(|weight| i128::from(*weight)).sum();
+    if total == 0 {
+        return vec![0; weights.len()];
+    }
+    let amount = i128::from(amount);
+    let exact: Vec<(i128, i128)> = weights
+        .iter()
+        .map(|weight| {
+            let product = amount * i128::from(*weight);
+            (product / total, product % total)
+        })
+        .collect();
+    let mut shares: Vec<i128> = exact.iter().map(|(floor, _)| *floor).collect();
+    let left = amount - shares.iter().sum::<i128>();
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by(|&a, &b| exact[b].1.cmp(&exact[a].1).then(a.cmp(&b)));
+    let left = usize::try_from(left).expect("fewer units left than weights");
+    for &at in order.iter().take(left) {
+        shares[at] += 1;
+    }
+    shares
+        .into_iter()
+        .map(|share| i64::try_from(share).expect("a share of an i64 fits i64"))
+        .collect()
+}
+
 /// What money arithmetic or parsing refuses.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
@@ -241,5 +274,18 @@ mod tests {
         assert_eq!(eur(1).checked_cmp(eur(2)), Ok(Ordering::Less));
         assert!(eur(1).checked_cmp(Money::new(1, Currency::GBP)).is_err());
         assert_eq!(eur(1999).to_string(), "1999 EUR");
+    }
+
+    #[test]
+    fn apportioning_adds_up_and_favours_the_largest_remainders() {
+        assert_eq!(apportion(500, &[3, 2]), vec![300, 200]);
+        assert_eq!(apportion(10, &[1, 1, 1]), vec![4, 3, 3]);
+        assert_eq!(apportion(2, &[1, 1, 1]), vec![1, 1, 0]);
+        assert_eq!(apportion(7, &[0, 5, 2]), vec![0, 5, 2]);
+        assert_eq!(apportion(1, &[0, 0]), vec![0, 0]);
+        assert_eq!(
+            apportion(i64::MAX, &[1, 1]).iter().map(|s| i128::from(*s)).sum::<i128>(),
+            i128::from(i64::MAX)
+        );
     }
 }

@@ -83,3 +83,7 @@ pub const PII_KEYS_CACHED_MAX: usize = 100_000;
 
 /// Outbox rows read per page when a start kicks the orders with undelivered notices.
 pub const OUTBOX_PAGE_ROWS: usize = 1_024;
+
+/// Most rounds the reserve step spends sourcing one line: each places a part or learns
+/// what one location really has (the stock index may lag behind it).
+pub const SOURCING_ROUNDS_MAX: usize = 16;

@@ -20,6 +20,7 @@ mod checkout_payments;
 mod contract;
 mod customer_service;
 mod engine_failures;
+mod fulfilment;
 mod input;
 mod listings;
 mod new_user;

@@ -27,7 +27,8 @@ use crate::promotion::PromotionId;
 pub enum NextStep {
     /// Price the cart the request names and redeem its promotions.
     Price,
-    /// Hold every priced item, line `i` under the order's reservation id for `i`.
+    /// Hold every priced item, nearest the destination first; hold `j` under the order's
+    /// reservation id for `j` (it becomes the order's line `j`).
     Reserve { items: Vec<PricedItem> },
     /// Score the priced cart for fraud.
     Score { priced: Box<Priced> },
@@ -37,8 +38,8 @@ pub enum NextStep {
     Place(Box<Placement>),
     /// Turn the holds into sales.
     Commit { held: Vec<Held> },
-    /// Plan the shipments and empty the cart.
-    Plan,
+    /// Plan the shipments (from where `held` ships) and empty the cart.
+    Plan { held: Vec<Held> },
     /// Cancel the placed order, for the failure's reason.
     CancelOrder { reason: FailureCode },
     /// Void the authorization (by its key) at every provider. `authorized`: one was recorded,
@@ -54,7 +55,8 @@ pub enum NextStep {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Placement {
     pub priced: Priced,
-    /// One hold per priced item, in the items' order (where each line ships from).
+    /// The holds, in the items' order, each item's adding up to its quantity (one, or its
+    /// parts when no single location could serve it): the order's lines, one per hold.
     pub held: Vec<Held>,
     pub authorization: Authorization,
     pub capture: CapturePolicy,
@@ -70,7 +72,7 @@ impl NextStep {
             NextStep::Authorize { .. } => Step::Authorize,
             NextStep::Place(_) => Step::Place,
             NextStep::Commit { .. } => Step::Commit,
-            NextStep::Plan => Step::Plan,
+            NextStep::Plan { .. } => Step::Plan,
             NextStep::CancelOrder { .. } => Step::CancelOrder,
             NextStep::Void { .. } => Step::Void,
             NextStep::Release { .. } => Step::Release,
@@ -123,7 +125,7 @@ impl Checkout {
         // Planned before committed: the commit is the last step, so its durable record is
         // the one write a checkout waits for after the payment provider answered.
         if !self.planned {
-            return Some(NextStep::Plan);
+            return Some(NextStep::Plan { held: held.clone() });
         }
         (!self.committed).then_some(NextStep::Commit { held: held.clone() })
     }

@@ -324,7 +324,10 @@ fn each_forward_step_carries_what_it_reads() {
     let expected =
         Placement { priced, held: vec![held()], authorization, capture, fraud: assessment };
     assert_eq!(*placement, expected);
-    assert_eq!(next_after(&mut checkout, Outcome::Placed), Some(NextStep::Plan));
+    assert_eq!(
+        next_after(&mut checkout, Outcome::Placed),
+        Some(NextStep::Plan { held: vec![held()] })
+    );
     let next = next_after(&mut checkout, Outcome::Planned);
     assert_eq!(next, Some(NextStep::Commit { held: vec![held()] }));
     assert!(!checkout.view().unwrap().committed);

@@ -155,26 +155,13 @@ fn taken(order: &OrderView, left: &[(Account, i64)], refund: &Refund) -> Vec<i64
 /// Splits `amount` over `weights` in proportion, largest remainder, ties to the earlier
 /// weight; never more than a weight to it, and never more than their sum in all.
 fn allocate(amount: i64, weights: &[i64]) -> Vec<i64> {
-    let total: i128 = weights.iter().map(|&w| i128::from(w.max(0))).sum();
-    if total <= 0 || amount <= 0 {
+    let weights: Vec<i64> = weights.iter().map(|w| (*w).max(0)).collect();
+    let total: i128 = weights.iter().map(|w| i128::from(*w)).sum();
+    if amount <= 0 {
         return vec![0; weights.len()];
     }
     let amount = i128::from(amount).min(total);
-    let exact: Vec<(i128, i128)> = weights
-        .iter()
-        .map(|&w| {
-            let product = amount * i128::from(w.max(0));
-            (product / total, product % total)
-        })
-        .collect();
-    let mut shares: Vec<i128> = exact.iter().map(|(floor, _)| *floor).collect();
-    let leftover = amount - shares.iter().sum::<i128>();
-    let mut order: Vec<usize> = (0..weights.len()).collect();
-    order.sort_by(|&a, &b| exact[b].1.cmp(&exact[a].1).then(a.cmp(&b)));
-    for &at in order.iter().take(usize::try_from(leftover).unwrap_or(0)) {
-        shares[at] += 1;
-    }
-    shares.into_iter().map(clamp).collect()
+    crate::money::apportion(i64::try_from(amount).unwrap_or(i64::MAX), &weights)
 }
 
 fn customer(order: &OrderView) -> Account {

@@ -226,7 +226,7 @@ proptest! {
         let (events, _) = harness
             .run(OrderCommand::Place { order: Box::new(order_of(&specs, commission_bps)), plan: None })
             .unwrap();
-        harness.run(OrderCommand::PlanShipments { terms: fixtures::terms(1) }).unwrap();
+        harness.run(OrderCommand::PlanShipments { plan: fixtures::terms(1) }).unwrap();
         let mut journal: Vec<OrderEvent> = events;
         let mut sums: BTreeMap<Account, i128> = BTreeMap::new();
         let mut post = |view: &OrderView, event: &OrderEvent| {

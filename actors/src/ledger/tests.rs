@@ -162,7 +162,7 @@ fn cancelling_after_capture_owes_the_rest_back_until_refunded() {
 fn shipping_posts_nothing_and_accounts_print_stably() {
     let mut harness = placed();
     let (events, _) = harness
-        .run(OrderCommand::PlanShipments { terms: crate::order::fixtures::terms(1) })
+        .run(OrderCommand::PlanShipments { plan: crate::order::fixtures::terms(1) })
         .unwrap();
     assert_eq!(postings(view(&harness), &events[0]), None);
     let names: Vec<String> = [customer(), psp(), s1(), Account::Commission, Account::VatPayable]

@@ -1,7 +1,7 @@
 //! The order's rules: every command is validated here and either refused or turned into
 //! events. Nothing here mutates; the reply is the order after the events.
 
-use super::promise::{DeliveryTerms, promised_by};
+use super::promise::{DeliveryPlan, promised_by};
 use super::state::Order;
 use super::validate::{self, text};
 use super::{
@@ -22,7 +22,7 @@ pub(super) fn decide(state: &Order, command: OrderCommand, key: &str, now_ms: u6
     let view = state.view.as_ref().ok_or(OrderRejection::UnknownOrder)?;
     match command {
         OrderCommand::Place { .. } | OrderCommand::Get => answer(state, Vec::new()),
-        OrderCommand::PlanShipments { terms } => plan_shipments(state, view, terms, now_ms),
+        OrderCommand::PlanShipments { plan } => plan_shipments(state, view, &plan, now_ms),
         OrderCommand::RecordCapture { capture } => record_capture(state, view, capture, now_ms),
         OrderCommand::Ship { shipment, seller, carrier, tracking } => {
             ship(state, view, (shipment, &seller), carrier, tracking, now_ms)
@@ -78,7 +78,7 @@ pub(super) fn decide(state: &Order, command: OrderCommand, key: &str, now_ms: u6
 fn place(
     state: &Order,
     order: NewOrder,
-    plan: Option<DeliveryTerms>,
+    plan: Option<DeliveryPlan>,
     key: &str,
     now_ms: u64,
 ) -> Decided {
@@ -98,38 +98,39 @@ fn place(
     };
     // Planned with the placement; a repeat plans an order placed without a plan, and
     // answers one cancelled since as it stands.
-    if let Some(terms) = plan
+    if let Some(plan) = plan
         && live(&placed).is_ok()
     {
-        events.extend(planned(&placed, terms, now_ms)?);
+        events.extend(planned(&placed, &plan, now_ms)?);
     }
     answer(state, events)
 }
 
-fn plan_shipments(state: &Order, view: &OrderView, terms: DeliveryTerms, now_ms: u64) -> Decided {
-    answer(state, planned(view, terms, now_ms)?)
+fn plan_shipments(state: &Order, view: &OrderView, plan: &DeliveryPlan, now_ms: u64) -> Decided {
+    answer(state, planned(view, plan, now_ms)?)
 }
 
 /// The event that plans `view`'s shipments; none once they are planned (a plan is made
 /// once), and refused for an order cancelled or refunded.
 fn planned(
     view: &OrderView,
-    terms: DeliveryTerms,
+    plan: &DeliveryPlan,
     now_ms: u64,
 ) -> Result<Vec<OrderEvent>, OrderRejection> {
     if !view.shipments.is_empty() {
         return Ok(Vec::new());
     }
     live(view)?;
-    let shipments = shipments_of(view, terms, now_ms)?;
+    let shipments = shipments_of(view, plan, now_ms)?;
     Ok(vec![OrderEvent::ShipmentsPlanned { shipments }])
 }
 
 /// The order's lines grouped into shipments by (seller, location), numbered from 1 in the
-/// order of their first line, each promised for its largest handling days ([`promised_by`]).
+/// order of their first line, each promised for its largest handling days and its
+/// location's transit days ([`promised_by`]).
 fn shipments_of(
     view: &OrderView,
-    terms: DeliveryTerms,
+    plan: &DeliveryPlan,
     now_ms: u64,
 ) -> Result<Vec<PlannedShipment>, OrderRejection> {
     let mut shipments: Vec<PlannedShipment> = Vec::new();
@@ -157,7 +158,7 @@ fn shipments_of(
         }
     }
     for (shipment, days) in shipments.iter_mut().zip(handling) {
-        shipment.promised_by_ms = promised_by(now_ms, days, terms);
+        shipment.promised_by_ms = promised_by(now_ms, days, plan.terms(&shipment.location));
     }
     Ok(shipments)
 }
@@ -344,7 +345,7 @@ fn payment_text(what: &str, id: &str, key: &str) -> Result<(), OrderRejection> {
 }
 
 /// The reply for `events`: the order once they are applied (an order is small: at most
-/// `CART_LINES_MAX` lines and bounded payment lists, so a copy is cheap).
+/// `ORDER_LINES_MAX` lines and bounded payment lists, so a copy is cheap).
 pub(super) fn answer(state: &Order, events: Vec<OrderEvent>) -> Decided {
     let order = if events.is_empty() {
         state.view.clone()

@@ -165,6 +165,6 @@ pub fn return_request(lines: &[(u16, u32)]) -> super::returns::ReturnRequest {
 }
 
 /// Delivery terms of `transit_days`, with no cut-off.
-pub fn terms(transit_days: u8) -> super::promise::DeliveryTerms {
-    super::promise::DeliveryTerms { transit_days, cutoff_hour_utc: 24 }
+pub fn terms(transit_days: u8) -> super::promise::DeliveryPlan {
+    super::promise::DeliveryTerms { transit_days, cutoff_hour_utc: 24 }.into()
 }

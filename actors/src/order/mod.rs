@@ -3,7 +3,7 @@
 //! order and drives its payment, sellers ship, carriers deliver.
 //!
 //! Rules:
-//! - `Place` validates: at least one line and at most `CART_LINES_MAX`; every amount in the
+//! - `Place` validates: at least one line and at most `ORDER_LINES_MAX`; every amount in the
 //!   order's currency and within range; per line `net = unit price × quantity − discount +
 //!   shipping` (shipping after any waiver) and `total = net + vat`; the lines add up to the
 //!   totals; the authorization holds exactly the total, at a named provider; the fraud
@@ -51,7 +51,7 @@
 //! - captured ≤ authorized, refunded ≤ captured, both never negative;
 //! - shipped shipments are planned ones, delivered ones were shipped;
 //! - captures and refunds have unique ids and add up to `captured` and `refunded`;
-//! - lists are bounded (bounds in [`crate::limits`]): `CART_LINES_MAX` lines (so shipments),
+//! - lists are bounded (bounds in [`crate::limits`]): `ORDER_LINES_MAX` lines (so shipments),
 //!   `ORDER_CAPTURES_MAX`, `ORDER_REFUNDS_MAX`, `ORDER_TEXT_BYTES_MAX` per text; returns and
 //!   appeasements are bounded too (`ORDER_RETURNS_MAX`, `ORDER_APPEASEMENTS_MAX`, unit
 //!   tests in `tests/returns.rs`).
@@ -176,10 +176,10 @@ pub enum OrderCommand {
     /// `PlanShipments` would): the checkout saga's one ask for both.
     Place {
         order: Box<NewOrder>,
-        plan: Option<promise::DeliveryTerms>,
+        plan: Option<promise::DeliveryPlan>,
     },
     PlanShipments {
-        terms: promise::DeliveryTerms,
+        plan: promise::DeliveryPlan,
     },
     RecordCapture {
         capture: Capture,

@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::DAY_MS;
+use crate::ids::LocationCode;
 
 const HOUR_MS: u64 = 60 * 60 * 1000;
 
@@ -20,6 +21,38 @@ const HOUR_MS: u64 = 60 * 60 * 1000;
 pub struct DeliveryTerms {
     pub transit_days: u8,
     pub cutoff_hour_utc: u8,
+}
+
+/// The terms of every shipment of one order: the locations' cut-off, and the transit days
+/// from each location to the order's destination (`transit_days` from a location not named,
+/// which is how far a destination is without zones).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryPlan {
+    pub cutoff_hour_utc: u8,
+    pub transit_days: u8,
+    pub by_location: Vec<(LocationCode, u8)>,
+}
+
+impl DeliveryPlan {
+    /// The terms of a shipment from `location`.
+    pub fn terms(&self, location: &LocationCode) -> DeliveryTerms {
+        let named = self.by_location.iter().find(|(code, _)| code == location);
+        DeliveryTerms {
+            transit_days: named.map_or(self.transit_days, |(_, days)| *days),
+            cutoff_hour_utc: self.cutoff_hour_utc,
+        }
+    }
+}
+
+impl From<DeliveryTerms> for DeliveryPlan {
+    /// The same terms from every location.
+    fn from(terms: DeliveryTerms) -> DeliveryPlan {
+        DeliveryPlan {
+            cutoff_hour_utc: terms.cutoff_hour_utc,
+            transit_days: terms.transit_days,
+            by_location: Vec::new(),
+        }
+    }
 }
 
 /// Days since the Unix epoch that fall on a Saturday or a Sunday (1970-01-01 was a

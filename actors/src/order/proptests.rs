@@ -25,7 +25,7 @@ fn command() -> impl Strategy<Value = OrderCommand> {
             }
             OrderCommand::Place { order: Box::new(new), plan: None }
         }),
-        2 => (0u8..3).prop_map(|days| OrderCommand::PlanShipments { terms: fixtures::terms(days) }),
+        2 => (0u8..3).prop_map(|days| OrderCommand::PlanShipments { plan: fixtures::terms(days) }),
         4 => (id.clone(), amount.clone()).prop_map(|(id, minor)| {
             OrderCommand::RecordCapture { capture: capture(&id, minor) }
         }),

@@ -4,7 +4,7 @@ use super::{NewOrder, OrderLine, OrderRejection};
 use crate::fraud::FraudDecision;
 use crate::limits::ORDER_TEXT_BYTES_MAX;
 use crate::limits::{
-    BPS_MAX, CART_LINE_QUANTITY_MAX, CART_LINES_MAX, HANDLING_DAYS_MAX, PRICE_MINOR_MAX,
+    BPS_MAX, CART_LINE_QUANTITY_MAX, HANDLING_DAYS_MAX, ORDER_LINES_MAX, PRICE_MINOR_MAX,
     PROMOTIONS_PER_PRICING_MAX,
 };
 use crate::money::{Currency, Money};
@@ -34,8 +34,8 @@ pub(super) fn new_order(order: &NewOrder) -> Checked {
     if order.lines.is_empty() {
         return Err(OrderRejection::NoLines);
     }
-    if order.lines.len() > CART_LINES_MAX {
-        return Err(OrderRejection::TooManyLines { max: bound(CART_LINES_MAX) });
+    if order.lines.len() > ORDER_LINES_MAX {
+        return Err(OrderRejection::TooManyLines { max: bound(ORDER_LINES_MAX) });
     }
     if order.promotions.len() > PROMOTIONS_PER_PRICING_MAX {
         return Err(OrderRejection::TooManyPromotions { max: bound(PROMOTIONS_PER_PRICING_MAX) });

@@ -47,27 +47,11 @@ pub(super) fn percent_half_up(amount: i64, bps: u16) -> i64 {
 /// line gets its whole base. Callers pass the bases in a canonical order, so the split does
 /// not depend on the order of the cart.
 pub(super) fn allocate(amount: i64, bases: &[i64]) -> Vec<i64> {
-    assert!(amount >= 0 && bases.iter().all(|base| *base >= 0), "allocation of negatives");
     let total: i128 = bases.iter().map(|base| i128::from(*base)).sum();
     if total <= i128::from(amount) {
         return bases.to_vec();
     }
-    let amount = i128::from(amount);
-    let mut shares: Vec<i128> = Vec::with_capacity(bases.len());
-    let mut remainders: Vec<(i128, usize)> = Vec::with_capacity(bases.len());
-    for (index, base) in bases.iter().enumerate() {
-        let exact = amount * i128::from(*base);
-        shares.push(exact / total);
-        remainders.push((exact % total, index));
-    }
-    let left = amount - shares.iter().sum::<i128>();
-    // Largest remainder first, then the earlier line.
-    remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    let left = usize::try_from(left).expect("fewer units left than lines");
-    for (_, index) in remainders.into_iter().take(left) {
-        shares[index] += 1;
-    }
-    shares.into_iter().map(narrow).collect()
+    crate::money::apportion(amount, bases)
 }
 
 #[cfg(test)]

@@ -118,7 +118,7 @@ fn every_next_step_crosses_the_transport() {
         NextStep::Authorize { total: eur(1_190), fraud: FraudDecision::Review },
         NextStep::Place(Box::new(placement)),
         NextStep::Commit { held: vec![held()] },
-        NextStep::Plan,
+        NextStep::Plan { held: vec![held()] },
         NextStep::CancelOrder { reason: FailureCode::ReservationExpired },
         NextStep::Void { authorized: true },
         NextStep::Release { held: vec![held()] },

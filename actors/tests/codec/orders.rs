@@ -5,7 +5,7 @@
 use bazaar_actors::fraud::{FraudAssessment, FraudDecision, FraudReason};
 use bazaar_actors::ledger::{Account, EntryKind, MismatchKind, Posting, PostingSet};
 use bazaar_actors::order::appeasements::Appeasement;
-use bazaar_actors::order::promise::DeliveryTerms;
+use bazaar_actors::order::promise::DeliveryPlan;
 use bazaar_actors::order::returns::{
     LineShares, RequestedReturn, ReturnLabel, ReturnLine, ReturnReason, ReturnRequest, ReturnedLine,
 };
@@ -227,7 +227,11 @@ fn order_survives_the_codec() {
     let commands = vec![
         OrderCommand::Place { order: Box::new(new_order()), plan: None },
         OrderCommand::PlanShipments {
-            terms: DeliveryTerms { transit_days: 2, cutoff_hour_utc: 14 },
+            plan: DeliveryPlan {
+                cutoff_hour_utc: 14,
+                transit_days: 2,
+                by_location: vec![(LocationCode::parse("FRA1").unwrap(), 1)],
+            },
         },
         OrderCommand::RecordCapture { capture: capture.clone() },
         OrderCommand::Ship {

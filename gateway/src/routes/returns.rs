@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use bazaar_actors::limits::{CART_LINE_QUANTITY_MAX, CART_LINES_MAX};
+use bazaar_actors::limits::{CART_LINE_QUANTITY_MAX, ORDER_LINES_MAX};
 use bazaar_actors::order::returns::{ReturnDecision, ReturnLine, ReturnReason, ReturnView};
 use bazaar_actors::order::{Order, OrderCommand, OrderView};
 use bazaar_actors::quantity::Quantity;
@@ -359,7 +359,7 @@ fn return_reason() -> utoipa::openapi::schema::Object {
 
 /// Per returned line, the units that arrived sellable.
 fn sellable_list() -> utoipa::openapi::schema::Array {
-    let (units, lines) = (crate::fields::sellable_units::schema(), CART_LINES_MAX);
+    let (units, lines) = (crate::fields::sellable_units::schema(), ORDER_LINES_MAX);
     crate::fields::array(units, 1, lines)
 }
 

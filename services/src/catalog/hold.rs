@@ -9,7 +9,7 @@
 use bazaar_engine::{Ack, EngineError};
 
 use super::{Catalog, ReserveFailure};
-use bazaar_actors::ids::{Asin, ReservationId, SellerId, Sku};
+use bazaar_actors::ids::{Asin, LocationCode, ReservationId, SellerId, Sku};
 use bazaar_actors::inventory::{
     Held, Inventory, InventoryCommand, InventoryId, InventoryRejection, ReservationStatus,
 };
@@ -25,6 +25,15 @@ pub struct Item {
     pub quantity: Quantity,
 }
 
+/// Where and how one hold is placed.
+#[derive(Debug, Clone)]
+pub struct HoldAt {
+    pub location: LocationCode,
+    pub reservation_id: ReservationId,
+    pub ttl_ms: u64,
+    pub ack: Ack,
+}
+
 impl Catalog {
     /// Holds `item` under `reservation_id` for `ttl_ms` at one of its seller's locations, the
     /// ones with the most available first. Retrying with the same id holds nothing twice.
@@ -38,42 +47,51 @@ impl Catalog {
         ttl_ms: u64,
         ack: Ack,
     ) -> Result<Held, ReserveFailure> {
-        let Item { asin, seller, sku, quantity } = item;
         let mut best = 0;
-        for (location, _) in self.stock_of(tenant, &seller, &sku) {
-            let key =
-                keys::inventory(tenant, &seller, &InventoryId::new(sku.clone(), location.clone()));
-            let reserve = InventoryCommand::Reserve {
-                reservation_id: reservation_id.clone(),
-                quantity,
-                ttl_ms,
-            };
-            let engine = self.engine();
-            let mut outcome = engine.ask_with::<Inventory>(&key, reserve.clone(), ack).await?;
-            if let Err(InventoryRejection::ReservationConflict { .. }) = outcome {
-                // Held before with another quantity: give it back and hold the new one.
-                let release = InventoryCommand::Release { reservation_id: reservation_id.clone() };
-                let _ = engine.ask_with::<Inventory>(&key, release, ack).await?;
-                outcome = engine.ask_with::<Inventory>(&key, reserve, ack).await?;
-            }
-            match outcome {
-                Ok(reply) => {
-                    let expires_at_ms = reply.reservation.map_or(0, |r| r.expires_at_ms);
-                    return Ok(Held {
-                        asin,
-                        seller,
-                        sku,
-                        location,
-                        quantity,
-                        reservation_id,
-                        expires_at_ms,
-                    });
-                }
+        for (location, _) in self.stock_of(tenant, &item.seller, &item.sku) {
+            let at = HoldAt { location, reservation_id: reservation_id.clone(), ttl_ms, ack };
+            match self.hold_at(tenant, &item, at).await? {
+                Ok(held) => return Ok(held),
                 Err(InventoryRejection::OutOfStock { available }) => best = best.max(available),
-                Err(rejection) => return Err(ReserveFailure::Refused { asin, rejection }),
+                Err(rejection) => {
+                    return Err(ReserveFailure::Refused { asin: item.asin, rejection });
+                }
             }
         }
-        Err(ReserveFailure::OutOfStock { asin, available: best })
+        Err(ReserveFailure::OutOfStock { asin: item.asin, available: best })
+    }
+
+    /// Holds `item` at one location, as [`Catalog::hold`] does at each it tries: the
+    /// inventory's refusal (`OutOfStock` with what it has) is the answer's inner error.
+    pub async fn hold_at(
+        &self,
+        tenant: &str,
+        item: &Item,
+        at: HoldAt,
+    ) -> Result<Result<Held, InventoryRejection>, EngineError> {
+        let HoldAt { location, reservation_id, ttl_ms, ack } = at;
+        let id = InventoryId::new(item.sku.clone(), location.clone());
+        let key = keys::inventory(tenant, &item.seller, &id);
+        let quantity = item.quantity;
+        let reserve =
+            InventoryCommand::Reserve { reservation_id: reservation_id.clone(), quantity, ttl_ms };
+        let engine = self.engine();
+        let mut outcome = engine.ask_with::<Inventory>(&key, reserve.clone(), ack).await?;
+        if let Err(InventoryRejection::ReservationConflict { .. }) = outcome {
+            // Held before with another quantity: give it back and hold the new one.
+            let release = InventoryCommand::Release { reservation_id: reservation_id.clone() };
+            let _ = engine.ask_with::<Inventory>(&key, release, ack).await?;
+            outcome = engine.ask_with::<Inventory>(&key, reserve, ack).await?;
+        }
+        Ok(outcome.map(|reply| Held {
+            asin: item.asin.clone(),
+            seller: item.seller.clone(),
+            sku: item.sku.clone(),
+            location,
+            quantity,
+            reservation_id,
+            expires_at_ms: reply.reservation.map_or(0, |r| r.expires_at_ms),
+        }))
     }
 
     /// Where `reservation_id` holds `item` now, at any of its seller's locations: a step

@@ -60,7 +60,7 @@ use bazaar_actors::seller::SellerView;
 
 pub use config::CatalogConfig;
 pub use flows::FlowStats;
-pub use hold::Item;
+pub use hold::{HoldAt, Item};
 pub use pricing::{CartPricing, PriceTerms};
 pub use rebuild::Rebuilt;
 pub use reserve::ReserveFailure;

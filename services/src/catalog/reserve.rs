@@ -37,7 +37,7 @@ use bazaar_actors::worklist::{Worklist, WorklistCommand};
 pub enum ReserveFailure {
     #[error("{asin} has no offer to buy from")]
     NoOffer { asin: Asin },
-    #[error("{asin} has {available} units available at most at one location")]
+    #[error("{asin} has only {available} units available to hold")]
     OutOfStock { asin: Asin, available: u32 },
     #[error("inventory refused {asin}: {rejection}")]
     Refused { asin: Asin, rejection: InventoryRejection },

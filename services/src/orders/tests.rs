@@ -68,7 +68,7 @@ fn sellers_see_only_their_lines_and_shipments() {
     let mut harness = Harness::<Order>::new(&key);
     harness.run(OrderCommand::Place { order: Box::new(order()), plan: None }).unwrap();
     harness
-        .run(OrderCommand::PlanShipments { terms: bazaar_actors::order::fixtures::terms(1) })
+        .run(OrderCommand::PlanShipments { plan: bazaar_actors::order::fixtures::terms(1) })
         .unwrap();
     book.fold(&key, &harness.state);
     let s1 = book.seller_orders("eu", &seller("s1"));

@@ -15,24 +15,8 @@ impl Run<'_> {
         let now_ms = self.engine().clock().now_ms();
         let ship_to = &self.request.ship_to;
         let country = ship_to.country.to_string();
-        let (postal_code, line1) = match self
-            .inner
-            .vault
-            .reader(self.tenant, self.request.customer.as_str())
-            .await
-        {
-            Ok(reader) => {
-                let open = |field, value| reader.open(field, value).text().unwrap_or_default();
-                (
-                    open(ship_to::POSTAL_CODE, &ship_to.postal_code),
-                    open(ship_to::LINE1, &ship_to.line1),
-                )
-            }
-            Err(error) => {
-                tracing::warn!(%error, "the fraud rules score this checkout without its address");
-                Default::default()
-            }
-        };
+        let address = self.open_address(&[ship_to::POSTAL_CODE, ship_to::LINE1]).await;
+        let [postal_code, line1] = <[String; 2]>::try_from(address).unwrap_or_default();
         let address = address_fingerprint(&country, &postal_code, &line1);
         let velocity = self.inner.signals.record(
             self.tenant,

@@ -4,7 +4,8 @@
 //! performs them.
 //!
 //! Where things are: `runner.rs` drives sagas (begin, wait, resume, retries, recording);
-//! one file per step group performs the steps (`price.rs`, `reserve.rs`, `fraud.rs`,
+//! one file per step group performs the steps (`price.rs`, `reserve.rs` with `sourcing.rs`
+//! (where each line ships from), `fraud.rs`,
 //! `pay.rs`, `place.rs` with commit and plan, `compensate.rs`); `payment_job.rs` settles
 //! placed orders' payments. This file holds the configuration, the metrics and what every
 //! step shares (`Run`, `Retry`).
@@ -33,8 +34,10 @@ use crate::orders::OrderBook;
 use crate::payments::Payments;
 use bazaar_actors::checkout::{CheckoutRequest, CheckoutView, Failure, FailureCode, Outcome, Step};
 use bazaar_actors::fraud::FraudPolicy;
+use bazaar_actors::fulfilment::Zones;
 use bazaar_actors::order::OrderId;
-use bazaar_actors::pricing::VatTable;
+use bazaar_actors::order::promise::DeliveryTerms;
+use bazaar_actors::pricing::{CountryCode, VatTable};
 
 mod compensate;
 mod fraud;
@@ -44,6 +47,7 @@ mod place;
 mod price;
 mod reserve;
 mod runner;
+mod sourcing;
 
 pub use payment_job::{PaymentJob, VOID_QUEUE};
 pub use runner::{BeginError, Sagas};
@@ -91,6 +95,10 @@ pub struct SagasConfig {
     pub running_max: usize,
     /// Fraud thresholds and points (`[checkout.fraud]`).
     pub fraud: FraudPolicy,
+    /// Where locations and destinations are, and the transit days between their zones
+    /// (`[checkout.zones]`): lines ship from the nearest location with stock, and each
+    /// shipment is promised by its own transit. Without zones every location is as near.
+    pub zones: Zones,
 }
 
 impl Default for SagasConfig {
@@ -104,6 +112,7 @@ impl Default for SagasConfig {
             retry_max_ms: 5000,
             running_max: crate::limits::SAGAS_RUNNING_MAX,
             fraud: FraudPolicy::default(),
+            zones: Zones::default(),
         }
     }
 }
@@ -138,19 +147,28 @@ impl SagasConfig {
         if self.fraud.review_at > self.fraud.reject_at {
             return Err("checkout.fraud.review_at must not exceed reject_at".into());
         }
-        Ok(())
+        self.zones.validate()
     }
 }
 
 impl SagasConfig {
-    /// The delivery terms of an order shipped to `country`.
-    pub fn delivery_terms(&self, country: &str) -> bazaar_actors::order::promise::DeliveryTerms {
-        let transit_days =
-            self.transit_days_by_country.get(country).copied().unwrap_or(self.transit_days);
-        bazaar_actors::order::promise::DeliveryTerms {
-            transit_days,
-            cutoff_hour_utc: self.cutoff_hour_utc,
-        }
+    /// Business days from `location` to a destination in `country` whose zone is `zone`:
+    /// the zones' figure, else the country's default.
+    pub fn transit_days(&self, location: &str, country: CountryCode, zone: Option<&str>) -> u8 {
+        let default = || {
+            let by_country = self.transit_days_by_country.get(country.as_str()).copied();
+            by_country.unwrap_or(self.transit_days)
+        };
+        self.zones.transit_days(location, zone).unwrap_or_else(default)
+    }
+
+    /// The terms a cart quotes to `country` before any location is chosen: the slowest
+    /// transit a shipment there can have, so the order never promises later than the cart.
+    pub fn quoted_terms(&self, country: CountryCode) -> DeliveryTerms {
+        let by_country = self.transit_days_by_country.get(country.as_str()).copied();
+        let default = by_country.unwrap_or(self.transit_days);
+        let zoned = self.zones.slowest_into(country).unwrap_or(0);
+        DeliveryTerms { transit_days: default.max(zoned), cutoff_hour_utc: self.cutoff_hour_utc }
     }
 }
 

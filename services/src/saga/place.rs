@@ -17,42 +17,22 @@ use bazaar_engine::Ack;
 use super::{Run, StepResult, failed};
 use bazaar_actors::cart::{Cart, CartCommand};
 use bazaar_actors::checkout::{FailureCode, Outcome, Placement, Step};
+use bazaar_actors::fulfilment;
 use bazaar_actors::inventory::{Held, InventoryCommand};
 use bazaar_actors::keys;
-use bazaar_actors::order::{NewOrder, Order, OrderCommand, OrderLine, OrderRejection};
+use bazaar_actors::order::{NewOrder, Order, OrderCommand, OrderRejection};
 
 impl Run<'_> {
     /// Places the order; the payment job finds it unsettled in the order book and captures
     /// (or, if it is cancelled later, voids or refunds).
     pub(super) async fn place(&self, placement: &Placement) -> StepResult {
         let Placement { priced, held, authorization, capture, fraud } = placement;
-        let lines = priced
-            .items
-            .iter()
-            .zip(held)
-            .map(|(item, held)| {
-                let line = &item.line;
-                OrderLine {
-                    asin: line.asin.clone(),
-                    seller: line.seller.clone(),
-                    sku: item.sku.clone(),
-                    location: held.location.clone(),
-                    quantity: line.quantity,
-                    unit_price: line.unit_price,
-                    discount: line.discount,
-                    // Pricing never waives more than the charge, so this cannot underflow.
-                    shipping: line
-                        .shipping
-                        .checked_sub(line.shipping_discount)
-                        .unwrap_or(line.shipping),
-                    net: line.net,
-                    vat_rate_bps: line.vat_rate_bps,
-                    vat: line.vat,
-                    total: line.total,
-                    handling_days: item.handling_days,
-                }
-            })
-            .collect();
+        let Some(lines) = fulfilment::order_lines(&priced.items, held) else {
+            // Held by the reserve step for these very items: cannot happen.
+            let detail = "the holds do not match the priced lines";
+            return Ok(failed(Step::Place, FailureCode::OrderRefused, detail));
+        };
+        let plan = Some(self.delivery_plan(lines.iter().map(|line| &line.location)).await);
         let new = NewOrder {
             customer: self.request.customer.clone(),
             checkout: self.id.to_owned(),
@@ -66,7 +46,6 @@ impl Run<'_> {
             fraud: fraud.clone(),
             ship_to: self.request.ship_to.clone(),
         };
-        let plan = Some(self.inner.config.delivery_terms(new.ship_to.country.as_str()));
         let place = OrderCommand::Place { order: Box::new(new), plan };
         match self.engine().ask_appended::<Order>(&self.order_key, place).await? {
             Ok(_) => {
@@ -101,9 +80,9 @@ impl Run<'_> {
     /// Plans the shipments (promised-by dates): the step of a saga that recorded `Placed`
     /// before placements planned too (`Outcome::PlacedAndPlanned`). Its commit empties the
     /// cart.
-    pub(super) async fn plan(&self) -> StepResult {
-        let terms = self.inner.config.delivery_terms(self.request.ship_to.country.as_str());
-        let plan = OrderCommand::PlanShipments { terms };
+    pub(super) async fn plan(&self, held: &[Held]) -> StepResult {
+        let plan = self.delivery_plan(held.iter().map(|held| &held.location)).await;
+        let plan = OrderCommand::PlanShipments { plan };
         match self.engine().ask_appended::<Order>(&self.order_key, plan).await? {
             // Cancelled by the customer since it was placed (and maybe refunded already):
             // nothing left to plan; the order's own lifecycle (void or refund, restock) takes

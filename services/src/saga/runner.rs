@@ -60,7 +60,8 @@ use bazaar_actors::checkout::{
     Checkout, CheckoutCommand, CheckoutRejection, CheckoutReply, CheckoutRequest, CheckoutStatus,
     CheckoutView, NextStep, Outcome, Step,
 };
-use bazaar_actors::pricing::VatTable;
+use bazaar_actors::order::promise::DeliveryTerms;
+use bazaar_actors::pricing::{CountryCode, VatTable};
 use bazaar_actors::{index, keys};
 
 /// Runs sagas and lets requests wait for their outcome.
@@ -111,9 +112,9 @@ impl Sagas {
         &self.inner.payments
     }
 
-    /// The delivery terms an order shipped to `country` is planned with.
-    pub fn delivery_terms(&self, country: &str) -> bazaar_actors::order::promise::DeliveryTerms {
-        self.inner.config.delivery_terms(country)
+    /// The terms a cart quotes to `country` (see [`SagasConfig::quoted_terms`]).
+    pub fn quoted_terms(&self, country: CountryCode) -> DeliveryTerms {
+        self.inner.config.quoted_terms(country)
     }
 
     pub fn payment_job(&self) -> &PaymentJob {
@@ -358,7 +359,7 @@ impl Run<'_> {
             NextStep::Authorize { total, fraud } => self.authorize(*total, *fraud, attempt).await,
             NextStep::Place(placement) => self.place(placement).await,
             NextStep::Commit { held } => self.commit(held).await,
-            NextStep::Plan => self.plan().await,
+            NextStep::Plan { held } => self.plan(held).await,
             NextStep::CancelOrder { reason } => self.cancel_order(*reason).await,
             NextStep::Void { authorized } => self.void(*authorized).await,
             NextStep::Release { held } => self.release(held).await,

@@ -5,7 +5,7 @@ use super::{
     ReturnView, ReturnedLine, line_shares,
 };
 use crate::ids::{LocationCode, SellerId};
-use crate::limits::{CART_LINES_MAX, ORDER_RETURNS_MAX};
+use crate::limits::{ORDER_LINES_MAX, ORDER_RETURNS_MAX};
 use crate::money::Money;
 use crate::order::decide::{Decided, answer, live, refund_rules};
 use crate::order::validate::text;
@@ -34,7 +34,7 @@ pub(in crate::order) fn request(
     }
     text("comment", &request.comment, 0)?;
     text("carrier", &request.carrier, 1)?;
-    if request.lines.is_empty() || request.lines.len() > CART_LINES_MAX {
+    if request.lines.is_empty() || request.lines.len() > ORDER_LINES_MAX {
         return Err(OrderRejection::ReturnLinesInvalid);
     }
     let mut shipment_of_return = None;

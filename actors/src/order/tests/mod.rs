@@ -14,7 +14,7 @@ fn placed() -> Harness<Order> {
 
 fn planned() -> Harness<Order> {
     let mut harness = placed();
-    harness.run(OrderCommand::PlanShipments { terms: fixtures::terms(2) }).unwrap();
+    harness.run(OrderCommand::PlanShipments { plan: fixtures::terms(2) }).unwrap();
     harness
 }
 
@@ -84,7 +84,7 @@ fn commands_before_placement_name_no_order() {
     let harness = Harness::<Order>::new(&key());
     for command in [
         OrderCommand::Get,
-        OrderCommand::PlanShipments { terms: fixtures::terms(1) },
+        OrderCommand::PlanShipments { plan: fixtures::terms(1) },
         OrderCommand::RecordCapture { capture: capture("c1", 1) },
         OrderCommand::Cancel { reason: String::new() },
         OrderCommand::RecordVoid,
@@ -100,8 +100,8 @@ fn placement_checks_lines_and_amounts() {
     use crate::money::Currency;
     assert_eq!(place_with(|o| o.lines.clear()), OrderRejection::NoLines);
     assert_eq!(
-        place_with(|o| o.lines = vec![o.lines[1].clone(); 101]),
-        OrderRejection::TooManyLines { max: 100 }
+        place_with(|o| o.lines = vec![o.lines[1].clone(); crate::limits::ORDER_LINES_MAX + 1]),
+        OrderRejection::TooManyLines { max: 400 }
     );
     assert_eq!(
         place_with(|o| o.lines[1].vat = Money::new(95, Currency::USD)),
@@ -249,7 +249,7 @@ fn an_order_is_cancelled_only_before_anything_ships() {
     let mut unplanned = placed();
     unplanned.run(cancel()).unwrap();
     assert_eq!(
-        refused(&unplanned, OrderCommand::PlanShipments { terms: fixtures::terms(1) }),
+        refused(&unplanned, OrderCommand::PlanShipments { plan: fixtures::terms(1) }),
         OrderRejection::OrderCancelled
     );
 }
@@ -389,7 +389,7 @@ fn capture_is_due_by_policy() {
     new.capture = CapturePolicy::AtShipment;
     let mut later = Harness::<Order>::new(&key());
     later.run(OrderCommand::Place { order: Box::new(new), plan: None }).unwrap();
-    later.run(OrderCommand::PlanShipments { terms: fixtures::terms(1) }).unwrap();
+    later.run(OrderCommand::PlanShipments { plan: fixtures::terms(1) }).unwrap();
     assert!(!later.state.view().unwrap().capture_due(), "nothing shipped yet");
     later.run(ship(2, "s2", "t")).unwrap();
     assert!(later.state.view().unwrap().capture_due(), "a shipment left");
@@ -412,7 +412,7 @@ fn the_payment_action_follows_the_order() {
     let mut deferred = order();
     deferred.capture = CapturePolicy::AtShipment;
     at_shipment.run(OrderCommand::Place { order: Box::new(deferred), plan: None }).unwrap();
-    at_shipment.run(OrderCommand::PlanShipments { terms: fixtures::terms(2) }).unwrap();
+    at_shipment.run(OrderCommand::PlanShipments { plan: fixtures::terms(2) }).unwrap();
     assert_eq!(view(&at_shipment).payment_action(), PaymentAction::Wait, "auth-only: not shipped");
     let first = view(&at_shipment).shipments[0].clone();
     at_shipment.run(ship(first.number, first.seller.as_str(), "T-1")).unwrap();
@@ -429,7 +429,7 @@ fn the_payment_action_follows_the_order() {
 fn an_order_comes_to_rest_once_planned_and_paid_for() {
     let mut harness = placed();
     assert!(!harness.state.at_rest(), "shipments to plan");
-    harness.run(OrderCommand::PlanShipments { terms: fixtures::terms(2) }).unwrap();
+    harness.run(OrderCommand::PlanShipments { plan: fixtures::terms(2) }).unwrap();
     assert!(!harness.state.at_rest(), "captured at placement: the capture is due");
     harness.run(OrderCommand::RecordCapture { capture: capture("c1", 3_510) }).unwrap();
     assert!(harness.state.at_rest(), "waits for its shipment");

@@ -147,7 +147,7 @@ async fn priced(
         .pricing(&holder.tenant, &cart)
         .price(&cart, terms)
         .map_err(|rejection| crate::problem::rejection(&rejection))?;
-    let delivery = state.sagas.delivery_terms(country.as_str());
+    let delivery = state.sagas.quoted_terms(country);
     Ok(Json(priced_dto(id, &cart, (country, now_ms, delivery), view)))
 }
 
