@@ -226,6 +226,10 @@ pub const CARD_TOKEN_BYTES_MAX: usize = 64;
 /// Longest checkout idempotency key, in bytes.
 pub const CHECKOUT_KEY_BYTES_MAX: usize = 64;
 
+/// Longest challenge id and issuer URL a payment provider may name, in bytes.
+pub const CHALLENGE_ID_BYTES_MAX: usize = 256;
+pub const CHALLENGE_URL_BYTES_MAX: usize = 2048;
+
 /// Longest address field, in bytes.
 pub const ADDRESS_FIELD_BYTES_MAX: usize = 128;
 

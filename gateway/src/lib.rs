@@ -98,6 +98,7 @@ fn route_groups() -> Vec<(Option<Role>, bool, OpenApiRouter<AppState>)> {
         (Some(Role::Customer), true, webhooks::timeline_router()),
         (Some(Role::Customer), true, returns::router()),
         (Some(Role::Customer), false, checkouts::router()),
+        (Some(Role::Customer), true, checkouts::challenge_router()),
         (Some(Role::Customer), true, customers::router()),
         (Some(Role::Seller), true, seller::router()),
         (Some(Role::Seller), true, orders::seller_router()),

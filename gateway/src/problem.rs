@@ -284,6 +284,9 @@ impl From<&Failure> for Problem {
             | FailureCode::ReservationExpired => (ProblemKind::Conflict, "Cannot check out"),
             FailureCode::FraudRejected => (ProblemKind::Forbidden, "Checkout refused"),
             FailureCode::PaymentDeclined => (ProblemKind::PaymentDeclined, "Payment declined"),
+            FailureCode::ChallengeAbandoned => {
+                (ProblemKind::PaymentDeclined, "Payment not authenticated")
+            }
             FailureCode::PaymentUnavailable => (ProblemKind::Unavailable, "Payment unavailable"),
             FailureCode::OrderRefused => (ProblemKind::Internal, "Internal error"),
         };

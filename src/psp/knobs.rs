@@ -25,6 +25,10 @@ pub struct Knobs {
     /// of the authorization key): the provider takes the money back at once.
     #[serde(default)]
     pub dispute_rate: f64,
+    /// Fraction of authorization keys that ask the customer for a 3-D Secure challenge
+    /// (chosen by a hash of the key; card `tok_3ds` always does).
+    #[serde(default)]
+    pub challenge_rate: f64,
 }
 
 /// A partial update: absent fields keep their value.
@@ -37,6 +41,7 @@ pub struct KnobsUpdate {
     pub error_rate: Option<f64>,
     pub outage: Option<bool>,
     pub dispute_rate: Option<f64>,
+    pub challenge_rate: Option<f64>,
 }
 
 impl Knobs {
@@ -45,6 +50,7 @@ impl Knobs {
             ("decline_rate", self.decline_rate),
             ("error_rate", self.error_rate),
             ("dispute_rate", self.dispute_rate),
+            ("challenge_rate", self.challenge_rate),
         ];
         for (name, rate) in rates {
             if !(0.0..=1.0).contains(&rate) {
@@ -69,6 +75,7 @@ impl Knobs {
             error_rate: update.error_rate.unwrap_or(self.error_rate),
             outage: update.outage.unwrap_or(self.outage),
             dispute_rate: update.dispute_rate.unwrap_or(self.dispute_rate),
+            challenge_rate: update.challenge_rate.unwrap_or(self.challenge_rate),
         };
         knobs.validate()?;
         Ok(knobs)
@@ -86,6 +93,7 @@ mod tests {
         error_rate: 0.0,
         outage: false,
         dispute_rate: 0.0,
+        challenge_rate: 0.0,
     };
 
     #[test]
@@ -103,6 +111,7 @@ mod tests {
             KnobsUpdate { error_rate: Some(-0.1), ..KnobsUpdate::default() },
             KnobsUpdate { error_rate: Some(f64::NAN), ..KnobsUpdate::default() },
             KnobsUpdate { dispute_rate: Some(2.0), ..KnobsUpdate::default() },
+            KnobsUpdate { challenge_rate: Some(1.1), ..KnobsUpdate::default() },
             KnobsUpdate { latency_p50_ms: Some(10), ..KnobsUpdate::default() },
             KnobsUpdate { latency_p99_ms: Some(LATENCY_MS_MAX + 1), ..KnobsUpdate::default() },
         ] {

@@ -12,8 +12,8 @@
 //! Each money call runs to its end even if the client hangs up (a timed-out call may still
 //! take effect, as at a real provider).
 //!
-//! `GET /v1/settlement` (the judge of what really happened), `/admin/knobs` and `/healthz`
-//! are never delayed or failed.
+//! `GET /v1/settlement` (the judge of what really happened), `POST /v1/challenges/{id}` (the
+//! customer at the issuer), `/admin/knobs` and `/healthz` are never delayed or failed.
 //!
 //! No endpoint takes a token, `PUT /admin/knobs` included: the simulator is a test tool that
 //! moves no real money, and a load tester wants to flip its knobs from a script without
@@ -52,7 +52,7 @@ use serde::de::DeserializeOwned;
 
 use self::knobs::{Knobs, KnobsUpdate};
 use self::latency::{Latency, Rng};
-use self::state::{Ledger, Refusal};
+use self::state::{Ledger, Odds, Refusal};
 use crate::psp::limits::BODY_BYTES_MAX;
 
 /// How long a stopping simulator lets calls in flight (sleeping a latency) finish.
@@ -84,6 +84,10 @@ pub struct PspArgs {
     /// Fraction of captured payments disputed as fraudulent at once, 0 to 1.
     #[arg(long, default_value_t = 0.0)]
     dispute_rate: f64,
+    /// Fraction of authorizations that ask for a 3-D Secure challenge, 0 to 1 (card
+    /// `tok_3ds` always does). The customer answers at `POST /v1/challenges/{id}`.
+    #[arg(long, default_value_t = 0.0)]
+    challenge_rate: f64,
 }
 
 /// One simulated provider.
@@ -118,6 +122,7 @@ pub fn run(args: PspArgs) -> anyhow::Result<()> {
         error_rate: args.error_rate,
         outage: args.outage,
         dispute_rate: args.dispute_rate,
+        challenge_rate: args.challenge_rate,
     };
     knobs.validate().map_err(anyhow::Error::msg)?;
     let simulator = Arc::new(Simulator {
@@ -139,6 +144,7 @@ fn router(simulator: Arc<Simulator>) -> Router {
         .route(wire::SETTLEMENT_PATH, get(settlement))
         .route(wire::DISPUTES_PATH, get(disputes))
         .route("/admin/disputes", post(raise_dispute))
+        .route(&format!("{}/{{id}}", wire::CHALLENGES_PATH), post(answer_challenge))
         .route("/admin/knobs", get(get_knobs).put(put_knobs))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(simulator)
@@ -149,8 +155,9 @@ type Act<B> = fn(&Simulator, B) -> Response;
 
 async fn authorize(State(simulator): State<Arc<Simulator>>, request: Request) -> Response {
     money(simulator, request, |simulator, body: wire::AuthorizeBody| {
-        let decline_rate = simulator.knobs().decline_rate;
-        answer(lock(&simulator.ledger).authorize(&body, decline_rate, unix_ms()))
+        let knobs = simulator.knobs();
+        let odds = Odds { decline: knobs.decline_rate, challenge: knobs.challenge_rate };
+        answer(lock(&simulator.ledger).authorize(&body, odds, unix_ms()))
     })
     .await
 }
@@ -192,6 +199,20 @@ async fn raise_dispute(
         Err(rejection) => return bad_json(rejection),
     };
     answer(lock(&simulator.ledger).dispute(&body.authorization_key, &body.reason, unix_ms()))
+}
+
+/// The customer's answer to a challenge, at the issuer's page (never delayed or failed: it
+/// is the customer's browser talking to the issuer, not the merchant's call).
+async fn answer_challenge(
+    State(simulator): State<Arc<Simulator>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    body: Result<Json<wire::ChallengeAnswer>, JsonRejection>,
+) -> Response {
+    let Json(body) = match body {
+        Ok(body) => body,
+        Err(rejection) => return bad_json(rejection),
+    };
+    answer(lock(&simulator.ledger).answer_challenge(&id, body.approve))
 }
 
 async fn void(State(simulator): State<Arc<Simulator>>, request: Request) -> Response {

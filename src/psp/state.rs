@@ -8,6 +8,10 @@
 //! - Declines are deterministic per key: card `tok_decline` (`card_declined`), card
 //!   `tok_insufficient` (`insufficient_funds`), else `xxh3(key) / u64::MAX < decline_rate`
 //!   (`do_not_honor`), with the rate in force at the key's first call.
+//! - Challenges (3-D Secure) are deterministic per key too: card `tok_3ds`, else
+//!   `xxh3(key:challenge) / u64::MAX < challenge_rate`; a challenged authorization holds
+//!   nothing until its challenge is approved (then `authorized`) or denied (`declined`,
+//!   `authentication_failed`), once; a void cancels it.
 //! - A void of a key with no authorization leaves a tombstone; an authorization under a
 //!   tombstoned key is answered `voided` and creates nothing (a void that overtook a slow
 //!   authorization wins). A captured authorization cannot be voided.
@@ -26,9 +30,9 @@ use crate::psp::limits::RECORDS_MAX;
 use crate::psp::limits::TEXT_BYTES_MAX;
 use bazaar_actors::order::chargebacks::REASONS as DISPUTE_REASONS;
 use bazaar_actors::payment::wire::{
-    AuthorizationReply, AuthorizationStatus, AuthorizeBody, CaptureBody, CaptureReply,
-    CaptureStatus, Dispute, RefundBody, RefundReply, RefundStatus, SettledAuthorization,
-    SettledEntry, SettlementReport, VoidReply, VoidStatus,
+    AuthorizationReply, AuthorizationStatus, AuthorizeBody, CHALLENGES_PATH, CaptureBody,
+    CaptureReply, CaptureStatus, ChallengeRef, Dispute, RefundBody, RefundReply, RefundStatus,
+    SettledAuthorization, SettledEntry, SettlementReport, VoidReply, VoidStatus,
 };
 
 /// Why a call is refused: the HTTP status, a stable code and a detail.
@@ -65,6 +69,23 @@ pub struct Ledger {
     captures: HashMap<String, (String, CaptureReply)>,
     /// By refund key: the authorization key and the answer.
     refunds: HashMap<String, (String, RefundReply)>,
+    /// By challenge id: the authorization key.
+    challenges: HashMap<String, String>,
+}
+
+/// How often an authorization is declined, and how often challenged, 0 to 1 each.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Odds {
+    pub decline: f64,
+    pub challenge: f64,
+}
+
+impl Odds {
+    /// Declined at `rate`, never challenged (but for `tok_3ds`).
+    #[cfg(test)]
+    pub fn decline(rate: f64) -> Odds {
+        Odds { decline: rate, challenge: 0.0 }
+    }
 }
 
 /// Why `key` on `card` is declined at `decline_rate`, if it is.
@@ -77,6 +98,13 @@ pub fn decline_reason(key: &str, card: &str, decline_rate: f64) -> Option<&'stat
             (position < decline_rate).then_some("do_not_honor")
         }
     }
+}
+
+/// Whether the authorization under `key` on `card` asks for a challenge at `challenge_rate`.
+pub fn challenged(key: &str, card: &str, challenge_rate: f64) -> bool {
+    let seed = format!("{key}:challenge");
+    card == "tok_3ds"
+        || (xxhash_rust::xxh3::xxh3_64(seed.as_bytes()) as f64 / u64::MAX as f64) < challenge_rate
 }
 
 /// Whether the payment under `authorization_key` is disputed at `dispute_rate` (a hash of the
@@ -125,7 +153,7 @@ impl Ledger {
     pub fn authorize(
         &mut self,
         body: &AuthorizeBody,
-        decline_rate: f64,
+        odds: Odds,
         now_ms: u64,
     ) -> Result<AuthorizationReply, Refusal> {
         check_text("key", &body.key, false)?;
@@ -150,15 +178,23 @@ impl Ledger {
             amount_minor: body.amount_minor,
             currency: body.currency,
             decline_reason: None,
+            challenge: None,
         };
         if self.tombstones.contains(&body.key) {
             return Ok(reply);
         }
         self.check_room()?;
-        let reason = decline_reason(&body.key, &body.card, decline_rate);
+        let reason = decline_reason(&body.key, &body.card, odds.decline);
         reply.id = self.next_id("auth");
         reply.status = match reason {
             Some(_) => AuthorizationStatus::Declined,
+            None if challenged(&body.key, &body.card, odds.challenge) => {
+                let id = self.next_id("chl");
+                let url = format!("{CHALLENGES_PATH}/{id}");
+                self.challenges.insert(id.clone(), body.key.clone());
+                reply.challenge = Some(ChallengeRef { id, url });
+                AuthorizationStatus::ChallengeRequired
+            }
             None => AuthorizationStatus::Authorized,
         };
         reply.decline_reason = reason.map(str::to_string);
@@ -230,7 +266,42 @@ impl Ledger {
             AuthorizationStatus::Voided => {
                 refuse(409, "authorization_voided", "the authorization was voided")
             }
+            AuthorizationStatus::ChallengeRequired => {
+                refuse(409, "authorization_pending", "the customer has not authenticated yet")
+            }
         }
+    }
+
+    /// The customer's answer to challenge `id`, at the issuer: the authorization as it
+    /// stands after it. Answered once; the same answer again is answered the same.
+    pub fn answer_challenge(
+        &mut self,
+        id: &str,
+        approve: bool,
+    ) -> Result<AuthorizationReply, Refusal> {
+        let Some(key) = self.challenges.get(id) else {
+            return refuse(404, "challenge_not_found", "no challenge has this id");
+        };
+        let Some(record) = self.authorizations.get_mut(key) else {
+            return refuse(404, "challenge_not_found", "no challenge has this id");
+        };
+        let reply = &mut record.reply;
+        match (reply.status, approve) {
+            (AuthorizationStatus::ChallengeRequired, true) => {
+                reply.status = AuthorizationStatus::Authorized;
+            }
+            (AuthorizationStatus::ChallengeRequired, false) => {
+                reply.status = AuthorizationStatus::Declined;
+                reply.decline_reason = Some("authentication_failed".to_string());
+            }
+            (AuthorizationStatus::Authorized, true) | (AuthorizationStatus::Declined, false) => {}
+            (AuthorizationStatus::Voided, _) => {
+                return refuse(409, "authorization_voided", "the authorization was voided");
+            }
+            _ => return refuse(409, "challenge_answered", "the challenge was answered otherwise"),
+        }
+        reply.challenge = None;
+        Ok(reply.clone())
     }
 
     pub fn void(&mut self, authorization_key: &str) -> Result<VoidReply, Refusal> {
@@ -248,9 +319,14 @@ impl Ledger {
         if record.captured_minor > 0 {
             return refuse(409, "authorization_captured", "a captured authorization is refunded");
         }
-        // A declined authorization holds nothing: voiding it changes nothing.
-        if record.reply.status == AuthorizationStatus::Authorized {
+        // A declined authorization holds nothing: voiding it changes nothing. A pending
+        // challenge is called off.
+        if matches!(
+            record.reply.status,
+            AuthorizationStatus::Authorized | AuthorizationStatus::ChallengeRequired
+        ) {
             record.reply.status = AuthorizationStatus::Voided;
+            record.reply.challenge = None;
         }
         Ok(answer(VoidStatus::Voided))
     }

@@ -40,4 +40,5 @@ mod sim;
 mod small_memory;
 mod stock;
 mod stopping;
+mod three_d_secure;
 mod tracking;

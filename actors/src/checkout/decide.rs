@@ -4,8 +4,8 @@
 use bazaar_entity::{Ctx, Decision};
 
 use super::{
-    Checkout, CheckoutCommand, CheckoutEvent, CheckoutRejection, CheckoutReply, CheckoutStatus,
-    CheckoutView, Failure, FailureCode, Outcome, Step,
+    Challenge, Checkout, CheckoutCommand, CheckoutEvent, CheckoutRejection, CheckoutReply,
+    CheckoutStatus, CheckoutView, Failure, FailureCode, Outcome, Step,
 };
 use crate::fraud::FraudDecision;
 use crate::order::OrderId;
@@ -28,7 +28,25 @@ impl Checkout {
             Outcome::Unredeemed => self.unredeemed,
             Outcome::VoidDeferred => self.void_deferred,
             Outcome::PlacedAndPlanned => self.placed,
+            // Recorded while it waits (a repeat by a second runner); once answered, the same
+            // challenge again is news (the provider still wants it: the customer waits again).
+            Outcome::ChallengeRequired { challenge } => {
+                self.authorization.is_some()
+                    || self.challenge.as_ref().is_some_and(|(known, answered)| {
+                        !answered && known.id == challenge.id && known.psp == challenge.psp
+                    })
+            }
+            Outcome::ChallengeAnswered => {
+                self.challenge.as_ref().is_none_or(|(_, answered)| *answered)
+            }
         }
+    }
+
+    /// The challenge the saga waits for the customer to complete, if any.
+    pub(super) fn awaited_challenge(&self) -> Option<&Challenge> {
+        let (challenge, answered) = self.challenge.as_ref()?;
+        let waiting = !answered && self.authorization.is_none() && self.failure.is_none();
+        waiting.then_some(challenge)
     }
 
     pub fn view(&self) -> Option<CheckoutView> {
@@ -41,6 +59,9 @@ impl Checkout {
         let status = match (next, &self.failure) {
             (Step::Done, None) => CheckoutStatus::Completed,
             (Step::Done, Some(failure)) => CheckoutStatus::Failed(failure.clone()),
+            (Step::Authorize, None) if let Some(challenge) = self.awaited_challenge() => {
+                CheckoutStatus::ChallengeRequired(challenge.clone())
+            }
             (step, _) => CheckoutStatus::Running { step },
         };
         Some(CheckoutView {
@@ -102,6 +123,20 @@ impl Checkout {
             Outcome::Unredeemed => self.unredeemed = true,
             Outcome::VoidDeferred => self.void_deferred = true,
             Outcome::PlacedAndPlanned => (self.placed, self.planned) = (true, true),
+            Outcome::ChallengeRequired { challenge } => {
+                // The first challenge's deadline holds: answering without authenticating
+                // cannot keep stock held for ever.
+                let expires_at_ms = match &self.challenge {
+                    Some((first, _)) => first.expires_at_ms.min(challenge.expires_at_ms),
+                    None => challenge.expires_at_ms,
+                };
+                self.challenge = Some((Challenge { expires_at_ms, ..challenge.clone() }, false));
+            }
+            Outcome::ChallengeAnswered => {
+                if let Some((_, answered)) = &mut self.challenge {
+                    *answered = true;
+                }
+            }
         }
     }
 }
@@ -146,6 +181,23 @@ pub(super) fn decide(
             Ok((events, after.reply(false)?))
         }
         CheckoutCommand::Get => Ok((Vec::new(), checkout.reply(false)?)),
+        CheckoutCommand::AnswerChallenge => {
+            if checkout.request.is_none() {
+                return Err(CheckoutRejection::UnknownCheckout);
+            }
+            match (&checkout.challenge, checkout.awaited_challenge()) {
+                (_, Some(_)) => {
+                    let outcome = Outcome::ChallengeAnswered;
+                    let event = CheckoutEvent::Recorded { outcome, at_ms: ctx.now_ms };
+                    let mut after = checkout.clone();
+                    after.apply_event(&event);
+                    Ok((vec![event], after.reply(false)?))
+                }
+                // Answered already, and not challenged again: a retry of the answer.
+                (Some((_, true)), None) => Ok((Vec::new(), checkout.reply(false)?)),
+                _ => Err(CheckoutRejection::NoChallenge),
+            }
+        }
     }
 }
 

@@ -9,7 +9,10 @@
 //! the step it is told with the facts it is given.
 //!
 //! Forward steps, in order: `Price` (the cart's priced view; promotions redeemed for the
-//! order) → `Reserve` (every line, with expiry) → `Score` (fraud) → `Authorize` (payment) →
+//! order) → `Reserve` (every line, with expiry) → `Score` (fraud) → `Authorize` (payment; a
+//! provider that asks for a 3-D Secure challenge makes the saga wait for the customer's
+//! `AnswerChallenge`, then authorize again, or fail `challenge_abandoned` past the
+//! challenge's deadline, which the first challenge sets) →
 //! `Place` (the order with its shipments' promises, in one ask; sagas begun before that
 //! recorded `Placed` and then took a `Plan` step for the promises) → `Commit` (the
 //! reservations become sales, then the cart is emptied; last, so that its durable record is
@@ -147,6 +150,8 @@ pub enum FailureCode {
     PaymentUnavailable,
     ReservationExpired,
     OrderRefused,
+    /// The customer did not complete the payment's 3-D Secure challenge in time.
+    ChallengeAbandoned,
 }
 
 impl FailureCode {
@@ -163,6 +168,7 @@ impl FailureCode {
             FailureCode::PaymentUnavailable => "payment_unavailable",
             FailureCode::ReservationExpired => "reservation_expired",
             FailureCode::OrderRefused => "order_refused",
+            FailureCode::ChallengeAbandoned => "challenge_abandoned",
         }
     }
 }
@@ -197,6 +203,23 @@ pub enum Outcome {
     /// both were one ask, which leaves no `Plan` step. (`Placed` alone, recorded by sagas
     /// begun before, is followed by `Plan`.)
     PlacedAndPlanned,
+    /// The provider asks the customer to authenticate (3-D Secure) before it authorizes: the
+    /// saga waits for them, until `expires_at_ms`.
+    ChallengeRequired {
+        challenge: Challenge,
+    },
+    /// The customer says they completed the challenge: authorize again.
+    ChallengeAnswered,
+}
+
+/// A 3-D Secure challenge: where the customer authenticates, at which provider, and until
+/// when the saga waits for them (then it fails `challenge_abandoned` and compensates).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Challenge {
+    pub psp: String,
+    pub id: String,
+    pub url: String,
+    pub expires_at_ms: u64,
 }
 
 impl Outcome {
@@ -217,6 +240,7 @@ impl Outcome {
             Outcome::Unredeemed => Step::Unredeem,
             Outcome::VoidDeferred => Step::Void,
             Outcome::PlacedAndPlanned => Step::Place,
+            Outcome::ChallengeRequired { .. } | Outcome::ChallengeAnswered => Step::Authorize,
         }
     }
 }
@@ -228,6 +252,8 @@ pub enum CheckoutCommand {
     /// Records what the next step did.
     Record(Outcome),
     Get,
+    /// The customer completed the pending challenge (refused when none is pending).
+    AnswerChallenge,
 }
 
 /// Variants are append-only.
@@ -246,6 +272,8 @@ pub enum CheckoutRejection {
     KeyReused,
     #[error("the saga expects {expected:?} next, not {got:?}")]
     OutOfOrder { expected: Step, got: Step },
+    #[error("this checkout is not waiting for a payment challenge")]
+    NoChallenge,
 }
 
 impl Rejection for CheckoutRejection {
@@ -254,6 +282,7 @@ impl Rejection for CheckoutRejection {
             CheckoutRejection::UnknownCheckout => "unknown_checkout",
             CheckoutRejection::KeyReused => "idempotency_key_reused",
             CheckoutRejection::OutOfOrder { .. } => "checkout_step_out_of_order",
+            CheckoutRejection::NoChallenge => "challenge_not_pending",
         }
     }
 
@@ -261,13 +290,15 @@ impl Rejection for CheckoutRejection {
         match self {
             CheckoutRejection::UnknownCheckout => RejectionKind::NotFound,
             CheckoutRejection::KeyReused => RejectionKind::Invalid,
-            CheckoutRejection::OutOfOrder { .. } => RejectionKind::Conflict,
+            CheckoutRejection::OutOfOrder { .. } | CheckoutRejection::NoChallenge => {
+                RejectionKind::Conflict
+            }
         }
     }
 }
 
 /// The saga's durable memory.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct Checkout {
     request: Option<Box<CheckoutRequest>>,
     order: Option<OrderId>,
@@ -287,7 +318,15 @@ pub struct Checkout {
     unredeemed: bool,
     void_deferred: bool,
     finished_at_ms: Option<u64>,
+    /// The provider's last challenge, and whether the customer answered it.
+    challenge: Option<(Challenge, bool)>,
 }
+
+crate::snapshot::grown_state!(Checkout {
+    request, order, started_at_ms, priced, held, fraud, authorization, capture, placed,
+    committed, planned, failure, order_cancelled, voided, released, unredeemed, void_deferred,
+    finished_at_ms,
+} added { challenge });
 
 /// Where a saga stands, as callers see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -299,6 +338,8 @@ pub enum CheckoutStatus {
     Completed,
     /// Failed and fully compensated.
     Failed(Failure),
+    /// Waiting for the customer to complete the payment's challenge.
+    ChallengeRequired(Challenge),
 }
 
 /// The saga as replies show it.

@@ -13,7 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Checkout, Failure, FailureCode, Priced, PricedItem, Step};
+use super::{Challenge, Checkout, Failure, FailureCode, Priced, PricedItem, Step};
 use crate::fraud::{FraudAssessment, FraudDecision};
 use crate::inventory::Held;
 use crate::money::Money;
@@ -34,6 +34,9 @@ pub enum NextStep {
     Score { priced: Box<Priced> },
     /// Authorize the total. A `Review` decision defers the capture to the first shipment.
     Authorize { total: Money, fraud: FraudDecision },
+    /// Wait for the customer to complete `challenge` (`AnswerChallenge`), then authorize
+    /// again; past its deadline, fail `challenge_abandoned`.
+    AwaitChallenge { challenge: Challenge },
     /// Place the order.
     Place(Box<Placement>),
     /// Turn the holds into sales.
@@ -69,7 +72,7 @@ impl NextStep {
             NextStep::Price => Step::Price,
             NextStep::Reserve { .. } => Step::Reserve,
             NextStep::Score { .. } => Step::Score,
-            NextStep::Authorize { .. } => Step::Authorize,
+            NextStep::Authorize { .. } | NextStep::AwaitChallenge { .. } => Step::Authorize,
             NextStep::Place(_) => Step::Place,
             NextStep::Commit { .. } => Step::Commit,
             NextStep::Plan { .. } => Step::Plan,
@@ -111,6 +114,9 @@ impl Checkout {
         };
         // Both recorded by the one `Authorized` outcome.
         let (Some(authorization), Some(capture)) = (&self.authorization, self.capture) else {
+            if let Some(challenge) = self.awaited_challenge() {
+                return Some(NextStep::AwaitChallenge { challenge: challenge.clone() });
+            }
             return Some(NextStep::Authorize { total: priced.totals.total, fraud: fraud.decision });
         };
         if !self.placed {

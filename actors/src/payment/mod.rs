@@ -57,6 +57,10 @@ pub enum PaymentError {
     /// already voided, over-capture, a key reused with another amount).
     #[error("payment refused: {detail}")]
     Refused { detail: String },
+    /// The provider wants the customer to authenticate (3-D Secure) at `url` before it
+    /// authorizes; asked again under the same key once they have, it answers.
+    #[error("the payment needs the customer's authentication at {psp}")]
+    ChallengeRequired { psp: String, id: String, url: String },
 }
 
 #[cfg(test)]

@@ -11,6 +11,9 @@
 //! - `POST /v1/voids` [`VoidBody`] → [`VoidReply`], idempotent by `authorization_key`.
 //! - `POST /v1/refunds` [`RefundBody`] → [`RefundReply`], idempotent by `key`.
 //! - `GET /v1/settlement` → [`SettlementReport`], the provider's own records.
+//! - `POST /v1/challenges/{id}` [`ChallengeAnswer`] → [`AuthorizationReply`]: where the
+//!   customer's authentication (3-D Secure) ends, at the issuer; an authorization answered
+//!   `challenge_required` is answered again under its key once it is approved or denied.
 //!
 //! The simulator's operator knobs (`/admin/knobs`) are not part of a provider's API and live
 //! with the simulator.
@@ -24,6 +27,8 @@ pub const CAPTURES_PATH: &str = "/v1/captures";
 pub const VOIDS_PATH: &str = "/v1/voids";
 pub const REFUNDS_PATH: &str = "/v1/refunds";
 pub const SETTLEMENT_PATH: &str = "/v1/settlement";
+/// Where a challenge is answered: `{CHALLENGES_PATH}/{id}`.
+pub const CHALLENGES_PATH: &str = "/v1/challenges";
 /// Every dispute the provider settled against the merchant (`GET`), and the simulator's admin
 /// call that raises one (`POST /admin/disputes`).
 pub const DISPUTES_PATH: &str = "/v1/disputes";
@@ -37,7 +42,8 @@ pub struct AuthorizeBody {
     pub reference: String,
     pub amount_minor: i64,
     pub currency: Currency,
-    /// A card token. The simulator knows `tok_decline` and `tok_insufficient`.
+    /// A card token. The simulator knows `tok_decline`, `tok_insufficient` and `tok_3ds`
+    /// (always challenged).
     pub card: String,
 }
 
@@ -51,6 +57,9 @@ pub enum AuthorizationStatus {
     Declined,
     /// Released before capture, or its key was voided before it ever arrived.
     Voided,
+    /// The customer must authenticate first (3-D Secure, at `challenge`'s URL): nothing is
+    /// held yet. Asked again under the same key once answered, it is authorized or declined.
+    ChallengeRequired,
 }
 
 impl AuthorizationStatus {
@@ -59,6 +68,7 @@ impl AuthorizationStatus {
             AuthorizationStatus::Authorized => "authorized",
             AuthorizationStatus::Declined => "declined",
             AuthorizationStatus::Voided => "voided",
+            AuthorizationStatus::ChallengeRequired => "challenge_required",
         }
     }
 }
@@ -72,9 +82,26 @@ pub struct AuthorizationReply {
     pub status: AuthorizationStatus,
     pub amount_minor: i64,
     pub currency: Currency,
-    /// Why it was declined (`card_declined`, `insufficient_funds`, `do_not_honor`).
+    /// Why it was declined (`card_declined`, `insufficient_funds`, `do_not_honor`,
+    /// `authentication_failed`).
     #[serde(default)]
     pub decline_reason: Option<String>,
+    /// While `challenge_required`: where the customer authenticates.
+    #[serde(default)]
+    pub challenge: Option<ChallengeRef>,
+}
+
+/// A challenge the customer must complete: its id and the issuer's page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengeRef {
+    pub id: String,
+    pub url: String,
+}
+
+/// The customer's answer at the issuer: authenticated or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengeAnswer {
+    pub approve: bool,
 }
 
 /// Takes `amount_minor` of the authorization made under `authorization_key`.

@@ -5,8 +5,8 @@
 //! transport uses between nodes.
 
 use bazaar_actors::checkout::{
-    Checkout, CheckoutCommand, CheckoutRejection, CheckoutRequest, Failure, FailureCode, NextStep,
-    Outcome, Placement, Priced, Step,
+    Challenge, Checkout, CheckoutCommand, CheckoutRejection, CheckoutRequest, Failure, FailureCode,
+    NextStep, Outcome, Placement, Priced, Step,
 };
 use bazaar_actors::fraud::{FraudAssessment, FraudDecision};
 use bazaar_actors::inventory::Held;
@@ -17,6 +17,7 @@ use bazaar_actors::promotion::PromotionId;
 use bazaar_actors::worklist::{Worklist, WorklistCommand, WorklistEvent, WorklistRejection};
 use bazaar_actors::{Asin, CountryCode, Currency, CustomerId, LocationCode, SellerId, Sku, kinds};
 use bazaar_entity::Entity;
+use bazaar_persistence::codec;
 
 use crate::support::{eur, pin_positions, qty, rid, round_trip, run, ship_to};
 
@@ -102,6 +103,39 @@ fn a_whole_saga_survives_the_codec() {
     assert_eq!(Checkout::KIND, kinds::CHECKOUT);
 }
 
+fn challenge() -> Challenge {
+    let url = "http://psp/v1/challenges/chl_1".to_string();
+    Challenge { psp: "psp-a".into(), id: "chl_1".into(), url, expires_at_ms: 9_000 }
+}
+
+#[test]
+fn a_challenged_saga_survives_the_codec_and_older_snapshots_decode() {
+    let record = |outcome| CheckoutCommand::Record(outcome);
+    let (saga, _) = run::<Checkout>(
+        "eu/c1/key-2",
+        vec![
+            CheckoutCommand::Begin(Box::new(request())),
+            record(Outcome::Priced(Box::new(priced()))),
+            record(Outcome::Reserved { held: vec![held()] }),
+            record(Outcome::Scored { assessment: FraudAssessment::clean() }),
+            record(Outcome::ChallengeRequired { challenge: challenge() }),
+            CheckoutCommand::AnswerChallenge,
+            CheckoutCommand::Get,
+        ],
+    );
+    assert_eq!(saga.next_step(), Step::Authorize);
+    // A snapshot written before challenges existed ends before the challenge (none).
+    let (legacy, _) = run::<Checkout>(
+        "eu/c1/key-3",
+        vec![CheckoutCommand::Begin(Box::new(request())), CheckoutCommand::Get],
+    );
+    let record = codec::encode(&legacy).expect("encodes");
+    let payload = record.payload();
+    assert!(payload.ends_with(&[0]), "the last field is the challenge (none)");
+    let old: Checkout = codec::decode_payload(&payload[..payload.len() - 1]).expect("decodes");
+    assert_eq!(old, legacy);
+}
+
 #[test]
 fn every_next_step_crosses_the_transport() {
     let placement = Placement {
@@ -123,6 +157,7 @@ fn every_next_step_crosses_the_transport() {
         NextStep::Void { authorized: true },
         NextStep::Release { held: vec![held()] },
         NextStep::Unredeem { promotions: vec![PromotionId::parse("summer").unwrap()] },
+        NextStep::AwaitChallenge { challenge: challenge() },
     ];
     for step in &steps {
         round_trip(step);
@@ -149,6 +184,8 @@ fn checkout_variants_keep_their_positions() {
         Outcome::Unredeemed,
         Outcome::VoidDeferred,
         Outcome::PlacedAndPlanned,
+        Outcome::ChallengeRequired { challenge: challenge() },
+        Outcome::ChallengeAnswered,
     ]);
     pin_positions(&[
         Step::Price,
@@ -176,11 +213,13 @@ fn checkout_variants_keep_their_positions() {
         FailureCode::PaymentUnavailable,
         FailureCode::ReservationExpired,
         FailureCode::OrderRefused,
+        FailureCode::ChallengeAbandoned,
     ]);
     pin_positions(&[
         CheckoutRejection::UnknownCheckout,
         CheckoutRejection::KeyReused,
         CheckoutRejection::OutOfOrder { expected: Step::Price, got: Step::Place },
+        CheckoutRejection::NoChallenge,
     ]);
 }
 

@@ -2,7 +2,11 @@
 //! `Idempotency-Key` (the saga is keyed by customer and key, so retries and concurrent
 //! copies meet the same saga and get the same answer). The answer waits for the saga up to
 //! [`CHECKOUT_WAIT_MS`]: 201 with the order, a problem naming the failed step, or past the
-//! bound 202 with the status URL to poll.
+//! bound 202 with the status URL to poll. When the payment provider asks the customer to
+//! authenticate (3-D Secure), the answer is 202 `challenge_required` with a `next_action`:
+//! the customer completes it at its URL, then `POST /v1/checkouts/{key}/challenge` resumes
+//! the saga and answers as the checkout does. A challenge left unanswered past its
+//! `expires_at_ms` fails the checkout `challenge_abandoned` (payment voided, stock released).
 
 use std::time::Duration;
 
@@ -41,6 +45,12 @@ pub const CHECKOUT_WAIT_MS: u64 = 2_000;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create_checkout)).routes(routes!(get_checkout))
+}
+
+/// The customer's answer to a payment challenge, under the shared `Idempotency-Key`
+/// middleware (its key is optional: answering twice answers the same).
+pub fn challenge_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(answer_challenge))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -88,7 +98,7 @@ pub struct CheckoutPaymentDto {
 pub struct CheckoutDto {
     /// The idempotency key it runs under.
     pub key: String,
-    /// `completed`, `pending` or `failed`.
+    /// `completed`, `pending`, `challenge_required` (see `next_action`) or `failed`.
     pub status: String,
     /// While pending: the step running now.
     pub step: Option<String>,
@@ -104,6 +114,20 @@ pub struct CheckoutDto {
     pub capture: Option<String>,
     /// Once failed: why.
     pub failure: Option<FailureDto>,
+    /// While `challenge_required`: what the customer must do before the checkout goes on.
+    pub next_action: Option<NextActionDto>,
+}
+
+/// A step only the customer can take.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NextActionDto {
+    /// `three_d_secure`: authenticate at `url` (the card issuer's page), then `POST
+    /// {status_url}/challenge`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub url: String,
+    /// After this, the checkout fails `challenge_abandoned` and releases what it held.
+    pub expires_at_ms: u64,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -245,19 +269,64 @@ async fn create_checkout(
             .retry_after(1));
         }
     };
-    let dto = checkout_dto(&key, &view);
+    answered(&key, &view)
+}
+
+/// A checkout's answer: 201 completed, a problem once failed, else 202 (with `Location` to
+/// poll, and `Retry-After` unless it waits for the customer), never stored under an
+/// idempotency key (it changes).
+fn answered(key: &str, view: &CheckoutView) -> Result<Response, Problem> {
+    let dto = checkout_dto(key, view);
     match &view.status {
         CheckoutStatus::Completed => Ok(reply(StatusCode::CREATED, &dto)),
         CheckoutStatus::Failed(failure) => Err(failure.into()),
-        CheckoutStatus::Running { .. } => {
+        CheckoutStatus::Running { .. } | CheckoutStatus::ChallengeRequired(_) => {
             let mut response = reply(StatusCode::ACCEPTED, &dto);
             if let Ok(location) = HeaderValue::from_str(&dto.status_url) {
                 response.headers_mut().insert(header::LOCATION, location);
             }
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1));
+            if matches!(view.status, CheckoutStatus::Running { .. }) {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1));
+            }
+            response.extensions_mut().insert(crate::idempotency::Unfinished);
             Ok(response)
         }
     }
+}
+
+/// Resumes a checkout that waits for the customer's payment challenge, once they completed
+/// it at the issuer: the payment is authorized again and the checkout goes on, answered as
+/// `POST /v1/checkouts` answers (a challenge still not completed is answered again).
+#[utoipa::path(post, path = "/v1/checkouts/{key}/challenge", tag = "checkout", params(("key" = String, Path)),
+    responses(
+        (status = 201, description = "Completed: the order is placed", body = CheckoutDto),
+        (status = 202, description = "Still running, or the challenge is still to be completed", body = CheckoutDto),
+        (status = 402, description = "payment_declined (authentication failed), challenge_abandoned (too late)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No checkout of the caller's has this key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`challenge_not_pending`: the checkout waits for no challenge; out_of_stock and the other failures of a checkout", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "payment_unavailable", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn answer_challenge(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(key): Path<String>,
+) -> Result<Response, Problem> {
+    let customer = principal.customer()?;
+    if key.is_empty() || key.len() > CHECKOUT_KEY_BYTES_MAX || key.contains('/') {
+        return Err(not_found("checkout"));
+    }
+    let id = keys::checkout(&principal.tenant, &customer, &key);
+    let wait = Duration::from_millis(CHECKOUT_WAIT_MS);
+    let view = match state.sagas.answer_challenge(&id, wait).await {
+        Ok(view) => view,
+        Err(BeginError::Engine(error)) => return Err(error.into()),
+        Err(BeginError::Rejected(CheckoutRejection::UnknownCheckout)) => {
+            return Err(not_found("checkout"));
+        }
+        Err(BeginError::Rejected(rejection)) => return Err(crate::problem::rejection(&rejection)),
+        Err(BeginError::Busy) => return Err(crate::problem::internal("busy")),
+    };
+    answered(&key, &view)
 }
 
 /// A checkout of the calling customer, as it stands (failed ones included, with why).
@@ -283,6 +352,17 @@ fn checkout_dto(key: &str, view: &CheckoutView) -> CheckoutDto {
         CheckoutStatus::Completed => ("completed", None),
         CheckoutStatus::Failed(_) => ("failed", None),
         CheckoutStatus::Running { step } => ("pending", Some(step.name().to_owned())),
+        CheckoutStatus::ChallengeRequired(_) => {
+            ("challenge_required", Some(Step::Authorize.name().to_owned()))
+        }
+    };
+    let next_action = match &view.status {
+        CheckoutStatus::ChallengeRequired(challenge) => Some(NextActionDto {
+            kind: "three_d_secure".to_owned(),
+            url: challenge.url.clone(),
+            expires_at_ms: challenge.expires_at_ms,
+        }),
+        _ => None,
     };
     let completed = matches!(view.status, CheckoutStatus::Completed);
     CheckoutDto {
@@ -300,6 +380,7 @@ fn checkout_dto(key: &str, view: &CheckoutView) -> CheckoutDto {
             code: failure.code.code().to_owned(),
             detail: failure.detail.clone(),
         }),
+        next_action,
     }
 }
 

@@ -22,6 +22,7 @@ use super::{
     PaymentsStatus, ProviderStatus, Refund,
 };
 use crate::limits::BACKGROUND_VOID_ROUNDS_MAX;
+use bazaar_actors::limits::{CHALLENGE_ID_BYTES_MAX, CHALLENGE_URL_BYTES_MAX};
 use bazaar_actors::money::Money;
 
 /// The payments client. Cheap to clone: everything is behind one `Arc`.
@@ -186,6 +187,23 @@ impl Payments {
             AuthorizationStatus::Voided => Err(PaymentError::Refused {
                 detail: format!("authorization key {:?} was voided at {psp}", request.key),
             }),
+            AuthorizationStatus::ChallengeRequired => {
+                let named = reply.challenge.filter(|challenge| {
+                    (1..=CHALLENGE_ID_BYTES_MAX).contains(&challenge.id.len())
+                        && (1..=CHALLENGE_URL_BYTES_MAX - self.inner.providers[provider].base.len())
+                            .contains(&challenge.url.len())
+                });
+                let Some(challenge) = named else {
+                    let detail = format!("{psp} asked for a challenge without a usable one");
+                    return Err(PaymentError::Refused { detail });
+                };
+                // The issuer's page, as the provider named it (relative to the provider).
+                let url = match challenge.url.starts_with('/') {
+                    true => format!("{}{}", self.inner.providers[provider].base, challenge.url),
+                    false => challenge.url,
+                };
+                Err(PaymentError::ChallengeRequired { psp: psp.clone(), id: challenge.id, url })
+            }
         }
     }
 

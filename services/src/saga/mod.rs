@@ -87,6 +87,10 @@ pub struct SagasConfig {
     /// The locations' daily cut-off (UTC hour, 0 to 24; 24: none): an order placed after it
     /// is handled from the next business day.
     pub cutoff_hour_utc: u8,
+    /// How long a checkout waits for the customer to complete a 3-D Secure challenge before
+    /// it fails `challenge_abandoned` (voiding the payment, releasing the holds). At most half
+    /// of `hold_ttl_ms`, so the holds outlive the wait.
+    pub challenge_timeout_ms: u64,
     /// Longest pause between two attempts of a step that failed for a passing reason.
     pub retry_max_ms: u64,
     /// Sagas running at once in this process: a new checkout past it is refused with
@@ -109,6 +113,7 @@ impl Default for SagasConfig {
             transit_days: 2,
             transit_days_by_country: std::collections::BTreeMap::new(),
             cutoff_hour_utc: 14,
+            challenge_timeout_ms: 10 * 60 * 1000,
             retry_max_ms: 5000,
             running_max: crate::limits::SAGAS_RUNNING_MAX,
             fraud: FraudPolicy::default(),
@@ -136,6 +141,9 @@ impl SagasConfig {
             .find(|code| bazaar_actors::pricing::CountryCode::parse(code).is_err())
         {
             return Err(format!("checkout.transit_days_by_country: {code} is not a country code"));
+        }
+        if self.challenge_timeout_ms < 1_000 || self.challenge_timeout_ms > self.hold_ttl_ms / 2 {
+            return Err("checkout.challenge_timeout_ms must be 1000 to half of hold_ttl_ms".into());
         }
         if self.retry_max_ms == 0 {
             return Err("checkout.retry_max_ms must be > 0".into());

@@ -4,12 +4,14 @@
 //! Invariants:
 //! - The provider's idempotency key is the order id, so a repeated step meets the same
 //!   authorization at a provider that answered before.
+//! - A provider that asks for a 3-D Secure challenge is answered with the challenge (the saga
+//!   waits for the customer, then asks again under the same key).
 //! - After a failover or a repeated attempt, the key is voided (durably, by the payment job)
 //!   at every provider but the one holding the authorization, so one authorization stays.
 
 use super::{Attempt, Retry, Run, StepResult, failed};
 use crate::payments::{AuthorizeRequest, PaymentError};
-use bazaar_actors::checkout::{FailureCode, Outcome, Step};
+use bazaar_actors::checkout::{Challenge, FailureCode, Outcome, Step};
 use bazaar_actors::fraud::FraudDecision;
 use bazaar_actors::money::Money;
 use bazaar_actors::order::CapturePolicy;
@@ -63,6 +65,12 @@ impl Run<'_> {
             }
             Err(PaymentError::Unavailable { detail }) => {
                 Ok(failed(Step::Authorize, FailureCode::PaymentUnavailable, detail))
+            }
+            Err(PaymentError::ChallengeRequired { psp, id, url }) => {
+                let now_ms = self.engine().clock().now_ms();
+                let expires_at_ms = now_ms.saturating_add(self.inner.config.challenge_timeout_ms);
+                let challenge = Challenge { psp, id, url, expires_at_ms };
+                Ok(Outcome::ChallengeRequired { challenge })
             }
         }
     }

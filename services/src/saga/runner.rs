@@ -53,12 +53,16 @@ use crate::limits::SAGA_PAGE_ROWS;
 
 /// How long a start's resumption waits for room among the running sagas before it looks again.
 const RESUME_WAIT: Duration = Duration::from_millis(20);
+
+/// Longest a runner waiting for a challenge's answer goes without reading its saga again
+/// (an answer recorded while no runner watched, or on another node).
+const CHALLENGE_POLL: Duration = Duration::from_secs(5);
 use crate::orders::OrderBook;
 use crate::payments::Payments;
 use crate::pii::Vault;
 use bazaar_actors::checkout::{
-    Checkout, CheckoutCommand, CheckoutRejection, CheckoutReply, CheckoutRequest, CheckoutStatus,
-    CheckoutView, NextStep, Outcome, Step,
+    Challenge, Checkout, CheckoutCommand, CheckoutRejection, CheckoutReply, CheckoutRequest,
+    CheckoutStatus, CheckoutView, Failure, FailureCode, NextStep, Outcome, Step,
 };
 use bazaar_actors::order::promise::DeliveryTerms;
 use bazaar_actors::pricing::{CountryCode, VatTable};
@@ -216,7 +220,7 @@ impl Sagas {
 
     /// Makes sure a runner drives `id`, then waits up to `wait` for its end.
     async fn wait(&self, id: &str, reply: CheckoutReply, wait: Duration) -> CheckoutView {
-        if !matches!(reply.checkout.status, CheckoutStatus::Running { .. }) {
+        if reply.next.is_none() {
             return reply.checkout;
         }
         let mut watching = match self.inner.running.entry(id.to_owned()) {
@@ -270,6 +274,17 @@ impl Sagas {
             let Some(due) = &next else {
                 break;
             };
+            if let NextStep::AwaitChallenge { challenge } = due {
+                match self.await_challenge(&id, challenge).await {
+                    Some(reply) => (view, next) = (reply.checkout, reply.next),
+                    // Stopping: still in the index, the next start waits on.
+                    None => {
+                        self.inner.running.remove(&id);
+                        return;
+                    }
+                }
+                continue;
+            }
             let step = due.step();
             let attempt = Attempt { repeated: !fresh || tried.contains(&step) };
             if !tried.contains(&step) {
@@ -319,6 +334,70 @@ impl Sagas {
         self.finish(&id, view);
     }
 
+    /// Waits for the customer to answer `challenge` (the answer tells this runner's watch,
+    /// and the saga is read again at least every [`CHALLENGE_POLL`]); past its deadline,
+    /// fails the saga `challenge_abandoned`. The saga as it stands after, or `None` when the
+    /// node stops.
+    async fn await_challenge(&self, id: &str, challenge: &Challenge) -> Option<CheckoutReply> {
+        let engine = &self.inner.engine;
+        loop {
+            if self.inner.stopping.load(Ordering::Relaxed) {
+                return None;
+            }
+            let now_ms = engine.clock().now_ms();
+            if now_ms >= challenge.expires_at_ms {
+                let failure = Failure {
+                    step: Step::Authorize,
+                    code: FailureCode::ChallengeAbandoned,
+                    detail: format!(
+                        "the payment challenge at {} was not completed in time",
+                        challenge.psp
+                    ),
+                };
+                // Refused only if the answer came first: then the read below goes on.
+                if let Ok(reply) = self.record(id, Outcome::Failed(failure), Ack::Durable).await {
+                    return Some(reply);
+                }
+            } else {
+                let left = Duration::from_millis(challenge.expires_at_ms - now_ms);
+                let watching = self.inner.running.get(id).map(|running| running.subscribe());
+                let pause = left.min(CHALLENGE_POLL);
+                match watching {
+                    Some(mut watching) => {
+                        let answered = |view: &CheckoutView| {
+                            !matches!(view.status, CheckoutStatus::ChallengeRequired(_))
+                        };
+                        let _ = tokio::time::timeout(pause, watching.wait_for(answered)).await;
+                    }
+                    None => tokio::time::sleep(pause).await,
+                }
+            }
+            match engine.ask::<Checkout>(id, CheckoutCommand::Get).await {
+                Ok(Ok(reply)) if !matches!(reply.next, Some(NextStep::AwaitChallenge { .. })) => {
+                    return Some(reply);
+                }
+                Ok(Err(_)) => return None,
+                _ => {}
+            }
+        }
+    }
+
+    /// Records the customer's answer to the challenge checkout `id` waits for, tells its
+    /// runner (or starts one), and waits up to `wait` for the saga to go on from it, as
+    /// [`Sagas::checkout`] does.
+    pub async fn answer_challenge(
+        &self,
+        id: &str,
+        wait: Duration,
+    ) -> Result<CheckoutView, BeginError> {
+        let engine = &self.inner.engine;
+        let reply = engine.ask::<Checkout>(id, CheckoutCommand::AnswerChallenge).await??;
+        if let Some(running) = self.inner.running.get(id) {
+            running.send_replace(reply.checkout.clone());
+        }
+        Ok(self.wait(id, reply, wait).await)
+    }
+
     /// Counts the finished saga and tells its waiters (its saga row left the index with the
     /// write that finished it).
     fn finish(&self, id: &str, view: CheckoutView) {
@@ -364,6 +443,10 @@ impl Run<'_> {
             NextStep::Void { authorized } => self.void(*authorized).await,
             NextStep::Release { held } => self.release(held).await,
             NextStep::Unredeem { promotions } => self.unredeem(promotions).await,
+            // Waited for by the runner itself (`await_challenge`), never performed.
+            NextStep::AwaitChallenge { .. } => {
+                Err(Retry::Refused("waiting for the customer".into()))
+            }
         }
     }
 }
@@ -384,6 +467,9 @@ fn ack_of(outcome: &Outcome) -> Ack {
         | Outcome::Voided
         | Outcome::Released
         | Outcome::Unredeemed
-        | Outcome::VoidDeferred => Ack::Durable,
+        | Outcome::VoidDeferred
+        // The customer is told to authenticate: a crash must not forget it.
+        | Outcome::ChallengeRequired { .. }
+        | Outcome::ChallengeAnswered => Ack::Durable,
     }
 }
