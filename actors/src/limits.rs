@@ -83,6 +83,14 @@ pub const OFFERS_PER_PRODUCT_MAX: usize = 1_000;
 /// currency).
 pub const PRICE_MINOR_MAX: i64 = 1_000_000_000_000;
 
+/// An offer priced more than this many times above its product's going price (the median of
+/// the offers in stock), or below it divided by this, is suppressed as a likely pricing
+/// error.
+pub const PRICE_OUTLIER_FACTOR: i64 = 3;
+
+/// Offers in stock a product needs before its going price says anything.
+pub const PRICE_RANGE_OFFERS_MIN: usize = 3;
+
 /// Most handling days an offer may promise before shipping.
 pub const HANDLING_DAYS_MAX: u16 = 30;
 

@@ -300,8 +300,9 @@ pub struct OfferView {
     pub eligible: bool,
 }
 
-impl From<&Offer> for OfferView {
-    fn from(offer: &Offer) -> OfferView {
+impl OfferView {
+    /// `offer` on a product whose offers price in `range`.
+    pub fn of(offer: &Offer, range: bazaar_actors::product::PriceRange) -> OfferView {
         OfferView {
             seller: offer.seller.to_string(),
             sku: offer.terms.sku.to_string(),
@@ -312,7 +313,7 @@ impl From<&Offer> for OfferView {
             fulfilment: offer.terms.fulfilment.into(),
             handling_days: offer.terms.handling_days,
             available: offer.terms.available,
-            eligible: bazaar_actors::product::is_eligible(offer),
+            eligible: bazaar_actors::product::is_eligible(offer, range),
         }
     }
 }
@@ -366,7 +367,10 @@ impl ProductDto {
             currency: view.currency.to_string(),
             revision: view.revision,
             buy_box: view.buy_box.as_ref().map(BuyBoxView::from),
-            offers: view.offers.iter().map(OfferView::from).collect(),
+            offers: {
+                let range = bazaar_actors::product::PriceRange::of(&view.offers);
+                view.offers.iter().map(|offer| OfferView::of(offer, range)).collect()
+            },
         }
     }
 }

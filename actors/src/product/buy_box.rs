@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::offer::{Condition, Fulfilment, Offer, OfferTerms};
 use crate::ids::{SellerId, Sku};
+use crate::limits::{PRICE_OUTLIER_FACTOR, PRICE_RANGE_OFFERS_MIN};
 use crate::money::Money;
 use crate::seller::Standing;
 
@@ -46,11 +47,44 @@ impl BuyBox {
     }
 }
 
-/// In stock, seller in good standing, condition new.
-pub fn is_eligible(offer: &Offer) -> bool {
+/// The going price of a product: the median item price of its offers in stock, once at
+/// least [`PRICE_RANGE_OFFERS_MIN`] are (fewer say nothing about a range). An offer priced
+/// more than [`PRICE_OUTLIER_FACTOR`] times above it, or below it divided by that, is
+/// outside the product's range: a likely pricing error, kept off the buy box until fixed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PriceRange {
+    median_minor: Option<i64>,
+}
+
+impl PriceRange {
+    pub fn of<'a>(offers: impl IntoIterator<Item = &'a Offer>) -> PriceRange {
+        let mut prices: Vec<i64> = offers
+            .into_iter()
+            .filter(|offer| offer.terms.available > 0)
+            .map(|offer| offer.terms.price.minor)
+            .collect();
+        if prices.len() < PRICE_RANGE_OFFERS_MIN {
+            return PriceRange::default();
+        }
+        prices.sort_unstable();
+        PriceRange { median_minor: Some(prices[prices.len() / 2]) }
+    }
+
+    /// Whether `price` (minor units) lies outside the range.
+    pub fn excludes(self, price: i64) -> bool {
+        let Some(median) = self.median_minor else { return false };
+        let factor = i128::from(PRICE_OUTLIER_FACTOR);
+        let (price, median) = (i128::from(price), i128::from(median));
+        price > median * factor || price * factor < median
+    }
+}
+
+/// In stock, seller in good standing, condition new, priced within the product's range.
+pub fn is_eligible(offer: &Offer, range: PriceRange) -> bool {
     offer.terms.available > 0
         && offer.score.standing == Standing::Good
         && offer.terms.condition == Condition::New
+        && !range.excludes(offer.terms.price.minor)
 }
 
 /// Why an offer is kept off the buy box (a suppressed listing): one reason per rule of
@@ -62,6 +96,7 @@ pub enum Suppression {
     SellerSuspended,
     SellerNotVerified,
     NotNew,
+    PriceOutsideRange,
 }
 
 impl Suppression {
@@ -73,13 +108,14 @@ impl Suppression {
             Suppression::SellerSuspended => "seller_suspended",
             Suppression::SellerNotVerified => "seller_not_verified",
             Suppression::NotNew => "condition_not_new",
+            Suppression::PriceOutsideRange => "price_outside_range",
         }
     }
 }
 
 /// Every reason `offer` is suppressed; none for an eligible offer (the property test checks
 /// they agree with [`is_eligible`]).
-pub fn suppressions(offer: &Offer) -> Vec<Suppression> {
+pub fn suppressions(offer: &Offer, range: PriceRange) -> Vec<Suppression> {
     let mut reasons = Vec::new();
     if offer.terms.available == 0 {
         reasons.push(Suppression::OutOfStock);
@@ -92,6 +128,9 @@ pub fn suppressions(offer: &Offer) -> Vec<Suppression> {
     }
     if offer.terms.condition != Condition::New {
         reasons.push(Suppression::NotNew);
+    }
+    if range.excludes(offer.terms.price.minor) {
+        reasons.push(Suppression::PriceOutsideRange);
     }
     reasons
 }
@@ -122,7 +161,8 @@ pub fn compare(a: &Offer, b: &Offer) -> Ordering {
     rank(a).cmp(&rank(b))
 }
 
-/// The winner among `offers`, if any is eligible.
-pub(super) fn choose<'a>(offers: impl IntoIterator<Item = &'a Offer>) -> Option<&'a Offer> {
-    offers.into_iter().filter(|offer| is_eligible(offer)).min_by(|a, b| compare(a, b))
+/// The winner among `offers`, if any is eligible (their own [`PriceRange`] applied).
+pub(super) fn choose<'a>(offers: impl IntoIterator<Item = &'a Offer> + Clone) -> Option<&'a Offer> {
+    let range = PriceRange::of(offers.clone());
+    offers.into_iter().filter(|offer| is_eligible(offer, range)).min_by(|a, b| compare(a, b))
 }

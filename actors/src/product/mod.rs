@@ -21,7 +21,9 @@
 //! # The buy box
 //!
 //! An offer is *eligible* when all hold: `available > 0`, the seller's standing (as last told)
-//! is `Good`, and the condition is `New`.
+//! is `Good`, the condition is `New`, and its price lies within the product's range (at most
+//! three times above or below the median price of the offers in stock, once three are:
+//! [`buy_box::PriceRange`]; a likely pricing error stays off the buy box until fixed).
 //!
 //! Among eligible offers the winner is the smallest under this order, compared field by field
 //! (see [`buy_box::compare`]):
@@ -57,7 +59,9 @@ use crate::money::{Currency, Money};
 use crate::rejection::{Rejection, RejectionKind};
 use crate::seller::SellerScore;
 
-pub use buy_box::{BuyBox, Suppression, compare, delivery_days, is_eligible, suppressions};
+pub use buy_box::{
+    BuyBox, PriceRange, Suppression, compare, delivery_days, is_eligible, suppressions,
+};
 pub use document::{CatalogDocument, TaxClass};
 pub use offer::{Condition, Fulfilment, Offer, OfferTerms};
 pub use search::SearchDoc;

@@ -40,7 +40,8 @@ fn terms() -> impl Strategy<Value = OfferTerms> {
         1 => Just(Condition::Refurbished)];
     let fulfilment = prop_oneof![Just(Fulfilment::Marketplace), Just(Fulfilment::Seller)];
     (
-        1i64..=4,
+        // Now and then an offer far above the others: outside the product's range.
+        prop_oneof![9 => 1i64..=4, 1 => Just(15i64)],
         0i64..=2,
         condition,
         fulfilment,
@@ -70,10 +71,20 @@ fn offer() -> impl Strategy<Value = Offer> {
 
 /// The documented rule, written again without the production code.
 fn reference_winner<'a>(offers: impl IntoIterator<Item = &'a Offer>) -> Option<SellerId> {
+    let offers: Vec<&Offer> = offers.into_iter().collect();
+    // The going price: the median of the prices in stock, from three offers on.
+    let mut prices: Vec<i64> =
+        offers.iter().filter(|o| o.terms.available > 0).map(|o| o.terms.price.minor).collect();
+    prices.sort_unstable();
+    let median = (prices.len() >= 3).then(|| prices[prices.len() / 2]);
+    let in_range = |o: &Offer| {
+        median.is_none_or(|m| o.terms.price.minor <= 3 * m && 3 * o.terms.price.minor >= m)
+    };
     let mut eligible: Vec<&Offer> = offers
         .into_iter()
         .filter(|o| o.terms.available > 0)
         .filter(|o| o.score.standing == Standing::Good && o.terms.condition == Condition::New)
+        .filter(|o| in_range(o))
         .collect();
     eligible.sort_by_key(|o| {
         let days =
@@ -169,17 +180,20 @@ proptest! {
     ) {
         let product = listed(&offers);
         let expected = reference_winner(&offers);
+        let range = PriceRange::of(product.state.offers());
         prop_assert_eq!(product.state.buy_box_winner(), expected.as_ref());
         if let Some(winner) = product.state.buy_box_winner() {
             let winner = product.state.offer(winner).unwrap();
-            prop_assert!(is_eligible(winner));
-            for other in product.state.offers().filter(|offer| is_eligible(offer)) {
+            prop_assert!(is_eligible(winner, range));
+            for other in product.state.offers().filter(|offer| is_eligible(offer, range)) {
                 prop_assert_ne!(compare(winner, other), std::cmp::Ordering::Greater);
             }
         }
         for offer in product.state.offers() {
             // A listing is suppressed exactly when it may not win, and says why.
-            prop_assert_eq!(suppressions(offer).is_empty(), is_eligible(offer));
+            prop_assert_eq!(suppressions(offer, range).is_empty(), is_eligible(offer, range));
+            let outside = suppressions(offer, range).contains(&Suppression::PriceOutsideRange);
+            prop_assert_eq!(outside, range.excludes(offer.terms.price.minor));
         }
         let reordered = listed(&shuffled);
         prop_assert_eq!(reordered.state.buy_box_winner(), product.state.buy_box_winner());

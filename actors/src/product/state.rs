@@ -75,10 +75,11 @@ impl Product {
     /// The whole product; `None` before it is created.
     pub fn view(&self) -> Option<ProductView> {
         let (document, currency) = (self.document.as_ref()?, self.currency?);
+        let range = buy_box::PriceRange::of(self.offers.values());
         let mut eligible: Vec<&Offer> =
-            self.offers.values().filter(|offer| buy_box::is_eligible(offer)).collect();
+            self.offers.values().filter(|offer| buy_box::is_eligible(offer, range)).collect();
         eligible.sort_by(|a, b| buy_box::compare(a, b));
-        let others = self.offers.values().filter(|offer| !buy_box::is_eligible(offer));
+        let others = self.offers.values().filter(|offer| !buy_box::is_eligible(offer, range));
         Some(ProductView {
             document: document.clone(),
             currency,

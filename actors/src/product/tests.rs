@@ -314,11 +314,36 @@ fn only_new_in_stock_offers_of_good_sellers_are_eligible() {
     ]);
     assert_eq!(winner(&product), None);
     let mut product = product;
-    let (events, reply) = product.run(put("fair", terms(9_999, 999), score(0, 10_000))).unwrap();
+    let (events, reply) = product.run(put("fair", terms(250, 999), score(0, 10_000))).unwrap();
     assert_eq!(events.last(), Some(&ProductEvent::BuyBoxChanged { winner: Some(seller("fair")) }));
     let change = changed(reply);
     assert!(change.buy_box_changed);
-    assert_eq!(change.buy_box.map(|b| b.landed), Some(eur(10_998)));
+    assert_eq!(change.buy_box.map(|b| b.landed), Some(eur(1_249)));
+}
+
+#[test]
+fn a_price_far_outside_the_products_range_is_suppressed() {
+    let offers = [
+        ("a", terms(1_000, 0), score(400, 0)),
+        ("b", terms(1_100, 0), score(400, 0)),
+        ("c", terms(900, 0), score(400, 0)),
+        ("typo", terms(90, 0), score(500, 0)),
+        ("greedy", terms(5_000, 0), score(500, 0)),
+    ];
+    let product = with_offers(&offers);
+    // The median in stock is 1000: 90 and 5000 lie beyond a factor of three.
+    assert_eq!(winner(&product), Some("c"));
+    let range = PriceRange::of(product.state.offers());
+    let reasons = |name: &str| {
+        let offer = product.state.offer(&seller(name)).unwrap();
+        suppressions(offer, range).iter().map(|r| r.code()).collect::<Vec<_>>()
+    };
+    assert_eq!(reasons("typo"), ["price_outside_range"]);
+    assert_eq!(reasons("greedy"), ["price_outside_range"]);
+    assert!(reasons("a").is_empty());
+    // Two offers in stock say nothing about a range: the cheap one wins.
+    let pair = with_offers(&[offers[0].clone(), offers[3].clone()]);
+    assert_eq!(winner(&pair), Some("typo"));
 }
 
 #[test]

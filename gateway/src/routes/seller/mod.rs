@@ -284,7 +284,9 @@ pub struct ListingView {
     /// `active` (it may win the buy box) or `suppressed`.
     pub status: String,
     /// Why it is suppressed: `out_of_stock`, `seller_at_risk`, `seller_suspended`,
-    /// `seller_not_verified`, `condition_not_new`.
+    /// `seller_not_verified`, `condition_not_new`, `price_outside_range` (more than three
+    /// times above or below the median price of the product's offers in stock, once three
+    /// are: a likely pricing error).
     pub suppressed_because: Vec<String>,
 }
 
@@ -305,9 +307,10 @@ async fn get_offer(
         .iter()
         .find(|offer| offer.seller == seller)
         .ok_or_else(|| not_found("offer"))?;
-    let reasons = bazaar_actors::product::suppressions(offer);
+    let range = bazaar_actors::product::PriceRange::of(&view.offers);
+    let reasons = bazaar_actors::product::suppressions(offer, range);
     Ok(Json(ListingView {
-        offer: OfferView::from(offer),
+        offer: OfferView::of(offer, range),
         status: if reasons.is_empty() { "active" } else { "suppressed" }.to_owned(),
         suppressed_because: reasons.iter().map(|r| r.code().to_owned()).collect(),
     }))
