@@ -91,6 +91,10 @@ pub const PRICE_OUTLIER_FACTOR: i64 = 3;
 /// Offers in stock a product needs before its going price says anything.
 pub const PRICE_RANGE_OFFERS_MIN: usize = 3;
 
+/// Recent orders a seller needs before its cancellation rate is judged, when
+/// `[sellers] cancellation_orders_min` does not say.
+pub const CANCELLATION_ORDERS_MIN: u32 = 20;
+
 /// Most handling days an offer may promise before shipping.
 pub const HANDLING_DAYS_MAX: u16 = 30;
 

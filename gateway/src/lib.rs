@@ -102,6 +102,7 @@ fn route_groups() -> Vec<(Option<Role>, bool, OpenApiRouter<AppState>)> {
         (Some(Role::Customer), true, customers::router()),
         (Some(Role::Seller), true, seller::router()),
         (Some(Role::Seller), true, orders::seller_router()),
+        (Some(Role::Seller), true, cancellations::seller_router()),
         (Some(Role::Seller), true, shipping::seller_router()),
         (Some(Role::Seller), true, returns::seller_router()),
         (Some(Role::Seller), true, promotions::seller_router()),

@@ -34,6 +34,7 @@ mod restart;
 mod returns;
 mod search_api;
 mod security;
+mod seller_cancellations;
 mod seller_isolation;
 mod serve;
 mod sim;

@@ -46,7 +46,8 @@ pub fn postings(order: &OrderView, event: &OrderEvent) -> Option<PostingSet> {
         | OrderEvent::Appeased(_)
         | OrderEvent::Published { .. }
         | OrderEvent::Labelled { .. }
-        | OrderEvent::TrackingRecorded { .. } => None,
+        | OrderEvent::TrackingRecorded { .. }
+        | OrderEvent::CancelledBySeller { .. } => None,
         OrderEvent::ReturnSettled { number, .. } => settled_by_goodwill(order, *number),
         OrderEvent::ChargedBack(_) => charged_back(order),
     }

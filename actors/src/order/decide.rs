@@ -67,6 +67,9 @@ pub(super) fn decide(state: &Order, command: OrderCommand, key: &str, now_ms: u6
         OrderCommand::RecordChargeback { psp, id, amount, reason } => {
             super::chargebacks::record(state, view, (psp, id, amount, reason), now_ms)
         }
+        OrderCommand::CancelBySeller { seller, reason } => {
+            cancel_by_seller(state, view, seller, reason, now_ms)
+        }
         OrderCommand::MarkPublished { through } => {
             let events = super::timeline::mark_published(view, through)
                 .map_err(|known| OrderRejection::UnknownNotice { known })?;
@@ -256,6 +259,29 @@ fn cancel(state: &Order, view: &OrderView, reason: String, now_ms: u64) -> Decid
     }
     text("reason", &reason, 0)?;
     answer(state, vec![OrderEvent::Cancelled { reason, at_ms: now_ms }])
+}
+
+/// `cancel` by the order's only seller: another seller's order is unknown to it, and an
+/// order shared with other sellers is refused.
+fn cancel_by_seller(
+    state: &Order,
+    view: &OrderView,
+    seller: SellerId,
+    reason: String,
+    now_ms: u64,
+) -> Decided {
+    if !view.lines.iter().any(|line| line.seller == seller) {
+        return Err(OrderRejection::UnknownOrder);
+    }
+    if view.lines.iter().any(|line| line.seller != seller) {
+        return Err(OrderRejection::SharedWithOtherSellers);
+    }
+    if view.cancellation.is_some() {
+        return answer(state, Vec::new());
+    }
+    let (mut events, _) = cancel(state, view, reason, now_ms)?;
+    events.push(OrderEvent::CancelledBySeller { seller });
+    answer(state, events)
 }
 
 fn record_void(state: &Order, view: &OrderView, now_ms: u64) -> Decided {

@@ -279,6 +279,13 @@ pub enum OrderCommand {
         amount: Money,
         reason: String,
     },
+    /// `seller` cancels the order before shipment: only an order of its lines alone (one
+    /// with other sellers' lines is support's to cancel). Counts on the seller's
+    /// cancellation rate.
+    CancelBySeller {
+        seller: SellerId,
+        reason: String,
+    },
 }
 
 /// The placement, as journaled.
@@ -398,6 +405,10 @@ pub enum OrderEvent {
     },
     /// The payment provider took the disputed money back (see [`chargebacks`]).
     ChargedBack(Box<chargebacks::Chargeback>),
+    /// The `Cancelled` before it in the same decision was its seller's.
+    CancelledBySeller {
+        seller: SellerId,
+    },
 }
 
 /// The answer to every order command: the order after it.

@@ -111,6 +111,8 @@ pub enum OrderRejection {
     PaymentDisputed,
     #[error("a chargeback takes all that was captured and not refunded, for a known reason")]
     ChargebackInvalid,
+    #[error("the order has other sellers' lines: support cancels it")]
+    SharedWithOtherSellers,
 }
 
 impl Rejection for OrderRejection {
@@ -167,6 +169,7 @@ impl Rejection for OrderRejection {
             OrderRejection::TooManyTrackingEvents { .. } => "too_many_tracking_events",
             OrderRejection::PaymentDisputed => "payment_disputed",
             OrderRejection::ChargebackInvalid => "chargeback_invalid",
+            OrderRejection::SharedWithOtherSellers => "order_has_other_sellers",
         }
     }
 
@@ -201,6 +204,7 @@ impl Rejection for OrderRejection {
             | OrderRejection::AlreadyShipped
             | OrderRejection::NotShipped
             | OrderRejection::TooLateToCancel
+            | OrderRejection::SharedWithOtherSellers
             | OrderRejection::NotCancelled
             | OrderRejection::AlreadyCaptured
             | OrderRejection::AuthorizationVoided

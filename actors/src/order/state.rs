@@ -66,6 +66,9 @@ impl Order {
                     refunds_before: count(view.refunds.len()),
                 });
             }
+            OrderEvent::CancelledBySeller { seller } => {
+                view.cancelled_by_seller = Some(seller.clone());
+            }
             OrderEvent::PaymentVoided { .. } => view.voided = true,
             OrderEvent::PaymentRefunded { refund, .. } => {
                 view.refunded = add(view.refunded, refund.amount);
@@ -162,6 +165,7 @@ fn placed_view(placed: &PlacedOrder) -> OrderView {
         published: 0,
         tracking: Vec::new(),
         chargeback: None,
+        cancelled_by_seller: None,
     }
 }
 

@@ -178,6 +178,7 @@ pub(super) fn happened(event: &OrderEvent) -> Option<(u64, Happened)> {
         | OrderEvent::ReturnRestocked { .. }
         | OrderEvent::ReturnLineRestocked { .. }
         | OrderEvent::ReturnSettled { .. }
+        | OrderEvent::CancelledBySeller { .. }
         | OrderEvent::Published { .. } => return None,
     })
 }

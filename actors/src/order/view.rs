@@ -133,6 +133,8 @@ pub struct OrderView {
     pub tracking: Vec<super::tracking::ShipmentTracking>,
     /// The dispute that settled its payment, if any.
     pub chargeback: Option<super::chargebacks::Chargeback>,
+    /// The seller who cancelled it, if its seller did.
+    pub cancelled_by_seller: Option<SellerId>,
 }
 
 // Snapshots written before returns existed end after `restocked_lines`, and those written
@@ -141,7 +143,7 @@ crate::snapshot::grown_state!(OrderView {
     id, customer, checkout, currency, status, placed_at_ms, lines, totals, promotions,
     authorization, capture, commission_bps, captured, captures, voided, refunded, refunds,
     fraud, ship_to, shipments, cancellation, revision, restocked, restocked_lines,
-} added { returns, appeasements, timeline, published, tracking, chargeback });
+} added { returns, appeasements, timeline, published, tracking, chargeback, cancelled_by_seller });
 
 /// What an order's payment needs next (the payment job carries it out).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

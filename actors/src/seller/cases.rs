@@ -37,6 +37,9 @@ pub enum CaseKind {
     DefectRate,
     /// The seller listed more new offers in a minute than the marketplace's threshold.
     ListingBurst,
+    /// The seller cancelled a share of its recent orders at or over the marketplace's
+    /// threshold.
+    CancellationRate,
 }
 
 impl CaseKind {
@@ -45,6 +48,7 @@ impl CaseKind {
             CaseKind::PriceDrop => "price_drop",
             CaseKind::DefectRate => "defect_rate",
             CaseKind::ListingBurst => "listing_burst",
+            CaseKind::CancellationRate => "cancellation_rate",
         }
     }
 }

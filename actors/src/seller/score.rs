@@ -102,6 +102,14 @@ pub struct StandingRules {
     /// A listing-burst case for support when a seller lists more new offers than this
     /// within one minute (see `signals`); off when absent.
     pub listing_burst_case_per_min: Option<u32>,
+    /// A cancellation-rate case for support when a seller has cancelled this share (basis
+    /// points) of its recent orders or more; off when absent.
+    pub cancellation_case_bps: Option<u16>,
+    /// Suspension when a seller has cancelled this share of its recent orders or more; off
+    /// when absent.
+    pub suspend_cancellation_bps: Option<u16>,
+    /// Recent orders a seller needs before its cancellation rate is judged (default 20).
+    pub cancellation_orders_min: Option<u32>,
 }
 
 impl StandingRules {
@@ -113,6 +121,9 @@ impl StandingRules {
         verification_required: false,
         price_drop_case_pct: Some(50),
         listing_burst_case_per_min: Some(1_000),
+        cancellation_case_bps: Some(250),
+        suspend_cancellation_bps: Some(1_000),
+        cancellation_orders_min: Some(20),
     };
 
     /// Checks what serde cannot.
@@ -120,6 +131,8 @@ impl StandingRules {
         for (name, bps) in [
             ("at_risk_defect_bps", self.at_risk_defect_bps),
             ("suspend_defect_bps", self.suspend_defect_bps),
+            ("cancellation_case_bps", self.cancellation_case_bps),
+            ("suspend_cancellation_bps", self.suspend_cancellation_bps),
         ] {
             if bps.is_some_and(|bps| bps == 0 || bps > DEFECT_BPS_MAX) {
                 return Err(format!("sellers.{name} must be 1 to {DEFECT_BPS_MAX}"));
@@ -127,6 +140,9 @@ impl StandingRules {
         }
         if self.listing_burst_case_per_min.is_some_and(|n| n == 0 || n == u32::MAX) {
             return Err("sellers.listing_burst_case_per_min must be 1 to 4294967294".into());
+        }
+        if self.cancellation_orders_min == Some(0) {
+            return Err("sellers.cancellation_orders_min must be at least 1".into());
         }
         if self.price_drop_case_pct.is_some_and(|pct| pct == 0 || pct > 100) {
             return Err("sellers.price_drop_case_pct must be 1 to 100".into());

@@ -10,10 +10,14 @@
 //!   node counts what it serves (minutes back to back, from a seller's first listing); an
 //!   offer withdrawn and listed again counts as new.
 //! - **Defect rate**: a new order defect rate at or past `at_risk_defect_bps`.
+//! - **Cancellation rate**: a seller that cancelled at least `cancellation_case_bps` of its
+//!   recent orders (once it has `cancellation_orders_min` of them); at
+//!   `suspend_cancellation_bps` the rules suspend it as well.
 
 use super::cases::{CaseKind, Signal};
 use super::{DefectRate, StandingRules};
 use crate::ids::SellerId;
+use crate::limits::CANCELLATION_ORDERS_MIN;
 use crate::money::Money;
 
 /// The price-drop signal of `seller`'s offer on `asin` priced `new` (was `previous`; the
@@ -99,6 +103,30 @@ pub fn defect_rate(
     })
 }
 
+/// What `seller`'s cancellations tell, now that it has cancelled `cancelled` of its recent
+/// `orders`: a case for support, and whether the rules suspend it.
+pub fn cancellation_rate(
+    rules: &StandingRules,
+    seller: &SellerId,
+    cancelled: u32,
+    orders: u32,
+) -> (Option<Signal>, bool) {
+    let judged = orders >= rules.cancellation_orders_min.unwrap_or(CANCELLATION_ORDERS_MIN);
+    if !judged || orders == 0 {
+        return (None, false);
+    }
+    let bps = u64::from(cancelled.min(orders)) * 10_000 / u64::from(orders);
+    let reached = |threshold: Option<u16>| threshold.is_some_and(|t| bps >= u64::from(t));
+    let suspend = reached(rules.suspend_cancellation_bps);
+    let signal = reached(rules.cancellation_case_bps).then(|| Signal {
+        kind: CaseKind::CancellationRate,
+        seller: seller.clone(),
+        subject: String::new(),
+        detail: format!("cancelled {cancelled} of its last {orders} orders ({bps} bps)"),
+    });
+    (signal, suspend)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,5 +180,25 @@ mod tests {
         assert!(defect_rate(&rules, &seller, rate(0), rate(100)).is_some());
         assert!(defect_rate(&rules, &seller, rate(0), rate(99)).is_none());
         assert!(defect_rate(&rules, &seller, rate(150), rate(150)).is_none(), "unchanged");
+    }
+
+    #[test]
+    fn a_cancellation_rate_past_the_thresholds_raises_a_case_then_suspends() {
+        let seller = SellerId::parse("s1").unwrap();
+        let rules = rules();
+        let judge = |cancelled, orders| {
+            let (signal, suspend) = cancellation_rate(&rules, &seller, cancelled, orders);
+            (signal.is_some(), suspend)
+        };
+        assert_eq!(judge(19, 19), (false, false), "too few orders to judge");
+        assert_eq!(judge(0, 20), (false, false));
+        assert_eq!(judge(4, 200), (false, false), "2 %");
+        assert_eq!(judge(5, 200), (true, false), "2.5 %: a case");
+        assert_eq!(judge(2, 20), (true, true), "10 %: suspended too");
+        let off =
+            StandingRules { cancellation_case_bps: None, suspend_cancellation_bps: None, ..rules };
+        assert_eq!(cancellation_rate(&off, &seller, 20, 20).0, None);
+        let few = StandingRules { cancellation_orders_min: Some(2), ..rules };
+        assert!(cancellation_rate(&few, &seller, 1, 2).1, "1 of 2");
     }
 }

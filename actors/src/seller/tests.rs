@@ -48,8 +48,16 @@ fn standing_rules_are_checked() {
         verification_required: false,
         price_drop_case_pct: None,
         listing_burst_case_per_min: None,
+        cancellation_case_bps: None,
+        suspend_cancellation_bps: None,
+        cancellation_orders_min: None,
     };
     assert!(rules(Some(300), Some(200)).validate().is_err(), "at risk past suspended");
+    let never = StandingRules { cancellation_orders_min: Some(0), ..StandingRules::MARKETPLACE };
+    assert!(never.validate().is_err(), "a rate of no orders");
+    let all =
+        StandingRules { suspend_cancellation_bps: Some(10_001), ..StandingRules::MARKETPLACE };
+    assert!(all.validate().is_err());
     assert!(rules(Some(0), None).validate().is_err(), "0 would put every seller at risk");
     assert!(rules(None, Some(10_001)).validate().is_err());
     for fine in [StandingRules::MARKETPLACE, StandingRules::default(), rules(None, Some(500))] {

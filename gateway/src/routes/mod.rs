@@ -2,6 +2,7 @@
 //! extractor), check the shape of the request, ask, map the answer.
 
 pub mod admin;
+pub mod cancellations;
 pub mod carts;
 pub mod cases;
 pub mod catalog;

@@ -76,6 +76,8 @@ pub struct SellerOrderLines {
     pub currency: Currency,
     /// What this order moved of the seller's money, oldest first (its statement's part).
     pub entries: Vec<SellerEntry>,
+    /// This seller cancelled it (it counts on the seller's cancellation rate).
+    pub cancelled_by_seller: bool,
 }
 
 impl SellerOrderLines {
@@ -118,6 +120,7 @@ impl SellerOrderLines {
             .cloned()
             .collect();
         SellerOrderLines {
+            cancelled_by_seller: order.cancelled_by_seller.as_ref() == Some(seller),
             tracking,
             id: order.id.clone(),
             status: order.status,
@@ -252,6 +255,31 @@ impl OrderBook {
             .get(&key)
             .map(|orders| orders.values().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// How many of `seller`'s recent orders (the newest the book keeps) it cancelled itself,
+    /// and of how many: `just_cancelled`, which it has just cancelled, counts as such even
+    /// before the book sees it.
+    pub fn seller_cancellations(
+        &self,
+        tenant: &str,
+        seller: &SellerId,
+        just_cancelled: &OrderId,
+    ) -> (u32, u32) {
+        let key = (Tenant::from(tenant), seller.clone());
+        let (mut cancelled, mut orders, mut seen) = (0u32, 0u32, false);
+        if let Some(book) = self.shared.sellers.get(&key) {
+            for order in book.values() {
+                let this = order.id == *just_cancelled;
+                seen |= this;
+                orders = orders.saturating_add(1);
+                cancelled = cancelled.saturating_add(u32::from(order.cancelled_by_seller || this));
+            }
+        }
+        if !seen {
+            (cancelled, orders) = (cancelled.saturating_add(1), orders.saturating_add(1));
+        }
+        (cancelled, orders)
     }
 
     /// The seller's statement for `from_ms..to_ms`, per currency: every movement of the

@@ -437,6 +437,7 @@ fn an_order_comes_to_rest_once_planned_and_paid_for() {
     assert!(!harness.state.at_rest(), "a refund and a restock are due");
 }
 
+mod cancellations;
 mod chargebacks;
 mod plans;
 mod returns;
