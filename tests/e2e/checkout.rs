@@ -39,7 +39,7 @@ async fn a_checkout_places_the_carts_order_captures_it_and_ships_it_to_delivery(
         json!({"key": "happy-1", "status": "completed", "step": null, "order_id": order_id,
             "order_url": format!("/v1/orders/{order_id}"), "status_url": "/v1/checkouts/happy-1",
             "total": totals["total"], "fraud": "accept", "capture": "at_placement",
-            "failure": null}),
+            "failure": null, "next_action": null}),
     );
     assert_eq!(m.checkout_status(me, "happy-1").await.json, view, "the status URL agrees");
 

@@ -432,9 +432,19 @@ fn an_order_snapshot_from_before_returns_appeasements_or_the_timeline_decodes() 
     let record = codec::encode(&placed).expect("encodes");
     let payload = record.payload();
     // The fields added since the timeline end the snapshot (the timeline, `published`, the
-    // tracking and the chargeback); before them, no appeasements, no returns and no
-    // restocked lines.
-    let since = (&view.timeline, view.published, &view.tracking, &view.chargeback);
+    // tracking, the chargeback and the cancelling seller, none); before them, no
+    // appeasements, no returns and no restocked lines.
+    assert!(payload.ends_with(&[0]), "no seller cancelled it");
+    let before_seller: Order =
+        codec::decode_payload(&payload[..payload.len() - 1]).expect("decodes");
+    assert_eq!(before_seller, placed, "a snapshot from before sellers cancelled");
+    let since = (
+        &view.timeline,
+        view.published,
+        &view.tracking,
+        &view.chargeback,
+        &view.cancelled_by_seller,
+    );
     let since = codec::encode(&since).expect("encodes").payload().len();
     let before_timeline = &payload[..payload.len() - since];
     assert!(before_timeline.ends_with(&[0, 0, 0]), "restocked lines, returns, appeasements");
