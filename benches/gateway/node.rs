@@ -165,7 +165,12 @@ impl BenchNode {
             ..CatalogDocument::default()
         };
         let by = seller.clone();
-        let create = ProductCommand::CreateOrUpdateDocument { document, currency: eur(), by };
+        let create = ProductCommand::CreateOrUpdateDocument {
+            document,
+            currency: eur(),
+            by,
+            required: Vec::new(),
+        };
         ask::<Product>(self.engine(), &product, create).await?;
         let terms = offer_terms(sku.clone(), HOT_PRICE_MINOR, Fulfilment::Marketplace, HOT_ON_HAND);
         let offer = ProductCommand::PutOffer {
@@ -235,7 +240,12 @@ async fn load_product(engine: &Engine, doc: &SearchDoc, i: usize) -> anyhow::Res
         ..CatalogDocument::default()
     };
     let by = SellerId::parse("seller-catalog")?;
-    let create = ProductCommand::CreateOrUpdateDocument { document, currency: eur(), by };
+    let create = ProductCommand::CreateOrUpdateDocument {
+        document,
+        currency: eur(),
+        by,
+        required: Vec::new(),
+    };
     ask::<Product>(engine, &key, create).await?;
     let Some(price_minor) = doc.price_minor else { return Ok(()) };
     for (n, channel) in doc.fulfilment.iter().enumerate() {

@@ -302,7 +302,7 @@ pub struct OfferView {
 
 impl OfferView {
     /// `offer` on a product whose offers price in `range`.
-    pub fn of(offer: &Offer, range: bazaar_actors::product::PriceRange) -> OfferView {
+    pub fn of(offer: &Offer, terms: bazaar_actors::product::ProductTerms) -> OfferView {
         OfferView {
             seller: offer.seller.to_string(),
             sku: offer.terms.sku.to_string(),
@@ -313,7 +313,7 @@ impl OfferView {
             fulfilment: offer.terms.fulfilment.into(),
             handling_days: offer.terms.handling_days,
             available: offer.terms.available,
-            eligible: bazaar_actors::product::is_eligible(offer, range),
+            eligible: bazaar_actors::product::is_eligible(offer, terms),
         }
     }
 }
@@ -368,8 +368,8 @@ impl ProductDto {
             revision: view.revision,
             buy_box: view.buy_box.as_ref().map(BuyBoxView::from),
             offers: {
-                let range = bazaar_actors::product::PriceRange::of(&view.offers);
-                view.offers.iter().map(|offer| OfferView::of(offer, range)).collect()
+                let terms = view.terms();
+                view.offers.iter().map(|offer| OfferView::of(offer, terms)).collect()
             },
         }
     }

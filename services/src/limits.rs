@@ -87,3 +87,6 @@ pub const OUTBOX_PAGE_ROWS: usize = 1_024;
 /// Most rounds the reserve step spends sourcing one line: each places a part or learns
 /// what one location really has (the stock index may lag behind it).
 pub const SOURCING_ROUNDS_MAX: usize = 16;
+
+/// Most entries in `[catalog] required_attributes` (categories and attribute names).
+pub const REQUIRED_ATTRIBUTE_ENTRIES_MAX: usize = 10_000;

@@ -298,3 +298,64 @@ async fn a_burst_of_new_listings_raises_a_case() {
         (Some("listing_burst"), Some("seller-1"))
     );
 }
+
+/// Listings suppressed by what their product says: a document without an attribute its
+/// category requires (`[catalog] required_attributes`) keeps every offer off the buy box until
+/// its owner adds it, and a price far outside the product's range (a likely typo) keeps that
+/// offer off it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listings_are_suppressed_for_missing_attributes_and_prices_far_outside_the_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let knobs = [("required_attributes", r#"{ Kitchen = ["material"] }"#.to_string())];
+    let config = crate::support::config_with(dir.path(), &knobs);
+    let sellers = [("seller", "seller-2"), ("seller", "seller-3")];
+    let m = Market::open_configured(dir.path().join("data"), config, &sellers, &[]);
+    const ASIN: &str = "B0KETTLE01";
+    for (seller, name) in [(SELLER_1, "One"), (SELLER_2, "Two"), (SELLER_3, "Three")] {
+        m.register(seller, name).await;
+    }
+    let kettle = document("Copper kettle", "Acme", &["Home", "Kitchen"]);
+    m.create_product(SELLER_1, ASIN, kettle.clone()).await;
+    for (seller, sku, price) in [(SELLER_1, "K-1", 2_000), (SELLER_2, "K-2", 2_100)] {
+        m.put_offer(seller, ASIN, offer(sku, price, 0, "seller", 1)).await;
+        m.set_stock(seller, sku, "FRA1", 5, 1).await;
+    }
+    let suppressed = eventually("both offers stocked, and suppressed", async || {
+        let listing = listing(&m, SELLER_2, ASIN).await;
+        if listing["available"] == 5 { Ok(listing) } else { Err(listing.to_string()) }
+    })
+    .await;
+    assert_eq!(
+        (&suppressed["suppressed_because"], &suppressed["missing_attributes"]),
+        (&json!(["missing_attributes"]), &json!(["material"])),
+        "{suppressed}"
+    );
+    assert_eq!(m.product(ASIN).await["buy_box"], Value::Null);
+
+    // The owner adds the attribute: the cheapest offer wins.
+    let mut complete = kettle;
+    complete["attributes"] = json!({ "material": "copper" });
+    let body = json!({ "asin": ASIN, "currency": "EUR", "document": complete });
+    m.write(200, Method::POST, "/v1/seller/products", SELLER_1, body).await;
+    let product = m.product(ASIN).await;
+    assert_eq!(winner(&product), Some(("seller-1".into(), 2_000)), "{}", offers_line(&product));
+    assert_eq!(listing(&m, SELLER_2, ASIN).await["status"], "active");
+
+    // A third seller lists at a twentieth of the going price: outside the range, suppressed,
+    // and the buy box stays where it was.
+    m.put_offer(SELLER_3, ASIN, offer("K-3", 100, 0, "seller", 1)).await;
+    m.set_stock(SELLER_3, "K-3", "FRA1", 5, 1).await;
+    let typo = eventually("the third offer stocked", async || {
+        let listing = listing(&m, SELLER_3, ASIN).await;
+        if listing["available"] == 5 { Ok(listing) } else { Err(listing.to_string()) }
+    })
+    .await;
+    assert_eq!(typo["suppressed_because"], json!(["price_outside_range"]), "{typo}");
+    let product = m.product(ASIN).await;
+    assert_eq!(winner(&product), Some(("seller-1".into(), 2_000)), "{}", offers_line(&product));
+}
+
+/// The seller's own listing of `asin`.
+async fn listing(m: &Market, seller: crate::support::Auth<'_>, asin: &str) -> Value {
+    m.read(seller, &format!("/v1/seller/offers/{asin}")).await
+}

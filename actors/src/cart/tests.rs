@@ -316,6 +316,7 @@ fn product_view(offers: &[(&str, i64, i64, u32, Standing)]) -> crate::product::P
             document,
             currency: Currency::EUR,
             by: crate::ids::SellerId::parse("s1").unwrap(),
+            required: Vec::new(),
         })
         .unwrap();
     for (seller, price, shipping, available, standing) in offers {

@@ -79,12 +79,30 @@ impl PriceRange {
     }
 }
 
-/// In stock, seller in good standing, condition new, priced within the product's range.
-pub fn is_eligible(offer: &Offer, range: PriceRange) -> bool {
-    offer.terms.available > 0
+/// What a product says of every offer on it: its going price, and whether its document has
+/// every attribute its category requires (a product without one is unbuyable until its owner
+/// adds it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProductTerms {
+    pub range: PriceRange,
+    pub complete: bool,
+}
+
+impl ProductTerms {
+    /// The terms of a product with these `offers`, missing `missing` attributes.
+    pub fn of<'a>(offers: impl IntoIterator<Item = &'a Offer>, missing: &[String]) -> Self {
+        ProductTerms { range: PriceRange::of(offers), complete: missing.is_empty() }
+    }
+}
+
+/// In stock, seller in good standing, condition new, priced within the product's range, on a
+/// product whose document is complete.
+pub fn is_eligible(offer: &Offer, terms: ProductTerms) -> bool {
+    terms.complete
+        && offer.terms.available > 0
         && offer.score.standing == Standing::Good
         && offer.terms.condition == Condition::New
-        && !range.excludes(offer.terms.price.minor)
+        && !terms.range.excludes(offer.terms.price.minor)
 }
 
 /// Why an offer is kept off the buy box (a suppressed listing): one reason per rule of
@@ -97,6 +115,7 @@ pub enum Suppression {
     SellerNotVerified,
     NotNew,
     PriceOutsideRange,
+    MissingAttributes,
 }
 
 impl Suppression {
@@ -109,13 +128,14 @@ impl Suppression {
             Suppression::SellerNotVerified => "seller_not_verified",
             Suppression::NotNew => "condition_not_new",
             Suppression::PriceOutsideRange => "price_outside_range",
+            Suppression::MissingAttributes => "missing_attributes",
         }
     }
 }
 
 /// Every reason `offer` is suppressed; none for an eligible offer (the property test checks
 /// they agree with [`is_eligible`]).
-pub fn suppressions(offer: &Offer, range: PriceRange) -> Vec<Suppression> {
+pub fn suppressions(offer: &Offer, terms: ProductTerms) -> Vec<Suppression> {
     let mut reasons = Vec::new();
     if offer.terms.available == 0 {
         reasons.push(Suppression::OutOfStock);
@@ -129,8 +149,11 @@ pub fn suppressions(offer: &Offer, range: PriceRange) -> Vec<Suppression> {
     if offer.terms.condition != Condition::New {
         reasons.push(Suppression::NotNew);
     }
-    if range.excludes(offer.terms.price.minor) {
+    if terms.range.excludes(offer.terms.price.minor) {
         reasons.push(Suppression::PriceOutsideRange);
+    }
+    if !terms.complete {
+        reasons.push(Suppression::MissingAttributes);
     }
     reasons
 }
@@ -161,8 +184,12 @@ pub fn compare(a: &Offer, b: &Offer) -> Ordering {
     rank(a).cmp(&rank(b))
 }
 
-/// The winner among `offers`, if any is eligible (their own [`PriceRange`] applied).
-pub(super) fn choose<'a>(offers: impl IntoIterator<Item = &'a Offer> + Clone) -> Option<&'a Offer> {
-    let range = PriceRange::of(offers.clone());
-    offers.into_iter().filter(|offer| is_eligible(offer, range)).min_by(|a, b| compare(a, b))
+/// The winner among `offers` of a product missing `missing` attributes, if any is eligible
+/// (their own [`ProductTerms`] applied).
+pub(super) fn choose<'a>(
+    offers: impl IntoIterator<Item = &'a Offer> + Clone,
+    missing: &[String],
+) -> Option<&'a Offer> {
+    let terms = ProductTerms::of(offers.clone(), missing);
+    offers.into_iter().filter(|offer| is_eligible(offer, terms)).min_by(|a, b| compare(a, b))
 }

@@ -15,8 +15,8 @@ type Decided = Result<(Vec<ProductEvent>, ProductReply), ProductRejection>;
 
 pub(super) fn decide(state: &Product, command: ProductCommand, now_ms: u64) -> Decided {
     match command {
-        ProductCommand::CreateOrUpdateDocument { document, currency, by } => {
-            put_document(state, document, currency, by, now_ms)
+        ProductCommand::CreateOrUpdateDocument { document, currency, by, required } => {
+            put_document(state, (document, currency), by, &required, now_ms)
         }
         ProductCommand::PutOffer { seller, terms, score } => {
             let currency = created(state)?;
@@ -62,7 +62,9 @@ pub(super) fn decide(state: &Product, command: ProductCommand, now_ms: u64) -> D
             Ok(with_buy_box(state, &seller, Some(&after), vec![event]))
         }
         ProductCommand::SetSellerScore { seller, score } => set_seller_score(state, seller, score),
-        ProductCommand::List { by, document, offer } => list(state, by, document, offer, now_ms),
+        ProductCommand::List { by, document, offer, required } => {
+            list(state, (by, &required), document, offer, now_ms)
+        }
         ProductCommand::Get => match state.view() {
             Some(view) => Ok((Vec::new(), ProductReply::Product(Box::new(view)))),
             None => Err(ProductRejection::UnknownProduct),
@@ -74,7 +76,7 @@ pub(super) fn decide(state: &Product, command: ProductCommand, now_ms: u64) -> D
 /// state the document's events leave, so a product and its first offer list in one line.
 fn list(
     state: &Product,
-    by: SellerId,
+    (by, required): (SellerId, &[String]),
     document: Option<(document::CatalogDocument, Currency)>,
     offer: Option<(offer::OfferTerms, SellerScore)>,
     now_ms: u64,
@@ -82,13 +84,13 @@ fn list(
     let put_offer = |state: &Product, (terms, score): (offer::OfferTerms, SellerScore)| {
         decide(state, ProductCommand::PutOffer { seller: by.clone(), terms, score }, now_ms)
     };
-    let Some((document, currency)) = document else {
+    let Some(document) = document else {
         return match offer {
             Some(offer) => put_offer(state, offer),
             None => Ok(unchanged(state)),
         };
     };
-    let (mut events, reply) = put_document(state, document, currency, by.clone(), now_ms)?;
+    let (mut events, reply) = put_document(state, document, by.clone(), required, now_ms)?;
     let Some(offer) = offer else { return Ok((events, reply)) };
     let mut after = state.clone();
     events.iter().for_each(|event| after.apply_event(event));
@@ -108,22 +110,27 @@ fn held_offer<'a>(state: &'a Product, seller: &SellerId) -> Result<&'a Offer, Pr
 }
 
 /// Creates the document (its creator owns it) or replaces it (its owner only; a product
-/// without a recorded owner is claimed by the first seller to write it).
+/// without a recorded owner is claimed by the first seller to write it), and records which
+/// of the `required` attributes it lacks when that changes (which may move the buy box).
 fn put_document(
     state: &Product,
-    document: document::CatalogDocument,
-    currency: Currency,
+    (document, currency): (document::CatalogDocument, Currency),
     by: SellerId,
+    required: &[String],
     now_ms: u64,
 ) -> Decided {
     if state.owner.as_ref().is_some_and(|owner| *owner != by) {
         return Err(ProductRejection::NotDocumentOwner);
     }
     document::validate(&document)?;
+    let missing = document::missing(&document, required);
+    let missing = (missing != state.missing_attributes)
+        .then_some(ProductEvent::AttributesMissing { missing });
     let (Some(held), Some(held_currency)) = (&state.document, state.currency) else {
         let created = ProductEvent::DocumentCreated { document, currency, at_ms: now_ms };
         let owned = ProductEvent::OwnerRecorded { owner: by };
-        return Ok(changed_without_buy_box(state, vec![created, owned]));
+        let events = [created, owned].into_iter().chain(missing).collect();
+        return Ok(changed_without_buy_box(state, events));
     };
     if currency != held_currency {
         return Err(ProductRejection::CurrencyChanged { currency: held_currency });
@@ -135,10 +142,27 @@ fn put_document(
     if state.owner.is_none() {
         events.push(ProductEvent::OwnerRecorded { owner: by });
     }
-    if events.is_empty() {
+    if events.is_empty() && missing.is_none() {
         return Ok(unchanged(state));
     }
-    Ok(changed_without_buy_box(state, events))
+    let Some(missing) = missing else {
+        return Ok(changed_without_buy_box(state, events));
+    };
+    // Every offer's eligibility follows: the buy box may move.
+    let mut after = state.clone();
+    after.apply_event(&missing);
+    events.push(missing);
+    let buy_box_changed = after.buy_box != state.buy_box;
+    if buy_box_changed {
+        events.push(ProductEvent::BuyBoxChanged { winner: after.buy_box.clone() });
+    }
+    let change = ProductChange {
+        revision: state.revision + events.len() as u64,
+        buy_box: after.buy_box(),
+        buy_box_changed,
+        offer_added: false,
+    };
+    Ok((events, ProductReply::Changed(change)))
 }
 
 fn set_seller_score(state: &Product, seller: SellerId, score: SellerScore) -> Decided {
@@ -164,7 +188,7 @@ fn with_buy_box(
     mut events: Vec<ProductEvent>,
 ) -> (Vec<ProductEvent>, ProductReply) {
     let others = state.offers.values().filter(|offer| offer.seller != *seller);
-    let winner = buy_box::choose(others.chain(after));
+    let winner = buy_box::choose(others.chain(after), &state.missing_attributes);
     let winner_id = winner.map(|offer| offer.seller.clone());
     let buy_box_changed = winner_id != state.buy_box;
     if buy_box_changed {

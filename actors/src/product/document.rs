@@ -63,6 +63,17 @@ fn bound(limit: usize) -> u32 {
 }
 
 /// Checks every field; the first failing one names the rejection.
+/// The attributes of `required` that `document` lacks (absent, or blank), sorted, each once.
+pub fn missing(document: &CatalogDocument, required: &[String]) -> Vec<String> {
+    let lacks = |name: &&String| {
+        document.attributes.get(name.as_str()).is_none_or(|value| value.trim().is_empty())
+    };
+    let mut missing: Vec<String> = required.iter().filter(lacks).cloned().collect();
+    missing.sort_unstable();
+    missing.dedup();
+    missing
+}
+
 pub(super) fn validate(document: &CatalogDocument) -> Result<(), ProductRejection> {
     if !is_text(&document.title, TITLE_BYTES_MAX) {
         return Err(ProductRejection::TitleInvalid { bytes_max: bound(TITLE_BYTES_MAX) });

@@ -23,7 +23,10 @@
 //! An offer is *eligible* when all hold: `available > 0`, the seller's standing (as last told)
 //! is `Good`, the condition is `New`, and its price lies within the product's range (at most
 //! three times above or below the median price of the offers in stock, once three are:
-//! [`buy_box::PriceRange`]; a likely pricing error stays off the buy box until fixed).
+//! [`buy_box::PriceRange`]; a likely pricing error stays off the buy box until fixed), on a
+//! product whose document has every attribute its category requires (the marketplace's
+//! `required_attributes`, judged when the document is written and recorded as
+//! `AttributesMissing`, so replay never depends on configuration).
 //!
 //! Among eligible offers the winner is the smallest under this order, compared field by field
 //! (see [`buy_box::compare`]):
@@ -60,7 +63,8 @@ use crate::rejection::{Rejection, RejectionKind};
 use crate::seller::SellerScore;
 
 pub use buy_box::{
-    BuyBox, PriceRange, Suppression, compare, delivery_days, is_eligible, suppressions,
+    BuyBox, PriceRange, ProductTerms, Suppression, compare, delivery_days, is_eligible,
+    suppressions,
 };
 pub use document::{CatalogDocument, TaxClass};
 pub use offer::{Condition, Fulfilment, Offer, OfferTerms};
@@ -77,6 +81,9 @@ pub enum ProductCommand {
         document: CatalogDocument,
         currency: Currency,
         by: SellerId,
+        /// The attributes the marketplace requires of the document's category (`[catalog]
+        /// required_attributes`): without one, no offer on the product is eligible.
+        required: Vec<String>,
     },
     /// Lists or revises `seller`'s offer. `score` is the seller's snapshot, fetched from the
     /// seller entity by the caller.
@@ -94,6 +101,8 @@ pub enum ProductCommand {
         by: SellerId,
         document: Option<(CatalogDocument, Currency)>,
         offer: Option<(OfferTerms, SellerScore)>,
+        /// As for `CreateOrUpdateDocument`, when the line has a document.
+        required: Vec<String>,
     },
     /// Sets the units `seller` can ship for this product.
     SetOfferStock {
@@ -145,6 +154,10 @@ pub enum ProductEvent {
     /// write the document of a product created before owners were recorded.
     OwnerRecorded {
         owner: SellerId,
+    },
+    /// The document lacks these required attributes (none: it has them all again).
+    AttributesMissing {
+        missing: Vec<String>,
     },
 }
 
@@ -251,6 +264,16 @@ pub struct ProductView {
     /// Every offer: the eligible ones in buy box order (the winner first), then the others
     /// by seller id.
     pub offers: Vec<Offer>,
+    /// The attributes its category requires that its document lacks: none may win while any
+    /// does.
+    pub missing_attributes: Vec<String>,
+}
+
+impl ProductView {
+    /// What the product says of every offer on it.
+    pub fn terms(&self) -> ProductTerms {
+        ProductTerms::of(&self.offers, &self.missing_attributes)
+    }
 }
 
 /// The outcome of a change: small, so a storm of price updates does not copy every offer.

@@ -180,20 +180,20 @@ proptest! {
     ) {
         let product = listed(&offers);
         let expected = reference_winner(&offers);
-        let range = PriceRange::of(product.state.offers());
+        let terms = product.state.terms();
         prop_assert_eq!(product.state.buy_box_winner(), expected.as_ref());
         if let Some(winner) = product.state.buy_box_winner() {
             let winner = product.state.offer(winner).unwrap();
-            prop_assert!(is_eligible(winner, range));
-            for other in product.state.offers().filter(|offer| is_eligible(offer, range)) {
+            prop_assert!(is_eligible(winner, terms));
+            for other in product.state.offers().filter(|offer| is_eligible(offer, terms)) {
                 prop_assert_ne!(compare(winner, other), std::cmp::Ordering::Greater);
             }
         }
         for offer in product.state.offers() {
             // A listing is suppressed exactly when it may not win, and says why.
-            prop_assert_eq!(suppressions(offer, range).is_empty(), is_eligible(offer, range));
-            let outside = suppressions(offer, range).contains(&Suppression::PriceOutsideRange);
-            prop_assert_eq!(outside, range.excludes(offer.terms.price.minor));
+            prop_assert_eq!(suppressions(offer, terms).is_empty(), is_eligible(offer, terms));
+            let outside = suppressions(offer, terms).contains(&Suppression::PriceOutsideRange);
+            prop_assert_eq!(outside, terms.range.excludes(offer.terms.price.minor));
         }
         let reordered = listed(&shuffled);
         prop_assert_eq!(reordered.state.buy_box_winner(), product.state.buy_box_winner());

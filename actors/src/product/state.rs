@@ -31,11 +31,13 @@ pub struct Product {
     /// The seller who owns the document; none for a product created before owners were
     /// recorded (the snapshot of such a product decodes with none).
     pub(super) owner: Option<SellerId>,
+    /// The attributes its category requires that its document lacks.
+    pub(super) missing_attributes: Vec<String>,
 }
 
 crate::snapshot::grown_state!(Product {
     document, currency, created_at_ms, offers, buy_box, revision
-} added { owner });
+} added { owner, missing_attributes });
 
 impl Product {
     pub fn document(&self) -> Option<&CatalogDocument> {
@@ -75,11 +77,11 @@ impl Product {
     /// The whole product; `None` before it is created.
     pub fn view(&self) -> Option<ProductView> {
         let (document, currency) = (self.document.as_ref()?, self.currency?);
-        let range = buy_box::PriceRange::of(self.offers.values());
+        let terms = self.terms();
         let mut eligible: Vec<&Offer> =
-            self.offers.values().filter(|offer| buy_box::is_eligible(offer, range)).collect();
+            self.offers.values().filter(|offer| buy_box::is_eligible(offer, terms)).collect();
         eligible.sort_by(|a, b| buy_box::compare(a, b));
-        let others = self.offers.values().filter(|offer| !buy_box::is_eligible(offer, range));
+        let others = self.offers.values().filter(|offer| !buy_box::is_eligible(offer, terms));
         Some(ProductView {
             document: document.clone(),
             currency,
@@ -87,11 +89,18 @@ impl Product {
             revision: self.revision,
             buy_box: self.buy_box(),
             offers: eligible.into_iter().chain(others).cloned().collect(),
+            missing_attributes: self.missing_attributes.clone(),
         })
     }
 
+    /// What the product says of every offer on it.
+    pub fn terms(&self) -> buy_box::ProductTerms {
+        buy_box::ProductTerms::of(self.offers.values(), &self.missing_attributes)
+    }
+
     fn recompute_buy_box(&mut self) {
-        self.buy_box = buy_box::choose(self.offers.values()).map(|offer| offer.seller.clone());
+        let winner = buy_box::choose(self.offers.values(), &self.missing_attributes);
+        self.buy_box = winner.map(|offer| offer.seller.clone());
     }
 
     pub(super) fn apply_event(&mut self, event: &ProductEvent) {
@@ -128,6 +137,10 @@ impl Product {
             // The winner is derived from the offers; this event is for projections.
             ProductEvent::BuyBoxChanged { .. } => {}
             ProductEvent::OwnerRecorded { owner } => self.owner = Some(owner.clone()),
+            ProductEvent::AttributesMissing { missing } => {
+                self.missing_attributes = missing.clone();
+                self.recompute_buy_box();
+            }
         }
     }
 }

@@ -116,6 +116,7 @@ fn product_survives_the_codec() {
             document: document(),
             currency: Currency::EUR,
             by: s1.clone(),
+            required: vec!["isbn".into()],
         },
         ProductCommand::PutOffer { seller: s1.clone(), terms: terms(), score: score() },
         ProductCommand::SetOfferStock { seller: s1.clone(), available: 2 },
@@ -139,6 +140,7 @@ fn product_survives_the_codec() {
         ProductEvent::SellerScoreRecorded { seller: s1.clone(), score: score() },
         ProductEvent::BuyBoxChanged { winner: Some(s1.clone()) },
         ProductEvent::OwnerRecorded { owner: s1 },
+        ProductEvent::AttributesMissing { missing: vec!["isbn".into()] },
     ];
     let rejections = [
         ProductRejection::UnknownProduct,
@@ -178,10 +180,13 @@ fn a_product_snapshot_from_before_owners_decodes_without_one() {
     assert_eq!(legacy.owner(), None);
     let record = codec::encode(&legacy).expect("encodes");
     let payload = record.payload();
-    assert_eq!(payload.last(), Some(&0), "the last field is the owner, none");
-    let old: Product = codec::decode_payload(&payload[..payload.len() - 1]).expect("decodes");
-    assert_eq!(old, legacy);
-    assert!(codec::decode_payload::<Product>(&payload[..payload.len() - 2]).is_err());
+    assert!(payload.ends_with(&[0, 0]), "the last fields: the owner (none), nothing missing");
+    for older in 1..=2 {
+        let old: Product =
+            codec::decode_payload(&payload[..payload.len() - older]).expect("decodes");
+        assert_eq!(old, legacy);
+    }
+    assert!(codec::decode_payload::<Product>(&payload[..payload.len() - 3]).is_err());
 }
 
 #[test]

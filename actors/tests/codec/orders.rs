@@ -1,9 +1,7 @@
-//! The selling side survives the codec: promotion, the priced cart, order, fraud assessment
-//! and ledger postings, with the variants of their events, rejections, statuses and errors
-//! pinned to their positions.
+//! The selling side survives the codec: promotion, the priced cart and the order, with the
+//! variants of their events, rejections, statuses and errors pinned to their positions.
 
-use bazaar_actors::fraud::{FraudAssessment, FraudDecision, FraudReason};
-use bazaar_actors::ledger::{Account, EntryKind, MismatchKind, Posting, PostingSet};
+use bazaar_actors::fraud::FraudAssessment;
 use bazaar_actors::order::appeasements::Appeasement;
 use bazaar_actors::order::promise::DeliveryPlan;
 use bazaar_actors::order::returns::{
@@ -461,45 +459,4 @@ fn an_order_snapshot_from_before_returns_appeasements_or_the_timeline_decodes() 
     returned.apply(&OrderEvent::Published { through: 2 });
     round_trip(&returned);
     assert!(codec::decode_payload::<Order>(&before_timeline[..before_timeline.len() - 3]).is_err());
-}
-
-#[test]
-fn fraud_and_ledger_values_survive_the_codec() {
-    round_trip(&FraudAssessment {
-        score: 45,
-        decision: FraudDecision::Review,
-        reasons: vec![FraudReason { code: "velocity_card".into(), points: 20 }],
-    });
-    pin_positions(&[FraudDecision::Accept, FraudDecision::Review, FraudDecision::Reject]);
-    let accounts = [
-        Account::Customer(CustomerId::parse("c1").unwrap()),
-        Account::PspClearing("psp-a".into()),
-        Account::SellerPayable(SellerId::parse("s1").unwrap()),
-        Account::Commission,
-        Account::VatPayable,
-        Account::Refunds,
-        Account::Appeasements,
-    ];
-    pin_positions(&accounts);
-    pin_positions(&[
-        EntryKind::Placed,
-        EntryKind::Captured,
-        EntryKind::Cancelled,
-        EntryKind::Refunded,
-    ]);
-    pin_positions(&[
-        MismatchKind::MissingFromLedger,
-        MismatchKind::UnknownToPsp,
-        MismatchKind::CapturedDiffers,
-        MismatchKind::RefundedDiffers,
-    ]);
-    round_trip(&PostingSet {
-        reference: "o-1".into(),
-        entry: EntryKind::Captured,
-        currency: Currency::EUR,
-        postings: vec![
-            Posting { account: Account::PspClearing("psp-a".into()), amount: 5 },
-            Posting { account: Account::Customer(CustomerId::parse("c1").unwrap()), amount: -5 },
-        ],
-    });
 }

@@ -54,7 +54,7 @@ use crate::search::{SearchError, SearchIndex};
 use bazaar_actors::cart::{CurrentFacts, ProductFacts};
 use bazaar_actors::ids::{Asin, LocationCode, SellerId, Sku};
 use bazaar_actors::index;
-use bazaar_actors::product::ProductView;
+use bazaar_actors::product::{CatalogDocument, ProductView};
 use bazaar_actors::promotion::{CandidatePromotion, PromotionId};
 use bazaar_actors::seller::SellerView;
 
@@ -91,6 +91,8 @@ struct Shared {
     reconciliation_ok: AtomicBool,
     /// Whether `stop` found every flow settled within its grace.
     settled_at_stop: AtomicBool,
+    /// `[catalog] required_attributes`.
+    required_attributes: BTreeMap<String, Vec<String>>,
 }
 
 impl Catalog {
@@ -118,6 +120,7 @@ impl Catalog {
             reconciled: tokio::sync::watch::Sender::new(true),
             reconciliation_ok: AtomicBool::new(true),
             settled_at_stop: AtomicBool::new(false),
+            required_attributes: config.required_attributes.clone(),
         });
         shared.flows.spawn_dispatcher(Arc::downgrade(&shared));
         expiry::spawn_driver(Arc::downgrade(&shared), shared.expiry.clone());
@@ -181,6 +184,22 @@ impl Catalog {
         let mut locations = self.shared.stock_of(tenant, seller, sku);
         locations.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         locations
+    }
+
+    /// The attributes `document`'s category requires (`[catalog] required_attributes`, by
+    /// every name on its category path), for the product command that writes it.
+    pub fn required_attributes(&self, document: &CatalogDocument) -> Vec<String> {
+        let by_category = &self.shared.required_attributes;
+        let mut required: Vec<String> = document
+            .category_path
+            .iter()
+            .filter_map(|name| by_category.get(name))
+            .flatten()
+            .cloned()
+            .collect();
+        required.sort_unstable();
+        required.dedup();
+        required
     }
 
     /// Units of a seller's SKU available over all its locations, if any inventory exists.

@@ -160,8 +160,12 @@ mod tests {
             ..CatalogDocument::default()
         };
         let by = SellerId::parse("s1").unwrap();
-        let create =
-            ProductCommand::CreateOrUpdateDocument { document, currency: Currency::EUR, by };
+        let create = ProductCommand::CreateOrUpdateDocument {
+            document,
+            currency: Currency::EUR,
+            by,
+            required: Vec::new(),
+        };
         engine.ask::<Product>(&keys::product("t", &asin), create).await.unwrap().unwrap();
 
         let views = Views::new(crate::limits::PRODUCT_VIEW_CACHE_BYTES);

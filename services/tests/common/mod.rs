@@ -40,8 +40,12 @@ pub async fn list(engine: &Engine, asin: &Asin, seller: &SellerId, sku: &Sku) {
         category_path: vec!["Home".into()],
         ..CatalogDocument::default()
     };
-    let create =
-        ProductCommand::CreateOrUpdateDocument { document, currency: eur, by: seller.clone() };
+    let create = ProductCommand::CreateOrUpdateDocument {
+        document,
+        currency: eur,
+        by: seller.clone(),
+        required: Vec::new(),
+    };
     ask::<Product>(engine, &product, create).await;
     let terms = OfferTerms {
         sku: sku.clone(),

@@ -108,7 +108,11 @@ async fn list(
     if document.is_none() && offer.is_none() {
         return Err(invalid("listing_empty", "a line lists a document, an offer or both"));
     }
-    let command = ProductCommand::List { by: seller.clone(), document, offer };
+    let required = match &document {
+        Some((document, _)) => state.catalog.required_attributes(document),
+        None => Vec::new(),
+    };
+    let command = ProductCommand::List { by: seller.clone(), document, offer, required };
     let key = keys::product(&principal.tenant, &asin);
     let change = changed(answer(state.engine.ask::<Product>(&key, command).await)?)?;
     if change.offer_added {

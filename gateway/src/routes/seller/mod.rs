@@ -176,7 +176,8 @@ async fn put_product(
     let currency = dto::currency(&product.currency)?;
     let existed = state.catalog.product(&principal.tenant, &asin).is_some();
     let document = product.document.into();
-    let command = ProductCommand::CreateOrUpdateDocument { document, currency, by };
+    let required = state.catalog.required_attributes(&document);
+    let command = ProductCommand::CreateOrUpdateDocument { document, currency, by, required };
     let changed = changed(answer(
         state.engine.ask::<Product>(&keys::product(&principal.tenant, &asin), command).await,
     )?)?;
@@ -286,8 +287,11 @@ pub struct ListingView {
     /// Why it is suppressed: `out_of_stock`, `seller_at_risk`, `seller_suspended`,
     /// `seller_not_verified`, `condition_not_new`, `price_outside_range` (more than three
     /// times above or below the median price of the product's offers in stock, once three
-    /// are: a likely pricing error).
+    /// are: a likely pricing error), `missing_attributes` (the product's document lacks
+    /// what its category requires: `missing_attributes` names them).
     pub suppressed_because: Vec<String>,
+    /// The attributes the product's category requires that its document lacks.
+    pub missing_attributes: Vec<String>,
 }
 
 /// The seller's own offer on a product, and whether it is active or suppressed (and why).
@@ -307,10 +311,11 @@ async fn get_offer(
         .iter()
         .find(|offer| offer.seller == seller)
         .ok_or_else(|| not_found("offer"))?;
-    let range = bazaar_actors::product::PriceRange::of(&view.offers);
-    let reasons = bazaar_actors::product::suppressions(offer, range);
+    let terms = view.terms();
+    let reasons = bazaar_actors::product::suppressions(offer, terms);
     Ok(Json(ListingView {
-        offer: OfferView::of(offer, range),
+        missing_attributes: view.missing_attributes.clone(),
+        offer: OfferView::of(offer, terms),
         status: if reasons.is_empty() { "active" } else { "suppressed" }.to_owned(),
         suppressed_because: reasons.iter().map(|r| r.code().to_owned()).collect(),
     }))

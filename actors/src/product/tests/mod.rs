@@ -88,6 +88,7 @@ fn the_first_document_creates_the_product_and_fixes_its_currency() {
         document: document(),
         currency: Currency::EUR,
         by: seller("s1"),
+        required: Vec::new(),
     };
     let (events, _) = product.run(create.clone()).unwrap();
     assert_eq!(
@@ -109,6 +110,7 @@ fn the_first_document_creates_the_product_and_fixes_its_currency() {
         document: retitled.clone(),
         currency: Currency::EUR,
         by: seller("s1"),
+        required: Vec::new(),
     };
     assert_eq!(
         product.decide(update).unwrap().0,
@@ -118,6 +120,7 @@ fn the_first_document_creates_the_product_and_fixes_its_currency() {
         document: retitled,
         currency: Currency::USD,
         by: seller("s1"),
+        required: Vec::new(),
     };
     assert_eq!(
         product.decide(in_dollars).unwrap_err(),
@@ -131,7 +134,12 @@ fn only_the_owner_replaces_the_document_and_a_product_without_one_is_claimed() {
     let write_document = |by: &str, title: &str| {
         let mut document = document();
         document.title = title.into();
-        ProductCommand::CreateOrUpdateDocument { document, currency: Currency::EUR, by: seller(by) }
+        ProductCommand::CreateOrUpdateDocument {
+            document,
+            currency: Currency::EUR,
+            by: seller(by),
+            required: Vec::new(),
+        }
     };
     product.run(write_document("s1", "Mine")).unwrap();
     for attempt in [write_document("s2", "HIJACKED"), write_document("s2", "Mine")] {
@@ -183,6 +191,7 @@ fn invalid_documents_are_refused_field_by_field() {
             document,
             currency: Currency::EUR,
             by: seller("s1"),
+            required: Vec::new(),
         };
         assert_eq!(product.decide(command).unwrap_err().code(), code);
     }
@@ -322,31 +331,6 @@ fn only_new_in_stock_offers_of_good_sellers_are_eligible() {
 }
 
 #[test]
-fn a_price_far_outside_the_products_range_is_suppressed() {
-    let offers = [
-        ("a", terms(1_000, 0), score(400, 0)),
-        ("b", terms(1_100, 0), score(400, 0)),
-        ("c", terms(900, 0), score(400, 0)),
-        ("typo", terms(90, 0), score(500, 0)),
-        ("greedy", terms(5_000, 0), score(500, 0)),
-    ];
-    let product = with_offers(&offers);
-    // The median in stock is 1000: 90 and 5000 lie beyond a factor of three.
-    assert_eq!(winner(&product), Some("c"));
-    let range = PriceRange::of(product.state.offers());
-    let reasons = |name: &str| {
-        let offer = product.state.offer(&seller(name)).unwrap();
-        suppressions(offer, range).iter().map(|r| r.code()).collect::<Vec<_>>()
-    };
-    assert_eq!(reasons("typo"), ["price_outside_range"]);
-    assert_eq!(reasons("greedy"), ["price_outside_range"]);
-    assert!(reasons("a").is_empty());
-    // Two offers in stock say nothing about a range: the cheap one wins.
-    let pair = with_offers(&[offers[0].clone(), offers[3].clone()]);
-    assert_eq!(winner(&pair), Some("typo"));
-}
-
-#[test]
 fn the_buy_box_follows_price_stock_and_standing() {
     let mut product = with_offers(&[
         ("s1", terms(1_000, 0), score(480, 10)),
@@ -449,6 +433,7 @@ fn a_listing_writes_the_document_and_the_offer_together_or_neither() {
         by: seller("s1"),
         document: Some((document(), Currency::EUR)),
         offer: offer.map(|terms| (terms, score(450, 10))),
+        required: Vec::new(),
     };
     let mut in_dollars = terms(1_000, 0);
     in_dollars.price = Money::new(1_000, Currency::USD);
@@ -471,12 +456,16 @@ fn a_listing_writes_the_document_and_the_offer_together_or_neither() {
         by: seller("s2"),
         document: None,
         offer: Some((terms(900, 0), score(450, 10))),
+        required: Vec::new(),
     };
     assert_eq!(product.run(offer_only).unwrap().0.len(), 2, "listed, and wins the buy box");
     let not_owner = ProductCommand::List {
         by: seller("s2"),
         document: Some((document(), Currency::EUR)),
         offer: Some((terms(800, 0), score(450, 10))),
+        required: Vec::new(),
     };
     assert_eq!(product.decide(not_owner).unwrap_err(), ProductRejection::NotDocumentOwner);
 }
+
+mod listings;
