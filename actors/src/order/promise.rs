@@ -23,24 +23,25 @@ pub struct DeliveryTerms {
     pub cutoff_hour_utc: u8,
 }
 
-/// The terms of every shipment of one order: the locations' cut-off, and the transit days
-/// from each location to the order's destination (`transit_days` from a location not named,
-/// which is how far a destination is without zones).
+/// The terms of every shipment of one order: each location's cut-off and transit days to the
+/// order's destination (`cutoff_hour_utc` and `transit_days` for a location not named: how
+/// far a destination is without zones).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryPlan {
     pub cutoff_hour_utc: u8,
     pub transit_days: u8,
-    pub by_location: Vec<(LocationCode, u8)>,
+    pub by_location: Vec<(LocationCode, DeliveryTerms)>,
 }
 
 impl DeliveryPlan {
     /// The terms of a shipment from `location`.
     pub fn terms(&self, location: &LocationCode) -> DeliveryTerms {
         let named = self.by_location.iter().find(|(code, _)| code == location);
-        DeliveryTerms {
-            transit_days: named.map_or(self.transit_days, |(_, days)| *days),
+        let default = DeliveryTerms {
+            transit_days: self.transit_days,
             cutoff_hour_utc: self.cutoff_hour_utc,
-        }
+        };
+        named.map_or(default, |(_, terms)| *terms)
     }
 }
 

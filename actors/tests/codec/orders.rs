@@ -3,7 +3,7 @@
 
 use bazaar_actors::fraud::FraudAssessment;
 use bazaar_actors::order::appeasements::Appeasement;
-use bazaar_actors::order::promise::DeliveryPlan;
+use bazaar_actors::order::promise::{DeliveryPlan, DeliveryTerms};
 use bazaar_actors::order::returns::{
     LineShares, RequestedReturn, ReturnLabel, ReturnLine, ReturnReason, ReturnRequest, ReturnedLine,
 };
@@ -228,7 +228,10 @@ fn order_survives_the_codec() {
             plan: DeliveryPlan {
                 cutoff_hour_utc: 14,
                 transit_days: 2,
-                by_location: vec![(LocationCode::parse("FRA1").unwrap(), 1)],
+                by_location: vec![(
+                    LocationCode::parse("FRA1").unwrap(),
+                    DeliveryTerms { transit_days: 1, cutoff_hour_utc: 16 },
+                )],
             },
         },
         OrderCommand::RecordCapture { capture: capture.clone() },

@@ -85,8 +85,10 @@ pub struct SagasConfig {
     pub transit_days: u8,
     pub transit_days_by_country: std::collections::BTreeMap<String, u8>,
     /// The locations' daily cut-off (UTC hour, 0 to 24; 24: none): an order placed after it
-    /// is handled from the next business day.
+    /// is handled from the next business day; per location in
+    /// `[checkout.cutoff_hour_by_location]`, this for the others.
     pub cutoff_hour_utc: u8,
+    pub cutoff_hour_by_location: std::collections::BTreeMap<String, u8>,
     /// How long a checkout waits for the customer to complete a 3-D Secure challenge before
     /// it fails `challenge_abandoned` (voiding the payment, releasing the holds). At most half
     /// of `hold_ttl_ms`, so the holds outlive the wait.
@@ -113,6 +115,7 @@ impl Default for SagasConfig {
             transit_days: 2,
             transit_days_by_country: std::collections::BTreeMap::new(),
             cutoff_hour_utc: 14,
+            cutoff_hour_by_location: std::collections::BTreeMap::new(),
             challenge_timeout_ms: 10 * 60 * 1000,
             retry_max_ms: 5000,
             running_max: crate::limits::SAGAS_RUNNING_MAX,
@@ -134,6 +137,14 @@ impl SagasConfig {
         }
         if self.cutoff_hour_utc > 24 {
             return Err("checkout.cutoff_hour_utc must be 0 to 24".into());
+        }
+        let location = |code: &String| bazaar_actors::ids::LocationCode::parse(code).is_ok();
+        if let Some((code, hour)) =
+            self.cutoff_hour_by_location.iter().find(|(code, hour)| !location(code) || **hour > 24)
+        {
+            return Err(format!(
+                "checkout.cutoff_hour_by_location: {code:?} = {hour} (a location code, 0 to 24)"
+            ));
         }
         if let Some(code) = self
             .transit_days_by_country
@@ -170,13 +181,22 @@ impl SagasConfig {
         self.zones.transit_days(location, zone).unwrap_or_else(default)
     }
 
+    /// The daily cut-off of `location` (UTC hour; 24: none).
+    pub fn cutoff_hour(&self, location: &str) -> u8 {
+        self.cutoff_hour_by_location.get(location).copied().unwrap_or(self.cutoff_hour_utc)
+    }
+
     /// The terms a cart quotes to `country` before any location is chosen: the slowest
-    /// transit a shipment there can have, so the order never promises later than the cart.
+    /// transit a shipment there can have and the earliest cut-off, so the order never
+    /// promises later than the cart.
     pub fn quoted_terms(&self, country: CountryCode) -> DeliveryTerms {
         let by_country = self.transit_days_by_country.get(country.as_str()).copied();
         let default = by_country.unwrap_or(self.transit_days);
         let zoned = self.zones.slowest_into(country).unwrap_or(0);
-        DeliveryTerms { transit_days: default.max(zoned), cutoff_hour_utc: self.cutoff_hour_utc }
+        let earliest = self.cutoff_hour_by_location.values().copied().min();
+        let cutoff_hour_utc =
+            earliest.map_or(self.cutoff_hour_utc, |h| h.min(self.cutoff_hour_utc));
+        DeliveryTerms { transit_days: default.max(zoned), cutoff_hour_utc }
     }
 }
 
@@ -236,5 +256,50 @@ fn failed(step: Step, code: FailureCode, detail: impl Into<String>) -> Outcome {
 impl Run<'_> {
     fn engine(&self) -> &Engine {
         &self.inner.engine
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn de() -> CountryCode {
+        CountryCode::parse("DE").unwrap()
+    }
+
+    #[test]
+    fn a_cart_quotes_the_slowest_transit_and_the_earliest_cut_off() {
+        let mut config = SagasConfig::default();
+        config.transit_days_by_country.insert("DE".into(), 1);
+        config.cutoff_hour_by_location.insert("HAM1".into(), 11);
+        config.cutoff_hour_by_location.insert("FRA1".into(), 18);
+        config.zones.locations.insert("HAM1".into(), "north".into());
+        config.zones.destinations.insert("DE".into(), "south".into());
+        config.zones.transit.entry("north".into()).or_default().insert("south".into(), 3);
+        assert_eq!(config.validate(), Ok(()));
+        assert_eq!(
+            config.quoted_terms(de()),
+            DeliveryTerms { transit_days: 3, cutoff_hour_utc: 11 }
+        );
+        assert_eq!(config.cutoff_hour("FRA1"), 18);
+        assert_eq!(config.cutoff_hour("MUC1"), 14, "the marketplace's");
+        assert_eq!(config.transit_days("HAM1", de(), Some("south")), 3);
+        assert_eq!(config.transit_days("MUC1", de(), Some("south")), 1, "the country's");
+    }
+
+    #[test]
+    fn bad_cut_offs_and_challenge_time_outs_are_refused() {
+        let mut late = SagasConfig::default();
+        late.cutoff_hour_by_location.insert("FRA1".into(), 25);
+        assert!(late.validate().unwrap_err().contains("cutoff_hour_by_location"));
+        let mut nowhere = SagasConfig::default();
+        nowhere.cutoff_hour_by_location.insert("fra 1".into(), 10);
+        assert!(nowhere.validate().is_err());
+        let forever =
+            SagasConfig { challenge_timeout_ms: 30 * 60 * 1000, ..SagasConfig::default() };
+        assert!(
+            forever.validate().unwrap_err().contains("challenge_timeout_ms"),
+            "past half the hold"
+        );
     }
 }

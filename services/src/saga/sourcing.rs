@@ -21,7 +21,7 @@ use bazaar_actors::fulfilment::{Source, plan, rank};
 use bazaar_actors::ids::LocationCode;
 use bazaar_actors::inventory::{Held, InventoryRejection};
 use bazaar_actors::limits::LINE_SOURCES_MAX;
-use bazaar_actors::order::promise::DeliveryPlan;
+use bazaar_actors::order::promise::{DeliveryPlan, DeliveryTerms};
 use bazaar_actors::order::ship_to;
 use bazaar_actors::quantity::Quantity;
 
@@ -73,11 +73,14 @@ impl Run<'_> {
         let zone = self.destination_zone().await;
         let config = &self.inner.config;
         let country = self.request.ship_to.country;
-        let mut by_location: Vec<(LocationCode, u8)> = Vec::new();
+        let mut by_location: Vec<(LocationCode, DeliveryTerms)> = Vec::new();
         for location in locations {
             if !by_location.iter().any(|(known, _)| known == location) {
-                let days = config.transit_days(location.as_str(), country, zone.as_deref());
-                by_location.push((location.clone(), days));
+                let terms = DeliveryTerms {
+                    transit_days: config.transit_days(location.as_str(), country, zone.as_deref()),
+                    cutoff_hour_utc: config.cutoff_hour(location.as_str()),
+                };
+                by_location.push((location.clone(), terms));
             }
         }
         let default = config.transit_days("", country, None);

@@ -81,7 +81,7 @@ fn a_line_split_over_locations_ships_from_each_with_its_own_transit() {
     use super::fixtures::{LineSpec, order_of};
     use crate::fulfilment::split_line;
     use crate::ids::LocationCode;
-    use crate::order::promise::DeliveryPlan;
+    use crate::order::promise::{DeliveryPlan, DeliveryTerms};
     let specs =
         [LineSpec { quantity: 5, discount: 7, shipping: 300, ..LineSpec::new("s1", "SEA1", 999) }];
     let mut new = order_of(&specs, 0);
@@ -92,8 +92,15 @@ fn a_line_split_over_locations_ships_from_each_with_its_own_transit() {
         cutoff_hour_utc: 24,
         transit_days: 9,
         by_location: vec![
-            (LocationCode::parse("SEA1").unwrap(), 1),
-            (LocationCode::parse("NYC1").unwrap(), 4),
+            (
+                LocationCode::parse("SEA1").unwrap(),
+                DeliveryTerms { transit_days: 1, cutoff_hour_utc: 24 },
+            ),
+            // Its cut-off at midnight: an order is handled from the next business day.
+            (
+                LocationCode::parse("NYC1").unwrap(),
+                DeliveryTerms { transit_days: 4, cutoff_hour_utc: 0 },
+            ),
         ],
     };
     let mut harness = Harness::<Order>::new(&key());
@@ -105,8 +112,8 @@ fn a_line_split_over_locations_ships_from_each_with_its_own_transit() {
         .iter()
         .map(|s| (s.location.as_str(), s.lines.clone(), s.promised_by_ms / DAY_MS))
         .collect();
-    // Thursday: one day's handling leaves Friday; SEA1 arrives Monday (day 4), NYC1 four
-    // business days later, Thursday (day 7).
-    assert_eq!(shipments, [("SEA1", vec![0], 4), ("NYC1", vec![1], 7)]);
+    // Thursday: one day's handling leaves Friday; SEA1 arrives Monday (day 4). NYC1 handles
+    // it from Friday, so it leaves Monday and arrives four business days later, Friday (day 8).
+    assert_eq!(shipments, [("SEA1", vec![0], 4), ("NYC1", vec![1], 8)]);
     assert_eq!(reply.order.totals.total, specs[0].line(0).total);
 }
