@@ -26,6 +26,7 @@ fn request(key: &str, amount_minor: i64, card: &str) -> AuthorizeRequest {
         reference: format!("order-{key}"),
         amount: eur(amount_minor),
         card: card.to_string(),
+        prefer: None,
     }
 }
 

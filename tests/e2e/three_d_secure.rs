@@ -120,5 +120,5 @@ async fn an_abandoned_challenge_voids_the_payment_and_releases_the_stock() {
         reqwest::Client::new().post(&url).json(&json!({ "approve": true })).send().await.unwrap();
     assert_eq!(late.status(), 409);
     let gone = m.post(me, &resume("3ds-gone"), json!({})).await;
-    assert_problem(&gone, 409, "challenge_not_pending");
+    assert_problem(&gone, 402, "challenge_abandoned");
 }

@@ -460,3 +460,20 @@ fn a_cart_comes_to_rest_when_emptied_not_when_new() {
     cart.run(CartCommand::Clear).unwrap();
     assert!(cart.state.at_rest(), "checked out");
 }
+
+#[test]
+fn a_likely_pricing_error_cannot_be_bought_even_chosen_by_its_seller() {
+    let view = product_view(&[
+        ("s1", 1_000, 0, 5, Standing::Good),
+        ("s2", 1_100, 0, 5, Standing::Good),
+        ("s3", 900, 0, 5, Standing::Good),
+        ("typo", 10, 0, 5, Standing::Good),
+    ]);
+    let facts = ProductFacts::of(&view);
+    let available = |seller: &str| facts.offers[&SellerId::parse(seller).unwrap()].available;
+    assert!(available("s1") && available("s3"));
+    assert!(!available("typo"), "a tenth of a cent on the euro: outside the range");
+    let incomplete =
+        crate::product::ProductView { missing_attributes: vec!["origin".into()], ..view };
+    assert!(!ProductFacts::of(&incomplete).offers.values().any(|offer| offer.available));
+}

@@ -51,8 +51,11 @@ pub struct ProductFacts {
 }
 
 impl ProductFacts {
-    /// The facts as a product's view tells them.
+    /// The facts as a product's view tells them. An offer can be bought when it is in stock
+    /// and its seller not suspended, on a complete product, priced within its range (a
+    /// likely pricing error is no more bought than it wins the buy box).
     pub fn of(view: &ProductView) -> ProductFacts {
+        let terms = view.terms();
         let offers: BTreeMap<SellerId, OfferFacts> = view
             .offers
             .iter()
@@ -62,7 +65,9 @@ impl ProductFacts {
                     unit_price: offer.terms.price,
                     shipping: offer.terms.shipping,
                     available: offer.terms.available > 0
-                        && offer.score.standing != Standing::Suspended,
+                        && offer.score.standing != Standing::Suspended
+                        && terms.complete
+                        && !terms.range.excludes(offer.terms.price.minor),
                     handling_days: handling(crate::product::delivery_days(&offer.terms)),
                 };
                 (offer.seller.clone(), facts)

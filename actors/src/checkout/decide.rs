@@ -181,22 +181,35 @@ pub(super) fn decide(
             Ok((events, after.reply(false)?))
         }
         CheckoutCommand::Get => Ok((Vec::new(), checkout.reply(false)?)),
-        CheckoutCommand::AnswerChallenge => {
+        CheckoutCommand::AnswerChallenge | CheckoutCommand::ExpireChallenge => {
             if checkout.request.is_none() {
                 return Err(CheckoutRejection::UnknownCheckout);
             }
-            match (&checkout.challenge, checkout.awaited_challenge()) {
-                (_, Some(_)) => {
-                    let outcome = Outcome::ChallengeAnswered;
-                    let event = CheckoutEvent::Recorded { outcome, at_ms: ctx.now_ms };
-                    let mut after = checkout.clone();
-                    after.apply_event(&event);
-                    Ok((vec![event], after.reply(false)?))
+            let answering = command == CheckoutCommand::AnswerChallenge;
+            let outcome = match checkout.awaited_challenge() {
+                // The deadline holds whoever comes first.
+                Some(challenge) if ctx.now_ms >= challenge.expires_at_ms => {
+                    Outcome::Failed(Failure {
+                        step: Step::Authorize,
+                        code: FailureCode::ChallengeAbandoned,
+                        detail: format!(
+                            "the payment challenge at {} was not completed in time",
+                            challenge.psp
+                        ),
+                    })
                 }
-                // Answered already, and not challenged again: a retry of the answer.
-                (Some((_, true)), None) => Ok((Vec::new(), checkout.reply(false)?)),
-                _ => Err(CheckoutRejection::NoChallenge),
-            }
+                Some(_) if answering => Outcome::ChallengeAnswered,
+                // Answered, re-challenged, failed or done since: the checkout as it stands
+                // (a retry of an answer; a deadline that passed nothing).
+                _ if checkout.challenge.is_some() || !answering => {
+                    return Ok((Vec::new(), checkout.reply(false)?));
+                }
+                _ => return Err(CheckoutRejection::NoChallenge),
+            };
+            let event = CheckoutEvent::Recorded { outcome, at_ms: ctx.now_ms };
+            let mut after = checkout.clone();
+            after.apply_event(&event);
+            Ok((vec![event], after.reply(false)?))
         }
     }
 }

@@ -252,8 +252,12 @@ pub enum CheckoutCommand {
     /// Records what the next step did.
     Record(Outcome),
     Get,
-    /// The customer completed the pending challenge (refused when none is pending).
+    /// The customer completed the pending challenge (refused when none is pending; past its
+    /// deadline, the checkout fails `challenge_abandoned` instead).
     AnswerChallenge,
+    /// The runner's deadline: fails the checkout `challenge_abandoned` if the challenge is
+    /// still unanswered at its deadline; otherwise answers the checkout as it stands.
+    ExpireChallenge,
 }
 
 /// Variants are append-only.

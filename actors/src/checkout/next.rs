@@ -33,7 +33,8 @@ pub enum NextStep {
     /// Score the priced cart for fraud.
     Score { priced: Box<Priced> },
     /// Authorize the total. A `Review` decision defers the capture to the first shipment.
-    Authorize { total: Money, fraud: FraudDecision },
+    /// `prefer`: the provider whose challenge the customer answered, asked first.
+    Authorize { total: Money, fraud: FraudDecision, prefer: Option<String> },
     /// Wait for the customer to complete `challenge` (`AnswerChallenge`), then authorize
     /// again; past its deadline, fail `challenge_abandoned`.
     AwaitChallenge { challenge: Challenge },
@@ -117,7 +118,9 @@ impl Checkout {
             if let Some(challenge) = self.awaited_challenge() {
                 return Some(NextStep::AwaitChallenge { challenge: challenge.clone() });
             }
-            return Some(NextStep::Authorize { total: priced.totals.total, fraud: fraud.decision });
+            let prefer = self.challenge.as_ref().map(|(challenge, _)| challenge.psp.clone());
+            let (total, fraud) = (priced.totals.total, fraud.decision);
+            return Some(NextStep::Authorize { total, fraud, prefer });
         };
         if !self.placed {
             return Some(NextStep::Place(Box::new(Placement {

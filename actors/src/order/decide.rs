@@ -277,7 +277,12 @@ fn cancel_by_seller(
         return Err(OrderRejection::SharedWithOtherSellers);
     }
     if view.cancellation.is_some() {
-        return answer(state, Vec::new());
+        // Its own cancellation again is answered; one by the customer or support is not the
+        // seller's (and must not count on its rate).
+        return match view.cancelled_by_seller.as_ref() == Some(&seller) {
+            true => answer(state, Vec::new()),
+            false => Err(OrderRejection::OrderCancelled),
+        };
     }
     let (mut events, _) = cancel(state, view, reason, now_ms)?;
     events.push(OrderEvent::CancelledBySeller { seller });

@@ -149,7 +149,11 @@ fn every_next_step_crosses_the_transport() {
         NextStep::Price,
         NextStep::Reserve { items: priced().items },
         NextStep::Score { priced: Box::new(priced()) },
-        NextStep::Authorize { total: eur(1_190), fraud: FraudDecision::Review },
+        NextStep::Authorize {
+            total: eur(1_190),
+            fraud: FraudDecision::Review,
+            prefer: Some("psp-a".into()),
+        },
         NextStep::Place(Box::new(placement)),
         NextStep::Commit { held: vec![held()] },
         NextStep::Plan { held: vec![held()] },

@@ -122,7 +122,16 @@ impl Payments {
         let mut unknown = Vec::new();
         let mut failures = Vec::new();
         let mut voided = Vec::new();
-        for provider in self.order() {
+        let mut order = self.order();
+        if let Some(at) = request
+            .prefer
+            .as_ref()
+            .and_then(|name| order.iter().position(|&i| self.inner.providers[i].name == *name))
+        {
+            let first = order.remove(at);
+            order.insert(0, first);
+        }
+        for provider in order {
             let result = self.call(provider, wire::AUTHORIZATIONS_PATH, Some(&body)).await;
             let reply: wire::AuthorizationReply = match result {
                 Ok(reply) => reply,

@@ -117,6 +117,8 @@ pub struct AuthorizeRequest {
     pub amount: Money,
     /// The card token.
     pub card: String,
+    /// A provider to ask first (the one whose challenge the customer answered), if any.
+    pub prefer: Option<String>,
 }
 
 /// Whether captures are taken at checkout or deferred to shipment.

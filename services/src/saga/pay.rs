@@ -24,8 +24,7 @@ impl Run<'_> {
     /// authorization stays.
     pub(super) async fn authorize(
         &self,
-        total: Money,
-        fraud: FraudDecision,
+        (total, fraud, prefer): (Money, FraudDecision, Option<String>),
         attempt: Attempt,
     ) -> StepResult {
         let request = AuthorizeRequest {
@@ -34,13 +33,14 @@ impl Run<'_> {
             reference: self.order_key.clone(),
             amount: total,
             card: self.request.card.clone(),
+            prefer,
         };
         match self.inner.payments.authorize(&request).await {
             Ok(authorization) => {
                 // An earlier attempt (before a crash, or at a provider that failed over) may
                 // hold an authorization elsewhere: voided durably at every other provider.
-                let failed_over =
-                    self.inner.payments.preferred().is_some_and(|first| first != authorization.psp);
+                let first = request.prefer.as_deref().or(self.inner.payments.preferred());
+                let failed_over = first.is_some_and(|first| first != authorization.psp);
                 if attempt.repeated || failed_over {
                     let (key, holder) = (&authorization.key, &authorization.psp);
                     match self.inner.payment_job.defer_void_except(key, holder).await {

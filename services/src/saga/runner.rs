@@ -55,14 +55,15 @@ use crate::limits::SAGA_PAGE_ROWS;
 const RESUME_WAIT: Duration = Duration::from_millis(20);
 
 /// Longest a runner waiting for a challenge's answer goes without reading its saga again
-/// (an answer recorded while no runner watched, or on another node).
+/// (an answer recorded while no runner watched, or on another node), and its longest pause
+/// after a failed read.
 const CHALLENGE_POLL: Duration = Duration::from_secs(5);
 use crate::orders::OrderBook;
 use crate::payments::Payments;
 use crate::pii::Vault;
 use bazaar_actors::checkout::{
     Challenge, Checkout, CheckoutCommand, CheckoutRejection, CheckoutReply, CheckoutRequest,
-    CheckoutStatus, CheckoutView, Failure, FailureCode, NextStep, Outcome, Step,
+    CheckoutStatus, CheckoutView, NextStep, Outcome, Step,
 };
 use bazaar_actors::order::promise::DeliveryTerms;
 use bazaar_actors::pricing::{CountryCode, VatTable};
@@ -334,57 +335,56 @@ impl Sagas {
         self.finish(&id, view);
     }
 
-    /// Waits for the customer to answer `challenge` (the answer tells this runner's watch,
-    /// and the saga is read again at least every [`CHALLENGE_POLL`]); past its deadline,
-    /// fails the saga `challenge_abandoned`. The saga as it stands after, or `None` when the
-    /// node stops.
+    /// Waits for the customer to answer `challenge`: woken through this runner's watch by
+    /// the answer, and reading the saga at least every [`CHALLENGE_POLL`] (an answer recorded
+    /// while it did not watch). At the deadline it sends `ExpireChallenge`, which the entity
+    /// refuses to act on once the customer answered. The saga as it stands after, or `None`
+    /// when the node stops.
     async fn await_challenge(&self, id: &str, challenge: &Challenge) -> Option<CheckoutReply> {
         let engine = &self.inner.engine;
+        let mut pause = Duration::from_millis(50);
         loop {
             if self.inner.stopping.load(Ordering::Relaxed) {
                 return None;
             }
+            // Watching before reading: an answer after the read wakes the wait below.
+            let watching = self.inner.running.get(id).map(|running| running.subscribe());
             let now_ms = engine.clock().now_ms();
-            if now_ms >= challenge.expires_at_ms {
-                let failure = Failure {
-                    step: Step::Authorize,
-                    code: FailureCode::ChallengeAbandoned,
-                    detail: format!(
-                        "the payment challenge at {} was not completed in time",
-                        challenge.psp
-                    ),
-                };
-                // Refused only if the answer came first: then the read below goes on.
-                if let Ok(reply) = self.record(id, Outcome::Failed(failure), Ack::Durable).await {
-                    return Some(reply);
-                }
-            } else {
-                let left = Duration::from_millis(challenge.expires_at_ms - now_ms);
-                let watching = self.inner.running.get(id).map(|running| running.subscribe());
-                let pause = left.min(CHALLENGE_POLL);
-                match watching {
-                    Some(mut watching) => {
-                        let answered = |view: &CheckoutView| {
-                            !matches!(view.status, CheckoutStatus::ChallengeRequired(_))
-                        };
-                        let _ = tokio::time::timeout(pause, watching.wait_for(answered)).await;
-                    }
-                    None => tokio::time::sleep(pause).await,
-                }
-            }
-            match engine.ask::<Checkout>(id, CheckoutCommand::Get).await {
+            let command = match now_ms >= challenge.expires_at_ms {
+                true => CheckoutCommand::ExpireChallenge,
+                false => CheckoutCommand::Get,
+            };
+            match engine.ask::<Checkout>(id, command).await {
                 Ok(Ok(reply)) if !matches!(reply.next, Some(NextStep::AwaitChallenge { .. })) => {
                     return Some(reply);
                 }
+                Ok(Ok(_)) => pause = Duration::from_millis(50),
                 Ok(Err(_)) => return None,
-                _ => {}
+                Err(error) => {
+                    tracing::warn!(checkout = %id, %error, "reading a checkout that waits for its challenge");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(CHALLENGE_POLL);
+                    continue;
+                }
+            }
+            let left = Duration::from_millis(challenge.expires_at_ms.saturating_sub(now_ms));
+            let wait = left.min(CHALLENGE_POLL);
+            match watching {
+                Some(mut watching) => {
+                    let answered = |view: &CheckoutView| {
+                        !matches!(view.status, CheckoutStatus::ChallengeRequired(_))
+                    };
+                    let _ = tokio::time::timeout(wait, watching.wait_for(answered)).await;
+                }
+                None => tokio::time::sleep(wait).await,
             }
         }
     }
 
-    /// Records the customer's answer to the challenge checkout `id` waits for, tells its
-    /// runner (or starts one), and waits up to `wait` for the saga to go on from it, as
-    /// [`Sagas::checkout`] does.
+    /// Records the customer's answer to the challenge checkout `id` waits for, wakes its
+    /// runner (or starts one), and waits up to `wait` for the saga to go on from it, reading
+    /// the checkout itself (a runner's watch may still show the challenge it answered): the
+    /// view once it completed, failed or was challenged again, else as it stands.
     pub async fn answer_challenge(
         &self,
         id: &str,
@@ -395,7 +395,19 @@ impl Sagas {
         if let Some(running) = self.inner.running.get(id) {
             running.send_replace(reply.checkout.clone());
         }
-        Ok(self.wait(id, reply, wait).await)
+        let mut view = reply.checkout.clone();
+        self.wait(id, reply, Duration::ZERO).await;
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut pause = Duration::from_millis(10);
+        while matches!(view.status, CheckoutStatus::Running { .. }) {
+            if tokio::time::Instant::now() + pause > deadline {
+                break;
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(200));
+            view = engine.ask::<Checkout>(id, CheckoutCommand::Get).await??.checkout;
+        }
+        Ok(view)
     }
 
     /// Counts the finished saga and tells its waiters (its saga row left the index with the
@@ -435,7 +447,9 @@ impl Run<'_> {
             NextStep::Price => self.price().await,
             NextStep::Reserve { items } => self.reserve(items, attempt).await,
             NextStep::Score { priced } => Ok(self.score(priced).await),
-            NextStep::Authorize { total, fraud } => self.authorize(*total, *fraud, attempt).await,
+            NextStep::Authorize { total, fraud, prefer } => {
+                self.authorize((*total, *fraud, prefer.clone()), attempt).await
+            }
             NextStep::Place(placement) => self.place(placement).await,
             NextStep::Commit { held } => self.commit(held).await,
             NextStep::Plan { held } => self.plan(held).await,

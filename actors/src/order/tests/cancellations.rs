@@ -44,9 +44,10 @@ fn an_order_shared_or_shipped_is_not_the_sellers_to_cancel() {
     let mut shipped = single_seller();
     shipped.run(ship(1, "s1", "t-1")).unwrap();
     assert_eq!(refused(&shipped, by("s1")), OrderRejection::TooLateToCancel);
-    // The customer cancels: not the seller's cancellation.
+    // The customer cancels: not the seller's cancellation, and the seller cannot claim it.
     let mut customer = single_seller();
     let (_, reply) =
         customer.run(OrderCommand::Cancel { reason: "changed my mind".into() }).unwrap();
     assert_eq!(reply.order.cancelled_by_seller, None);
+    assert_eq!(refused(&customer, by("s1")), OrderRejection::OrderCancelled);
 }

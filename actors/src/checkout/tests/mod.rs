@@ -315,7 +315,8 @@ fn each_forward_step_carries_what_it_reads() {
     assert_eq!(next, Some(NextStep::Score { priced: Box::new(priced.clone()) }));
     let next = next_after(&mut checkout, scored(FraudDecision::Review));
     let total = Money::new(1_190, eur());
-    assert_eq!(next, Some(NextStep::Authorize { total, fraud: FraudDecision::Review }));
+    let prefer = None;
+    assert_eq!(next, Some(NextStep::Authorize { total, fraud: FraudDecision::Review, prefer }));
     let Some(NextStep::Place(placement)) = next_after(&mut checkout, authorized()) else {
         panic!("place is next");
     };
@@ -400,69 +401,4 @@ fn a_plan_the_order_refuses_fails_the_saga_before_anything_is_sold() {
     assert_eq!(next, Some(NextStep::Release { held: vec![held()] }), "the holds go back");
 }
 
-fn challenge(id: &str, expires_at_ms: u64) -> Challenge {
-    let url = format!("http://psp/v1/challenges/{id}");
-    Challenge { psp: "primary".into(), id: id.into(), url, expires_at_ms }
-}
-
-#[test]
-fn a_challenge_waits_for_the_customer_then_authorizes_again() {
-    let mut checkout = begun();
-    for outcome in
-        [priced(), Outcome::Reserved { held: vec![held()] }, scored(FraudDecision::Accept)]
-    {
-        record(&mut checkout, outcome).unwrap();
-    }
-    assert_eq!(
-        run(&mut checkout, CheckoutCommand::AnswerChallenge),
-        Err(CheckoutRejection::NoChallenge)
-    );
-    let asked = Outcome::ChallengeRequired { challenge: challenge("c1", 9_000) };
-    let reply = record(&mut checkout, asked.clone()).unwrap();
-    assert_eq!(reply.next, Some(NextStep::AwaitChallenge { challenge: challenge("c1", 9_000) }));
-    assert_eq!(reply.checkout.status, CheckoutStatus::ChallengeRequired(challenge("c1", 9_000)));
-    // A second runner's repeat changes nothing.
-    let key = key();
-    let (events, _) =
-        checkout.decide(CheckoutCommand::Record(asked), &Ctx { now_ms: 1, key: &key }).unwrap();
-    assert!(events.is_empty());
-
-    // Answered: authorize again. Challenged again (not authenticated yet): wait again, to
-    // the first deadline.
-    let reply = run(&mut checkout, CheckoutCommand::AnswerChallenge).unwrap();
-    assert!(matches!(reply.next, Some(NextStep::Authorize { .. })), "{:?}", reply.next);
-    assert_eq!(reply.checkout.status, CheckoutStatus::Running { step: Step::Authorize });
-    let again = Outcome::ChallengeRequired { challenge: challenge("c1", 20_000) };
-    let reply = record(&mut checkout, again).unwrap();
-    assert_eq!(reply.next, Some(NextStep::AwaitChallenge { challenge: challenge("c1", 9_000) }));
-    run(&mut checkout, CheckoutCommand::AnswerChallenge).unwrap();
-    let reply = run(&mut checkout, CheckoutCommand::AnswerChallenge).unwrap();
-    assert!(matches!(reply.next, Some(NextStep::Authorize { .. })), "an answer's retry");
-    let reply = record(&mut checkout, authorized()).unwrap();
-    assert!(matches!(reply.next, Some(NextStep::Place(_))), "{:?}", reply.next);
-}
-
-#[test]
-fn an_abandoned_challenge_voids_by_key_and_releases() {
-    let mut checkout = begun();
-    for outcome in
-        [priced(), Outcome::Reserved { held: vec![held()] }, scored(FraudDecision::Accept)]
-    {
-        record(&mut checkout, outcome).unwrap();
-    }
-    record(&mut checkout, Outcome::ChallengeRequired { challenge: challenge("c1", 9_000) })
-        .unwrap();
-    let abandoned = failure(Step::Authorize, FailureCode::ChallengeAbandoned);
-    let reply = record(&mut checkout, abandoned).unwrap();
-    assert_eq!(reply.next, Some(NextStep::Void { authorized: false }));
-    assert_eq!(
-        run(&mut checkout, CheckoutCommand::AnswerChallenge),
-        Err(CheckoutRejection::NoChallenge)
-    );
-    let reply = record(&mut checkout, Outcome::Voided).unwrap();
-    assert_eq!(reply.next, Some(NextStep::Release { held: vec![held()] }));
-    let reply = record(&mut checkout, Outcome::Released).unwrap();
-    assert!(
-        matches!(reply.checkout.status, CheckoutStatus::Failed(ref f) if f.code == FailureCode::ChallengeAbandoned)
-    );
-}
+mod challenges;
