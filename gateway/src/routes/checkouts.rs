@@ -311,11 +311,7 @@ async fn answer_challenge(
     principal: Principal,
     Path(key): Path<String>,
 ) -> Result<Response, Problem> {
-    let customer = principal.customer()?;
-    if key.is_empty() || key.len() > CHECKOUT_KEY_BYTES_MAX || key.contains('/') {
-        return Err(not_found("checkout"));
-    }
-    let id = keys::checkout(&principal.tenant, &customer, &key);
+    let id = checkout_id(&principal, &key)?;
     let wait = Duration::from_millis(CHECKOUT_WAIT_MS);
     let view = match state.sagas.answer_challenge(&id, wait).await {
         Ok(view) => view,
@@ -338,13 +334,19 @@ async fn get_checkout(
     principal: Principal,
     Path(key): Path<String>,
 ) -> Result<Response, Problem> {
+    let id = checkout_id(&principal, &key)?;
+    let view = state.sagas.status(&id).await?.ok_or_else(|| not_found("checkout"))?;
+    Ok(reply(StatusCode::OK, &checkout_dto(&key, &view)))
+}
+
+/// The entity id of the calling customer's checkout `key` from a path; a key no checkout
+/// can have names none.
+fn checkout_id(principal: &Principal, key: &str) -> Result<String, Problem> {
     let customer = principal.customer()?;
     if key.is_empty() || key.len() > CHECKOUT_KEY_BYTES_MAX || key.contains('/') {
         return Err(not_found("checkout"));
     }
-    let id = keys::checkout(&principal.tenant, &customer, &key);
-    let view = state.sagas.status(&id).await?.ok_or_else(|| not_found("checkout"))?;
-    Ok(reply(StatusCode::OK, &checkout_dto(&key, &view)))
+    Ok(keys::checkout(&principal.tenant, &customer, key))
 }
 
 fn checkout_dto(key: &str, view: &CheckoutView) -> CheckoutDto {
