@@ -449,12 +449,24 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         .uri
         .path_and_query()
         .map_or_else(|| parts.uri.path().to_string(), |pq| pq.as_str().to_string());
-    let print = fingerprint(parts.method.as_str(), &target, &bytes);
+    let print =
+        keyed(&state, &principal, fingerprint(parts.method.as_str(), &target, &bytes)).await;
     let method = parts.method.clone();
     parts.extensions.insert(principal.clone());
     let request = Request::from_parts(parts, Body::from(bytes));
     let scope = ((method.as_str(), template.as_str()), key);
     once(&state.engine, &principal, scope, print, limits.time_ms, next.run(request)).await
+}
+
+/// A customer's fingerprint under its own key (its bodies may hold its personal data, whose
+/// digest erasure must leave unlinkable; an erased customer's under the master key); the
+/// others' as they are.
+async fn keyed(state: &AppState, principal: &Principal, print: Fingerprint) -> Fingerprint {
+    let Ok(customer) = principal.customer() else { return print };
+    match state.vault.sealer(&principal.tenant, customer.as_str()).await {
+        Ok(sealer) => sealer.digest(&print),
+        Err(_) => state.vault.digest(&print),
+    }
 }
 
 fn replay(answer: StoredAnswer) -> Response {

@@ -3,7 +3,8 @@
 //! (nothing of them is on disk in clear, even before erasure), opened for the customer and
 //! support, and erased by destroying the customer's key (GDPR crypto-shredding). After the
 //! erasure and a restart, no file of the data directory holds the name, the address, the
-//! e-mail, the phone number or the key itself; the order keeps its amounts, the ledger
+//! e-mail, the phone number, an unkeyed digest of a request that carried them, or the key
+//! itself; the order keeps its amounts, the ledger
 //! balances and reconciles, and nothing personal is accepted for the customer again.
 
 use std::path::Path;
@@ -42,11 +43,27 @@ fn holding(dir: &Path, needle: &[u8]) -> Vec<String> {
 }
 
 #[track_caller]
-fn assert_nowhere_in_clear(dir: &Path, when: &str) {
+fn assert_nowhere_in_clear(dir: &Path, when: &str, digests: &[[u8; 32]]) {
     for secret in [NAME, STREET, CITY, POSTAL, EMAIL, PHONE, "Zbyszko", "Xylophone"] {
         let found = holding(dir, secret.as_bytes());
         assert!(found.is_empty(), "{when}: {secret:?} is in clear in {found:?}");
     }
+    // Nor an unkeyed digest of a request that carried them, which anyone could test
+    // guesses against: requests are fingerprinted under the customer's key.
+    for digest in digests {
+        let found = holding(dir, digest);
+        assert!(found.is_empty(), "{when}: a plain digest of personal data is in {found:?}");
+    }
+}
+
+/// The SHA-256 of `body` as a request fingerprint reads it (canonical JSON), and of the
+/// profile's request as the idempotency layer would take it unkeyed.
+fn plain_digests(profile: &serde_json::Value, checkout: &serde_json::Value) -> Vec<[u8; 32]> {
+    use sha2::Digest;
+    let bytes = |value: &serde_json::Value| serde_json::to_vec(value).unwrap();
+    let canonical = |value| bazaar_gateway::idempotency::canonical_json(&bytes(value)).unwrap();
+    let put = bazaar_gateway::idempotency::fingerprint("PUT", "/v1/customers/me", &bytes(profile));
+    vec![put, sha2::Sha256::digest(canonical(checkout)).into()]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -71,6 +88,7 @@ async fn an_erased_customers_personal_data_is_nowhere_on_disk_and_the_books_stil
     let mut body = shopper.body(&cart);
     body["ship_to"] = json!({"name": NAME, "line1": STREET, "city": CITY, "postal_code": POSTAL, "country": "DE"});
     let view = shop.m.checkout_completes(me, "gdpr-1", body.clone()).await;
+    let digests = plain_digests(&profile, &body);
     let id = view["order_id"].as_str().unwrap().to_string();
     captured_once(&shop, &id, minor(&view["total"])).await;
 
@@ -84,7 +102,7 @@ async fn an_erased_customers_personal_data_is_nowhere_on_disk_and_the_books_stil
     assert_eq!((&customer["name"], &customer["phone"]), (&json!(NAME), &json!(PHONE)));
     // Sealed before it reached the journal: nothing in clear, though nothing is erased yet.
     let data = shop.m.data_dir().to_path_buf();
-    assert_nowhere_in_clear(&data, "before erasure");
+    assert_nowhere_in_clear(&data, "before erasure", &digests);
     let keys = files(&data.join("pii/keys"));
     assert_eq!(keys.len(), 1, "one data key, for the one customer");
     let wrapped_key = keys[0].1[4..].to_vec();
@@ -119,7 +137,7 @@ async fn an_erased_customers_personal_data_is_nowhere_on_disk_and_the_books_stil
 
     // A clean stop writes snapshots and flushes everything: still nothing, not even the key.
     m.restart();
-    assert_nowhere_in_clear(&data, "after erasure and restarts");
+    assert_nowhere_in_clear(&data, "after erasure and restarts", &digests);
     let found = holding(&data, &wrapped_key);
     assert!(found.is_empty(), "the destroyed key's bytes are still in {found:?}");
     drop((shop.primary, shop.backup));

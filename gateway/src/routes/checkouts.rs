@@ -213,11 +213,11 @@ impl NewCheckout {
             bill_country: dto::id(CountryCode::parse(&self.payment.billing_country))?,
             card,
             coupons,
-            // By content: a retry whose JSON was re-serialized is the same request.
-            fingerprint: Sha256::digest(
+            // By content: a retry whose JSON was re-serialized is the same request. Under the
+            // customer's key: the body holds the address, which erasure must leave unlinkable.
+            fingerprint: sealer.digest(&Sha256::digest(
                 crate::idempotency::canonical_json(body).as_deref().unwrap_or(body),
-            )
-            .into(),
+            )),
         })
     }
 }

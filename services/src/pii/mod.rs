@@ -72,6 +72,12 @@ impl Sealer {
     pub fn seal(&self, field: &str, text: &str) -> Pii {
         seal::seal(&self.key, &self.scope, field, text)
     }
+
+    /// A digest of `bytes` under the customer's key (a request's fingerprint, which may be
+    /// of personal data): erasing the customer leaves it unlinkable to anything.
+    pub fn digest(&self, bytes: &[u8]) -> [u8; 32] {
+        self.key.digest(&self.scope, bytes)
+    }
 }
 
 /// Opens values of one customer.
@@ -157,6 +163,12 @@ impl Vault {
             KeyState::Erased { at_ms } => Err(VaultError::Erased { at_ms }),
             KeyState::Absent => Err(VaultError::Io("the customer's key was not created".into())),
         }
+    }
+
+    /// A digest of `bytes` under the master key, for a customer who has no key to take
+    /// (erased): as the customer's, it cannot be tested against guesses without the key.
+    pub fn digest(&self, bytes: &[u8]) -> [u8; 32] {
+        self.master.digest(b"node", bytes)
     }
 
     /// The reader of a customer (who may have no key yet, or an erased one).
