@@ -251,25 +251,27 @@ async fn create_checkout(
     let request = new.into_request(customer.clone(), &sealer, &body)?;
     let id = keys::checkout(&principal.tenant, &customer, &key);
     let wait = Duration::from_millis(CHECKOUT_WAIT_MS);
-    let view = match state.sagas.checkout(&id, request, wait).await {
-        Ok(view) => view,
-        Err(BeginError::Engine(error)) => return Err(error.into()),
-        Err(BeginError::Rejected(CheckoutRejection::KeyReused)) => {
-            let detail = CheckoutRejection::KeyReused.to_string();
-            return Err(crate::idempotency::key_reused(detail));
-        }
-        Err(BeginError::Rejected(rejection)) => return Err(crate::problem::rejection(&rejection)),
-        Err(BeginError::Busy) => {
-            return Err(Problem::of(
-                ProblemKind::Unavailable,
-                "checkouts_busy",
-                "Too many checkouts",
-                "too many checkouts are unfinished; retry with the same key",
-            )
-            .retry_after(1));
-        }
-    };
+    let view = state.sagas.checkout(&id, request, wait).await.map_err(saga_problem)?;
     answered(&key, &view)
+}
+
+/// What a checkout or a challenge's answer could not do, as a problem.
+fn saga_problem(error: BeginError) -> Problem {
+    match error {
+        BeginError::Engine(error) => error.into(),
+        BeginError::Rejected(CheckoutRejection::KeyReused) => {
+            crate::idempotency::key_reused(CheckoutRejection::KeyReused.to_string())
+        }
+        BeginError::Rejected(CheckoutRejection::UnknownCheckout) => not_found("checkout"),
+        BeginError::Rejected(rejection) => crate::problem::rejection(&rejection),
+        BeginError::Busy => Problem::of(
+            ProblemKind::Unavailable,
+            "checkouts_busy",
+            "Too many checkouts",
+            "too many checkouts are unfinished; retry with the same key",
+        )
+        .retry_after(1),
+    }
 }
 
 /// A checkout's answer: 201 completed, a problem once failed, else 202 (with `Location` to
@@ -313,15 +315,7 @@ async fn answer_challenge(
 ) -> Result<Response, Problem> {
     let id = checkout_id(&principal, &key)?;
     let wait = Duration::from_millis(CHECKOUT_WAIT_MS);
-    let view = match state.sagas.answer_challenge(&id, wait).await {
-        Ok(view) => view,
-        Err(BeginError::Engine(error)) => return Err(error.into()),
-        Err(BeginError::Rejected(CheckoutRejection::UnknownCheckout)) => {
-            return Err(not_found("checkout"));
-        }
-        Err(BeginError::Rejected(rejection)) => return Err(crate::problem::rejection(&rejection)),
-        Err(BeginError::Busy) => return Err(crate::problem::internal("busy")),
-    };
+    let view = state.sagas.answer_challenge(&id, wait).await.map_err(saga_problem)?;
     answered(&key, &view)
 }
 
