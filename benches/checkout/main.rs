@@ -14,7 +14,7 @@
 //! stocked with 10^6 units at one location), and the bench waits until every product shows a
 //! buy box with stock.
 //!
-//! The load: [`CLIENTS`] clients, each a customer with a product, a card (`tok_visa_N`) and an
+//! The load: [`CLIENTS`] clients (or fewer, `-- --clients N`; `clients_count`), each a customer with a product, a card (`tok_visa_N`) and an
 //! address of its own, on its own HTTP/1.1 keep-alive connection, in a closed loop: `POST
 //! /v1/carts`, `POST /v1/carts/{id}/items` (1 unit), then the measured request, `POST
 //! /v1/checkouts` with a new `Idempotency-Key`. Warm-up first (quick 5 s, full 10 s), then the
@@ -41,11 +41,11 @@
 //!   recorded (the probe's aside), checked against the 201 answers.
 //!
 //! Every 5 s the bench prints the rate and the node's CPU per checkout. At the end it prints the
-//! node's engine asks per checkout by entity kind, with their mean time (from `/metrics` before
-//! and after the window), and the journal's events and syncs per checkout: a breakdown of where
-//! a checkout's time goes besides the provider. Its totals are figures too:
-//! `engine_asks_per_checkout_count`, `journal_events_per_checkout_count`,
-//! `journal_syncs_per_checkout_count`.
+//! node's engine asks and activations per checkout by entity kind, with the asks' mean time
+//! (from `/metrics` before and after the window), and the journal's events and syncs per
+//! checkout: a breakdown of where a checkout's time goes besides the provider. Its totals are
+//! figures too: `engine_asks_per_checkout_count`, `engine_activations_per_checkout_count`,
+//! `journal_events_per_checkout_count`, `journal_syncs_per_checkout_count`.
 //!
 //! The client is hyper's HTTP/1.1 connection (`support/http.rs`, as in the gateway bench),
 //! not reqwest, on one thread (a current-thread runtime), with each round's unchanging JSON
@@ -104,6 +104,9 @@ struct Sizes {
     window: Duration,
     /// Direct calls to the idle simulator before the load.
     idle_probes: usize,
+    /// Clients of the load: [`CLIENTS`], or fewer with `-- --clients N` (to see the node's
+    /// cost and latency below saturation).
+    clients: usize,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -112,11 +115,21 @@ fn main() -> anyhow::Result<()> {
         warm_up: report.size(Duration::from_secs(5), Duration::from_secs(10)),
         window: report.size(Duration::from_secs(20), Duration::from_secs(60)),
         idle_probes: report.size(100, 300),
+        clients: clients_arg()?,
     };
     support::run_on_client_thread(report, async move |mut report, dir| {
         run(&mut report, &dir, &sizes).await?;
         Ok(report)
     })
+}
+
+/// `--clients N` (1 to [`CLIENTS`]), or [`CLIENTS`].
+fn clients_arg() -> anyhow::Result<usize> {
+    let args: Vec<String> = std::env::args().collect();
+    let Some(at) = args.iter().position(|arg| arg == "--clients") else { return Ok(CLIENTS) };
+    let clients: usize = args.get(at + 1).context("--clients N")?.parse()?;
+    ensure!((1..=CLIENTS).contains(&clients), "--clients takes 1 to {CLIENTS}");
+    Ok(clients)
 }
 
 async fn run(report: &mut Report, dir: &Path, sizes: &Sizes) -> anyhow::Result<()> {
@@ -199,9 +212,10 @@ async fn measure(
     let start = Instant::now() + Duration::from_millis(100);
     let window =
         Window { from: start + sizes.warm_up, until: start + sizes.warm_up + sizes.window };
-    let mut clients = Vec::with_capacity(CLIENTS);
+    let mut clients = Vec::with_capacity(sizes.clients);
     let answered = Arc::new(AtomicU64::new(0));
-    for (n, token) in customers.iter().enumerate() {
+    report.record("clients_count", sizes.clients as f64);
+    for (n, token) in customers.iter().enumerate().take(sizes.clients) {
         let connection = Connection::open(node.address()).await?;
         let (token, answered) = (token.clone(), answered.clone());
         clients.push(tokio::spawn(shopper(n, connection, token, answered, start, window)));
@@ -254,6 +268,7 @@ async fn measure(
     print_failures(&total.failures);
     let breakdown = print_breakdown(&before.metrics, &after.metrics, total.completed);
     report.record("engine_asks_per_checkout_count", breakdown.asks);
+    report.record("engine_activations_per_checkout_count", breakdown.activations);
     report.record("journal_events_per_checkout_count", breakdown.events);
     report.record("journal_syncs_per_checkout_count", breakdown.syncs);
 

@@ -53,9 +53,12 @@ pub fn machine_jiffies() -> anyhow::Result<(u64, u64)> {
     Ok((total - values[3] - values[4], total))
 }
 
-/// Per checkout over the window: engine asks of every kind, journal events and journal syncs.
+/// Per checkout over the window: engine asks and activations of every kind, journal events
+/// and journal syncs.
 pub struct Breakdown {
     pub asks: f64,
+    /// Entity actors started (from snapshot and journal), of every kind.
+    pub activations: f64,
     pub events: f64,
     pub syncs: f64,
 }
@@ -73,8 +76,11 @@ pub fn print_breakdown(
     eprintln!(
         "  engine asks over the window (from /metrics; p99 over the exporter's recent window):"
     );
-    eprintln!("    {:<16} {:>12} {:>10} {:>10}", "kind", "per checkout", "mean ms", "p99 ms");
-    let mut asks = 0.0;
+    eprintln!(
+        "    {:<16} {:>12} {:>10} {:>10} {:>12}",
+        "kind", "per checkout", "mean ms", "p99 ms", "activations"
+    );
+    let (mut asks, mut activations) = (0.0, 0.0);
     for series in after.keys() {
         let Some(labels) = series.strip_prefix("engine_ask_seconds_count") else { continue };
         let count = delta(series);
@@ -86,11 +92,14 @@ pub fn print_breakdown(
         let p99_series = format!("engine_ask_seconds{}", with_label(labels, "quantile=\"0.99\""));
         let p99 = after.get(&p99_series).map_or(f64::NAN, |s| s * 1000.0);
         let kind = labels.trim_start_matches("{kind=\"").trim_end_matches("\"}");
+        let started = delta(&format!("engine_activations_total{labels}"));
+        activations += started;
         eprintln!(
-            "    {kind:<16} {:>12.2} {:>10.2} {:>10.2}",
+            "    {kind:<16} {:>12.2} {:>10.2} {:>10.2} {:>12.2}",
             count / per,
             sum / count * 1000.0,
-            p99
+            p99,
+            started / per
         );
     }
     let flushes = delta("journal_flush_seconds_count");
@@ -106,6 +115,7 @@ pub fn print_breakdown(
     }
     Breakdown {
         asks: asks / per,
+        activations: activations / per,
         events: delta("journal_events_total") / per,
         syncs: flushes / per,
     }
