@@ -442,10 +442,14 @@ impl Entity for Order {
         pending.map(|notice| crate::index::outbox_row(id, notice.at_ms)).into_iter().collect()
     }
 
-    /// Placed with its shipments planned and nothing owed to its payment or its stock: what
-    /// comes next (a shipment, a delivery, a cancellation, a return) is a person's or a
-    /// carrier's doing.
+    /// Placed with its shipments planned, nothing owed to its payment or its stock, and every
+    /// notice of its timeline published: what comes next (a shipment, a delivery, a
+    /// cancellation, a return) is a person's or a carrier's doing. (The notifier's
+    /// `MarkPublished` follows a change within `coalesce_ms`; an order put to rest before it
+    /// would be activated again, its whole stream read, for that one event.)
     fn at_rest(&self) -> bool {
-        self.view.as_ref().is_some_and(|view| !view.shipments.is_empty() && view.idle())
+        self.view.as_ref().is_some_and(|view| {
+            !view.shipments.is_empty() && view.idle() && view.unpublished().is_empty()
+        })
     }
 }

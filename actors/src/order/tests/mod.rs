@@ -432,6 +432,9 @@ fn an_order_comes_to_rest_once_planned_and_paid_for() {
     harness.run(OrderCommand::PlanShipments { plan: fixtures::terms(2) }).unwrap();
     assert!(!harness.state.at_rest(), "captured at placement: the capture is due");
     harness.run(OrderCommand::RecordCapture { capture: capture("c1", 3_510) }).unwrap();
+    assert!(!harness.state.at_rest(), "its notices are not published yet");
+    let through = harness.state.view().unwrap().timeline.len() as u32;
+    harness.run(OrderCommand::MarkPublished { through }).unwrap();
     assert!(harness.state.at_rest(), "waits for its shipment");
     harness.run(OrderCommand::Cancel { reason: "customer".into() }).unwrap();
     assert!(!harness.state.at_rest(), "a refund and a restock are due");
