@@ -20,7 +20,7 @@
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Weak};
 
 use bazaar_engine::replay::fold_kind;
@@ -75,7 +75,9 @@ impl Contribution {
 #[derive(Default)]
 struct TenantBook {
     balances: BTreeMap<(Account, Currency), i128>,
-    movements: BTreeMap<AuthorizationKey, (i128, i128, i128)>,
+    /// By authorization: one entry per order, looked up on every change of one (so hashed,
+    /// not ordered: [`Ledger::psp_movements`] sorts them).
+    movements: HashMap<AuthorizationKey, (i128, i128, i128)>,
 }
 
 impl TenantBook {
@@ -83,13 +85,16 @@ impl TenantBook {
     fn add(&mut self, part: &Contribution, sign: i128) {
         for (account, amount) in &part.balances {
             let key = (account.clone(), part.currency);
-            let sum = self.balances.entry(key.clone()).or_default();
+            let sum = self.balances.entry(key).or_default();
             *sum += sign * i128::from(*amount);
             if *sum == 0 {
-                self.balances.remove(&key);
+                self.balances.remove(&(account.clone(), part.currency));
             }
         }
-        let moved = self.movements.entry(part.authorization.clone()).or_default();
+        let moved = match self.movements.get_mut(&part.authorization) {
+            Some(moved) => moved,
+            None => self.movements.entry(part.authorization.clone()).or_default(),
+        };
         moved.0 += sign * i128::from(part.movement.captured);
         moved.1 += sign * i128::from(part.movement.refunded);
         moved.2 += sign * i128::from(part.movement.disputed);
