@@ -11,9 +11,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::http::Method;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bazaar_actors::audit::{AuditCommand, AuditRecord, AuditTrail, bounded};
 
@@ -26,22 +25,29 @@ pub fn trail_key(tenant: &str, role: Role, principal: &str) -> String {
     bazaar_actors::keys::compose(&[tenant, role.as_str(), principal])
 }
 
-/// Middleware: records audited requests once they are answered.
-pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Runs `run` on `request`, and records it in the trail once answered when it is audited:
+/// mutating, with a bearer token, of a seller, support agent or operator. The first step of
+/// every group of routes (`guarded` in `lib.rs`), before its role is checked, so a refused
+/// change is recorded too.
+pub async fn audited<F, Fut>(state: &AppState, request: Request, run: F) -> Response
+where
+    F: FnOnce(Request) -> Fut + Send + 'static,
+    Fut: Future<Output = Response> + Send + 'static,
+{
     let mutating =
         matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE);
     // Without a bearer token there is no principal to audit (a guest); the route decides.
     if !mutating || !request.headers().contains_key(axum::http::header::AUTHORIZATION) {
-        return next.run(request).await;
+        return run(request).await;
     }
     let (mut parts, body) = request.into_parts();
-    let principal = match Principal::from_request_parts(&mut parts, &state).await {
+    let principal = match Principal::from_request_parts(&mut parts, state).await {
         Ok(principal) => principal,
         Err(problem) => return problem.into_response(),
     };
     parts.extensions.insert(principal.clone());
     if !matches!(principal.role, Role::Seller | Role::Support | Role::Operator) {
-        return next.run(Request::from_parts(parts, body)).await;
+        return run(Request::from_parts(parts, body)).await;
     }
     let method = bounded(parts.method.as_str());
     let path = bounded(parts.uri.path());
@@ -59,7 +65,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     // stopping node waits for it (`AppState::requests`).
     let (engine, unanswered) = (state.engine.clone(), record.clone());
     let task = state.requests.spawn(async move {
-        let response = next.run(Request::from_parts(parts, body)).await;
+        let response = run(Request::from_parts(parts, body)).await;
         let status = response.status().as_u16();
         write(&engine, &key, AuditRecord { status, ..record }).await;
         response

@@ -125,7 +125,8 @@ enum Audience {
     Role(Option<Role>),
 }
 
-/// A group of routes behind its guard: [`auth::admit`] first (for a role), then the refusal of
+/// A group of routes behind its guard: the audit trail's record ([`audit::audited`]) around
+/// the rest, then [`auth::admit`] (for a role), then the refusal of
 /// a query string the operation does not declare ([`undeclared_query`]), then (if `keyed`) the
 /// idempotency middleware, then the route's extractors ([`document`] names the role as the
 /// scope of each operation's bearer requirement). One layer, not three: a layer clones the
@@ -142,21 +143,25 @@ fn guarded(
         move |request: axum::extract::Request, next: axum::middleware::Next| {
             let (state, plain) = (state.clone(), plain.clone());
             async move {
-                let request = match audience {
-                    Audience::Role(role) => match auth::admit(&state, role, request).await {
-                        Ok(request) => request,
-                        Err(refusal) => return refusal,
-                    },
-                    Audience::Guests => request,
-                };
-                if let Some(refusal) = undeclared_query(&plain, &request) {
-                    return refusal;
-                }
-                if keyed {
-                    idempotency::layer(axum::extract::State(state), request, next).await
-                } else {
-                    next.run(request).await
-                }
+                let audit_state = state.clone();
+                audit::audited(&audit_state, request, move |request| async move {
+                    let request = match audience {
+                        Audience::Role(role) => match auth::admit(&state, role, request).await {
+                            Ok(request) => request,
+                            Err(refusal) => return refusal,
+                        },
+                        Audience::Guests => request,
+                    };
+                    if let Some(refusal) = undeclared_query(&plain, &request) {
+                        return refusal;
+                    }
+                    if keyed {
+                        idempotency::layer(axum::extract::State(state), request, next).await
+                    } else {
+                        next.run(request).await
+                    }
+                })
+                .await
             }
         },
     ))
@@ -263,7 +268,6 @@ pub fn app(state: AppState) -> Router {
     let router = routes
         .merge(callbacks)
         .route("/openapi.json", get(openapi_json).layer(axum::Extension(openapi)))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), audit::layer))
         .with_state(state)
         .merge(ops);
     stack::layered(router)

@@ -1,4 +1,4 @@
-//! The middleware every request passes: a request id (always made by the server, echoed in
+//! The middleware every request passes, in one layer: a request id (always made by the server, echoed in
 //! the response and in every log line of the request, and the audit's; a client's own
 //! `x-request-id` is kept beside it, echoed as `x-client-request-id` when it is 1 to 128
 //! visible ASCII characters), a trace span (503 and 504 logged as warnings, other failures as
@@ -18,7 +18,7 @@
 //! - A URL longer than [`URI_BYTES_MAX`] is refused 414 `uri_too_long` before routing.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -26,9 +26,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tower::ServiceBuilder;
-use tower_http::classify::ServerErrorsFailureClass;
-use tower_http::trace::TraceLayer;
+use tracing::Instrument;
 
 use crate::limits::CLIENT_REQUEST_ID_BYTES_MAX;
 use crate::limits::{BODY_BYTES_MAX, URI_BYTES_MAX};
@@ -40,21 +38,38 @@ const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-client-request-
 
 static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
 
-/// The request's id, in one layer: a client's `x-request-id` is taken off the request and the
-/// server's put in its place (a random prefix per process and a counter, so ids are unique
-/// and cheap), for the span and the audit to read; the answer carries it (unless a handler
-/// set its own), and the client's id beside it when that is short visible ASCII.
-async fn request_id(prefix: u32, mut request: Request<Body>, next: Next) -> Response {
+/// The whole stack, in one layer (each layer of its own cost a boxed future and a clone of
+/// the service under it on every request): the request id, the span, the URL's checks, the
+/// time limit, the problem net and the failure log, around the body limit and the routes.
+pub fn layered(router: Router) -> Router {
+    let mut seed = [0u8; 4];
+    let _ = getrandom::fill(&mut seed);
+    let prefix = u32::from_le_bytes(seed);
+    router
+        .fallback(unknown_route)
+        .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .layer(axum::middleware::from_fn(move |request, next| edge(prefix, request, next)))
+}
+
+/// The request's id: a client's `x-request-id` is taken off the request and the server's put
+/// in its place (a random prefix per process and a counter, so ids are unique and cheap), for
+/// the span and the audit to read; the answer carries it (unless a handler set its own), and
+/// the client's id beside it when that is short visible ASCII. Everything else runs inside
+/// the request's span.
+async fn edge(prefix: u32, mut request: Request<Body>, next: Next) -> Response {
+    let started = Instant::now();
     let client = request.headers_mut().remove(REQUEST_ID).filter(|id| {
         (1..=CLIENT_REQUEST_ID_BYTES_MAX).contains(&id.len())
             && id.as_bytes().iter().all(u8::is_ascii_graphic)
     });
     let n = NEXT_REQUEST.fetch_add(1, Ordering::Relaxed);
+    let text = format!("{prefix:08x}-{n:x}");
+    let span = tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %text);
     // Hex digits and a dash: always a valid header value.
-    let id = HeaderValue::try_from(format!("{prefix:08x}-{n:x}"))
-        .unwrap_or(HeaderValue::from_static("-"));
+    let id = HeaderValue::try_from(text).unwrap_or(HeaderValue::from_static("-"));
     request.headers_mut().insert(REQUEST_ID, id.clone());
-    let mut response = next.run(request).await;
+    let mut response = answer(request, next).instrument(span.clone()).await;
+    span.in_scope(|| log_answer(response.status(), started.elapsed()));
     response.headers_mut().entry(REQUEST_ID).or_insert(id);
     if let Some(id) = client {
         response.headers_mut().insert(CLIENT_REQUEST_ID, id);
@@ -62,73 +77,12 @@ async fn request_id(prefix: u32, mut request: Request<Body>, next: Next) -> Resp
     response
 }
 
-pub fn layered(router: Router) -> Router {
-    let mut seed = [0u8; 4];
-    let _ = getrandom::fill(&mut seed);
-    let prefix = u32::from_le_bytes(seed);
-    let trace = TraceLayer::new_for_http()
-        .make_span_with(|request: &Request<_>| {
-            let id =
-                request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
-        })
-        .on_failure(log_failure);
-    router.fallback(unknown_route).layer(
-        ServiceBuilder::new()
-            .layer(axum::middleware::from_fn(move |request, next| {
-                request_id(prefix, request, next)
-            }))
-            .layer(trace)
-            .layer(axum::middleware::from_fn(time_limit))
-            .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
-            .layer(axum::middleware::from_fn(edge)),
-    )
-}
-
-/// Answers a request that runs past its route's time limit (`RouteLimits`) 503
-/// `request_timeout`. Its handler is dropped, but an audited change (a seller's, support's or
-/// operator's) runs apart from it (`audit.rs`) and may still finish: a client retries it with
-/// the same `Idempotency-Key`.
-async fn time_limit(request: Request<Body>, next: Next) -> Response {
-    let limit = RouteLimits::of(request.uri().path()).time_ms;
-    match tokio::time::timeout(Duration::from_millis(limit), next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => Problem::of(
-            ProblemKind::Unavailable,
-            "request_timeout",
-            "Timed out",
-            "the request took too long",
-        )
-        .retry_after(RETRY_AFTER_S)
-        .into_response(),
-    }
-}
-
-/// Logs a failed request: a 500 (or a failure with no answer) is an error an operator must
-/// look at; 503 and 504 are expected states the answer already reports (a provider down, an
-/// open breaker, overload, a time-out), so they are warnings.
-fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &tracing::Span) {
-    let latency_ms = latency.as_millis() as u64;
-    match class {
-        ServerErrorsFailureClass::StatusCode(status)
-            if status == StatusCode::SERVICE_UNAVAILABLE
-                || status == StatusCode::GATEWAY_TIMEOUT =>
-        {
-            tracing::warn!(status = status.as_u16(), latency_ms, "request answered {status}");
-        }
-        ServerErrorsFailureClass::StatusCode(status) => {
-            tracing::error!(status = status.as_u16(), latency_ms, "request failed with {status}");
-        }
-        ServerErrorsFailureClass::Error(error) => {
-            tracing::error!(error = %error, latency_ms, "request failed");
-        }
-    }
-}
-
-/// The innermost layer, in one: refuses a URL that is too long, or whose path has a dot
-/// segment, then makes any error answer a problem ([`as_problem`]; see the module's
-/// invariants).
-async fn edge(request: Request<Body>, next: Next) -> Response {
+/// Refuses a URL that is too long, or whose path has a dot segment; runs the route within its
+/// time limit (`RouteLimits`: past it, 503 `request_timeout`; the handler is dropped, but an
+/// audited change, a seller's, support's or operator's, runs apart from it (`audit.rs`) and
+/// may still finish: a client retries it with the same `Idempotency-Key`); then makes any
+/// error answer a problem ([`as_problem`]; see the module's invariants).
+async fn answer(request: Request<Body>, next: Next) -> Response {
     let uri = request.uri();
     let length = uri.path_and_query().map_or(0, |target| target.as_str().len());
     if length > URI_BYTES_MAX {
@@ -140,7 +94,34 @@ async fn edge(request: Request<Body>, next: Next) -> Response {
         let detail = "a path segment may not be '.' or '..' (however escaped): no id is";
         return bad_request("dot_segment", detail).into_response();
     }
-    as_problem(next.run(request).await).await
+    let limit = RouteLimits::of(uri.path()).time_ms;
+    let response = match tokio::time::timeout(Duration::from_millis(limit), next.run(request)).await
+    {
+        Ok(response) => response,
+        Err(_) => Problem::of(
+            ProblemKind::Unavailable,
+            "request_timeout",
+            "Timed out",
+            "the request took too long",
+        )
+        .retry_after(RETRY_AFTER_S)
+        .into_response(),
+    };
+    as_problem(response).await
+}
+
+/// Logs a request's answer: a 500 (any 5xx but these two) is an error an operator must look
+/// at; 503 and 504 are expected states the answer already reports (a provider down, an open
+/// breaker, overload, a time-out), so they are warnings; the rest is debug.
+fn log_answer(status: StatusCode, latency: Duration) {
+    let latency_ms = latency.as_millis() as u64;
+    if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::GATEWAY_TIMEOUT {
+        tracing::warn!(status = status.as_u16(), latency_ms, "request answered {status}");
+    } else if status.is_server_error() {
+        tracing::error!(status = status.as_u16(), latency_ms, "request failed with {status}");
+    } else {
+        tracing::debug!(status = status.as_u16(), latency_ms, "request answered");
+    }
 }
 
 /// Whether a raw path segment means `.` or `..` once its escapes are decoded: one or two
