@@ -11,6 +11,13 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::header::CONTENT_TYPE;
+use hyper::{Request, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -124,39 +131,85 @@ impl Payments {
         path: &str,
         body: Option<&impl Serialize>,
     ) -> Attempt<T> {
-        let url = format!("{}{path}", target.base);
-        let request = match body {
-            Some(body) => self.inner.http.post(url).json(body),
-            None => self.inner.http.get(url),
+        let request = match http_request(&target.base, path, body) {
+            Ok(request) => request,
+            // Nothing was sent.
+            Err(detail) => return Attempt::Failed { detail, unknown: false },
         };
-        let timeout = Duration::from_millis(self.inner.config.call_timeout_ms.max(1));
-        let response = match request.timeout(timeout).send().await {
-            Ok(response) => response,
-            Err(error) => {
+        let exchange = async {
+            let response = self.inner.http.request(request).await.map_err(|error| {
                 // Only a connection never made proves the provider did nothing.
-                let unknown = !error.is_connect();
-                let detail =
-                    if error.is_timeout() { "timed out".to_string() } else { format!("{error}") };
-                return Attempt::Failed { detail, unknown };
+                Attempt::Failed { detail: error_chain(&error), unknown: !error.is_connect() }
+            })?;
+            let status = response.status();
+            match response.into_body().collect().await {
+                Ok(body) => Ok((status, body.to_bytes())),
+                Err(error) => Err(Attempt::Failed { detail: error_chain(&error), unknown: true }),
             }
         };
-        let status = response.status();
+        let timeout = Duration::from_millis(self.inner.config.call_timeout_ms.max(1));
+        let (status, body) = match tokio::time::timeout(timeout, exchange).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(failed)) => return failed,
+            Err(_) => return Attempt::Failed { detail: "timed out".to_string(), unknown: true },
+        };
         if status.is_success() {
-            return match response.json::<T>().await {
+            return match serde_json::from_slice::<T>(&body) {
                 Ok(value) => Attempt::Reply(value),
                 Err(error) => {
                     Attempt::Failed { detail: format!("unreadable answer: {error}"), unknown: true }
                 }
             };
         }
-        let text = response.text().await.unwrap_or_default();
+        let text = String::from_utf8_lossy(&body);
         let detail = match serde_json::from_str::<wire::Problem>(&text) {
             Ok(problem) => format!("{} {}: {}", status.as_u16(), problem.code, problem.detail),
             Err(_) => format!("{} {}", status.as_u16(), text.chars().take(200).collect::<String>()),
         };
         let retryable = status.is_server_error()
-            || status == reqwest::StatusCode::REQUEST_TIMEOUT
-            || status == reqwest::StatusCode::TOO_MANY_REQUESTS;
+            || status == StatusCode::REQUEST_TIMEOUT
+            || status == StatusCode::TOO_MANY_REQUESTS;
         if retryable { Attempt::Failed { detail, unknown: true } } else { Attempt::Refused(detail) }
     }
+}
+
+/// The providers' HTTP client: hyper's pooled HTTP/1.1 client (keep-alive connections,
+/// `TCP_NODELAY`), the part of a general client a call to a configured URL needs: no URL
+/// parsing beyond the URI, no redirects, no proxy from the environment.
+pub(super) type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+pub(super) fn http_client(connect_timeout: Duration) -> HttpClient {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(connect_timeout));
+    Client::builder(TokioExecutor::new()).build(connector)
+}
+
+/// `POST` of `body` as JSON, or `GET` without one, to `base` + `path`.
+fn http_request(
+    base: &str,
+    path: &str,
+    body: Option<&impl Serialize>,
+) -> Result<Request<Full<Bytes>>, String> {
+    let uri = format!("{base}{path}");
+    let request = match body {
+        Some(body) => {
+            let json = serde_json::to_vec(body).map_err(|error| format!("unwritable: {error}"))?;
+            Request::post(uri).header(CONTENT_TYPE, "application/json").body(Full::from(json))
+        }
+        None => Request::get(uri).body(Full::default()),
+    };
+    request.map_err(|error| format!("bad request to {base}: {error}"))
+}
+
+/// An error with its causes, which hold what happened (`client error (Connect)` alone does not).
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

@@ -33,7 +33,7 @@ pub struct Payments {
 
 pub(super) struct Inner {
     pub(super) config: PaymentsConfig,
-    pub(super) http: reqwest::Client,
+    pub(super) http: super::call::HttpClient,
     /// In configuration order; indices into this are how providers are named internally.
     pub(super) providers: Vec<Provider>,
     /// The index of the provider tried first.
@@ -64,15 +64,7 @@ impl Payments {
     pub fn new(config: PaymentsConfig) -> Payments {
         let timeout = Duration::from_millis(config.call_timeout_ms.max(1));
         // Providers are called directly: their URLs are configuration, not the environment's.
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .tcp_nodelay(true)
-            .connect_timeout(timeout)
-            .build()
-            .unwrap_or_else(|error| {
-                tracing::error!(%error, "cannot build the payments http client, using defaults");
-                reqwest::Client::new()
-            });
+        let http = super::call::http_client(timeout);
         let providers = config
             .providers
             .iter()

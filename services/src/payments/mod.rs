@@ -3,7 +3,7 @@
 //! [`Payments`]; the simulator a test or `bazaar sim` talks to is `bazaar psp`, speaking the
 //! [`wire`] API.
 //!
-//! This module does I/O (HTTP over reqwest, tokio timers and tasks). It is not part of the
+//! This module does I/O (HTTP over hyper, tokio timers and tasks). It is not part of the
 //! pure domain; its pure pieces are [`breaker`] and [`deferral`].
 //!
 //! Invariants kept:
