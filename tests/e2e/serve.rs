@@ -161,7 +161,8 @@ fn the_openapi_document_describes_every_route() {
 fn every_request_log_line_carries_the_request_id_of_the_answer() {
     let dir = tempfile::tempdir().unwrap();
     let mut serve = serve_command(dir.path());
-    let (server, log) = Server::start_logging(serve.env("RUST_LOG", "info,bazaar_gateway::stack=debug"));
+    let (server, log) =
+        Server::start_logging(serve.env("RUST_LOG", "info,bazaar_gateway::stack=debug"));
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let client = reqwest::Client::new();
     // The server makes every request's id, whatever a client brings: it names the request's
