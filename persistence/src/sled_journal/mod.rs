@@ -54,6 +54,7 @@ use crate::limits;
 use crate::recovery;
 use crate::wal::{Payload, Wal};
 
+mod apply;
 mod index;
 #[cfg(feature = "testkit")]
 mod inspect;
@@ -62,9 +63,9 @@ mod pipeline;
 mod store;
 mod tail;
 
+use apply::Stripes;
 use ops::{Ops, OpsWriter};
 use pipeline::Tails;
-use store::Stripes;
 use tail::Tail;
 
 /// The journal schema this build writes, kept in the `meta` tree. Version 2 stores runs of

@@ -27,8 +27,8 @@
 
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
-use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 
+use super::apply::{STRIPES, Stripes, Writes};
 use super::tail::{StreamTail, Tail, TailRead};
 use crate::chunks;
 use crate::codec;
@@ -228,40 +228,6 @@ fn kind_streams(
     })
 }
 
-/// How many stripes of streams [`Stripes`] locks.
-const STRIPES: usize = 64;
-
-/// Read-write locks over stripes of streams (by a hash of the stream's prefix). sled's
-/// iterators see a batch's keys one at a time, so a read of a stream that a checkpoint is
-/// writing could see a run removed and its replacement not yet written, or a chunked record's
-/// head without its chunks. A checkpoint writes a stripe's streams holding its lock for
-/// writing; a read holds its stream's stripe for reading, from its copy of the tail to the end
-/// of its sled reads.
-pub struct Stripes(Box<[RwLock<()>]>);
-
-impl Default for Stripes {
-    fn default() -> Stripes {
-        Stripes((0..STRIPES).map(|_| RwLock::new(())).collect())
-    }
-}
-
-impl Stripes {
-    fn of(prefix: &[u8]) -> usize {
-        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-        BuildHasherDefault::<DefaultHasher>::default().hash_one(prefix) as usize % STRIPES
-    }
-
-    /// Holds the stripe of the stream at `prefix` against checkpoints.
-    pub fn read(&self, prefix: &[u8]) -> RwLockReadGuard<'_, ()> {
-        self.0[Self::of(prefix)].read().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Holds every stripe against checkpoints (a read of a whole kind).
-    pub fn read_all(&self) -> Vec<RwLockReadGuard<'_, ()>> {
-        self.0.iter().map(|lock| lock.read().unwrap_or_else(PoisonError::into_inner)).collect()
-    }
-}
-
 /// The journal's trees in sled.
 pub struct Trees {
     pub events: sled::Tree,
@@ -280,8 +246,10 @@ impl Trees {
 }
 
 /// Writes a frozen tail into sled (not durable until the checkpoint flushes sled), one stripe
-/// of streams at a time under its lock, then its index rows in one batch. A crash part of the
-/// way leaves sled with part of the tail, which is harmless: the
+/// of streams at a time, then its index rows ([`Writes`]: in small batches). A stripe's batches are made
+/// before its lock is taken (this thread is sled's only writer, so what it reads there
+/// cannot change meanwhile) and applied under it, so a read waits for the applying alone. A
+/// crash part of the way leaves sled with part of the tail, which is harmless: the
 /// checkpoint is not recorded, so opening replays the whole tail.
 pub fn write_tail(trees: &Trees, tail: &Tail, stripes: &Stripes) -> Result<(), JournalError> {
     fail::fail_point!("journal-apply", |_| Err(JournalError::Io("failpoint journal-apply".into())));
@@ -290,31 +258,46 @@ pub fn write_tail(trees: &Trees, tail: &Tail, stripes: &Stripes) -> Result<(), J
         by_stripe[Stripes::of(prefix)].push((prefix, stream));
     }
     for (stripe, streams) in by_stripe.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
-        let _writing = stripes.0[stripe].write().unwrap_or_else(PoisonError::into_inner);
-        write_streams(&trees.events, &trees.snapshots, streams)?;
+        let batches = stream_batches(&trees.events, &trees.snapshots, streams)?;
+        let _writing = stripes.write(stripe);
+        batches.apply(&trees.events, &trees.snapshots)?;
     }
     // Index rows need no stripe: a read of one never waits for a checkpoint (`index.rs`).
-    let mut rows = sled::Batch::default();
+    let mut rows = Writes::default();
     for (key, value) in &tail.index {
         match value {
             Some(value) => rows.insert(key.as_slice(), value.as_slice()),
             None => rows.remove(key.as_slice()),
         }
     }
-    trees.index.apply_batch(rows)?;
-    Ok(())
+    rows.apply(&trees.index)
 }
 
-/// Writes streams' events as runs, then their snapshots, then their compactions, each tree
-/// in one batch, so that sled, which recovers a prefix of its own log, never keeps a snapshot
-/// without the events before it nor a compaction without its snapshot.
-fn write_streams(
+/// Streams' events as runs, their snapshots, and their compactions.
+struct StreamBatches {
+    events: Writes,
+    snapshots: Writes,
+    removals: Writes,
+}
+
+impl StreamBatches {
+    /// Applied in that order, so that sled, which recovers a prefix of its own log, never
+    /// keeps a snapshot without the events before it nor a compaction without its snapshot.
+    fn apply(self, events: &sled::Tree, snapshots: &sled::Tree) -> Result<(), JournalError> {
+        self.events.apply(events)?;
+        self.snapshots.apply(snapshots)?;
+        self.removals.apply(events)?;
+        Ok(())
+    }
+}
+
+fn stream_batches(
     events_tree: &sled::Tree,
     snapshots_tree: &sled::Tree,
     streams: &[(&Vec<u8>, &StreamTail)],
-) -> Result<(), JournalError> {
+) -> Result<StreamBatches, JournalError> {
     let (mut events, mut snapshots, mut removals) =
-        (sled::Batch::default(), sled::Batch::default(), sled::Batch::default());
+        (Writes::default(), Writes::default(), Writes::default());
     for &(prefix, stream) in streams {
         if let Some((first, _)) = stream.events.first() {
             clear_from(events_tree, prefix, *first, &mut events)?;
@@ -334,10 +317,7 @@ fn write_streams(
         }
         compact(events_tree, prefix, stream, &mut removals)?;
     }
-    events_tree.apply_batch(events)?;
-    snapshots_tree.apply_batch(snapshots)?;
-    events_tree.apply_batch(removals)?;
-    Ok(())
+    Ok(StreamBatches { events, snapshots, removals })
 }
 
 /// Removes what sled holds of the stream at `prefix` from `first` on, shortening a value that
@@ -348,7 +328,7 @@ fn clear_from(
     tree: &sled::Tree,
     prefix: &[u8],
     first: Seq,
-    batch: &mut sled::Batch,
+    batch: &mut Writes,
 ) -> Result<(), JournalError> {
     let head_len = prefix.len() + 8;
     for entry in tree.range(stream_range(prefix, 0)).rev() {
@@ -379,7 +359,7 @@ fn compact(
     tree: &sled::Tree,
     prefix: &[u8],
     stream: &StreamTail,
-    removals: &mut sled::Batch,
+    removals: &mut Writes,
 ) -> Result<(), JournalError> {
     let upto = stream.compacted_to;
     if upto == 0 {
