@@ -56,8 +56,15 @@ async fn a_seller_cancelling_too_often_is_suspended_and_the_buy_box_moves() {
     // short of suspension's 50 %.
     let cancelled = m.write(200, Method::POST, &cancel(&orders[0]), SELLER_1, why.clone()).await;
     assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
-    let order = m.order(me, &orders[0]).await;
-    assert_eq!(order["status"], "cancelled", "{order}");
+    // Captured at placement: the payment job refunds it, so a read right after may already
+    // say "refunded" (a cancelled order's next state); wait for that.
+    let order = eventually("the cancelled order refunded", async || {
+        let order = m.order(me, &orders[0]).await;
+        if order["status"] == "refunded" { Ok(order) } else { Err(order.to_string()) }
+    })
+    .await;
+    assert_eq!(order["payment"]["refunded"], order["total"], "{order}");
+    assert_eq!(order["restocked"], true, "{order}");
     let cases = eventually("a cancellation-rate case", async || {
         let cases = m.read(AGENT, "/v1/support/cases").await;
         let found =
