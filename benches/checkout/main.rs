@@ -14,8 +14,9 @@
 //! stocked with 10^6 units at one location), and the bench waits until every product shows a
 //! buy box with stock.
 //!
-//! The load: [`CLIENTS`] clients (or fewer, `-- --clients N`; `clients_count`), each a customer with a product, a card (`tok_visa_N`) and an
-//! address of its own, on its own HTTP/1.1 keep-alive connection, in a closed loop: `POST
+//! The load: [`CLIENTS`] clients (or fewer, `-- --clients N`; `clients_count`), each a
+//! customer with a product, a card (`tok_visa_N`) and an address of its own, on its own
+//! HTTP/1.1 keep-alive connection, in a closed loop: `POST
 //! /v1/carts`, `POST /v1/carts/{id}/items` (1 unit), then the measured request, `POST
 //! /v1/checkouts` with a new `Idempotency-Key`. Warm-up first (quick 5 s, full 10 s), then the
 //! measured window (quick 20 s, full 60 s). A checkout counts if its answer arrives inside the

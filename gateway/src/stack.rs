@@ -1,10 +1,10 @@
-//! The middleware every request passes, in one layer: a request id (always made by the server, echoed in
-//! the response and in every log line of the request, and the audit's; a client's own
-//! `x-request-id` is kept beside it, echoed as `x-client-request-id` when it is 1 to 128
-//! visible ASCII characters), a trace span (503 and 504 logged as warnings, other failures as
-//! errors), a body-size limit, a time limit (answered 503 problem+json), problem+json for
-//! unknown routes, the refusal of URLs that are too long or not in normal form, and the net
-//! under all of them.
+//! The middleware every request passes, in one layer: a request id (always made by the
+//! server, echoed in the response and in every log line of the request, and the audit's; a
+//! client's own `x-request-id` is kept beside it, echoed as `x-client-request-id` when it is
+//! 1 to 128 visible ASCII characters), a trace span (503 and 504 logged as warnings, other
+//! failures as errors), a body-size limit, a time limit (answered 503 problem+json),
+//! problem+json for unknown routes, the refusal of URLs that are too long or not in normal
+//! form, and the net under all of them.
 //!
 //! Invariants:
 //! - Every answer with an error status is `application/problem+json` with a stable `code`:
@@ -64,7 +64,8 @@ async fn edge(prefix: u32, mut request: Request<Body>, next: Next) -> Response {
     });
     let n = NEXT_REQUEST.fetch_add(1, Ordering::Relaxed);
     let text = format!("{prefix:08x}-{n:x}");
-    let span = tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %text);
+    let (method, path) = (request.method(), request.uri().path());
+    let span = tracing::info_span!("request", %method, %path, request_id = %text);
     // Hex digits and a dash: always a valid header value.
     let id = HeaderValue::try_from(text).unwrap_or(HeaderValue::from_static("-"));
     request.headers_mut().insert(REQUEST_ID, id.clone());
