@@ -11,12 +11,7 @@ fn challenge(id: &str, expires_at_ms: u64) -> Challenge {
 
 #[test]
 fn a_challenge_waits_for_the_customer_then_authorizes_again() {
-    let mut checkout = begun();
-    for outcome in
-        [priced(), Outcome::Reserved { held: vec![held()] }, scored(FraudDecision::Accept)]
-    {
-        record(&mut checkout, outcome).unwrap();
-    }
+    let mut checkout = accepted(vec![held()]);
     assert_eq!(
         run(&mut checkout, CheckoutCommand::AnswerChallenge),
         Err(CheckoutRejection::NoChallenge)
@@ -53,12 +48,7 @@ fn a_challenge_waits_for_the_customer_then_authorizes_again() {
 
 #[test]
 fn an_abandoned_challenge_voids_by_key_and_releases() {
-    let mut checkout = begun();
-    for outcome in
-        [priced(), Outcome::Reserved { held: vec![held()] }, scored(FraudDecision::Accept)]
-    {
-        record(&mut checkout, outcome).unwrap();
-    }
+    let mut checkout = accepted(vec![held()]);
     record(&mut checkout, Outcome::ChallengeRequired { challenge: challenge("c1", 9_000) })
         .unwrap();
     let abandoned = failure(Step::Authorize, FailureCode::ChallengeAbandoned);

@@ -100,6 +100,15 @@ fn begun() -> Checkout {
     checkout
 }
 
+/// Begun, priced, `held` reserved and the fraud score accepted: next, the authorization.
+fn accepted(held: Vec<Held>) -> Checkout {
+    let mut checkout = begun();
+    for outcome in [priced(), Outcome::Reserved { held }, scored(FraudDecision::Accept)] {
+        record(&mut checkout, outcome).unwrap();
+    }
+    checkout
+}
+
 #[test]
 fn the_same_key_meets_the_same_saga_and_another_request_is_refused() {
     let mut checkout = begun();
@@ -146,10 +155,7 @@ fn forward_steps_run_in_order_and_complete() {
 
 #[test]
 fn a_placement_with_its_plan_leaves_no_plan_step() {
-    let mut checkout = begun();
-    record(&mut checkout, priced()).unwrap();
-    record(&mut checkout, Outcome::Reserved { held: Vec::new() }).unwrap();
-    record(&mut checkout, scored(FraudDecision::Accept)).unwrap();
+    let mut checkout = accepted(Vec::new());
     record(&mut checkout, authorized()).unwrap();
     assert_eq!(checkout.next_step(), Step::Place);
     record(&mut checkout, Outcome::PlacedAndPlanned).unwrap();
@@ -173,10 +179,7 @@ fn an_outcome_out_of_order_is_refused_and_a_repeat_answers_from_state() {
 
 #[test]
 fn a_failure_compensates_in_reverse_and_ends_failed() {
-    let mut checkout = begun();
-    record(&mut checkout, priced()).unwrap();
-    record(&mut checkout, Outcome::Reserved { held: vec![held()] }).unwrap();
-    record(&mut checkout, scored(FraudDecision::Accept)).unwrap();
+    let mut checkout = accepted(vec![held()]);
     record(&mut checkout, authorized()).unwrap();
     record(&mut checkout, Outcome::Placed).unwrap();
     record(&mut checkout, Outcome::Planned).unwrap();
@@ -209,10 +212,7 @@ fn a_failure_compensates_in_reverse_and_ends_failed() {
 
 #[test]
 fn a_declined_payment_voids_by_key_and_releases() {
-    let mut checkout = begun();
-    record(&mut checkout, priced()).unwrap();
-    record(&mut checkout, Outcome::Reserved { held: vec![held()] }).unwrap();
-    record(&mut checkout, scored(FraudDecision::Accept)).unwrap();
+    let mut checkout = accepted(vec![held()]);
     record(&mut checkout, failure(Step::Authorize, FailureCode::PaymentUnavailable)).unwrap();
     assert_eq!(checkout.next_step(), Step::Void, "a provider may hold it after a time-out");
     record(&mut checkout, Outcome::Voided).unwrap();
@@ -254,10 +254,7 @@ fn held() -> Held {
 
 #[test]
 fn a_void_no_provider_answers_is_deferred_and_the_stock_still_released() {
-    let mut checkout = begun();
-    record(&mut checkout, priced()).unwrap();
-    record(&mut checkout, Outcome::Reserved { held: vec![held()] }).unwrap();
-    record(&mut checkout, scored(FraudDecision::Accept)).unwrap();
+    let mut checkout = accepted(vec![held()]);
     record(&mut checkout, failure(Step::Authorize, FailureCode::PaymentUnavailable)).unwrap();
     record(&mut checkout, Outcome::VoidDeferred).unwrap();
     assert_eq!(checkout.next_step(), Step::Release, "an outage never holds stock hostage");
@@ -362,10 +359,7 @@ fn each_compensation_carries_what_it_undoes() {
 
 #[test]
 fn a_void_after_a_lost_authorization_has_no_order_to_tell() {
-    let mut checkout = begun();
-    record(&mut checkout, priced()).unwrap();
-    record(&mut checkout, Outcome::Reserved { held: Vec::new() }).unwrap();
-    record(&mut checkout, scored(FraudDecision::Accept)).unwrap();
+    let mut checkout = accepted(Vec::new());
     let unavailable = failure(Step::Authorize, FailureCode::PaymentUnavailable);
     assert_eq!(next_after(&mut checkout, unavailable), Some(NextStep::Void { authorized: false }));
     assert_eq!(next_after(&mut checkout, Outcome::Voided), None, "nothing held, nothing redeemed");
@@ -383,10 +377,7 @@ fn nothing_is_next_before_begin_nor_after_the_end() {
 
 #[test]
 fn a_plan_the_order_refuses_fails_the_saga_before_anything_is_sold() {
-    let mut checkout = begun();
-    record(&mut checkout, priced()).unwrap();
-    record(&mut checkout, Outcome::Reserved { held: vec![held()] }).unwrap();
-    record(&mut checkout, scored(FraudDecision::Accept)).unwrap();
+    let mut checkout = accepted(vec![held()]);
     record(&mut checkout, authorized()).unwrap();
     record(&mut checkout, Outcome::Placed).unwrap();
     let refused = failure(Step::Plan, FailureCode::OrderRefused);
