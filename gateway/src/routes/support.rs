@@ -1,7 +1,7 @@
 //! Customer service: a support agent finds a customer's orders, reads any order of the
 //! tenant with support's notes on it, cancels one before it ships (the payment job voids or
 //! refunds it, and puts its units back), and writes notes on it. Every change is audited
-//! under the agent's name (the audit layer, as for sellers and operators). An order of
+//! under the agent's name (`audit::audited`, as for sellers and operators). An order of
 //! another tenant, or none, answers 404.
 
 use crate::idempotency::PersonalData;
