@@ -42,3 +42,22 @@ async fn every_mutating_seller_request_leaves_a_record_with_its_request_id() {
     assert_eq!(forbidden.status, 403);
     m.shut_down();
 }
+
+/// The audit runs before the role check (`audit::audited`, the first step of each group's
+/// guard): a seller's change on an operator's route is refused 403 and still recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_refused_for_its_role_is_recorded_too() {
+    let m = Market::open(&[]);
+    let refused = m.put(SELLER, "/admin/psp", json!({"auth_only": true})).await;
+    assert_eq!(refused.status, 403);
+    let trail = m.get(OPERATOR, "/admin/audit/seller/seller-1").await.json;
+    assert_eq!(trail["total"], 1, "{trail}");
+    let record = &trail["records"][0];
+    assert_eq!(
+        (record["method"].as_str(), record["path"].as_str()),
+        (Some("PUT"), Some("/admin/psp"))
+    );
+    assert_eq!(record["status"], 403, "{record}");
+    assert_eq!(record["request_id"], refused.header("x-request-id").unwrap(), "{record}");
+    m.shut_down();
+}
