@@ -350,11 +350,11 @@ fn write_baseline_tree(dir: &Path, ids: &[String], per_stream: u64, record: &Rec
     let tree = db.open_tree("journal").expect("journal tree");
     for id in ids {
         let prefix = stream_prefix(Stream::new(KIND, id));
-        let mut batch = sled::Batch::default();
+        // Key by key, as the journal writes sled: a batch would switch this process's sled
+        // to its global lock (`sled_journal/apply.rs`).
         for seq in 1..=per_stream {
-            batch.insert(event_key(&prefix, seq), record.as_bytes());
+            tree.insert(event_key(&prefix, seq), record.as_bytes()).expect("baseline insert");
         }
-        tree.apply_batch(batch).expect("baseline batch");
     }
     db.flush().expect("flush the baseline");
 }

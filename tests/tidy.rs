@@ -9,6 +9,9 @@
 //!   manifests name only the dependencies below, and their sources use no runtime, actor
 //!   system, store, HTTP, clock or floating point.
 //! - Only the gateway's `problem.rs` chooses an error status.
+//! - Nothing applies a sled batch or transaction: the first one a process applies switches
+//!   sled 0.34 to a process-wide lock that every read then takes and each batch holds
+//!   (`persistence/src/sled_journal/apply.rs`).
 //!
 //! Each rule is a function over `(path, text)` pairs with a test that feeds it a violation,
 //! so a rule that stopped finding anything would fail here.
@@ -38,6 +41,10 @@ const IMPURE: &[&str] = &[
     concat!("f", "32"),
     concat!("f", "64"),
 ];
+
+/// What no Rust file may call: each takes sled's process-wide write lock.
+const SLED_GLOBAL_LOCKS: &[&str] =
+    &[concat!("apply_", "batch("), concat!(".trans", "action("), concat!(".check", "sum(")];
 
 /// Statuses a gateway handler may answer with itself: they are not failures.
 const SUCCESS: &[&str] = &["OK", "CREATED", "ACCEPTED", "NO_CONTENT"];
@@ -184,6 +191,21 @@ fn impure_uses(files: &[Source]) -> Vec<String> {
     problems
 }
 
+/// Calls that switch sled to its process-wide lock, anywhere.
+fn sled_global_locks(files: &[Source]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for Source { path, text } in files {
+        for (n, line) in text.lines().enumerate() {
+            if let Some(found) =
+                SLED_GLOBAL_LOCKS.iter().find(|needle| code(line).contains(*needle))
+            {
+                problems.push(format!("{path}:{}: {found}", n + 1));
+            }
+        }
+    }
+    problems
+}
+
 /// The names under `[dependencies]` of a manifest (not dev- or build-dependencies).
 fn dependencies(manifest: &str) -> Vec<String> {
     let mut names = Vec::new();
@@ -283,6 +305,14 @@ fn the_domain_and_the_entity_contract_are_pure() {
 }
 
 #[test]
+fn nothing_takes_sleds_global_lock() {
+    assert_none(
+        "calls that put every sled read behind one lock (write key by key instead)",
+        sled_global_locks(&sources()),
+    );
+}
+
+#[test]
 fn only_problem_rs_chooses_an_error_status() {
     let files = sources();
     assert!(files.iter().any(|file| file.path == "gateway/src/problem.rs"), "problem.rs is read");
@@ -331,6 +361,12 @@ mod the_rules_find_violations {
             concat!("//! A.\nuse tok", "io::sync;\nlet x: f", "64 = 1.0; // f32 in a comment\n");
         assert_eq!(super::impure_uses(&file("actors/src/a.rs", text)).len(), 2);
         assert!(super::impure_uses(&file("services/src/a.rs", text)).is_empty());
+    }
+
+    #[test]
+    fn sled_global_locks() {
+        let text = concat!("//! A.\ntree.apply_", "batch(b)?;\n// tree.apply_", "batch(b)\n");
+        assert_eq!(super::sled_global_locks(&file("x/src/a.rs", text)).len(), 1);
     }
 
     #[test]

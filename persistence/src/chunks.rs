@@ -157,12 +157,10 @@ mod tests {
     }
 
     fn store(tree: &sled::Tree, key: &[u8], record: &[u8]) {
-        let mut batch = sled::Batch::default();
         for (k, v) in split(key.to_vec(), record.to_vec()) {
             assert!(v.len() <= VALUE_BYTES_MAX);
-            batch.insert(k, v);
+            tree.insert(k, v).unwrap();
         }
-        tree.apply_batch(batch).unwrap();
     }
 
     #[test]

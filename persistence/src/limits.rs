@@ -53,14 +53,6 @@ pub const CHECKPOINT_INTERVAL_MS_MAX: u64 = 60 * 60 * 1000;
 /// bounded).
 pub const TAIL_CHECKPOINTS_MAX: u64 = 2;
 
-/// Writes in one sled batch of a checkpoint, at most: sled applies a batch under a lock that
-/// every read of sled waits for (`sled_journal::apply::Writes`).
-pub const CHECKPOINT_BATCH_OPS_MAX: usize = 32;
-
-/// Bytes of keys and values in one sled batch of a checkpoint, at most, unless one write
-/// alone is more.
-pub const CHECKPOINT_BATCH_BYTES_MAX: usize = 128 * 1024;
-
 /// Longest an open waits for the directory's lock that a journal closed in this process may
 /// still hold for a moment (see `SledJournal::open`).
 pub const LOCK_WAIT_MS_MAX: u64 = 500;

@@ -1,11 +1,10 @@
 //! How a checkpoint's writes meet the reads of streams in sled: stripe locks, so that a read
-//! never sees a stream half written, and small ordered batches, so that a read never waits
-//! long for sled's own lock.
+//! never sees a stream half written, and writes applied key by key, so that a read never
+//! waits for sled's own process-wide lock.
 
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::journal::JournalError;
-use crate::limits::{CHECKPOINT_BATCH_BYTES_MAX, CHECKPOINT_BATCH_OPS_MAX};
 
 /// How many stripes of streams [`Stripes`] locks.
 pub const STRIPES: usize = 64;
@@ -46,51 +45,33 @@ impl Stripes {
     }
 }
 
-/// Writes to one tree, in order, as sled batches of at most [`CHECKPOINT_BATCH_OPS_MAX`]
-/// writes or [`CHECKPOINT_BATCH_BYTES_MAX`] bytes. sled 0.34 applies a batch under a
-/// process-wide write lock that every read of every tree waits for (`concurrency_control`):
-/// one batch of a whole stripe stalled activations, and the tokio workers they run on, for
-/// milliseconds at each checkpoint. Small batches keep that wait short; applied in order,
-/// they keep the order of the writes (sled recovers a prefix of them, and a checkpoint cut
-/// short is replayed whole).
+/// Writes to one tree, applied one key at a time, in order. Never a `sled::Batch`: the first
+/// batch (or transaction) a process applies switches sled 0.34 to a process-wide read-write
+/// lock (`concurrency_control`) that every later read and write of every tree takes, and each
+/// batch holds it for writing. A checkpoint's batches then stalled activations, and the tokio
+/// workers they run on, at every checkpoint (the checkout's p99 doubled). Key by key, sled
+/// never takes that lock. Nothing here needs a batch's atomicity: the stripes keep reads from
+/// seeing a stream half written, sled recovers a prefix of its own log, and a checkpoint cut
+/// short is replayed whole.
 #[derive(Default)]
-pub struct Writes {
-    full: Vec<sled::Batch>,
-    open: sled::Batch,
-    ops: usize,
-    bytes: usize,
-}
+pub struct Writes(Vec<(sled::IVec, Option<sled::IVec>)>);
 
 impl Writes {
     pub fn insert(&mut self, key: impl Into<sled::IVec>, value: impl Into<sled::IVec>) {
-        let (key, value) = (key.into(), value.into());
-        self.count(key.len() + value.len());
-        self.open.insert(key, value);
+        self.0.push((key.into(), Some(value.into())));
     }
 
     pub fn remove(&mut self, key: impl Into<sled::IVec>) {
-        let key = key.into();
-        self.count(key.len());
-        self.open.remove(key);
+        self.0.push((key.into(), None));
     }
 
-    fn count(&mut self, bytes: usize) {
-        if self.ops > 0
-            && (self.ops >= CHECKPOINT_BATCH_OPS_MAX
-                || self.bytes + bytes > CHECKPOINT_BATCH_BYTES_MAX)
-        {
-            self.full.push(std::mem::take(&mut self.open));
-            (self.ops, self.bytes) = (0, 0);
-        }
-        self.ops += 1;
-        self.bytes += bytes;
-    }
-
-    /// Applies the writes to `tree`, batch after batch.
+    /// Applies the writes to `tree`, in the order they were made.
     pub fn apply(self, tree: &sled::Tree) -> Result<(), JournalError> {
-        let open = (self.ops > 0).then_some(self.open);
-        for batch in self.full.into_iter().chain(open) {
-            tree.apply_batch(batch)?;
+        for (key, value) in self.0 {
+            match value {
+                Some(value) => tree.insert(key, value)?,
+                None => tree.remove(key)?,
+            };
         }
         Ok(())
     }
@@ -101,7 +82,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn writes_go_in_small_batches_and_keep_their_order() {
+    fn writes_keep_their_order() {
         let db = sled::Config::new().temporary(true).open().unwrap();
         let tree = db.open_tree("t").unwrap();
         let mut writes = Writes::default();
@@ -112,13 +93,6 @@ mod tests {
             writes.remove(n.to_be_bytes().to_vec());
         }
         writes.insert(4u32.to_be_bytes().to_vec(), b"again".to_vec());
-        // A write larger than a batch's bytes goes alone.
-        writes.insert(b"large".to_vec(), vec![7u8; CHECKPOINT_BATCH_BYTES_MAX + 1]);
-        assert!(
-            writes.full.len() >= 150 / CHECKPOINT_BATCH_OPS_MAX,
-            "{} batches",
-            writes.full.len()
-        );
         writes.apply(&tree).unwrap();
         for n in 0..100u32 {
             let want: Option<&[u8]> = match n {
@@ -128,9 +102,5 @@ mod tests {
             };
             assert_eq!(tree.get(n.to_be_bytes()).unwrap().as_deref(), want, "key {n}");
         }
-        assert_eq!(
-            tree.get(b"large").unwrap().map(|v| v.len()),
-            Some(CHECKPOINT_BATCH_BYTES_MAX + 1)
-        );
     }
 }

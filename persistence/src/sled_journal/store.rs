@@ -246,10 +246,9 @@ impl Trees {
 }
 
 /// Writes a frozen tail into sled (not durable until the checkpoint flushes sled), one stripe
-/// of streams at a time, then its index rows, all in small batches ([`Writes`]). A stripe's
-/// batches are made before its lock is taken (this thread is sled's only writer, so what it
-/// reads there cannot change meanwhile) and applied under it, so a read waits for the
-/// applying alone. A crash part of the way leaves sled with part of the tail, which is
+/// of streams at a time, then its index rows, key by key ([`Writes`]). A stripe's writes are
+/// made before its lock is taken (this thread is sled's only writer, so what it reads there
+/// cannot change meanwhile) and applied under it, so a read waits for the applying alone. A crash part of the way leaves sled with part of the tail, which is
 /// harmless: the checkpoint is not recorded, so opening replays the whole tail.
 pub fn write_tail(trees: &Trees, tail: &Tail, stripes: &Stripes) -> Result<(), JournalError> {
     fail::fail_point!("journal-apply", |_| Err(JournalError::Io("failpoint journal-apply".into())));
