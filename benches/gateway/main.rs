@@ -2,10 +2,10 @@
 //! run: `cargo bench --bench gateway [-- --quick]`.
 //!
 //! The process holds a whole node, started through `bazaar::node::Node`, the assembly `bazaar
-//! serve` runs (`node.rs`): a sled journal under the target directory (a real disk), the
-//! engine with every commerce kind, the catalog's read models and search index, credentials
-//! made on first start, rate limits too high to throttle, the Prometheus recorder, and the
-//! node's own HTTP server on loopback. A bare axum app on another port is the baseline
+//! serve` runs (`node.rs`), on the allocator `bazaar serve` runs on (mimalloc): a sled
+//! journal under the target directory (a real disk), the engine with every commerce kind,
+//! the catalog's read models and search index, credentials made on first start, rate limits
+//! too high to throttle, the Prometheus recorder, and the node's own HTTP server on loopback. A bare axum app on another port is the baseline
 //! (`load.rs`, with the clients). Clients are hyper HTTP/1.1 keep-alive
 //! connections on the same runtime, so client and server share the two cores: every rate
 //! includes the client's cost, and only the ratios compare like with like.
@@ -52,6 +52,11 @@ use hyper::StatusCode;
 use load::{Load, alternate, get, open_loop, pick, post};
 use node::{BenchNode, cart_id};
 use support::Report;
+
+/// As in `src/main.rs`: the node measured allocates as the shipped binary does (the baseline
+/// shares it). With glibc's malloc, allocation took about a tenth of the hot-SKU phase.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Connections (and client tasks) of every phase.
 const CONNECTIONS: usize = 64;
