@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use bazaar_engine::Engine;
-use bazaar_services::cache::{BoundedCache, Weigh};
+use bazaar_services::cache::{BoundedCache, TextPair, Weigh};
 use bazaar_services::catalog::Catalog;
 use bazaar_services::ledger::Ledger;
 use bazaar_services::orders::OrderBook;
@@ -155,12 +155,13 @@ impl RenderedProducts {
         revision: u64,
         render: impl FnOnce() -> axum::body::Bytes,
     ) -> axum::body::Bytes {
-        let key = (tenant.clone(), asin.clone());
-        if let Some(page) = self.pages.get_if(&key, |page| page.revision == revision) {
+        let found =
+            self.pages.get_if(&TextPair(tenant, asin.as_str()), |page| page.revision == revision);
+        if let Some(page) = found {
             return page.json;
         }
         let json = render();
-        self.pages.insert(key, Page { revision, json: json.clone() });
+        self.pages.insert((tenant.clone(), asin.clone()), Page { revision, json: json.clone() });
         json
     }
 

@@ -6,7 +6,10 @@
 //! Invariant: the entries' weights (their bytes in memory, as [`Weigh`] estimates them, plus
 //! [`ENTRY_OVERHEAD_BYTES`]) never sum to more than the bound.
 
+use std::borrow::Borrow;
 use std::hash::{Hash, RandomState};
+
+use quick_cache::Equivalent;
 
 /// What an entry costs beyond its key and value: the cache's slot and bookkeeping.
 pub const ENTRY_OVERHEAD_BYTES: u64 = 96;
@@ -71,8 +74,12 @@ where
         }
     }
 
-    /// The entry of `key`, if cached and `fresh`; counted as a hit or a miss.
-    pub fn get_if(&self, key: &K, fresh: impl FnOnce(&V) -> bool) -> Option<V> {
+    /// The entry of `key` (an owned key, or a borrowed one such as [`TextPair`]), if cached
+    /// and `fresh`; counted as a hit or a miss.
+    pub fn get_if<Q>(&self, key: &Q, fresh: impl FnOnce(&V) -> bool) -> Option<V>
+    where
+        Q: Hash + Equivalent<K> + ?Sized,
+    {
         match self.entries.get(key) {
             Some(value) if fresh(&value) => {
                 self.hits.increment(1);
@@ -86,7 +93,10 @@ where
     }
 
     /// The entry of `key`, if cached, without counting a hit or a miss.
-    pub fn peek(&self, key: &K) -> Option<V> {
+    pub fn peek<Q>(&self, key: &Q) -> Option<V>
+    where
+        Q: Hash + Equivalent<K> + ?Sized,
+    {
         self.entries.get(key)
     }
 
@@ -143,5 +153,42 @@ impl<A: Weigh, B: Weigh> Weigh for (A, B) {
 impl Weigh for u64 {
     fn weigh(&self) -> u64 {
         8
+    }
+}
+
+/// A borrowed `(tenant, id)` key, for a lookup in a cache keyed by an owned pair of texts
+/// (`(Arc<str>, Asin)` and the like) without building one: it hashes as the owned pair does
+/// (each part as its `str`), and equals it part by part.
+#[derive(Debug, Hash)]
+pub struct TextPair<'a>(pub &'a str, pub &'a str);
+
+impl<A: Borrow<str>, B: Borrow<str>> Equivalent<(A, B)> for TextPair<'_> {
+    fn equivalent(&self, key: &(A, B)) -> bool {
+        self.0 == key.0.borrow() && self.1 == key.1.borrow()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use bazaar_actors::Asin;
+
+    use super::*;
+
+    #[test]
+    fn a_borrowed_pair_finds_what_the_owned_pair_keys() {
+        let cache: BoundedCache<(Arc<str>, Asin), u64> =
+            BoundedCache::new("test_pairs", 1 << 20, 64);
+        for n in 0..100 {
+            let asin = Asin::parse(&format!("B{n:09}")).unwrap();
+            cache.insert((Arc::from("tenant-a"), asin), n);
+        }
+        for n in 0..100 {
+            let asin = format!("B{n:09}");
+            assert_eq!(cache.peek(&TextPair("tenant-a", &asin)), Some(n));
+            assert_eq!(cache.get_if(&TextPair("tenant-a", &asin), |_| true), Some(n));
+            assert_eq!(cache.peek(&TextPair("tenant-b", &asin)), None);
+        }
     }
 }

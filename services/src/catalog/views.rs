@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use bazaar_engine::{Engine, EngineError};
 
 use super::Tenant;
-use crate::cache::{BoundedCache, Weigh};
+use crate::cache::{BoundedCache, TextPair, Weigh};
 use crate::limits::PRODUCT_VIEW_BYTES_TYPICAL;
 use bazaar_actors::ids::Asin;
 use bazaar_actors::keys;
@@ -74,10 +74,10 @@ impl Views {
         tenant: &str,
         asin: &Asin,
     ) -> Result<Option<Arc<ProductView>>, EngineError> {
-        let key = (Tenant::from(tenant), asin.clone());
-        if let Some(cached) = self.cache.get_if(&key, |_| true) {
+        if let Some(cached) = self.cache.get_if(&TextPair(tenant, asin.as_str()), |_| true) {
             return Ok(Some(cached.view));
         }
+        let key = (Tenant::from(tenant), asin.clone());
         let product = engine.durable_state::<Product>(&keys::product(tenant, asin))?;
         let Some(view) = product.view().map(Arc::new) else { return Ok(None) };
         let _writing = self.stripe(&key);
