@@ -372,11 +372,11 @@ fn check_schema(db: &sled::Db) -> Result<(), JournalError> {
 /// `checkpoint_bytes`, then checkpoints what it replayed, so the log starts over from the
 /// position reached.
 fn recover(shared: &Shared, config: &JournalConfig) -> Result<Wal, JournalError> {
-    let mut tail = Tail::replayed();
+    let mut tail = Tail::default();
     let (wal, opened) = Wal::open(&shared.wal_dir, config.segment_bytes, &mut |frame| {
         tail.add(frame.index, &Ops::parse(frame.payload)?)?;
         if tail.bytes >= config.checkpoint_bytes {
-            let replayed = std::mem::replace(&mut tail, Tail::replayed());
+            let replayed = std::mem::take(&mut tail);
             store::write_tail(&shared.trees, &replayed, &shared.stripes)?;
         }
         Ok(())

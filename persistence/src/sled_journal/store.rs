@@ -248,10 +248,8 @@ impl Trees {
 /// Writes a frozen tail into sled (not durable until the checkpoint flushes sled), one stripe
 /// of streams at a time, then its index rows, key by key ([`Writes`]). A stripe's writes are
 /// made before its lock is taken (this thread is sled's only writer, so what it reads there
-/// cannot change meanwhile) and applied under it, so a read waits for the applying alone. A
-/// crash part of the way leaves sled with part of the tail, which is harmless: the
-/// checkpoint is not recorded, so opening replays the whole tail (a [`Tail::replayed`] one,
-/// whose streams clear what sled holds where they begin).
+/// cannot change meanwhile) and applied under it, so a read waits for the applying alone. A crash part of the way leaves sled with part of the tail, which is
+/// harmless: the checkpoint is not recorded, so opening replays the whole tail.
 pub fn write_tail(trees: &Trees, tail: &Tail, stripes: &Stripes) -> Result<(), JournalError> {
     fail::fail_point!("journal-apply", |_| Err(JournalError::Io("failpoint journal-apply".into())));
     let mut by_stripe: Vec<Vec<(&Vec<u8>, &StreamTail)>> = vec![Vec::new(); STRIPES];
@@ -259,7 +257,7 @@ pub fn write_tail(trees: &Trees, tail: &Tail, stripes: &Stripes) -> Result<(), J
         by_stripe[Stripes::of(prefix)].push((prefix, stream));
     }
     for (stripe, streams) in by_stripe.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
-        let batches = stream_batches(trees, streams, tail.replayed)?;
+        let batches = stream_batches(&trees.events, &trees.snapshots, streams)?;
         let _writing = stripes.write(stripe);
         batches.apply(&trees.events, &trees.snapshots)?;
     }
@@ -293,15 +291,14 @@ impl StreamBatches {
 }
 
 fn stream_batches(
-    trees: &Trees,
+    events_tree: &sled::Tree,
+    snapshots_tree: &sled::Tree,
     streams: &[(&Vec<u8>, &StreamTail)],
-    replayed: bool,
 ) -> Result<StreamBatches, JournalError> {
-    let (events_tree, snapshots_tree) = (&trees.events, &trees.snapshots);
     let (mut events, mut snapshots, mut removals) =
         (Writes::default(), Writes::default(), Writes::default());
     for &(prefix, stream) in streams {
-        if let Some((first, _)) = stream.events.first().filter(|_| replayed) {
+        if let Some((first, _)) = stream.events.first() {
             clear_from(events_tree, prefix, *first, &mut events)?;
         }
         for (key, value) in runs(prefix, &stream.events) {
@@ -324,9 +321,8 @@ fn stream_batches(
 
 /// Removes what sled holds of the stream at `prefix` from `first` on, shortening a value that
 /// begins before `first` and reaches it: the tail's events from `first` replace them. Only a
-/// checkpoint cut short leaves anything there, so only a replayed tail calls this (it reads
-/// the stream's last key at least: about 5 % of the node's CPU in the checkout bench, were
-/// every checkpoint to call it).
+/// checkpoint cut short (its tail is replayed) or a torn record (the stream goes on over it)
+/// leaves anything there; otherwise this reads the stream's last key and stops.
 fn clear_from(
     tree: &sled::Tree,
     prefix: &[u8],
@@ -426,8 +422,7 @@ mod tests {
     }
 
     fn tail_of(prefix: &[u8], events: Vec<(Seq, Vec<u8>)>, compacted_to: Seq) -> Tail {
-        // Replayed: the second write below goes over what a cut-short checkpoint left.
-        let mut tail = Tail::replayed();
+        let mut tail = Tail::default();
         let stream = StreamTail { events, snapshot: None, compacted_to };
         tail.streams.insert(prefix.to_vec(), stream);
         tail

@@ -69,11 +69,6 @@ pub(super) struct Tail {
     /// Record bytes added (an estimate of the memory held, not reduced by compactions).
     pub bytes: u64,
     pub last_index: u64,
-    /// Built from the log at open: sled may hold part of it already (a checkpoint the crash
-    /// cut short), so each stream's writes must first clear what sled holds from their first
-    /// seq on. A live tail's streams begin after what sled holds (every checkpoint before it
-    /// completed: a failed one fails the journal), so nothing needs clearing.
-    pub replayed: bool,
 }
 
 /// What the tail holds of one stream, copied out for a read.
@@ -110,11 +105,6 @@ fn overlay(
 }
 
 impl Tail {
-    /// An empty tail for entries replayed from the log at open.
-    pub fn replayed() -> Tail {
-        Tail { replayed: true, ..Tail::default() }
-    }
-
     /// Whether no entry was added (an entry may have no effect: an append of no events).
     pub fn is_empty(&self) -> bool {
         self.last_index == 0
