@@ -353,7 +353,9 @@ fn clear_from(
 }
 
 /// Removes what sled holds of a stream at or below its compaction; a run that straddles it
-/// is written again from the first event after it.
+/// is written again from the first event after it. It reads sled's keys as they are, never
+/// joining a chunked record: a checkpoint writes key by key, so the one a crash cut short
+/// may have left a head without its chunks, which the log's replay compacts over.
 fn compact(
     tree: &sled::Tree,
     prefix: &[u8],
@@ -365,11 +367,14 @@ fn compact(
         return Ok(());
     }
     let covered = keys::event_key(prefix, 0)..=chunks::last_key(&keys::event_key(prefix, upto));
+    let head_len = prefix.len() + 8;
     let mut held = Vec::new();
-    for entry in chunks::records(tree.range(covered)) {
+    for entry in tree.range(covered) {
         let (key, value) = entry?;
-        for key in chunks::keys(&key, value.len()) {
-            removals.remove(key);
+        removals.remove(key.clone());
+        // A chunk, a chunked record's head or a record alone: one event, at or below `upto`.
+        if key.len() != head_len || value.first() != Some(&RUN) {
+            continue;
         }
         held.clear();
         expand(first_seq(&key)?, &value, &mut held);
@@ -443,6 +448,30 @@ mod tests {
 
         write_tail(&trees, &tail_of(&prefix, Vec::new(), 2), &stripes).unwrap();
         assert_eq!(read_stream(&trees.events, &prefix, 0).unwrap(), expected[2..]);
+    }
+
+    /// A checkpoint writes a chunked record key by key, so a crash can leave its head
+    /// without its chunks (or chunks without a head). The log's replay rewrites and compacts
+    /// that stream; it must not trip over the torn record while it does.
+    #[test]
+    fn a_replay_compacts_over_a_record_a_crash_tore() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let trees = Trees::open(&db).unwrap();
+        let (prefix, stripes) = (stream_prefix(Stream::new(1, "a")), Stripes::default());
+        let large = record(VALUE_BYTES_MAX * 2, 2);
+        let events = vec![(1, record(5, 1)), (2, large), (3, record(5, 3)), (4, record(5, 4))];
+        for (key, value) in runs(&prefix, &events) {
+            trees.events.insert(key, value).unwrap();
+        }
+        // The crash kept the head of event 2 and lost its last chunk.
+        trees.events.remove(chunks::chunk_key(&keys::event_key(&prefix, 2), 1)).unwrap();
+        let mut tail = tail_of(&prefix, vec![(5, record(5, 5))], 3);
+        tail.streams.get_mut(&prefix).unwrap().snapshot = Some(record(7, 3));
+        write_tail(&trees, &tail, &stripes).unwrap();
+        let expected = vec![(4, record(5, 4)), (5, record(5, 5))];
+        assert_eq!(read_stream(&trees.events, &prefix, 0).unwrap(), expected);
+        let left: Vec<_> = trees.events.iter().keys().map(|key| key.unwrap()).collect();
+        assert_eq!(left.len(), 2, "every key of the torn record went: {left:?}");
     }
 
     #[test]
