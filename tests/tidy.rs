@@ -176,14 +176,12 @@ fn stray_bounds(files: &[Source]) -> Vec<String> {
     problems
 }
 
-/// Uses of a runtime, store, network, clock or float in the pure crates' sources.
-fn impure_uses(files: &[Source]) -> Vec<String> {
-    let pure =
-        |path: &str| path.starts_with("actors/src/") || path.starts_with("engine/entity/src/");
+/// Each line of `files` whose code (not its comment) names one of `needles`.
+fn naming(files: &[&Source], needles: &[&str]) -> Vec<String> {
     let mut problems = Vec::new();
-    for Source { path, text } in files.iter().filter(|file| pure(&file.path)) {
+    for Source { path, text } in files {
         for (n, line) in text.lines().enumerate() {
-            if let Some(found) = IMPURE.iter().find(|needle| code(line).contains(*needle)) {
+            if let Some(found) = needles.iter().find(|needle| code(line).contains(*needle)) {
                 problems.push(format!("{path}:{}: {found}", n + 1));
             }
         }
@@ -191,19 +189,16 @@ fn impure_uses(files: &[Source]) -> Vec<String> {
     problems
 }
 
+/// Uses of a runtime, store, network, clock or float in the pure crates' sources.
+fn impure_uses(files: &[Source]) -> Vec<String> {
+    let pure =
+        |path: &str| path.starts_with("actors/src/") || path.starts_with("engine/entity/src/");
+    naming(&files.iter().filter(|file| pure(&file.path)).collect::<Vec<_>>(), IMPURE)
+}
+
 /// Calls that switch sled to its process-wide lock, anywhere.
 fn sled_global_locks(files: &[Source]) -> Vec<String> {
-    let mut problems = Vec::new();
-    for Source { path, text } in files {
-        for (n, line) in text.lines().enumerate() {
-            if let Some(found) =
-                SLED_GLOBAL_LOCKS.iter().find(|needle| code(line).contains(*needle))
-            {
-                problems.push(format!("{path}:{}: {found}", n + 1));
-            }
-        }
-    }
-    problems
+    naming(&files.iter().collect::<Vec<_>>(), SLED_GLOBAL_LOCKS)
 }
 
 /// The names under `[dependencies]` of a manifest (not dev- or build-dependencies).

@@ -5,10 +5,11 @@
 //! serve` runs (`node.rs`), on the allocator `bazaar serve` runs on (mimalloc): a sled
 //! journal under the target directory (a real disk), the engine with every commerce kind,
 //! the catalog's read models and search index, credentials made on first start, rate limits
-//! too high to throttle, the Prometheus recorder, and the node's own HTTP server on loopback. A bare axum app on another port is the baseline
-//! (`load.rs`, with the clients). Clients are hyper HTTP/1.1 keep-alive
-//! connections on the same runtime, so client and server share the two cores: every rate
-//! includes the client's cost, and only the ratios compare like with like.
+//! too high to throttle, the Prometheus recorder, and the node's own HTTP server on loopback.
+//! A bare axum app on another port is the baseline (`load.rs`, with the clients). Clients
+//! are hyper HTTP/1.1 keep-alive connections on the same runtime, so client and server
+//! share the two cores: every rate includes the client's cost, and only the ratios compare
+//! like with like.
 //!
 //! Closed-loop loads run 64 connections, each sending its next request when the last one is
 //! answered, for a fixed time (quick 3 s, full 10 s), in turns with their baseline (quick 3

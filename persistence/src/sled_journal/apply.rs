@@ -9,10 +9,10 @@ use crate::journal::JournalError;
 /// How many stripes of streams [`Stripes`] locks.
 pub const STRIPES: usize = 64;
 
-/// Read-write locks over stripes of streams (by a hash of the stream's prefix). sled's
-/// iterators see a batch's keys one at a time, so a read of a stream that a checkpoint is
-/// writing could see a run removed and its replacement not yet written, or a chunked record's
-/// head without its chunks. A checkpoint writes a stripe's streams holding its lock for
+/// Read-write locks over stripes of streams (by a hash of the stream's prefix). A checkpoint
+/// writes a stream's keys one at a time, so a read of a stream it is writing could see a run
+/// removed and its replacement not yet written, or a chunked record's head without its
+/// chunks. A checkpoint writes a stripe's streams holding its lock for
 /// writing; a read holds its stream's stripe for reading, from its copy of the tail to the end
 /// of its sled reads.
 pub struct Stripes(Box<[RwLock<()>]>);

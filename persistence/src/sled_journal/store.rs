@@ -248,8 +248,9 @@ impl Trees {
 /// Writes a frozen tail into sled (not durable until the checkpoint flushes sled), one stripe
 /// of streams at a time, then its index rows, key by key ([`Writes`]). A stripe's writes are
 /// made before its lock is taken (this thread is sled's only writer, so what it reads there
-/// cannot change meanwhile) and applied under it, so a read waits for the applying alone. A crash part of the way leaves sled with part of the tail, which is
-/// harmless: the checkpoint is not recorded, so opening replays the whole tail.
+/// cannot change meanwhile) and applied under it, so a read waits for the applying alone. A
+/// crash part of the way leaves sled with part of the tail, which is harmless: the
+/// checkpoint is not recorded, so opening replays the whole tail.
 pub fn write_tail(trees: &Trees, tail: &Tail, stripes: &Stripes) -> Result<(), JournalError> {
     fail::fail_point!("journal-apply", |_| Err(JournalError::Io("failpoint journal-apply".into())));
     let mut by_stripe: Vec<Vec<(&Vec<u8>, &StreamTail)>> = vec![Vec::new(); STRIPES];
@@ -257,9 +258,9 @@ pub fn write_tail(trees: &Trees, tail: &Tail, stripes: &Stripes) -> Result<(), J
         by_stripe[Stripes::of(prefix)].push((prefix, stream));
     }
     for (stripe, streams) in by_stripe.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
-        let batches = stream_batches(&trees.events, &trees.snapshots, streams)?;
+        let writes = stream_writes(&trees.events, &trees.snapshots, streams)?;
         let _writing = stripes.write(stripe);
-        batches.apply(&trees.events, &trees.snapshots)?;
+        writes.apply(&trees.events, &trees.snapshots)?;
     }
     // Index rows need no stripe: a read of one never waits for a checkpoint (`index.rs`).
     let mut rows = Writes::default();
@@ -273,13 +274,13 @@ pub fn write_tail(trees: &Trees, tail: &Tail, stripes: &Stripes) -> Result<(), J
 }
 
 /// Streams' events as runs, their snapshots, and their compactions.
-struct StreamBatches {
+struct StreamWrites {
     events: Writes,
     snapshots: Writes,
     removals: Writes,
 }
 
-impl StreamBatches {
+impl StreamWrites {
     /// Applied in that order, so that sled, which recovers a prefix of its own log, never
     /// keeps a snapshot without the events before it nor a compaction without its snapshot.
     fn apply(self, events: &sled::Tree, snapshots: &sled::Tree) -> Result<(), JournalError> {
@@ -290,11 +291,11 @@ impl StreamBatches {
     }
 }
 
-fn stream_batches(
+fn stream_writes(
     events_tree: &sled::Tree,
     snapshots_tree: &sled::Tree,
     streams: &[(&Vec<u8>, &StreamTail)],
-) -> Result<StreamBatches, JournalError> {
+) -> Result<StreamWrites, JournalError> {
     let (mut events, mut snapshots, mut removals) =
         (Writes::default(), Writes::default(), Writes::default());
     for &(prefix, stream) in streams {
@@ -316,7 +317,7 @@ fn stream_batches(
         }
         compact(events_tree, prefix, stream, &mut removals)?;
     }
-    Ok(StreamBatches { events, snapshots, removals })
+    Ok(StreamWrites { events, snapshots, removals })
 }
 
 /// Removes what sled holds of the stream at `prefix` from `first` on, shortening a value that
@@ -327,14 +328,14 @@ fn clear_from(
     tree: &sled::Tree,
     prefix: &[u8],
     first: Seq,
-    batch: &mut Writes,
+    writes: &mut Writes,
 ) -> Result<(), JournalError> {
     let head_len = prefix.len() + 8;
     for entry in tree.range(stream_range(prefix, 0)).rev() {
         let (key, value) = entry?;
         let start = first_seq(key.get(..head_len).unwrap_or_default())?;
         if start >= first {
-            batch.remove(key);
+            writes.remove(key);
             continue;
         }
         if key.len() == head_len && value.first() == Some(&RUN) {
@@ -343,7 +344,7 @@ fn clear_from(
             if held.last().is_some_and(|(seq, _)| *seq >= first) {
                 held.retain(|(seq, _)| *seq < first);
                 for (key, value) in runs(prefix, &held) {
-                    batch.insert(key, value);
+                    writes.insert(key, value);
                 }
             }
         }

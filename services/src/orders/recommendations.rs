@@ -27,7 +27,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::cache::{BoundedCache, Weigh};
+use crate::cache::{BoundedCache, TextPair, Weigh};
 use crate::limits::{
     CUSTOMER_PRODUCTS_MAX, ORDER_PRODUCTS_LEARNT_MAX, RECOMMENDATION_CANDIDATES_MAX,
     RECOMMENDATIONS_BYTES,
@@ -163,7 +163,7 @@ impl Recommendations {
 
     /// What goes with `asin` in `tenant`, most counted first.
     pub(super) fn of(&self, tenant: &str, asin: &Asin) -> Recommended {
-        let key = (Tenant::from(tenant), asin.clone());
+        let key = TextPair(tenant, asin.as_str());
         let ranked = |lists: &Lists| lists.peek(&key).map(|counts| counts.ranked());
         Recommended {
             bought_together: ranked(&self.together).unwrap_or_default(),
