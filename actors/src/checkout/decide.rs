@@ -5,7 +5,7 @@ use bazaar_entity::{Ctx, Decision};
 
 use super::{
     Challenge, Checkout, CheckoutCommand, CheckoutEvent, CheckoutRejection, CheckoutReply,
-    CheckoutStatus, CheckoutView, Failure, FailureCode, Outcome, Step,
+    CheckoutRequest, CheckoutStatus, CheckoutView, Failure, FailureCode, Outcome, Step,
 };
 use crate::fraud::FraudDecision;
 use crate::order::OrderId;
@@ -80,12 +80,51 @@ impl Checkout {
         })
     }
 
-    fn reply(&self, began: bool) -> Result<CheckoutReply, CheckoutRejection> {
-        let next = self.next();
-        let step = next.as_ref().map_or(Step::Done, |next| next.step());
-        let checkout = self.view_at(step).ok_or(CheckoutRejection::UnknownCheckout)?;
-        let request = self.request.clone().ok_or(CheckoutRejection::UnknownCheckout)?;
-        Ok(CheckoutReply { checkout, began, request, next })
+    /// The request as begun: what the steps read of the shopper's order (`None` before
+    /// `Begin`).
+    pub fn request(&self) -> Option<&CheckoutRequest> {
+        self.request.as_deref()
+    }
+
+    /// The reply that shows this state.
+    fn into_reply(self, began: bool) -> Result<CheckoutReply, CheckoutRejection> {
+        let checkout = self.view().ok_or(CheckoutRejection::UnknownCheckout)?;
+        Ok(CheckoutReply { checkout, began, saga: Box::new(self) })
+    }
+
+    /// Folds `outcome` as `Record` does at `at_ms`: the runner's replica of the saga takes
+    /// each outcome it has not recorded yet (see [`CheckoutCommand::Record`]), so it reads
+    /// the next step from the same rules the entity follows.
+    pub fn advance(&mut self, outcome: Outcome, at_ms: u64) -> Result<(), CheckoutRejection> {
+        self.record(outcome, at_ms, &mut Vec::new())
+    }
+
+    /// Folds `outcome` in, pushing the events that record it: none for one already recorded
+    /// (a repeat by a second runner); two for a fraud score that rejects (the failure
+    /// follows it).
+    fn record(
+        &mut self,
+        outcome: Outcome,
+        at_ms: u64,
+        events: &mut Vec<CheckoutEvent>,
+    ) -> Result<(), CheckoutRejection> {
+        if self.request.is_none() {
+            return Err(CheckoutRejection::UnknownCheckout);
+        }
+        if self.has_recorded(&outcome) {
+            return Ok(());
+        }
+        let (expected, got) = (self.next_step(), outcome.step());
+        if got != expected {
+            return Err(CheckoutRejection::OutOfOrder { expected, got });
+        }
+        let rejected = fraud_rejection(&outcome);
+        for outcome in std::iter::once(outcome).chain(rejected) {
+            let event = CheckoutEvent::Recorded { outcome, at_ms };
+            self.apply_event(&event);
+            events.push(event);
+        }
+        Ok(())
     }
 
     pub(super) fn apply_event(&mut self, event: &CheckoutEvent) {
@@ -149,7 +188,7 @@ pub(super) fn decide(
     match command {
         CheckoutCommand::Begin(request) => match &checkout.request {
             Some(existing) if existing.fingerprint == request.fingerprint => {
-                Ok((Vec::new(), checkout.reply(false)?))
+                Ok((Vec::new(), checkout.clone().into_reply(false)?))
             }
             Some(_) => Err(CheckoutRejection::KeyReused),
             None => {
@@ -157,30 +196,18 @@ pub(super) fn decide(
                 let event = CheckoutEvent::Began { request, order, at_ms: ctx.now_ms };
                 let mut after = checkout.clone();
                 after.apply_event(&event);
-                Ok((vec![event], after.reply(true)?))
+                Ok((vec![event], after.into_reply(true)?))
             }
         },
-        CheckoutCommand::Record(outcome) => {
-            if checkout.request.is_none() {
-                return Err(CheckoutRejection::UnknownCheckout);
-            }
-            if checkout.has_recorded(&outcome) {
-                return Ok((Vec::new(), checkout.reply(false)?));
-            }
-            let expected = checkout.next_step();
-            let got = outcome.step();
-            if got != expected {
-                return Err(CheckoutRejection::OutOfOrder { expected, got });
-            }
-            let mut events = vec![CheckoutEvent::Recorded { outcome, at_ms: ctx.now_ms }];
-            if let Some(rejected) = fraud_rejection(&events[0]) {
-                events.push(CheckoutEvent::Recorded { outcome: rejected, at_ms: ctx.now_ms });
-            }
+        CheckoutCommand::Record(outcomes) => {
             let mut after = checkout.clone();
-            events.iter().for_each(|event| after.apply_event(event));
-            Ok((events, after.reply(false)?))
+            let mut events = Vec::with_capacity(outcomes.len());
+            for outcome in outcomes {
+                after.record(outcome, ctx.now_ms, &mut events)?;
+            }
+            Ok((events, after.into_reply(false)?))
         }
-        CheckoutCommand::Get => Ok((Vec::new(), checkout.reply(false)?)),
+        CheckoutCommand::Get => Ok((Vec::new(), checkout.clone().into_reply(false)?)),
         CheckoutCommand::AnswerChallenge | CheckoutCommand::ExpireChallenge => {
             if checkout.request.is_none() {
                 return Err(CheckoutRejection::UnknownCheckout);
@@ -202,21 +229,21 @@ pub(super) fn decide(
                 // Answered, re-challenged, failed or done since: the checkout as it stands
                 // (a retry of an answer; a deadline that passed nothing).
                 _ if checkout.challenge.is_some() || !answering => {
-                    return Ok((Vec::new(), checkout.reply(false)?));
+                    return Ok((Vec::new(), checkout.clone().into_reply(false)?));
                 }
                 _ => return Err(CheckoutRejection::NoChallenge),
             };
             let event = CheckoutEvent::Recorded { outcome, at_ms: ctx.now_ms };
             let mut after = checkout.clone();
             after.apply_event(&event);
-            Ok((vec![event], after.reply(false)?))
+            Ok((vec![event], after.into_reply(false)?))
         }
     }
 }
 
 /// A fraud score that rejects fails the saga at the fraud step.
-fn fraud_rejection(event: &CheckoutEvent) -> Option<Outcome> {
-    let CheckoutEvent::Recorded { outcome: Outcome::Scored { assessment }, .. } = event else {
+fn fraud_rejection(outcome: &Outcome) -> Option<Outcome> {
+    let Outcome::Scored { assessment } = outcome else {
         return None;
     };
     (assessment.decision == FraudDecision::Reject).then(|| {

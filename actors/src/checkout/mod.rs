@@ -2,11 +2,13 @@
 //! `{tenant}/{customer}/{idempotency key}` (kind [`kinds::CHECKOUT`]), so a retried request, or
 //! twenty concurrent copies of it, meet the same saga and get the same answer.
 //!
-//! The entity is the saga's durable memory and decides its order; `bazaar_services::saga` performs each
-//! step (asks other entities, calls the payment provider) and records the outcome here before
-//! the next step starts. [`Checkout::next`] is the one place that says what comes next; every
-//! reply carries it, as a [`NextStep`] holding what that step reads, so the runner performs
-//! the step it is told with the facts it is given.
+//! The entity is the saga's durable memory and decides its order; `bazaar_services::saga`
+//! performs each step (asks other entities, calls the payment provider) and records the
+//! outcomes here. [`Checkout::next`] is the one place that says what comes next, as a
+//! [`NextStep`] holding what that step reads, so the runner performs the step it is told with
+//! the facts it is given. Every reply carries the saga's state: the runner keeps it as its
+//! replica, folds into it ([`Checkout::advance`], by the same rules as `Record`) the outcomes
+//! it need not wait for, and records them with the next outcome that must be durable.
 //!
 //! Forward steps, in order: `Price` (the cart's priced view; promotions redeemed for the
 //! order) → `Reserve` (every line, with expiry) → `Score` (fraud) → `Authorize` (payment; a
@@ -249,8 +251,10 @@ impl Outcome {
 pub enum CheckoutCommand {
     /// Starts the saga, or (same request) answers its state.
     Begin(Box<CheckoutRequest>),
-    /// Records what the next step did.
-    Record(Outcome),
+    /// Records what the next steps did, in step order: the runner gathers the outcomes it
+    /// need not wait for and records them with the next one it must (see
+    /// `bazaar_services::saga`). All or none: an outcome out of order refuses the command.
+    Record(Vec<Outcome>),
     Get,
     /// The customer completed the pending challenge (refused when none is pending; past its
     /// deadline, the checkout fails `challenge_abandoned` instead).
@@ -373,10 +377,10 @@ pub struct CheckoutReply {
     pub checkout: CheckoutView,
     /// `Begin` only: whether this call started the saga.
     pub began: bool,
-    /// The request as begun: what the steps read of the shopper's order.
-    pub request: Box<CheckoutRequest>,
-    /// What the runner must do next, with what that step reads; `None` once nothing is left.
-    pub next: Option<NextStep>,
+    /// The saga as the command left it: the runner's replica, from which it reads the
+    /// request ([`Checkout::request`]) and what comes next ([`Checkout::next`]), and on which
+    /// it folds the outcomes it has not recorded yet ([`Checkout::advance`]).
+    pub saga: Box<Checkout>,
 }
 
 impl Entity for Checkout {

@@ -74,7 +74,7 @@ fn authorization() -> Authorization {
 
 #[test]
 fn a_whole_saga_survives_the_codec() {
-    let record = |outcome| CheckoutCommand::Record(outcome);
+    let record = |outcome| CheckoutCommand::Record(vec![outcome]);
     let (saga, _) = run::<Checkout>(
         "eu/c1/key-1",
         vec![
@@ -110,7 +110,7 @@ fn challenge() -> Challenge {
 
 #[test]
 fn a_challenged_saga_survives_the_codec_and_older_snapshots_decode() {
-    let record = |outcome| CheckoutCommand::Record(outcome);
+    let record = |outcome| CheckoutCommand::Record(vec![outcome]);
     let (saga, _) = run::<Checkout>(
         "eu/c1/key-2",
         vec![

@@ -1,7 +1,7 @@
 //! Runs checkout sagas: performs each step the checkout entity names, with the facts it
-//! gives (its replies carry a [`NextStep`]), and records the outcome there before the next
-//! step starts. The entity (`bazaar_actors::checkout`) orders the steps; this module only
-//! performs them.
+//! gives (a [`NextStep`], read from the saga's state its replies carry), and records the
+//! outcomes there, each one that must be durable with the appended ones before it. The
+//! entity (`bazaar_actors::checkout`) orders the steps; this module only performs them.
 //!
 //! Where things are: `runner.rs` drives sagas (begin, wait, resume, retries, recording);
 //! one file per step group performs the steps (`price.rs`, `reserve.rs` with `sourcing.rs`

@@ -1,6 +1,6 @@
 //! The runner: begins checkouts, drives each saga through the steps its [`Checkout`] entity
-//! names, records every outcome there before the next step starts, lets requests wait for
-//! the end, and resumes unfinished sagas at start.
+//! names, records the outcomes there, lets requests wait for the end, and resumes unfinished
+//! sagas at start.
 //!
 //! Invariants:
 //! - A begun saga has a row in the journal's index until the write that finishes it
@@ -20,7 +20,11 @@
 //!   the payment provider is asked anything, `Committed` (the last step) once it has
 //!   answered. Everything else, the saga's own records and the other entities' writes
 //!   (`Begin`, promotions, holds, the order, its plan, the cart, the commit), is
-//!   asked with [`Ack::Appended`]: answered once the journal has it. The journal is one log
+//!   asked with [`Ack::Appended`]: answered once the journal has it. The saga's own
+//!   appended outcomes are not even asked for alone: the runner folds them into its replica
+//!   of the saga and records them in the ask of the next durable one (`Priced` and
+//!   `Reserved` with `Scored`; `Authorized` and the placement with `Committed`), so a crash
+//!   or a stop loses them exactly as it would lose an appended record. The journal is one log
 //!   kept in order, failing every write after a failed one, so a durable write makes every
 //!   write submitted before it durable too, and each of these was submitted before the
 //!   durable record that covers it. A crash can therefore lose only a suffix whose redo is
@@ -147,7 +151,11 @@ impl Sagas {
             // At capacity: a checkout begun before (a retry with its key) is answered; only a
             // new one waits.
             return match engine.ask::<Checkout>(id, CheckoutCommand::Get).await? {
-                Ok(reply) if reply.request.fingerprint != request.fingerprint => {
+                Ok(reply)
+                    if reply.saga.request().is_some_and(|begun| {
+                        begun.fingerprint != request.fingerprint
+                    }) =>
+                {
                     Err(CheckoutRejection::KeyReused.into())
                 }
                 Ok(reply) => Ok(self.wait(id, reply, wait).await),
@@ -221,7 +229,7 @@ impl Sagas {
 
     /// Makes sure a runner drives `id`, then waits up to `wait` for its end.
     async fn wait(&self, id: &str, reply: CheckoutReply, wait: Duration) -> CheckoutView {
-        if reply.next.is_none() {
+        if reply.checkout.finished_at_ms.is_some() {
             return reply.checkout;
         }
         let mut watching = match self.inner.running.entry(id.to_owned()) {
@@ -244,11 +252,21 @@ impl Sagas {
     /// Drives the saga `id` to its end, from `reply` (the saga as this runner found it).
     /// `fresh` (`began`): this process began it, so no earlier attempt of any step can have
     /// happened elsewhere.
+    ///
+    /// The runner keeps a replica of the saga: it folds each outcome that may be appended
+    /// ([`ack_of`]) into the replica and goes on to the step the replica names, and records
+    /// those outcomes with the next durable one, in one ask (a checkout's six forward
+    /// outcomes take two). The entity stays the truth: every durable record's reply replaces
+    /// the replica, and a refused record or a step to retry with nothing unrecorded starts
+    /// again from the entity's state.
     async fn drive(&self, id: String, reply: CheckoutReply) {
-        let CheckoutReply { checkout: mut view, began: fresh, request, mut next } = reply;
-        let Some((tenant, _)) = keys::split_tenant(&id) else {
-            // Every checkout id is composed `{tenant}/...` (`keys::checkout`): a bug, not input.
-            tracing::error!(checkout = %id, "checkout id without a tenant; its runner stops");
+        let CheckoutReply { checkout: mut view, began: fresh, saga } = reply;
+        let mut saga = *saga;
+        let (Some(request), Some((tenant, _))) = (saga.request().cloned(), keys::split_tenant(&id))
+        else {
+            // A reply's saga is begun, and every checkout id is composed `{tenant}/...`
+            // (`keys::checkout`): a bug, not input.
+            tracing::error!(checkout = %id, "checkout without a request or a tenant; its runner stops");
             self.inner.running.remove(&id);
             return;
         };
@@ -266,18 +284,22 @@ impl Sagas {
         // The steps this runner has attempted: a step attempted before (here, or by an earlier
         // process when the saga is not fresh) may have left effects behind.
         let mut tried: Vec<Step> = Vec::new();
+        // Outcomes folded into the replica and not recorded yet, in step order.
+        let mut unrecorded: Vec<Outcome> = Vec::new();
         loop {
             if self.inner.stopping.load(Ordering::Relaxed) {
-                // Still in the index: the next start resumes it.
+                // Still in the index: the next start resumes it, after what is recorded now.
+                self.record_unrecorded(&id, &mut unrecorded).await;
                 self.inner.running.remove(&id);
                 return;
             }
-            let Some(due) = &next else {
+            let Some(due) = saga.next() else {
                 break;
             };
-            if let NextStep::AwaitChallenge { challenge } = due {
+            if let NextStep::AwaitChallenge { challenge } = &due {
+                // The challenge's record was durable: nothing is left unrecorded here.
                 match self.await_challenge(&id, challenge).await {
-                    Some(reply) => (view, next) = (reply.checkout, reply.next),
+                    Some(reply) => (view, saga) = (reply.checkout, *reply.saga),
                     // Stopping: still in the index, the next start waits on.
                     None => {
                         self.inner.running.remove(&id);
@@ -291,20 +313,33 @@ impl Sagas {
             if !tried.contains(&step) {
                 tried.push(step);
             }
-            let (recorded, ack) = match run.perform(due, attempt).await {
-                Ok(outcome) => {
-                    let ack = ack_of(&outcome);
-                    (self.record(&id, outcome, ack).await, ack)
+            let recorded = match run.perform(&due, attempt).await {
+                Ok(outcome) if ack_of(&outcome) == Ack::Appended => {
+                    let now_ms = self.inner.engine.clock().now_ms();
+                    match saga.advance(outcome.clone(), now_ms) {
+                        Ok(()) => {
+                            unrecorded.push(outcome);
+                            continue;
+                        }
+                        // The replica named this step: cannot happen.
+                        Err(rejection) => Err(Retry::Refused(rejection.to_string())),
+                    }
                 }
-                Err(retry) => (Err(retry), Ack::Durable),
+                Ok(outcome) => {
+                    let mut outcomes = unrecorded.clone();
+                    outcomes.push(outcome);
+                    self.record(&id, outcomes).await
+                }
+                Err(retry) => Err(retry),
             };
             match recorded {
                 Ok(reply) => {
                     pause_ms = 10;
-                    if let (Ack::Durable, Some(running)) = (ack, self.inner.running.get(&id)) {
+                    unrecorded.clear();
+                    if let Some(running) = self.inner.running.get(&id) {
                         running.send_replace(reply.checkout.clone());
                     }
-                    (view, next) = (reply.checkout, reply.next);
+                    (view, saga) = (reply.checkout, *reply.saga);
                 }
                 Err(Retry::Engine(EngineError::ShuttingDown)) => {
                     // Never passes; still in the index: the next start resumes it.
@@ -317,8 +352,16 @@ impl Sagas {
                     tracing::warn!(checkout = %id, step = step.name(), error = %retry, "checkout step will be retried");
                     tokio::time::sleep(Duration::from_millis(pause_ms)).await;
                     pause_ms = (pause_ms * 2).min(self.inner.config.retry_max_ms.max(10));
+                    if matches!(retry, Retry::Refused(_)) {
+                        // Another runner got ahead: the entity's state, not this replica's.
+                        unrecorded.clear();
+                    }
+                    if !unrecorded.is_empty() {
+                        // The step is tried again on the replica; its record carries them.
+                        continue;
+                    }
                     match self.inner.engine.ask::<Checkout>(&id, CheckoutCommand::Get).await {
-                        Ok(Ok(reply)) => (view, next) = (reply.checkout, reply.next),
+                        Ok(Ok(reply)) => (view, saga) = (reply.checkout, *reply.saga),
                         // It answered this runner before, and a journal never forgets a
                         // durable `Begin`: no retry can bring it back.
                         Ok(Err(rejection)) => {
@@ -355,7 +398,7 @@ impl Sagas {
                 false => CheckoutCommand::Get,
             };
             match engine.ask::<Checkout>(id, command).await {
-                Ok(Ok(reply)) if !matches!(reply.next, Some(NextStep::AwaitChallenge { .. })) => {
+                Ok(Ok(reply)) if !matches!(reply.saga.next(), Some(NextStep::AwaitChallenge { .. })) => {
                     return Some(reply);
                 }
                 Ok(Ok(_)) => pause = Duration::from_millis(50),
@@ -427,16 +470,29 @@ impl Sagas {
         }
     }
 
-    /// Records a step's outcome. The only refusal a runner can meet is `OutOfOrder` (another
-    /// runner, after a restart or on another node, got ahead): passing, since the re-read
-    /// that follows a retry gives the step the saga expects.
-    async fn record(&self, id: &str, outcome: Outcome, ack: Ack) -> Result<CheckoutReply, Retry> {
-        let (engine, command) = (&self.inner.engine, CheckoutCommand::Record(outcome));
-        let answer = match ack {
-            Ack::Appended => engine.ask_appended::<Checkout>(id, command).await?,
-            Ack::Durable => engine.ask::<Checkout>(id, command).await?,
-        };
+    /// Records outcomes, durably (appended ones ride along: see [`Sagas::drive`]). The only
+    /// refusal a runner can meet is `OutOfOrder` (another runner, after a restart or on
+    /// another node, got ahead): passing, since the re-read that follows a retry gives the
+    /// step the saga expects.
+    async fn record(&self, id: &str, outcomes: Vec<Outcome>) -> Result<CheckoutReply, Retry> {
+        let command = CheckoutCommand::Record(outcomes);
+        let answer = self.inner.engine.ask::<Checkout>(id, command).await?;
         answer.map_err(|rejection| Retry::Refused(rejection.to_string()))
+    }
+
+    /// Records, appended, the outcomes a stopping runner holds, so the next start goes on
+    /// from them instead of taking their steps again (which is safe, but costs a provider's
+    /// call or a hold's round trip).
+    async fn record_unrecorded(&self, id: &str, unrecorded: &mut Vec<Outcome>) {
+        if unrecorded.is_empty() {
+            return;
+        }
+        let command = CheckoutCommand::Record(std::mem::take(unrecorded));
+        match self.inner.engine.ask_appended::<Checkout>(id, command).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(refused)) => tracing::warn!(checkout = %id, error = %refused, "unrecorded outcomes refused"),
+            Err(error) => tracing::warn!(checkout = %id, %error, "unrecorded outcomes lost; the next start takes their steps again"),
+        }
     }
 }
 

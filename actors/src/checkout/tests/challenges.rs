@@ -18,12 +18,16 @@ fn a_challenge_waits_for_the_customer_then_authorizes_again() {
     );
     let asked = Outcome::ChallengeRequired { challenge: challenge("c1", 9_000) };
     let reply = record(&mut checkout, asked.clone()).unwrap();
-    assert_eq!(reply.next, Some(NextStep::AwaitChallenge { challenge: challenge("c1", 9_000) }));
+    assert_eq!(
+        reply.saga.next(),
+        Some(NextStep::AwaitChallenge { challenge: challenge("c1", 9_000) })
+    );
     assert_eq!(reply.checkout.status, CheckoutStatus::ChallengeRequired(challenge("c1", 9_000)));
     // A second runner's repeat changes nothing.
     let key = key();
-    let (events, _) =
-        checkout.decide(CheckoutCommand::Record(asked), &Ctx { now_ms: 1, key: &key }).unwrap();
+    let (events, _) = checkout
+        .decide(CheckoutCommand::Record(vec![asked]), &Ctx { now_ms: 1, key: &key })
+        .unwrap();
     assert!(events.is_empty());
 
     // Answered: authorize again. Challenged again (not authenticated yet): wait again, to
@@ -31,19 +35,22 @@ fn a_challenge_waits_for_the_customer_then_authorizes_again() {
     let reply = run(&mut checkout, CheckoutCommand::AnswerChallenge).unwrap();
     let prefer = Some("primary".to_string());
     assert!(
-        matches!(&reply.next, Some(NextStep::Authorize { prefer: p, .. }) if *p == prefer),
+        matches!(&reply.saga.next(), Some(NextStep::Authorize { prefer: p, .. }) if *p == prefer),
         "the challenge's provider first: {:?}",
-        reply.next
+        reply.saga.next()
     );
     assert_eq!(reply.checkout.status, CheckoutStatus::Running { step: Step::Authorize });
     let again = Outcome::ChallengeRequired { challenge: challenge("c1", 20_000) };
     let reply = record(&mut checkout, again).unwrap();
-    assert_eq!(reply.next, Some(NextStep::AwaitChallenge { challenge: challenge("c1", 9_000) }));
+    assert_eq!(
+        reply.saga.next(),
+        Some(NextStep::AwaitChallenge { challenge: challenge("c1", 9_000) })
+    );
     run(&mut checkout, CheckoutCommand::AnswerChallenge).unwrap();
     let reply = run(&mut checkout, CheckoutCommand::AnswerChallenge).unwrap();
-    assert!(matches!(reply.next, Some(NextStep::Authorize { .. })), "an answer's retry");
+    assert!(matches!(reply.saga.next(), Some(NextStep::Authorize { .. })), "an answer's retry");
     let reply = record(&mut checkout, authorized()).unwrap();
-    assert!(matches!(reply.next, Some(NextStep::Place(_))), "{:?}", reply.next);
+    assert!(matches!(reply.saga.next(), Some(NextStep::Place(_))), "{:?}", reply.saga.next());
 }
 
 #[test]
@@ -53,12 +60,12 @@ fn an_abandoned_challenge_voids_by_key_and_releases() {
         .unwrap();
     let abandoned = failure(Step::Authorize, FailureCode::ChallengeAbandoned);
     let reply = record(&mut checkout, abandoned).unwrap();
-    assert_eq!(reply.next, Some(NextStep::Void { authorized: false }));
+    assert_eq!(reply.saga.next(), Some(NextStep::Void { authorized: false }));
     // Answered too late: the checkout as it stands, failing.
     let late = run(&mut checkout, CheckoutCommand::AnswerChallenge).unwrap();
     assert_eq!(late.checkout.failure.map(|f| f.code), Some(FailureCode::ChallengeAbandoned));
     let reply = record(&mut checkout, Outcome::Voided).unwrap();
-    assert_eq!(reply.next, Some(NextStep::Release { held: vec![held()] }));
+    assert_eq!(reply.saga.next(), Some(NextStep::Release { held: vec![held()] }));
     let reply = record(&mut checkout, Outcome::Released).unwrap();
     assert!(
         matches!(reply.checkout.status, CheckoutStatus::Failed(ref f) if f.code == FailureCode::ChallengeAbandoned)

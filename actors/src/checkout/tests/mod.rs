@@ -48,7 +48,7 @@ fn run(
 }
 
 fn record(checkout: &mut Checkout, outcome: Outcome) -> Result<CheckoutReply, CheckoutRejection> {
-    run(checkout, CheckoutCommand::Record(outcome))
+    run(checkout, CheckoutCommand::Record(vec![outcome]))
 }
 
 fn priced() -> Outcome {
@@ -295,10 +295,9 @@ fn priced_with_item() -> Priced {
 /// Records `outcome` and checks the reply carries what the saga now says comes next.
 fn next_after(checkout: &mut Checkout, outcome: Outcome) -> Option<NextStep> {
     let reply = record(checkout, outcome).unwrap();
-    assert_eq!(reply.next, checkout.next());
-    assert_eq!(reply.next.as_ref().map_or(Step::Done, NextStep::step), checkout.next_step());
-    assert_eq!(*reply.request, request(1), "every reply carries the request as begun");
-    reply.next
+    assert_eq!(*reply.saga, *checkout, "every reply carries the saga as recorded");
+    assert_eq!(reply.saga.request(), Some(&request(1)));
+    reply.saga.next()
 }
 
 #[test]
@@ -372,7 +371,7 @@ fn nothing_is_next_before_begin_nor_after_the_end() {
     record(&mut checkout, failure(Step::Price, FailureCode::CartEmpty)).unwrap();
     assert_eq!(checkout.next(), None, "a failed price step left nothing to undo");
     let reply = run(&mut checkout, CheckoutCommand::Get).unwrap();
-    assert_eq!(reply.next, None);
+    assert_eq!(reply.saga.next(), None);
 }
 
 #[test]
@@ -393,3 +392,57 @@ fn a_plan_the_order_refuses_fails_the_saga_before_anything_is_sold() {
 }
 
 mod challenges;
+
+#[test]
+fn outcomes_recorded_together_fold_as_recorded_one_by_one() {
+    let outcomes =
+        vec![priced(), Outcome::Reserved { held: vec![held()] }, scored(FraudDecision::Accept)];
+    let (mut together, mut replica) = (begun(), begun());
+    for outcome in &outcomes {
+        replica.advance(outcome.clone(), 1_000).unwrap();
+    }
+    let reply = run(&mut together, CheckoutCommand::Record(outcomes.clone())).unwrap();
+    assert_eq!(together, accepted(vec![held()]), "as three records");
+    assert_eq!(replica, together, "the runner's replica reads the entity's rules");
+    assert_eq!(*reply.saga, together);
+    assert!(matches!(together.next(), Some(NextStep::Authorize { .. })));
+    // A repeat of the whole batch (a second runner) answers from state.
+    let key = key();
+    let (events, _) = together
+        .decide(CheckoutCommand::Record(outcomes), &Ctx { now_ms: 2_000, key: &key })
+        .unwrap();
+    assert!(events.is_empty());
+}
+
+#[test]
+fn a_batch_with_an_outcome_out_of_order_records_none_of_it() {
+    let mut checkout = begun();
+    let skipping = vec![priced(), scored(FraudDecision::Accept)];
+    assert_eq!(
+        run(&mut checkout, CheckoutCommand::Record(skipping.clone())),
+        Err(CheckoutRejection::OutOfOrder { expected: Step::Reserve, got: Step::Score })
+    );
+    assert_eq!(checkout, begun(), "the priced cart before it is not recorded either");
+    let mut replica = begun();
+    replica.advance(priced(), 1_000).unwrap();
+    assert_eq!(
+        replica.advance(scored(FraudDecision::Accept), 1_000),
+        Err(CheckoutRejection::OutOfOrder { expected: Step::Reserve, got: Step::Score })
+    );
+}
+
+#[test]
+fn a_rejecting_score_in_a_batch_fails_the_saga_and_refuses_what_follows() {
+    let mut checkout = begun();
+    let rejected =
+        vec![priced(), Outcome::Reserved { held: vec![held()] }, scored(FraudDecision::Reject)];
+    let mut batch = rejected.clone();
+    batch.push(authorized());
+    assert!(matches!(
+        run(&mut checkout, CheckoutCommand::Record(batch)),
+        Err(CheckoutRejection::OutOfOrder { got: Step::Authorize, .. })
+    ));
+    let reply = run(&mut checkout, CheckoutCommand::Record(rejected)).unwrap();
+    assert_eq!(reply.checkout.failure.map(|f| f.code), Some(FailureCode::FraudRejected));
+    assert_eq!(checkout.next(), Some(NextStep::Release { held: vec![held()] }));
+}

@@ -486,7 +486,7 @@ impl PaymentJob {
         };
         if reply.checkout.committed {
             Ok(true)
-        } else if reply.checkout.failure.is_some() || reply.next.is_none() {
+        } else if reply.checkout.failure.is_some() || reply.checkout.finished_at_ms.is_some() {
             // Failed (it releases its holds) or finished without a commit.
             Ok(false)
         } else {
