@@ -49,6 +49,15 @@ struct Registered {
     type_id: TypeId,
     name: &'static str,
     serve: fn(Engine, Arc<str>, Vec<u8>) -> ForwardFuture,
+    metrics: KindMetrics,
+}
+
+/// The metrics every ask of one kind records, registered once: looking a labelled metric up
+/// by its name on each ask built its key (allocations, a hash) every time.
+#[derive(Clone)]
+struct KindMetrics {
+    asks: metrics::Counter,
+    seconds: metrics::Histogram,
 }
 
 /// Everything an engine is started with.
@@ -139,7 +148,7 @@ impl Engine {
         if id.is_empty() || id.len() > ENTITY_ID_BYTES_MAX {
             return Err(EngineError::InvalidId { len: id.len(), max: ENTITY_ID_BYTES_MAX });
         }
-        self.register::<E>();
+        let kind_metrics = self.registered::<E>();
         let key = EntityKey::new(E::KIND, id);
         let (shard, owner) = {
             let table = self.inner.table.read().expect("shard table lock");
@@ -154,7 +163,7 @@ impl Engine {
             let in_flight_max = self.inner.rt.config.shard_asks_in_flight_max;
             return Err(EngineError::Overloaded { shard, in_flight_max });
         };
-        metrics::counter!("engine_asks_total", "kind" => E::KIND.name).increment(1);
+        kind_metrics.asks.increment(1);
         let started = Instant::now();
         let timeout_ms = self.inner.rt.config.ask_timeout_ms;
         let answer = tokio::time::timeout(
@@ -163,8 +172,7 @@ impl Engine {
         )
         .await
         .unwrap_or_else(|_| Err(EngineError::Timeout { key: key.to_string(), timeout_ms }));
-        metrics::histogram!("engine_ask_seconds", "kind" => E::KIND.name)
-            .record(started.elapsed().as_secs_f64());
+        kind_metrics.seconds.record(started.elapsed().as_secs_f64());
         answer
     }
 
@@ -260,7 +268,14 @@ impl Engine {
     }
 
     /// Makes kind `E` servable for forwarded asks. Panics if its code belongs to another type.
+    /// Takes the handles of its asks' metrics from the metrics recorder installed then (the
+    /// first ask of a kind not registered before registers it).
     pub fn register<E: Entity>(&self) {
+        self.registered::<E>();
+    }
+
+    /// Registers `E` if it is not yet, and gives its asks' metrics.
+    fn registered<E: Entity>(&self) -> KindMetrics {
         if let Some(registered) = self.inner.kinds.get(&E::KIND.code) {
             assert!(
                 registered.type_id == TypeId::of::<E>(),
@@ -269,11 +284,19 @@ impl Engine {
                 registered.name,
                 E::KIND.name
             );
-            return;
+            return registered.metrics.clone();
         }
-        let registered =
-            Registered { type_id: TypeId::of::<E>(), name: E::KIND.name, serve: serve_erased::<E> };
-        self.inner.kinds.entry(E::KIND.code).or_insert(registered);
+        let metrics = KindMetrics {
+            asks: metrics::counter!("engine_asks_total", "kind" => E::KIND.name),
+            seconds: metrics::histogram!("engine_ask_seconds", "kind" => E::KIND.name),
+        };
+        let registered = Registered {
+            type_id: TypeId::of::<E>(),
+            name: E::KIND.name,
+            serve: serve_erased::<E>,
+            metrics,
+        };
+        self.inner.kinds.entry(E::KIND.code).or_insert(registered).metrics.clone()
     }
 
     /// Adds a read model of kind `E`. Register projections before the first ask: an entity
