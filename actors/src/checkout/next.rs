@@ -6,8 +6,9 @@
 //!   the priced items, `Score` the priced cart, `Authorize` the total and the fraud decision,
 //!   `Place` the priced cart, the holds, the authorization and the score, and so on. The
 //!   runner cannot ask for a fact the saga lacks: there is no such question to ask.
-//! - [`Checkout::next_step`] is `next` without the data, so the view, `decide` and the runner
-//!   can never disagree on the order.
+//! - [`Checkout::next`] and [`Checkout::next_step`] read the one order (`due`, the step with
+//!   its facts borrowed), so the view, `decide` and the runner can never disagree on it, and
+//!   naming the step clones nothing.
 //! - `NextStep` travels in replies only (in memory, or over the engine's transport); it is
 //!   never journaled, so its shape may change between releases.
 
@@ -85,10 +86,95 @@ impl NextStep {
     }
 }
 
+/// [`NextStep`] borrowing its facts from the saga: what [`Checkout::next_step`] and the view
+/// read, without cloning the priced cart or the holds.
+enum Due<'a> {
+    Price,
+    Reserve(&'a Priced),
+    Score(&'a Priced),
+    Authorize {
+        total: Money,
+        fraud: FraudDecision,
+        prefer: Option<&'a str>,
+    },
+    AwaitChallenge(&'a Challenge),
+    Place {
+        priced: &'a Priced,
+        held: &'a [Held],
+        authorization: &'a Authorization,
+        capture: CapturePolicy,
+        fraud: &'a FraudAssessment,
+    },
+    Commit(&'a [Held]),
+    Plan(&'a [Held]),
+    CancelOrder(FailureCode),
+    Void {
+        authorized: bool,
+    },
+    Release(&'a [Held]),
+    Unredeem(&'a [PromotionId]),
+}
+
+impl Due<'_> {
+    fn step(&self) -> Step {
+        match self {
+            Due::Price => Step::Price,
+            Due::Reserve(_) => Step::Reserve,
+            Due::Score(_) => Step::Score,
+            Due::Authorize { .. } | Due::AwaitChallenge(_) => Step::Authorize,
+            Due::Place { .. } => Step::Place,
+            Due::Commit(_) => Step::Commit,
+            Due::Plan(_) => Step::Plan,
+            Due::CancelOrder(_) => Step::CancelOrder,
+            Due::Void { .. } => Step::Void,
+            Due::Release(_) => Step::Release,
+            Due::Unredeem(_) => Step::Unredeem,
+        }
+    }
+
+    fn to_owned(&self) -> NextStep {
+        match *self {
+            Due::Price => NextStep::Price,
+            Due::Reserve(priced) => NextStep::Reserve { items: priced.items.clone() },
+            Due::Score(priced) => NextStep::Score { priced: Box::new(priced.clone()) },
+            Due::Authorize { total, fraud, prefer } => {
+                NextStep::Authorize { total, fraud, prefer: prefer.map(str::to_owned) }
+            }
+            Due::AwaitChallenge(challenge) => {
+                NextStep::AwaitChallenge { challenge: challenge.clone() }
+            }
+            Due::Place { priced, held, authorization, capture, fraud } => {
+                NextStep::Place(Box::new(Placement {
+                    priced: priced.clone(),
+                    held: held.to_vec(),
+                    authorization: authorization.clone(),
+                    capture,
+                    fraud: fraud.clone(),
+                }))
+            }
+            Due::Commit(held) => NextStep::Commit { held: held.to_vec() },
+            Due::Plan(held) => NextStep::Plan { held: held.to_vec() },
+            Due::CancelOrder(reason) => NextStep::CancelOrder { reason },
+            Due::Void { authorized } => NextStep::Void { authorized },
+            Due::Release(held) => NextStep::Release { held: held.to_vec() },
+            Due::Unredeem(promotions) => NextStep::Unredeem { promotions: promotions.to_vec() },
+        }
+    }
+}
+
 impl Checkout {
     /// What the runner must do next (see the module doc of `checkout` for the order), or
     /// `None` once nothing is left: before `Begin`, and once the saga has finished.
     pub fn next(&self) -> Option<NextStep> {
+        self.due().map(|due| due.to_owned())
+    }
+
+    /// The next step's name: [`Step::Done`] where [`Checkout::next`] is `None`.
+    pub fn next_step(&self) -> Step {
+        self.due().map_or(Step::Done, |due| due.step())
+    }
+
+    fn due(&self) -> Option<Due<'_>> {
         if self.request.is_none() || self.finished_at_ms.is_some() {
             return None;
         }
@@ -98,64 +184,53 @@ impl Checkout {
         }
     }
 
-    /// The next step's name: [`Step::Done`] where [`Checkout::next`] is `None`.
-    pub fn next_step(&self) -> Step {
-        self.next().map_or(Step::Done, |next| next.step())
-    }
-
-    fn forward(&self) -> Option<NextStep> {
-        let Some(priced) = &self.priced else {
-            return Some(NextStep::Price);
+    fn forward(&self) -> Option<Due<'_>> {
+        let Some(priced) = self.priced.as_deref() else {
+            return Some(Due::Price);
         };
         let Some(held) = &self.held else {
-            return Some(NextStep::Reserve { items: priced.items.clone() });
+            return Some(Due::Reserve(priced));
         };
         let Some(fraud) = &self.fraud else {
-            return Some(NextStep::Score { priced: priced.clone() });
+            return Some(Due::Score(priced));
         };
         // Both recorded by the one `Authorized` outcome.
         let (Some(authorization), Some(capture)) = (&self.authorization, self.capture) else {
             if let Some(challenge) = self.awaited_challenge() {
-                return Some(NextStep::AwaitChallenge { challenge: challenge.clone() });
+                return Some(Due::AwaitChallenge(challenge));
             }
-            let prefer = self.challenge.as_ref().map(|(challenge, _)| challenge.psp.clone());
+            let prefer = self.challenge.as_ref().map(|(challenge, _)| challenge.psp.as_str());
             let (total, fraud) = (priced.totals.total, fraud.decision);
-            return Some(NextStep::Authorize { total, fraud, prefer });
+            return Some(Due::Authorize { total, fraud, prefer });
         };
         if !self.placed {
-            return Some(NextStep::Place(Box::new(Placement {
-                priced: Priced::clone(priced),
-                held: held.clone(),
-                authorization: authorization.clone(),
-                capture,
-                fraud: fraud.clone(),
-            })));
+            return Some(Due::Place { priced, held, authorization, capture, fraud });
         }
         // Planned before committed: the commit is the last step, so its durable record is
         // the one write a checkout waits for after the payment provider answered.
         if !self.planned {
-            return Some(NextStep::Plan { held: held.clone() });
+            return Some(Due::Plan(held));
         }
-        (!self.committed).then_some(NextStep::Commit { held: held.clone() })
+        (!self.committed).then_some(Due::Commit(held))
     }
 
     /// Compensations run in reverse order of the steps they undo.
-    fn compensation(&self, failure: &Failure) -> Option<NextStep> {
+    fn compensation(&self, failure: &Failure) -> Option<Due<'_>> {
         if self.placed && !self.order_cancelled {
-            return Some(NextStep::CancelOrder { reason: failure.code });
+            return Some(Due::CancelOrder(failure.code));
         }
         if self.authorization_attempted(failure) && !self.voided && !self.void_deferred {
-            return Some(NextStep::Void { authorized: self.authorization.is_some() });
+            return Some(Due::Void { authorized: self.authorization.is_some() });
         }
         if let Some(held) = self.held.as_ref().filter(|held| !held.is_empty())
             && !self.released
         {
-            return Some(NextStep::Release { held: held.clone() });
+            return Some(Due::Release(held));
         }
         if let Some(priced) = self.priced.as_ref().filter(|priced| !priced.redeemed.is_empty())
             && !self.unredeemed
         {
-            return Some(NextStep::Unredeem { promotions: priced.redeemed.clone() });
+            return Some(Due::Unredeem(&priced.redeemed));
         }
         None
     }

@@ -152,9 +152,10 @@ impl Sagas {
             // new one waits.
             return match engine.ask::<Checkout>(id, CheckoutCommand::Get).await? {
                 Ok(reply)
-                    if reply.saga.request().is_some_and(|begun| {
-                        begun.fingerprint != request.fingerprint
-                    }) =>
+                    if reply
+                        .saga
+                        .request()
+                        .is_some_and(|begun| begun.fingerprint != request.fingerprint) =>
                 {
                     Err(CheckoutRejection::KeyReused.into())
                 }
@@ -398,7 +399,9 @@ impl Sagas {
                 false => CheckoutCommand::Get,
             };
             match engine.ask::<Checkout>(id, command).await {
-                Ok(Ok(reply)) if !matches!(reply.saga.next(), Some(NextStep::AwaitChallenge { .. })) => {
+                Ok(Ok(reply))
+                    if !matches!(reply.saga.next(), Some(NextStep::AwaitChallenge { .. })) =>
+                {
                     return Some(reply);
                 }
                 Ok(Ok(_)) => pause = Duration::from_millis(50),
@@ -490,8 +493,12 @@ impl Sagas {
         let command = CheckoutCommand::Record(std::mem::take(unrecorded));
         match self.inner.engine.ask_appended::<Checkout>(id, command).await {
             Ok(Ok(_)) => {}
-            Ok(Err(refused)) => tracing::warn!(checkout = %id, error = %refused, "unrecorded outcomes refused"),
-            Err(error) => tracing::warn!(checkout = %id, %error, "unrecorded outcomes lost; the next start takes their steps again"),
+            Ok(Err(refused)) => {
+                tracing::warn!(checkout = %id, error = %refused, "unrecorded outcomes refused")
+            }
+            Err(error) => {
+                tracing::warn!(checkout = %id, %error, "unrecorded outcomes lost; the next start takes their steps again")
+            }
         }
     }
 }
