@@ -4,6 +4,7 @@
 //! entity (`bazaar_actors::checkout`) orders the steps; this module only performs them.
 //!
 //! Where things are: `runner.rs` drives sagas (begin, wait, resume, retries, recording);
+//! `challenge.rs` waits for a customer's 3-D Secure answer;
 //! one file per step group performs the steps (`price.rs`, `reserve.rs` with `sourcing.rs`
 //! (where each line ships from), `fraud.rs`,
 //! `pay.rs`, `place.rs` with commit and plan, `compensate.rs`); `payment_job.rs` settles
@@ -39,6 +40,7 @@ use bazaar_actors::order::OrderId;
 use bazaar_actors::order::promise::DeliveryTerms;
 use bazaar_actors::pricing::{CountryCode, VatTable};
 
+mod challenge;
 mod compensate;
 mod fraud;
 mod pay;

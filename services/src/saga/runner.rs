@@ -58,16 +58,12 @@ use crate::limits::SAGA_PAGE_ROWS;
 /// How long a start's resumption waits for room among the running sagas before it looks again.
 const RESUME_WAIT: Duration = Duration::from_millis(20);
 
-/// Longest a runner waiting for a challenge's answer goes without reading its saga again
-/// (an answer recorded while no runner watched, or on another node), and its longest pause
-/// after a failed read.
-const CHALLENGE_POLL: Duration = Duration::from_secs(5);
 use crate::orders::OrderBook;
 use crate::payments::Payments;
 use crate::pii::Vault;
 use bazaar_actors::checkout::{
-    Challenge, Checkout, CheckoutCommand, CheckoutRejection, CheckoutReply, CheckoutRequest,
-    CheckoutStatus, CheckoutView, NextStep, Outcome, Step,
+    Checkout, CheckoutCommand, CheckoutRejection, CheckoutReply, CheckoutRequest, CheckoutStatus,
+    CheckoutView, NextStep, Outcome, Step,
 };
 use bazaar_actors::order::promise::DeliveryTerms;
 use bazaar_actors::pricing::{CountryCode, VatTable};
@@ -76,7 +72,7 @@ use bazaar_actors::{index, keys};
 /// Runs sagas and lets requests wait for their outcome.
 #[derive(Clone)]
 pub struct Sagas {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
 /// Why a checkout could not even begin.
@@ -229,7 +225,12 @@ impl Sagas {
     }
 
     /// Makes sure a runner drives `id`, then waits up to `wait` for its end.
-    async fn wait(&self, id: &str, reply: CheckoutReply, wait: Duration) -> CheckoutView {
+    pub(super) async fn wait(
+        &self,
+        id: &str,
+        reply: CheckoutReply,
+        wait: Duration,
+    ) -> CheckoutView {
         if reply.checkout.finished_at_ms.is_some() {
             return reply.checkout;
         }
@@ -377,83 +378,6 @@ impl Sagas {
             }
         }
         self.finish(&id, view);
-    }
-
-    /// Waits for the customer to answer `challenge`: woken through this runner's watch by
-    /// the answer, and reading the saga at least every [`CHALLENGE_POLL`] (an answer recorded
-    /// while it did not watch). At the deadline it sends `ExpireChallenge`, which the entity
-    /// refuses to act on once the customer answered. The saga as it stands after, or `None`
-    /// when the node stops.
-    async fn await_challenge(&self, id: &str, challenge: &Challenge) -> Option<CheckoutReply> {
-        let engine = &self.inner.engine;
-        let mut pause = Duration::from_millis(50);
-        loop {
-            if self.inner.stopping.load(Ordering::Relaxed) {
-                return None;
-            }
-            // Watching before reading: an answer after the read wakes the wait below.
-            let watching = self.inner.running.get(id).map(|running| running.subscribe());
-            let now_ms = engine.clock().now_ms();
-            let command = match now_ms >= challenge.expires_at_ms {
-                true => CheckoutCommand::ExpireChallenge,
-                false => CheckoutCommand::Get,
-            };
-            match engine.ask::<Checkout>(id, command).await {
-                Ok(Ok(reply))
-                    if !matches!(reply.saga.next(), Some(NextStep::AwaitChallenge { .. })) =>
-                {
-                    return Some(reply);
-                }
-                Ok(Ok(_)) => pause = Duration::from_millis(50),
-                Ok(Err(_)) => return None,
-                Err(error) => {
-                    tracing::warn!(checkout = %id, %error, "reading a checkout that waits for its challenge");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(CHALLENGE_POLL);
-                    continue;
-                }
-            }
-            let left = Duration::from_millis(challenge.expires_at_ms.saturating_sub(now_ms));
-            let wait = left.min(CHALLENGE_POLL);
-            match watching {
-                Some(mut watching) => {
-                    let answered = |view: &CheckoutView| {
-                        !matches!(view.status, CheckoutStatus::ChallengeRequired(_))
-                    };
-                    let _ = tokio::time::timeout(wait, watching.wait_for(answered)).await;
-                }
-                None => tokio::time::sleep(wait).await,
-            }
-        }
-    }
-
-    /// Records the customer's answer to the challenge checkout `id` waits for, wakes its
-    /// runner (or starts one), and waits up to `wait` for the saga to go on from it, reading
-    /// the checkout itself (a runner's watch may still show the challenge it answered): the
-    /// view once it completed, failed or was challenged again, else as it stands.
-    pub async fn answer_challenge(
-        &self,
-        id: &str,
-        wait: Duration,
-    ) -> Result<CheckoutView, BeginError> {
-        let engine = &self.inner.engine;
-        let reply = engine.ask::<Checkout>(id, CheckoutCommand::AnswerChallenge).await??;
-        if let Some(running) = self.inner.running.get(id) {
-            running.send_replace(reply.checkout.clone());
-        }
-        let mut view = reply.checkout.clone();
-        self.wait(id, reply, Duration::ZERO).await;
-        let deadline = tokio::time::Instant::now() + wait;
-        let mut pause = Duration::from_millis(10);
-        while matches!(view.status, CheckoutStatus::Running { .. }) {
-            if tokio::time::Instant::now() + pause > deadline {
-                break;
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(200));
-            view = engine.ask::<Checkout>(id, CheckoutCommand::Get).await??.checkout;
-        }
-        Ok(view)
     }
 
     /// Counts the finished saga and tells its waiters (its saga row left the index with the
