@@ -13,7 +13,7 @@ impl SledJournal {
         let prefix = keys::stream_prefix(stream);
         let _stripe = self.shared.stripes.read(&prefix);
         let tail = self.shared.tails.read(&prefix);
-        let stored = store::read_stream(&self.shared.trees, &prefix, 0)?;
+        let stored = store::read_stream(&self.shared.trees.events, &prefix, 0)?;
         Ok(tail.over(stored).into_iter().map(|(seq, _)| seq).collect())
     }
 }

@@ -55,7 +55,6 @@ use crate::recovery;
 use crate::wal::{Payload, Wal};
 
 mod apply;
-mod heads;
 mod index;
 #[cfg(feature = "testkit")]
 mod inspect;
@@ -475,7 +474,7 @@ impl Journal for SledJournal {
             },
         };
         let after = snapshot.as_ref().map_or(0, |(seq, _)| *seq);
-        let events = tail.over(store::read_stream(&self.shared.trees, &prefix, after)?);
+        let events = tail.over(store::read_stream(&self.shared.trees.events, &prefix, after)?);
         recovery::load_stream(
             stream,
             snapshot,

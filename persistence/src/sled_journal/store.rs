@@ -6,7 +6,6 @@
 //!                  RUN (u8) | count (u32 BE) | { length (u32 BE) | record }*
 //! snapshots key: kind | id length | id          value: the latest snapshot record
 //! index     key: as the writer chose it         value: as written (one sled value)
-//! heads     key: kind | id length | id          value: the stream's head (heads.rs)
 //! ```
 //!
 //! A checkpoint writes each stream's new events as runs of consecutive records of at most
@@ -30,7 +29,6 @@ use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 
 use super::apply::{STRIPES, Stripes, Writes};
-use super::heads::Heads;
 use super::tail::{StreamTail, Tail, TailRead};
 use crate::chunks;
 use crate::codec;
@@ -119,14 +117,10 @@ fn stream_range(prefix: &[u8], from: Seq) -> RangeInclusive<Vec<u8>> {
 
 /// The events sled holds of the stream at `prefix` after `after`, in order.
 pub fn read_stream(
-    trees: &Trees,
+    tree: &sled::Tree,
     prefix: &[u8],
     after: Seq,
 ) -> Result<Vec<(Seq, Vec<u8>)>, JournalError> {
-    if trees.heads.nothing_after(prefix, after)? {
-        return Ok(Vec::new());
-    }
-    let tree = &trees.events;
     let from = keys::event_key(prefix, after + 1);
     // The run holding `after + 1` may begin before it (a record stored alone may not). From
     // the stream's start (no snapshot), a forward scan finds it: sled's reverse iteration
@@ -239,15 +233,12 @@ pub struct Trees {
     pub events: sled::Tree,
     pub snapshots: sled::Tree,
     pub index: sled::Tree,
-    pub heads: Heads,
 }
 
 impl Trees {
     pub fn open(db: &sled::Db) -> Result<Trees, JournalError> {
-        let events = db.open_tree("journal")?;
         Ok(Trees {
-            heads: Heads::open(db, &events)?,
-            events,
+            events: db.open_tree("journal")?,
             snapshots: db.open_tree("snapshots")?,
             index: db.open_tree("index")?,
         })
@@ -267,9 +258,9 @@ pub fn write_tail(trees: &Trees, tail: &Tail, stripes: &Stripes) -> Result<(), J
         by_stripe[Stripes::of(prefix)].push((prefix, stream));
     }
     for (stripe, streams) in by_stripe.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
-        let writes = stream_writes(trees, streams)?;
+        let writes = stream_writes(&trees.events, &trees.snapshots, streams)?;
         let _writing = stripes.write(stripe);
-        writes.apply(trees)?;
+        writes.apply(&trees.events, &trees.snapshots)?;
     }
     // Index rows need no stripe: a read of one never waits for a checkpoint (`index.rs`).
     let mut rows = Writes::default();
@@ -282,9 +273,8 @@ pub fn write_tail(trees: &Trees, tail: &Tail, stripes: &Stripes) -> Result<(), J
     rows.apply(&trees.index)
 }
 
-/// Streams' heads, their events as runs, their snapshots, and their compactions.
+/// Streams' events as runs, their snapshots, and their compactions.
 struct StreamWrites {
-    heads: Writes,
     events: Writes,
     snapshots: Writes,
     removals: Writes,
@@ -292,30 +282,25 @@ struct StreamWrites {
 
 impl StreamWrites {
     /// Applied in that order, so that sled, which recovers a prefix of its own log, never
-    /// keeps an event above its stream's head, a snapshot without the events before it nor a
-    /// compaction without its snapshot.
-    fn apply(self, trees: &Trees) -> Result<(), JournalError> {
-        self.heads.apply(trees.heads.tree())?;
-        self.events.apply(&trees.events)?;
-        self.snapshots.apply(&trees.snapshots)?;
-        self.removals.apply(&trees.events)?;
+    /// keeps a snapshot without the events before it nor a compaction without its snapshot.
+    fn apply(self, events: &sled::Tree, snapshots: &sled::Tree) -> Result<(), JournalError> {
+        self.events.apply(events)?;
+        self.snapshots.apply(snapshots)?;
+        self.removals.apply(events)?;
         Ok(())
     }
 }
 
 fn stream_writes(
-    trees: &Trees,
+    events_tree: &sled::Tree,
+    snapshots_tree: &sled::Tree,
     streams: &[(&Vec<u8>, &StreamTail)],
 ) -> Result<StreamWrites, JournalError> {
-    let (events_tree, snapshots_tree) = (&trees.events, &trees.snapshots);
-    let (mut heads, mut events, mut snapshots, mut removals) =
-        (Writes::default(), Writes::default(), Writes::default(), Writes::default());
+    let (mut events, mut snapshots, mut removals) =
+        (Writes::default(), Writes::default(), Writes::default());
     for &(prefix, stream) in streams {
-        if let (Some((first, _)), Some((last, _))) = (stream.events.first(), stream.events.last()) {
-            if !trees.heads.nothing_after(prefix, first.saturating_sub(1))? {
-                clear_from(events_tree, prefix, *first, &mut events)?;
-            }
-            trees.heads.raise(prefix, *last, &mut heads)?;
+        if let Some((first, _)) = stream.events.first() {
+            clear_from(events_tree, prefix, *first, &mut events)?;
         }
         for (key, value) in runs(prefix, &stream.events) {
             events.insert(key, value);
@@ -330,18 +315,15 @@ fn stream_writes(
                 snapshots.insert(key, value);
             }
         }
-        if !trees.heads.nothing_after(prefix, 0)? {
-            compact(events_tree, prefix, stream, &mut removals)?;
-        }
+        compact(events_tree, prefix, stream, &mut removals)?;
     }
-    Ok(StreamWrites { heads, events, snapshots, removals })
+    Ok(StreamWrites { events, snapshots, removals })
 }
 
 /// Removes what sled holds of the stream at `prefix` from `first` on, shortening a value that
 /// begins before `first` and reaches it: the tail's events from `first` replace them. Only a
 /// checkpoint cut short (its tail is replayed) or a torn record (the stream goes on over it)
-/// leaves anything there; otherwise this reads the stream's last key and stops (and is not
-/// called where the stream's head is below `first`).
+/// leaves anything there; otherwise this reads the stream's last key and stops.
 fn clear_from(
     tree: &sled::Tree,
     prefix: &[u8],
@@ -408,4 +390,109 @@ fn compact(
 }
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::*;
+    use crate::codec::Record;
+    use crate::keys::{Stream, stream_prefix};
+
+    fn record(len: usize, seq: Seq) -> Vec<u8> {
+        Record::from_payload(&vec![seq as u8; len]).into_bytes()
+    }
+
+    fn stored(entries: &[(Vec<u8>, Vec<u8>)]) -> Vec<(Seq, Vec<u8>)> {
+        let mut events = Vec::new();
+        let values = entries
+            .iter()
+            .map(|(k, v)| (sled::IVec::from(k.as_slice()), sled::IVec::from(v.as_slice())));
+        for entry in chunks::records(values.map(Ok)) {
+            let (key, value) = entry.unwrap();
+            expand(first_seq(&key).unwrap(), &value, &mut events);
+        }
+        events
+    }
+
+    #[test]
+    fn runs_of_every_size_read_back_whole_and_stay_under_a_value() {
+        let prefix = stream_prefix(Stream::new(1, "a"));
+        let sizes = [10, 200, 0, VALUE_BYTES_MAX - 20, VALUE_BYTES_MAX * 3, 5, 5, 1_000];
+        let events: Vec<_> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &len)| (i as Seq + 1, record(len, i as Seq)))
+            .collect();
+        let entries = runs(&prefix, &events);
+        assert!(entries.iter().all(|(_, value)| value.len() <= VALUE_BYTES_MAX));
+        let heads = entries.iter().filter(|(key, _)| key.len() == prefix.len() + 8).count();
+        assert_eq!(heads, 4, "small neighbours share a value, large records stand alone");
+        assert_eq!(stored(&entries), events);
+    }
+
+    fn tail_of(prefix: &[u8], events: Vec<(Seq, Vec<u8>)>, compacted_to: Seq) -> Tail {
+        let mut tail = Tail::default();
+        let stream = StreamTail { events, snapshot: None, compacted_to };
+        tail.streams.insert(prefix.to_vec(), stream);
+        tail
+    }
+
+    #[test]
+    fn a_tail_written_over_a_cut_short_checkpoint_replaces_what_it_overlaps() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let trees = Trees::open(&db).unwrap();
+        let (prefix, stripes) = (stream_prefix(Stream::new(1, "a")), Stripes::default());
+        let first: Vec<_> = (1..=6).map(|seq| (seq, record(5, seq))).collect();
+        write_tail(&trees, &tail_of(&prefix, first.clone(), 0), &stripes).unwrap();
+        let again: Vec<_> = (4..=5).map(|seq| (seq, record(9, seq))).collect();
+        write_tail(&trees, &tail_of(&prefix, again.clone(), 0), &stripes).unwrap();
+        let expected: Vec<_> = first[..3].iter().chain(&again).cloned().collect();
+        assert_eq!(read_stream(&trees.events, &prefix, 0).unwrap(), expected);
+        assert_eq!(read_stream(&trees.events, &prefix, 4).unwrap(), expected[4..]);
+
+        write_tail(&trees, &tail_of(&prefix, Vec::new(), 2), &stripes).unwrap();
+        assert_eq!(read_stream(&trees.events, &prefix, 0).unwrap(), expected[2..]);
+    }
+
+    /// A checkpoint writes a chunked record key by key, so a crash can leave its head
+    /// without its chunks (or chunks without a head). The log's replay rewrites and compacts
+    /// that stream; it must not trip over the torn record while it does.
+    #[test]
+    fn a_replay_compacts_over_a_record_a_crash_tore() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let trees = Trees::open(&db).unwrap();
+        let (prefix, stripes) = (stream_prefix(Stream::new(1, "a")), Stripes::default());
+        let large = record(VALUE_BYTES_MAX * 2, 2);
+        let events = vec![(1, record(5, 1)), (2, large), (3, record(5, 3)), (4, record(5, 4))];
+        for (key, value) in runs(&prefix, &events) {
+            trees.events.insert(key, value).unwrap();
+        }
+        // The crash kept the head of event 2 and lost its last chunk.
+        trees.events.remove(chunks::chunk_key(&keys::event_key(&prefix, 2), 1)).unwrap();
+        let mut tail = tail_of(&prefix, vec![(5, record(5, 5))], 3);
+        tail.streams.get_mut(&prefix).unwrap().snapshot = Some(record(7, 3));
+        write_tail(&trees, &tail, &stripes).unwrap();
+        let expected = vec![(4, record(5, 4)), (5, record(5, 5))];
+        assert_eq!(read_stream(&trees.events, &prefix, 0).unwrap(), expected);
+        let left: Vec<_> = trees.events.iter().keys().map(|key| key.unwrap()).collect();
+        assert_eq!(left.len(), 2, "every key of the torn record went: {left:?}");
+    }
+
+    #[test]
+    fn a_gap_in_the_sequence_starts_a_new_value() {
+        let prefix = stream_prefix(Stream::new(1, "a"));
+        let events = vec![(1, record(5, 1)), (2, record(5, 2)), (5, record(5, 5))];
+        let entries = runs(&prefix, &events);
+        assert_eq!(entries.len(), 2);
+        assert_eq!(stored(&entries), events);
+    }
+
+    #[test]
+    fn a_run_cut_short_yields_its_rest_as_one_torn_record() {
+        let prefix = stream_prefix(Stream::new(1, "a"));
+        let events = vec![(1, record(5, 1)), (2, record(5, 2))];
+        let (key, mut value) = runs(&prefix, &events).remove(0);
+        value.truncate(value.len() - 3);
+        let read = stored(&[(key, value)]);
+        assert_eq!(read[0], events[0]);
+        assert_eq!(read.len(), 2);
+        assert!(codec::verify(&read[1].1).is_err());
+    }
+}
