@@ -8,7 +8,7 @@
 //! [`NextStep`] holding what that step reads, so the runner performs the step it is told with
 //! the facts it is given. Every reply carries the saga's state: the runner keeps it as its
 //! replica, folds into it ([`Checkout::advance`], by the same rules as `Record`) the outcomes
-//! it need not wait for, and records them with the next outcome that must be durable.
+//! it need not record yet, and records them with the next one.
 //!
 //! Forward steps, in order: `Price` (the cart's priced view; promotions redeemed for the
 //! order) → `Reserve` (every line, with expiry) → `Score` (fraud) → `Authorize` (payment; a

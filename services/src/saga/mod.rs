@@ -1,6 +1,6 @@
 //! Runs checkout sagas: performs each step the checkout entity names, with the facts it
 //! gives (a [`NextStep`], read from the saga's state its replies carry), and records the
-//! outcomes there, each one that must be durable with the appended ones before it. The
+//! outcomes there (`Reserved` with `Scored`, in one ask; the others as they come). The
 //! entity (`bazaar_actors::checkout`) orders the steps; this module only performs them.
 //!
 //! Where things are: `runner.rs` drives sagas (begin, wait, resume, retries, recording);

@@ -20,11 +20,10 @@
 //!   the payment provider is asked anything, `Committed` (the last step) once it has
 //!   answered. Everything else, the saga's own records and the other entities' writes
 //!   (`Begin`, promotions, holds, the order, its plan, the cart, the commit), is
-//!   asked with [`Ack::Appended`]: answered once the journal has it. The saga's own
-//!   appended outcomes are not even asked for alone: the runner folds them into its replica
-//!   of the saga and records them in the ask of the next durable one (`Priced` and
-//!   `Reserved` with `Scored`; `Authorized` and the placement with `Committed`), so a crash
-//!   or a stop loses them exactly as it would lose an appended record. The journal is one log
+//!   asked with [`Ack::Appended`]: answered once the journal has it. `Reserved` is not
+//!   even asked for alone: the runner folds it into its replica of the saga and records it
+//!   in the ask of `Scored`, since the fraud score between acts on nothing outside the saga
+//!   (see [`recording`] for why no other outcome may wait). The journal is one log
 //!   kept in order, failing every write after a failed one, so a durable write makes every
 //!   write submitted before it durable too, and each of these was submitted before the
 //!   durable record that covers it. A crash can therefore lose only a suffix whose redo is
@@ -255,12 +254,11 @@ impl Sagas {
     /// `fresh` (`began`): this process began it, so no earlier attempt of any step can have
     /// happened elsewhere.
     ///
-    /// The runner keeps a replica of the saga: it folds each outcome that may be appended
-    /// ([`ack_of`]) into the replica and goes on to the step the replica names, and records
-    /// those outcomes with the next durable one, in one ask (a checkout's six forward
-    /// outcomes take two). The entity stays the truth: every durable record's reply replaces
-    /// the replica, and a refused record or a step to retry with nothing unrecorded starts
-    /// again from the entity's state.
+    /// The runner keeps a replica of the saga: it folds an outcome that may wait
+    /// ([`recording`]: `Reserved`) into the replica and goes on to the step the replica
+    /// names, and records the outcome with the next one, in one ask. The entity stays the
+    /// truth: every record's reply replaces the replica, and a refused record or a step to
+    /// retry with nothing unrecorded starts again from the entity's state.
     async fn drive(&self, id: String, reply: CheckoutReply) {
         let CheckoutReply { checkout: mut view, began: fresh, saga } = reply;
         let mut saga = *saga;
@@ -315,8 +313,11 @@ impl Sagas {
             if !tried.contains(&step) {
                 tried.push(step);
             }
-            let recorded = match run.perform(&due, attempt).await {
-                Ok(outcome) if ack_of(&outcome) == Ack::Appended => {
+            // Whether the saga refused the outcomes (another runner got ahead): its state,
+            // not this replica's, is where to go on from.
+            let mut refused = false;
+            let (recorded, ack) = match run.perform(&due, attempt).await {
+                Ok(outcome) if recording(&outcome) == Recording::Deferred => {
                     let now_ms = self.inner.engine.clock().now_ms();
                     match saga.advance(outcome.clone(), now_ms) {
                         Ok(()) => {
@@ -324,21 +325,27 @@ impl Sagas {
                             continue;
                         }
                         // The replica named this step: cannot happen.
-                        Err(rejection) => Err(Retry::Refused(rejection.to_string())),
+                        Err(rejection) => {
+                            refused = true;
+                            (Err(Retry::Refused(rejection.to_string())), Ack::Durable)
+                        }
                     }
                 }
                 Ok(outcome) => {
+                    let ack = ack_of(&outcome);
                     let mut outcomes = unrecorded.clone();
                     outcomes.push(outcome);
-                    self.record(&id, outcomes).await
+                    let answer = self.record(&id, outcomes, ack).await;
+                    refused = matches!(answer, Err(Retry::Refused(_)));
+                    (answer, ack)
                 }
-                Err(retry) => Err(retry),
+                Err(retry) => (Err(retry), Ack::Durable),
             };
             match recorded {
                 Ok(reply) => {
                     pause_ms = 10;
                     unrecorded.clear();
-                    if let Some(running) = self.inner.running.get(&id) {
+                    if let (Ack::Durable, Some(running)) = (ack, self.inner.running.get(&id)) {
                         running.send_replace(reply.checkout.clone());
                     }
                     (view, saga) = (reply.checkout, *reply.saga);
@@ -354,8 +361,7 @@ impl Sagas {
                     tracing::warn!(checkout = %id, step = step.name(), error = %retry, "checkout step will be retried");
                     tokio::time::sleep(Duration::from_millis(pause_ms)).await;
                     pause_ms = (pause_ms * 2).min(self.inner.config.retry_max_ms.max(10));
-                    if matches!(retry, Retry::Refused(_)) {
-                        // Another runner got ahead: the entity's state, not this replica's.
+                    if refused {
                         unrecorded.clear();
                     }
                     if !unrecorded.is_empty() {
@@ -401,9 +407,14 @@ impl Sagas {
     /// refusal a runner can meet is `OutOfOrder` (another runner, after a restart or on
     /// another node, got ahead): passing, since the re-read that follows a retry gives the
     /// step the saga expects.
-    async fn record(&self, id: &str, outcomes: Vec<Outcome>) -> Result<CheckoutReply, Retry> {
+    async fn record(
+        &self,
+        id: &str,
+        outcomes: Vec<Outcome>,
+        ack: Ack,
+    ) -> Result<CheckoutReply, Retry> {
         let command = CheckoutCommand::Record(outcomes);
-        let answer = self.inner.engine.ask::<Checkout>(id, command).await?;
+        let answer = self.inner.engine.ask_with::<Checkout>(id, command, ack).await?;
         answer.map_err(|rejection| Retry::Refused(rejection.to_string()))
     }
 
@@ -452,7 +463,31 @@ impl Run<'_> {
     }
 }
 
-/// How the outcome is recorded: see the module doc for which may be appended and why.
+/// When an outcome is recorded: see the module doc for which may be appended and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recording {
+    /// Folded into the runner's replica and recorded with the next outcome recorded.
+    Deferred,
+    /// Recorded at once, as `Ack` says.
+    Now(Ack),
+}
+
+/// Only `Reserved` waits, for `Scored`: an outcome may wait only when the step after it acts
+/// on nothing outside the saga (the fraud score). Every other step's effects elsewhere must
+/// follow, in the log, the record of the outcome before it, so that a crash that keeps an
+/// effect keeps that record too, and the redo starts at the step that made the effect (which
+/// adopts it: the same holds, the same order) rather than at an earlier one, which could fail
+/// without knowing of it. Deferring `Priced` past the holds did exactly that: a redone
+/// pricing found the stock held by the holds its saga had forgotten, failed `out_of_stock`,
+/// and left them held (the SIGKILL test of `tests/e2e/checkout_crash.rs`).
+fn recording(outcome: &Outcome) -> Recording {
+    match outcome {
+        Outcome::Reserved { .. } => Recording::Deferred,
+        outcome => Recording::Now(ack_of(outcome)),
+    }
+}
+
+/// How an outcome recorded at once is acknowledged.
 fn ack_of(outcome: &Outcome) -> Ack {
     match outcome {
         Outcome::Priced(_)
