@@ -4,7 +4,8 @@
 //! entity (`bazaar_actors::checkout`) orders the steps; this module only performs them.
 //!
 //! Where things are: `runner.rs` drives sagas (begin, wait, resume, retries, recording);
-//! `challenge.rs` waits for a customer's 3-D Secure answer;
+//! `recording.rs` says when each outcome is recorded; `challenge.rs` waits for a customer's
+//! 3-D Secure answer;
 //! one file per step group performs the steps (`price.rs`, `reserve.rs` with `sourcing.rs`
 //! (where each line ships from), `fraud.rs`,
 //! `pay.rs`, `place.rs` with commit and plan, `compensate.rs`); `payment_job.rs` settles
@@ -47,6 +48,7 @@ mod pay;
 mod payment_job;
 mod place;
 mod price;
+mod recording;
 mod reserve;
 mod runner;
 mod sourcing;

@@ -23,7 +23,7 @@
 //!   asked with [`Ack::Appended`]: answered once the journal has it. `Reserved` is not
 //!   even asked for alone: the runner folds it into its replica of the saga and records it
 //!   in the ask of `Scored`, since the fraud score between acts on nothing outside the saga
-//!   (see [`recording`] for why no other outcome may wait). The journal is one log
+//!   (see `recording.rs` for why no other outcome may wait). The journal is one log
 //!   kept in order, failing every write after a failed one, so a durable write makes every
 //!   write submitted before it durable too, and each of these was submitted before the
 //!   durable record that covers it. A crash can therefore lose only a suffix whose redo is
@@ -50,6 +50,7 @@ use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
 use tokio::sync::watch;
 
+use super::recording::{Recording, ack_of, recording};
 use super::{Attempt, Inner, PaymentJob, Retry, Run, SagasConfig, StepResult};
 use crate::catalog::Catalog;
 use crate::limits::SAGA_PAGE_ROWS;
@@ -255,7 +256,7 @@ impl Sagas {
     /// happened elsewhere.
     ///
     /// The runner keeps a replica of the saga: it folds an outcome that may wait
-    /// ([`recording`]: `Reserved`) into the replica and goes on to the step the replica
+    /// ([`recording`](super::recording::recording): `Reserved`) into the replica and goes on to the step the replica
     /// names, and records the outcome with the next one, in one ask. The entity stays the
     /// truth: every record's reply replaces the replica, and a refused record or a step to
     /// retry with nothing unrecorded starts again from the entity's state.
@@ -460,52 +461,5 @@ impl Run<'_> {
                 Err(Retry::Refused("waiting for the customer".into()))
             }
         }
-    }
-}
-
-/// When an outcome is recorded: see the module doc for which may be appended and why.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Recording {
-    /// Folded into the runner's replica and recorded with the next outcome recorded.
-    Deferred,
-    /// Recorded at once, as `Ack` says.
-    Now(Ack),
-}
-
-/// Only `Reserved` waits, for `Scored`: an outcome may wait only when the step after it acts
-/// on nothing outside the saga (the fraud score). Every other step's effects elsewhere must
-/// follow, in the log, the record of the outcome before it, so that a crash that keeps an
-/// effect keeps that record too, and the redo starts at the step that made the effect (which
-/// adopts it: the same holds, the same order) rather than at an earlier one, which could fail
-/// without knowing of it. Deferring `Priced` past the holds did exactly that: a redone
-/// pricing found the stock held by the holds its saga had forgotten, failed `out_of_stock`,
-/// and left them held (the SIGKILL test of `tests/e2e/checkout_crash.rs`).
-fn recording(outcome: &Outcome) -> Recording {
-    match outcome {
-        Outcome::Reserved { .. } => Recording::Deferred,
-        outcome => Recording::Now(ack_of(outcome)),
-    }
-}
-
-/// How an outcome recorded at once is acknowledged.
-fn ack_of(outcome: &Outcome) -> Ack {
-    match outcome {
-        Outcome::Priced(_)
-        | Outcome::Reserved { .. }
-        | Outcome::Authorized { .. }
-        | Outcome::Placed
-        | Outcome::PlacedAndPlanned
-        | Outcome::Planned => Ack::Appended,
-        Outcome::Committed
-        | Outcome::Scored { .. }
-        | Outcome::Failed(_)
-        | Outcome::OrderCancelled
-        | Outcome::Voided
-        | Outcome::Released
-        | Outcome::Unredeemed
-        | Outcome::VoidDeferred
-        // The customer is told to authenticate: a crash must not forget it.
-        | Outcome::ChallengeRequired { .. }
-        | Outcome::ChallengeAnswered => Ack::Durable,
     }
 }
