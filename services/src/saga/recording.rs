@@ -56,3 +56,77 @@ pub(super) fn ack_of(outcome: &Outcome) -> Ack {
         | Outcome::ChallengeAnswered => Ack::Durable,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bazaar_actors::checkout::{Failure, FailureCode, Priced, Step};
+    use bazaar_actors::fraud::FraudAssessment;
+    use bazaar_actors::money::{Currency, Money};
+    use bazaar_actors::order::CapturePolicy;
+    use bazaar_actors::payment::Authorization;
+    use bazaar_actors::pricing::CartTotals;
+
+    /// The forward steps in order, and whether each acts on something outside the saga.
+    const FORWARD: [(Step, bool); 6] = [
+        (Step::Price, true),
+        (Step::Reserve, true),
+        (Step::Score, false),
+        (Step::Authorize, true),
+        (Step::Place, true),
+        (Step::Commit, true),
+    ];
+
+    fn every_forward_outcome() -> Vec<Outcome> {
+        let euros = || Money::new(0, Currency::parse("EUR").unwrap());
+        let totals = CartTotals {
+            subtotal: euros(),
+            discount: euros(),
+            shipping: euros(),
+            shipping_discount: euros(),
+            net: euros(),
+            vat: euros(),
+            total: euros(),
+        };
+        let priced = Priced {
+            currency: Currency::parse("EUR").unwrap(),
+            items: Vec::new(),
+            totals,
+            promotions: Vec::new(),
+            redeemed: Vec::new(),
+        };
+        let authorization =
+            Authorization { psp: "p".into(), id: "a".into(), key: "k".into(), amount: euros() };
+        vec![
+            Outcome::Priced(Box::new(priced)),
+            Outcome::Reserved { held: Vec::new() },
+            Outcome::Scored { assessment: FraudAssessment::clean() },
+            Outcome::Authorized { authorization, capture: CapturePolicy::AtPlacement },
+            Outcome::PlacedAndPlanned,
+            Outcome::Placed,
+            Outcome::Committed,
+        ]
+    }
+
+    /// The crash test found the rule's breach (a deferred `Priced`, then holds a redo forgot);
+    /// this names it for any outcome, whatever the crash's timing.
+    #[test]
+    fn an_outcome_waits_only_when_the_next_step_acts_on_nothing_outside_the_saga() {
+        for outcome in every_forward_outcome() {
+            let after = FORWARD.iter().skip_while(|(step, _)| *step != outcome.step()).nth(1);
+            let next_acts_outside = after.is_none_or(|(_, acts)| *acts);
+            if recording(&outcome) == Recording::Deferred {
+                assert!(!next_acts_outside, "{:?} may not wait", outcome.step());
+            }
+        }
+        assert_eq!(recording(&every_forward_outcome()[1]), Recording::Deferred, "Reserved");
+        let failed = Outcome::Failed(Failure {
+            step: Step::Reserve,
+            code: FailureCode::OutOfStock,
+            detail: String::new(),
+        });
+        for durable in [&every_forward_outcome()[2], &every_forward_outcome()[6], &failed] {
+            assert_eq!(recording(durable), Recording::Now(Ack::Durable), "{durable:?}");
+        }
+    }
+}
