@@ -9,8 +9,8 @@
 //! - [`Checkout::next`] and [`Checkout::next_step`] read the one order (`due`, the step with
 //!   its facts borrowed), so the view, `decide` and the runner can never disagree on it, and
 //!   naming the step clones nothing.
-//! - `NextStep` travels in replies only (in memory, or over the engine's transport); it is
-//!   never journaled, so its shape may change between releases.
+//! - `NextStep` is computed from the saga's state (the entity's, or the runner's replica of
+//!   it, which replies carry) and never journaled, so its shape may change between releases.
 
 use serde::{Deserialize, Serialize};
 

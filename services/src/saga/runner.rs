@@ -256,8 +256,8 @@ impl Sagas {
     /// happened elsewhere.
     ///
     /// The runner keeps a replica of the saga: it folds an outcome that may wait
-    /// ([`recording`](super::recording::recording): `Reserved`) into the replica and goes on to the step the replica
-    /// names, and records the outcome with the next one, in one ask. The entity stays the
+    /// ([`recording`]: `Reserved`) into the replica, goes on to the step the replica names,
+    /// and records the outcome with the next one, in one ask. The entity stays the
     /// truth: every record's reply replaces the replica, and a refused record or a step to
     /// retry with nothing unrecorded starts again from the entity's state.
     async fn drive(&self, id: String, reply: CheckoutReply) {
@@ -404,10 +404,10 @@ impl Sagas {
         }
     }
 
-    /// Records outcomes, durably (appended ones ride along: see [`Sagas::drive`]). The only
-    /// refusal a runner can meet is `OutOfOrder` (another runner, after a restart or on
-    /// another node, got ahead): passing, since the re-read that follows a retry gives the
-    /// step the saga expects.
+    /// Records outcomes in one ask, acknowledged as `ack` says (the last one's: an outcome
+    /// that waited rides with it, see [`Sagas::drive`]). The only refusal a runner can meet
+    /// is `OutOfOrder` (another runner, after a restart or on another node, got ahead):
+    /// passing, since the re-read that follows a retry gives the step the saga expects.
     async fn record(
         &self,
         id: &str,
